@@ -1,0 +1,599 @@
+//! Guest rules: one guest block → one checked `ir::Guest`, or diagnostics.
+
+use super::codes::*;
+use super::schema::{self, Context, Fields};
+use crate::diagnostics::Diagnostic;
+use crate::host::HostProfile;
+use crate::ir::*;
+use crate::sets::IdSet;
+use crate::span::Span;
+
+/// The host a guest is checked against.
+pub struct HostRef<'h> {
+    pub index: usize,
+    pub name: &'h str,
+    pub profile: &'h HostProfile,
+}
+
+/// Memory a guest binds to one host node, for the cross-guest fit check.
+#[derive(Debug, Clone)]
+pub struct NodeClaim {
+    pub host: usize,
+    pub node: u32,
+    pub kib: u64,
+    /// Hugepage size in KiB when the claim is in hugepages.
+    pub page_kib: Option<u64>,
+    pub span: Span,
+    pub guest: String,
+}
+
+pub struct GuestResult {
+    pub guest: Option<Guest>,
+    pub claims: Vec<NodeClaim>,
+}
+
+struct Cx<'a, 'h> {
+    diags: &'a mut Vec<Diagnostic>,
+    host: Option<&'a HostRef<'h>>,
+    guest_span: Span,
+}
+
+impl Cx<'_, '_> {
+    fn err(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    /// The host, or an error saying this statement needs one.
+    fn need_host(&mut self, what: &str, span: Span) -> Option<&HostProfile> {
+        match self.host {
+            Some(h) => Some(h.profile),
+            None => {
+                self.diags.push(
+                    Diagnostic::error(HOST_NEEDED, format!("{what} needs a host"), span, "host-dependent")
+                        .with_label(self.guest_span, "this guest has no host")
+                        .with_help("define a host (`host NAME from=\"caps.xml\"`) and give the guest `on=NAME`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn check_nodes(&mut self, nodes: &IdSet, span: Span) -> bool {
+        let Some(h) = self.host else { return false };
+        let missing = nodes.difference(&h.profile.node_ids());
+        if missing.is_empty() {
+            return true;
+        }
+        self.diags.push(
+            Diagnostic::error(
+                HOST_NODE,
+                format!("host `{}` has no node {missing}", h.name),
+                span,
+                "no such host node",
+            )
+            .with_help(format!("host `{}` has nodes {}", h.name, h.profile.node_ids())),
+        );
+        false
+    }
+
+    fn check_cpus(&mut self, cpus: &IdSet, span: Span) -> bool {
+        let Some(h) = self.host else { return false };
+        let all = h.profile.cpu_ids();
+        let missing = cpus.difference(&all);
+        if missing.is_empty() {
+            return true;
+        }
+        self.diags.push(
+            Diagnostic::error(
+                HOST_CPU,
+                format!("host `{}` has no CPU {missing}", h.name),
+                span,
+                "no such host CPU",
+            )
+            .with_help(format!("host `{}` has CPUs {all}", h.name)),
+        );
+        false
+    }
+}
+
+fn kib(bytes: u64) -> u64 {
+    bytes / 1024
+}
+
+fn human(kib: u64) -> String {
+    crate::units::human_kib(kib)
+}
+
+pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Vec<Diagnostic>) -> GuestResult {
+    let name = stmt.arg_text(0).unwrap_or_default().to_string();
+    let before = diags.len();
+    let mut cx = Cx {
+        diags,
+        host,
+        guest_span: stmt.arg_span(0),
+    };
+    let mut claims = Vec::new();
+    let body: &[crate::syntax::ast::Statement] = stmt
+        .stmt
+        .block
+        .as_ref()
+        .map(|b| b.statements.as_slice())
+        .unwrap_or(&[]);
+    schema::check_repeats(body, Context::Guest, cx.diags);
+    let fields: Vec<Fields<'_>> = body
+        .iter()
+        .filter_map(|s| schema::check(s, Context::Guest, cx.diags))
+        .collect();
+    let find = |kw: &str| fields.iter().find(|f| f.keyword() == kw);
+    let all = |kw: &'static str| fields.iter().filter(move |f| f.keyword() == kw);
+
+    for f in &fields {
+        let unsupported = match f.keyword() {
+            "vnuma" => Some("automatic partitioning (`vnuma`)"),
+            "dimm" | "nvdimm" => Some("memory devices"),
+            "devices" => Some("the `devices` block"),
+            "memory" if f.has("max") || f.has("slots") => Some("memory hotplug (`max=`, `slots=`)"),
+            "vcpus" if f.has("boot") || f.has("hotpluggable") => Some("vCPU hotplug (`boot=`, `hotpluggable=`)"),
+            _ => None,
+        };
+        if let Some(what) = unsupported {
+            cx.err(
+                Diagnostic::error(NOT_YET, format!("{what} is not supported by this version of vnumac"), f.stmt.head_span(), "not supported yet")
+                    .with_help("remove it for now, or write the equivalent cells and pins by hand"),
+            );
+        }
+    }
+
+    let domain_type = match find("type").and_then(|f| f.arg_text(0)) {
+        Some("qemu") => DomainType::Qemu,
+        _ => DomainType::Kvm,
+    };
+    let machine = find("machine").and_then(|f| f.arg_text(0)).unwrap_or("q35").to_string();
+    let cpu = match find("cpu") {
+        Some(f) => match f.arg_text(0) {
+            Some("host-model") => CpuMode::HostModel,
+            Some("custom") => match f.text("model") {
+                Some(m) => CpuMode::Custom(m.to_string()),
+                None => {
+                    cx.err(
+                        Diagnostic::error(schema::MISSING, "`cpu custom` needs `model=`", f.stmt.head_span(), "no model")
+                            .with_help("write `cpu custom model=\"Skylake-Server\"`"),
+                    );
+                    CpuMode::HostPassthrough
+                }
+            },
+            _ => CpuMode::HostPassthrough,
+        },
+        None if domain_type == DomainType::Qemu => CpuMode::Maximum,
+        None => CpuMode::HostPassthrough,
+    };
+
+    // Memory.
+    let memory = find("memory");
+    let memory_kib = match memory.and_then(|f| f.arg_size(0)) {
+        Some(b) if b % 1024 != 0 || b == 0 => {
+            let f = memory.map(|f| f.arg_span(0)).unwrap_or(cx.guest_span);
+            cx.err(
+                Diagnostic::error(MEMORY_GRANULE, "guest memory must be a positive whole number of KiB", f, "not a whole KiB")
+                    .with_help("write the size in `MiB` or `GiB`"),
+            );
+            0
+        }
+        Some(b) => kib(b),
+        None => {
+            if !body.iter().any(|s| s.keyword.text == "memory") {
+                cx.err(
+                    Diagnostic::error(MISSING_STATEMENT, format!("guest `{name}` has no `memory`"), stmt.arg_span(0), "memory missing")
+                        .with_help("add `memory 8GiB` (or the size you need) to the guest"),
+                );
+            }
+            0
+        }
+    };
+    let locked = memory.and_then(|f| f.bool("locked")).unwrap_or(false);
+    let hugepage_kib = memory.and_then(|f| f.size("hugepages")).map(kib);
+    if let (Some(f), Some(page)) = (memory, hugepage_kib) {
+        let span = f.span_of("hugepages");
+        if page < 4 || !page.is_power_of_two() {
+            cx.err(
+                Diagnostic::error(HOST_PAGE_SIZE, format!("{} is not a page size", human(page)), span, "not a power of two")
+                    .with_help("hugepages are `2MiB` or `1GiB` on x86_64"),
+            );
+        } else if let Some(profile) = cx.need_host("`hugepages=`", span) {
+            let sizes: IdSet = profile
+                .nodes
+                .iter()
+                .flat_map(|n| n.hugepages.iter().map(|p| p.size_kib as u32))
+                .collect();
+            if !sizes.contains(page as u32) {
+                let have: Vec<String> = sizes.iter().map(|s| human(u64::from(s))).collect();
+                cx.err(
+                    Diagnostic::error(HOST_PAGE_SIZE, format!("the host has no {} hugepages", human(page)), span, "no such page size on the host")
+                        .with_help(if have.is_empty() {
+                            "the host has no hugepage pools; drop `hugepages=` or reserve pages on the host".to_string()
+                        } else {
+                            format!("the host has {} pages", have.join(", "))
+                        }),
+                );
+            }
+        }
+        if memory_kib % page.max(1) != 0 {
+            cx.err(
+                Diagnostic::error(MEMORY_GRANULE, format!("guest memory is not a whole number of {} pages", human(page)), f.arg_span(0), "not a multiple of the page size")
+                    .with_help(format!("round the memory to a multiple of {}", human(page))),
+            );
+        }
+    }
+
+    // vCPUs.
+    let vcpus_f = find("vcpus");
+    let vcpus = match vcpus_f.and_then(|f| f.arg_int(0)) {
+        Some(n) if (1..=4096).contains(&n) => n as u32,
+        Some(n) => {
+            let span = vcpus_f.map(|f| f.arg_span(0)).unwrap_or(cx.guest_span);
+            cx.err(
+                Diagnostic::error(VCPU_COUNT, format!("{n} vCPUs is out of range"), span, "1 to 4096")
+                    .with_help("a guest has between 1 and 4096 vCPUs"),
+            );
+            0
+        }
+        None => {
+            if !body.iter().any(|s| s.keyword.text == "vcpus") {
+                cx.err(
+                    Diagnostic::error(MISSING_STATEMENT, format!("guest `{name}` has no `vcpus`"), stmt.arg_span(0), "vcpus missing")
+                        .with_help("add `vcpus 4` (or the count you need) to the guest"),
+                );
+            }
+            0
+        }
+    };
+
+    // Cells.
+    let mut cells: Vec<GuestCell> = Vec::new();
+    let mut cell_spans: Vec<Span> = Vec::new();
+    let mut binding_spans: Vec<Option<Span>> = Vec::new();
+    let mut distances = None;
+    if let Some(numa) = find("numa") {
+        let r = super::numa::check_numa(numa, vcpus, memory_kib, memory.map(|m| m.arg_span(0)), &mut cx_numa(&mut cx));
+        cells = r.cells;
+        cell_spans = r.cell_spans;
+        binding_spans = r.binding_spans;
+        distances = r.distances;
+    }
+    for c in &mut cells {
+        c.hugepage_kib = hugepage_kib;
+    }
+
+    // Topology.
+    let topology = match find("topology") {
+        Some(f) => {
+            let t = Topology {
+                sockets: f.int("sockets").unwrap_or(1) as u32,
+                dies: f.int("dies").unwrap_or(1) as u32,
+                cores: f.int("cores").unwrap_or(1) as u32,
+                threads: f.int("threads").unwrap_or(1) as u32,
+            };
+            let raw = [f.int("sockets"), f.int("dies"), f.int("cores"), f.int("threads")];
+            if raw.iter().flatten().any(|v| *v == 0 || *v > 4096) {
+                cx.err(
+                    Diagnostic::error(TOPOLOGY_PRODUCT, "topology values must be between 1 and 4096", f.span(), "out of range")
+                        .with_help("every level has at least one unit"),
+                );
+            } else if vcpus > 0 && t.product() != u64::from(vcpus) {
+                let span = vcpus_f.map(|v| v.arg_span(0)).unwrap_or(cx.guest_span);
+                cx.err(
+                    Diagnostic::error(
+                        TOPOLOGY_PRODUCT,
+                        format!(
+                            "topology gives {} vCPUs ({}×{}×{}×{}) but the guest has {vcpus}",
+                            t.product(),
+                            t.sockets,
+                            t.dies,
+                            t.cores,
+                            t.threads
+                        ),
+                        f.span(),
+                        format!("{} vCPUs", t.product()),
+                    )
+                    .with_label(span, format!("{vcpus} vCPUs"))
+                    .with_help(topology_hint(vcpus, &t)),
+                );
+            } else {
+                warn_sockets_spanning_cells(&t, &cells, &cell_spans, f.span(), cx.diags);
+            }
+            Some(t)
+        }
+        None => default_topology(vcpus, &cells),
+    };
+
+    // Pins.
+    let mut pins: Vec<VcpuPin> = Vec::new();
+    let mut pin_spans: Vec<Span> = Vec::new();
+    for f in all("pin") {
+        let Some(vset) = f.set("vcpus") else { continue };
+        let target = match (f.set("cpus"), f.int("node")) {
+            (Some(c), None) => {
+                let Some(_) = cx.need_host("`pin`", f.span()) else { continue };
+                if !cx.check_cpus(c, f.span_of("cpus")) {
+                    continue;
+                }
+                c.clone()
+            }
+            (None, Some(n)) => {
+                let Some(profile) = cx.need_host("`pin`", f.span()) else { continue };
+                let node = n as u32;
+                match profile.node(node).map(|n| n.cpus.clone()) {
+                    Some(c) if !c.is_empty() => c,
+                    Some(_) => {
+                        cx.err(
+                            Diagnostic::error(HOST_NODE, format!("host node {node} has no CPUs"), f.span_of("node"), "memory-only node")
+                                .with_help("pin to a node that has CPUs"),
+                        );
+                        continue;
+                    }
+                    None => {
+                        cx.check_nodes(&IdSet::single(node), f.span_of("node"));
+                        continue;
+                    }
+                }
+            }
+            _ => {
+                cx.err(
+                    Diagnostic::error(PIN_TARGET, "`pin` needs exactly one of `cpus=` and `node=`", f.span(), "ambiguous pin")
+                        .with_help("write `pin vcpus=0-3 cpus=0-3` or `pin vcpus=0-3 node=0`"),
+                );
+                continue;
+            }
+        };
+        if let Some(h) = cx.host {
+            let reserved = target.intersection(&h.profile.reserved);
+            if !reserved.is_empty() {
+                let span = if f.has("cpus") { f.span_of("cpus") } else { f.span_of("node") };
+                cx.err(
+                    Diagnostic::error(RESERVED_CPU, format!("host CPUs {reserved} are reserved for the host"), span, "includes reserved CPUs")
+                        .with_help(format!("pin to {} instead", target.difference(&h.profile.reserved))),
+                );
+                continue;
+            }
+        }
+        if vcpus > 0 {
+            if let Some(out) = vset.last().filter(|v| *v >= vcpus) {
+                cx.err(
+                    Diagnostic::error(VCPU_RANGE, format!("vCPU {out} does not exist"), f.span_of("vcpus"), format!("the guest has vCPUs 0-{}", vcpus - 1))
+                        .with_help(format!("pin vCPUs within 0-{}", vcpus - 1)),
+                );
+                continue;
+            }
+        }
+        for v in vset.iter() {
+            if let Some(i) = pins.iter().position(|p| p.vcpu == v) {
+                cx.err(
+                    Diagnostic::error(PINNED_TWICE, format!("vCPU {v} is pinned twice"), f.span_of("vcpus"), "pinned here")
+                        .with_label(pin_spans[i], "and here")
+                        .with_help("each vCPU takes one `pin`; remove it from one of them"),
+                );
+                break;
+            }
+        }
+        if let Some(h) = cx.host {
+            let nodes = h.profile.nodes_of_cpus(&target);
+            let span = if f.has("cpus") { f.span_of("cpus") } else { f.span_of("node") };
+            if nodes.len() > 1 {
+                cx.diags.push(
+                    Diagnostic::warning(PIN_SPANS_NODES, format!("this pin spans host nodes {nodes}"), span, "CPUs on several nodes")
+                        .with_help("a vCPU that wanders between nodes pays remote-memory latency; pin within one node"),
+                );
+            } else if let Some(node) = nodes.first() {
+                for (ci, cell) in cells.iter().enumerate() {
+                    let Some(b) = &cell.binding else { continue };
+                    if vset.iter().any(|v| cell.vcpus.contains(v)) && !b.nodes.contains(node) {
+                        let mut d = Diagnostic::warning(
+                            PIN_OFF_CELL_NODE,
+                            format!("vCPUs of cell {} run on host node {node} but its memory is on node {}", cell.id, b.nodes),
+                            span,
+                            format!("host node {node}"),
+                        );
+                        if let Some(Some(bs)) = binding_spans.get(ci) {
+                            d = d.with_label(*bs, format!("memory on node {}", b.nodes));
+                        }
+                        cx.diags.push(d.with_help("pin the cell's vCPUs to the node that holds its memory, or move the memory"));
+                    }
+                }
+            }
+        }
+        for v in vset.iter() {
+            pins.push(VcpuPin { vcpu: v, cpus: target.clone() });
+            pin_spans.push(f.span_of("vcpus"));
+        }
+    }
+    pins.sort_by_key(|p| p.vcpu);
+
+    // Emulator.
+    let mut emulator_pin = None;
+    if let Some(f) = find("emulator") {
+        match (f.set("cpus"), f.int("node")) {
+            (Some(c), None) => {
+                if cx.need_host("`emulator`", f.span()).is_some() && cx.check_cpus(c, f.span_of("cpus")) {
+                    emulator_pin = Some(c.clone());
+                }
+            }
+            (None, Some(n)) => {
+                if let Some(profile) = cx.need_host("`emulator`", f.span()) {
+                    let cpus = profile.node(n as u32).map(|n| n.cpus.clone());
+                    match cpus {
+                        Some(c) if !c.is_empty() => emulator_pin = Some(c),
+                        Some(_) => cx.err(
+                            Diagnostic::error(HOST_NODE, format!("host node {n} has no CPUs"), f.span_of("node"), "memory-only node")
+                                .with_help("put emulator threads on a node that has CPUs"),
+                        ),
+                        None => {
+                            cx.check_nodes(&IdSet::single(n as u32), f.span_of("node"));
+                        }
+                    }
+                }
+            }
+            _ => cx.err(
+                Diagnostic::error(PIN_TARGET, "`emulator` needs exactly one of `cpus=` and `node=`", f.span(), "ambiguous")
+                    .with_help("write `emulator cpus=0` or `emulator node=0`"),
+            ),
+        }
+    }
+
+    // Whole-guest memory policy.
+    let mut memory_binding = None;
+    if let Some(f) = find("memory-policy") {
+        if let (Some(mode), Some(nodes)) = (f.text("mode"), f.set("nodeset")) {
+            let policy = MemPolicy::parse(mode);
+            if cx.need_host("`memory-policy`", f.span()).is_some() && cx.check_nodes(nodes, f.span_of("nodeset")) {
+                if policy == MemPolicy::Preferred && nodes.len() != 1 {
+                    cx.err(preferred_error(nodes, f.span_of("nodeset")));
+                } else {
+                    memory_binding = Some(MemBinding { nodes: nodes.clone(), policy });
+                }
+            }
+        }
+    }
+
+    // Host-node checks on cells, and claims for the fit check.
+    for (i, cell) in cells.iter().enumerate() {
+        let Some(b) = &cell.binding else { continue };
+        let span = binding_spans.get(i).copied().flatten().unwrap_or(cx.guest_span);
+        if cx.need_host("`host-node=`", span).is_none() || !cx.check_nodes(&b.nodes, span) {
+            continue;
+        }
+        if let Some(h) = cx.host {
+            if b.policy.binds() || hugepage_kib.is_some() {
+                spread_claims(&mut claims, h.index, &b.nodes, cell.memory_kib, hugepage_kib, span, &name);
+            }
+        }
+    }
+    if let (Some(b), Some(h)) = (&memory_binding, cx.host) {
+        if b.policy.binds() || hugepage_kib.is_some() {
+            let unbound: u64 = if cells.is_empty() {
+                memory_kib
+            } else {
+                cells.iter().filter(|c| c.binding.is_none()).map(|c| c.memory_kib).sum()
+            };
+            let span = find("memory-policy").map(|f| f.span_of("nodeset")).unwrap_or(cx.guest_span);
+            spread_claims(&mut claims, h.index, &b.nodes, unbound, hugepage_kib, span, &name);
+        }
+    }
+
+    let ok = cx.diags[before..].iter().all(|d| !d.is_error());
+    GuestResult {
+        guest: ok.then(|| Guest {
+            name,
+            domain_type,
+            machine,
+            cpu,
+            memory_kib,
+            locked,
+            hugepage_kib,
+            vcpus,
+            topology,
+            cells,
+            distances,
+            pins,
+            emulator_pin,
+            memory_binding,
+        }),
+        claims,
+    }
+}
+
+fn cx_numa<'x, 'a, 'h>(cx: &'x mut Cx<'a, 'h>) -> super::numa::NumaCx<'x, 'h> {
+    super::numa::NumaCx {
+        diags: cx.diags,
+        host: cx.host.map(|h| (h.name, h.profile)),
+        guest_span: cx.guest_span,
+    }
+}
+
+pub fn preferred_error(nodes: &IdSet, span: Span) -> Diagnostic {
+    Diagnostic::error(PREFERRED_ONE_NODE, format!("`preferred` takes one node, found {nodes}"), span, "several nodes")
+        .with_help(format!(
+            "name a single node (e.g. `{}`), or use `interleave` to spread memory over {nodes}",
+            nodes.first().unwrap_or(0)
+        ))
+}
+
+/// Split `kib` over `nodes` evenly (the kernel's allocation is not known in advance).
+fn spread_claims(claims: &mut Vec<NodeClaim>, host: usize, nodes: &IdSet, kib: u64, page_kib: Option<u64>, span: Span, guest: &str) {
+    let n = nodes.len() as u64;
+    if n == 0 {
+        return;
+    }
+    let unit = page_kib.unwrap_or(1);
+    let units = kib / unit;
+    for (i, node) in nodes.iter().enumerate() {
+        let share = units / n + u64::from((i as u64) < units % n);
+        claims.push(NodeClaim {
+            host,
+            node,
+            kib: share * unit,
+            page_kib,
+            span,
+            guest: guest.to_string(),
+        });
+    }
+}
+
+fn topology_hint(vcpus: u32, t: &Topology) -> String {
+    let per = t.dies * t.threads;
+    if per > 0 && vcpus % (t.sockets * per).max(1) == 0 {
+        let cores = vcpus / (t.sockets * per);
+        return format!("with {} sockets and {} threads, write `cores={cores}`", t.sockets, t.threads);
+    }
+    format!("choose sockets × dies × cores × threads = {vcpus}")
+}
+
+/// Without a written topology: one socket per cell when cells are equal consecutive
+/// blocks, else libvirt's default (no `<topology>`, one socket per vCPU).
+fn default_topology(vcpus: u32, cells: &[GuestCell]) -> Option<Topology> {
+    let cpu_cells: Vec<&GuestCell> = cells.iter().filter(|c| !c.vcpus.is_empty()).collect();
+    if cpu_cells.len() < 2 || vcpus == 0 {
+        return None;
+    }
+    let per = cpu_cells[0].vcpus.len() as u32;
+    let blocks = cpu_cells.iter().enumerate().all(|(k, c)| {
+        c.vcpus.len() as u32 == per && c.vcpus.first() == Some(k as u32 * per) && c.vcpus.last() == Some((k as u32 + 1) * per - 1)
+    });
+    blocks.then_some(Topology {
+        sockets: cpu_cells.len() as u32,
+        dies: 1,
+        cores: per,
+        threads: 1,
+    })
+}
+
+fn warn_sockets_spanning_cells(t: &Topology, cells: &[GuestCell], cell_spans: &[Span], span: Span, diags: &mut Vec<Diagnostic>) {
+    let per = t.per_socket();
+    if per == 0 {
+        return;
+    }
+    for s in 0..t.sockets {
+        let lo = s * per;
+        let hi = lo + per - 1;
+        let owners: Vec<usize> = cells
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.vcpus.iter().any(|v| v >= lo && v <= hi))
+            .map(|(i, _)| i)
+            .collect();
+        if owners.len() > 1 {
+            let mut d = Diagnostic::warning(
+                SOCKET_SPANS_CELLS,
+                format!("guest socket {s} (vCPUs {lo}-{hi}) spans cells {} and {}", cells[owners[0]].id, cells[owners[1]].id),
+                span,
+                "this topology",
+            );
+            for &o in owners.iter().take(2) {
+                if let Some(cs) = cell_spans.get(o) {
+                    d = d.with_label(*cs, format!("cell {}", cells[o].id));
+                }
+            }
+            diags.push(d.with_help("a socket split over NUMA cells confuses the guest scheduler; make each cell a whole number of sockets"));
+            return;
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! An inline `host NAME { ... }` block → the same host profile as any other source.
+
+use super::codes::*;
+use super::schema::{self, Context, Fields};
+use crate::diagnostics::Diagnostic;
+use crate::host::HostProfile;
+use crate::host::builder::*;
+use crate::span::Span;
+
+pub fn build_inline(name: &str, host: &Fields<'_>, diags: &mut Vec<Diagnostic>) -> Option<HostProfile> {
+    let body = host.stmt.block.as_ref().map(|b| b.statements.as_slice()).unwrap_or(&[]);
+    schema::check_repeats(body, Context::Host, diags);
+    let before = diags.len();
+    let fields: Vec<Fields<'_>> = body.iter().filter_map(|s| schema::check(s, Context::Host, diags)).collect();
+    if diags.len() > before {
+        return None;
+    }
+    let mut b = HostBuilder {
+        name: name.to_string(),
+        ..HostBuilder::default()
+    };
+    let mut spans = Spans::default();
+    let mut reserve_span = None;
+    let mut smt_span = None;
+    for f in &fields {
+        let id32 = |v: Option<u64>| v.and_then(|v| u32::try_from(v).ok()).unwrap_or(u32::MAX);
+        match f.keyword() {
+            "node" => {
+                if f.size("memory").unwrap_or(0) % 1024 != 0 || f.size("free").unwrap_or(0) % 1024 != 0 {
+                    diags.push(
+                        Diagnostic::error(MEMORY_GRANULE, "node memory must be a whole number of KiB", f.span_of("memory"), "not a whole KiB")
+                            .with_help("write it in `KiB`, `MiB` or `GiB`"),
+                    );
+                }
+                b.nodes.push(NodeDecl {
+                    id: id32(f.arg_int(0)),
+                    cpus: f.set("cpus").cloned().unwrap_or_default(),
+                    memory_kib: f.size("memory").unwrap_or(0) / 1024,
+                    free_kib: f.size("free").map(|v| v / 1024),
+                });
+                spans.nodes.push(f.stmt.head_span());
+            }
+            "smt" => {
+                b.smt = Some(match f.arg_text(0) {
+                    Some("split") => SmtRule::Split,
+                    Some("adjacent") => SmtRule::Adjacent,
+                    _ => SmtRule::None,
+                });
+                smt_span = Some(f.span());
+            }
+            "siblings" => {
+                b.siblings.push(SiblingsDecl {
+                    cpus: f.arg_set(0).cloned().unwrap_or_default(),
+                    core: f.int("core").map(|v| id32(Some(v))),
+                });
+                spans.siblings.push(f.span());
+            }
+            "cpu" => {
+                b.cpu_groups.push(CpuGroupDecl {
+                    cpus: f.arg_set(0).cloned().unwrap_or_default(),
+                    socket: f.int("socket").map(|v| id32(Some(v))),
+                    die: f.int("die").map(|v| id32(Some(v))),
+                });
+                spans.cpu_groups.push(f.span());
+            }
+            "distance" => {
+                b.distances.push(DistanceDecl {
+                    from: id32(f.arg_int(0)),
+                    to: id32(f.arg_int(1)),
+                    value: id32(f.arg_int(2)),
+                });
+                spans.distances.push(f.span());
+            }
+            "hugepages" => {
+                b.hugepages.push(HugepagesDecl {
+                    node: id32(f.int("node")),
+                    size_kib: f.size("size").unwrap_or(0) / 1024,
+                    count: f.int("count").unwrap_or(0),
+                });
+                spans.hugepages.push(f.span());
+            }
+            "reserve" => {
+                if let Some(c) = f.set("cpus") {
+                    b.reserved = b.reserved.union(c);
+                }
+                reserve_span = Some(f.span());
+            }
+            "pci" => {
+                b.pci.push(PciDecl {
+                    address: f.arg_text(0).unwrap_or_default().to_string(),
+                    node: id32(f.int("node")),
+                    name: f.text("name").map(str::to_string),
+                });
+                spans.pci.push(f.span());
+            }
+            _ => {}
+        }
+    }
+    if b.nodes.is_empty() {
+        diags.push(
+            Diagnostic::error(HOST_BLOCK, format!("host `{name}` has no nodes"), host.arg_span(0), "empty host")
+                .with_help("add `node 0 cpus=0-7 memory=32GiB`"),
+        );
+        return None;
+    }
+    let fallback = host.arg_span(0);
+    let at = |r: &DeclRef| -> Span {
+        match r {
+            DeclRef::Node(i) => spans.nodes.get(*i).copied(),
+            DeclRef::Siblings(i) => spans.siblings.get(*i).copied(),
+            DeclRef::CpuGroup(i) => spans.cpu_groups.get(*i).copied(),
+            DeclRef::Distance(i) => spans.distances.get(*i).copied(),
+            DeclRef::Hugepages(i) => spans.hugepages.get(*i).copied(),
+            DeclRef::Pci(i) => spans.pci.get(*i).copied(),
+            DeclRef::Reserve => reserve_span,
+            DeclRef::Smt => smt_span,
+        }
+        .unwrap_or(fallback)
+    };
+    match b.build() {
+        Ok(p) => Some(p),
+        Err(errors) => {
+            for e in errors {
+                let mut d = Diagnostic::error(HOST_BLOCK, e.message.clone(), at(&e.decl), "here").maybe_help(e.help.clone());
+                if let Some(o) = &e.other {
+                    d = d.with_label(at(o), "the other place involved");
+                }
+                diags.push(d);
+            }
+            None
+        }
+    }
+}
+
+#[derive(Default)]
+struct Spans {
+    nodes: Vec<Span>,
+    siblings: Vec<Span>,
+    cpu_groups: Vec<Span>,
+    distances: Vec<Span>,
+    hugepages: Vec<Span>,
+    pci: Vec<Span>,
+}

@@ -1,0 +1,287 @@
+//! `numa { cell ... distance ... distances from=host }`: hand-written guest cells.
+
+use super::codes::*;
+use super::schema::{self, Context, Fields};
+use crate::diagnostics::Diagnostic;
+use crate::host::HostProfile;
+use crate::ir::{GuestCell, MemBinding, MemPolicy};
+use crate::sets::IdSet;
+use crate::span::Span;
+
+pub struct NumaCx<'a, 'h> {
+    pub diags: &'a mut Vec<Diagnostic>,
+    pub host: Option<(&'h str, &'h HostProfile)>,
+    pub guest_span: Span,
+}
+
+pub struct NumaResult {
+    /// Sorted by id; ids are 0..k-1 when there are no errors.
+    pub cells: Vec<GuestCell>,
+    /// The span of each cell's statement head.
+    pub cell_spans: Vec<Span>,
+    /// The span of each cell's `host-node=`.
+    pub binding_spans: Vec<Option<Span>>,
+    pub distances: Option<Vec<Vec<u32>>>,
+}
+
+pub fn check_numa(numa: &Fields<'_>, vcpus: u32, memory_kib: u64, memory_span: Option<Span>, cx: &mut NumaCx<'_, '_>) -> NumaResult {
+    let body = numa.stmt.block.as_ref().map(|b| b.statements.as_slice()).unwrap_or(&[]);
+    schema::check_repeats(body, Context::Numa, cx.diags);
+    let fields: Vec<Fields<'_>> = body.iter().filter_map(|s| schema::check(s, Context::Numa, cx.diags)).collect();
+
+    let mut cells: Vec<(GuestCell, Span, Option<Span>, Span)> = Vec::new();
+    for f in fields.iter().filter(|f| f.keyword() == "cell") {
+        let Some(id) = f.arg_int(0) else { continue };
+        let id_span = f.arg_span(0);
+        if let Some((_, _, _, other)) = cells.iter().find(|(c, ..)| u64::from(c.id) == id) {
+            cx.diags.push(
+                Diagnostic::error(CELL_IDS, format!("cell {id} is defined twice"), id_span, "again here")
+                    .with_label(*other, "first here")
+                    .with_help("give each cell its own id, 0 to k-1"),
+            );
+            continue;
+        }
+        let bytes = f.size("memory").unwrap_or(0);
+        if bytes == 0 || bytes % (1 << 20) != 0 {
+            cx.diags.push(
+                Diagnostic::error(MEMORY_GRANULE, format!("cell {id} memory must be a positive whole number of MiB"), f.span_of("memory"), "not a whole MiB")
+                    .with_help("libvirt rounds cell memory up to 1 MiB, which would break the sum; write it in `MiB` or `GiB`"),
+            );
+        }
+        let policy = f.text("policy").map(MemPolicy::parse);
+        let binding = match (f.set("host-node"), policy) {
+            (Some(nodes), p) => {
+                let policy = p.unwrap_or(MemPolicy::Strict);
+                if policy == MemPolicy::Preferred && nodes.len() != 1 {
+                    cx.diags.push(super::guest::preferred_error(nodes, f.span_of("host-node")));
+                }
+                Some(MemBinding { nodes: nodes.clone(), policy })
+            }
+            (None, Some(_)) => {
+                cx.diags.push(
+                    Diagnostic::error(POLICY_WITHOUT_NODE, format!("cell {id} has a policy but no `host-node=`"), f.span_of("policy"), "policy for which nodes?")
+                        .with_help("add `host-node=N` naming the host node(s) that back this cell"),
+                );
+                None
+            }
+            (None, None) => None,
+        };
+        let cell = GuestCell {
+            id: u32::try_from(id).unwrap_or(u32::MAX),
+            vcpus: f.set("cpus").cloned().unwrap_or_default(),
+            memory_kib: bytes / 1024,
+            binding,
+            hugepage_kib: None,
+        };
+        let bspan = f.has("host-node").then(|| f.span_of("host-node"));
+        cells.push((cell, f.stmt.head_span(), bspan, id_span));
+    }
+    cells.sort_by_key(|(c, ..)| c.id);
+
+    // Ids 0..k-1.
+    for (k, (c, _, _, id_span)) in cells.iter().enumerate() {
+        if c.id as usize != k {
+            cx.diags.push(
+                Diagnostic::error(CELL_IDS, format!("cell ids must be 0 to {} without gaps; cell {k} is missing", cells.len() - 1), *id_span, format!("cell {}", c.id))
+                    .with_help(format!("renumber this cell as {k}")),
+            );
+            break;
+        }
+    }
+
+    // vCPU coverage: disjoint, within range, complete.
+    let mut owner: Vec<Option<usize>> = vec![None; vcpus as usize];
+    let mut coverage_ok = true;
+    for (i, (c, span, _, _)) in cells.iter().enumerate() {
+        for v in c.vcpus.iter() {
+            if v >= vcpus {
+                cx.diags.push(
+                    Diagnostic::error(VCPU_RANGE, format!("cell {} names vCPU {v}, but the guest has {vcpus} vCPUs", c.id), *span, format!("vCPU {v} does not exist"))
+                        .with_help(if vcpus > 0 { format!("vCPU ids run from 0 to {}", vcpus - 1) } else { "set `vcpus`".into() }),
+                );
+                coverage_ok = false;
+                break;
+            }
+            if let Some(o) = owner[v as usize] {
+                cx.diags.push(
+                    Diagnostic::error(VCPU_COVERAGE, format!("vCPU {v} is in cells {} and {}", cells[o].0.id, c.id), *span, format!("cell {} claims vCPU {v}", c.id))
+                        .with_label(cells[o].1, format!("cell {} claims it too", cells[o].0.id))
+                        .with_help("cell CPU sets must be disjoint; remove it from one cell"),
+                );
+                coverage_ok = false;
+                break;
+            }
+            owner[v as usize] = Some(i);
+        }
+    }
+    if coverage_ok && !cells.is_empty() {
+        let missing: IdSet = owner.iter().enumerate().filter(|(_, o)| o.is_none()).map(|(v, _)| v as u32).collect();
+        if !missing.is_empty() {
+            cx.diags.push(
+                Diagnostic::error(VCPU_COVERAGE, format!("vCPUs {missing} are in no cell"), numa.stmt.keyword.span, "cells do not cover every vCPU")
+                    .with_help("libvirt would silently put them in cell 0; add them to a cell's `cpus=`"),
+            );
+        }
+    }
+    if !cells.is_empty() && cells.iter().all(|(c, ..)| c.vcpus.is_empty()) {
+        cx.diags.push(
+            Diagnostic::error(NO_CPU_CELL, "no cell has vCPUs", numa.stmt.keyword.span, "memory-only cells only")
+                .with_help("give at least one cell `cpus=`"),
+        );
+    }
+
+    // Memory sum.
+    let sum: u64 = cells.iter().map(|(c, ..)| c.memory_kib).sum();
+    if !cells.is_empty() && memory_kib > 0 && sum != memory_kib {
+        let mut d = Diagnostic::error(
+            CELL_MEMORY_SUM,
+            format!("cells hold {} but the guest has {}", crate::units::human_kib(sum), crate::units::human_kib(memory_kib)),
+            numa.stmt.keyword.span,
+            format!("cells sum to {}", crate::units::human_kib(sum)),
+        );
+        if let Some(ms) = memory_span {
+            d = d.with_label(ms, "guest memory");
+        }
+        cx.diags.push(d.with_help(format!(
+            "make the cells sum to the guest memory, or write `memory {}`",
+            crate::units::human_kib(sum)
+        )));
+    }
+
+    let n = cells.len();
+    let distances = distances(&fields, &cells, n, cx);
+    NumaResult {
+        cell_spans: cells.iter().map(|(_, s, _, _)| *s).collect(),
+        binding_spans: cells.iter().map(|(_, _, b, _)| *b).collect(),
+        cells: cells.into_iter().map(|(c, ..)| c).collect(),
+        distances,
+    }
+}
+
+fn distances(fields: &[Fields<'_>], cells: &[(GuestCell, Span, Option<Span>, Span)], n: usize, cx: &mut NumaCx<'_, '_>) -> Option<Vec<Vec<u32>>> {
+    let from_host = fields.iter().find(|f| f.keyword() == "distances");
+    let explicit: Vec<&Fields<'_>> = fields.iter().filter(|f| f.keyword() == "distance").collect();
+    if from_host.is_none() && explicit.is_empty() {
+        return None;
+    }
+    let mut m: Vec<Vec<Option<u32>>> = vec![vec![None; n]; n];
+    let mut ok = true;
+    if let Some(f) = from_host {
+        match cx.host {
+            None => {
+                cx.diags.push(
+                    Diagnostic::error(HOST_NEEDED, "`distances from=host` needs a host", f.span(), "host-dependent")
+                        .with_label(cx.guest_span, "this guest has no host")
+                        .with_help("give the guest `on=HOST`, or write `distance A B VALUE` lines"),
+                );
+                ok = false;
+            }
+            Some((_, profile)) => {
+                for (c, span, ..) in cells {
+                    if c.binding.is_none() {
+                        cx.diags.push(
+                            Diagnostic::error(DISTANCES_UNBOUND, format!("cell {} has no `host-node=`, so its host distance is unknown", c.id), *span, "not bound to a host node")
+                                .with_label(f.span(), "distances taken from the host")
+                                .with_help("bind every cell with `host-node=`, or write `distance` lines"),
+                        );
+                        ok = false;
+                    }
+                }
+                if ok {
+                    for i in 0..n {
+                        for j in 0..n {
+                            m[i][j] = Some(host_distance(profile, &cells[i].0, &cells[j].0, i == j));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut seen: Vec<(u32, u32, Span)> = Vec::new();
+    for f in &explicit {
+        let (Some(a), Some(b), Some(v)) = (f.arg_int(0), f.arg_int(1), f.arg_int(2)) else { continue };
+        for (i, id) in [(0, a), (1, b)] {
+            if id as usize >= n {
+                cx.diags.push(
+                    Diagnostic::error(DISTANCE_CELL, format!("there is no cell {id}"), f.arg_span(i), "unknown cell")
+                        .with_help(if n > 0 { format!("cells are 0 to {}", n - 1) } else { "define cells first".into() }),
+                );
+                ok = false;
+            }
+        }
+        if a as usize >= n || b as usize >= n {
+            continue;
+        }
+        let (a, b) = (a as u32, b as u32);
+        if let Some((_, _, first)) = seen.iter().find(|(x, y, _)| *x == a && *y == b) {
+            cx.diags.push(
+                Diagnostic::error(DISTANCE_TWICE, format!("distance {a} {b} is given twice"), f.span(), "again here")
+                    .with_label(*first, "first here")
+                    .with_help("keep one of them"),
+            );
+            ok = false;
+            continue;
+        }
+        seen.push((a, b, f.span()));
+        if a == b && v != 10 {
+            cx.diags.push(
+                Diagnostic::error(DISTANCE_VALUE, format!("a cell's distance to itself must be 10, found {v}"), f.arg_span(2), "must be 10")
+                    .with_help("remove this line: the diagonal is always 10"),
+            );
+            ok = false;
+            continue;
+        }
+        if a != b && !(11..=255).contains(&v) {
+            cx.diags.push(
+                Diagnostic::error(DISTANCE_VALUE, format!("distance between cells must be 11 to 255, found {v}"), f.arg_span(2), "out of range")
+                    .with_help(if v <= 10 {
+                        "Linux ignores the whole table when an off-diagonal distance is 10 or less; use 11 or more".to_string()
+                    } else {
+                        "use a value of at most 255".to_string()
+                    }),
+            );
+            ok = false;
+            continue;
+        }
+        m[a as usize][b as usize] = Some(v as u32);
+    }
+    // Symmetric fill: `distance A B` sets B→A unless B A is written.
+    for &(a, b, _) in &seen {
+        if !seen.iter().any(|(x, y, _)| *x == b && *y == a) {
+            m[b as usize][a as usize] = m[a as usize][b as usize];
+        }
+    }
+    ok.then(|| {
+        m.iter()
+            .enumerate()
+            .map(|(i, row)| {
+                row.iter()
+                    .enumerate()
+                    .map(|(j, v)| v.unwrap_or(if i == j { 10 } else { 20 }))
+                    .collect()
+            })
+            .collect()
+    })
+}
+
+/// Host distance between two cells' bound nodes: the smallest over the sets;
+/// cells on the same node are 11 apart.
+fn host_distance(profile: &HostProfile, a: &GuestCell, b: &GuestCell, same: bool) -> u32 {
+    if same {
+        return 10;
+    }
+    let (Some(x), Some(y)) = (&a.binding, &b.binding) else { return 20 };
+    let mut best = u32::MAX;
+    for i in x.nodes.iter() {
+        for j in y.nodes.iter() {
+            if let Some(d) = profile.distance(i, j) {
+                best = best.min(d);
+            }
+        }
+    }
+    match best {
+        u32::MAX => 20,
+        d if d <= 10 => 11,
+        d => d.min(255),
+    }
+}

@@ -1,0 +1,782 @@
+//! The plain-data form of an inline `host NAME { ... }` block, and the one place the
+//! derivation rules live: every source (inline, capabilities XML, /sys) fills a
+//! [`HostBuilder`] and calls [`HostBuilder::build`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::model::{HostCpu, HostNode, HostPci, HostProfile, HugePages};
+use crate::sets::IdSet;
+
+/// How CPUs not named by an explicit `siblings` statement are paired into cores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtRule {
+    /// Sorted CPU ids, N of them: position p < N/2 pairs with p + N/2 (Intel numbering).
+    Split,
+    /// Ids 2k and 2k+1 are siblings.
+    Adjacent,
+    /// Every CPU is its own core.
+    None,
+}
+
+/// `node ID cpus=SET memory=SIZE [free=SIZE]`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeDecl {
+    pub id: u32,
+    pub cpus: IdSet,
+    pub memory_kib: u64,
+    pub free_kib: Option<u64>,
+}
+
+/// `siblings SET [core=N]`: one core's threads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiblingsDecl {
+    pub cpus: IdSet,
+    pub core: Option<u32>,
+}
+
+/// `cpu SET [socket=N] [die=M]`: where CPUs sit when it is not the default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CpuGroupDecl {
+    pub cpus: IdSet,
+    pub socket: Option<u32>,
+    pub die: Option<u32>,
+}
+
+/// `distance A B V`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DistanceDecl {
+    pub from: u32,
+    pub to: u32,
+    pub value: u32,
+}
+
+/// `hugepages node=ID size=SIZE count=N`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HugepagesDecl {
+    pub node: u32,
+    pub size_kib: u64,
+    pub count: u64,
+}
+
+/// `pci ADDR node=ID [name=NAME]`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PciDecl {
+    pub address: String,
+    pub node: u32,
+    pub name: Option<String>,
+}
+
+/// Everything a host block declares, in declaration order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HostBuilder {
+    pub name: String,
+    pub nodes: Vec<NodeDecl>,
+    pub smt: Option<SmtRule>,
+    pub siblings: Vec<SiblingsDecl>,
+    pub cpu_groups: Vec<CpuGroupDecl>,
+    pub distances: Vec<DistanceDecl>,
+    pub hugepages: Vec<HugepagesDecl>,
+    pub reserved: IdSet,
+    pub pci: Vec<PciDecl>,
+}
+
+/// Which declaration an error is about; indexes the builder's vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeclRef {
+    Node(usize),
+    Siblings(usize),
+    CpuGroup(usize),
+    Distance(usize),
+    Hugepages(usize),
+    Reserve,
+    Pci(usize),
+    Smt,
+}
+
+/// A host block that does not describe a consistent host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildError {
+    pub decl: DeclRef,
+    pub message: String,
+    pub help: Option<String>,
+    /// A second declaration involved (the first claim of a duplicated id or CPU).
+    pub other: Option<DeclRef>,
+}
+
+fn error(decl: DeclRef, message: impl Into<String>) -> BuildError {
+    BuildError {
+        decl,
+        message: message.into(),
+        help: None,
+        other: None,
+    }
+}
+
+impl BuildError {
+    fn other(mut self, other: DeclRef) -> Self {
+        self.other = Some(other);
+        self
+    }
+
+    fn help(mut self, help: &str) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// Diagonal distance when none is declared (libvirt/ACPI SLIT convention).
+pub const LOCAL_DISTANCE: u32 = 10;
+/// Off-diagonal distance when none is declared (libvirt's default).
+pub const REMOTE_DISTANCE: u32 = 20;
+
+/// CPU → node id.
+type CpuNodes = BTreeMap<u32, u32>;
+/// CPU → (socket, die).
+type Places = BTreeMap<u32, (u32, u32)>;
+
+impl HostBuilder {
+    /// Apply the derivation rules; all errors are reported, not just the first.
+    pub fn build(&self) -> Result<HostProfile, Vec<BuildError>> {
+        let mut errors = Vec::new();
+        let (node_decl, cpu_node) = self.node_maps(&mut errors);
+        let places = self.placements(&cpu_node, &mut errors);
+        let groups = self.sibling_groups(&cpu_node, &mut errors);
+        let distances = self.distance_matrix(&node_decl, &mut errors);
+        let mut pools = self.hugepage_pools(&node_decl, &mut errors);
+        // Every reserved CPU must exist.
+        let unknown: IdSet = self
+            .reserved
+            .iter()
+            .filter(|c| !cpu_node.contains_key(c))
+            .collect();
+        if !unknown.is_empty() {
+            errors.push(error(
+                DeclRef::Reserve,
+                format!("reserved CPUs {unknown} are not on any node"),
+            ));
+        }
+        // A PCI device's node must exist; the address is kept as given.
+        for (i, p) in self
+            .pci
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !node_decl.contains_key(&p.node))
+        {
+            let message = format!("PCI device {} is on undeclared node {}", p.address, p.node);
+            errors.push(error(DeclRef::Pci(i), message));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        // Nodes sorted by id; each node's hugepage pools sorted by size.
+        let nodes = node_decl
+            .iter()
+            .filter_map(|(&id, &i)| self.nodes.get(i).map(|n| (id, n)))
+            .map(|(id, n)| HostNode {
+                id,
+                cpus: n.cpus.clone(),
+                memory_kib: n.memory_kib,
+                free_kib: n.free_kib.unwrap_or(n.memory_kib),
+                hugepages: pools.remove(&id).unwrap_or_default(),
+            })
+            .collect();
+        let place = |c: Option<u32>| c.and_then(|c| places.get(&c).copied()).unwrap_or((0, 0));
+        let derived = derived_cores(
+            &groups
+                .iter()
+                .map(|g| place(g.0.first()))
+                .collect::<Vec<_>>(),
+        );
+        let mut cpus = Vec::new();
+        for ((set, core), derived) in groups.iter().zip(derived) {
+            for id in set.iter() {
+                let (socket, die) = place(Some(id));
+                let node = cpu_node.get(&id).copied().unwrap_or(0);
+                let core = core.unwrap_or(derived);
+                cpus.push(HostCpu {
+                    id,
+                    node,
+                    socket,
+                    die,
+                    core,
+                    siblings: set.clone(),
+                });
+            }
+        }
+        // CPUs sorted by id.
+        cpus.sort_by_key(|c| c.id);
+        let pci = self.pci.iter().map(|p| HostPci {
+            address: p.address.clone(),
+            node: p.node,
+            name: p.name.clone(),
+        });
+        let reserved = self.reserved.clone();
+        Ok(HostProfile {
+            name: self.name.clone(),
+            nodes,
+            cpus,
+            distances,
+            reserved,
+            pci: pci.collect(),
+        })
+    }
+
+    /// Node id → declaration index, and CPU → node id.
+    fn node_maps(&self, errors: &mut Vec<BuildError>) -> (BTreeMap<u32, usize>, CpuNodes) {
+        let mut by_id: BTreeMap<u32, usize> = BTreeMap::new();
+        let mut claimed = BTreeMap::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            // Node ids are unique.
+            if let Some(&first) = by_id.get(&n.id) {
+                let e = error(DeclRef::Node(i), format!("node {} is declared twice", n.id));
+                errors.push(e.other(DeclRef::Node(first)));
+                continue;
+            }
+            by_id.insert(n.id, i);
+            // Free memory cannot exceed the total.
+            if let Some(free) = n.free_kib.filter(|&f| f > n.memory_kib) {
+                let (id, total) = (n.id, n.memory_kib);
+                let message = format!("node {id} has {free} KiB free of only {total} KiB");
+                errors.push(error(DeclRef::Node(i), message));
+            }
+            // A CPU belongs to one node only.
+            for (j, ids) in claim(&mut claimed, n.cpus.iter(), i).1 {
+                let message = format!("CPUs {ids} of node {} are already on another node", n.id);
+                errors.push(error(DeclRef::Node(i), message).other(DeclRef::Node(j)));
+            }
+        }
+        let node_id = |i: usize| self.nodes.get(i).map_or(0, |n| n.id);
+        (
+            by_id,
+            claimed.into_iter().map(|(c, i)| (c, node_id(i))).collect(),
+        )
+    }
+
+    /// Every CPU's (socket, die).
+    fn placements(&self, cpu_node: &CpuNodes, errors: &mut Vec<BuildError>) -> Places {
+        // socket defaults to the CPU's node id, die to 0.
+        let mut places: Places = cpu_node.iter().map(|(&c, &node)| (c, (node, 0))).collect();
+        let mut claimed = BTreeMap::new();
+        for (i, g) in self.cpu_groups.iter().enumerate() {
+            // A `cpu` group names CPUs of declared nodes, each in one group only.
+            let known = known_cpus(&g.cpus, cpu_node, DeclRef::CpuGroup(i), errors);
+            let (mine, clashes) = claim(&mut claimed, known, i);
+            for (j, ids) in clashes {
+                let message = format!("CPUs {ids} are already placed by another `cpu` statement");
+                errors.push(error(DeclRef::CpuGroup(i), message).other(DeclRef::CpuGroup(j)));
+            }
+            for c in mine {
+                let node = cpu_node.get(&c).copied().unwrap_or(0);
+                places.insert(c, (g.socket.unwrap_or(node), g.die.unwrap_or(0)));
+            }
+        }
+        places
+    }
+
+    /// Sibling groups (one per core) with their explicit core id, sorted by lowest CPU.
+    fn sibling_groups(
+        &self,
+        cpu_node: &CpuNodes,
+        errors: &mut Vec<BuildError>,
+    ) -> Vec<(IdSet, Option<u32>)> {
+        let mut groups = Vec::new();
+        let mut claimed = BTreeMap::new();
+        // Explicit `siblings` statements first: CPUs of declared nodes, each in one group.
+        for (i, s) in self.siblings.iter().enumerate() {
+            let known = known_cpus(&s.cpus, cpu_node, DeclRef::Siblings(i), errors);
+            let (mine, clashes) = claim(&mut claimed, known, i);
+            for (j, ids) in clashes {
+                let message = format!("CPUs {ids} are already in another sibling group");
+                errors.push(error(DeclRef::Siblings(i), message).other(DeclRef::Siblings(j)));
+            }
+            // A core's threads share one node.
+            let nodes: BTreeSet<u32> = mine
+                .iter()
+                .filter_map(|c| cpu_node.get(c).copied())
+                .collect();
+            if nodes.len() > 1 {
+                let list: Vec<String> = nodes.iter().map(u32::to_string).collect();
+                let message = format!("sibling group {} spans nodes {}", s.cpus, list.join(", "));
+                errors.push(error(DeclRef::Siblings(i), message));
+            }
+            if !mine.is_empty() {
+                groups.push((IdSet::from_ids(mine), s.core));
+            }
+        }
+        // The other CPUs follow the smt rule (absent = `none`).
+        let all: Vec<u32> = cpu_node.keys().copied().collect();
+        let covered: IdSet = claimed.keys().copied().collect();
+        const HELP: &str = "list the cores with `siblings` statements instead";
+        match rule_groups(self.smt.unwrap_or(SmtRule::None), &all, &covered) {
+            Err(message) => errors.push(error(DeclRef::Smt, message).help(HELP)),
+            Ok(derived) => {
+                // An smt rule may not pair CPUs of two nodes.
+                let node_of = |c: u32| cpu_node.get(&c);
+                let split: Vec<&IdSet> = derived
+                    .iter()
+                    .filter(|g| g.iter().any(|c| node_of(c) != g.first().and_then(node_of)))
+                    .collect();
+                if let Some(first) = split.first() {
+                    let n = split.len();
+                    let message = format!(
+                        "the smt rule pairs CPUs {first} of different nodes ({n} such pairs)"
+                    );
+                    errors.push(error(DeclRef::Smt, message).help(HELP));
+                }
+                groups.extend(derived.into_iter().map(|g| (g, None)));
+            }
+        }
+        groups.sort_by_key(|(g, _)| g.first());
+        groups
+    }
+
+    /// The distance matrix over nodes in id order.
+    fn distance_matrix(
+        &self,
+        node_decl: &BTreeMap<u32, usize>,
+        errors: &mut Vec<BuildError>,
+    ) -> Vec<Vec<u32>> {
+        let index: BTreeMap<u32, usize> = node_decl
+            .keys()
+            .enumerate()
+            .map(|(i, &id)| (id, i))
+            .collect();
+        let n = index.len();
+        // Diagonal defaults to 10, off-diagonal to 20.
+        let default = |i, j| {
+            if i == j {
+                LOCAL_DISTANCE
+            } else {
+                REMOTE_DISTANCE
+            }
+        };
+        let mut m: Vec<Vec<u32>> = (0..n)
+            .map(|i| (0..n).map(|j| default(i, j)).collect())
+            .collect();
+        let mut given: BTreeMap<(u32, u32), (u32, usize)> = BTreeMap::new();
+        for (i, d) in self.distances.iter().enumerate() {
+            let (from, to) = (d.from, d.to);
+            // Both ends must be declared nodes.
+            if let Some(id) = [from, to].into_iter().find(|id| !index.contains_key(id)) {
+                errors.push(error(
+                    DeclRef::Distance(i),
+                    format!("distance to undeclared node {id}"),
+                ));
+            // 0 means "no distance" to ACPI and libvirt, never a real value.
+            } else if d.value == 0 {
+                errors.push(error(
+                    DeclRef::Distance(i),
+                    format!("distance {from} {to} cannot be 0"),
+                ));
+            // One value per direction.
+            } else if let Some(&(_, first)) = given.get(&(from, to)) {
+                let e = error(
+                    DeclRef::Distance(i),
+                    format!("distance {from} {to} is declared twice"),
+                );
+                errors.push(e.other(DeclRef::Distance(first)));
+            } else {
+                given.insert((from, to), (d.value, i));
+            }
+        }
+        // A declared distance also sets the reverse direction unless that is declared too.
+        for (&(from, to), &(value, _)) in &given {
+            let (Some(&i), Some(&j)) = (index.get(&from), index.get(&to)) else {
+                continue;
+            };
+            set_cell(&mut m, i, j, value);
+            if !given.contains_key(&(to, from)) {
+                set_cell(&mut m, j, i, value);
+            }
+        }
+        m
+    }
+
+    /// Node id → hugepage pools sorted by size.
+    fn hugepage_pools(
+        &self,
+        node_decl: &BTreeMap<u32, usize>,
+        errors: &mut Vec<BuildError>,
+    ) -> BTreeMap<u32, Vec<HugePages>> {
+        let mut pools: BTreeMap<u32, Vec<HugePages>> = BTreeMap::new();
+        let mut seen: BTreeMap<(u32, u64), usize> = BTreeMap::new();
+        for (i, h) in self.hugepages.iter().enumerate() {
+            // The node must be declared; one pool per (node, size).
+            if !node_decl.contains_key(&h.node) {
+                errors.push(error(
+                    DeclRef::Hugepages(i),
+                    format!("hugepages on undeclared node {}", h.node),
+                ));
+            } else if let Some(&first) = seen.get(&(h.node, h.size_kib)) {
+                let message = format!("node {} has two {} KiB hugepage pools", h.node, h.size_kib);
+                errors.push(error(DeclRef::Hugepages(i), message).other(DeclRef::Hugepages(first)));
+            } else {
+                seen.insert((h.node, h.size_kib), i);
+                pools.entry(h.node).or_default().push(HugePages {
+                    size_kib: h.size_kib,
+                    count: h.count,
+                });
+            }
+        }
+        pools
+            .values_mut()
+            .for_each(|list| list.sort_by_key(|p| p.size_kib));
+        pools
+    }
+}
+
+/// Claims `cpus` for declaration `i`: the CPUs it got, and per earlier claimant the
+/// CPUs that one already had.
+fn claim(
+    claimed: &mut BTreeMap<u32, usize>,
+    cpus: impl IntoIterator<Item = u32>,
+    i: usize,
+) -> (Vec<u32>, BTreeMap<usize, IdSet>) {
+    let mut mine = Vec::new();
+    let mut clashes: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
+    for c in cpus {
+        match claimed.get(&c) {
+            Some(&j) => clashes.entry(j).or_default().push(c),
+            None => {
+                claimed.insert(c, i);
+                mine.push(c);
+            }
+        }
+    }
+    (
+        mine,
+        clashes
+            .into_iter()
+            .map(|(j, ids)| (j, IdSet::from_ids(ids)))
+            .collect(),
+    )
+}
+
+/// The CPUs of `set` that are on a node; the others are an error of `decl`.
+fn known_cpus(
+    set: &IdSet,
+    cpu_node: &CpuNodes,
+    decl: DeclRef,
+    errors: &mut Vec<BuildError>,
+) -> Vec<u32> {
+    let (known, unknown): (Vec<u32>, Vec<u32>) = set.iter().partition(|c| cpu_node.contains_key(c));
+    if !unknown.is_empty() {
+        let message = format!("CPUs {} are not on any node", IdSet::from_ids(unknown));
+        errors.push(error(decl, message).help("CPUs are declared by `node ... cpus=`"));
+    }
+    known
+}
+
+fn set_cell(m: &mut [Vec<u32>], i: usize, j: usize, value: u32) {
+    if let Some(cell) = m.get_mut(i).and_then(|row| row.get_mut(j)) {
+        *cell = value;
+    }
+}
+
+/// The cores an smt rule makes of the CPUs in `all` (sorted) not in `covered`, sorted by
+/// lowest CPU. A pair with one CPU covered leaves the other CPU alone.
+pub(crate) fn rule_groups(
+    rule: SmtRule,
+    all: &[u32],
+    covered: &IdSet,
+) -> Result<Vec<IdSet>, String> {
+    let free = |c: u32| !covered.contains(c);
+    let mut groups = Vec::new();
+    match rule {
+        SmtRule::None => groups.extend(all.iter().copied().filter(|&c| free(c)).map(IdSet::single)),
+        SmtRule::Adjacent => {
+            let present: IdSet = all.iter().copied().collect();
+            for &c in all.iter().filter(|&&c| free(c)) {
+                let mate = c ^ 1;
+                let paired = present.contains(mate) && free(mate);
+                if !paired {
+                    groups.push(IdSet::single(c));
+                } else if c % 2 == 0 {
+                    groups.push(IdSet::from_ids([c, mate]));
+                }
+            }
+        }
+        SmtRule::Split => {
+            if all.len() % 2 == 1 {
+                return Err(format!(
+                    "`smt split` needs an even number of CPUs; this host has {}",
+                    all.len()
+                ));
+            }
+            let half = all.len() / 2;
+            for (&a, &b) in all.iter().zip(all.iter().skip(half)).take(half) {
+                match (free(a), free(b)) {
+                    (true, true) => groups.push(IdSet::from_ids([a, b])),
+                    (true, false) => groups.push(IdSet::single(a)),
+                    (false, true) => groups.push(IdSet::single(b)),
+                    (false, false) => {}
+                }
+            }
+            groups.sort_by_key(IdSet::first);
+        }
+    }
+    Ok(groups)
+}
+
+/// Derived core ids: each group's rank by lowest CPU id among all groups of its
+/// (socket, die), explicit ones included. `places` is each group's (socket, die),
+/// in order of lowest CPU.
+pub(crate) fn derived_cores(places: &[(u32, u32)]) -> Vec<u32> {
+    let mut next: BTreeMap<(u32, u32), u32> = BTreeMap::new();
+    places
+        .iter()
+        .map(|p| {
+            let n = next.entry(*p).or_insert(0);
+            let core = *n;
+            *n += 1;
+            core
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(text: &str) -> IdSet {
+        IdSet::parse(text).unwrap()
+    }
+
+    fn sib(cpus: &str, core: Option<u32>) -> SiblingsDecl {
+        SiblingsDecl {
+            cpus: set(cpus),
+            core,
+        }
+    }
+
+    fn group(cpus: &str, socket: Option<u32>, die: Option<u32>) -> CpuGroupDecl {
+        CpuGroupDecl {
+            cpus: set(cpus),
+            socket,
+            die,
+        }
+    }
+
+    fn dist(from: u32, to: u32, value: u32) -> DistanceDecl {
+        DistanceDecl { from, to, value }
+    }
+
+    fn huge(node: u32, size_kib: u64, count: u64) -> HugepagesDecl {
+        HugepagesDecl {
+            node,
+            size_kib,
+            count,
+        }
+    }
+
+    fn node(id: u32, cpus: &str, memory_kib: u64) -> NodeDecl {
+        let cpus = if cpus.is_empty() {
+            IdSet::new()
+        } else {
+            set(cpus)
+        };
+        NodeDecl {
+            id,
+            cpus,
+            memory_kib,
+            free_kib: None,
+        }
+    }
+
+    /// Two sockets of four cores, two threads each, Intel numbering.
+    fn two_sockets() -> HostBuilder {
+        HostBuilder {
+            name: "two".into(),
+            nodes: vec![node(1, "4-7,12-15", 2048), node(0, "0-3,8-11", 1024)],
+            smt: Some(SmtRule::Split),
+            ..HostBuilder::default()
+        }
+    }
+
+    fn errors(b: &HostBuilder) -> Vec<BuildError> {
+        b.build().unwrap_err()
+    }
+
+    #[test]
+    fn split_rule_pairs_halves_and_ranks_cores_per_socket() {
+        let p = two_sockets().build().unwrap();
+        assert_eq!(p.nodes.iter().map(|n| n.id).collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(p.nodes[0].free_kib, 1024);
+        let c9 = p.cpu(9).unwrap();
+        assert_eq!((c9.node, c9.socket, c9.die), (0, 0, 0));
+        assert_eq!(c9.siblings, set("1,9"));
+        assert_eq!(c9.core, 1);
+        // Socket 1's cores are ranked from 0 again.
+        assert_eq!(p.cpu(12).unwrap().core, 0);
+        assert_eq!(p.cpu(12).unwrap().siblings, set("4,12"));
+        assert_eq!(p.distances, vec![vec![10, 20], vec![20, 10]]);
+    }
+
+    #[test]
+    fn explicit_siblings_override_the_rule_and_keep_their_core() {
+        let mut b = two_sockets();
+        b.siblings = vec![sib("2-3", Some(40))];
+        b.cpu_groups = vec![group("2-3,10-11", None, Some(1))];
+        let p = b.build().unwrap();
+        assert_eq!(p.cpu(3).unwrap().siblings, set("2-3"));
+        assert_eq!(p.cpu(3).unwrap().core, 40);
+        // 10's partner 2 is taken, so 10 is alone; 11's partner 3 likewise.
+        assert_eq!(p.cpu(10).unwrap().siblings, set("10"));
+        assert_eq!(p.cpu(1).unwrap().siblings, set("1,9"));
+        // Die 1 of socket 0 holds 2-3,10-11; the rest of node 0 stays socket 0, die 0.
+        assert_eq!((p.cpu(9).unwrap().socket, p.cpu(9).unwrap().die), (0, 0));
+        assert_eq!((p.cpu(10).unwrap().socket, p.cpu(10).unwrap().die), (0, 1));
+        // Ranks count every group of the (socket, die), explicit ones included.
+        assert_eq!(p.cpu(0).unwrap().core, 0);
+        assert_eq!(p.cpu(1).unwrap().core, 1);
+        assert_eq!(p.cpu(10).unwrap().core, 1);
+        assert_eq!(p.cpu(11).unwrap().core, 2);
+    }
+
+    #[test]
+    fn adjacent_and_none_rules() {
+        let mut b = HostBuilder {
+            nodes: vec![node(0, "0-4", 1)],
+            smt: Some(SmtRule::Adjacent),
+            ..HostBuilder::default()
+        };
+        let p = b.build().unwrap();
+        assert_eq!(p.cpu(1).unwrap().siblings, set("0-1"));
+        assert_eq!(p.cpu(4).unwrap().siblings, set("4"));
+        assert_eq!(p.cpu(4).unwrap().core, 2);
+        b.smt = Some(SmtRule::None);
+        assert_eq!(b.build().unwrap().smt_width(), 1);
+        b.smt = None;
+        assert_eq!(b.build().unwrap().smt_width(), 1);
+    }
+
+    #[test]
+    fn smt_rule_errors() {
+        let mut b = HostBuilder {
+            nodes: vec![node(0, "0-2", 1)],
+            smt: Some(SmtRule::Split),
+            ..HostBuilder::default()
+        };
+        assert_eq!(errors(&b)[0].decl, DeclRef::Smt);
+        b.nodes = vec![node(0, "0-1", 1), node(1, "2-3", 1)];
+        let e = errors(&b);
+        assert_eq!(e[0].decl, DeclRef::Smt);
+        assert!(e[0].message.contains("0,2"), "{}", e[0].message);
+    }
+
+    #[test]
+    fn node_and_cpu_conflicts_name_both_places() {
+        let b = HostBuilder {
+            nodes: vec![node(0, "0-3", 1), node(1, "3-5", 1), node(0, "8", 1)],
+            ..HostBuilder::default()
+        };
+        let e = errors(&b);
+        assert_eq!(e.len(), 2);
+        assert_eq!(
+            (e[0].decl, e[0].other),
+            (DeclRef::Node(1), Some(DeclRef::Node(0)))
+        );
+        assert!(e[0].message.contains("CPUs 3 "), "{}", e[0].message);
+        assert_eq!(
+            (e[1].decl, e[1].other),
+            (DeclRef::Node(2), Some(DeclRef::Node(0)))
+        );
+    }
+
+    #[test]
+    fn sibling_and_group_errors() {
+        let mut b = two_sockets();
+        b.siblings = vec![sib("0,8", None), sib("8,99", None), sib("1,4", None)];
+        b.cpu_groups = vec![group("0,77", Some(3), None), group("0", Some(4), None)];
+        let e = errors(&b);
+        let decls: Vec<DeclRef> = e.iter().map(|e| e.decl).collect();
+        assert_eq!(
+            decls,
+            [
+                DeclRef::CpuGroup(0),
+                DeclRef::CpuGroup(1),
+                DeclRef::Siblings(1),
+                DeclRef::Siblings(1),
+                DeclRef::Siblings(2),
+            ]
+        );
+        assert_eq!(e[1].other, Some(DeclRef::CpuGroup(0)));
+        assert_eq!(e[3].other, Some(DeclRef::Siblings(0)));
+        assert!(
+            e[4].message.contains("spans nodes 0, 1"),
+            "{}",
+            e[4].message
+        );
+    }
+
+    #[test]
+    fn distances_mirror_unless_both_directions_are_given() {
+        let mut b = HostBuilder {
+            nodes: vec![node(0, "0", 1), node(4, "1", 1), node(2, "", 1)],
+            ..HostBuilder::default()
+        };
+        b.distances = vec![
+            dist(0, 4, 21),
+            dist(2, 4, 30),
+            dist(4, 2, 31),
+            dist(2, 2, 11),
+        ];
+        let p = b.build().unwrap();
+        assert_eq!(p.distance(4, 0), Some(21));
+        assert_eq!(p.distance(2, 4), Some(30));
+        assert_eq!(p.distance(4, 2), Some(31));
+        assert_eq!(p.distance(0, 2), Some(20));
+        assert_eq!(p.distance(2, 2), Some(11));
+        assert_eq!(p.distance(4, 4), Some(10));
+        b.distances = vec![
+            dist(0, 9, 21),
+            dist(0, 4, 0),
+            dist(0, 2, 21),
+            dist(0, 2, 22),
+        ];
+        let e = errors(&b);
+        assert_eq!(e.len(), 3);
+        assert!(e[0].message.contains('9'));
+        assert_eq!(e[1].decl, DeclRef::Distance(1));
+        assert_eq!(
+            (e[2].decl, e[2].other),
+            (DeclRef::Distance(3), Some(DeclRef::Distance(2)))
+        );
+    }
+
+    #[test]
+    fn hugepages_memory_reserve_and_pci() {
+        let mut b = two_sockets();
+        b.nodes[0].free_kib = Some(1000);
+        b.hugepages = vec![huge(1, 1048576, 1), huge(1, 2048, 8)];
+        b.reserved = set("0-1");
+        b.pci = vec![PciDecl {
+            address: "0000:3b:00.0".into(),
+            node: 1,
+            name: Some("nic".into()),
+        }];
+        let p = b.build().unwrap();
+        let n1 = p.node(1).unwrap();
+        assert_eq!(n1.free_kib, 1000);
+        let sizes: Vec<u64> = n1.hugepages.iter().map(|h| h.size_kib).collect();
+        assert_eq!(sizes, [2048, 1048576]);
+        assert_eq!(p.pci[0].node, 1);
+
+        b.nodes[0].free_kib = Some(4096);
+        b.hugepages.push(huge(1, 2048, 1));
+        b.hugepages.push(huge(7, 2048, 1));
+        b.reserved = set("0,100");
+        b.pci[0].node = 5;
+        let decls: Vec<DeclRef> = errors(&b).iter().map(|e| e.decl).collect();
+        assert_eq!(
+            decls,
+            [
+                DeclRef::Node(0),
+                DeclRef::Hugepages(2),
+                DeclRef::Hugepages(3),
+                DeclRef::Reserve,
+                DeclRef::Pci(0),
+            ]
+        );
+    }
+}

@@ -1,0 +1,653 @@
+//! Host profiles from `virsh capabilities` XML.
+//!
+//! Only `<capabilities><host><topology><cells>` is read; every other element is
+//! skipped, so newer libvirt output keeps working. The cells fill a [`HostBuilder`],
+//! so the derivation rules are the same as for an inline host block.
+
+use std::collections::BTreeMap;
+
+use quick_xml::XmlVersion;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::reader::Reader;
+
+use super::builder::{
+    BuildError, CpuGroupDecl, DeclRef, DistanceDecl, HostBuilder, HugepagesDecl, NodeDecl,
+    SiblingsDecl,
+};
+use super::model::HostProfile;
+use crate::sets::IdSet;
+
+/// Why a capabilities document could not be read; `offset` is a byte offset into the XML.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct CapsError {
+    pub message: String,
+    pub offset: Option<usize>,
+}
+
+impl CapsError {
+    fn at(offset: usize, message: String) -> Self {
+        CapsError {
+            message,
+            offset: Some(offset),
+        }
+    }
+}
+
+/// The largest base (non-huge) page size: 4 KiB on x86, 64 KiB on POWER and some Arm.
+const MAX_BASE_PAGE_KIB: u64 = 64;
+
+const CELL: [&str; 5] = ["capabilities", "host", "topology", "cells", "cell"];
+
+/// Read a host profile named `name` from `virsh capabilities` output.
+pub fn from_capabilities_xml(name: &str, xml: &str) -> Result<HostProfile, CapsError> {
+    let cells = read_cells(xml)?;
+    let (builder, origins) = fill_builder(name, &cells);
+    let mut profile = builder
+        .build()
+        .map_err(|errors| builder_error(&errors, &origins))?;
+    profile.normalize_distances();
+    Ok(profile)
+}
+
+#[derive(Debug, Default)]
+struct Cell {
+    id: u32,
+    at: usize,
+    memory_kib: u64,
+    /// (size KiB, count, offset)
+    pages: Vec<(u64, u64, usize)>,
+    /// (sibling node id, value, offset)
+    distances: Vec<(u32, u32, usize)>,
+    /// (facts, offset)
+    cpus: Vec<(CpuFacts, usize)>,
+}
+
+/// An element whose text is still to come.
+enum Pending {
+    Memory { unit: String, at: usize },
+    Pages { size_kib: u64, at: usize },
+}
+
+fn read_cells(xml: &str) -> Result<Vec<Cell>, CapsError> {
+    let mut reader = Reader::from_str(xml);
+    let mut path: Vec<String> = Vec::new();
+    let mut cells = Vec::new();
+    let mut cell: Option<Cell> = None;
+    let mut pending: Option<Pending> = None;
+    let mut text = String::new();
+    let mut saw_cells = false;
+    loop {
+        let at = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        let event = reader.read_event().map_err(|e| {
+            let pos = usize::try_from(reader.error_position()).unwrap_or(at);
+            CapsError::at(pos, format!("malformed XML: {e}"))
+        })?;
+        match event {
+            Event::Start(e) | Event::Empty(e)
+                if path.is_empty() && e.name().as_ref() != CELL[0] =>
+            {
+                return Err(not_caps(Some(at)));
+            }
+            Event::Start(e) => {
+                start(&path, &e, at, &mut cell, &mut pending, &mut saw_cells)?;
+                text.clear();
+                path.push(e.name().as_ref().to_string());
+            }
+            Event::Empty(e) => {
+                start(&path, &e, at, &mut cell, &mut pending, &mut saw_cells)?;
+                text.clear();
+                path.push(e.name().as_ref().to_string());
+                end(&mut path, &mut cell, &mut cells, &mut pending, &text)?;
+            }
+            Event::End(_) => end(&mut path, &mut cell, &mut cells, &mut pending, &text)?,
+            Event::Text(t) if pending.is_some() => text.push_str(&t.xml10_content()),
+            Event::CData(t) if pending.is_some() => text.push_str(&t.xml10_content()),
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if let Some(open) = path.last() {
+        return Err(CapsError::at(
+            xml.len(),
+            format!("malformed XML: the document ends inside <{open}>"),
+        ));
+    }
+    if !saw_cells {
+        return Err(not_caps(None));
+    }
+    Ok(cells)
+}
+
+fn not_caps(offset: Option<usize>) -> CapsError {
+    CapsError {
+        message: "not a `virsh capabilities` document: no <host><topology><cells>".into(),
+        offset,
+    }
+}
+
+/// True when `path` is exactly `prefix` followed by `tail`.
+fn is_path(path: &[String], prefix: &[&str], tail: &[&str]) -> bool {
+    path.len() == prefix.len() + tail.len()
+        && path
+            .iter()
+            .zip(prefix.iter().chain(tail))
+            .all(|(a, b)| a == b)
+}
+
+fn start(
+    path: &[String],
+    e: &BytesStart,
+    at: usize,
+    cell: &mut Option<Cell>,
+    pending: &mut Option<Pending>,
+    saw_cells: &mut bool,
+) -> Result<(), CapsError> {
+    let name = e.name();
+    let name = name.as_ref();
+    if is_path(path, &CELL[..3], &[]) && name == "cells" {
+        *saw_cells = true;
+    } else if is_path(path, &CELL[..4], &[]) && name == "cell" {
+        *cell = Some(Cell {
+            id: required(e, "id", at)?,
+            at,
+            ..Cell::default()
+        });
+    } else if is_path(path, &CELL, &[]) && name == "memory" {
+        let unit = attr(e, "unit", at)?.unwrap_or_else(|| "KiB".into());
+        *pending = Some(Pending::Memory { unit, at });
+    } else if is_path(path, &CELL, &[]) && name == "pages" {
+        let unit = attr(e, "unit", at)?.unwrap_or_else(|| "KiB".into());
+        let size: u64 = required(e, "size", at)?;
+        let size_kib = scale_to_kib(size, &unit, at)?;
+        *pending = Some(Pending::Pages { size_kib, at });
+    } else if let Some(cell) = cell.as_mut() {
+        if is_path(path, &CELL, &["distances"]) && name == "sibling" {
+            let id = required(e, "id", at)?;
+            let value = required(e, "value", at)?;
+            cell.distances.push((id, value, at));
+        } else if is_path(path, &CELL, &["cpus"]) && name == "cpu" {
+            let siblings = match attr(e, "siblings", at)? {
+                Some(s) => Some(IdSet::parse(&s).map_err(|err| {
+                    CapsError::at(at, format!("<cpu siblings='{s}'>: {}", err.message))
+                })?),
+                None => None,
+            };
+            let facts = CpuFacts {
+                id: required(e, "id", at)?,
+                socket: optional(e, "socket_id", at)?,
+                die: optional(e, "die_id", at)?.unwrap_or(0),
+                core: optional(e, "core_id", at)?,
+                siblings,
+            };
+            cell.cpus.push((facts, at));
+        }
+    }
+    Ok(())
+}
+
+fn end(
+    path: &mut Vec<String>,
+    cell: &mut Option<Cell>,
+    cells: &mut Vec<Cell>,
+    pending: &mut Option<Pending>,
+    text: &str,
+) -> Result<(), CapsError> {
+    let Some(name) = path.pop() else {
+        return Ok(());
+    };
+    if is_path(path, &CELL[..4], &[]) && name == "cell" {
+        cells.extend(cell.take());
+    } else if is_path(path, &CELL, &[]) {
+        let (Some(c), Some(p)) = (cell.as_mut(), pending.take()) else {
+            return Ok(());
+        };
+        match p {
+            Pending::Memory { unit, at } => {
+                c.memory_kib = scale_to_kib(number(text, "<memory>", at)?, &unit, at)?;
+            }
+            Pending::Pages { size_kib, at } => {
+                c.pages.push((size_kib, number(text, "<pages>", at)?, at));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn attr(e: &BytesStart, key: &str, at: usize) -> Result<Option<String>, CapsError> {
+    for a in e.attributes() {
+        let a = a.map_err(|err| CapsError::at(at, format!("malformed attribute: {err}")))?;
+        if a.key.as_ref() == key {
+            let v = a
+                .normalized_value(XmlVersion::Implicit1_0)
+                .map_err(|err| CapsError::at(at, format!("malformed attribute `{key}`: {err}")))?;
+            return Ok(Some(v.trim().to_string()));
+        }
+    }
+    Ok(None)
+}
+
+fn optional<T: std::str::FromStr>(
+    e: &BytesStart,
+    key: &str,
+    at: usize,
+) -> Result<Option<T>, CapsError> {
+    match attr(e, key, at)? {
+        None => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(|_| {
+            let element = e.name();
+            let element = element.as_ref();
+            CapsError::at(at, format!("<{element} {key}='{v}'> is not a valid number"))
+        }),
+    }
+}
+
+fn required<T: std::str::FromStr>(e: &BytesStart, key: &str, at: usize) -> Result<T, CapsError> {
+    optional(e, key, at)?.ok_or_else(|| {
+        let element = e.name();
+        let element = element.as_ref();
+        CapsError::at(at, format!("<{element}> has no `{key}` attribute"))
+    })
+}
+
+fn number(text: &str, what: &str, at: usize) -> Result<u64, CapsError> {
+    let t = text.trim();
+    t.parse()
+        .map_err(|_| CapsError::at(at, format!("{what} holds `{t}`, not a number")))
+}
+
+/// libvirt scaled integers: `b`/`bytes`, then k/m/g/t/p/e alone or with `iB` (powers of
+/// 1024) or with `B` (powers of 1000), case-insensitive. Rounded up to whole KiB.
+fn scale_to_kib(value: u64, unit: &str, at: usize) -> Result<u64, CapsError> {
+    let bad = || CapsError::at(at, format!("unknown unit `{unit}`"));
+    let lower = unit.to_ascii_lowercase();
+    let bytes: u128 = if lower == "b" || lower == "bytes" {
+        1
+    } else {
+        let mut chars = lower.chars();
+        let power = match chars.next() {
+            Some('k') => 1,
+            Some('m') => 2,
+            Some('g') => 3,
+            Some('t') => 4,
+            Some('p') => 5,
+            Some('e') => 6,
+            _ => return Err(bad()),
+        };
+        let base: u128 = match chars.as_str() {
+            "" | "ib" => 1024,
+            "b" => 1000,
+            _ => return Err(bad()),
+        };
+        base.pow(power)
+    };
+    u64::try_from((u128::from(value) * bytes).div_ceil(1024))
+        .map_err(|_| CapsError::at(at, format!("{value} {unit} is too large")))
+}
+
+/// What libvirt (or /sys, which libvirt reads) says about one logical CPU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CpuFacts {
+    pub id: u32,
+    pub socket: Option<u32>,
+    pub die: u32,
+    pub core: Option<u32>,
+    pub siblings: Option<IdSet>,
+}
+
+/// `siblings` and `cpu` declarations stating exactly what `facts` say, each with the
+/// index of the CPU that introduced it. Every CPU gets an explicit sibling group (its
+/// reported set, minus CPUs not in `facts`, plus itself); a group's core id is its
+/// lowest thread's. CPUs with a socket or a non-zero die get a `cpu` group per (socket, die).
+#[allow(clippy::type_complexity)]
+pub(crate) fn topology_decls(
+    facts: &[CpuFacts],
+) -> (Vec<(SiblingsDecl, usize)>, Vec<(CpuGroupDecl, usize)>) {
+    let known: IdSet = facts.iter().map(|c| c.id).collect();
+    let core_of: BTreeMap<u32, Option<u32>> = facts.iter().map(|c| (c.id, c.core)).collect();
+    let mut cores: BTreeMap<IdSet, usize> = BTreeMap::new();
+    let mut places: BTreeMap<(Option<u32>, u32), (Vec<u32>, usize)> = BTreeMap::new();
+    for (i, cpu) in facts.iter().enumerate() {
+        if cpu.socket.is_some() || cpu.die != 0 {
+            places
+                .entry((cpu.socket, cpu.die))
+                .or_insert((vec![], i))
+                .0
+                .push(cpu.id);
+        }
+        let set = match &cpu.siblings {
+            Some(s) => s.intersection(&known).union(&IdSet::single(cpu.id)),
+            None => IdSet::single(cpu.id),
+        };
+        cores.entry(set).or_insert(i);
+    }
+    let mut siblings: Vec<(SiblingsDecl, usize)> = cores
+        .into_iter()
+        .map(|(cpus, i)| {
+            let core = cpus
+                .first()
+                .and_then(|c| core_of.get(&c).copied().flatten());
+            (SiblingsDecl { cpus, core }, i)
+        })
+        .collect();
+    siblings.sort_by_key(|(d, _)| d.cpus.first());
+    let groups = places
+        .into_iter()
+        .map(|((socket, die), (ids, i))| {
+            let cpus = IdSet::from_ids(ids);
+            (
+                CpuGroupDecl {
+                    cpus,
+                    socket,
+                    die: Some(die),
+                },
+                i,
+            )
+        })
+        .collect();
+    (siblings, groups)
+}
+
+/// Byte offsets of the XML elements behind each builder declaration.
+#[derive(Default)]
+struct Origins {
+    nodes: Vec<usize>,
+    siblings: Vec<usize>,
+    groups: Vec<usize>,
+    distances: Vec<usize>,
+    hugepages: Vec<usize>,
+}
+
+fn fill_builder(name: &str, cells: &[Cell]) -> (HostBuilder, Origins) {
+    let mut b = HostBuilder {
+        name: name.to_string(),
+        ..HostBuilder::default()
+    };
+    let mut o = Origins::default();
+    for cell in cells {
+        b.nodes.push(NodeDecl {
+            id: cell.id,
+            cpus: cell.cpus.iter().map(|c| c.0.id).collect(),
+            memory_kib: cell.memory_kib,
+            free_kib: None,
+        });
+        o.nodes.push(cell.at);
+        // libvirt lists the base page size too; it is the smallest and at most 64 KiB.
+        let base = cell
+            .pages
+            .iter()
+            .map(|p| p.0)
+            .min()
+            .filter(|&s| s <= MAX_BASE_PAGE_KIB);
+        for &(size_kib, count, at) in cell.pages.iter().filter(|p| Some(p.0) != base) {
+            b.hugepages.push(HugepagesDecl {
+                node: cell.id,
+                size_kib,
+                count,
+            });
+            o.hugepages.push(at);
+        }
+        // A value of 0 means "unknown", as in HostProfile::normalize_distances.
+        for &(to, value, at) in cell.distances.iter().filter(|d| d.1 != 0) {
+            b.distances.push(DistanceDecl {
+                from: cell.id,
+                to,
+                value,
+            });
+            o.distances.push(at);
+        }
+    }
+    let (facts, at): (Vec<CpuFacts>, Vec<usize>) =
+        cells.iter().flat_map(|c| c.cpus.iter().cloned()).unzip();
+    let (siblings, groups) = topology_decls(&facts);
+    for (decl, i) in siblings {
+        b.siblings.push(decl);
+        o.siblings.push(at.get(i).copied().unwrap_or(0));
+    }
+    for (decl, i) in groups {
+        b.cpu_groups.push(decl);
+        o.groups.push(at.get(i).copied().unwrap_or(0));
+    }
+    (b, o)
+}
+
+fn builder_error(errors: &[BuildError], o: &Origins) -> CapsError {
+    let Some(first) = errors.first() else {
+        return CapsError {
+            message: "inconsistent host capabilities".into(),
+            offset: None,
+        };
+    };
+    let offset = match first.decl {
+        DeclRef::Node(i) => o.nodes.get(i),
+        DeclRef::Siblings(i) => o.siblings.get(i),
+        DeclRef::CpuGroup(i) => o.groups.get(i),
+        DeclRef::Distance(i) => o.distances.get(i),
+        DeclRef::Hugepages(i) => o.hugepages.get(i),
+        DeclRef::Reserve | DeclRef::Pci(_) | DeclRef::Smt => None,
+    };
+    let more = match errors.len() {
+        1 => String::new(),
+        n => format!(" (and {} more problems)", n - 1),
+    };
+    CapsError {
+        message: format!("inconsistent host capabilities: {}{more}", first.message),
+        offset: offset.copied(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    pub(crate) fn caps_files() -> Vec<PathBuf> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/hosts");
+        let mut files: Vec<PathBuf> = [root.clone(), root.join("real")]
+            .iter()
+            .flat_map(|d| std::fs::read_dir(d).unwrap())
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().ends_with(".caps.xml"))
+            .collect();
+        files.sort();
+        files
+    }
+
+    fn load(name: &str) -> HostProfile {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples/hosts")
+            .join(name);
+        from_capabilities_xml("h", &std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn set(text: &str) -> IdSet {
+        IdSet::parse(text).unwrap()
+    }
+
+    #[test]
+    fn every_example_file_loads() {
+        let files = caps_files();
+        assert_eq!(files.len(), 9);
+        for f in files {
+            let xml = std::fs::read_to_string(&f).unwrap();
+            let p = from_capabilities_xml("h", &xml)
+                .unwrap_or_else(|e| panic!("{}: {e:?}", f.display()));
+            assert!(!p.nodes.is_empty() && !p.cpus.is_empty(), "{}", f.display());
+            assert_eq!(p.distances.len(), p.nodes.len());
+        }
+    }
+
+    #[test]
+    fn peppi() {
+        let p = load("peppi.caps.xml");
+        assert_eq!((p.nodes.len(), p.cpus.len()), (4, 120));
+        assert_eq!(p.cpu(1).unwrap().siblings, set("1,61"));
+        assert_eq!(p.node(0).unwrap().cpus, set("0-14,60-74"));
+        assert_eq!(p.node(0).unwrap().memory_kib, 131688448);
+        assert_eq!(p.node(0).unwrap().free_kib, 131688448);
+        let pools = &p.node(0).unwrap().hugepages;
+        assert_eq!(
+            pools
+                .iter()
+                .map(|h| (h.size_kib, h.count))
+                .collect::<Vec<_>>(),
+            [(2048, 0), (1048576, 16)]
+        );
+        assert_eq!(p.distance(0, 1), Some(21));
+        assert_eq!(p.distance(3, 3), Some(10));
+        let c75 = p.cpu(75).unwrap();
+        assert_eq!((c75.node, c75.socket, c75.core), (1, 1, 15));
+    }
+
+    #[test]
+    fn epyc_sockets_and_distances() {
+        let p = load("epyc-2s-nps4.caps.xml");
+        assert_eq!((p.nodes.len(), p.cpus.len()), (8, 256));
+        assert_eq!(p.distance(0, 3), Some(12));
+        assert_eq!(p.distance(4, 7), Some(12));
+        assert_eq!(p.distance(0, 4), Some(32));
+        assert_eq!(p.distance(7, 3), Some(32));
+        assert_eq!(p.cpu(16).unwrap().socket, 0);
+        assert_eq!(p.cpu(16).unwrap().node, 1);
+        assert_eq!(p.cpu(200).unwrap().socket, 1);
+        assert_eq!(p.cpu(135).unwrap().siblings, set("7,135"));
+    }
+
+    #[test]
+    fn snc_cxl_memory_only_nodes() {
+        let p = load("snc-cxl.caps.xml");
+        assert_eq!(p.nodes.len(), 6);
+        for id in [4, 5] {
+            let n = p.node(id).unwrap();
+            assert!(n.cpus.is_empty());
+            assert_eq!(n.memory_kib, 536870912);
+        }
+        assert_eq!(p.distance(0, 4), Some(14));
+        assert_eq!(p.distance(0, 5), Some(26));
+        assert_eq!(p.cpu(11).unwrap().siblings, set("10-11"));
+        assert_eq!(p.cpu(11).unwrap().core, 5);
+    }
+
+    #[test]
+    fn real_machines() {
+        // POWER8: SMT8, 64 KiB base pages (not a hugepage pool), core ids with gaps.
+        let p = load("real/power8-smt8.caps.xml");
+        assert_eq!(p.smt_width(), 8);
+        assert_eq!(p.cpu(5).unwrap().siblings, set("0-7"));
+        assert_eq!(p.cpu(5).unwrap().core, 32);
+        assert_eq!(p.cpu(54).unwrap().core, 160);
+        let sizes: Vec<u64> = p.nodes[1].hugepages.iter().map(|h| h.size_kib).collect();
+        assert_eq!(sizes, [16384, 16777216]);
+        assert_eq!(p.distance(0, 1), Some(20));
+        // HMAT: node 1 has no CPUs, no <distances> at all, and a cluster_id attribute.
+        let p = load("real/libvirt-hmat.caps.xml");
+        assert!(p.node(1).unwrap().cpus.is_empty());
+        assert_eq!(p.distances, vec![vec![10, 20], vec![20, 10]]);
+        assert_eq!(p.cpu(23).unwrap().socket, 23);
+        assert_eq!(p.node(0).unwrap().hugepages[0].count, 4096);
+        // Cascade Lake: no die_id; siblings split across halves; core ids skip.
+        let p = load("real/cascadelake-2s.caps.xml");
+        assert_eq!(p.cpu(48).unwrap().siblings, set("0,48"));
+        assert_eq!((p.cpu(7).unwrap().die, p.cpu(7).unwrap().core), (0, 9));
+        assert_eq!(p.node(1).unwrap().memory_kib, 32982940);
+        // Interleaved numbering: even CPUs on node 0.
+        let p = load("real/haswell-interleaved.caps.xml");
+        assert_eq!(p.node(0).unwrap().cpus, set("0,2,4,6,8,10,12,14"));
+        assert_eq!(p.smt_width(), 1);
+        let p = load("real/libvirt-4node-basic.caps.xml");
+        assert_eq!(p.node(3).unwrap().memory_kib, 4194304);
+        assert_eq!(p.distance(0, 3), Some(20));
+    }
+
+    fn minimal(cell_body: &str) -> String {
+        format!(
+            "<capabilities><host><topology><cells num='1'><cell id='0'>{cell_body}</cell></cells></topology></host></capabilities>"
+        )
+    }
+
+    #[test]
+    fn units_and_defaults() {
+        let p = from_capabilities_xml(
+            "m",
+            &minimal("<memory unit='GiB'>2</memory><cpus num='1'><cpu id='3'/></cpus>"),
+        )
+        .unwrap();
+        assert_eq!(p.nodes[0].memory_kib, 2 * 1024 * 1024);
+        let c = p.cpu(3).unwrap();
+        assert_eq!(
+            (c.socket, c.die, c.core, c.siblings.clone()),
+            (0, 0, 0, set("3"))
+        );
+        for (unit, kib) in [
+            ("bytes", 1),
+            ("b", 1),
+            ("KB", 1000),
+            ("k", 1024),
+            ("MiB", 1048576),
+            ("M", 1048576),
+        ] {
+            let xml = minimal(&format!("<memory unit='{unit}'>1024</memory>"));
+            assert_eq!(
+                from_capabilities_xml("m", &xml).unwrap().nodes[0].memory_kib,
+                kib,
+                "{unit}"
+            );
+        }
+        let xml = minimal(
+            "<memory>1</memory><pages unit='MiB' size='2'>3</pages><pages size='4'>9</pages>",
+        );
+        let p = from_capabilities_xml("m", &xml).unwrap();
+        assert_eq!(p.nodes[0].memory_kib, 1);
+        assert_eq!(
+            p.nodes[0].hugepages,
+            vec![crate::host::HugePages {
+                size_kib: 2048,
+                count: 3
+            }]
+        );
+    }
+
+    #[test]
+    fn bad_documents_are_errors_with_offsets() {
+        let e = from_capabilities_xml("x", "<domain><name>x</name></domain>").unwrap_err();
+        assert!(
+            e.message.contains("not a `virsh capabilities` document"),
+            "{}",
+            e.message
+        );
+        let e = from_capabilities_xml("x", "<capabilities><host/></capabilities>").unwrap_err();
+        assert!(e.message.contains("no <host><topology><cells>"));
+        let xml = minimal("<memory unit='KiB'>12</memry>");
+        let e = from_capabilities_xml("x", &xml).unwrap_err();
+        assert!(e.message.starts_with("malformed XML"), "{}", e.message);
+        assert!(e.offset.is_some());
+        let xml = minimal("<memory unit='parsecs'>1</memory>");
+        let e = from_capabilities_xml("x", &xml).unwrap_err();
+        assert_eq!(e.offset, xml.find("<memory"));
+        let xml = minimal("<cpus><cpu id='0' siblings='0,x'/></cpus>");
+        assert_eq!(
+            from_capabilities_xml("x", &xml).unwrap_err().offset,
+            xml.find("<cpu ")
+        );
+        let xml = minimal("<distances><sibling id='7' value='20'/></distances>");
+        let e = from_capabilities_xml("x", &xml).unwrap_err();
+        assert!(e.message.contains("undeclared node 7"), "{}", e.message);
+        assert_eq!(e.offset, xml.find("<sibling"));
+    }
+
+    #[test]
+    fn truncated_and_garbled_input_never_panics() {
+        let xml = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/hosts/laptop.caps.xml"),
+        )
+        .unwrap();
+        for end in (0..xml.len()).filter(|&i| xml.is_char_boundary(i)) {
+            let r = from_capabilities_xml("t", &xml[..end]);
+            if let Err(e) = r {
+                assert!(e.offset.is_none_or(|o| o <= end), "{e:?}");
+            }
+        }
+        let garbled = xml.replace("'", "");
+        assert!(from_capabilities_xml("t", &garbled).is_err());
+    }
+}

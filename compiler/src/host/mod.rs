@@ -1,0 +1,9 @@
+//! Host profiles: the model, and every way of getting one (inline block, capabilities XML, /sys).
+
+pub mod builder;
+pub mod caps;
+pub mod model;
+pub mod print;
+pub mod sysfs;
+
+pub use model::*;

@@ -1,0 +1,270 @@
+//! A host profile as `.vnuma` text: the `host NAME { ... }` block that rebuilds it.
+//!
+//! [`to_builder`] chooses the declarations; [`to_vnuma`] only renders them, so the text
+//! and the round trip `to_builder(p).build() == Ok(p)` cannot disagree.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::builder::{
+    CpuGroupDecl, DistanceDecl, HostBuilder, HugepagesDecl, LOCAL_DISTANCE, NodeDecl, PciDecl,
+    REMOTE_DISTANCE, SiblingsDecl, SmtRule, derived_cores, rule_groups,
+};
+use super::model::HostProfile;
+use crate::sets::IdSet;
+
+/// The profile as a `host` block.
+pub fn to_vnuma(profile: &HostProfile) -> String {
+    let b = to_builder(profile);
+    let mut out = String::new();
+    let _ = writeln!(out, "host {} {{", name_token(&b.name));
+    let _ = writeln!(
+        out,
+        "  # {} nodes, {} CPUs, SMT width {}",
+        profile.nodes.len(),
+        profile.cpus.len(),
+        profile.smt_width()
+    );
+    for line in statements(&b) {
+        let _ = writeln!(out, "  {line}");
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// The fewest declarations (given the defaults) that rebuild `profile` exactly.
+pub fn to_builder(profile: &HostProfile) -> HostBuilder {
+    let (smt, siblings) = cores(profile);
+    HostBuilder {
+        name: profile.name.clone(),
+        nodes: profile
+            .nodes
+            .iter()
+            .map(|n| NodeDecl {
+                id: n.id,
+                cpus: n.cpus.clone(),
+                memory_kib: n.memory_kib,
+                free_kib: (n.free_kib != n.memory_kib).then_some(n.free_kib),
+            })
+            .collect(),
+        smt,
+        siblings,
+        cpu_groups: cpu_groups(profile),
+        distances: distances(profile),
+        hugepages: profile
+            .nodes
+            .iter()
+            .flat_map(|n| {
+                n.hugepages.iter().map(|h| HugepagesDecl {
+                    node: n.id,
+                    size_kib: h.size_kib,
+                    count: h.count,
+                })
+            })
+            .collect(),
+        reserved: profile.reserved.clone(),
+        pci: profile
+            .pci
+            .iter()
+            .map(|p| PciDecl {
+                address: p.address.clone(),
+                node: p.node,
+                name: p.name.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// One `cpu SET socket=N [die=M]` per (socket, die) holding any CPU off the defaults
+/// (socket = node id, die = 0); the set lists every CPU of that (socket, die).
+fn cpu_groups(profile: &HostProfile) -> Vec<CpuGroupDecl> {
+    let mut places: BTreeMap<(u32, u32), (Vec<u32>, bool)> = BTreeMap::new();
+    for c in &profile.cpus {
+        let entry = places.entry((c.socket, c.die)).or_default();
+        entry.0.push(c.id);
+        entry.1 |= c.socket != c.node || c.die != 0;
+    }
+    places
+        .into_iter()
+        .filter(|(_, (_, off_default))| *off_default)
+        .map(|((socket, die), (ids, _))| CpuGroupDecl {
+            cpus: IdSet::from_ids(ids),
+            socket: Some(socket),
+            die: (die != 0).then_some(die),
+        })
+        .collect()
+}
+
+/// An smt rule when one reproduces every sibling set, else explicit `siblings` for every
+/// multi-thread core; plus `core=` wherever the core id is not the derived one.
+fn cores(profile: &HostProfile) -> (Option<SmtRule>, Vec<SiblingsDecl>) {
+    // (threads, core, socket, die) per core, taken from its lowest thread.
+    let mut seen: BTreeMap<IdSet, (u32, u32, u32)> = BTreeMap::new();
+    for c in &profile.cpus {
+        let set = if c.siblings.contains(c.id) {
+            c.siblings.clone()
+        } else {
+            IdSet::single(c.id)
+        };
+        seen.entry(set).or_insert((c.core, c.socket, c.die));
+    }
+    let mut groups: Vec<(IdSet, (u32, u32, u32))> = seen.into_iter().collect();
+    groups.sort_by_key(|(set, _)| set.first());
+    let sets: Vec<IdSet> = groups.iter().map(|(s, _)| s.clone()).collect();
+    let all: Vec<u32> = profile.cpus.iter().map(|c| c.id).collect();
+    let smt = if sets.iter().any(|s| s.len() > 1) {
+        [SmtRule::Split, SmtRule::Adjacent]
+            .into_iter()
+            .find(|&r| rule_groups(r, &all, &IdSet::new()).is_ok_and(|g| g == sets))
+    } else {
+        None
+    };
+    let places: Vec<(u32, u32)> = groups.iter().map(|(_, (_, s, d))| (*s, *d)).collect();
+    let derived = derived_cores(&places);
+    let siblings = groups
+        .into_iter()
+        .zip(derived)
+        .filter_map(|((cpus, (core, _, _)), derived)| {
+            let listed = smt.is_none() && cpus.len() > 1;
+            let core = (core != derived).then_some(core);
+            (listed || core.is_some()).then_some(SiblingsDecl { cpus, core })
+        })
+        .collect();
+    (smt, siblings)
+}
+
+/// Distances off the defaults: each unordered pair once when symmetric, both
+/// directions when not; the diagonal where it is not 10.
+fn distances(profile: &HostProfile) -> Vec<DistanceDecl> {
+    let n = profile.nodes.len();
+    let at = |i: usize, j: usize| profile.distances.get(i).and_then(|r| r.get(j)).copied();
+    let id = |i: usize| profile.nodes.get(i).map_or(0, |n| n.id);
+    let mut out = Vec::new();
+    for i in 0..n {
+        if let Some(v) = at(i, i).filter(|&v| v != LOCAL_DISTANCE) {
+            out.push(DistanceDecl {
+                from: id(i),
+                to: id(i),
+                value: v,
+            });
+        }
+        for j in i + 1..n {
+            let ab = at(i, j).unwrap_or(REMOTE_DISTANCE);
+            let ba = at(j, i).unwrap_or(REMOTE_DISTANCE);
+            if ab != ba || ab != REMOTE_DISTANCE {
+                out.push(DistanceDecl {
+                    from: id(i),
+                    to: id(j),
+                    value: ab,
+                });
+            }
+            if ab != ba {
+                out.push(DistanceDecl {
+                    from: id(j),
+                    to: id(i),
+                    value: ba,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The builder's declarations as statement lines, in a fixed order.
+fn statements(b: &HostBuilder) -> Vec<String> {
+    let mut out = Vec::new();
+    for n in &b.nodes {
+        let mut s = format!("node {}", n.id);
+        if !n.cpus.is_empty() {
+            let _ = write!(s, " cpus={}", n.cpus);
+        }
+        let _ = write!(s, " memory={}", format_size(n.memory_kib));
+        if let Some(free) = n.free_kib {
+            let _ = write!(s, " free={}", format_size(free));
+        }
+        out.push(s);
+    }
+    for g in &b.cpu_groups {
+        let mut s = format!("cpu {}", g.cpus);
+        if let Some(socket) = g.socket {
+            let _ = write!(s, " socket={socket}");
+        }
+        if let Some(die) = g.die {
+            let _ = write!(s, " die={die}");
+        }
+        out.push(s);
+    }
+    match b.smt {
+        Some(SmtRule::Split) => out.push("smt split".into()),
+        Some(SmtRule::Adjacent) => out.push("smt adjacent".into()),
+        Some(SmtRule::None) => out.push("smt none".into()),
+        None => {}
+    }
+    for g in &b.siblings {
+        match g.core {
+            Some(core) => out.push(format!("siblings {} core={core}", g.cpus)),
+            None => out.push(format!("siblings {}", g.cpus)),
+        }
+    }
+    for d in &b.distances {
+        out.push(format!("distance {} {} {}", d.from, d.to, d.value));
+    }
+    for h in &b.hugepages {
+        out.push(format!(
+            "hugepages node={} size={} count={}",
+            h.node,
+            format_size(h.size_kib),
+            h.count
+        ));
+    }
+    if !b.reserved.is_empty() {
+        out.push(format!("reserve cpus={}", b.reserved));
+    }
+    for p in &b.pci {
+        let mut s = format!("pci {} node={}", p.address, p.node);
+        if let Some(name) = &p.name {
+            let _ = write!(s, " name={}", quoted(name));
+        }
+        out.push(s);
+    }
+    out
+}
+
+/// A size in KiB in the largest IEC unit that divides it exactly (`0KiB` for zero).
+pub fn format_size(kib: u64) -> String {
+    const UNITS: [(&str, u32); 3] = [("TiB", 30), ("GiB", 20), ("MiB", 10)];
+    if kib != 0 {
+        for (unit, shift) in UNITS {
+            if kib.trailing_zeros() >= shift {
+                return format!("{}{unit}", kib >> shift);
+            }
+        }
+    }
+    format!("{kib}KiB")
+}
+
+/// A bare word when the name is one (`[A-Za-z][A-Za-z0-9_-]*`), else a string.
+fn name_token(name: &str) -> String {
+    let mut chars = name.chars();
+    let word = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if word { name.to_string() } else { quoted(name) }
+}
+
+fn quoted(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}

@@ -1,0 +1,313 @@
+//! Host profiles from a sysfs tree: `ROOT/devices/system/{node,cpu}` and
+//! `ROOT/bus/pci/devices`, ROOT being `/sys` or a copy of it.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use super::builder::{DistanceDecl, HostBuilder, HugepagesDecl, NodeDecl, PciDecl};
+use super::caps::{CpuFacts, topology_decls};
+use super::model::HostProfile;
+use crate::sets::IdSet;
+
+/// A sysfs file or directory that could not be read or understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {message}", path.display())]
+pub struct ProbeError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl ProbeError {
+    fn new(path: &Path, message: impl Into<String>) -> Self {
+        ProbeError {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Probe the machine described by the sysfs tree at `root` (normally `/sys`).
+/// Returns the profile and warnings about what had to be assumed.
+pub fn probe(name: &str, root: &Path) -> Result<(HostProfile, Vec<String>), ProbeError> {
+    let mut warnings = Vec::new();
+    let cpus = read_cpus(&root.join("devices/system/cpu"), &mut warnings)?;
+    let online: IdSet = cpus.iter().map(|c| c.id).collect();
+    let mut b = HostBuilder {
+        name: name.to_string(),
+        ..HostBuilder::default()
+    };
+    let node_dir = root.join("devices/system/node");
+    if node_dir.is_dir() {
+        read_nodes(&node_dir, &online, &mut b, &mut warnings)?;
+    } else {
+        warnings.push(format!(
+            "{} is missing (kernel without NUMA): one node 0 with every online CPU and memory 0",
+            node_dir.display()
+        ));
+        b.nodes.push(NodeDecl {
+            id: 0,
+            cpus: online.clone(),
+            memory_kib: 0,
+            free_kib: None,
+        });
+    }
+    let placed: IdSet = b.nodes.iter().flat_map(|n| n.cpus.iter()).collect();
+    let stray = online.difference(&placed);
+    if !stray.is_empty() {
+        warnings.push(format!("online CPUs {stray} are on no NUMA node; left out"));
+    }
+    let facts: Vec<CpuFacts> = cpus.into_iter().filter(|c| placed.contains(c.id)).collect();
+    let (siblings, groups) = topology_decls(&facts);
+    b.siblings = siblings.into_iter().map(|(d, _)| d).collect();
+    b.cpu_groups = groups.into_iter().map(|(d, _)| d).collect();
+    read_pci(&root.join("bus/pci/devices"), &mut b, &mut warnings)?;
+    let profile = b.build().map_err(|errors| {
+        let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+        ProbeError::new(
+            root,
+            format!("inconsistent topology: {}", messages.join("; ")),
+        )
+    })?;
+    Ok((profile, warnings))
+}
+
+/// Online CPUs and their topology, sorted by id.
+fn read_cpus(dir: &Path, warnings: &mut Vec<String>) -> Result<Vec<CpuFacts>, ProbeError> {
+    if !dir.is_dir() {
+        return Err(ProbeError::new(dir, "no such directory: not a sysfs root"));
+    }
+    let mut cpus = Vec::new();
+    let mut offline = Vec::new();
+    for (id, path) in numbered_entries(dir, "cpu")? {
+        // cpu0 usually has no `online` file: it cannot be taken offline.
+        if read_opt(&path.join("online"))?.is_some_and(|s| s.trim() == "0") {
+            offline.push(id);
+            continue;
+        }
+        let topo = path.join("topology");
+        // Some architectures report -1 for an unknown package or core.
+        let socket =
+            read_signed(&topo.join("physical_package_id"))?.and_then(|v| u32::try_from(v).ok());
+        let die = read_signed(&topo.join("die_id"))?.and_then(|v| u32::try_from(v).ok());
+        let core = read_signed(&topo.join("core_id"))?.and_then(|v| u32::try_from(v).ok());
+        let siblings_path = topo.join("thread_siblings_list");
+        let siblings = match read_opt(&siblings_path)? {
+            Some(s) if !s.trim().is_empty() => Some(parse_set(&siblings_path, &s)?),
+            _ => None,
+        };
+        cpus.push(CpuFacts {
+            id,
+            socket,
+            die: die.unwrap_or(0),
+            core,
+            siblings,
+        });
+    }
+    if !offline.is_empty() {
+        warnings.push(format!("offline CPUs {} skipped", IdSet::from_ids(offline)));
+    }
+    Ok(cpus)
+}
+
+fn read_nodes(
+    dir: &Path,
+    online: &IdSet,
+    b: &mut HostBuilder,
+    warnings: &mut Vec<String>,
+) -> Result<(), ProbeError> {
+    let nodes = numbered_entries(dir, "node")?;
+    let ids: Vec<u32> = nodes.iter().map(|n| n.0).collect();
+    for (id, path) in &nodes {
+        let id = *id;
+        let cpulist = path.join("cpulist");
+        let cpus = match read_opt(&cpulist)? {
+            Some(s) if s.trim().is_empty() => IdSet::new(),
+            Some(s) => parse_set(&cpulist, &s)?,
+            None => numbered_entries(path, "cpu")?
+                .into_iter()
+                .map(|e| e.0)
+                .collect(),
+        };
+        let meminfo = path.join("meminfo");
+        let (memory_kib, free_kib) = match read_opt(&meminfo)? {
+            Some(text) => parse_meminfo(&meminfo, &text, warnings)?,
+            None => {
+                warnings.push(format!("node {id}: no meminfo; memory set to 0"));
+                (0, None)
+            }
+        };
+        b.nodes.push(NodeDecl {
+            id,
+            cpus: cpus.intersection(online),
+            memory_kib,
+            free_kib,
+        });
+        // One distance per node directory, in node id order.
+        let distance = path.join("distance");
+        if let Some(text) = read_opt(&distance)? {
+            let row: Vec<u32> = text
+                .split_whitespace()
+                .map(|v| {
+                    v.parse()
+                        .map_err(|_| ProbeError::new(&distance, format!("`{v}` is not a distance")))
+                })
+                .collect::<Result<_, _>>()?;
+            if row.len() == ids.len() {
+                let decls = ids.iter().zip(row).filter(|(_, v)| *v != 0);
+                b.distances.extend(decls.map(|(&to, value)| DistanceDecl {
+                    from: id,
+                    to,
+                    value,
+                }));
+            } else {
+                warnings.push(format!(
+                    "{}: {} values for {} nodes; ignored",
+                    distance.display(),
+                    row.len(),
+                    ids.len()
+                ));
+            }
+        }
+        read_hugepages(&path.join("hugepages"), id, b)?;
+    }
+    Ok(())
+}
+
+/// `Node N MemTotal: X kB` and `Node N MemFree: Y kB` → (total, free) in KiB.
+fn parse_meminfo(
+    path: &Path,
+    text: &str,
+    warnings: &mut Vec<String>,
+) -> Result<(u64, Option<u64>), ProbeError> {
+    let mut fields: BTreeMap<&str, u64> = BTreeMap::new();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let [_node, _id, key @ ("MemTotal:" | "MemFree:"), value, ..] = words.as_slice() {
+            let v = value
+                .parse()
+                .map_err(|_| ProbeError::new(path, format!("`{line}`: not a number of kB")))?;
+            fields.insert(key, v);
+        }
+    }
+    let total = fields.get("MemTotal:").copied().unwrap_or_else(|| {
+        warnings.push(format!("{}: no MemTotal; memory set to 0", path.display()));
+        0
+    });
+    // A free figure above the total is a race between the two reads; clamp it.
+    let free = fields.get("MemFree:").map(|&f| f.min(total));
+    Ok((total, free))
+}
+
+/// `hugepages/hugepages-<size>kB/free_hugepages` of one node.
+fn read_hugepages(dir: &Path, node: u32, b: &mut HostBuilder) -> Result<(), ProbeError> {
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    let mut pools = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| ProbeError::new(dir, e.to_string()))? {
+        let entry = entry.map_err(|e| ProbeError::new(dir, e.to_string()))?;
+        let name = entry.file_name();
+        let size = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("hugepages-"))
+            .and_then(|n| n.strip_suffix("kB"))
+            .and_then(|n| n.parse::<u64>().ok());
+        if let Some(size_kib) = size {
+            let file = entry.path().join("free_hugepages");
+            if let Some(text) = read_opt(&file)? {
+                let count = text
+                    .trim()
+                    .parse()
+                    .map_err(|_| ProbeError::new(&file, "not a page count"))?;
+                pools.push(HugepagesDecl {
+                    node,
+                    size_kib,
+                    count,
+                });
+            }
+        }
+    }
+    pools.sort_by_key(|p| p.size_kib);
+    b.hugepages.extend(pools);
+    Ok(())
+}
+
+/// PCI devices with a NUMA node (`numa_node` of -1 means none).
+fn read_pci(dir: &Path, b: &mut HostBuilder, warnings: &mut Vec<String>) -> Result<(), ProbeError> {
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    let nodes: IdSet = b.nodes.iter().map(|n| n.id).collect();
+    let mut devices = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| ProbeError::new(dir, e.to_string()))? {
+        let entry = entry.map_err(|e| ProbeError::new(dir, e.to_string()))?;
+        let Some(address) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        let Some(node) = read_signed(&entry.path().join("numa_node"))? else {
+            continue;
+        };
+        let Ok(node) = u32::try_from(node) else {
+            continue;
+        };
+        if nodes.contains(node) {
+            devices.push(PciDecl {
+                address,
+                node,
+                name: None,
+            });
+        } else {
+            warnings.push(format!(
+                "PCI device {address} is on unknown node {node}; left out"
+            ));
+        }
+    }
+    devices.sort_by(|a, b| a.address.cmp(&b.address));
+    b.pci = devices;
+    Ok(())
+}
+
+/// Entries `PREFIXN` of a directory, as (N, path), sorted by N.
+fn numbered_entries(dir: &Path, prefix: &str) -> Result<Vec<(u32, PathBuf)>, ProbeError> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| ProbeError::new(dir, e.to_string()))? {
+        let entry = entry.map_err(|e| ProbeError::new(dir, e.to_string()))?;
+        let name = entry.file_name();
+        let id = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<u32>().ok());
+        if let Some(id) = id {
+            found.push((id, entry.path()));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// A file's text, or None when it does not exist.
+fn read_opt(path: &Path) -> Result<Option<String>, ProbeError> {
+    match fs::read_to_string(path) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(ProbeError::new(path, e.to_string())),
+    }
+}
+
+fn read_signed(path: &Path) -> Result<Option<i64>, ProbeError> {
+    match read_opt(path)? {
+        None => Ok(None),
+        Some(s) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| ProbeError::new(path, format!("`{}` is not a number", s.trim()))),
+    }
+}
+
+fn parse_set(path: &Path, text: &str) -> Result<IdSet, ProbeError> {
+    IdSet::parse(text.trim()).map_err(|e| ProbeError::new(path, e.message))
+}

@@ -1,0 +1,151 @@
+//! The checked model: everything the backends need, already validated.
+//! Lowering reads only this, so libvirt XML and the QEMU line cannot disagree.
+
+use crate::sets::IdSet;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DomainType {
+    Kvm,
+    Qemu,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CpuMode {
+    HostPassthrough,
+    HostModel,
+    /// QEMU's `max` model: the default for TCG guests, where the host CPU cannot be passed through.
+    Maximum,
+    Custom(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MemPolicy {
+    Strict,
+    Preferred,
+    Interleave,
+    Restrictive,
+}
+
+impl MemPolicy {
+    pub fn parse(word: &str) -> MemPolicy {
+        match word {
+            "preferred" => MemPolicy::Preferred,
+            "interleave" => MemPolicy::Interleave,
+            "restrictive" => MemPolicy::Restrictive,
+            _ => MemPolicy::Strict,
+        }
+    }
+
+    /// libvirt's numatune mode name.
+    pub fn libvirt(self) -> &'static str {
+        match self {
+            MemPolicy::Strict => "strict",
+            MemPolicy::Preferred => "preferred",
+            MemPolicy::Interleave => "interleave",
+            MemPolicy::Restrictive => "restrictive",
+        }
+    }
+
+    /// QEMU's memory-backend `policy`; restrictive has none (cgroups only).
+    pub fn qemu(self) -> Option<&'static str> {
+        match self {
+            MemPolicy::Strict => Some("bind"),
+            MemPolicy::Preferred => Some("preferred"),
+            MemPolicy::Interleave => Some("interleave"),
+            MemPolicy::Restrictive => None,
+        }
+    }
+
+    /// Policies that reserve memory on the bound nodes.
+    pub fn binds(self) -> bool {
+        matches!(self, MemPolicy::Strict | MemPolicy::Restrictive)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Topology {
+    pub sockets: u32,
+    pub dies: u32,
+    pub cores: u32,
+    pub threads: u32,
+}
+
+impl Topology {
+    pub fn product(&self) -> u64 {
+        u64::from(self.sockets) * u64::from(self.dies) * u64::from(self.cores) * u64::from(self.threads)
+    }
+
+    /// vCPUs per socket.
+    pub fn per_socket(&self) -> u32 {
+        self.dies.saturating_mul(self.cores).saturating_mul(self.threads)
+    }
+}
+
+/// Memory binding of one guest cell to host nodes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MemBinding {
+    pub nodes: IdSet,
+    pub policy: MemPolicy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GuestCell {
+    pub id: u32,
+    /// The cell's vCPUs; empty for a memory-only cell.
+    pub vcpus: IdSet,
+    pub memory_kib: u64,
+    pub binding: Option<MemBinding>,
+    /// Hugepage size backing this cell, in KiB.
+    pub hugepage_kib: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VcpuPin {
+    pub vcpu: u32,
+    pub cpus: IdSet,
+}
+
+/// One guest, fully resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Guest {
+    pub name: String,
+    pub domain_type: DomainType,
+    pub machine: String,
+    pub cpu: CpuMode,
+    pub memory_kib: u64,
+    pub locked: bool,
+    /// Hugepage size for the whole guest, in KiB.
+    pub hugepage_kib: Option<u64>,
+    pub vcpus: u32,
+    /// Present only when written or derived; libvirt's default otherwise.
+    pub topology: Option<Topology>,
+    pub cells: Vec<GuestCell>,
+    /// Full matrix over cells, or none at all.
+    pub distances: Option<Vec<Vec<u32>>>,
+    pub pins: Vec<VcpuPin>,
+    pub emulator_pin: Option<IdSet>,
+    /// Whole-guest `<numatune><memory>`.
+    pub memory_binding: Option<MemBinding>,
+}
+
+impl Guest {
+    pub fn is_q35(&self) -> bool {
+        self.machine == "q35" || self.machine.starts_with("pc-q35")
+    }
+
+    /// The topology QEMU and libvirt will use: the written one, or one socket per vCPU.
+    pub fn effective_topology(&self) -> Topology {
+        self.topology.unwrap_or(Topology {
+            sockets: self.vcpus,
+            dies: 1,
+            cores: 1,
+            threads: 1,
+        })
+    }
+}
+
+/// Everything one build produces.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Build {
+    pub guests: Vec<Guest>,
+}

@@ -1,0 +1,16 @@
+//! vnumac: a compiler for NUMA-aware virtual machines.
+//!
+//! Text → syntax tree ([`syntax`]) → checked model ([`check`], [`ir`]) → libvirt XML and
+//! QEMU command lines ([`lower`]), behind incremental queries ([`db`]).
+
+pub mod check;
+pub mod db;
+pub mod diagnostics;
+pub mod host;
+pub mod ir;
+pub mod lower;
+pub mod sets;
+pub mod source;
+pub mod span;
+pub mod syntax;
+pub mod units;

@@ -1,0 +1,36 @@
+//! The checked model as JSON (`--emit json`), for scripts and tests.
+
+use crate::ir::*;
+use serde_json::{Value, json};
+
+pub fn guest_json(g: &Guest) -> Value {
+    json!({
+        "name": g.name,
+        "type": match g.domain_type { DomainType::Kvm => "kvm", DomainType::Qemu => "qemu" },
+        "machine": g.machine,
+        "cpu": match &g.cpu {
+            CpuMode::HostPassthrough => "host-passthrough".to_string(),
+            CpuMode::HostModel => "host-model".to_string(),
+            CpuMode::Maximum => "maximum".to_string(),
+            CpuMode::Custom(m) => format!("custom:{m}"),
+        },
+        "memory_kib": g.memory_kib,
+        "locked": g.locked,
+        "hugepage_kib": g.hugepage_kib,
+        "vcpus": g.vcpus,
+        "topology": g.topology.map(|t| json!({
+            "sockets": t.sockets, "dies": t.dies, "cores": t.cores, "threads": t.threads,
+        })),
+        "cells": g.cells.iter().map(|c| json!({
+            "id": c.id,
+            "vcpus": c.vcpus.to_string(),
+            "memory_kib": c.memory_kib,
+            "host_nodes": c.binding.as_ref().map(|b| b.nodes.to_string()),
+            "policy": c.binding.as_ref().map(|b| b.policy.libvirt()),
+        })).collect::<Vec<_>>(),
+        "distances": g.distances,
+        "pins": g.pins.iter().map(|p| json!({"vcpu": p.vcpu, "cpus": p.cpus.to_string()})).collect::<Vec<_>>(),
+        "emulator_pin": g.emulator_pin.as_ref().map(|s| s.to_string()),
+        "memory_policy": g.memory_binding.as_ref().map(|b| json!({"mode": b.policy.libvirt(), "nodeset": b.nodes.to_string()})),
+    })
+}

@@ -1,0 +1,114 @@
+//! A small XML element tree, written the way libvirt formats its own XML.
+
+#[derive(Debug, Clone, Default)]
+pub struct Element {
+    name: &'static str,
+    attrs: Vec<(&'static str, String)>,
+    text: Option<String>,
+    children: Vec<Element>,
+}
+
+impl Element {
+    pub fn new(name: &'static str) -> Self {
+        Element {
+            name,
+            ..Element::default()
+        }
+    }
+
+    pub fn attr(mut self, key: &'static str, value: impl ToString) -> Self {
+        self.attrs.push((key, value.to_string()));
+        self
+    }
+
+    pub fn text(mut self, text: impl ToString) -> Self {
+        self.text = Some(text.to_string());
+        self
+    }
+
+    pub fn child(mut self, child: Element) -> Self {
+        self.children.push(child);
+        self
+    }
+
+    pub fn push(&mut self, child: Element) {
+        self.children.push(child);
+    }
+
+    pub fn has_children(&self) -> bool {
+        !self.children.is_empty()
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out, 0);
+        out
+    }
+
+    fn write(&self, out: &mut String, depth: usize) {
+        let pad = "  ".repeat(depth);
+        out.push_str(&pad);
+        out.push('<');
+        out.push_str(self.name);
+        for (k, v) in &self.attrs {
+            out.push(' ');
+            out.push_str(k);
+            out.push_str("='");
+            out.push_str(&escape(v, true));
+            out.push('\'');
+        }
+        match (&self.text, self.children.is_empty()) {
+            (None, true) => out.push_str("/>\n"),
+            (Some(t), true) => {
+                out.push('>');
+                out.push_str(&escape(t, false));
+                out.push_str("</");
+                out.push_str(self.name);
+                out.push_str(">\n");
+            }
+            (_, false) => {
+                out.push_str(">\n");
+                for c in &self.children {
+                    c.write(out, depth + 1);
+                }
+                out.push_str(&pad);
+                out.push_str("</");
+                out.push_str(self.name);
+                out.push_str(">\n");
+            }
+        }
+    }
+}
+
+/// Escape text or a single-quoted attribute value.
+pub fn escape(s: &str, attr: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\'' if attr => out.push_str("&apos;"),
+            '"' if attr => out.push_str("&quot;"),
+            '\n' if attr => out.push_str("&#10;"),
+            '\t' if attr => out.push_str("&#9;"),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => {
+                // Not representable in XML 1.0; make it visible instead of invalid.
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_text_and_attributes() {
+        let e = Element::new("name").attr("a", "it's <&>").text("x<y & \"z\"");
+        assert_eq!(e.render(), "<name a='it&apos;s &lt;&amp;&gt;'>x&lt;y &amp; \"z\"</name>\n");
+    }
+}

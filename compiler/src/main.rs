@@ -1,0 +1,330 @@
+//! The `vnumac` command line.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use vnumac::db::{self, Compiled, Database, FsLoader};
+use vnumac::diagnostics;
+
+#[derive(Parser)]
+#[command(
+    name = "vnumac",
+    version,
+    about = "Compile .vnuma guest descriptions into libvirt domain XML and QEMU command lines, checked against the host's NUMA topology",
+    after_help = "Examples:\n  vnumac build examples/talk-manual-cells.vnuma          print the domain XML\n  vnumac build guest.vnuma --emit qemu                  print the QEMU command line\n  vnumac build fleet.vnuma -o out/                      write out/NAME.xml and out/NAME.args for every guest\n  vnumac check *.vnuma                                  diagnostics only\n  vnumac host import /path/to/capabilities.xml         print a host profile as .vnuma\n  vnumac host probe                                     the same for this machine\n\nExit codes: 0 ok (warnings allowed), 1 errors in the input, 2 usage or I/O errors."
+)]
+struct Cli {
+    /// How diagnostics are printed on stderr.
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human, global = true)]
+    message_format: MessageFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+enum MessageFormat {
+    /// Rendered with the source line and labels.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+enum Emit {
+    /// libvirt domain XML.
+    Xml,
+    /// A QEMU command line, one option per line.
+    Qemu,
+    /// The checked model as JSON.
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a file and print a guest's XML or QEMU line, or write every guest with -o.
+    Build {
+        /// The .vnuma file.
+        file: PathBuf,
+        /// What to print when writing to stdout.
+        #[arg(long, value_enum, default_value_t = Emit::Xml)]
+        emit: Emit,
+        /// Only this guest.
+        #[arg(long)]
+        guest: Option<String>,
+        /// Write DIR/NAME.xml and DIR/NAME.args for every guest instead of printing.
+        #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
+    /// Check files and print diagnostics only.
+    Check {
+        /// The .vnuma files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Host profiles: print one as a .vnuma `host { }` block.
+    Host {
+        #[command(subcommand)]
+        command: HostCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum HostCommand {
+    /// Read this machine's /sys and print its profile.
+    Probe {
+        /// Where sysfs is mounted (reads DIR/devices/system/{node,cpu}).
+        #[arg(long, value_name = "DIR", default_value = "/sys")]
+        sysfs_root: PathBuf,
+        /// The host's name in the printed block.
+        #[arg(long, default_value = "this-host")]
+        name: String,
+    },
+    /// Read `virsh capabilities` XML and print its profile.
+    Import {
+        /// The capabilities XML file.
+        file: PathBuf,
+        /// The host's name in the printed block (default: from the file name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let fmt = cli.message_format;
+    match cli.command {
+        Command::Build { file, emit, guest, out_dir } => build(&file, emit, guest.as_deref(), out_dir.as_deref(), fmt),
+        Command::Check { files } => {
+            let mut code = 0u8;
+            for f in &files {
+                match compile(f, fmt) {
+                    Ok(c) if c.has_errors() => code = code.max(1),
+                    Ok(_) => {}
+                    Err(c) => code = code.max(c),
+                }
+            }
+            ExitCode::from(code)
+        }
+        Command::Host { command } => host(command),
+    }
+}
+
+/// Compile a file and print its diagnostics; `Err(2)` on I/O errors.
+fn compile(file: &Path, fmt: MessageFormat) -> Result<Compiled, u8> {
+    let db = Database::default();
+    let loader = FsLoader {
+        sysfs_root: PathBuf::from("/sys"),
+    };
+    let program = match db::load_program(&db, file, &loader) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", file.display());
+            return Err(2);
+        }
+    };
+    let compiled = db::compile(&db, program).clone();
+    print_diagnostics(&compiled, fmt);
+    Ok(compiled)
+}
+
+fn print_diagnostics(c: &Compiled, fmt: MessageFormat) {
+    let stderr = std::io::stderr();
+    let color = stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut out = stderr.lock();
+    for d in &c.diagnostics {
+        let text = match fmt {
+            MessageFormat::Human => diagnostics::render(d, &c.sources, color, 100),
+            MessageFormat::Json => format!("{}\n", diagnostics::to_json(d, &c.sources)),
+        };
+        let _ = out.write_all(text.as_bytes());
+    }
+    if fmt == MessageFormat::Human {
+        let errors = c.diagnostics.iter().filter(|d| d.is_error()).count();
+        let warnings = c.diagnostics.len() - errors;
+        if errors > 0 {
+            let _ = writeln!(out, "error: {errors} error(s), {warnings} warning(s); nothing written");
+        }
+    }
+}
+
+fn build(file: &Path, emit: Emit, only: Option<&str>, out_dir: Option<&Path>, fmt: MessageFormat) -> ExitCode {
+    let db = Database::default();
+    let loader = FsLoader {
+        sysfs_root: PathBuf::from("/sys"),
+    };
+    let program = match db::load_program(&db, file, &loader) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let compiled = db::compile(&db, program);
+    print_diagnostics(compiled, fmt);
+    if compiled.has_errors() {
+        return ExitCode::from(1);
+    }
+    let outputs = db::lower(&db, program);
+    let guests = &compiled.checked.build.guests;
+    let selected: Vec<usize> = match only {
+        Some(name) => match outputs.iter().position(|o| o.name == name) {
+            Some(i) => vec![i],
+            None => {
+                let names: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
+                eprintln!("error: no guest named `{name}` in {} (guests: {})", file.display(), names.join(", "));
+                return ExitCode::from(2);
+            }
+        },
+        None => (0..outputs.len()).collect(),
+    };
+    if let Some(dir) = out_dir {
+        let mut files = Vec::new();
+        for &i in &selected {
+            let o = &outputs[i];
+            files.push((dir.join(format!("{}.xml", o.name)), o.xml.clone()));
+            files.push((dir.join(format!("{}.args", o.name)), o.args.clone()));
+        }
+        return match write_all_atomically(dir, &files) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}; nothing written");
+                ExitCode::from(2)
+            }
+        };
+    }
+    match selected.as_slice() {
+        [i] => {
+            let text = match emit {
+                Emit::Xml => outputs[*i].xml.clone(),
+                Emit::Qemu => outputs[*i].args.clone(),
+                Emit::Json => {
+                    let v = vnumac::lower::json::guest_json(&guests[*i]);
+                    format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
+                }
+            };
+            let mut stdout = std::io::stdout().lock();
+            if stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()).is_err() {
+                return ExitCode::from(2);
+            }
+            ExitCode::SUCCESS
+        }
+        [] => {
+            eprintln!("error: {} defines no guest", file.display());
+            ExitCode::from(1)
+        }
+        _ => {
+            let names: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
+            eprintln!(
+                "error: {} defines {} guests ({}); choose one with --guest NAME, or write them all with -o DIR",
+                file.display(),
+                names.len(),
+                names.join(", ")
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Write every file to a temporary name first, then rename them all; on failure remove what was written.
+fn write_all_atomically(dir: &Path, files: &[(PathBuf, String)]) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut temps: Vec<(PathBuf, &PathBuf)> = Vec::new();
+    let cleanup = |temps: &[(PathBuf, &PathBuf)]| {
+        for (t, _) in temps {
+            let _ = std::fs::remove_file(t);
+        }
+    };
+    for (path, text) in files {
+        let tmp = path.with_extension(format!(
+            "{}.{}.tmp",
+            path.extension().and_then(|e| e.to_str()).unwrap_or(""),
+            std::process::id()
+        ));
+        let written = std::fs::File::create(&tmp).and_then(|mut f| {
+            f.write_all(text.as_bytes())?;
+            f.sync_all()
+        });
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            cleanup(&temps);
+            return Err(format!("cannot write {}: {e}", tmp.display()));
+        }
+        temps.push((tmp, path));
+    }
+    for (tmp, path) in &temps {
+        if let Err(e) = std::fs::rename(tmp, path) {
+            cleanup(&temps);
+            return Err(format!("cannot write {}: {e}", path.display()));
+        }
+    }
+    Ok(())
+}
+
+fn host(command: HostCommand) -> ExitCode {
+    let (profile, source) = match command {
+        HostCommand::Probe { sysfs_root, name } => match vnumac::host::sysfs::probe(&name, &sysfs_root) {
+            Ok((p, warnings)) => {
+                for w in warnings {
+                    eprintln!("warning: {w}");
+                }
+                (p, format!("probed from {}", sysfs_root.display()))
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        HostCommand::Import { file, name } => {
+            let text = match std::fs::read_to_string(&file) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("error: cannot read {}: {e}", file.display());
+                    return ExitCode::from(2);
+                }
+            };
+            let name = name.unwrap_or_else(|| host_name_from_path(&file));
+            match vnumac::host::caps::from_capabilities_xml(&name, &text) {
+                Ok(p) => (p, format!("imported from {}", file.display())),
+                Err(e) => {
+                    let at = e
+                        .offset
+                        .map(|o| {
+                            let (l, c) = vnumac::source::line_col(&text, o);
+                            format!(":{l}:{c}")
+                        })
+                        .unwrap_or_default();
+                    eprintln!("error: {}{at}: {}", file.display(), e.message);
+                    return ExitCode::from(1);
+                }
+            }
+        }
+    };
+    print!("# {source}\n{}", vnumac::host::print::to_vnuma(&profile));
+    ExitCode::SUCCESS
+}
+
+/// `peppi.caps.xml` → `peppi`; anything that is not a word becomes `-`.
+fn host_name_from_path(path: &Path) -> String {
+    let stem = path.file_name().and_then(|s| s.to_str()).unwrap_or("host");
+    let stem = stem.split('.').next().unwrap_or("host");
+    let mut name: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .collect();
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        name.insert_str(0, "host-");
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

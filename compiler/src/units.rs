@@ -1,0 +1,41 @@
+//! Human-readable sizes for messages and printed profiles.
+
+/// `32GiB`, `512MiB`, `1536KiB`: the largest IEC unit that divides exactly.
+pub fn exact_kib(kib: u64) -> String {
+    let units = [("TiB", 1u64 << 30), ("GiB", 1 << 20), ("MiB", 1 << 10)];
+    for (name, div) in units {
+        if kib >= div && kib % div == 0 {
+            return format!("{}{name}", kib / div);
+        }
+    }
+    format!("{kib}KiB")
+}
+
+/// Like [`exact_kib`] but rounds to one decimal for odd sizes: `125.6GiB`.
+pub fn human_kib(kib: u64) -> String {
+    let exact = exact_kib(kib);
+    if !exact.ends_with("KiB") || kib < 1024 {
+        return exact;
+    }
+    let units = [("TiB", 1u64 << 30), ("GiB", 1 << 20), ("MiB", 1 << 10)];
+    for (name, div) in units {
+        if kib >= div {
+            return format!("{:.1}{name}", kib as f64 / div as f64);
+        }
+    }
+    exact
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_naturally() {
+        assert_eq!(exact_kib(33554432), "32GiB");
+        assert_eq!(exact_kib(1536), "1536KiB");
+        assert_eq!(human_kib(1536), "1.5MiB");
+        assert_eq!(human_kib(131688448), "125.6GiB");
+        assert_eq!(human_kib(512), "512KiB");
+    }
+}
