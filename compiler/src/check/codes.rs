@@ -39,6 +39,57 @@ pub const HOST_BLOCK: &str = "vnuma::E0412";
 pub const PIN_SPANS_NODES: &str = "vnuma::W0501";
 pub const PIN_OFF_CELL_NODE: &str = "vnuma::W0502";
 pub const SOCKET_SPANS_CELLS: &str = "vnuma::W0503";
-pub const HOST_DISTANCE_RANGE: &str = "vnuma::W0504";
 
 pub const NOT_YET: &str = "vnuma::E0901";
+
+/// Every diagnostic code the compiler can report, with a one-line summary.
+pub const ALL: &[(&str, &str)] = &[
+    (crate::syntax::SYNTAX, "syntax error"),
+    (crate::syntax::BAD_ESCAPE, "invalid escape in a string"),
+    (INCLUDE_NOT_FOUND, "an included file cannot be read"),
+    (INCLUDE_CYCLE, "files include each other in a cycle"),
+    (DUPLICATE_NAME, "two hosts or two guests share a name"),
+    (super::schema::UNKNOWN_STATEMENT, "unknown statement"),
+    (super::schema::UNKNOWN_PROPERTY, "unknown property"),
+    (super::schema::UNKNOWN_VALUE, "unknown word value"),
+    (super::schema::WRONG_KIND, "a value of the wrong kind"),
+    (super::schema::SI_UNIT, "a size in SI or ambiguous units"),
+    (super::schema::MISSING, "a required property is missing"),
+    (super::schema::DUPLICATE, "a property or statement given twice"),
+    (super::schema::ARGUMENTS, "wrong number of arguments"),
+    (super::schema::BLOCK, "a block where none belongs, or none where one must be"),
+    (VCPU_COVERAGE, "cells do not cover every vCPU exactly once"),
+    (CELL_MEMORY_SUM, "cell memory does not sum to guest memory"),
+    (CELL_IDS, "cell ids are not 0..k-1"),
+    (TOPOLOGY_PRODUCT, "sockets × dies × cores × threads differs from the vCPU count"),
+    (DISTANCE_VALUE, "a distance Linux or QEMU would reject"),
+    (VNUMA_CONFLICT, "`vnuma` combined with hand-written cells or pins"),
+    (VCPU_RANGE, "a vCPU id beyond the guest's vCPUs"),
+    (DISTANCE_CELL, "a distance names a cell that does not exist"),
+    (DISTANCES_UNBOUND, "`distances from=host` with a cell not bound to a host node"),
+    (PREFERRED_ONE_NODE, "`preferred` with more than one node"),
+    (NO_CPU_CELL, "no cell has vCPUs"),
+    (MISSING_STATEMENT, "a guest without `memory` or `vcpus`"),
+    (MEMORY_GRANULE, "a memory size libvirt or QEMU would round"),
+    (VCPU_COUNT, "a vCPU count out of range"),
+    (POLICY_WITHOUT_NODE, "a cell policy without `host-node=`"),
+    (PIN_TARGET, "a pin without exactly one of `cpus=` and `node=`"),
+    (PINNED_TWICE, "a vCPU pinned by two statements"),
+    (DISTANCE_TWICE, "the same distance given twice"),
+    (UNKNOWN_HOST, "`on=` names no host, or several hosts and no `on=`"),
+    (HOST_NEEDED, "a host-dependent statement in a guest without a host"),
+    (HOST_NODE, "a host node that does not exist or has no CPUs"),
+    (HOST_CPU, "a host CPU that does not exist"),
+    (HOST_PAGE_SIZE, "a hugepage size the host does not have"),
+    (NODE_MEMORY, "guests bind more memory to a node than it has free"),
+    (NODE_HUGEPAGES, "guests need more hugepages on a node than it has free"),
+    (RESERVED_CPU, "a vCPU pinned to a CPU the host reserves"),
+    (CAPS_XML, "a capabilities file that cannot be read or used"),
+    (PROBE, "this machine's /sys cannot be read"),
+    (HOST_SOURCE, "a host with no source or more than one"),
+    (HOST_BLOCK, "an inline host block that does not describe a host"),
+    (PIN_SPANS_NODES, "warning: a pin spans several host nodes"),
+    (PIN_OFF_CELL_NODE, "warning: vCPUs run on a node other than their cell's memory"),
+    (SOCKET_SPANS_CELLS, "warning: a hand-written topology puts one socket in two cells"),
+    (NOT_YET, "a feature this version does not implement yet"),
+];

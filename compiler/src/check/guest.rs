@@ -144,6 +144,16 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
         }
     }
 
+    if let Some(v) = find("vnuma") {
+        for other in fields.iter().filter(|f| matches!(f.keyword(), "numa" | "pin")) {
+            cx.err(
+                Diagnostic::error(VNUMA_CONFLICT, format!("`{}` conflicts with `vnuma`", other.keyword()), other.stmt.keyword.span, "written by hand")
+                    .with_label(v.stmt.keyword.span, "cells and pins are derived here")
+                    .with_help(format!("remove `{}` and let `vnuma` place the guest, or remove `vnuma`", other.keyword())),
+            );
+        }
+    }
+
     let domain_type = match find("type").and_then(|f| f.arg_text(0)) {
         Some("qemu") => DomainType::Qemu,
         _ => DomainType::Kvm,

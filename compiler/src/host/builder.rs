@@ -152,7 +152,7 @@ impl HostBuilder {
         if !unknown.is_empty() {
             errors.push(error(
                 DeclRef::Reserve,
-                format!("reserved CPUs {unknown} are not on any node"),
+                format!("reserved {} not on any node", cpus_are(&unknown)),
             ));
         }
         // A PCI device's node must exist; the address is kept as given.
@@ -241,7 +241,8 @@ impl HostBuilder {
             }
             // A CPU belongs to one node only.
             for (j, ids) in claim(&mut claimed, n.cpus.iter(), i).1 {
-                let message = format!("CPUs {ids} of node {} are already on another node", n.id);
+                let other = self.nodes.get(j).map_or(0, |o| o.id);
+                let message = format!("{} already on node {other}", cpus_are(&ids));
                 errors.push(error(DeclRef::Node(i), message).other(DeclRef::Node(j)));
             }
         }
@@ -262,7 +263,10 @@ impl HostBuilder {
             let known = known_cpus(&g.cpus, cpu_node, DeclRef::CpuGroup(i), errors);
             let (mine, clashes) = claim(&mut claimed, known, i);
             for (j, ids) in clashes {
-                let message = format!("CPUs {ids} are already placed by another `cpu` statement");
+                let message = format!(
+                    "{} already placed by another `cpu` statement",
+                    cpus_are(&ids)
+                );
                 errors.push(error(DeclRef::CpuGroup(i), message).other(DeclRef::CpuGroup(j)));
             }
             for c in mine {
@@ -286,7 +290,7 @@ impl HostBuilder {
             let known = known_cpus(&s.cpus, cpu_node, DeclRef::Siblings(i), errors);
             let (mine, clashes) = claim(&mut claimed, known, i);
             for (j, ids) in clashes {
-                let message = format!("CPUs {ids} are already in another sibling group");
+                let message = format!("{} already in another sibling group", cpus_are(&ids));
                 errors.push(error(DeclRef::Siblings(i), message).other(DeclRef::Siblings(j)));
             }
             // A core's threads share one node.
@@ -461,10 +465,18 @@ fn known_cpus(
 ) -> Vec<u32> {
     let (known, unknown): (Vec<u32>, Vec<u32>) = set.iter().partition(|c| cpu_node.contains_key(c));
     if !unknown.is_empty() {
-        let message = format!("CPUs {} are not on any node", IdSet::from_ids(unknown));
+        let message = format!("{} not on any node", cpus_are(&IdSet::from_ids(unknown)));
         errors.push(error(decl, message).help("CPUs are declared by `node ... cpus=`"));
     }
     known
+}
+
+/// "CPU 3 is" / "CPUs 3-4 are", for messages.
+fn cpus_are(set: &IdSet) -> String {
+    match set.len() {
+        1 => format!("CPU {set} is"),
+        _ => format!("CPUs {set} are"),
+    }
 }
 
 fn set_cell(m: &mut [Vec<u32>], i: usize, j: usize, value: u32) {
@@ -535,6 +547,7 @@ pub(crate) fn derived_cores(places: &[(u32, u32)]) -> Vec<u32> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -676,7 +689,7 @@ mod tests {
             (e[0].decl, e[0].other),
             (DeclRef::Node(1), Some(DeclRef::Node(0)))
         );
-        assert!(e[0].message.contains("CPUs 3 "), "{}", e[0].message);
+        assert_eq!(e[0].message, "CPU 3 is already on node 0");
         assert_eq!(
             (e[1].decl, e[1].other),
             (DeclRef::Node(2), Some(DeclRef::Node(0)))

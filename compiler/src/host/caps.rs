@@ -437,11 +437,12 @@ fn builder_error(errors: &[BuildError], o: &Origins) -> CapsError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::path::{Path, PathBuf};
 
-    pub(crate) fn caps_files() -> Vec<PathBuf> {
+    fn caps_files() -> Vec<PathBuf> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/hosts");
         let mut files: Vec<PathBuf> = [root.clone(), root.join("real")]
             .iter()

@@ -268,3 +268,184 @@ fn quoted(text: &str) -> String {
     out.push('"');
     out
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::host::caps::from_capabilities_xml;
+    use crate::host::sysfs::probe;
+    use std::path::{Path, PathBuf};
+
+    fn manifest() -> &'static Path {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    fn caps_profiles() -> Vec<(PathBuf, HostProfile)> {
+        let root = manifest().join("../examples/hosts");
+        let mut files: Vec<PathBuf> = [root.clone(), root.join("real")]
+            .iter()
+            .flat_map(|d| std::fs::read_dir(d).unwrap())
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().ends_with(".caps.xml"))
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|f| {
+                let xml = std::fs::read_to_string(&f).unwrap();
+                let p = from_capabilities_xml("h", &xml).unwrap();
+                (f, p)
+            })
+            .collect()
+    }
+
+    fn sysfs_profiles() -> Vec<(PathBuf, HostProfile)> {
+        [
+            "linux-test8",
+            "linux-test4",
+            "linux-high-ids",
+            "linux-with-die",
+        ]
+        .iter()
+        .map(|d| {
+            let root = manifest().join("tests/fixtures/sysfs").join(d);
+            let p = probe(d, &root).unwrap().0;
+            (root, p)
+        })
+        .collect()
+    }
+
+    fn text_of(name: &str) -> String {
+        let xml = std::fs::read_to_string(manifest().join("../examples/hosts").join(name));
+        to_vnuma(&from_capabilities_xml("h", &xml.unwrap()).unwrap())
+    }
+
+    #[test]
+    fn every_fixture_round_trips_through_the_builder() {
+        let all: Vec<_> = caps_profiles()
+            .into_iter()
+            .chain(sysfs_profiles())
+            .collect();
+        assert_eq!(all.len(), 13);
+        for (path, p) in all {
+            assert_eq!(
+                to_builder(&p).build().as_ref(),
+                Ok(&p),
+                "{}",
+                path.display()
+            );
+        }
+    }
+
+    #[test]
+    fn peppi_text() {
+        let text = text_of("peppi.caps.xml");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "host h {");
+        assert_eq!(lines[1], "  # 4 nodes, 120 CPUs, SMT width 2");
+        assert_eq!(lines[2], "  node 0 cpus=0-14,60-74 memory=128602MiB");
+        assert!(lines.contains(&"  smt split"));
+        assert!(lines.contains(&"  distance 0 1 21"));
+        assert!(lines.contains(&"  hugepages node=0 size=1GiB count=16"));
+        assert!(lines.contains(&"  hugepages node=0 size=2MiB count=0"));
+        // Socket 1's core ids continue from socket 0's (15, 16, ...), off the derived ranks.
+        assert!(lines.contains(&"  siblings 15,75 core=15"));
+        assert!(!text.contains("siblings 0,60"));
+        assert!(!text.contains("cpu "));
+        assert_eq!(lines.last(), Some(&"}"));
+    }
+
+    #[test]
+    fn other_shapes() {
+        let text = text_of("epyc-2s-nps4.caps.xml");
+        assert!(text.contains("\n  cpu 0-63,128-191 socket=0\n  cpu 64-127,192-255 socket=1\n"));
+        let text = text_of("snc-cxl.caps.xml");
+        assert!(text.contains("\n  node 4 memory=512GiB\n"));
+        assert!(text.contains("\n  smt adjacent\n"));
+        let text = text_of("real/power8-smt8.caps.xml");
+        assert!(text.contains("\n  siblings 0-7 core=32\n"));
+        assert!(!text.contains("smt "));
+        assert!(text.contains("size=16GiB count=0"));
+        let text = text_of("real/haswell-interleaved.caps.xml");
+        assert!(!text.contains("siblings") && !text.contains("smt"));
+    }
+
+    #[test]
+    fn sysfs_text() {
+        let (_, p) = &sysfs_profiles()[0];
+        let text = to_vnuma(p);
+        assert!(text.contains(
+            "\n  node 0 cpus=0,4,8,12,16,20,24,28 memory=16742060KiB free=15971440KiB\n"
+        ));
+        assert!(
+            text.contains(
+                "\n  node 1 cpus=32,36,40,44,48,52,56,60 memory=16GiB free=16315188KiB\n"
+            )
+        );
+        assert!(text.contains("\n  siblings 0,4\n"));
+        let (_, p) = &sysfs_profiles()[3];
+        assert!(to_vnuma(p).contains("\n  cpu 8-9 socket=1 die=1\n"));
+    }
+
+    #[test]
+    fn asymmetric_distances_reserve_and_pci() {
+        let mut p = caps_profiles().remove(1).1; // laptop
+        p.name = "my host".into();
+        p.reserved = IdSet::from_ids([0, 1]);
+        p.pci.push(crate::host::HostPci {
+            address: "0000:3b:00.0".into(),
+            node: 0,
+            name: Some("eth \"0\"".into()),
+        });
+        p.nodes[0].free_kib = 1024;
+        p.distances = vec![vec![11]];
+        let text = to_vnuma(&p);
+        assert!(text.starts_with("host \"my host\" {\n"));
+        assert!(text.contains("\n  node 0 cpus=0-7 memory=32GiB free=1MiB\n"));
+        assert!(text.contains("\n  distance 0 0 11\n"));
+        assert!(text.contains("\n  reserve cpus=0-1\n"));
+        assert!(text.contains("\n  pci 0000:3b:00.0 node=0 name=\"eth \\\"0\\\"\"\n"));
+        assert_eq!(to_builder(&p).build().as_ref(), Ok(&p));
+
+        let mut p = caps_profiles().remove(2).1; // peppi
+        p.distances[0][1] = 30;
+        p.distances[2][3] = 20;
+        p.distances[3][2] = 25;
+        let d = distances(&p);
+        assert!(d.contains(&DistanceDecl {
+            from: 0,
+            to: 1,
+            value: 30
+        }));
+        assert!(d.contains(&DistanceDecl {
+            from: 1,
+            to: 0,
+            value: 21
+        }));
+        assert!(d.contains(&DistanceDecl {
+            from: 2,
+            to: 3,
+            value: 20
+        }));
+        assert!(d.contains(&DistanceDecl {
+            from: 3,
+            to: 2,
+            value: 25
+        }));
+        assert_eq!(to_builder(&p).build().as_ref(), Ok(&p));
+    }
+
+    #[test]
+    fn sizes_and_names() {
+        assert_eq!(format_size(131688448), "128602MiB");
+        assert_eq!(format_size(16 * 1024 * 1024), "16GiB");
+        assert_eq!(format_size(1024 * 1024 * 1024), "1TiB");
+        assert_eq!(format_size(3), "3KiB");
+        assert_eq!(format_size(0), "0KiB");
+        assert_eq!(name_token("peppi-2_x"), "peppi-2_x");
+        assert_eq!(name_token("2peppi"), "\"2peppi\"");
+        assert_eq!(name_token("a\\b"), "\"a\\\\b\"");
+        assert_eq!(name_token(""), "\"\"");
+    }
+}

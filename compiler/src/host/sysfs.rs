@@ -311,3 +311,165 @@ fn read_signed(path: &Path) -> Result<Option<i64>, ProbeError> {
 fn parse_set(path: &Path, text: &str) -> Result<IdSet, ProbeError> {
     IdSet::parse(text.trim()).map_err(|e| ProbeError::new(path, e.message))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/sysfs")
+            .join(name)
+    }
+
+    fn set(text: &str) -> IdSet {
+        IdSet::parse(text).unwrap()
+    }
+
+    #[test]
+    fn linux_test8_eight_nodes_of_eight_cpus() {
+        let (p, warnings) = probe("t8", &fixture("linux-test8")).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(p.nodes.len(), 8);
+        assert!(p.nodes.iter().all(|n| n.cpus.len() == 8));
+        assert_eq!(p.node(0).unwrap().cpus, set("0,4,8,12,16,20,24,28"));
+        assert_eq!(p.node(6).unwrap().cpus, set("35,39,43,47,51,55,59,63"));
+        let n0 = p.node(0).unwrap();
+        assert_eq!((n0.memory_kib, n0.free_kib), (16742060, 15971440));
+        // Packages do not follow nodes: node 1 sits in package 0.
+        assert_eq!((p.cpu(32).unwrap().node, p.cpu(32).unwrap().socket), (1, 0));
+        assert_eq!(p.cpu(5).unwrap().siblings, set("1,5"));
+        // Threads 0 and 4 report core ids 0 and 1; the core takes its lowest thread's.
+        assert_eq!(p.cpu(4).unwrap().core, 0);
+        assert_eq!(p.distance(0, 7), Some(20));
+    }
+
+    #[test]
+    fn linux_test4_without_thread_siblings() {
+        let (p, warnings) = probe("t4", &fixture("linux-test4")).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(p.smt_width(), 1);
+        assert_eq!(p.node(1).unwrap().cpus, set("8-15"));
+        assert_eq!(p.node(1).unwrap().memory_kib, 67108864);
+        assert_eq!(p.node(1).unwrap().free_kib, 61752192);
+        let c = p.cpu(15).unwrap();
+        assert_eq!((c.socket, c.core), (1, 25));
+    }
+
+    #[test]
+    fn high_ids_and_dies_without_meminfo() {
+        let (p, warnings) = probe("hi", &fixture("linux-high-ids")).unwrap();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("meminfo"));
+        assert_eq!(p.node(1).unwrap().memory_kib, 0);
+        let c = p.cpu(13).unwrap();
+        assert_eq!(
+            (c.node, c.socket, c.core, c.siblings.clone()),
+            (1, 8191, 6143, set("12-13"))
+        );
+
+        let (p, _) = probe("die", &fixture("linux-with-die")).unwrap();
+        assert_eq!(p.nodes.len(), 1);
+        assert_eq!(p.cpus.len(), 12);
+        let c = p.cpu(9).unwrap();
+        assert_eq!((c.socket, c.die, c.core), (1, 1, 1));
+        assert_eq!(p.cpu(4).unwrap().die, 2);
+    }
+
+    #[test]
+    fn missing_root_names_the_path() {
+        let e = probe("x", Path::new("/nonexistent/sysfs")).unwrap_err();
+        assert_eq!(e.path, Path::new("/nonexistent/sysfs/devices/system/cpu"));
+        assert!(
+            e.to_string()
+                .starts_with("/nonexistent/sysfs/devices/system/cpu: ")
+        );
+    }
+
+    #[test]
+    fn this_machine() {
+        let root = Path::new("/sys");
+        if !root.join("devices/system/cpu").is_dir() {
+            return;
+        }
+        let (p, _) = probe("self", root).unwrap();
+        assert!(!p.nodes.is_empty() && !p.cpus.is_empty());
+    }
+
+    /// A hand-made tree: offline CPU, no node directory, hugepages, distances, PCI.
+    #[test]
+    fn synthetic_tree() {
+        let dir = std::env::temp_dir().join(format!("vnumac-sysfs-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let write = |rel: &str, text: &str| {
+            let p = dir.join(rel);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, text).unwrap();
+        };
+        for c in 0..4 {
+            write(
+                &format!("devices/system/cpu/cpu{c}/topology/core_id"),
+                &format!("{}\n", c / 2),
+            );
+            write(
+                &format!("devices/system/cpu/cpu{c}/topology/physical_package_id"),
+                "-1\n",
+            );
+        }
+        write("devices/system/cpu/cpu3/online", "0\n");
+        let (p, warnings) = probe("syn", &dir).unwrap();
+        assert_eq!(p.node(0).unwrap().cpus, set("0-2"));
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+
+        write("devices/system/node/node0/cpulist", "0-1\n");
+        write("devices/system/node/node0/distance", "10 31 20\n");
+        write(
+            "devices/system/node/node0/meminfo",
+            "Node 0 MemTotal: 2048 kB\nNode 0 MemFree: 1024 kB\n",
+        );
+        write(
+            "devices/system/node/node0/hugepages/hugepages-2048kB/free_hugepages",
+            "5\n",
+        );
+        write(
+            "devices/system/node/node0/hugepages/hugepages-1048576kB/free_hugepages",
+            "0\n",
+        );
+        write("devices/system/node/node1/cpulist", "2\n");
+        write("devices/system/node/node1/distance", "31 10\n");
+        write(
+            "devices/system/node/node1/meminfo",
+            "Node 1 MemTotal: 4096 kB\n",
+        );
+        write("devices/system/node/node2/cpulist", "\n");
+        write("bus/pci/devices/0000:00:01.0/numa_node", "1\n");
+        write("bus/pci/devices/0000:00:02.0/numa_node", "-1\n");
+        let (p, warnings) = probe("syn", &dir).unwrap();
+        // Offline cpu3, node1's short distance row, node2 without meminfo.
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert_eq!(p.distance(1, 0), Some(31));
+        assert_eq!(p.distance(2, 0), Some(20));
+        assert!(p.node(2).unwrap().cpus.is_empty());
+        assert_eq!(p.node(0).unwrap().free_kib, 1024);
+        assert_eq!(p.node(1).unwrap().free_kib, 4096);
+        let pools: Vec<(u64, u64)> = p.nodes[0]
+            .hugepages
+            .iter()
+            .map(|h| (h.size_kib, h.count))
+            .collect();
+        assert_eq!(pools, [(2048, 5), (1048576, 0)]);
+        assert_eq!(p.pci.len(), 1);
+        assert_eq!(
+            (p.pci[0].address.as_str(), p.pci[0].node),
+            ("0000:00:01.0", 1)
+        );
+        // Package -1 means unknown: socket falls back to the node.
+        assert_eq!(p.cpu(2).unwrap().socket, 1);
+
+        write("devices/system/node/node0/cpulist", "0-x\n");
+        let e = probe("syn", &dir).unwrap_err();
+        assert!(e.path.ends_with("node0/cpulist"), "{e}");
+        let _ = fs::remove_dir_all(&dir);
+    }
+}

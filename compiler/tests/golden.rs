@@ -1,0 +1,187 @@
+//! Golden tests: every example and every failing input, compiled and compared with
+//! the expected XML, QEMU command line and rendered diagnostics under golden/.
+//! Bless new output with `UPDATE_GOLDEN=1 cargo test -p vnumac --test golden`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use vnumac::db::{self, Database, Loader};
+use vnumac::diagnostics;
+use vnumac::host::HostProfile;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Reads files relative to the workspace, so rendered paths are stable; never probes.
+struct RepoLoader;
+
+impl Loader for RepoLoader {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        fs::read_to_string(workspace().join(path))
+    }
+    fn probe(&self) -> Result<HostProfile, String> {
+        Err("golden tests do not probe this machine".into())
+    }
+}
+
+fn vnuma_files(dir: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir(workspace().join(dir))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "vnuma"))
+        .map(|p| Path::new(dir).join(p.file_name().unwrap()))
+        .collect();
+    v.sort();
+    v
+}
+
+struct Outcome {
+    rendered: String,
+    has_errors: bool,
+    outputs: Vec<db::GuestOutput>,
+    codes: Vec<&'static str>,
+}
+
+fn compile(rel: &Path) -> Outcome {
+    let db = Database::default();
+    let program = db::load_program(&db, rel, &RepoLoader).unwrap();
+    let compiled = db::compile(&db, program);
+    let rendered: String = compiled
+        .diagnostics
+        .iter()
+        .map(|d| diagnostics::render(d, &compiled.sources, false, 100))
+        .collect();
+    Outcome {
+        rendered,
+        has_errors: compiled.has_errors(),
+        outputs: db::lower(&db, program).clone(),
+        codes: compiled.diagnostics.iter().map(|d| d.code).collect(),
+    }
+}
+
+/// Compare with the golden file, or write it when blessing. Returns a mismatch message.
+fn expect_file(path: &Path, actual: &str) -> Option<String> {
+    let full = workspace().join(path);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        fs::create_dir_all(full.parent().unwrap()).unwrap();
+        fs::write(&full, actual).unwrap();
+        return None;
+    }
+    match fs::read_to_string(&full) {
+        Ok(expected) if expected == actual => None,
+        Ok(expected) => Some(format!(
+            "{} differs:\n--- expected\n{expected}\n--- actual\n{actual}",
+            path.display()
+        )),
+        Err(_) => Some(format!("{} is missing (bless with UPDATE_GOLDEN=1)", path.display())),
+    }
+}
+
+// Every example compiles without errors; its XML, QEMU line and warnings match golden/examples.
+#[test]
+fn examples_match_golden() {
+    let mut failures = Vec::new();
+    let examples = vnuma_files("examples");
+    assert!(examples.len() >= 8, "examples/ should hold the talk's configurations");
+    for ex in examples {
+        let stem = ex.file_stem().unwrap().to_string_lossy().to_string();
+        let out = compile(&ex);
+        if out.has_errors {
+            failures.push(format!("{} has errors:\n{}", ex.display(), out.rendered));
+            continue;
+        }
+        let dir = Path::new("golden/examples").join(&stem);
+        for g in &out.outputs {
+            failures.extend(expect_file(&dir.join(format!("{}.xml", g.name)), &g.xml));
+            failures.extend(expect_file(&dir.join(format!("{}.args", g.name)), &g.args));
+        }
+        let warn = dir.join("diagnostics.txt");
+        if !out.rendered.is_empty() || workspace().join(&warn).exists() {
+            failures.extend(expect_file(&warn, &out.rendered));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+// Every failing input reports at least one error whose code is in its file name,
+// and the rendered diagnostics match golden/errors/NAME.txt.
+#[test]
+fn errors_match_golden() {
+    let mut failures = Vec::new();
+    for input in vnuma_files("golden/errors") {
+        let stem = input.file_stem().unwrap().to_string_lossy().to_string();
+        let out = compile(&input);
+        let code = stem.split('-').next().unwrap_or("");
+        if !out.codes.iter().any(|c| c.ends_with(code)) {
+            failures.push(format!(
+                "{} should report {code}, got {:?}:\n{}",
+                input.display(),
+                out.codes,
+                out.rendered
+            ));
+        }
+        if code.starts_with('E') && (!out.has_errors || !out.outputs.is_empty()) {
+            failures.push(format!("{} must fail with no output", input.display()));
+        }
+        failures.extend(expect_file(&input.with_extension("txt"), &out.rendered));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+// Every code the compiler knows has a failing example and an entry in docs/diagnostics.md.
+#[test]
+fn every_code_has_an_example_and_docs() {
+    let docs = fs::read_to_string(workspace().join("docs/diagnostics.md")).unwrap_or_default();
+    let inputs: Vec<String> = vnuma_files("golden/errors")
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_string_lossy().to_string())
+        .collect();
+    let mut missing = Vec::new();
+    for (code, _) in vnumac::check::codes::ALL {
+        let short = code.trim_start_matches("vnuma::");
+        if !inputs.iter().any(|i| i.starts_with(short)) {
+            missing.push(format!("{code}: no golden/errors/{short}-*.vnuma"));
+        }
+        if !docs.contains(code) {
+            missing.push(format!("{code}: not in docs/diagnostics.md"));
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+// docs/diagnostics.md is the catalogue of every code with its failing example and
+// the exact output; it is generated from golden/errors and must stay current.
+#[test]
+fn diagnostics_catalogue_is_current() {
+    let inputs = vnuma_files("golden/errors");
+    let mut md = String::from(
+        "# Diagnostics\n\n\
+         Every diagnostic vnumac reports has a stable code. Errors (`E…`) stop the build: exit code 1, \
+         nothing written. Warnings (`W…`) are printed and the build goes on.\n\n\
+         Each entry shows a failing input from `golden/errors/` and exactly what `vnumac check` prints for it. \
+         This page is generated: `UPDATE_GOLDEN=1 cargo test -p vnumac --test golden` rewrites it.\n\n\
+         | code | meaning |\n|---|---|\n",
+    );
+    for (code, summary) in vnumac::check::codes::ALL {
+        let anchor = code.replace("::", "").to_lowercase();
+        md.push_str(&format!("| [`{code}`](#{anchor}) | {summary} |\n"));
+    }
+    for (code, summary) in vnumac::check::codes::ALL {
+        md.push_str(&format!("\n## {code}\n\n{summary}.\n"));
+        let short = code.trim_start_matches("vnuma::");
+        for input in inputs.iter().filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(short)) {
+            let src = fs::read_to_string(workspace().join(input)).unwrap();
+            let out = fs::read_to_string(workspace().join(input.with_extension("txt"))).unwrap_or_default();
+            md.push_str(&format!(
+                "\n`{}`:\n\n```vnuma\n{}```\n\n```text\n{}```\n",
+                input.display(),
+                src,
+                out
+            ));
+        }
+    }
+    if let Some(diff) = expect_file(Path::new("docs/diagnostics.md"), &md) {
+        panic!("{diff}");
+    }
+}
