@@ -195,7 +195,9 @@ fn visit(
         if stmt.keyword.text != "include" {
             continue;
         }
-        let Some(arg) = stmt.args.first().filter(|a| a.quoted) else { continue };
+        let Some(arg) = stmt.args.first().filter(|a| a.quoted) else {
+            continue;
+        };
         let path = normalize(&check::resolve_relative(file.path(db), &arg.text));
         match program.files(db).get(&path) {
             Some(Ok(next)) => visit(db, program, *next, Some(arg.span), stack, order, diags),
@@ -288,7 +290,9 @@ pub fn load_program(db: &Database, root: &Path, loader: &dyn Loader) -> std::io:
                     if stmt.prop("probe").is_some_and(|p| p.value.text == "true") {
                         wants_probe = true;
                     }
-                    stmt.prop("from").filter(|p| p.value.quoted).map(|p| (p.value.text.clone(), false))
+                    stmt.prop("from")
+                        .filter(|p| p.value.quoted)
+                        .map(|p| (p.value.text.clone(), false))
                 }
                 _ => None,
             };

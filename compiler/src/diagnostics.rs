@@ -132,9 +132,7 @@ impl miette::Diagnostic for Report {
         })
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display + 'a>)
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display + 'a>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         Some(&self.source)
@@ -146,9 +144,7 @@ impl miette::Diagnostic for Report {
         if self.related.is_empty() {
             return None;
         }
-        Some(Box::new(
-            self.related.iter().map(|r| r as &dyn miette::Diagnostic),
-        ))
+        Some(Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)))
     }
 }
 

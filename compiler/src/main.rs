@@ -94,7 +94,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let fmt = cli.message_format;
     match cli.command {
-        Command::Build { file, emit, guest, out_dir } => build(&file, emit, guest.as_deref(), out_dir.as_deref(), fmt),
+        Command::Build {
+            file,
+            emit,
+            guest,
+            out_dir,
+        } => build(&file, emit, guest.as_deref(), out_dir.as_deref(), fmt),
         Command::Check { files } => {
             let mut code = 0u8;
             for f in &files {
@@ -172,7 +177,11 @@ fn build(file: &Path, emit: Emit, only: Option<&str>, out_dir: Option<&Path>, fm
             Some(i) => vec![i],
             None => {
                 let names: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
-                eprintln!("error: no guest named `{name}` in {} (guests: {})", file.display(), names.join(", "));
+                eprintln!(
+                    "error: no guest named `{name}` in {} (guests: {})",
+                    file.display(),
+                    names.join(", ")
+                );
                 return ExitCode::from(2);
             }
         },
@@ -310,7 +319,13 @@ fn host_name_from_path(path: &Path) -> String {
     let stem = stem.split('.').next().unwrap_or("host");
     let mut name: String = stem
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
         name.insert_str(0, "host-");

@@ -77,9 +77,7 @@ impl IdSet {
             offset += part.len() + 1;
         }
         let exclude = IdSet::from_ids(exclude);
-        Ok(IdSet::from_ids(
-            include.into_iter().filter(|i| !exclude.contains(*i)),
-        ))
+        Ok(IdSet::from_ids(include.into_iter().filter(|i| !exclude.contains(*i))))
     }
 
     pub fn contains(&self, id: u32) -> bool {
@@ -148,13 +146,7 @@ impl IdSet {
     pub fn run_strings(&self) -> Vec<String> {
         self.runs()
             .into_iter()
-            .map(|(a, b)| {
-                if a == b {
-                    a.to_string()
-                } else {
-                    format!("{a}-{b}")
-                }
-            })
+            .map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") })
             .collect()
     }
 }

@@ -30,10 +30,7 @@ impl SourceMap {
     }
 
     pub fn find(&self, path: &std::path::Path) -> Option<FileId> {
-        self.files
-            .iter()
-            .position(|f| f.path == path)
-            .map(|i| FileId(i as u32))
+        self.files.iter().position(|f| f.path == path).map(|i| FileId(i as u32))
     }
 
     pub fn text(&self, id: FileId) -> &str {
@@ -69,10 +66,6 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
             line_start = i + 1;
         }
     }
-    let col = text
-        .get(line_start..offset)
-        .map(|s| s.chars().count())
-        .unwrap_or(0)
-        + 1;
+    let col = text.get(line_start..offset).map(|s| s.chars().count()).unwrap_or(0) + 1;
     (line, col)
 }

@@ -4,26 +4,25 @@
 pub fn exact_kib(kib: u64) -> String {
     let units = [("TiB", 1u64 << 30), ("GiB", 1 << 20), ("MiB", 1 << 10)];
     for (name, div) in units {
-        if kib >= div && kib % div == 0 {
+        if kib >= div && kib.is_multiple_of(div) {
             return format!("{}{name}", kib / div);
         }
     }
     format!("{kib}KiB")
 }
 
-/// Like [`exact_kib`] but rounds to one decimal for odd sizes: `125.6GiB`.
+/// Like [`exact_kib`] when exact in the largest fitting unit, else one decimal: `125.6GiB`.
 pub fn human_kib(kib: u64) -> String {
-    let exact = exact_kib(kib);
-    if !exact.ends_with("KiB") || kib < 1024 {
-        return exact;
-    }
     let units = [("TiB", 1u64 << 30), ("GiB", 1 << 20), ("MiB", 1 << 10)];
     for (name, div) in units {
         if kib >= div {
+            if kib.is_multiple_of(div) {
+                return format!("{}{name}", kib / div);
+            }
             return format!("{:.1}{name}", kib as f64 / div as f64);
         }
     }
-    exact
+    format!("{kib}KiB")
 }
 
 #[cfg(test)]

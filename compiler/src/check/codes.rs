@@ -22,6 +22,7 @@ pub const POLICY_WITHOUT_NODE: &str = "vnuma::E0315";
 pub const PIN_TARGET: &str = "vnuma::E0316";
 pub const PINNED_TWICE: &str = "vnuma::E0317";
 pub const DISTANCE_TWICE: &str = "vnuma::E0318";
+pub const GUEST_NAME: &str = "vnuma::E0319";
 
 pub const UNKNOWN_HOST: &str = "vnuma::E0401";
 pub const HOST_NEEDED: &str = "vnuma::E0402";
@@ -57,16 +58,25 @@ pub const ALL: &[(&str, &str)] = &[
     (super::schema::MISSING, "a required property is missing"),
     (super::schema::DUPLICATE, "a property or statement given twice"),
     (super::schema::ARGUMENTS, "wrong number of arguments"),
-    (super::schema::BLOCK, "a block where none belongs, or none where one must be"),
+    (
+        super::schema::BLOCK,
+        "a block where none belongs, or none where one must be",
+    ),
     (VCPU_COVERAGE, "cells do not cover every vCPU exactly once"),
     (CELL_MEMORY_SUM, "cell memory does not sum to guest memory"),
     (CELL_IDS, "cell ids are not 0..k-1"),
-    (TOPOLOGY_PRODUCT, "sockets × dies × cores × threads differs from the vCPU count"),
+    (
+        TOPOLOGY_PRODUCT,
+        "sockets × dies × cores × threads differs from the vCPU count",
+    ),
     (DISTANCE_VALUE, "a distance Linux or QEMU would reject"),
     (VNUMA_CONFLICT, "`vnuma` combined with hand-written cells or pins"),
     (VCPU_RANGE, "a vCPU id beyond the guest's vCPUs"),
     (DISTANCE_CELL, "a distance names a cell that does not exist"),
-    (DISTANCES_UNBOUND, "`distances from=host` with a cell not bound to a host node"),
+    (
+        DISTANCES_UNBOUND,
+        "`distances from=host` with a cell not bound to a host node",
+    ),
     (PREFERRED_ONE_NODE, "`preferred` with more than one node"),
     (NO_CPU_CELL, "no cell has vCPUs"),
     (MISSING_STATEMENT, "a guest without `memory` or `vcpus`"),
@@ -76,6 +86,7 @@ pub const ALL: &[(&str, &str)] = &[
     (PIN_TARGET, "a pin without exactly one of `cpus=` and `node=`"),
     (PINNED_TWICE, "a vCPU pinned by two statements"),
     (DISTANCE_TWICE, "the same distance given twice"),
+    (GUEST_NAME, "a guest name that cannot be a file or domain name"),
     (UNKNOWN_HOST, "`on=` names no host, or several hosts and no `on=`"),
     (HOST_NEEDED, "a host-dependent statement in a guest without a host"),
     (HOST_NODE, "a host node that does not exist or has no CPUs"),
@@ -89,7 +100,13 @@ pub const ALL: &[(&str, &str)] = &[
     (HOST_SOURCE, "a host with no source or more than one"),
     (HOST_BLOCK, "an inline host block that does not describe a host"),
     (PIN_SPANS_NODES, "warning: a pin spans several host nodes"),
-    (PIN_OFF_CELL_NODE, "warning: vCPUs run on a node other than their cell's memory"),
-    (SOCKET_SPANS_CELLS, "warning: a hand-written topology puts one socket in two cells"),
+    (
+        PIN_OFF_CELL_NODE,
+        "warning: vCPUs run on a node other than their cell's memory",
+    ),
+    (
+        SOCKET_SPANS_CELLS,
+        "warning: a hand-written topology puts one socket in two cells",
+    ),
     (NOT_YET, "a feature this version does not implement yet"),
 ];

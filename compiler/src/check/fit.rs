@@ -15,22 +15,22 @@ pub fn check_fit(hosts: &[Option<&HostProfile>], names: &[String], claims: &[Nod
             // Plain memory (hugepage-backed memory is drawn from the page pools instead).
             let plain: Vec<&&NodeClaim> = here.iter().filter(|c| c.page_kib.is_none()).collect();
             let total: u64 = plain.iter().map(|c| c.kib).sum();
-            if total > node.free_kib {
-                if let Some(last) = plain.last() {
-                    diags.push(shortage(
-                        last,
-                        &plain,
-                        format!(
-                            "host node {} of `{name}` has {} free but guests bind {} to it",
-                            node.id,
-                            human_kib(node.free_kib),
-                            human_kib(total)
-                        ),
-                        NODE_MEMORY,
-                        format!("short by {}", human_kib(total - node.free_kib)),
-                        roomier_node(host, node.id, total - node.free_kib, claims, hi),
-                    ));
-                }
+            if total > node.free_kib
+                && let Some(last) = plain.last()
+            {
+                diags.push(shortage(
+                    last,
+                    &plain,
+                    format!(
+                        "host node {} of `{name}` has {} free but guests bind {} to it",
+                        node.id,
+                        human_kib(node.free_kib),
+                        human_kib(total)
+                    ),
+                    NODE_MEMORY,
+                    format!("short by {}", human_kib(total - node.free_kib)),
+                    roomier_node(host, node.id, total - node.free_kib, claims, hi),
+                ));
             }
             let mut sizes: Vec<u64> = here.iter().filter_map(|c| c.page_kib).collect();
             sizes.sort_unstable();
@@ -38,10 +38,16 @@ pub fn check_fit(hosts: &[Option<&HostProfile>], names: &[String], claims: &[Nod
             for size in sizes {
                 let users: Vec<&&NodeClaim> = here.iter().filter(|c| c.page_kib == Some(size)).collect();
                 let need: u64 = users.iter().map(|c| c.kib / size.max(1)).sum();
-                let have = node.hugepages.iter().find(|p| p.size_kib == size).map(|p| p.count).unwrap_or(0);
-                if need > have {
-                    if let Some(last) = users.last() {
-                        diags.push(shortage(
+                let have = node
+                    .hugepages
+                    .iter()
+                    .find(|p| p.size_kib == size)
+                    .map(|p| p.count)
+                    .unwrap_or(0);
+                if need > have
+                    && let Some(last) = users.last()
+                {
+                    diags.push(shortage(
                             last,
                             &users,
                             format!(
@@ -56,14 +62,20 @@ pub fn check_fit(hosts: &[Option<&HostProfile>], names: &[String], claims: &[Nod
                                 node.id, node.id
                             ),
                         ));
-                    }
                 }
             }
         }
     }
 }
 
-fn shortage(last: &NodeClaim, all: &[&&NodeClaim], message: String, code: &'static str, label: String, help: String) -> Diagnostic {
+fn shortage(
+    last: &NodeClaim,
+    all: &[&&NodeClaim],
+    message: String,
+    code: &'static str,
+    label: String,
+    help: String,
+) -> Diagnostic {
     let mut d = Diagnostic::error(code, message, last.span, label);
     for c in all.iter().rev().skip(1).take(4) {
         d = d.with_label(c.span, format!("{} of guest `{}`", human_kib(c.kib), c.guest));
@@ -78,13 +90,20 @@ fn roomier_node(host: &HostProfile, short: u32, need: u64, claims: &[NodeClaim],
         .iter()
         .filter(|n| n.id != short)
         .map(|n| {
-            let used: u64 = claims.iter().filter(|c| c.host == hi && c.node == n.id && c.page_kib.is_none()).map(|c| c.kib).sum();
+            let used: u64 = claims
+                .iter()
+                .filter(|c| c.host == hi && c.node == n.id && c.page_kib.is_none())
+                .map(|c| c.kib)
+                .sum();
             (n.id, n.free_kib.saturating_sub(used))
         })
         .filter(|(_, free)| *free >= need)
         .max_by_key(|(_, free)| *free);
     match best {
-        Some((id, free)) => format!("node {id} has {} unclaimed; bind memory there, or shrink the cells on node {short}", human_kib(free)),
+        Some((id, free)) => format!(
+            "node {id} has {} unclaimed; bind memory there, or shrink the cells on node {short}",
+            human_kib(free)
+        ),
         None => format!("shrink the cells bound to node {short} by {}", human_kib(need)),
     }
 }

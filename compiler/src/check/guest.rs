@@ -113,12 +113,14 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
         guest_span: stmt.arg_span(0),
     };
     let mut claims = Vec::new();
-    let body: &[crate::syntax::ast::Statement] = stmt
-        .stmt
-        .block
-        .as_ref()
-        .map(|b| b.statements.as_slice())
-        .unwrap_or(&[]);
+    if name == "." || name == ".." || name.chars().any(|c| c == '/' || c.is_control()) {
+        cx.err(
+            Diagnostic::error(GUEST_NAME, format!("`{}` cannot be a guest name", name.escape_debug()), stmt.arg_span(0), "not usable as a name")
+                .with_help("guest names become file names (`NAME.xml`) and libvirt domain names: leave out `/` and control characters"),
+        );
+    }
+    let body: &[crate::syntax::ast::Statement] =
+        stmt.stmt.block.as_ref().map(|b| b.statements.as_slice()).unwrap_or(&[]);
     schema::check_repeats(body, Context::Guest, cx.diags);
     let fields: Vec<Fields<'_>> = body
         .iter()
@@ -138,8 +140,13 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
         };
         if let Some(what) = unsupported {
             cx.err(
-                Diagnostic::error(NOT_YET, format!("{what} is not supported by this version of vnumac"), f.stmt.head_span(), "not supported yet")
-                    .with_help("remove it for now, or write the equivalent cells and pins by hand"),
+                Diagnostic::error(
+                    NOT_YET,
+                    format!("{what} is not supported by this version of vnumac"),
+                    f.stmt.head_span(),
+                    "not supported yet",
+                )
+                .with_help("remove it for now, or write the equivalent cells and pins by hand"),
             );
         }
     }
@@ -147,9 +154,17 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
     if let Some(v) = find("vnuma") {
         for other in fields.iter().filter(|f| matches!(f.keyword(), "numa" | "pin")) {
             cx.err(
-                Diagnostic::error(VNUMA_CONFLICT, format!("`{}` conflicts with `vnuma`", other.keyword()), other.stmt.keyword.span, "written by hand")
-                    .with_label(v.stmt.keyword.span, "cells and pins are derived here")
-                    .with_help(format!("remove `{}` and let `vnuma` place the guest, or remove `vnuma`", other.keyword())),
+                Diagnostic::error(
+                    VNUMA_CONFLICT,
+                    format!("`{}` conflicts with `vnuma`", other.keyword()),
+                    other.stmt.keyword.span,
+                    "written by hand",
+                )
+                .with_label(v.stmt.keyword.span, "cells and pins are derived here")
+                .with_help(format!(
+                    "remove `{}` and let `vnuma` place the guest, or remove `vnuma`",
+                    other.keyword()
+                )),
             );
         }
     }
@@ -166,8 +181,13 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
                 Some(m) => CpuMode::Custom(m.to_string()),
                 None => {
                     cx.err(
-                        Diagnostic::error(schema::MISSING, "`cpu custom` needs `model=`", f.stmt.head_span(), "no model")
-                            .with_help("write `cpu custom model=\"Skylake-Server\"`"),
+                        Diagnostic::error(
+                            schema::MISSING,
+                            "`cpu custom` needs `model=`",
+                            f.stmt.head_span(),
+                            "no model",
+                        )
+                        .with_help("write `cpu custom model=\"Skylake-Server\"`"),
                     );
                     CpuMode::HostPassthrough
                 }
@@ -184,8 +204,13 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
         Some(b) if b % 1024 != 0 || b == 0 => {
             let f = memory.map(|f| f.arg_span(0)).unwrap_or(cx.guest_span);
             cx.err(
-                Diagnostic::error(MEMORY_GRANULE, "guest memory must be a positive whole number of KiB", f, "not a whole KiB")
-                    .with_help("write the size in `MiB` or `GiB`"),
+                Diagnostic::error(
+                    MEMORY_GRANULE,
+                    "guest memory must be a positive whole number of KiB",
+                    f,
+                    "not a whole KiB",
+                )
+                .with_help("write the size in `MiB` or `GiB`"),
             );
             0
         }
@@ -193,8 +218,13 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
         None => {
             if !body.iter().any(|s| s.keyword.text == "memory") {
                 cx.err(
-                    Diagnostic::error(MISSING_STATEMENT, format!("guest `{name}` has no `memory`"), stmt.arg_span(0), "memory missing")
-                        .with_help("add `memory 8GiB` (or the size you need) to the guest"),
+                    Diagnostic::error(
+                        MISSING_STATEMENT,
+                        format!("guest `{name}` has no `memory`"),
+                        stmt.arg_span(0),
+                        "memory missing",
+                    )
+                    .with_help("add `memory 8GiB` (or the size you need) to the guest"),
                 );
             }
             0
@@ -206,8 +236,13 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
         let span = f.span_of("hugepages");
         if page < 4 || !page.is_power_of_two() {
             cx.err(
-                Diagnostic::error(HOST_PAGE_SIZE, format!("{} is not a page size", human(page)), span, "not a power of two")
-                    .with_help("hugepages are `2MiB` or `1GiB` on x86_64"),
+                Diagnostic::error(
+                    HOST_PAGE_SIZE,
+                    format!("{} is not a page size", human(page)),
+                    span,
+                    "not a power of two",
+                )
+                .with_help("hugepages are `2MiB` or `1GiB` on x86_64"),
             );
         } else if let Some(profile) = cx.need_host("`hugepages=`", span) {
             let sizes: IdSet = profile
@@ -218,19 +253,29 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
             if !sizes.contains(page as u32) {
                 let have: Vec<String> = sizes.iter().map(|s| human(u64::from(s))).collect();
                 cx.err(
-                    Diagnostic::error(HOST_PAGE_SIZE, format!("the host has no {} hugepages", human(page)), span, "no such page size on the host")
-                        .with_help(if have.is_empty() {
-                            "the host has no hugepage pools; drop `hugepages=` or reserve pages on the host".to_string()
-                        } else {
-                            format!("the host has {} pages", have.join(", "))
-                        }),
+                    Diagnostic::error(
+                        HOST_PAGE_SIZE,
+                        format!("the host has no {} hugepages", human(page)),
+                        span,
+                        "no such page size on the host",
+                    )
+                    .with_help(if have.is_empty() {
+                        "the host has no hugepage pools; drop `hugepages=` or reserve pages on the host".to_string()
+                    } else {
+                        format!("the host has {} pages", have.join(", "))
+                    }),
                 );
             }
         }
         if memory_kib % page.max(1) != 0 {
             cx.err(
-                Diagnostic::error(MEMORY_GRANULE, format!("guest memory is not a whole number of {} pages", human(page)), f.arg_span(0), "not a multiple of the page size")
-                    .with_help(format!("round the memory to a multiple of {}", human(page))),
+                Diagnostic::error(
+                    MEMORY_GRANULE,
+                    format!("guest memory is not a whole number of {} pages", human(page)),
+                    f.arg_span(0),
+                    "not a multiple of the page size",
+                )
+                .with_help(format!("round the memory to a multiple of {}", human(page))),
             );
         }
     }
@@ -250,8 +295,13 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
         None => {
             if !body.iter().any(|s| s.keyword.text == "vcpus") {
                 cx.err(
-                    Diagnostic::error(MISSING_STATEMENT, format!("guest `{name}` has no `vcpus`"), stmt.arg_span(0), "vcpus missing")
-                        .with_help("add `vcpus 4` (or the count you need) to the guest"),
+                    Diagnostic::error(
+                        MISSING_STATEMENT,
+                        format!("guest `{name}` has no `vcpus`"),
+                        stmt.arg_span(0),
+                        "vcpus missing",
+                    )
+                    .with_help("add `vcpus 4` (or the count you need) to the guest"),
                 );
             }
             0
@@ -264,7 +314,13 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
     let mut binding_spans: Vec<Option<Span>> = Vec::new();
     let mut distances = None;
     if let Some(numa) = find("numa") {
-        let r = super::numa::check_numa(numa, vcpus, memory_kib, memory.map(|m| m.arg_span(0)), &mut cx_numa(&mut cx));
+        let r = super::numa::check_numa(
+            numa,
+            vcpus,
+            memory_kib,
+            memory.map(|m| m.arg_span(0)),
+            &mut cx_numa(&mut cx),
+        );
         cells = r.cells;
         cell_spans = r.cell_spans;
         binding_spans = r.binding_spans;
@@ -286,8 +342,13 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
             let raw = [f.int("sockets"), f.int("dies"), f.int("cores"), f.int("threads")];
             if raw.iter().flatten().any(|v| *v == 0 || *v > 4096) {
                 cx.err(
-                    Diagnostic::error(TOPOLOGY_PRODUCT, "topology values must be between 1 and 4096", f.span(), "out of range")
-                        .with_help("every level has at least one unit"),
+                    Diagnostic::error(
+                        TOPOLOGY_PRODUCT,
+                        "topology values must be between 1 and 4096",
+                        f.span(),
+                        "out of range",
+                    )
+                    .with_help("every level has at least one unit"),
                 );
             } else if vcpus > 0 && t.product() != u64::from(vcpus) {
                 let span = vcpus_f.map(|v| v.arg_span(0)).unwrap_or(cx.guest_span);
@@ -323,21 +384,30 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
         let Some(vset) = f.set("vcpus") else { continue };
         let target = match (f.set("cpus"), f.int("node")) {
             (Some(c), None) => {
-                let Some(_) = cx.need_host("`pin`", f.span()) else { continue };
+                let Some(_) = cx.need_host("`pin`", f.span()) else {
+                    continue;
+                };
                 if !cx.check_cpus(c, f.span_of("cpus")) {
                     continue;
                 }
                 c.clone()
             }
             (None, Some(n)) => {
-                let Some(profile) = cx.need_host("`pin`", f.span()) else { continue };
+                let Some(profile) = cx.need_host("`pin`", f.span()) else {
+                    continue;
+                };
                 let node = n as u32;
                 match profile.node(node).map(|n| n.cpus.clone()) {
                     Some(c) if !c.is_empty() => c,
                     Some(_) => {
                         cx.err(
-                            Diagnostic::error(HOST_NODE, format!("host node {node} has no CPUs"), f.span_of("node"), "memory-only node")
-                                .with_help("pin to a node that has CPUs"),
+                            Diagnostic::error(
+                                HOST_NODE,
+                                format!("host node {node} has no CPUs"),
+                                f.span_of("node"),
+                                "memory-only node",
+                            )
+                            .with_help("pin to a node that has CPUs"),
                         );
                         continue;
                     }
@@ -349,8 +419,13 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
             }
             _ => {
                 cx.err(
-                    Diagnostic::error(PIN_TARGET, "`pin` needs exactly one of `cpus=` and `node=`", f.span(), "ambiguous pin")
-                        .with_help("write `pin vcpus=0-3 cpus=0-3` or `pin vcpus=0-3 node=0`"),
+                    Diagnostic::error(
+                        PIN_TARGET,
+                        "`pin` needs exactly one of `cpus=` and `node=`",
+                        f.span(),
+                        "ambiguous pin",
+                    )
+                    .with_help("write `pin vcpus=0-3 cpus=0-3` or `pin vcpus=0-3 node=0`"),
                 );
                 continue;
             }
@@ -358,40 +433,68 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
         if let Some(h) = cx.host {
             let reserved = target.intersection(&h.profile.reserved);
             if !reserved.is_empty() {
-                let span = if f.has("cpus") { f.span_of("cpus") } else { f.span_of("node") };
+                let span = if f.has("cpus") {
+                    f.span_of("cpus")
+                } else {
+                    f.span_of("node")
+                };
                 cx.err(
-                    Diagnostic::error(RESERVED_CPU, format!("host CPUs {reserved} are reserved for the host"), span, "includes reserved CPUs")
-                        .with_help(format!("pin to {} instead", target.difference(&h.profile.reserved))),
+                    Diagnostic::error(
+                        RESERVED_CPU,
+                        format!("host CPUs {reserved} are reserved for the host"),
+                        span,
+                        "includes reserved CPUs",
+                    )
+                    .with_help(format!("pin to {} instead", target.difference(&h.profile.reserved))),
                 );
                 continue;
             }
         }
-        if vcpus > 0 {
-            if let Some(out) = vset.last().filter(|v| *v >= vcpus) {
-                cx.err(
-                    Diagnostic::error(VCPU_RANGE, format!("vCPU {out} does not exist"), f.span_of("vcpus"), format!("the guest has vCPUs 0-{}", vcpus - 1))
-                        .with_help(format!("pin vCPUs within 0-{}", vcpus - 1)),
-                );
-                continue;
-            }
+        if vcpus > 0
+            && let Some(out) = vset.last().filter(|v| *v >= vcpus)
+        {
+            cx.err(
+                Diagnostic::error(
+                    VCPU_RANGE,
+                    format!("vCPU {out} does not exist"),
+                    f.span_of("vcpus"),
+                    format!("the guest has vCPUs 0-{}", vcpus - 1),
+                )
+                .with_help(format!("pin vCPUs within 0-{}", vcpus - 1)),
+            );
+            continue;
         }
         for v in vset.iter() {
             if let Some(i) = pins.iter().position(|p| p.vcpu == v) {
                 cx.err(
-                    Diagnostic::error(PINNED_TWICE, format!("vCPU {v} is pinned twice"), f.span_of("vcpus"), "pinned here")
-                        .with_label(pin_spans[i], "and here")
-                        .with_help("each vCPU takes one `pin`; remove it from one of them"),
+                    Diagnostic::error(
+                        PINNED_TWICE,
+                        format!("vCPU {v} is pinned twice"),
+                        f.span_of("vcpus"),
+                        "pinned here",
+                    )
+                    .with_label(pin_spans[i], "and here")
+                    .with_help("each vCPU takes one `pin`; remove it from one of them"),
                 );
                 break;
             }
         }
         if let Some(h) = cx.host {
             let nodes = h.profile.nodes_of_cpus(&target);
-            let span = if f.has("cpus") { f.span_of("cpus") } else { f.span_of("node") };
+            let span = if f.has("cpus") {
+                f.span_of("cpus")
+            } else {
+                f.span_of("node")
+            };
             if nodes.len() > 1 {
                 cx.diags.push(
-                    Diagnostic::warning(PIN_SPANS_NODES, format!("this pin spans host nodes {nodes}"), span, "CPUs on several nodes")
-                        .with_help("a vCPU that wanders between nodes pays remote-memory latency; pin within one node"),
+                    Diagnostic::warning(
+                        PIN_SPANS_NODES,
+                        format!("this pin spans host nodes {nodes}"),
+                        span,
+                        "CPUs on several nodes",
+                    )
+                    .with_help("a vCPU that wanders between nodes pays remote-memory latency; pin within one node"),
                 );
             } else if let Some(node) = nodes.first() {
                 for (ci, cell) in cells.iter().enumerate() {
@@ -399,20 +502,28 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
                     if vset.iter().any(|v| cell.vcpus.contains(v)) && !b.nodes.contains(node) {
                         let mut d = Diagnostic::warning(
                             PIN_OFF_CELL_NODE,
-                            format!("vCPUs of cell {} run on host node {node} but its memory is on node {}", cell.id, b.nodes),
+                            format!(
+                                "vCPUs of cell {} run on host node {node} but its memory is on node {}",
+                                cell.id, b.nodes
+                            ),
                             span,
                             format!("host node {node}"),
                         );
                         if let Some(Some(bs)) = binding_spans.get(ci) {
                             d = d.with_label(*bs, format!("memory on node {}", b.nodes));
                         }
-                        cx.diags.push(d.with_help("pin the cell's vCPUs to the node that holds its memory, or move the memory"));
+                        cx.diags.push(
+                            d.with_help("pin the cell's vCPUs to the node that holds its memory, or move the memory"),
+                        );
                     }
                 }
             }
         }
         for v in vset.iter() {
-            pins.push(VcpuPin { vcpu: v, cpus: target.clone() });
+            pins.push(VcpuPin {
+                vcpu: v,
+                cpus: target.clone(),
+            });
             pin_spans.push(f.span_of("vcpus"));
         }
     }
@@ -433,8 +544,13 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
                     match cpus {
                         Some(c) if !c.is_empty() => emulator_pin = Some(c),
                         Some(_) => cx.err(
-                            Diagnostic::error(HOST_NODE, format!("host node {n} has no CPUs"), f.span_of("node"), "memory-only node")
-                                .with_help("put emulator threads on a node that has CPUs"),
+                            Diagnostic::error(
+                                HOST_NODE,
+                                format!("host node {n} has no CPUs"),
+                                f.span_of("node"),
+                                "memory-only node",
+                            )
+                            .with_help("put emulator threads on a node that has CPUs"),
                         ),
                         None => {
                             cx.check_nodes(&IdSet::single(n as u32), f.span_of("node"));
@@ -443,23 +559,31 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
                 }
             }
             _ => cx.err(
-                Diagnostic::error(PIN_TARGET, "`emulator` needs exactly one of `cpus=` and `node=`", f.span(), "ambiguous")
-                    .with_help("write `emulator cpus=0` or `emulator node=0`"),
+                Diagnostic::error(
+                    PIN_TARGET,
+                    "`emulator` needs exactly one of `cpus=` and `node=`",
+                    f.span(),
+                    "ambiguous",
+                )
+                .with_help("write `emulator cpus=0` or `emulator node=0`"),
             ),
         }
     }
 
     // Whole-guest memory policy.
     let mut memory_binding = None;
-    if let Some(f) = find("memory-policy") {
-        if let (Some(mode), Some(nodes)) = (f.text("mode"), f.set("nodeset")) {
-            let policy = MemPolicy::parse(mode);
-            if cx.need_host("`memory-policy`", f.span()).is_some() && cx.check_nodes(nodes, f.span_of("nodeset")) {
-                if policy == MemPolicy::Preferred && nodes.len() != 1 {
-                    cx.err(preferred_error(nodes, f.span_of("nodeset")));
-                } else {
-                    memory_binding = Some(MemBinding { nodes: nodes.clone(), policy });
-                }
+    if let Some(f) = find("memory-policy")
+        && let (Some(mode), Some(nodes)) = (f.text("mode"), f.set("nodeset"))
+    {
+        let policy = MemPolicy::parse(mode);
+        if cx.need_host("`memory-policy`", f.span()).is_some() && cx.check_nodes(nodes, f.span_of("nodeset")) {
+            if policy == MemPolicy::Preferred && nodes.len() != 1 {
+                cx.err(preferred_error(nodes, f.span_of("nodeset")));
+            } else {
+                memory_binding = Some(MemBinding {
+                    nodes: nodes.clone(),
+                    policy,
+                });
             }
         }
     }
@@ -471,27 +595,37 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
         if cx.need_host("`host-node=`", span).is_none() || !cx.check_nodes(&b.nodes, span) {
             continue;
         }
-        if let Some(h) = cx.host {
-            if b.policy.binds() || hugepage_kib.is_some() {
-                spread_claims(&mut claims, h.index, &b.nodes, cell.memory_kib, hugepage_kib, span, &name);
-            }
+        if let Some(h) = cx.host
+            && (b.policy.binds() || hugepage_kib.is_some())
+        {
+            spread_claims(
+                &mut claims,
+                h.index,
+                &b.nodes,
+                cell.memory_kib,
+                hugepage_kib,
+                span,
+                &name,
+            );
         }
     }
-    if let (Some(b), Some(h)) = (&memory_binding, cx.host) {
-        if b.policy.binds() || hugepage_kib.is_some() {
-            let unbound: u64 = if cells.is_empty() {
-                memory_kib
-            } else {
-                cells.iter().filter(|c| c.binding.is_none()).map(|c| c.memory_kib).sum()
-            };
-            let span = find("memory-policy").map(|f| f.span_of("nodeset")).unwrap_or(cx.guest_span);
-            spread_claims(&mut claims, h.index, &b.nodes, unbound, hugepage_kib, span, &name);
-        }
+    if let (Some(b), Some(h)) = (&memory_binding, cx.host)
+        && (b.policy.binds() || hugepage_kib.is_some())
+    {
+        let unbound: u64 = if cells.is_empty() {
+            memory_kib
+        } else {
+            cells.iter().filter(|c| c.binding.is_none()).map(|c| c.memory_kib).sum()
+        };
+        let span = find("memory-policy")
+            .map(|f| f.span_of("nodeset"))
+            .unwrap_or(cx.guest_span);
+        spread_claims(&mut claims, h.index, &b.nodes, unbound, hugepage_kib, span, &name);
     }
 
     let ok = cx.diags[before..].iter().all(|d| !d.is_error());
     GuestResult {
-        guest: ok.then(|| Guest {
+        guest: ok.then_some(Guest {
             name,
             domain_type,
             machine,
@@ -520,15 +654,28 @@ fn cx_numa<'x, 'a, 'h>(cx: &'x mut Cx<'a, 'h>) -> super::numa::NumaCx<'x, 'h> {
 }
 
 pub fn preferred_error(nodes: &IdSet, span: Span) -> Diagnostic {
-    Diagnostic::error(PREFERRED_ONE_NODE, format!("`preferred` takes one node, found {nodes}"), span, "several nodes")
-        .with_help(format!(
-            "name a single node (e.g. `{}`), or use `interleave` to spread memory over {nodes}",
-            nodes.first().unwrap_or(0)
-        ))
+    Diagnostic::error(
+        PREFERRED_ONE_NODE,
+        format!("`preferred` takes one node, found {nodes}"),
+        span,
+        "several nodes",
+    )
+    .with_help(format!(
+        "name a single node (e.g. `{}`), or use `interleave` to spread memory over {nodes}",
+        nodes.first().unwrap_or(0)
+    ))
 }
 
 /// Split `kib` over `nodes` evenly (the kernel's allocation is not known in advance).
-fn spread_claims(claims: &mut Vec<NodeClaim>, host: usize, nodes: &IdSet, kib: u64, page_kib: Option<u64>, span: Span, guest: &str) {
+fn spread_claims(
+    claims: &mut Vec<NodeClaim>,
+    host: usize,
+    nodes: &IdSet,
+    kib: u64,
+    page_kib: Option<u64>,
+    span: Span,
+    guest: &str,
+) {
     let n = nodes.len() as u64;
     if n == 0 {
         return;
@@ -550,9 +697,12 @@ fn spread_claims(claims: &mut Vec<NodeClaim>, host: usize, nodes: &IdSet, kib: u
 
 fn topology_hint(vcpus: u32, t: &Topology) -> String {
     let per = t.dies * t.threads;
-    if per > 0 && vcpus % (t.sockets * per).max(1) == 0 {
+    if per > 0 && vcpus.is_multiple_of((t.sockets * per).max(1)) {
         let cores = vcpus / (t.sockets * per);
-        return format!("with {} sockets and {} threads, write `cores={cores}`", t.sockets, t.threads);
+        return format!(
+            "with {} sockets and {} threads, write `cores={cores}`",
+            t.sockets, t.threads
+        );
     }
     format!("choose sockets × dies × cores × threads = {vcpus}")
 }
@@ -566,7 +716,9 @@ fn default_topology(vcpus: u32, cells: &[GuestCell]) -> Option<Topology> {
     }
     let per = cpu_cells[0].vcpus.len() as u32;
     let blocks = cpu_cells.iter().enumerate().all(|(k, c)| {
-        c.vcpus.len() as u32 == per && c.vcpus.first() == Some(k as u32 * per) && c.vcpus.last() == Some((k as u32 + 1) * per - 1)
+        c.vcpus.len() as u32 == per
+            && c.vcpus.first() == Some(k as u32 * per)
+            && c.vcpus.last() == Some((k as u32 + 1) * per - 1)
     });
     blocks.then_some(Topology {
         sockets: cpu_cells.len() as u32,
@@ -576,7 +728,13 @@ fn default_topology(vcpus: u32, cells: &[GuestCell]) -> Option<Topology> {
     })
 }
 
-fn warn_sockets_spanning_cells(t: &Topology, cells: &[GuestCell], cell_spans: &[Span], span: Span, diags: &mut Vec<Diagnostic>) {
+fn warn_sockets_spanning_cells(
+    t: &Topology,
+    cells: &[GuestCell],
+    cell_spans: &[Span],
+    span: Span,
+    diags: &mut Vec<Diagnostic>,
+) {
     let per = t.per_socket();
     if per == 0 {
         return;
@@ -593,7 +751,10 @@ fn warn_sockets_spanning_cells(t: &Topology, cells: &[GuestCell], cell_spans: &[
         if owners.len() > 1 {
             let mut d = Diagnostic::warning(
                 SOCKET_SPANS_CELLS,
-                format!("guest socket {s} (vCPUs {lo}-{hi}) spans cells {} and {}", cells[owners[0]].id, cells[owners[1]].id),
+                format!(
+                    "guest socket {s} (vCPUs {lo}-{hi}) spans cells {} and {}",
+                    cells[owners[0]].id, cells[owners[1]].id
+                ),
                 span,
                 "this topology",
             );
@@ -602,7 +763,9 @@ fn warn_sockets_spanning_cells(t: &Topology, cells: &[GuestCell], cell_spans: &[
                     d = d.with_label(*cs, format!("cell {}", cells[o].id));
                 }
             }
-            diags.push(d.with_help("a socket split over NUMA cells confuses the guest scheduler; make each cell a whole number of sockets"));
+            diags.push(d.with_help(
+                "a socket split over NUMA cells confuses the guest scheduler; make each cell a whole number of sockets",
+            ));
             return;
         }
     }

@@ -11,7 +11,10 @@ pub fn build_inline(name: &str, host: &Fields<'_>, diags: &mut Vec<Diagnostic>) 
     let body = host.stmt.block.as_ref().map(|b| b.statements.as_slice()).unwrap_or(&[]);
     schema::check_repeats(body, Context::Host, diags);
     let before = diags.len();
-    let fields: Vec<Fields<'_>> = body.iter().filter_map(|s| schema::check(s, Context::Host, diags)).collect();
+    let fields: Vec<Fields<'_>> = body
+        .iter()
+        .filter_map(|s| schema::check(s, Context::Host, diags))
+        .collect();
     if diags.len() > before {
         return None;
     }
@@ -28,8 +31,13 @@ pub fn build_inline(name: &str, host: &Fields<'_>, diags: &mut Vec<Diagnostic>) 
             "node" => {
                 if f.size("memory").unwrap_or(0) % 1024 != 0 || f.size("free").unwrap_or(0) % 1024 != 0 {
                     diags.push(
-                        Diagnostic::error(MEMORY_GRANULE, "node memory must be a whole number of KiB", f.span_of("memory"), "not a whole KiB")
-                            .with_help("write it in `KiB`, `MiB` or `GiB`"),
+                        Diagnostic::error(
+                            MEMORY_GRANULE,
+                            "node memory must be a whole number of KiB",
+                            f.span_of("memory"),
+                            "not a whole KiB",
+                        )
+                        .with_help("write it in `KiB`, `MiB` or `GiB`"),
                     );
                 }
                 b.nodes.push(NodeDecl {
@@ -98,8 +106,13 @@ pub fn build_inline(name: &str, host: &Fields<'_>, diags: &mut Vec<Diagnostic>) 
     }
     if b.nodes.is_empty() {
         diags.push(
-            Diagnostic::error(HOST_BLOCK, format!("host `{name}` has no nodes"), host.arg_span(0), "empty host")
-                .with_help("add `node 0 cpus=0-7 memory=32GiB`"),
+            Diagnostic::error(
+                HOST_BLOCK,
+                format!("host `{name}` has no nodes"),
+                host.arg_span(0),
+                "empty host",
+            )
+            .with_help("add `node 0 cpus=0-7 memory=32GiB`"),
         );
         return None;
     }
@@ -121,7 +134,8 @@ pub fn build_inline(name: &str, host: &Fields<'_>, diags: &mut Vec<Diagnostic>) 
         Ok(p) => Some(p),
         Err(errors) => {
             for e in errors {
-                let mut d = Diagnostic::error(HOST_BLOCK, e.message.clone(), at(&e.decl), "here").maybe_help(e.help.clone());
+                let mut d =
+                    Diagnostic::error(HOST_BLOCK, e.message.clone(), at(&e.decl), "here").maybe_help(e.help.clone());
                 if let Some(o) = &e.other {
                     d = d.with_label(at(o), "the other place involved");
                 }

@@ -51,7 +51,9 @@ pub fn check_program(files: &[LoadedFile<'_>], sources: &dyn HostSources, diags:
     let mut guest_stmts: Vec<Fields<'_>> = Vec::new();
     for file in files {
         for stmt in &file.ast.statements {
-            let Some(f) = schema::check(stmt, Context::File, diags) else { continue };
+            let Some(f) = schema::check(stmt, Context::File, diags) else {
+                continue;
+            };
             match f.keyword() {
                 "host" => host_stmts.push((f, file.path)),
                 "guest" => guest_stmts.push(f),
@@ -100,7 +102,10 @@ pub fn check_program(files: &[LoadedFile<'_>], sources: &dyn HostSources, diags:
 }
 
 fn host_names(host_stmts: &[(Fields<'_>, &Path)]) -> Vec<String> {
-    host_stmts.iter().map(|(f, _)| f.arg_text(0).unwrap_or_default().to_string()).collect()
+    host_stmts
+        .iter()
+        .map(|(f, _)| f.arg_text(0).unwrap_or_default().to_string())
+        .collect()
 }
 
 fn duplicate_names<'a, 'b: 'a>(stmts: impl Iterator<Item = &'a Fields<'b>>, what: &str, diags: &mut Vec<Diagnostic>) {
@@ -109,9 +114,14 @@ fn duplicate_names<'a, 'b: 'a>(stmts: impl Iterator<Item = &'a Fields<'b>>, what
         let Some(name) = f.arg_text(0) else { continue };
         if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
             diags.push(
-                Diagnostic::error(DUPLICATE_NAME, format!("{what} `{name}` is defined twice"), f.arg_span(0), "again here")
-                    .with_label(*first, "first here")
-                    .with_help(format!("give each {what} its own name")),
+                Diagnostic::error(
+                    DUPLICATE_NAME,
+                    format!("{what} `{name}` is defined twice"),
+                    f.arg_span(0),
+                    "again here",
+                )
+                .with_label(*first, "first here")
+                .with_help(format!("give each {what} its own name")),
             );
         } else {
             seen.push((name, f.arg_span(0)));
@@ -119,13 +129,22 @@ fn duplicate_names<'a, 'b: 'a>(stmts: impl Iterator<Item = &'a Fields<'b>>, what
     }
 }
 
-fn resolve_host(g: &Fields<'_>, hosts: &[(Fields<'_>, &Path)], diags: &mut Vec<Diagnostic>) -> Result<Option<usize>, ()> {
+fn resolve_host(
+    g: &Fields<'_>,
+    hosts: &[(Fields<'_>, &Path)],
+    diags: &mut Vec<Diagnostic>,
+) -> Result<Option<usize>, ()> {
     let names: Vec<&str> = hosts.iter().filter_map(|(f, _)| f.arg_text(0)).collect();
     match g.text("on") {
         Some(on) => match hosts.iter().position(|(f, _)| f.arg_text(0) == Some(on)) {
             Some(i) => Ok(Some(i)),
             None => {
-                let mut d = Diagnostic::error(UNKNOWN_HOST, format!("no host named `{on}`"), g.span_of("on"), "unknown host");
+                let mut d = Diagnostic::error(
+                    UNKNOWN_HOST,
+                    format!("no host named `{on}`"),
+                    g.span_of("on"),
+                    "unknown host",
+                );
                 d = match schema::suggest(on, names.iter().copied()) {
                     Some(s) => d.with_help(format!("did you mean `{s}`?")),
                     None if names.is_empty() => d.with_help(format!("define it: `host {on} from=\"{on}.caps.xml\"`")),
@@ -140,8 +159,13 @@ fn resolve_host(g: &Fields<'_>, hosts: &[(Fields<'_>, &Path)], diags: &mut Vec<D
             1 => Ok(Some(0)),
             _ => {
                 diags.push(
-                    Diagnostic::error(UNKNOWN_HOST, "several hosts are defined; say which one this guest runs on", g.arg_span(0), "which host?")
-                        .with_help(format!("add `on=` with one of: {}", names.join(", "))),
+                    Diagnostic::error(
+                        UNKNOWN_HOST,
+                        "several hosts are defined; say which one this guest runs on",
+                        g.arg_span(0),
+                        "which host?",
+                    )
+                    .with_help(format!("add `on=` with one of: {}", names.join(", "))),
                 );
                 Err(())
             }
@@ -175,8 +199,15 @@ fn load_host(f: &Fields<'_>, file: &Path, sources: &dyn HostSources, diags: &mut
             Ok(t) => t,
             Err(e) => {
                 diags.push(
-                    Diagnostic::error(CAPS_XML, format!("cannot read {}: {e}", path.display()), f.span_of("from"), "host capabilities file")
-                        .with_help("the path is relative to this .vnuma file; `virsh capabilities > host.caps.xml` makes one"),
+                    Diagnostic::error(
+                        CAPS_XML,
+                        format!("cannot read {}: {e}", path.display()),
+                        f.span_of("from"),
+                        "host capabilities file",
+                    )
+                    .with_help(
+                        "the path is relative to this .vnuma file; `virsh capabilities > host.caps.xml` makes one",
+                    ),
                 );
                 return None;
             }
@@ -192,8 +223,13 @@ fn load_host(f: &Fields<'_>, file: &Path, sources: &dyn HostSources, diags: &mut
                     })
                     .unwrap_or_default();
                 diags.push(
-                    Diagnostic::error(CAPS_XML, format!("{}{at}: {}", path.display(), e.message), f.span_of("from"), "not usable host capabilities")
-                        .with_help("give the output of `virsh capabilities`"),
+                    Diagnostic::error(
+                        CAPS_XML,
+                        format!("{}{at}: {}", path.display(), e.message),
+                        f.span_of("from"),
+                        "not usable host capabilities",
+                    )
+                    .with_help("give the output of `virsh capabilities`"),
                 );
                 return None;
             }

@@ -24,10 +24,19 @@ pub struct NumaResult {
     pub distances: Option<Vec<Vec<u32>>>,
 }
 
-pub fn check_numa(numa: &Fields<'_>, vcpus: u32, memory_kib: u64, memory_span: Option<Span>, cx: &mut NumaCx<'_, '_>) -> NumaResult {
+pub fn check_numa(
+    numa: &Fields<'_>,
+    vcpus: u32,
+    memory_kib: u64,
+    memory_span: Option<Span>,
+    cx: &mut NumaCx<'_, '_>,
+) -> NumaResult {
     let body = numa.stmt.block.as_ref().map(|b| b.statements.as_slice()).unwrap_or(&[]);
     schema::check_repeats(body, Context::Numa, cx.diags);
-    let fields: Vec<Fields<'_>> = body.iter().filter_map(|s| schema::check(s, Context::Numa, cx.diags)).collect();
+    let fields: Vec<Fields<'_>> = body
+        .iter()
+        .filter_map(|s| schema::check(s, Context::Numa, cx.diags))
+        .collect();
 
     let mut cells: Vec<(GuestCell, Span, Option<Span>, Span)> = Vec::new();
     for f in fields.iter().filter(|f| f.keyword() == "cell") {
@@ -44,8 +53,15 @@ pub fn check_numa(numa: &Fields<'_>, vcpus: u32, memory_kib: u64, memory_span: O
         let bytes = f.size("memory").unwrap_or(0);
         if bytes == 0 || bytes % (1 << 20) != 0 {
             cx.diags.push(
-                Diagnostic::error(MEMORY_GRANULE, format!("cell {id} memory must be a positive whole number of MiB"), f.span_of("memory"), "not a whole MiB")
-                    .with_help("libvirt rounds cell memory up to 1 MiB, which would break the sum; write it in `MiB` or `GiB`"),
+                Diagnostic::error(
+                    MEMORY_GRANULE,
+                    format!("cell {id} memory must be a positive whole number of MiB"),
+                    f.span_of("memory"),
+                    "not a whole MiB",
+                )
+                .with_help(
+                    "libvirt rounds cell memory up to 1 MiB, which would break the sum; write it in `MiB` or `GiB`",
+                ),
             );
         }
         let policy = f.text("policy").map(MemPolicy::parse);
@@ -53,14 +69,23 @@ pub fn check_numa(numa: &Fields<'_>, vcpus: u32, memory_kib: u64, memory_span: O
             (Some(nodes), p) => {
                 let policy = p.unwrap_or(MemPolicy::Strict);
                 if policy == MemPolicy::Preferred && nodes.len() != 1 {
-                    cx.diags.push(super::guest::preferred_error(nodes, f.span_of("host-node")));
+                    cx.diags
+                        .push(super::guest::preferred_error(nodes, f.span_of("host-node")));
                 }
-                Some(MemBinding { nodes: nodes.clone(), policy })
+                Some(MemBinding {
+                    nodes: nodes.clone(),
+                    policy,
+                })
             }
             (None, Some(_)) => {
                 cx.diags.push(
-                    Diagnostic::error(POLICY_WITHOUT_NODE, format!("cell {id} has a policy but no `host-node=`"), f.span_of("policy"), "policy for which nodes?")
-                        .with_help("add `host-node=N` naming the host node(s) that back this cell"),
+                    Diagnostic::error(
+                        POLICY_WITHOUT_NODE,
+                        format!("cell {id} has a policy but no `host-node=`"),
+                        f.span_of("policy"),
+                        "policy for which nodes?",
+                    )
+                    .with_help("add `host-node=N` naming the host node(s) that back this cell"),
                 );
                 None
             }
@@ -82,8 +107,16 @@ pub fn check_numa(numa: &Fields<'_>, vcpus: u32, memory_kib: u64, memory_span: O
     for (k, (c, _, _, id_span)) in cells.iter().enumerate() {
         if c.id as usize != k {
             cx.diags.push(
-                Diagnostic::error(CELL_IDS, format!("cell ids must be 0 to {} without gaps; cell {k} is missing", cells.len() - 1), *id_span, format!("cell {}", c.id))
-                    .with_help(format!("renumber this cell as {k}")),
+                Diagnostic::error(
+                    CELL_IDS,
+                    format!(
+                        "cell ids must be 0 to {} without gaps; cell {k} is missing",
+                        cells.len() - 1
+                    ),
+                    *id_span,
+                    format!("cell {}", c.id),
+                )
+                .with_help(format!("renumber this cell as {k}")),
             );
             break;
         }
@@ -96,17 +129,31 @@ pub fn check_numa(numa: &Fields<'_>, vcpus: u32, memory_kib: u64, memory_span: O
         for v in c.vcpus.iter() {
             if v >= vcpus {
                 cx.diags.push(
-                    Diagnostic::error(VCPU_RANGE, format!("cell {} names vCPU {v}, but the guest has {vcpus} vCPUs", c.id), *span, format!("vCPU {v} does not exist"))
-                        .with_help(if vcpus > 0 { format!("vCPU ids run from 0 to {}", vcpus - 1) } else { "set `vcpus`".into() }),
+                    Diagnostic::error(
+                        VCPU_RANGE,
+                        format!("cell {} names vCPU {v}, but the guest has {vcpus} vCPUs", c.id),
+                        *span,
+                        format!("vCPU {v} does not exist"),
+                    )
+                    .with_help(if vcpus > 0 {
+                        format!("vCPU ids run from 0 to {}", vcpus - 1)
+                    } else {
+                        "set `vcpus`".into()
+                    }),
                 );
                 coverage_ok = false;
                 break;
             }
             if let Some(o) = owner[v as usize] {
                 cx.diags.push(
-                    Diagnostic::error(VCPU_COVERAGE, format!("vCPU {v} is in cells {} and {}", cells[o].0.id, c.id), *span, format!("cell {} claims vCPU {v}", c.id))
-                        .with_label(cells[o].1, format!("cell {} claims it too", cells[o].0.id))
-                        .with_help("cell CPU sets must be disjoint; remove it from one cell"),
+                    Diagnostic::error(
+                        VCPU_COVERAGE,
+                        format!("vCPU {v} is in cells {} and {}", cells[o].0.id, c.id),
+                        *span,
+                        format!("cell {} claims vCPU {v}", c.id),
+                    )
+                    .with_label(cells[o].1, format!("cell {} claims it too", cells[o].0.id))
+                    .with_help("cell CPU sets must be disjoint; remove it from one cell"),
                 );
                 coverage_ok = false;
                 break;
@@ -115,18 +162,37 @@ pub fn check_numa(numa: &Fields<'_>, vcpus: u32, memory_kib: u64, memory_span: O
         }
     }
     if coverage_ok && !cells.is_empty() {
-        let missing: IdSet = owner.iter().enumerate().filter(|(_, o)| o.is_none()).map(|(v, _)| v as u32).collect();
+        let missing: IdSet = owner
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.is_none())
+            .map(|(v, _)| v as u32)
+            .collect();
         if !missing.is_empty() {
             cx.diags.push(
-                Diagnostic::error(VCPU_COVERAGE, format!("vCPUs {missing} are in no cell"), numa.stmt.keyword.span, "cells do not cover every vCPU")
-                    .with_help("libvirt would silently put them in cell 0; add them to a cell's `cpus=`"),
+                Diagnostic::error(
+                    VCPU_COVERAGE,
+                    if missing.len() == 1 {
+                        format!("vCPU {missing} is in no cell")
+                    } else {
+                        format!("vCPUs {missing} are in no cell")
+                    },
+                    numa.stmt.keyword.span,
+                    "cells do not cover every vCPU",
+                )
+                .with_help("libvirt would silently put them in cell 0; add them to a cell's `cpus=`"),
             );
         }
     }
     if !cells.is_empty() && cells.iter().all(|(c, ..)| c.vcpus.is_empty()) {
         cx.diags.push(
-            Diagnostic::error(NO_CPU_CELL, "no cell has vCPUs", numa.stmt.keyword.span, "memory-only cells only")
-                .with_help("give at least one cell `cpus=`"),
+            Diagnostic::error(
+                NO_CPU_CELL,
+                "no cell has vCPUs",
+                numa.stmt.keyword.span,
+                "memory-only cells only",
+            )
+            .with_help("give at least one cell `cpus=`"),
         );
     }
 
@@ -135,7 +201,11 @@ pub fn check_numa(numa: &Fields<'_>, vcpus: u32, memory_kib: u64, memory_span: O
     if !cells.is_empty() && memory_kib > 0 && sum != memory_kib {
         let mut d = Diagnostic::error(
             CELL_MEMORY_SUM,
-            format!("cells hold {} but the guest has {}", crate::units::human_kib(sum), crate::units::human_kib(memory_kib)),
+            format!(
+                "cells hold {} but the guest has {}",
+                crate::units::human_kib(sum),
+                crate::units::human_kib(memory_kib)
+            ),
             numa.stmt.keyword.span,
             format!("cells sum to {}", crate::units::human_kib(sum)),
         );
@@ -158,7 +228,12 @@ pub fn check_numa(numa: &Fields<'_>, vcpus: u32, memory_kib: u64, memory_span: O
     }
 }
 
-fn distances(fields: &[Fields<'_>], cells: &[(GuestCell, Span, Option<Span>, Span)], n: usize, cx: &mut NumaCx<'_, '_>) -> Option<Vec<Vec<u32>>> {
+fn distances(
+    fields: &[Fields<'_>],
+    cells: &[(GuestCell, Span, Option<Span>, Span)],
+    n: usize,
+    cx: &mut NumaCx<'_, '_>,
+) -> Option<Vec<Vec<u32>>> {
     let from_host = fields.iter().find(|f| f.keyword() == "distances");
     let explicit: Vec<&Fields<'_>> = fields.iter().filter(|f| f.keyword() == "distance").collect();
     if from_host.is_none() && explicit.is_empty() {
@@ -170,9 +245,14 @@ fn distances(fields: &[Fields<'_>], cells: &[(GuestCell, Span, Option<Span>, Spa
         match cx.host {
             None => {
                 cx.diags.push(
-                    Diagnostic::error(HOST_NEEDED, "`distances from=host` needs a host", f.span(), "host-dependent")
-                        .with_label(cx.guest_span, "this guest has no host")
-                        .with_help("give the guest `on=HOST`, or write `distance A B VALUE` lines"),
+                    Diagnostic::error(
+                        HOST_NEEDED,
+                        "`distances from=host` needs a host",
+                        f.span(),
+                        "host-dependent",
+                    )
+                    .with_label(cx.guest_span, "this guest has no host")
+                    .with_help("give the guest `on=HOST`, or write `distance A B VALUE` lines"),
                 );
                 ok = false;
             }
@@ -180,9 +260,14 @@ fn distances(fields: &[Fields<'_>], cells: &[(GuestCell, Span, Option<Span>, Spa
                 for (c, span, ..) in cells {
                     if c.binding.is_none() {
                         cx.diags.push(
-                            Diagnostic::error(DISTANCES_UNBOUND, format!("cell {} has no `host-node=`, so its host distance is unknown", c.id), *span, "not bound to a host node")
-                                .with_label(f.span(), "distances taken from the host")
-                                .with_help("bind every cell with `host-node=`, or write `distance` lines"),
+                            Diagnostic::error(
+                                DISTANCES_UNBOUND,
+                                format!("cell {} has no `host-node=`, so its host distance is unknown", c.id),
+                                *span,
+                                "not bound to a host node",
+                            )
+                            .with_label(f.span(), "distances taken from the host")
+                            .with_help("bind every cell with `host-node=`, or write `distance` lines"),
                         );
                         ok = false;
                     }
@@ -199,12 +284,23 @@ fn distances(fields: &[Fields<'_>], cells: &[(GuestCell, Span, Option<Span>, Spa
     }
     let mut seen: Vec<(u32, u32, Span)> = Vec::new();
     for f in &explicit {
-        let (Some(a), Some(b), Some(v)) = (f.arg_int(0), f.arg_int(1), f.arg_int(2)) else { continue };
+        let (Some(a), Some(b), Some(v)) = (f.arg_int(0), f.arg_int(1), f.arg_int(2)) else {
+            continue;
+        };
         for (i, id) in [(0, a), (1, b)] {
             if id as usize >= n {
                 cx.diags.push(
-                    Diagnostic::error(DISTANCE_CELL, format!("there is no cell {id}"), f.arg_span(i), "unknown cell")
-                        .with_help(if n > 0 { format!("cells are 0 to {}", n - 1) } else { "define cells first".into() }),
+                    Diagnostic::error(
+                        DISTANCE_CELL,
+                        format!("there is no cell {id}"),
+                        f.arg_span(i),
+                        "unknown cell",
+                    )
+                    .with_help(if n > 0 {
+                        format!("cells are 0 to {}", n - 1)
+                    } else {
+                        "define cells first".into()
+                    }),
                 );
                 ok = false;
             }
@@ -215,9 +311,14 @@ fn distances(fields: &[Fields<'_>], cells: &[(GuestCell, Span, Option<Span>, Spa
         let (a, b) = (a as u32, b as u32);
         if let Some((_, _, first)) = seen.iter().find(|(x, y, _)| *x == a && *y == b) {
             cx.diags.push(
-                Diagnostic::error(DISTANCE_TWICE, format!("distance {a} {b} is given twice"), f.span(), "again here")
-                    .with_label(*first, "first here")
-                    .with_help("keep one of them"),
+                Diagnostic::error(
+                    DISTANCE_TWICE,
+                    format!("distance {a} {b} is given twice"),
+                    f.span(),
+                    "again here",
+                )
+                .with_label(*first, "first here")
+                .with_help("keep one of them"),
             );
             ok = false;
             continue;
@@ -225,20 +326,31 @@ fn distances(fields: &[Fields<'_>], cells: &[(GuestCell, Span, Option<Span>, Spa
         seen.push((a, b, f.span()));
         if a == b && v != 10 {
             cx.diags.push(
-                Diagnostic::error(DISTANCE_VALUE, format!("a cell's distance to itself must be 10, found {v}"), f.arg_span(2), "must be 10")
-                    .with_help("remove this line: the diagonal is always 10"),
+                Diagnostic::error(
+                    DISTANCE_VALUE,
+                    format!("a cell's distance to itself must be 10, found {v}"),
+                    f.arg_span(2),
+                    "must be 10",
+                )
+                .with_help("remove this line: the diagonal is always 10"),
             );
             ok = false;
             continue;
         }
         if a != b && !(11..=255).contains(&v) {
             cx.diags.push(
-                Diagnostic::error(DISTANCE_VALUE, format!("distance between cells must be 11 to 255, found {v}"), f.arg_span(2), "out of range")
-                    .with_help(if v <= 10 {
-                        "Linux ignores the whole table when an off-diagonal distance is 10 or less; use 11 or more".to_string()
-                    } else {
-                        "use a value of at most 255".to_string()
-                    }),
+                Diagnostic::error(
+                    DISTANCE_VALUE,
+                    format!("distance between cells must be 11 to 255, found {v}"),
+                    f.arg_span(2),
+                    "out of range",
+                )
+                .with_help(if v <= 10 {
+                    "Linux ignores the whole table when an off-diagonal distance is 10 or less; use 11 or more"
+                        .to_string()
+                } else {
+                    "use a value of at most 255".to_string()
+                }),
             );
             ok = false;
             continue;
@@ -270,7 +382,9 @@ fn host_distance(profile: &HostProfile, a: &GuestCell, b: &GuestCell, same: bool
     if same {
         return 10;
     }
-    let (Some(x), Some(y)) = (&a.binding, &b.binding) else { return 20 };
+    let (Some(x), Some(y)) = (&a.binding, &b.binding) else {
+        return 20;
+    };
     let mut best = u32::MAX;
     for i in x.nodes.iter() {
         for j in y.nodes.iter() {

@@ -312,9 +312,7 @@ pub const SCHEMA: &[StmtSpec] = &[
 ];
 
 pub fn lookup(context: Context, keyword: &str) -> Option<&'static StmtSpec> {
-    SCHEMA
-        .iter()
-        .find(|s| s.context == context && s.keyword == keyword)
+    SCHEMA.iter().find(|s| s.context == context && s.keyword == keyword)
 }
 
 /// A value converted to its kind.
@@ -517,7 +515,11 @@ fn convert(kind: Kind, v: &Value) -> Result<Typed, Diagnostic> {
 pub fn check<'a>(stmt: &'a Statement, context: Context, diags: &mut Vec<Diagnostic>) -> Option<Fields<'a>> {
     let kw = &stmt.keyword;
     let Some(spec) = lookup(context, &kw.text) else {
-        let here: Vec<&str> = SCHEMA.iter().filter(|s| s.context == context).map(|s| s.keyword).collect();
+        let here: Vec<&str> = SCHEMA
+            .iter()
+            .filter(|s| s.context == context)
+            .map(|s| s.keyword)
+            .collect();
         let mut d = Diagnostic::error(
             UNKNOWN_STATEMENT,
             format!("unknown statement `{}` {}", kw.text, context.describe()),
@@ -560,7 +562,11 @@ pub fn check<'a>(stmt: &'a Statement, context: Context, diags: &mut Vec<Diagnost
                     stmt.args.len()
                 ),
                 span,
-                if stmt.args.len() > spec.args.len() { "unexpected" } else { "arguments missing" },
+                if stmt.args.len() > spec.args.len() {
+                    "unexpected"
+                } else {
+                    "arguments missing"
+                },
             )
             .with_help(usage),
         );
@@ -593,9 +599,14 @@ pub fn check<'a>(stmt: &'a Statement, context: Context, diags: &mut Vec<Diagnost
         };
         if let Some((_, _, first)) = props.iter().find(|(k, _, _)| *k == ps.key) {
             diags.push(
-                Diagnostic::error(DUPLICATE, format!("`{}` is given twice", ps.key), prop.key.span, "again here")
-                    .with_label(*first, "first here")
-                    .with_help("remove one of them"),
+                Diagnostic::error(
+                    DUPLICATE,
+                    format!("`{}` is given twice", ps.key),
+                    prop.key.span,
+                    "again here",
+                )
+                .with_label(*first, "first here")
+                .with_help("remove one of them"),
             );
             continue;
         }
@@ -620,25 +631,42 @@ pub fn check<'a>(stmt: &'a Statement, context: Context, diags: &mut Vec<Diagnost
     // Block.
     match (&stmt.block, spec.block) {
         (Some(b), None) => diags.push(
-            Diagnostic::error(BLOCK, format!("`{}` takes no block", spec.keyword), b.span, "unexpected block")
-                .with_help("remove the `{ ... }`"),
+            Diagnostic::error(
+                BLOCK,
+                format!("`{}` takes no block", spec.keyword),
+                b.span,
+                "unexpected block",
+            )
+            .with_help("remove the `{ ... }`"),
         ),
         (None, Some(_)) if spec.keyword != "host" => diags.push(
-            Diagnostic::error(BLOCK, format!("`{}` needs a block", spec.keyword), stmt.head_span(), "no `{ ... }` follows")
-                .with_help(format!("write `{} {{ ... }}`", spec.keyword)),
+            Diagnostic::error(
+                BLOCK,
+                format!("`{}` needs a block", spec.keyword),
+                stmt.head_span(),
+                "no `{ ... }` follows",
+            )
+            .with_help(format!("write `{} {{ ... }}`", spec.keyword)),
         ),
         _ => {}
     }
     if diags.len() > before {
         return None;
     }
-    Some(Fields { stmt, spec, args, props })
+    Some(Fields {
+        stmt,
+        spec,
+        args,
+        props,
+    })
 }
 
 /// Report statements that may appear only once in a block.
 pub fn check_repeats(stmts: &[Statement], context: Context, diags: &mut Vec<Diagnostic>) {
     for (i, s) in stmts.iter().enumerate() {
-        let Some(spec) = lookup(context, &s.keyword.text) else { continue };
+        let Some(spec) = lookup(context, &s.keyword.text) else {
+            continue;
+        };
         if spec.repeatable {
             continue;
         }
@@ -651,7 +679,11 @@ pub fn check_repeats(stmts: &[Statement], context: Context, diags: &mut Vec<Diag
                     "again here",
                 )
                 .with_label(first.keyword.span, "first here")
-                .with_help(format!("a {} holds one `{}`; merge them", context_noun(context), spec.keyword)),
+                .with_help(format!(
+                    "a {} holds one `{}`; merge them",
+                    context_noun(context),
+                    spec.keyword
+                )),
             );
         }
     }

@@ -144,11 +144,7 @@ impl HostBuilder {
         let distances = self.distance_matrix(&node_decl, &mut errors);
         let mut pools = self.hugepage_pools(&node_decl, &mut errors);
         // Every reserved CPU must exist.
-        let unknown: IdSet = self
-            .reserved
-            .iter()
-            .filter(|c| !cpu_node.contains_key(c))
-            .collect();
+        let unknown: IdSet = self.reserved.iter().filter(|c| !cpu_node.contains_key(c)).collect();
         if !unknown.is_empty() {
             errors.push(error(
                 DeclRef::Reserve,
@@ -181,12 +177,7 @@ impl HostBuilder {
             })
             .collect();
         let place = |c: Option<u32>| c.and_then(|c| places.get(&c).copied()).unwrap_or((0, 0));
-        let derived = derived_cores(
-            &groups
-                .iter()
-                .map(|g| place(g.0.first()))
-                .collect::<Vec<_>>(),
-        );
+        let derived = derived_cores(&groups.iter().map(|g| place(g.0.first())).collect::<Vec<_>>());
         let mut cpus = Vec::new();
         for ((set, core), derived) in groups.iter().zip(derived) {
             for id in set.iter() {
@@ -247,10 +238,7 @@ impl HostBuilder {
             }
         }
         let node_id = |i: usize| self.nodes.get(i).map_or(0, |n| n.id);
-        (
-            by_id,
-            claimed.into_iter().map(|(c, i)| (c, node_id(i))).collect(),
-        )
+        (by_id, claimed.into_iter().map(|(c, i)| (c, node_id(i))).collect())
     }
 
     /// Every CPU's (socket, die).
@@ -263,10 +251,7 @@ impl HostBuilder {
             let known = known_cpus(&g.cpus, cpu_node, DeclRef::CpuGroup(i), errors);
             let (mine, clashes) = claim(&mut claimed, known, i);
             for (j, ids) in clashes {
-                let message = format!(
-                    "{} already placed by another `cpu` statement",
-                    cpus_are(&ids)
-                );
+                let message = format!("{} already placed by another `cpu` statement", cpus_are(&ids));
                 errors.push(error(DeclRef::CpuGroup(i), message).other(DeclRef::CpuGroup(j)));
             }
             for c in mine {
@@ -278,11 +263,7 @@ impl HostBuilder {
     }
 
     /// Sibling groups (one per core) with their explicit core id, sorted by lowest CPU.
-    fn sibling_groups(
-        &self,
-        cpu_node: &CpuNodes,
-        errors: &mut Vec<BuildError>,
-    ) -> Vec<(IdSet, Option<u32>)> {
+    fn sibling_groups(&self, cpu_node: &CpuNodes, errors: &mut Vec<BuildError>) -> Vec<(IdSet, Option<u32>)> {
         let mut groups = Vec::new();
         let mut claimed = BTreeMap::new();
         // Explicit `siblings` statements first: CPUs of declared nodes, each in one group.
@@ -294,10 +275,7 @@ impl HostBuilder {
                 errors.push(error(DeclRef::Siblings(i), message).other(DeclRef::Siblings(j)));
             }
             // A core's threads share one node.
-            let nodes: BTreeSet<u32> = mine
-                .iter()
-                .filter_map(|c| cpu_node.get(c).copied())
-                .collect();
+            let nodes: BTreeSet<u32> = mine.iter().filter_map(|c| cpu_node.get(c).copied()).collect();
             if nodes.len() > 1 {
                 let list: Vec<String> = nodes.iter().map(u32::to_string).collect();
                 let message = format!("sibling group {} spans nodes {}", s.cpus, list.join(", "));
@@ -322,9 +300,7 @@ impl HostBuilder {
                     .collect();
                 if let Some(first) = split.first() {
                     let n = split.len();
-                    let message = format!(
-                        "the smt rule pairs CPUs {first} of different nodes ({n} such pairs)"
-                    );
+                    let message = format!("the smt rule pairs CPUs {first} of different nodes ({n} such pairs)");
                     errors.push(error(DeclRef::Smt, message).help(HELP));
                 }
                 groups.extend(derived.into_iter().map(|g| (g, None)));
@@ -335,49 +311,26 @@ impl HostBuilder {
     }
 
     /// The distance matrix over nodes in id order.
-    fn distance_matrix(
-        &self,
-        node_decl: &BTreeMap<u32, usize>,
-        errors: &mut Vec<BuildError>,
-    ) -> Vec<Vec<u32>> {
-        let index: BTreeMap<u32, usize> = node_decl
-            .keys()
-            .enumerate()
-            .map(|(i, &id)| (id, i))
-            .collect();
+    fn distance_matrix(&self, node_decl: &BTreeMap<u32, usize>, errors: &mut Vec<BuildError>) -> Vec<Vec<u32>> {
+        let index: BTreeMap<u32, usize> = node_decl.keys().enumerate().map(|(i, &id)| (id, i)).collect();
         let n = index.len();
         // Diagonal defaults to 10, off-diagonal to 20.
         let default = |i, j| {
-            if i == j {
-                LOCAL_DISTANCE
-            } else {
-                REMOTE_DISTANCE
-            }
+            if i == j { LOCAL_DISTANCE } else { REMOTE_DISTANCE }
         };
-        let mut m: Vec<Vec<u32>> = (0..n)
-            .map(|i| (0..n).map(|j| default(i, j)).collect())
-            .collect();
+        let mut m: Vec<Vec<u32>> = (0..n).map(|i| (0..n).map(|j| default(i, j)).collect()).collect();
         let mut given: BTreeMap<(u32, u32), (u32, usize)> = BTreeMap::new();
         for (i, d) in self.distances.iter().enumerate() {
             let (from, to) = (d.from, d.to);
             // Both ends must be declared nodes.
             if let Some(id) = [from, to].into_iter().find(|id| !index.contains_key(id)) {
-                errors.push(error(
-                    DeclRef::Distance(i),
-                    format!("distance to undeclared node {id}"),
-                ));
+                errors.push(error(DeclRef::Distance(i), format!("distance to undeclared node {id}")));
             // 0 means "no distance" to ACPI and libvirt, never a real value.
             } else if d.value == 0 {
-                errors.push(error(
-                    DeclRef::Distance(i),
-                    format!("distance {from} {to} cannot be 0"),
-                ));
+                errors.push(error(DeclRef::Distance(i), format!("distance {from} {to} cannot be 0")));
             // One value per direction.
             } else if let Some(&(_, first)) = given.get(&(from, to)) {
-                let e = error(
-                    DeclRef::Distance(i),
-                    format!("distance {from} {to} is declared twice"),
-                );
+                let e = error(DeclRef::Distance(i), format!("distance {from} {to} is declared twice"));
                 errors.push(e.other(DeclRef::Distance(first)));
             } else {
                 given.insert((from, to), (d.value, i));
@@ -422,9 +375,7 @@ impl HostBuilder {
                 });
             }
         }
-        pools
-            .values_mut()
-            .for_each(|list| list.sort_by_key(|p| p.size_kib));
+        pools.values_mut().for_each(|list| list.sort_by_key(|p| p.size_kib));
         pools
     }
 }
@@ -449,20 +400,12 @@ fn claim(
     }
     (
         mine,
-        clashes
-            .into_iter()
-            .map(|(j, ids)| (j, IdSet::from_ids(ids)))
-            .collect(),
+        clashes.into_iter().map(|(j, ids)| (j, IdSet::from_ids(ids))).collect(),
     )
 }
 
 /// The CPUs of `set` that are on a node; the others are an error of `decl`.
-fn known_cpus(
-    set: &IdSet,
-    cpu_node: &CpuNodes,
-    decl: DeclRef,
-    errors: &mut Vec<BuildError>,
-) -> Vec<u32> {
+fn known_cpus(set: &IdSet, cpu_node: &CpuNodes, decl: DeclRef, errors: &mut Vec<BuildError>) -> Vec<u32> {
     let (known, unknown): (Vec<u32>, Vec<u32>) = set.iter().partition(|c| cpu_node.contains_key(c));
     if !unknown.is_empty() {
         let message = format!("{} not on any node", cpus_are(&IdSet::from_ids(unknown)));
@@ -487,11 +430,7 @@ fn set_cell(m: &mut [Vec<u32>], i: usize, j: usize, value: u32) {
 
 /// The cores an smt rule makes of the CPUs in `all` (sorted) not in `covered`, sorted by
 /// lowest CPU. A pair with one CPU covered leaves the other CPU alone.
-pub(crate) fn rule_groups(
-    rule: SmtRule,
-    all: &[u32],
-    covered: &IdSet,
-) -> Result<Vec<IdSet>, String> {
+pub(crate) fn rule_groups(rule: SmtRule, all: &[u32], covered: &IdSet) -> Result<Vec<IdSet>, String> {
     let free = |c: u32| !covered.contains(c);
     let mut groups = Vec::new();
     match rule {
@@ -547,7 +486,6 @@ pub(crate) fn derived_cores(places: &[(u32, u32)]) -> Vec<u32> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -556,10 +494,7 @@ mod tests {
     }
 
     fn sib(cpus: &str, core: Option<u32>) -> SiblingsDecl {
-        SiblingsDecl {
-            cpus: set(cpus),
-            core,
-        }
+        SiblingsDecl { cpus: set(cpus), core }
     }
 
     fn group(cpus: &str, socket: Option<u32>, die: Option<u32>) -> CpuGroupDecl {
@@ -575,19 +510,11 @@ mod tests {
     }
 
     fn huge(node: u32, size_kib: u64, count: u64) -> HugepagesDecl {
-        HugepagesDecl {
-            node,
-            size_kib,
-            count,
-        }
+        HugepagesDecl { node, size_kib, count }
     }
 
     fn node(id: u32, cpus: &str, memory_kib: u64) -> NodeDecl {
-        let cpus = if cpus.is_empty() {
-            IdSet::new()
-        } else {
-            set(cpus)
-        };
+        let cpus = if cpus.is_empty() { IdSet::new() } else { set(cpus) };
         NodeDecl {
             id,
             cpus,
@@ -685,15 +612,9 @@ mod tests {
         };
         let e = errors(&b);
         assert_eq!(e.len(), 2);
-        assert_eq!(
-            (e[0].decl, e[0].other),
-            (DeclRef::Node(1), Some(DeclRef::Node(0)))
-        );
+        assert_eq!((e[0].decl, e[0].other), (DeclRef::Node(1), Some(DeclRef::Node(0))));
         assert_eq!(e[0].message, "CPU 3 is already on node 0");
-        assert_eq!(
-            (e[1].decl, e[1].other),
-            (DeclRef::Node(2), Some(DeclRef::Node(0)))
-        );
+        assert_eq!((e[1].decl, e[1].other), (DeclRef::Node(2), Some(DeclRef::Node(0))));
     }
 
     #[test]
@@ -715,11 +636,7 @@ mod tests {
         );
         assert_eq!(e[1].other, Some(DeclRef::CpuGroup(0)));
         assert_eq!(e[3].other, Some(DeclRef::Siblings(0)));
-        assert!(
-            e[4].message.contains("spans nodes 0, 1"),
-            "{}",
-            e[4].message
-        );
+        assert!(e[4].message.contains("spans nodes 0, 1"), "{}", e[4].message);
     }
 
     #[test]
@@ -728,12 +645,7 @@ mod tests {
             nodes: vec![node(0, "0", 1), node(4, "1", 1), node(2, "", 1)],
             ..HostBuilder::default()
         };
-        b.distances = vec![
-            dist(0, 4, 21),
-            dist(2, 4, 30),
-            dist(4, 2, 31),
-            dist(2, 2, 11),
-        ];
+        b.distances = vec![dist(0, 4, 21), dist(2, 4, 30), dist(4, 2, 31), dist(2, 2, 11)];
         let p = b.build().unwrap();
         assert_eq!(p.distance(4, 0), Some(21));
         assert_eq!(p.distance(2, 4), Some(30));
@@ -741,12 +653,7 @@ mod tests {
         assert_eq!(p.distance(0, 2), Some(20));
         assert_eq!(p.distance(2, 2), Some(11));
         assert_eq!(p.distance(4, 4), Some(10));
-        b.distances = vec![
-            dist(0, 9, 21),
-            dist(0, 4, 0),
-            dist(0, 2, 21),
-            dist(0, 2, 22),
-        ];
+        b.distances = vec![dist(0, 9, 21), dist(0, 4, 0), dist(0, 2, 21), dist(0, 2, 22)];
         let e = errors(&b);
         assert_eq!(e.len(), 3);
         assert!(e[0].message.contains('9'));

@@ -11,8 +11,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
 use super::builder::{
-    BuildError, CpuGroupDecl, DeclRef, DistanceDecl, HostBuilder, HugepagesDecl, NodeDecl,
-    SiblingsDecl,
+    BuildError, CpuGroupDecl, DeclRef, DistanceDecl, HostBuilder, HugepagesDecl, NodeDecl, SiblingsDecl,
 };
 use super::model::HostProfile;
 use crate::sets::IdSet;
@@ -43,9 +42,7 @@ const CELL: [&str; 5] = ["capabilities", "host", "topology", "cells", "cell"];
 pub fn from_capabilities_xml(name: &str, xml: &str) -> Result<HostProfile, CapsError> {
     let cells = read_cells(xml)?;
     let (builder, origins) = fill_builder(name, &cells);
-    let mut profile = builder
-        .build()
-        .map_err(|errors| builder_error(&errors, &origins))?;
+    let mut profile = builder.build().map_err(|errors| builder_error(&errors, &origins))?;
     profile.normalize_distances();
     Ok(profile)
 }
@@ -84,9 +81,7 @@ fn read_cells(xml: &str) -> Result<Vec<Cell>, CapsError> {
             CapsError::at(pos, format!("malformed XML: {e}"))
         })?;
         match event {
-            Event::Start(e) | Event::Empty(e)
-                if path.is_empty() && e.name().as_ref() != CELL[0] =>
-            {
+            Event::Start(e) | Event::Empty(e) if path.is_empty() && e.name().as_ref() != CELL[0] => {
                 return Err(not_caps(Some(at)));
             }
             Event::Start(e) => {
@@ -128,11 +123,7 @@ fn not_caps(offset: Option<usize>) -> CapsError {
 
 /// True when `path` is exactly `prefix` followed by `tail`.
 fn is_path(path: &[String], prefix: &[&str], tail: &[&str]) -> bool {
-    path.len() == prefix.len() + tail.len()
-        && path
-            .iter()
-            .zip(prefix.iter().chain(tail))
-            .all(|(a, b)| a == b)
+    path.len() == prefix.len() + tail.len() && path.iter().zip(prefix.iter().chain(tail)).all(|(a, b)| a == b)
 }
 
 fn start(
@@ -168,9 +159,10 @@ fn start(
             cell.distances.push((id, value, at));
         } else if is_path(path, &CELL, &["cpus"]) && name == "cpu" {
             let siblings = match attr(e, "siblings", at)? {
-                Some(s) => Some(IdSet::parse(&s).map_err(|err| {
-                    CapsError::at(at, format!("<cpu siblings='{s}'>: {}", err.message))
-                })?),
+                Some(s) => Some(
+                    IdSet::parse(&s)
+                        .map_err(|err| CapsError::at(at, format!("<cpu siblings='{s}'>: {}", err.message)))?,
+                ),
                 None => None,
             };
             let facts = CpuFacts {
@@ -227,11 +219,7 @@ fn attr(e: &BytesStart, key: &str, at: usize) -> Result<Option<String>, CapsErro
     Ok(None)
 }
 
-fn optional<T: std::str::FromStr>(
-    e: &BytesStart,
-    key: &str,
-    at: usize,
-) -> Result<Option<T>, CapsError> {
+fn optional<T: std::str::FromStr>(e: &BytesStart, key: &str, at: usize) -> Result<Option<T>, CapsError> {
     match attr(e, key, at)? {
         None => Ok(None),
         Some(v) => v.parse().map(Some).map_err(|_| {
@@ -300,9 +288,7 @@ pub(crate) struct CpuFacts {
 /// reported set, minus CPUs not in `facts`, plus itself); a group's core id is its
 /// lowest thread's. CPUs with a socket or a non-zero die get a `cpu` group per (socket, die).
 #[allow(clippy::type_complexity)]
-pub(crate) fn topology_decls(
-    facts: &[CpuFacts],
-) -> (Vec<(SiblingsDecl, usize)>, Vec<(CpuGroupDecl, usize)>) {
+pub(crate) fn topology_decls(facts: &[CpuFacts]) -> (Vec<(SiblingsDecl, usize)>, Vec<(CpuGroupDecl, usize)>) {
     let known: IdSet = facts.iter().map(|c| c.id).collect();
     let core_of: BTreeMap<u32, Option<u32>> = facts.iter().map(|c| (c.id, c.core)).collect();
     let mut cores: BTreeMap<IdSet, usize> = BTreeMap::new();
@@ -324,9 +310,7 @@ pub(crate) fn topology_decls(
     let mut siblings: Vec<(SiblingsDecl, usize)> = cores
         .into_iter()
         .map(|(cpus, i)| {
-            let core = cpus
-                .first()
-                .and_then(|c| core_of.get(&c).copied().flatten());
+            let core = cpus.first().and_then(|c| core_of.get(&c).copied().flatten());
             (SiblingsDecl { cpus, core }, i)
         })
         .collect();
@@ -373,12 +357,7 @@ fn fill_builder(name: &str, cells: &[Cell]) -> (HostBuilder, Origins) {
         });
         o.nodes.push(cell.at);
         // libvirt lists the base page size too; it is the smallest and at most 64 KiB.
-        let base = cell
-            .pages
-            .iter()
-            .map(|p| p.0)
-            .min()
-            .filter(|&s| s <= MAX_BASE_PAGE_KIB);
+        let base = cell.pages.iter().map(|p| p.0).min().filter(|&s| s <= MAX_BASE_PAGE_KIB);
         for &(size_kib, count, at) in cell.pages.iter().filter(|p| Some(p.0) != base) {
             b.hugepages.push(HugepagesDecl {
                 node: cell.id,
@@ -397,8 +376,7 @@ fn fill_builder(name: &str, cells: &[Cell]) -> (HostBuilder, Origins) {
             o.distances.push(at);
         }
     }
-    let (facts, at): (Vec<CpuFacts>, Vec<usize>) =
-        cells.iter().flat_map(|c| c.cpus.iter().cloned()).unzip();
+    let (facts, at): (Vec<CpuFacts>, Vec<usize>) = cells.iter().flat_map(|c| c.cpus.iter().cloned()).unzip();
     let (siblings, groups) = topology_decls(&facts);
     for (decl, i) in siblings {
         b.siblings.push(decl);
@@ -437,7 +415,6 @@ fn builder_error(errors: &[BuildError], o: &Origins) -> CapsError {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::path::{Path, PathBuf};
@@ -471,8 +448,7 @@ mod tests {
         assert_eq!(files.len(), 9);
         for f in files {
             let xml = std::fs::read_to_string(&f).unwrap();
-            let p = from_capabilities_xml("h", &xml)
-                .unwrap_or_else(|e| panic!("{}: {e:?}", f.display()));
+            let p = from_capabilities_xml("h", &xml).unwrap_or_else(|e| panic!("{}: {e:?}", f.display()));
             assert!(!p.nodes.is_empty() && !p.cpus.is_empty(), "{}", f.display());
             assert_eq!(p.distances.len(), p.nodes.len());
         }
@@ -488,10 +464,7 @@ mod tests {
         assert_eq!(p.node(0).unwrap().free_kib, 131688448);
         let pools = &p.node(0).unwrap().hugepages;
         assert_eq!(
-            pools
-                .iter()
-                .map(|h| (h.size_kib, h.count))
-                .collect::<Vec<_>>(),
+            pools.iter().map(|h| (h.size_kib, h.count)).collect::<Vec<_>>(),
             [(2048, 0), (1048576, 16)]
         );
         assert_eq!(p.distance(0, 1), Some(21));
@@ -575,10 +548,7 @@ mod tests {
         .unwrap();
         assert_eq!(p.nodes[0].memory_kib, 2 * 1024 * 1024);
         let c = p.cpu(3).unwrap();
-        assert_eq!(
-            (c.socket, c.die, c.core, c.siblings.clone()),
-            (0, 0, 0, set("3"))
-        );
+        assert_eq!((c.socket, c.die, c.core, c.siblings.clone()), (0, 0, 0, set("3")));
         for (unit, kib) in [
             ("bytes", 1),
             ("b", 1),
@@ -594,9 +564,7 @@ mod tests {
                 "{unit}"
             );
         }
-        let xml = minimal(
-            "<memory>1</memory><pages unit='MiB' size='2'>3</pages><pages size='4'>9</pages>",
-        );
+        let xml = minimal("<memory>1</memory><pages unit='MiB' size='2'>3</pages><pages size='4'>9</pages>");
         let p = from_capabilities_xml("m", &xml).unwrap();
         assert_eq!(p.nodes[0].memory_kib, 1);
         assert_eq!(
@@ -626,10 +594,7 @@ mod tests {
         let e = from_capabilities_xml("x", &xml).unwrap_err();
         assert_eq!(e.offset, xml.find("<memory"));
         let xml = minimal("<cpus><cpu id='0' siblings='0,x'/></cpus>");
-        assert_eq!(
-            from_capabilities_xml("x", &xml).unwrap_err().offset,
-            xml.find("<cpu ")
-        );
+        assert_eq!(from_capabilities_xml("x", &xml).unwrap_err().offset, xml.find("<cpu "));
         let xml = minimal("<distances><sibling id='7' value='20'/></distances>");
         let e = from_capabilities_xml("x", &xml).unwrap_err();
         assert!(e.message.contains("undeclared node 7"), "{}", e.message);
@@ -638,10 +603,9 @@ mod tests {
 
     #[test]
     fn truncated_and_garbled_input_never_panics() {
-        let xml = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/hosts/laptop.caps.xml"),
-        )
-        .unwrap();
+        let xml =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/hosts/laptop.caps.xml"))
+                .unwrap();
         for end in (0..xml.len()).filter(|&i| xml.is_char_boundary(i)) {
             let r = from_capabilities_xml("t", &xml[..end]);
             if let Err(e) = r {

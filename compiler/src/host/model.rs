@@ -107,9 +107,7 @@ impl HostProfile {
 
     /// The nodes the given CPUs live on.
     pub fn nodes_of_cpus(&self, cpus: &IdSet) -> IdSet {
-        cpus.iter()
-            .filter_map(|c| self.cpu(c).map(|c| c.node))
-            .collect()
+        cpus.iter().filter_map(|c| self.cpu(c).map(|c| c.node)).collect()
     }
 
     /// Fill the distance matrix with 10 local / 20 remote where a source gave none,

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::builder::{
-    CpuGroupDecl, DistanceDecl, HostBuilder, HugepagesDecl, LOCAL_DISTANCE, NodeDecl, PciDecl,
-    REMOTE_DISTANCE, SiblingsDecl, SmtRule, derived_cores, rule_groups,
+    CpuGroupDecl, DistanceDecl, HostBuilder, HugepagesDecl, LOCAL_DISTANCE, NodeDecl, PciDecl, REMOTE_DISTANCE,
+    SiblingsDecl, SmtRule, derived_cores, rule_groups,
 };
 use super::model::HostProfile;
 use crate::sets::IdSet;
@@ -98,7 +98,7 @@ fn cpu_groups(profile: &HostProfile) -> Vec<CpuGroupDecl> {
 /// An smt rule when one reproduces every sibling set, else explicit `siblings` for every
 /// multi-thread core; plus `core=` wherever the core id is not the derived one.
 fn cores(profile: &HostProfile) -> (Option<SmtRule>, Vec<SiblingsDecl>) {
-    // (threads, core, socket, die) per core, taken from its lowest thread.
+    // threads → (core, socket, die), taken from the lowest thread.
     let mut seen: BTreeMap<IdSet, (u32, u32, u32)> = BTreeMap::new();
     for c in &profile.cpus {
         let set = if c.siblings.contains(c.id) {
@@ -270,7 +270,6 @@ fn quoted(text: &str) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::host::caps::from_capabilities_xml;
@@ -301,19 +300,14 @@ mod tests {
     }
 
     fn sysfs_profiles() -> Vec<(PathBuf, HostProfile)> {
-        [
-            "linux-test8",
-            "linux-test4",
-            "linux-high-ids",
-            "linux-with-die",
-        ]
-        .iter()
-        .map(|d| {
-            let root = manifest().join("tests/fixtures/sysfs").join(d);
-            let p = probe(d, &root).unwrap().0;
-            (root, p)
-        })
-        .collect()
+        ["linux-test8", "linux-test4", "linux-high-ids", "linux-with-die"]
+            .iter()
+            .map(|d| {
+                let root = manifest().join("tests/fixtures/sysfs").join(d);
+                let p = probe(d, &root).unwrap().0;
+                (root, p)
+            })
+            .collect()
     }
 
     fn text_of(name: &str) -> String {
@@ -323,18 +317,14 @@ mod tests {
 
     #[test]
     fn every_fixture_round_trips_through_the_builder() {
-        let all: Vec<_> = caps_profiles()
-            .into_iter()
-            .chain(sysfs_profiles())
-            .collect();
+        let mut all: Vec<_> = caps_profiles().into_iter().chain(sysfs_profiles()).collect();
         assert_eq!(all.len(), 13);
+        let sys = Path::new("/sys");
+        if sys.join("devices/system/cpu").is_dir() {
+            all.push((sys.to_path_buf(), probe("self", sys).unwrap().0));
+        }
         for (path, p) in all {
-            assert_eq!(
-                to_builder(&p).build().as_ref(),
-                Ok(&p),
-                "{}",
-                path.display()
-            );
+            assert_eq!(to_builder(&p).build().as_ref(), Ok(&p), "{}", path.display());
         }
     }
 
@@ -375,14 +365,8 @@ mod tests {
     fn sysfs_text() {
         let (_, p) = &sysfs_profiles()[0];
         let text = to_vnuma(p);
-        assert!(text.contains(
-            "\n  node 0 cpus=0,4,8,12,16,20,24,28 memory=16742060KiB free=15971440KiB\n"
-        ));
-        assert!(
-            text.contains(
-                "\n  node 1 cpus=32,36,40,44,48,52,56,60 memory=16GiB free=16315188KiB\n"
-            )
-        );
+        assert!(text.contains("\n  node 0 cpus=0,4,8,12,16,20,24,28 memory=16742060KiB free=15971440KiB\n"));
+        assert!(text.contains("\n  node 1 cpus=32,36,40,44,48,52,56,60 memory=16GiB free=16315188KiB\n"));
         assert!(text.contains("\n  siblings 0,4\n"));
         let (_, p) = &sysfs_profiles()[3];
         assert!(to_vnuma(p).contains("\n  cpu 8-9 socket=1 die=1\n"));

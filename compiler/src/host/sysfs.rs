@@ -41,10 +41,12 @@ pub fn probe(name: &str, root: &Path) -> Result<(HostProfile, Vec<String>), Prob
     let node_dir = root.join("devices/system/node");
     if node_dir.is_dir() {
         read_nodes(&node_dir, &online, &mut b, &mut warnings)?;
-    } else {
+    }
+    // No node directories at all: a kernel without NUMA.
+    if b.nodes.is_empty() {
+        let dir = node_dir.display();
         warnings.push(format!(
-            "{} is missing (kernel without NUMA): one node 0 with every online CPU and memory 0",
-            node_dir.display()
+            "no NUMA nodes in {dir}: one node 0 with every online CPU and memory 0"
         ));
         b.nodes.push(NodeDecl {
             id: 0,
@@ -65,10 +67,7 @@ pub fn probe(name: &str, root: &Path) -> Result<(HostProfile, Vec<String>), Prob
     read_pci(&root.join("bus/pci/devices"), &mut b, &mut warnings)?;
     let profile = b.build().map_err(|errors| {
         let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
-        ProbeError::new(
-            root,
-            format!("inconsistent topology: {}", messages.join("; ")),
-        )
+        ProbeError::new(root, format!("inconsistent topology: {}", messages.join("; ")))
     })?;
     Ok((profile, warnings))
 }
@@ -88,8 +87,7 @@ fn read_cpus(dir: &Path, warnings: &mut Vec<String>) -> Result<Vec<CpuFacts>, Pr
         }
         let topo = path.join("topology");
         // Some architectures report -1 for an unknown package or core.
-        let socket =
-            read_signed(&topo.join("physical_package_id"))?.and_then(|v| u32::try_from(v).ok());
+        let socket = read_signed(&topo.join("physical_package_id"))?.and_then(|v| u32::try_from(v).ok());
         let die = read_signed(&topo.join("die_id"))?.and_then(|v| u32::try_from(v).ok());
         let core = read_signed(&topo.join("core_id"))?.and_then(|v| u32::try_from(v).ok());
         let siblings_path = topo.join("thread_siblings_list");
@@ -111,12 +109,7 @@ fn read_cpus(dir: &Path, warnings: &mut Vec<String>) -> Result<Vec<CpuFacts>, Pr
     Ok(cpus)
 }
 
-fn read_nodes(
-    dir: &Path,
-    online: &IdSet,
-    b: &mut HostBuilder,
-    warnings: &mut Vec<String>,
-) -> Result<(), ProbeError> {
+fn read_nodes(dir: &Path, online: &IdSet, b: &mut HostBuilder, warnings: &mut Vec<String>) -> Result<(), ProbeError> {
     let nodes = numbered_entries(dir, "node")?;
     let ids: Vec<u32> = nodes.iter().map(|n| n.0).collect();
     for (id, path) in &nodes {
@@ -125,10 +118,7 @@ fn read_nodes(
         let cpus = match read_opt(&cpulist)? {
             Some(s) if s.trim().is_empty() => IdSet::new(),
             Some(s) => parse_set(&cpulist, &s)?,
-            None => numbered_entries(path, "cpu")?
-                .into_iter()
-                .map(|e| e.0)
-                .collect(),
+            None => numbered_entries(path, "cpu")?.into_iter().map(|e| e.0).collect(),
         };
         let meminfo = path.join("meminfo");
         let (memory_kib, free_kib) = match read_opt(&meminfo)? {
@@ -156,11 +146,8 @@ fn read_nodes(
                 .collect::<Result<_, _>>()?;
             if row.len() == ids.len() {
                 let decls = ids.iter().zip(row).filter(|(_, v)| *v != 0);
-                b.distances.extend(decls.map(|(&to, value)| DistanceDecl {
-                    from: id,
-                    to,
-                    value,
-                }));
+                b.distances
+                    .extend(decls.map(|(&to, value)| DistanceDecl { from: id, to, value }));
             } else {
                 warnings.push(format!(
                     "{}: {} values for {} nodes; ignored",
@@ -176,11 +163,7 @@ fn read_nodes(
 }
 
 /// `Node N MemTotal: X kB` and `Node N MemFree: Y kB` → (total, free) in KiB.
-fn parse_meminfo(
-    path: &Path,
-    text: &str,
-    warnings: &mut Vec<String>,
-) -> Result<(u64, Option<u64>), ProbeError> {
+fn parse_meminfo(path: &Path, text: &str, warnings: &mut Vec<String>) -> Result<(u64, Option<u64>), ProbeError> {
     let mut fields: BTreeMap<&str, u64> = BTreeMap::new();
     for line in text.lines() {
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -221,11 +204,7 @@ fn read_hugepages(dir: &Path, node: u32, b: &mut HostBuilder) -> Result<(), Prob
                     .trim()
                     .parse()
                     .map_err(|_| ProbeError::new(&file, "not a page count"))?;
-                pools.push(HugepagesDecl {
-                    node,
-                    size_kib,
-                    count,
-                });
+                pools.push(HugepagesDecl { node, size_kib, count });
             }
         }
     }
@@ -259,9 +238,7 @@ fn read_pci(dir: &Path, b: &mut HostBuilder, warnings: &mut Vec<String>) -> Resu
                 name: None,
             });
         } else {
-            warnings.push(format!(
-                "PCI device {address} is on unknown node {node}; left out"
-            ));
+            warnings.push(format!("PCI device {address} is on unknown node {node}; left out"));
         }
     }
     devices.sort_by(|a, b| a.address.cmp(&b.address));
@@ -313,7 +290,6 @@ fn parse_set(path: &Path, text: &str) -> Result<IdSet, ProbeError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -381,10 +357,7 @@ mod tests {
     fn missing_root_names_the_path() {
         let e = probe("x", Path::new("/nonexistent/sysfs")).unwrap_err();
         assert_eq!(e.path, Path::new("/nonexistent/sysfs/devices/system/cpu"));
-        assert!(
-            e.to_string()
-                .starts_with("/nonexistent/sysfs/devices/system/cpu: ")
-        );
+        assert!(e.to_string().starts_with("/nonexistent/sysfs/devices/system/cpu: "));
     }
 
     #[test]
@@ -438,10 +411,7 @@ mod tests {
         );
         write("devices/system/node/node1/cpulist", "2\n");
         write("devices/system/node/node1/distance", "31 10\n");
-        write(
-            "devices/system/node/node1/meminfo",
-            "Node 1 MemTotal: 4096 kB\n",
-        );
+        write("devices/system/node/node1/meminfo", "Node 1 MemTotal: 4096 kB\n");
         write("devices/system/node/node2/cpulist", "\n");
         write("bus/pci/devices/0000:00:01.0/numa_node", "1\n");
         write("bus/pci/devices/0000:00:02.0/numa_node", "-1\n");
@@ -453,17 +423,10 @@ mod tests {
         assert!(p.node(2).unwrap().cpus.is_empty());
         assert_eq!(p.node(0).unwrap().free_kib, 1024);
         assert_eq!(p.node(1).unwrap().free_kib, 4096);
-        let pools: Vec<(u64, u64)> = p.nodes[0]
-            .hugepages
-            .iter()
-            .map(|h| (h.size_kib, h.count))
-            .collect();
+        let pools: Vec<(u64, u64)> = p.nodes[0].hugepages.iter().map(|h| (h.size_kib, h.count)).collect();
         assert_eq!(pools, [(2048, 5), (1048576, 0)]);
         assert_eq!(p.pci.len(), 1);
-        assert_eq!(
-            (p.pci[0].address.as_str(), p.pci[0].node),
-            ("0000:00:01.0", 1)
-        );
+        assert_eq!((p.pci[0].address.as_str(), p.pci[0].node), ("0000:00:01.0", 1));
         // Package -1 means unknown: socket falls back to the node.
         assert_eq!(p.cpu(2).unwrap().socket, 1);
 

@@ -24,8 +24,19 @@ pub fn domain_xml(g: &Guest) -> String {
     if let Some(nt) = numatune(g) {
         d.push(nt);
     }
-    d.push(Element::new("os").child(Element::new("type").attr("arch", "x86_64").attr("machine", &g.machine).text("hvm")));
-    d.push(Element::new("features").child(Element::new("acpi")).child(Element::new("apic")));
+    d.push(
+        Element::new("os").child(
+            Element::new("type")
+                .attr("arch", "x86_64")
+                .attr("machine", &g.machine)
+                .text("hvm"),
+        ),
+    );
+    d.push(
+        Element::new("features")
+            .child(Element::new("acpi"))
+            .child(Element::new("apic")),
+    );
     d.push(cpu(g));
     d.push(Element::new("clock").attr("offset", "utc"));
     d.push(Element::new("on_poweroff").text("destroy"));
@@ -48,7 +59,12 @@ fn memory_backing(g: &Guest) -> Option<Element> {
     if let Some(size) = g.hugepage_kib {
         let mut page = Element::new("page").attr("size", size).attr("unit", "KiB");
         if !g.cells.is_empty() {
-            let ids: IdSet = g.cells.iter().filter(|c| c.hugepage_kib.is_some()).map(|c| c.id).collect();
+            let ids: IdSet = g
+                .cells
+                .iter()
+                .filter(|c| c.hugepage_kib.is_some())
+                .map(|c| c.id)
+                .collect();
             page = page.attr("nodeset", ids);
         }
         mb.push(Element::new("hugepages").child(page));
@@ -73,7 +89,11 @@ fn cputune(g: &Guest) -> Option<Element> {
 fn numatune(g: &Guest) -> Option<Element> {
     let mut nt = Element::new("numatune");
     if let Some(b) = &g.memory_binding {
-        nt.push(Element::new("memory").attr("mode", b.policy.libvirt()).attr("nodeset", &b.nodes));
+        nt.push(
+            Element::new("memory")
+                .attr("mode", b.policy.libvirt())
+                .attr("nodeset", &b.nodes),
+        );
     }
     for c in &g.cells {
         if let Some(b) = &c.binding {
@@ -90,9 +110,15 @@ fn numatune(g: &Guest) -> Option<Element> {
 
 fn cpu(g: &Guest) -> Element {
     let mut cpu = match &g.cpu {
-        CpuMode::HostPassthrough => Element::new("cpu").attr("mode", "host-passthrough").attr("check", "none").attr("migratable", "on"),
+        CpuMode::HostPassthrough => Element::new("cpu")
+            .attr("mode", "host-passthrough")
+            .attr("check", "none")
+            .attr("migratable", "on"),
         CpuMode::HostModel => Element::new("cpu").attr("mode", "host-model").attr("check", "partial"),
-        CpuMode::Maximum => Element::new("cpu").attr("mode", "maximum").attr("check", "none").attr("migratable", "on"),
+        CpuMode::Maximum => Element::new("cpu")
+            .attr("mode", "maximum")
+            .attr("check", "none")
+            .attr("migratable", "on"),
         CpuMode::Custom(model) => Element::new("cpu")
             .attr("mode", "custom")
             .attr("match", "exact")

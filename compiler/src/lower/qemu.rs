@@ -41,18 +41,34 @@ pub fn options(g: &Guest) -> Vec<(String, Option<String>)> {
     };
     push("-m", format!("size={initial_kib}k"));
     if g.cells.is_empty() {
-        push("-object", backend("pc.ram", g.hugepage_kib, g.memory_kib, g.memory_binding.as_ref()));
+        push(
+            "-object",
+            backend("pc.ram", g.hugepage_kib, g.memory_kib, g.memory_binding.as_ref()),
+        );
     }
-    push("-overcommit", format!("mem-lock={}", if g.locked { "on" } else { "off" }));
+    push(
+        "-overcommit",
+        format!("mem-lock={}", if g.locked { "on" } else { "off" }),
+    );
     let t = g.effective_topology();
-    let dies = if g.topology.is_some() { format!(",dies={}", t.dies) } else { String::new() };
+    let dies = if g.topology.is_some() {
+        format!(",dies={}", t.dies)
+    } else {
+        String::new()
+    };
     push(
         "-smp",
-        format!("{},sockets={}{dies},cores={},threads={}", g.vcpus, t.sockets, t.cores, t.threads),
+        format!(
+            "{},sockets={}{dies},cores={},threads={}",
+            g.vcpus, t.sockets, t.cores, t.threads
+        ),
     );
     for c in &g.cells {
         let binding = c.binding.as_ref().or(g.memory_binding.as_ref());
-        push("-object", backend(&format!("ram-node{}", c.id), c.hugepage_kib, c.memory_kib, binding));
+        push(
+            "-object",
+            backend(&format!("ram-node{}", c.id), c.hugepage_kib, c.memory_kib, binding),
+        );
         let mut node = format!("node,nodeid={}", c.id);
         for run in c.vcpus.run_strings() {
             node.push_str(&format!(",cpus={run}"));
@@ -82,11 +98,11 @@ fn backend(id: &str, page: Option<u64>, kib: u64, binding: Option<&MemBinding>) 
         None => "memory-backend-ram",
     };
     props.push(format!("size={}", kib * 1024));
-    if let Some(b) = binding {
-        if let Some(policy) = b.policy.qemu() {
-            props.extend(b.nodes.run_strings().iter().map(|r| format!("host-nodes={r}")));
-            props.push(format!("policy={policy}"));
-        }
+    if let Some(b) = binding
+        && let Some(policy) = b.policy.qemu()
+    {
+        props.extend(b.nodes.run_strings().iter().map(|r| format!("host-nodes={r}")));
+        props.push(format!("policy={policy}"));
     }
     format!("{kind},{}", props.join(","))
 }

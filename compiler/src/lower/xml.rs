@@ -109,6 +109,9 @@ mod tests {
     #[test]
     fn escapes_text_and_attributes() {
         let e = Element::new("name").attr("a", "it's <&>").text("x<y & \"z\"");
-        assert_eq!(e.render(), "<name a='it&apos;s &lt;&amp;&gt;'>x&lt;y &amp; \"z\"</name>\n");
+        assert_eq!(
+            e.render(),
+            "<name a='it&apos;s &lt;&amp;&gt;'>x&lt;y &amp; \"z\"</name>\n"
+        );
     }
 }

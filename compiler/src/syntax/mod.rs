@@ -114,10 +114,7 @@ fn statement(file: FileId, pair: Pair<'_, Rule>, diags: &mut Vec<Diagnostic>) ->
         .max()
         .unwrap_or(span.end);
     Statement {
-        span: Span {
-            end,
-            ..keyword.span
-        },
+        span: Span { end, ..keyword.span },
         keyword,
         args,
         props,
@@ -238,13 +235,19 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
         Some(c) => (
             format!("unexpected `{c}`"),
             "expected a statement keyword here".to_string(),
-            "a statement starts with a keyword made of letters, digits, `-` and `_`, beginning with a letter".to_string(),
+            "a statement starts with a keyword made of letters, digits, `-` and `_`, beginning with a letter"
+                .to_string(),
         ),
     };
     let len = found.map(|c| c.len_utf8()).unwrap_or(0);
     let end = end.max(start + if found == Some('\n') { 0 } else { len });
-    Diagnostic::error(SYNTAX, format!("syntax error: {message}"), Span::new(file, start, end), label)
-        .with_help(help)
+    Diagnostic::error(
+        SYNTAX,
+        format!("syntax error: {message}"),
+        Span::new(file, start, end),
+        label,
+    )
+    .with_help(help)
 }
 
 #[cfg(test)]

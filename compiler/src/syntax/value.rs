@@ -25,7 +25,10 @@ fn err(message: impl Into<String>, help: impl Into<String>) -> ValueError {
 pub fn integer(v: &Value) -> Result<u64, ValueError> {
     let help = "write a whole number such as `16`, `0xfe` or `1_000`";
     if v.quoted {
-        return Err(err(format!("expected an integer, found the string \"{}\"", v.text), help));
+        return Err(err(
+            format!("expected an integer, found the string \"{}\"", v.text),
+            help,
+        ));
     }
     parse_integer(&v.text).ok_or_else(|| err(format!("expected an integer, found `{}`", v.text), help))
 }
@@ -87,7 +90,10 @@ const NOT_IEC: &[(&str, &str)] = &[
 pub fn size(v: &Value) -> Result<u64, ValueError> {
     let example = "a size like `8GiB`, `512MiB` or `4096B`";
     if v.quoted {
-        return Err(err(format!("expected {example}, found a string"), "write the size without quotes"));
+        return Err(err(
+            format!("expected {example}, found a string"),
+            "write the size without quotes",
+        ));
     }
     let text = v.text.as_str();
     let split = text
@@ -96,7 +102,10 @@ pub fn size(v: &Value) -> Result<u64, ValueError> {
     // Hex digits include `B`; find the unit by trying known suffixes instead.
     let (number, unit) = split_unit(text).unwrap_or((&text[..split], &text[split..]));
     let Some(n) = parse_integer(number) else {
-        return Err(err(format!("expected {example}, found `{text}`"), "write a number directly followed by an IEC unit: `B`, `KiB`, `MiB`, `GiB` or `TiB`"));
+        return Err(err(
+            format!("expected {example}, found `{text}`"),
+            "write a number directly followed by an IEC unit: `B`, `KiB`, `MiB`, `GiB` or `TiB`",
+        ));
     };
     if unit.is_empty() {
         return Err(err(
@@ -144,7 +153,10 @@ fn split_unit(text: &str) -> Option<(&str, &str)> {
 /// `0-3,^2,8` or a single id.
 pub fn set(v: &Value) -> Result<IdSet, ValueError> {
     if v.quoted {
-        return Err(err("expected a set like `0-3,8`, found a string", "write the set without quotes"));
+        return Err(err(
+            "expected a set like `0-3,8`, found a string",
+            "write the set without quotes",
+        ));
     }
     IdSet::parse(&v.text).map_err(|e| {
         err(
@@ -199,9 +211,18 @@ pub fn boolean(v: &Value) -> Result<bool, ValueError> {
     match (v.quoted, v.text.as_str()) {
         (false, "true") => Ok(true),
         (false, "false") => Ok(false),
-        (false, "yes" | "on") => Err(err(format!("expected `true` or `false`, found `{}`", v.text), "write `true`")),
-        (false, "no" | "off") => Err(err(format!("expected `true` or `false`, found `{}`", v.text), "write `false`")),
-        _ => Err(err(format!("expected `true` or `false`, found `{}`", v.text), "write `true` or `false`")),
+        (false, "yes" | "on") => Err(err(
+            format!("expected `true` or `false`, found `{}`", v.text),
+            "write `true`",
+        )),
+        (false, "no" | "off") => Err(err(
+            format!("expected `true` or `false`, found `{}`", v.text),
+            "write `false`",
+        )),
+        _ => Err(err(
+            format!("expected `true` or `false`, found `{}`", v.text),
+            "write `true` or `false`",
+        )),
     }
 }
 
@@ -210,17 +231,27 @@ pub fn mac(v: &Value) -> Result<String, ValueError> {
     let parts: Vec<&str> = v.text.split(':').collect();
     let ok = !v.quoted
         && parts.len() == 6
-        && parts.iter().all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()));
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()));
     if ok {
         Ok(v.text.to_ascii_lowercase())
     } else {
-        Err(err(format!("expected a MAC address, found `{}`", v.text), "write six hex pairs: `52:54:00:0f:fb:22`"))
+        Err(err(
+            format!("expected a MAC address, found `{}`", v.text),
+            "write six hex pairs: `52:54:00:0f:fb:22`",
+        ))
     }
 }
 
 /// `0000:3b:00.0` or `3b:00.0` → canonical `dddd:bb:ss.f`.
 pub fn pci_address(v: &Value) -> Result<String, ValueError> {
-    let bad = || err(format!("expected a PCI address, found `{}`", v.text), "write `domain:bus:slot.function`, e.g. `0000:3b:00.0` or `3b:00.0`");
+    let bad = || {
+        err(
+            format!("expected a PCI address, found `{}`", v.text),
+            "write `domain:bus:slot.function`, e.g. `0000:3b:00.0` or `3b:00.0`",
+        )
+    };
     if v.quoted {
         return Err(bad());
     }
