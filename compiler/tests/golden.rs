@@ -170,7 +170,10 @@ fn diagnostics_catalogue_is_current() {
     for (code, summary) in vnumac::check::codes::ALL {
         md.push_str(&format!("\n## {code}\n\n{summary}.\n"));
         let short = code.trim_start_matches("vnuma::");
-        for input in inputs.iter().filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(short)) {
+        for input in inputs
+            .iter()
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(short))
+        {
             let src = fs::read_to_string(workspace().join(input)).unwrap();
             let out = fs::read_to_string(workspace().join(input.with_extension("txt"))).unwrap_or_default();
             md.push_str(&format!(

@@ -1,0 +1,159 @@
+//! The `vnumac` binary as a user runs it: exit codes, what goes to stdout and stderr,
+//! files written (or not) by `-o`, JSON diagnostics, host import/probe.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn vnumac(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vnumac"))
+        .args(args)
+        .current_dir(workspace())
+        .output()
+        .expect("run vnumac")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("vnumac-cli-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn build_prints_xml_and_qemu_for_one_guest() {
+    let o = vnumac(&["build", "examples/talk-manual-cells.vnuma"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let xml = stdout(&o);
+    assert!(xml.starts_with("<domain type='kvm'>"));
+    assert!(xml.contains("<memnode cellid='3' mode='strict' nodeset='3'/>"));
+    let o = vnumac(&["build", "examples/talk-manual-cells.vnuma", "--emit", "qemu"]);
+    assert_eq!(o.status.code(), Some(0));
+    let args = stdout(&o);
+    assert!(args.starts_with("qemu-system-x86_64 \\\n"));
+    assert!(args.contains("  -numa node,nodeid=1,cpus=4-7,memdev=ram-node1 \\\n"));
+    let o = vnumac(&["build", "examples/talk-manual-cells.vnuma", "--emit", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["cells"][2]["host_nodes"], "2");
+}
+
+#[test]
+fn errors_exit_1_and_print_nothing() {
+    let o = vnumac(&["build", "golden/errors/E0302-cell-memory-sum.vnuma"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    assert!(stderr(&o).contains("vnuma::E0302"));
+    assert!(stderr(&o).contains("nothing written"));
+}
+
+#[test]
+fn out_dir_writes_every_guest_or_nothing() {
+    let dir = scratch("out");
+    let out = dir.join("out");
+    let o = vnumac(&["build", "examples/cascadelake-2s.vnuma", "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut names: Vec<String> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["batch.args", "batch.xml", "web.args", "web.xml"]);
+    let golden = fs::read_to_string(workspace().join("golden/examples/cascadelake-2s/web.xml")).unwrap();
+    assert_eq!(fs::read_to_string(out.join("web.xml")).unwrap(), golden);
+
+    let bad = dir.join("bad-out");
+    let o = vnumac(&["build", "golden/errors/E0406-node-memory.vnuma", "-o", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!bad.exists(), "nothing may be written when there are errors");
+}
+
+#[test]
+fn several_guests_need_a_choice_on_stdout() {
+    let o = vnumac(&["build", "examples/cascadelake-2s.vnuma"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--guest"));
+    let o = vnumac(&["build", "examples/cascadelake-2s.vnuma", "--guest", "batch"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("<name>batch</name>"));
+    let o = vnumac(&["build", "examples/cascadelake-2s.vnuma", "--guest", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn io_errors_exit_2_and_name_the_path() {
+    let o = vnumac(&["build", "examples/does-not-exist.vnuma"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("examples/does-not-exist.vnuma"));
+    let o = vnumac(&["host", "import", "examples/hosts/nope.caps.xml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("examples/hosts/nope.caps.xml"));
+    let o = vnumac(&["frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn json_diagnostics_are_one_object_per_line() {
+    let o = vnumac(&["--message-format", "json", "check", "golden/errors/E0301-vcpu-in-two-cells.vnuma"]);
+    assert_eq!(o.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = stderr(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1);
+    let d = &lines[0];
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["code"], "vnuma::E0301");
+    assert!(d["help"].as_str().unwrap().contains("disjoint"));
+    let labels = d["labels"].as_array().unwrap();
+    assert_eq!(labels.len(), 2, "primary plus the other cell");
+    assert_eq!(labels[0]["line"], 6);
+    assert_eq!(labels[0]["column"], 5);
+    assert_eq!(labels[1]["line"], 5);
+    assert!(labels[0]["start"].as_u64().unwrap() < labels[0]["end"].as_u64().unwrap());
+    assert_eq!(labels[0]["file"], "golden/errors/E0301-vcpu-in-two-cells.vnuma");
+}
+
+#[test]
+fn warnings_do_not_fail_the_build() {
+    let o = vnumac(&["check", "golden/errors/W0501-pin-spans-nodes.vnuma"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("vnuma::W0501"));
+}
+
+#[test]
+fn host_import_output_checks_and_builds() {
+    for caps in ["examples/hosts/peppi.caps.xml", "examples/hosts/real/power8-smt8.caps.xml"] {
+        let o = vnumac(&["host", "import", caps, "--name", "imported"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let dir = scratch("import");
+        let file = dir.join("host.vnuma");
+        fs::write(&file, format!("{}\nguest g {{\n  memory 1GiB\n  vcpus 2\n  pin vcpus=0-1 node=0\n}}\n", stdout(&o))).unwrap();
+        let o = vnumac(&["build", file.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn host_probe_reads_every_sysfs_dump_and_this_machine() {
+    for dump in ["linux-test8", "linux-test4", "linux-high-ids", "linux-with-die"] {
+        let root = format!("compiler/tests/fixtures/sysfs/{dump}");
+        let o = vnumac(&["host", "probe", "--sysfs-root", &root]);
+        assert_eq!(o.status.code(), Some(0), "{dump}: {}", stderr(&o));
+        assert!(stdout(&o).contains("node 0 cpus="), "{dump}");
+    }
+    let o = vnumac(&["host", "probe"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("host this-host {"));
+    let o = vnumac(&["host", "probe", "--sysfs-root", "/nonexistent/sys"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("/nonexistent/sys"));
+}
