@@ -73,6 +73,9 @@ impl IdSet {
                 return Err(bad(format!("range `{body}` runs backwards")));
             }
             let target = if neg { &mut exclude } else { &mut include };
+            if target.len() + (hi - lo) as usize > 2 * MAX_ID as usize {
+                return Err(bad("set is too large".into()));
+            }
             target.extend(lo..=hi);
             offset += part.len() + 1;
         }

@@ -1,5 +1,6 @@
 //! The `vnumac` binary as a user runs it: exit codes, what goes to stdout and stderr,
 //! files written (or not) by `-o`, JSON diagnostics, host import/probe.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -74,7 +75,12 @@ fn out_dir_writes_every_guest_or_nothing() {
     assert_eq!(fs::read_to_string(out.join("web.xml")).unwrap(), golden);
 
     let bad = dir.join("bad-out");
-    let o = vnumac(&["build", "golden/errors/E0406-node-memory.vnuma", "-o", bad.to_str().unwrap()]);
+    let o = vnumac(&[
+        "build",
+        "golden/errors/E0406-node-memory.vnuma",
+        "-o",
+        bad.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(!bad.exists(), "nothing may be written when there are errors");
 }
@@ -105,7 +111,12 @@ fn io_errors_exit_2_and_name_the_path() {
 
 #[test]
 fn json_diagnostics_are_one_object_per_line() {
-    let o = vnumac(&["--message-format", "json", "check", "golden/errors/E0301-vcpu-in-two-cells.vnuma"]);
+    let o = vnumac(&[
+        "--message-format",
+        "json",
+        "check",
+        "golden/errors/E0301-vcpu-in-two-cells.vnuma",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let lines: Vec<serde_json::Value> = stderr(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 1);
@@ -131,12 +142,22 @@ fn warnings_do_not_fail_the_build() {
 
 #[test]
 fn host_import_output_checks_and_builds() {
-    for caps in ["examples/hosts/peppi.caps.xml", "examples/hosts/real/power8-smt8.caps.xml"] {
+    for caps in [
+        "examples/hosts/peppi.caps.xml",
+        "examples/hosts/real/power8-smt8.caps.xml",
+    ] {
         let o = vnumac(&["host", "import", caps, "--name", "imported"]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         let dir = scratch("import");
         let file = dir.join("host.vnuma");
-        fs::write(&file, format!("{}\nguest g {{\n  memory 1GiB\n  vcpus 2\n  pin vcpus=0-1 node=0\n}}\n", stdout(&o))).unwrap();
+        fs::write(
+            &file,
+            format!(
+                "{}\nguest g {{\n  memory 1GiB\n  vcpus 2\n  pin vcpus=0-1 node=0\n}}\n",
+                stdout(&o)
+            ),
+        )
+        .unwrap();
         let o = vnumac(&["build", file.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     }

@@ -1,5 +1,6 @@
 //! `host import` / `host probe` print a block that reads back to the identical profile,
 //! through the real parser and checker.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use vnumac::db::{self, Database, Loader};
