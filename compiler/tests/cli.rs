@@ -83,6 +83,7 @@ fn out_dir_writes_every_guest_or_nothing() {
     ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(!bad.exists(), "nothing may be written when there are errors");
+    fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -160,6 +161,7 @@ fn host_import_output_checks_and_builds() {
         .unwrap();
         let o = vnumac(&["build", file.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        fs::remove_dir_all(&dir).unwrap();
     }
 }
 

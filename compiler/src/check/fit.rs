@@ -10,6 +10,7 @@ pub fn check_fit(hosts: &[Option<&HostProfile>], names: &[String], claims: &[Nod
     for (hi, host) in hosts.iter().enumerate() {
         let Some(host) = host else { continue };
         let name = names.get(hi).map(String::as_str).unwrap_or("");
+        check_host_pages(host, hi, name, claims, diags);
         for node in &host.nodes {
             let here: Vec<&NodeClaim> = claims.iter().filter(|c| c.host == hi && c.node == node.id).collect();
             // Plain memory (hugepage-backed memory is drawn from the page pools instead).
@@ -105,5 +106,42 @@ fn roomier_node(host: &HostProfile, short: u32, need: u64, claims: &[NodeClaim],
             human_kib(free)
         ),
         None => format!("shrink the cells bound to node {short} by {}", human_kib(need)),
+    }
+}
+
+/// Hugepages over the whole host: bound and unbound claims together against every node's free pages.
+fn check_host_pages(host: &HostProfile, hi: usize, name: &str, claims: &[NodeClaim], diags: &mut Vec<Diagnostic>) {
+    let mine: Vec<&NodeClaim> = claims.iter().filter(|c| c.host == hi && c.page_kib.is_some()).collect();
+    if !mine.iter().any(|c| c.node == super::guest::ANY_NODE) {
+        return; // Bound claims are checked node by node.
+    }
+    let mut sizes: Vec<u64> = mine.iter().filter_map(|c| c.page_kib).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    for size in sizes {
+        let users: Vec<&&NodeClaim> = mine.iter().filter(|c| c.page_kib == Some(size)).collect();
+        let need: u64 = users.iter().map(|c| c.kib / size.max(1)).sum();
+        let have: u64 = host
+            .nodes
+            .iter()
+            .flat_map(|n| n.hugepages.iter())
+            .filter(|p| p.size_kib == size)
+            .map(|p| p.count)
+            .sum();
+        if need > have
+            && let Some(last) = users.iter().rev().find(|c| c.node == super::guest::ANY_NODE)
+        {
+            diags.push(shortage(
+                last,
+                &users,
+                format!(
+                    "host `{name}` has {have} free {} pages in all but guests need {need}",
+                    human_kib(size)
+                ),
+                NODE_HUGEPAGES,
+                format!("short by {} pages", need - have),
+                "reserve more hugepages on the host, or back less memory with them".to_string(),
+            ));
+        }
     }
 }

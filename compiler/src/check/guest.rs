@@ -15,6 +15,9 @@ pub struct HostRef<'h> {
     pub profile: &'h HostProfile,
 }
 
+/// A claim on no particular node: hugepages that may come from any node.
+pub const ANY_NODE: u32 = u32::MAX;
+
 /// Memory a guest binds to one host node, for the cross-guest fit check.
 #[derive(Debug, Clone)]
 pub struct NodeClaim {
@@ -621,6 +624,25 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
             .map(|f| f.span_of("nodeset"))
             .unwrap_or(cx.guest_span);
         spread_claims(&mut claims, h.index, &b.nodes, unbound, hugepage_kib, span, &name);
+    }
+
+    // Hugepages not bound to any node come from whichever node has them.
+    if let (Some(page), Some(h), None) = (hugepage_kib, cx.host, &memory_binding) {
+        let unbound: u64 = if cells.is_empty() {
+            memory_kib
+        } else {
+            cells.iter().filter(|c| c.binding.is_none()).map(|c| c.memory_kib).sum()
+        };
+        if unbound > 0 {
+            claims.push(NodeClaim {
+                host: h.index,
+                node: ANY_NODE,
+                kib: unbound,
+                page_kib: Some(page),
+                span: memory.map(|f| f.span_of("hugepages")).unwrap_or(cx.guest_span),
+                guest: name.clone(),
+            });
+        }
     }
 
     let ok = cx.diags[before..].iter().all(|d| !d.is_error());
