@@ -9,6 +9,8 @@ use std::fmt;
 pub enum Severity {
     Error,
     Warning,
+    /// Information about a choice vnumac made (never fails a build).
+    Note,
 }
 
 impl Severity {
@@ -16,6 +18,7 @@ impl Severity {
         match self {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Note => "note",
         }
     }
 }
@@ -55,6 +58,13 @@ impl Diagnostic {
     pub fn warning(code: &'static str, message: impl Into<String>, span: Span, label: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Warning,
+            ..Diagnostic::error(code, message, span, label)
+        }
+    }
+
+    pub fn note(code: &'static str, message: impl Into<String>, span: Span, label: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Note,
             ..Diagnostic::error(code, message, span, label)
         }
     }
@@ -129,6 +139,7 @@ impl miette::Diagnostic for Report {
         Some(match self.severity {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
+            Severity::Note => miette::Severity::Advice,
         })
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {

@@ -6,6 +6,7 @@
 pub mod check;
 pub mod db;
 pub mod diagnostics;
+pub mod explain;
 pub mod host;
 pub mod ir;
 pub mod lower;
@@ -14,3 +15,4 @@ pub mod source;
 pub mod span;
 pub mod syntax;
 pub mod units;
+pub mod place;

@@ -12,7 +12,7 @@ use vnumac::diagnostics;
     name = "vnumac",
     version,
     about = "Compile .vnuma guest descriptions into libvirt domain XML and QEMU command lines, checked against the host's NUMA topology",
-    after_help = "Examples:\n  vnumac build examples/talk-manual-cells.vnuma          print the domain XML\n  vnumac build guest.vnuma --emit qemu                  print the QEMU command line\n  vnumac build fleet.vnuma -o out/                      write out/NAME.xml and out/NAME.args for every guest\n  vnumac check *.vnuma                                  diagnostics only\n  vnumac host import /path/to/capabilities.xml         print a host profile as .vnuma\n  vnumac host probe                                     the same for this machine\n\nExit codes: 0 ok (warnings allowed), 1 errors in the input, 2 usage or I/O errors."
+    after_help = "Examples:\n  vnumac build examples/talk-manual-cells.vnuma          print the domain XML\n  vnumac build guest.vnuma --emit qemu                  print the QEMU command line\n  vnumac build fleet.vnuma -o out/                      write out/NAME.xml and out/NAME.args for every guest\n  vnumac check *.vnuma                                  diagnostics only\n  vnumac explain fleet.vnuma                            where every vCPU and cell landed on the host\n  vnumac host import /path/to/capabilities.xml         print a host profile as .vnuma\n  vnumac host probe                                     the same for this machine\n\nExit codes: 0 ok (warnings allowed), 1 errors in the input, 2 usage or I/O errors."
 )]
 struct Cli {
     /// How diagnostics are printed on stderr.
@@ -62,11 +62,28 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Show where every vCPU and every cell's memory landed on the host.
+    Explain {
+        /// The .vnuma file.
+        file: PathBuf,
+        /// Only this guest.
+        #[arg(long)]
+        guest: Option<String>,
+        /// Text (an affinity map and a per-node summary) or an SVG picture of the host.
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+        format: ExplainFormat,
+    },
     /// Host profiles: print one as a .vnuma `host { }` block.
     Host {
         #[command(subcommand)]
         command: HostCommand,
     },
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+enum ExplainFormat {
+    Text,
+    Svg,
 }
 
 #[derive(Subcommand)]
@@ -111,6 +128,7 @@ fn main() -> ExitCode {
             }
             ExitCode::from(code)
         }
+        Command::Explain { file, guest, format } => explain(&file, guest.as_deref(), format, fmt),
         Command::Host { command } => host(command),
     }
 }
@@ -233,6 +251,31 @@ fn build(file: &Path, emit: Emit, only: Option<&str>, out_dir: Option<&Path>, fm
             ExitCode::from(2)
         }
     }
+}
+
+fn explain(file: &Path, only: Option<&str>, format: ExplainFormat, fmt: MessageFormat) -> ExitCode {
+    let compiled = match compile(file, fmt) {
+        Ok(c) => c,
+        Err(code) => return ExitCode::from(code),
+    };
+    if compiled.has_errors() {
+        return ExitCode::from(1);
+    }
+    if let Some(name) = only
+        && !compiled.checked.build.guests.iter().any(|g| g.name == name)
+    {
+        eprintln!("error: no guest named `{name}` in {}", file.display());
+        return ExitCode::from(2);
+    }
+    let text = match format {
+        ExplainFormat::Text => vnumac::explain::text(&compiled.checked, only),
+        ExplainFormat::Svg => vnumac::explain::svg(&compiled.checked, only),
+    };
+    let mut stdout = std::io::stdout().lock();
+    if stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()).is_err() {
+        return ExitCode::from(2);
+    }
+    ExitCode::SUCCESS
 }
 
 /// Write every file to a temporary name first, then rename them all; on failure remove what was written.

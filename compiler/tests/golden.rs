@@ -1,5 +1,5 @@
 //! Golden tests: every example and every failing input, compiled and compared with
-//! the expected XML, QEMU command line and rendered diagnostics under golden/.
+//! the expected XML, QEMU command line, placement map and rendered diagnostics under golden/.
 //! Bless new output with `UPDATE_GOLDEN=1 cargo test -p vnumac --test golden`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -37,6 +37,7 @@ fn vnuma_files(dir: &str) -> Vec<PathBuf> {
 }
 
 struct Outcome {
+    explain: String,
     rendered: String,
     has_errors: bool,
     outputs: Vec<db::GuestOutput>,
@@ -53,6 +54,7 @@ fn compile(rel: &Path) -> Outcome {
         .map(|d| diagnostics::render(d, &compiled.sources, false, 100))
         .collect();
     Outcome {
+        explain: vnumac::explain::text(&compiled.checked, None),
         rendered,
         has_errors: compiled.has_errors(),
         outputs: db::lower(&db, program).clone(),
@@ -96,6 +98,7 @@ fn examples_match_golden() {
             failures.extend(expect_file(&dir.join(format!("{}.xml", g.name)), &g.xml));
             failures.extend(expect_file(&dir.join(format!("{}.args", g.name)), &g.args));
         }
+        failures.extend(expect_file(&dir.join("explain.txt"), &out.explain));
         let warn = dir.join("diagnostics.txt");
         if !out.rendered.is_empty() || workspace().join(&warn).exists() {
             failures.extend(expect_file(&warn, &out.rendered));

@@ -23,6 +23,9 @@ pub const PIN_TARGET: &str = "vnuma::E0316";
 pub const PINNED_TWICE: &str = "vnuma::E0317";
 pub const DISTANCE_TWICE: &str = "vnuma::E0318";
 pub const GUEST_NAME: &str = "vnuma::E0319";
+pub const VNUMA_INVALID: &str = "vnuma::E0320";
+pub const VNUMA_NO_ROOM: &str = "vnuma::E0321";
+pub const EMULATOR_NO_CPU: &str = "vnuma::E0322";
 
 pub const UNKNOWN_HOST: &str = "vnuma::E0401";
 pub const HOST_NEEDED: &str = "vnuma::E0402";
@@ -40,6 +43,9 @@ pub const HOST_BLOCK: &str = "vnuma::E0412";
 pub const PIN_SPANS_NODES: &str = "vnuma::W0501";
 pub const PIN_OFF_CELL_NODE: &str = "vnuma::W0502";
 pub const SOCKET_SPANS_CELLS: &str = "vnuma::W0503";
+pub const UNEVEN_CELLS: &str = "vnuma::W0504";
+
+pub const PICKED_NODES: &str = "vnuma::N0601";
 
 pub const NOT_YET: &str = "vnuma::E0901";
 
@@ -87,6 +93,9 @@ pub const ALL: &[(&str, &str)] = &[
     (PINNED_TWICE, "a vCPU pinned by two statements"),
     (DISTANCE_TWICE, "the same distance given twice"),
     (GUEST_NAME, "a guest name that cannot be a file or domain name"),
+    (VNUMA_INVALID, "a `vnuma` request that cannot be met on any host"),
+    (VNUMA_NO_ROOM, "`vnuma` runs out of host CPUs or memory"),
+    (EMULATOR_NO_CPU, "no CPU is left for a placed guest's emulator threads"),
     (UNKNOWN_HOST, "`on=` names no host, or several hosts and no `on=`"),
     (HOST_NEEDED, "a host-dependent statement in a guest without a host"),
     (HOST_NODE, "a host node that does not exist or has no CPUs"),
@@ -108,5 +117,7 @@ pub const ALL: &[(&str, &str)] = &[
         SOCKET_SPANS_CELLS,
         "warning: a hand-written topology puts one socket in two cells",
     ),
+    (UNEVEN_CELLS, "warning: vCPUs do not divide evenly into the cells"),
+    (PICKED_NODES, "note: the host nodes `vnuma mode=node` picked"),
     (NOT_YET, "a feature this version does not implement yet"),
 ];

@@ -33,6 +33,10 @@ pub struct NodeClaim {
 pub struct GuestResult {
     pub guest: Option<Guest>,
     pub claims: Vec<NodeClaim>,
+    /// Placed by `vnuma`: its use of the host is already in the placement ledger.
+    pub placed: bool,
+    /// For a placed guest without `emulator`: the host node its emulator threads belong to.
+    pub emulator_node: Option<u32>,
 }
 
 struct Cx<'a, 'h> {
@@ -107,7 +111,12 @@ fn human(kib: u64) -> String {
     crate::units::human_kib(kib)
 }
 
-pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Vec<Diagnostic>) -> GuestResult {
+pub fn check_guest(
+    stmt: &Fields<'_>,
+    host: Option<&HostRef<'_>>,
+    place_state: Option<&mut super::vnuma::PlaceState>,
+    diags: &mut Vec<Diagnostic>,
+) -> GuestResult {
     let name = stmt.arg_text(0).unwrap_or_default().to_string();
     let before = diags.len();
     let mut cx = Cx {
@@ -134,7 +143,6 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
 
     for f in &fields {
         let unsupported = match f.keyword() {
-            "vnuma" => Some("automatic partitioning (`vnuma`)"),
             "dimm" | "nvdimm" => Some("memory devices"),
             "devices" => Some("the `devices` block"),
             "memory" if f.has("max") || f.has("slots") => Some("memory hotplug (`max=`, `slots=`)"),
@@ -155,7 +163,10 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
     }
 
     if let Some(v) = find("vnuma") {
-        for other in fields.iter().filter(|f| matches!(f.keyword(), "numa" | "pin")) {
+        for other in fields
+            .iter()
+            .filter(|f| matches!(f.keyword(), "numa" | "pin" | "topology" | "memory-policy"))
+        {
             cx.err(
                 Diagnostic::error(
                     VNUMA_CONFLICT,
@@ -334,7 +345,7 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
     }
 
     // Topology.
-    let topology = match find("topology") {
+    let mut topology = match find("topology") {
         Some(f) => {
             let t = Topology {
                 sockets: f.int("sockets").unwrap_or(1) as u32,
@@ -591,6 +602,39 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
         }
     }
 
+    // Automatic partitioning, only for a guest that is otherwise sound.
+    let mut placed = false;
+    let mut emulator_node = None;
+    if let Some(v) = find("vnuma")
+        && cx.diags[before..].iter().all(|d| !d.is_error())
+        && let Some(profile_host) = cx.host
+        && cx.need_host("`vnuma`", v.stmt.keyword.span).is_some()
+        && let Some(state) = place_state
+    {
+        let facts = super::vnuma::GuestFacts {
+            vcpus,
+            vcpus_span: vcpus_f.map(|f| f.arg_span(0)).unwrap_or(cx.guest_span),
+            memory_kib,
+            memory_span: memory.map(|f| f.arg_span(0)).unwrap_or(cx.guest_span),
+            page_kib: hugepage_kib,
+        };
+        if let Some(p) = super::vnuma::place_guest(v, &facts, profile_host, state, cx.diags) {
+            cells = p.cells;
+            pins = p.pins;
+            topology = Some(p.topology);
+            distances = p.distances;
+            placed = true;
+            if emulator_pin.is_none() {
+                emulator_node = Some(p.emulator_node);
+            }
+            binding_spans = vec![Some(v.stmt.keyword.span); cells.len()];
+        }
+    } else if let Some(v) = find("vnuma")
+        && cx.host.is_none()
+    {
+        cx.need_host("`vnuma`", v.stmt.keyword.span);
+    }
+
     // Host-node checks on cells, and claims for the fit check.
     for (i, cell) in cells.iter().enumerate() {
         let Some(b) = &cell.binding else { continue };
@@ -664,6 +708,8 @@ pub fn check_guest(stmt: &Fields<'_>, host: Option<&HostRef<'_>>, diags: &mut Ve
             memory_binding,
         }),
         claims,
+        placed,
+        emulator_node,
     }
 }
 
@@ -688,6 +734,21 @@ pub fn preferred_error(nodes: &IdSet, span: Span) -> Diagnostic {
     ))
 }
 
+/// Split `kib` over `nodes` evenly, in whole units (the kernel's allocation is not known in advance).
+pub fn spread(nodes: &IdSet, kib: u64, unit: u64) -> Vec<(u32, u64)> {
+    let n = nodes.len() as u64;
+    if n == 0 {
+        return Vec::new();
+    }
+    let unit = unit.max(1);
+    let units = kib / unit;
+    nodes
+        .iter()
+        .enumerate()
+        .map(|(i, node)| (node, (units / n + u64::from((i as u64) < units % n)) * unit))
+        .collect()
+}
+
 /// Split `kib` over `nodes` evenly (the kernel's allocation is not known in advance).
 fn spread_claims(
     claims: &mut Vec<NodeClaim>,
@@ -698,18 +759,11 @@ fn spread_claims(
     span: Span,
     guest: &str,
 ) {
-    let n = nodes.len() as u64;
-    if n == 0 {
-        return;
-    }
-    let unit = page_kib.unwrap_or(1);
-    let units = kib / unit;
-    for (i, node) in nodes.iter().enumerate() {
-        let share = units / n + u64::from((i as u64) < units % n);
+    for (node, share) in spread(nodes, kib, page_kib.unwrap_or(1)) {
         claims.push(NodeClaim {
             host,
             node,
-            kib: share * unit,
+            kib: share,
             page_kib,
             span,
             guest: guest.to_string(),

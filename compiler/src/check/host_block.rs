@@ -155,3 +155,54 @@ struct Spans {
     hugepages: Vec<Span>,
     pci: Vec<Span>,
 }
+
+/// `host NAME from="caps.xml" { reserve ...; pci ... }`: additions to an imported profile.
+pub fn overlay(mut profile: HostProfile, host: &Fields<'_>, diags: &mut Vec<Diagnostic>) -> Option<HostProfile> {
+    let body = host.stmt.block.as_ref().map(|b| b.statements.as_slice()).unwrap_or(&[]);
+    let before = diags.len();
+    for stmt in body {
+        let Some(f) = schema::check(stmt, Context::Host, diags) else {
+            continue;
+        };
+        match f.keyword() {
+            "reserve" => {
+                let Some(cpus) = f.set("cpus") else { continue };
+                let missing = cpus.difference(&profile.cpu_ids());
+                if !missing.is_empty() {
+                    diags.push(
+                        Diagnostic::error(HOST_BLOCK, format!("the host has no CPU {missing}"), f.span_of("cpus"), "no such CPU")
+                            .with_help(format!("the host has CPUs {}", profile.cpu_ids())),
+                    );
+                    continue;
+                }
+                profile.reserved = profile.reserved.union(cpus);
+            }
+            "pci" => {
+                let node = f.int("node").and_then(|n| u32::try_from(n).ok()).unwrap_or(u32::MAX);
+                if profile.node(node).is_none() {
+                    diags.push(
+                        Diagnostic::error(HOST_BLOCK, format!("the host has no node {node}"), f.span_of("node"), "no such node")
+                            .with_help(format!("the host has nodes {}", profile.node_ids())),
+                    );
+                    continue;
+                }
+                profile.pci.push(crate::host::HostPci {
+                    address: f.arg_text(0).unwrap_or_default().to_string(),
+                    node,
+                    name: f.text("name").map(str::to_string),
+                });
+            }
+            other => diags.push(
+                Diagnostic::error(
+                    HOST_SOURCE,
+                    format!("`{other}` cannot be added to a host read with `from=` or `probe=`"),
+                    f.stmt.keyword.span,
+                    "the imported profile already says this",
+                )
+                .with_help("only `reserve` and `pci` may follow an imported host; write the whole host inline to change anything else"),
+            ),
+        }
+    }
+    profile.pci.sort_by(|a, b| a.address.cmp(&b.address));
+    (diags.len() == before).then_some(profile)
+}

@@ -6,6 +6,7 @@ pub mod guest;
 pub mod host_block;
 pub mod numa;
 pub mod schema;
+pub mod vnuma;
 
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
@@ -71,6 +72,8 @@ pub fn check_program(files: &[LoadedFile<'_>], sources: &dyn HostSources, diags:
 
     let mut checked = Checked::default();
     let mut claims = Vec::new();
+    let mut states: Vec<Option<vnuma::PlaceState>> = hosts.iter().map(|_| None).collect();
+    let mut emulators: Vec<(usize, usize, u32)> = Vec::new();
     for g in &guest_stmts {
         let host_index = match resolve_host(g, &host_stmts, diags) {
             Ok(i) => i,
@@ -88,13 +91,26 @@ pub fn check_program(files: &[LoadedFile<'_>], sources: &dyn HostSources, diags:
             },
             None => None,
         };
-        let r = guest::check_guest(g, host_ref.as_ref(), diags);
+        let state = match (host_index, &host_ref) {
+            (Some(i), Some(h)) => Some(&mut *states[i].get_or_insert_with(|| vnuma::PlaceState::new(h.profile))),
+            _ => None,
+        };
+        let r = guest::check_guest(g, host_ref.as_ref(), state, diags);
+        if let (false, Some(i)) = (r.placed, host_index)
+            && let Some(st) = states[i].as_mut()
+        {
+            record_claims(st, hosts[i].as_ref().map(|h| &h.profile), &r.claims);
+        }
         claims.extend(r.claims);
         if let Some(guest) = r.guest {
+            if let (Some(node), Some(h)) = (r.emulator_node, host_index) {
+                emulators.push((checked.build.guests.len(), h, node));
+            }
             checked.build.guests.push(guest);
             checked.guest_hosts.push(host_index);
         }
     }
+    place_emulators(&mut checked, &hosts, &states, &emulators, &guest_stmts, diags);
     let loaded: Vec<Option<&HostProfile>> = hosts.iter().map(|h| h.as_ref().map(|h| &h.profile)).collect();
     fit::check_fit(&loaded, &host_names(&host_stmts), &claims, diags);
     checked.hosts = hosts;
@@ -176,7 +192,9 @@ fn resolve_host(
 fn load_host(f: &Fields<'_>, file: &Path, sources: &dyn HostSources, diags: &mut Vec<Diagnostic>) -> Option<HostDef> {
     let name = f.arg_text(0).unwrap_or_default().to_string();
     let probe = f.bool("probe").unwrap_or(false);
-    let n_sources = usize::from(f.has("from")) + usize::from(probe) + usize::from(f.stmt.block.is_some());
+    let external = usize::from(f.has("from")) + usize::from(probe);
+    // A block next to `from=`/`probe=` only adds to the imported profile (reserve, pci).
+    let n_sources = external + usize::from(f.stmt.block.is_some() && external == 0);
     if n_sources != 1 {
         diags.push(
             Diagnostic::error(
@@ -189,7 +207,7 @@ fn load_host(f: &Fields<'_>, file: &Path, sources: &dyn HostSources, diags: &mut
                 f.stmt.head_span(),
                 "one of from=, probe=true or { ... }",
             )
-            .with_help("write `host NAME from=\"caps.xml\"`, `host NAME probe=true` or `host NAME { node ... }`"),
+            .with_help("write `host NAME from=\"caps.xml\"`, `host NAME probe=true` or `host NAME { node ... }`; a block after `from=` or `probe=` may add `reserve` and `pci` lines"),
         );
         return None;
     }
@@ -248,6 +266,11 @@ fn load_host(f: &Fields<'_>, file: &Path, sources: &dyn HostSources, diags: &mut
     } else {
         host_block::build_inline(&name, f, diags)?
     };
+    let profile = if external > 0 && f.stmt.block.is_some() {
+        host_block::overlay(profile, f, diags)?
+    } else {
+        profile
+    };
     Some(HostDef {
         name,
         span: f.arg_span(0),
@@ -262,4 +285,66 @@ pub fn resolve_relative(file: &Path, rel: &str) -> PathBuf {
         return rel.to_path_buf();
     }
     file.parent().map(|d| d.join(rel)).unwrap_or_else(|| rel.to_path_buf())
+}
+
+/// A hand-placed guest's memory claims, so `vnuma` guests placed later see them.
+fn record_claims(state: &mut vnuma::PlaceState, host: Option<&HostProfile>, claims: &[guest::NodeClaim]) {
+    let Some(host) = host else { return };
+    for c in claims {
+        let Some(i) = host.node_index(c.node) else { continue };
+        match c.page_kib {
+            Some(size) => state.ledger.add_pages(i, size, c.kib / size.max(1)),
+            None => state.ledger.memory_used[i] += c.kib,
+        }
+    }
+}
+
+/// Emulator threads of placed guests: a reserved CPU of cell 0's node when the host
+/// reserves any there, else that node's CPUs that no dedicated vCPU of the build uses.
+fn place_emulators(
+    checked: &mut Checked,
+    hosts: &[Option<HostDef>],
+    states: &[Option<vnuma::PlaceState>],
+    emulators: &[(usize, usize, u32)],
+    guest_stmts: &[Fields<'_>],
+    diags: &mut Vec<Diagnostic>,
+) {
+    for &(gi, hi, node) in emulators {
+        let (Some(Some(host)), Some(Some(state))) = (hosts.get(hi), states.get(hi)) else {
+            continue;
+        };
+        let Some(n) = host.profile.node(node) else { continue };
+        let reserved = n.cpus.intersection(&host.profile.reserved);
+        let pin = if reserved.is_empty() {
+            n.cpus.difference(&state.ledger.dedicated)
+        } else {
+            reserved
+        };
+        let Some(guest) = checked.build.guests.get_mut(gi) else {
+            continue;
+        };
+        if pin.is_empty() {
+            let span = guest_stmts
+                .iter()
+                .find(|g| g.arg_text(0) == Some(guest.name.as_str()))
+                .map(|g| g.arg_span(0))
+                .unwrap_or_default();
+            diags.push(
+                Diagnostic::error(
+                    EMULATOR_NO_CPU,
+                    format!(
+                        "every CPU of host node {node} runs a dedicated vCPU, leaving none for `{}`'s emulator threads",
+                        guest.name
+                    ),
+                    span,
+                    "emulator threads need a CPU",
+                )
+                .with_help(format!(
+                    "reserve a CPU on node {node} for the host (`reserve cpus=…`), or write `emulator cpus=…`"
+                )),
+            );
+            continue;
+        }
+        guest.emulator_pin = Some(pin);
+    }
 }

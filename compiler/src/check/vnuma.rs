@@ -1,0 +1,143 @@
+//! `vnuma`: the statement → a placement request; the plan → cells, pins and topology.
+
+use super::codes::*;
+use super::guest::HostRef;
+use super::schema::Fields;
+use crate::diagnostics::Diagnostic;
+use crate::ir::{GuestCell, MemPolicy, Topology, VcpuPin};
+use crate::place::topo::{HostTopo, Ledger};
+use crate::place::{self, Distribution, Field, Mode, Pinning, Request};
+use crate::span::Span;
+
+/// Placement state of one host across the guests of a build.
+pub struct PlaceState {
+    pub topo: HostTopo,
+    pub ledger: Ledger,
+}
+
+impl PlaceState {
+    pub fn new(host: &crate::host::HostProfile) -> PlaceState {
+        let topo = HostTopo::new(host);
+        let ledger = Ledger::new(&topo, host.nodes.len());
+        PlaceState { topo, ledger }
+    }
+}
+
+pub struct Placed {
+    pub cells: Vec<GuestCell>,
+    pub pins: Vec<VcpuPin>,
+    pub topology: Topology,
+    pub distances: Option<Vec<Vec<u32>>>,
+    /// The host node of cell 0, for the emulator threads.
+    pub emulator_node: u32,
+    pub dedicated: bool,
+}
+
+pub struct GuestFacts {
+    pub vcpus: u32,
+    pub vcpus_span: Span,
+    pub memory_kib: u64,
+    pub memory_span: Span,
+    pub page_kib: Option<u64>,
+}
+
+pub fn place_guest(
+    f: &Fields<'_>,
+    facts: &GuestFacts,
+    host: &HostRef<'_>,
+    state: &mut PlaceState,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Placed> {
+    let req = Request {
+        mode: if f.text("mode") == Some("node") {
+            Mode::Node
+        } else {
+            Mode::Host
+        },
+        nodeset: f.set("nodeset").cloned(),
+        cells: f.int("cells").map(|c| u32::try_from(c).unwrap_or(u32::MAX)),
+        distribution: Distribution::parse(f.text("distribution").unwrap_or("contiguous")),
+        pinning: if f.text("pinning") == Some("node") {
+            Pinning::Node
+        } else {
+            Pinning::Cpu
+        },
+        memory_mode: MemPolicy::parse(f.text("memory-mode").unwrap_or("strict")),
+        vcpus: facts.vcpus,
+        memory_kib: facts.memory_kib,
+        page_kib: facts.page_kib,
+    };
+    if req.mode == Mode::Host && req.nodeset.is_none() && req.cells.is_some_and(|c| c > 4096) {
+        diags.push(
+            Diagnostic::error(VNUMA_INVALID, "too many cells", f.span_of("cells"), "at most 4096")
+                .with_help("a guest has at most one cell per vCPU"),
+        );
+        return None;
+    }
+    let plan = match place::plan_with_hints(host.profile, &state.topo, &state.ledger, &req) {
+        Ok(p) => p,
+        Err(e) => {
+            let span = match e.field {
+                Field::Nodeset if f.has("nodeset") => f.span_of("nodeset"),
+                Field::Cells if f.has("cells") => f.span_of("cells"),
+                Field::Distribution if f.has("distribution") => f.span_of("distribution"),
+                Field::MemoryMode if f.has("memory-mode") => f.span_of("memory-mode"),
+                Field::Vcpus => facts.vcpus_span,
+                Field::Memory => facts.memory_span,
+                _ => f.stmt.keyword.span,
+            };
+            let code = if e.capacity { VNUMA_NO_ROOM } else { VNUMA_INVALID };
+            let label = if e.capacity { "does not fit" } else { "cannot be met" };
+            let mut d = Diagnostic::error(code, e.message, span, label);
+            if span != f.stmt.keyword.span {
+                d = d.with_label(f.stmt.keyword.span, format!("placed on host `{}`", host.name));
+            }
+            if !e.help.is_empty() {
+                d = d.with_help(e.help.join("; "));
+            }
+            diags.push(d);
+            return None;
+        }
+    };
+    if plan.picked {
+        diags.push(
+            Diagnostic::note(
+                PICKED_NODES,
+                format!("placed on node{} {} of host `{}`", if plan.nodes.len() > 1 { "s" } else { "" }, plan.nodes, host.name),
+                f.stmt.keyword.span,
+                "nodes chosen here",
+            )
+            .with_help(format!(
+                "chosen as the fewest nodes that fit, then the least used, then the most free memory; write `nodeset={}` to keep it",
+                plan.nodes
+            )),
+        );
+    }
+    if let Some(why) = &plan.uneven {
+        diags.push(
+            Diagnostic::warning(UNEVEN_CELLS, why.clone(), f.stmt.keyword.span, "uneven cells")
+                .with_help("every socket still sits inside one cell, but the guest topology falls back to one socket per unit; choose a vCPU count divisible by the cells for equal sockets"),
+        );
+    }
+    place::commit(&mut state.ledger, &state.topo, &plan);
+    let cells = plan
+        .cells
+        .iter()
+        .enumerate()
+        .map(|(i, c)| GuestCell {
+            id: i as u32,
+            vcpus: c.vcpus.clone(),
+            memory_kib: c.memory_kib,
+            binding: Some(c.binding.clone()),
+            hugepage_kib: facts.page_kib,
+        })
+        .collect();
+    Some(Placed {
+        emulator_node: plan.cells.first().and_then(|c| c.nodes.first()).unwrap_or(0),
+        dedicated: req.pinning == Pinning::Cpu,
+        cells,
+        pins: plan.pins,
+        topology: plan.topology,
+        distances: plan.distances,
+    })
+}

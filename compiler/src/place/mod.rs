@@ -1,0 +1,665 @@
+//! Automatic partitioning (`vnuma`): host nodes → guest cells, vCPUs → cells by a
+//! distribution, SMT-aware exclusive pinning, memory split and binding, distances.
+
+pub mod topo;
+
+use crate::host::HostProfile;
+use crate::ir::{MemBinding, MemPolicy, Topology, VcpuPin};
+use crate::sets::IdSet;
+use crate::units::human_kib;
+use topo::{HostTopo, Ledger};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Host,
+    Node,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Distribution {
+    Contiguous,
+    Siblings,
+    RoundRobin,
+    Interleave,
+}
+
+impl Distribution {
+    pub fn parse(w: &str) -> Distribution {
+        match w {
+            "siblings" => Distribution::Siblings,
+            "round-robin" => Distribution::RoundRobin,
+            "interleave" => Distribution::Interleave,
+            _ => Distribution::Contiguous,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Distribution::Contiguous => "contiguous",
+            Distribution::Siblings => "siblings",
+            Distribution::RoundRobin => "round-robin",
+            Distribution::Interleave => "interleave",
+        }
+    }
+
+    /// Whole guest cores of T threads, or single vCPUs.
+    fn core_units(self) -> bool {
+        matches!(self, Distribution::Siblings | Distribution::Interleave)
+    }
+
+    /// Unit j → cell j mod N, instead of consecutive blocks.
+    fn modulo(self) -> bool {
+        matches!(self, Distribution::RoundRobin | Distribution::Interleave)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pinning {
+    Cpu,
+    Node,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub mode: Mode,
+    pub nodeset: Option<IdSet>,
+    pub cells: Option<u32>,
+    pub distribution: Distribution,
+    pub pinning: Pinning,
+    /// Strict, Interleave or Preferred.
+    pub memory_mode: MemPolicy,
+    pub vcpus: u32,
+    pub memory_kib: u64,
+    pub page_kib: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedCell {
+    pub vcpus: IdSet,
+    pub memory_kib: u64,
+    /// Host node ids whose CPUs the cell runs on.
+    pub nodes: IdSet,
+    pub binding: MemBinding,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub cells: Vec<PlannedCell>,
+    pub pins: Vec<VcpuPin>,
+    pub topology: Topology,
+    pub distances: Option<Vec<Vec<u32>>>,
+    /// Host node ids used.
+    pub nodes: IdSet,
+    /// The nodes were chosen by vnumac (`mode=node` without `nodeset`).
+    pub picked: bool,
+    /// Why the blocks are uneven, when they are.
+    pub uneven: Option<String>,
+    used_cores: Vec<usize>,
+    /// (node index, KiB) of plain memory, or pages when `page_kib` is set.
+    memory: Vec<(usize, u64)>,
+    page_kib: Option<u64>,
+}
+
+/// Which part of the `vnuma` statement an error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Nodeset,
+    Cells,
+    Distribution,
+    Vcpus,
+    Memory,
+    MemoryMode,
+    Statement,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanError {
+    pub field: Field,
+    /// Running out of room (as opposed to an impossible request).
+    pub capacity: bool,
+    pub message: String,
+    pub help: Vec<String>,
+}
+
+fn fail<T>(field: Field, message: String, help: &str) -> Result<T, PlanError> {
+    Err(PlanError {
+        field,
+        capacity: false,
+        message,
+        help: if help.is_empty() {
+            Vec::new()
+        } else {
+            vec![help.to_string()]
+        },
+    })
+}
+
+/// Plan, and on running out of room, find what would fit instead.
+pub fn plan_with_hints(host: &HostProfile, topo: &HostTopo, ledger: &Ledger, req: &Request) -> Result<Plan, PlanError> {
+    let mut err = match plan(host, topo, ledger, req) {
+        Ok(p) => return Ok(p),
+        Err(e) if !e.capacity => return Err(e),
+        Err(e) => e,
+    };
+    let fits = |r: &Request| plan(host, topo, ledger, r).is_ok();
+    let cells_now = req.cells.unwrap_or(0);
+    for k in (1..cells_now).rev() {
+        let r = Request {
+            cells: Some(k),
+            ..req.clone()
+        };
+        if fits(&r) {
+            err.help.push(format!("cells={k} fits"));
+            break;
+        }
+    }
+    if req.mode == Mode::Node {
+        for n in &host.nodes {
+            let r = Request {
+                nodeset: Some(IdSet::single(n.id)),
+                ..req.clone()
+            };
+            if req.nodeset.as_ref() != r.nodeset.as_ref() && fits(&r) {
+                err.help.push(format!("node {} has room: `nodeset={}`", n.id, n.id));
+                break;
+            }
+        }
+    }
+    if req.pinning == Pinning::Cpu {
+        let r = Request {
+            pinning: Pinning::Node,
+            ..req.clone()
+        };
+        if fits(&r) {
+            err.help
+                .push("`pinning=node` fits, with vCPUs sharing their nodes' CPUs".into());
+        }
+    }
+    Err(err)
+}
+
+/// Record a plan's use of the host so later guests see it.
+pub fn commit(ledger: &mut Ledger, topo: &HostTopo, plan: &Plan) {
+    for &c in &plan.used_cores {
+        if let Some(u) = ledger.core_used.get_mut(c) {
+            *u = true;
+        }
+        if let Some(core) = topo.cores.get(c)
+            && let Some(f) = ledger.free_cores.get_mut(core.node)
+        {
+            *f = f.saturating_sub(1);
+        }
+    }
+    for p in &plan.pins {
+        if plan.pinning_cpu() {
+            ledger.dedicated = ledger.dedicated.union(&p.cpus);
+        }
+    }
+    for &(node, amount) in &plan.memory {
+        match plan.page_kib {
+            Some(size) => ledger.add_pages(node, size, amount / size.max(1)),
+            None => ledger.memory_used[node] += amount,
+        }
+    }
+    let mut seen = Vec::new();
+    for &(node, _) in &plan.memory {
+        if !seen.contains(&node) {
+            seen.push(node);
+            ledger.guests_on[node] += 1;
+        }
+    }
+}
+
+impl Plan {
+    fn pinning_cpu(&self) -> bool {
+        !self.used_cores.is_empty()
+    }
+}
+
+pub fn plan(host: &HostProfile, topo: &HostTopo, ledger: &Ledger, req: &Request) -> Result<Plan, PlanError> {
+    if req.mode == Mode::Node && req.nodeset.is_none() {
+        return pick_nodes(host, topo, ledger, req);
+    }
+    let nodes = resolve_nodes(host, req)?;
+    plan_on(host, topo, ledger, req, &nodes, false)
+}
+
+/// Node indices the guest may use, from `mode` and `nodeset`.
+fn resolve_nodes(host: &HostProfile, req: &Request) -> Result<Vec<usize>, PlanError> {
+    let wanted = req.nodeset.clone().unwrap_or_else(|| host.node_ids());
+    let missing = wanted.difference(&host.node_ids());
+    if !missing.is_empty() {
+        return fail(
+            Field::Nodeset,
+            format!("the host has no node {missing}"),
+            &format!("the host has nodes {}", host.node_ids()),
+        );
+    }
+    let mut out = Vec::new();
+    for id in wanted.iter() {
+        let Some(i) = host.node_index(id) else { continue };
+        if host.nodes[i].cpus.is_empty() {
+            if req.mode == Mode::Node {
+                return fail(
+                    Field::Nodeset,
+                    format!("host node {id} has no CPUs"),
+                    "memory-only nodes (such as CXL expanders) cannot run vCPUs; bind a hand-written memory-only cell to them instead",
+                );
+            }
+            continue; // mode=host mirrors the nodes that have CPUs.
+        }
+        out.push(i);
+    }
+    if out.is_empty() {
+        return fail(
+            Field::Nodeset,
+            "no host node with CPUs to place the guest on".into(),
+            "name nodes that have CPUs",
+        );
+    }
+    Ok(out)
+}
+
+/// `mode=node` without `nodeset`: the fewest nodes that fit, then the least used, then the most free memory.
+fn pick_nodes(host: &HostProfile, topo: &HostTopo, ledger: &Ledger, req: &Request) -> Result<Plan, PlanError> {
+    let mut order: Vec<usize> = (0..host.nodes.len())
+        .filter(|&i| !host.nodes[i].cpus.is_empty())
+        .collect();
+    order.sort_by_key(|&i| {
+        (
+            ledger.guests_on[i],
+            std::cmp::Reverse(ledger.room(host, i, req.page_kib)),
+            host.nodes[i].id,
+        )
+    });
+    let mut by_cores = order.clone();
+    by_cores.sort_by_key(|&i| {
+        (
+            std::cmp::Reverse(ledger.free_cores[i]),
+            ledger.guests_on[i],
+            host.nodes[i].id,
+        )
+    });
+    let mut last = None;
+    for k in 1..=order.len() {
+        let candidates: Vec<Vec<usize>> = if k == 1 {
+            order.iter().map(|&i| vec![i]).collect()
+        } else {
+            vec![order[..k].to_vec(), by_cores[..k].to_vec()]
+        };
+        for mut nodes in candidates {
+            nodes.sort_unstable();
+            match plan_on(host, topo, ledger, req, &nodes, true) {
+                Ok(p) => return Ok(p),
+                Err(e) => last = Some(e),
+            }
+        }
+    }
+    Err(last.unwrap_or(PlanError {
+        field: Field::Statement,
+        capacity: true,
+        message: "no host node has CPUs".into(),
+        help: Vec::new(),
+    }))
+}
+
+fn plan_on(
+    host: &HostProfile,
+    topo: &HostTopo,
+    ledger: &Ledger,
+    req: &Request,
+    nodes: &[usize],
+    picked: bool,
+) -> Result<Plan, PlanError> {
+    let p = nodes.len() as u32;
+    let n = req.cells.unwrap_or(if req.mode == Mode::Host { p } else { 1 });
+    if n == 0 {
+        return fail(
+            Field::Cells,
+            "a guest needs at least one cell".into(),
+            "write `cells=1` or more",
+        );
+    }
+    if req.mode == Mode::Host && n < p {
+        return fail(
+            Field::Cells,
+            format!("`mode=host` mirrors {p} host nodes, so it needs at least {p} cells, not {n}"),
+            &format!("use `cells={p}` or more, or `mode=node` to share nodes between cells"),
+        );
+    }
+    let t = if req.distribution.core_units() {
+        topo.smt.max(1)
+    } else {
+        1
+    };
+    if !req.vcpus.is_multiple_of(t) {
+        return fail(
+            Field::Vcpus,
+            format!(
+                "`distribution={}` places whole cores of {t} threads, but {} vCPUs is not a multiple of {t}",
+                req.distribution.name(),
+                req.vcpus
+            ),
+            &format!(
+                "use {} or {} vCPUs, or `distribution=contiguous`",
+                req.vcpus / t * t,
+                (req.vcpus / t + 1) * t
+            ),
+        );
+    }
+    let units = req.vcpus / t;
+    if units < n {
+        return fail(
+            Field::Cells,
+            format!(
+                "{n} cells need at least {n} {}, but the guest has {units}",
+                if t > 1 { "guest cores" } else { "vCPUs" }
+            ),
+            &format!("use at most `cells={units}`"),
+        );
+    }
+
+    // Cell → host node group.
+    let groups: Vec<Vec<usize>> = if n >= p {
+        let mut g = Vec::new();
+        for (i, &node) in nodes.iter().enumerate() {
+            let k = n / p + u32::from((i as u32) < n % p);
+            for _ in 0..k {
+                g.push(vec![node]);
+            }
+        }
+        g
+    } else {
+        let mut g = Vec::new();
+        let mut at = 0usize;
+        for c in 0..n {
+            let size = (p / n + u32::from(c < p % n)) as usize;
+            g.push(nodes[at..at + size].to_vec());
+            at += size;
+        }
+        g
+    };
+
+    // Units → cells.
+    let mut cell_units: Vec<Vec<u32>> = vec![Vec::new(); n as usize];
+    if req.distribution.modulo() {
+        for j in 0..units {
+            cell_units[(j % n) as usize].push(j);
+        }
+    } else {
+        let mut j = 0;
+        for (c, list) in cell_units.iter_mut().enumerate() {
+            let count = units / n + u32::from((c as u32) < units % n);
+            list.extend(j..j + count);
+            j += count;
+        }
+    }
+    let even = units.is_multiple_of(n);
+    let uneven = (!even).then(|| {
+        format!(
+            "{units} {} do not divide evenly into {n} cells: cells get {} or {}",
+            if t > 1 { "guest cores" } else { "vCPUs" },
+            units / n + 1,
+            units / n
+        )
+    });
+    let topology = match (req.distribution, even) {
+        (Distribution::Contiguous, true) => Topology {
+            sockets: n,
+            dies: 1,
+            cores: units / n,
+            threads: 1,
+        },
+        (Distribution::Siblings, true) => Topology {
+            sockets: n,
+            dies: 1,
+            cores: units / n,
+            threads: t,
+        },
+        (Distribution::Contiguous | Distribution::RoundRobin, _) => Topology {
+            sockets: req.vcpus,
+            dies: 1,
+            cores: 1,
+            threads: 1,
+        },
+        (Distribution::Siblings | Distribution::Interleave, _) => Topology {
+            sockets: units,
+            dies: 1,
+            cores: 1,
+            threads: t,
+        },
+    };
+
+    // Pinning.
+    let mut pins: Vec<VcpuPin> = Vec::new();
+    let mut used_cores = Vec::new();
+    match req.pinning {
+        Pinning::Cpu => {
+            // Each unit takes a whole host core; a cell over several nodes fills them in consecutive blocks.
+            let mut unit_node: Vec<(u32, usize)> = Vec::new();
+            let mut demand = vec![0u32; host.nodes.len()];
+            for (c, list) in cell_units.iter().enumerate() {
+                for (k, &u) in list.iter().enumerate() {
+                    let node = groups[c][k * groups[c].len() / list.len().max(1)];
+                    unit_node.push((u, node));
+                    demand[node] += 1;
+                }
+            }
+            let mut next: Vec<std::vec::IntoIter<usize>> = Vec::new();
+            for (node, cores) in topo.node_cores.iter().enumerate() {
+                let free: Vec<usize> = cores
+                    .iter()
+                    .copied()
+                    .filter(|&c| {
+                        !ledger.core_used[c] && !topo.cores[c].reserved && topo.cores[c].threads.len() as u32 >= t
+                    })
+                    .collect();
+                if (free.len() as u32) < demand[node] {
+                    let id = host.nodes[node].id;
+                    let cells_here: Vec<String> = groups
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, g)| g.contains(&node))
+                        .map(|(c, _)| c.to_string())
+                        .collect();
+                    return Err(PlanError {
+                        field: Field::Statement,
+                        capacity: true,
+                        message: format!(
+                            "host node {id} has {} free {} but cell{} {} need{} {} (short by {})",
+                            free.len(),
+                            if t > 1 {
+                                format!("whole {t}-thread cores")
+                            } else {
+                                "cores".into()
+                            },
+                            if cells_here.len() > 1 { "s" } else { "" },
+                            cells_here.join(", "),
+                            if cells_here.len() > 1 { "" } else { "s" },
+                            demand[node],
+                            demand[node] - free.len() as u32
+                        ),
+                        help: vec![if t == 1 {
+                            "each vCPU gets a physical core of its own, so its sibling thread stays free".into()
+                        } else {
+                            format!("each guest core takes one host core's {t} threads")
+                        }],
+                    });
+                }
+                next.push(free.into_iter());
+            }
+            unit_node.sort_unstable();
+            for (u, node) in unit_node {
+                let Some(core) = next[node].next() else { continue };
+                used_cores.push(core);
+                let threads = &topo.cores[core].threads;
+                for k in 0..t {
+                    let vcpu = u * t + k;
+                    let cpu = threads[k as usize];
+                    pins.push(VcpuPin {
+                        vcpu,
+                        cpus: IdSet::single(cpu),
+                    });
+                }
+            }
+        }
+        Pinning::Node => {
+            for (c, list) in cell_units.iter().enumerate() {
+                let cpus: IdSet = groups[c]
+                    .iter()
+                    .flat_map(|&i| host.nodes[i].cpus.iter())
+                    .filter(|cpu| !host.reserved.contains(*cpu))
+                    .collect();
+                for &u in list {
+                    for k in 0..t {
+                        pins.push(VcpuPin {
+                            vcpu: u * t + k,
+                            cpus: cpus.clone(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    pins.sort_by_key(|p| p.vcpu);
+
+    // Memory: by vCPU share, in whole pages, leftovers to the lowest cells.
+    let page = req.page_kib.unwrap_or(1024);
+    if !req.memory_kib.is_multiple_of(page) {
+        let lo = req.memory_kib / page * page;
+        return fail(
+            Field::Memory,
+            format!(
+                "{} is not a whole number of {} pages",
+                human_kib(req.memory_kib),
+                human_kib(page)
+            ),
+            &format!("write `memory {}` or `memory {}`", human_kib(lo), human_kib(lo + page)),
+        );
+    }
+    let pages = req.memory_kib / page;
+    let counts: Vec<u64> = cell_units.iter().map(|l| l.len() as u64 * u64::from(t)).collect();
+    let mut cell_pages: Vec<u64> = counts.iter().map(|v| pages * v / u64::from(req.vcpus)).collect();
+    let mut left = pages - cell_pages.iter().sum::<u64>();
+    for cp in cell_pages.iter_mut() {
+        if left == 0 {
+            break;
+        }
+        *cp += 1;
+        left -= 1;
+    }
+    if let Some(c) = cell_pages.iter().position(|&cp| cp == 0) {
+        return fail(
+            Field::Memory,
+            format!(
+                "{} is too little to give every cell a page; cell {c} would get none",
+                human_kib(req.memory_kib)
+            ),
+            &format!("give the guest at least {} of memory", human_kib(page * u64::from(n))),
+        );
+    }
+    let all_ids: IdSet = nodes.iter().map(|&i| host.nodes[i].id).collect();
+    let mut memory: Vec<(usize, u64)> = Vec::new();
+    let mut cells = Vec::new();
+    for (c, list) in cell_units.iter().enumerate() {
+        let group_ids: IdSet = groups[c].iter().map(|&i| host.nodes[i].id).collect();
+        let binding = match req.memory_mode {
+            MemPolicy::Interleave => MemBinding {
+                nodes: all_ids.clone(),
+                policy: MemPolicy::Interleave,
+            },
+            MemPolicy::Preferred => {
+                if groups[c].len() != 1 {
+                    return fail(
+                        Field::MemoryMode,
+                        format!(
+                            "`memory-mode=preferred` takes one node per cell, but cell {c} spans nodes {group_ids}"
+                        ),
+                        "use `memory-mode=strict` or `interleave`, or more cells",
+                    );
+                }
+                MemBinding {
+                    nodes: group_ids.clone(),
+                    policy: MemPolicy::Preferred,
+                }
+            }
+            _ => MemBinding {
+                nodes: group_ids.clone(),
+                policy: MemPolicy::Strict,
+            },
+        };
+        let spread: Vec<usize> = if req.memory_mode == MemPolicy::Interleave {
+            nodes.to_vec()
+        } else {
+            groups[c].clone()
+        };
+        let g = spread.len() as u64;
+        for (k, &node) in spread.iter().enumerate() {
+            let share = cell_pages[c] / g + u64::from((k as u64) < cell_pages[c] % g);
+            memory.push((node, share * page));
+        }
+        let vcpus: IdSet = list.iter().flat_map(|&u| (u * t)..(u * t + t)).collect();
+        cells.push(PlannedCell {
+            vcpus,
+            memory_kib: cell_pages[c] * page,
+            nodes: group_ids,
+            binding,
+        });
+    }
+    for &node in nodes {
+        let need: u64 = memory.iter().filter(|(i, _)| *i == node).map(|(_, kib)| kib).sum();
+        let room = ledger.room(host, node, req.page_kib);
+        if need > room {
+            let id = host.nodes[node].id;
+            let what = match req.page_kib {
+                Some(size) => format!("{} free {} pages", room / size, human_kib(size)),
+                None => format!("{} free", human_kib(room)),
+            };
+            let needs = match req.page_kib {
+                Some(size) => format!("{} pages", need / size),
+                None => human_kib(need),
+            };
+            return Err(PlanError {
+                field: Field::Memory,
+                capacity: true,
+                message: format!("host node {id} has {what} but the guest's cells there need {needs}"),
+                help: vec![format!("short by {}", human_kib(need - room))],
+            });
+        }
+    }
+
+    // Distances: the host's between different nodes, 11 within one node.
+    let distances = (n > 1).then(|| {
+        (0..n as usize)
+            .map(|i| {
+                (0..n as usize)
+                    .map(|j| {
+                        if i == j {
+                            return 10;
+                        }
+                        let mut best = u32::MAX;
+                        for &a in &groups[i] {
+                            for &b in &groups[j] {
+                                best = best.min(host.distances.get(a).and_then(|r| r.get(b)).copied().unwrap_or(20));
+                            }
+                        }
+                        best.clamp(11, 255)
+                    })
+                    .collect()
+            })
+            .collect()
+    });
+
+    Ok(Plan {
+        cells,
+        pins,
+        topology,
+        distances,
+        nodes: all_ids,
+        picked,
+        uneven,
+        used_cores,
+        memory,
+        page_kib: req.page_kib,
+    })
+}
