@@ -190,10 +190,9 @@ pub fn commit(ledger: &mut Ledger, topo: &HostTopo, plan: &Plan) {
             *f = f.saturating_sub(1);
         }
     }
-    for p in &plan.pins {
-        if plan.pinning_cpu() {
-            ledger.dedicated = ledger.dedicated.union(&p.cpus);
-        }
+    if plan.pinning_cpu() {
+        let taken: IdSet = plan.pins.iter().flat_map(|p| p.cpus.iter()).collect();
+        ledger.dedicated = ledger.dedicated.union(&taken);
     }
     for &(node, amount) in &plan.memory {
         match plan.page_kib {

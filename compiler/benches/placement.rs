@@ -1,0 +1,120 @@
+//! Placement benchmark with fixed inputs: 1,000 (and 500) guests on a synthetic
+//! 64-node, 8,192-CPU host, and 100 guests on the talk's 4-node host.
+//! Each scenario runs in a child process so its peak memory is its own.
+//! `cargo bench -p vnumac --bench placement`; figures go in docs/performance.md.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fmt::Write;
+use std::path::Path;
+use std::time::Instant;
+use vnumac::db::{self, Database, Loader};
+use vnumac::host::HostProfile;
+
+struct Mem(String, String);
+
+impl Loader for Mem {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        if path.ends_with("peppi.caps.xml") {
+            return Ok(self.1.clone());
+        }
+        Ok(self.0.clone())
+    }
+    fn probe(&self) -> Result<HostProfile, String> {
+        Err("no probe".into())
+    }
+}
+
+/// 2 sockets × 32 nodes × 64 cores × 2 threads; cpu i and i+4096 are siblings.
+fn big_host() -> String {
+    let mut s = String::from("host big {\n  smt split\n");
+    for n in 0..64u32 {
+        let a = n * 64;
+        let _ = writeln!(s, "  node {n} cpus={}-{},{}-{} memory=512GiB", a, a + 63, a + 4096, a + 4096 + 63);
+    }
+    for a in 0..64u32 {
+        for b in (a + 1)..64 {
+            let d = if a / 32 == b / 32 { 16 } else { 32 };
+            let _ = writeln!(s, "  distance {a} {b} {d}");
+        }
+    }
+    s.push_str("}\n");
+    s
+}
+
+fn fleet(guests: u32) -> String {
+    let mut s = big_host();
+    for i in 0..guests {
+        let dist = if i % 2 == 0 { "" } else { " distribution=siblings" };
+        let _ = writeln!(s, "guest g{i} on=big {{\n  memory 4GiB\n  vcpus 4\n  vnuma mode=node{dist}\n}}");
+    }
+    s
+}
+
+fn talk(guests: u32) -> String {
+    let mut s = String::from("host peppi from=\"peppi.caps.xml\"\n");
+    for i in 0..guests {
+        let _ = writeln!(s, "guest t{i} on=peppi {{\n  memory 2GiB\n  vcpus 2\n  vnuma mode=node pinning=node\n}}");
+    }
+    s
+}
+
+fn run(source: &str, caps: &str) -> (usize, f64) {
+    let db = Database::default();
+    let start = Instant::now();
+    let program = db::load_program(&db, Path::new("bench.vnuma"), &Mem(source.to_string(), caps.to_string())).unwrap();
+    let compiled = db::compile(&db, program);
+    assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics.first());
+    let outputs = db::lower(&db, program);
+    (outputs.len(), start.elapsed().as_secs_f64())
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_string))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn scenario(name: &str) {
+    let caps = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/hosts/peppi.caps.xml")).unwrap();
+    let source = match name {
+        "fleet-500" => fleet(500),
+        "fleet-1000" => fleet(1000),
+        "talk-100" => talk(100),
+        other => panic!("unknown scenario {other}"),
+    };
+    let mut times = Vec::new();
+    let mut guests = 0;
+    for _ in 0..5 {
+        let (n, t) = run(&source, &caps);
+        guests = n;
+        times.push(t);
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!("{name} {guests} {:.4} {:.4} {}", times[2], times[0], peak_rss_kib());
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--scenario") {
+        scenario(&args[i + 1]);
+        return;
+    }
+    if args.iter().any(|a| a == "--list") {
+        return;
+    }
+    let exe = std::env::current_exe().unwrap();
+    println!("{:<12} {:>7} {:>12} {:>10} {:>14}", "scenario", "guests", "median (s)", "best (s)", "peak RSS (MiB)");
+    let mut medians = Vec::new();
+    for name in ["talk-100", "fleet-500", "fleet-1000"] {
+        let out = std::process::Command::new(&exe).args(["--scenario", name]).output().unwrap();
+        let line = String::from_utf8_lossy(&out.stdout).to_string();
+        let f: Vec<&str> = line.split_whitespace().collect();
+        assert!(f.len() == 5, "{name}: {line} {}", String::from_utf8_lossy(&out.stderr));
+        let rss: f64 = f[4].parse::<f64>().unwrap() / 1024.0;
+        println!("{:<12} {:>7} {:>12} {:>10} {:>14.1}", f[0], f[1], f[2], f[3], rss);
+        medians.push(f[2].parse::<f64>().unwrap());
+    }
+    println!("growth 500 → 1,000 guests: {:.2}×", medians[2] / medians[1]);
+}
