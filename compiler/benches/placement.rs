@@ -29,7 +29,14 @@ fn big_host() -> String {
     let mut s = String::from("host big {\n  smt split\n");
     for n in 0..64u32 {
         let a = n * 64;
-        let _ = writeln!(s, "  node {n} cpus={}-{},{}-{} memory=512GiB", a, a + 63, a + 4096, a + 4096 + 63);
+        let _ = writeln!(
+            s,
+            "  node {n} cpus={}-{},{}-{} memory=512GiB",
+            a,
+            a + 63,
+            a + 4096,
+            a + 4096 + 63
+        );
     }
     for a in 0..64u32 {
         for b in (a + 1)..64 {
@@ -45,7 +52,10 @@ fn fleet(guests: u32) -> String {
     let mut s = big_host();
     for i in 0..guests {
         let dist = if i % 2 == 0 { "" } else { " distribution=siblings" };
-        let _ = writeln!(s, "guest g{i} on=big {{\n  memory 4GiB\n  vcpus 4\n  vnuma mode=node{dist}\n}}");
+        let _ = writeln!(
+            s,
+            "guest g{i} on=big {{\n  memory 4GiB\n  vcpus 4\n  vnuma mode=node{dist}\n}}"
+        );
     }
     s
 }
@@ -53,7 +63,10 @@ fn fleet(guests: u32) -> String {
 fn talk(guests: u32) -> String {
     let mut s = String::from("host peppi from=\"peppi.caps.xml\"\n");
     for i in 0..guests {
-        let _ = writeln!(s, "guest t{i} on=peppi {{\n  memory 2GiB\n  vcpus 2\n  vnuma mode=node pinning=node\n}}");
+        let _ = writeln!(
+            s,
+            "guest t{i} on=peppi {{\n  memory 2GiB\n  vcpus 2\n  vnuma mode=node pinning=node\n}}"
+        );
     }
     s
 }
@@ -61,7 +74,12 @@ fn talk(guests: u32) -> String {
 fn run(source: &str, caps: &str) -> (usize, f64) {
     let db = Database::default();
     let start = Instant::now();
-    let program = db::load_program(&db, Path::new("bench.vnuma"), &Mem(source.to_string(), caps.to_string())).unwrap();
+    let program = db::load_program(
+        &db,
+        Path::new("bench.vnuma"),
+        &Mem(source.to_string(), caps.to_string()),
+    )
+    .unwrap();
     let compiled = db::compile(&db, program);
     assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics.first());
     let outputs = db::lower(&db, program);
@@ -77,7 +95,8 @@ fn peak_rss_kib() -> u64 {
 }
 
 fn scenario(name: &str) {
-    let caps = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/hosts/peppi.caps.xml")).unwrap();
+    let caps = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/hosts/peppi.caps.xml"))
+        .unwrap();
     let source = match name {
         "fleet-500" => fleet(500),
         "fleet-1000" => fleet(1000),
@@ -105,10 +124,16 @@ fn main() {
         return;
     }
     let exe = std::env::current_exe().unwrap();
-    println!("{:<12} {:>7} {:>12} {:>10} {:>14}", "scenario", "guests", "median (s)", "best (s)", "peak RSS (MiB)");
+    println!(
+        "{:<12} {:>7} {:>12} {:>10} {:>14}",
+        "scenario", "guests", "median (s)", "best (s)", "peak RSS (MiB)"
+    );
     let mut medians = Vec::new();
     for name in ["talk-100", "fleet-500", "fleet-1000"] {
-        let out = std::process::Command::new(&exe).args(["--scenario", name]).output().unwrap();
+        let out = std::process::Command::new(&exe)
+            .args(["--scenario", name])
+            .output()
+            .unwrap();
         let line = String::from_utf8_lossy(&out.stdout).to_string();
         let f: Vec<&str> = line.split_whitespace().collect();
         assert!(f.len() == 5, "{name}: {line} {}", String::from_utf8_lossy(&out.stderr));

@@ -180,3 +180,47 @@ fn host_probe_reads_every_sysfs_dump_and_this_machine() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("/nonexistent/sys"));
 }
+
+#[test]
+fn explain_prints_the_map_as_text_and_svg() {
+    let o = vnumac(&["explain", "examples/vnuma-siblings.vnuma"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    // The talk's SMT-aware map: vCPU 0 on CPU 1, vCPU 1 on its sibling 61.
+    assert!(
+        text.lines()
+            .any(|l| l.split_whitespace().take(3).collect::<Vec<_>>() == ["0", "0", "1"]),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.split_whitespace().take(3).collect::<Vec<_>>() == ["1", "0", "61"]),
+        "{text}"
+    );
+    assert!(text.contains("emulator threads: host CPUs 0,60 (node 0)"));
+    let o = vnumac(&["explain", "examples/vnuma-fleet.vnuma", "--format", "svg"]);
+    assert_eq!(o.status.code(), Some(0));
+    let svg = stdout(&o);
+    let mut reader = quick_xml::Reader::from_str(&svg);
+    let mut rects = 0;
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e))
+                if e.name().as_ref() == "rect" =>
+            {
+                rects += 1
+            }
+            Ok(_) => {}
+            Err(e) => panic!("invalid SVG: {e}"),
+        }
+    }
+    // 120 threads plus one box per node and the legend.
+    assert!(rects >= 120 + 4, "{rects} rects");
+    assert!(
+        svg.contains("<title>CPU 1: db</title>"),
+        "CPU 1 belongs to the first dedicated guest"
+    );
+    let o = vnumac(&["explain", "examples/vnuma-fleet.vnuma", "--guest", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+}
