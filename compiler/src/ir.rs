@@ -99,6 +99,16 @@ pub struct GuestCell {
     pub hugepage_kib: Option<u64>,
 }
 
+/// One entry of libvirt's `<vcpus>` list.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VcpuState {
+    pub id: u32,
+    pub enabled: bool,
+    pub hotpluggable: bool,
+    /// Position in the boot-time plug order (1-based), for enabled vCPUs.
+    pub order: Option<u32>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct VcpuPin {
     pub vcpu: u32,
@@ -126,9 +136,20 @@ pub struct Guest {
     pub emulator_pin: Option<IdSet>,
     /// Whole-guest `<numatune><memory>`.
     pub memory_binding: Option<MemBinding>,
+    /// The `<vcpus>` list when vCPUs are hotpluggable; empty otherwise.
+    pub vcpu_states: Vec<VcpuState>,
 }
 
 impl Guest {
+    /// vCPUs online at boot.
+    pub fn boot_vcpus(&self) -> u32 {
+        if self.vcpu_states.is_empty() {
+            self.vcpus
+        } else {
+            self.vcpu_states.iter().filter(|v| v.enabled).count() as u32
+        }
+    }
+
     pub fn is_q35(&self) -> bool {
         self.machine == "q35" || self.machine.starts_with("pc-q35")
     }

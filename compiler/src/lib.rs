@@ -8,6 +8,7 @@ pub mod db;
 pub mod diagnostics;
 pub mod explain;
 pub mod host;
+pub mod hotplug;
 pub mod ir;
 pub mod lower;
 pub mod sets;

@@ -12,7 +12,7 @@ use vnumac::diagnostics;
     name = "vnumac",
     version,
     about = "Compile .vnuma guest descriptions into libvirt domain XML and QEMU command lines, checked against the host's NUMA topology",
-    after_help = "Examples:\n  vnumac build examples/talk-manual-cells.vnuma          print the domain XML\n  vnumac build guest.vnuma --emit qemu                  print the QEMU command line\n  vnumac build fleet.vnuma -o out/                      write out/NAME.xml and out/NAME.args for every guest\n  vnumac check *.vnuma                                  diagnostics only\n  vnumac explain fleet.vnuma                            where every vCPU and cell landed on the host\n  vnumac host import /path/to/capabilities.xml         print a host profile as .vnuma\n  vnumac host probe                                     the same for this machine\n\nExit codes: 0 ok (warnings allowed), 1 errors in the input, 2 usage or I/O errors."
+    after_help = "Examples:\n  vnumac build examples/talk-manual-cells.vnuma          print the domain XML\n  vnumac build guest.vnuma --emit qemu                  print the QEMU command line\n  vnumac build fleet.vnuma -o out/                      write out/NAME.xml and out/NAME.args for every guest\n  vnumac check *.vnuma                                  diagnostics only\n  vnumac explain fleet.vnuma                            where every vCPU and cell landed on the host\n  vnumac plan guest.vnuma --guest web --vcpus 12        balanced vCPU hotplug commands\n  vnumac host import /path/to/capabilities.xml         print a host profile as .vnuma\n  vnumac host probe                                     the same for this machine\n\nExit codes: 0 ok (warnings allowed), 1 errors in the input, 2 usage or I/O errors."
 )]
 struct Cli {
     /// How diagnostics are printed on stderr.
@@ -73,6 +73,17 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
         format: ExplainFormat,
     },
+    /// Print the commands that bring a running guest to N online vCPUs, cells balanced at every step.
+    Plan {
+        /// The .vnuma file.
+        file: PathBuf,
+        /// The guest.
+        #[arg(long)]
+        guest: String,
+        /// The number of vCPUs to have online.
+        #[arg(long)]
+        vcpus: u32,
+    },
     /// Host profiles: print one as a .vnuma `host { }` block.
     Host {
         #[command(subcommand)]
@@ -129,6 +140,7 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
         Command::Explain { file, guest, format } => explain(&file, guest.as_deref(), format, fmt),
+        Command::Plan { file, guest, vcpus } => plan(&file, &guest, vcpus, fmt),
         Command::Host { command } => host(command),
     }
 }
@@ -276,6 +288,30 @@ fn explain(file: &Path, only: Option<&str>, format: ExplainFormat, fmt: MessageF
         return ExitCode::from(2);
     }
     ExitCode::SUCCESS
+}
+
+fn plan(file: &Path, name: &str, vcpus: u32, fmt: MessageFormat) -> ExitCode {
+    let compiled = match compile(file, fmt) {
+        Ok(c) => c,
+        Err(code) => return ExitCode::from(code),
+    };
+    if compiled.has_errors() {
+        return ExitCode::from(1);
+    }
+    let Some(g) = compiled.checked.build.guests.iter().find(|g| g.name == name) else {
+        eprintln!("error: no guest named `{name}` in {}", file.display());
+        return ExitCode::from(2);
+    };
+    match vnumac::hotplug::plan_text(g, vcpus) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// Write every file to a temporary name first, then rename them all; on failure remove what was written.

@@ -146,7 +146,6 @@ pub fn check_guest(
             "dimm" | "nvdimm" => Some("memory devices"),
             "devices" => Some("the `devices` block"),
             "memory" if f.has("max") || f.has("slots") => Some("memory hotplug (`max=`, `slots=`)"),
-            "vcpus" if f.has("boot") || f.has("hotpluggable") => Some("vCPU hotplug (`boot=`, `hotpluggable=`)"),
             _ => None,
         };
         if let Some(what) = unsupported {
@@ -320,6 +319,21 @@ pub fn check_guest(
             }
             0
         }
+    };
+
+    // Hotplug: `boot=M` online at boot, or every vCPU online but hotpluggable.
+    let hotplug_boot = match vcpus_f {
+        Some(f) if f.has("boot") || f.bool("hotpluggable") == Some(true) => {
+            let boot = f.int("boot").unwrap_or(u64::from(vcpus));
+            if vcpus > 0 && !(1..=u64::from(vcpus)).contains(&boot) {
+                cx.err(
+                    Diagnostic::error(VCPU_COUNT, format!("`boot={boot}` is out of range"), f.span_of("boot"), format!("1 to {vcpus}"))
+                        .with_help(format!("between 1 and the guest's {vcpus} vCPUs can be online at boot")),
+                );
+            }
+            Some(boot.clamp(1, u64::from(vcpus.max(1))) as u32)
+        }
+        _ => None,
     };
 
     // Cells.
@@ -706,6 +720,13 @@ pub fn check_guest(
             pins,
             emulator_pin,
             memory_binding,
+            vcpu_states: Vec::new(),
+        })
+        .map(|mut g| {
+            if let Some(boot) = hotplug_boot {
+                g.vcpu_states = crate::hotplug::states(&g, boot);
+            }
+            g
         }),
         claims,
         placed,

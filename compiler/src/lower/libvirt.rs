@@ -17,7 +17,25 @@ pub fn domain_xml(g: &Guest) -> String {
     if let Some(mb) = memory_backing(g) {
         d.push(mb);
     }
-    d.push(Element::new("vcpu").attr("placement", "static").text(g.vcpus));
+    let mut vcpu = Element::new("vcpu").attr("placement", "static");
+    if g.boot_vcpus() < g.vcpus {
+        vcpu = vcpu.attr("current", g.boot_vcpus());
+    }
+    d.push(vcpu.text(g.vcpus));
+    if !g.vcpu_states.is_empty() {
+        let mut list = Element::new("vcpus");
+        for v in &g.vcpu_states {
+            let mut e = Element::new("vcpu")
+                .attr("id", v.id)
+                .attr("enabled", if v.enabled { "yes" } else { "no" })
+                .attr("hotpluggable", if v.hotpluggable { "yes" } else { "no" });
+            if let Some(o) = v.order {
+                e = e.attr("order", o);
+            }
+            list.push(e);
+        }
+        d.push(list);
+    }
     if let Some(ct) = cputune(g) {
         d.push(ct);
     }
