@@ -136,6 +136,8 @@ mod tests {
             emulator_pin: None,
             memory_binding: None,
             vcpu_states: Vec::new(),
+            max_memory: None,
+            memory_devices: Vec::new(),
         }
     }
 

@@ -99,6 +99,46 @@ pub struct GuestCell {
     pub hugepage_kib: Option<u64>,
 }
 
+/// `<maxMemory>`: memory hotplug headroom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MaxMemory {
+    pub kib: u64,
+    pub slots: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum MemoryDeviceKind {
+    Dimm,
+    Nvdimm {
+        path: String,
+        label_kib: Option<u64>,
+        align_kib: Option<u64>,
+        pmem: bool,
+        /// `Some(true)` shared, `Some(false)` private.
+        shared: Option<bool>,
+    },
+}
+
+/// A DIMM or NVDIMM in a hotplug slot, belonging to a guest cell.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MemoryDevice {
+    pub kind: MemoryDeviceKind,
+    pub size_kib: u64,
+    /// Guest cell id.
+    pub node: u32,
+    pub slot: u32,
+}
+
+impl MemoryDevice {
+    /// libvirt's alias: `dimm<slot>` or `nvdimm<slot>`.
+    pub fn alias(&self) -> String {
+        match self.kind {
+            MemoryDeviceKind::Dimm => format!("dimm{}", self.slot),
+            MemoryDeviceKind::Nvdimm { .. } => format!("nvdimm{}", self.slot),
+        }
+    }
+}
+
 /// One entry of libvirt's `<vcpus>` list.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct VcpuState {
@@ -138,9 +178,16 @@ pub struct Guest {
     pub memory_binding: Option<MemBinding>,
     /// The `<vcpus>` list when vCPUs are hotpluggable; empty otherwise.
     pub vcpu_states: Vec<VcpuState>,
+    pub max_memory: Option<MaxMemory>,
+    pub memory_devices: Vec<MemoryDevice>,
 }
 
 impl Guest {
+    /// Initial memory plus every memory device: libvirt's `<memory>`.
+    pub fn total_memory_kib(&self) -> u64 {
+        self.memory_kib + self.memory_devices.iter().map(|d| d.size_kib).sum::<u64>()
+    }
+
     /// vCPUs online at boot.
     pub fn boot_vcpus(&self) -> u32 {
         if self.vcpu_states.is_empty() {

@@ -26,6 +26,8 @@ pub const GUEST_NAME: &str = "vnuma::E0319";
 pub const VNUMA_INVALID: &str = "vnuma::E0320";
 pub const VNUMA_NO_ROOM: &str = "vnuma::E0321";
 pub const EMULATOR_NO_CPU: &str = "vnuma::E0322";
+pub const MEMORY_HOTPLUG: &str = "vnuma::E0323";
+pub const MEMDEV_NODE: &str = "vnuma::E0324";
 
 pub const UNKNOWN_HOST: &str = "vnuma::E0401";
 pub const HOST_NEEDED: &str = "vnuma::E0402";
@@ -96,6 +98,8 @@ pub const ALL: &[(&str, &str)] = &[
     (VNUMA_INVALID, "a `vnuma` request that cannot be met on any host"),
     (VNUMA_NO_ROOM, "`vnuma` runs out of host CPUs or memory"),
     (EMULATOR_NO_CPU, "no CPU is left for a placed guest's emulator threads"),
+    (MEMORY_HOTPLUG, "memory hotplug settings that do not add up (max, slots, devices)"),
+    (MEMDEV_NODE, "a memory device on a cell the guest does not have"),
     (UNKNOWN_HOST, "`on=` names no host, or several hosts and no `on=`"),
     (HOST_NEEDED, "a host-dependent statement in a guest without a host"),
     (HOST_NODE, "a host node that does not exist or has no CPUs"),

@@ -143,9 +143,7 @@ pub fn check_guest(
 
     for f in &fields {
         let unsupported = match f.keyword() {
-            "dimm" | "nvdimm" => Some("memory devices"),
             "devices" => Some("the `devices` block"),
-            "memory" if f.has("max") || f.has("slots") => Some("memory hotplug (`max=`, `slots=`)"),
             _ => None,
         };
         if let Some(what) = unsupported {
@@ -649,6 +647,23 @@ pub fn check_guest(
         cx.need_host("`vnuma`", v.stmt.keyword.span);
     }
 
+    // Memory hotplug: headroom and devices, on the final cells.
+    let memdevs: Vec<&Fields<'_>> = fields.iter().filter(|f| matches!(f.keyword(), "dimm" | "nvdimm")).collect();
+    let mem = super::memdev::check(memory, &memdevs, &cells, memory_kib, cx.diags);
+    for d in &mem.devices {
+        let Some(h) = cx.host else { break };
+        if d.kind != MemoryDeviceKind::Dimm {
+            continue; // NVDIMMs are backed by their file, not by node memory.
+        }
+        let cell = cells.iter().find(|c| c.id == d.node);
+        if let Some(b) = cell.and_then(|c| c.binding.clone()).or(memory_binding.clone())
+            && (b.policy.binds() || hugepage_kib.is_some())
+        {
+            let span = memdevs.get(d.slot as usize).map(|f| f.span_of("node")).unwrap_or(cx.guest_span);
+            spread_claims(&mut claims, h.index, &b.nodes, d.size_kib, hugepage_kib, span, &name);
+        }
+    }
+
     // Host-node checks on cells, and claims for the fit check.
     for (i, cell) in cells.iter().enumerate() {
         let Some(b) = &cell.binding else { continue };
@@ -721,6 +736,8 @@ pub fn check_guest(
             emulator_pin,
             memory_binding,
             vcpu_states: Vec::new(),
+            max_memory: mem.max,
+            memory_devices: mem.devices,
         })
         .map(|mut g| {
             if let Some(boot) = hotplug_boot {

@@ -4,6 +4,7 @@ pub mod codes;
 pub mod fit;
 pub mod guest;
 pub mod host_block;
+pub mod memdev;
 pub mod numa;
 pub mod schema;
 pub mod vnuma;

@@ -13,7 +13,10 @@ pub fn domain_xml(g: &Guest) -> String {
         },
     );
     d.push(Element::new("name").text(&g.name));
-    d.push(Element::new("memory").attr("unit", "KiB").text(g.memory_kib));
+    if let Some(max) = &g.max_memory {
+        d.push(Element::new("maxMemory").attr("slots", max.slots).attr("unit", "KiB").text(max.kib));
+    }
+    d.push(Element::new("memory").attr("unit", "KiB").text(g.total_memory_kib()));
     if let Some(mb) = memory_backing(g) {
         d.push(mb);
     }
@@ -67,6 +70,9 @@ pub fn domain_xml(g: &Guest) -> String {
             .attr("index", 0)
             .attr("model", if g.is_q35() { "pcie-root" } else { "pci-root" }),
     );
+    for m in &g.memory_devices {
+        devices.push(memory_device(m));
+    }
     devices.push(Element::new("memballoon").attr("model", "none"));
     d.push(devices);
     d.render()
@@ -172,4 +178,34 @@ fn cpu(g: &Guest) -> Element {
         cpu.push(numa);
     }
     cpu
+}
+
+fn memory_device(m: &MemoryDevice) -> Element {
+    let size = Element::new("size").attr("unit", "KiB").text(m.size_kib);
+    let node = Element::new("node").text(m.node);
+    let address = Element::new("address").attr("type", "dimm").attr("slot", m.slot);
+    match &m.kind {
+        MemoryDeviceKind::Dimm => Element::new("memory")
+            .attr("model", "dimm")
+            .child(Element::new("target").child(size).child(node))
+            .child(address),
+        MemoryDeviceKind::Nvdimm { path, label_kib, align_kib, pmem, shared } => {
+            let mut e = Element::new("memory").attr("model", "nvdimm");
+            if let Some(sh) = shared {
+                e = e.attr("access", if *sh { "shared" } else { "private" });
+            }
+            let mut source = Element::new("source").child(Element::new("path").text(path));
+            if let Some(a) = align_kib {
+                source.push(Element::new("alignsize").attr("unit", "KiB").text(a));
+            }
+            if *pmem {
+                source.push(Element::new("pmem"));
+            }
+            let mut target = Element::new("target").child(size).child(node);
+            if let Some(l) = label_kib {
+                target.push(Element::new("label").child(Element::new("size").attr("unit", "KiB").text(l)));
+            }
+            e.child(source).child(target).child(address)
+        }
+    }
 }
