@@ -129,7 +129,12 @@ mod tests {
             locked: false,
             hugepage_kib: None,
             vcpus,
-            topology: Some(Topology { sockets: cells.len() as u32, dies: 1, cores: vcpus / cells.len() as u32 / threads, threads }),
+            topology: Some(Topology {
+                sockets: cells.len() as u32,
+                dies: 1,
+                cores: vcpus / cells.len() as u32 / threads,
+                threads,
+            }),
             cells,
             distances: None,
             pins: Vec::new(),
@@ -138,6 +143,8 @@ mod tests {
             vcpu_states: Vec::new(),
             max_memory: None,
             memory_devices: Vec::new(),
+            controllers: Vec::new(),
+            devices: Vec::new(),
         }
     }
 
@@ -168,7 +175,10 @@ mod tests {
             // Each cell's online count is within one vCPU of its proportional share.
             for (c, cnt) in g.cells.iter().zip(&counts) {
                 let ideal = k as f64 * c.vcpus.len() as f64 / 10.0;
-                assert!((*cnt as f64 - ideal).abs() <= 1.0, "k={k} shares={shares:?} counts={counts:?}");
+                assert!(
+                    (*cnt as f64 - ideal).abs() <= 1.0,
+                    "k={k} shares={shares:?} counts={counts:?}"
+                );
             }
         }
     }
@@ -213,7 +223,10 @@ pub fn plan_text(g: &Guest, to: u32) -> Result<String, String> {
         ));
     }
     if to == 0 || to > g.vcpus {
-        return Err(format!("--vcpus {to} is out of range: guest `{}` has 1 to {} vCPUs", g.name, g.vcpus));
+        return Err(format!(
+            "--vcpus {to} is out of range: guest `{}` has 1 to {} vCPUs",
+            g.name, g.vcpus
+        ));
     }
     let from = g.boot_vcpus();
     let unit = unit(g);
@@ -222,7 +235,11 @@ pub fn plan_text(g: &Guest, to: u32) -> Result<String, String> {
     out.push_str(&format!(
         "# guest {}: {from} → {to} vCPUs online, {} at a time; every cell stays within one unit of its share\n",
         g.name,
-        if unit == 1 { "one vCPU".to_string() } else { format!("one guest core ({unit} vCPUs)") }
+        if unit == 1 {
+            "one vCPU".to_string()
+        } else {
+            format!("one guest core ({unit} vCPUs)")
+        }
     ));
     let steps = steps(g, from, to);
     if steps.is_empty() {
@@ -241,12 +258,18 @@ pub fn plan_text(g: &Guest, to: u32) -> Result<String, String> {
         for id in set.iter() {
             if *enable {
                 let (s, d, c, t) = position(g, id);
-                let die = if g.effective_topology().dies > 1 { format!(",\"die-id\":{d}") } else { String::new() };
+                let die = if g.effective_topology().dies > 1 {
+                    format!(",\"die-id\":{d}")
+                } else {
+                    String::new()
+                };
                 out.push_str(&format!(
                     "{{\"execute\":\"device_add\",\"arguments\":{{\"driver\":\"{driver}\",\"id\":\"vcpu{id}\",\"socket-id\":{s}{die},\"core-id\":{c},\"thread-id\":{t}}}}}\n"
                 ));
             } else {
-                out.push_str(&format!("{{\"execute\":\"device_del\",\"arguments\":{{\"id\":\"vcpu{id}\"}}}}\n"));
+                out.push_str(&format!(
+                    "{{\"execute\":\"device_del\",\"arguments\":{{\"id\":\"vcpu{id}\"}}}}\n"
+                ));
             }
         }
     }

@@ -28,6 +28,10 @@ pub const VNUMA_NO_ROOM: &str = "vnuma::E0321";
 pub const EMULATOR_NO_CPU: &str = "vnuma::E0322";
 pub const MEMORY_HOTPLUG: &str = "vnuma::E0323";
 pub const MEMDEV_NODE: &str = "vnuma::E0324";
+pub const DEVICE_NODE: &str = "vnuma::E0325";
+pub const DEVICE_REF: &str = "vnuma::E0326";
+pub const BUS_NR: &str = "vnuma::E0327";
+pub const DEVICE_CONFIG: &str = "vnuma::E0328";
 
 pub const UNKNOWN_HOST: &str = "vnuma::E0401";
 pub const HOST_NEEDED: &str = "vnuma::E0402";
@@ -41,15 +45,16 @@ pub const CAPS_XML: &str = "vnuma::E0409";
 pub const PROBE: &str = "vnuma::E0410";
 pub const HOST_SOURCE: &str = "vnuma::E0411";
 pub const HOST_BLOCK: &str = "vnuma::E0412";
+pub const HOST_PCI: &str = "vnuma::E0413";
 
 pub const PIN_SPANS_NODES: &str = "vnuma::W0501";
 pub const PIN_OFF_CELL_NODE: &str = "vnuma::W0502";
 pub const SOCKET_SPANS_CELLS: &str = "vnuma::W0503";
 pub const UNEVEN_CELLS: &str = "vnuma::W0504";
+pub const HOSTDEV_FAR: &str = "vnuma::W0505";
 
 pub const PICKED_NODES: &str = "vnuma::N0601";
 
-pub const NOT_YET: &str = "vnuma::E0901";
 
 /// Every diagnostic code the compiler can report, with a one-line summary.
 pub const ALL: &[(&str, &str)] = &[
@@ -100,6 +105,10 @@ pub const ALL: &[(&str, &str)] = &[
     (EMULATOR_NO_CPU, "no CPU is left for a placed guest's emulator threads"),
     (MEMORY_HOTPLUG, "memory hotplug settings that do not add up (max, slots, devices)"),
     (MEMDEV_NODE, "a memory device on a cell the guest does not have"),
+    (DEVICE_NODE, "an expander or device on a cell the guest does not have"),
+    (DEVICE_REF, "a device plugged into something that is not a free root port or an expander"),
+    (BUS_NR, "expander bus numbers out of range or overlapping"),
+    (DEVICE_CONFIG, "a device whose settings contradict each other"),
     (UNKNOWN_HOST, "`on=` names no host, or several hosts and no `on=`"),
     (HOST_NEEDED, "a host-dependent statement in a guest without a host"),
     (HOST_NODE, "a host node that does not exist or has no CPUs"),
@@ -112,6 +121,7 @@ pub const ALL: &[(&str, &str)] = &[
     (PROBE, "this machine's /sys cannot be read"),
     (HOST_SOURCE, "a host with no source or more than one"),
     (HOST_BLOCK, "an inline host block that does not describe a host"),
+    (HOST_PCI, "a host PCI device the host profile does not list"),
     (PIN_SPANS_NODES, "warning: a pin spans several host nodes"),
     (
         PIN_OFF_CELL_NODE,
@@ -122,6 +132,6 @@ pub const ALL: &[(&str, &str)] = &[
         "warning: a hand-written topology puts one socket in two cells",
     ),
     (UNEVEN_CELLS, "warning: vCPUs do not divide evenly into the cells"),
+    (HOSTDEV_FAR, "warning: a passed-through device's host node backs no guest cell"),
     (PICKED_NODES, "note: the host nodes `vnuma mode=node` picked"),
-    (NOT_YET, "a feature this version does not implement yet"),
 ];

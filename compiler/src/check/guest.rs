@@ -141,24 +141,6 @@ pub fn check_guest(
     let find = |kw: &str| fields.iter().find(|f| f.keyword() == kw);
     let all = |kw: &'static str| fields.iter().filter(move |f| f.keyword() == kw);
 
-    for f in &fields {
-        let unsupported = match f.keyword() {
-            "devices" => Some("the `devices` block"),
-            _ => None,
-        };
-        if let Some(what) = unsupported {
-            cx.err(
-                Diagnostic::error(
-                    NOT_YET,
-                    format!("{what} is not supported by this version of vnumac"),
-                    f.stmt.head_span(),
-                    "not supported yet",
-                )
-                .with_help("remove it for now, or write the equivalent cells and pins by hand"),
-            );
-        }
-    }
-
     if let Some(v) = find("vnuma") {
         for other in fields
             .iter()
@@ -325,8 +307,13 @@ pub fn check_guest(
             let boot = f.int("boot").unwrap_or(u64::from(vcpus));
             if vcpus > 0 && !(1..=u64::from(vcpus)).contains(&boot) {
                 cx.err(
-                    Diagnostic::error(VCPU_COUNT, format!("`boot={boot}` is out of range"), f.span_of("boot"), format!("1 to {vcpus}"))
-                        .with_help(format!("between 1 and the guest's {vcpus} vCPUs can be online at boot")),
+                    Diagnostic::error(
+                        VCPU_COUNT,
+                        format!("`boot={boot}` is out of range"),
+                        f.span_of("boot"),
+                        format!("1 to {vcpus}"),
+                    )
+                    .with_help(format!("between 1 and the guest's {vcpus} vCPUs can be online at boot")),
                 );
             }
             Some(boot.clamp(1, u64::from(vcpus.max(1))) as u32)
@@ -648,7 +635,10 @@ pub fn check_guest(
     }
 
     // Memory hotplug: headroom and devices, on the final cells.
-    let memdevs: Vec<&Fields<'_>> = fields.iter().filter(|f| matches!(f.keyword(), "dimm" | "nvdimm")).collect();
+    let memdevs: Vec<&Fields<'_>> = fields
+        .iter()
+        .filter(|f| matches!(f.keyword(), "dimm" | "nvdimm"))
+        .collect();
     let mem = super::memdev::check(memory, &memdevs, &cells, memory_kib, cx.diags);
     for d in &mem.devices {
         let Some(h) = cx.host else { break };
@@ -659,10 +649,25 @@ pub fn check_guest(
         if let Some(b) = cell.and_then(|c| c.binding.clone()).or(memory_binding.clone())
             && (b.policy.binds() || hugepage_kib.is_some())
         {
-            let span = memdevs.get(d.slot as usize).map(|f| f.span_of("node")).unwrap_or(cx.guest_span);
+            let span = memdevs
+                .get(d.slot as usize)
+                .map(|f| f.span_of("node"))
+                .unwrap_or(cx.guest_span);
             spread_claims(&mut claims, h.index, &b.nodes, d.size_kib, hugepage_kib, span, &name);
         }
     }
+
+    // Devices, on the final cells.
+    let device_set = find("devices").and_then(|f| {
+        let host = cx.host.map(|h| h.profile);
+        super::devices::check(
+            f,
+            &cells,
+            machine == "q35" || machine.starts_with("pc-q35"),
+            host,
+            cx.diags,
+        )
+    });
 
     // Host-node checks on cells, and claims for the fit check.
     for (i, cell) in cells.iter().enumerate() {
@@ -720,31 +725,34 @@ pub fn check_guest(
 
     let ok = cx.diags[before..].iter().all(|d| !d.is_error());
     GuestResult {
-        guest: ok.then_some(Guest {
-            name,
-            domain_type,
-            machine,
-            cpu,
-            memory_kib,
-            locked,
-            hugepage_kib,
-            vcpus,
-            topology,
-            cells,
-            distances,
-            pins,
-            emulator_pin,
-            memory_binding,
-            vcpu_states: Vec::new(),
-            max_memory: mem.max,
-            memory_devices: mem.devices,
-        })
-        .map(|mut g| {
-            if let Some(boot) = hotplug_boot {
-                g.vcpu_states = crate::hotplug::states(&g, boot);
-            }
-            g
-        }),
+        guest: ok
+            .then_some(Guest {
+                name,
+                domain_type,
+                machine,
+                cpu,
+                memory_kib,
+                locked,
+                hugepage_kib,
+                vcpus,
+                topology,
+                cells,
+                distances,
+                pins,
+                emulator_pin,
+                memory_binding,
+                vcpu_states: Vec::new(),
+                max_memory: mem.max,
+                memory_devices: mem.devices,
+                controllers: device_set.as_ref().map(|d| d.controllers.clone()).unwrap_or_default(),
+                devices: device_set.map(|d| d.devices).unwrap_or_default(),
+            })
+            .map(|mut g| {
+                if let Some(boot) = hotplug_boot {
+                    g.vcpu_states = crate::hotplug::states(&g, boot);
+                }
+                g
+            }),
         claims,
         placed,
         emulator_node,

@@ -1,6 +1,7 @@
 //! Semantic checks: files → hosts and guests → the checked model (`ir::Build`).
 
 pub mod codes;
+pub mod devices;
 pub mod fit;
 pub mod guest;
 pub mod host_block;

@@ -14,7 +14,12 @@ pub fn domain_xml(g: &Guest) -> String {
     );
     d.push(Element::new("name").text(&g.name));
     if let Some(max) = &g.max_memory {
-        d.push(Element::new("maxMemory").attr("slots", max.slots).attr("unit", "KiB").text(max.kib));
+        d.push(
+            Element::new("maxMemory")
+                .attr("slots", max.slots)
+                .attr("unit", "KiB")
+                .text(max.kib),
+        );
     }
     d.push(Element::new("memory").attr("unit", "KiB").text(g.total_memory_kib()));
     if let Some(mb) = memory_backing(g) {
@@ -70,6 +75,12 @@ pub fn domain_xml(g: &Guest) -> String {
             .attr("index", 0)
             .attr("model", if g.is_q35() { "pcie-root" } else { "pci-root" }),
     );
+    for c in &g.controllers {
+        devices.push(controller(c));
+    }
+    for d in &g.devices {
+        devices.push(device(d));
+    }
     for m in &g.memory_devices {
         devices.push(memory_device(m));
     }
@@ -189,7 +200,13 @@ fn memory_device(m: &MemoryDevice) -> Element {
             .attr("model", "dimm")
             .child(Element::new("target").child(size).child(node))
             .child(address),
-        MemoryDeviceKind::Nvdimm { path, label_kib, align_kib, pmem, shared } => {
+        MemoryDeviceKind::Nvdimm {
+            path,
+            label_kib,
+            align_kib,
+            pmem,
+            shared,
+        } => {
             let mut e = Element::new("memory").attr("model", "nvdimm");
             if let Some(sh) = shared {
                 e = e.attr("access", if *sh { "shared" } else { "private" });
@@ -208,4 +225,139 @@ fn memory_device(m: &MemoryDevice) -> Element {
             e.child(source).child(target).child(address)
         }
     }
+}
+
+fn pci_address(a: &PciAddress) -> Element {
+    Element::new("address")
+        .attr("type", "pci")
+        .attr("domain", "0x0000")
+        .attr("bus", format!("0x{:02x}", a.bus))
+        .attr("slot", format!("0x{:02x}", a.slot))
+        .attr("function", format!("0x{:x}", a.function))
+}
+
+fn controller(c: &Controller) -> Element {
+    let e = Element::new("controller").attr("type", "pci").attr("index", c.index);
+    let e = match &c.kind {
+        ControllerKind::Expander { bus_nr, node } => e
+            .attr("model", "pcie-expander-bus")
+            .child(Element::new("model").attr("name", "pxb-pcie"))
+            .child(
+                Element::new("target")
+                    .attr("busNr", bus_nr)
+                    .child(Element::new("node").text(node)),
+            ),
+        ControllerKind::RootPort { chassis, port } => e
+            .attr("model", "pcie-root-port")
+            .child(Element::new("model").attr("name", "pcie-root-port"))
+            .child(
+                Element::new("target")
+                    .attr("chassis", chassis)
+                    .attr("port", format!("0x{port:x}")),
+            ),
+    };
+    e.child(Element::new("alias").attr("name", format!("ua-{}", alias_safe(&c.name))))
+        .child(pci_address(&c.address))
+}
+
+/// User aliases (`ua-NAME`) let a reader map XML back to the .vnuma names.
+fn alias_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+fn device(d: &Device) -> Element {
+    let mut e = match &d.kind {
+        DeviceKind::Nic { source, model, mac } => {
+            let (ty, src) = match source {
+                NetSource::Bridge(b) => ("bridge", Element::new("source").attr("bridge", b)),
+                NetSource::Network(n) => ("network", Element::new("source").attr("network", n)),
+            };
+            let mut e = Element::new("interface").attr("type", ty);
+            if let Some(m) = mac {
+                e.push(Element::new("mac").attr("address", m));
+            }
+            e.child(src).child(Element::new("model").attr("type", model))
+        }
+        DeviceKind::Disk { path, format, bus } => {
+            let (dev, bus_name) = match bus {
+                DiskBus::Virtio => (format!("vd{}", drive_letters(d.ordinal)), "virtio"),
+                DiskBus::Sata => (format!("sd{}", drive_letters(d.ordinal)), "sata"),
+            };
+            let mut e = Element::new("disk")
+                .attr("type", "file")
+                .attr("device", "disk")
+                .child(Element::new("driver").attr("name", "qemu").attr("type", format))
+                .child(Element::new("source").attr("file", path))
+                .child(Element::new("target").attr("dev", dev).attr("bus", bus_name));
+            if *bus == DiskBus::Sata {
+                e.push(
+                    Element::new("address")
+                        .attr("type", "drive")
+                        .attr("controller", 0)
+                        .attr("bus", 0)
+                        .attr("target", 0)
+                        .attr("unit", d.ordinal),
+                );
+            }
+            e
+        }
+        DeviceKind::Hostdev { host } => {
+            let parts = host_address(host);
+            Element::new("hostdev")
+                .attr("mode", "subsystem")
+                .attr("type", "pci")
+                .attr("managed", "yes")
+                .child(
+                    Element::new("source").child(
+                        Element::new("address")
+                            .attr("domain", format!("0x{}", parts.0))
+                            .attr("bus", format!("0x{}", parts.1))
+                            .attr("slot", format!("0x{}", parts.2))
+                            .attr("function", format!("0x{}", parts.3)),
+                    ),
+                )
+        }
+        DeviceKind::Serial => Element::new("serial")
+            .attr("type", "pty")
+            .child(Element::new("target").attr("port", 0)),
+        DeviceKind::Console => Element::new("console")
+            .attr("type", "pty")
+            .child(Element::new("target").attr("type", "serial").attr("port", 0)),
+    };
+    if let Some(a) = &d.address {
+        e.push(pci_address(a));
+    }
+    e
+}
+
+/// `dddd:bb:ss.f` → its four hex parts.
+fn host_address(addr: &str) -> (String, String, String, String) {
+    let (head, func) = addr.rsplit_once('.').unwrap_or((addr, "0"));
+    let mut it = head.split(':');
+    let dom = it.next().unwrap_or("0000").to_string();
+    let bus = it.next().unwrap_or("00").to_string();
+    let slot = it.next().unwrap_or("00").to_string();
+    (dom, bus, slot, func.to_string())
+}
+
+/// 0 → a, 25 → z, 26 → aa: Linux disk names.
+pub fn drive_letters(n: u32) -> String {
+    let mut n = n as i64;
+    let mut out = Vec::new();
+    loop {
+        out.push((b'a' + (n % 26) as u8) as char);
+        n = n / 26 - 1;
+        if n < 0 {
+            break;
+        }
+    }
+    out.iter().rev().collect()
 }
