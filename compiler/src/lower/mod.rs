@@ -3,6 +3,8 @@
 pub mod json;
 pub mod libvirt;
 pub mod qemu;
+pub mod qemu_args;
+pub mod qemu_devices;
 pub mod shell;
 pub mod xml;
 
