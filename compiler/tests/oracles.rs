@@ -1287,6 +1287,10 @@ fn neutralise(options: &[QemuOption], scratch: &Scratch) -> Result<Vec<String>, 
                 let driver = p.get_str("driver").unwrap_or_default();
                 if driver.ends_with("-x86_64-cpu") {
                     p.set("driver", json!("max-x86_64-cpu"));
+                } else if driver == "vfio-pci" {
+                    // A passed-through host device: a plain PCIe endpoint in the same slot stands in.
+                    p.set("driver", json!("virtio-rng-pci"));
+                    p.remove(&["host"]);
                 } else if driver.starts_with("vfio") || driver.starts_with("vhost-user") {
                     return Err(format!(
                         "-device {driver} needs host resources; the oracle cannot stand it in"

@@ -341,7 +341,12 @@ pub fn check(
             diags.push(
                 Diagnostic::error(
                     BUS_NR,
-                    format!("expander `{}` takes buses {lo}-{hi}, which overlap {a}-{b}", x.name),
+                    format!(
+                        "expander `{}` takes {}, which overlaps {}",
+                        x.name,
+                        buses(lo, hi),
+                        buses(*a, *b)
+                    ),
                     span,
                     "overlapping bus numbers",
                 )
@@ -614,4 +619,12 @@ fn hostdev_auto(
         .iter()
         .find(|c| c.binding.as_ref().is_some_and(|b| b.nodes.contains(dev.node)))
         .map(|c| c.id)
+}
+
+fn buses(lo: u32, hi: u32) -> String {
+    if lo == hi {
+        format!("bus {lo}")
+    } else {
+        format!("buses {lo}-{hi}")
+    }
 }

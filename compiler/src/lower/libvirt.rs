@@ -75,6 +75,8 @@ pub fn domain_xml(g: &Guest) -> String {
             .attr("index", 0)
             .attr("model", if g.is_q35() { "pcie-root" } else { "pci-root" }),
     );
+    // No USB: the QEMU line says `usb=off`, and libvirt would otherwise add a controller and root ports.
+    devices.push(Element::new("controller").attr("type", "usb").attr("model", "none"));
     for c in &g.controllers {
         devices.push(controller(c));
     }
@@ -260,8 +262,9 @@ fn controller(c: &Controller) -> Element {
         .child(pci_address(&c.address))
 }
 
-/// User aliases (`ua-NAME`) let a reader map XML back to the .vnuma names.
-fn alias_safe(name: &str) -> String {
+/// User aliases (`ua-NAME`) let a reader map XML back to the .vnuma names; libvirt
+/// also uses them as the QEMU ids of the controllers.
+pub fn alias_safe(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -315,6 +318,7 @@ fn device(d: &Device) -> Element {
                 .attr("mode", "subsystem")
                 .attr("type", "pci")
                 .attr("managed", "yes")
+                .child(Element::new("driver").attr("name", "vfio"))
                 .child(
                     Element::new("source").child(
                         Element::new("address")

@@ -1,112 +1,143 @@
 //! Checked guest → a standalone QEMU command line, as libvirt's QEMU driver would build it
-//! (reference: libvirt-qemu-mapping §13), in QEMU's keyval syntax.
+//! (reference: libvirt-qemu-mapping §13). The target is libvirt 9.0 (Debian 12);
+//! tests/libvirt_driver.rs compares every golden line with its `domxml-to-native`.
 
+use super::qemu_args::{Opt, Syntax};
+use super::qemu_devices as dev;
 use super::shell::{keyval, render_command};
 use crate::ir::*;
 
 pub const QEMU_BINARY: &str = "qemu-system-x86_64";
 
-/// The options, in libvirt's order, each as (option, value).
-pub fn options(g: &Guest) -> Vec<(String, Option<String>)> {
-    let mut o: Vec<(String, Option<String>)> = Vec::new();
-    let mut push = |opt: &str, val: String| o.push((opt.to_string(), Some(val)));
-    push("-name", format!("guest={},debug-threads=on", keyval(&g.name)));
+/// Every option, in libvirt's order.
+pub fn opts(g: &Guest) -> Vec<Opt> {
+    let mut o = vec![Opt::plain(
+        "-name",
+        format!("guest={},debug-threads=on", keyval(&g.name)),
+    )];
     let mut machine = format!("{},usb=off,dump-guest-core=off", keyval(&g.machine));
+    if g.memory_devices
+        .iter()
+        .any(|m| matches!(m.kind, MemoryDeviceKind::Nvdimm { .. }))
+    {
+        machine.push_str(",nvdimm=on");
+    }
     if g.cells.is_empty() {
         machine.push_str(",memory-backend=pc.ram");
     }
     machine.push_str(",acpi=on");
-    push("-machine", machine);
-    push(
+    o.push(Opt::plain("-machine", machine));
+    o.push(Opt::plain(
         "-accel",
         match g.domain_type {
-            DomainType::Kvm => "kvm".into(),
-            DomainType::Qemu => "tcg".into(),
+            DomainType::Kvm => "kvm",
+            DomainType::Qemu => "tcg",
         },
-    );
-    push(
+    ));
+    o.push(Opt::plain(
         "-cpu",
         match &g.cpu {
-            CpuMode::HostPassthrough => "host,migratable=on".into(),
+            CpuMode::HostPassthrough => "host,migratable=on".to_string(),
             // libvirt expands host-model to a named model when it starts the guest; standalone, `host` is closest.
-            CpuMode::HostModel => "host".into(),
-            CpuMode::Maximum => "max,migratable=on".into(),
+            CpuMode::HostModel => "host".to_string(),
+            CpuMode::Maximum => "max,migratable=on".to_string(),
             CpuMode::Custom(m) => keyval(m),
         },
-    );
-    let initial_kib: u64 = if g.cells.is_empty() {
+    ));
+    // libvirt rounds the initial memory (the sum of the cells, or `<memory>`) up to 1 MiB,
+    // and libvirt 9.0 writes `-m` in MiB when memory hotplug is off.
+    let written_kib: u64 = if g.cells.is_empty() {
         g.memory_kib
     } else {
         g.cells.iter().map(|c| c.memory_kib).sum()
     };
-    push("-m", format!("size={initial_kib}k"));
+    let initial_kib = written_kib.div_ceil(1024) * 1024;
+    o.push(Opt::plain(
+        "-m",
+        match &g.max_memory {
+            Some(max) => format!(
+                "size={initial_kib}k,slots={},maxmem={}k",
+                max.slots,
+                max.kib.div_ceil(1024) * 1024
+            ),
+            None => format!("{}", initial_kib / 1024),
+        },
+    ));
     if g.cells.is_empty() {
-        push(
-            "-object",
-            backend("pc.ram", g.hugepage_kib, g.memory_kib, g.memory_binding.as_ref()),
-        );
+        o.push(dev::ram_backend(
+            "pc.ram",
+            g.hugepage_kib,
+            initial_kib,
+            g.memory_binding.as_ref(),
+        ));
     }
-    push(
+    o.push(Opt::plain(
         "-overcommit",
         format!("mem-lock={}", if g.locked { "on" } else { "off" }),
-    );
+    ));
     let t = g.effective_topology();
     let dies = if g.topology.is_some() {
         format!(",dies={}", t.dies)
     } else {
         String::new()
     };
-    push(
+    // libvirt counts only the vCPUs that are online and not hot-pluggable; it plugs the
+    // enabled hot-pluggable ones over QMP after start (here: `-device`s at the end).
+    let fixed = if g.vcpu_states.is_empty() {
+        g.vcpus
+    } else {
+        g.vcpu_states.iter().filter(|v| v.enabled && !v.hotpluggable).count() as u32
+    };
+    let maxcpus = if fixed == g.vcpus {
+        String::new()
+    } else {
+        format!(",maxcpus={}", g.vcpus)
+    };
+    o.push(Opt::plain(
         "-smp",
         format!(
-            "{},sockets={}{dies},cores={},threads={}",
-            g.vcpus, t.sockets, t.cores, t.threads
+            "{fixed}{maxcpus},sockets={}{dies},cores={},threads={}",
+            t.sockets, t.cores, t.threads
         ),
-    );
+    ));
     for c in &g.cells {
         let binding = c.binding.as_ref().or(g.memory_binding.as_ref());
-        push(
-            "-object",
-            backend(&format!("ram-node{}", c.id), c.hugepage_kib, c.memory_kib, binding),
-        );
+        o.push(dev::ram_backend(
+            &format!("ram-node{}", c.id),
+            c.hugepage_kib,
+            c.memory_kib,
+            binding,
+        ));
         let mut node = format!("node,nodeid={}", c.id);
         for run in c.vcpus.run_strings() {
             node.push_str(&format!(",cpus={run}"));
         }
         node.push_str(&format!(",memdev=ram-node{}", c.id));
-        push("-numa", node);
+        o.push(Opt::plain("-numa", node));
     }
     if let Some(m) = &g.distances {
         for (i, row) in m.iter().enumerate() {
             for (j, v) in row.iter().enumerate() {
-                push("-numa", format!("dist,src={i},dst={j},val={v}"));
+                o.push(Opt::plain("-numa", format!("dist,src={i},dst={j},val={v}")));
             }
         }
     }
+    o.extend(dev::controllers(g));
+    o.extend(dev::memory_devices(g));
+    o.extend(dev::devices(g));
+    o.extend(dev::hotplug_cpus(g));
     o
 }
 
-/// A memory backend object: type, id, then libvirt's property order.
-fn backend(id: &str, page: Option<u64>, kib: u64, binding: Option<&MemBinding>) -> String {
-    let mut props = vec![format!("id={}", keyval(id))];
-    let kind = match page {
-        Some(size) => {
-            props.push(format!("mem-path={}", keyval(&super::hugepage_mount(size))));
-            props.push("prealloc=on".into());
-            "memory-backend-file"
-        }
-        None => "memory-backend-ram",
-    };
-    props.push(format!("size={}", kib * 1024));
-    if let Some(b) = binding
-        && let Some(policy) = b.policy.qemu()
-    {
-        props.extend(b.nodes.run_strings().iter().map(|r| format!("host-nodes={r}")));
-        props.push(format!("policy={policy}"));
-    }
-    format!("{kind},{}", props.join(","))
+/// The options rendered, each as (option, value).
+pub fn options(g: &Guest, syntax: Syntax) -> Vec<(String, Option<String>)> {
+    opts(g).iter().map(|o| o.render(syntax)).collect()
 }
 
 pub fn command_line(g: &Guest) -> String {
-    render_command(QEMU_BINARY, &options(g))
+    command_line_in(g, Syntax::Keyval)
+}
+
+pub fn command_line_in(g: &Guest, syntax: Syntax) -> String {
+    render_command(QEMU_BINARY, &options(g, syntax))
 }

@@ -18,7 +18,10 @@ pub enum Arg {
     /// Written the same in both syntaxes (`-numa`, `-smp`, `-m`, …).
     Plain(String),
     /// `type_key` names the type property: `qom-type` (objects), `driver` (devices, blockdevs), `type` (netdevs).
-    Props { type_key: &'static str, props: Vec<(&'static str, Val)> },
+    Props {
+        type_key: &'static str,
+        props: Vec<(&'static str, Val)>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,12 +38,18 @@ pub enum Syntax {
 
 impl Opt {
     pub fn plain(name: &'static str, value: impl Into<String>) -> Opt {
-        Opt { name, arg: Some(Arg::Plain(value.into())) }
+        Opt {
+            name,
+            arg: Some(Arg::Plain(value.into())),
+        }
     }
 
     /// `props` starts with the type property.
     pub fn props(name: &'static str, type_key: &'static str, props: Vec<(&'static str, Val)>) -> Opt {
-        Opt { name, arg: Some(Arg::Props { type_key, props }) }
+        Opt {
+            name,
+            arg: Some(Arg::Props { type_key, props }),
+        }
     }
 
     pub fn render(&self, syntax: Syntax) -> (String, Option<String>) {
@@ -48,6 +57,8 @@ impl Opt {
             None => None,
             Some(Arg::Plain(s)) => Some(s.clone()),
             Some(Arg::Props { type_key, props }) => Some(match syntax {
+                // `-blockdev` has no implied key: its driver is written `driver=…`.
+                Syntax::Keyval if self.name == "-blockdev" => keyval_props("", props),
                 Syntax::Keyval => keyval_props(type_key, props),
                 Syntax::Json => json_props(props),
             }),

@@ -1,0 +1,1549 @@
+//! Conformance with libvirt's own QEMU driver (see /work/shared/ORACLES.md §3).
+//!
+//! For every golden case (`golden/examples/<case>/<guest>.xml` with its `.args`), libvirtd
+//! runs on a faked NUMA host built from the host profile that guest uses (read through
+//! vnumac's library from `examples/<case>.vnuma`), in a private mount namespace
+//! (`tests/support/libvirtd-fake-numa.sh`): the fake `devices/system/node` tree, a private
+//! `/etc/libvirt` (qemu.conf with `user = "root"` and the hugetlbfs mounts), private
+//! runtime/state dirs and socket, and hugetlbfs mounted with 2 MiB and 1 GiB pages at
+//! `/dev/hugepages` and `/dev/hugepages1G`. One daemon per distinct host profile, started
+//! detached (setsid), checked to see the faked cells (`virsh capabilities`), and always
+//! stopped (SIGTERM, then SIGKILL) before the next one. The daemon needs no setup outside
+//! its namespace: the `libvirt-qemu` user the QEMU driver insists on is added to private
+//! copies of passwd/group when the system lacks it.
+//!
+//! `virsh domxml-to-native qemu-argv` prints the line libvirt would run for the golden XML.
+//! Both lines are parsed into (option, properties) items and compared as sets, for what the
+//! XML decides: `-m`, `-smp`, `-overcommit`, `-numa node|dist`, memory backends (and
+//! `thread-context` objects), `pc-dimm`/`nvdimm`/`pxb-pcie`/`pcie-root-port` devices. Only
+//! syntax is normalised: JSON vs keyval, `,,`, repeated keys and JSON arrays as sets,
+//! `true`/`on`. The allowed differences, each printed as a note:
+//! * enabled hot-pluggable vCPUs (`-device <model>-x86_64-cpu`) are only on vnumac's line:
+//!   libvirt adds them over QMP after start;
+//! * root ports and expander buses libvirt adds for its own default devices (`id` `pci.N`
+//!   with no `<controller type='pci' index='N'>` in the XML) are not vnumac's;
+//! * a memory backend's `mem-path` of the form `<mount>/libvirt/qemu/<id>-<name>` (libvirt's
+//!   per-domain hugepage dir) is compared as `<mount>`, the mount point vnumac uses;
+//! * libvirt's `thread-context` objects, and the `prealloc-context` naming them, when
+//!   vnumac emits none of that id: they only choose the host CPUs QEMU's preallocation
+//!   threads run on (a start-up speed hint: guest memory, its size, binding and policy are
+//!   still compared on the backend), and libvirt writes them only because the QEMU it
+//!   probed has the thread-context feature. When vnumac emits one, it is compared.
+//!
+//! Skips with a message when libvirtd, virsh, unshare or setsid is missing or the test is
+//! not root, unless `VNUMAC_REQUIRE_ORACLES=1` (set by CI), which turns that, and an empty
+//! `golden/examples`, into a failure.
+//!
+//! Besides the golden cases, every guest of `tests/support/libvirt-extra.vnuma` (lowering
+//! paths no example takes yet: hotplug, DIMMs, NVDIMMs, expander buses, hugepage-backed
+//! system memory, every policy) is lowered by vnumac and checked the same way, and so are
+//! the guests of any `.vnuma` named in `VNUMAC_LIBVIRT_EXTRA` (`:`-separated).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use quick_xml::XmlVersion;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::reader::Reader;
+use serde_json::{Map, Value};
+use vnumac::db::{self, Database, Loader};
+use vnumac::host::{HostNode, HostProfile, HugePages};
+use vnumac::sets::IdSet;
+
+const QEMU: &str = "qemu-system-x86_64";
+/// The first daemon probes QEMU (seconds); later ones read the shared capabilities cache.
+const START_TIMEOUT: Duration = Duration::from_secs(90);
+const VIRSH_TIMEOUT: Duration = Duration::from_secs(30);
+const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+
+// ---------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------
+
+/// Proves libvirt's QEMU driver builds, for every golden XML, the options vnumac's `.args` has.
+#[test]
+fn libvirt_driver_agrees_with_vnumac() {
+    let mut cases = golden_cases();
+    if !oracles_available() {
+        return;
+    }
+    if cases.is_empty() {
+        finish_with(require_oracles(), 0, &[]);
+        return;
+    }
+    let started = Instant::now();
+    let scratch = Scratch::new();
+    let cache = scratch.dir.join("cache");
+    let mut failures: Vec<String> = Vec::new();
+    match extra_cases(&scratch.dir.join("extra")) {
+        Ok(extra) => cases.extend(extra),
+        Err(e) => failures.push(e),
+    }
+    // Each note with the cases it was made for.
+    let mut notes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+
+    // Group the cases by host profile: one daemon per distinct host.
+    let mut groups: Vec<(HostProfile, Vec<Case>)> = Vec::new();
+    let mut hosts_of: BTreeMap<PathBuf, BTreeMap<String, HostProfile>> = BTreeMap::new();
+    for case in cases {
+        let hosts = match hosts_of.get(&case.source) {
+            Some(h) => h,
+            None => match case_hosts(&case.source) {
+                Ok(h) => hosts_of.entry(case.source.clone()).or_insert(h),
+                Err(e) => {
+                    failures.push(format!("{}: {e}", case.label()));
+                    continue;
+                }
+            },
+        };
+        let Some(profile) = hosts.get(&case.guest) else {
+            failures.push(format!(
+                "{}: {} builds no guest {:?}: the golden file is stale",
+                case.label(),
+                case.source.display(),
+                case.guest
+            ));
+            continue;
+        };
+        // Only the nodes and distances make the fake tree.
+        let same_tree = |p: &HostProfile| p.nodes == profile.nodes && p.distances == profile.distances;
+        match groups.iter_mut().find(|(p, _)| same_tree(p)) {
+            Some((_, list)) => list.push(case),
+            None => groups.push((profile.clone(), vec![case])),
+        }
+    }
+
+    let mut checked = 0;
+    for (i, (profile, cases)) in groups.iter().enumerate() {
+        checked += cases.len();
+        let dir = scratch.dir.join(format!("host{i}"));
+        if let Err(e) = write_fake_node_tree(profile, &dir.join("node")) {
+            failures.push(format!("host {}: cannot write the fake node tree: {e}", profile.name));
+            continue;
+        }
+        let daemon = match Daemon::start(&dir, &cache) {
+            Ok(d) => d,
+            Err(e) => {
+                for case in cases {
+                    failures.push(format!("{}: libvirtd did not start: {e}", case.label()));
+                }
+                continue;
+            }
+        };
+        eprintln!(
+            "libvirtd for host {:?} ({} nodes) ready after {:.1?}",
+            profile.name,
+            profile.nodes.len(),
+            started.elapsed()
+        );
+        if let Err(e) = check_capabilities(profile, &daemon.capabilities) {
+            failures.push(format!(
+                "host {:?}: libvirt does not see the faked host:\n{e}",
+                profile.name
+            ));
+        }
+        for case in cases {
+            match check_case(&daemon, case) {
+                Ok(outcome) => {
+                    for note in outcome.notes {
+                        let labels = notes.entry(note).or_default();
+                        if !labels.contains(&case.label()) {
+                            labels.push(case.label());
+                        }
+                    }
+                    if !outcome.diffs.is_empty() {
+                        failures.push(format!(
+                            "{} (host {:?}): libvirt's line and vnumac's differ:\n{}",
+                            case.label(),
+                            profile.name,
+                            outcome.diffs.join("\n")
+                        ));
+                    }
+                }
+                Err(e) => failures.push(format!("{} (host {:?}): {e}", case.label(), profile.name)),
+            }
+        }
+        if let Err(e) = daemon.stop() {
+            failures.push(format!("host {:?}: {e}", profile.name));
+        }
+    }
+    for (note, labels) in &notes {
+        eprintln!("note: {note}\n      in {}", labels.join(", "));
+    }
+    eprintln!("libvirt driver: took {:.1?}", started.elapsed());
+    finish_with(require_oracles(), checked, &failures);
+}
+
+/// Proves the comparison can fail: a changed host node is reported with both sides.
+#[test]
+fn a_changed_host_node_is_reported() {
+    let libvirt = SAMPLE_LIBVIRT;
+    let vnumac = SAMPLE_VNUMAC;
+    let declared = BTreeSet::from(["pci.3".to_owned()]);
+    let same = compare_lines(libvirt, vnumac, &declared).expect("the samples parse");
+    assert_eq!(same.diffs, Vec::<String>::new(), "the matching samples must agree");
+
+    let wrong = vnumac.replace("host-nodes=1,policy", "host-nodes=2,policy");
+    assert_ne!(wrong, vnumac);
+    let outcome = compare_lines(libvirt, &wrong, &declared).expect("the samples parse");
+    assert_eq!(outcome.diffs.len(), 1, "{:#?}", outcome.diffs);
+    let report = &outcome.diffs[0];
+    eprintln!("expected difference, as reported:\n{report}");
+    assert!(report.contains("-object ram-node1"), "{report}");
+    assert!(report.contains("differ in: host-nodes"), "{report}");
+    assert!(report.contains("host-nodes={1}"), "libvirt's side is shown: {report}");
+    assert!(report.contains("host-nodes={2}"), "vnumac's side is shown: {report}");
+}
+
+/// Proves each kind of difference is caught: a value, a missing item, an extra item.
+#[test]
+fn missing_extra_and_changed_items_are_reported() {
+    let cases: [(&str, &str, &str); 5] = [
+        (
+            "-smp 4,sockets=2,dies=1,cores=2,threads=1",
+            "-smp 4,sockets=2,cores=2,threads=1",
+            "dies",
+        ),
+        ("-m 4096", "-m size=4194304k", "-m"),
+        ("-numa dist,src=1,dst=0,val=21", "-numa dist,src=1,dst=0,val=20", "val"),
+        (
+            "-numa node,nodeid=1,cpus=2-3,memdev=ram-node1",
+            "",
+            "only in libvirt's line",
+        ),
+        ("", "-overcommit mem-lock=on", "only in vnumac's line"),
+    ];
+    for (l, v, expect) in cases {
+        let libvirt = format!("LC_ALL=C /usr/bin/{QEMU} -S {l}");
+        let vnumac = format!("{QEMU} \\\n  {v}\n");
+        let outcome = compare_lines(&libvirt, &vnumac, &BTreeSet::new()).expect("the samples parse");
+        assert_eq!(outcome.diffs.len(), 1, "{l} vs {v}: {:#?}", outcome.diffs);
+        assert!(outcome.diffs[0].contains(expect), "{expect}: {}", outcome.diffs[0]);
+    }
+}
+
+/// Proves the allowed differences are normalised and noted, and only those.
+#[test]
+fn allowed_differences_are_noted_not_failed() {
+    let outcome = compare_lines(SAMPLE_LIBVIRT, SAMPLE_VNUMAC, &BTreeSet::from(["pci.3".to_owned()])).expect("parse");
+    assert!(outcome.diffs.is_empty(), "{:#?}", outcome.diffs);
+    let notes = outcome.notes.join("\n");
+    for expected in [
+        "thread-context tc-ram-node0",
+        "mem-path /dev/huge,pages1G/libvirt/qemu/-1-g",
+        "pcie-root-port pci.1",
+        "vcpu3",
+    ] {
+        assert!(notes.contains(expected), "{expected} must be noted:\n{notes}");
+    }
+    // The root port the XML declares (index 3) is compared, and it is on both sides.
+    assert!(!notes.contains("pci.3"), "{notes}");
+    let without_port = SAMPLE_VNUMAC.replace(
+        "  -device pcie-root-port,port=16,chassis=3,id=pci.3,bus=pcie.0,addr=0x2 \\\n",
+        "",
+    );
+    assert_ne!(without_port, SAMPLE_VNUMAC);
+    let outcome = compare_lines(SAMPLE_LIBVIRT, &without_port, &BTreeSet::from(["pci.3".to_owned()])).expect("parse");
+    assert_eq!(outcome.diffs.len(), 1, "{:#?}", outcome.diffs);
+    assert!(outcome.diffs[0].contains("pci.3"), "{}", outcome.diffs[0]);
+
+    // A thread-context vnumac does emit is compared, not ignored.
+    let with_tc = SAMPLE_VNUMAC.replace(
+        "  -object memory-backend-file,id=ram-node0,",
+        "  -object thread-context,id=tc-ram-node0,node-affinity=1 \\\n  -object memory-backend-file,id=ram-node0,prealloc-context=tc-ram-node0,",
+    );
+    assert_ne!(with_tc, SAMPLE_VNUMAC);
+    let outcome = compare_lines(SAMPLE_LIBVIRT, &with_tc, &BTreeSet::from(["pci.3".to_owned()])).expect("parse");
+    assert_eq!(outcome.diffs.len(), 1, "{:#?}", outcome.diffs);
+    assert!(outcome.diffs[0].contains("node-affinity"), "{}", outcome.diffs[0]);
+
+    // A mem-path under another mount point is a difference.
+    let other_mount = SAMPLE_VNUMAC.replace("mem-path=/dev/huge,,pages1G", "mem-path=/dev/hugepages");
+    assert_ne!(other_mount, SAMPLE_VNUMAC);
+    let outcome = compare_lines(SAMPLE_LIBVIRT, &other_mount, &BTreeSet::from(["pci.3".to_owned()])).expect("parse");
+    assert_eq!(outcome.diffs.len(), 1, "{:#?}", outcome.diffs);
+    assert!(outcome.diffs[0].contains("mem-path"), "{}", outcome.diffs[0]);
+}
+
+/// Proves the fake node tree is written in the kernel's formats.
+#[test]
+fn fake_node_tree_uses_kernel_formats() {
+    let node = |id: u32, cpus: &str, gib: u64| HostNode {
+        id,
+        cpus: if cpus.is_empty() {
+            IdSet::new()
+        } else {
+            IdSet::parse(cpus).expect("cpus")
+        },
+        memory_kib: gib << 20,
+        free_kib: (gib << 20) - 1024,
+        hugepages: vec![HugePages {
+            size_kib: 1048576,
+            count: 4,
+        }],
+    };
+    let profile = HostProfile {
+        name: "t".into(),
+        nodes: vec![node(0, "0-3,40-43", 16), node(2, "", 8)],
+        distances: vec![vec![10, 31], vec![31, 10]],
+        ..HostProfile::default()
+    };
+    let scratch = Scratch::new();
+    let dir = scratch.dir.join("node");
+    write_fake_node_tree(&profile, &dir).expect("written");
+    let read = |p: &str| std::fs::read_to_string(dir.join(p)).expect(p);
+    assert_eq!(read("node0/cpulist"), "0-3,40-43\n");
+    assert_eq!(read("node0/cpumap"), "f00,0000000f\n");
+    assert_eq!(read("node2/cpulist"), "\n");
+    assert_eq!(read("node2/cpumap"), "000,00000000\n");
+    assert_eq!(read("node2/distance"), "31 10\n");
+    assert_eq!(read("online"), "0,2\n");
+    assert_eq!(read("has_cpu"), "0\n");
+    assert_eq!(read("has_memory"), "0,2\n");
+    assert!(
+        read("node0/meminfo").starts_with("Node 0 MemTotal:       16777216 kB\nNode 0 MemFree:        16776192 kB\n")
+    );
+    assert_eq!(read("node0/hugepages/hugepages-1048576kB/free_hugepages"), "4\n");
+    assert_eq!(read("node2/hugepages/hugepages-2048kB/nr_hugepages"), "0\n");
+
+    assert_eq!(kernel_cpumap(&IdSet::parse("0-1").expect("set"), 2), "3");
+    assert_eq!(kernel_cpumap(&IdSet::parse("4-7").expect("set"), 8), "f0");
+    assert_eq!(
+        kernel_cpumap(&IdSet::parse("0,32,63").expect("set"), 64),
+        "80000001,00000001"
+    );
+}
+
+/// Proves an empty golden tree skips normally but fails when oracles are required.
+#[test]
+fn no_cases_fail_only_when_oracles_are_required() {
+    finish_with(false, 0, &[]);
+    let required = std::panic::catch_unwind(|| finish_with(true, 0, &[]));
+    let payload = required.expect_err("no cases must fail when oracles are required");
+    let message = payload.downcast_ref::<String>().expect("a formatted panic message");
+    assert!(message.contains("no golden cases"), "{message}");
+}
+
+/// libvirt 9.0's spelling: env vars, JSON `-object`/`-device`, its own default devices.
+const SAMPLE_LIBVIRT: &str = "LC_ALL=C PATH=/usr/bin HOME=/var/lib/libvirt/qemu/domain--1-g \
+/usr/bin/qemu-system-x86_64 -name guest=g,debug-threads=on -S \
+-machine pc-q35-7.2,usb=off,dump-guest-core=off -accel kvm -cpu host,migratable=on -m 4096 \
+-overcommit mem-lock=off -smp 4,sockets=2,dies=1,cores=1,threads=2 \
+-object '{\"qom-type\":\"thread-context\",\"id\":\"tc-ram-node0\",\"node-affinity\":[0]}' \
+-object '{\"qom-type\":\"memory-backend-file\",\"id\":\"ram-node0\",\"mem-path\":\"/dev/huge,pages1G/libvirt/qemu/-1-g\",\"prealloc\":true,\"size\":2147483648,\"host-nodes\":[0],\"policy\":\"bind\",\"prealloc-context\":\"tc-ram-node0\"}' \
+-numa node,nodeid=0,cpus=0,cpus=2,memdev=ram-node0 \
+-object '{\"qom-type\":\"memory-backend-ram\",\"id\":\"ram-node1\",\"size\":2147483648,\"host-nodes\":[1],\"policy\":\"bind\"}' \
+-numa node,nodeid=1,cpus=1,cpus=3,memdev=ram-node1 \
+-numa dist,src=0,dst=0,val=10 -numa dist,src=0,dst=1,val=21 -numa dist,src=1,dst=0,val=21 -numa dist,src=1,dst=1,val=10 \
+-uuid 0c2b1f3e-0000-4000-8000-000000000000 -display none -no-user-config -nodefaults \
+-device '{\"driver\":\"pcie-root-port\",\"port\":8,\"chassis\":1,\"id\":\"pci.1\",\"bus\":\"pcie.0\",\"multifunction\":true,\"addr\":\"0x1\"}' \
+-device '{\"driver\":\"pcie-root-port\",\"port\":16,\"chassis\":3,\"id\":\"pci.3\",\"bus\":\"pcie.0\",\"addr\":\"0x2\"}' \
+-device '{\"driver\":\"qemu-xhci\",\"id\":\"usb\",\"bus\":\"pci.1\",\"addr\":\"0x0\"}' \
+-sandbox on,obsolete=deny -msg timestamp=on";
+
+/// vnumac's spelling of the same: keyval, one option per line, and a cold-plugged vCPU.
+const SAMPLE_VNUMAC: &str = "qemu-system-x86_64 \\
+  -name guest=g,debug-threads=on \\
+  -machine q35,usb=off,dump-guest-core=off,acpi=on \\
+  -accel kvm \\
+  -cpu host,migratable=on \\
+  -m 4096 \\
+  -overcommit mem-lock=off \\
+  -smp 4,sockets=2,dies=1,cores=1,threads=2 \\
+  -object memory-backend-file,id=ram-node0,mem-path=/dev/huge,,pages1G,prealloc=on,size=2147483648,host-nodes=0,policy=bind \\
+  -numa node,nodeid=0,cpus=0,cpus=2,memdev=ram-node0 \\
+  -object memory-backend-ram,id=ram-node1,size=2147483648,host-nodes=1,policy=bind \\
+  -numa node,nodeid=1,cpus=1,cpus=3,memdev=ram-node1 \\
+  -numa dist,src=0,dst=0,val=10 \\
+  -numa dist,src=0,dst=1,val=21 \\
+  -numa dist,src=1,dst=0,val=21 \\
+  -numa dist,src=1,dst=1,val=10 \\
+  -device pcie-root-port,port=16,chassis=3,id=pci.3,bus=pcie.0,addr=0x2 \\
+  -device host-x86_64-cpu,socket-id=1,core-id=0,thread-id=1,node-id=1,id=vcpu3
+";
+
+// ---------------------------------------------------------------------------
+// Gating and the cases
+// ---------------------------------------------------------------------------
+
+fn require_oracles() -> bool {
+    std::env::var("VNUMAC_REQUIRE_ORACLES").is_ok_and(|v| v == "1")
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn daemon_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/libvirtd-fake-numa.sh")
+}
+
+/// A command found on PATH, or in the sbin dirs (libvirtd lives in /usr/sbin, which a
+/// non-login root environment may lack); the script it may run sees the same PATH.
+fn command(tool: &str) -> Command {
+    let mut path = std::env::var("PATH").unwrap_or_default();
+    for dir in [
+        "/usr/local/sbin",
+        "/usr/local/bin",
+        "/usr/sbin",
+        "/usr/bin",
+        "/sbin",
+        "/bin",
+    ] {
+        if !path.split(':').any(|d| d == dir) {
+            path = if path.is_empty() {
+                dir.to_owned()
+            } else {
+                format!("{path}:{dir}")
+            };
+        }
+    }
+    let mut cmd = Command::new(tool);
+    cmd.env("PATH", path);
+    cmd
+}
+
+/// True when everything the daemon needs is here; otherwise skips (or fails when required).
+fn oracles_available() -> bool {
+    let mut problems = Vec::new();
+    for (tool, arg) in [
+        ("libvirtd", "--version"),
+        ("virsh", "--version"),
+        ("unshare", "--version"),
+        ("setsid", "--version"),
+    ] {
+        match command(tool).arg(arg).stdin(Stdio::null()).output() {
+            Ok(out) if out.status.success() => {
+                let text = String::from_utf8_lossy(&out.stdout);
+                eprintln!("using {tool}: {}", text.lines().next().unwrap_or("").trim());
+            }
+            Ok(out) => problems.push(format!("`{tool} {arg}` failed ({})", out.status)),
+            Err(e) => problems.push(format!("{tool} cannot be run: {e}")),
+        }
+    }
+    match command("id").arg("-u").output() {
+        Ok(out) if String::from_utf8_lossy(&out.stdout).trim() == "0" => {}
+        _ => problems.push("not root (the daemon needs mount namespaces and bind mounts)".into()),
+    }
+    if problems.is_empty() {
+        return true;
+    }
+    let problem = problems.join("; ");
+    assert!(!require_oracles(), "{problem} (VNUMAC_REQUIRE_ORACLES=1 requires it)");
+    eprintln!("skipping: {problem} (set VNUMAC_REQUIRE_ORACLES=1 to make this a failure)");
+    false
+}
+
+/// Ends the test: fails on any failure, and on no cases when oracles are required.
+fn finish_with(required: bool, checked: usize, failures: &[String]) {
+    if checked == 0 && failures.is_empty() {
+        let msg = "libvirt driver: no golden cases found under golden/examples";
+        assert!(
+            !required,
+            "{msg} (VNUMAC_REQUIRE_ORACLES=1: an oracle that checks nothing is a defect)"
+        );
+        eprintln!("skipping: {msg}");
+        return;
+    }
+    eprintln!(
+        "libvirt driver: {checked} case(s) checked, {} failure(s)",
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "libvirt driver: {} failure(s) in {checked} case(s):\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    /// The `.vnuma` the case is built from (relative to the workspace, or absolute).
+    source: PathBuf,
+    case: String,
+    guest: String,
+    xml: PathBuf,
+    args: PathBuf,
+}
+
+impl Case {
+    fn label(&self) -> String {
+        format!("{}/{}", self.case, self.guest)
+    }
+}
+
+/// Every `golden/examples/<case>/<guest>.xml` (with its `.args`), sorted.
+fn golden_cases() -> Vec<Case> {
+    let root = workspace().join("golden/examples");
+    let mut cases = Vec::new();
+    let Ok(dirs) = std::fs::read_dir(&root) else {
+        return cases;
+    };
+    for dir in dirs {
+        let dir = dir.expect("golden/examples entry").path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let case = dir.file_name().expect("a name").to_string_lossy().into_owned();
+        for file in std::fs::read_dir(&dir).expect("golden case dir") {
+            let xml = file.expect("golden file").path();
+            if xml.extension().is_some_and(|e| e == "xml") {
+                let guest = xml.file_stem().expect("a stem").to_string_lossy().into_owned();
+                cases.push(Case {
+                    source: Path::new("examples").join(format!("{case}.vnuma")),
+                    case: case.clone(),
+                    guest,
+                    args: xml.with_extension("args"),
+                    xml,
+                });
+            }
+        }
+    }
+    cases.sort_by(|a, b| (&a.case, &a.guest).cmp(&(&b.case, &b.guest)));
+    cases
+}
+
+/// Extra cases: every guest of `tests/support/libvirt-extra.vnuma` (lowering paths no golden
+/// case takes yet) and of each `.vnuma` named in `VNUMAC_LIBVIRT_EXTRA` (`:`-separated),
+/// lowered by vnumac into `dir`.
+fn extra_cases(dir: &Path) -> Result<Vec<Case>, String> {
+    let support = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/libvirt-extra.vnuma");
+    let mut list = vec![support.to_string_lossy().into_owned()];
+    if let Ok(more) = std::env::var("VNUMAC_LIBVIRT_EXTRA") {
+        list.extend(more.split(':').filter(|s| !s.is_empty()).map(str::to_owned));
+    }
+    let mut cases = Vec::new();
+    for source in &list {
+        let source = std::fs::canonicalize(source).map_err(|e| format!("{source}: {e}"))?;
+        let db = Database::default();
+        let program = db::load_program(&db, &source, &RepoLoader).map_err(|e| format!("{}: {e}", source.display()))?;
+        let compiled = db::compile(&db, program);
+        if compiled.has_errors() {
+            let rendered: String = compiled
+                .diagnostics
+                .iter()
+                .map(|d| vnumac::diagnostics::render(d, &compiled.sources, false, 100))
+                .collect();
+            return Err(format!("{} does not compile:\n{rendered}", source.display()));
+        }
+        let case = format!("extra:{}", source.file_stem().unwrap_or_default().to_string_lossy());
+        let out = dir.join(&case);
+        std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+        for g in db::lower(&db, program) {
+            let xml = out.join(format!("{}.xml", g.name));
+            std::fs::write(&xml, &g.xml).map_err(|e| e.to_string())?;
+            std::fs::write(xml.with_extension("args"), &g.args).map_err(|e| e.to_string())?;
+            cases.push(Case {
+                source: source.clone(),
+                case: case.clone(),
+                guest: g.name.clone(),
+                args: xml.with_extension("args"),
+                xml,
+            });
+        }
+    }
+    Ok(cases)
+}
+
+/// Reads files relative to the workspace (or absolute paths); never probes this machine.
+struct RepoLoader;
+
+impl Loader for RepoLoader {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        std::fs::read_to_string(workspace().join(path))
+    }
+    fn probe(&self) -> Result<HostProfile, String> {
+        Err("the libvirt driver test does not probe this machine".into())
+    }
+}
+
+/// Each guest of `examples/<case>.vnuma` with the host profile it is built for.
+fn case_hosts(rel: &Path) -> Result<BTreeMap<String, HostProfile>, String> {
+    let db = Database::default();
+    let program = db::load_program(&db, rel, &RepoLoader).map_err(|e| format!("cannot read {}: {e}", rel.display()))?;
+    let compiled = db::compile(&db, program);
+    if compiled.has_errors() {
+        let rendered: String = compiled
+            .diagnostics
+            .iter()
+            .map(|d| vnumac::diagnostics::render(d, &compiled.sources, false, 100))
+            .collect();
+        return Err(format!("{} does not compile:\n{rendered}", rel.display()));
+    }
+    let checked = &compiled.checked;
+    let mut out = BTreeMap::new();
+    for (i, guest) in checked.build.guests.iter().enumerate() {
+        let host = checked
+            .guest_hosts
+            .get(i)
+            .copied()
+            .flatten()
+            .and_then(|h| checked.hosts.get(h))
+            .and_then(Option::as_ref);
+        let profile = match host {
+            Some(h) => h.profile.clone(),
+            None => hostless_profile(guest.vcpus),
+        };
+        out.insert(guest.name.clone(), profile);
+    }
+    Ok(out)
+}
+
+/// For a guest built without a host: one node with room for it.
+fn hostless_profile(vcpus: u32) -> HostProfile {
+    HostProfile {
+        name: "(no host: one node)".into(),
+        nodes: vec![HostNode {
+            id: 0,
+            cpus: IdSet::range(0, vcpus.max(1) - 1),
+            memory_kib: 1 << 30,
+            free_kib: 1 << 30,
+            hugepages: Vec::new(),
+        }],
+        distances: vec![vec![10]],
+        ..HostProfile::default()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The fake devices/system/node tree
+// ---------------------------------------------------------------------------
+
+/// Writes `dir` as the kernel's /sys/devices/system/node would look on `profile`'s host.
+fn write_fake_node_tree(profile: &HostProfile, dir: &Path) -> std::io::Result<()> {
+    let mut profile = profile.clone();
+    profile.normalize_distances();
+    let write = |rel: String, text: String| -> std::io::Result<()> {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().expect("inside dir"))?;
+        std::fs::write(path, text)
+    };
+    let nbits = profile
+        .nodes
+        .iter()
+        .filter_map(|n| n.cpus.last())
+        .max()
+        .map_or(1, |m| m + 1);
+    let ids = |pred: &dyn Fn(&HostNode) -> bool| -> String {
+        let set: IdSet = profile.nodes.iter().filter(|n| pred(n)).map(|n| n.id).collect();
+        format!("{set}\n")
+    };
+    for f in ["online", "possible"] {
+        write(f.into(), ids(&|_| true))?;
+    }
+    write("has_cpu".into(), ids(&|n| !n.cpus.is_empty()))?;
+    for f in ["has_memory", "has_normal_memory"] {
+        write(f.into(), ids(&|n| n.memory_kib > 0))?;
+    }
+    // Every size this kernel offers (x86: 2 MiB and 1 GiB) plus any the profile names.
+    let mut sizes: BTreeSet<u64> = BTreeSet::from([2048, 1048576]);
+    sizes.extend(
+        profile
+            .nodes
+            .iter()
+            .flat_map(|n| n.hugepages.iter().map(|h| h.size_kib)),
+    );
+    for (i, n) in profile.nodes.iter().enumerate() {
+        let id = n.id;
+        write(format!("node{id}/cpulist"), format!("{}\n", n.cpus))?;
+        write(
+            format!("node{id}/cpumap"),
+            format!("{}\n", kernel_cpumap(&n.cpus, nbits)),
+        )?;
+        let row: Vec<String> = profile.distances[i].iter().map(u32::to_string).collect();
+        write(format!("node{id}/distance"), format!("{}\n", row.join(" ")))?;
+        let pages = |size: u64| n.hugepages.iter().find(|h| h.size_kib == size).map_or(0, |h| h.count);
+        let used = n.memory_kib.saturating_sub(n.free_kib);
+        let default_pages = pages(2048);
+        let mut meminfo = String::new();
+        for (key, kib) in [("MemTotal", n.memory_kib), ("MemFree", n.free_kib), ("MemUsed", used)] {
+            writeln!(meminfo, "Node {id} {:<15} {kib:>8} kB", format!("{key}:")).expect("string");
+        }
+        for (key, count) in [
+            ("HugePages_Total:", default_pages),
+            ("HugePages_Free:", default_pages),
+            ("HugePages_Surp:", 0),
+        ] {
+            writeln!(meminfo, "Node {id} {key:<16}{count:>5}").expect("string");
+        }
+        write(format!("node{id}/meminfo"), meminfo)?;
+        for size in &sizes {
+            let count = pages(*size);
+            let sub = format!("node{id}/hugepages/hugepages-{size}kB");
+            write(format!("{sub}/nr_hugepages"), format!("{count}\n"))?;
+            write(format!("{sub}/free_hugepages"), format!("{count}\n"))?;
+            write(format!("{sub}/surplus_hugepages"), "0\n".into())?;
+        }
+    }
+    Ok(())
+}
+
+/// A cpu mask as the kernel's `%*pb` prints it for `nbits` CPUs: 32-bit hex words, most
+/// significant first, comma-separated, the first word only as wide as its bits need.
+fn kernel_cpumap(cpus: &IdSet, nbits: u32) -> String {
+    let words = nbits.div_ceil(32).max(1);
+    let mut out = Vec::new();
+    for w in (0..words).rev() {
+        let mut word: u32 = 0;
+        for bit in 0..32 {
+            if cpus.contains(w * 32 + bit) {
+                word |= 1 << bit;
+            }
+        }
+        let width = if w == words - 1 {
+            (nbits - w * 32).div_ceil(4).max(1) as usize
+        } else {
+            8
+        };
+        out.push(format!("{word:0width$x}"));
+    }
+    out.join(",")
+}
+
+// ---------------------------------------------------------------------------
+// The daemon
+// ---------------------------------------------------------------------------
+
+struct Daemon {
+    child: Option<Child>,
+    log: PathBuf,
+    uri: String,
+    /// `virsh capabilities` as first answered.
+    capabilities: String,
+}
+
+impl Daemon {
+    /// Starts libvirtd on the fake tree in `dir/node` and waits until it answers.
+    fn start(dir: &Path, cache: &Path) -> Result<Daemon, String> {
+        let log = dir.join("libvirtd.log");
+        let out = std::fs::File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        let child = command("setsid")
+            .arg("sh")
+            .arg(daemon_script())
+            .arg(dir)
+            .arg(cache)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| format!("cannot start setsid: {e}"))?;
+        let mut daemon = Daemon {
+            child: Some(child),
+            log,
+            uri: format!("qemu:///system?socket={}", dir.join("sock/libvirt-sock").display()),
+            capabilities: String::new(),
+        };
+        let deadline = Instant::now() + START_TIMEOUT;
+        let socket = dir.join("sock/libvirt-sock");
+        loop {
+            if let Some(status) = daemon.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                daemon.child = None;
+                return Err(format!("it exited ({status}):\n{}", daemon.log_text()));
+            }
+            if socket.exists()
+                && let Ok(caps) = daemon.virsh(&["capabilities"])
+            {
+                daemon.capabilities = caps;
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "no answer on {} within {START_TIMEOUT:?}:\n{}",
+                    socket.display(),
+                    daemon.log_text()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // The script execs unshare, sh and libvirtd in turn: the pid started is libvirtd's.
+        let pid = daemon.child.as_ref().map_or(0, Child::id);
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() != "libvirtd" {
+            return Err(format!(
+                "pid {pid} is {:?}, not libvirtd: cannot stop it reliably",
+                comm.trim()
+            ));
+        }
+        Ok(daemon)
+    }
+
+    fn log_text(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = &lines[lines.len().saturating_sub(30)..];
+        format!("  {}", tail.join("\n  "))
+    }
+
+    fn virsh(&self, args: &[&str]) -> Result<String, String> {
+        let mut cmd = command("virsh");
+        cmd.arg("-q").arg("-c").arg(&self.uri).args(args);
+        let out = run_with_timeout(cmd, VIRSH_TIMEOUT)?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(format!(
+                "`virsh {}` failed ({}): {}",
+                args.join(" "),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    }
+
+    /// SIGTERM, then SIGKILL after STOP_TIMEOUT; always reaps the process.
+    fn stop(mut self) -> Result<(), String> {
+        self.terminate()
+    }
+
+    fn terminate(&mut self) -> Result<(), String> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        let pid = child.id().to_string();
+        let _ = command("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        Err(format!(
+            "libvirtd (pid {pid}) ignored SIGTERM for {STOP_TIMEOUT:?}; killed it"
+        ))
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.terminate();
+    }
+}
+
+/// Runs a command with a deadline, reading its output on threads; kills it when late.
+fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Result<Output, String> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    let mut out = child.stdout.take().expect("piped");
+    let mut err = child.stderr.take().expect("piped");
+    let out_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("{cmd:?} did not finish within {timeout:?}; killed it"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Ok(Output {
+        status,
+        stdout: out_t.join().unwrap_or_default(),
+        stderr: err_t.join().unwrap_or_default(),
+    })
+}
+
+/// A scratch dir for the daemons' trees, state and shared cache, removed on drop.
+struct Scratch {
+    dir: PathBuf,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("vnumac-libvirtd-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        Scratch { dir }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// libvirt's host capabilities must show exactly the faked cells.
+fn check_capabilities(profile: &HostProfile, caps_xml: &str) -> Result<(), String> {
+    let caps = parse_xml(caps_xml)?;
+    let cells = caps
+        .at(&["host", "topology", "cells"])
+        .ok_or("no <host><topology><cells> in the capabilities")?;
+    let mut profile = profile.clone();
+    profile.normalize_distances();
+    let mut problems = Vec::new();
+    let mut seen = BTreeSet::new();
+    for cell in cells.all("cell") {
+        let id: u32 = cell
+            .attr("id")
+            .and_then(|v| v.parse().ok())
+            .ok_or("a cell without id")?;
+        seen.insert(id);
+        let Some(i) = profile.node_index(id) else {
+            problems.push(format!("libvirt shows cell {id}, the host has no such node"));
+            continue;
+        };
+        let node = &profile.nodes[i];
+        let memory: Option<u64> = cell.at(&["memory"]).and_then(|m| m.text.trim().parse().ok());
+        if memory != Some(node.memory_kib) {
+            problems.push(format!(
+                "cell {id} memory: libvirt {memory:?} KiB, host {} KiB",
+                node.memory_kib
+            ));
+        }
+        let cpus: IdSet = cell
+            .at(&["cpus"])
+            .map(|c| c.all("cpu").filter_map(|c| c.attr("id")?.parse().ok()).collect())
+            .unwrap_or_default();
+        if cpus != node.cpus {
+            problems.push(format!("cell {id} cpus: libvirt {cpus}, host {}", node.cpus));
+        }
+        for sibling in cell.at(&["distances"]).into_iter().flat_map(|d| d.all("sibling")) {
+            let other: Option<u32> = sibling.attr("id").and_then(|v| v.parse().ok());
+            let value: Option<u32> = sibling.attr("value").and_then(|v| v.parse().ok());
+            let expected = other.and_then(|o| profile.distance(id, o));
+            if value.is_none() || value != expected {
+                problems.push(format!(
+                    "cell {id} distance to {other:?}: libvirt {value:?}, host {expected:?}"
+                ));
+            }
+        }
+        for hp in &node.hugepages {
+            let shown: Option<u64> = cell
+                .all("pages")
+                .find(|p| p.attr("size") == Some(hp.size_kib.to_string().as_str()))
+                .and_then(|p| p.text.trim().parse().ok());
+            if shown != Some(hp.count) {
+                problems.push(format!(
+                    "cell {id} {} KiB pages: libvirt {shown:?}, host {}",
+                    hp.size_kib, hp.count
+                ));
+            }
+        }
+    }
+    let host_ids: BTreeSet<u32> = profile.nodes.iter().map(|n| n.id).collect();
+    if seen != host_ids {
+        problems.push(format!("libvirt's cells {seen:?}, the host's nodes {host_ids:?}"));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("  {}", problems.join("\n  ")))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// One case
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Default)]
+struct Outcome {
+    diffs: Vec<String>,
+    notes: Vec<String>,
+}
+
+fn check_case(daemon: &Daemon, case: &Case) -> Result<Outcome, String> {
+    let xml = std::fs::read_to_string(&case.xml).map_err(|e| format!("cannot read {}: {e}", case.xml.display()))?;
+    let args = std::fs::read_to_string(&case.args).map_err(|e| format!("cannot read {}: {e}", case.args.display()))?;
+    let declared = declared_pci_ids(&xml)?;
+    let xml_path = case.xml.to_string_lossy().into_owned();
+    let libvirt = daemon
+        .virsh(&["domxml-to-native", "qemu-argv", &xml_path])
+        .map_err(|e| format!("libvirt rejects the XML: {e}"))?;
+    compare_lines(&libvirt, &args, &declared)
+}
+
+/// The QEMU ids of the XML's `<controller type='pci'>` elements: the user alias
+/// (`<alias name='ua-…'/>`) when given, else libvirt's `pci.<index>`.
+fn declared_pci_ids(xml: &str) -> Result<BTreeSet<String>, String> {
+    let domain = parse_xml(xml)?;
+    Ok(domain
+        .at(&["devices"])
+        .into_iter()
+        .flat_map(|d| d.all("controller"))
+        .filter(|c| c.attr("type") == Some("pci"))
+        .filter_map(|c| match c.at(&["alias"]).and_then(|a| a.attr("name")) {
+            Some(alias) => Some(alias.to_owned()),
+            None => c.attr("index").map(|i| format!("pci.{i}")),
+        })
+        .collect())
+}
+
+// ---------------------------------------------------------------------------
+// Parsing both lines into comparable items
+// ---------------------------------------------------------------------------
+
+/// A normalised property value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Val {
+    Text(String),
+    /// A set of ids (`cpus`, `host-nodes`, `node-affinity`), from ranges, repeats or arrays.
+    Set(BTreeSet<u64>),
+    /// A key given more than once that is not a set.
+    List(Vec<String>),
+}
+
+impl std::fmt::Display for Val {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Val::Text(t) => f.write_str(t),
+            Val::Set(s) => {
+                let ids: IdSet = s.iter().map(|&v| u32::try_from(v).unwrap_or(u32::MAX)).collect();
+                write!(f, "{{{ids}}}")
+            }
+            Val::List(l) => write!(f, "[{}]", l.join("|")),
+        }
+    }
+}
+
+/// One QEMU option: `-object memory-backend-ram` with its properties.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Item {
+    option: String,
+    /// `type`/`qom-type`/`driver`, taken out of the properties.
+    kind: Option<String>,
+    props: BTreeMap<String, Val>,
+}
+
+impl Item {
+    /// What pairs an item with its counterpart on the other line.
+    fn key(&self) -> String {
+        let prop = |k: &str| self.props.get(k).map(Val::to_string).unwrap_or_default();
+        match (self.option.as_str(), self.kind.as_deref()) {
+            ("-numa", Some("node")) => format!("-numa node {}", prop("nodeid")),
+            ("-numa", Some("dist")) => format!("-numa dist {}->{}", prop("src"), prop("dst")),
+            ("-object" | "-device", _) if self.props.contains_key("id") => {
+                format!("{} {}", self.option, prop("id"))
+            }
+            ("-m" | "-smp" | "-overcommit", _) => self.option.clone(),
+            _ => self.render(),
+        }
+    }
+
+    /// Canonical form: kind first, then the properties sorted.
+    fn render(&self) -> String {
+        let mut parts: Vec<String> = self.kind.iter().cloned().collect();
+        parts.extend(self.props.iter().map(|(k, v)| format!("{k}={v}")));
+        format!("{} {}", self.option, parts.join(","))
+    }
+
+    fn text(&self, key: &str) -> Option<&str> {
+        match self.props.get(key) {
+            Some(Val::Text(t)) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// The key a bare leading token stands for, and the set-valued keys, per option.
+fn option_syntax(option: &str) -> Option<(Option<&'static str>, &'static [&'static str])> {
+    match option {
+        "-m" => Some((Some("size"), &[])),
+        "-smp" => Some((Some("cpus"), &[])),
+        "-overcommit" => Some((None, &[])),
+        "-numa" => Some((Some("type"), &["cpus"])),
+        "-object" => Some((Some("qom-type"), &["host-nodes", "node-affinity"])),
+        "-device" => Some((Some("driver"), &[])),
+        _ => None,
+    }
+}
+
+/// The options of a line (libvirt's or vnumac's) that this test compares, as items.
+fn line_items(text: &str) -> Result<Vec<Item>, String> {
+    let words = shell_words(text)?;
+    let mut items = Vec::new();
+    for opt in qemu_options(&words)? {
+        let option = format!("-{}", opt.name);
+        let Some((implied, sets)) = option_syntax(&option) else {
+            continue;
+        };
+        let value = opt.value.unwrap_or_default();
+        let mut props = if value.trim_start().starts_with('{') {
+            json_props(&value)?
+        } else {
+            keyval_props(&value, implied, sets)?
+        };
+        let kind = match (option.as_str(), implied) {
+            ("-numa" | "-object" | "-device", Some(k)) => match props.remove(k) {
+                Some(Val::Text(t)) => Some(t),
+                Some(other) => return Err(format!("{option}: {k} is {other}")),
+                None => return Err(format!("{option} {value}: no {k}")),
+            },
+            _ => None,
+        };
+        items.push(Item { option, kind, props });
+    }
+    Ok(items)
+}
+
+/// `on`/`off` for every boolean spelling (`true`, `yes`, ...).
+fn norm_scalar(v: &str) -> String {
+    match v {
+        "true" | "yes" | "on" => "on".into(),
+        "false" | "no" | "off" => "off".into(),
+        other => other.into(),
+    }
+}
+
+fn json_props(text: &str) -> Result<BTreeMap<String, Val>, String> {
+    let map: Map<String, Value> = serde_json::from_str(text).map_err(|e| format!("bad JSON option {text}: {e}"))?;
+    let mut props = BTreeMap::new();
+    for (k, v) in map {
+        let val = match v {
+            Value::String(s) => Val::Text(norm_scalar(&s)),
+            Value::Bool(b) => Val::Text(if b { "on" } else { "off" }.into()),
+            Value::Number(n) => Val::Text(n.to_string()),
+            Value::Array(items) => {
+                let ids: Option<BTreeSet<u64>> = items.iter().map(Value::as_u64).collect();
+                match ids {
+                    Some(ids) => Val::Set(ids),
+                    None => Val::List(items.iter().map(Value::to_string).collect()),
+                }
+            }
+            other => Val::Text(other.to_string()),
+        };
+        props.insert(k, val);
+    }
+    Ok(props)
+}
+
+fn keyval_props(text: &str, implied: Option<&str>, sets: &[&str]) -> Result<BTreeMap<String, Val>, String> {
+    let kv = split_keyval(text);
+    let mut pairs = kv.pairs;
+    match (kv.bare, implied) {
+        (Some(bare), Some(key)) => pairs.insert(0, (key.to_owned(), bare)),
+        (Some(bare), None) => return Err(format!("unexpected bare {bare:?} in {text}")),
+        (None, _) => {}
+    }
+    let mut grouped: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (k, v) in pairs {
+        grouped.entry(k).or_default().push(v);
+    }
+    let mut props = BTreeMap::new();
+    for (k, values) in grouped {
+        let val = if sets.contains(&k.as_str()) {
+            let mut ids = BTreeSet::new();
+            for v in &values {
+                let set = IdSet::parse(v).map_err(|e| format!("{k}={v} in {text}: {}", e.message))?;
+                ids.extend(set.iter().map(u64::from));
+            }
+            Val::Set(ids)
+        } else if values.len() == 1 {
+            Val::Text(norm_scalar(&values[0]))
+        } else {
+            Val::List(values.iter().map(|v| norm_scalar(v)).collect())
+        };
+        props.insert(k, val);
+    }
+    Ok(props)
+}
+
+// ---------------------------------------------------------------------------
+// The comparison
+// ---------------------------------------------------------------------------
+
+const COMPARED_DEVICES: &[&str] = &["pc-dimm", "nvdimm", "pxb-pcie", "pcie-root-port"];
+
+fn compared(item: &Item) -> bool {
+    let kind = item.kind.as_deref().unwrap_or("");
+    match item.option.as_str() {
+        "-object" => kind.starts_with("memory-backend-") || kind == "thread-context",
+        "-device" => COMPARED_DEVICES.contains(&kind) || is_vcpu_device(item),
+        _ => true,
+    }
+}
+
+fn is_vcpu_device(item: &Item) -> bool {
+    item.option == "-device" && item.kind.as_deref().is_some_and(|k| k.ends_with("-x86_64-cpu"))
+}
+
+/// Compares libvirt's `domxml-to-native` output with vnumac's `.args`; `declared` holds the
+/// ids of the XML's PCI controllers (libvirt's other buses are its own).
+fn compare_lines(libvirt: &str, vnumac: &str, declared: &BTreeSet<String>) -> Result<Outcome, String> {
+    let mut outcome = Outcome::default();
+    let mut lv: Vec<Item> = line_items(libvirt)
+        .map_err(|e| format!("cannot parse libvirt's line: {e}\n{libvirt}"))?
+        .into_iter()
+        .filter(compared)
+        .collect();
+    let mut vn: Vec<Item> = line_items(vnumac)
+        .map_err(|e| format!("cannot parse vnumac's .args: {e}"))?
+        .into_iter()
+        .filter(compared)
+        .collect();
+
+    // Enabled hot-pluggable vCPUs: libvirt adds them over QMP, after start.
+    vn.retain(|item| {
+        if is_vcpu_device(item) {
+            outcome.notes.push(format!(
+                "vnumac's hot-pluggable vCPU {} is not on libvirt's line (allowed: libvirt adds it over QMP)",
+                item.text("id").unwrap_or("?")
+            ));
+            return false;
+        }
+        true
+    });
+    lv.retain(|item| !is_vcpu_device(item));
+
+    // PCI buses libvirt adds for its own default devices.
+    lv.retain(|item| {
+        let kind = item.kind.as_deref().unwrap_or("");
+        if item.option != "-device" || !matches!(kind, "pcie-root-port" | "pxb-pcie") {
+            return true;
+        }
+        if item.text("id").is_some_and(|id| declared.contains(id)) {
+            return true;
+        }
+        outcome.notes.push(format!(
+            "libvirt's own {kind} {} (no such controller in the XML) is not compared",
+            item.text("id").unwrap_or("?")
+        ));
+        false
+    });
+
+    // libvirt's per-domain hugepage dir below the mount point vnumac names.
+    for item in &mut lv {
+        if !item.kind.as_deref().is_some_and(|k| k.starts_with("memory-backend-")) {
+            continue;
+        }
+        let Some(Val::Text(path)) = item.props.get_mut("mem-path") else {
+            continue;
+        };
+        if let Some(at) = path.find("/libvirt/qemu/") {
+            let mount = path[..at].to_owned();
+            outcome.notes.push(format!(
+                "libvirt's mem-path {path} is compared as its mount point {mount} (vnumac uses the mount point)"
+            ));
+            *path = mount;
+        }
+    }
+
+    // thread-context objects vnumac does not emit (see the module doc).
+    let vn_ids: BTreeSet<String> = vn.iter().filter_map(|i| i.text("id").map(str::to_owned)).collect();
+    let mut dropped = BTreeSet::new();
+    lv.retain(|item| {
+        if item.kind.as_deref() != Some("thread-context") {
+            return true;
+        }
+        let id = item.text("id").unwrap_or("?").to_owned();
+        if vn_ids.contains(&id) {
+            return true;
+        }
+        let affinity = item.props.get("node-affinity").map(Val::to_string).unwrap_or_default();
+        outcome.notes.push(format!(
+            "libvirt emits thread-context {id} (node-affinity={affinity}) and prealloc-context on its backend; vnumac emits none (not compared)"
+        ));
+        dropped.insert(id);
+        false
+    });
+    for item in &mut lv {
+        if item.text("prealloc-context").is_some_and(|tc| dropped.contains(tc)) {
+            item.props.remove("prealloc-context");
+        }
+    }
+
+    // Pair by key and compare.
+    let group = |items: Vec<Item>| {
+        let mut map: BTreeMap<String, Vec<Item>> = BTreeMap::new();
+        for item in items {
+            map.entry(item.key()).or_default().push(item);
+        }
+        map
+    };
+    let lv = group(lv);
+    let vn = group(vn);
+    let keys: BTreeSet<&String> = lv.keys().chain(vn.keys()).collect();
+    for key in keys {
+        let l = lv.get(key).map(Vec::as_slice).unwrap_or_default();
+        let v = vn.get(key).map(Vec::as_slice).unwrap_or_default();
+        match (l, v) {
+            ([], v) => {
+                for item in v {
+                    outcome
+                        .diffs
+                        .push(format!("  only in vnumac's line:  {}", item.render()));
+                }
+            }
+            (l, []) => {
+                for item in l {
+                    outcome
+                        .diffs
+                        .push(format!("  only in libvirt's line: {}", item.render()));
+                }
+            }
+            ([l], [v]) => {
+                if l != v {
+                    let mut differ: Vec<String> = l.props.keys().chain(v.props.keys()).cloned().collect();
+                    differ.sort();
+                    differ.dedup();
+                    differ.retain(|k| l.props.get(k) != v.props.get(k));
+                    if l.kind != v.kind {
+                        differ.insert(0, "type".into());
+                    }
+                    outcome.diffs.push(format!(
+                        "  {key}: differ in: {}\n    libvirt: {}\n    vnumac:  {}",
+                        differ.join(", "),
+                        l.render(),
+                        v.render()
+                    ));
+                }
+            }
+            (l, v) => {
+                if l != v {
+                    let show = |items: &[Item]| {
+                        items
+                            .iter()
+                            .map(Item::render)
+                            .collect::<Vec<_>>()
+                            .join("\n             ")
+                    };
+                    outcome.diffs.push(format!(
+                        "  {key}: given {} times by libvirt, {} by vnumac\n    libvirt: {}\n    vnumac:  {}",
+                        l.len(),
+                        v.len(),
+                        show(l),
+                        show(v)
+                    ));
+                }
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+// ---------------------------------------------------------------------------
+// Shell words, keyval and options (adapted from tests/oracles.rs)
+// ---------------------------------------------------------------------------
+
+/// Characters a POSIX shell would interpret; both formats quote every word holding one.
+const SHELL_SPECIAL: &str = "$`;|&<>()*?[]{}!^";
+
+/// Splits a shell-quoted command into words: `'...'`, `'\''`, `"..."`, backslash escapes
+/// and backslash-newline continuations. Unquoted specials are an error.
+fn shell_words(text: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                let w = word.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(ch) => w.push(ch),
+                        None => return Err("unterminated single quote".into()),
+                    }
+                }
+            }
+            '"' => {
+                let w = word.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(ch @ ('"' | '\\' | '$' | '`')) => w.push(ch),
+                            Some('\n') => {}
+                            Some(ch) => {
+                                w.push('\\');
+                                w.push(ch);
+                            }
+                            None => return Err("unterminated double quote".into()),
+                        },
+                        Some(ch @ ('$' | '`')) => return Err(format!("unescaped {ch} inside double quotes")),
+                        Some(ch) => w.push(ch),
+                        None => return Err("unterminated double quote".into()),
+                    }
+                }
+            }
+            '\\' => match chars.next() {
+                Some('\n') => {}
+                Some(ch) => word.get_or_insert_with(String::new).push(ch),
+                None => return Err("backslash at the end of the text".into()),
+            },
+            c if c.is_whitespace() => words.extend(word.take()),
+            '#' | '~' if word.is_none() => return Err(format!("unquoted {c} at the start of a word")),
+            c if SHELL_SPECIAL.contains(c) => return Err(format!("unquoted shell-special character {c:?}")),
+            c => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(word);
+    Ok(words)
+}
+
+/// A keyval value: `bare` is the leading token without `=` (the type), `pairs` the rest in order.
+struct Keyval {
+    bare: Option<String>,
+    pairs: Vec<(String, String)>,
+}
+
+/// Splits QEMU keyval syntax on single commas; `,,` is a literal comma. A later token without
+/// `=` is `key=on`.
+fn split_keyval(text: &str) -> Keyval {
+    let mut tokens = vec![String::new()];
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            ',' if chars.peek() == Some(&',') => {
+                chars.next();
+                tokens.last_mut().expect("never empty").push(',');
+            }
+            ',' => tokens.push(String::new()),
+            c => tokens.last_mut().expect("never empty").push(c),
+        }
+    }
+    let mut bare = None;
+    let mut pairs = Vec::new();
+    for (i, token) in tokens.into_iter().enumerate() {
+        match token.split_once('=') {
+            Some((k, v)) => pairs.push((k.to_owned(), v.to_owned())),
+            None if i == 0 => bare = Some(token).filter(|t| !t.is_empty()),
+            None => pairs.push((token, "on".to_owned())),
+        }
+    }
+    Keyval { bare, pairs }
+}
+
+/// QEMU options that take no value (everything else takes exactly one).
+#[rustfmt::skip]
+const FLAG_OPTIONS: &[&str] = &[
+    "S", "nodefaults", "no-user-config", "nodefconfig", "no-shutdown", "no-reboot", "enable-kvm",
+    "daemonize", "mem-prealloc", "no-hpet", "no-acpi", "nographic", "snapshot", "full-screen",
+    "no-fd-bootchk", "only-migratable", "preconfig", "enable-fips", "s", "usb", "win2k-hack",
+    "no-quit", "alt-grab", "ctrl-grab", "no-frame", "portrait", "curses", "enable-sync-profile",
+    "semihosting", "version", "h", "help",
+];
+
+struct QemuOption {
+    name: String,
+    value: Option<String>,
+}
+
+/// Groups argv into options, after leading `VAR=value` words and the program itself.
+fn qemu_options(words: &[String]) -> Result<Vec<QemuOption>, String> {
+    let is_env = |w: &str| {
+        w.split_once('=')
+            .is_some_and(|(k, _)| !k.is_empty() && k.chars().all(|c| c == '_' || c.is_ascii_alphanumeric()))
+    };
+    let mut rest = words.iter().skip_while(|w| is_env(w));
+    let program = rest.next().ok_or("empty command line")?;
+    if !program.rsplit('/').next().is_some_and(|p| p.starts_with(QEMU)) {
+        return Err(format!("the program is {program:?}, not {QEMU}"));
+    }
+    let mut options = Vec::new();
+    while let Some(word) = rest.next() {
+        let name = word
+            .strip_prefix('-')
+            .ok_or(format!("stray argument {word:?} where an option was expected"))?;
+        let name = name.strip_prefix('-').unwrap_or(name).to_owned();
+        let value = if FLAG_OPTIONS.contains(&name.as_str()) {
+            None
+        } else {
+            Some(rest.next().ok_or(format!("-{name} has no value"))?.clone())
+        };
+        options.push(QemuOption { name, value });
+    }
+    Ok(options)
+}
+
+// ---------------------------------------------------------------------------
+// A small XML tree (quick-xml), for capabilities and the golden XML's controllers
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Default)]
+struct Element {
+    name: String,
+    attrs: Vec<(String, String)>,
+    text: String,
+    children: Vec<Element>,
+}
+
+impl Element {
+    fn attr(&self, key: &str) -> Option<&str> {
+        self.attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+        self.children.iter().filter(move |c| c.name == name)
+    }
+    /// The first element along a path of child names.
+    fn at(&self, path: &[&str]) -> Option<&Element> {
+        path.iter()
+            .try_fold(self, |el, name| el.children.iter().find(|c| c.name == *name))
+    }
+}
+
+fn parse_xml(text: &str) -> Result<Element, String> {
+    let mut reader = Reader::from_str(text);
+    let mut stack = vec![Element::default()];
+    loop {
+        let event = reader
+            .read_event()
+            .map_err(|e| format!("XML error near byte {}: {e}", reader.error_position()))?;
+        match event {
+            Event::Start(start) => stack.push(element(&start)?),
+            Event::Empty(start) => stack
+                .last_mut()
+                .ok_or("unbalanced XML")?
+                .children
+                .push(element(&start)?),
+            Event::End(_) => {
+                let done = stack.pop().ok_or("unbalanced XML")?;
+                stack.last_mut().ok_or("unbalanced XML")?.children.push(done);
+            }
+            Event::Text(t) => stack
+                .last_mut()
+                .ok_or("unbalanced XML")?
+                .text
+                .push_str(&t.xml10_content()),
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    let mut document = stack.pop().filter(|_| stack.is_empty()).ok_or("unclosed XML element")?;
+    match document.children.len() {
+        1 => Ok(document.children.remove(0)),
+        n => Err(format!("expected one root element, found {n}")),
+    }
+}
+
+fn element(start: &BytesStart<'_>) -> Result<Element, String> {
+    let mut el = Element {
+        name: start.name().as_ref().to_owned(),
+        ..Element::default()
+    };
+    for attr in start.attributes() {
+        let attr = attr.map_err(|e| format!("bad attribute in <{}>: {e}", el.name))?;
+        let value = attr
+            .normalized_value(XmlVersion::Implicit1_0)
+            .map_err(|e| e.to_string())?;
+        el.attrs.push((attr.key.as_ref().to_owned(), value.into_owned()));
+    }
+    Ok(el)
+}
