@@ -102,6 +102,88 @@ pub fn steps(g: &Guest, from: u32, to: u32) -> Vec<(bool, IdSet)> {
     out
 }
 
+/// QEMU's CPU device type for the guest's CPU model.
+pub fn cpu_driver(g: &Guest) -> String {
+    match &g.cpu {
+        crate::ir::CpuMode::HostPassthrough | crate::ir::CpuMode::HostModel => "host-x86_64-cpu".into(),
+        crate::ir::CpuMode::Maximum => "max-x86_64-cpu".into(),
+        crate::ir::CpuMode::Custom(m) => format!("{m}-x86_64-cpu"),
+    }
+}
+
+/// Where QEMU puts vCPU `id`: (socket, die, core, thread), socket-major as libvirt numbers them.
+pub fn position(g: &Guest, id: u32) -> (u32, u32, u32, u32) {
+    let t = g.effective_topology();
+    let thread = id % t.threads.max(1);
+    let core = id / t.threads.max(1) % t.cores.max(1);
+    let die = id / (t.threads.max(1) * t.cores.max(1)) % t.dies.max(1);
+    let socket = id / t.per_socket().max(1);
+    (socket, die, core, thread)
+}
+
+/// `vnumac plan`: the commands that take the running guest from its boot count to `to`
+/// vCPUs, one unit per step, every cell balanced after each step.
+pub fn plan_text(g: &Guest, to: u32) -> Result<String, String> {
+    if g.vcpu_states.is_empty() {
+        return Err(format!(
+            "guest `{}` has no hotpluggable vCPUs; give it `vcpus {} boot=N` or `hotpluggable=true`",
+            g.name, g.vcpus
+        ));
+    }
+    if to == 0 || to > g.vcpus {
+        return Err(format!(
+            "--vcpus {to} is out of range: guest `{}` has 1 to {} vCPUs",
+            g.name, g.vcpus
+        ));
+    }
+    let from = g.boot_vcpus();
+    let unit = unit(g);
+    let mut out = String::new();
+    let name = crate::lower::shell::quote(&g.name);
+    out.push_str(&format!(
+        "# guest {}: {from} → {to} vCPUs online, {} at a time; every cell stays within one unit of its share\n",
+        g.name,
+        if unit == 1 {
+            "one vCPU".to_string()
+        } else {
+            format!("one guest core ({unit} vCPUs)")
+        }
+    ));
+    let steps = steps(g, from, to);
+    if steps.is_empty() {
+        out.push_str("# nothing to do\n");
+        return Ok(out);
+    }
+    for (enable, set) in &steps {
+        out.push_str(&format!(
+            "virsh setvcpu {name} {set} --{} --live\n",
+            if *enable { "enable" } else { "disable" }
+        ));
+    }
+    out.push_str("\n# the same over QMP (the `id`s are those libvirt gives hot-plugged vCPUs)\n");
+    let driver = cpu_driver(g);
+    for (enable, set) in &steps {
+        for id in set.iter() {
+            if *enable {
+                let (s, d, c, t) = position(g, id);
+                let die = if g.effective_topology().dies > 1 {
+                    format!(",\"die-id\":{d}")
+                } else {
+                    String::new()
+                };
+                out.push_str(&format!(
+                    "{{\"execute\":\"device_add\",\"arguments\":{{\"driver\":\"{driver}\",\"id\":\"vcpu{id}\",\"socket-id\":{s}{die},\"core-id\":{c},\"thread-id\":{t}}}}}\n"
+                ));
+            } else {
+                out.push_str(&format!(
+                    "{{\"execute\":\"device_del\",\"arguments\":{{\"id\":\"vcpu{id}\"}}}}\n"
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,86 +274,4 @@ mod tests {
         assert_eq!(enabled.to_string(), "0-1,4-5");
         assert!(s.iter().skip(1).all(|v| v.hotpluggable));
     }
-}
-
-/// QEMU's CPU device type for the guest's CPU model.
-pub fn cpu_driver(g: &Guest) -> String {
-    match &g.cpu {
-        crate::ir::CpuMode::HostPassthrough | crate::ir::CpuMode::HostModel => "host-x86_64-cpu".into(),
-        crate::ir::CpuMode::Maximum => "max-x86_64-cpu".into(),
-        crate::ir::CpuMode::Custom(m) => format!("{m}-x86_64-cpu"),
-    }
-}
-
-/// Where QEMU puts vCPU `id`: (socket, die, core, thread), socket-major as libvirt numbers them.
-pub fn position(g: &Guest, id: u32) -> (u32, u32, u32, u32) {
-    let t = g.effective_topology();
-    let thread = id % t.threads.max(1);
-    let core = id / t.threads.max(1) % t.cores.max(1);
-    let die = id / (t.threads.max(1) * t.cores.max(1)) % t.dies.max(1);
-    let socket = id / t.per_socket().max(1);
-    (socket, die, core, thread)
-}
-
-/// `vnumac plan`: the commands that take the running guest from its boot count to `to`
-/// vCPUs, one unit per step, every cell balanced after each step.
-pub fn plan_text(g: &Guest, to: u32) -> Result<String, String> {
-    if g.vcpu_states.is_empty() {
-        return Err(format!(
-            "guest `{}` has no hotpluggable vCPUs; give it `vcpus {} boot=N` or `hotpluggable=true`",
-            g.name, g.vcpus
-        ));
-    }
-    if to == 0 || to > g.vcpus {
-        return Err(format!(
-            "--vcpus {to} is out of range: guest `{}` has 1 to {} vCPUs",
-            g.name, g.vcpus
-        ));
-    }
-    let from = g.boot_vcpus();
-    let unit = unit(g);
-    let mut out = String::new();
-    let name = crate::lower::shell::quote(&g.name);
-    out.push_str(&format!(
-        "# guest {}: {from} → {to} vCPUs online, {} at a time; every cell stays within one unit of its share\n",
-        g.name,
-        if unit == 1 {
-            "one vCPU".to_string()
-        } else {
-            format!("one guest core ({unit} vCPUs)")
-        }
-    ));
-    let steps = steps(g, from, to);
-    if steps.is_empty() {
-        out.push_str("# nothing to do\n");
-        return Ok(out);
-    }
-    for (enable, set) in &steps {
-        out.push_str(&format!(
-            "virsh setvcpu {name} {set} --{} --live\n",
-            if *enable { "enable" } else { "disable" }
-        ));
-    }
-    out.push_str("\n# the same over QMP (the `id`s are those libvirt gives hot-plugged vCPUs)\n");
-    let driver = cpu_driver(g);
-    for (enable, set) in &steps {
-        for id in set.iter() {
-            if *enable {
-                let (s, d, c, t) = position(g, id);
-                let die = if g.effective_topology().dies > 1 {
-                    format!(",\"die-id\":{d}")
-                } else {
-                    String::new()
-                };
-                out.push_str(&format!(
-                    "{{\"execute\":\"device_add\",\"arguments\":{{\"driver\":\"{driver}\",\"id\":\"vcpu{id}\",\"socket-id\":{s}{die},\"core-id\":{c},\"thread-id\":{t}}}}}\n"
-                ));
-            } else {
-                out.push_str(&format!(
-                    "{{\"execute\":\"device_del\",\"arguments\":{{\"id\":\"vcpu{id}\"}}}}\n"
-                ));
-            }
-        }
-    }
-    Ok(out)
 }

@@ -40,6 +40,12 @@ enum Emit {
     Json,
 }
 
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+enum QemuSyntax {
+    Keyval,
+    Json,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Check a file and print a guest's XML or QEMU line, or write every guest with -o.
@@ -55,6 +61,10 @@ enum Command {
         /// Write DIR/NAME.xml and DIR/NAME.args for every guest instead of printing.
         #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
         out_dir: Option<PathBuf>,
+        /// How `-object`/`-device`/`-netdev`/`-blockdev` are written in QEMU command lines:
+        /// QEMU's key=value syntax, or the JSON form libvirt itself prints.
+        #[arg(long, value_enum, default_value_t = QemuSyntax::Keyval)]
+        qemu_syntax: QemuSyntax,
     },
     /// Check files and print diagnostics only.
     Check {
@@ -127,7 +137,14 @@ fn main() -> ExitCode {
             emit,
             guest,
             out_dir,
-        } => build(&file, emit, guest.as_deref(), out_dir.as_deref(), fmt),
+            qemu_syntax,
+        } => {
+            let syntax = match qemu_syntax {
+                QemuSyntax::Keyval => vnumac::lower::qemu_args::Syntax::Keyval,
+                QemuSyntax::Json => vnumac::lower::qemu_args::Syntax::Json,
+            };
+            build(&file, emit, guest.as_deref(), out_dir.as_deref(), syntax, fmt)
+        }
         Command::Check { files } => {
             let mut code = 0u8;
             for f in &files {
@@ -183,7 +200,14 @@ fn print_diagnostics(c: &Compiled, fmt: MessageFormat) {
     }
 }
 
-fn build(file: &Path, emit: Emit, only: Option<&str>, out_dir: Option<&Path>, fmt: MessageFormat) -> ExitCode {
+fn build(
+    file: &Path,
+    emit: Emit,
+    only: Option<&str>,
+    out_dir: Option<&Path>,
+    syntax: vnumac::lower::qemu_args::Syntax,
+    fmt: MessageFormat,
+) -> ExitCode {
     let db = Database::default();
     let loader = FsLoader {
         sysfs_root: PathBuf::from("/sys"),
@@ -202,6 +226,13 @@ fn build(file: &Path, emit: Emit, only: Option<&str>, out_dir: Option<&Path>, fm
     }
     let outputs = db::lower(&db, program);
     let guests = &compiled.checked.build.guests;
+    // The keyval form is what the pipeline caches; the JSON form is rendered on request.
+    let args_of = |i: usize| -> String {
+        match syntax {
+            vnumac::lower::qemu_args::Syntax::Keyval => outputs[i].args.clone(),
+            vnumac::lower::qemu_args::Syntax::Json => vnumac::lower::qemu::command_line_in(&guests[i], syntax),
+        }
+    };
     let selected: Vec<usize> = match only {
         Some(name) => match outputs.iter().position(|o| o.name == name) {
             Some(i) => vec![i],
@@ -222,7 +253,7 @@ fn build(file: &Path, emit: Emit, only: Option<&str>, out_dir: Option<&Path>, fm
         for &i in &selected {
             let o = &outputs[i];
             files.push((dir.join(format!("{}.xml", o.name)), o.xml.clone()));
-            files.push((dir.join(format!("{}.args", o.name)), o.args.clone()));
+            files.push((dir.join(format!("{}.args", o.name)), args_of(i)));
         }
         return match write_all_atomically(dir, &files) {
             Ok(()) => ExitCode::SUCCESS,
@@ -236,7 +267,7 @@ fn build(file: &Path, emit: Emit, only: Option<&str>, out_dir: Option<&Path>, fm
         [i] => {
             let text = match emit {
                 Emit::Xml => outputs[*i].xml.clone(),
-                Emit::Qemu => outputs[*i].args.clone(),
+                Emit::Qemu => args_of(*i),
                 Emit::Json => {
                     let v = vnumac::lower::json::guest_json(&guests[*i]);
                     format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())

@@ -224,3 +224,25 @@ fn explain_prints_the_map_as_text_and_svg() {
     let o = vnumac(&["explain", "examples/vnuma-fleet.vnuma", "--guest", "nope"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn qemu_syntax_json_prints_objects_and_devices_as_json() {
+    let o = vnumac(&[
+        "build",
+        "examples/talk-memory-expansion.vnuma",
+        "--emit",
+        "qemu",
+        "--qemu-syntax",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains(
+        r#"-object '{"qom-type":"memory-backend-ram","id":"ram-node0","size":17179869184,"host-nodes":[0],"policy":"bind"}'"#
+    ), "{text}");
+    assert!(text.contains(r#"-device '{"driver":"pc-dimm","node":0,"memdev":"memdimm0","id":"dimm0","slot":0}'"#));
+    assert!(
+        text.contains("  -numa node,nodeid=0,cpus=0-3,memdev=ram-node0 \\\n"),
+        "plain options stay keyval"
+    );
+}

@@ -60,6 +60,46 @@ fn qemu_starts_with_declared_topology() {
     finish("QEMU topology", &root, checked, &failures);
 }
 
+/// Proves the JSON form of every example (`--qemu-syntax json`) starts in QEMU with the same layout.
+#[test]
+fn json_syntax_starts_with_declared_topology() {
+    if !oracle_available(QEMU) {
+        return;
+    }
+    let root = std::env::temp_dir().join(format!("vnumac-json-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&examples)
+        .expect("examples/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "vnuma"))
+        .collect();
+    files.sort();
+    for file in files {
+        let db = vnumac::db::Database::default();
+        let loader = vnumac::db::FsLoader {
+            sysfs_root: PathBuf::from("/sys"),
+        };
+        let program = vnumac::db::load_program(&db, &file, &loader).expect("example readable");
+        let compiled = vnumac::db::compile(&db, program);
+        assert!(!compiled.has_errors(), "{} has errors", file.display());
+        let dir = root.join(file.file_stem().expect("stem"));
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        for g in &compiled.checked.build.guests {
+            let args = vnumac::lower::qemu::command_line_in(g, vnumac::lower::qemu_args::Syntax::Json);
+            std::fs::write(dir.join(format!("{}.args", g.name)), args).expect("write args");
+            std::fs::write(
+                dir.join(format!("{}.xml", g.name)),
+                vnumac::lower::libvirt::domain_xml(g),
+            )
+            .expect("write xml");
+        }
+    }
+    let (checked, failures) = check_qemu_tree(&root);
+    let _ = std::fs::remove_dir_all(&root);
+    finish("QEMU topology (JSON syntax)", &root, checked, &failures);
+}
+
 /// Proves the oracles can fail: a correct sample passes, a wrong-cells sample is caught at node 0.
 #[test]
 fn oracle_self_test() {
