@@ -259,7 +259,12 @@ fn resolve_nodes(host: &HostProfile, req: &Request) -> Result<Vec<usize>, PlanEr
     Ok(out)
 }
 
-/// `mode=node` without `nodeset`: the fewest nodes that fit, then the least used, then the most free memory.
+/// Tries a picker may spend on one guest before it falls back to heuristics.
+const PICK_BUDGET: usize = 4096;
+
+/// `mode=node` without `nodeset`: the fewest nodes that fit, then the least used, then the
+/// most free memory. Sets of one size are tried in that preference order, exhaustively while
+/// the budget lasts, then by two heuristics (least used first; most free cores first).
 fn pick_nodes(host: &HostProfile, topo: &HostTopo, ledger: &Ledger, req: &Request) -> Result<Plan, PlanError> {
     let mut order: Vec<usize> = (0..host.nodes.len())
         .filter(|&i| !host.nodes[i].cpus.is_empty())
@@ -279,27 +284,80 @@ fn pick_nodes(host: &HostProfile, topo: &HostTopo, ledger: &Ledger, req: &Reques
             host.nodes[i].id,
         )
     });
-    let mut last = None;
-    for k in 1..=order.len() {
-        let candidates: Vec<Vec<usize>> = if k == 1 {
-            order.iter().map(|&i| vec![i]).collect()
+    let units_needed = if req.pinning == Pinning::Cpu {
+        let t = if req.distribution.core_units() {
+            topo.smt.max(1)
         } else {
-            vec![order[..k].to_vec(), by_cores[..k].to_vec()]
+            1
         };
-        for mut nodes in candidates {
-            nodes.sort_unstable();
-            match plan_on(host, topo, ledger, req, &nodes, true) {
-                Ok(p) => return Ok(p),
-                Err(e) => last = Some(e),
+        (req.vcpus / t) as usize
+    } else {
+        0
+    };
+    // Necessary for a set to fit: enough free cores and enough room in total.
+    let could_fit = |nodes: &[usize]| {
+        nodes.iter().map(|&i| ledger.free_cores[i]).sum::<usize>() >= units_needed
+            && nodes.iter().map(|&i| ledger.room(host, i, req.page_kib)).sum::<u64>() >= req.memory_kib
+    };
+    let mut budget = PICK_BUDGET;
+    let mut last = None;
+    let attempt = |nodes: &[usize], last: &mut Option<PlanError>| -> Option<Plan> {
+        let mut sorted = nodes.to_vec();
+        sorted.sort_by_key(|&i| host.nodes[i].id);
+        match plan_on(host, topo, ledger, req, &sorted, true) {
+            Ok(p) => return Some(p),
+            Err(e) => *last = Some(e),
+        }
+        None
+    };
+    for k in 1..=order.len() {
+        let mut combo: Vec<usize> = (0..k).collect();
+        let mut exhaustive = true;
+        loop {
+            let nodes: Vec<usize> = combo.iter().map(|&j| order[j]).collect();
+            if could_fit(&nodes) {
+                if budget == 0 {
+                    exhaustive = false;
+                    break;
+                }
+                budget -= 1;
+                if let Some(p) = attempt(&nodes, &mut last) {
+                    return Ok(p);
+                }
+            }
+            if !next_combination(&mut combo, order.len()) {
+                break;
+            }
+        }
+        if !exhaustive {
+            for nodes in [&order[..k], &by_cores[..k]] {
+                if let Some(p) = attempt(nodes, &mut last) {
+                    return Ok(p);
+                }
             }
         }
     }
     Err(last.unwrap_or(PlanError {
         field: Field::Statement,
         capacity: true,
-        message: "no host node has CPUs".into(),
+        message: "no host node has the free CPUs and memory this guest needs".into(),
         help: Vec::new(),
     }))
+}
+
+/// The next k-combination of 0..n in lexicographic order; false after the last.
+fn next_combination(combo: &mut [usize], n: usize) -> bool {
+    let k = combo.len();
+    for i in (0..k).rev() {
+        if combo[i] < n - k + i {
+            combo[i] += 1;
+            for j in i + 1..k {
+                combo[j] = combo[j - 1] + 1;
+            }
+            return true;
+        }
+    }
+    false
 }
 
 fn plan_on(
@@ -434,59 +492,93 @@ fn plan_on(
     let mut used_cores = Vec::new();
     match req.pinning {
         Pinning::Cpu => {
-            // Each unit takes a whole host core; a cell over several nodes fills them in consecutive blocks.
-            let mut unit_node: Vec<(u32, usize)> = Vec::new();
+            // Each unit takes a whole host core. A cell on one node takes that node's cores; a cell
+            // over several nodes fills them in order, each up to its free cores.
+            let free: Vec<Vec<usize>> = topo
+                .node_cores
+                .iter()
+                .map(|cores| {
+                    cores
+                        .iter()
+                        .copied()
+                        .filter(|&c| {
+                            !ledger.core_used[c] && !topo.cores[c].reserved && topo.cores[c].threads.len() as u32 >= t
+                        })
+                        .collect()
+                })
+                .collect();
+            let mut remaining: Vec<u32> = free.iter().map(|f| f.len() as u32).collect();
+            let what = if t > 1 {
+                format!("whole {t}-thread cores")
+            } else {
+                "cores".to_string()
+            };
+            let help = vec![if t == 1 {
+                "each vCPU gets a physical core of its own, so its sibling thread stays free".to_string()
+            } else {
+                format!("each guest core takes one host core's {t} threads")
+            }];
             let mut demand = vec![0u32; host.nodes.len()];
             for (c, list) in cell_units.iter().enumerate() {
-                for (k, &u) in list.iter().enumerate() {
-                    let node = groups[c][k * groups[c].len() / list.len().max(1)];
-                    unit_node.push((u, node));
-                    demand[node] += 1;
+                if let [node] = groups[c].as_slice() {
+                    demand[*node] += list.len() as u32;
                 }
             }
-            let mut next: Vec<std::vec::IntoIter<usize>> = Vec::new();
-            for (node, cores) in topo.node_cores.iter().enumerate() {
-                let free: Vec<usize> = cores
-                    .iter()
-                    .copied()
-                    .filter(|&c| {
-                        !ledger.core_used[c] && !topo.cores[c].reserved && topo.cores[c].threads.len() as u32 >= t
-                    })
-                    .collect();
-                if (free.len() as u32) < demand[node] {
+            for (node, &d) in demand.iter().enumerate() {
+                if d > remaining[node] {
                     let id = host.nodes[node].id;
                     let cells_here: Vec<String> = groups
                         .iter()
                         .enumerate()
-                        .filter(|(_, g)| g.contains(&node))
+                        .filter(|(_, g)| g.as_slice() == [node])
                         .map(|(c, _)| c.to_string())
                         .collect();
+                    let many = cells_here.len() > 1;
                     return Err(PlanError {
                         field: Field::Statement,
                         capacity: true,
                         message: format!(
-                            "host node {id} has {} free {} but cell{} {} need{} {} (short by {})",
-                            free.len(),
-                            if t > 1 {
-                                format!("whole {t}-thread cores")
-                            } else {
-                                "cores".into()
-                            },
-                            if cells_here.len() > 1 { "s" } else { "" },
+                            "host node {id} has {} free {what} but cell{} {} need{} {d} (short by {})",
+                            remaining[node],
+                            if many { "s" } else { "" },
                             cells_here.join(", "),
-                            if cells_here.len() > 1 { "" } else { "s" },
-                            demand[node],
-                            demand[node] - free.len() as u32
+                            if many { "" } else { "s" },
+                            d - remaining[node]
                         ),
-                        help: vec![if t == 1 {
-                            "each vCPU gets a physical core of its own, so its sibling thread stays free".into()
-                        } else {
-                            format!("each guest core takes one host core's {t} threads")
-                        }],
+                        help,
                     });
                 }
-                next.push(free.into_iter());
+                remaining[node] -= d;
             }
+            let mut unit_node: Vec<(u32, usize)> = Vec::new();
+            for (c, list) in cell_units.iter().enumerate() {
+                for &u in list {
+                    let node = match groups[c].as_slice() {
+                        [one] => Some(*one),
+                        many => many
+                            .iter()
+                            .copied()
+                            .find(|&g| remaining[g] > 0)
+                            .inspect(|&g| remaining[g] -= 1),
+                    };
+                    let Some(node) = node else {
+                        let ids: IdSet = groups[c].iter().map(|&i| host.nodes[i].id).collect();
+                        let have: u32 = groups[c].iter().map(|&i| free[i].len() as u32).sum();
+                        return Err(PlanError {
+                            field: Field::Statement,
+                            capacity: true,
+                            message: format!(
+                                "host nodes {ids} have {have} free {what} but cell {c} needs {} (short by {})",
+                                list.len(),
+                                (list.len() as u32).saturating_sub(have)
+                            ),
+                            help,
+                        });
+                    };
+                    unit_node.push((u, node));
+                }
+            }
+            let mut next: Vec<std::vec::IntoIter<usize>> = free.into_iter().map(Vec::into_iter).collect();
             unit_node.sort_unstable();
             for (u, node) in unit_node {
                 let Some(core) = next[node].next() else { continue };
@@ -509,6 +601,18 @@ fn plan_on(
                     .flat_map(|&i| host.nodes[i].cpus.iter())
                     .filter(|cpu| !host.reserved.contains(*cpu))
                     .collect();
+                if cpus.is_empty() {
+                    let ids: IdSet = groups[c].iter().map(|&i| host.nodes[i].id).collect();
+                    return Err(PlanError {
+                        field: Field::Statement,
+                        capacity: true,
+                        message: format!(
+                            "every CPU of host node{} {ids} is reserved, leaving none for cell {c}",
+                            if ids.len() > 1 { "s" } else { "" }
+                        ),
+                        help: vec!["reserved CPUs are never pinned; place the guest on other nodes".into()],
+                    });
+                }
                 for &u in list {
                     for k in 0..t {
                         pins.push(VcpuPin {
