@@ -24,11 +24,6 @@
 //!   with no `<controller type='pci' index='N'>` in the XML) are not vnumac's;
 //! * a memory backend's `mem-path` of the form `<mount>/libvirt/qemu/<id>-<name>` (libvirt's
 //!   per-domain hugepage dir) is compared as `<mount>`, the mount point vnumac uses;
-//! * libvirt's `thread-context` objects, and the `prealloc-context` naming them, when
-//!   vnumac emits none of that id: they only choose the host CPUs QEMU's preallocation
-//!   threads run on (a start-up speed hint: guest memory, its size, binding and policy are
-//!   still compared on the backend), and libvirt writes them only because the QEMU it
-//!   probed has the thread-context feature. When vnumac emits one, it is compared.
 //!
 //! Skips with a message when libvirtd, virsh, unshare or setsid is missing or the test is
 //! not root, unless `VNUMAC_REQUIRE_ORACLES=1` (set by CI), which turns that, and an empty
@@ -235,7 +230,6 @@ fn allowed_differences_are_noted_not_failed() {
     assert!(outcome.diffs.is_empty(), "{:#?}", outcome.diffs);
     let notes = outcome.notes.join("\n");
     for expected in [
-        "thread-context tc-ram-node0",
         "mem-path /dev/huge,pages1G/libvirt/qemu/-1-g",
         "pcie-root-port pci.1",
         "vcpu3",
@@ -253,11 +247,8 @@ fn allowed_differences_are_noted_not_failed() {
     assert_eq!(outcome.diffs.len(), 1, "{:#?}", outcome.diffs);
     assert!(outcome.diffs[0].contains("pci.3"), "{}", outcome.diffs[0]);
 
-    // A thread-context vnumac does emit is compared, not ignored.
-    let with_tc = SAMPLE_VNUMAC.replace(
-        "  -object memory-backend-file,id=ram-node0,",
-        "  -object thread-context,id=tc-ram-node0,node-affinity=1 \\\n  -object memory-backend-file,id=ram-node0,prealloc-context=tc-ram-node0,",
-    );
+    // thread-context objects are compared like any object: a wrong node-affinity is a difference.
+    let with_tc = SAMPLE_VNUMAC.replace("node-affinity=0", "node-affinity=1");
     assert_ne!(with_tc, SAMPLE_VNUMAC);
     let outcome = compare_lines(SAMPLE_LIBVIRT, &with_tc, &BTreeSet::from(["pci.3".to_owned()])).expect("parse");
     assert_eq!(outcome.diffs.len(), 1, "{:#?}", outcome.diffs);
@@ -356,7 +347,8 @@ const SAMPLE_VNUMAC: &str = "qemu-system-x86_64 \\
   -m 4096 \\
   -overcommit mem-lock=off \\
   -smp 4,sockets=2,dies=1,cores=1,threads=2 \\
-  -object memory-backend-file,id=ram-node0,mem-path=/dev/huge,,pages1G,prealloc=on,size=2147483648,host-nodes=0,policy=bind \\
+  -object thread-context,id=tc-ram-node0,node-affinity=0 \\
+  -object memory-backend-file,id=ram-node0,mem-path=/dev/huge,,pages1G,prealloc=on,size=2147483648,host-nodes=0,policy=bind,prealloc-context=tc-ram-node0 \\
   -numa node,nodeid=0,cpus=0,cpus=2,memdev=ram-node0 \\
   -object memory-backend-ram,id=ram-node1,size=2147483648,host-nodes=1,policy=bind \\
   -numa node,nodeid=1,cpus=1,cpus=3,memdev=ram-node1 \\
@@ -1242,30 +1234,6 @@ fn compare_lines(libvirt: &str, vnumac: &str, declared: &BTreeSet<String>) -> Re
                 "libvirt's mem-path {path} is compared as its mount point {mount} (vnumac uses the mount point)"
             ));
             *path = mount;
-        }
-    }
-
-    // thread-context objects vnumac does not emit (see the module doc).
-    let vn_ids: BTreeSet<String> = vn.iter().filter_map(|i| i.text("id").map(str::to_owned)).collect();
-    let mut dropped = BTreeSet::new();
-    lv.retain(|item| {
-        if item.kind.as_deref() != Some("thread-context") {
-            return true;
-        }
-        let id = item.text("id").unwrap_or("?").to_owned();
-        if vn_ids.contains(&id) {
-            return true;
-        }
-        let affinity = item.props.get("node-affinity").map(Val::to_string).unwrap_or_default();
-        outcome.notes.push(format!(
-            "libvirt emits thread-context {id} (node-affinity={affinity}) and prealloc-context on its backend; vnumac emits none (not compared)"
-        ));
-        dropped.insert(id);
-        false
-    });
-    for item in &mut lv {
-        if item.text("prealloc-context").is_some_and(|tc| dropped.contains(tc)) {
-            item.props.remove("prealloc-context");
         }
     }
 

@@ -64,7 +64,7 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
         },
     ));
     if g.cells.is_empty() {
-        o.push(dev::ram_backend(
+        o.extend(dev::ram_backend(
             "pc.ram",
             g.hugepage_kib,
             initial_kib,
@@ -102,7 +102,7 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
     ));
     for c in &g.cells {
         let binding = c.binding.as_ref().or(g.memory_binding.as_ref());
-        o.push(dev::ram_backend(
+        o.extend(dev::ram_backend(
             &format!("ram-node{}", c.id),
             c.hugepage_kib,
             c.memory_kib,

@@ -73,7 +73,7 @@ pub fn binding_props(binding: Option<&MemBinding>) -> Vec<(&'static str, Val)> {
 }
 
 /// A RAM or hugepage backend: type, id, [mem-path, x-use-…, prealloc], size, binding.
-pub fn ram_backend(id: &str, page: Option<u64>, kib: u64, binding: Option<&MemBinding>) -> Opt {
+pub fn ram_backend(id: &str, page: Option<u64>, kib: u64, binding: Option<&MemBinding>) -> Vec<Opt> {
     let mut props = Vec::new();
     match page {
         Some(size) => {
@@ -93,7 +93,38 @@ pub fn ram_backend(id: &str, page: Option<u64>, kib: u64, binding: Option<&MemBi
     }
     props.push(("size", n(kib * 1024)));
     props.extend(binding_props(binding));
-    Opt::props("-object", "qom-type", props)
+    with_thread_context(props)
+}
+
+/// libvirt (with QEMU ≥ 7.2) preallocates bound memory from threads on the bound nodes:
+/// a `thread-context` object before the backend, named by the backend's `prealloc-context`.
+pub fn with_thread_context(mut props: Vec<(&'static str, Val)>) -> Vec<Opt> {
+    let prealloc = props.iter().any(|(k, v)| *k == "prealloc" && *v == Val::Bool(true));
+    let nodes = props.iter().find_map(|(k, v)| match (k, v) {
+        (&"host-nodes", Val::Ids(ids)) => Some(ids.clone()),
+        _ => None,
+    });
+    let id = props.iter().find_map(|(k, v)| match (k, v) {
+        (&"id", Val::Str(id)) => Some(id.clone()),
+        _ => None,
+    });
+    let (true, Some(nodes), Some(id)) = (prealloc, nodes, id) else {
+        return vec![Opt::props("-object", "qom-type", props)];
+    };
+    let tc = format!("tc-{id}");
+    props.push(("prealloc-context", s(tc.clone())));
+    vec![
+        Opt::props(
+            "-object",
+            "qom-type",
+            vec![
+                ("qom-type", s("thread-context")),
+                ("id", s(tc)),
+                ("node-affinity", Val::Ids(nodes)),
+            ],
+        ),
+        Opt::props("-object", "qom-type", props),
+    ]
 }
 
 /// Each memory device: its backend object, then the device.
@@ -107,7 +138,7 @@ pub fn memory_devices(g: &Guest) -> Vec<Opt> {
         match &m.kind {
             MemoryDeviceKind::Dimm => {
                 let page = cell.and_then(|c| c.hugepage_kib).or(g.hugepage_kib);
-                out.push(ram_backend(&id, page, m.size_kib, binding));
+                out.extend(ram_backend(&id, page, m.size_kib, binding));
             }
             MemoryDeviceKind::Nvdimm {
                 path,
@@ -136,7 +167,7 @@ pub fn memory_devices(g: &Guest) -> Vec<Opt> {
                     obj.push(("pmem", Val::Bool(true)));
                 }
                 obj.extend(binding_props(binding));
-                out.push(Opt::props("-object", "qom-type", obj));
+                out.extend(with_thread_context(obj));
             }
         }
         let mut dev = vec![
