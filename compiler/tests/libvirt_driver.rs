@@ -1,4 +1,4 @@
-//! Conformance with libvirt's own QEMU driver (see /work/shared/ORACLES.md §3).
+//! Conformance with libvirt's own QEMU driver (README.md, "Testing").
 //!
 //! For every golden case (`golden/examples/<case>/<guest>.xml` with its `.args`), libvirtd
 //! runs on a faked NUMA host built from the host profile that guest uses (read through

@@ -1,5 +1,5 @@
 //! Oracle tests: the golden outputs are checked against the real libvirt and
-//! the real QEMU (see /work/shared/ORACLES.md §1 and §2).
+//! the real QEMU (README.md, "Testing").
 //!
 //! * `virt_xml_validate`: libvirt's RelaxNG schema accepts every golden XML
 //!   (except under `golden/errors/`, which holds diagnostic inputs, not output).
@@ -1143,7 +1143,7 @@ fn qemu_options(words: &[String]) -> Result<Vec<QemuOption>, String> {
 }
 
 // ---------------------------------------------------------------------------
-// Neutralising: make a host-specific line start anywhere (ORACLES.md §2)
+// Neutralising: make a host-specific line start anywhere
 // ---------------------------------------------------------------------------
 
 /// The properties of an `-object`/`-device`/`-netdev`/`-blockdev`/... value, in either syntax.
@@ -1303,7 +1303,7 @@ fn qemu_size(text: &str) -> Result<u64, String> {
         .ok_or(format!("size {text} overflows"))
 }
 
-/// Rewrites host-specific options (ORACLES.md §2) and appends `-display none -nodefaults -S -qmp stdio`.
+/// Rewrites host-specific options  and appends `-display none -nodefaults -S -qmp stdio`.
 fn neutralise(options: &[QemuOption], scratch: &Scratch) -> Result<Vec<String>, String> {
     let mut argv = Vec::new();
     for opt in options {

@@ -1,4 +1,4 @@
-//! Property tests of automatic partitioning (`vnuma`, LANGUAGE.md §7): the placement
+//! Property tests of automatic partitioning (`vnuma`, docs/language.md §6): the placement
 //! invariants, not golden outputs.
 //!
 //! Random builds (one host, one to three `vnuma` guests of random shape: vCPUs, memory,
@@ -2174,7 +2174,7 @@ guest g on=h {
     );
 }
 
-/// Found by the property test (LANGUAGE.md §7: `mode=node` without `nodeset` "picks the
+/// Found by the property test (docs/language.md §6: `mode=node` without `nodeset` "picks the
 /// smallest set of nodes that fits"): here vnumac picks three nodes, 1-3, although
 /// `nodeset=1-2` places the same guest completely (emulator threads included).
 #[test]

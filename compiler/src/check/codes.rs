@@ -52,9 +52,9 @@ pub const PIN_OFF_CELL_NODE: &str = "vnuma::W0502";
 pub const SOCKET_SPANS_CELLS: &str = "vnuma::W0503";
 pub const UNEVEN_CELLS: &str = "vnuma::W0504";
 pub const HOSTDEV_FAR: &str = "vnuma::W0505";
+pub const GUEST_RENUMBERS: &str = "vnuma::W0506";
 
 pub const PICKED_NODES: &str = "vnuma::N0601";
-
 
 /// Every diagnostic code the compiler can report, with a one-line summary.
 pub const ALL: &[(&str, &str)] = &[
@@ -103,10 +103,16 @@ pub const ALL: &[(&str, &str)] = &[
     (VNUMA_INVALID, "a `vnuma` request that cannot be met on any host"),
     (VNUMA_NO_ROOM, "`vnuma` runs out of host CPUs or memory"),
     (EMULATOR_NO_CPU, "no CPU is left for a placed guest's emulator threads"),
-    (MEMORY_HOTPLUG, "memory hotplug settings that do not add up (max, slots, devices)"),
+    (
+        MEMORY_HOTPLUG,
+        "memory hotplug settings that do not add up (max, slots, devices)",
+    ),
     (MEMDEV_NODE, "a memory device on a cell the guest does not have"),
     (DEVICE_NODE, "an expander or device on a cell the guest does not have"),
-    (DEVICE_REF, "a device plugged into something that is not a free root port or an expander"),
+    (
+        DEVICE_REF,
+        "a device plugged into something that is not a free root port or an expander",
+    ),
     (BUS_NR, "expander bus numbers out of range or overlapping"),
     (DEVICE_CONFIG, "a device whose settings contradict each other"),
     (UNKNOWN_HOST, "`on=` names no host, or several hosts and no `on=`"),
@@ -132,6 +138,13 @@ pub const ALL: &[(&str, &str)] = &[
         "warning: a hand-written topology puts one socket in two cells",
     ),
     (UNEVEN_CELLS, "warning: vCPUs do not divide evenly into the cells"),
-    (HOSTDEV_FAR, "warning: a passed-through device's host node backs no guest cell"),
+    (
+        HOSTDEV_FAR,
+        "warning: a passed-through device's host node backs no guest cell",
+    ),
+    (
+        GUEST_RENUMBERS,
+        "warning: cell ids the guest kernel will number differently",
+    ),
     (PICKED_NODES, "note: the host nodes `vnuma mode=node` picked"),
 ];

@@ -184,6 +184,33 @@ pub fn check_numa(
             );
         }
     }
+    // Linux numbers guest nodes in the order the firmware table first names them: by vCPU,
+    // then memory-only cells. Cell ids in another order are renamed inside the guest.
+    if coverage_ok && !cells.is_empty() {
+        let mut seen: Vec<usize> = Vec::new();
+        for o in owner.iter().flatten() {
+            if !seen.contains(o) {
+                seen.push(*o);
+            }
+        }
+        seen.extend((0..cells.len()).filter(|i| cells[*i].0.vcpus.is_empty()));
+        if let Some(k) = seen.iter().enumerate().position(|(k, i)| k != *i)
+            && seen.len() == cells.len()
+        {
+            let (cell, span, ..) = &cells[seen[k]];
+            cx.diags.push(
+                Diagnostic::warning(
+                    GUEST_RENUMBERS,
+                    format!("the guest kernel will call cell {} node {k}", cell.id),
+                    *span,
+                    format!("seen as node {k} inside the guest"),
+                )
+                .with_help(
+                    "Linux numbers nodes by their first vCPU, memory-only cells last; give cells ids in that order so node ids match inside the guest",
+                ),
+            );
+        }
+    }
     if !cells.is_empty() && cells.iter().all(|(c, ..)| c.vcpus.is_empty()) {
         cx.diags.push(
             Diagnostic::error(

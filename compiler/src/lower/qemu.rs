@@ -1,5 +1,5 @@
 //! Checked guest → a standalone QEMU command line, as libvirt's QEMU driver would build it
-//! (reference: libvirt-qemu-mapping §13). The target is libvirt 9.0 (Debian 12);
+//! (libvirt 9.0's `qemuBuildCommandLine` order and spelling). The target is libvirt 9.0 (Debian 12);
 //! tests/libvirt_driver.rs compares every golden line with its `domxml-to-native`.
 
 use super::qemu_args::{Opt, Syntax};

@@ -1,5 +1,5 @@
 //! QEMU options for PCI controllers, memory devices, disks, NICs, consoles, passthrough
-//! and hot-plugged vCPUs, in libvirt's order and spelling (libvirt-qemu-mapping §6–§9).
+//! and hot-plugged vCPUs, in libvirt's order and spelling.
 
 use super::qemu_args::{Opt, Val, n, s};
 use crate::hotplug;

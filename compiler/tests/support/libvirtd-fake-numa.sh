@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs libvirtd (in the foreground, as this very process) on a faked NUMA host,
 # in a private mount namespace, with private config, state and socket dirs.
-# See /work/shared/ORACLES.md §3. Needs root, unshare(1) and libvirtd.
+# Used by compiler/tests/libvirt_driver.rs. Needs root, unshare(1) and libvirtd.
 #
 #   libvirtd-fake-numa.sh DIR [CACHE_DIR]
 #
