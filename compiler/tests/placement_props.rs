@@ -2025,11 +2025,15 @@ fn neutralise(words: &[String]) -> Result<Vec<String>, String> {
             "-accel" => Some("tcg".to_owned()),
             "-cpu" => Some("max".to_owned()),
             "-overcommit" => None,
+            // Its node-affinity names host nodes this machine may not have.
+            "-object" if value.starts_with("thread-context,") => None,
             "-object" if value.starts_with("memory-backend-") => {
                 let (_, pairs) = split_keyval(value);
                 let mut kept: Vec<(String, String)> = pairs
                     .into_iter()
-                    .filter(|(k, _)| !["host-nodes", "policy", "prealloc", "mem-path"].contains(&k.as_str()))
+                    .filter(|(k, _)| {
+                        !["host-nodes", "policy", "prealloc", "prealloc-context", "mem-path"].contains(&k.as_str())
+                    })
                     .collect();
                 kept.push(("reserve".into(), "off".into()));
                 Some(join_keyval(Some("memory-backend-ram"), &kept))
