@@ -213,7 +213,7 @@ PATH=/usr/bin \
     ] {
         assert!(joined.contains(kept), "{kept} must be in {joined}");
     }
-    let facts = match run_qemu(&argv) {
+    let facts = match run_qemu(&argv, &[]) {
         Ok(facts) => facts,
         Err(e) => panic!("the neutralised sample must start:\n  {}\n{e}", shell_line(&argv)),
     };
@@ -484,7 +484,8 @@ fn check_qemu_case(args_path: &Path, xml_path: &Path) -> Result<(), String> {
     let options = qemu_options(&words).map_err(|e| format!("{label}: {e}"))?;
     let scratch = Scratch::new().map_err(|e| format!("{label}: {e}"))?;
     let argv = neutralise(&options, &scratch).map_err(|e| format!("{label}: cannot neutralise: {e}"))?;
-    let facts = run_qemu(&argv).map_err(|e| {
+    let expander_ids: Vec<String> = spec.expanders.iter().map(|(id, _)| id.clone()).collect();
+    let facts = run_qemu(&argv, &expander_ids).map_err(|e| {
         format!(
             "{label}: QEMU did not give its answers.\n  ran: {QEMU} {}\n{e}",
             shell_line(&argv)
@@ -524,6 +525,8 @@ struct DomainSpec {
     cells: Vec<NumaCell>,
     memory_devices: Vec<String>,
     memory_device_bytes: u64,
+    /// pcie-expander-bus controllers: (QEMU id, guest node).
+    expanders: Vec<(String, u64)>,
 }
 
 #[derive(Debug)]
@@ -546,6 +549,8 @@ struct QemuFacts {
     memory_devices: Vec<String>,
     memory_device_bytes: u64,
     warnings: String,
+    /// `numa_node` of each expander bus, by QEMU id (from `qom-get`).
+    expander_nodes: Vec<(String, Option<u64>)>,
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -686,6 +691,15 @@ fn compare(spec: &DomainSpec, facts: &QemuFacts) -> Vec<String> {
         format!("[{}]", spec.memory_devices.join("; ")),
         format!("[{}]", facts.memory_devices.join("; ")),
     );
+    // Expander buses: QEMU's numa_node (qom-get) is the XML's <target><node>.
+    for (id, node) in &spec.expanders {
+        let got = facts.expander_nodes.iter().find(|(i, _)| i == id).and_then(|(_, n)| *n);
+        differ(
+            &format!("pxb-pcie {id} numa_node"),
+            node.to_string(),
+            got.map_or_else(|| "none".to_owned(), |n| n.to_string()),
+        );
+    }
     diffs
 }
 
@@ -895,6 +909,20 @@ fn domain_spec(xml: &str) -> Result<DomainSpec, String> {
         memory_device_bytes += bytes;
     }
     memory_devices.sort();
+    // Expander buses: libvirt's QEMU id is the user alias, else `pci.<index>`.
+    let mut expanders = Vec::new();
+    for c in domain.at(&["devices"]).into_iter().flat_map(|d| d.all("controller")) {
+        if c.attr("model") != Some("pcie-expander-bus") {
+            continue;
+        }
+        let id = match c.at(&["alias"]).and_then(|a| a.attr("name")) {
+            Some(alias) => alias.to_owned(),
+            None => format!("pci.{}", c.attr("index").unwrap_or("?")),
+        };
+        if let Some(node) = c.at(&["target", "node"]) {
+            expanders.push((id, number::<u64>(&node.text, "<target><node>")?));
+        }
+    }
     Ok(DomainSpec {
         memory,
         max_vcpus,
@@ -903,6 +931,7 @@ fn domain_spec(xml: &str) -> Result<DomainSpec, String> {
         cells,
         memory_devices,
         memory_device_bytes,
+        expanders,
     })
 }
 
@@ -1530,18 +1559,28 @@ impl Drop for ChildGuard {
 }
 
 /// Starts QEMU (no shell) on `argv` and asks it over QMP what machine it built.
-fn run_qemu(argv: &[String]) -> Result<QemuFacts, String> {
-    let commands = [
+fn run_qemu(argv: &[String], expanders: &[String]) -> Result<QemuFacts, String> {
+    let mut commands = vec![
         json!({"execute": "qmp_capabilities"}),
         json!({"execute": "human-monitor-command", "arguments": {"command-line": "info numa"}}),
         json!({"execute": "query-hotpluggable-cpus"}),
         json!({"execute": "query-memory-devices"}),
         json!({"execute": "query-memdev"}),
         json!({"execute": "query-memory-size-summary"}),
-        json!({"execute": "quit"}),
     ];
+    for id in expanders {
+        commands.push(json!({"execute": "qom-get", "arguments": {"path": format!("/machine/peripheral/{id}"), "property": "numa_node"}}));
+    }
+    commands.push(json!({"execute": "quit"}));
     let (returns, stderr, transcript) = run_qmp(QEMU, argv, &commands, QEMU_TIMEOUT)?;
-    qemu_facts(&returns, stderr).map_err(|e| format!("  unexpected QMP answer: {e}\n  QMP transcript:\n{transcript}"))
+    let mut facts = qemu_facts(&returns, stderr)
+        .map_err(|e| format!("  unexpected QMP answer: {e}\n  QMP transcript:\n{transcript}"))?;
+    facts.expander_nodes = expanders
+        .iter()
+        .zip(&returns[6..])
+        .map(|(id, v)| (id.clone(), v.as_u64()))
+        .collect();
+    Ok(facts)
 }
 
 /// Runs `program argv`, sends `commands` as QMP on its stdin and collects each command's `return`
@@ -1702,6 +1741,7 @@ fn qemu_facts(returns: &[Value], warnings: String) -> Result<QemuFacts, String> 
         memory_devices,
         memory_device_bytes,
         warnings,
+        expander_nodes: Vec::new(),
     })
 }
 
