@@ -39,19 +39,19 @@ pub struct GuestResult {
     pub emulator_node: Option<u32>,
 }
 
-struct Cx<'a, 'h> {
-    diags: &'a mut Vec<Diagnostic>,
-    host: Option<&'a HostRef<'h>>,
-    guest_span: Span,
+pub(super) struct Cx<'a, 'h> {
+    pub(super) diags: &'a mut Vec<Diagnostic>,
+    pub(super) host: Option<&'a HostRef<'h>>,
+    pub(super) guest_span: Span,
 }
 
 impl Cx<'_, '_> {
-    fn err(&mut self, d: Diagnostic) {
+    pub(super) fn err(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }
 
     /// The host, or an error saying this statement needs one.
-    fn need_host(&mut self, what: &str, span: Span) -> Option<&HostProfile> {
+    pub(super) fn need_host(&mut self, what: &str, span: Span) -> Option<&HostProfile> {
         match self.host {
             Some(h) => Some(h.profile),
             None => {
@@ -65,7 +65,7 @@ impl Cx<'_, '_> {
         }
     }
 
-    fn check_nodes(&mut self, nodes: &IdSet, span: Span) -> bool {
+    pub(super) fn check_nodes(&mut self, nodes: &IdSet, span: Span) -> bool {
         let Some(h) = self.host else { return false };
         let missing = nodes.difference(&h.profile.node_ids());
         if missing.is_empty() {
@@ -83,7 +83,7 @@ impl Cx<'_, '_> {
         false
     }
 
-    fn check_cpus(&mut self, cpus: &IdSet, span: Span) -> bool {
+    pub(super) fn check_cpus(&mut self, cpus: &IdSet, span: Span) -> bool {
         let Some(h) = self.host else { return false };
         let all = h.profile.cpu_ids();
         let missing = cpus.difference(&all);
@@ -390,198 +390,10 @@ pub fn check_guest(
         None => default_topology(vcpus, &cells),
     };
 
-    // Pins.
-    let mut pins: Vec<VcpuPin> = Vec::new();
-    let mut pin_spans: Vec<Span> = Vec::new();
-    for f in all("pin") {
-        let Some(vset) = f.set("vcpus") else { continue };
-        let target = match (f.set("cpus"), f.int("node")) {
-            (Some(c), None) => {
-                let Some(_) = cx.need_host("`pin`", f.span()) else {
-                    continue;
-                };
-                if !cx.check_cpus(c, f.span_of("cpus")) {
-                    continue;
-                }
-                c.clone()
-            }
-            (None, Some(n)) => {
-                let Some(profile) = cx.need_host("`pin`", f.span()) else {
-                    continue;
-                };
-                let node = n as u32;
-                match profile.node(node).map(|n| n.cpus.clone()) {
-                    Some(c) if !c.is_empty() => c,
-                    Some(_) => {
-                        cx.err(
-                            Diagnostic::error(
-                                HOST_NODE,
-                                format!("host node {node} has no CPUs"),
-                                f.span_of("node"),
-                                "memory-only node",
-                            )
-                            .with_help("pin to a node that has CPUs"),
-                        );
-                        continue;
-                    }
-                    None => {
-                        cx.check_nodes(&IdSet::single(node), f.span_of("node"));
-                        continue;
-                    }
-                }
-            }
-            _ => {
-                cx.err(
-                    Diagnostic::error(
-                        PIN_TARGET,
-                        "`pin` needs exactly one of `cpus=` and `node=`",
-                        f.span(),
-                        "ambiguous pin",
-                    )
-                    .with_help("write `pin vcpus=0-3 cpus=0-3` or `pin vcpus=0-3 node=0`"),
-                );
-                continue;
-            }
-        };
-        if let Some(h) = cx.host {
-            let reserved = target.intersection(&h.profile.reserved);
-            if !reserved.is_empty() {
-                let span = if f.has("cpus") {
-                    f.span_of("cpus")
-                } else {
-                    f.span_of("node")
-                };
-                cx.err(
-                    Diagnostic::error(
-                        RESERVED_CPU,
-                        format!("host CPUs {reserved} are reserved for the host"),
-                        span,
-                        "includes reserved CPUs",
-                    )
-                    .with_help(format!("pin to {} instead", target.difference(&h.profile.reserved))),
-                );
-                continue;
-            }
-        }
-        if vcpus > 0
-            && let Some(out) = vset.last().filter(|v| *v >= vcpus)
-        {
-            cx.err(
-                Diagnostic::error(
-                    VCPU_RANGE,
-                    format!("vCPU {out} does not exist"),
-                    f.span_of("vcpus"),
-                    format!("the guest has vCPUs 0-{}", vcpus - 1),
-                )
-                .with_help(format!("pin vCPUs within 0-{}", vcpus - 1)),
-            );
-            continue;
-        }
-        for v in vset.iter() {
-            if let Some(i) = pins.iter().position(|p| p.vcpu == v) {
-                cx.err(
-                    Diagnostic::error(
-                        PINNED_TWICE,
-                        format!("vCPU {v} is pinned twice"),
-                        f.span_of("vcpus"),
-                        "pinned here",
-                    )
-                    .with_label(pin_spans[i], "and here")
-                    .with_help("each vCPU takes one `pin`; remove it from one of them"),
-                );
-                break;
-            }
-        }
-        if let Some(h) = cx.host {
-            let nodes = h.profile.nodes_of_cpus(&target);
-            let span = if f.has("cpus") {
-                f.span_of("cpus")
-            } else {
-                f.span_of("node")
-            };
-            if nodes.len() > 1 {
-                cx.diags.push(
-                    Diagnostic::warning(
-                        PIN_SPANS_NODES,
-                        format!("this pin spans host nodes {nodes}"),
-                        span,
-                        "CPUs on several nodes",
-                    )
-                    .with_help("a vCPU that wanders between nodes pays remote-memory latency; pin within one node"),
-                );
-            } else if let Some(node) = nodes.first() {
-                for (ci, cell) in cells.iter().enumerate() {
-                    let Some(b) = &cell.binding else { continue };
-                    if vset.iter().any(|v| cell.vcpus.contains(v)) && !b.nodes.contains(node) {
-                        let mut d = Diagnostic::warning(
-                            PIN_OFF_CELL_NODE,
-                            format!(
-                                "vCPUs of cell {} run on host node {node} but its memory is on node {}",
-                                cell.id, b.nodes
-                            ),
-                            span,
-                            format!("host node {node}"),
-                        );
-                        if let Some(Some(bs)) = binding_spans.get(ci) {
-                            d = d.with_label(*bs, format!("memory on node {}", b.nodes));
-                        }
-                        cx.diags.push(
-                            d.with_help("pin the cell's vCPUs to the node that holds its memory, or move the memory"),
-                        );
-                    }
-                }
-            }
-        }
-        for v in vset.iter() {
-            pins.push(VcpuPin {
-                vcpu: v,
-                cpus: target.clone(),
-            });
-            pin_spans.push(f.span_of("vcpus"));
-        }
-    }
-    pins.sort_by_key(|p| p.vcpu);
-
-    // Emulator.
-    let mut emulator_pin = None;
-    if let Some(f) = find("emulator") {
-        match (f.set("cpus"), f.int("node")) {
-            (Some(c), None) => {
-                if cx.need_host("`emulator`", f.span()).is_some() && cx.check_cpus(c, f.span_of("cpus")) {
-                    emulator_pin = Some(c.clone());
-                }
-            }
-            (None, Some(n)) => {
-                if let Some(profile) = cx.need_host("`emulator`", f.span()) {
-                    let cpus = profile.node(n as u32).map(|n| n.cpus.clone());
-                    match cpus {
-                        Some(c) if !c.is_empty() => emulator_pin = Some(c),
-                        Some(_) => cx.err(
-                            Diagnostic::error(
-                                HOST_NODE,
-                                format!("host node {n} has no CPUs"),
-                                f.span_of("node"),
-                                "memory-only node",
-                            )
-                            .with_help("put emulator threads on a node that has CPUs"),
-                        ),
-                        None => {
-                            cx.check_nodes(&IdSet::single(n as u32), f.span_of("node"));
-                        }
-                    }
-                }
-            }
-            _ => cx.err(
-                Diagnostic::error(
-                    PIN_TARGET,
-                    "`emulator` needs exactly one of `cpus=` and `node=`",
-                    f.span(),
-                    "ambiguous",
-                )
-                .with_help("write `emulator cpus=0` or `emulator node=0`"),
-            ),
-        }
-    }
+    // Pins and emulator threads.
+    let pin_fields: Vec<&Fields<'_>> = all("pin").collect();
+    let mut pins = super::pins::check_pins(&pin_fields, vcpus, &cells, &binding_spans, &mut cx);
+    let emulator_pin = find("emulator").and_then(|f| super::pins::check_emulator(f, &mut cx));
 
     // Whole-guest memory policy.
     let mut memory_binding = None;

@@ -7,6 +7,7 @@ pub mod guest;
 pub mod host_block;
 pub mod memdev;
 pub mod numa;
+pub mod pins;
 pub mod schema;
 pub mod vnuma;
 

@@ -1,0 +1,174 @@
+//! `pin` and `emulator`: host CPUs for vCPUs and for QEMU's emulator threads.
+
+use super::codes::*;
+use super::guest::Cx;
+use super::schema::Fields;
+use crate::diagnostics::Diagnostic;
+use crate::ir::{GuestCell, VcpuPin};
+use crate::sets::IdSet;
+use crate::span::Span;
+
+/// The host CPUs a `pin` or `emulator` statement names with `cpus=` or `node=`; errors reported.
+fn target(f: &Fields<'_>, what: &str, example: &str, cx: &mut Cx<'_, '_>) -> Option<IdSet> {
+    match (f.set("cpus"), f.int("node")) {
+        (Some(c), None) => {
+            cx.need_host(&format!("`{what}`"), f.span())?;
+            cx.check_cpus(c, f.span_of("cpus")).then(|| c.clone())
+        }
+        (None, Some(n)) => {
+            let profile = cx.need_host(&format!("`{what}`"), f.span())?;
+            let node = u32::try_from(n).unwrap_or(u32::MAX);
+            match profile.node(node).map(|n| n.cpus.clone()) {
+                Some(c) if !c.is_empty() => Some(c),
+                Some(_) => {
+                    cx.err(
+                        Diagnostic::error(
+                            HOST_NODE,
+                            format!("host node {node} has no CPUs"),
+                            f.span_of("node"),
+                            "memory-only node",
+                        )
+                        .with_help(format!("use a node that has CPUs for `{what}`")),
+                    );
+                    None
+                }
+                None => {
+                    cx.check_nodes(&IdSet::single(node), f.span_of("node"));
+                    None
+                }
+            }
+        }
+        _ => {
+            cx.err(
+                Diagnostic::error(
+                    PIN_TARGET,
+                    format!("`{what}` needs exactly one of `cpus=` and `node=`"),
+                    f.span(),
+                    "ambiguous",
+                )
+                .with_help(format!("write {example}")),
+            );
+            None
+        }
+    }
+}
+
+fn target_span(f: &Fields<'_>) -> Span {
+    if f.has("cpus") {
+        f.span_of("cpus")
+    } else {
+        f.span_of("node")
+    }
+}
+
+/// Every `pin`, one `VcpuPin` per vCPU, sorted; warnings for pins that leave their node.
+pub(super) fn check_pins(
+    fields: &[&Fields<'_>],
+    vcpus: u32,
+    cells: &[GuestCell],
+    binding_spans: &[Option<Span>],
+    cx: &mut Cx<'_, '_>,
+) -> Vec<VcpuPin> {
+    let mut pins: Vec<VcpuPin> = Vec::new();
+    let mut pin_spans: Vec<Span> = Vec::new();
+    for f in fields {
+        let Some(vset) = f.set("vcpus") else { continue };
+        let Some(target) = target(f, "pin", "`pin vcpus=0-3 cpus=0-3` or `pin vcpus=0-3 node=0`", cx) else {
+            continue;
+        };
+        let span = target_span(f);
+        if let Some(h) = cx.host {
+            let reserved = target.intersection(&h.profile.reserved);
+            if !reserved.is_empty() {
+                cx.err(
+                    Diagnostic::error(
+                        RESERVED_CPU,
+                        format!("host CPUs {reserved} are reserved for the host"),
+                        span,
+                        "includes reserved CPUs",
+                    )
+                    .with_help(format!("pin to {} instead", target.difference(&h.profile.reserved))),
+                );
+                continue;
+            }
+        }
+        if vcpus > 0
+            && let Some(out) = vset.last().filter(|v| *v >= vcpus)
+        {
+            cx.err(
+                Diagnostic::error(
+                    VCPU_RANGE,
+                    format!("vCPU {out} does not exist"),
+                    f.span_of("vcpus"),
+                    format!("the guest has vCPUs 0-{}", vcpus - 1),
+                )
+                .with_help(format!("pin vCPUs within 0-{}", vcpus - 1)),
+            );
+            continue;
+        }
+        if let Some((v, i)) = vset
+            .iter()
+            .find_map(|v| pins.iter().position(|p| p.vcpu == v).map(|i| (v, i)))
+        {
+            cx.err(
+                Diagnostic::error(
+                    PINNED_TWICE,
+                    format!("vCPU {v} is pinned twice"),
+                    f.span_of("vcpus"),
+                    "pinned here",
+                )
+                .with_label(pin_spans[i], "and here")
+                .with_help("each vCPU takes one `pin`; remove it from one of them"),
+            );
+        }
+        if let Some(h) = cx.host {
+            let nodes = h.profile.nodes_of_cpus(&target);
+            if nodes.len() > 1 {
+                cx.diags.push(
+                    Diagnostic::warning(
+                        PIN_SPANS_NODES,
+                        format!("this pin spans host nodes {nodes}"),
+                        span,
+                        "CPUs on several nodes",
+                    )
+                    .with_help("a vCPU that wanders between nodes pays remote-memory latency; pin within one node"),
+                );
+            } else if let Some(node) = nodes.first() {
+                for (ci, cell) in cells.iter().enumerate() {
+                    let Some(b) = &cell.binding else { continue };
+                    if vset.iter().any(|v| cell.vcpus.contains(v)) && !b.nodes.contains(node) {
+                        let mut d = Diagnostic::warning(
+                            PIN_OFF_CELL_NODE,
+                            format!(
+                                "vCPUs of cell {} run on host node {node} but its memory is on node {}",
+                                cell.id, b.nodes
+                            ),
+                            span,
+                            format!("host node {node}"),
+                        );
+                        if let Some(Some(bs)) = binding_spans.get(ci) {
+                            d = d.with_label(*bs, format!("memory on node {}", b.nodes));
+                        }
+                        cx.diags.push(
+                            d.with_help("pin the cell's vCPUs to the node that holds its memory, or move the memory"),
+                        );
+                    }
+                }
+            }
+        }
+        for v in vset.iter() {
+            pins.push(VcpuPin {
+                vcpu: v,
+                cpus: target.clone(),
+            });
+            pin_spans.push(f.span_of("vcpus"));
+        }
+    }
+    pins.sort_by_key(|p| p.vcpu);
+    pins
+}
+
+/// `emulator cpus=|node=`: reserved CPUs are allowed here, that is what they are for.
+pub(super) fn check_emulator(f: &Fields<'_>, cx: &mut Cx<'_, '_>) -> Option<IdSet> {
+    target(f, "emulator", "`emulator cpus=0` or `emulator node=0`", cx)
+}
