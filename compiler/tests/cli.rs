@@ -246,3 +246,66 @@ fn qemu_syntax_json_prints_objects_and_devices_as_json() {
         "plain options stay keyval"
     );
 }
+
+#[test]
+fn plan_prints_balanced_hotplug_steps() {
+    // Boot set 0,1,4,5,8,9,12,13 (two per cell); units are guest cores of two threads.
+    let o = vnumac(&[
+        "plan",
+        "examples/talk-hotplug-vcpus.vnuma",
+        "--guest",
+        "OL8-vnuma",
+        "--vcpus",
+        "12",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    let virsh: Vec<&str> = text.lines().filter(|l| l.starts_with("virsh")).collect();
+    assert_eq!(
+        virsh,
+        [
+            "virsh setvcpu OL8-vnuma 2-3 --enable --live",
+            "virsh setvcpu OL8-vnuma 6-7 --enable --live"
+        ]
+    );
+    assert!(text.contains(r#"{"execute":"device_add","arguments":{"driver":"host-x86_64-cpu","id":"vcpu6","socket-id":1,"core-id":1,"thread-id":0}}"#));
+    let o = vnumac(&[
+        "plan",
+        "examples/talk-hotplug-vcpus.vnuma",
+        "--guest",
+        "OL8-vnuma",
+        "--vcpus",
+        "4",
+    ]);
+    let text = stdout(&o);
+    let virsh: Vec<&str> = text.lines().filter(|l| l.starts_with("virsh")).collect();
+    // Unplugging goes in reverse plug order: cell 3's core, then cell 2's.
+    assert_eq!(
+        virsh,
+        [
+            "virsh setvcpu OL8-vnuma 12-13 --disable --live",
+            "virsh setvcpu OL8-vnuma 8-9 --disable --live"
+        ]
+    );
+    assert!(text.contains(r#"{"execute":"device_del","arguments":{"id":"vcpu12"}}"#));
+    let o = vnumac(&[
+        "plan",
+        "examples/talk-hotplug-vcpus.vnuma",
+        "--guest",
+        "OL8-vnuma",
+        "--vcpus",
+        "17",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("out of range"));
+    let o = vnumac(&[
+        "plan",
+        "examples/talk-manual-cells.vnuma",
+        "--guest",
+        "OL8-vnuma",
+        "--vcpus",
+        "8",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no hotpluggable vCPUs"));
+}
