@@ -22,20 +22,26 @@
 //! other cases (`all` for every golden example; an absolute path without extension for a
 //! hand-made `.args`/`.xml` pair) and `VNUMAC_GUEST_SERIAL_DIR` keeps each boot's serial output.
 //! Run with `--nocapture` to see what each guest reported.
+//!
+//! The `.args` reader, the neutraliser (here for a boot) and the XML reader are shared with the
+//! other oracle suites (`tests/common/`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use quick_xml::XmlVersion;
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::reader::Reader;
-use serde_json::{Map, Value, json};
+use common::neutralise::{Run, neutralise};
+use common::qemu::qemu_options;
+use common::qmp::ChildGuard;
+use common::shell::{shell_line, shell_words};
+use common::xml::{DomainBasics, NumaCell, format_set, parse_cpu_list, parse_domain, scaled_bytes};
+use common::{QEMU, Scratch, golden_dir, number, skip_or_fail, tool_version};
 
 /// The golden cases that are booted, as `golden/`-relative paths without extension (`.args` and
 /// `.xml` sit side by side). Each boot costs seconds of TCG time on CI's two cores, so this is a
@@ -70,7 +76,6 @@ const BOOT_CASES: &[&str] = &[
     "examples/vnuma-six-cells/wide",
 ];
 
-const QEMU: &str = "qemu-system-x86_64";
 /// QEMU is killed if the guest has not powered off by then.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(60);
 const KERNEL_CMDLINE: &str = "console=ttyS0 quiet loglevel=0 panic=-1";
@@ -134,8 +139,8 @@ fn guest_sees_declared_topology() {
     let Some(tools) = guest_tools() else {
         return;
     };
-    let work = ScratchDir::new().unwrap();
-    let initrd = work.path().join("initramfs.cpio");
+    let work = Scratch::new("guest").unwrap();
+    let initrd = work.dir.join("initramfs.cpio");
     std::fs::write(&initrd, initramfs(&tools.busybox).unwrap()).unwrap();
 
     let root = golden_dir();
@@ -212,14 +217,6 @@ fn newc_archive_layout() {
 // Gating
 // ---------------------------------------------------------------------------
 
-fn require_oracles() -> bool {
-    std::env::var("VNUMAC_REQUIRE_ORACLES").is_ok_and(|v| v == "1")
-}
-
-fn golden_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../golden")
-}
-
 /// [`BOOT_CASES`], or for a local run `VNUMAC_GUEST_CASES`: comma-separated cases in the same
 /// form, or `all` for every `.args` under `golden/examples/` (minutes of TCG time).
 fn boot_cases(root: &Path) -> Vec<String> {
@@ -259,20 +256,13 @@ fn guest_tools() -> Option<GuestTools> {
         Ok(tools) => return Some(tools),
         Err(problem) => problem,
     };
-    assert!(!require_oracles(), "{problem} (VNUMAC_REQUIRE_ORACLES=1 requires it)");
-    eprintln!("skipping: {problem} (set VNUMAC_REQUIRE_ORACLES=1 to make this a failure)");
+    skip_or_fail(&problem);
     None
 }
 
 fn find_guest_tools() -> Result<GuestTools, String> {
-    match Command::new(QEMU).arg("--version").stdin(Stdio::null()).output() {
-        Ok(out) if out.status.success() => {
-            let text = String::from_utf8_lossy(&out.stdout).into_owned();
-            eprintln!("using {QEMU}: {}", text.lines().next().unwrap_or(""));
-        }
-        Ok(out) => return Err(format!("`{QEMU} --version` failed ({})", out.status)),
-        Err(e) => return Err(format!("{QEMU} cannot be run: {e}")),
-    }
+    let version = tool_version(QEMU, Command::new(QEMU))?;
+    eprintln!("using {QEMU}: {version}");
     let kernel = match std::env::var_os("VNUMAC_GUEST_KERNEL") {
         Some(k) => PathBuf::from(k),
         None => newest_cached_kernel().ok_or(format!(
@@ -327,7 +317,7 @@ fn boot_case(root: &Path, case: &str, tools: &GuestTools, initrd: &Path) -> Resu
         .map_err(|e| format!("{label}: cannot read {}: {e}", args_path.display()))?;
     let words = shell_words(&args_text).map_err(|e| format!("{label}.args: not a valid shell-quoted command: {e}"))?;
     let options = qemu_options(&words).map_err(|e| format!("{label}.args: {e}"))?;
-    let mut argv = neutralise(&options).map_err(|e| format!("{label}.args: cannot neutralise: {e}"))?;
+    let mut argv = neutralise(&options, Run::Boot).map_err(|e| format!("{label}.args: cannot neutralise: {e}"))?;
     argv.extend([
         "-kernel".to_owned(),
         tools.kernel.to_string_lossy().into_owned(),
@@ -454,7 +444,7 @@ fn self_test(spec: &DomainSpec, report: &GuestReport) -> Result<(), String> {
 }
 
 // ---------------------------------------------------------------------------
-// The XML side (quick-xml, independent of vnumac)
+// The XML side (common::xml, independent of vnumac)
 // ---------------------------------------------------------------------------
 
 /// What the domain XML declares, as far as the guest can see it.
@@ -477,163 +467,15 @@ struct DomainSpec {
     expanders: Vec<(u32, u32)>,
 }
 
-#[derive(Debug, Clone)]
-struct NumaCell {
-    id: u32,
-    cpus: BTreeSet<u32>,
-    memory: u64,
-    /// sibling id → value, when the cell has `<distances>`.
-    distances: Option<BTreeMap<u32, u32>>,
-}
-
-#[derive(Debug, Default)]
-struct Element {
-    name: String,
-    attrs: Vec<(String, String)>,
-    text: String,
-    children: Vec<Element>,
-}
-
-impl Element {
-    fn attr(&self, key: &str) -> Option<&str> {
-        self.attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-    }
-    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
-        self.children.iter().filter(move |c| c.name == name)
-    }
-    /// The first element along a path of child names.
-    fn at(&self, path: &[&str]) -> Option<&Element> {
-        path.iter()
-            .try_fold(self, |el, name| el.children.iter().find(|c| c.name == *name))
-    }
-}
-
-fn parse_xml(text: &str) -> Result<Element, String> {
-    let mut reader = Reader::from_str(text);
-    let mut stack = vec![Element::default()];
-    loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| format!("XML error near byte {}: {e}", reader.error_position()))?;
-        match event {
-            Event::Start(start) => stack.push(element(&start)?),
-            Event::Empty(start) => stack
-                .last_mut()
-                .ok_or("unbalanced XML")?
-                .children
-                .push(element(&start)?),
-            Event::End(_) => {
-                let done = stack.pop().ok_or("unbalanced XML")?;
-                stack.last_mut().ok_or("unbalanced XML")?.children.push(done);
-            }
-            Event::Text(t) => stack
-                .last_mut()
-                .ok_or("unbalanced XML")?
-                .text
-                .push_str(&t.xml10_content()),
-            Event::CData(t) => stack
-                .last_mut()
-                .ok_or("unbalanced XML")?
-                .text
-                .push_str(&t.xml10_content()),
-            Event::GeneralRef(r) => {
-                let ch = match r.resolve_char_ref().map_err(|e| e.to_string())? {
-                    Some(ch) => ch,
-                    None => match r.xml10_content().as_ref() {
-                        "lt" => '<',
-                        "gt" => '>',
-                        "amp" => '&',
-                        "apos" => '\'',
-                        "quot" => '"',
-                        other => return Err(format!("unknown entity &{other};")),
-                    },
-                };
-                stack.last_mut().ok_or("unbalanced XML")?.text.push(ch);
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    let mut document = stack.pop().filter(|_| stack.is_empty()).ok_or("unclosed XML element")?;
-    match document.children.len() {
-        1 => Ok(document.children.remove(0)),
-        n => Err(format!("expected one root element, found {n}")),
-    }
-}
-
-fn element(start: &BytesStart<'_>) -> Result<Element, String> {
-    let mut el = Element {
-        name: start.name().as_ref().to_owned(),
-        ..Element::default()
-    };
-    for attr in start.attributes() {
-        let attr = attr.map_err(|e| format!("bad attribute in <{}>: {e}", el.name))?;
-        let value = attr
-            .normalized_value(XmlVersion::Implicit1_0)
-            .map_err(|e| e.to_string())?;
-        el.attrs.push((attr.key.as_ref().to_owned(), value.into_owned()));
-    }
-    Ok(el)
-}
-
 fn domain_spec(xml: &str) -> Result<DomainSpec, String> {
-    let domain = parse_xml(xml)?;
-    if domain.name != "domain" {
-        return Err(format!("root element is <{}>, not <domain>", domain.name));
-    }
-    let memory_el = domain.at(&["memory"]).ok_or("no <memory>")?;
-    let memory = scaled_bytes(&memory_el.text, memory_el.attr("unit")).map_err(|e| format!("<memory>: {e}"))?;
-
-    let vcpu = domain.at(&["vcpu"]).ok_or("no <vcpu>")?;
-    let max_vcpus: u32 = number(&vcpu.text, "<vcpu>")?;
-    let current = vcpu
-        .attr("current")
-        .map_or(Ok(max_vcpus), |c| number(c, "<vcpu current>"))?;
-    let present_vcpus = match domain.at(&["vcpus"]) {
-        Some(list) => list
-            .all("vcpu")
-            .filter(|v| v.attr("enabled") == Some("yes"))
-            .map(|v| number(v.attr("id").unwrap_or(""), "<vcpus><vcpu id>"))
-            .collect::<Result<_, _>>()?,
-        None => (0..current).collect(),
-    };
-
-    let topology = match domain.at(&["cpu", "topology"]) {
-        Some(t) => {
-            let get = |k: &str| t.attr(k).map_or(Ok(1), |v| number(v, &format!("<topology {k}>")));
-            [get("sockets")?, get("dies")?, get("cores")?, get("threads")?]
-        }
-        None => [max_vcpus, 1, 1, 1],
-    };
-
-    let mut cells = Vec::new();
-    for cell in domain.at(&["cpu", "numa"]).into_iter().flat_map(|n| n.all("cell")) {
-        let id = number(cell.attr("id").ok_or("<cell> without id")?, "<cell id>")?;
-        let cpus = match cell.attr("cpus") {
-            Some(set) => parse_cpu_set(set).map_err(|e| format!("<cell id='{id}' cpus>: {e}"))?,
-            None => BTreeSet::new(),
-        };
-        let size = cell.attr("memory").ok_or(format!("<cell id='{id}'> without memory"))?;
-        let memory = scaled_bytes(size, cell.attr("unit")).map_err(|e| format!("<cell id='{id}' memory>: {e}"))?;
-        let distances = match cell.at(&["distances"]) {
-            Some(d) => Some(
-                d.all("sibling")
-                    .map(|s| {
-                        let id = number(s.attr("id").unwrap_or(""), "<sibling id>")?;
-                        Ok((id, number(s.attr("value").unwrap_or(""), "<sibling value>")?))
-                    })
-                    .collect::<Result<_, String>>()?,
-            ),
-            None => None,
-        };
-        cells.push(NumaCell {
-            id,
-            cpus,
-            memory,
-            distances,
-        });
-    }
-    cells.sort_by_key(|c| c.id);
+    let (domain, basics) = parse_domain(xml)?;
+    let DomainBasics {
+        memory,
+        max_vcpus,
+        present_vcpus,
+        topology,
+        cells,
+    } = basics;
 
     let mut expanders = Vec::new();
     for controller in domain.at(&["devices"]).into_iter().flat_map(|d| d.all("controller")) {
@@ -674,75 +516,6 @@ fn domain_spec(xml: &str) -> Result<DomainSpec, String> {
         dimm_memory,
         expanders,
     })
-}
-
-fn number<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, String> {
-    text.trim()
-        .parse()
-        .map_err(|_| format!("{what}: not a number: {text:?}"))
-}
-
-/// libvirt's scaled integers: `unit` defaults to KiB; `k`/`KiB` are powers of 1024, `KB` of 1000.
-fn scaled_bytes(value: &str, unit: Option<&str>) -> Result<u64, String> {
-    let n: u64 = number(value, "size")?;
-    let unit = unit.unwrap_or("KiB").to_ascii_lowercase();
-    let power = |letter: char| "kmgtpe".find(letter).map(|i| i as u32 + 1);
-    let scale: u64 = match unit.as_str() {
-        "b" | "byte" | "bytes" => 1,
-        u => {
-            let mut chars = u.chars();
-            let exp = chars.next().and_then(power).ok_or(format!("unknown unit {unit:?}"))?;
-            match chars.as_str() {
-                "" | "ib" => 1024u64.pow(exp),
-                "b" => 1000u64.pow(exp),
-                _ => return Err(format!("unknown unit {unit:?}")),
-            }
-        }
-    };
-    n.checked_mul(scale).ok_or(format!("{value} {unit} overflows"))
-}
-
-/// libvirt's and Linux's set syntax: `0-3,8,^2` (Linux never writes `^`); empty is the empty set.
-fn parse_cpu_set(text: &str) -> Result<BTreeSet<u32>, String> {
-    let mut set = BTreeSet::<u32>::new();
-    let mut excluded = BTreeSet::<u32>::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (target, body) = match part.strip_prefix('^') {
-            Some(rest) => (&mut excluded, rest),
-            None => (&mut set, part),
-        };
-        let (lo, hi): (u32, u32) = match body.split_once('-') {
-            Some((lo, hi)) => (number(lo, "cpu set")?, number(hi, "cpu set")?),
-            None => {
-                let n = number(body, "cpu set")?;
-                (n, n)
-            }
-        };
-        if lo > hi {
-            return Err(format!("descending range {body:?}"));
-        }
-        target.extend(lo..=hi);
-    }
-    Ok(set.difference(&excluded).copied().collect())
-}
-
-/// The inverse of `parse_cpu_set`, without exclusions; `none` for the empty set.
-fn format_set(set: &BTreeSet<u32>) -> String {
-    let mut runs: Vec<(u32, u32)> = Vec::new();
-    for &n in set {
-        match runs.last_mut() {
-            Some((_, hi)) if *hi + 1 == n => *hi = n,
-            _ => runs.push((n, n)),
-        }
-    }
-    if runs.is_empty() {
-        return "none".to_owned();
-    }
-    let parts: Vec<String> = runs
-        .iter()
-        .map(|&(lo, hi)| if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") })
-        .collect();
-    parts.join(",")
 }
 
 // ---------------------------------------------------------------------------
@@ -800,7 +573,7 @@ fn parse_report(serial: &str) -> Result<GuestReport, String> {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
             ["kernel", release] => report.kernel = (*release).to_owned(),
-            ["online", list @ ..] => report.online = parse_cpu_set(&list.join(""))?,
+            ["online", list @ ..] => report.online = parse_cpu_list(&list.join(""))?,
             ["pci", address, "node", node] => {
                 report
                     .pci_devices
@@ -809,7 +582,7 @@ fn parse_report(serial: &str) -> Result<GuestReport, String> {
             ["pcibus", bus, "cpus", list @ ..] => {
                 report
                     .pci_buses
-                    .insert((*bus).to_owned(), parse_cpu_set(&list.join(""))?);
+                    .insert((*bus).to_owned(), parse_cpu_list(&list.join(""))?);
             }
             ["memory", "block_size", hex] => {
                 let size = u64::from_str_radix(hex, 16).map_err(|_| bad())?;
@@ -818,7 +591,7 @@ fn parse_report(serial: &str) -> Result<GuestReport, String> {
             ["node", id, what, rest @ ..] => {
                 let node = report.nodes.entry(number(id, "node id")?).or_default();
                 match (*what, rest) {
-                    ("cpulist", list) => node.cpus = parse_cpu_set(&list.join(""))?,
+                    ("cpulist", list) => node.cpus = parse_cpu_list(&list.join(""))?,
                     ("distance", row) => {
                         node.distance = row.iter().map(|v| number(v, "distance")).collect::<Result<_, _>>()?;
                     }
@@ -845,7 +618,7 @@ fn parse_report(serial: &str) -> Result<GuestReport, String> {
                 package,
             ] => {
                 let cpu = GuestCpu {
-                    siblings: parse_cpu_set(list)?,
+                    siblings: parse_cpu_list(list)?,
                     core: number(core, "core_id")?,
                     die: number(die, "die_id")?,
                     package: number(package, "physical_package_id")?,
@@ -1059,445 +832,6 @@ fn distance(cells: &[NumaCell], from: u32, to: u32) -> u32 {
 }
 
 // ---------------------------------------------------------------------------
-// The `.args` side: shell words, options, keyval (after tests/oracles.rs)
-// ---------------------------------------------------------------------------
-
-/// Characters a POSIX shell would interpret; the format quotes every word holding one.
-const SHELL_SPECIAL: &str = "$`;|&<>()*?[]{}!^";
-
-/// Splits a shell-quoted command into words: `'...'`, `'\''`, `"..."` (with `\"` `\\` `\$` `` \` ``),
-/// backslash escapes and backslash-newline continuations. Unquoted specials are an error.
-fn shell_words(text: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut word: Option<String> = None;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                let w = word.get_or_insert_with(String::new);
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(ch) => w.push(ch),
-                        None => return Err("unterminated single quote".into()),
-                    }
-                }
-            }
-            '"' => {
-                let w = word.get_or_insert_with(String::new);
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(ch @ ('"' | '\\' | '$' | '`')) => w.push(ch),
-                            Some('\n') => {}
-                            Some(ch) => {
-                                w.push('\\');
-                                w.push(ch);
-                            }
-                            None => return Err("unterminated double quote".into()),
-                        },
-                        Some(ch @ ('$' | '`')) => {
-                            return Err(format!("unescaped {ch} inside double quotes"));
-                        }
-                        Some(ch) => w.push(ch),
-                        None => return Err("unterminated double quote".into()),
-                    }
-                }
-            }
-            '\\' => match chars.next() {
-                Some('\n') => {}
-                Some(ch) => word.get_or_insert_with(String::new).push(ch),
-                None => return Err("backslash at the end of the text".into()),
-            },
-            c if c.is_whitespace() => words.extend(word.take()),
-            '#' | '~' if word.is_none() => {
-                return Err(format!("unquoted {c} at the start of a word"));
-            }
-            c if SHELL_SPECIAL.contains(c) => {
-                return Err(format!("unquoted shell-special character {c:?}"));
-            }
-            c => word.get_or_insert_with(String::new).push(c),
-        }
-    }
-    words.extend(word);
-    Ok(words)
-}
-
-/// Quotes a word the way the `.args` format does (for messages: the line can be pasted into a shell).
-fn shell_quote(word: &str) -> String {
-    let needs = word.is_empty()
-        || word
-            .chars()
-            .any(|c| c.is_whitespace() || "\\\"'#~".contains(c) || SHELL_SPECIAL.contains(c));
-    if needs {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    } else {
-        word.to_owned()
-    }
-}
-
-fn shell_line(argv: &[String]) -> String {
-    argv.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
-}
-
-/// QEMU options that take no value (everything else takes exactly one).
-#[rustfmt::skip]
-const FLAG_OPTIONS: &[&str] = &[
-    "S", "nodefaults", "no-user-config", "nodefconfig", "no-shutdown", "no-reboot", "enable-kvm",
-    "daemonize", "mem-prealloc", "no-hpet", "no-acpi", "nographic", "snapshot", "full-screen",
-    "no-fd-bootchk", "only-migratable", "preconfig", "enable-fips", "s", "usb", "win2k-hack",
-    "no-quit", "alt-grab", "ctrl-grab", "no-frame", "portrait", "curses", "enable-sync-profile",
-    "semihosting", "version", "h", "help",
-];
-
-#[derive(Debug)]
-struct QemuOption {
-    name: String,
-    value: Option<String>,
-}
-
-/// Groups argv into options, after leading `VAR=value` words and the program itself.
-fn qemu_options(words: &[String]) -> Result<Vec<QemuOption>, String> {
-    let is_env = |w: &str| {
-        w.split_once('=')
-            .is_some_and(|(k, _)| !k.is_empty() && k.chars().all(|c| c == '_' || c.is_ascii_alphanumeric()))
-    };
-    let mut rest = words.iter().skip_while(|w| is_env(w));
-    let program = rest.next().ok_or("empty command line")?;
-    if !program.rsplit('/').next().is_some_and(|p| p.starts_with(QEMU)) {
-        return Err(format!("the program is {program:?}, not {QEMU}"));
-    }
-    let mut options = Vec::new();
-    while let Some(word) = rest.next() {
-        let name = word
-            .strip_prefix('-')
-            .ok_or(format!("stray argument {word:?} where an option was expected"))?;
-        let name = name.strip_prefix('-').unwrap_or(name).to_owned();
-        let value = if FLAG_OPTIONS.contains(&name.as_str()) {
-            None
-        } else {
-            Some(rest.next().ok_or(format!("-{name} has no value"))?.clone())
-        };
-        options.push(QemuOption { name, value });
-    }
-    Ok(options)
-}
-
-/// Splits QEMU keyval syntax on single commas (`,,` is a literal comma) into the bare leading token
-/// and `key=value` pairs; a later token without `=` is `key=on`.
-fn split_keyval(text: &str) -> (Option<String>, Vec<(String, String)>) {
-    let mut tokens = vec![String::new()];
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            ',' if chars.peek() == Some(&',') => {
-                chars.next();
-                tokens.last_mut().expect("never empty").push(',');
-            }
-            ',' => tokens.push(String::new()),
-            c => tokens.last_mut().expect("never empty").push(c),
-        }
-    }
-    let mut bare = None;
-    let mut pairs = Vec::new();
-    for (i, token) in tokens.into_iter().enumerate() {
-        match token.split_once('=') {
-            Some((k, v)) => pairs.push((k.to_owned(), v.to_owned())),
-            None if i == 0 => bare = Some(token).filter(|t| !t.is_empty()),
-            None => pairs.push((token, "on".to_owned())),
-        }
-    }
-    (bare, pairs)
-}
-
-/// The properties of an `-object`/`-device`/`-netdev`/... value, in keyval or JSON syntax.
-#[derive(Debug)]
-struct Props {
-    json: bool,
-    /// Keyval only: the key written as the bare leading token.
-    implied: Option<String>,
-    entries: Vec<(String, Value)>,
-}
-
-impl Props {
-    fn parse(text: &str, implied: Option<&str>) -> Result<Props, String> {
-        if text.trim_start().starts_with('{') {
-            let map: Map<String, Value> =
-                serde_json::from_str(text).map_err(|e| format!("bad JSON option {text}: {e}"))?;
-            return Ok(Props {
-                json: true,
-                implied: None,
-                entries: map.into_iter().collect(),
-            });
-        }
-        let (bare, pairs) = split_keyval(text);
-        let mut entries: Vec<(String, Value)> = pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
-        let implied = match (bare, implied) {
-            (Some(bare), Some(key)) => {
-                entries.insert(0, (key.to_owned(), Value::String(bare)));
-                Some(key.to_owned())
-            }
-            (Some(bare), None) => return Err(format!("unexpected bare {bare:?} in {text}")),
-            (None, _) => None,
-        };
-        Ok(Props {
-            json: false,
-            implied,
-            entries,
-        })
-    }
-
-    fn new_like(&self, entries: Vec<(String, Value)>) -> Props {
-        Props {
-            json: self.json,
-            implied: self.implied.clone(),
-            entries,
-        }
-    }
-
-    fn get(&self, key: &str) -> Option<&Value> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
-    }
-
-    fn get_str(&self, key: &str) -> Option<String> {
-        self.get(key).map(|v| match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-    }
-
-    fn has(&self, key: &str) -> bool {
-        self.entries.iter().any(|(k, _)| k == key)
-    }
-
-    fn remove(&mut self, keys: &[&str]) {
-        self.entries.retain(|(k, _)| !keys.contains(&k.as_str()));
-    }
-
-    fn set(&mut self, key: &str, value: Value) {
-        let value = match value {
-            Value::Bool(b) if !self.json => Value::String(if b { "on" } else { "off" }.to_owned()),
-            other => other,
-        };
-        match self.entries.iter_mut().find(|(k, _)| k == key) {
-            Some(entry) => entry.1 = value,
-            None => self.entries.push((key.to_owned(), value)),
-        }
-    }
-
-    fn render(&self) -> String {
-        if self.json {
-            return Value::Object(self.entries.iter().cloned().collect()).to_string();
-        }
-        let scalar = |v: &Value| match v {
-            Value::String(s) => s.clone(),
-            Value::Bool(b) => if *b { "on" } else { "off" }.to_owned(),
-            other => other.to_string(),
-        };
-        let esc = |s: &str| s.replace(',', ",,");
-        let mut parts = Vec::new();
-        let mut bare_done = false;
-        for (k, v) in &self.entries {
-            let values: Vec<String> = match v {
-                Value::Array(items) => items.iter().map(scalar).collect(),
-                other => vec![scalar(other)],
-            };
-            if !bare_done && self.implied.as_deref() == Some(k.as_str()) {
-                bare_done = true;
-                parts.insert(0, esc(&values.concat()));
-            } else {
-                parts.extend(values.iter().map(|v| format!("{}={}", esc(k), esc(v))));
-            }
-        }
-        parts.join(",")
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Neutralising for a real boot: no KVM, no host placement, no host devices
-// ---------------------------------------------------------------------------
-
-/// Rewrites host-specific options so the line boots anywhere under TCG, and appends the
-/// boot plumbing (serial on stdio, no reboot, no display or default devices). The kernel,
-/// initrd and command line are added by the caller.
-fn neutralise(options: &[QemuOption]) -> Result<Vec<String>, String> {
-    let mut argv = Vec::new();
-    for opt in options {
-        let name = opt.name.as_str();
-        let value = opt.value.as_deref().unwrap_or("");
-        let new_value = match name {
-            "accel" => Some("tcg".to_owned()),
-            "machine" | "M" => {
-                let mut p = Props::parse(value, Some("type"))?;
-                if p.has("accel") {
-                    p.set("accel", json!("tcg"));
-                }
-                p.remove(&["kernel_irqchip", "kernel-irqchip"]);
-                Some(p.render())
-            }
-            // TCG's default vendor (AMD) hides SMT siblings from Linux; Intel's leaf 0xB shows them.
-            "cpu" => Some("max,phys-bits=48,vendor=GenuineIntel".to_owned()),
-            "object" => neutralise_object(Props::parse(value, Some("qom-type"))?)?,
-            "device" => {
-                let mut p = Props::parse(value, Some("driver"))?;
-                let driver = p.get_str("driver").unwrap_or_default();
-                if driver.ends_with("-x86_64-cpu") {
-                    p.set("driver", json!("max-x86_64-cpu"));
-                } else if driver.starts_with("vfio") || driver.starts_with("vhost-user") {
-                    // Needs host hardware; nothing the guest's NUMA view depends on.
-                    continue;
-                }
-                Some(p.render())
-            }
-            "netdev" => {
-                let p = Props::parse(value, Some("type"))?;
-                let id = p.get_str("id").ok_or(format!("-netdev without id: {value}"))?;
-                Some(format!("user,id={}", id.replace(',', ",,")))
-            }
-            // Disks read nothing: protocol layers become `null-co`, formats `raw` on top.
-            "blockdev" => Some(neutralise_blockdev(Props::parse(value, None)?).render()),
-            "drive" => {
-                let p = Props::parse(value, None)?;
-                if p.has("file") {
-                    let keep = [
-                        "if", "id", "index", "bus", "unit", "media", "readonly", "werror", "rerror",
-                    ];
-                    let mut entries = vec![("driver".to_owned(), json!("null-co"))];
-                    entries.extend(p.entries.iter().filter(|(k, _)| keep.contains(&k.as_str())).cloned());
-                    Some(p.new_like(entries).render())
-                } else {
-                    Some(p.render())
-                }
-            }
-            // Character devices (pty consoles, sockets) keep their id but lead nowhere; the
-            // guest's console is the `-serial stdio` added below (COM1, before any -device serial).
-            "chardev" => {
-                let p = Props::parse(value, Some("backend"))?;
-                let id = p.get("id").cloned().ok_or(format!("-chardev without id: {value}"))?;
-                Some(
-                    p.new_like(vec![("backend".into(), json!("null")), ("id".into(), id)])
-                        .render(),
-                )
-            }
-            // mem-lock=on would lock all guest RAM; cpu-pm needs KVM.
-            "overcommit" if value.contains("mem-lock=on") || value.contains("cpu-pm=on") => None,
-            "enable-kvm" | "mem-prealloc" | "mem-path" | "realtime" | "daemonize" | "pidfile" | "runas" | "chroot"
-            | "display" | "nographic" | "vnc" | "spice" | "monitor" | "qmp" | "qmp-pretty" | "add-fd" | "incoming"
-            | "serial" | "parallel" | "no-shutdown" | "S" | "kernel" | "initrd" | "append" | "boot" => None,
-            _ => Some(value.to_owned()),
-        };
-        if let Some(v) = new_value {
-            argv.push(format!("-{name}"));
-            if opt.value.is_some() {
-                argv.push(v);
-            }
-        }
-    }
-    argv.extend(["-serial", "stdio", "-no-reboot", "-display", "none", "-nodefaults"].map(String::from));
-    Ok(argv)
-}
-
-/// Block nodes: protocol layers become `null-co`, format layers `raw` on top of them.
-fn neutralise_blockdev(p: Props) -> Props {
-    const NODE_KEYS: &[&str] = &[
-        "node-name",
-        "read-only",
-        "auto-read-only",
-        "discard",
-        "detect-zeroes",
-        "force-share",
-        "cache",
-    ];
-    const FORMATS: &[&str] = &[
-        "raw",
-        "qcow2",
-        "qcow",
-        "qed",
-        "vmdk",
-        "vdi",
-        "vhdx",
-        "vpc",
-        "luks",
-        "parallels",
-        "dmg",
-        "cloop",
-        "bochs",
-    ];
-    const KEEP: &[&str] = &[
-        "null-co",
-        "null-aio",
-        "throttle",
-        "copy-on-read",
-        "blkdebug",
-        "blkverify",
-        "quorum",
-        "compress",
-        "preallocate",
-    ];
-    let driver = p.get_str("driver").unwrap_or_default();
-    if KEEP.contains(&driver.as_str()) {
-        return p;
-    }
-    let node_key = |k: &str| NODE_KEYS.contains(&k) || k.starts_with("cache.");
-    let mut entries: Vec<(String, Value)> = p.entries.iter().filter(|(k, _)| node_key(k)).cloned().collect();
-    if FORMATS.contains(&driver.as_str()) {
-        entries.insert(0, ("driver".into(), json!("raw")));
-        match p.get("file") {
-            Some(Value::Object(inner)) => {
-                let inner = neutralise_blockdev(Props {
-                    json: true,
-                    implied: None,
-                    entries: inner.clone().into_iter().collect(),
-                });
-                entries.push(("file".into(), Value::Object(inner.entries.into_iter().collect())));
-            }
-            Some(file) => entries.push(("file".into(), file.clone())),
-            None if p.has("file.driver") => {
-                entries.push(("file.driver".into(), json!("null-co")));
-                entries.extend(p.entries.iter().filter(|(k, _)| k == "file.node-name").cloned());
-            }
-            None => {}
-        }
-    } else {
-        entries.insert(0, ("driver".into(), json!("null-co")));
-    }
-    p.new_like(entries)
-}
-
-/// Memory backends lose host placement and preallocation and reserve nothing (the guest touches
-/// only what it uses); file and memfd backends (hugepages, nvdimm files) become plain RAM.
-fn neutralise_object(mut p: Props) -> Result<Option<String>, String> {
-    let qom_type = p.get_str("qom-type").unwrap_or_default();
-    if qom_type == "thread-context" {
-        return Ok(None); // names host nodes; the backends lose their prealloc-context below
-    }
-    if !qom_type.starts_with("memory-backend-") {
-        return Ok(Some(p.render()));
-    }
-    p.remove(&[
-        "host-nodes",
-        "policy",
-        "prealloc",
-        "prealloc-threads",
-        "prealloc-context",
-        "mem-path",
-        "discard-data",
-        "align",
-        "pmem",
-        "readonly",
-        "rom",
-        "offset",
-        "hugetlb",
-        "hugetlbsize",
-        "seal",
-    ]);
-    p.set("qom-type", json!("memory-backend-ram"));
-    p.set("reserve", json!(false));
-    Ok(Some(p.render()))
-}
-
-// ---------------------------------------------------------------------------
 // Booting
 // ---------------------------------------------------------------------------
 
@@ -1506,18 +840,6 @@ struct GuestRun {
     stderr: String,
     status: Option<ExitStatus>,
     killed: bool,
-}
-
-/// Kills the child if it is still running when dropped (never leave a QEMU behind).
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
 }
 
 /// Runs QEMU (no shell) until it exits or [`BOOT_TIMEOUT`] passes, collecting the serial console.
@@ -1542,16 +864,7 @@ fn run_guest(argv: &[String]) -> Result<GuestRun, String> {
     let stdout = drain(guard.0.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
     let stderr = drain(guard.0.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
     let deadline = Instant::now() + BOOT_TIMEOUT;
-    let (status, killed) = loop {
-        match guard.0.try_wait() {
-            Ok(Some(status)) => break (Some(status), false),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            _ => {
-                let _ = guard.0.kill();
-                break (guard.0.wait().ok(), true);
-            }
-        }
-    };
+    let (status, killed) = guard.wait_until(deadline);
     Ok(GuestRun {
         serial: stdout.join().unwrap_or_default(),
         stderr: stderr.join().unwrap_or_default(),
@@ -1642,29 +955,6 @@ impl Cpio {
         self.entry("TRAILER!!!", 0, (0, 0), b"");
         self.pad(512);
         self.out
-    }
-}
-
-/// A temporary directory for one test run, removed on drop.
-struct ScratchDir(PathBuf);
-
-impl ScratchDir {
-    fn new() -> Result<ScratchDir, String> {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("vnumac-guest-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        Ok(ScratchDir(dir))
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -33,25 +33,29 @@
 //! paths no example takes yet: hotplug, DIMMs, NVDIMMs, expander buses, hugepage-backed
 //! system memory, every policy) is lowered by vnumac and checked the same way, and so are
 //! the guests of any `.vnuma` named in `VNUMAC_LIBVIRT_EXTRA` (`:`-separated).
+//!
+//! The `.args` reader and the XML tree are shared with the other oracle suites (`tests/common/`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use quick_xml::XmlVersion;
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::reader::Reader;
 use serde_json::{Map, Value};
 use vnumac::db::{self, Database, Loader};
 use vnumac::host::{HostNode, HostProfile, HugePages};
 use vnumac::sets::IdSet;
 
-const QEMU: &str = "qemu-system-x86_64";
+use common::qemu::{qemu_options, split_keyval};
+use common::shell::shell_words;
+use common::xml::parse_xml;
+use common::{QEMU, Scratch, golden_dir, require_oracles, skip_or_fail, tool_version, workspace};
+
 /// The first daemon probes QEMU (seconds); later ones read the shared capabilities cache.
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 const VIRSH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -73,7 +77,7 @@ fn libvirt_driver_agrees_with_vnumac() {
         return;
     }
     let started = Instant::now();
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("libvirtd").expect("scratch dir");
     let cache = scratch.dir.join("cache");
     let mut failures: Vec<String> = Vec::new();
     match extra_cases(&scratch.dir.join("extra")) {
@@ -285,7 +289,7 @@ fn fake_node_tree_uses_kernel_formats() {
         distances: vec![vec![10, 31], vec![31, 10]],
         ..HostProfile::default()
     };
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("libvirtd").expect("scratch dir");
     let dir = scratch.dir.join("node");
     write_fake_node_tree(&profile, &dir).expect("written");
     let read = |p: &str| std::fs::read_to_string(dir.join(p)).expect(p);
@@ -364,14 +368,6 @@ const SAMPLE_VNUMAC: &str = "qemu-system-x86_64 \\
 // Gating and the cases
 // ---------------------------------------------------------------------------
 
-fn require_oracles() -> bool {
-    std::env::var("VNUMAC_REQUIRE_ORACLES").is_ok_and(|v| v == "1")
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 fn daemon_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/libvirtd-fake-numa.sh")
 }
@@ -404,19 +400,10 @@ fn command(tool: &str) -> Command {
 /// True when everything the daemon needs is here; otherwise skips (or fails when required).
 fn oracles_available() -> bool {
     let mut problems = Vec::new();
-    for (tool, arg) in [
-        ("libvirtd", "--version"),
-        ("virsh", "--version"),
-        ("unshare", "--version"),
-        ("setsid", "--version"),
-    ] {
-        match command(tool).arg(arg).stdin(Stdio::null()).output() {
-            Ok(out) if out.status.success() => {
-                let text = String::from_utf8_lossy(&out.stdout);
-                eprintln!("using {tool}: {}", text.lines().next().unwrap_or("").trim());
-            }
-            Ok(out) => problems.push(format!("`{tool} {arg}` failed ({})", out.status)),
-            Err(e) => problems.push(format!("{tool} cannot be run: {e}")),
+    for tool in ["libvirtd", "virsh", "unshare", "setsid"] {
+        match tool_version(tool, command(tool)) {
+            Ok(version) => eprintln!("using {tool}: {version}"),
+            Err(problem) => problems.push(problem),
         }
     }
     match command("id").arg("-u").output() {
@@ -426,33 +413,14 @@ fn oracles_available() -> bool {
     if problems.is_empty() {
         return true;
     }
-    let problem = problems.join("; ");
-    assert!(!require_oracles(), "{problem} (VNUMAC_REQUIRE_ORACLES=1 requires it)");
-    eprintln!("skipping: {problem} (set VNUMAC_REQUIRE_ORACLES=1 to make this a failure)");
+    skip_or_fail(&problems.join("; "));
     false
 }
 
 /// Ends the test: fails on any failure, and on no cases when oracles are required.
 fn finish_with(required: bool, checked: usize, failures: &[String]) {
-    if checked == 0 && failures.is_empty() {
-        let msg = "libvirt driver: no golden cases found under golden/examples";
-        assert!(
-            !required,
-            "{msg} (VNUMAC_REQUIRE_ORACLES=1: an oracle that checks nothing is a defect)"
-        );
-        eprintln!("skipping: {msg}");
-        return;
-    }
-    eprintln!(
-        "libvirt driver: {checked} case(s) checked, {} failure(s)",
-        failures.len()
-    );
-    assert!(
-        failures.is_empty(),
-        "libvirt driver: {} failure(s) in {checked} case(s):\n\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    let root = golden_dir().join("examples");
+    common::finish_with(required, "libvirt driver", &root, checked, failures);
 }
 
 #[derive(Debug, Clone)]
@@ -473,7 +441,7 @@ impl Case {
 
 /// Every `golden/examples/<case>/<guest>.xml` (with its `.args`), sorted.
 fn golden_cases() -> Vec<Case> {
-    let root = workspace().join("golden/examples");
+    let root = golden_dir().join("examples");
     let mut cases = Vec::new();
     let Ok(dirs) = std::fs::read_dir(&root) else {
         return cases;
@@ -516,15 +484,7 @@ fn extra_cases(dir: &Path) -> Result<Vec<Case>, String> {
         let source = std::fs::canonicalize(source).map_err(|e| format!("{source}: {e}"))?;
         let db = Database::default();
         let program = db::load_program(&db, &source, &RepoLoader).map_err(|e| format!("{}: {e}", source.display()))?;
-        let compiled = db::compile(&db, program);
-        if compiled.has_errors() {
-            let rendered: String = compiled
-                .diagnostics
-                .iter()
-                .map(|d| vnumac::diagnostics::render(d, &compiled.sources, false, 100))
-                .collect();
-            return Err(format!("{} does not compile:\n{rendered}", source.display()));
-        }
+        compiles(db::compile(&db, program), &source)?;
         let case = format!("extra:{}", source.file_stem().unwrap_or_default().to_string_lossy());
         let out = dir.join(&case);
         std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
@@ -544,6 +504,19 @@ fn extra_cases(dir: &Path) -> Result<Vec<Case>, String> {
     Ok(cases)
 }
 
+/// Err with the rendered diagnostics when `source` does not compile.
+fn compiles(compiled: &db::Compiled, source: &Path) -> Result<(), String> {
+    if !compiled.has_errors() {
+        return Ok(());
+    }
+    let rendered: String = compiled
+        .diagnostics
+        .iter()
+        .map(|d| vnumac::diagnostics::render(d, &compiled.sources, false, 100))
+        .collect();
+    Err(format!("{} does not compile:\n{rendered}", source.display()))
+}
+
 /// Reads files relative to the workspace (or absolute paths); never probes this machine.
 struct RepoLoader;
 
@@ -561,14 +534,7 @@ fn case_hosts(rel: &Path) -> Result<BTreeMap<String, HostProfile>, String> {
     let db = Database::default();
     let program = db::load_program(&db, rel, &RepoLoader).map_err(|e| format!("cannot read {}: {e}", rel.display()))?;
     let compiled = db::compile(&db, program);
-    if compiled.has_errors() {
-        let rendered: String = compiled
-            .diagnostics
-            .iter()
-            .map(|d| vnumac::diagnostics::render(d, &compiled.sources, false, 100))
-            .collect();
-        return Err(format!("{} does not compile:\n{rendered}", rel.display()));
-    }
+    compiles(compiled, rel)?;
     let checked = &compiled.checked;
     let mut out = BTreeMap::new();
     for (i, guest) in checked.build.guests.iter().enumerate() {
@@ -859,27 +825,6 @@ fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Result<Output, Strin
         stdout: out_t.join().unwrap_or_default(),
         stderr: err_t.join().unwrap_or_default(),
     })
-}
-
-/// A scratch dir for the daemons' trees, state and shared cache, removed on drop.
-struct Scratch {
-    dir: PathBuf,
-}
-
-impl Scratch {
-    fn new() -> Scratch {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("vnumac-libvirtd-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("scratch dir");
-        Scratch { dir }
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 /// libvirt's host capabilities must show exactly the faked cells.
@@ -1304,214 +1249,4 @@ fn compare_lines(libvirt: &str, vnumac: &str, declared: &BTreeSet<String>) -> Re
         }
     }
     Ok(outcome)
-}
-
-// ---------------------------------------------------------------------------
-// Shell words, keyval and options (adapted from tests/oracles.rs)
-// ---------------------------------------------------------------------------
-
-/// Characters a POSIX shell would interpret; both formats quote every word holding one.
-const SHELL_SPECIAL: &str = "$`;|&<>()*?[]{}!^";
-
-/// Splits a shell-quoted command into words: `'...'`, `'\''`, `"..."`, backslash escapes
-/// and backslash-newline continuations. Unquoted specials are an error.
-fn shell_words(text: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut word: Option<String> = None;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                let w = word.get_or_insert_with(String::new);
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(ch) => w.push(ch),
-                        None => return Err("unterminated single quote".into()),
-                    }
-                }
-            }
-            '"' => {
-                let w = word.get_or_insert_with(String::new);
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(ch @ ('"' | '\\' | '$' | '`')) => w.push(ch),
-                            Some('\n') => {}
-                            Some(ch) => {
-                                w.push('\\');
-                                w.push(ch);
-                            }
-                            None => return Err("unterminated double quote".into()),
-                        },
-                        Some(ch @ ('$' | '`')) => return Err(format!("unescaped {ch} inside double quotes")),
-                        Some(ch) => w.push(ch),
-                        None => return Err("unterminated double quote".into()),
-                    }
-                }
-            }
-            '\\' => match chars.next() {
-                Some('\n') => {}
-                Some(ch) => word.get_or_insert_with(String::new).push(ch),
-                None => return Err("backslash at the end of the text".into()),
-            },
-            c if c.is_whitespace() => words.extend(word.take()),
-            '#' | '~' if word.is_none() => return Err(format!("unquoted {c} at the start of a word")),
-            c if SHELL_SPECIAL.contains(c) => return Err(format!("unquoted shell-special character {c:?}")),
-            c => word.get_or_insert_with(String::new).push(c),
-        }
-    }
-    words.extend(word);
-    Ok(words)
-}
-
-/// A keyval value: `bare` is the leading token without `=` (the type), `pairs` the rest in order.
-struct Keyval {
-    bare: Option<String>,
-    pairs: Vec<(String, String)>,
-}
-
-/// Splits QEMU keyval syntax on single commas; `,,` is a literal comma. A later token without
-/// `=` is `key=on`.
-fn split_keyval(text: &str) -> Keyval {
-    let mut tokens = vec![String::new()];
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            ',' if chars.peek() == Some(&',') => {
-                chars.next();
-                tokens.last_mut().expect("never empty").push(',');
-            }
-            ',' => tokens.push(String::new()),
-            c => tokens.last_mut().expect("never empty").push(c),
-        }
-    }
-    let mut bare = None;
-    let mut pairs = Vec::new();
-    for (i, token) in tokens.into_iter().enumerate() {
-        match token.split_once('=') {
-            Some((k, v)) => pairs.push((k.to_owned(), v.to_owned())),
-            None if i == 0 => bare = Some(token).filter(|t| !t.is_empty()),
-            None => pairs.push((token, "on".to_owned())),
-        }
-    }
-    Keyval { bare, pairs }
-}
-
-/// QEMU options that take no value (everything else takes exactly one).
-#[rustfmt::skip]
-const FLAG_OPTIONS: &[&str] = &[
-    "S", "nodefaults", "no-user-config", "nodefconfig", "no-shutdown", "no-reboot", "enable-kvm",
-    "daemonize", "mem-prealloc", "no-hpet", "no-acpi", "nographic", "snapshot", "full-screen",
-    "no-fd-bootchk", "only-migratable", "preconfig", "enable-fips", "s", "usb", "win2k-hack",
-    "no-quit", "alt-grab", "ctrl-grab", "no-frame", "portrait", "curses", "enable-sync-profile",
-    "semihosting", "version", "h", "help",
-];
-
-struct QemuOption {
-    name: String,
-    value: Option<String>,
-}
-
-/// Groups argv into options, after leading `VAR=value` words and the program itself.
-fn qemu_options(words: &[String]) -> Result<Vec<QemuOption>, String> {
-    let is_env = |w: &str| {
-        w.split_once('=')
-            .is_some_and(|(k, _)| !k.is_empty() && k.chars().all(|c| c == '_' || c.is_ascii_alphanumeric()))
-    };
-    let mut rest = words.iter().skip_while(|w| is_env(w));
-    let program = rest.next().ok_or("empty command line")?;
-    if !program.rsplit('/').next().is_some_and(|p| p.starts_with(QEMU)) {
-        return Err(format!("the program is {program:?}, not {QEMU}"));
-    }
-    let mut options = Vec::new();
-    while let Some(word) = rest.next() {
-        let name = word
-            .strip_prefix('-')
-            .ok_or(format!("stray argument {word:?} where an option was expected"))?;
-        let name = name.strip_prefix('-').unwrap_or(name).to_owned();
-        let value = if FLAG_OPTIONS.contains(&name.as_str()) {
-            None
-        } else {
-            Some(rest.next().ok_or(format!("-{name} has no value"))?.clone())
-        };
-        options.push(QemuOption { name, value });
-    }
-    Ok(options)
-}
-
-// ---------------------------------------------------------------------------
-// A small XML tree (quick-xml), for capabilities and the golden XML's controllers
-// ---------------------------------------------------------------------------
-
-#[derive(Debug, Default)]
-struct Element {
-    name: String,
-    attrs: Vec<(String, String)>,
-    text: String,
-    children: Vec<Element>,
-}
-
-impl Element {
-    fn attr(&self, key: &str) -> Option<&str> {
-        self.attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-    }
-    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
-        self.children.iter().filter(move |c| c.name == name)
-    }
-    /// The first element along a path of child names.
-    fn at(&self, path: &[&str]) -> Option<&Element> {
-        path.iter()
-            .try_fold(self, |el, name| el.children.iter().find(|c| c.name == *name))
-    }
-}
-
-fn parse_xml(text: &str) -> Result<Element, String> {
-    let mut reader = Reader::from_str(text);
-    let mut stack = vec![Element::default()];
-    loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| format!("XML error near byte {}: {e}", reader.error_position()))?;
-        match event {
-            Event::Start(start) => stack.push(element(&start)?),
-            Event::Empty(start) => stack
-                .last_mut()
-                .ok_or("unbalanced XML")?
-                .children
-                .push(element(&start)?),
-            Event::End(_) => {
-                let done = stack.pop().ok_or("unbalanced XML")?;
-                stack.last_mut().ok_or("unbalanced XML")?.children.push(done);
-            }
-            Event::Text(t) => stack
-                .last_mut()
-                .ok_or("unbalanced XML")?
-                .text
-                .push_str(&t.xml10_content()),
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    let mut document = stack.pop().filter(|_| stack.is_empty()).ok_or("unclosed XML element")?;
-    match document.children.len() {
-        1 => Ok(document.children.remove(0)),
-        n => Err(format!("expected one root element, found {n}")),
-    }
-}
-
-fn element(start: &BytesStart<'_>) -> Result<Element, String> {
-    let mut el = Element {
-        name: start.name().as_ref().to_owned(),
-        ..Element::default()
-    };
-    for attr in start.attributes() {
-        let attr = attr.map_err(|e| format!("bad attribute in <{}>: {e}", el.name))?;
-        let value = attr
-            .normalized_value(XmlVersion::Implicit1_0)
-            .map_err(|e| e.to_string())?;
-        el.attrs.push((attr.key.as_ref().to_owned(), value.into_owned()));
-    }
-    Ok(el)
 }

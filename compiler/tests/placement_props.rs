@@ -39,24 +39,32 @@
 //! builds of different shapes and, when the tools exist, runs `virt-xml-validate` on each XML
 //! and starts each QEMU line paused to compare QMP `info numa` with the plan (skipped with a
 //! message when the tools are missing, unless `VNUMAC_REQUIRE_ORACLES=1`).
+//!
+//! The `.args` reader, the neutraliser, QMP and the tool gating are shared with the other
+//! oracle suites (`tests/common/`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::LazyLock;
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use vnumac::db::{self, Compiled, Database, GuestOutput, Loader};
 use vnumac::diagnostics::Severity;
 use vnumac::host::HostProfile;
 use vnumac::ir::{Guest, MemPolicy};
 use vnumac::sets::IdSet;
+
+use common::neutralise::{Run, neutralise};
+use common::qemu::qemu_options;
+use common::qmp::{QEMU_TIMEOUT, parse_info_numa, run_qmp};
+use common::shell::{shell_line, shell_words};
+use common::{QEMU, Scratch, VALIDATOR, oracle_available, workspace};
 
 /// Errors a random `vnuma` guest may legitimately end in.
 const ALLOWED_ERRORS: &[&str] = &[
@@ -77,10 +85,6 @@ const DEFAULT_SEED: u64 = 0x7a5e_0f11;
 // ---------------------------------------------------------------------------
 // Hosts
 // ---------------------------------------------------------------------------
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
 
 /// Reserved CPUs (one a lone thread of an SMT core), less free memory than total, hugepages.
 const HOST_RESERVED: &str = "
@@ -1561,10 +1565,6 @@ fn sample(
 // Sampled guests against libvirt's schema and a real QEMU
 // ---------------------------------------------------------------------------
 
-const QEMU: &str = "qemu-system-x86_64";
-const VALIDATOR: &str = "virt-xml-validate";
-const QEMU_TIMEOUT: Duration = Duration::from_secs(20);
-
 /// Fixed builds of different shapes: every distribution, both pinnings, every memory mode,
 /// hugepages, reserved CPUs, sparse and CPU-less nodes, SMT 1/2/4/8, several guests at once.
 fn oracle_samples() -> Vec<(&'static str, BuildSpec)> {
@@ -1733,7 +1733,7 @@ fn oracle_samples() -> Vec<(&'static str, BuildSpec)> {
 
 #[test]
 fn sampled_guests_pass_the_oracles() {
-    let dir = Scratch::new("samples");
+    let dir = Scratch::new("placement-samples").unwrap();
     let mut outputs_all: Vec<(String, Guest, GuestOutput)> = Vec::new();
     for (label, b) in oracle_samples() {
         let (text, profile, guests) = render(&b);
@@ -1747,8 +1747,8 @@ fn sampled_guests_pass_the_oracles() {
         check_build(&c, &outputs, &profile, &guests).unwrap_or_else(|e| panic!("{label}: {e}\n{text}"));
         for (g, out) in c.checked.build.guests.iter().zip(outputs) {
             let stem = format!("{label}-{}", g.name);
-            std::fs::write(dir.0.join(format!("{stem}.xml")), &out.xml).unwrap();
-            std::fs::write(dir.0.join(format!("{stem}.args")), &out.args).unwrap();
+            std::fs::write(dir.dir.join(format!("{stem}.xml")), &out.xml).unwrap();
+            std::fs::write(dir.dir.join(format!("{stem}.args")), &out.args).unwrap();
             outputs_all.push((stem, g.clone(), out));
         }
     }
@@ -1756,7 +1756,7 @@ fn sampled_guests_pass_the_oracles() {
     let mut failures = Vec::new();
     if oracle_available(VALIDATOR) {
         for (stem, _, _) in &outputs_all {
-            let path = dir.0.join(format!("{stem}.xml"));
+            let path = dir.dir.join(format!("{stem}.xml"));
             if let Err(e) = validate_xml(&path) {
                 failures.push(e);
             }
@@ -1782,89 +1782,43 @@ fn sampled_guests_pass_the_oracles() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
-/// A temporary directory, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(what: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("vnumac-placement-{what}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn require_oracles() -> bool {
-    std::env::var("VNUMAC_REQUIRE_ORACLES").is_ok_and(|v| v == "1")
-}
-
-/// True when `tool --version` runs (and, for virt-xml-validate, the `xmllint` it uses);
-/// a missing tool skips, or fails under VNUMAC_REQUIRE_ORACLES=1.
-fn oracle_available(tool: &str) -> bool {
-    if tool == VALIDATOR && !oracle_available("xmllint") {
-        return false;
-    }
-    let problem = match Command::new(tool).arg("--version").stdin(Stdio::null()).output() {
-        Ok(out) if out.status.success() => return true,
-        Ok(out) => format!(
-            "`{tool} --version` failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ),
-        Err(e) => format!("{tool} cannot be run: {e}"),
-    };
-    assert!(!require_oracles(), "{problem} (VNUMAC_REQUIRE_ORACLES=1 requires it)");
-    eprintln!("skipping: {problem} (set VNUMAC_REQUIRE_ORACLES=1 to make this a failure)");
-    false
-}
-
+/// virt-xml-validate on a sampled guest's XML; a rejection shows the XML (the file goes with the scratch dir).
 fn validate_xml(path: &Path) -> Result<(), String> {
-    let out = Command::new(VALIDATOR)
-        .arg(path)
-        .arg("domain")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("{}: cannot run {VALIDATOR}: {e}", path.display()))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    Err(format!(
-        "{}: {VALIDATOR} rejected it ({}):\n{}{}\n{}",
-        path.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout),
-        std::fs::read_to_string(path).unwrap_or_default()
-    ))
+    common::validate_xml(path).map_err(|e| format!("{e}\n{}", std::fs::read_to_string(path).unwrap_or_default()))
 }
 
 /// Starts the (neutralised) QEMU line paused and compares `info numa` with the planned cells.
 fn qemu_matches_plan(g: &Guest, args: &str) -> Result<(), String> {
     let words = shell_words(args)?;
-    let argv = neutralise(&words)?;
+    let scratch = Scratch::new("placement-qemu")?;
+    let argv = neutralise(&qemu_options(&words)?, Run::Paused(&scratch))?;
     let commands = [
         serde_json::json!({"execute": "qmp_capabilities"}),
         serde_json::json!({"execute": "human-monitor-command", "arguments": {"command-line": "info numa"}}),
         serde_json::json!({"execute": "quit"}),
     ];
-    let returns = run_qmp(&argv, &commands)?;
+    let (returns, _, _) = run_qmp(QEMU, &argv, &commands, QEMU_TIMEOUT)
+        .map_err(|e| format!("{e}\n  ran: {QEMU} {}", shell_line(&argv)))?;
     let text = returns[1].as_str().ok_or("info numa did not return text")?;
-    let (nodes, cpus, sizes) = parse_info_numa(text)?;
+    let numa = parse_info_numa(text)?;
     let mut diffs = Vec::new();
-    if nodes != g.cells.len() {
-        diffs.push(format!("QEMU has {nodes} nodes, the plan {} cells", g.cells.len()));
+    if numa.nodes != g.cells.len() {
+        diffs.push(format!(
+            "QEMU has {} nodes, the plan {} cells",
+            numa.nodes,
+            g.cells.len()
+        ));
     }
     for cell in &g.cells {
-        let got: IdSet = cpus.get(&cell.id).cloned().unwrap_or_default();
+        let got: IdSet = numa
+            .cpus
+            .get(&cell.id)
+            .map(|cpus| cpus.iter().copied().collect())
+            .unwrap_or_default();
         if got != cell.vcpus {
             diffs.push(format!("node {} has CPUs {got}, the plan {}", cell.id, cell.vcpus));
         }
-        let size = sizes.get(&cell.id).copied().unwrap_or(0);
+        let size = numa.size_mib.get(&cell.id).copied().unwrap_or(0);
         if size * 1024 != cell.memory_kib {
             diffs.push(format!(
                 "node {} has {size} MiB, the plan {} KiB",
@@ -1878,266 +1832,9 @@ fn qemu_matches_plan(g: &Guest, args: &str) -> Result<(), String> {
         Err(format!(
             "{}\n  info numa:\n{text}\n  ran: {QEMU} {}",
             diffs.join("\n"),
-            argv.join(" ")
+            shell_line(&argv)
         ))
     }
-}
-
-/// `N nodes`, then per node `node I cpus: 0 1 2` and `node I size: X MB` (other lines ignored).
-type InfoNuma = (usize, BTreeMap<u32, IdSet>, BTreeMap<u32, u64>);
-
-fn parse_info_numa(text: &str) -> Result<InfoNuma, String> {
-    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-    let first = lines.next().unwrap_or("");
-    let nodes = first
-        .strip_suffix(" nodes")
-        .and_then(|n| n.parse().ok())
-        .ok_or(format!("unexpected first line {first:?}"))?;
-    let mut cpus = BTreeMap::new();
-    let mut sizes = BTreeMap::new();
-    for line in lines {
-        let Some((id, rest)) = line.strip_prefix("node ").and_then(|r| r.split_once(' ')) else {
-            continue;
-        };
-        let id: u32 = id.parse().map_err(|_| format!("unexpected line {line:?}"))?;
-        if let Some(list) = rest.strip_prefix("cpus:") {
-            let set: IdSet = list
-                .split_whitespace()
-                .map(str::parse)
-                .collect::<Result<Vec<u32>, _>>()
-                .map_err(|_| format!("unexpected line {line:?}"))?
-                .into_iter()
-                .collect();
-            cpus.insert(id, set);
-        } else if let Some(size) = rest.strip_prefix("size: ") {
-            let mib = size
-                .strip_suffix(" MB")
-                .and_then(|n| n.parse::<u64>().ok())
-                .ok_or(format!("unexpected line {line:?}"))?;
-            sizes.insert(id, mib);
-        }
-    }
-    Ok((nodes, cpus, sizes))
-}
-
-/// Characters a POSIX shell would interpret; the `.args` format quotes every word holding one.
-const SHELL_SPECIAL: &str = "$`;|&<>()*?[]{}!^";
-
-/// Splits a shell-quoted command into words (copied from oracles.rs).
-fn shell_words(text: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut word: Option<String> = None;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                let w = word.get_or_insert_with(String::new);
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(ch) => w.push(ch),
-                        None => return Err("unterminated single quote".into()),
-                    }
-                }
-            }
-            '"' => {
-                let w = word.get_or_insert_with(String::new);
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(ch @ ('"' | '\\' | '$' | '`')) => w.push(ch),
-                            Some('\n') => {}
-                            Some(ch) => {
-                                w.push('\\');
-                                w.push(ch);
-                            }
-                            None => return Err("unterminated double quote".into()),
-                        },
-                        Some(ch @ ('$' | '`')) => return Err(format!("unescaped {ch} inside double quotes")),
-                        Some(ch) => w.push(ch),
-                        None => return Err("unterminated double quote".into()),
-                    }
-                }
-            }
-            '\\' => match chars.next() {
-                Some('\n') => {}
-                Some(ch) => word.get_or_insert_with(String::new).push(ch),
-                None => return Err("backslash at the end of the text".into()),
-            },
-            c if c.is_whitespace() => words.extend(word.take()),
-            '#' | '~' if word.is_none() => return Err(format!("unquoted {c} at the start of a word")),
-            c if SHELL_SPECIAL.contains(c) => return Err(format!("unquoted shell-special character {c:?}")),
-            c => word.get_or_insert_with(String::new).push(c),
-        }
-    }
-    words.extend(word);
-    Ok(words)
-}
-
-/// QEMU keyval: split on single commas (`,,` is a literal comma) into the leading bare token
-/// and `key=value` pairs (copied from oracles.rs, simplified).
-fn split_keyval(text: &str) -> (Option<String>, Vec<(String, String)>) {
-    let mut tokens = vec![String::new()];
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            ',' if chars.peek() == Some(&',') => {
-                chars.next();
-                tokens.last_mut().unwrap().push(',');
-            }
-            ',' => tokens.push(String::new()),
-            c => tokens.last_mut().unwrap().push(c),
-        }
-    }
-    let mut bare = None;
-    let mut pairs = Vec::new();
-    for (i, token) in tokens.into_iter().enumerate() {
-        match token.split_once('=') {
-            Some((k, v)) => pairs.push((k.to_owned(), v.to_owned())),
-            None if i == 0 => bare = Some(token),
-            None => pairs.push((token, "on".to_owned())),
-        }
-    }
-    (bare, pairs)
-}
-
-fn join_keyval(bare: Option<&str>, pairs: &[(String, String)]) -> String {
-    let esc = |s: &str| s.replace(',', ",,");
-    let mut parts: Vec<String> = bare.map(esc).into_iter().collect();
-    parts.extend(pairs.iter().map(|(k, v)| format!("{}={}", esc(k), esc(v))));
-    parts.join(",")
-}
-
-/// Makes a vnumac QEMU line start on any machine (as oracles.rs does, for the options vnumac
-/// writes): TCG, `-cpu max`, RAM backends without host nodes, hugepages or preallocation and
-/// reserving nothing, no memory locking; then paused, headless, QMP on stdio.
-fn neutralise(words: &[String]) -> Result<Vec<String>, String> {
-    let mut rest = words.iter();
-    let program = rest.next().ok_or("empty command line")?;
-    if program != QEMU {
-        return Err(format!("the program is {program:?}, not {QEMU}"));
-    }
-    let mut argv = Vec::new();
-    while let Some(opt) = rest.next() {
-        let value = rest.next().ok_or(format!("{opt} has no value"))?;
-        let value = match opt.as_str() {
-            "-accel" => Some("tcg".to_owned()),
-            "-cpu" => Some("max".to_owned()),
-            "-overcommit" => None,
-            // Its node-affinity names host nodes this machine may not have.
-            "-object" if value.starts_with("thread-context,") => None,
-            "-object" if value.starts_with("memory-backend-") => {
-                let (_, pairs) = split_keyval(value);
-                let mut kept: Vec<(String, String)> = pairs
-                    .into_iter()
-                    .filter(|(k, _)| {
-                        !["host-nodes", "policy", "prealloc", "prealloc-context", "mem-path"].contains(&k.as_str())
-                    })
-                    .collect();
-                kept.push(("reserve".into(), "off".into()));
-                Some(join_keyval(Some("memory-backend-ram"), &kept))
-            }
-            _ => Some(value.clone()),
-        };
-        if let Some(v) = value {
-            argv.push(opt.clone());
-            argv.push(v);
-        }
-    }
-    argv.extend(["-display", "none", "-nodefaults", "-S", "-qmp", "stdio"].map(String::from));
-    Ok(argv)
-}
-
-/// Kills the child if it is still running when dropped.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-/// Runs QEMU on `argv`, sends `commands` as QMP on its stdin and returns each command's
-/// `return`; the child is gone within QEMU_TIMEOUT whatever happens.
-fn run_qmp(argv: &[String], commands: &[serde_json::Value]) -> Result<Vec<serde_json::Value>, String> {
-    let deadline = Instant::now() + QEMU_TIMEOUT;
-    let mut child = ChildGuard(
-        Command::new(QEMU)
-            .args(argv)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start {QEMU}: {e}"))?,
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let stderr = child.0.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let stderr_reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = BufReader::new(stderr).read_to_string(&mut text);
-        text
-    });
-    let mut stdin = child.0.stdin.take().unwrap();
-    let mut script = String::new();
-    for (id, command) in commands.iter().enumerate() {
-        let mut command = command.clone();
-        command["id"] = serde_json::json!(id);
-        let _ = writeln!(script, "{command}");
-    }
-    let _ = stdin.write_all(script.as_bytes()).and_then(|()| stdin.flush());
-    let mut replies: HashMap<u64, serde_json::Value> = HashMap::new();
-    let mut transcript = String::new();
-    while replies.len() < commands.len() {
-        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(line) => {
-                let _ = writeln!(transcript, "    {}", line.trim_end());
-                if let Ok(reply) = serde_json::from_str::<serde_json::Value>(line.trim())
-                    && let Some(id) = reply.get("id").and_then(serde_json::Value::as_u64)
-                {
-                    replies.insert(id, reply);
-                }
-            }
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    drop(stdin);
-    while Instant::now() < deadline && matches!(child.0.try_wait(), Ok(None)) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    drop(child);
-    let stderr_text = stderr_reader.join().unwrap_or_default();
-    if replies.len() < commands.len() {
-        return Err(format!(
-            "QEMU gave no complete answer.\n  stderr: {}\n  QMP transcript:\n{transcript}\n  ran: {QEMU} {}",
-            stderr_text.trim(),
-            argv.join(" ")
-        ));
-    }
-    let mut returns = Vec::new();
-    for (id, command) in (0u64..).zip(commands) {
-        let reply = &replies[&id];
-        if let Some(error) = reply.get("error") {
-            return Err(format!(
-                "QMP {command} failed: {error}\n  stderr: {}",
-                stderr_text.trim()
-            ));
-        }
-        returns.push(reply.get("return").cloned().unwrap_or(serde_json::Value::Null));
-    }
-    Ok(returns)
 }
 
 // ---------------------------------------------------------------------------
