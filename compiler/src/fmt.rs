@@ -1,0 +1,1 @@
+//! `vnumac fmt`: canonical formatting of .vnuma text, comments kept.

@@ -1,0 +1,1 @@
+//! `vnumac import`: existing libvirt domain XML → a .vnuma guest.
