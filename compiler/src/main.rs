@@ -12,7 +12,7 @@ use vnumac::diagnostics;
     name = "vnumac",
     version,
     about = "Compile .vnuma guest descriptions into libvirt domain XML and QEMU command lines, checked against the host's NUMA topology",
-    after_help = "Examples:\n  vnumac build examples/talk-manual-cells.vnuma          print the domain XML\n  vnumac build guest.vnuma --emit qemu                  print the QEMU command line\n  vnumac build fleet.vnuma -o out/                      write out/NAME.xml and out/NAME.args for every guest\n  vnumac check *.vnuma                                  diagnostics only\n  vnumac explain fleet.vnuma                            where every vCPU and cell landed on the host\n  vnumac plan guest.vnuma --guest web --vcpus 12        balanced vCPU hotplug commands\n  vnumac host import /path/to/capabilities.xml         print a host profile as .vnuma\n  vnumac host probe                                     the same for this machine\n\nExit codes: 0 ok (warnings allowed), 1 errors in the input, 2 usage or I/O errors."
+    after_help = "Examples:\n  vnumac build examples/talk-manual-cells.vnuma          print the domain XML\n  vnumac build guest.vnuma --emit qemu                  print the QEMU command line\n  vnumac build fleet.vnuma -o out/                      write out/NAME.xml and out/NAME.args for every guest\n  vnumac check *.vnuma                                  diagnostics only\n  vnumac explain fleet.vnuma                            where every vCPU and cell landed on the host\n  vnumac plan guest.vnuma --guest web --vcpus 12        balanced vCPU hotplug commands\n  vnumac host import /path/to/capabilities.xml         print a host profile as .vnuma\n  vnumac host probe                                     the same for this machine\n  vnumac import dumpxml.xml --host peppi                an existing domain as a .vnuma guest\n\nExit codes: 0 ok (warnings allowed), 1 errors in the input, 2 usage or I/O errors."
 )]
 struct Cli {
     /// How diagnostics are printed on stderr.
@@ -94,6 +94,14 @@ enum Command {
         #[arg(long)]
         vcpus: u32,
     },
+    /// Turn an existing libvirt domain XML into a .vnuma guest (printed on stdout).
+    Import {
+        /// The domain XML (`virsh dumpxml NAME`).
+        file: PathBuf,
+        /// Write `on=HOST` on the guest.
+        #[arg(long)]
+        host: Option<String>,
+    },
     /// Host profiles: print one as a .vnuma `host { }` block.
     Host {
         #[command(subcommand)]
@@ -158,6 +166,7 @@ fn main() -> ExitCode {
         }
         Command::Explain { file, guest, format } => explain(&file, guest.as_deref(), format, fmt),
         Command::Plan { file, guest, vcpus } => plan(&file, &guest, vcpus, fmt),
+        Command::Import { file, host } => import(&file, host),
         Command::Host { command } => host(command),
     }
 }
@@ -341,6 +350,36 @@ fn plan(file: &Path, name: &str, vcpus: u32, fmt: MessageFormat) -> ExitCode {
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn import(file: &Path, host: Option<String>) -> ExitCode {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    match vnumac::import::import_domain(&text, &vnumac::import::ImportOptions { host }) {
+        Ok(imported) => {
+            for n in &imported.notes {
+                eprintln!("note: {n}");
+            }
+            print!("{}", imported.text);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let at = e
+                .offset
+                .map(|o| {
+                    let (l, c) = vnumac::source::line_col(&text, o);
+                    format!(":{l}:{c}")
+                })
+                .unwrap_or_default();
+            eprintln!("error: {}{at}: {}", file.display(), e.message);
+            ExitCode::from(1)
         }
     }
 }

@@ -309,3 +309,30 @@ fn plan_prints_balanced_hotplug_steps() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no hotpluggable vCPUs"));
 }
+
+#[test]
+fn import_turns_domain_xml_into_a_guest_that_builds_back() {
+    let o = vnumac(&[
+        "import",
+        "golden/examples/talk-manual-cells/OL8-vnuma.xml",
+        "--host",
+        "peppi",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let guest = stdout(&o);
+    assert!(guest.starts_with("guest OL8-vnuma on=peppi {"), "{guest}");
+    let dir = scratch("import-domain");
+    let file = dir.join("g.vnuma");
+    let caps = workspace().join("examples/hosts/peppi.caps.xml");
+    fs::write(&file, format!("host peppi from=\"{}\"\n{guest}", caps.display())).unwrap();
+    let o = vnumac(&["build", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let golden = fs::read_to_string(workspace().join("golden/examples/talk-manual-cells/OL8-vnuma.xml")).unwrap();
+    assert_eq!(stdout(&o), golden);
+    fs::remove_dir_all(&dir).unwrap();
+    let o = vnumac(&["import", "Cargo.toml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("Cargo.toml:1:1"), "{}", stderr(&o));
+    let o = vnumac(&["import", "no/such.xml"]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -1,0 +1,110 @@
+//! The draft as .vnuma text, laid out like the examples: two-space indent, props as
+//! `key=value`, libvirt set syntax, exact IEC sizes, cell and pin columns aligned.
+
+use super::guest::Draft;
+use super::{ImportOptions, word_or_string};
+use crate::units::exact_kib;
+
+pub(super) fn render(d: &Draft, opts: &ImportOptions, notes: &[String]) -> String {
+    let mut out = String::new();
+    for n in notes {
+        out.push_str(&format!("# {n}\n"));
+    }
+    let on = opts
+        .host
+        .as_deref()
+        .map(|h| format!(" on={}", word_or_string(h)))
+        .unwrap_or_default();
+    out.push_str(&format!("guest {}{on} {{\n", word_or_string(&d.name)));
+    let mut body: Vec<String> = Vec::new();
+    if d.qemu {
+        body.push("type qemu".into());
+    }
+    if let Some(m) = &d.machine {
+        body.push(format!("machine {}", word_or_string(m)));
+    }
+    if let Some(c) = &d.cpu {
+        body.push(format!("cpu {c}"));
+    }
+    let mut memory = format!("memory {}", exact_kib(d.total_kib.saturating_sub(d.memdev_kib)));
+    if let Some((max, slots)) = d.max {
+        memory.push_str(&format!(" max={} slots={slots}", exact_kib(max)));
+    }
+    if d.locked {
+        memory.push_str(" locked=true");
+    }
+    if let Some(p) = d.hugepage_kib {
+        memory.push_str(&format!(" hugepages={}", exact_kib(p)));
+    }
+    body.push(memory);
+    let mut vcpus = format!("vcpus {}", d.vcpus);
+    if let Some(b) = d.boot {
+        vcpus.push_str(&format!(" boot={b}"));
+    } else if d.hotpluggable {
+        vcpus.push_str(" hotpluggable=true");
+    }
+    body.push(vcpus);
+    if let Some(t) = d.topology {
+        let dies = if t.dies == 1 {
+            String::new()
+        } else {
+            format!(" dies={}", t.dies)
+        };
+        body.push(format!(
+            "topology sockets={}{dies} cores={} threads={}",
+            t.sockets, t.cores, t.threads
+        ));
+    }
+    for line in &body {
+        out.push_str(&format!("  {line}\n"));
+    }
+    if !d.cells.is_empty() {
+        out.push_str("  numa {\n");
+        let heads: Vec<String> = d
+            .cells
+            .iter()
+            .map(|c| match &c.cpus {
+                Some(s) => format!("cell {} cpus={s}", c.id),
+                None => format!("cell {}", c.id),
+            })
+            .collect();
+        let width = heads.iter().map(String::len).max().unwrap_or(0);
+        for (c, head) in d.cells.iter().zip(&heads) {
+            let mut line = format!("{head:width$} memory={}", exact_kib(c.memory_kib));
+            if let Some(n) = &c.host_node {
+                line.push_str(&format!(" host-node={n}"));
+            }
+            if let Some(p) = &c.policy {
+                line.push_str(&format!(" policy={p}"));
+            }
+            out.push_str(&format!("    {line}\n"));
+        }
+        for (a, b, v) in &d.distances {
+            out.push_str(&format!("    distance {a} {b} {v}\n"));
+        }
+        out.push_str("  }\n");
+    }
+    let heads: Vec<String> = d.pins.iter().map(|(v, _)| format!("pin vcpus={v}")).collect();
+    let width = heads.iter().map(String::len).max().unwrap_or(0);
+    for ((_, cpus), head) in d.pins.iter().zip(&heads) {
+        out.push_str(&format!("  {head:width$} cpus={cpus}\n"));
+    }
+    if let Some(e) = &d.emulator {
+        out.push_str(&format!("  emulator cpus={e}\n"));
+    }
+    if let Some((mode, set)) = &d.memory_policy {
+        out.push_str(&format!("  memory-policy mode={mode} nodeset={set}\n"));
+    }
+    for m in &d.memdevs {
+        out.push_str(&format!("  {m}\n"));
+    }
+    if !d.devices.is_empty() {
+        out.push_str("  devices {\n");
+        for l in &d.devices {
+            out.push_str(&format!("    {l}\n"));
+        }
+        out.push_str("  }\n");
+    }
+    out.push_str("}\n");
+    out
+}

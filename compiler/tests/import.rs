@@ -1,0 +1,649 @@
+//! `vnumac import`: every golden domain XML imports to a guest that compiles back to the
+//! same XML byte for byte; foreign libvirt XML imports with notes and compiles; broken XML
+//! is an error with an offset.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use vnumac::db::{self, Database, Loader};
+use vnumac::diagnostics;
+use vnumac::host::HostProfile;
+use vnumac::import::{ImportOptions, Imported, import_domain};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+const ROOT: &str = "/virtual/imported.vnuma";
+
+/// Serves the source under test as ROOT and reads everything else from disk.
+struct Source(String);
+
+impl Loader for Source {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        if path == Path::new(ROOT) {
+            Ok(self.0.clone())
+        } else {
+            fs::read_to_string(path)
+        }
+    }
+    fn probe(&self) -> Result<HostProfile, String> {
+        Err("import tests do not probe this machine".into())
+    }
+}
+
+/// Compile `text`; the one guest's domain XML, or the rendered diagnostics.
+fn compile(text: &str) -> Result<String, String> {
+    let db = Database::default();
+    let program = db::load_program(&db, Path::new(ROOT), &Source(text.to_string())).unwrap();
+    let compiled = db::compile(&db, program);
+    let rendered: String = compiled
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| diagnostics::render(d, &compiled.sources, false, 100))
+        .collect();
+    if compiled.has_errors() {
+        return Err(rendered);
+    }
+    let guests = &compiled.checked.build.guests;
+    assert_eq!(guests.len(), 1, "{text}");
+    Ok(vnumac::lower::libvirt::domain_xml(&guests[0]))
+}
+
+/// The example's `host` statements (with their blocks), `from=` made absolute; and the host's name.
+fn host_statements(example: &str) -> (String, String) {
+    let dir = workspace().join("examples");
+    let mut out = String::new();
+    let mut name = String::new();
+    let mut in_block = false;
+    for line in example.lines() {
+        if line.starts_with("host ") {
+            name = line.split_whitespace().nth(1).unwrap().to_string();
+            in_block = line.trim_end().ends_with('{');
+        } else if !in_block {
+            continue;
+        } else if line.starts_with('}') {
+            in_block = false;
+        }
+        let line = match line.split_once("from=\"") {
+            Some((head, rest)) => format!("{head}from=\"{}/{rest}", dir.display()),
+            None => line.to_string(),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    assert!(!name.is_empty(), "no host in\n{example}");
+    (out, name)
+}
+
+fn import(xml: &str, host: &str) -> Imported {
+    let opts = ImportOptions {
+        host: Some(host.to_string()),
+    };
+    import_domain(xml, &opts).unwrap_or_else(|e| panic!("{e:?}\n{xml}"))
+}
+
+#[test]
+fn every_golden_domain_round_trips() {
+    let mut failures = Vec::new();
+    let mut guests = 0;
+    let mut examples: Vec<PathBuf> = fs::read_dir(workspace().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "vnuma"))
+        .collect();
+    examples.sort();
+    for ex in examples {
+        let stem = ex.file_stem().unwrap().to_string_lossy().to_string();
+        let (hosts, host) = host_statements(&fs::read_to_string(&ex).unwrap());
+        let dir = workspace().join("golden/examples").join(&stem);
+        let mut xmls: Vec<PathBuf> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "xml"))
+            .collect();
+        xmls.sort();
+        for path in xmls {
+            guests += 1;
+            let golden = fs::read_to_string(&path).unwrap();
+            let imported = import(&golden, &host);
+            let source = format!("{hosts}\n{}", imported.text);
+            let label = format!("{stem}/{}", path.file_name().unwrap().to_string_lossy());
+            if !imported.notes.is_empty() {
+                failures.push(format!("{label}: notes on vnumac's own XML:\n{source}"));
+            }
+            match compile(&source) {
+                Ok(xml) if xml == golden => {}
+                Ok(xml) => failures.push(format!(
+                    "{label} differs:\n{source}\n--- golden\n{golden}\n--- round trip\n{xml}"
+                )),
+                Err(d) => failures.push(format!("{label} does not compile:\n{source}\n{d}")),
+            }
+        }
+    }
+    assert_eq!(guests, 29, "every guest of every example");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The talk's starting point as virt-manager writes it, with its NUMA slides filled in:
+/// sizes in GiB, a versioned machine, multifunction root ports, and everything vnumac does
+/// not model (graphics, video, USB, channels, sound, rng, timers, …).
+const TALK: &str = r#"<?xml version="1.0"?>
+<!-- virsh dumpxml OL8-vnuma -->
+<domain type='kvm'>
+  <name>OL8-vnuma</name>
+  <uuid>6a1f4f7e-2d0e-4bb8-9d1e-0c4a5d3c9f11</uuid>
+  <metadata>
+    <libosinfo:libosinfo xmlns:libosinfo="http://libosinfo.org/xmlns/libvirt/domain/1.0">
+      <libosinfo:os id="http://oracle.com/ol/8.6"/>
+    </libosinfo:libosinfo>
+  </metadata>
+  <memory unit='GiB'>32</memory>
+  <currentMemory unit='GiB'>32</currentMemory>
+  <memoryBacking>
+    <locked/>
+  </memoryBacking>
+  <vcpu placement='static'>16</vcpu>
+  <iothreads>2</iothreads>
+  <cputune>
+    <shares>2048</shares>
+    <vcpupin vcpu='0' cpuset='0-14,60-74'/>
+    <vcpupin vcpu='1' cpuset='0-14,60-74'/>
+    <vcpupin vcpu='2' cpuset='0-14,60-74'/>
+    <vcpupin vcpu='3' cpuset='0-14,60-74'/>
+    <vcpupin vcpu='4' cpuset='15-29,75-89'/>
+    <vcpupin vcpu='5' cpuset='15-29,75-89'/>
+    <vcpupin vcpu='6' cpuset='15-29,75-89'/>
+    <vcpupin vcpu='7' cpuset='15-29,75-89'/>
+    <vcpupin vcpu='8' cpuset='30-44,90-104'/>
+    <vcpupin vcpu='9' cpuset='30-44,90-104'/>
+    <vcpupin vcpu='10' cpuset='30-44,90-104'/>
+    <vcpupin vcpu='11' cpuset='30-44,90-104'/>
+    <vcpupin vcpu='12' cpuset='45-59,105-119'/>
+    <vcpupin vcpu='13' cpuset='45-59,105-119'/>
+    <vcpupin vcpu='14' cpuset='45-59,105-119'/>
+    <vcpupin vcpu='15' cpuset='45-59,105-119'/>
+  </cputune>
+  <numatune>
+    <memnode cellid='0' mode='strict' nodeset='0'/>
+    <memnode cellid='1' mode='strict' nodeset='1'/>
+    <memnode cellid='2' mode='preferred' nodeset='2'/>
+    <memnode cellid='3' mode='strict' nodeset='3'/>
+  </numatune>
+  <os>
+    <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>
+    <boot dev='hd'/>
+  </os>
+  <features>
+    <acpi/>
+    <apic/>
+    <vmport state='off'/>
+  </features>
+  <cpu mode='host-passthrough' check='none' migratable='on'>
+    <topology sockets='4' dies='1' cores='2' threads='2'/>
+    <numa>
+      <cell id='0' cpus='0-3' memory='8' unit='GiB'>
+        <distances>
+          <sibling id='0' value='10'/>
+          <sibling id='1' value='21'/>
+          <sibling id='2' value='21'/>
+          <sibling id='3' value='21'/>
+        </distances>
+      </cell>
+      <cell id='1' cpus='4-7' memory='8192' unit='MiB'>
+        <distances>
+          <sibling id='0' value='21'/>
+          <sibling id='1' value='10'/>
+          <sibling id='2' value='21'/>
+          <sibling id='3' value='21'/>
+        </distances>
+      </cell>
+      <cell id='2' cpus='8-11' memory='8388608' unit='KiB' memAccess='shared'>
+        <distances>
+          <sibling id='0' value='21'/>
+          <sibling id='1' value='21'/>
+          <sibling id='2' value='10'/>
+          <sibling id='3' value='21'/>
+        </distances>
+      </cell>
+      <cell id='3' cpus='12-15' memory='8589934592' unit='b'>
+        <distances>
+          <sibling id='0' value='21'/>
+          <sibling id='1' value='21'/>
+          <sibling id='2' value='21'/>
+          <sibling id='3' value='10'/>
+        </distances>
+      </cell>
+    </numa>
+  </cpu>
+  <clock offset='utc'>
+    <timer name='rtc' tickpolicy='catchup'/>
+    <timer name='pit' tickpolicy='delay'/>
+    <timer name='hpet' present='no'/>
+  </clock>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <pm>
+    <suspend-to-mem enabled='no'/>
+    <suspend-to-disk enabled='no'/>
+  </pm>
+  <devices>
+    <emulator>/usr/libexec/qemu-kvm</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2' discard='unmap'/>
+      <source file='/local/ocfs2/images/repos/OL8-vnuma.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+      <address type='pci' domain='0x0000' bus='0x04' slot='0x00' function='0x0'/>
+    </disk>
+    <disk type='file' device='cdrom'>
+      <driver name='qemu' type='raw'/>
+      <target dev='sda' bus='sata'/>
+      <readonly/>
+      <address type='drive' controller='0' bus='0' target='0' unit='0'/>
+    </disk>
+    <controller type='usb' index='0' model='qemu-xhci' ports='15'>
+      <address type='pci' domain='0x0000' bus='0x02' slot='0x00' function='0x0'/>
+    </controller>
+    <controller type='sata' index='0'>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x1f' function='0x2'/>
+    </controller>
+    <controller type='pci' index='0' model='pcie-root'/>
+    <controller type='pci' index='1' model='pcie-root-port'>
+      <model name='pcie-root-port'/>
+      <target chassis='1' port='0x10'/>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0' multifunction='on'/>
+    </controller>
+    <controller type='pci' index='2' model='pcie-root-port'>
+      <model name='pcie-root-port'/>
+      <target chassis='2' port='0x11'/>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x1'/>
+    </controller>
+    <controller type='pci' index='3' model='pcie-root-port'>
+      <model name='pcie-root-port'/>
+      <target chassis='3' port='0x12'/>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x2'/>
+    </controller>
+    <controller type='pci' index='4' model='pcie-root-port'>
+      <model name='pcie-root-port'/>
+      <target chassis='4' port='0x13'/>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x3'/>
+    </controller>
+    <controller type='pci' index='5' model='pcie-expander-bus'>
+      <model name='pxb-pcie'/>
+      <target busNr='254'>
+        <node>1</node>
+      </target>
+      <alias name='ua-numa1'/>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/>
+    </controller>
+    <controller type='pci' index='6' model='pcie-root-port'>
+      <model name='pcie-root-port'/>
+      <target chassis='6' port='0x0'/>
+      <address type='pci' domain='0x0000' bus='0x05' slot='0x00' function='0x0'/>
+    </controller>
+    <controller type='virtio-serial' index='0'>
+      <address type='pci' domain='0x0000' bus='0x03' slot='0x00' function='0x0'/>
+    </controller>
+    <interface type='bridge'>
+      <mac address='52:54:00:0F:FB:22'/>
+      <source bridge='uteng0'/>
+      <model type='virtio'/>
+      <address type='pci' domain='0x0000' bus='0x06' slot='0x00' function='0x0'/>
+    </interface>
+    <serial type='pty'>
+      <target type='isa-serial' port='0'>
+        <model name='isa-serial'/>
+      </target>
+    </serial>
+    <console type='pty'>
+      <target type='serial' port='0'/>
+    </console>
+    <channel type='unix'>
+      <target type='virtio' name='org.qemu.guest_agent.0'/>
+      <address type='virtio-serial' controller='0' bus='0' port='1'/>
+    </channel>
+    <input type='tablet' bus='usb'>
+      <address type='usb' bus='0' port='1'/>
+    </input>
+    <input type='mouse' bus='ps2'/>
+    <input type='keyboard' bus='ps2'/>
+    <graphics type='vnc' port='-1' autoport='yes'>
+      <listen type='address'/>
+    </graphics>
+    <sound model='ich9'/>
+    <video>
+      <model type='qxl' ram='65536' vram='65536' vgamem='16384' heads='1' primary='yes'/>
+    </video>
+    <watchdog model='itco' action='reset'/>
+    <memballoon model='virtio'>
+      <address type='pci' domain='0x0000' bus='0x05' slot='0x00' function='0x0'/>
+    </memballoon>
+    <rng model='virtio'>
+      <backend model='random'>/dev/urandom</backend>
+    </rng>
+  </devices>
+</domain>
+"#;
+
+fn peppi() -> String {
+    format!(
+        "host peppi from=\"{}/examples/hosts/peppi.caps.xml\"\n",
+        workspace().display()
+    )
+}
+
+#[test]
+fn the_talks_domain_imports_with_notes_and_compiles() {
+    let imported = import(TALK, "peppi");
+    let text = &imported.text;
+    for want in [
+        "guest OL8-vnuma on=peppi {",
+        "machine \"pc-q35-7.2\"",
+        "memory 32GiB locked=true",
+        "topology sockets=4 cores=2 threads=2",
+        "cell 0 cpus=0-3   memory=8GiB host-node=0",
+        "cell 2 cpus=8-11  memory=8GiB host-node=2 policy=preferred",
+        "cell 3 cpus=12-15 memory=8GiB host-node=3",
+        "distance 0 1 21",
+        "pin vcpus=0-3   cpus=0-14,60-74",
+        "pin vcpus=12-15 cpus=45-59,105-119",
+        "expander numa1 node=1 bus-nr=254",
+        "root-port pci6 on=numa1",
+        "disk disk0 path=\"/local/ocfs2/images/repos/OL8-vnuma.qcow2\" format=qcow2 bus=virtio on=pci4",
+        "nic nic0 bridge=uteng0 model=virtio mac=52:54:00:0f:fb:22 on=pci6",
+        "serial pty",
+        "console pty",
+    ] {
+        assert!(text.contains(want), "missing `{want}` in\n{text}");
+    }
+    for dropped in [
+        "<uuid>",
+        "<metadata>",
+        "<iothreads>",
+        "<shares> in <cputune>",
+        "<boot> in <os>",
+        "<vmport> in <features>",
+        "<timer name='rtc'> in <clock>",
+        "<pm>",
+        "<controller type='usb' model='qemu-xhci'>",
+        "<controller type='virtio-serial'>",
+        "<disk type='file' device='cdrom'> (sda)",
+        "<channel type='unix'>",
+        "<input type='tablet'>",
+        "<graphics type='vnc'>",
+        "<sound model='ich9'>",
+        "<video>",
+        "<watchdog model='itco'>",
+        "<memballoon model='virtio'>",
+        "<rng model='virtio'>",
+        "<cell memAccess='shared'>",
+        "<driver discard='unmap'>",
+    ] {
+        let note = format!("not imported: {dropped}");
+        assert!(
+            imported.notes.iter().any(|n| n.starts_with(&note)),
+            "no note `{note}` in {:#?}",
+            imported.notes
+        );
+        assert!(
+            text.contains(&format!("# {note}")),
+            "no comment for `{note}` in\n{text}"
+        );
+    }
+    assert!(imported.notes.iter().any(|n| n.contains("/usr/libexec/qemu-kvm")));
+    assert!(imported.notes.iter().any(|n| n.starts_with("changed: PCI controllers")));
+    let xml = compile(&format!("{}{text}", peppi())).unwrap_or_else(|d| panic!("{text}\n{d}"));
+    assert!(xml.contains("<memory unit='KiB'>33554432</memory>"), "{xml}");
+    assert!(
+        xml.contains("<memnode cellid='2' mode='preferred' nodeset='2'/>"),
+        "{xml}"
+    );
+    assert!(xml.contains("<vcpupin vcpu='15' cpuset='45-59,105-119'/>"), "{xml}");
+    assert!(
+        xml.contains("<type arch='x86_64' machine='pc-q35-7.2'>hvm</type>"),
+        "{xml}"
+    );
+}
+
+/// A TCG guest on the i440fx machine with no NUMA: a custom CPU model, a default pin from
+/// `<vcpu cpuset>`, a whole-guest memory policy, and devices vnumac does not have.
+const PC: &str = r#"<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+  <name>legacy box &amp; friends</name>
+  <memory unit='MiB'>3072</memory>
+  <vcpu placement='static' cpuset='2-5'>4</vcpu>
+  <cputune>
+    <vcpupin vcpu='0' cpuset='2'/>
+  </cputune>
+  <numatune>
+    <memory mode='interleave' nodeset='0'/>
+  </numatune>
+  <os>
+    <type arch='x86_64' machine='pc-i440fx-8.2'>hvm</type>
+    <loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE.fd</loader>
+  </os>
+  <features>
+    <acpi/>
+  </features>
+  <cpu mode='custom' match='exact' check='partial'>
+    <model fallback='allow'>Skylake-Client</model>
+    <feature policy='require' name='vmx'/>
+  </cpu>
+  <clock offset='localtime'/>
+  <on_crash>coredump-restart</on_crash>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <disk type='block' device='disk'>
+      <source dev='/dev/vg0/legacy'/>
+      <target dev='hda' bus='ide'/>
+    </disk>
+    <controller type='pci' index='0' model='pci-root'/>
+    <controller type='ide' index='0'/>
+    <interface type='user'>
+      <model type='rtl8139'/>
+    </interface>
+    <serial type='pty'>
+      <target port='0'/>
+    </serial>
+    <serial type='pty'>
+      <target port='1'/>
+    </serial>
+    <console type='pty'>
+      <target type='serial' port='0'/>
+    </console>
+    <memballoon model='none'/>
+  </devices>
+  <qemu:commandline>
+    <qemu:arg value='-no-hpet'/>
+  </qemu:commandline>
+</domain>
+"#;
+
+#[test]
+fn a_legacy_tcg_domain_imports_with_notes_and_compiles() {
+    let imported = import(PC, "laptop");
+    let text = &imported.text;
+    for want in [
+        "guest \"legacy box & friends\" on=laptop {",
+        "  type qemu\n",
+        "  machine \"pc-i440fx-8.2\"\n",
+        "  cpu custom model=Skylake-Client\n",
+        "  memory 3GiB\n",
+        "  vcpus 4\n",
+        "  pin vcpus=0   cpus=2\n",
+        "  pin vcpus=1-3 cpus=2-5\n",
+        "  emulator cpus=2-5\n",
+        "  memory-policy mode=interleave nodeset=0\n",
+        "    serial pty\n",
+    ] {
+        assert!(text.contains(want), "missing `{want}` in\n{text}");
+    }
+    for note in [
+        "not imported: <loader type='pflash'> in <os>",
+        "not imported: <feature name='vmx'> in <cpu mode='custom'>",
+        "not imported: <clock offset='localtime'>",
+        "not imported: <on_crash>coredump-restart</on_crash>",
+        "not imported: <disk type='block' device='disk'> (hda)",
+        "not imported: <controller type='ide'>",
+        "not imported: <interface type='user'>",
+        "not imported: <serial type='pty'>",
+        "not imported: <qemu:commandline>",
+        "changed: vnumac always enables <acpi/> and <apic/>",
+        "changed: <vcpu cpuset='2-5'>",
+    ] {
+        assert!(
+            imported.notes.iter().any(|n| n.starts_with(note)),
+            "no note `{note}` in {:#?}",
+            imported.notes
+        );
+    }
+    let host = format!(
+        "host laptop from=\"{}/examples/hosts/laptop.caps.xml\"\n",
+        workspace().display()
+    );
+    let xml = compile(&format!("{host}{text}")).unwrap_or_else(|d| panic!("{text}\n{d}"));
+    assert!(xml.contains("<domain type='qemu'>"), "{xml}");
+    assert!(xml.contains("<model fallback='forbid'>Skylake-Client</model>"), "{xml}");
+    assert!(xml.contains("<memory mode='interleave' nodeset='0'/>"), "{xml}");
+}
+
+/// Hot-pluggable vCPUs whose online set is not the balanced one, memory hotplug in other
+/// units, and devices plugged straight into pcie.0.
+const HOTPLUG: &str = r#"<domain type='kvm'>
+  <name>grow</name>
+  <maxMemory slots='8' unit='GiB'>64</maxMemory>
+  <memory unit='MiB'>20480</memory>
+  <vcpu placement='static' current='4'>8</vcpu>
+  <vcpus>
+    <vcpu id='0' enabled='yes' hotpluggable='no'/>
+    <vcpu id='1' enabled='yes' hotpluggable='no'/>
+    <vcpu id='2' enabled='yes' hotpluggable='no'/>
+    <vcpu id='3' enabled='yes' hotpluggable='no'/>
+    <vcpu id='4' enabled='no' hotpluggable='yes'/>
+    <vcpu id='5' enabled='no' hotpluggable='yes'/>
+    <vcpu id='6' enabled='no' hotpluggable='yes'/>
+    <vcpu id='7' enabled='no' hotpluggable='yes'/>
+  </vcpus>
+  <os>
+    <type arch='x86_64' machine='q35'>hvm</type>
+  </os>
+  <features><acpi/><apic/></features>
+  <cpu mode='host-model' check='partial'>
+    <numa>
+      <cell id='0' cpus='0-3' memory='8' unit='GiB'/>
+      <cell id='1' cpus='4-7' memory='8192' unit='MiB'/>
+    </numa>
+  </cpu>
+  <devices>
+    <interface type='network'>
+      <source network='default'/>
+      <model type='e1000e'/>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/>
+    </interface>
+    <hostdev mode='subsystem' type='pci' managed='yes'>
+      <source>
+        <address domain='0x0000' bus='0x3b' slot='0x00' function='0x1'/>
+      </source>
+    </hostdev>
+    <memory model='dimm'>
+      <target>
+        <size unit='GiB'>4</size>
+        <node>1</node>
+      </target>
+      <address type='dimm' slot='0'/>
+    </memory>
+  </devices>
+</domain>
+"#;
+
+#[test]
+fn hotplug_and_memory_devices_import_with_notes_and_compile() {
+    let imported = import(HOTPLUG, "peppi");
+    let text = &imported.text;
+    for want in [
+        "  cpu host-model\n",
+        "  memory 16GiB max=64GiB slots=8\n",
+        "  vcpus 8 boot=4\n",
+        "    cell 0 cpus=0-3 memory=8GiB\n",
+        "  dimm size=4GiB node=1\n",
+        "    nic nic0 network=default model=e1000e\n",
+        "    hostdev 0000:3b:00.1\n",
+    ] {
+        assert!(text.contains(want), "missing `{want}` in\n{text}");
+    }
+    let notes = imported.notes.join("\n");
+    assert!(notes.contains("online at boot: 0-1,4-5, not 0-3"), "{notes}");
+    assert!(
+        notes.contains("vnumac gives equal consecutive cells one socket each"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("the NIC on `default`: vnumac gives it a root port"),
+        "{notes}"
+    );
+    let host = format!(
+        "host peppi from=\"{}/examples/hosts/peppi.caps.xml\" {{\n  pci 0000:3b:00.1 node=3\n}}\n",
+        workspace().display()
+    );
+    let xml = compile(&format!("{host}{text}")).unwrap_or_else(|d| panic!("{text}\n{d}"));
+    assert!(xml.contains("<memory unit='KiB'>20971520</memory>"), "{xml}");
+    assert!(
+        xml.contains("<vcpu id='4' enabled='yes' hotpluggable='yes' order='2'/>"),
+        "{xml}"
+    );
+}
+
+#[test]
+fn broken_xml_is_an_error_with_an_offset() {
+    let opts = ImportOptions::default();
+    for (xml, offset) in [
+        ("<domain type='kvm'><name>x</name>", 33),
+        ("<domain><name>x</nam></domain>", 15),
+        ("<capabilities><host/></capabilities>", 0),
+        ("\n  <domain type='kvm' type='qemu'/>", 3),
+        ("<domain><name>a&bogus;</name></domain>", 15),
+        ("<domain/><domain/>", 9),
+    ] {
+        let e = import_domain(xml, &opts).expect_err(xml);
+        let at = e.offset.unwrap_or_else(|| panic!("no offset for {xml}: {e:?}"));
+        assert!(at <= xml.len(), "{xml}: {e:?}");
+        assert_eq!(at, offset, "{xml}: {e:?}");
+    }
+    let e = import_domain("", &opts).expect_err("empty");
+    assert!(e.message.contains("no root element"), "{e:?}");
+}
+
+/// Cut and mangled golden XML never panics the importer: every prefix, and single-byte
+/// substitutions that break names, numbers and quoting.
+#[test]
+fn mangled_xml_never_panics() {
+    let dir = workspace().join("golden/examples");
+    let xmls = [
+        "vnuma-hotplug-devices/OL8-vnuma.xml",
+        "talk-nic-expander/OL8-vnuma.xml",
+        "asymmetric-distances/asym.xml",
+    ];
+    let opts = ImportOptions::default();
+    let mut imported = 0;
+    for x in xmls {
+        let xml = fs::read_to_string(dir.join(x)).unwrap();
+        let end = xml.rfind("</domain>").unwrap() + "</domain>".len();
+        for cut in (0..end).step_by(4) {
+            if let Ok(r) = import_domain(&xml[..cut], &opts) {
+                imported += usize::from(!r.text.is_empty());
+            }
+        }
+        let bytes = xml.as_bytes();
+        for (i, _) in bytes.iter().enumerate().step_by(7) {
+            for sub in [b"x", b"9", b"'", b"<", b"0"] {
+                let mut m = bytes.to_vec();
+                m[i] = sub[0];
+                if let Ok(text) = String::from_utf8(m) {
+                    let _ = import_domain(&text, &opts);
+                }
+            }
+        }
+    }
+    assert!(imported == 0, "a cut document imported");
+}
