@@ -1,1 +1,553 @@
 //! `vnumac fmt`: canonical formatting of .vnuma text, comments kept.
+//!
+//! # How it works
+//!
+//! The text is parsed first ([`crate::syntax::parse`]); a file with any parse error
+//! (a syntax error or a bad string escape) is not formatted, and [`format`] returns that
+//! diagnostic. The syntax tree then gives every token exactly as the parser saw it: the
+//! keyword, each argument and each `key=value` property (in source order, strings as
+//! written, escapes and all), and each block's `{` and `}`. The tree has no comments, so
+//! the text *between* consecutive tokens is scanned: after a successful parse it holds
+//! only spaces, tabs, `;`, newlines (`\n`, `\r\n`, `\r`) and `#` comments. Those gaps
+//! decide where comments and blank lines go. The result is a flat list of output lines,
+//! which is then aligned and printed.
+//!
+//! # Rules
+//!
+//! - One statement per line: statements joined by `;` are split, and `;` disappears.
+//! - Two spaces of indentation per block depth. A single space between the parts of a
+//!   statement (except for column alignment, below), also where the source had none
+//!   (`x"a"b` is `x "a" b`; `cell0.5` is keyword `cell0` and argument `.5`).
+//! - A block opens with ` {` at the end of its statement's line; each `}` is on its own
+//!   line at the statement's indentation. A block with no statements and no comments is
+//!   written `name {}`.
+//! - A comment alone on its line stays on its own line, indented to the depth where it
+//!   stands: inside a block (also just before its `}`) at the block's contents' depth.
+//!   A comment after code on the same line (after a statement, a `{` or a `}`) stays on
+//!   that line. Such end-of-line comments on consecutive lines form a group, aligned to
+//!   one column: two spaces past the longest code line of the group (so a lone one has
+//!   exactly two spaces before its `#`). Comment text is kept, minus trailing whitespace.
+//! - Blank lines: runs of blank lines become one; none at the start or end of a block or
+//!   of the file. No blank line is added. The output ends with exactly one newline (an
+//!   empty file stays empty) and no line has trailing whitespace.
+//! - Column alignment: a *run* is a maximal sequence of consecutive lines holding
+//!   statements without a block, at the same depth and with the same keyword (so a
+//!   blank line, a comment line, a different keyword or a statement with a block ends
+//!   it; end-of-line comments do not). Within a run, every field after the keyword has a
+//!   column: argument `i` is column "argument `i`", a property is column "its key" (the
+//!   `n`-th repeat of a key on a line is its own column). The columns are ordered so
+//!   that every line keeps its own field order (ties: first appearance in the run).
+//!   Neighbouring columns in that order that no line has together share one slot, so
+//!   alternatives line up: `pin vcpus=0-7  cpus=8-11` over `pin vcpus=8-15 node=1`.
+//!   Each field is padded to its slot's widest field (in characters), and a line with
+//!   no field in a slot leaves it blank, e.g. a memory-only cell under cells with
+//!   `cpus=`. Nothing is written after a line's last field. When no such order exists
+//!   (two lines with `a=1 b=2` and `b=2 a=1`), the run uses single spaces.
+//!
+//! Formatting never changes meaning: the output parses to the same tree, modulo spans.
+
+use crate::diagnostics::Diagnostic;
+use crate::span::{FileId, Span};
+use crate::syntax::{self, ast};
+
+/// Format a whole file. Err when the text does not parse: the first error that
+/// [`crate::syntax::parse`] reports with `FileId(0)` (E0101 syntax, or E0102 bad escape).
+pub fn format(text: &str) -> Result<String, Diagnostic> {
+    let (file, diags) = syntax::parse(FileId(0), text);
+    if let Some(d) = diags.into_iter().find(Diagnostic::is_error) {
+        return Err(d);
+    }
+    let mut b = Builder {
+        text,
+        pos: 0,
+        lines: Vec::new(),
+        same_line: false,
+        newlines: 0,
+    };
+    for s in &file.statements {
+        b.statement(s, 0)?;
+    }
+    b.gap(text.len(), 0)?;
+    Ok(render(&b.lines))
+}
+
+/// One part of a statement: the keyword, an argument or a property, as written.
+#[derive(Debug, Clone, Copy)]
+struct Field<'a> {
+    text: &'a str,
+    /// The key of a property; `None` for the keyword and arguments.
+    key: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tail {
+    /// No block.
+    None,
+    /// ` {`, its contents on the following lines.
+    Open,
+    /// ` {}`.
+    Empty,
+}
+
+#[derive(Debug)]
+enum Kind<'a> {
+    /// `fields[0]` is the keyword.
+    Stmt(Vec<Field<'a>>, Tail),
+    Close,
+    Comment(&'a str),
+    Blank,
+}
+
+#[derive(Debug)]
+struct Line<'a> {
+    depth: usize,
+    kind: Kind<'a>,
+    /// An end-of-line comment.
+    comment: Option<&'a str>,
+}
+
+impl<'a> Line<'a> {
+    fn new(depth: usize, kind: Kind<'a>) -> Self {
+        Line {
+            depth,
+            kind,
+            comment: None,
+        }
+    }
+
+    fn is_code(&self) -> bool {
+        matches!(self.kind, Kind::Stmt(..) | Kind::Close)
+    }
+}
+
+struct Builder<'a> {
+    text: &'a str,
+    /// Everything before this byte offset has been consumed.
+    pos: usize,
+    lines: Vec<Line<'a>>,
+    /// No newline since the last line was pushed: a comment now belongs on that line.
+    same_line: bool,
+    /// Newlines since the last token or comment; two or more make a blank line.
+    newlines: usize,
+}
+
+impl<'a> Builder<'a> {
+    fn slice(&self, start: usize, end: usize) -> Result<&'a str, Diagnostic> {
+        self.text.get(start..end).ok_or_else(|| {
+            Diagnostic::error(
+                syntax::SYNTAX,
+                "internal error: a token lies outside the text",
+                Span::new(FileId(0), start.min(self.text.len()), start.min(self.text.len())),
+                "while formatting here",
+            )
+        })
+    }
+
+    fn span(&self, span: Span) -> Result<&'a str, Diagnostic> {
+        self.slice(span.start as usize, span.end as usize)
+    }
+
+    /// Push a line, after a blank line if the source had one here and one is allowed.
+    fn push(&mut self, depth: usize, kind: Kind<'a>) {
+        let after_open = matches!(
+            self.lines.last(),
+            Some(Line {
+                kind: Kind::Stmt(_, Tail::Open),
+                ..
+            })
+        );
+        if self.newlines >= 2 && !self.lines.is_empty() && !after_open {
+            self.lines.push(Line::new(depth, Kind::Blank));
+        }
+        self.lines.push(Line::new(depth, kind));
+        self.newlines = 0;
+        self.same_line = true;
+    }
+
+    /// Consume the text up to `end`: newlines and comments (the rest is spaces and `;`).
+    fn gap(&mut self, end: usize, depth: usize) -> Result<(), Diagnostic> {
+        let start = self.pos;
+        let gap = self.slice(start, end)?;
+        let bytes = gap.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\r' | b'\n' => {
+                    if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+                        i += 1;
+                    }
+                    self.newlines += 1;
+                    self.same_line = false;
+                }
+                b'#' => {
+                    let len = bytes[i..].iter().position(|&c| c == b'\n' || c == b'\r');
+                    let stop = i + len.unwrap_or(bytes.len() - i);
+                    let comment = self.slice(start + i, start + stop)?.trim_end();
+                    self.comment(comment, depth);
+                    i = stop;
+                    continue;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        self.pos = end;
+        Ok(())
+    }
+
+    fn comment(&mut self, text: &'a str, depth: usize) {
+        if self.same_line
+            && let Some(last) = self.lines.last_mut()
+            && last.is_code()
+            && last.comment.is_none()
+        {
+            last.comment = Some(text);
+            self.newlines = 0;
+            return;
+        }
+        self.push(depth, Kind::Comment(text));
+    }
+
+    fn statement(&mut self, s: &ast::Statement, depth: usize) -> Result<(), Diagnostic> {
+        self.gap(s.keyword.span.start as usize, depth)?;
+        let mut parts: Vec<(Span, Option<&str>)> = s.args.iter().map(|a| (a.span, None)).collect();
+        parts.extend(s.props.iter().map(|p| (p.span, Some(p.key.text.as_str()))));
+        parts.sort_by_key(|(span, _)| span.start);
+        let mut fields = vec![Field {
+            text: self.span(s.keyword.span)?,
+            key: None,
+        }];
+        self.pos = s.keyword.span.end as usize;
+        for (span, key) in parts {
+            let text = self.span(span)?;
+            // The key's text, borrowed from the source rather than the tree.
+            let key = key.map(|k| text.get(..k.len()).unwrap_or(text));
+            fields.push(Field { text, key });
+            self.pos = span.end as usize;
+        }
+        let Some(block) = &s.block else {
+            self.push(depth, Kind::Stmt(fields, Tail::None));
+            return Ok(());
+        };
+        self.push(depth, Kind::Stmt(fields, Tail::Open));
+        let open = self.lines.len() - 1;
+        self.gap(block.span.start as usize, depth)?;
+        self.pos = block.span.start as usize + 1;
+        for c in &block.statements {
+            self.statement(c, depth + 1)?;
+        }
+        let close = (block.span.end as usize).saturating_sub(1);
+        self.gap(close, depth + 1)?;
+        self.pos = block.span.end as usize;
+        self.newlines = 0;
+        let nothing_inside = self.lines.len() == open + 1;
+        match self.lines.get_mut(open) {
+            Some(Line {
+                kind: Kind::Stmt(_, tail),
+                comment: None,
+                ..
+            }) if nothing_inside => {
+                *tail = Tail::Empty;
+                self.same_line = true;
+            }
+            _ => self.push(depth, Kind::Close),
+        }
+        Ok(())
+    }
+}
+
+fn width(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// The column of a field within a run: argument index, or property key and repeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column<'a> {
+    Arg(usize),
+    Prop(&'a str, usize),
+}
+
+/// Each column's slot in a run (indexed like `columns`), and the number of slots. The
+/// columns are put in an order that keeps every line's own order (ties by first
+/// appearance); neighbours in it that no line has together share a slot. `None` when
+/// there is no such order.
+fn slots(lines: &[Vec<usize>], columns: usize) -> Option<(Vec<usize>, usize)> {
+    let mut next: Vec<Vec<usize>> = vec![Vec::new(); columns];
+    let mut before = vec![0usize; columns];
+    let mut holders: Vec<Vec<usize>> = vec![Vec::new(); columns];
+    for (l, line) in lines.iter().enumerate() {
+        for pair in line.windows(2) {
+            next[pair[0]].push(pair[1]);
+            before[pair[1]] += 1;
+        }
+        for &c in line {
+            holders[c].push(l);
+        }
+    }
+    let mut slot = vec![usize::MAX; columns];
+    let mut count = 0;
+    // The lines with a field in the current slot.
+    let mut taken = vec![false; lines.len()];
+    for _ in 0..columns {
+        let c = (0..columns).find(|&c| slot[c] == usize::MAX && before[c] == 0)?;
+        if count == 0 || holders[c].iter().any(|&l| taken[l]) {
+            count += 1;
+            taken.iter_mut().for_each(|t| *t = false);
+        }
+        slot[c] = count - 1;
+        for &l in &holders[c] {
+            taken[l] = true;
+        }
+        for &n in &next[c] {
+            before[n] -= 1;
+        }
+    }
+    Some((slot, count))
+}
+
+/// The code of each statement line of one run, aligned in columns.
+fn align_run(run: &[&[Field<'_>]]) -> Vec<String> {
+    // Every line's fields after the keyword, as indices into `columns`.
+    let mut columns: Vec<Column<'_>> = Vec::new();
+    let mut lines: Vec<Vec<usize>> = Vec::with_capacity(run.len());
+    for fields in run {
+        let (mut args, mut keys) = (0, Vec::new());
+        let mut line = Vec::with_capacity(fields.len());
+        for f in fields.iter().skip(1) {
+            let c = match f.key {
+                None => {
+                    args += 1;
+                    Column::Arg(args - 1)
+                }
+                Some(k) => {
+                    keys.push(k);
+                    Column::Prop(k, keys.iter().filter(|s| **s == k).count())
+                }
+            };
+            line.push(columns.iter().position(|k| *k == c).unwrap_or_else(|| {
+                columns.push(c);
+                columns.len() - 1
+            }));
+        }
+        lines.push(line);
+    }
+    let Some((slot, count)) = slots(&lines, columns.len()) else {
+        return run.iter().map(|f| join(f)).collect();
+    };
+    // Each line's field in each slot (at most one: a slot's columns exclude each other).
+    let cells: Vec<Vec<Option<&str>>> = run
+        .iter()
+        .zip(&lines)
+        .map(|(fields, line)| {
+            let mut cells = vec![None; count];
+            for (f, &c) in fields.iter().skip(1).zip(line) {
+                if let Some(cell) = slot.get(c).and_then(|&s| cells.get_mut(s)) {
+                    *cell = Some(f.text);
+                }
+            }
+            cells
+        })
+        .collect();
+    let widths: Vec<usize> = (0..count)
+        .map(|k| cells.iter().filter_map(|c| c[k]).map(width).max().unwrap_or(0))
+        .collect();
+    let mut out = Vec::with_capacity(run.len());
+    for (fields, cells) in run.iter().zip(&cells) {
+        let mut line = fields.first().map(|f| f.text.to_string()).unwrap_or_default();
+        let last = cells.iter().rposition(Option::is_some);
+        for (k, cell) in cells.iter().enumerate().take(last.map_or(0, |l| l + 1)) {
+            line.push(' ');
+            let text = cell.unwrap_or("");
+            line.push_str(text);
+            if Some(k) != last {
+                line.extend(std::iter::repeat_n(' ', widths[k].saturating_sub(width(text))));
+            }
+        }
+        out.push(line);
+    }
+    out
+}
+
+fn join(fields: &[Field<'_>]) -> String {
+    fields.iter().map(|f| f.text).collect::<Vec<_>>().join(" ")
+}
+
+fn render(lines: &[Line<'_>]) -> String {
+    // Every line without its end-of-line comment, indentation included, and that comment.
+    let mut text: Vec<(String, Option<&str>)> = Vec::with_capacity(lines.len());
+    let mut i = 0;
+    while i < lines.len() {
+        let line = &lines[i];
+        let indent = "  ".repeat(line.depth);
+        let code = match &line.kind {
+            Kind::Stmt(fields, Tail::None) => {
+                let keyword = fields.first().map(|f| f.text);
+                let mut run: Vec<&[Field<'_>]> = Vec::new();
+                while let Some(Line {
+                    depth,
+                    kind: Kind::Stmt(f, Tail::None),
+                    ..
+                }) = lines.get(i + run.len())
+                    && *depth == line.depth
+                    && f.first().map(|f| f.text) == keyword
+                {
+                    run.push(f);
+                }
+                let aligned = align_run(&run).into_iter().zip(&lines[i..]);
+                text.extend(aligned.map(|(code, l)| (format!("{indent}{code}"), l.comment)));
+                i += run.len();
+                continue;
+            }
+            Kind::Stmt(fields, Tail::Open) => format!("{indent}{} {{", join(fields)),
+            Kind::Stmt(fields, Tail::Empty) => format!("{indent}{} {{}}", join(fields)),
+            Kind::Close => format!("{indent}}}"),
+            Kind::Comment(comment) => format!("{indent}{comment}"),
+            Kind::Blank => String::new(),
+        };
+        text.push((code, line.comment));
+        i += 1;
+    }
+    let mut out = String::new();
+    let mut i = 0;
+    while i < text.len() {
+        // Consecutive lines with end-of-line comments put them in one column.
+        let group = text[i..].iter().take_while(|(_, c)| c.is_some()).count().max(1);
+        let column = text[i..i + group]
+            .iter()
+            .map(|(code, _)| width(code))
+            .max()
+            .unwrap_or(0)
+            + 2;
+        for (code, comment) in &text[i..i + group] {
+            out.push_str(code);
+            if let Some(comment) = comment {
+                out.extend(std::iter::repeat_n(' ', column.saturating_sub(width(code))));
+                out.push_str(comment);
+            }
+            out.push('\n');
+        }
+        i += group;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fmt(s: &str) -> String {
+        let out = format(s).unwrap();
+        assert_eq!(format(&out).unwrap(), out, "not idempotent on {s:?}");
+        out
+    }
+
+    #[test]
+    fn splits_semicolons_and_indents_blocks() {
+        assert_eq!(
+            fmt("guest web { memory 4GiB; vcpus 2 }\nguest   db{memory 8GiB\n\t\tvcpus 4;}"),
+            "guest web {\n  memory 4GiB\n  vcpus 2\n}\nguest db {\n  memory 8GiB\n  vcpus 4\n}\n"
+        );
+    }
+
+    #[test]
+    fn empty_blocks_and_files() {
+        assert_eq!(fmt("host h {\n\n}"), "host h {}\n");
+        assert_eq!(fmt("host h { ; }  # none"), "host h {}  # none\n");
+        assert_eq!(fmt("host h { # why\n}"), "host h {  # why\n}\n");
+        assert_eq!(fmt("host h {\n  # later\n}"), "host h {\n  # later\n}\n");
+        assert_eq!(fmt(""), "");
+        assert_eq!(fmt(" \n;\n\n"), "");
+        assert_eq!(fmt("# only\n\n\n"), "# only\n");
+    }
+
+    #[test]
+    fn comments_are_kept_and_placed() {
+        let src = "# head   \nguest g { # open\n# inside\n      memory 4GiB    # four\n  vcpus 2; topology sockets=1 cores=2 threads=1 # t\n\t# before close\n}   # close\n# tail";
+        assert_eq!(
+            fmt(src),
+            "# head\nguest g {  # open\n  # inside\n  memory 4GiB  # four\n  vcpus 2\n  topology sockets=1 cores=2 threads=1  # t\n  # before close\n}  # close\n# tail\n"
+        );
+    }
+
+    #[test]
+    fn consecutive_end_of_line_comments_share_a_column() {
+        assert_eq!(
+            fmt("guest g {\n  memory 4GiB # a\n  vcpus 2 # b\n  type kvm\n  machine q35 # c\n}"),
+            "guest g {\n  memory 4GiB  # a\n  vcpus 2      # b\n  type kvm\n  machine q35  # c\n}\n"
+        );
+    }
+
+    #[test]
+    fn blank_lines_collapse_and_never_open_or_close_blocks() {
+        assert_eq!(
+            fmt("\n\nhost h {\n\n\n  smt none\n\n\n\n  reserve cpus=0\n\n}\n\n\n\nguest g {}\n\n"),
+            "host h {\n  smt none\n\n  reserve cpus=0\n}\n\nguest g {}\n"
+        );
+    }
+
+    #[test]
+    fn aligns_runs_in_columns() {
+        let src = "numa {\ncell 0 cpus=0-3 memory=8GiB host-node=0\ncell 3 cpus=12-15 memory=8GiB host-node=3\n\
+                   cell 4 memory=16GiB host-node=4\ndistances from=host\n}";
+        assert_eq!(
+            fmt(src),
+            "numa {\n  cell 0 cpus=0-3   memory=8GiB  host-node=0\n  cell 3 cpus=12-15 memory=8GiB  host-node=3\n  \
+             cell 4            memory=16GiB host-node=4\n  distances from=host\n}\n"
+        );
+    }
+
+    #[test]
+    fn runs_end_at_blank_and_comment_lines_and_other_keywords() {
+        let src = "pin vcpus=0 node=0\npin vcpus=10-11 node=1\n\npin vcpus=2 node=0\n# c\npin vcpus=3-30 node=1\n\
+                   emulator cpus=0\npin vcpus=4 node=0 # end-of-line comments do not end runs\npin vcpus=5-6 node=1";
+        assert_eq!(
+            fmt(src),
+            "pin vcpus=0     node=0\npin vcpus=10-11 node=1\n\npin vcpus=2 node=0\n# c\npin vcpus=3-30 node=1\n\
+             emulator cpus=0\npin vcpus=4   node=0  # end-of-line comments do not end runs\npin vcpus=5-6 node=1\n"
+        );
+    }
+
+    #[test]
+    fn column_order_merges_lines_and_falls_back_to_single_spaces() {
+        assert_eq!(fmt("x a=1 c=3\nx a=11 b=2 c=3"), "x a=1      c=3\nx a=11 b=2 c=3\n");
+        assert_eq!(fmt("x a=1 b=22\nx b=2 a=11"), "x a=1 b=22\nx b=2 a=11\n");
+        // Columns that never meet share a slot.
+        assert_eq!(
+            fmt("pin vcpus=0-7 cpus=8-11,56-59\npin vcpus=8-15 node=1\npin vcpus=16 node=2"),
+            "pin vcpus=0-7  cpus=8-11,56-59\npin vcpus=8-15 node=1\npin vcpus=16   node=2\n"
+        );
+        assert_eq!(
+            fmt("nic a bridge=br0 model=virtio\nnic bb network=default model=e1000"),
+            "nic a  bridge=br0      model=virtio\nnic bb network=default model=e1000\n"
+        );
+        assert_eq!(fmt("x 1 k=1 k=22 k=3\nx 22 k=1"), "x 1  k=1 k=22 k=3\nx 22 k=1\n");
+        assert_eq!(fmt("x \"é\" k=1\nx ab k=2"), "x \"é\" k=1\nx ab  k=2\n");
+        // Statements with blocks are never aligned and end runs.
+        assert_eq!(
+            fmt("x a=1\nx a=1111 {}\nx a=22\nx a=3 b=4"),
+            "x a=1\nx a=1111 {}\nx a=22\nx a=3  b=4\n"
+        );
+    }
+
+    #[test]
+    fn strings_and_odd_token_boundaries_are_kept_as_written() {
+        assert_eq!(
+            fmt("host h from=\"a b#c;{}\\\"\\u{41}\"   # real\n"),
+            "host h from=\"a b#c;{}\\\"\\u{41}\"  # real\n"
+        );
+        assert_eq!(fmt("x\"a\"b c=\"d\"\"e\""), "x \"a\" b c=\"d\" \"e\"\n");
+        assert_eq!(fmt("cell0.5 \"é\" k=ü"), "cell0 .5 \"é\" k=ü\n");
+    }
+
+    #[test]
+    fn crlf_and_cr_line_ends_become_lf() {
+        assert_eq!(fmt("a 1\r\n\r\n\r\nb 2 # c\r\rc 3\r\n"), "a 1\n\nb 2  # c\n\nc 3\n");
+    }
+
+    #[test]
+    fn text_that_does_not_parse_is_an_error() {
+        assert_eq!(format("guest g {\n  vcpus = 4\n}\n").unwrap_err().code, syntax::SYNTAX);
+        assert_eq!(format("guest g {").unwrap_err().code, syntax::SYNTAX);
+        assert_eq!(format("include \"a\\qb\"\n").unwrap_err().code, syntax::BAD_ESCAPE);
+    }
+}

@@ -12,7 +12,7 @@ use vnumac::diagnostics;
     name = "vnumac",
     version,
     about = "Compile .vnuma guest descriptions into libvirt domain XML and QEMU command lines, checked against the host's NUMA topology",
-    after_help = "Examples:\n  vnumac build examples/talk-manual-cells.vnuma          print the domain XML\n  vnumac build guest.vnuma --emit qemu                  print the QEMU command line\n  vnumac build fleet.vnuma -o out/                      write out/NAME.xml and out/NAME.args for every guest\n  vnumac check *.vnuma                                  diagnostics only\n  vnumac explain fleet.vnuma                            where every vCPU and cell landed on the host\n  vnumac plan guest.vnuma --guest web --vcpus 12        balanced vCPU hotplug commands\n  vnumac host import /path/to/capabilities.xml         print a host profile as .vnuma\n  vnumac host probe                                     the same for this machine\n  vnumac import dumpxml.xml --host peppi                an existing domain as a .vnuma guest\n\nExit codes: 0 ok (warnings allowed), 1 errors in the input, 2 usage or I/O errors."
+    after_help = "Examples:\n  vnumac build examples/talk-manual-cells.vnuma          print the domain XML\n  vnumac build guest.vnuma --emit qemu                  print the QEMU command line\n  vnumac build fleet.vnuma -o out/                      write out/NAME.xml and out/NAME.args for every guest\n  vnumac check *.vnuma                                  diagnostics only\n  vnumac fmt --check *.vnuma                            are the files in canonical form?\n  vnumac explain fleet.vnuma                            where every vCPU and cell landed on the host\n  vnumac plan guest.vnuma --guest web --vcpus 12        balanced vCPU hotplug commands\n  vnumac host import /path/to/capabilities.xml         print a host profile as .vnuma\n  vnumac host probe                                     the same for this machine\n  vnumac import dumpxml.xml --host peppi                an existing domain as a .vnuma guest\n\nExit codes: 0 ok (warnings allowed), 1 errors in the input, 2 usage or I/O errors."
 )]
 struct Cli {
     /// How diagnostics are printed on stderr.
@@ -68,6 +68,15 @@ enum Command {
     },
     /// Check files and print diagnostics only.
     Check {
+        /// The .vnuma files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Rewrite files in canonical form (comments kept); with --check, only report.
+    Fmt {
+        /// Report files that are not formatted (exit 1) instead of rewriting them.
+        #[arg(long)]
+        check: bool,
         /// The .vnuma files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -167,6 +176,7 @@ fn main() -> ExitCode {
         Command::Explain { file, guest, format } => explain(&file, guest.as_deref(), format, fmt),
         Command::Plan { file, guest, vcpus } => plan(&file, &guest, vcpus, fmt),
         Command::Import { file, host } => import(&file, host),
+        Command::Fmt { check, files } => fmt_files(&files, check, fmt),
         Command::Host { command } => host(command),
     }
 }
@@ -382,6 +392,52 @@ fn import(file: &Path, host: Option<String>) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn fmt_files(files: &[PathBuf], check: bool, fmt: MessageFormat) -> ExitCode {
+    let mut code = 0u8;
+    for file in files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", file.display());
+                code = 2;
+                continue;
+            }
+        };
+        let formatted = match vnumac::fmt::format(&text) {
+            Ok(f) => f,
+            Err(d) => {
+                let mut sources = vnumac::source::SourceMap::default();
+                sources.add(file.clone(), text);
+                let compiled = Compiled {
+                    sources,
+                    diagnostics: vec![d],
+                    ..Compiled::default()
+                };
+                print_diagnostics(&compiled, fmt);
+                code = code.max(1);
+                continue;
+            }
+        };
+        if formatted == text {
+            continue;
+        }
+        if check {
+            println!("would reformat {}", file.display());
+            code = code.max(1);
+            continue;
+        }
+        let dir = file
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if let Err(e) = write_all_atomically(dir, &[(file.clone(), formatted)]) {
+            eprintln!("error: {e}");
+            code = 2;
+        }
+    }
+    ExitCode::from(code)
 }
 
 /// Write every file to a temporary name first, then rename them all; on failure remove what was written.

@@ -336,3 +336,46 @@ fn import_turns_domain_xml_into_a_guest_that_builds_back() {
     let o = vnumac(&["import", "no/such.xml"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn fmt_rewrites_checks_and_refuses_broken_files() {
+    let dir = scratch("fmt");
+    let messy = dir.join("messy.vnuma");
+    fs::write(
+        &messy,
+        "guest x{memory 4GiB;vcpus 2 # two\n\n\n  numa {cell 0 cpus=0-1 memory=4GiB}}\n",
+    )
+    .unwrap();
+    let o = vnumac(&["fmt", "--check", messy.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("would reformat"));
+    let o = vnumac(&["fmt", messy.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        fs::read_to_string(&messy).unwrap(),
+        "guest x {\n  memory 4GiB\n  vcpus 2  # two\n\n  numa {\n    cell 0 cpus=0-1 memory=4GiB\n  }\n}\n"
+    );
+    let o = vnumac(&["fmt", "--check", messy.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let broken = dir.join("broken.vnuma");
+    fs::write(&broken, "guest x {\n  vcpus = 4\n}\n").unwrap();
+    let o = vnumac(&["fmt", broken.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("vnuma::E0101"));
+    assert_eq!(
+        fs::read_to_string(&broken).unwrap(),
+        "guest x {\n  vcpus = 4\n}\n",
+        "nothing written"
+    );
+    let examples: Vec<String> = fs::read_dir(workspace().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "vnuma"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let mut args = vec!["fmt", "--check"];
+    args.extend(examples.iter().map(String::as_str));
+    let o = vnumac(&args);
+    assert_eq!(o.status.code(), Some(0), "examples are canonical: {}", stdout(&o));
+    fs::remove_dir_all(&dir).unwrap();
+}
