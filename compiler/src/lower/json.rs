@@ -32,5 +32,33 @@ pub fn guest_json(g: &Guest) -> Value {
         "pins": g.pins.iter().map(|p| json!({"vcpu": p.vcpu, "cpus": p.cpus.to_string()})).collect::<Vec<_>>(),
         "emulator_pin": g.emulator_pin.as_ref().map(|s| s.to_string()),
         "memory_policy": g.memory_binding.as_ref().map(|b| json!({"mode": b.policy.libvirt(), "nodeset": b.nodes.to_string()})),
+        "boot_vcpus": g.boot_vcpus(),
+        "vcpu_states": g.vcpu_states.iter().map(|v| json!({
+            "id": v.id, "enabled": v.enabled, "hotpluggable": v.hotpluggable, "order": v.order,
+        })).collect::<Vec<_>>(),
+        "max_memory": g.max_memory.map(|m| json!({"kib": m.kib, "slots": m.slots})),
+        "memory_devices": g.memory_devices.iter().map(|m| json!({
+            "alias": m.alias(),
+            "model": match m.kind { MemoryDeviceKind::Dimm => "dimm", MemoryDeviceKind::Nvdimm { .. } => "nvdimm" },
+            "size_kib": m.size_kib,
+            "cell": m.node,
+            "slot": m.slot,
+        })).collect::<Vec<_>>(),
+        "controllers": g.controllers.iter().map(|c| match &c.kind {
+            ControllerKind::Expander { bus_nr, node } => json!({"index": c.index, "name": c.name, "model": "pcie-expander-bus", "bus_nr": bus_nr, "cell": node, "bus": c.address.bus, "slot": c.address.slot}),
+            ControllerKind::RootPort { chassis, port } => json!({"index": c.index, "name": c.name, "model": "pcie-root-port", "chassis": chassis, "port": port, "bus": c.address.bus, "slot": c.address.slot}),
+        }).collect::<Vec<_>>(),
+        "devices": g.devices.iter().map(|d| json!({
+            "name": d.name,
+            "kind": match &d.kind {
+                DeviceKind::Nic { .. } => "nic",
+                DeviceKind::Disk { .. } => "disk",
+                DeviceKind::Hostdev { .. } => "hostdev",
+                DeviceKind::Serial => "serial",
+                DeviceKind::Console => "console",
+            },
+            "bus": d.address.map(|a| a.bus),
+            "slot": d.address.map(|a| a.slot),
+        })).collect::<Vec<_>>(),
     })
 }

@@ -64,7 +64,6 @@ const NOT_IEC: &[(&str, &str)] = &[
     ("kb", "KiB"),
     ("K", "KiB"),
     ("k", "KiB"),
-    ("KiB", "KiB"),
     ("MB", "MiB"),
     ("M", "MiB"),
     ("m", "MiB"),
@@ -96,11 +95,7 @@ pub fn size(v: &Value) -> Result<u64, ValueError> {
         ));
     }
     let text = v.text.as_str();
-    let split = text
-        .find(|c: char| !(c.is_ascii_hexdigit() || c == '_' || c == 'x' || c == 'X'))
-        .unwrap_or(text.len());
-    // Hex digits include `B`; find the unit by trying known suffixes instead.
-    let (number, unit) = split_unit(text).unwrap_or((&text[..split], &text[split..]));
+    let (number, unit) = split_unit(text).unwrap_or(("", text));
     let Some(n) = parse_integer(number) else {
         return Err(err(
             format!("expected {example}, found `{text}`"),
