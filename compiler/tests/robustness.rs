@@ -11,13 +11,19 @@ struct Mem(String);
 
 impl Loader for Mem {
     fn read(&self, path: &Path) -> std::io::Result<String> {
-        if path.to_string_lossy().ends_with("peppi.caps.xml") {
-            return std::fs::read_to_string(
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/hosts/peppi.caps.xml"),
-            );
-        }
         if path == Path::new("input.vnuma") {
             return Ok(self.0.clone());
+        }
+        // Host files the examples name (`hosts/…`) resolve in examples/; `peppi.caps.xml` too.
+        let name = path.to_string_lossy();
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+        if name.ends_with(".caps.xml") {
+            let rel = if name.starts_with("hosts/") {
+                name.to_string()
+            } else {
+                format!("hosts/{name}")
+            };
+            return std::fs::read_to_string(examples.join(rel));
         }
         Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"))
     }
@@ -106,14 +112,70 @@ const TOKENS: &[&str] = &[
     "reserve cpus=0",
     "é",
     "\t",
+    "devices",
+    "expander e node=0",
+    "bus-nr=4294967297",
+    "bus-nr=0",
+    "root-port p",
+    "on=e",
+    "on=p",
+    "nic n bridge=br0",
+    "network=default",
+    "node=0",
+    "node=auto",
+    "disk d path=\"/x\"",
+    "bus=virtio",
+    "hostdev 0000:3b:00.0",
+    "serial pty",
+    "console pty",
+    "dimm size=2MiB node=0",
+    "dimm size=1GiB node=9",
+    "nvdimm path=\"/p\" size=4MiB node=0 label=128KiB",
+    "max=16GiB",
+    "slots=2",
+    "slots=99999999999",
+    "boot=3",
+    "boot=0",
+    "hotpluggable=true",
+    "cells=3",
+    "cells=99999",
+    "distribution=siblings",
+    "distribution=interleave",
+    "pinning=node",
+    "nodeset=0-1",
+    "mode=node",
 ];
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1000, .. ProptestConfig::default() })]
 
     #[test]
     fn token_soup_never_panics(idx in proptest::collection::vec(0..TOKENS.len(), 0..60)) {
         let text: String = idx.iter().map(|i| TOKENS[*i]).collect::<Vec<_>>().join(" ");
+        compile(&text);
+    }
+
+    #[test]
+    fn guest_bodies_never_panic(
+        heads in proptest::collection::vec(0..GUEST_LINES.len(), 0..6),
+        devs in proptest::collection::vec((0..DEVICE_LINES.len(), 0..NUMBERS.len(), 0..NUMBERS.len()), 0..8),
+        vnuma in proptest::bool::ANY,
+    ) {
+        let mut text = String::from("host peppi from=\"peppi.caps.xml\" { pci 0000:3b:00.0 node=1 }\nguest g on=peppi {\n  memory 8GiB max=64GiB slots=4\n  vcpus 4 boot=2\n");
+        if vnuma {
+            text.push_str("  vnuma mode=host\n");
+        } else {
+            text.push_str("  numa {\n    cell 0 cpus=0-1 memory=4GiB host-node=0\n    cell 1 cpus=2-3 memory=4GiB host-node=1\n  }\n");
+        }
+        for h in heads {
+            text.push_str(&format!("  {}\n", GUEST_LINES[h]));
+        }
+        text.push_str("  devices {\n");
+        for (d, a, b) in devs {
+            let line = DEVICE_LINES[d].replace("{a}", NUMBERS[a]).replace("{b}", NUMBERS[b]);
+            text.push_str(&format!("    {line}\n"));
+        }
+        text.push_str("  }\n}\n");
         compile(&text);
     }
 
@@ -123,10 +185,9 @@ proptest! {
     }
 
     #[test]
-    fn mutated_example_never_panics(cut in 0usize..2000, insert in 0..TOKENS.len()) {
-        let base = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/talk-manual-cells.vnuma"))
-            .unwrap()
-            .replace("hosts/peppi.caps.xml", "peppi.caps.xml");
+    fn mutated_example_never_panics(which in 0usize..64, cut in 0usize..2000, insert in 0..TOKENS.len()) {
+        let examples = examples();
+        let base = std::fs::read_to_string(&examples[which % examples.len()]).unwrap();
         let mut at = cut.min(base.len());
         while !base.is_char_boundary(at) {
             at -= 1;
@@ -135,3 +196,60 @@ proptest! {
         compile(&text);
     }
 }
+
+fn examples() -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "vnuma"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Numbers at the edges: zero, small, id limits, past u32 and u64-sized.
+const NUMBERS: &[&str] = &[
+    "0",
+    "1",
+    "2",
+    "31",
+    "32",
+    "254",
+    "255",
+    "256",
+    "4096",
+    "4294967295",
+    "4294967297",
+    "18446744073709551615",
+];
+
+const GUEST_LINES: &[&str] = &[
+    "dimm size=2MiB node=0",
+    "dimm size=64GiB node=1",
+    "dimm size=3MiB node=0",
+    "nvdimm path=\"/p\" size=4MiB node=1 label=128KiB align=2MiB pmem=true",
+    "nvdimm path=\"/p\" size=4MiB node=7 label=8MiB",
+    "emulator node=0",
+    "emulator cpus=0-200",
+    "pin vcpus=0-3 node=0",
+    "topology sockets=2 cores=2 threads=1",
+    "memory-policy mode=preferred nodeset=0-1",
+];
+
+const DEVICE_LINES: &[&str] = &[
+    "expander e{a} node={b}",
+    "expander e node=0 bus-nr={a}",
+    "expander f node=1 bus-nr={b}",
+    "root-port p{a} on=e",
+    "root-port q on=e{b}",
+    "root-port r",
+    "nic n{a} bridge=br0 node={b}",
+    "nic m bridge=br0 on=p{a}",
+    "nic o network=default on=r",
+    "disk d{a} path=\"/x\" bus=virtio node={b}",
+    "disk s{a} path=\"/x\"",
+    "hostdev 0000:3b:00.0 node=auto",
+    "hostdev 0000:3b:00.0 node={a}",
+    "serial pty",
+    "console pty",
+];

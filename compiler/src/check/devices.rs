@@ -26,7 +26,7 @@ enum Plug<'a> {
 struct Exp {
     name: String,
     node: u32,
-    bus_nr: Option<(u32, Span)>,
+    bus_nr: Option<(u64, Span)>,
     span: Span,
     ports: u32,
 }
@@ -129,7 +129,7 @@ pub fn check(
                 let Some(node) = cell_ok(f.int("node").unwrap_or(u64::MAX), f.span_of("node"), diags) else {
                     continue;
                 };
-                let bus_nr = f.int("bus-nr").map(|b| (b as u32, f.span_of("bus-nr")));
+                let bus_nr = f.int("bus-nr").map(|b| (b, f.span_of("bus-nr")));
                 exps.push(Exp {
                     name: f.arg_text(0).unwrap_or_default().into(),
                     node,
@@ -318,10 +318,22 @@ pub fn check(
         let need = x.ports + 1;
         let (lo, span) = match x.bus_nr {
             Some((b, span)) => (b, span),
-            None => (next_top.saturating_sub(need - 1), x.span),
+            None => (u64::from(next_top.saturating_sub(need - 1)), x.span),
         };
-        let hi = lo + need - 1;
-        if lo == 0 || lo > 254 || hi > TOP_BUS {
+        if x.ports > 32 {
+            diags.push(
+                Diagnostic::error(
+                    DEVICE_CONFIG,
+                    format!("expander `{}` has {} root ports; it has 32 slots", x.name, x.ports),
+                    x.span,
+                    "too many root ports",
+                )
+                .with_help("spread the devices over more expanders (one per cell is made by `node=`)"),
+            );
+            return None;
+        }
+        let hi = lo.saturating_add(u64::from(need - 1));
+        if lo == 0 || lo > 254 || hi > u64::from(TOP_BUS) {
             diags.push(
                 Diagnostic::error(
                     BUS_NR,
@@ -332,11 +344,13 @@ pub fn check(
                 .with_help(format!(
                     "an expander with {} root port(s) needs {need} bus numbers; `bus-nr=` must be 1 to {}",
                     x.ports,
-                    255 - x.ports
+                    TOP_BUS.saturating_sub(x.ports)
                 )),
             );
             return None;
         }
+        // In range now: 1..=255.
+        let (lo, hi) = (lo as u32, hi as u32);
         if let Some((a, b, other)) = taken.iter().find(|(a, b, _)| lo <= *b && *a <= hi) {
             diags.push(
                 Diagnostic::error(

@@ -238,13 +238,15 @@ pub fn check_guest(
                 .with_help("hugepages are `2MiB` or `1GiB` on x86_64"),
             );
         } else if let Some(profile) = cx.need_host("`hugepages=`", span) {
-            let sizes: IdSet = profile
+            let mut sizes: Vec<u64> = profile
                 .nodes
                 .iter()
-                .flat_map(|n| n.hugepages.iter().map(|p| p.size_kib as u32))
+                .flat_map(|n| n.hugepages.iter().map(|p| p.size_kib))
                 .collect();
-            if !sizes.contains(page as u32) {
-                let have: Vec<String> = sizes.iter().map(|s| human(u64::from(s))).collect();
+            sizes.sort_unstable();
+            sizes.dedup();
+            if !sizes.contains(&page) {
+                let have: Vec<String> = sizes.iter().map(|s| human(*s)).collect();
                 cx.err(
                     Diagnostic::error(
                         HOST_PAGE_SIZE,

@@ -85,6 +85,9 @@ const NOT_IEC: &[(&str, &str)] = &[
     ("b", "B"),
 ];
 
+/// The largest size accepted: 1 PiB.
+pub const MAX_SIZE: u64 = 1 << 50;
+
 /// `32GiB`, `8388608KiB`, `4096B` → bytes.
 pub fn size(v: &Value) -> Result<u64, ValueError> {
     let example = "a size like `8GiB`, `512MiB` or `4096B`";
@@ -109,9 +112,11 @@ pub fn size(v: &Value) -> Result<u64, ValueError> {
         ));
     }
     if let Some((_, mult)) = IEC.iter().find(|(u, _)| *u == unit) {
+        // Far beyond any machine, and small enough that sums over many cells cannot overflow.
         return n
             .checked_mul(*mult)
-            .ok_or_else(|| err(format!("`{text}` is too large"), "sizes must fit in 64 bits of bytes"));
+            .filter(|b| *b <= MAX_SIZE)
+            .ok_or_else(|| err(format!("`{text}` is too large"), "sizes go up to 1PiB"));
     }
     if let Some((_, fix)) = NOT_IEC.iter().find(|(u, _)| *u == unit) {
         return Err(ValueError {
@@ -304,6 +309,8 @@ mod tests {
         assert!(size(&v("8G")).unwrap_err().si_unit);
         assert!(!size(&v("8")).unwrap_err().si_unit);
         assert!(size(&v("99999999999TiB")).is_err());
+        assert_eq!(size(&v("1024TiB")).unwrap(), MAX_SIZE);
+        assert!(size(&v("1025TiB")).is_err());
     }
 
     #[test]
