@@ -381,14 +381,7 @@ fn import(file: &Path, host: Option<String>) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            let at = e
-                .offset
-                .map(|o| {
-                    let (l, c) = vnumac::source::line_col(&text, o);
-                    format!(":{l}:{c}")
-                })
-                .unwrap_or_default();
-            eprintln!("error: {}{at}: {}", file.display(), e.message);
+            input_error(file, &text, e.offset, &e.message);
             ExitCode::from(1)
         }
     }
@@ -501,14 +494,7 @@ fn host(command: HostCommand) -> ExitCode {
             match vnumac::host::caps::from_capabilities_xml(&name, &text) {
                 Ok(p) => (p, format!("imported from {}", file.display())),
                 Err(e) => {
-                    let at = e
-                        .offset
-                        .map(|o| {
-                            let (l, c) = vnumac::source::line_col(&text, o);
-                            format!(":{l}:{c}")
-                        })
-                        .unwrap_or_default();
-                    eprintln!("error: {}{at}: {}", file.display(), e.message);
+                    input_error(&file, &text, e.offset, &e.message);
                     return ExitCode::from(1);
                 }
             }
@@ -516,6 +502,17 @@ fn host(command: HostCommand) -> ExitCode {
     };
     print!("# {source}\n{}", vnumac::host::print::to_vnuma(&profile));
     ExitCode::SUCCESS
+}
+
+/// An error in an input file that is not .vnuma: `error: PATH[:LINE:COL]: message`.
+fn input_error(file: &Path, text: &str, offset: Option<usize>, message: &str) {
+    let at = offset
+        .map(|o| {
+            let (l, c) = vnumac::source::line_col(text, o);
+            format!(":{l}:{c}")
+        })
+        .unwrap_or_default();
+    eprintln!("error: {}{at}: {message}", file.display());
 }
 
 /// `peppi.caps.xml` → `peppi`; anything that is not a word becomes `-`.

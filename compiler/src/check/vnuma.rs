@@ -67,13 +67,6 @@ pub fn place_guest(
         memory_kib: facts.memory_kib,
         page_kib: facts.page_kib,
     };
-    if req.mode == Mode::Host && req.nodeset.is_none() && req.cells.is_some_and(|c| c > 4096) {
-        diags.push(
-            Diagnostic::error(VNUMA_INVALID, "too many cells", f.span_of("cells"), "at most 4096")
-                .with_help("a guest has at most one cell per vCPU"),
-        );
-        return None;
-    }
     let plan = match place::plan_with_hints(host.profile, &state.topo, &state.ledger, &req) {
         Ok(p) => p,
         Err(e) => {
