@@ -1,16 +1,24 @@
-//! The incremental pipeline: salsa inputs (files, the program) and tracked queries
-//! parse → compile (check) → lower. I/O happens only in [`load_program`], before queries run.
+//! The incremental pipeline: salsa inputs (files, programs) and tracked queries at the
+//! grain of the language. Parsing is per file; each host profile is one query (a
+//! capabilities file is read and parsed once, and again only when it changes); each guest
+//! is one placement step, a fold over its host's guests in file order (a guest sees what the
+//! guests before it took, and a step whose result did not change stops the ripple); the
+//! program's model and diagnostics gather the steps; lowering is per guest, on demand.
+//!
+//! I/O happens only in [`Workspace::load`] and [`load_program`], never inside a query.
 
-use crate::check::{self, Checked, HostSources, LoadedFile};
+use crate::check::{self, Checked, HostDef, HostSources, fit, guest, schema, vnuma};
 use crate::diagnostics::{self, Diagnostic};
 use crate::host::HostProfile;
+use crate::place::topo::{HostTopo, Ledger};
 use crate::source::SourceMap;
 use crate::span::{FileId, Span};
 use crate::syntax::{self, ast};
-use std::collections::BTreeMap;
+use salsa::Setter;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path, PathBuf};
 
-/// One source file's text.
+/// One source file's text. A file has one input for the life of a [`Workspace`].
 #[salsa::input(debug)]
 pub struct SourceFile {
     #[returns(copy)]
@@ -33,6 +41,24 @@ pub struct Program {
     pub probed: Option<Result<HostProfile, String>>,
 }
 
+/// Whether an item is a `host` or a `guest` statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ItemKind {
+    Host,
+    Guest,
+}
+
+/// A top-level host or guest of a program, by its position among the program's hosts or guests.
+#[salsa::interned(debug)]
+pub struct ItemKey<'db> {
+    #[returns(copy)]
+    pub program: Program,
+    #[returns(copy)]
+    pub kind: ItemKind,
+    #[returns(copy)]
+    pub index: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Parsed {
     pub ast: ast::File,
@@ -45,8 +71,305 @@ pub fn parse(db: &dyn salsa::Database, file: SourceFile) -> Parsed {
     Parsed { ast, diagnostics }
 }
 
-/// The result of checking a program: the model, every diagnostic, and the sources to render them.
+/// A top-level statement: the file it is in and its index there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ItemRef {
+    pub file: SourceFile,
+    pub index: usize,
+}
+
+/// The program's files and top-level items, with the diagnostics found at that level.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Items {
+    /// Files in statement order, includes expanded in place.
+    pub order: Vec<SourceFile>,
+    /// Host statements whose head passed the schema, in order.
+    pub hosts: Vec<ItemRef>,
+    /// Guest statements whose head passed the schema, in order.
+    pub guests: Vec<ItemRef>,
+    /// Includes, syntax, top-level statement shapes and duplicate names.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Includes, syntax and the top-level statements. Runs on every edit; cheap, and what
+/// depends on it reads single items through [`item`], which stops the ripple.
+#[salsa::tracked(returns(ref))]
+pub fn items(db: &dyn salsa::Database, program: Program) -> Items {
+    let mut diags = Vec::new();
+    let order = include_order(db, program, &mut diags);
+    let mut out = Items::default();
+    let mut host_names: Vec<(String, Span)> = Vec::new();
+    let mut guest_names: Vec<(String, Span)> = Vec::new();
+    for f in &order {
+        let parsed = parse(db, *f);
+        diags.extend(parsed.diagnostics.iter().cloned());
+        for (index, stmt) in parsed.ast.statements.iter().enumerate() {
+            let Some(fields) = schema::check(stmt, schema::Context::File, &mut diags) else {
+                continue;
+            };
+            let named = || (fields.arg_text(0).unwrap_or_default().to_string(), fields.arg_span(0));
+            match fields.keyword() {
+                "host" => {
+                    host_names.push(named());
+                    out.hosts.push(ItemRef { file: *f, index });
+                }
+                "guest" => {
+                    guest_names.push(named());
+                    out.guests.push(ItemRef { file: *f, index });
+                }
+                _ => {}
+            }
+        }
+    }
+    check::duplicate_names(&host_names, "host", &mut diags);
+    check::duplicate_names(&guest_names, "guest", &mut diags);
+    out.order = order;
+    out.diagnostics = diags;
+    out
+}
+
+/// One item's statement and the path of its file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Item {
+    pub stmt: ast::Statement,
+    pub path: PathBuf,
+    pub file: SourceFile,
+}
+
+/// One item on its own: unchanged (and so not re-checked) unless its own text changed.
+#[salsa::tracked(returns(ref))]
+pub fn item<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Option<Item> {
+    let items = items(db, key.program(db));
+    let list = match key.kind(db) {
+        ItemKind::Host => &items.hosts,
+        ItemKind::Guest => &items.guests,
+    };
+    let r = list.get(key.index(db) as usize)?;
+    let stmt = parse(db, r.file).ast.statements.get(r.index)?.clone();
+    Some(Item {
+        stmt,
+        path: r.file.path(db).clone(),
+        file: r.file,
+    })
+}
+
+/// The names of the program's hosts, in order.
+#[salsa::tracked(returns(ref))]
+pub fn host_names(db: &dyn salsa::Database, program: Program) -> Vec<Option<String>> {
+    (0..items(db, program).hosts.len())
+        .map(|i| {
+            let key = ItemKey::new(db, program, ItemKind::Host, i as u32);
+            item(db, key)
+                .as_ref()
+                .and_then(|it| it.stmt.args.first().map(|a| a.text.clone()))
+        })
+        .collect()
+}
+
+/// One host profile, loaded once.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct HostLoaded {
+    pub def: Option<HostDef>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn host<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> HostLoaded {
+    let Some(it) = item(db, key) else {
+        return HostLoaded::default();
+    };
+    let mut diagnostics = Vec::new();
+    let mut shape = Vec::new();
+    let def = schema::check(&it.stmt, schema::Context::File, &mut shape).and_then(|f| {
+        let sources = ProgramSources {
+            db,
+            program: key.program(db),
+        };
+        check::load_host(&f, &it.path, &sources, &mut diagnostics)
+    });
+    HostLoaded { def, diagnostics }
+}
+
+/// The host's cores in placement order, shared by every placement step on it.
+#[salsa::tracked(returns(ref))]
+pub fn host_topo<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Option<HostTopo> {
+    host(db, key).def.as_ref().map(|h| HostTopo::new(&h.profile))
+}
+
+/// Where each guest runs: its host's index and the guest placed before it on that host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GuestSlot {
+    /// `Err` when the guest names no usable host (reported by its step).
+    pub host: Result<Option<u32>, check::NoHost>,
+    pub prev: Option<u32>,
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn guest_slots(db: &dyn salsa::Database, program: Program) -> Vec<GuestSlot> {
+    let names = host_names(db, program);
+    let mut last: HashMap<u32, u32> = HashMap::new();
+    (0..items(db, program).guests.len() as u32)
+        .map(|i| {
+            let key = ItemKey::new(db, program, ItemKind::Guest, i);
+            let host = match item(db, key) {
+                Some(it) => check::host_index(it.stmt.prop("on").map(|p| p.value.text.as_str()), names),
+                None => Err(check::NoHost),
+            };
+            let prev = match host {
+                Ok(Some(h)) => last.insert(h, i),
+                _ => None,
+            };
+            GuestSlot { host, prev }
+        })
+        .collect()
+}
+
+/// One guest checked and, with `vnuma`, placed: its model, claims, diagnostics, and the
+/// host's ledger after it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GuestStep {
+    pub guest: Option<crate::ir::Guest>,
+    pub host: Option<u32>,
+    pub claims: Vec<guest::NodeClaim>,
+    pub emulator_node: Option<u32>,
+    /// The span of the guest's name.
+    pub name_span: Span,
+    pub diagnostics: Vec<Diagnostic>,
+    /// What every guest up to this one uses on its host.
+    pub ledger: Option<Ledger>,
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn guest_step<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> GuestStep {
+    let program = key.program(db);
+    let Some(it) = item(db, key) else {
+        return GuestStep::default();
+    };
+    let mut shape = Vec::new();
+    let Some(f) = schema::check(&it.stmt, schema::Context::File, &mut shape) else {
+        return GuestStep::default();
+    };
+    let mut step = GuestStep {
+        name_span: f.arg_span(0),
+        ..GuestStep::default()
+    };
+    let names = host_names(db, program);
+    let host_index = match check::resolve_host(&f, names, &mut step.diagnostics) {
+        Ok(i) => i,
+        Err(check::NoHost) => return step,
+    };
+    step.host = host_index;
+    let Some(hi) = host_index else {
+        let r = guest::check_guest(&f, None, None, &mut step.diagnostics);
+        step.guest = r.guest;
+        step.claims = r.claims;
+        return step;
+    };
+    let hkey = ItemKey::new(db, program, ItemKind::Host, hi);
+    // A host that failed to load has been reported; its guests are not checked further.
+    let (Some(def), Some(topo)) = (host(db, hkey).def.as_ref(), host_topo(db, hkey).as_ref()) else {
+        return step;
+    };
+    let prev = guest_slots(db, program)
+        .get(key.index(db) as usize)
+        .and_then(|s| s.prev)
+        .and_then(|p| ledger_after(db, ItemKey::new(db, program, ItemKind::Guest, p)).clone());
+    let mut state = vnuma::PlaceState {
+        topo,
+        ledger: prev.unwrap_or_else(|| Ledger::new(topo, def.profile.nodes.len())),
+    };
+    let host_ref = guest::HostRef {
+        index: hi as usize,
+        name: &def.name,
+        profile: &def.profile,
+    };
+    let r = guest::check_guest(&f, Some(&host_ref), Some(&mut state), &mut step.diagnostics);
+    if !r.placed {
+        check::record_claims(&mut state.ledger, &def.profile, &r.claims);
+    }
+    step.guest = r.guest;
+    step.claims = r.claims;
+    step.emulator_node = r.emulator_node;
+    step.ledger = Some(state.ledger);
+    step
+}
+
+/// The host's ledger after a guest: what the next guest on that host starts from. A step
+/// whose guest changed but whose use of the host did not leaves this unchanged, so the
+/// guests after it are not placed again.
+#[salsa::tracked(returns(ref))]
+pub fn ledger_after<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Option<Ledger> {
+    guest_step(db, key).ledger.clone()
+}
+
+/// The checked model and every diagnostic of a program.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CheckResult {
+    pub checked: Checked,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl CheckResult {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// The whole program: every item's diagnostics, then the checks across guests
+/// (emulator threads, memory fit). Semantics run on whatever parsed.
+#[salsa::tracked(returns(ref))]
+pub fn check_program(db: &dyn salsa::Database, program: Program) -> CheckResult {
+    let items = items(db, program);
+    let mut diags = items.diagnostics.clone();
+    let mut hosts: Vec<Option<HostDef>> = Vec::with_capacity(items.hosts.len());
+    for i in 0..items.hosts.len() {
+        let h = host(db, ItemKey::new(db, program, ItemKind::Host, i as u32));
+        diags.extend(h.diagnostics.iter().cloned());
+        hosts.push(h.def.clone());
+    }
+    let mut checked = Checked::default();
+    let mut claims = Vec::new();
+    let mut ledgers: Vec<Option<&Ledger>> = vec![None; hosts.len()];
+    let mut emulators = Vec::new();
+    for i in 0..items.guests.len() {
+        let step = guest_step(db, ItemKey::new(db, program, ItemKind::Guest, i as u32));
+        diags.extend(step.diagnostics.iter().cloned());
+        claims.extend(step.claims.iter().cloned());
+        if let (Some(h), Some(l)) = (step.host, step.ledger.as_ref())
+            && let Some(slot) = ledgers.get_mut(h as usize)
+        {
+            *slot = Some(l);
+        }
+        if let Some(g) = &step.guest {
+            if let (Some(node), Some(h)) = (step.emulator_node, step.host) {
+                emulators.push(check::Emulator {
+                    guest: checked.build.guests.len(),
+                    host: h as usize,
+                    node,
+                    span: step.name_span,
+                });
+            }
+            checked.build.guests.push(g.clone());
+            checked.guest_hosts.push(step.host.map(|h| h as usize));
+        }
+    }
+    check::place_emulators(&mut checked, &hosts, &ledgers, &emulators, &mut diags);
+    let loaded: Vec<Option<&HostProfile>> = hosts.iter().map(|h| h.as_ref().map(|h| &h.profile)).collect();
+    let names: Vec<String> = host_names(db, program)
+        .iter()
+        .map(|n| n.clone().unwrap_or_default())
+        .collect();
+    fit::check_fit(&loaded, &names, &claims, &mut diags);
+    checked.hosts = hosts;
+    diagnostics::sort(&mut diags);
+    CheckResult {
+        checked,
+        diagnostics: diags,
+    }
+}
+
+/// The result of checking a program, with the sources to render its diagnostics.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Compiled {
     pub sources: SourceMap,
     pub checked: Checked,
@@ -59,6 +382,25 @@ impl Compiled {
     }
 }
 
+/// [`check_program`] with the program's sources, for renderers at the edge.
+pub fn compile(db: &dyn salsa::Database, program: Program) -> Compiled {
+    let r = check_program(db, program);
+    Compiled {
+        sources: source_map(db, program),
+        checked: r.checked.clone(),
+        diagnostics: r.diagnostics.clone(),
+    }
+}
+
+/// Every readable file of a program by id, to render spans.
+pub fn source_map(db: &dyn salsa::Database, program: Program) -> SourceMap {
+    let mut sources = SourceMap::default();
+    for f in program.files(db).values().filter_map(|f| f.as_ref().ok()) {
+        sources.insert(f.id(db), f.path(db).clone(), f.text(db).clone());
+    }
+    sources
+}
+
 /// One guest's outputs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct GuestOutput {
@@ -67,59 +409,24 @@ pub struct GuestOutput {
     pub args: String,
 }
 
-#[salsa::tracked(returns(ref))]
-pub fn compile(db: &dyn salsa::Database, program: Program) -> Compiled {
-    let files = program.files(db);
-    let mut sources = SourceMap::default();
-    let mut all: Vec<SourceFile> = files.values().filter_map(|f| f.as_ref().ok().copied()).collect();
-    all.sort_by_key(|f| f.id(db));
-    for f in &all {
-        sources.add(f.path(db).clone(), f.text(db).clone());
-    }
-    let mut diags = Vec::new();
-    // Staged: includes and syntax first; semantics only when every file parsed.
-    let order = include_order(db, program, &mut diags);
-    for f in &order {
-        diags.extend(parse(db, *f).diagnostics.iter().cloned());
-    }
-    let mut checked = Checked::default();
-    if diags.iter().all(|d| !d.is_error()) {
-        let loaded: Vec<LoadedFile<'_>> = order
-            .iter()
-            .map(|f| LoadedFile {
-                id: f.id(db),
-                path: f.path(db),
-                ast: &parse(db, *f).ast,
-            })
-            .collect();
-        let hs = ProgramSources { db, program };
-        checked = check::check_program(&loaded, &hs, &mut diags);
-    }
-    diagnostics::sort(&mut diags);
-    Compiled {
-        sources,
-        checked,
-        diagnostics: diags,
-    }
-}
-
-#[salsa::tracked(returns(ref))]
-pub fn lower(db: &dyn salsa::Database, program: Program) -> Vec<GuestOutput> {
-    let compiled = compile(db, program);
-    if compiled.has_errors() {
-        return Vec::new();
-    }
-    compiled
-        .checked
-        .build
-        .guests
-        .iter()
-        .map(|g| GuestOutput {
+impl GuestOutput {
+    pub fn of(g: &crate::ir::Guest) -> GuestOutput {
+        GuestOutput {
             name: g.name.clone(),
             xml: crate::lower::libvirt::domain_xml(g),
             args: crate::lower::qemu::command_line(g),
-        })
-        .collect()
+        }
+    }
+}
+
+/// Every guest's outputs; none when the program has errors.
+#[salsa::tracked(returns(ref))]
+pub fn lower(db: &dyn salsa::Database, program: Program) -> Vec<GuestOutput> {
+    let r = check_program(db, program);
+    if r.has_errors() {
+        return Vec::new();
+    }
+    r.checked.build.guests.iter().map(GuestOutput::of).collect()
 }
 
 struct ProgramSources<'d> {
@@ -243,6 +550,15 @@ pub struct Database {
 #[salsa::db]
 impl salsa::Database for Database {}
 
+impl Database {
+    /// A database that reports every salsa event to `callback` (tests use it to prove reuse).
+    pub fn with_events(callback: impl Fn(salsa::Event) + Send + Sync + 'static) -> Database {
+        Database {
+            storage: salsa::Storage::new(Some(Box::new(callback))),
+        }
+    }
+}
+
 /// How the loader reaches the outside world.
 pub trait Loader {
     fn read(&self, path: &Path) -> std::io::Result<String>;
@@ -265,45 +581,59 @@ impl Loader for FsLoader {
     }
 }
 
-/// Read the root file and everything it reaches (includes, capabilities files, /sys when asked).
-/// Only the root file's absence is an error here; the rest becomes diagnostics in [`compile`].
-pub fn load_program(db: &Database, root: &Path, loader: &dyn Loader) -> std::io::Result<Program> {
+/// Where the files a program reads end up: fresh inputs, or a workspace's lasting ones.
+trait Inputs {
+    fn db(&self) -> &dyn salsa::Database;
+    fn file(&mut self, path: PathBuf, text: String) -> SourceFile;
+}
+
+/// What a file refers to: includes (sources to follow) and `from=` files, and whether a host probes.
+fn references(db: &dyn salsa::Database, file: SourceFile) -> (Vec<(String, bool)>, bool) {
+    let mut out = Vec::new();
+    let mut probe = false;
+    for stmt in &parse(db, file).ast.statements {
+        match stmt.keyword.text.as_str() {
+            "include" => {
+                if let Some(a) = stmt.args.first().filter(|a| a.quoted) {
+                    out.push((a.text.clone(), true));
+                }
+            }
+            "host" => {
+                probe |= stmt.prop("probe").is_some_and(|p| p.value.text == "true");
+                if let Some(p) = stmt.prop("from").filter(|p| p.value.quoted) {
+                    out.push((p.value.text.clone(), false));
+                }
+            }
+            _ => {}
+        }
+    }
+    (out, probe)
+}
+
+type Discovered = (SourceFile, BTreeMap<PathBuf, Result<SourceFile, String>>, bool);
+
+/// Read the root file and everything it reaches. Only the root file's absence is an error
+/// here; the rest becomes diagnostics in [`check_program`].
+fn discover(inputs: &mut dyn Inputs, root: &Path, loader: &dyn Loader) -> std::io::Result<Discovered> {
     let root = normalize(root);
     let text = loader.read(&root)?;
-    let mut next_id = 0u32;
-    let mut new_file = |path: PathBuf, text: String| {
-        let f = SourceFile::new(db, FileId(next_id), path, text);
-        next_id += 1;
-        f
-    };
-    let root_file = new_file(root.clone(), text);
+    let root_file = inputs.file(root.clone(), text);
     let mut files: BTreeMap<PathBuf, Result<SourceFile, String>> = BTreeMap::new();
     files.insert(root, Ok(root_file));
     let mut queue = vec![root_file];
     let mut wants_probe = false;
     while let Some(file) = queue.pop() {
-        let base = file.path(db).clone();
-        for stmt in &parse(db, file).ast.statements {
-            let target = match stmt.keyword.text.as_str() {
-                "include" => stmt.args.first().filter(|a| a.quoted).map(|a| (a.text.clone(), true)),
-                "host" => {
-                    if stmt.prop("probe").is_some_and(|p| p.value.text == "true") {
-                        wants_probe = true;
-                    }
-                    stmt.prop("from")
-                        .filter(|p| p.value.quoted)
-                        .map(|p| (p.value.text.clone(), false))
-                }
-                _ => None,
-            };
-            let Some((rel, is_source)) = target else { continue };
+        let base = file.path(inputs.db()).clone();
+        let (targets, probe) = references(inputs.db(), file);
+        wants_probe |= probe;
+        for (rel, is_source) in targets {
             let path = normalize(&check::resolve_relative(&base, &rel));
             if files.contains_key(&path) {
                 continue;
             }
             match loader.read(&path) {
                 Ok(text) => {
-                    let f = new_file(path.clone(), text);
+                    let f = inputs.file(path.clone(), text);
                     files.insert(path, Ok(f));
                     if is_source {
                         queue.push(f);
@@ -315,6 +645,130 @@ pub fn load_program(db: &Database, root: &Path, loader: &dyn Loader) -> std::io:
             }
         }
     }
+    Ok((root_file, files, wants_probe))
+}
+
+struct Fresh<'d> {
+    db: &'d Database,
+    next: u32,
+}
+
+impl Inputs for Fresh<'_> {
+    fn db(&self) -> &dyn salsa::Database {
+        self.db
+    }
+    fn file(&mut self, path: PathBuf, text: String) -> SourceFile {
+        let f = SourceFile::new(self.db, FileId(self.next), path, text);
+        self.next += 1;
+        f
+    }
+}
+
+/// Load a program once, into fresh inputs (a one-shot build). Editors use [`Workspace`].
+pub fn load_program(db: &Database, root: &Path, loader: &dyn Loader) -> std::io::Result<Program> {
+    let mut inputs = Fresh { db, next: 0 };
+    let (root, files, wants_probe) = discover(&mut inputs, root, loader)?;
     let probed = wants_probe.then(|| loader.probe());
-    Ok(Program::new(db, root_file, files, probed))
+    Ok(Program::new(db, root, files, probed))
+}
+
+/// One database for the life of a process: every file has one input, found by its path,
+/// and a change to a file is a change to that input's text.
+#[derive(Default)]
+pub struct Workspace {
+    pub db: Database,
+    files: HashMap<PathBuf, SourceFile>,
+    programs: HashMap<PathBuf, Program>,
+    probed: Option<Result<HostProfile, String>>,
+    next_id: u32,
+}
+
+impl Workspace {
+    pub fn new(db: Database) -> Workspace {
+        Workspace {
+            db,
+            ..Workspace::default()
+        }
+    }
+
+    /// The input for `path`, created or given `text` when its text differs.
+    pub fn set_file(&mut self, path: &Path, text: String) -> SourceFile {
+        let path = normalize(path);
+        match self.files.get(&path) {
+            Some(&f) => {
+                if *f.text(&self.db) != text {
+                    f.set_text(&mut self.db).to(text);
+                }
+                f
+            }
+            None => {
+                let f = SourceFile::new(&self.db, FileId(self.next_id), path.clone(), text);
+                self.next_id += 1;
+                self.files.insert(path, f);
+                f
+            }
+        }
+    }
+
+    /// The input of a file already read.
+    pub fn file(&self, path: &Path) -> Option<SourceFile> {
+        self.files.get(&normalize(path)).copied()
+    }
+
+    /// The input of the file with this id.
+    pub fn file_by_id(&self, id: FileId) -> Option<SourceFile> {
+        self.files.values().copied().find(|f| f.id(&self.db) == id)
+    }
+
+    /// The program rooted at `root`, if loaded before.
+    pub fn program(&self, root: &Path) -> Option<Program> {
+        self.programs.get(&normalize(root)).copied()
+    }
+
+    /// Every program loaded so far.
+    pub fn programs(&self) -> impl Iterator<Item = Program> + '_ {
+        self.programs.values().copied()
+    }
+
+    /// Forget a program (its files stay, for other programs that read them).
+    pub fn drop_program(&mut self, root: &Path) {
+        self.programs.remove(&normalize(root));
+    }
+
+    /// (Re)load the program rooted at `root`: reads every file it reaches through `loader`
+    /// and updates only the inputs whose text or file set changed. This machine is probed
+    /// once per workspace.
+    pub fn load(&mut self, root: &Path, loader: &dyn Loader) -> std::io::Result<Program> {
+        let (root_file, files, wants_probe) = discover(self, root, loader)?;
+        let probed = if wants_probe {
+            Some(self.probed.get_or_insert_with(|| loader.probe()).clone())
+        } else {
+            None
+        };
+        let key = normalize(root);
+        if let Some(&p) = self.programs.get(&key) {
+            if p.root(&self.db) != root_file {
+                p.set_root(&mut self.db).to(root_file);
+            }
+            if *p.files(&self.db) != files {
+                p.set_files(&mut self.db).to(files);
+            }
+            if *p.probed(&self.db) != probed {
+                p.set_probed(&mut self.db).to(probed);
+            }
+            return Ok(p);
+        }
+        let p = Program::new(&self.db, root_file, files, probed);
+        self.programs.insert(key, p);
+        Ok(p)
+    }
+}
+
+impl Inputs for Workspace {
+    fn db(&self) -> &dyn salsa::Database {
+        &self.db
+    }
+    fn file(&mut self, path: PathBuf, text: String) -> SourceFile {
+        self.set_file(&path, text)
+    }
 }

@@ -2,7 +2,9 @@
 
 use crate::source::SourceMap;
 use crate::span::Span;
+#[cfg(feature = "cli")]
 use miette::{LabeledSpan, NamedSource};
+#[cfg(feature = "cli")]
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -112,6 +114,7 @@ pub fn sort(diags: &mut [Diagnostic]) {
 }
 
 /// A diagnostic bound to its source text, ready for miette's renderers.
+#[cfg(feature = "cli")]
 #[derive(Debug)]
 struct Report {
     severity: Severity,
@@ -123,14 +126,17 @@ struct Report {
     related: Vec<Report>,
 }
 
+#[cfg(feature = "cli")]
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
 }
 
+#[cfg(feature = "cli")]
 impl std::error::Error for Report {}
 
+#[cfg(feature = "cli")]
 impl miette::Diagnostic for Report {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         Some(Box::new(self.code))
@@ -159,6 +165,7 @@ impl miette::Diagnostic for Report {
     }
 }
 
+#[cfg(feature = "cli")]
 fn labeled(label: &Label) -> LabeledSpan {
     let text = if label.message.is_empty() {
         None
@@ -173,6 +180,7 @@ fn labeled(label: &Label) -> LabeledSpan {
     }
 }
 
+#[cfg(feature = "cli")]
 fn report(diag: &Diagnostic, sources: &SourceMap) -> Report {
     let file = diag.primary_span().file;
     let mut related = Vec::new();
@@ -209,6 +217,7 @@ fn report(diag: &Diagnostic, sources: &SourceMap) -> Report {
     }
 }
 
+#[cfg(feature = "cli")]
 /// Render for a terminal or a golden file: unicode, no colour unless asked, fixed width.
 pub fn render(diag: &Diagnostic, sources: &SourceMap, color: bool, width: usize) -> String {
     use miette::{GraphicalReportHandler, GraphicalTheme};

@@ -239,7 +239,7 @@ fn build(
         }
     };
     let compiled = db::compile(&db, program);
-    print_diagnostics(compiled, fmt);
+    print_diagnostics(&compiled, fmt);
     if compiled.has_errors() {
         return ExitCode::from(1);
     }

@@ -9,28 +9,40 @@ pub struct SourceFileData {
     pub text: String,
 }
 
-/// Every file that took part in a build, in load order (the root file first).
+/// Every file that took part in a build, by id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct SourceMap {
-    files: Vec<SourceFileData>,
+    files: std::collections::BTreeMap<FileId, SourceFileData>,
 }
 
 impl SourceMap {
+    /// Add a file (or replace the text of one with this path) under the next free id.
     pub fn add(&mut self, path: PathBuf, text: String) -> FileId {
-        if let Some(i) = self.files.iter().position(|f| f.path == path) {
-            self.files[i].text = text;
-            return FileId(i as u32);
+        if let Some(id) = self.find(&path) {
+            self.insert(id, path, text);
+            return id;
         }
-        self.files.push(SourceFileData { path, text });
-        FileId(self.files.len() as u32 - 1)
+        let id = self
+            .files
+            .keys()
+            .next_back()
+            .map(|i| FileId(i.0 + 1))
+            .unwrap_or_default();
+        self.insert(id, path, text);
+        id
+    }
+
+    /// A file under the id the database gave it.
+    pub fn insert(&mut self, id: FileId, path: PathBuf, text: String) {
+        self.files.insert(id, SourceFileData { path, text });
     }
 
     pub fn get(&self, id: FileId) -> Option<&SourceFileData> {
-        self.files.get(id.0 as usize)
+        self.files.get(&id)
     }
 
     pub fn find(&self, path: &std::path::Path) -> Option<FileId> {
-        self.files.iter().position(|f| f.path == path).map(|i| FileId(i as u32))
+        self.files.iter().find(|(_, f)| f.path == path).map(|(id, _)| *id)
     }
 
     pub fn text(&self, id: FileId) -> &str {

@@ -484,7 +484,7 @@ fn extra_cases(dir: &Path) -> Result<Vec<Case>, String> {
         let source = std::fs::canonicalize(source).map_err(|e| format!("{source}: {e}"))?;
         let db = Database::default();
         let program = db::load_program(&db, &source, &RepoLoader).map_err(|e| format!("{}: {e}", source.display()))?;
-        compiles(db::compile(&db, program), &source)?;
+        compiles(&db::compile(&db, program), &source)?;
         let case = format!("extra:{}", source.file_stem().unwrap_or_default().to_string_lossy());
         let out = dir.join(&case);
         std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
@@ -534,7 +534,7 @@ fn case_hosts(rel: &Path) -> Result<BTreeMap<String, HostProfile>, String> {
     let db = Database::default();
     let program = db::load_program(&db, rel, &RepoLoader).map_err(|e| format!("cannot read {}: {e}", rel.display()))?;
     let compiled = db::compile(&db, program);
-    compiles(compiled, rel)?;
+    compiles(&compiled, rel)?;
     let checked = &compiled.checked;
     let mut out = BTreeMap::new();
     for (i, guest) in checked.build.guests.iter().enumerate() {

@@ -19,7 +19,7 @@ pub struct HostRef<'h> {
 pub const ANY_NODE: u32 = u32::MAX;
 
 /// Memory a guest binds to one host node, for the cross-guest fit check.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeClaim {
     pub host: usize,
     pub node: u32,
@@ -114,7 +114,7 @@ fn human(kib: u64) -> String {
 pub fn check_guest(
     stmt: &Fields<'_>,
     host: Option<&HostRef<'_>>,
-    place_state: Option<&mut super::vnuma::PlaceState>,
+    place_state: Option<&mut super::vnuma::PlaceState<'_>>,
     diags: &mut Vec<Diagnostic>,
 ) -> GuestResult {
     let name = stmt.arg_text(0).unwrap_or_default().to_string();

@@ -14,18 +14,11 @@ pub mod vnuma;
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
 use crate::ir;
-use crate::span::{FileId, Span};
-use crate::syntax::ast;
+use crate::place::topo::Ledger;
+use crate::span::Span;
 use codes::*;
-use schema::{Context, Fields};
+use schema::Fields;
 use std::path::{Path, PathBuf};
-
-/// A parsed file taking part in the build.
-pub struct LoadedFile<'a> {
-    pub id: FileId,
-    pub path: &'a Path,
-    pub ast: &'a ast::File,
-}
 
 /// Where host profiles come from: files next to the sources, and this machine.
 pub trait HostSources {
@@ -50,149 +43,92 @@ pub struct Checked {
     pub guest_hosts: Vec<Option<usize>>,
 }
 
-pub fn check_program(files: &[LoadedFile<'_>], sources: &dyn HostSources, diags: &mut Vec<Diagnostic>) -> Checked {
-    let mut host_stmts: Vec<(Fields<'_>, &Path)> = Vec::new();
-    let mut guest_stmts: Vec<Fields<'_>> = Vec::new();
-    for file in files {
-        for stmt in &file.ast.statements {
-            let Some(f) = schema::check(stmt, Context::File, diags) else {
-                continue;
-            };
-            match f.keyword() {
-                "host" => host_stmts.push((f, file.path)),
-                "guest" => guest_stmts.push(f),
-                _ => {}
-            }
-        }
-    }
-    duplicate_names(host_stmts.iter().map(|(f, _)| f), "host", diags);
-    duplicate_names(guest_stmts.iter(), "guest", diags);
-
-    let mut hosts: Vec<Option<HostDef>> = Vec::new();
-    for (f, path) in &host_stmts {
-        hosts.push(load_host(f, path, sources, diags));
-    }
-
-    let mut checked = Checked::default();
-    let mut claims = Vec::new();
-    let mut states: Vec<Option<vnuma::PlaceState>> = hosts.iter().map(|_| None).collect();
-    let mut emulators: Vec<(usize, usize, u32)> = Vec::new();
-    for g in &guest_stmts {
-        let host_index = match resolve_host(g, &host_stmts, diags) {
-            Ok(i) => i,
-            Err(()) => continue,
-        };
-        // A host that failed to load has been reported; its guests are not checked further.
-        let host_ref = match host_index {
-            Some(i) => match &hosts[i] {
-                Some(h) => Some(guest::HostRef {
-                    index: i,
-                    name: &h.name,
-                    profile: &h.profile,
-                }),
-                None => continue,
-            },
-            None => None,
-        };
-        let state = match (host_index, &host_ref) {
-            (Some(i), Some(h)) => Some(&mut *states[i].get_or_insert_with(|| vnuma::PlaceState::new(h.profile))),
-            _ => None,
-        };
-        let r = guest::check_guest(g, host_ref.as_ref(), state, diags);
-        if let (false, Some(i)) = (r.placed, host_index)
-            && let Some(st) = states[i].as_mut()
-        {
-            record_claims(st, hosts[i].as_ref().map(|h| &h.profile), &r.claims);
-        }
-        claims.extend(r.claims);
-        if let Some(guest) = r.guest {
-            if let (Some(node), Some(h)) = (r.emulator_node, host_index) {
-                emulators.push((checked.build.guests.len(), h, node));
-            }
-            checked.build.guests.push(guest);
-            checked.guest_hosts.push(host_index);
-        }
-    }
-    place_emulators(&mut checked, &hosts, &states, &emulators, &guest_stmts, diags);
-    let loaded: Vec<Option<&HostProfile>> = hosts.iter().map(|h| h.as_ref().map(|h| &h.profile)).collect();
-    fit::check_fit(&loaded, &host_names(&host_stmts), &claims, diags);
-    checked.hosts = hosts;
-    checked
-}
-
-fn host_names(host_stmts: &[(Fields<'_>, &Path)]) -> Vec<String> {
-    host_stmts
-        .iter()
-        .map(|(f, _)| f.arg_text(0).unwrap_or_default().to_string())
-        .collect()
-}
-
-fn duplicate_names<'a, 'b: 'a>(stmts: impl Iterator<Item = &'a Fields<'b>>, what: &str, diags: &mut Vec<Diagnostic>) {
-    let mut seen: Vec<(&str, Span)> = Vec::new();
-    for f in stmts {
-        let Some(name) = f.arg_text(0) else { continue };
-        if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+/// Two hosts or two guests with one name.
+pub fn duplicate_names(names: &[(String, Span)], what: &str, diags: &mut Vec<Diagnostic>) {
+    let mut seen: std::collections::HashMap<&str, Span> = std::collections::HashMap::new();
+    for (name, span) in names {
+        if let Some(first) = seen.get(name.as_str()) {
             diags.push(
                 Diagnostic::error(
                     DUPLICATE_NAME,
                     format!("{what} `{name}` is defined twice"),
-                    f.arg_span(0),
+                    *span,
                     "again here",
                 )
                 .with_label(*first, "first here")
                 .with_help(format!("give each {what} its own name")),
             );
         } else {
-            seen.push((name, f.arg_span(0)));
+            seen.insert(name, *span);
         }
     }
 }
 
-fn resolve_host(
-    g: &Fields<'_>,
-    hosts: &[(Fields<'_>, &Path)],
-    diags: &mut Vec<Diagnostic>,
-) -> Result<Option<usize>, ()> {
-    let names: Vec<&str> = hosts.iter().filter_map(|(f, _)| f.arg_text(0)).collect();
-    match g.text("on") {
-        Some(on) => match hosts.iter().position(|(f, _)| f.arg_text(0) == Some(on)) {
-            Some(i) => Ok(Some(i)),
-            None => {
-                let mut d = Diagnostic::error(
-                    UNKNOWN_HOST,
-                    format!("no host named `{on}`"),
-                    g.span_of("on"),
-                    "unknown host",
-                );
-                d = match schema::suggest(on, names.iter().copied()) {
-                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                    None if names.is_empty() => d.with_help(format!("define it: `host {on} from=\"{on}.caps.xml\"`")),
-                    None => d.with_help(format!("hosts defined: {}", names.join(", "))),
-                };
-                diags.push(d);
-                Err(())
-            }
-        },
-        None => match hosts.len() {
+/// A guest names no host that exists, or several hosts exist and it names none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NoHost;
+
+/// The index of the host a guest's `on=` names (or the only host); `Err` when there is none to pick.
+pub fn host_index(on: Option<&str>, names: &[Option<String>]) -> Result<Option<u32>, NoHost> {
+    match on {
+        Some(on) => names
+            .iter()
+            .position(|n| n.as_deref() == Some(on))
+            .map(|i| Some(i as u32))
+            .ok_or(NoHost),
+        None => match names.len() {
             0 => Ok(None),
             1 => Ok(Some(0)),
-            _ => {
-                diags.push(
-                    Diagnostic::error(
-                        UNKNOWN_HOST,
-                        "several hosts are defined; say which one this guest runs on",
-                        g.arg_span(0),
-                        "which host?",
-                    )
-                    .with_help(format!("add `on=` with one of: {}", names.join(", "))),
-                );
-                Err(())
-            }
+            _ => Err(NoHost),
         },
     }
 }
 
-fn load_host(f: &Fields<'_>, file: &Path, sources: &dyn HostSources, diags: &mut Vec<Diagnostic>) -> Option<HostDef> {
+/// [`host_index`] with the diagnostic for a guest whose host cannot be found.
+pub fn resolve_host(
+    g: &Fields<'_>,
+    hosts: &[Option<String>],
+    diags: &mut Vec<Diagnostic>,
+) -> Result<Option<u32>, NoHost> {
+    let names: Vec<&str> = hosts.iter().filter_map(|n| n.as_deref()).collect();
+    let found = host_index(g.text("on"), hosts);
+    if found.is_ok() {
+        return found;
+    }
+    match g.text("on") {
+        Some(on) => {
+            let mut d = Diagnostic::error(
+                UNKNOWN_HOST,
+                format!("no host named `{on}`"),
+                g.span_of("on"),
+                "unknown host",
+            );
+            d = match schema::suggest(on, names.iter().copied()) {
+                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                None if names.is_empty() => d.with_help(format!("define it: `host {on} from=\"{on}.caps.xml\"`")),
+                None => d.with_help(format!("hosts defined: {}", names.join(", "))),
+            };
+            diags.push(d);
+        }
+        None => diags.push(
+            Diagnostic::error(
+                UNKNOWN_HOST,
+                "several hosts are defined; say which one this guest runs on",
+                g.arg_span(0),
+                "which host?",
+            )
+            .with_help(format!("add `on=` with one of: {}", names.join(", "))),
+        ),
+    }
+    Err(NoHost)
+}
+
+pub fn load_host(
+    f: &Fields<'_>,
+    file: &Path,
+    sources: &dyn HostSources,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<HostDef> {
     let name = f.arg_text(0).unwrap_or_default().to_string();
     let probe = f.bool("probe").unwrap_or(false);
     let external = usize::from(f.has("from")) + usize::from(probe);
@@ -291,47 +227,53 @@ pub fn resolve_relative(file: &Path, rel: &str) -> PathBuf {
 }
 
 /// A hand-placed guest's memory claims, so `vnuma` guests placed later see them.
-fn record_claims(state: &mut vnuma::PlaceState, host: Option<&HostProfile>, claims: &[guest::NodeClaim]) {
-    let Some(host) = host else { return };
+pub fn record_claims(ledger: &mut Ledger, host: &HostProfile, claims: &[guest::NodeClaim]) {
     for c in claims {
         let Some(i) = host.node_index(c.node) else { continue };
         match c.page_kib {
-            Some(size) => state.ledger.add_pages(i, size, c.kib / size.max(1)),
-            None => state.ledger.memory_used[i] += c.kib,
+            Some(size) => ledger.add_pages(i, size, c.kib / size.max(1)),
+            None => ledger.memory_used[i] += c.kib,
         }
     }
 }
 
+/// A placed guest whose emulator threads still need CPUs.
+pub struct Emulator {
+    /// Index of the guest in the build.
+    pub guest: usize,
+    pub host: usize,
+    /// The host node of its cell 0.
+    pub node: u32,
+    /// The guest's name, to report at.
+    pub span: Span,
+}
+
 /// Emulator threads of placed guests: a reserved CPU of cell 0's node when the host
 /// reserves any there, else that node's CPUs that no dedicated vCPU of the build uses.
-fn place_emulators(
+pub fn place_emulators(
     checked: &mut Checked,
     hosts: &[Option<HostDef>],
-    states: &[Option<vnuma::PlaceState>],
-    emulators: &[(usize, usize, u32)],
-    guest_stmts: &[Fields<'_>],
+    ledgers: &[Option<&Ledger>],
+    emulators: &[Emulator],
     diags: &mut Vec<Diagnostic>,
 ) {
-    for &(gi, hi, node) in emulators {
-        let (Some(Some(host)), Some(Some(state))) = (hosts.get(hi), states.get(hi)) else {
+    for e in emulators {
+        let (Some(Some(host)), Some(Some(ledger))) = (hosts.get(e.host), ledgers.get(e.host)) else {
             continue;
         };
+        let node = e.node;
         let Some(n) = host.profile.node(node) else { continue };
         let reserved = n.cpus.intersection(&host.profile.reserved);
         let pin = if reserved.is_empty() {
-            n.cpus.difference(&state.ledger.dedicated)
+            n.cpus.difference(&ledger.dedicated)
         } else {
             reserved
         };
-        let Some(guest) = checked.build.guests.get_mut(gi) else {
+        let Some(guest) = checked.build.guests.get_mut(e.guest) else {
             continue;
         };
         if pin.is_empty() {
-            let span = guest_stmts
-                .iter()
-                .find(|g| g.arg_text(0) == Some(guest.name.as_str()))
-                .map(|g| g.arg_span(0))
-                .unwrap_or_default();
+            let span = e.span;
             diags.push(
                 Diagnostic::error(
                     EMULATOR_NO_CPU,

@@ -10,17 +10,9 @@ use crate::place::{self, Distribution, Field, Mode, Pinning, Request};
 use crate::span::Span;
 
 /// Placement state of one host across the guests of a build.
-pub struct PlaceState {
-    pub topo: HostTopo,
+pub struct PlaceState<'t> {
+    pub topo: &'t HostTopo,
     pub ledger: Ledger,
-}
-
-impl PlaceState {
-    pub fn new(host: &crate::host::HostProfile) -> PlaceState {
-        let topo = HostTopo::new(host);
-        let ledger = Ledger::new(&topo, host.nodes.len());
-        PlaceState { topo, ledger }
-    }
 }
 
 pub struct Placed {
@@ -45,7 +37,7 @@ pub fn place_guest(
     f: &Fields<'_>,
     facts: &GuestFacts,
     host: &HostRef<'_>,
-    state: &mut PlaceState,
+    state: &mut PlaceState<'_>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Placed> {
     let req = Request {
@@ -67,7 +59,7 @@ pub fn place_guest(
         memory_kib: facts.memory_kib,
         page_kib: facts.page_kib,
     };
-    let plan = match place::plan_with_hints(host.profile, &state.topo, &state.ledger, &req) {
+    let plan = match place::plan_with_hints(host.profile, state.topo, &state.ledger, &req) {
         Ok(p) => p,
         Err(e) => {
             let span = match e.field {
@@ -112,7 +104,7 @@ pub fn place_guest(
                 .with_help("every socket still sits inside one cell, but the guest topology falls back to one socket per unit; choose a vCPU count divisible by the cells for equal sockets"),
         );
     }
-    place::commit(&mut state.ledger, &state.topo, &plan);
+    place::commit(&mut state.ledger, state.topo, &plan);
     let cells = plan
         .cells
         .iter()

@@ -17,7 +17,7 @@ pub struct Core {
 }
 
 /// Cores grouped by node, each list in (socket, die, core id, first thread) order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostTopo {
     pub cores: Vec<Core>,
     /// Indices into `cores`, per node index.
@@ -65,7 +65,7 @@ impl HostTopo {
 }
 
 /// What the guests placed so far use on one host.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ledger {
     /// Cores taken exclusively by dedicated (`pinning=cpu`) guests, by index into `HostTopo::cores`.
     pub core_used: Vec<bool>,
