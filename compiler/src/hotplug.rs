@@ -227,6 +227,7 @@ mod tests {
             memory_devices: Vec::new(),
             controllers: Vec::new(),
             devices: Vec::new(),
+            spans: GuestSpans::default(),
         }
     }
 

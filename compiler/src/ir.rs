@@ -2,6 +2,7 @@
 //! Lowering reads only this, so libvirt XML and the QEMU line cannot disagree.
 
 use crate::sets::IdSet;
+use crate::span::Span;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DomainType {
@@ -249,6 +250,29 @@ pub struct Guest {
     /// PCI controllers in index order.
     pub controllers: Vec<Controller>,
     pub devices: Vec<Device>,
+    /// Where each part of the guest was written.
+    pub spans: GuestSpans,
+}
+
+/// The source ranges a guest's model came from, parallel to its lists, so an editor can
+/// map a position to a fact. A part derived by `vnuma` points at the `vnuma` statement.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct GuestSpans {
+    /// The whole `guest` statement.
+    pub guest: Span,
+    /// The guest's name.
+    pub name: Span,
+    /// One per cell.
+    pub cells: Vec<Span>,
+    /// One per pin.
+    pub pins: Vec<Span>,
+    pub vnuma: Option<Span>,
+    /// One per memory device.
+    pub memory_devices: Vec<Span>,
+    /// One per controller.
+    pub controllers: Vec<Span>,
+    /// One per device.
+    pub devices: Vec<Span>,
 }
 
 impl Guest {

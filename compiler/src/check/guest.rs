@@ -394,7 +394,7 @@ pub fn check_guest(
 
     // Pins and emulator threads.
     let pin_fields: Vec<&Fields<'_>> = all("pin").collect();
-    let mut pins = super::pins::check_pins(&pin_fields, vcpus, &cells, &binding_spans, &mut cx);
+    let (mut pins, mut pin_spans) = super::pins::check_pins(&pin_fields, vcpus, &cells, &binding_spans, &mut cx);
     let emulator_pin = find("emulator").and_then(|f| super::pins::check_emulator(f, &mut cx));
 
     // Whole-guest memory policy.
@@ -434,6 +434,8 @@ pub fn check_guest(
         if let Some(p) = super::vnuma::place_guest(v, &facts, profile_host, state, cx.diags) {
             cells = p.cells;
             pins = p.pins;
+            cell_spans = vec![v.span(); cells.len()];
+            pin_spans = vec![v.span(); pins.len()];
             topology = Some(p.topology);
             distances = p.distances;
             placed = true;
@@ -538,6 +540,35 @@ pub fn check_guest(
     }
 
     let ok = cx.diags[before..].iter().all(|d| !d.is_error());
+    let named = |name: &str| {
+        let block = find("devices");
+        block
+            .and_then(|b| b.stmt.block.as_ref())
+            .and_then(|b| b.statements.iter().find(|s| s.args.first().is_some_and(|a| a.text == name)))
+            .map(|s| s.span)
+            .or(block.map(|b| b.span()))
+            .unwrap_or(stmt.span())
+    };
+    let spans = GuestSpans {
+        guest: stmt.span(),
+        name: stmt.arg_span(0),
+        cells: cell_spans,
+        pins: pin_spans,
+        vnuma: find("vnuma").map(|v| v.span()),
+        memory_devices: mem
+            .devices
+            .iter()
+            .map(|d| memdevs.get(d.slot as usize).map(|f| f.span()).unwrap_or(stmt.span()))
+            .collect(),
+        controllers: device_set
+            .as_ref()
+            .map(|d| d.controllers.iter().map(|c| named(&c.name)).collect())
+            .unwrap_or_default(),
+        devices: device_set
+            .as_ref()
+            .map(|d| d.devices.iter().map(|x| named(&x.name)).collect())
+            .unwrap_or_default(),
+    };
     GuestResult {
         guest: ok
             .then_some(Guest {
@@ -560,6 +591,7 @@ pub fn check_guest(
                 memory_devices: mem.devices,
                 controllers: device_set.as_ref().map(|d| d.controllers.clone()).unwrap_or_default(),
                 devices: device_set.map(|d| d.devices).unwrap_or_default(),
+                spans,
             })
             .map(|mut g| {
                 if let Some(boot) = hotplug_boot {

@@ -16,6 +16,7 @@ use crate::host::HostProfile;
 use crate::ir;
 use crate::place::topo::Ledger;
 use crate::span::Span;
+use crate::syntax::ast;
 use codes::*;
 use schema::Fields;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,9 @@ pub struct HostDef {
     pub name: String,
     pub span: Span,
     pub profile: HostProfile,
+    /// Where each node of `profile.nodes` was written: its `node` line, or the `from=`/`probe=`
+    /// that brought it in.
+    pub node_spans: Vec<Span>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -210,10 +214,36 @@ pub fn load_host(
     } else {
         profile
     };
+    let origin = if f.has("from") {
+        f.span_of("from")
+    } else if probe {
+        f.span_of("probe")
+    } else {
+        f.span()
+    };
+    let node_lines: Vec<&ast::Statement> = f
+        .stmt
+        .block
+        .iter()
+        .flat_map(|b| &b.statements)
+        .filter(|s| s.keyword.text == "node")
+        .collect();
+    let node_spans = profile
+        .nodes
+        .iter()
+        .map(|n| {
+            node_lines
+                .iter()
+                .find(|s| s.args.first().is_some_and(|a| a.text.parse() == Ok(n.id)))
+                .map(|s| s.span)
+                .unwrap_or(origin)
+        })
+        .collect();
     Some(HostDef {
         name,
         span: f.arg_span(0),
         profile,
+        node_spans,
     })
 }
 

@@ -61,15 +61,16 @@ fn target_span(f: &Fields<'_>) -> Span {
     }
 }
 
-/// Every `pin`, one `VcpuPin` per vCPU, sorted; warnings for pins that leave their node.
+/// Every `pin`, one `VcpuPin` per vCPU, sorted, each with the span of its statement;
+/// warnings for pins that leave their node.
 pub(super) fn check_pins(
     fields: &[&Fields<'_>],
     vcpus: u32,
     cells: &[GuestCell],
     binding_spans: &[Option<Span>],
     cx: &mut Cx<'_, '_>,
-) -> Vec<VcpuPin> {
-    let mut pins: Vec<VcpuPin> = Vec::new();
+) -> (Vec<VcpuPin>, Vec<Span>) {
+    let mut pins: Vec<(VcpuPin, Span)> = Vec::new();
     let mut pin_spans: Vec<Span> = Vec::new();
     for f in fields {
         let Some(vset) = f.set("vcpus") else { continue };
@@ -108,7 +109,7 @@ pub(super) fn check_pins(
         }
         if let Some((v, i)) = vset
             .iter()
-            .find_map(|v| pins.iter().position(|p| p.vcpu == v).map(|i| (v, i)))
+            .find_map(|v| pins.iter().position(|(p, _)| p.vcpu == v).map(|i| (v, i)))
         {
             cx.err(
                 Diagnostic::error(
@@ -157,15 +158,18 @@ pub(super) fn check_pins(
             }
         }
         for v in vset.iter() {
-            pins.push(VcpuPin {
-                vcpu: v,
-                cpus: target.clone(),
-            });
+            pins.push((
+                VcpuPin {
+                    vcpu: v,
+                    cpus: target.clone(),
+                },
+                f.span(),
+            ));
             pin_spans.push(f.span_of("vcpus"));
         }
     }
-    pins.sort_by_key(|p| p.vcpu);
-    pins
+    pins.sort_by_key(|(p, _)| p.vcpu);
+    pins.into_iter().unzip()
 }
 
 /// `emulator cpus=|node=`: reserved CPUs are allowed here, that is what they are for.

@@ -426,6 +426,7 @@ fn model_guest(d: &Draft) -> ir::Guest {
         memory_devices: Vec::new(),
         controllers: Vec::new(),
         devices: Vec::new(),
+        spans: ir::GuestSpans::default(),
     }
 }
 
