@@ -10,6 +10,7 @@ pub mod explain;
 pub mod fmt;
 pub mod host;
 pub mod hotplug;
+pub mod ide;
 pub mod import;
 pub mod ir;
 pub mod lower;

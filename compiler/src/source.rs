@@ -81,3 +81,101 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let col = text.get(line_start..offset).map(|s| s.chars().count()).unwrap_or(0) + 1;
     (line, col)
 }
+
+/// Line starts of one text, for converting byte offsets to (line, column) and back, with
+/// columns in UTF-8 bytes or UTF-16 code units (what LSP counts by default).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LineIndex {
+    starts: Vec<u32>,
+    len: u32,
+}
+
+/// How columns are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Encoding {
+    Utf8,
+    Utf16,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> LineIndex {
+        let mut starts = vec![0u32];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i as u32 + 1),
+        );
+        LineIndex {
+            starts,
+            len: text.len() as u32,
+        }
+    }
+
+    /// 0-based line and column of a byte offset (clamped to the text, and back to a
+    /// character boundary).
+    pub fn position(&self, text: &str, offset: u32, enc: Encoding) -> (u32, u32) {
+        let mut offset = offset.min(self.len) as usize;
+        while offset > 0 && !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.starts.partition_point(|&s| s as usize <= offset).saturating_sub(1);
+        let start = self.starts.get(line).copied().unwrap_or(0) as usize;
+        let col = match enc {
+            Encoding::Utf8 => offset - start,
+            Encoding::Utf16 => text.get(start..offset).map(|s| s.encode_utf16().count()).unwrap_or(0),
+        };
+        (line as u32, col as u32)
+    }
+
+    /// The byte offset of a 0-based line and column; past the end of a line means its end,
+    /// past the last line means the end of the text, inside a character means its start.
+    pub fn offset(&self, text: &str, line: u32, col: u32, enc: Encoding) -> u32 {
+        let Some(&start) = self.starts.get(line as usize) else {
+            return self.len;
+        };
+        let end = self
+            .starts
+            .get(line as usize + 1)
+            .map(|&e| e.saturating_sub(1))
+            .unwrap_or(self.len);
+        let line_text = text.get(start as usize..end as usize).unwrap_or("");
+        let mut units = 0u32;
+        for (i, c) in line_text.char_indices() {
+            if units >= col {
+                return start + i as u32;
+            }
+            units += match enc {
+                Encoding::Utf8 => c.len_utf8() as u32,
+                Encoding::Utf16 => c.len_utf16() as u32,
+            };
+            if units > col {
+                return start + i as u32;
+            }
+        }
+        end
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf16_columns_count_code_units() {
+        // "é" is 2 bytes and 1 UTF-16 unit; "𝄞" is 4 bytes and 2 units.
+        let text = "ab\n# é𝄞x\n";
+        let idx = LineIndex::new(text);
+        let x = text.find('x').unwrap() as u32;
+        assert_eq!(idx.position(text, x, Encoding::Utf16), (1, 5));
+        assert_eq!(idx.position(text, x, Encoding::Utf8), (1, 8));
+        assert_eq!(idx.offset(text, 1, 5, Encoding::Utf16), x);
+        // Inside the surrogate pair: the character's start.
+        assert_eq!(idx.offset(text, 1, 4, Encoding::Utf16), x - 4);
+        // Past the end of a line, and past the last line.
+        assert_eq!(idx.offset(text, 0, 99, Encoding::Utf16), 2);
+        assert_eq!(idx.offset(text, 9, 0, Encoding::Utf16), text.len() as u32);
+        // Inside a multi-byte character, back to its start.
+        assert_eq!(idx.position(text, x - 1, Encoding::Utf8), (1, 4));
+    }
+}

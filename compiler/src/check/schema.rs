@@ -26,7 +26,7 @@ pub enum Context {
 }
 
 impl Context {
-    fn describe(self) -> &'static str {
+    pub fn describe(self) -> &'static str {
         match self {
             Context::File => "at the top level of a file",
             Context::Guest => "in a `guest` block",
@@ -56,7 +56,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn describe(self) -> String {
+    pub fn describe(self) -> String {
         match self {
             Kind::Int => "an integer like `16`".into(),
             Kind::Size => "a size like `8GiB`".into(),

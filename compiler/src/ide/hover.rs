@@ -1,0 +1,254 @@
+//! Hover: the documentation of the statement or property under the cursor (from the
+//! schema, the same text as docs/language.md), and the facts the checker resolved there:
+//! where each vCPU runs, where each cell's memory lives, what is left on the host node.
+
+use super::{At, Resolved, locate, resolve, spec};
+use crate::check::HostDef;
+use crate::check::schema::{Context, Kind, StmtSpec};
+use crate::db::{self, ItemKey, ItemKind, Program, SourceFile};
+use crate::host::HostProfile;
+use crate::ir::{Guest, GuestCell};
+use crate::sets::IdSet;
+use crate::span::Span;
+use crate::syntax::ast::Statement;
+use crate::units::human_kib;
+use std::collections::HashMap;
+use std::fmt::Write;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hover {
+    /// What the hover is about.
+    pub span: Span,
+    /// Markdown.
+    pub markdown: String,
+}
+
+pub fn hover(db: &dyn salsa::Database, program: Program, file: SourceFile, offset: u32) -> Option<Hover> {
+    let parsed = db::parse(db, file);
+    let cursor = locate(&parsed.ast, offset);
+    let (stmt, context) = cursor.innermost()?;
+    let spec = spec(stmt, context);
+    let checked = &db::check_program(db, program).checked;
+    let resolved = resolve(checked, cursor.top());
+    let mut md = String::new();
+    let span = match cursor.at {
+        At::Keyword | At::Arg(..) | At::Elsewhere => {
+            let spec = spec?;
+            statement_doc(&mut md, spec);
+            let facts = facts(db, program, stmt, &resolved);
+            if !facts.is_empty() {
+                md.push_str("\n---\n");
+                md.push_str(&facts);
+            }
+            stmt.head_span()
+        }
+        At::Key(p) => {
+            let ps = spec?.props.iter().find(|ps| ps.key == p.key.text)?;
+            let _ = write!(md, "**{}=** {}\n\n{}", ps.key, ps.kind.describe(), ps.doc);
+            p.key.span
+        }
+        At::Value(p) => {
+            if p.key.text == "on" && context == Context::File {
+                let host = super::host_named(checked, &p.value.text)?;
+                let hi = checked.hosts.iter().position(|h| h.as_ref().is_some_and(|h| h.name == host.name));
+                host_facts(&mut md, host, &node_use(db, program), hi, None);
+                p.value.span
+            } else {
+                let ps = spec?.props.iter().find(|ps| ps.key == p.key.text)?;
+                let _ = write!(md, "**{}=** {}\n\n{}", ps.key, ps.kind.describe(), ps.doc);
+                if let Kind::OneOf(words) | Kind::IntOr(words) = ps.kind
+                    && words.contains(&p.value.text.as_str())
+                {
+                    let _ = write!(md, "\n\n`{}` is one of: {}", p.value.text, words.join(", "));
+                }
+                p.value.span
+            }
+        }
+    };
+    (!md.is_empty()).then_some(Hover { span, markdown: md })
+}
+
+fn statement_doc(md: &mut String, spec: &StmtSpec) {
+    let args: Vec<&str> = spec.args.iter().map(|(n, _)| *n).collect();
+    let _ = writeln!(md, "**{}** {}", spec.keyword, args.join(" "));
+    let _ = writeln!(md, "\n{}", spec.doc);
+    if !spec.props.is_empty() {
+        md.push('\n');
+        for p in spec.props {
+            let req = if p.required { " (required)" } else { "" };
+            let _ = writeln!(md, "- `{}=` {}{req}: {}", p.key, p.kind.describe(), p.doc);
+        }
+    }
+}
+
+/// KiB of host memory bound by guests, per (host index, node id).
+fn node_use(db: &dyn salsa::Database, program: Program) -> HashMap<(usize, u32), u64> {
+    let mut used = HashMap::new();
+    for i in 0..db::items(db, program).guests.len() {
+        let step = db::guest_step(db, ItemKey::new(db, program, ItemKind::Guest, i as u32));
+        for c in &step.claims {
+            *used.entry((c.host, c.node)).or_insert(0) += c.kib;
+        }
+    }
+    used
+}
+
+fn facts(db: &dyn salsa::Database, program: Program, stmt: &Statement, r: &Resolved<'_>) -> String {
+    let mut md = String::new();
+    let kw = stmt.keyword.text.as_str();
+    let host_index = |h: &HostDef| r.checked.hosts.iter().position(|x| x.as_ref().is_some_and(|x| x.name == h.name));
+    match (kw, r.guest, r.host) {
+        ("guest", Some(g), host) => {
+            let _ = writeln!(
+                md,
+                "guest `{}`: {} vCPUs, {} memory, {} cell(s){}",
+                g.name,
+                g.vcpus,
+                human_kib(g.total_memory_kib()),
+                g.cells.len(),
+                host.map(|h| format!(", on host `{}`", h.name)).unwrap_or_default()
+            );
+            if let Some(h) = host {
+                cells_table(&mut md, g, &g.cells, &h.profile, &node_use(db, program), host_index(h));
+            }
+        }
+        ("vnuma" | "numa", Some(g), Some(h)) => {
+            cells_table(&mut md, g, &g.cells, &h.profile, &node_use(db, program), host_index(h));
+        }
+        ("cell", Some(g), Some(h)) => {
+            let id = stmt.args.first().and_then(|a| a.text.parse::<u32>().ok());
+            let cells: Vec<GuestCell> = g.cells.iter().filter(|c| Some(c.id) == id).cloned().collect();
+            cells_table(&mut md, g, &cells, &h.profile, &node_use(db, program), host_index(h));
+        }
+        ("pin", Some(g), Some(h)) => {
+            let vcpus = stmt
+                .prop("vcpus")
+                .and_then(|p| IdSet::parse(&p.value.text).ok())
+                .unwrap_or_default();
+            for p in g.pins.iter().filter(|p| vcpus.contains(p.vcpu)) {
+                let _ = writeln!(md, "- vCPU {} → {}", p.vcpu, cpus_facts(&h.profile, &p.cpus));
+            }
+        }
+        ("node", _, Some(h)) if r.guest.is_none() => {
+            let id = stmt.args.first().and_then(|a| a.text.parse::<u32>().ok());
+            host_facts(&mut md, h, &node_use(db, program), host_index(h), id);
+        }
+        ("host", None, Some(h)) => host_facts(&mut md, h, &node_use(db, program), host_index(h), None),
+        _ => {}
+    }
+    md
+}
+
+/// "CPUs 1,61 (core 0 of socket 0, node 0)".
+fn cpus_facts(host: &HostProfile, cpus: &IdSet) -> String {
+    let mut cores: Vec<(u32, u32)> = cpus
+        .iter()
+        .filter_map(|c| host.cpu(c))
+        .map(|c| (c.socket, c.core))
+        .collect();
+    cores.sort();
+    cores.dedup();
+    let nodes = host.nodes_of_cpus(cpus);
+    let cores_text = match cores.as_slice() {
+        [(s, c)] => format!("core {c} of socket {s}"),
+        many => format!("{} cores", many.len()),
+    };
+    format!("CPUs {cpus} ({cores_text}, node {nodes})")
+}
+
+fn cells_table(
+    md: &mut String,
+    g: &Guest,
+    cells: &[GuestCell],
+    host: &HostProfile,
+    used: &HashMap<(usize, u32), u64>,
+    host_index: Option<usize>,
+) {
+    if cells.is_empty() {
+        return;
+    }
+    md.push_str("\n| cell | vCPUs | host CPUs | memory | on host node |\n|---|---|---|---|---|\n");
+    for c in cells {
+        let mut cpus = IdSet::new();
+        for p in g.pins.iter().filter(|p| c.vcpus.contains(p.vcpu)) {
+            cpus = cpus.union(&p.cpus);
+        }
+        let cpus = if cpus.is_empty() {
+            "unpinned".to_string()
+        } else {
+            cpus_facts(host, &cpus)
+        };
+        let memory = match &c.binding {
+            Some(b) => {
+                let free: Vec<String> = b
+                    .nodes
+                    .iter()
+                    .filter_map(|n| {
+                        let node = host.node(n)?;
+                        let taken = host_index.and_then(|h| used.get(&(h, n))).copied().unwrap_or(0);
+                        Some(format!(
+                            "{n} ({}, {} left)",
+                            b.policy.libvirt(),
+                            human_kib(node.memory_kib.saturating_sub(taken))
+                        ))
+                    })
+                    .collect();
+                free.join(", ")
+            }
+            None => "unbound".to_string(),
+        };
+        let vcpus = if c.vcpus.is_empty() {
+            "none".to_string()
+        } else {
+            c.vcpus.to_string()
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {vcpus} | {cpus} | {} | {memory} |",
+            c.id,
+            human_kib(c.memory_kib)
+        );
+    }
+}
+
+fn host_facts(
+    md: &mut String,
+    h: &HostDef,
+    used: &HashMap<(usize, u32), u64>,
+    host_index: Option<usize>,
+    only: Option<u32>,
+) {
+    let p = &h.profile;
+    if only.is_none() {
+        let _ = writeln!(
+            md,
+            "host `{}`: {} node(s), {} CPUs, {} memory{}",
+            h.name,
+            p.nodes.len(),
+            p.cpus.len(),
+            human_kib(p.nodes.iter().map(|n| n.memory_kib).sum()),
+            if p.reserved.is_empty() {
+                String::new()
+            } else {
+                format!(", CPUs {} reserved", p.reserved)
+            }
+        );
+    }
+    let _ = writeln!(md, "\n| node | CPUs | memory | bound by guests | left |\n|---|---|---|---|---|");
+    for n in p.nodes.iter().filter(|n| only.is_none_or(|o| o == n.id)) {
+        let taken = host_index.and_then(|h| used.get(&(h, n.id))).copied().unwrap_or(0);
+        let cpus = if n.cpus.is_empty() {
+            "none".to_string()
+        } else {
+            n.cpus.to_string()
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {cpus} | {} | {} | {} |",
+            n.id,
+            human_kib(n.memory_kib),
+            human_kib(taken),
+            human_kib(n.memory_kib.saturating_sub(taken))
+        );
+    }
+}

@@ -1,0 +1,158 @@
+//! What the syntax alone says: folding ranges and semantic tokens.
+
+use crate::db::{self, SourceFile};
+use crate::span::Span;
+use crate::syntax::ast::{Statement, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fold {
+    /// Byte offsets of the first and last line's content.
+    pub start: u32,
+    pub end: u32,
+    pub comment: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenKind {
+    Keyword,
+    Property,
+    Number,
+    String,
+    /// A word value (`strict`, `host`, a name).
+    Word,
+    Comment,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token {
+    pub span: Span,
+    pub kind: TokenKind,
+}
+
+/// `(start, end)` of every comment: `#` outside a string, to the end of its line.
+fn comments(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let mut quoted = false;
+        let mut escaped = false;
+        for (i, c) in line.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if quoted => escaped = true,
+                '"' => quoted = !quoted,
+                '#' if !quoted => {
+                    out.push((at + i, at + line.trim_end_matches(['\n', '\r']).len()));
+                    break;
+                }
+                _ => {}
+            }
+        }
+        at += line.len();
+    }
+    out
+}
+
+/// Every multi-line block, and every run of two or more comment lines.
+pub fn folding_ranges(db: &dyn salsa::Database, file: SourceFile) -> Vec<Fold> {
+    let text = file.text(db);
+    let line_of = |o: u32| text.as_bytes()[..(o as usize).min(text.len())].iter().filter(|b| **b == b'\n').count();
+    let mut out = Vec::new();
+    fn walk(stmts: &[Statement], out: &mut Vec<Fold>, line_of: &dyn Fn(u32) -> usize) {
+        for s in stmts {
+            if let Some(b) = &s.block {
+                if line_of(b.span.start) < line_of(b.span.end) {
+                    out.push(Fold {
+                        start: s.span.start,
+                        end: b.span.end,
+                        comment: false,
+                    });
+                }
+                walk(&b.statements, out, line_of);
+            }
+        }
+    }
+    walk(&db::parse(db, file).ast.statements, &mut out, &line_of);
+    let mut run: Option<(usize, usize, usize)> = None; // (start, end, last line)
+    for (s, e) in comments(text) {
+        let line = line_of(s as u32);
+        let whole_line = text[..s].rsplit('\n').next().is_some_and(|before| before.trim().is_empty());
+        match run {
+            Some((rs, _, last)) if whole_line && line == last + 1 => run = Some((rs, e, line)),
+            _ => {
+                if let Some((rs, re, last)) = run
+                    && line_of(rs as u32) < last
+                {
+                    out.push(Fold {
+                        start: rs as u32,
+                        end: re as u32,
+                        comment: true,
+                    });
+                }
+                run = whole_line.then_some((s, e, line));
+            }
+        }
+    }
+    if let Some((rs, re, last)) = run
+        && line_of(rs as u32) < last
+    {
+        out.push(Fold {
+            start: rs as u32,
+            end: re as u32,
+            comment: true,
+        });
+    }
+    out.sort_by_key(|f| (f.start, f.end));
+    out
+}
+
+fn value_kind(v: &Value) -> TokenKind {
+    if v.quoted {
+        TokenKind::String
+    } else if v.text.starts_with(|c: char| c.is_ascii_digit()) {
+        TokenKind::Number
+    } else {
+        TokenKind::Word
+    }
+}
+
+/// Keywords, property keys, values and comments, in source order, never overlapping.
+pub fn semantic_tokens(db: &dyn salsa::Database, file: SourceFile) -> Vec<Token> {
+    let mut out = Vec::new();
+    fn walk(stmts: &[Statement], out: &mut Vec<Token>) {
+        for s in stmts {
+            out.push(Token {
+                span: s.keyword.span,
+                kind: TokenKind::Keyword,
+            });
+            for a in &s.args {
+                out.push(Token {
+                    span: a.span,
+                    kind: value_kind(a),
+                });
+            }
+            for p in &s.props {
+                out.push(Token {
+                    span: p.key.span,
+                    kind: TokenKind::Property,
+                });
+                out.push(Token {
+                    span: p.value.span,
+                    kind: value_kind(&p.value),
+                });
+            }
+            if let Some(b) = &s.block {
+                walk(&b.statements, out);
+            }
+        }
+    }
+    walk(&db::parse(db, file).ast.statements, &mut out);
+    let id = file.id(db);
+    out.extend(comments(file.text(db)).into_iter().map(|(s, e)| Token {
+        span: Span::new(id, s, e),
+        kind: TokenKind::Comment,
+    }));
+    out.sort_by_key(|t| (t.span.start, t.span.end));
+    out.dedup_by(|b, a| b.span.start < a.span.end);
+    out
+}

@@ -1,0 +1,217 @@
+//! `$0` cursor fixtures over the plain functions. Files are written as `### path` sections.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+use crate::db::{Loader, Workspace};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+struct Mem(HashMap<PathBuf, String>);
+
+impl Loader for Mem {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        self.0
+            .get(path)
+            .cloned()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"))
+    }
+    fn probe(&self) -> Result<crate::host::HostProfile, String> {
+        Err("no probe".into())
+    }
+}
+
+const HOST: &str = "host h {
+  node 0 cpus=0-3,8-11 memory=16GiB
+  node 1 cpus=4-7,12-15 memory=16GiB
+  smt split
+}
+";
+
+/// Load a fixture: the first file is the root; `$0` marks the cursor in it.
+fn fixture(text: &str) -> (Workspace, Program, SourceFile, u32) {
+    let mut files = HashMap::new();
+    let mut cursor = None;
+    let mut root = None;
+    let sections: Vec<&str> = if text.starts_with("### ") {
+        text.split("### ").skip(1).collect()
+    } else {
+        vec![]
+    };
+    let sections = if sections.is_empty() {
+        vec![("main.vnuma".to_string(), text.to_string())]
+    } else {
+        sections
+            .iter()
+            .map(|s| {
+                let (name, body) = s.split_once('\n').unwrap();
+                (name.trim().to_string(), body.to_string())
+            })
+            .collect()
+    };
+    for (name, mut body) in sections {
+        if let Some(at) = body.find("$0") {
+            body.replace_range(at..at + 2, "");
+            cursor = Some(at as u32);
+            root.get_or_insert(name.clone());
+        }
+        root.get_or_insert(name.clone());
+        files.insert(PathBuf::from(&name), body);
+    }
+    let root = root.unwrap();
+    let mut ws = Workspace::default();
+    let program = ws.load(Path::new(&root), &Mem(files)).unwrap();
+    let file = ws.file(Path::new(&root)).unwrap();
+    (ws, program, file, cursor.unwrap_or(0))
+}
+
+fn hover_at(text: &str) -> String {
+    let (ws, p, f, at) = fixture(text);
+    hover(&ws.db, p, f, at).map(|h| h.markdown).unwrap_or_default()
+}
+
+#[test]
+fn hover_documents_statements_and_properties() {
+    let h = hover_at("guest g {\n  vc$0pus 4\n  memory 4GiB\n}\n");
+    assert!(h.starts_with("**vcpus** N"), "{h}");
+    assert!(h.contains("`boot=`"), "{h}");
+    let h = hover_at("guest g {\n  vcpus 4\n  memory 4GiB lo$0cked=true\n}\n");
+    assert!(h.contains("Lock guest memory"), "{h}");
+}
+
+#[test]
+fn hover_on_a_pin_shows_where_each_vcpu_runs() {
+    let text = format!(
+        "{HOST}guest g on=h {{\n  vcpus 2\n  memory 4GiB\n  pi$0n vcpus=0-1 cpus=1,9\n}}\n"
+    );
+    let h = hover_at(&text);
+    assert!(h.contains("vCPU 0 → CPUs 1,9 (core 1 of socket 0, node 0)"), "{h}");
+    assert!(h.contains("vCPU 1 → CPUs 1,9"), "{h}");
+}
+
+#[test]
+fn hover_on_vnuma_shows_cells_nodes_and_free_memory() {
+    let text = format!("{HOST}guest g on=h {{\n  vcpus 8\n  memory 8GiB\n  vnu$0ma mode=host\n}}\n");
+    let h = hover_at(&text);
+    assert!(h.contains("| cell | vCPUs | host CPUs | memory | on host node |"), "{h}");
+    // Two cells, one per node, each 4 GiB, bound strictly, 12GiB left of 16.
+    assert!(h.contains("| 0 | 0-3 |"), "{h}");
+    assert!(h.contains("| 1 | 4-7 |"), "{h}");
+    assert!(h.contains("0 (strict, 12GiB left)"), "{h}");
+    assert!(h.contains("1 (strict, 12GiB left)"), "{h}");
+}
+
+#[test]
+fn hover_on_a_host_reference_lists_its_nodes() {
+    let text = format!("{HOST}guest g on=$0h {{\n  vcpus 2\n  memory 4GiB\n}}\n");
+    let h = hover_at(&text);
+    assert!(h.contains("host `h`: 2 node(s), 16 CPUs, 32GiB memory"), "{h}");
+    assert!(h.contains("| 1 | 4-7,12-15 | 16GiB |"), "{h}");
+}
+
+fn labels(text: &str) -> Vec<String> {
+    let (ws, p, f, at) = fixture(text);
+    completions(&ws.db, p, f, at).into_iter().map(|c| c.label).collect()
+}
+
+#[test]
+fn completion_offers_what_the_checker_accepts() {
+    // Statements of a guest block, without the ones already there and not repeatable.
+    let l = labels("guest g {\n  vcpus 4\n  $0\n}\n");
+    assert!(l.contains(&"memory".to_string()), "{l:?}");
+    assert!(l.contains(&"pin".to_string()), "{l:?}");
+    assert!(!l.contains(&"vcpus".to_string()), "{l:?}");
+    assert!(!l.contains(&"node".to_string()), "{l:?}");
+    // Properties not yet written.
+    let l = labels("guest g {\n  memory 4GiB locked=true $0\n}\n");
+    assert!(l.contains(&"hugepages=".to_string()), "{l:?}");
+    assert!(!l.contains(&"locked=".to_string()), "{l:?}");
+    // Enum words.
+    let l = labels("guest g {\n  vnuma mode=$0\n}\n");
+    assert_eq!(l, vec!["host", "node"]);
+    // Host names and host node ids.
+    let l = labels(&format!("{HOST}guest g on=$0"));
+    assert_eq!(l, vec!["h"]);
+    let l = labels(&format!("{HOST}guest g on=h {{\n  pin vcpus=0 node=$0\n}}\n"));
+    assert_eq!(l, vec!["0", "1"]);
+    // Nothing in comments.
+    assert!(labels("# vc$0").is_empty());
+}
+
+#[test]
+fn definition_and_references_follow_host_names_and_files() {
+    let text = "### main.vnuma\ninclude \"hosts.vnuma\"\nguest a on=$0h {\n  vcpus 2\n  memory 2GiB\n}\nguest b on=h {\n  vcpus 2\n  memory 2GiB\n}\n### hosts.vnuma\nhost h {\n  node 0 cpus=0-3 memory=8GiB\n}\n";
+    let (ws, p, f, at) = fixture(text);
+    let t = definition(&ws.db, p, f, at).unwrap();
+    assert_eq!(t.file.path(&ws.db), Path::new("hosts.vnuma"));
+    assert_eq!(&t.file.text(&ws.db)[t.span.start as usize..t.span.end as usize], "h");
+    let refs = references(&ws.db, p, f, at);
+    assert_eq!(refs.len(), 3, "{refs:?}");
+    // The include goes to the file.
+    let at = f.text(&ws.db).find("hosts.vnuma").unwrap() as u32;
+    let t = definition(&ws.db, p, f, at).unwrap();
+    assert_eq!(t.file.path(&ws.db), Path::new("hosts.vnuma"));
+    // A file analysed in the program that includes it sees the guests' diagnostics.
+    let hosts = ws.file(Path::new("hosts.vnuma")).unwrap();
+    assert!(diagnostics(&ws.db, p, hosts).is_empty());
+}
+
+#[test]
+fn symbols_are_a_tree_and_folds_cover_blocks() {
+    let text = "# a\n# b\nhost h {\n  node 0 cpus=0-3 memory=8GiB\n}\nguest g on=h {\n  numa {\n    cell 0 cpus=0-1 memory=1GiB\n  }\n}\n";
+    let (ws, _, f, _) = fixture(text);
+    let syms = document_symbols(&ws.db, f);
+    assert_eq!(syms.len(), 2);
+    assert_eq!(syms[0].kind, SymbolKind::Host);
+    assert_eq!(syms[0].children[0].name, "node 0");
+    assert_eq!(syms[1].children[0].children[0].kind, SymbolKind::Cell);
+    let folds = folding_ranges(&ws.db, f);
+    assert_eq!(folds.iter().filter(|f| f.comment).count(), 1);
+    assert_eq!(folds.iter().filter(|f| !f.comment).count(), 3);
+    let toks = semantic_tokens(&ws.db, f);
+    assert_eq!(toks[0].kind, TokenKind::Comment);
+    assert!(toks.windows(2).all(|w| w[0].span.end <= w[1].span.start));
+}
+
+#[test]
+fn quick_fixes_come_from_the_diagnostics() {
+    let text = "guest g {\n  vcpus 4\n  memory 4GB lokced=true\n}\n";
+    let (ws, p, f, _) = fixture(text);
+    let all = Span::new(f.id(&ws.db), 0, text.len());
+    let actions = code_actions(&ws.db, p, f, all);
+    let titles: Vec<&str> = actions.iter().map(|a| a.title.as_str()).collect();
+    assert!(titles.contains(&"Replace with `4GiB`"), "{titles:?}");
+    assert!(titles.contains(&"Replace with `locked`"), "{titles:?}");
+    // Keep the nodes `vnuma mode=node` picked.
+    let text = format!("{HOST}guest g on=h {{\n  vcpus 4\n  memory 4GiB\n  vnuma mode=node\n}}\n");
+    let (ws, p, f, _) = fixture(&text);
+    let all = Span::new(f.id(&ws.db), 0, text.len());
+    let keep = code_actions(&ws.db, p, f, all);
+    let keep = keep.iter().find(|a| a.title.starts_with("Keep this placement")).expect("keep action");
+    let (span, new) = &keep.edits[0];
+    assert_eq!(span.start as usize, text.find("mode=node").unwrap() + 9);
+    assert_eq!(new, " nodeset=0");
+}
+
+#[test]
+fn inlay_hints_show_resolved_pins_and_cells() {
+    let text = format!(
+        "{HOST}guest g on=h {{\n  vcpus 2\n  memory 4GiB\n  pin vcpus=0-1 node=1\n}}\nguest v on=h {{\n  vcpus 4\n  memory 4GiB\n  vnuma mode=node\n}}\n"
+    );
+    let (ws, p, f, _) = fixture(&text);
+    let hints = inlay_hints(&ws.db, p, f);
+    let labels: Vec<&str> = hints.iter().map(|h| h.label.as_str()).collect();
+    assert!(labels.contains(&"→ CPUs 4-7,12-15 node 1"), "{labels:?}");
+    assert!(labels.iter().any(|l| l.starts_with("→ cell 0: vCPUs 0-3 4GiB node ")), "{labels:?}");
+}
+
+#[test]
+fn lowered_and_explain_come_from_the_checked_model() {
+    let text = format!("{HOST}guest g on=h {{\n  vcpus 2\n  mem$0ory 4GiB\n}}\n");
+    let (ws, p, f, at) = fixture(&text);
+    let (name, xml) = lowered(&ws.db, p, f, at, false).unwrap();
+    assert_eq!(name, "g");
+    assert!(xml.contains("<name>g</name>"), "{xml}");
+    let (_, args) = lowered(&ws.db, p, f, at, true).unwrap();
+    assert!(args.contains("-smp"), "{args}");
+    assert!(explain(&ws.db, p, true).starts_with("<svg"));
+}
