@@ -63,7 +63,6 @@ pub fn parse_reporting_fallback(file: FileId, text: &str) -> (File, Vec<Diagnost
     };
     let mut cx = Cx {
         file,
-        text,
         src,
         fix: &repaired,
         diags: Vec::new(),
@@ -91,8 +90,6 @@ pub fn parse_reporting_fallback(file: FileId, text: &str) -> (File, Vec<Diagnost
 /// State of one parse: spans are mapped from the repaired text back to the original.
 struct Cx<'a> {
     file: FileId,
-    /// The original text.
-    text: &'a str,
     /// The repaired text the grammar parsed.
     src: &'a str,
     fix: &'a Repaired<'a>,
@@ -125,18 +122,16 @@ impl Cx<'_> {
 
     fn unclosed(&mut self, open: usize, ended_by: EndedBy) {
         let span = Span::new(self.file, open, open + 1);
-        let line = repair::line_of(self.text, open);
         let where_ = match ended_by {
             EndedBy::TopLevel(k, l) => format!("before `{k}` on line {l}"),
-            EndedBy::Dedent(l) => {
-                format!("before the `}}` on line {l}, which is indented like an outer block")
+            EndedBy::Dedent(l, outer) => {
+                format!("before line {l}, whose `}}` lines up with line {outer} and closes that line's block")
             }
             EndedBy::EndOfFile => "at the end of the file".to_string(),
         };
         self.diags.push(
-            Diagnostic::error(SYNTAX, "syntax error: unclosed `{`", span, "this block is never closed").with_help(
-                format!("add the `}}` that closes the block opened on line {line}; vnumac ended it {where_}"),
-            ),
+            Diagnostic::error(SYNTAX, "syntax error: unclosed `{`", span, "this block is never closed")
+                .with_help(format!("close it with `}}`; vnumac ends it {where_}")),
         );
         self.errors.push(span);
     }
@@ -592,7 +587,13 @@ mod tests {
         let numa_open = src.find("numa {").unwrap_or(0) + 5;
         assert_eq!(d[0].primary_span(), Span::new(FileId(0), numa_open, numa_open + 1));
         assert_eq!(f.errors, [Span::new(FileId(0), numa_open, numa_open + 1)]);
-        assert!(d[0].help.as_deref().unwrap_or("").contains("line 5"), "{d:?}");
+        assert!(
+            d[0].help
+                .as_deref()
+                .unwrap_or("")
+                .contains("before line 5, whose `}` lines up with line 1"),
+            "{d:?}"
+        );
         assert_eq!(keywords(&f.statements), ["guest", "guest"]);
         let b = &f.statements[1];
         assert_eq!(text(src, b.span), "guest b {\n  vcpus 4\n}");

@@ -29,8 +29,9 @@ use std::borrow::Cow;
 pub(crate) enum EndedBy {
     /// A line starting in column 0 with this keyword, on this line (1-based).
     TopLevel(&'static str, usize),
-    /// A `}` on this line (1-based) indented like an outer block's opening line.
-    Dedent(usize),
+    /// A `}` on the first line (1-based) indented like the second, the opening line
+    /// of an outer block, which that `}` closes.
+    Dedent(usize, usize),
     EndOfFile,
 }
 
@@ -253,16 +254,16 @@ fn close_blocks(text: &str) -> Repaired<'_> {
     // (original offset, how many `}`) to insert, in order.
     let mut closes: Vec<(usize, usize)> = Vec::new();
     let mut unclosed = Vec::new();
-    // Open blocks: (offset of `{`, indentation of its line).
-    let mut stack: Vec<(usize, usize)> = Vec::new();
+    // Open blocks: (offset of `{`, indentation of its line, its line).
+    let mut stack: Vec<(usize, usize, usize)> = Vec::new();
     let mut line_no = 0;
     let mut line_start = 0;
-    let mut close_from = |stack: &mut Vec<(usize, usize)>, keep: usize, at: usize, by: EndedBy| {
+    let mut close_from = |stack: &mut Vec<(usize, usize, usize)>, keep: usize, at: usize, by: EndedBy| {
         let n = stack.len().saturating_sub(keep);
         if n == 0 {
             return;
         }
-        for (open, _) in stack.drain(keep..) {
+        for (open, ..) in stack.drain(keep..) {
             unclosed.push(Unclosed { open, ended_by: by });
         }
         match closes.last_mut() {
@@ -279,16 +280,17 @@ fn close_blocks(text: &str) -> Repaired<'_> {
                     close_from(&mut stack, 0, at, EndedBy::TopLevel(k, line_no));
                 }
             }
-            Event::Open(at, indent) => stack.push((at, indent)),
+            Event::Open(at, indent) => stack.push((at, indent, line_no)),
             Event::Close(_, first, indent) => {
                 let matching = if first {
-                    stack.iter().rposition(|(_, i)| *i == indent)
+                    stack.iter().rposition(|(_, i, _)| *i == indent)
                 } else {
                     None
                 };
                 match matching {
                     Some(j) => {
-                        close_from(&mut stack, j + 1, line_start, EndedBy::Dedent(line_no));
+                        let outer = stack.get(j).map_or(0, |(_, _, line)| *line);
+                        close_from(&mut stack, j + 1, line_start, EndedBy::Dedent(line_no, outer));
                         stack.pop();
                     }
                     None => {
@@ -330,23 +332,6 @@ fn close_blocks(text: &str) -> Repaired<'_> {
     }
 }
 
-/// The 1-based line of a byte offset (lines end at `\n`, `\r\n` or `\r`).
-pub(crate) fn line_of(text: &str, offset: usize) -> usize {
-    let b = text.as_bytes();
-    let end = offset.min(b.len());
-    let mut line = 1;
-    let mut i = 0;
-    while i < end {
-        match b[i] {
-            b'\n' => line += 1,
-            b'\r' if b.get(i + 1) != Some(&b'\n') => line += 1,
-            _ => {}
-        }
-        i += 1;
-    }
-    line
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,7 +365,7 @@ mod tests {
         assert_eq!(r.text, "guest a {\n  numa {\n    cell 0\n}\n}\n");
         assert_eq!(r.unclosed.len(), 1);
         assert_eq!(r.unclosed[0].open, 17);
-        assert_eq!(r.unclosed[0].ended_by, EndedBy::Dedent(4));
+        assert_eq!(r.unclosed[0].ended_by, EndedBy::Dedent(4, 1));
     }
 
     #[test]
@@ -389,7 +374,6 @@ mod tests {
         assert_eq!(r.text, "a { # c\n}\n");
         assert_eq!(r.original(r.text.len()), 7);
         assert_eq!(r.unclosed[0].ended_by, EndedBy::EndOfFile);
-        assert_eq!(line_of("a\r\nb\rc\nd", 7), 4);
     }
 
     #[test]
