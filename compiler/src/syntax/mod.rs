@@ -199,8 +199,17 @@ impl Cx<'_> {
         let pos = pair.as_span().start();
         if self.last_error != Some(pos) {
             self.last_error = Some(pos);
-            let found = self.src.get(pos..).and_then(|r| r.chars().next()).unwrap_or(' ');
-            let span = self.span(pos, pos + found.len_utf8());
+            // The first word, or the first character when that is a brace or a quote.
+            let rest = pair.as_str();
+            let word = rest
+                .split(|c: char| c.is_whitespace() || "{}\";#".contains(c))
+                .next()
+                .unwrap_or("");
+            let found = match rest.chars().next() {
+                Some(c) if word.is_empty() => &rest[..c.len_utf8()],
+                _ => word,
+            };
+            let span = self.span(pos, pos + found.len());
             self.diags.push(
                 Diagnostic::error(
                     SYNTAX,
@@ -683,6 +692,9 @@ mod tests {
         let (f, d) = parse(FileId(0), src);
         assert_eq!(d.len(), 2, "{d:?}");
         assert_eq!(d[0].message, "syntax error: unexpected `x` after a block");
+        let (_, d2) = parse(FileId(0), "a { } junk\nb {} {}\n");
+        assert_eq!(d2[0].message, "syntax error: unexpected `junk` after a block");
+        assert_eq!(d2[1].message, "syntax error: unexpected `{` after a block");
         assert_eq!(text(src, d[0].primary_span()), "x");
         // The error inside the dropped block is reported too.
         assert_eq!(text(src, d[1].primary_span()), "4");
