@@ -1,11 +1,16 @@
 //! No input makes the compiler panic: random token soup, arbitrary text and mutated
 //! examples all end in outputs or diagnostics whose spans lie inside their files.
+//! The parser always recovers: it never falls back to an empty tree, every span in its
+//! tree lies on character boundaries of the text, and unchanged examples parse clean.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
 use std::path::Path;
 use vnumac::db::{self, Database, Loader};
+use vnumac::diagnostics::Diagnostic;
 use vnumac::host::HostProfile;
+use vnumac::span::{FileId, Span};
+use vnumac::syntax::{self, ast};
 
 struct Mem(String);
 
@@ -146,8 +151,127 @@ const TOKENS: &[&str] = &[
     "mode=node",
 ];
 
+/// Parse with recovery; it must not fall back, and every span must be a range of `text`.
+fn parse(text: &str) -> (ast::File, Vec<Diagnostic>) {
+    let (file, diags, fell_back) = syntax::parse_reporting_fallback(FileId(0), text);
+    assert!(!fell_back, "recovery failed on {text:?}: {diags:?}");
+    let mut spans = Vec::new();
+    collect_spans(&file.statements, &mut spans);
+    spans.extend(&file.errors);
+    spans.extend(diags.iter().flat_map(|d| d.labels.iter().map(|l| l.span)));
+    for s in spans {
+        let (start, end) = (s.start as usize, s.end as usize);
+        assert!(
+            start <= end && end <= text.len() && text.is_char_boundary(start) && text.is_char_boundary(end),
+            "span {s:?} is not a range of {text:?}"
+        );
+    }
+    assert!(file.errors.is_sorted_by_key(|s| (s.start, s.end)), "{:?}", file.errors);
+    let syntax_errors = diags.iter().any(|d| d.code == syntax::SYNTAX);
+    assert_eq!(
+        syntax_errors,
+        !file.errors.is_empty(),
+        "{text:?}: {diags:?} {:?}",
+        file.errors
+    );
+    (file, diags)
+}
+
+fn collect_spans(statements: &[ast::Statement], out: &mut Vec<Span>) {
+    for s in statements {
+        out.extend([s.span, s.keyword.span]);
+        out.extend(s.args.iter().map(|a| a.span));
+        out.extend(s.props.iter().flat_map(|p| [p.span, p.key.span, p.value.span]));
+        if let Some(b) = &s.block {
+            out.push(b.span);
+            collect_spans(&b.statements, out);
+        }
+    }
+}
+
+/// Characters that make or break structure, for mutations.
+const MUTATIONS: &[&str] = &["{", "}", "=", "\"", "#", ";", "\n", "\r", "\\", " ", "é", "x", "0"];
+
+#[test]
+fn examples_parse_clean() {
+    for ex in examples() {
+        let text = std::fs::read_to_string(&ex).unwrap();
+        let (file, diags) = parse(&text);
+        assert!(
+            diags.is_empty() && file.errors.is_empty(),
+            "{}: {diags:?}",
+            ex.display()
+        );
+        assert!(!file.statements.is_empty());
+    }
+}
+
+// Deep or long nesting neither overflows the stack nor takes exponential time
+// (text after each closing brace would make a backtracking grammar parse blocks twice).
+#[test]
+fn deep_nesting_is_fast_and_does_not_overflow() {
+    let texts = [
+        "{".repeat(3000),
+        "a {\n".repeat(1500),
+        "}".repeat(3000),
+        "x {} ".repeat(2000),
+        format!("{}{}", "a { ".repeat(60), "} y ".repeat(60)),
+        format!("{}{}", "a { ".repeat(2000), "} y\n".repeat(2000)),
+    ];
+    let start = std::time::Instant::now();
+    for text in texts {
+        let (_, diags) = parse(&text);
+        assert!(!diags.is_empty());
+    }
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1000, .. ProptestConfig::default() })]
+
+    #[test]
+    fn parse_recovers_from_arbitrary_text(text in "\\PC{0,300}") {
+        parse(&text);
+    }
+
+    #[test]
+    fn parse_recovers_from_structural_soup(text in "[a-z0-9 {}=\"#;\\\\\t\r\n]{0,200}") {
+        parse(&text);
+    }
+
+    // Delete characters from an example and insert structural ones; no edits at all
+    // leaves a valid file, which must parse without errors.
+    #[test]
+    fn parse_recovers_from_mutated_examples(
+        which in 0usize..64,
+        edits in proptest::collection::vec((0usize..6000, proptest::option::of(0..MUTATIONS.len())), 0..6),
+    ) {
+        let examples = examples();
+        let mut text = std::fs::read_to_string(&examples[which % examples.len()]).unwrap();
+        let unchanged = edits.is_empty();
+        for (at, insert) in edits {
+            let mut at = at % (text.len() + 1);
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            match insert {
+                Some(m) => text.insert_str(at, MUTATIONS[m]),
+                None => {
+                    if let Some(c) = text[at..].chars().next() {
+                        text.replace_range(at..at + c.len_utf8(), "");
+                    }
+                }
+            }
+        }
+        let (file, diags) = parse(&text);
+        if unchanged {
+            prop_assert!(diags.is_empty() && file.errors.is_empty(), "{diags:?}");
+        }
+    }
 
     #[test]
     fn token_soup_never_panics(idx in proptest::collection::vec(0..TOKENS.len(), 0..60)) {

@@ -2,9 +2,23 @@
 
 use crate::span::Span;
 
+/// A parsed file: every statement that parsed, and where the text did not.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct File {
+    /// The statements that parsed, each with the children that parsed. A statement
+    /// that does not start with a keyword is not here, and neither are the statements
+    /// in its block (they are checked for syntax errors, then dropped with it). Text
+    /// after a statement's block is dropped the same way, blocks and all. A statement
+    /// with a stray `=`, a `key=` without a value, an unterminated string or text
+    /// after its block stays, with what did parse.
     pub statements: Vec<Statement>,
+    /// The spans of the text the parser could not read, sorted by start: statements
+    /// that do not start with a keyword (the rest of their line and their block),
+    /// text after a block, stray `=`, `key=` without a value, unterminated strings, a
+    /// `}` with no open block, each `{` that is never closed and blocks nested too
+    /// deeply. Each comes with a syntax error (E0101), except that errors at one
+    /// position are reported once. Empty exactly when the file has no syntax error.
+    pub errors: Vec<Span>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

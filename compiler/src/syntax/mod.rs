@@ -1,7 +1,28 @@
-//! Text → syntax tree. Parsing reports at most one syntax error (pest does not recover);
-//! semantic checks run only on files that parsed.
+//! Text → syntax tree, recovering from syntax errors so that one mistake never hides
+//! the rest of a file.
+//!
+//! [`parse`] always returns a tree and every syntax error (E0101) it found, each with its
+//! own span; bad string escapes (E0102) are reported too. The grammar
+//! (`grammar/vnuma.pest`) defines the language and also how it recovers:
+//!
+//! - A `{` that is never closed is found by a lexical pre-scan (`syntax/repair.rs`)
+//!   and closed where the next top-level statement or the indentation of a later `}`
+//!   says it ends (or at the end of the file); the error points at the `{`. Spans are
+//!   mapped back to the original text.
+//! - A statement that does not start with a keyword becomes an error node: the rest of
+//!   its line and the block it opens. It is not in the tree (nor are the statements in
+//!   its block, though their errors are reported); the statements around it are.
+//! - Inside a statement, a stray `=` (`vcpus = 4`), a `key=` without a value, an
+//!   unterminated string or text after the statement's block is reported and
+//!   skipped; the statement stays in the tree with what did parse (`vcpus 4`).
+//! - A `}` at the top level with no open block is an error node.
+//! - A block nested more than 64 deep is skipped (pest recurses once per block).
+//!
+//! [`ast::File::errors`] lists the spans of those error nodes, for editors. The
+//! semantic checks decide for themselves what to do with a file that has errors.
 
 pub mod ast;
+mod repair;
 pub mod value;
 
 use crate::diagnostics::Diagnostic;
@@ -9,6 +30,7 @@ use crate::span::{FileId, Span};
 use ast::{Block, File, Ident, Prop, Statement, Value};
 use pest::Parser;
 use pest::iterators::Pair;
+use repair::{EndedBy, Repaired};
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/vnuma.pest"]
@@ -17,146 +39,338 @@ struct VnumaParser;
 pub const SYNTAX: &str = "vnuma::E0101";
 pub const BAD_ESCAPE: &str = "vnuma::E0102";
 
-/// Parse one file. On a syntax error the tree is empty and the error is returned.
+/// Parse one file: the tree of everything that parsed, and every error found.
 pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
-    let pairs = match VnumaParser::parse(Rule::file, text) {
-        Ok(p) => p,
-        Err(e) => return (File::default(), vec![syntax_error(file, text, e)]),
+    let (tree, diags, _) = parse_reporting_fallback(file, text);
+    (tree, diags)
+}
+
+/// [`parse`], and whether recovery failed so that the result is an empty tree with the
+/// one error pest reports for the original text. That should never happen; tests check.
+#[doc(hidden)]
+pub fn parse_reporting_fallback(file: FileId, text: &str) -> (File, Vec<Diagnostic>, bool) {
+    let repaired = repair::repair(text);
+    let src: &str = &repaired.text;
+    let root = match VnumaParser::parse(Rule::file, src) {
+        Ok(mut pairs) => pairs.next(),
+        Err(_) => {
+            let diag = match VnumaParser::parse(Rule::file, text) {
+                Err(e) => syntax_error(file, text, e),
+                Ok(_) => syntax_error_at(file, text, 0, 0, |o| o),
+            };
+            return (File::default(), vec![diag], true);
+        }
     };
-    let mut diags = Vec::new();
-    let mut statements = Vec::new();
-    for pair in pairs.flatten() {
-        if pair.as_rule() == Rule::file {
-            for inner in pair.into_inner() {
-                if inner.as_rule() == Rule::statement {
-                    statements.push(statement(file, inner, &mut diags));
-                }
+    let mut cx = Cx {
+        file,
+        src,
+        fix: &repaired,
+        diags: Vec::new(),
+        errors: Vec::new(),
+        last_error: None,
+    };
+    for u in &repaired.unclosed {
+        cx.unclosed(u.open, u.ended_by);
+    }
+    for &(start, end) in &repaired.too_deep {
+        cx.too_deep(start, end);
+    }
+    let statements = match root {
+        Some(root) => cx.items(root),
+        None => Vec::new(),
+    };
+    let Cx {
+        mut diags, mut errors, ..
+    } = cx;
+    diags.sort_by_key(|d| d.primary_span().start);
+    errors.sort_by_key(|s| (s.start, s.end));
+    (File { statements, errors }, diags, false)
+}
+
+/// State of one parse: spans are mapped from the repaired text back to the original.
+struct Cx<'a> {
+    file: FileId,
+    /// The repaired text the grammar parsed.
+    src: &'a str,
+    fix: &'a Repaired<'a>,
+    diags: Vec<Diagnostic>,
+    errors: Vec<Span>,
+    /// Offset (repaired) of the last syntax error, so one position is reported once.
+    last_error: Option<usize>,
+}
+
+impl Cx<'_> {
+    fn span(&self, start: usize, end: usize) -> Span {
+        Span::new(self.file, self.fix.original(start), self.fix.original(end))
+    }
+
+    fn span_of(&self, pair: &Pair<'_, Rule>) -> Span {
+        let s = pair.as_span();
+        self.span(s.start(), s.end())
+    }
+
+    /// A syntax error at `pos` in the repaired text, worded after what is found there.
+    fn syntax_error(&mut self, pos: usize) {
+        if self.last_error == Some(pos) {
+            return;
+        }
+        self.last_error = Some(pos);
+        let fix = self.fix;
+        self.diags
+            .push(syntax_error_at(self.file, self.src, pos, pos, |o| fix.original(o)));
+    }
+
+    fn unclosed(&mut self, open: usize, ended_by: EndedBy) {
+        let span = Span::new(self.file, open, open + 1);
+        let where_ = match ended_by {
+            EndedBy::TopLevel(k, l) => format!("before `{k}` on line {l}"),
+            EndedBy::Dedent(l, outer) => {
+                format!("before line {l}, whose `}}` lines up with line {outer} and closes that line's block")
             }
-            break;
+            EndedBy::EndOfFile => "at the end of the file".to_string(),
+        };
+        self.diags.push(
+            Diagnostic::error(SYNTAX, "syntax error: unclosed `{`", span, "this block is never closed")
+                .with_help(format!("close it with `}}`; vnumac ends it {where_}")),
+        );
+        self.errors.push(span);
+    }
+
+    fn too_deep(&mut self, start: usize, end: usize) {
+        let depth = repair::MAX_DEPTH;
+        self.diags.push(
+            Diagnostic::error(
+                SYNTAX,
+                "syntax error: blocks nested too deeply",
+                Span::new(self.file, start, start + 1),
+                format!("this block is nested more than {depth} deep"),
+            )
+            .with_help("vnumac skipped this block and everything in it"),
+        );
+        self.errors.push(Span::new(self.file, start, end));
+    }
+
+    /// The statements of a file or block; error nodes are reported and left out.
+    fn items(&mut self, parent: Pair<'_, Rule>) -> Vec<Statement> {
+        let mut out = Vec::new();
+        for p in parent.into_inner() {
+            match p.as_rule() {
+                Rule::statement => out.push(self.statement(p)),
+                Rule::broken => self.broken(p),
+                Rule::stray_close => {
+                    let s = p.as_span();
+                    self.syntax_error(s.start());
+                    let span = self.span_of(&p);
+                    self.errors.push(span);
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The span of an error node, without the whitespace it ends with.
+    fn trimmed(&self, pair: &Pair<'_, Rule>) -> Span {
+        let s = pair.as_span();
+        self.span(s.start(), s.start() + s.as_str().trim_end().len())
+    }
+
+    /// Blocks inside an error node: checked for errors, then dropped with it.
+    fn drop_blocks(&mut self, pair: Pair<'_, Rule>) {
+        for inner in pair.into_inner() {
+            if inner.as_rule() == Rule::block {
+                let _dropped = self.items(inner);
+            }
         }
     }
-    (File { statements }, diags)
-}
 
-fn span_of(file: FileId, pair: &Pair<'_, Rule>) -> Span {
-    let s = pair.as_span();
-    Span::new(file, s.start(), s.end())
-}
+    /// A statement that does not start with a keyword. The grammar gives up on a
+    /// statement only there (anything after a keyword is recovered inside the
+    /// statement), so that is where the error is.
+    fn broken(&mut self, pair: Pair<'_, Rule>) {
+        self.syntax_error(pair.as_span().start());
+        let span = self.trimmed(&pair);
+        self.errors.push(span);
+        self.drop_blocks(pair);
+    }
 
-fn statement(file: FileId, pair: Pair<'_, Rule>, diags: &mut Vec<Diagnostic>) -> Statement {
-    let span = span_of(file, &pair);
-    let mut keyword = Ident {
-        text: String::new(),
-        span,
-    };
-    let mut args = Vec::new();
-    let mut props = Vec::new();
-    let mut block = None;
-    for inner in pair.into_inner() {
-        match inner.as_rule() {
-            Rule::keyword => {
-                keyword = Ident {
-                    text: inner.as_str().to_string(),
-                    span: span_of(file, &inner),
-                }
-            }
-            Rule::arg => {
-                if let Some(v) = inner.into_inner().next() {
-                    args.push(value(file, v, diags));
-                }
-            }
-            Rule::prop => {
-                let pspan = span_of(file, &inner);
-                let mut key = None;
-                let mut val = None;
-                for part in inner.into_inner() {
-                    match part.as_rule() {
-                        Rule::key => {
-                            key = Some(Ident {
-                                text: part.as_str().to_string(),
-                                span: span_of(file, &part),
-                            })
-                        }
-                        _ => val = Some(value(file, part, diags)),
+    /// Text after a statement's block (`numa { ... } x`).
+    fn trailing(&mut self, pair: Pair<'_, Rule>) {
+        let pos = pair.as_span().start();
+        if self.last_error != Some(pos) {
+            self.last_error = Some(pos);
+            // The first word, or the first character when that is a brace or a quote.
+            let rest = pair.as_str();
+            let word = rest
+                .split(|c: char| c.is_whitespace() || "{}\";#".contains(c))
+                .next()
+                .unwrap_or("");
+            let found = match rest.chars().next() {
+                Some(c) if word.is_empty() => &rest[..c.len_utf8()],
+                _ => word,
+            };
+            let span = self.span(pos, pos + found.len());
+            self.diags.push(
+                Diagnostic::error(
+                    SYNTAX,
+                    format!("syntax error: unexpected `{found}` after a block"),
+                    span,
+                    "a statement ends with its block",
+                )
+                .with_help("start the next statement on a new line or after `;`"),
+            );
+        }
+        let span = self.trimmed(&pair);
+        self.errors.push(span);
+        self.drop_blocks(pair);
+    }
+
+    fn statement(&mut self, pair: Pair<'_, Rule>) -> Statement {
+        let span = self.span_of(&pair);
+        let mut keyword = Ident {
+            text: String::new(),
+            span,
+        };
+        let mut args = Vec::new();
+        let mut props = Vec::new();
+        let mut block = None;
+        for inner in pair.into_inner() {
+            match inner.as_rule() {
+                Rule::keyword => {
+                    keyword = Ident {
+                        text: inner.as_str().to_string(),
+                        span: self.span_of(&inner),
                     }
                 }
-                if let (Some(key), Some(value)) = (key, val) {
-                    props.push(Prop {
-                        key,
-                        value,
-                        span: pspan,
+                Rule::arg => {
+                    if let Some(v) = inner.into_inner().next() {
+                        args.push(self.value(v));
+                    }
+                }
+                Rule::prop => {
+                    let pspan = self.span_of(&inner);
+                    let mut key = None;
+                    let mut val = None;
+                    for part in inner.into_inner() {
+                        match part.as_rule() {
+                            Rule::key => {
+                                key = Some(Ident {
+                                    text: part.as_str().to_string(),
+                                    span: self.span_of(&part),
+                                })
+                            }
+                            _ => val = Some(self.value(part)),
+                        }
+                    }
+                    if let (Some(key), Some(value)) = (key, val) {
+                        props.push(Prop {
+                            key,
+                            value,
+                            span: pspan,
+                        });
+                    }
+                }
+                Rule::missing_value => {
+                    let span = self.span_of(&inner);
+                    let key = inner.as_str().trim_end_matches('=');
+                    self.last_error = Some(inner.as_span().start());
+                    self.diags.push(
+                        Diagnostic::error(
+                            SYNTAX,
+                            format!("syntax error: `{key}=` has no value"),
+                            span,
+                            "no value after `=`",
+                        )
+                        .with_help(format!(
+                            "write `{key}=value` with no spaces around `=`, or remove `{key}=`"
+                        )),
+                    );
+                    self.errors.push(span);
+                }
+                Rule::bad => {
+                    let s = inner.as_span();
+                    let pos = if s.as_str().starts_with('=') {
+                        s.start()
+                    } else {
+                        inner
+                            .clone()
+                            .into_inner()
+                            .find(|p| p.as_rule() == Rule::unterminated)
+                            .map_or(s.start(), |p| p.as_span().start())
+                    };
+                    self.syntax_error(pos);
+                    let span = self.span_of(&inner);
+                    self.errors.push(span);
+                }
+                Rule::trailing => self.trailing(inner),
+                Rule::block => {
+                    let bspan = self.span_of(&inner);
+                    let statements = self.items(inner);
+                    block = Some(Block {
+                        statements,
+                        span: bspan,
                     });
                 }
+                _ => {}
             }
-            Rule::block => {
-                let bspan = span_of(file, &inner);
-                let statements = inner
-                    .into_inner()
-                    .filter(|p| p.as_rule() == Rule::statement)
-                    .map(|p| statement(file, p, diags))
-                    .collect();
-                block = Some(Block {
-                    statements,
-                    span: bspan,
-                });
-            }
-            _ => {}
+        }
+        // The statement span ends at its last token, not at the separator.
+        let end = block
+            .as_ref()
+            .map(|b| b.span.end)
+            .into_iter()
+            .chain(props.iter().map(|p| p.span.end))
+            .chain(args.iter().map(|a| a.span.end))
+            .chain(std::iter::once(keyword.span.end))
+            .max()
+            .unwrap_or(span.end);
+        Statement {
+            span: Span { end, ..keyword.span },
+            keyword,
+            args,
+            props,
+            block,
         }
     }
-    // The statement span ends at its last token, not at the separator.
-    let end = block
-        .as_ref()
-        .map(|b| b.span.end)
-        .into_iter()
-        .chain(props.iter().map(|p| p.span.end))
-        .chain(args.iter().map(|a| a.span.end))
-        .chain(std::iter::once(keyword.span.end))
-        .max()
-        .unwrap_or(span.end);
-    Statement {
-        span: Span { end, ..keyword.span },
-        keyword,
-        args,
-        props,
-        block,
-    }
-}
 
-fn value(file: FileId, pair: Pair<'_, Rule>, diags: &mut Vec<Diagnostic>) -> Value {
-    let span = span_of(file, &pair);
-    match pair.as_rule() {
-        Rule::string => {
-            let body = pair.into_inner().next();
-            let (text, body_start) = match &body {
-                Some(b) => (b.as_str(), b.as_span().start()),
-                None => ("", span.start as usize + 1),
-            };
-            let text = match unescape(text) {
-                Ok(t) => t,
-                Err((at, len, msg)) => {
-                    diags.push(
-                        Diagnostic::error(
-                            BAD_ESCAPE,
-                            format!("invalid escape in string: {msg}"),
-                            Span::new(file, body_start + at, body_start + at + len),
-                            "this escape",
-                        )
-                        .with_help(r#"strings know `\"`, `\\`, `\n`, `\t` and `\u{...}`"#),
-                    );
-                    text.to_string()
+    fn value(&mut self, pair: Pair<'_, Rule>) -> Value {
+        let span = self.span_of(&pair);
+        let quote = pair.as_span().start();
+        match pair.as_rule() {
+            Rule::string => {
+                let body = pair.into_inner().next();
+                let (text, body_start) = match &body {
+                    Some(b) => (b.as_str(), b.as_span().start()),
+                    None => ("", quote + 1),
+                };
+                let text = match unescape(text) {
+                    Ok(t) => t,
+                    Err((at, len, msg)) => {
+                        let espan = self.span(body_start + at, body_start + at + len);
+                        self.diags.push(
+                            Diagnostic::error(
+                                BAD_ESCAPE,
+                                format!("invalid escape in string: {msg}"),
+                                espan,
+                                "this escape",
+                            )
+                            .with_help(r#"strings know `\"`, `\\`, `\n`, `\t` and `\u{...}`"#),
+                        );
+                        text.to_string()
+                    }
+                };
+                Value {
+                    text,
+                    quoted: true,
+                    span,
                 }
-            };
-            Value {
-                text,
-                quoted: true,
-                span,
             }
+            _ => Value {
+                text: pair.as_str().to_string(),
+                quoted: false,
+                span,
+            },
         }
-        _ => Value {
-            text: pair.as_str().to_string(),
-            quoted: false,
-            span,
-        },
     }
 }
 
@@ -199,11 +413,24 @@ pub fn unescape(s: &str) -> Result<String, (usize, usize, String)> {
     Ok(out)
 }
 
+/// The error pest reports for `text`.
 fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagnostic {
     let (start, end) = match e.location {
         pest::error::InputLocation::Pos(p) => (p, p),
         pest::error::InputLocation::Span((s, e)) => (s, e),
     };
+    syntax_error_at(file, text, start, end, |o| o)
+}
+
+/// A syntax error at `start..end` of `text`, worded after the character found at
+/// `start`; `original` maps offsets in `text` to the file's own.
+fn syntax_error_at(
+    file: FileId,
+    text: &str,
+    start: usize,
+    end: usize,
+    original: impl Fn(usize) -> usize,
+) -> Diagnostic {
     let rest = text.get(start..).unwrap_or("");
     let found = rest.chars().next();
     let (message, label, help) = match found {
@@ -216,6 +443,11 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
             "unexpected `}`".to_string(),
             "no block is open here".to_string(),
             "remove the `}` or open the block it closes with `{`".to_string(),
+        ),
+        Some('"') if VnumaParser::parse(Rule::string, rest).is_ok() => (
+            "unexpected string".to_string(),
+            "expected a statement keyword here".to_string(),
+            "a statement starts with a keyword such as `guest`, `host`, `memory` or `vcpus`; strings are arguments or values".to_string(),
         ),
         Some('"') => (
             "unterminated string".to_string(),
@@ -244,7 +476,7 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
     Diagnostic::error(
         SYNTAX,
         format!("syntax error: {message}"),
-        Span::new(file, start, end),
+        Span::new(file, original(start), original(end)),
         label,
     )
     .with_help(help)
@@ -281,13 +513,214 @@ mod tests {
         assert_eq!(d[0].code, BAD_ESCAPE);
     }
 
+    fn text(src: &str, s: Span) -> &str {
+        &src[s.start as usize..s.end as usize]
+    }
+
+    fn body(f: &File) -> &[Statement] {
+        f.statements[0].block.as_ref().map_or(&[], |b| &b.statements)
+    }
+
+    fn keywords(ss: &[Statement]) -> Vec<&str> {
+        ss.iter().map(|s| s.keyword.text.as_str()).collect()
+    }
+
     #[test]
-    fn syntax_errors_point_at_the_problem() {
-        let (_, d) = parse(FileId(0), "guest a {\n  vcpus = 4\n}\n");
+    fn spaces_around_equals_keep_the_statement() {
+        let src = "guest a {\n  vcpus = 4\n}\n";
+        let (f, d) = parse(FileId(0), src);
+        assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].code, SYNTAX);
+        assert_eq!(d[0].message, "syntax error: unexpected `=`");
         assert_eq!(d[0].primary_span().start, 18);
+        let vcpus = &body(&f)[0];
+        assert_eq!(vcpus.keyword.text, "vcpus");
+        assert_eq!(vcpus.args.len(), 1);
+        assert_eq!(vcpus.args[0].text, "4");
+        assert_eq!(f.errors.len(), 1);
+        assert_eq!(text(src, f.errors[0]), "=");
+    }
+
+    #[test]
+    fn two_broken_statements_are_two_errors_and_the_rest_survives() {
+        let src =
+            "guest a {\n  memory 4GiB\n  4 vcpus\n  vcpus 4\n  -numa x { cell 0 }\n  emulator node=0\n}\nhost h {}\n";
+        let (f, d) = parse(FileId(0), src);
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(d.iter().all(|d| d.code == SYNTAX));
+        assert_eq!(text(src, d[0].primary_span()), "4");
+        assert_eq!(text(src, d[1].primary_span()), "-");
+        assert_eq!(keywords(body(&f)), ["memory", "vcpus", "emulator"]);
+        assert_eq!(keywords(&f.statements), ["guest", "host"]);
+        assert_eq!(f.errors.len(), 2);
+        assert_eq!(text(src, f.errors[0]), "4 vcpus");
+        assert_eq!(text(src, f.errors[1]), "-numa x { cell 0 }");
+    }
+
+    #[test]
+    fn a_key_without_a_value_drops_the_property() {
+        let src = "guest a {\n  numa { cell 0 cpus= memory=1GiB }\n}\n";
+        let (f, d) = parse(FileId(0), src);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].message, "syntax error: `cpus=` has no value");
+        assert_eq!(text(src, d[0].primary_span()), "cpus=");
+        let cell = &body_of(&body(&f)[0])[0];
+        assert_eq!(cell.args[0].text, "0");
+        assert_eq!(cell.props.len(), 1);
+        assert_eq!(cell.props[0].key.text, "memory");
+    }
+
+    #[test]
+    fn an_unterminated_string_ends_at_its_line() {
+        let src = "host h from=\"x.xml {\n  smt none\n}\nguest g { vcpus \"a }\n  memory 1GiB\n}\n";
+        let (f, d) = parse(FileId(0), src);
+        assert_eq!(d.len(), 3, "{d:?}");
+        assert_eq!(d[0].message, "syntax error: unterminated string");
+        assert_eq!(d[0].primary_span().start, 12);
+        // The `{` was in the string, so this `}` closes nothing.
+        assert_eq!(d[1].message, "syntax error: unexpected `}`");
+        assert_eq!(d[2].message, "syntax error: unterminated string");
+        assert_eq!(text(src, f.errors[0]), "from=\"x.xml {");
+        assert_eq!(text(src, f.errors[2]), "\"a }");
+        assert_eq!(keywords(&f.statements), ["host", "smt", "guest"]);
+        assert!(f.statements[0].props.is_empty());
+        assert_eq!(keywords(body_of(&f.statements[2])), ["vcpus", "memory"]);
+    }
+
+    #[test]
+    fn an_unclosed_block_ends_before_the_next_guest() {
+        let src = "guest a {\n  numa {\n    cell 0 cpus=0\n  vcpus 2\n}\nguest b {\n  vcpus 4\n}\n";
+        let (f, d) = parse(FileId(0), src);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].message, "syntax error: unclosed `{`");
+        let numa_open = src.find("numa {").unwrap_or(0) + 5;
+        assert_eq!(d[0].primary_span(), Span::new(FileId(0), numa_open, numa_open + 1));
+        assert_eq!(f.errors, [Span::new(FileId(0), numa_open, numa_open + 1)]);
+        assert!(
+            d[0].help
+                .as_deref()
+                .unwrap_or("")
+                .contains("before line 5, whose `}` lines up with line 1"),
+            "{d:?}"
+        );
+        assert_eq!(keywords(&f.statements), ["guest", "guest"]);
+        let b = &f.statements[1];
+        assert_eq!(text(src, b.span), "guest b {\n  vcpus 4\n}");
+        assert_eq!(keywords(body_of(b)), ["vcpus"]);
+        // numa keeps what it had; the `}` on line 5 closes guest a, as its indentation says.
+        let numa = &body(&f)[0];
+        assert_eq!(keywords(body_of(numa)), ["cell", "vcpus"]);
+    }
+
+    #[test]
+    fn an_unclosed_block_at_the_column_zero_guest() {
+        let src = "guest a {\n  numa {\n    cell 0\nguest b {\n  vcpus 4\n}\n";
+        let (f, d) = parse(FileId(0), src);
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert_eq!(d[0].primary_span().start, 8);
+        assert_eq!(d[1].primary_span().start, 17);
+        assert!(
+            d[1].help.as_deref().unwrap_or("").contains("before `guest` on line 4"),
+            "{d:?}"
+        );
+        assert_eq!(keywords(&f.statements), ["guest", "guest"]);
+        let b = &f.statements[1];
+        assert_eq!(text(src, b.span), "guest b {\n  vcpus 4\n}");
+        assert_eq!(text(src, b.args[0].span), "b");
+        // guest a's block ends where guest b starts.
+        let a = f.statements[0].block.as_ref().map(|b| b.span);
+        assert_eq!(a.map(|s| s.end as usize), src.find("guest b"));
+    }
+
+    #[test]
+    fn an_unclosed_block_at_the_end_of_the_file() {
+        let src = "guest a {\n  vcpus 4";
+        let (f, d) = parse(FileId(0), src);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].primary_span().start, 8);
+        assert!(d[0].help.as_deref().unwrap_or("").contains("end of the file"), "{d:?}");
+        assert_eq!(keywords(body(&f)), ["vcpus"]);
+        assert_eq!(text(src, f.statements[0].span), src);
+    }
+
+    #[test]
+    fn a_stray_close_at_the_top_level() {
+        let src = "guest a {\n  vcpus 4\n}\n}\nhost h {}\n";
+        let (f, d) = parse(FileId(0), src);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].message, "syntax error: unexpected `}`");
+        assert_eq!(d[0].primary_span().start, 22);
+        assert_eq!(f.errors, [Span::new(FileId(0), 22, 23)]);
+        assert_eq!(keywords(&f.statements), ["guest", "host"]);
+    }
+
+    #[test]
+    fn braces_in_strings_and_comments_do_not_count() {
+        let src = "guest a { # {\n  disk d path=\"{\"\n  vcpus \"{\\\\\"\n}\nhost h {}\n";
+        let (f, d) = parse(FileId(0), src);
+        assert!(d.is_empty(), "{d:?}");
+        assert!(f.errors.is_empty());
+        assert_eq!(keywords(body(&f)), ["disk", "vcpus"]);
+        assert_eq!(keywords(&f.statements), ["guest", "host"]);
+    }
+
+    #[test]
+    fn spans_after_an_insertion_point_are_original_offsets() {
+        let src =
+            "guest a {\n  numa {\n    cell 0 memory=1GiB\n}\nguest b on=h {\n  memory 2GiB # x\n  vcpus \"é\\q\"\n}\n";
+        let (f, d) = parse(FileId(0), src);
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert_eq!(d[0].code, SYNTAX);
+        assert_eq!(d[1].code, BAD_ESCAPE);
+        assert_eq!(text(src, d[1].primary_span()), "\\q");
+        let b = &f.statements[1];
+        assert_eq!(text(src, b.props[0].span), "on=h");
+        let body = body_of(b);
+        assert_eq!(text(src, body[0].span), "memory 2GiB");
+        assert_eq!(text(src, body[1].args[0].span), "\"é\\q\"");
+        let cell = &body_of(&body_of(&f.statements[0])[0])[0];
+        assert_eq!(text(src, cell.props[0].value.span), "1GiB");
+    }
+
+    fn body_of(s: &Statement) -> &[Statement] {
+        s.block.as_ref().map_or(&[], |b| &b.statements)
+    }
+
+    #[test]
+    fn text_after_a_block_is_dropped() {
+        let src = "guest a {\n  numa { cell 0 } x { 4 } y\n  vcpus 4\n}\n";
+        let (f, d) = parse(FileId(0), src);
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert_eq!(d[0].message, "syntax error: unexpected `x` after a block");
+        let (_, d2) = parse(FileId(0), "a { } junk\nb {} {}\n");
+        assert_eq!(d2[0].message, "syntax error: unexpected `junk` after a block");
+        assert_eq!(d2[1].message, "syntax error: unexpected `{` after a block");
+        assert_eq!(text(src, d[0].primary_span()), "x");
+        // The error inside the dropped block is reported too.
+        assert_eq!(text(src, d[1].primary_span()), "4");
+        assert_eq!(text(src, f.errors[0]), "x { 4 } y");
+        assert_eq!(text(src, f.errors[1]), "4");
+        assert_eq!(keywords(body(&f)), ["numa", "vcpus"]);
+        assert_eq!(keywords(body_of(&body(&f)[0])), ["cell"]);
+    }
+
+    #[test]
+    fn deep_blocks_are_skipped() {
+        let src = format!("guest a {{{}\n{}\nhost h {{}}\n", "a {".repeat(99), "}".repeat(100));
+        let (f, d) = parse(FileId(0), &src);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].message, "syntax error: blocks nested too deeply");
+        assert_eq!(d[0].primary_span().start as usize, 9 + 63 * 3 + 2);
+        assert_eq!(keywords(&f.statements), ["guest", "host"]);
+    }
+
+    #[test]
+    fn valid_text_parses_as_before() {
+        let src = "guest a {\n  vcpus 4\n}\n";
+        let (f, d, fell_back) = parse_reporting_fallback(FileId(0), src);
+        assert!(d.is_empty() && f.errors.is_empty() && !fell_back);
         let (_, d) = parse(FileId(0), "guest a {\n  vcpus 4\n");
-        assert_eq!(d[0].message, "syntax error: unexpected end of file");
+        assert_eq!(d[0].message, "syntax error: unclosed `{`");
     }
 
     #[test]
