@@ -544,7 +544,11 @@ pub fn check_guest(
         let block = find("devices");
         block
             .and_then(|b| b.stmt.block.as_ref())
-            .and_then(|b| b.statements.iter().find(|s| s.args.first().is_some_and(|a| a.text == name)))
+            .and_then(|b| {
+                b.statements
+                    .iter()
+                    .find(|s| s.args.first().is_some_and(|a| a.text == name))
+            })
             .map(|s| s.span)
             .or(block.map(|b| b.span()))
             .unwrap_or(stmt.span())

@@ -107,16 +107,22 @@ pub fn completions(db: &dyn salsa::Database, program: Program, file: SourceFile,
     // The block the line is in: the statement under the cursor sits in it.
     let (context, siblings): (Context, &[Statement]) = {
         let typing = cursor.innermost().filter(|(s, _)| s.span.start as usize >= piece_start);
-        let ctx = typing.map(|(_, c)| c).unwrap_or_else(|| context_at(&text[..piece_start]));
-        let owner = cursor
-            .chain
-            .iter()
-            .rev()
-            .find(|(s, _)| s.block.as_ref().is_some_and(|b| b.span.start as usize <= offset && typing.is_none_or(|(t, _)| !std::ptr::eq(*s, t))));
+        let ctx = typing
+            .map(|(_, c)| c)
+            .unwrap_or_else(|| context_at(&text[..piece_start]));
+        let owner = cursor.chain.iter().rev().find(|(s, _)| {
+            s.block
+                .as_ref()
+                .is_some_and(|b| b.span.start as usize <= offset && typing.is_none_or(|(t, _)| !std::ptr::eq(*s, t)))
+        });
         let sibs = owner
             .and_then(|(s, _)| s.block.as_ref())
             .map(|b| b.statements.as_slice())
-            .unwrap_or(if ctx == Context::File { parsed.ast.statements.as_slice() } else { &[] });
+            .unwrap_or(if ctx == Context::File {
+                parsed.ast.statements.as_slice()
+            } else {
+                &[]
+            });
         (ctx, sibs)
     };
     let checked = &db::check_program(db, program).checked;
@@ -160,7 +166,13 @@ pub fn completions(db: &dyn salsa::Database, program: Program, file: SourceFile,
             let stmt = here.innermost().map(|(s, _)| s).filter(|s| s.keyword.text == keyword);
             if let Some((name, kind)) = spec.args.get(args) {
                 values(kind, &mut |w| {
-                    push(w.to_string(), CompletionKind::Value, Some(name.to_string()), None, w.to_string())
+                    push(
+                        w.to_string(),
+                        CompletionKind::Value,
+                        Some(name.to_string()),
+                        None,
+                        w.to_string(),
+                    )
                 });
             }
             for p in spec.props {
@@ -186,7 +198,11 @@ pub fn completions(db: &dyn salsa::Database, program: Program, file: SourceFile,
             let guest_top = cursor.top().filter(|t| t.keyword.text == "guest");
             let host = guest_top
                 .and_then(|g| g.prop("on").map(|p| p.value.text.clone()))
-                .or_else(|| (checked.hosts.len() == 1).then(|| checked.hosts[0].as_ref().map(|h| h.name.clone())).flatten())
+                .or_else(|| {
+                    (checked.hosts.len() == 1)
+                        .then(|| checked.hosts[0].as_ref().map(|h| h.name.clone()))
+                        .flatten()
+                })
                 .and_then(|n| super::host_named(checked, &n));
             match (context, keyword, key) {
                 (Context::File, "guest", "on") => {
@@ -208,7 +224,11 @@ pub fn completions(db: &dyn salsa::Database, program: Program, file: SourceFile,
                         push(
                             n.id.to_string(),
                             CompletionKind::Node,
-                            Some(format!("host node: CPUs {}, {}", n.cpus, crate::units::human_kib(n.memory_kib))),
+                            Some(format!(
+                                "host node: CPUs {}, {}",
+                                n.cpus,
+                                crate::units::human_kib(n.memory_kib)
+                            )),
                             None,
                             n.id.to_string(),
                         );
@@ -220,15 +240,31 @@ pub fn completions(db: &dyn salsa::Database, program: Program, file: SourceFile,
                     }
                 }
                 (Context::Devices, _, "on") => {
-                    let wanted = if keyword == "root-port" { "expander" } else { "root-port" };
+                    let wanted = if keyword == "root-port" {
+                        "expander"
+                    } else {
+                        "root-port"
+                    };
                     for s in siblings.iter().filter(|s| s.keyword.text == wanted) {
                         if let Some(a) = s.args.first() {
-                            push(a.text.clone(), CompletionKind::Device, Some(wanted.into()), None, a.text.clone());
+                            push(
+                                a.text.clone(),
+                                CompletionKind::Device,
+                                Some(wanted.into()),
+                                None,
+                                a.text.clone(),
+                            );
                         }
                     }
                 }
                 _ => values(&ps.kind, &mut |w| {
-                    push(w.to_string(), CompletionKind::Value, Some(ps.key.to_string()), Some(ps.doc.to_string()), w.to_string())
+                    push(
+                        w.to_string(),
+                        CompletionKind::Value,
+                        Some(ps.key.to_string()),
+                        Some(ps.doc.to_string()),
+                        w.to_string(),
+                    )
                 }),
             }
         }

@@ -50,7 +50,10 @@ pub fn hover(db: &dyn salsa::Database, program: Program, file: SourceFile, offse
         At::Value(p) => {
             if p.key.text == "on" && context == Context::File {
                 let host = super::host_named(checked, &p.value.text)?;
-                let hi = checked.hosts.iter().position(|h| h.as_ref().is_some_and(|h| h.name == host.name));
+                let hi = checked
+                    .hosts
+                    .iter()
+                    .position(|h| h.as_ref().is_some_and(|h| h.name == host.name));
                 host_facts(&mut md, host, &node_use(db, program), hi, None);
                 p.value.span
             } else {
@@ -96,7 +99,12 @@ fn node_use(db: &dyn salsa::Database, program: Program) -> HashMap<(usize, u32),
 fn facts(db: &dyn salsa::Database, program: Program, stmt: &Statement, r: &Resolved<'_>) -> String {
     let mut md = String::new();
     let kw = stmt.keyword.text.as_str();
-    let host_index = |h: &HostDef| r.checked.hosts.iter().position(|x| x.as_ref().is_some_and(|x| x.name == h.name));
+    let host_index = |h: &HostDef| {
+        r.checked
+            .hosts
+            .iter()
+            .position(|x| x.as_ref().is_some_and(|x| x.name == h.name))
+    };
     match (kw, r.guest, r.host) {
         ("guest", Some(g), host) => {
             let _ = writeln!(
@@ -234,7 +242,10 @@ fn host_facts(
             }
         );
     }
-    let _ = writeln!(md, "\n| node | CPUs | memory | bound by guests | left |\n|---|---|---|---|---|");
+    let _ = writeln!(
+        md,
+        "\n| node | CPUs | memory | bound by guests | left |\n|---|---|---|---|---|"
+    );
     for n in p.nodes.iter().filter(|n| only.is_none_or(|o| o == n.id)) {
         let taken = host_index.and_then(|h| used.get(&(h, n.id))).copied().unwrap_or(0);
         let cpus = if n.cpus.is_empty() {

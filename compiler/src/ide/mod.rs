@@ -11,7 +11,10 @@ mod syntax_info;
 
 pub use complete::{Completion, CompletionKind, completions};
 pub use hover::{Hover, hover};
-pub use nav::{Action, Hint, Symbol, SymbolKind, code_actions, definition, document_symbols, inlay_hints, references, workspace_symbols};
+pub use nav::{
+    Action, Hint, Symbol, SymbolKind, code_actions, definition, document_symbols, inlay_hints, references,
+    workspace_symbols,
+};
 pub use syntax_info::{Fold, Token, TokenKind, folding_ranges, semantic_tokens};
 
 use crate::check::schema::{self, Context, StmtSpec};
@@ -59,8 +62,6 @@ pub(crate) enum At<'a> {
 pub(crate) struct Cursor<'a> {
     pub chain: Vec<(&'a Statement, Context)>,
     pub at: At<'a>,
-    /// The context of the innermost block containing the offset (where a new statement would go).
-    pub block: Context,
 }
 
 impl<'a> Cursor<'a> {
@@ -79,17 +80,15 @@ fn within(span: Span, offset: u32) -> bool {
 
 pub(crate) fn locate(file: &ast::File, offset: u32) -> Cursor<'_> {
     let mut chain = Vec::new();
-    let mut block = Context::File;
     let mut stmts: &[Statement] = &file.statements;
     let mut context = Context::File;
-    loop {
-        let Some(s) = stmts.iter().find(|s| within(s.span, offset)) else {
-            break;
-        };
+    while let Some(s) = stmts.iter().find(|s| within(s.span, offset)) {
         chain.push((s, context));
-        match (&s.block, schema::lookup(context, &s.keyword.text).and_then(|spec| spec.block)) {
+        match (
+            &s.block,
+            schema::lookup(context, &s.keyword.text).and_then(|spec| spec.block),
+        ) {
             (Some(b), Some(inner)) if b.span.start < offset && offset < b.span.end => {
-                block = inner;
                 context = inner;
                 stmts = &b.statements;
             }
@@ -115,7 +114,7 @@ pub(crate) fn locate(file: &ast::File, offset: u32) -> Cursor<'_> {
             }
         }
     };
-    Cursor { chain, at, block }
+    Cursor { chain, at }
 }
 
 /// The schema entry of a statement in its context.

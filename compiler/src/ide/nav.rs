@@ -32,9 +32,9 @@ fn host_def(db: &dyn salsa::Database, program: Program, name: &str) -> Option<Ta
 
 /// The statement in the same `devices` block named `name`.
 fn device_def<'a>(siblings: &'a [Statement], name: &str) -> Option<&'a Statement> {
-    siblings
-        .iter()
-        .find(|s| matches!(s.keyword.text.as_str(), "expander" | "root-port") && s.args.first().is_some_and(|a| a.text == name))
+    siblings.iter().find(|s| {
+        matches!(s.keyword.text.as_str(), "expander" | "root-port") && s.args.first().is_some_and(|a| a.text == name)
+    })
 }
 
 fn siblings<'a>(chain: &[(&'a Statement, Context)]) -> &'a [Statement] {
@@ -166,7 +166,11 @@ fn symbol(s: &Statement, context: Context) -> Symbol {
             None => kw.to_string(),
         },
     };
-    let props: Vec<String> = s.props.iter().map(|p| format!("{}={}", p.key.text, p.value.text)).collect();
+    let props: Vec<String> = s
+        .props
+        .iter()
+        .map(|p| format!("{}={}", p.key.text, p.value.text))
+        .collect();
     let inner = spec(s, context).and_then(|sp| sp.block);
     let children = match (&s.block, inner) {
         (Some(b), Some(ctx)) => b.statements.iter().map(|c| symbol(c, ctx)).collect(),
@@ -247,7 +251,9 @@ pub fn inlay_hints(db: &dyn salsa::Database, program: Program, file: SourceFile)
                 .zip(&g.spans.pins)
                 .filter(|(_, s)| *s == span)
                 .fold(IdSet::new(), |acc, (q, _)| acc.union(&q.cpus));
-            let nodes = host.map(|h| format!(" node {}", h.profile.nodes_of_cpus(&cpus))).unwrap_or_default();
+            let nodes = host
+                .map(|h| format!(" node {}", h.profile.nodes_of_cpus(&cpus)))
+                .unwrap_or_default();
             let _ = p;
             out.push(Hint {
                 offset: span.end,
@@ -259,7 +265,11 @@ pub fn inlay_hints(db: &dyn salsa::Database, program: Program, file: SourceFile)
                 .cells
                 .iter()
                 .map(|c| {
-                    let nodes = c.binding.as_ref().map(|b| format!(" node {}", b.nodes)).unwrap_or_default();
+                    let nodes = c
+                        .binding
+                        .as_ref()
+                        .map(|b| format!(" node {}", b.nodes))
+                        .unwrap_or_default();
                     format!("cell {}: vCPUs {} {}{nodes}", c.id, c.vcpus, human_kib(c.memory_kib))
                 })
                 .collect();
@@ -301,7 +311,14 @@ fn set_prop(s: &Statement, key: &str, value: &str) -> (Span, String) {
                 .chain(std::iter::once(s.keyword.span.end))
                 .max()
                 .unwrap_or(s.keyword.span.end);
-            (Span { start: end, end, ..s.keyword.span }, format!(" {key}={value}"))
+            (
+                Span {
+                    start: end,
+                    end,
+                    ..s.keyword.span
+                },
+                format!(" {key}={value}"),
+            )
         }
     }
 }
@@ -318,7 +335,9 @@ pub fn code_actions(db: &dyn salsa::Database, program: Program, file: SourceFile
         }
         let Some(help) = d.help.as_deref() else { continue };
         let quotes = quoted(help);
-        if help.starts_with("did you mean `") || (d.code == crate::check::schema::SI_UNIT && help.starts_with("write `")) {
+        if help.starts_with("did you mean `")
+            || (d.code == crate::check::schema::SI_UNIT && help.starts_with("write `"))
+        {
             if let Some(q) = quotes.first() {
                 out.push(Action {
                     title: format!("Replace with `{q}`"),
@@ -331,10 +350,14 @@ pub fn code_actions(db: &dyn salsa::Database, program: Program, file: SourceFile
         }
         // `key=value` suggestions on the statement the diagnostic points at.
         let cursor = locate(&parsed.ast, span.start);
-        let Some((stmt, context)) = cursor.innermost() else { continue };
+        let Some((stmt, context)) = cursor.innermost() else {
+            continue;
+        };
         let Some(sp) = spec(stmt, context) else { continue };
         for q in quotes {
-            let Some((key, value)) = q.split_once('=') else { continue };
+            let Some((key, value)) = q.split_once('=') else {
+                continue;
+            };
             if value.is_empty() || value.contains(['.', '…']) || !sp.props.iter().any(|p| p.key == key) {
                 continue;
             }

@@ -56,7 +56,12 @@ fn comments(text: &str) -> Vec<(usize, usize)> {
 /// Every multi-line block, and every run of two or more comment lines.
 pub fn folding_ranges(db: &dyn salsa::Database, file: SourceFile) -> Vec<Fold> {
     let text = file.text(db);
-    let line_of = |o: u32| text.as_bytes()[..(o as usize).min(text.len())].iter().filter(|b| **b == b'\n').count();
+    let line_of = |o: u32| {
+        text.as_bytes()[..(o as usize).min(text.len())]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+    };
     let mut out = Vec::new();
     fn walk(stmts: &[Statement], out: &mut Vec<Fold>, line_of: &dyn Fn(u32) -> usize) {
         for s in stmts {
@@ -76,7 +81,10 @@ pub fn folding_ranges(db: &dyn salsa::Database, file: SourceFile) -> Vec<Fold> {
     let mut run: Option<(usize, usize, usize)> = None; // (start, end, last line)
     for (s, e) in comments(text) {
         let line = line_of(s as u32);
-        let whole_line = text[..s].rsplit('\n').next().is_some_and(|before| before.trim().is_empty());
+        let whole_line = text[..s]
+            .rsplit('\n')
+            .next()
+            .is_some_and(|before| before.trim().is_empty());
         match run {
             Some((rs, _, last)) if whole_line && line == last + 1 => run = Some((rs, e, line)),
             _ => {

@@ -80,9 +80,7 @@ fn hover_documents_statements_and_properties() {
 
 #[test]
 fn hover_on_a_pin_shows_where_each_vcpu_runs() {
-    let text = format!(
-        "{HOST}guest g on=h {{\n  vcpus 2\n  memory 4GiB\n  pi$0n vcpus=0-1 cpus=1,9\n}}\n"
-    );
+    let text = format!("{HOST}guest g on=h {{\n  vcpus 2\n  memory 4GiB\n  pi$0n vcpus=0-1 cpus=1,9\n}}\n");
     let h = hover_at(&text);
     assert!(h.contains("vCPU 0 → CPUs 1,9 (core 1 of socket 0, node 0)"), "{h}");
     assert!(h.contains("vCPU 1 → CPUs 1,9"), "{h}");
@@ -92,7 +90,10 @@ fn hover_on_a_pin_shows_where_each_vcpu_runs() {
 fn hover_on_vnuma_shows_cells_nodes_and_free_memory() {
     let text = format!("{HOST}guest g on=h {{\n  vcpus 8\n  memory 8GiB\n  vnu$0ma mode=host\n}}\n");
     let h = hover_at(&text);
-    assert!(h.contains("| cell | vCPUs | host CPUs | memory | on host node |"), "{h}");
+    assert!(
+        h.contains("| cell | vCPUs | host CPUs | memory | on host node |"),
+        "{h}"
+    );
     // Two cells, one per node, each 4 GiB, bound strictly, 12GiB left of 16.
     assert!(h.contains("| 0 | 0-3 |"), "{h}");
     assert!(h.contains("| 1 | 4-7 |"), "{h}");
@@ -186,7 +187,10 @@ fn quick_fixes_come_from_the_diagnostics() {
     let (ws, p, f, _) = fixture(&text);
     let all = Span::new(f.id(&ws.db), 0, text.len());
     let keep = code_actions(&ws.db, p, f, all);
-    let keep = keep.iter().find(|a| a.title.starts_with("Keep this placement")).expect("keep action");
+    let keep = keep
+        .iter()
+        .find(|a| a.title.starts_with("Keep this placement"))
+        .expect("keep action");
     let (span, new) = &keep.edits[0];
     assert_eq!(span.start as usize, text.find("mode=node").unwrap() + 9);
     assert_eq!(new, " nodeset=0");
@@ -201,7 +205,10 @@ fn inlay_hints_show_resolved_pins_and_cells() {
     let hints = inlay_hints(&ws.db, p, f);
     let labels: Vec<&str> = hints.iter().map(|h| h.label.as_str()).collect();
     assert!(labels.contains(&"→ CPUs 4-7,12-15 node 1"), "{labels:?}");
-    assert!(labels.iter().any(|l| l.starts_with("→ cell 0: vCPUs 0-3 4GiB node ")), "{labels:?}");
+    assert!(
+        labels.iter().any(|l| l.starts_with("→ cell 0: vCPUs 0-3 4GiB node ")),
+        "{labels:?}"
+    );
 }
 
 #[test]
@@ -214,4 +221,21 @@ fn lowered_and_explain_come_from_the_checked_model() {
     let (_, args) = lowered(&ws.db, p, f, at, true).unwrap();
     assert!(args.contains("-smp"), "{args}");
     assert!(explain(&ws.db, p, true).starts_with("<svg"));
+}
+
+#[test]
+fn a_syntax_error_in_one_guest_leaves_the_others_checked() {
+    let text = "### main.vnuma\ninclude \"other.vnuma\"\nguest a {\n  vcpus = 4\n  memory 4GiB\n  numa {\n    cell 0 cpus=0-9 memory=4GiB\n}\nguest b {\n  vcpus 2\n  memory 2GiB lokced=true\n}\n### other.vnuma\nguest c {\n  vcpus 2\n  memroy 2GiB\n}\n";
+    let (ws, p, f, _) = fixture(text);
+    let codes: Vec<&str> = diagnostics(&ws.db, p, f).iter().map(|d| d.code).collect();
+    // `vcpus = 4` and the unclosed `numa {`; then guest a's own check (cell 0 names vCPUs
+    // 4-9 of 4) and guest b's unknown property.
+    assert_eq!(codes.iter().filter(|c| **c == "vnuma::E0101").count(), 2, "{codes:?}");
+    assert!(codes.contains(&"vnuma::E0307"), "{codes:?}");
+    assert!(codes.contains(&"vnuma::E0202"), "{codes:?}");
+    // The included file's guest is checked too.
+    let other = ws.file(Path::new("other.vnuma")).unwrap();
+    let codes: Vec<&str> = diagnostics(&ws.db, p, other).iter().map(|d| d.code).collect();
+    // `memroy` is no statement, so guest c has no memory either.
+    assert_eq!(codes, vec!["vnuma::E0312", "vnuma::E0201"]);
 }
