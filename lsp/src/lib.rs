@@ -1,0 +1,16 @@
+//! vnuma-lsp: the vnuma language server. Glue between LSP and `vnumac::ide`: the
+//! session keeps one vnumac workspace, the server converts positions and types.
+
+pub mod convert;
+pub mod server;
+pub mod session;
+
+use tower_lsp_server::{ClientSocket, LspService};
+
+/// The service with its custom requests, and the socket for messages to the client.
+pub fn service() -> (LspService<server::Backend>, ClientSocket) {
+    LspService::build(server::Backend::new)
+        .custom_method("vnuma/showLowered", server::Backend::show_lowered)
+        .custom_method("vnuma/explain", server::Backend::explain)
+        .finish()
+}
