@@ -65,9 +65,29 @@ pub struct Parsed {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// A top-level piece of a file's text ([`syntax::chunks`]), by content: a piece an edit did
+/// not touch is the same piece, and is not parsed again. Pieces unused for a few revisions
+/// are forgotten.
+#[salsa::interned(revisions = 4)]
+struct Piece<'db> {
+    #[returns(ref)]
+    text: String,
+}
+
+/// One piece parsed on its own, with spans from its start.
+#[salsa::tracked(returns(ref))]
+fn parse_piece<'db>(db: &'db dyn salsa::Database, piece: Piece<'db>) -> (ast::File, Vec<Diagnostic>) {
+    syntax::parse(FileId(0), piece.text(db))
+}
+
+/// A file's syntax tree and syntax errors. Never fails: a broken statement is an error node
+/// and the rest is still parsed. Parsed piece by piece, so typing in one guest re-parses
+/// only that guest.
 #[salsa::tracked(returns(ref))]
 pub fn parse(db: &dyn salsa::Database, file: SourceFile) -> Parsed {
-    let (ast, diagnostics) = syntax::parse(file.id(db), file.text(db));
+    let (ast, diagnostics) = syntax::chunks::parse_in_pieces(file.id(db), file.text(db), |text| {
+        parse_piece(db, Piece::new(db, text.to_string())).clone()
+    });
     Parsed { ast, diagnostics }
 }
 
@@ -315,53 +335,107 @@ impl CheckResult {
     }
 }
 
-/// The whole program: every item's diagnostics, then the checks across guests
-/// (emulator threads, memory fit). Semantics run on whatever parsed.
-#[salsa::tracked(returns(ref))]
-pub fn check_program(db: &dyn salsa::Database, program: Program) -> CheckResult {
+/// What a program's guests add up to on their hosts, borrowed from the steps.
+struct Gathered<'db> {
+    hosts: Vec<Option<&'db HostDef>>,
+    diagnostics: Vec<Diagnostic>,
+    claims: Vec<guest::NodeClaim>,
+    /// The ledger after each host's last guest.
+    ledgers: Vec<Option<&'db Ledger>>,
+    emulators: Vec<check::Emulator>,
+    /// Every step, in order.
+    steps: Vec<&'db GuestStep>,
+}
+
+fn gather<'db>(db: &'db dyn salsa::Database, program: Program) -> Gathered<'db> {
     let items = items(db, program);
-    let mut diags = items.diagnostics.clone();
-    let mut hosts: Vec<Option<HostDef>> = Vec::with_capacity(items.hosts.len());
+    let mut g = Gathered {
+        hosts: Vec::with_capacity(items.hosts.len()),
+        diagnostics: items.diagnostics.clone(),
+        claims: Vec::new(),
+        ledgers: vec![None; items.hosts.len()],
+        emulators: Vec::new(),
+        steps: Vec::with_capacity(items.guests.len()),
+    };
     for i in 0..items.hosts.len() {
         let h = host(db, ItemKey::new(db, program, ItemKind::Host, i as u32));
-        diags.extend(h.diagnostics.iter().cloned());
-        hosts.push(h.def.clone());
+        g.diagnostics.extend(h.diagnostics.iter().cloned());
+        g.hosts.push(h.def.as_ref());
     }
-    let mut checked = Checked::default();
-    let mut claims = Vec::new();
-    let mut ledgers: Vec<Option<&Ledger>> = vec![None; hosts.len()];
-    let mut emulators = Vec::new();
+    let mut placed = 0;
     for i in 0..items.guests.len() {
         let step = guest_step(db, ItemKey::new(db, program, ItemKind::Guest, i as u32));
-        diags.extend(step.diagnostics.iter().cloned());
-        claims.extend(step.claims.iter().cloned());
+        g.diagnostics.extend(step.diagnostics.iter().cloned());
+        g.claims.extend(step.claims.iter().cloned());
         if let (Some(h), Some(l)) = (step.host, step.ledger.as_ref())
-            && let Some(slot) = ledgers.get_mut(h as usize)
+            && let Some(slot) = g.ledgers.get_mut(h as usize)
         {
             *slot = Some(l);
         }
-        if let Some(g) = &step.guest {
+        if step.guest.is_some() {
             if let (Some(node), Some(h)) = (step.emulator_node, step.host) {
-                emulators.push(check::Emulator {
-                    guest: checked.build.guests.len(),
+                g.emulators.push(check::Emulator {
+                    guest: placed,
                     host: h as usize,
                     node,
                     span: step.name_span,
                 });
             }
-            checked.build.guests.push(g.clone());
-            checked.guest_hosts.push(step.host.map(|h| h as usize));
+            placed += 1;
         }
+        g.steps.push(step);
     }
-    check::place_emulators(&mut checked, &hosts, &ledgers, &emulators, &mut diags);
-    let loaded: Vec<Option<&HostProfile>> = hosts.iter().map(|h| h.as_ref().map(|h| &h.profile)).collect();
+    g
+}
+
+/// The checks across guests: memory fit on every host node.
+fn fit_diagnostics(db: &dyn salsa::Database, program: Program, g: &Gathered<'_>, diags: &mut Vec<Diagnostic>) {
+    let loaded: Vec<Option<&HostProfile>> = g.hosts.iter().map(|h| h.map(|h| &h.profile)).collect();
     let names: Vec<String> = host_names(db, program)
         .iter()
         .map(|n| n.clone().unwrap_or_default())
         .collect();
-    fit::check_fit(&loaded, &names, &claims, &mut diags);
-    checked.hosts = hosts;
+    fit::check_fit(&loaded, &names, &g.claims, diags);
+}
+
+/// Every diagnostic of a program, sorted: what `vnumac check` reports. Semantics run on
+/// whatever parsed. Unlike [`check_program`] it copies no guest, so an editor's edit pays
+/// only for what changed.
+#[salsa::tracked(returns(ref))]
+pub fn program_diagnostics(db: &dyn salsa::Database, program: Program) -> Vec<Diagnostic> {
+    let g = gather(db, program);
+    let mut diags = g.diagnostics.clone();
+    let placed: Vec<&crate::ir::Guest> = g.steps.iter().filter_map(|s| s.guest.as_ref()).collect();
+    for e in &g.emulators {
+        if let (Some(Some(host)), Some(Some(ledger)), Some(guest)) =
+            (g.hosts.get(e.host), g.ledgers.get(e.host), placed.get(e.guest))
+            && let Some(Err(d)) = check::emulator_pin(host, ledger, e, &guest.name)
+        {
+            diags.push(d);
+        }
+    }
+    fit_diagnostics(db, program, &g, &mut diags);
     diagnostics::sort(&mut diags);
+    diags
+}
+
+/// The whole program: the checked model of every guest that passed, and every diagnostic.
+#[salsa::tracked(returns(ref))]
+pub fn check_program(db: &dyn salsa::Database, program: Program) -> CheckResult {
+    let g = gather(db, program);
+    let mut checked = Checked::default();
+    for step in &g.steps {
+        if let Some(guest) = &step.guest {
+            checked.build.guests.push(guest.clone());
+            checked.guest_hosts.push(step.host.map(|h| h as usize));
+        }
+    }
+    let mut diags = g.diagnostics.clone();
+    check::place_emulators(&mut checked, &g.hosts, &g.ledgers, &g.emulators, &mut diags);
+    fit_diagnostics(db, program, &g, &mut diags);
+    checked.hosts = g.hosts.iter().map(|h| h.cloned()).collect();
+    diagnostics::sort(&mut diags);
+    debug_assert_eq!(&diags, program_diagnostics(db, program));
     CheckResult {
         checked,
         diagnostics: diags,

@@ -15,6 +15,7 @@ use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
 use crate::ir;
 use crate::place::topo::Ledger;
+use crate::sets::IdSet;
 use crate::span::Span;
 use crate::syntax::ast;
 use codes::*;
@@ -278,11 +279,36 @@ pub struct Emulator {
     pub span: Span,
 }
 
-/// Emulator threads of placed guests: a reserved CPU of cell 0's node when the host
-/// reserves any there, else that node's CPUs that no dedicated vCPU of the build uses.
+/// Emulator threads of a placed guest: a reserved CPU of cell 0's node when the host
+/// reserves any there, else that node's CPUs that no dedicated vCPU of the build uses;
+/// an error when there are none.
+pub fn emulator_pin(host: &HostDef, ledger: &Ledger, e: &Emulator, guest: &str) -> Option<Result<IdSet, Diagnostic>> {
+    let node = e.node;
+    let n = host.profile.node(node)?;
+    let reserved = n.cpus.intersection(&host.profile.reserved);
+    let pin = if reserved.is_empty() {
+        n.cpus.difference(&ledger.dedicated)
+    } else {
+        reserved
+    };
+    if !pin.is_empty() {
+        return Some(Ok(pin));
+    }
+    Some(Err(Diagnostic::error(
+        EMULATOR_NO_CPU,
+        format!("every CPU of host node {node} runs a dedicated vCPU, leaving none for `{guest}`'s emulator threads"),
+        e.span,
+        "emulator threads need a CPU",
+    )
+    .with_help(format!(
+        "reserve a CPU on node {node} for the host (`reserve cpus=…`), or write `emulator cpus=…`"
+    ))))
+}
+
+/// [`emulator_pin`] for every placed guest of the build.
 pub fn place_emulators(
     checked: &mut Checked,
-    hosts: &[Option<HostDef>],
+    hosts: &[Option<&HostDef>],
     ledgers: &[Option<&Ledger>],
     emulators: &[Emulator],
     diags: &mut Vec<Diagnostic>,
@@ -291,35 +317,13 @@ pub fn place_emulators(
         let (Some(Some(host)), Some(Some(ledger))) = (hosts.get(e.host), ledgers.get(e.host)) else {
             continue;
         };
-        let node = e.node;
-        let Some(n) = host.profile.node(node) else { continue };
-        let reserved = n.cpus.intersection(&host.profile.reserved);
-        let pin = if reserved.is_empty() {
-            n.cpus.difference(&ledger.dedicated)
-        } else {
-            reserved
-        };
         let Some(guest) = checked.build.guests.get_mut(e.guest) else {
             continue;
         };
-        if pin.is_empty() {
-            let span = e.span;
-            diags.push(
-                Diagnostic::error(
-                    EMULATOR_NO_CPU,
-                    format!(
-                        "every CPU of host node {node} runs a dedicated vCPU, leaving none for `{}`'s emulator threads",
-                        guest.name
-                    ),
-                    span,
-                    "emulator threads need a CPU",
-                )
-                .with_help(format!(
-                    "reserve a CPU on node {node} for the host (`reserve cpus=…`), or write `emulator cpus=…`"
-                )),
-            );
-            continue;
+        match emulator_pin(host, ledger, e, &guest.name) {
+            Some(Ok(pin)) => guest.emulator_pin = Some(pin),
+            Some(Err(d)) => diags.push(d),
+            None => {}
         }
-        guest.emulator_pin = Some(pin);
     }
 }

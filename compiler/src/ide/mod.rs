@@ -35,8 +35,7 @@ pub struct Target {
 /// The diagnostics of a program whose primary span is in `file`, as `vnumac check` reports them.
 pub fn diagnostics(db: &dyn salsa::Database, program: Program, file: SourceFile) -> Vec<Diagnostic> {
     let id = file.id(db);
-    db::check_program(db, program)
-        .diagnostics
+    db::program_diagnostics(db, program)
         .iter()
         .filter(|d| d.primary_span().file == id)
         .cloned()

@@ -22,6 +22,7 @@
 //! semantic checks decide for themselves what to do with a file that has errors.
 
 pub mod ast;
+pub mod chunks;
 mod repair;
 pub mod value;
 
@@ -70,7 +71,9 @@ pub fn parse_reporting_fallback(file: FileId, text: &str) -> (File, Vec<Diagnost
         last_error: None,
     };
     for u in &repaired.unclosed {
-        cx.unclosed(u.open, u.ended_by);
+        let (d, span) = unclosed(file, text, u.open, u.ended_by, u.at);
+        cx.diags.push(d);
+        cx.errors.push(span);
     }
     for &(start, end) in &repaired.too_deep {
         cx.too_deep(start, end);
@@ -85,6 +88,38 @@ pub fn parse_reporting_fallback(file: FileId, text: &str) -> (File, Vec<Diagnost
     diags.sort_by_key(|d| d.primary_span().start);
     errors.sort_by_key(|s| (s.start, s.end));
     (File { statements, errors }, diags, false)
+}
+
+/// An unclosed `{`, and where vnumac ended it (as a second label, so the message holds
+/// no line numbers: a file is parsed in pieces, each from its own first line).
+fn unclosed(file: FileId, src: &str, open: usize, ended_by: EndedBy, at: usize) -> (Diagnostic, Span) {
+    let span = Span::new(file, open, open + 1);
+    let line_end = |from: usize| src[from.min(src.len())..].find('\n').map_or(src.len(), |i| from + i);
+    let (end, label, where_) = match ended_by {
+        EndedBy::TopLevel(k, _) => (
+            Span::new(file, at, at + k.len()),
+            "vnumac ends the block before this",
+            format!("before the next top-level `{k}`"),
+        ),
+        EndedBy::Dedent(..) => {
+            let start =
+                at + src[at.min(src.len())..].len() - src[at.min(src.len())..].trim_start_matches([' ', '\t']).len();
+            (
+                Span::new(file, start, line_end(start).min(start + 1)),
+                "vnumac ends the block before this `}`",
+                "before the `}` that lines up with an outer block".to_string(),
+            )
+        }
+        EndedBy::EndOfFile => (
+            Span::new(file, src.len(), src.len()),
+            "the block ends with the file",
+            "at the end of the file".to_string(),
+        ),
+    };
+    let d = Diagnostic::error(SYNTAX, "syntax error: unclosed `{`", span, "this block is never closed")
+        .with_label(end, label)
+        .with_help(format!("close it with `}}`; vnumac ends it {where_}"));
+    (d, span)
 }
 
 /// State of one parse: spans are mapped from the repaired text back to the original.
@@ -118,22 +153,6 @@ impl Cx<'_> {
         let fix = self.fix;
         self.diags
             .push(syntax_error_at(self.file, self.src, pos, pos, |o| fix.original(o)));
-    }
-
-    fn unclosed(&mut self, open: usize, ended_by: EndedBy) {
-        let span = Span::new(self.file, open, open + 1);
-        let where_ = match ended_by {
-            EndedBy::TopLevel(k, l) => format!("before `{k}` on line {l}"),
-            EndedBy::Dedent(l, outer) => {
-                format!("before line {l}, whose `}}` lines up with line {outer} and closes that line's block")
-            }
-            EndedBy::EndOfFile => "at the end of the file".to_string(),
-        };
-        self.diags.push(
-            Diagnostic::error(SYNTAX, "syntax error: unclosed `{`", span, "this block is never closed")
-                .with_help(format!("close it with `}}`; vnumac ends it {where_}")),
-        );
-        self.errors.push(span);
     }
 
     fn too_deep(&mut self, start: usize, end: usize) {
@@ -600,7 +619,7 @@ mod tests {
             d[0].help
                 .as_deref()
                 .unwrap_or("")
-                .contains("before line 5, whose `}` lines up with line 1"),
+                .contains("before the `}` that lines up with an outer block"),
             "{d:?}"
         );
         assert_eq!(keywords(&f.statements), ["guest", "guest"]);
@@ -620,7 +639,10 @@ mod tests {
         assert_eq!(d[0].primary_span().start, 8);
         assert_eq!(d[1].primary_span().start, 17);
         assert!(
-            d[1].help.as_deref().unwrap_or("").contains("before `guest` on line 4"),
+            d[1].help
+                .as_deref()
+                .unwrap_or("")
+                .contains("before the next top-level `guest`"),
             "{d:?}"
         );
         assert_eq!(keywords(&f.statements), ["guest", "guest"]);

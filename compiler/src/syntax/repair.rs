@@ -40,6 +40,8 @@ pub(crate) enum EndedBy {
 pub(crate) struct Unclosed {
     pub open: usize,
     pub ended_by: EndedBy,
+    /// Where vnumac ends it, in the original text.
+    pub at: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -264,7 +266,7 @@ fn close_blocks(text: &str) -> Repaired<'_> {
             return;
         }
         for (open, ..) in stack.drain(keep..) {
-            unclosed.push(Unclosed { open, ended_by: by });
+            unclosed.push(Unclosed { open, ended_by: by, at });
         }
         match closes.last_mut() {
             Some((last, count)) if *last == at => *count += n,
