@@ -66,36 +66,58 @@ pub struct Parsed {
 }
 
 /// A top-level piece of a file's text ([`syntax::chunks`]), by content: a piece an edit did
-/// not touch is the same piece, and is not parsed again. Pieces unused for a few revisions
-/// are forgotten.
+/// not touch is the same piece, and is not parsed or checked again, wherever it moved.
+/// Pieces unused for a few revisions are forgotten.
 #[salsa::interned(revisions = 4)]
-struct Piece<'db> {
+pub struct Piece<'db> {
     #[returns(ref)]
-    text: String,
+    pub text: String,
 }
 
-/// One piece parsed on its own, with spans from its start.
+/// One piece parsed on its own. Its spans are relative to the piece
+/// ([`FileId::RELATIVE`]); [`Span::relocate`] puts them in place.
 #[salsa::tracked(returns(ref))]
-fn parse_piece<'db>(db: &'db dyn salsa::Database, piece: Piece<'db>) -> (ast::File, Vec<Diagnostic>) {
-    syntax::parse(FileId(0), piece.text(db))
+pub fn parse_piece<'db>(db: &'db dyn salsa::Database, piece: Piece<'db>) -> (ast::File, Vec<Diagnostic>) {
+    syntax::parse(FileId::RELATIVE, piece.text(db))
 }
 
-/// A file's syntax tree and syntax errors. Never fails: a broken statement is an error node
-/// and the rest is still parsed. Parsed piece by piece, so typing in one guest re-parses
-/// only that guest.
+/// A file's pieces and where each starts.
+#[salsa::tracked(returns(ref))]
+pub fn pieces<'db>(db: &'db dyn salsa::Database, file: SourceFile) -> Vec<(Piece<'db>, u32)> {
+    let text = file.text(db);
+    syntax::chunks::chunks(text)
+        .into_iter()
+        .map(|r| (Piece::new(db, text[r.clone()].to_string()), r.start as u32))
+        .collect()
+}
+
+/// A file's syntax tree and syntax errors, with spans in the file. Never fails: a broken
+/// statement is an error node and the rest is still parsed.
 #[salsa::tracked(returns(ref))]
 pub fn parse(db: &dyn salsa::Database, file: SourceFile) -> Parsed {
-    let (ast, diagnostics) = syntax::chunks::parse_in_pieces(file.id(db), file.text(db), |text| {
-        parse_piece(db, Piece::new(db, text.to_string())).clone()
-    });
-    Parsed { ast, diagnostics }
+    let mut out = (ast::File::default(), Vec::new());
+    for (piece, at) in pieces(db, file) {
+        syntax::chunks::append(&mut out, parse_piece(db, *piece), file.id(db), *at);
+    }
+    Parsed {
+        ast: out.0,
+        diagnostics: out.1,
+    }
 }
 
-/// A top-level statement: the file it is in and its index there.
+/// Every top-level statement of a file, relative to its piece, with the piece's offset.
+fn top_statements(db: &dyn salsa::Database, file: SourceFile) -> impl Iterator<Item = (&ast::Statement, u32)> {
+    pieces(db, file)
+        .iter()
+        .flat_map(move |(piece, at)| parse_piece(db, *piece).0.statements.iter().map(move |s| (s, *at)))
+}
+
+/// A top-level statement: its file, its piece there and its index in the piece.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ItemRef {
     pub file: SourceFile,
-    pub index: usize,
+    pub piece: u32,
+    pub index: u32,
 }
 
 /// The program's files and top-level items, with the diagnostics found at that level.
@@ -121,23 +143,37 @@ pub fn items(db: &dyn salsa::Database, program: Program) -> Items {
     let mut host_names: Vec<(String, Span)> = Vec::new();
     let mut guest_names: Vec<(String, Span)> = Vec::new();
     for f in &order {
-        let parsed = parse(db, *f);
-        diags.extend(parsed.diagnostics.iter().cloned());
-        for (index, stmt) in parsed.ast.statements.iter().enumerate() {
-            let Some(fields) = schema::check(stmt, schema::Context::File, &mut diags) else {
-                continue;
-            };
-            let named = || (fields.arg_text(0).unwrap_or_default().to_string(), fields.arg_span(0));
-            match fields.keyword() {
-                "host" => {
-                    host_names.push(named());
-                    out.hosts.push(ItemRef { file: *f, index });
+        let id = f.id(db);
+        for (pi, (piece, at)) in pieces(db, *f).iter().enumerate() {
+            let (ast, syntax) = parse_piece(db, *piece);
+            diags.extend(syntax.iter().map(|d| d.relocated(id, *at)));
+            for (index, stmt) in ast.statements.iter().enumerate() {
+                let mut shape = Vec::new();
+                let fields = schema::check(stmt, schema::Context::File, &mut shape);
+                diags.extend(shape.iter().map(|d| d.relocated(id, *at)));
+                let Some(fields) = fields else { continue };
+                let named = || {
+                    (
+                        fields.arg_text(0).unwrap_or_default().to_string(),
+                        fields.arg_span(0).relocate(id, *at),
+                    )
+                };
+                let r = ItemRef {
+                    file: *f,
+                    piece: pi as u32,
+                    index: index as u32,
+                };
+                match fields.keyword() {
+                    "host" => {
+                        host_names.push(named());
+                        out.hosts.push(r);
+                    }
+                    "guest" => {
+                        guest_names.push(named());
+                        out.guests.push(r);
+                    }
+                    _ => {}
                 }
-                "guest" => {
-                    guest_names.push(named());
-                    out.guests.push(ItemRef { file: *f, index });
-                }
-                _ => {}
             }
         }
     }
@@ -148,29 +184,34 @@ pub fn items(db: &dyn salsa::Database, program: Program) -> Items {
     out
 }
 
-/// One item's statement and the path of its file.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Item {
-    pub stmt: ast::Statement,
-    pub path: PathBuf,
-    pub file: SourceFile,
-}
-
-/// One item on its own: unchanged (and so not re-checked) unless its own text changed.
-#[salsa::tracked(returns(ref))]
-pub fn item<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Option<Item> {
+fn item_ref<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Option<ItemRef> {
     let items = items(db, key.program(db));
     let list = match key.kind(db) {
         ItemKind::Host => &items.hosts,
         ItemKind::Guest => &items.guests,
     };
-    let r = list.get(key.index(db) as usize)?;
-    let stmt = parse(db, r.file).ast.statements.get(r.index)?.clone();
-    Some(Item {
-        stmt,
-        path: r.file.path(db).clone(),
-        file: r.file,
-    })
+    list.get(key.index(db) as usize).copied()
+}
+
+/// The piece an item is in and its index there: unchanged (and so the item is not checked
+/// again) unless the item's own text changed, wherever it moved.
+#[salsa::tracked(returns(copy))]
+pub fn item_piece<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Option<(Piece<'db>, u32)> {
+    let r = item_ref(db, key)?;
+    pieces(db, r.file).get(r.piece as usize).map(|(p, _)| (*p, r.index))
+}
+
+/// Where an item's piece is: its file and offset.
+#[salsa::tracked(returns(copy))]
+pub fn item_at<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Option<(SourceFile, u32)> {
+    let r = item_ref(db, key)?;
+    pieces(db, r.file).get(r.piece as usize).map(|(_, at)| (r.file, *at))
+}
+
+/// An item's statement, with spans relative to its piece.
+pub fn item<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Option<&'db ast::Statement> {
+    let (piece, index) = item_piece(db, key)?;
+    parse_piece(db, piece).0.statements.get(index as usize)
 }
 
 /// The names of the program's hosts, in order.
@@ -179,9 +220,7 @@ pub fn host_names(db: &dyn salsa::Database, program: Program) -> Vec<Option<Stri
     (0..items(db, program).hosts.len())
         .map(|i| {
             let key = ItemKey::new(db, program, ItemKind::Host, i as u32);
-            item(db, key)
-                .as_ref()
-                .and_then(|it| it.stmt.args.first().map(|a| a.text.clone()))
+            item(db, key).and_then(|s| s.args.first().map(|a| a.text.clone()))
         })
         .collect()
 }
@@ -193,27 +232,49 @@ pub struct HostLoaded {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// A host as its piece says it, with spans relative to the piece: unchanged when the host
+/// only moves in its file, so the guests placed on it are not placed again.
 #[salsa::tracked(returns(ref))]
-pub fn host<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> HostLoaded {
-    let Some(it) = item(db, key) else {
+fn host_in_place<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> HostLoaded {
+    let (Some(stmt), Some((file, _))) = (item(db, key), item_at(db, key)) else {
         return HostLoaded::default();
     };
     let mut diagnostics = Vec::new();
     let mut shape = Vec::new();
-    let def = schema::check(&it.stmt, schema::Context::File, &mut shape).and_then(|f| {
+    let def = schema::check(stmt, schema::Context::File, &mut shape).and_then(|f| {
         let sources = ProgramSources {
             db,
             program: key.program(db),
         };
-        check::load_host(&f, &it.path, &sources, &mut diagnostics)
+        check::load_host(&f, file.path(db), &sources, &mut diagnostics)
     });
     HostLoaded { def, diagnostics }
+}
+
+/// One host profile, with its spans in its file.
+#[salsa::tracked(returns(ref))]
+pub fn host<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> HostLoaded {
+    let Some((file, at)) = item_at(db, key) else {
+        return HostLoaded::default();
+    };
+    let h = host_in_place(db, key);
+    let id = file.id(db);
+    HostLoaded {
+        def: h.def.clone().map(|mut h| {
+            h.span = h.span.relocate(id, at);
+            for s in &mut h.node_spans {
+                *s = s.relocate(id, at);
+            }
+            h
+        }),
+        diagnostics: h.diagnostics.iter().map(|d| d.relocated(id, at)).collect(),
+    }
 }
 
 /// The host's cores in placement order, shared by every placement step on it.
 #[salsa::tracked(returns(ref))]
 pub fn host_topo<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Option<HostTopo> {
-    host(db, key).def.as_ref().map(|h| HostTopo::new(&h.profile))
+    host_in_place(db, key).def.as_ref().map(|h| HostTopo::new(&h.profile))
 }
 
 /// Where each guest runs: its host's index and the guest placed before it on that host.
@@ -232,7 +293,7 @@ pub fn guest_slots(db: &dyn salsa::Database, program: Program) -> Vec<GuestSlot>
         .map(|i| {
             let key = ItemKey::new(db, program, ItemKind::Guest, i);
             let host = match item(db, key) {
-                Some(it) => check::host_index(it.stmt.prop("on").map(|p| p.value.text.as_str()), names),
+                Some(stmt) => check::host_index(stmt.prop("on").map(|p| p.value.text.as_str()), names),
                 None => Err(check::NoHost),
             };
             let prev = match host {
@@ -245,7 +306,8 @@ pub fn guest_slots(db: &dyn salsa::Database, program: Program) -> Vec<GuestSlot>
 }
 
 /// One guest checked and, with `vnuma`, placed: its model, claims, diagnostics, and the
-/// host's ledger after it.
+/// host's ledger after it. Spans of the guest's own text are relative to its piece
+/// ([`FileId::RELATIVE`]), so moving the guest in its file changes nothing here.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GuestStep {
     pub guest: Option<crate::ir::Guest>,
@@ -262,11 +324,11 @@ pub struct GuestStep {
 #[salsa::tracked(returns(ref))]
 pub fn guest_step<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> GuestStep {
     let program = key.program(db);
-    let Some(it) = item(db, key) else {
+    let Some(stmt) = item(db, key) else {
         return GuestStep::default();
     };
     let mut shape = Vec::new();
-    let Some(f) = schema::check(&it.stmt, schema::Context::File, &mut shape) else {
+    let Some(f) = schema::check(stmt, schema::Context::File, &mut shape) else {
         return GuestStep::default();
     };
     let mut step = GuestStep {
@@ -287,7 +349,7 @@ pub fn guest_step<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Guest
     };
     let hkey = ItemKey::new(db, program, ItemKind::Host, hi);
     // A host that failed to load has been reported; its guests are not checked further.
-    let (Some(def), Some(topo)) = (host(db, hkey).def.as_ref(), host_topo(db, hkey).as_ref()) else {
+    let (Some(def), Some(topo)) = (host_in_place(db, hkey).def.as_ref(), host_topo(db, hkey).as_ref()) else {
         return step;
     };
     let prev = guest_slots(db, program)
@@ -343,8 +405,8 @@ struct Gathered<'db> {
     /// The ledger after each host's last guest.
     ledgers: Vec<Option<&'db Ledger>>,
     emulators: Vec<check::Emulator>,
-    /// Every step, in order.
-    steps: Vec<&'db GuestStep>,
+    /// Every step, in order, with where its guest is (to put its relative spans in place).
+    steps: Vec<(&'db GuestStep, FileId, u32)>,
 }
 
 fn gather<'db>(db: &'db dyn salsa::Database, program: Program) -> Gathered<'db> {
@@ -364,9 +426,15 @@ fn gather<'db>(db: &'db dyn salsa::Database, program: Program) -> Gathered<'db> 
     }
     let mut placed = 0;
     for i in 0..items.guests.len() {
-        let step = guest_step(db, ItemKey::new(db, program, ItemKind::Guest, i as u32));
-        g.diagnostics.extend(step.diagnostics.iter().cloned());
-        g.claims.extend(step.claims.iter().cloned());
+        let key = ItemKey::new(db, program, ItemKind::Guest, i as u32);
+        let step = guest_step(db, key);
+        let (id, at) = item_at(db, key).map(|(f, at)| (f.id(db), at)).unwrap_or_default();
+        g.diagnostics
+            .extend(step.diagnostics.iter().map(|d| d.relocated(id, at)));
+        g.claims.extend(step.claims.iter().map(|c| guest::NodeClaim {
+            span: c.span.relocate(id, at),
+            ..c.clone()
+        }));
         if let (Some(h), Some(l)) = (step.host, step.ledger.as_ref())
             && let Some(slot) = g.ledgers.get_mut(h as usize)
         {
@@ -378,12 +446,12 @@ fn gather<'db>(db: &'db dyn salsa::Database, program: Program) -> Gathered<'db> 
                     guest: placed,
                     host: h as usize,
                     node,
-                    span: step.name_span,
+                    span: step.name_span.relocate(id, at),
                 });
             }
             placed += 1;
         }
-        g.steps.push(step);
+        g.steps.push((step, id, at));
     }
     g
 }
@@ -405,7 +473,7 @@ fn fit_diagnostics(db: &dyn salsa::Database, program: Program, g: &Gathered<'_>,
 pub fn program_diagnostics(db: &dyn salsa::Database, program: Program) -> Vec<Diagnostic> {
     let g = gather(db, program);
     let mut diags = g.diagnostics.clone();
-    let placed: Vec<&crate::ir::Guest> = g.steps.iter().filter_map(|s| s.guest.as_ref()).collect();
+    let placed: Vec<&crate::ir::Guest> = g.steps.iter().filter_map(|(s, ..)| s.guest.as_ref()).collect();
     for e in &g.emulators {
         if let (Some(Some(host)), Some(Some(ledger)), Some(guest)) =
             (g.hosts.get(e.host), g.ledgers.get(e.host), placed.get(e.guest))
@@ -416,6 +484,13 @@ pub fn program_diagnostics(db: &dyn salsa::Database, program: Program) -> Vec<Di
     }
     fit_diagnostics(db, program, &g, &mut diags);
     diagnostics::sort(&mut diags);
+    debug_assert!(
+        diags
+            .iter()
+            .flat_map(|d| &d.labels)
+            .all(|l| l.span.file != FileId::RELATIVE),
+        "a relative span escaped: {diags:?}"
+    );
     diags
 }
 
@@ -424,9 +499,11 @@ pub fn program_diagnostics(db: &dyn salsa::Database, program: Program) -> Vec<Di
 pub fn check_program(db: &dyn salsa::Database, program: Program) -> CheckResult {
     let g = gather(db, program);
     let mut checked = Checked::default();
-    for step in &g.steps {
+    for &(step, id, at) in &g.steps {
         if let Some(guest) = &step.guest {
-            checked.build.guests.push(guest.clone());
+            let mut guest = guest.clone();
+            guest.spans.relocate(id, at);
+            checked.build.guests.push(guest);
             checked.guest_hosts.push(step.host.map(|h| h as usize));
         }
     }
@@ -572,21 +649,22 @@ fn visit(
     }
     order.push(file);
     stack.push((file, via));
-    for stmt in &parse(db, file).ast.statements {
+    for (stmt, at) in top_statements(db, file) {
         if stmt.keyword.text != "include" {
             continue;
         }
         let Some(arg) = stmt.args.first().filter(|a| a.quoted) else {
             continue;
         };
+        let span = arg.span.relocate(file.id(db), at);
         let path = normalize(&check::resolve_relative(file.path(db), &arg.text));
         match program.files(db).get(&path) {
-            Some(Ok(next)) => visit(db, program, *next, Some(arg.span), stack, order, diags),
+            Some(Ok(next)) => visit(db, program, *next, Some(span), stack, order, diags),
             Some(Err(e)) => diags.push(
                 Diagnostic::error(
                     check::codes::INCLUDE_NOT_FOUND,
                     format!("cannot read {}: {e}", path.display()),
-                    arg.span,
+                    span,
                     "included here",
                 )
                 .with_help("the path is relative to the including file"),
@@ -665,7 +743,7 @@ trait Inputs {
 fn references(db: &dyn salsa::Database, file: SourceFile) -> (Vec<(String, bool)>, bool) {
     let mut out = Vec::new();
     let mut probe = false;
-    for stmt in &parse(db, file).ast.statements {
+    for (stmt, _) in top_statements(db, file) {
         match stmt.keyword.text.as_str() {
             "include" => {
                 if let Some(a) = stmt.args.first().filter(|a| a.quoted) {

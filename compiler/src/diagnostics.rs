@@ -103,6 +103,15 @@ impl Diagnostic {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+
+    /// The diagnostic with its relative spans moved into `file` at `at` ([`Span::relocate`]).
+    pub fn relocated(&self, file: crate::span::FileId, at: u32) -> Diagnostic {
+        let mut d = self.clone();
+        for l in &mut d.labels {
+            l.span = l.span.relocate(file, at);
+        }
+        d
+    }
 }
 
 /// Sort diagnostics by file and position, errors and warnings interleaved, for stable output.

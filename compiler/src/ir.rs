@@ -275,6 +275,25 @@ pub struct GuestSpans {
     pub devices: Vec<Span>,
 }
 
+impl GuestSpans {
+    /// Move relative spans into their file ([`Span::relocate`]).
+    pub fn relocate(&mut self, file: crate::span::FileId, at: u32) {
+        self.guest = self.guest.relocate(file, at);
+        self.name = self.name.relocate(file, at);
+        self.vnuma = self.vnuma.map(|v| v.relocate(file, at));
+        for s in self
+            .cells
+            .iter_mut()
+            .chain(&mut self.pins)
+            .chain(&mut self.memory_devices)
+            .chain(&mut self.controllers)
+            .chain(&mut self.devices)
+        {
+            *s = s.relocate(file, at);
+        }
+    }
+}
+
 impl Guest {
     /// Initial memory plus every memory device: libvirt's `<memory>`.
     pub fn total_memory_kib(&self) -> u64 {

@@ -4,6 +4,12 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FileId(pub u32);
 
+impl FileId {
+    /// Spans relative to the start of the piece of text they were parsed from, before
+    /// [`Span::relocate`] puts them in their file.
+    pub const RELATIVE: FileId = FileId(u32::MAX);
+}
+
 /// A byte range in one source file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Span {
@@ -18,6 +24,19 @@ impl Span {
             file,
             start: start as u32,
             end: end as u32,
+        }
+    }
+
+    /// A relative span ([`FileId::RELATIVE`]) moved into `file` at offset `at`; any other
+    /// span is already in place and stays as it is.
+    pub fn relocate(self, file: FileId, at: u32) -> Span {
+        if self.file != FileId::RELATIVE {
+            return self;
+        }
+        Span {
+            file,
+            start: self.start.saturating_add(at),
+            end: self.end.saturating_add(at),
         }
     }
 

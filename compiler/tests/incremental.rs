@@ -89,7 +89,7 @@ fn an_edit_reuses_the_host_and_the_other_guests() {
     let first = db::check_program(&ws.db, program).clone();
     assert!(!first.has_errors(), "{:?}", first.diagnostics);
     assert_eq!(first.checked.build.guests.len(), 3);
-    assert_eq!(ran(&log, "host").len(), 1);
+    assert_eq!(ran(&log, "host_in_place").len(), 1);
     assert_eq!(ran(&log, "guest_step").len(), 3);
     log.lock().unwrap().clear();
 
@@ -109,7 +109,10 @@ fn an_edit_reuses_the_host_and_the_other_guests() {
     let second = db::check_program(&ws.db, program).clone();
     assert!(!second.has_errors(), "{:?}", second.diagnostics);
     assert_eq!(second.checked.build.guests[2].vcpus, 4);
-    assert!(ran(&log, "host").is_empty(), "the capabilities file was parsed again");
+    assert!(
+        ran(&log, "host_in_place").is_empty(),
+        "the capabilities file was parsed again"
+    );
     assert!(ran(&log, "host_topo").is_empty());
     assert_eq!(ran(&log, "guest_step"), vec![step_name(&ws, program, 2)]);
     log.lock().unwrap().clear();
@@ -125,6 +128,18 @@ fn an_edit_reuses_the_host_and_the_other_guests() {
     assert_eq!(ran(&log, "guest_step"), vec![step_name(&ws, program, 0)]);
     log.lock().unwrap().clear();
 
+    // An edit that moves the guests (a comment above them) places none of them again.
+    let s = files.0[Path::new("fleet.vnuma")].replace("\nguest hand", "\n# three guests\nguest hand");
+    files.0.insert("fleet.vnuma".into(), s.clone());
+    ws.load(Path::new("fleet.vnuma"), &files).unwrap();
+    let moved = db::check_program(&ws.db, program).clone();
+    assert!(!moved.has_errors(), "{:?}", moved.diagnostics);
+    assert!(ran(&log, "guest_step").is_empty(), "{:?}", ran(&log, "guest_step"));
+    // Their spans moved with them.
+    let name = moved.checked.build.guests[1].spans.name;
+    assert_eq!(&s[name.start as usize..name.end as usize], "auto1");
+    log.lock().unwrap().clear();
+
     // A change to the capabilities file re-reads the host and re-places every guest on it.
     files.0.insert(
         "peppi.caps.xml".into(),
@@ -132,7 +147,7 @@ fn an_edit_reuses_the_host_and_the_other_guests() {
     );
     ws.load(Path::new("fleet.vnuma"), &files).unwrap();
     db::check_program(&ws.db, program);
-    assert_eq!(ran(&log, "host").len(), 1);
+    assert_eq!(ran(&log, "host_in_place").len(), 1);
     log.lock().unwrap().clear();
 
     // Loading again with nothing changed runs nothing.
