@@ -58,7 +58,10 @@ impl Backend {
     }
 
     /// Publish the diagnostics of every open document (the one that changed may change
-    /// what others see: hosts, includes, cross-guest fit).
+    /// what others see: hosts, includes, cross-guest fit). Errors and warnings; notes
+    /// (which nodes `vnuma` picked) only when the client asked for them with the
+    /// initialization option `notes`: they are in inlay hints and hover anyway, and a
+    /// 1,000-guest file has 1,000 of them.
     async fn publish(&self, s: &mut Session) {
         let open: Vec<(PathBuf, i32)> = s.docs.iter().map(|(p, d)| (p.clone(), d.version)).collect();
         for (path, version) in open {
@@ -72,6 +75,7 @@ impl Backend {
                     let lines = Lines::new(text, enc);
                     vnumac::ide::diagnostics(&s.ws.db, program, file)
                         .iter()
+                        .filter(|d| s.notes || d.severity != vnumac::diagnostics::Severity::Note)
                         .map(|d| convert::diagnostic(&s.ws, &lines, d, s.docs_url.as_deref(), enc))
                         .collect::<Vec<_>>()
                 })
@@ -162,6 +166,12 @@ impl LanguageServer for Backend {
             .and_then(Value::as_str)
             .map(str::to_string)
             .or_else(docs_url);
+        s.notes = params
+            .initialization_options
+            .as_ref()
+            .and_then(|o| o.get("notes"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let legend = SemanticTokensLegend {
             token_types: convert::TOKEN_TYPES.to_vec(),
             token_modifiers: Vec::new(),

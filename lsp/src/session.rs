@@ -31,6 +31,8 @@ pub struct Session {
     pub workspace_root: Option<PathBuf>,
     /// Where `docs/diagnostics.md` is, for links from diagnostic codes.
     pub docs_url: Option<String>,
+    /// Publish notes too (initialization option `notes`).
+    pub notes: bool,
 }
 
 /// Open documents first, then the disk (regular files only, bounded in size), cached.

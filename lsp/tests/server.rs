@@ -13,7 +13,7 @@ fn repo() -> PathBuf {
 
 /// (code, 0-based line, 0-based column, severity) of each diagnostic of `root` that
 /// `vnumac check` reports in that file.
-fn expected(root: &Path) -> Vec<(String, u64, u64, u64)> {
+fn expected(root: &Path, notes: bool) -> Vec<(String, u64, u64, u64)> {
     let db = vnumac::db::Database::default();
     let loader = vnumac::db::FsLoader {
         sysfs_root: PathBuf::from("/sys"),
@@ -25,6 +25,7 @@ fn expected(root: &Path) -> Vec<(String, u64, u64, u64)> {
         .diagnostics
         .iter()
         .filter(|d| d.primary_span().file == root_id)
+        .filter(|d| notes || d.severity != vnumac::diagnostics::Severity::Note)
         .map(|d| {
             let s = d.primary_span();
             let (l, col) = c.sources.line_col(s.file, s.start);
@@ -58,8 +59,15 @@ fn got(diags: &[Value]) -> Vec<(String, u64, u64, u64)> {
 
 #[test]
 fn diagnostics_equal_vnumac_check_on_every_example_and_error_case() {
+    for notes in [false, true] {
+        same_as_check(notes);
+    }
+}
+
+/// Errors and warnings; notes too when asked for.
+fn same_as_check(notes: bool) {
     let root = repo();
-    let mut lsp = Lsp::start(&root, false);
+    let mut lsp = Lsp::start_with(&root, false, json!({ "notes": notes }));
     let mut files: Vec<PathBuf> = Vec::new();
     for dir in ["examples", "golden/errors"] {
         for e in std::fs::read_dir(root.join(dir)).unwrap() {
@@ -76,7 +84,7 @@ fn diagnostics_equal_vnumac_check_on_every_example_and_error_case() {
         let text = std::fs::read_to_string(f).unwrap();
         let u = lsp.open(f, &text);
         let diags = lsp.diagnostics(&u, 1);
-        let want = expected(f);
+        let want = expected(f, notes);
         assert_eq!(got(&diags), want, "{}", f.display());
         if want.iter().any(|d| d.3 == 1) {
             with_errors += 1;
@@ -95,6 +103,12 @@ fn diagnostics_equal_vnumac_check_on_every_example_and_error_case() {
         lsp.notify("textDocument/didClose", json!({ "textDocument": { "uri": u } }));
     }
     assert!(with_errors > 30, "{with_errors}");
+    if notes {
+        assert!(
+            files.iter().any(|f| expected(f, true).iter().any(|d| d.3 == 3)),
+            "no case has notes"
+        );
+    }
     lsp.shutdown();
 }
 
@@ -329,15 +343,35 @@ fn hundreds_of_rapid_edits_converge_on_the_right_diagnostics() {
     let typed = "guest h {\n  vcpus 2\n  memroy 1GiB\n}\n";
     let mut text = start.to_string();
     let mut version = 1;
-    for ch in typed.chars() {
-        version += 1;
-        let at = position(&text, text.len());
-        text.push(ch);
-        lsp.notify(
-            "textDocument/didChange",
-            json!({ "textDocument": { "uri": u, "version": version }, "contentChanges": [{ "range": { "start": at, "end": at }, "text": ch.to_string() }] }),
-        );
+    let mut edits = 0;
+    // Typed three times and deleted twice (backspace from the end), every change its own
+    // version: the server sees each intermediate, broken text.
+    for round in 0..3 {
+        for ch in typed.chars() {
+            version += 1;
+            let at = position(&text, text.len());
+            text.push(ch);
+            lsp.notify(
+                "textDocument/didChange",
+                json!({ "textDocument": { "uri": u, "version": version }, "contentChanges": [{ "range": { "start": at, "end": at }, "text": ch.to_string() }] }),
+            );
+            edits += 1;
+        }
+        if round < 2 {
+            for _ in 0..typed.chars().count() {
+                version += 1;
+                let last = text.char_indices().last().map(|(i, _)| i).unwrap();
+                let (a, b) = (position(&text, last), position(&text, text.len()));
+                text.truncate(last);
+                lsp.notify(
+                    "textDocument/didChange",
+                    json!({ "textDocument": { "uri": u, "version": version }, "contentChanges": [{ "range": { "start": a, "end": b }, "text": "" }] }),
+                );
+                edits += 1;
+            }
+        }
     }
+    assert!(edits > 150, "{edits}");
     // Fix `memroy` with a ranged replacement.
     let i = text.find("memroy").unwrap();
     let (a, b) = (position(&text, i), position(&text, i + 6));

@@ -63,6 +63,11 @@ pub fn uri(path: &Path) -> String {
 impl Lsp {
     /// Start the server and initialize it with a workspace root; `utf8` offers UTF-8 positions.
     pub fn start(root: &Path, utf8: bool) -> Lsp {
+        Lsp::start_with(root, utf8, json!({}))
+    }
+
+    /// [`Lsp::start`] with initialization options.
+    pub fn start_with(root: &Path, utf8: bool, options: Value) -> Lsp {
         let mut child = Command::new(env!("CARGO_BIN_EXE_vnuma-lsp"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -94,7 +99,7 @@ impl Lsp {
         }
         let init = lsp.request(
             "initialize",
-            json!({ "processId": null, "rootUri": uri(root), "capabilities": caps }),
+            json!({ "processId": null, "rootUri": uri(root), "capabilities": caps, "initializationOptions": options }),
         );
         assert!(
             init["capabilities"]["hoverProvider"].as_bool().unwrap_or(false),
