@@ -191,3 +191,26 @@ fn diagnostics_catalogue_is_current() {
         panic!("{diff}");
     }
 }
+
+/// Hover and completion document the language from the schema table; docs/language.md
+/// must name every statement and property in it, so the two never drift apart.
+#[test]
+fn language_reference_covers_the_schema() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/language.md")).unwrap();
+    let mut missing = Vec::new();
+    for s in vnumac::check::schema::SCHEMA {
+        let named = doc.contains(&format!("`{}", s.keyword))
+            || doc
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{} ", s.keyword)));
+        if !named {
+            missing.push(s.keyword.to_string());
+        }
+        for p in s.props {
+            if !doc.contains(&format!("{}=", p.key)) {
+                missing.push(format!("{} {}=", s.keyword, p.key));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "docs/language.md does not name: {missing:?}");
+}
