@@ -79,13 +79,7 @@ pub fn text(checked: &Checked, only: Option<&str>) -> String {
         if only.is_some_and(|n| n != g.name) {
             continue;
         }
-        let host = checked
-            .guest_hosts
-            .get(gi)
-            .copied()
-            .flatten()
-            .and_then(|h| checked.hosts.get(h))
-            .and_then(|h| h.as_ref());
+        let host = checked.host_of(gi);
         let t = g.effective_topology();
         let _ = writeln!(
             out,

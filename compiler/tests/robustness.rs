@@ -1,14 +1,16 @@
 //! No input makes the compiler panic: random token soup, arbitrary text and mutated
 //! examples all end in outputs or diagnostics whose spans lie inside their files.
+//! Editor features answer at any offset of any text without panicking, inside the text.
 //! The parser always recovers: it never falls back to an empty tree, every span in its
 //! tree lies on character boundaries of the text, and unchanged examples parse clean.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
 use std::path::Path;
-use vnumac::db::{self, Database, Loader};
+use vnumac::db::{self, Database, Loader, Workspace};
 use vnumac::diagnostics::Diagnostic;
 use vnumac::host::HostProfile;
+use vnumac::ide;
 use vnumac::span::{FileId, Span};
 use vnumac::syntax::{self, ast};
 
@@ -377,3 +379,114 @@ const DEVICE_LINES: &[&str] = &[
     "serial pty",
     "console pty",
 ];
+
+// == editor features
+
+fn inside(span: Span, len: usize) {
+    assert!(span.start <= span.end && span.end as usize <= len, "{span:?} in {len}");
+}
+
+/// Every feature at `offsets`; answers must lie inside the text.
+fn exercise(text: &str, offsets: &[u32]) {
+    let mut ws = Workspace::default();
+    let program = ws.load(Path::new("input.vnuma"), &Mem(text.to_string())).unwrap();
+    let file = ws.file(Path::new("input.vnuma")).unwrap();
+    let db = &ws.db;
+    let len = text.len();
+    for d in ide::diagnostics(db, program, file) {
+        d.labels
+            .iter()
+            .filter(|l| l.span.file == file.id(db))
+            .for_each(|l| inside(l.span, len));
+    }
+    for s in ide::document_symbols(db, file) {
+        inside(s.span, len);
+        inside(s.name_span, len);
+    }
+    for t in ide::semantic_tokens(db, file) {
+        inside(t.span, len);
+    }
+    for f in ide::folding_ranges(db, file) {
+        assert!(f.start <= f.end && f.end as usize <= len);
+    }
+    for h in ide::inlay_hints(db, program, file) {
+        assert!(h.offset as usize <= len);
+    }
+    let _ = ide::format(db, file);
+    let _ = ide::explain(db, program, false);
+    let _ = ide::workspace_symbols(db, &[program], "g");
+    for &at in offsets {
+        if let Some(h) = ide::hover(db, program, file, at) {
+            inside(h.span, len);
+        }
+        for c in ide::completions(db, program, file, at) {
+            assert!(c.replace_from as usize <= len);
+        }
+        if let Some(t) = ide::definition(db, program, file, at) {
+            inside(t.span, t.file.text(db).len());
+        }
+        for t in ide::references(db, program, file, at) {
+            inside(t.span, t.file.text(db).len());
+        }
+        let range = Span {
+            file: file.id(db),
+            start: at.saturating_sub(40),
+            end: at,
+        };
+        for a in ide::code_actions(db, program, file, range) {
+            for (s, _) in a.edits {
+                inside(s, len);
+            }
+        }
+        let _ = ide::lowered(db, program, file, at, true);
+    }
+}
+
+fn example_texts() -> Vec<String> {
+    examples().iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
+}
+
+#[test]
+fn every_offset_of_every_example() {
+    for text in example_texts() {
+        let offsets: Vec<u32> = (0..=text.len() as u32 + 2).collect();
+        exercise(&text, &offsets);
+    }
+}
+
+/// Editor features at every offset, for what the ide functions get: no panic, answers inside the text.
+const SNIPPETS: &[&str] = &[
+    "{",
+    "}",
+    "=",
+    "\"",
+    "#",
+    "\n",
+    " on=",
+    " node=",
+    "é𝄞",
+    "vnuma mode=",
+    "pin vcpus=0 ",
+    "guest x {",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn mutated_examples_at_random_offsets(which in 0usize..64, at in 0usize..4000, snippet in 0..SNIPPETS.len(), offsets in proptest::collection::vec(0u32..5000, 1..24)) {
+        let examples = example_texts();
+        let base = &examples[which % examples.len()];
+        let mut at = at.min(base.len());
+        while !base.is_char_boundary(at) {
+            at -= 1;
+        }
+        let text = format!("{}{}{}", &base[..at], SNIPPETS[snippet], &base[at..]);
+        exercise(&text, &offsets);
+    }
+
+    #[test]
+    fn arbitrary_text_at_random_offsets(text in "\\PC{0,200}", offsets in proptest::collection::vec(0u32..300, 1..16)) {
+        exercise(&text, &offsets);
+    }
+}

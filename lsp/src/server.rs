@@ -88,6 +88,23 @@ impl Backend {
         }
     }
 
+    /// Run an analysis on the program and file of a document, with its positions: `None`
+    /// for a document that is not known, an error answer if the analysis panics.
+    async fn on_file<T>(
+        &self,
+        uri: &Uri,
+        what: &str,
+        f: impl FnOnce(&Session, Program, SourceFile, &Lines<'_>) -> Option<T>,
+    ) -> Result<Option<T>> {
+        let mut s = self.session.lock().await;
+        let Some((program, file, _)) = context(&mut s, uri) else {
+            return Ok(None);
+        };
+        let enc = s.encoding();
+        let s = &*s;
+        guarded(what, || f(s, program, file, &Lines::new(file.text(&s.ws.db), enc)))
+    }
+
     /// `vnuma/showLowered`: the libvirt XML or QEMU command line of the guest at the cursor.
     pub async fn show_lowered(&self, params: LoweredParams) -> Result<Value> {
         let mut s = self.session.lock().await;
@@ -315,14 +332,8 @@ impl LanguageServer for Backend {
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
-        let mut s = self.session.lock().await;
         let p = params.text_document_position_params;
-        let Some((program, file, _)) = context(&mut s, &p.text_document.uri) else {
-            return Ok(None);
-        };
-        let enc = s.encoding();
-        guarded("hover", || {
-            let lines = Lines::new(file.text(&s.ws.db), enc);
+        self.on_file(&p.text_document.uri, "hover", |s, program, file, lines| {
             vnumac::ide::hover(&s.ws.db, program, file, lines.offset(p.position)).map(|h| Hover {
                 contents: HoverContents::Markup(MarkupContent {
                     kind: MarkupKind::Markdown,
@@ -331,17 +342,12 @@ impl LanguageServer for Backend {
                 range: Some(lines.range(h.span)),
             })
         })
+        .await
     }
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
-        let mut s = self.session.lock().await;
         let p = params.text_document_position;
-        let Some((program, file, _)) = context(&mut s, &p.text_document.uri) else {
-            return Ok(None);
-        };
-        let enc = s.encoding();
-        guarded("completion", || {
-            let lines = Lines::new(file.text(&s.ws.db), enc);
+        self.on_file(&p.text_document.uri, "completion", |s, program, file, lines| {
             let at = lines.offset(p.position);
             let items: Vec<CompletionItem> = vnumac::ide::completions(&s.ws.db, program, file, at)
                 .into_iter()
@@ -367,31 +373,23 @@ impl LanguageServer for Backend {
                 .collect();
             Some(CompletionResponse::Array(items))
         })
+        .await
     }
 
     async fn goto_definition(&self, params: GotoDefinitionParams) -> Result<Option<GotoDefinitionResponse>> {
-        let mut s = self.session.lock().await;
         let p = params.text_document_position_params;
-        let Some((program, file, _)) = context(&mut s, &p.text_document.uri) else {
-            return Ok(None);
-        };
-        let enc = s.encoding();
-        guarded("definition", || {
-            let lines = Lines::new(file.text(&s.ws.db), enc);
+        self.on_file(&p.text_document.uri, "definition", |s, program, file, lines| {
+            let enc = s.encoding();
             let t = vnumac::ide::definition(&s.ws.db, program, file, lines.offset(p.position))?;
             convert::location(&s.ws, t.file, t.span, enc).map(GotoDefinitionResponse::Scalar)
         })
+        .await
     }
 
     async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
-        let mut s = self.session.lock().await;
         let p = params.text_document_position;
-        let Some((program, file, _)) = context(&mut s, &p.text_document.uri) else {
-            return Ok(None);
-        };
-        let enc = s.encoding();
-        guarded("references", || {
-            let lines = Lines::new(file.text(&s.ws.db), enc);
+        self.on_file(&p.text_document.uri, "references", |s, program, file, lines| {
+            let enc = s.encoding();
             let refs = vnumac::ide::references(&s.ws.db, program, file, lines.offset(p.position));
             Some(
                 refs.into_iter()
@@ -399,21 +397,17 @@ impl LanguageServer for Backend {
                     .collect(),
             )
         })
+        .await
     }
 
     async fn document_symbol(&self, params: DocumentSymbolParams) -> Result<Option<DocumentSymbolResponse>> {
-        let mut s = self.session.lock().await;
-        let Some((_, file, _)) = context(&mut s, &params.text_document.uri) else {
-            return Ok(None);
-        };
-        let enc = s.encoding();
-        guarded("documentSymbol", || {
-            let lines = Lines::new(file.text(&s.ws.db), enc);
+        self.on_file(&params.text_document.uri, "documentSymbol", |s, _, file, lines| {
             let syms = vnumac::ide::document_symbols(&s.ws.db, file);
             Some(DocumentSymbolResponse::Nested(
-                syms.iter().map(|x| convert::document_symbol(&lines, x)).collect(),
+                syms.iter().map(|x| convert::document_symbol(lines, x)).collect(),
             ))
         })
+        .await
     }
 
     async fn symbol(&self, params: WorkspaceSymbolParams) -> Result<Option<WorkspaceSymbolResponse>> {
@@ -441,18 +435,12 @@ impl LanguageServer for Backend {
     }
 
     async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
-        let mut s = self.session.lock().await;
-        let Some((_, file, _)) = context(&mut s, &params.text_document.uri) else {
-            return Ok(None);
-        };
-        let enc = s.encoding();
-        guarded("formatting", || {
+        self.on_file(&params.text_document.uri, "formatting", |s, _, file, lines| {
             let text = file.text(&s.ws.db);
             let formatted = vnumac::ide::format(&s.ws.db, file)?;
             if formatted == *text {
                 return Some(Vec::new());
             }
-            let lines = Lines::new(text, enc);
             Some(vec![TextEdit {
                 range: Range {
                     start: Position::new(0, 0),
@@ -461,16 +449,11 @@ impl LanguageServer for Backend {
                 new_text: formatted,
             }])
         })
+        .await
     }
 
     async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
-        let mut s = self.session.lock().await;
-        let Some((_, file, _)) = context(&mut s, &params.text_document.uri) else {
-            return Ok(None);
-        };
-        let enc = s.encoding();
-        guarded("foldingRange", || {
-            let lines = Lines::new(file.text(&s.ws.db), enc);
+        self.on_file(&params.text_document.uri, "foldingRange", |s, _, file, lines| {
             Some(
                 vnumac::ide::folding_ranges(&s.ws.db, file)
                     .into_iter()
@@ -487,32 +470,22 @@ impl LanguageServer for Backend {
                     .collect(),
             )
         })
+        .await
     }
 
     async fn semantic_tokens_full(&self, params: SemanticTokensParams) -> Result<Option<SemanticTokensResult>> {
-        let mut s = self.session.lock().await;
-        let Some((_, file, _)) = context(&mut s, &params.text_document.uri) else {
-            return Ok(None);
-        };
-        let enc = s.encoding();
-        guarded("semanticTokens", || {
-            let lines = Lines::new(file.text(&s.ws.db), enc);
+        self.on_file(&params.text_document.uri, "semanticTokens", |s, _, file, lines| {
             let tokens = vnumac::ide::semantic_tokens(&s.ws.db, file);
             Some(SemanticTokensResult::Tokens(SemanticTokens {
                 result_id: None,
-                data: convert::semantic_tokens(&lines, &tokens),
+                data: convert::semantic_tokens(lines, &tokens),
             }))
         })
+        .await
     }
 
     async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
-        let mut s = self.session.lock().await;
-        let Some((program, file, _)) = context(&mut s, &params.text_document.uri) else {
-            return Ok(None);
-        };
-        let enc = s.encoding();
-        guarded("inlayHint", || {
-            let lines = Lines::new(file.text(&s.ws.db), enc);
+        self.on_file(&params.text_document.uri, "inlayHint", |s, program, file, lines| {
             let (from, to) = (lines.offset(params.range.start), lines.offset(params.range.end));
             Some(
                 vnumac::ide::inlay_hints(&s.ws.db, program, file)
@@ -531,17 +504,12 @@ impl LanguageServer for Backend {
                     .collect(),
             )
         })
+        .await
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
-        let mut s = self.session.lock().await;
-        let Some((program, file, _)) = context(&mut s, &params.text_document.uri) else {
-            return Ok(None);
-        };
-        let enc = s.encoding();
         let uri = params.text_document.uri.clone();
-        guarded("codeAction", || {
-            let lines = Lines::new(file.text(&s.ws.db), enc);
+        self.on_file(&params.text_document.uri, "codeAction", |s, program, file, lines| {
             let range = vnumac::span::Span {
                 file: file.id(&s.ws.db),
                 start: lines.offset(params.range.start),
@@ -576,5 +544,6 @@ impl LanguageServer for Backend {
                     .collect(),
             )
         })
+        .await
     }
 }

@@ -48,6 +48,18 @@ pub struct Checked {
     pub guest_hosts: Vec<Option<usize>>,
 }
 
+impl Checked {
+    /// The host of the guest at `index` in `build`, when it has one that loaded.
+    pub fn host_of(&self, index: usize) -> Option<&HostDef> {
+        self.guest_hosts
+            .get(index)
+            .copied()
+            .flatten()
+            .and_then(|h| self.hosts.get(h))
+            .and_then(Option::as_ref)
+    }
+}
+
 /// Two hosts or two guests with one name.
 pub fn duplicate_names(names: &[(String, Span)], what: &str, diags: &mut Vec<Diagnostic>) {
     let mut seen: std::collections::HashMap<&str, Span> = std::collections::HashMap::new();

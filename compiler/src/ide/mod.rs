@@ -142,13 +142,7 @@ pub(crate) fn resolve<'c>(checked: &'c Checked, top: Option<&Statement>) -> Reso
         "guest" => {
             if let Some(i) = checked.build.guests.iter().position(|g| g.name == name) {
                 out.guest = checked.build.guests.get(i);
-                out.host = checked
-                    .guest_hosts
-                    .get(i)
-                    .copied()
-                    .flatten()
-                    .and_then(|h| checked.hosts.get(h))
-                    .and_then(Option::as_ref);
+                out.host = checked.host_of(i);
             }
         }
         "host" => out.host = host_named(checked, name),

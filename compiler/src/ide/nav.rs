@@ -231,13 +231,7 @@ pub fn inlay_hints(db: &dyn salsa::Database, program: Program, file: SourceFile)
         if g.spans.guest.file != id {
             continue;
         }
-        let host = checked
-            .guest_hosts
-            .get(gi)
-            .copied()
-            .flatten()
-            .and_then(|h| checked.hosts.get(h))
-            .and_then(Option::as_ref);
+        let host = checked.host_of(gi);
         // Pins written by hand: one hint per statement.
         let mut seen: Vec<Span> = Vec::new();
         for (p, span) in g.pins.iter().zip(&g.spans.pins) {
