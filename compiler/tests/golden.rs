@@ -214,3 +214,72 @@ fn language_reference_covers_the_schema() {
     }
     assert!(missing.is_empty(), "docs/language.md does not name: {missing:?}");
 }
+
+/// What an editor shows on a few examples: the hover at every statement's keyword, the
+/// inlay hints and the symbol outline, as snapshots under golden/ide/.
+#[test]
+fn editor_answers_on_examples() {
+    use vnumac::ide;
+    let mut failures = Vec::new();
+    for name in [
+        "talk-smt-pins",
+        "vnuma-host",
+        "talk-nic-expander",
+        "snc-cxl",
+        "vnuma-fleet",
+    ] {
+        let rel = PathBuf::from(format!("examples/{name}.vnuma"));
+        let mut ws = db::Workspace::default();
+        let program = ws.load(&rel, &RepoLoader).unwrap();
+        let file = ws.file(&rel).unwrap();
+        let db = &ws.db;
+        let text = file.text(db);
+        let index = vnumac::source::LineIndex::new(text);
+        let at = |o: u32| {
+            let (l, c) = index.position(text, o, vnumac::source::Encoding::Utf8);
+            format!("{}:{}", l + 1, c + 1)
+        };
+        let mut out = String::new();
+        fn walk(stmts: &[vnumac::syntax::ast::Statement], out: &mut Vec<(u32, String)>, text: &str) {
+            for s in stmts {
+                let head = text[s.head_span().start as usize..]
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim_end_matches(['{', ' '])
+                    .to_string();
+                out.push((s.keyword.span.start, head));
+                if let Some(b) = &s.block {
+                    walk(&b.statements, out, text);
+                }
+            }
+        }
+        let mut heads = Vec::new();
+        walk(&db::parse(db, file).ast.statements, &mut heads, text);
+        for (offset, head) in heads {
+            if let Some(h) = ide::hover(db, program, file, offset) {
+                out.push_str(&format!(
+                    "== hover {} `{head}`\n{}\n",
+                    at(offset),
+                    h.markdown.trim_end()
+                ));
+            }
+        }
+        out.push_str("== inlay hints\n");
+        for h in ide::inlay_hints(db, program, file) {
+            out.push_str(&format!("{} {}\n", at(h.offset), h.label));
+        }
+        out.push_str("== symbols\n");
+        fn outline(syms: &[ide::Symbol], depth: usize, out: &mut String) {
+            for s in syms {
+                out.push_str(&format!("{}{:?} {}\n", "  ".repeat(depth), s.kind, s.name));
+                outline(&s.children, depth + 1, out);
+            }
+        }
+        outline(&ide::document_symbols(db, file), 0, &mut out);
+        if let Some(f) = expect_file(&Path::new("golden/ide").join(format!("{name}.txt")), &out) {
+            failures.push(f);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

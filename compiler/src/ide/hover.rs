@@ -73,7 +73,7 @@ pub fn hover(db: &dyn salsa::Database, program: Program, file: SourceFile, offse
 
 fn statement_doc(md: &mut String, spec: &StmtSpec) {
     let args: Vec<&str> = spec.args.iter().map(|(n, _)| *n).collect();
-    let _ = writeln!(md, "**{}** {}", spec.keyword, args.join(" "));
+    let _ = writeln!(md, "{}", format!("**{}** {}", spec.keyword, args.join(" ")).trim_end());
     let _ = writeln!(md, "\n{}", spec.doc);
     if !spec.props.is_empty() {
         md.push('\n');
@@ -142,6 +142,11 @@ fn facts(db: &dyn salsa::Database, program: Program, stmt: &Statement, r: &Resol
             host_facts(&mut md, h, &node_use(db, program), host_index(h), id);
         }
         ("host", None, Some(h)) => host_facts(&mut md, h, &node_use(db, program), host_index(h), None),
+        (_, Some(g), host) if stmt.args.first().is_some() => {
+            if let Some(name) = stmt.args.first().map(|a| a.text.as_str()) {
+                device_facts(&mut md, g, host, &stmt.keyword.text, name);
+            }
+        }
         _ => {}
     }
     md
@@ -161,7 +166,86 @@ fn cpus_facts(host: &HostProfile, cpus: &IdSet) -> String {
         [(s, c)] => format!("core {c} of socket {s}"),
         many => format!("{} cores", many.len()),
     };
-    format!("CPUs {cpus} ({cores_text}, node {nodes})")
+    let noun = if cpus.len() == 1 { "CPU" } else { "CPUs" };
+    format!("{noun} {cpus} ({cores_text}, node {nodes})")
+}
+
+/// Where a device or PCI controller sits: its bus and slot, the guest cell of the expander
+/// it hangs from, and the host node that cell's memory is on.
+fn device_facts(md: &mut String, g: &Guest, host: Option<&HostDef>, keyword: &str, name: &str) {
+    match keyword {
+        "serial" => {
+            let _ = writeln!(md, "The serial port is not a PCI device: it has no NUMA node");
+            return;
+        }
+        "console" => {
+            let _ = writeln!(md, "The console is not a PCI device: it has no NUMA node");
+            return;
+        }
+        _ => {}
+    }
+    use crate::ir::ControllerKind;
+    use crate::ir::{DeviceKind, DiskBus};
+    let (address, is_controller) = match (
+        g.devices.iter().find(|d| d.name == name),
+        g.controllers.iter().find(|c| c.name == name),
+    ) {
+        (Some(d), _) => {
+            let no_pci = match d.kind {
+                DeviceKind::Disk { bus: DiskBus::Sata, .. } => Some(format!(
+                    "`{name}` sits on the built-in SATA controller (pcie.0), with no NUMA node of its own"
+                )),
+                _ => None,
+            };
+            if let Some(what) = no_pci {
+                let _ = writeln!(md, "{what}");
+                return;
+            }
+            (d.address, false)
+        }
+        (None, Some(c)) => (Some(c.address), true),
+        (None, None) => return,
+    };
+    let Some(a) = address else { return };
+    let mut bus = a.bus;
+    let mut path = Vec::new();
+    let mut cell = None;
+    if is_controller
+        && let Some(c) = g.controllers.iter().find(|c| c.name == name)
+        && let ControllerKind::Expander { node, .. } = c.kind
+    {
+        cell = Some(node);
+    }
+    while let Some(c) = g.controllers.iter().find(|c| c.index == bus) {
+        path.push(format!("`{}` (pci.{})", c.name, c.index));
+        if let ControllerKind::Expander { node, .. } = c.kind {
+            cell = cell.or(Some(node));
+        }
+        if c.address.bus == bus {
+            break;
+        }
+        bus = c.address.bus;
+    }
+    path.push("pcie.0".to_string());
+    let _ = writeln!(
+        md,
+        "`{name}`: slot {:#04x}.{} on {}",
+        a.slot,
+        a.function,
+        path.join(" on ")
+    );
+    match cell.and_then(|c| g.cells.iter().find(|x| x.id == c)) {
+        Some(c) => {
+            let nodes = match (&c.binding, host) {
+                (Some(b), Some(_)) => format!(", whose memory is on host node {}", b.nodes),
+                _ => String::new(),
+            };
+            let _ = writeln!(md, "\nNUMA: guest cell {}{nodes}", c.id);
+        }
+        None => {
+            let _ = writeln!(md, "\nNUMA: no node of its own (on the root complex)");
+        }
+    }
 }
 
 fn cells_table(

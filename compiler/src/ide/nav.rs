@@ -249,9 +249,10 @@ pub fn inlay_hints(db: &dyn salsa::Database, program: Program, file: SourceFile)
                 .map(|h| format!(" node {}", h.profile.nodes_of_cpus(&cpus)))
                 .unwrap_or_default();
             let _ = p;
+            let noun = if cpus.len() == 1 { "CPU" } else { "CPUs" };
             out.push(Hint {
                 offset: span.end,
-                label: format!("→ CPUs {cpus}{nodes}"),
+                label: format!("→ {noun} {cpus}{nodes}"),
             });
         }
         if let Some(v) = g.spans.vnuma {
