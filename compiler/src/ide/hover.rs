@@ -142,7 +142,7 @@ fn facts(db: &dyn salsa::Database, program: Program, stmt: &Statement, r: &Resol
             host_facts(&mut md, h, &node_use(db, program), host_index(h), id);
         }
         ("host", None, Some(h)) => host_facts(&mut md, h, &node_use(db, program), host_index(h), None),
-        (_, Some(g), host) if stmt.args.first().is_some() => {
+        (_, Some(g), host) => {
             if let Some(name) = stmt.args.first().map(|a| a.text.as_str()) {
                 device_facts(&mut md, g, host, &stmt.keyword.text, name);
             }
