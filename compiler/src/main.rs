@@ -18,6 +18,9 @@ struct Cli {
     /// How diagnostics are printed on stderr.
     #[arg(long, value_enum, default_value_t = MessageFormat::Human, global = true)]
     message_format: MessageFormat,
+    /// Also print notes (which nodes `vnuma` picked, ...); JSON output always has them.
+    #[arg(long, short, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -148,6 +151,7 @@ enum HostCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let fmt = cli.message_format;
+    VERBOSE.store(cli.verbose, std::sync::atomic::Ordering::Relaxed);
     match cli.command {
         Command::Build {
             file,
@@ -199,11 +203,19 @@ fn compile(file: &Path, fmt: MessageFormat) -> Result<Compiled, u8> {
     Ok(compiled)
 }
 
+/// `--verbose`: notes are printed too.
+static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Diagnostics on stderr. A clean build is silent: notes only with `--verbose` (or as JSON).
 fn print_diagnostics(c: &Compiled, fmt: MessageFormat) {
     let stderr = std::io::stderr();
     let color = stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let verbose = VERBOSE.load(std::sync::atomic::Ordering::Relaxed);
     let mut out = stderr.lock();
     for d in &c.diagnostics {
+        if fmt == MessageFormat::Human && d.severity == diagnostics::Severity::Note && !verbose {
+            continue;
+        }
         let text = match fmt {
             MessageFormat::Human => diagnostics::render(d, &c.sources, color, 100),
             MessageFormat::Json => format!("{}\n", diagnostics::to_json(d, &c.sources)),
@@ -212,7 +224,11 @@ fn print_diagnostics(c: &Compiled, fmt: MessageFormat) {
     }
     if fmt == MessageFormat::Human {
         let errors = c.diagnostics.iter().filter(|d| d.is_error()).count();
-        let warnings = c.diagnostics.len() - errors;
+        let warnings = c
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == diagnostics::Severity::Warning)
+            .count();
         if errors > 0 {
             let _ = writeln!(out, "error: {errors} error(s), {warnings} warning(s); nothing written");
         }

@@ -379,3 +379,26 @@ fn fmt_rewrites_checks_and_refuses_broken_files() {
     assert_eq!(o.status.code(), Some(0), "examples are canonical: {}", stdout(&o));
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A correct file checks and builds in silence; notes (which nodes `vnuma` picked) come
+/// with `--verbose`, and always in JSON.
+#[test]
+fn a_clean_build_is_silent_and_notes_need_verbose() {
+    for args in [
+        &["check", "examples/vnuma-fleet.vnuma"][..],
+        &["build", "examples/vnuma-fleet.vnuma", "--guest", "web-1"][..],
+    ] {
+        let o = vnumac(args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(stderr(&o), "", "{args:?}");
+    }
+    let o = vnumac(&["check", "--verbose", "examples/vnuma-fleet.vnuma"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("vnuma::N0601"), "{}", stderr(&o));
+    let o = vnumac(&["--message-format", "json", "check", "examples/vnuma-fleet.vnuma"]);
+    assert!(
+        stderr(&o).lines().any(|l| l.contains("\"vnuma::N0601\"")),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -299,7 +299,41 @@ fn pick_nodes(host: &HostProfile, topo: &HostTopo, ledger: &Ledger, req: &Reques
         nodes.iter().map(|&i| ledger.free_cores[i]).sum::<usize>() >= units_needed
             && nodes.iter().map(|&i| ledger.room(host, i, req.page_kib)).sum::<u64>() >= req.memory_kib
     };
+    // No set of k nodes fits if the k roomiest (or the k with the most free cores) do not:
+    // start at the first size where those could, and give up at once when none could.
+    let mut rooms: Vec<u64> = order.iter().map(|&i| ledger.room(host, i, req.page_kib)).collect();
+    rooms.sort_unstable_by(|a, b| b.cmp(a));
+    let mut cores: Vec<usize> = order.iter().map(|&i| ledger.free_cores[i]).collect();
+    cores.sort_unstable_by(|a, b| b.cmp(a));
+    let smallest = (1..=order.len()).find(|&k| {
+        rooms[..k].iter().sum::<u64>() >= req.memory_kib && cores[..k].iter().sum::<usize>() >= units_needed
+    });
+    let Some(smallest) = smallest else {
+        let free_units: usize = cores.iter().sum();
+        let room: u64 = rooms.iter().sum();
+        let what = if free_units < units_needed {
+            format!(
+                "{free_units} free {} left on the host, and this guest needs {units_needed}",
+                if free_units == 1 { "core" } else { "cores" }
+            )
+        } else {
+            format!(
+                "{} of room left on the host, and this guest needs {}",
+                human_kib(room),
+                human_kib(req.memory_kib)
+            )
+        };
+        return Err(PlanError {
+            field: Field::Statement,
+            capacity: true,
+            message: format!("the guest does not fit: {what}"),
+            help: Vec::new(),
+        });
+    };
     let mut budget = PICK_BUDGET;
+    // Combinations looked at (most are skipped at once): bounded too, as there are
+    // C(64, 32) sets of 32 nodes among 64.
+    let mut visits = PICK_BUDGET * 16;
     let mut last = None;
     let attempt = |nodes: &[usize], last: &mut Option<PlanError>| -> Option<Plan> {
         let mut sorted = nodes.to_vec();
@@ -310,10 +344,15 @@ fn pick_nodes(host: &HostProfile, topo: &HostTopo, ledger: &Ledger, req: &Reques
         }
         None
     };
-    for k in 1..=order.len() {
+    for k in smallest..=order.len() {
         let mut combo: Vec<usize> = (0..k).collect();
         let mut exhaustive = true;
         loop {
+            if visits == 0 {
+                exhaustive = false;
+                break;
+            }
+            visits -= 1;
             let nodes: Vec<usize> = combo.iter().map(|&j| order[j]).collect();
             if could_fit(&nodes) {
                 if budget == 0 {
