@@ -1,5 +1,6 @@
 //! Placement benchmark with fixed inputs: 1,000 (and 500) guests on a synthetic
-//! 64-node, 8,192-CPU host, and 100 guests on the talk's 4-node host.
+//! 64-node, 8,192-CPU host, 600 guests on it that do not all fit (the error path), and
+//! 100 guests on the talk's 4-node host.
 //! Each scenario runs in a child process so its peak memory is its own.
 //! `cargo bench -p vnumac --bench placement`; figures go in docs/performance.md.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -60,6 +61,18 @@ fn fleet(guests: u32) -> String {
     s
 }
 
+/// 600 guests of 8 dedicated vCPUs (8 cores each) on the 64-node host, which has room for 512.
+fn overfull() -> String {
+    let mut s = big_host();
+    for i in 0..600 {
+        let _ = writeln!(
+            s,
+            "guest g{i} on=big {{\n  memory 4GiB\n  vcpus 8\n  vnuma mode=node\n}}"
+        );
+    }
+    s
+}
+
 fn talk(guests: u32) -> String {
     let mut s = String::from("host peppi from=\"peppi.caps.xml\"\n");
     for i in 0..guests {
@@ -81,7 +94,17 @@ fn run(source: &str, caps: &str) -> (usize, f64) {
     )
     .unwrap();
     let compiled = db::compile(&db, program);
-    assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics.first());
+    if compiled.has_errors() {
+        // The overfull fleet: every guest that fits is placed, 88 do not.
+        let errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count();
+        assert_eq!(
+            errors,
+            2,
+            "one full error and one summary: {:?}",
+            compiled.diagnostics.first()
+        );
+        return (compiled.checked.build.guests.len(), start.elapsed().as_secs_f64());
+    }
     let outputs = db::lower(&db, program);
     (outputs.len(), start.elapsed().as_secs_f64())
 }
@@ -100,6 +123,7 @@ fn scenario(name: &str) {
     let source = match name {
         "fleet-500" => fleet(500),
         "fleet-1000" => fleet(1000),
+        "overfull-600" => overfull(),
         "talk-100" => talk(100),
         other => panic!("unknown scenario {other}"),
     };
@@ -129,7 +153,7 @@ fn main() {
         "scenario", "guests", "median (s)", "best (s)", "peak RSS (MiB)"
     );
     let mut medians = Vec::new();
-    for name in ["talk-100", "fleet-500", "fleet-1000"] {
+    for name in ["talk-100", "fleet-500", "fleet-1000", "overfull-600"] {
         let out = std::process::Command::new(&exe)
             .args(["--scenario", name])
             .output()
@@ -142,4 +166,5 @@ fn main() {
         medians.push(f[2].parse::<f64>().unwrap());
     }
     println!("growth 500 → 1,000 guests: {:.2}×", medians[2] / medians[1]);
+    println!("overfull-600 / fleet-1000: {:.2}×", medians[3] / medians[2]);
 }

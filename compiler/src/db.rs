@@ -319,6 +319,9 @@ pub struct GuestStep {
     pub diagnostics: Vec<Diagnostic>,
     /// What every guest up to this one uses on its host.
     pub ledger: Option<Ledger>,
+    /// The guest did not fit after an earlier one did not either: its error is left to
+    /// one summary for the host; this is its `vnuma` statement.
+    pub no_room: Option<Span>,
 }
 
 #[salsa::tracked(returns(ref))]
@@ -365,7 +368,17 @@ pub fn guest_step<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Guest
         name: &def.name,
         profile: &def.profile,
     };
+    let failed_before = state.ledger.failed;
     let r = guest::check_guest(&f, Some(&host_ref), Some(&mut state), &mut step.diagnostics);
+    if failed_before > 0
+        && state.ledger.failed > failed_before
+        && let Some(i) = step
+            .diagnostics
+            .iter()
+            .rposition(|d| d.code == check::codes::VNUMA_NO_ROOM)
+    {
+        step.no_room = Some(step.diagnostics.remove(i).primary_span());
+    }
     if !r.placed {
         check::record_claims(&mut state.ledger, &def.profile, &r.claims);
     }
@@ -453,7 +466,42 @@ fn gather<'db>(db: &'db dyn salsa::Database, program: Program) -> Gathered<'db> 
         }
         g.steps.push((step, id, at));
     }
+    g.diagnostics.extend(no_room_summaries(&g));
     g
+}
+
+/// One error per host for the guests that did not fit after the first one that did not
+/// (which has its own, full error): how many, and where the first few are.
+fn no_room_summaries(g: &Gathered<'_>) -> Vec<Diagnostic> {
+    let mut per_host: BTreeMap<u32, Vec<Span>> = BTreeMap::new();
+    for &(step, id, at) in &g.steps {
+        if let (Some(span), Some(h)) = (step.no_room, step.host) {
+            per_host.entry(h).or_default().push(span.relocate(id, at));
+        }
+    }
+    per_host
+        .into_iter()
+        .filter_map(|(h, spans)| {
+            let first = *spans.first()?;
+            let name = g.hosts.get(h as usize).copied().flatten().map(|d| d.name.as_str()).unwrap_or("?");
+            let n = spans.len();
+            let mut d = Diagnostic::error(
+                check::codes::VNUMA_NO_ROOM,
+                format!(
+                    "{n} more guest{} do not fit on host `{name}` either",
+                    if n == 1 { "" } else { "s" }
+                ),
+                first,
+                "does not fit",
+            );
+            for s in spans.iter().skip(1).take(4) {
+                d = d.with_label(*s, "nor this one");
+            }
+            Some(d.with_help(
+                "the host has no room left for them after the guests before them; the first guest that did not fit says what would",
+            ))
+        })
+        .collect()
 }
 
 /// The checks across guests: memory fit on every host node.

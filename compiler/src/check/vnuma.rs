@@ -59,9 +59,18 @@ pub fn place_guest(
         memory_kib: facts.memory_kib,
         page_kib: facts.page_kib,
     };
-    let plan = match place::plan_with_hints(host.profile, state.topo, &state.ledger, &req) {
+    // After one guest did not fit, the others that do not fit are summed up, not explained.
+    let planned = if state.ledger.failed == 0 {
+        place::plan_with_hints(host.profile, state.topo, &state.ledger, &req)
+    } else {
+        place::plan(host.profile, state.topo, &state.ledger, &req)
+    };
+    let plan = match planned {
         Ok(p) => p,
         Err(e) => {
+            if e.capacity {
+                state.ledger.failed += 1;
+            }
             let span = match e.field {
                 Field::Nodeset if f.has("nodeset") => f.span_of("nodeset"),
                 Field::Cells if f.has("cells") => f.span_of("cells"),

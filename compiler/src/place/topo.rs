@@ -79,6 +79,8 @@ pub struct Ledger {
     pub guests_on: Vec<u32>,
     /// Host CPUs a dedicated vCPU is pinned to.
     pub dedicated: IdSet,
+    /// Automatic guests that did not fit so far.
+    pub failed: u32,
 }
 
 impl Ledger {
@@ -95,6 +97,7 @@ impl Ledger {
             pages_used: vec![Vec::new(); nodes],
             guests_on: vec![0; nodes],
             dedicated: IdSet::new(),
+            failed: 0,
         }
     }
 
