@@ -2,13 +2,20 @@
 //!
 //! * `.vnuma` text written back (`import`, `host probe`): a crafted domain XML or a crafted
 //!   sysfs directory name adds no statement; the printed text parses to what was read.
+//! * Outputs: a path full of XML and shell metacharacters reaches libvirt's schema and a
+//!   running QEMU literally (`virt-xml-validate`, QMP `query-block` and `qom-get`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 
-use common::Scratch;
+use serde_json::{Value, json};
+
+use common::qmp::{QEMU_TIMEOUT, run_qmp};
+use common::shell::{shell_line, shell_words};
+use common::{QEMU, Scratch, VALIDATOR, oracle_available, validate_xml};
 use vnumac::span::FileId;
 use vnumac::syntax::ast::Statement;
 
@@ -71,6 +78,9 @@ fn crafted_domain_xml_adds_no_guest() {
     assert_eq!(nic.prop("bridge").unwrap().value.text, format!("br0\"{crafted}"));
     let disk = devices.iter().find(|s| s.keyword.text == "disk").unwrap();
     assert_eq!(disk.prop("path").unwrap().value.text, format!("/img/a\"\\{crafted}"));
+    // And the check refuses them as a machine type and a CPU model.
+    let diags = check_text(text);
+    assert_eq!(diags.matches("vnuma::E0329").count(), 2, "{diags}");
 }
 
 /// A sysfs tree with one CPU and a PCI directory whose name is a whole host and guest.
@@ -116,4 +126,98 @@ fn crafted_sysfs_pci_name_adds_nothing() {
     assert_eq!(statements(&printed).len(), 1, "{printed}");
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.lines().all(|l| l.starts_with("warning: ")), "{stderr}");
+}
+
+/// Diagnostics of `text` checked as a file, rendered with their codes.
+fn check_text(text: &str) -> String {
+    let scratch = Scratch::new("check").unwrap();
+    let file = scratch.dir.join("x.vnuma");
+    std::fs::write(&file, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_vnumac"))
+        .args(["check", "--message-format", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Runs the vnumac binary and returns its stdout, which must be a success.
+fn vnumac(args: &[&str], file: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_vnumac"))
+        .args(args)
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A disk path and an NVDIMM path holding `<`, `&`, `'`, `"`, `,`, a space and non-ASCII:
+/// libvirt's schema accepts the XML, which holds them literally, and QEMU, started from
+/// the printed line (keyval and JSON), opens exactly those files.
+#[test]
+fn odd_paths_reach_libvirt_and_qemu_literally() {
+    let scratch = Scratch::new("paths").unwrap();
+    let odd = scratch.dir.join("odd <&'\"> é,x\tß");
+    std::fs::create_dir_all(&odd).unwrap();
+    let disk = odd.join("disk <&'\"é>,1.img");
+    let nvdimm = odd.join("nv <&'\"é>,1.mem");
+    std::fs::File::create(&disk).unwrap().set_len(1 << 20).unwrap();
+    std::fs::File::create(&nvdimm).unwrap().set_len(128 << 20).unwrap();
+    let (disk, nvdimm) = (disk.to_str().unwrap(), nvdimm.to_str().unwrap());
+    let write = vnumac::syntax::write::string;
+    let source = format!(
+        "guest odd {{\n  type qemu\n  memory 512MiB max=1GiB slots=2\n  vcpus 1\n  numa {{\n    cell 0 cpus=0 memory=512MiB\n  }}\n  \
+         nvdimm path={} size=128MiB node=0\n  devices {{\n    disk root path={} format=raw\n  }}\n}}\n",
+        write(nvdimm),
+        write(disk)
+    );
+    let file = scratch.dir.join("odd.vnuma");
+    std::fs::write(&file, &source).unwrap();
+
+    // The XML: well-formed, the values literal, and valid for libvirt.
+    let xml = vnumac(&["build"], &file);
+    let (root, _) = common::xml::parse_domain(&xml).unwrap();
+    let source_file = root
+        .at(&["devices", "disk", "source"])
+        .and_then(|s| s.attr("file"))
+        .unwrap();
+    assert_eq!(source_file, disk);
+    let path = root.at(&["devices", "memory", "source", "path"]).unwrap();
+    assert_eq!(path.text.trim(), nvdimm);
+    if oracle_available(VALIDATOR) {
+        let xml_file = scratch.dir.join("odd.xml");
+        std::fs::write(&xml_file, &xml).unwrap();
+        validate_xml(&xml_file).unwrap();
+    }
+
+    // The QEMU line, in both syntaxes: the file QEMU opened and the NVDIMM's backing file.
+    if !oracle_available(QEMU) {
+        return;
+    }
+    for syntax in ["keyval", "json"] {
+        let line = vnumac(&["build", "--emit", "qemu", "--qemu-syntax", syntax], &file);
+        let words = shell_words(&line).unwrap();
+        let mut argv: Vec<String> = words[1..].to_vec();
+        argv.extend(["-display", "none", "-nodefaults", "-S", "-qmp", "stdio"].map(String::from));
+        let commands = [
+            json!({"execute": "qmp_capabilities"}),
+            json!({"execute": "query-named-block-nodes"}),
+            json!({"execute": "qom-get", "arguments": {"path": "/objects/memnvdimm0", "property": "mem-path"}}),
+            json!({"execute": "quit"}),
+        ];
+        let (returns, _, _) = run_qmp(QEMU, &argv, &commands, QEMU_TIMEOUT)
+            .unwrap_or_else(|e| panic!("{syntax}: QEMU must start:\n  {}\n{e}", shell_line(&argv)));
+        let nodes = returns[1].as_array().unwrap();
+        let storage = nodes
+            .iter()
+            .find(|n| n["node-name"] == "disk-root-storage")
+            .unwrap_or_else(|| panic!("{syntax}: no disk-root-storage in {nodes:?}"));
+        assert_eq!(storage["file"], Value::from(disk), "{syntax}");
+        assert_eq!(returns[2], Value::from(nvdimm), "{syntax}");
+    }
 }
