@@ -121,6 +121,30 @@ pub fn position(g: &Guest, id: u32) -> (u32, u32, u32, u32) {
     (socket, die, core, thread)
 }
 
+/// One QMP command of `vnumac plan`, written by serde_json so that every value is a JSON
+/// string or number whatever it contains. Fields are in the order QMP users expect.
+#[derive(serde::Serialize)]
+struct Qmp<'a> {
+    execute: &'static str,
+    arguments: QmpArgs<'a>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+struct QmpArgs<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    driver: Option<&'a str>,
+    id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    socket_id: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    die_id: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    core_id: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thread_id: Option<u32>,
+}
+
 /// `vnumac plan`: the commands that take the running guest from its boot count to `to`
 /// vCPUs, one unit per step, every cell balanced after each step.
 pub fn plan_text(g: &Guest, to: u32) -> Result<String, String> {
@@ -142,7 +166,7 @@ pub fn plan_text(g: &Guest, to: u32) -> Result<String, String> {
     let name = crate::lower::shell::quote(&g.name);
     out.push_str(&format!(
         "# guest {}: {from} → {to} vCPUs online, {} at a time; every cell stays within one unit of its share\n",
-        g.name,
+        crate::syntax::write::comment(&g.name),
         if unit == 1 {
             "one vCPU".to_string()
         } else {
@@ -162,23 +186,38 @@ pub fn plan_text(g: &Guest, to: u32) -> Result<String, String> {
     }
     out.push_str("\n# the same over QMP (the `id`s are those libvirt gives hot-plugged vCPUs)\n");
     let driver = cpu_driver(g);
+    let dies = g.effective_topology().dies > 1;
     for (enable, set) in &steps {
         for id in set.iter() {
-            if *enable {
+            let command = if *enable {
                 let (s, d, c, t) = position(g, id);
-                let die = if g.effective_topology().dies > 1 {
-                    format!(",\"die-id\":{d}")
-                } else {
-                    String::new()
-                };
-                out.push_str(&format!(
-                    "{{\"execute\":\"device_add\",\"arguments\":{{\"driver\":\"{driver}\",\"id\":\"vcpu{id}\",\"socket-id\":{s}{die},\"core-id\":{c},\"thread-id\":{t}}}}}\n"
-                ));
+                Qmp {
+                    execute: "device_add",
+                    arguments: QmpArgs {
+                        driver: Some(&driver),
+                        id: format!("vcpu{id}"),
+                        socket_id: Some(s),
+                        die_id: dies.then_some(d),
+                        core_id: Some(c),
+                        thread_id: Some(t),
+                    },
+                }
             } else {
-                out.push_str(&format!(
-                    "{{\"execute\":\"device_del\",\"arguments\":{{\"id\":\"vcpu{id}\"}}}}\n"
-                ));
-            }
+                Qmp {
+                    execute: "device_del",
+                    arguments: QmpArgs {
+                        driver: None,
+                        id: format!("vcpu{id}"),
+                        socket_id: None,
+                        die_id: None,
+                        core_id: None,
+                        thread_id: None,
+                    },
+                }
+            };
+            let line = serde_json::to_string(&command).map_err(|e| format!("cannot write QMP: {e}"))?;
+            out.push_str(&line);
+            out.push('\n');
         }
     }
     Ok(out)
@@ -274,5 +313,32 @@ mod tests {
         let enabled: IdSet = s.iter().filter(|v| v.enabled).map(|v| v.id).collect();
         assert_eq!(enabled.to_string(), "0-1,4-5");
         assert!(s.iter().skip(1).all(|v| v.hotpluggable));
+    }
+
+    /// Every QMP line is JSON whose values are the literal strings, whatever a model holds.
+    #[test]
+    fn qmp_lines_carry_odd_models_literally() {
+        let mut g = guest(&["0-1", "2-3"], 1);
+        let model = "Sky\"lake\\\",\"x\":\"y";
+        g.cpu = CpuMode::Custom(model.into());
+        g.vcpu_states = states(&g, 2);
+        let up = plan_text(&g, 4).unwrap();
+        let down = plan_text(&g, 1).unwrap();
+        let lines: Vec<&str> = up.lines().chain(down.lines()).filter(|l| l.starts_with('{')).collect();
+        assert_eq!(lines.len(), 3, "{up}{down}");
+        for line in &lines {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            let args = v["arguments"].as_object().unwrap();
+            match v["execute"].as_str() {
+                Some("device_add") => {
+                    assert_eq!(args["driver"], format!("{model}-x86_64-cpu"));
+                    let keys: Vec<&str> = args.keys().map(String::as_str).collect();
+                    assert_eq!(keys.len(), 5, "no property is added: {line}");
+                    assert!(!args.contains_key("x"));
+                }
+                Some("device_del") => assert_eq!(args.len(), 1, "{line}"),
+                other => panic!("unexpected command {other:?}"),
+            }
+        }
     }
 }

@@ -177,29 +177,12 @@ fn text_kib(node: &dom::Node, what: &str, notes: &mut Notes) -> Result<u64, Impo
 
 /// A name or text value: a bare word when it is one, else a quoted string.
 fn word_or_string(s: &str) -> String {
-    if crate::syntax::value::is_word(s) {
-        s.to_string()
-    } else {
-        quoted(s)
-    }
+    crate::syntax::write::token(s)
 }
 
-/// A .vnuma string literal: `\"`, `\\`, `\n`, `\t`, and `\u{..}` for other control characters.
+/// A .vnuma string literal (see [`crate::syntax::write::string`]).
 fn quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    crate::syntax::write::string(s)
 }
 
 #[cfg(test)]

@@ -516,7 +516,11 @@ fn host(command: HostCommand) -> ExitCode {
             }
         }
     };
-    print!("# {source}\n{}", vnumac::host::print::to_vnuma(&profile));
+    print!(
+        "# {}\n{}",
+        vnumac::syntax::write::comment(&source),
+        vnumac::host::print::to_vnuma(&profile)
+    );
     ExitCode::SUCCESS
 }
 

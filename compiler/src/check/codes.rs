@@ -32,6 +32,12 @@ pub const DEVICE_NODE: &str = "vnuma::E0325";
 pub const DEVICE_REF: &str = "vnuma::E0326";
 pub const BUS_NR: &str = "vnuma::E0327";
 pub const DEVICE_CONFIG: &str = "vnuma::E0328";
+pub const IDENTIFIER: &str = "vnuma::E0329";
+pub const XML_TEXT: &str = "vnuma::E0330";
+pub const RELATIVE_PATH: &str = "vnuma::E0331";
+pub const BRIDGE_NAME: &str = "vnuma::E0332";
+pub const NODE_NAME: &str = "vnuma::E0333";
+pub const DUPLICATE_ALIAS: &str = "vnuma::E0334";
 
 pub const UNKNOWN_HOST: &str = "vnuma::E0401";
 pub const HOST_NEEDED: &str = "vnuma::E0402";
@@ -115,6 +121,18 @@ pub const ALL: &[(&str, &str)] = &[
     ),
     (BUS_NR, "expander bus numbers out of range or overlapping"),
     (DEVICE_CONFIG, "a device whose settings contradict each other"),
+    (
+        IDENTIFIER,
+        "a machine type, CPU model, device or network name that is not an identifier",
+    ),
+    (XML_TEXT, "a character XML 1.0 cannot carry, or a line break in a path"),
+    (RELATIVE_PATH, "a disk or NVDIMM path that is not absolute"),
+    (
+        BRIDGE_NAME,
+        "a bridge name Linux would refuse (a comma, a space, over 15 characters)",
+    ),
+    (NODE_NAME, "a disk name that makes QEMU node names over 31 characters"),
+    (DUPLICATE_ALIAS, "two controllers that get the same libvirt alias"),
     (UNKNOWN_HOST, "`on=` names no host, or several hosts and no `on=`"),
     (HOST_NEEDED, "a host-dependent statement in a guest without a host"),
     (HOST_NODE, "a host node that does not exist or has no CPUs"),

@@ -36,6 +36,8 @@ struct Port {
     /// Index into the expander list, or None for pcie.0.
     on: Option<usize>,
     used_by: Option<Span>,
+    /// Where it was written, or the device whose short form made it.
+    span: Span,
 }
 
 pub fn check(
@@ -85,6 +87,19 @@ pub fn check(
         else {
             continue;
         };
+        let what = format!("a {} name", f.keyword());
+        if super::values::identifier(n, f.arg_span(0), &what, "", diags) && f.keyword() == "disk" {
+            disk_node_names(n, f.arg_span(0), diags);
+        }
+        if let Some(v) = f.text("network") {
+            super::values::identifier(v, f.span_of("network"), "a network name", "", diags);
+        }
+        if let Some(b) = f.text("bridge") {
+            super::values::bridge(b, f.span_of("bridge"), diags);
+        }
+        if let Some(p) = f.text("path") {
+            super::values::path(p, f.span_of("path"), "the disk path", diags);
+        }
         if let Some((_, first)) = names.iter().find(|(x, _)| *x == n) {
             diags.push(
                 Diagnostic::error(
@@ -161,6 +176,7 @@ pub fn check(
                     name: f.arg_text(0).unwrap_or_default().into(),
                     on,
                     used_by: None,
+                    span: f.arg_span(0),
                 });
             }
             _ => {}
@@ -278,6 +294,7 @@ pub fn check(
                     name: format!("port-{}", f.arg_text(0).unwrap_or("dev")),
                     on: Some(e),
                     used_by: None,
+                    span: f.stmt.head_span(),
                 });
                 ports.len() - 1
             }
@@ -286,6 +303,7 @@ pub fn check(
                     name: format!("port-{}", f.arg_text(0).unwrap_or("dev")),
                     on: None,
                     used_by: None,
+                    span: f.stmt.head_span(),
                 });
                 ports.len() - 1
             }
@@ -433,6 +451,33 @@ pub fn check(
             address,
         });
     }
+    // libvirt and QEMU need every alias (`ua-NAME`, the QEMU id) to be unique.
+    let written: Vec<Span> = exps
+        .iter()
+        .map(|x| x.span)
+        .chain(ports.iter().map(|p| p.span))
+        .collect();
+    let mut aliases: Vec<(String, &str, Span)> = Vec::new();
+    for (c, span) in controllers.iter().zip(written) {
+        let alias = super::super::lower::libvirt::alias_safe(&c.name);
+        if let Some((_, first, at)) = aliases.iter().find(|(a, _, _)| *a == alias) {
+            diags.push(
+                Diagnostic::error(
+                    DUPLICATE_ALIAS,
+                    format!("`{}` and `{first}` both become the alias `ua-{alias}`", c.name),
+                    span,
+                    "same alias",
+                )
+                .with_label(*at, "first here")
+                .with_help(
+                    "aliases keep letters, digits, `_` and `-` and turn anything else into `-`; \
+                     short forms name their controllers `pxb-cellN` and `port-DEVICE`: rename one",
+                ),
+            );
+            return None;
+        }
+        aliases.push((alias, &c.name, span));
+    }
     if root_slot > 0x1e {
         diags.push(
             Diagnostic::error(
@@ -530,6 +575,28 @@ pub fn check(
         return None;
     }
     Some(DeviceSet { controllers, devices })
+}
+
+/// QEMU node names (`disk-NAME-storage`, `disk-NAME-format`) are at most 31 characters.
+fn disk_node_names(name: &str, span: Span, diags: &mut Vec<Diagnostic>) {
+    let longest = format!("disk-{name}-storage");
+    if longest.len() <= super::values::MAX_NODE_NAME {
+        return;
+    }
+    let room = super::values::MAX_NODE_NAME - "disk--storage".len();
+    diags.push(
+        Diagnostic::error(
+            NODE_NAME,
+            format!("disk name `{name}` is too long for QEMU"),
+            span,
+            format!("{} characters; at most {room}", name.len()),
+        )
+        .with_help(format!(
+            "QEMU names the disk's block nodes `{longest}`, and node names have at most {} characters: \
+             use a name of at most {room}",
+            super::values::MAX_NODE_NAME
+        )),
+    );
 }
 
 fn unknown_ref(name: &str, span: Span, what: &str, known: &[&str]) -> Diagnostic {

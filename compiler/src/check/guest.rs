@@ -125,7 +125,12 @@ pub fn check_guest(
         guest_span: stmt.arg_span(0),
     };
     let mut claims = Vec::new();
-    if name == "." || name == ".." || name.chars().any(|c| c == '/' || c.is_control()) {
+    if name == "."
+        || name == ".."
+        || name
+            .chars()
+            .any(|c| c == '/' || c.is_control() || super::values::not_xml_char(c))
+    {
         cx.err(
             Diagnostic::error(GUEST_NAME, format!("`{}` cannot be a guest name", name.escape_debug()), stmt.arg_span(0), "not usable as a name")
                 .with_help("guest names become file names (`NAME.xml`) and libvirt domain names: leave out `/` and control characters"),
@@ -167,11 +172,17 @@ pub fn check_guest(
         _ => DomainType::Kvm,
     };
     let machine = find("machine").and_then(|f| f.arg_text(0)).unwrap_or("q35").to_string();
+    if let Some(f) = find("machine") {
+        super::values::machine(&machine, f.arg_span(0), cx.diags);
+    }
     let cpu = match find("cpu") {
         Some(f) => match f.arg_text(0) {
             Some("host-model") => CpuMode::HostModel,
             Some("custom") => match f.text("model") {
-                Some(m) => CpuMode::Custom(m.to_string()),
+                Some(m) => {
+                    super::values::cpu_model(m, f.span_of("model"), cx.diags);
+                    CpuMode::Custom(m.to_string())
+                }
                 None => {
                     cx.err(
                         Diagnostic::error(

@@ -161,8 +161,10 @@ pub fn check(
                 );
                 continue;
             }
+            let path = f.text("path").unwrap_or_default().to_string();
+            super::values::path(&path, f.span_of("path"), "the NVDIMM path", diags);
             MemoryDeviceKind::Nvdimm {
-                path: f.text("path").unwrap_or_default().to_string(),
+                path,
                 label_kib,
                 align_kib,
                 pmem: f.bool("pmem").unwrap_or(false),

@@ -9,6 +9,7 @@ pub mod memdev;
 pub mod numa;
 pub mod pins;
 pub mod schema;
+pub mod values;
 pub mod vnuma;
 
 use crate::diagnostics::Diagnostic;

@@ -221,7 +221,7 @@ fn statements(b: &HostBuilder) -> Vec<String> {
         out.push(format!("reserve cpus={}", b.reserved));
     }
     for p in &b.pci {
-        let mut s = format!("pci {} node={}", p.address, p.node);
+        let mut s = format!("pci {} node={}", pci_token(&p.address), p.node);
         if let Some(name) = &p.name {
             let _ = write!(s, " name={}", quoted(name));
         }
@@ -245,28 +245,21 @@ pub fn format_size(kib: u64) -> String {
 
 /// A bare word when the name is one (`[A-Za-z][A-Za-z0-9_-]*`), else a string.
 fn name_token(name: &str) -> String {
-    let mut chars = name.chars();
-    let word = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if word { name.to_string() } else { quoted(name) }
+    crate::syntax::write::token(name)
+}
+
+/// A PCI address bare when it is only hex digits, `:` and `.` (one token that cannot end the
+/// line or the statement), else as a string, which the `pci` statement then refuses.
+fn pci_token(address: &str) -> String {
+    if !address.is_empty() && address.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
+        address.to_string()
+    } else {
+        quoted(address)
+    }
 }
 
 fn quoted(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    crate::syntax::write::string(text)
 }
 
 #[cfg(test)]

@@ -225,6 +225,13 @@ fn read_pci(dir: &Path, b: &mut HostBuilder, warnings: &mut Vec<String>) -> Resu
         let Some(address) = entry.file_name().to_str().map(str::to_string) else {
             continue;
         };
+        if !is_pci_address(&address) {
+            warnings.push(format!(
+                "{} is not a PCI address (`dddd:bb:ss.f`); left out",
+                crate::syntax::write::string(&address)
+            ));
+            continue;
+        }
         let Some(node) = read_signed(&entry.path().join("numa_node"))? else {
             continue;
         };
@@ -244,6 +251,16 @@ fn read_pci(dir: &Path, b: &mut HostBuilder, warnings: &mut Vec<String>) -> Resu
     devices.sort_by(|a, b| a.address.cmp(&b.address));
     b.pci = devices;
     Ok(())
+}
+
+/// A canonical PCI address as sysfs names its devices: `dddd:bb:ss.f`, lower-case hex.
+fn is_pci_address(name: &str) -> bool {
+    let value = crate::syntax::ast::Value {
+        text: name.to_string(),
+        quoted: false,
+        span: crate::span::Span::default(),
+    };
+    crate::syntax::value::pci_address(&value).is_ok_and(|canonical| canonical == name)
 }
 
 /// Entries `PREFIXN` of a directory, as (N, path), sorted by N.

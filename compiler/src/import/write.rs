@@ -8,7 +8,7 @@ use crate::units::exact_kib;
 pub(super) fn render(d: &Draft, opts: &ImportOptions, notes: &[String]) -> String {
     let mut out = String::new();
     for n in notes {
-        out.push_str(&format!("# {n}\n"));
+        out.push_str(&format!("# {}\n", crate::syntax::write::comment(n)));
     }
     let on = opts
         .host

@@ -92,6 +92,8 @@ pub fn escape(s: &str, attr: bool) -> String {
             '"' if attr => out.push_str("&quot;"),
             '\n' if attr => out.push_str("&#10;"),
             '\t' if attr => out.push_str("&#9;"),
+            // A literal CR is read back as a line feed (or, in an attribute, a space).
+            '\r' => out.push_str("&#13;"),
             c if (c as u32) < 0x20 && c != '\n' && c != '\t' => {
                 // Not representable in XML 1.0; make it visible instead of invalid.
                 out.push_str(&format!("\\u{{{:x}}}", c as u32));
@@ -113,5 +115,7 @@ mod tests {
             e.render(),
             "<name a='it&apos;s &lt;&amp;&gt;'>x&lt;y &amp; \"z\"</name>\n"
         );
+        let e = Element::new("path").attr("a", "1\r\n\t2").text("3\r\n\t4");
+        assert_eq!(e.render(), "<path a='1&#13;&#10;&#9;2'>3&#13;\n\t4</path>\n");
     }
 }

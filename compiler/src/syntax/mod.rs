@@ -25,6 +25,7 @@ pub mod ast;
 pub mod chunks;
 mod repair;
 pub mod value;
+pub mod write;
 
 use crate::diagnostics::Diagnostic;
 use crate::span::{FileId, Span};
