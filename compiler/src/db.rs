@@ -282,7 +282,54 @@ pub fn host_topo<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Option
 pub struct GuestSlot {
     /// `Err` when the guest names no usable host (reported by its step).
     pub host: Result<Option<u32>, check::NoHost>,
+    /// The automatic guest placed before this one on the same host.
     pub prev: Option<u32>,
+    /// Placed by `vnuma`.
+    pub automatic: bool,
+}
+
+/// A guest that `vnuma` places (as opposed to one written by hand).
+fn is_automatic(stmt: &ast::Statement) -> bool {
+    stmt.block
+        .iter()
+        .flat_map(|b| &b.statements)
+        .any(|s| s.keyword.text == "vnuma")
+}
+
+/// What the hand-written guests of a host take on it, whatever their place in the file:
+/// their pinned CPUs and bound memory. Automatic guests are placed from here, in file
+/// order. Warnings for hand-written guests that pin onto each other's CPUs, by guest.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HandLedger {
+    pub ledger: Option<Ledger>,
+    /// (guest index, warning with spans relative to that guest's piece).
+    pub warnings: Vec<(u32, Diagnostic)>,
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn hand_ledger<'db>(db: &'db dyn salsa::Database, hkey: ItemKey<'db>) -> HandLedger {
+    let program = hkey.program(db);
+    let (Some(def), Some(topo)) = (host_in_place(db, hkey).def.as_ref(), host_topo(db, hkey).as_ref()) else {
+        return HandLedger::default();
+    };
+    let mut ledger = Ledger::new(topo, def.profile.nodes.len());
+    let mut warnings = Vec::new();
+    for (i, slot) in guest_slots(db, program).iter().enumerate() {
+        if slot.automatic || slot.host != Ok(Some(hkey.index(db))) {
+            continue;
+        }
+        let step = guest_step(db, ItemKey::new(db, program, ItemKind::Guest, i as u32));
+        check::record_claims(&mut ledger, &def.profile, &step.claims);
+        if let Some(g) = &step.guest {
+            let mut w = Vec::new();
+            check::record_pins(&mut ledger, topo, g, &mut w);
+            warnings.extend(w.into_iter().map(|d| (i as u32, d)));
+        }
+    }
+    HandLedger {
+        ledger: Some(ledger),
+        warnings,
+    }
 }
 
 #[salsa::tracked(returns(ref))]
@@ -292,15 +339,17 @@ pub fn guest_slots(db: &dyn salsa::Database, program: Program) -> Vec<GuestSlot>
     (0..items(db, program).guests.len() as u32)
         .map(|i| {
             let key = ItemKey::new(db, program, ItemKind::Guest, i);
-            let host = match item(db, key) {
+            let stmt = item(db, key);
+            let host = match stmt {
                 Some(stmt) => check::host_index(stmt.prop("on").map(|p| p.value.text.as_str()), names),
                 None => Err(check::NoHost),
             };
+            let automatic = stmt.is_some_and(is_automatic);
             let prev = match host {
-                Ok(Some(h)) => last.insert(h, i),
+                Ok(Some(h)) if automatic => last.insert(h, i),
                 _ => None,
             };
-            GuestSlot { host, prev }
+            GuestSlot { host, prev, automatic }
         })
         .collect()
 }
@@ -355,18 +404,26 @@ pub fn guest_step<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Guest
     let (Some(def), Some(topo)) = (host_in_place(db, hkey).def.as_ref(), host_topo(db, hkey).as_ref()) else {
         return step;
     };
-    let prev = guest_slots(db, program)
-        .get(key.index(db) as usize)
-        .and_then(|s| s.prev)
-        .and_then(|p| ledger_after(db, ItemKey::new(db, program, ItemKind::Guest, p)).clone());
-    let mut state = vnuma::PlaceState {
-        topo,
-        ledger: prev.unwrap_or_else(|| Ledger::new(topo, def.profile.nodes.len())),
-    };
     let host_ref = guest::HostRef {
         index: hi as usize,
         name: &def.name,
         profile: &def.profile,
+    };
+    let slot = guest_slots(db, program).get(key.index(db) as usize).copied();
+    if !slot.is_some_and(|s| s.automatic) {
+        // Written by hand: checked on its own; what it takes goes into [`hand_ledger`].
+        let r = guest::check_guest(&f, Some(&host_ref), None, &mut step.diagnostics);
+        step.guest = r.guest;
+        step.claims = r.claims;
+        return step;
+    }
+    let prev = match slot.and_then(|s| s.prev) {
+        Some(p) => ledger_after(db, ItemKey::new(db, program, ItemKind::Guest, p)).clone(),
+        None => hand_ledger(db, hkey).ledger.clone(),
+    };
+    let mut state = vnuma::PlaceState {
+        topo,
+        ledger: prev.unwrap_or_else(|| Ledger::new(topo, def.profile.nodes.len())),
     };
     let failed_before = state.ledger.failed;
     let r = guest::check_guest(&f, Some(&host_ref), Some(&mut state), &mut step.diagnostics);
@@ -378,9 +435,6 @@ pub fn guest_step<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Guest
             .rposition(|d| d.code == check::codes::VNUMA_NO_ROOM)
     {
         step.no_room = Some(step.diagnostics.remove(i).primary_span());
-    }
-    if !r.placed {
-        check::record_claims(&mut state.ledger, &def.profile, &r.claims);
     }
     step.guest = r.guest;
     step.claims = r.claims;
@@ -432,10 +486,20 @@ fn gather<'db>(db: &'db dyn salsa::Database, program: Program) -> Gathered<'db> 
         emulators: Vec::new(),
         steps: Vec::with_capacity(items.guests.len()),
     };
+    let mut hand_warnings: Vec<(u32, &Diagnostic)> = Vec::new();
     for i in 0..items.hosts.len() {
-        let h = host(db, ItemKey::new(db, program, ItemKind::Host, i as u32));
+        let hkey = ItemKey::new(db, program, ItemKind::Host, i as u32);
+        let h = host(db, hkey);
         g.diagnostics.extend(h.diagnostics.iter().cloned());
         g.hosts.push(h.def.as_ref());
+        let hand = hand_ledger(db, hkey);
+        g.ledgers[i] = hand.ledger.as_ref();
+        hand_warnings.extend(hand.warnings.iter().map(|(gi, d)| (*gi, d)));
+    }
+    for (gi, d) in hand_warnings {
+        let key = ItemKey::new(db, program, ItemKind::Guest, gi);
+        let (id, at) = item_at(db, key).map(|(f, at)| (f.id(db), at)).unwrap_or_default();
+        g.diagnostics.push(d.relocated(id, at));
     }
     let mut placed = 0;
     for i in 0..items.guests.len() {

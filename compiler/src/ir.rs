@@ -266,6 +266,8 @@ pub struct GuestSpans {
     pub cells: Vec<Span>,
     /// One per pin.
     pub pins: Vec<Span>,
+    /// The `pin` statements that say `shared=true`.
+    pub shared_pins: Vec<Span>,
     pub vnuma: Option<Span>,
     /// One per memory device.
     pub memory_devices: Vec<Span>,
@@ -285,6 +287,7 @@ impl GuestSpans {
             .cells
             .iter_mut()
             .chain(&mut self.pins)
+            .chain(&mut self.shared_pins)
             .chain(&mut self.memory_devices)
             .chain(&mut self.controllers)
             .chain(&mut self.devices)

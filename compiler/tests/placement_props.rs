@@ -1957,3 +1957,88 @@ guest big on=h {
         "`mode=node` found no nodes where nodes 0,2 fit: {errors:#?}"
     );
 }
+
+// == one ledger per host: hand-written and automatic guests never double-book
+
+/// A hand-written guest (pinned to one node, or to a few CPUs) or an automatic one.
+#[derive(Debug, Clone)]
+enum Mixed {
+    NodePinned { node: u32, vcpus: u32 },
+    CpuPinned { first: u32, count: u32 },
+    Auto { vcpus: u32, siblings: bool },
+}
+
+fn mixed() -> impl Strategy<Value = Mixed> {
+    prop_oneof![
+        (0u32..4, 1u32..9).prop_map(|(node, vcpus)| Mixed::NodePinned { node, vcpus }),
+        (0u32..118, 1u32..3).prop_map(|(first, count)| Mixed::CpuPinned { first, count }),
+        (1u32..9, proptest::bool::ANY).prop_map(|(v, siblings)| Mixed::Auto {
+            vcpus: if siblings { v * 2 } else { v },
+            siblings
+        }),
+    ]
+}
+
+fn mixed_text(guests: &[Mixed]) -> String {
+    let caps = workspace().join("examples/hosts/peppi.caps.xml");
+    let mut s = format!("host peppi from=\"{}\"\n", caps.display());
+    for (i, g) in guests.iter().enumerate() {
+        let body = match g {
+            Mixed::NodePinned { node, vcpus } => format!(
+                "  memory 1GiB\n  vcpus {vcpus}\n  pin vcpus=0-{} node={node} shared=true\n",
+                vcpus - 1
+            ),
+            Mixed::CpuPinned { first, count } => format!(
+                "  memory 1GiB\n  vcpus {count}\n  pin vcpus=0-{} cpus={first}-{} shared=true\n",
+                count - 1,
+                first + count - 1
+            ),
+            Mixed::Auto { vcpus, siblings } => format!(
+                "  memory 1GiB\n  vcpus {vcpus}\n  vnuma mode=node{}\n",
+                if *siblings { " distribution=siblings" } else { "" }
+            ),
+        };
+        s.push_str(&format!("guest g{i} on=peppi {{\n{body}}}\n"));
+    }
+    s
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// No host CPU runs an automatic guest's dedicated vCPU and any other guest's vCPU or
+    /// emulator thread; automatic emulator threads never run on any guest's vCPUs.
+    #[test]
+    fn hand_written_and_automatic_guests_never_double_book(guests in proptest::collection::vec(mixed(), 1..10)) {
+        let text = mixed_text(&guests);
+        let (c, _) = compile(&text);
+        let placed = &c.checked.build.guests;
+        let auto = |name: &str| {
+            let i: usize = name[1..].parse().unwrap();
+            matches!(guests[i], Mixed::Auto { .. })
+        };
+        let vcpu_cpus = |g: &vnumac::ir::Guest| g.pins.iter().fold(IdSet::new(), |a, p| a.union(&p.cpus));
+        for (i, a) in placed.iter().enumerate() {
+            if !auto(&a.name) {
+                continue;
+            }
+            let mine = vcpu_cpus(a);
+            for (j, b) in placed.iter().enumerate() {
+                if i == j {
+                    continue;
+                }
+                let theirs = vcpu_cpus(b).union(b.emulator_pin.as_ref().unwrap_or(&IdSet::new()));
+                prop_assert!(mine.intersection(&theirs).is_empty(), "{} and {} share {}\n{text}", a.name, b.name, mine.intersection(&theirs));
+            }
+            if let Some(e) = &a.emulator_pin {
+                for b in placed {
+                    prop_assert!(e.intersection(&vcpu_cpus(b)).is_empty(), "{}'s emulator on {}'s vCPUs\n{text}", a.name, b.name);
+                }
+            }
+        }
+        // A guest that is not in the model has a coded error.
+        if placed.len() < guests.len() {
+            prop_assert!(c.has_errors(), "{text}");
+        }
+    }
+}

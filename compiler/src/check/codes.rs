@@ -59,6 +59,7 @@ pub const SOCKET_SPANS_CELLS: &str = "vnuma::W0503";
 pub const UNEVEN_CELLS: &str = "vnuma::W0504";
 pub const HOSTDEV_FAR: &str = "vnuma::W0505";
 pub const GUEST_RENUMBERS: &str = "vnuma::W0506";
+pub const PINS_SHARED: &str = "vnuma::W0507";
 
 pub const PICKED_NODES: &str = "vnuma::N0601";
 
@@ -164,5 +165,6 @@ pub const ALL: &[(&str, &str)] = &[
         GUEST_RENUMBERS,
         "warning: cell ids the guest kernel will number differently",
     ),
+    (PINS_SHARED, "warning: two guests pin vCPUs to the same host CPUs"),
     (PICKED_NODES, "note: the host nodes `vnuma mode=node` picked"),
 ];

@@ -569,6 +569,11 @@ pub fn check_guest(
         name: stmt.arg_span(0),
         cells: cell_spans,
         pins: pin_spans,
+        shared_pins: pin_fields
+            .iter()
+            .filter(|f| f.bool("shared") == Some(true))
+            .map(|f| f.span())
+            .collect(),
         vnuma: find("vnuma").map(|v| v.span()),
         memory_devices: mem
             .devices

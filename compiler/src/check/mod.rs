@@ -82,6 +82,58 @@ pub fn duplicate_names(names: &[(String, Span)], what: &str, diags: &mut Vec<Dia
     }
 }
 
+/// A hand-written guest's pinned CPUs go into the host's ledger: automatic guests placed
+/// later never land on them (vCPUs or emulator threads), and automatic emulator threads
+/// never run on its vCPUs' CPUs. Returns a warning for every earlier guest whose CPUs it
+/// shares, unless its pins say `shared=true`.
+pub fn record_pins(
+    ledger: &mut Ledger,
+    topo: &crate::place::topo::HostTopo,
+    guest: &crate::ir::Guest,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let mut vcpu_cpus = IdSet::new();
+    for (p, span) in guest.pins.iter().zip(&guest.spans.pins) {
+        vcpu_cpus = vcpu_cpus.union(&p.cpus);
+        if guest.spans.shared_pins.contains(span) {
+            continue;
+        }
+        for (other, cpus) in &ledger.owners {
+            let both = p.cpus.intersection(cpus);
+            if both.is_empty() || *other == guest.name {
+                continue;
+            }
+            let d = Diagnostic::warning(
+                PINS_SHARED,
+                format!("vCPU {} runs on host CPUs {both}, which guest `{other}` also runs on", p.vcpu),
+                *span,
+                format!("shared with `{other}`"),
+            )
+            .with_help(format!(
+                "guests `{}` and `{other}` compete for these CPUs; pin to others, or write `shared=true` on this `pin` if the sharing is intended",
+                guest.name
+            ));
+            if !diags.iter().any(|x| {
+                x.code == PINS_SHARED && x.primary_span() == *span && x.message.contains(&format!("`{other}`"))
+            }) {
+                diags.push(d);
+            }
+        }
+    }
+    let mut all = vcpu_cpus.clone();
+    if let Some(e) = &guest.emulator_pin {
+        all = all.union(e);
+    }
+    if all.is_empty() {
+        return;
+    }
+    ledger.take(topo, &all);
+    ledger.dedicated = ledger.dedicated.union(&vcpu_cpus);
+    if !vcpu_cpus.is_empty() {
+        ledger.owners.push((guest.name.clone(), vcpu_cpus));
+    }
+}
+
 /// A guest names no host that exists, or several hosts exist and it names none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct NoHost;
@@ -300,7 +352,7 @@ pub fn emulator_pin(host: &HostDef, ledger: &Ledger, e: &Emulator, guest: &str) 
     let n = host.profile.node(node)?;
     let reserved = n.cpus.intersection(&host.profile.reserved);
     let pin = if reserved.is_empty() {
-        n.cpus.difference(&ledger.dedicated)
+        n.cpus.difference(&ledger.dedicated).difference(&ledger.taken)
     } else {
         reserved
     };

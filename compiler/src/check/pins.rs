@@ -78,6 +78,27 @@ pub(super) fn check_pins(
             continue;
         };
         let span = target_span(f);
+        // `node=N` means node N's CPUs that the host does not keep for itself, as with
+        // `vnuma pinning=node`; only an explicit `cpus=` can name a reserved CPU.
+        let target = match cx.host {
+            Some(h) if f.has("node") => {
+                let free = target.difference(&h.profile.reserved);
+                if free.is_empty() {
+                    cx.err(
+                        Diagnostic::error(
+                            RESERVED_CPU,
+                            format!("every CPU of this host node ({target}) is reserved for the host"),
+                            span,
+                            "no CPU left for vCPUs",
+                        )
+                        .with_help("pin to another node, or reserve fewer CPUs in the host block"),
+                    );
+                    continue;
+                }
+                free
+            }
+            _ => target,
+        };
         if let Some(h) = cx.host {
             let reserved = target.intersection(&h.profile.reserved);
             if !reserved.is_empty() {

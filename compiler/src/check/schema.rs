@@ -195,7 +195,8 @@ pub const SCHEMA: &[StmtSpec] = &[
     stmt!("pin" in Guest, args [], props [
         req("vcpus", Kind::Set, "The vCPUs to pin."),
         p("cpus", Kind::Set, "Host CPUs they may run on."),
-        p("node", Kind::Int, "A host node whose CPUs they may run on.")
+        p("node", Kind::Int, "A host node whose CPUs they may run on (its CPUs the host does not reserve)."),
+        p("shared", Kind::Bool, "These CPUs may run other guests too: no warning when another guest pins to them.")
     ], block None, repeat true,
         "Pin vCPUs to host CPUs (`<vcpupin>`)."),
     stmt!("emulator" in Guest, args [], props [

@@ -674,7 +674,7 @@ fn plan_on(
                 let cpus: IdSet = groups[c]
                     .iter()
                     .flat_map(|&i| host.nodes[i].cpus.iter())
-                    .filter(|cpu| !host.reserved.contains(*cpu))
+                    .filter(|cpu| !host.reserved.contains(*cpu) && !ledger.taken.contains(*cpu))
                     .collect();
                 if cpus.is_empty() {
                     let ids: IdSet = groups[c].iter().map(|&i| host.nodes[i].id).collect();
@@ -682,10 +682,10 @@ fn plan_on(
                         field: Field::Statement,
                         capacity: true,
                         message: format!(
-                            "every CPU of host node{} {ids} is reserved, leaving none for cell {c}",
+                            "every CPU of host node{} {ids} is reserved or pinned by hand-written guests, leaving none for cell {c}",
                             if ids.len() > 1 { "s" } else { "" }
                         ),
-                        help: vec!["reserved CPUs are never pinned; place the guest on other nodes".into()],
+                        help: vec!["place the guest on other nodes".into()],
                     });
                 }
                 for &u in list {

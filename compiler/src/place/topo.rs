@@ -81,6 +81,11 @@ pub struct Ledger {
     pub dedicated: IdSet,
     /// Automatic guests that did not fit so far.
     pub failed: u32,
+    /// Host CPUs hand-written guests pin vCPUs or emulator threads to: automatic guests
+    /// never land there.
+    pub taken: IdSet,
+    /// Which guest runs exclusively on which host CPUs, to name both when they overlap.
+    pub owners: Vec<(String, IdSet)>,
 }
 
 impl Ledger {
@@ -98,6 +103,25 @@ impl Ledger {
             guests_on: vec![0; nodes],
             dedicated: IdSet::new(),
             failed: 0,
+            taken: IdSet::new(),
+            owners: Vec::new(),
+        }
+    }
+
+    /// CPUs a hand-written guest uses: taken for automatic guests, and a core with any
+    /// of its threads taken is no longer free for a dedicated vCPU.
+    pub fn take(&mut self, topo: &HostTopo, cpus: &IdSet) {
+        self.taken = self.taken.union(cpus);
+        for (i, core) in topo.cores.iter().enumerate() {
+            if self.core_used[i] || !core.threads.iter().any(|t| cpus.contains(*t)) {
+                continue;
+            }
+            self.core_used[i] = true;
+            if !core.reserved
+                && let Some(f) = self.free_cores.get_mut(core.node)
+            {
+                *f = f.saturating_sub(1);
+            }
         }
     }
 
