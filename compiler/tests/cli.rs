@@ -701,3 +701,39 @@ fn completions_and_man_page_are_generated() {
     }
     fs::remove_dir_all(&dir).unwrap();
 }
+
+// A capabilities file with 25,000 cells is refused with a coded error, quickly, instead of
+// building a 25,000 × 25,000 distance table; a huge CPU range does not become a huge SVG.
+#[test]
+fn host_sizes_are_bounded() {
+    let dir = scratch("host-sizes");
+    let mut caps = String::from("<capabilities><host><topology><cells num='25000'>");
+    for i in 0..25_000 {
+        caps.push_str(&format!(
+            "<cell id='{i}'><memory unit='KiB'>1048576</memory><cpus num='1'><cpu id='{i}' socket_id='0' core_id='{i}' siblings='{i}'/></cpus></cell>"
+        ));
+    }
+    caps.push_str("</cells></topology></host></capabilities>");
+    fs::write(dir.join("big.caps.xml"), caps).unwrap();
+    let start = std::time::Instant::now();
+    let o = vnumac_in(
+        &dir,
+        &["--message-format", "json", "host", "import", "big.caps.xml"],
+        None,
+    );
+    assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stderr(&o).trim()).unwrap();
+    assert_eq!(v["code"], "vnuma::E0409");
+    assert!(v["message"].as_str().unwrap().contains("more than 4096"), "{v}");
+    fs::write(
+        dir.join("wide.vnuma"),
+        "host h {\n  node 0 cpus=0-1048575 memory=4GiB\n}\nguest g on=h {\n  memory 1GiB\n  vcpus 1\n}\n",
+    )
+    .unwrap();
+    let o = vnumac_in(&dir, &["explain", "wide.vnuma", "--format", "svg"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    assert!(stderr(&o).contains("more than 16384 CPUs"), "{}", stderr(&o));
+    fs::remove_dir_all(&dir).unwrap();
+}
