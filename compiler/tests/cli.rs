@@ -737,3 +737,39 @@ fn host_sizes_are_bounded() {
     assert!(stderr(&o).contains("more than 16384 CPUs"), "{}", stderr(&o));
     fs::remove_dir_all(&dir).unwrap();
 }
+
+// Import is linear in the size of the XML: 200,000 attributes or elements take well under
+// a second, not minutes; a repeated attribute is still an error.
+#[test]
+fn import_is_linear_in_the_xml() {
+    let dir = scratch("import-linear");
+    let attrs: String = (0..200_000).map(|i| format!(" a{i}='x'")).collect();
+    let elems: String = (0..200_000).map(|i| format!("<e{i}/>")).collect();
+    let body = "<name>x</name><memory unit='KiB'>1048576</memory><vcpu>1</vcpu>";
+    fs::write(
+        dir.join("attrs.xml"),
+        format!("<domain type='kvm'{attrs}>{body}</domain>"),
+    )
+    .unwrap();
+    fs::write(
+        dir.join("elems.xml"),
+        format!("<domain type='kvm'>{body}{elems}</domain>"),
+    )
+    .unwrap();
+    fs::write(
+        dir.join("dup.xml"),
+        format!("<domain type='kvm' a='1' a='2'>{body}</domain>"),
+    )
+    .unwrap();
+    for f in ["attrs.xml", "elems.xml"] {
+        let start = std::time::Instant::now();
+        let o = vnumac_in(&dir, &["import", f], None);
+        assert_eq!(o.status.code(), Some(0), "{f}: {}", stderr(&o));
+        assert!(start.elapsed().as_secs() < 10, "{f}: {:?}", start.elapsed());
+        assert!(stdout(&o).contains("\nguest x {"), "{f}");
+    }
+    let o = vnumac_in(&dir, &["import", "dup.xml"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("attribute `a` given twice"), "{}", stderr(&o));
+    fs::remove_dir_all(&dir).unwrap();
+}
