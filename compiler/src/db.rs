@@ -801,6 +801,9 @@ pub fn normalize(path: &Path) -> PathBuf {
             other => out.push(other.as_os_str()),
         }
     }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
     out
 }
 
@@ -836,7 +839,7 @@ pub struct FsLoader {
 
 impl Loader for FsLoader {
     fn read(&self, path: &Path) -> std::io::Result<String> {
-        std::fs::read_to_string(path)
+        crate::source::read_input(path)
     }
     fn probe(&self) -> Result<HostProfile, String> {
         crate::host::sysfs::probe("probed", &self.sysfs_root)

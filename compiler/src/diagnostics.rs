@@ -3,7 +3,7 @@
 use crate::source::SourceMap;
 use crate::span::Span;
 #[cfg(feature = "cli")]
-use miette::{LabeledSpan, NamedSource};
+use miette::LabeledSpan;
 #[cfg(feature = "cli")]
 use std::fmt;
 
@@ -130,7 +130,7 @@ struct Report {
     code: &'static str,
     message: String,
     help: Option<String>,
-    source: NamedSource<String>,
+    source: std::sync::Arc<Indexed>,
     labels: Vec<LabeledSpan>,
     related: Vec<Report>,
 }
@@ -189,70 +189,206 @@ fn labeled(label: &Label) -> LabeledSpan {
     }
 }
 
+/// A file's text with its line starts, so that miette reads only the lines around a span
+/// (its own reader scans the file from the start for every label: quadratic over many
+/// diagnostics).
 #[cfg(feature = "cli")]
-fn report(diag: &Diagnostic, sources: &SourceMap) -> Report {
-    let file = diag.primary_span().file;
-    let mut related = Vec::new();
-    let mut here = Vec::new();
-    for label in &diag.labels {
-        if label.span.file == file {
-            here.push(labeled(label));
-        } else {
-            related.push(Report {
-                severity: diag.severity,
-                code: diag.code,
-                message: label.message.clone(),
-                help: None,
-                source: NamedSource::new(
-                    sources.display_path(label.span.file),
-                    sources.text(label.span.file).to_string(),
-                ),
-                labels: vec![LabeledSpan::new_primary_with_span(
-                    Some("here".into()),
-                    (label.span.start as usize, label.span.len()),
-                )],
-                related: Vec::new(),
-            });
+#[derive(Debug)]
+struct Indexed {
+    name: String,
+    text: String,
+    starts: Vec<usize>,
+}
+
+#[cfg(feature = "cli")]
+impl Indexed {
+    fn new(name: String, text: String) -> Indexed {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        Indexed { name, text, starts }
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset).saturating_sub(1)
+    }
+}
+
+#[cfg(feature = "cli")]
+impl miette::SourceCode for Indexed {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        // A window of whole lines around the span, read by miette's own reader, then put
+        // back in place: the same contents as reading the whole text.
+        let first = self.line_of(span.offset()).saturating_sub(before + 1);
+        let last = self.line_of(span.offset() + span.len()) + after + 2;
+        let ws = self.starts.get(first).copied().unwrap_or(0);
+        let we = self.starts.get(last).copied().unwrap_or(self.text.len());
+        let window = self.text.get(ws..we).ok_or(miette::MietteError::OutOfBounds)?;
+        let local = miette::SourceSpan::new(span.offset().saturating_sub(ws).into(), span.len());
+        let c = window.read_span(&local, before, after)?;
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.name.clone(),
+            c.data(),
+            miette::SourceSpan::new((c.span().offset() + ws).into(), c.span().len()),
+            c.line() + first,
+            c.column(),
+            c.line_count() + first,
+        )))
+    }
+}
+
+/// The longest line position miette draws labels at; past it, a plain rendering.
+#[cfg(feature = "cli")]
+const MAX_LABEL_COLUMN: usize = 4096;
+
+/// Renders diagnostics against a set of sources, each indexed once.
+#[cfg(feature = "cli")]
+pub struct Renderer<'s> {
+    sources: &'s SourceMap,
+    indexed: std::cell::RefCell<std::collections::HashMap<crate::span::FileId, std::sync::Arc<Indexed>>>,
+    lines: crate::source::LineCache<'s>,
+    color: bool,
+    width: usize,
+}
+
+#[cfg(feature = "cli")]
+impl<'s> Renderer<'s> {
+    pub fn new(sources: &'s SourceMap, color: bool, width: usize) -> Renderer<'s> {
+        Renderer {
+            sources,
+            indexed: Default::default(),
+            lines: crate::source::LineCache::new(sources),
+            color,
+            width,
         }
     }
-    Report {
-        severity: diag.severity,
-        code: diag.code,
-        message: diag.message.clone(),
-        help: diag.help.clone(),
-        source: NamedSource::new(sources.display_path(file), sources.text(file).to_string()),
-        labels: here,
-        related,
+
+    fn source(&self, file: crate::span::FileId) -> std::sync::Arc<Indexed> {
+        self.indexed
+            .borrow_mut()
+            .entry(file)
+            .or_insert_with(|| {
+                std::sync::Arc::new(Indexed::new(
+                    self.sources.display_path(file),
+                    self.sources.text(file).to_string(),
+                ))
+            })
+            .clone()
     }
+
+    fn report(&self, diag: &Diagnostic) -> Report {
+        let file = diag.primary_span().file;
+        let mut related = Vec::new();
+        let mut here = Vec::new();
+        for label in &diag.labels {
+            if label.span.file == file {
+                here.push(labeled(label));
+            } else {
+                related.push(Report {
+                    severity: diag.severity,
+                    code: diag.code,
+                    message: label.message.clone(),
+                    help: None,
+                    source: self.source(label.span.file),
+                    labels: vec![LabeledSpan::new_primary_with_span(
+                        Some("here".into()),
+                        (label.span.start as usize, label.span.len()),
+                    )],
+                    related: Vec::new(),
+                });
+            }
+        }
+        Report {
+            severity: diag.severity,
+            code: diag.code,
+            message: diag.message.clone(),
+            help: diag.help.clone(),
+            source: self.source(file),
+            labels: here,
+            related,
+        }
+    }
+
+    /// Whether some label sits further into its line than miette can draw.
+    fn too_wide(&self, diag: &Diagnostic) -> bool {
+        diag.labels.iter().any(|l| {
+            let src = self.source(l.span.file);
+            let start = src.starts[src.line_of(l.span.start as usize)];
+            let end = (l.span.end as usize).min(src.text.len());
+            end.saturating_sub(start) > MAX_LABEL_COLUMN
+        })
+    }
+
+    /// One diagnostic, for a terminal or a golden file.
+    pub fn render(&self, diag: &Diagnostic) -> String {
+        use miette::{GraphicalReportHandler, GraphicalTheme};
+        if self.too_wide(diag) {
+            return plain(diag, &self.lines);
+        }
+        let theme = if self.color {
+            GraphicalTheme::unicode()
+        } else {
+            GraphicalTheme::unicode_nocolor()
+        };
+        let handler = GraphicalReportHandler::new_themed(theme)
+            .with_width(self.width)
+            .with_links(false);
+        let mut out = String::new();
+        let report = self.report(diag);
+        if handler.render_report(&mut out, &report).is_err() {
+            out = plain(diag, &self.lines);
+        }
+        out
+    }
+}
+
+/// A rendering without source lines: `error[CODE]: message`, then `--> file:line:col: label`
+/// for every label and the help.
+pub fn plain(diag: &Diagnostic, lines: &crate::source::LineCache<'_>) -> String {
+    let sources = lines.sources();
+    let mut out = format!("{}[{}]: {}\n", diag.severity.as_str(), diag.code, diag.message);
+    for l in &diag.labels {
+        let (line, col) = lines.line_col(l.span.file, l.span.start);
+        out.push_str(&format!(
+            "  --> {}:{line}:{col}: {}\n",
+            sources.display_path(l.span.file),
+            l.message
+        ));
+    }
+    if let Some(h) = &diag.help {
+        out.push_str(&format!("  help: {h}\n"));
+    }
+    out
 }
 
 #[cfg(feature = "cli")]
 /// Render for a terminal or a golden file: unicode, no colour unless asked, fixed width.
 pub fn render(diag: &Diagnostic, sources: &SourceMap, color: bool, width: usize) -> String {
-    use miette::{GraphicalReportHandler, GraphicalTheme};
-    let theme = if color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(width)
-        .with_links(false);
-    let mut out = String::new();
-    let report = report(diag, sources);
-    if handler.render_report(&mut out, &report).is_err() {
-        out = format!("{}[{}]: {}\n", diag.severity.as_str(), diag.code, diag.message);
-    }
-    out
+    Renderer::new(sources, color, width).render(diag)
 }
 
 /// One JSON object per diagnostic (`--message-format json`).
 pub fn to_json(diag: &Diagnostic, sources: &SourceMap) -> serde_json::Value {
+    to_json_with(diag, &crate::source::LineCache::new(sources))
+}
+
+/// [`to_json`] with the files' lines found once, for many diagnostics.
+pub fn to_json_with(diag: &Diagnostic, lines: &crate::source::LineCache<'_>) -> serde_json::Value {
+    let sources = lines.sources();
     let labels: Vec<serde_json::Value> = diag
         .labels
         .iter()
         .map(|l| {
-            let (line, column) = sources.line_col(l.span.file, l.span.start);
+            let (line, column) = lines.line_col(l.span.file, l.span.start);
             serde_json::json!({
                 "message": l.message,
                 "file": sources.display_path(l.span.file),

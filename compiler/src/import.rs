@@ -46,13 +46,20 @@ pub fn import_domain(xml: &str, opts: &ImportOptions) -> Result<Imported, Import
         devices::read(devs, &mut draft, &mut notes)?;
     }
     guest::check_derived(&root, &draft, &mut notes);
-    let text = write::render(&draft, opts, &notes.0);
-    Ok(Imported { text, notes: notes.0 })
+    let text = write::render(&draft, opts, &notes.list);
+    Ok(Imported {
+        text,
+        notes: notes.list,
+    })
 }
 
 /// Notes in the order found, without repeats.
 #[derive(Debug, Default)]
-pub(crate) struct Notes(Vec<String>);
+pub(crate) struct Notes {
+    list: Vec<String>,
+    /// The notes in `list`, to skip repeats in constant time.
+    seen: std::collections::HashSet<String>,
+}
 
 impl Notes {
     /// Something the language cannot say.
@@ -66,8 +73,8 @@ impl Notes {
     }
 
     fn push(&mut self, note: String) {
-        if !self.0.contains(&note) {
-            self.0.push(note);
+        if self.seen.insert(note.clone()) {
+            self.list.push(note);
         }
     }
 }

@@ -20,3 +20,4 @@ pub mod source;
 pub mod span;
 pub mod syntax;
 pub mod units;
+pub mod write;

@@ -67,6 +67,132 @@ impl SourceMap {
     }
 }
 
+/// Line and column lookups over a [`SourceMap`], each file's lines found once: what
+/// renderers of many diagnostics use ([`SourceMap::line_col`] scans from the start).
+pub struct LineCache<'s> {
+    sources: &'s SourceMap,
+    starts: std::cell::RefCell<std::collections::HashMap<FileId, std::rc::Rc<Vec<usize>>>>,
+}
+
+impl<'s> LineCache<'s> {
+    pub fn new(sources: &'s SourceMap) -> LineCache<'s> {
+        LineCache {
+            sources,
+            starts: Default::default(),
+        }
+    }
+
+    pub fn sources(&self) -> &'s SourceMap {
+        self.sources
+    }
+
+    /// 1-based line and column (in characters) of a byte offset, as [`line_col`].
+    pub fn line_col(&self, file: FileId, offset: u32) -> (usize, usize) {
+        let text = self.sources.text(file);
+        let starts = self
+            .starts
+            .borrow_mut()
+            .entry(file)
+            .or_insert_with(|| {
+                let mut v = vec![0];
+                v.extend(
+                    text.bytes()
+                        .enumerate()
+                        .filter(|(_, b)| *b == b'\n')
+                        .map(|(i, _)| i + 1),
+                );
+                std::rc::Rc::new(v)
+            })
+            .clone();
+        let offset = (offset as usize).min(text.len());
+        let line = starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        let start = starts.get(line).copied().unwrap_or(0);
+        let col = text.get(start..offset).map(|s| s.chars().count()).unwrap_or(0) + 1;
+        (line + 1, col)
+    }
+}
+
+/// The largest input file vnumac reads (a `.vnuma` source, an include, a capabilities or
+/// domain XML file): 16 MiB, hundreds of times a real capabilities file.
+pub const MAX_INPUT_BYTES: u64 = 16 << 20;
+
+/// Read an input file as text, bounded by construction: only a regular file (a directory,
+/// FIFO, socket or device is refused before it is opened, and opened without blocking),
+/// at most [`MAX_INPUT_BYTES`] (read through a limit, whatever the file claims), valid
+/// UTF-8 (a leading byte-order mark is dropped). Refusals are `InvalidData` errors whose
+/// message says what the file is.
+pub fn read_input(path: &std::path::Path) -> std::io::Result<String> {
+    read_input_capped(path, MAX_INPUT_BYTES)
+}
+
+/// [`read_input`] with another cap.
+pub fn read_input_capped(path: &std::path::Path, cap: u64) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind, Read};
+    let meta = std::fs::metadata(path)?;
+    not_regular(&meta).map_or(Ok(()), |what| Err(Error::new(ErrorKind::InvalidData, what)))?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Never wait on a FIFO swapped in after the check above.
+        opts.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = opts.open(path)?;
+    // The file opened may not be the one checked: check what was opened.
+    not_regular(&file.metadata()?).map_or(Ok(()), |what| Err(Error::new(ErrorKind::InvalidData, what)))?;
+    let too_big = || {
+        Error::new(
+            ErrorKind::InvalidData,
+            format!("is larger than the {} MiB limit for input files", cap >> 20),
+        )
+    };
+    if file.metadata()?.len() > cap {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    file.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(too_big());
+    }
+    let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) => rest.to_vec(),
+        None => bytes,
+    };
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        Error::new(
+            ErrorKind::InvalidData,
+            format!("is not UTF-8 text (invalid byte at offset {at})"),
+        )
+    })
+}
+
+/// What a file is when it is not a regular file.
+fn not_regular(meta: &std::fs::Metadata) -> Option<&'static str> {
+    let t = meta.file_type();
+    if t.is_file() {
+        return None;
+    }
+    if t.is_dir() {
+        return Some("is a directory, not a file");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return Some("is a FIFO, not a regular file");
+        }
+        if t.is_socket() {
+            return Some("is a socket, not a regular file");
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return Some("is a device, not a regular file");
+        }
+    }
+    Some("is not a regular file")
+}
+
 /// 1-based line and character column of `offset` in `text`.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());

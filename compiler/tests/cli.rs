@@ -402,3 +402,397 @@ fn a_clean_build_is_silent_and_notes_need_verbose() {
         stderr(&o)
     );
 }
+
+fn vnumac_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vnumac"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run vnumac");
+    if let Some(text) = stdin {
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+const TEN_GUESTS: &str = "guest g0 {\n  memory 1GiB\n  vcpus 1\n}\n";
+
+fn ten_guests() -> String {
+    (0..10).map(|i| TEN_GUESTS.replace("g0", &format!("g{i}"))).collect()
+}
+
+// Temporary files are created exclusively under names nobody can plant a symlink at: the
+// old names (`NAME.xml.PID.tmp`) are all taken by symlinks to a file outside, which must
+// stay as it was.
+#[test]
+fn out_dir_never_writes_through_a_planted_symlink() {
+    let dir = scratch("planted");
+    let out = dir.join("out");
+    fs::create_dir_all(&out).unwrap();
+    fs::write(dir.join("f.vnuma"), ten_guests()).unwrap();
+    let victim = dir.join("victim");
+    fs::write(&victim, "precious\n").unwrap();
+    let me = std::process::id();
+    for pid in me..me + 300 {
+        for ext in ["xml", "args"] {
+            std::os::unix::fs::symlink(&victim, out.join(format!("g0.{ext}.{ext}.{pid}.tmp"))).unwrap();
+        }
+    }
+    // A symlink as the target itself is replaced, not followed.
+    std::os::unix::fs::symlink(&victim, out.join("g1.xml")).unwrap();
+    let o = vnumac_in(&dir, &["build", "f.vnuma", "-o", "out"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert!(
+        fs::read_to_string(out.join("g1.xml"))
+            .unwrap()
+            .contains("<name>g1</name>")
+    );
+    assert!(
+        !fs::symlink_metadata(out.join("g1.xml"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let stray = fs::read_dir(&out)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with('.'))
+        .count();
+    assert_eq!(stray, 0, "no temporary file left");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+// `out/g6.xml` is a directory: nothing is replaced, nothing half written.
+#[test]
+fn out_dir_failure_leaves_every_file_as_it_was() {
+    let dir = scratch("in-the-way");
+    let out = dir.join("out");
+    fs::create_dir_all(out.join("g6.xml")).unwrap();
+    fs::write(dir.join("f.vnuma"), ten_guests()).unwrap();
+    for i in 0..10 {
+        if i != 6 {
+            fs::write(out.join(format!("g{i}.xml")), "old\n").unwrap();
+        }
+        fs::write(out.join(format!("g{i}.args")), "old\n").unwrap();
+    }
+    let o = vnumac_in(&dir, &["build", "f.vnuma", "-o", "out"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("g6.xml"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nothing written"));
+    for i in 0..10 {
+        assert_eq!(fs::read_to_string(out.join(format!("g{i}.args"))).unwrap(), "old\n");
+        if i != 6 {
+            assert_eq!(fs::read_to_string(out.join(format!("g{i}.xml"))).unwrap(), "old\n");
+        }
+    }
+    assert_eq!(fs::read_dir(&out).unwrap().count(), 20, "no temporary file left");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+// fmt rewrites the file a symlink points to (the link stays) and keeps its permissions.
+#[test]
+fn fmt_keeps_permissions_and_writes_through_symlinks() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("fmt-perms");
+    let real = dir.join("real.vnuma");
+    fs::write(&real, "guest x{memory 4GiB;vcpus 2}\n").unwrap();
+    fs::set_permissions(&real, fs::Permissions::from_mode(0o640)).unwrap();
+    let link = dir.join("link.vnuma");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let o = vnumac_in(&dir, &["fmt", "link.vnuma"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(
+        fs::read_to_string(&real).unwrap(),
+        "guest x {\n  memory 4GiB\n  vcpus 2\n}\n"
+    );
+    assert_eq!(fs::metadata(&real).unwrap().permissions().mode() & 0o777, 0o640);
+    assert_eq!(fs::read_dir(&dir).unwrap().count(), 2, "no temporary file left");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+// Only regular files are read, bounded in size: a FIFO does not block, /dev/zero does not
+// grow, a directory is named as one; every refusal is coded.
+#[test]
+fn inputs_are_regular_files_of_bounded_size() {
+    let dir = scratch("inputs");
+    let fifo = dir.join("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let big = dir.join("big.vnuma");
+    fs::File::create(&big).unwrap().set_len(17 << 20).unwrap();
+    fs::create_dir(dir.join("sub")).unwrap();
+    fs::write(
+        dir.join("inc.vnuma"),
+        "include \"fifo\"\ninclude \"/dev/zero\"\ninclude \"sub\"\ninclude \"big.vnuma\"\nhost h from=\"fifo\"\n",
+    )
+    .unwrap();
+    let o = vnumac_in(&dir, &["--message-format", "json", "check", "inc.vnuma"], None);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = stderr(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let messages: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| (l["code"].as_str().unwrap(), l["message"].as_str().unwrap()))
+        .collect();
+    assert!(
+        messages.contains(&("vnuma::E0103", "cannot read fifo: is a FIFO, not a regular file")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.contains(&("vnuma::E0103", "cannot read /dev/zero: is a device, not a regular file")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.contains(&("vnuma::E0103", "cannot read sub: is a directory, not a file")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|(c, m)| *c == "vnuma::E0103" && m.contains("larger than the 16 MiB limit")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|(c, m)| *c == "vnuma::E0409" && m.contains("FIFO")),
+        "{messages:?}"
+    );
+    for args in [
+        vec!["check", "fifo"],
+        vec!["check", "/dev/zero"],
+        vec!["build", "sub"],
+        vec!["fmt", "fifo"],
+        vec!["import", "/dev/zero"],
+        vec!["host", "import", "fifo"],
+        vec!["check", "big.vnuma"],
+    ] {
+        let mut a = vec!["--message-format", "json"];
+        a.extend(&args);
+        let o = vnumac_in(&dir, &a, None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(stderr(&o).trim()).unwrap();
+        assert_eq!(v["code"], "vnuma::io", "{args:?}");
+        assert!(v["message"].as_str().unwrap().contains(args[args.len() - 1]), "{v}");
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+// Every error is a JSON line with a code: invalid UTF-8, import errors, I/O errors and
+// usage errors; a byte-order mark is accepted.
+#[test]
+fn json_errors_all_have_codes() {
+    let dir = scratch("json-codes");
+    fs::write(dir.join("latin1.vnuma"), b"# caf\xe9\nguest g {\n}\n").unwrap();
+    fs::write(dir.join("inc.vnuma"), "include \"latin1.vnuma\"\n").unwrap();
+    fs::write(dir.join("bom.vnuma"), format!("\u{feff}{TEN_GUESTS}")).unwrap();
+    fs::write(dir.join("bad.xml"), "<domain><name>x</name>").unwrap();
+    let cases: [(&[&str], i32, &str); 6] = [
+        (&["check", "latin1.vnuma"], 2, "vnuma::io"),
+        (&["check", "inc.vnuma"], 1, "vnuma::E0103"),
+        (&["import", "bad.xml"], 1, "vnuma::import"),
+        (&["host", "import", "bad.xml"], 1, "vnuma::E0409"),
+        (&["check", "missing.vnuma"], 2, "vnuma::io"),
+        (&["frobnicate"], 2, "vnuma::usage"),
+    ];
+    for (args, code, expected) in cases {
+        let mut a = vec!["--message-format", "json"];
+        a.extend(args);
+        let o = vnumac_in(&dir, &a, None);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
+        let lines: Vec<serde_json::Value> = stderr(&o)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {l}")))
+            .collect();
+        assert!(!lines.is_empty(), "{args:?}");
+        assert!(lines.iter().all(|l| l["code"].is_string()), "{args:?}");
+        assert!(lines.iter().any(|l| l["code"] == expected), "{args:?}: {lines:?}");
+    }
+    let o = vnumac_in(&dir, &["check", "latin1.vnuma"], None);
+    assert!(stderr(&o).contains("not UTF-8"), "{}", stderr(&o));
+    let o = vnumac_in(&dir, &["build", "bom.vnuma"], None);
+    assert_eq!(o.status.code(), Some(0), "a BOM is accepted: {}", stderr(&o));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+// A label far into a long line is rendered plainly instead of crashing the renderer.
+#[test]
+fn labels_past_column_65535_do_not_crash() {
+    let dir = scratch("wide");
+    let text = format!(
+        "guest g {{\n  memory 1GiB\n  vcpus 1 {}bogus=1\n}}\n",
+        " ".repeat(70_000)
+    );
+    fs::write(dir.join("wide.vnuma"), text).unwrap();
+    let o = vnumac_in(&dir, &["check", "wide.vnuma"], None);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("vnuma::E0202"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("wide.vnuma:3:70011"), "{}", stderr(&o));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+// Many diagnostics: printed in linear time, capped per file with a count of the rest.
+#[test]
+fn many_diagnostics_are_fast_and_capped() {
+    let dir = scratch("many");
+    let mut text = String::from("guest g {\n  memory 1GiB\n  vcpus 1\n");
+    for i in 0..40_000 {
+        text.push_str(&format!("  bogus{i} 1\n"));
+    }
+    text.push_str("}\n");
+    fs::write(dir.join("many.vnuma"), text).unwrap();
+    for format in ["human", "json"] {
+        let start = std::time::Instant::now();
+        let o = vnumac_in(&dir, &["--message-format", format, "check", "many.vnuma"], None);
+        let took = start.elapsed();
+        assert_eq!(o.status.code(), Some(1));
+        assert!(took.as_secs() < 10, "{format}: {took:?}");
+        assert!(
+            stderr(&o).contains("and 39800 more diagnostics in many.vnuma"),
+            "{format}"
+        );
+        assert!(stderr(&o).len() < 1 << 20, "{format}: {} bytes", stderr(&o).len());
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn build_and_check_read_standard_input() {
+    let dir = scratch("stdin");
+    let o = vnumac_in(&dir, &["build", "-"], Some(TEN_GUESTS));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("<name>g0</name>"));
+    let o = vnumac_in(&dir, &["check", "-"], Some("guest g {\n  vcpus 1\n}\n"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("<stdin>:1:"), "{}", stderr(&o));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn color_follows_the_flag_and_no_color() {
+    let run = |args: &[&str], no_color: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_vnumac"));
+        c.args(args).current_dir(workspace());
+        if no_color {
+            c.env("NO_COLOR", "1");
+        } else {
+            c.env_remove("NO_COLOR");
+        }
+        stderr(&c.output().unwrap())
+    };
+    let file = "golden/errors/E0302-cell-memory-sum.vnuma";
+    assert!(run(&["--color", "always", "check", file], true).contains("\u{1b}["));
+    assert!(!run(&["--color", "never", "check", file], false).contains("\u{1b}["));
+    // Not a terminal: no colour under auto.
+    assert!(!run(&["check", file], false).contains("\u{1b}["));
+}
+
+#[test]
+fn completions_and_man_page_are_generated() {
+    let dir = scratch("completions");
+    for shell in ["bash", "zsh", "fish"] {
+        let o = vnumac(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}");
+        assert!(stdout(&o).contains("vnumac"), "{shell}");
+        assert!(stdout(&o).contains("explain"), "{shell}: every subcommand");
+    }
+    let bash = dir.join("vnumac.bash");
+    fs::write(&bash, vnumac(&["completions", "bash"]).stdout).unwrap();
+    let o = Command::new("bash").arg("-n").arg(&bash).output().unwrap();
+    assert!(o.status.success(), "bash -n: {}", stderr(&o));
+    let o = vnumac(&["man"]);
+    assert_eq!(o.status.code(), Some(0));
+    let page = stdout(&o);
+    assert!(page.starts_with(".ie") || page.starts_with(".TH"), "{page}");
+    assert!(page.contains(".TH vnumac 1"), "{page}");
+    assert!(page.contains("completions"));
+    let man = dir.join("vnumac.1");
+    fs::write(&man, &page).unwrap();
+    // Render it where a formatter is installed; otherwise the roff structure above is all.
+    if let Ok(o) = Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-z"])
+        .arg(&man)
+        .output()
+    {
+        assert!(o.status.success(), "groff: {}", stderr(&o));
+        assert!(o.stderr.is_empty(), "groff warnings: {}", stderr(&o));
+    }
+    if let Ok(o) = Command::new("man").arg("-l").arg(&man).env("MANPAGER", "cat").output() {
+        assert!(o.status.success(), "man -l: {}", stderr(&o));
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+// A capabilities file with 25,000 cells is refused with a coded error, quickly, instead of
+// building a 25,000 × 25,000 distance table; a huge CPU range does not become a huge SVG.
+#[test]
+fn host_sizes_are_bounded() {
+    let dir = scratch("host-sizes");
+    let mut caps = String::from("<capabilities><host><topology><cells num='25000'>");
+    for i in 0..25_000 {
+        caps.push_str(&format!(
+            "<cell id='{i}'><memory unit='KiB'>1048576</memory><cpus num='1'><cpu id='{i}' socket_id='0' core_id='{i}' siblings='{i}'/></cpus></cell>"
+        ));
+    }
+    caps.push_str("</cells></topology></host></capabilities>");
+    fs::write(dir.join("big.caps.xml"), caps).unwrap();
+    let start = std::time::Instant::now();
+    let o = vnumac_in(
+        &dir,
+        &["--message-format", "json", "host", "import", "big.caps.xml"],
+        None,
+    );
+    assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stderr(&o).trim()).unwrap();
+    assert_eq!(v["code"], "vnuma::E0409");
+    assert!(v["message"].as_str().unwrap().contains("more than 4096"), "{v}");
+    fs::write(
+        dir.join("wide.vnuma"),
+        "host h {\n  node 0 cpus=0-1048575 memory=4GiB\n}\nguest g on=h {\n  memory 1GiB\n  vcpus 1\n}\n",
+    )
+    .unwrap();
+    let o = vnumac_in(&dir, &["explain", "wide.vnuma", "--format", "svg"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    assert!(stderr(&o).contains("more than 16384 CPUs"), "{}", stderr(&o));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+// Import is linear in the size of the XML: 200,000 attributes or elements take well under
+// a second, not minutes; a repeated attribute is still an error.
+#[test]
+fn import_is_linear_in_the_xml() {
+    let dir = scratch("import-linear");
+    let attrs: String = (0..200_000).map(|i| format!(" a{i}='x'")).collect();
+    let elems: String = (0..200_000).map(|i| format!("<e{i}/>")).collect();
+    let body = "<name>x</name><memory unit='KiB'>1048576</memory><vcpu>1</vcpu>";
+    fs::write(
+        dir.join("attrs.xml"),
+        format!("<domain type='kvm'{attrs}>{body}</domain>"),
+    )
+    .unwrap();
+    fs::write(
+        dir.join("elems.xml"),
+        format!("<domain type='kvm'>{body}{elems}</domain>"),
+    )
+    .unwrap();
+    fs::write(
+        dir.join("dup.xml"),
+        format!("<domain type='kvm' a='1' a='2'>{body}</domain>"),
+    )
+    .unwrap();
+    for f in ["attrs.xml", "elems.xml"] {
+        let start = std::time::Instant::now();
+        let o = vnumac_in(&dir, &["import", f], None);
+        assert_eq!(o.status.code(), Some(0), "{f}: {}", stderr(&o));
+        assert!(start.elapsed().as_secs() < 10, "{f}: {:?}", start.elapsed());
+        assert!(stdout(&o).contains("\nguest x {"), "{f}");
+    }
+    let o = vnumac_in(&dir, &["import", "dup.xml"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("attribute `a` given twice"), "{}", stderr(&o));
+    fs::remove_dir_all(&dir).unwrap();
+}

@@ -8,8 +8,6 @@ use vnumac::db::{Loader, Program, Workspace};
 use vnumac::host::HostProfile;
 use vnumac::source::{Encoding, LineIndex};
 
-/// Files larger than this are not read (capabilities files are a few hundred KiB).
-const MAX_FILE: u64 = 16 << 20;
 /// How many `.vnuma` files beside an opened file are looked at to find one that includes it.
 const MAX_NEIGHBOURS: usize = 256;
 
@@ -42,14 +40,7 @@ struct Overlay<'s> {
 }
 
 pub fn read_file(path: &Path) -> Result<String, String> {
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    if meta.len() > MAX_FILE {
-        return Err(format!("larger than {} MiB", MAX_FILE >> 20));
-    }
-    std::fs::read_to_string(path).map_err(|e| e.to_string())
+    vnumac::source::read_input(path).map_err(|e| e.to_string())
 }
 
 impl Loader for Overlay<'_> {

@@ -111,6 +111,10 @@ fn human(kib: u64) -> String {
     crate::units::human_kib(kib)
 }
 
+/// The longest guest name: `NAME.args` and its temporary file must fit in a file name
+/// (255 bytes on Linux file systems).
+pub const MAX_GUEST_NAME: usize = 200;
+
 pub fn check_guest(
     stmt: &Fields<'_>,
     host: Option<&HostRef<'_>>,
@@ -134,6 +138,19 @@ pub fn check_guest(
         cx.err(
             Diagnostic::error(GUEST_NAME, format!("`{}` cannot be a guest name", name.escape_debug()), stmt.arg_span(0), "not usable as a name")
                 .with_help("guest names become file names (`NAME.xml`) and libvirt domain names: leave out `/` and control characters"),
+        );
+    }
+    if name.len() > MAX_GUEST_NAME {
+        cx.err(
+            Diagnostic::error(
+                GUEST_NAME,
+                format!("a guest name of {} bytes is too long for a file name", name.len()),
+                stmt.arg_span(0),
+                "too long",
+            )
+            .with_help(format!(
+                "guest names become file names (`NAME.args` under `-o`): at most {MAX_GUEST_NAME} bytes"
+            )),
         );
     }
     let body: &[crate::syntax::ast::Statement] =

@@ -124,6 +124,13 @@ impl BuildError {
     }
 }
 
+/// The most nodes a host may have, and one more than the largest node id (Linux's
+/// largest `MAX_NUMNODES` is 1024). The distance table is nodes × nodes.
+pub const MAX_NODES: u32 = 4096;
+/// The most CPUs a host may have (Linux's largest `NR_CPUS` is 8192), so that every
+/// table and picture over the host's CPUs stays small.
+pub const MAX_CPUS: usize = 16384;
+
 /// Diagonal distance when none is declared (libvirt/ACPI SLIT convention).
 pub const LOCAL_DISTANCE: u32 = 10;
 /// Off-diagonal distance when none is declared (libvirt's default).
@@ -137,7 +144,10 @@ type Places = BTreeMap<u32, (u32, u32)>;
 impl HostBuilder {
     /// Apply the derivation rules; all errors are reported, not just the first.
     pub fn build(&self) -> Result<HostProfile, Vec<BuildError>> {
-        let mut errors = Vec::new();
+        let mut errors = self.limits();
+        if !errors.is_empty() {
+            return Err(errors);
+        }
         let (node_decl, cpu_node) = self.node_maps(&mut errors);
         let places = self.placements(&cpu_node, &mut errors);
         let groups = self.sibling_groups(&cpu_node, &mut errors);
@@ -213,6 +223,31 @@ impl HostBuilder {
     }
 
     /// Node id → declaration index, and CPU → node id.
+    /// Bounds checked before anything is built: what a host may hold.
+    fn limits(&self) -> Vec<BuildError> {
+        let mut errors = Vec::new();
+        const HELP: &str = "vnumac describes hosts of at most 4096 nodes (ids 0 to 4095) and 16384 CPUs";
+        if self.nodes.len() > MAX_NODES as usize {
+            let message = format!("the host has {} nodes, more than {MAX_NODES}", self.nodes.len());
+            errors.push(error(DeclRef::Node(MAX_NODES as usize), message).help(HELP));
+            return errors;
+        }
+        if let Some((i, n)) = self.nodes.iter().enumerate().find(|(_, n)| n.id >= MAX_NODES) {
+            let message = format!("node id {} is too large (at most {})", n.id, MAX_NODES - 1);
+            errors.push(error(DeclRef::Node(i), message).help(HELP));
+        }
+        let mut total = 0usize;
+        for (i, n) in self.nodes.iter().enumerate() {
+            total += n.cpus.len();
+            if total > MAX_CPUS {
+                let message = format!("the host has more than {MAX_CPUS} CPUs");
+                errors.push(error(DeclRef::Node(i), message).help(HELP));
+                break;
+            }
+        }
+        errors
+    }
+
     fn node_maps(&self, errors: &mut Vec<BuildError>) -> (BTreeMap<u32, usize>, CpuNodes) {
         let mut by_id: BTreeMap<u32, usize> = BTreeMap::new();
         let mut claimed = BTreeMap::new();

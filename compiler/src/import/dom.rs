@@ -58,9 +58,15 @@ fn err(at: usize, message: impl Into<String>) -> ImportError {
 
 fn element(e: &BytesStart<'_>, at: usize) -> Result<Node, ImportError> {
     let mut attrs = Vec::new();
-    for a in e.attributes() {
+    // quick-xml's duplicate check compares each attribute with every earlier one
+    // (quadratic); a set does it in linear time.
+    let mut seen = std::collections::HashSet::new();
+    for a in e.attributes().with_checks(false) {
         let a = a.map_err(|x| err(at, format!("malformed XML: {x}")))?;
         let key: &str = a.key.as_ref();
+        if !seen.insert(key.to_string()) {
+            return Err(err(at, format!("malformed XML: attribute `{key}` given twice")));
+        }
         let value = a
             .normalized_value(XmlVersion::Implicit1_0)
             .map_err(|x| err(at, format!("malformed XML: attribute `{key}`: {x}")))?;

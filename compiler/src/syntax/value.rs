@@ -30,10 +30,33 @@ pub fn integer(v: &Value) -> Result<u64, ValueError> {
             help,
         ));
     }
-    parse_integer(&v.text).ok_or_else(|| err(format!("expected an integer, found `{}`", v.text), help))
+    let n = match digits_of(&v.text).map(|(d, radix)| u64::from_str_radix(&d, radix)) {
+        Some(Ok(n)) => n,
+        Some(Err(_)) => return Err(too_large(&v.text)),
+        None => return Err(err(format!("expected an integer, found `{}`", v.text), help)),
+    };
+    // Every integer of the language is an id, a count or a distance: 32 bits. A number
+    // that does not fit is an error, never clamped.
+    if n > u64::from(u32::MAX) {
+        return Err(too_large(&v.text));
+    }
+    Ok(n)
+}
+
+fn too_large(text: &str) -> ValueError {
+    err(
+        format!("`{text}` is too large for an integer here (at most 4294967295)"),
+        "ids, counts and distances are 32-bit numbers",
+    )
 }
 
 fn parse_integer(text: &str) -> Option<u64> {
+    let (digits, radix) = digits_of(text)?;
+    u64::from_str_radix(&digits, radix).ok()
+}
+
+/// The digits of a well-formed integer (underscores dropped) and their radix.
+fn digits_of(text: &str) -> Option<(String, u32)> {
     let (digits, radix) = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         Some(h) => (h, 16),
         None => (text, 10),
@@ -45,7 +68,7 @@ fn parse_integer(text: &str) -> Option<u64> {
     if !clean.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
-    u64::from_str_radix(&clean, radix).ok()
+    Some((clean, radix))
 }
 
 const IEC: &[(&str, u64)] = &[
