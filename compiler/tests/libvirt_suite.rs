@@ -274,7 +274,10 @@ fn facts(line: &str) -> Result<Facts, String> {
                             parts.push(format!("memdev={}", memdev(&m)?));
                         }
                         if let Some(m) = p.get_str("mem") {
-                            parts.push(format!("memory-backend-ram{{size={}}}", qemu_size(&format!("{m}M"))?));
+                            parts.push(format!(
+                                "memdev=memory-backend-ram{{size={}}}",
+                                qemu_size(&format!("{m}M"))?
+                            ));
                         }
                         add(format!("-numa node {id}"), parts.join(","));
                     }

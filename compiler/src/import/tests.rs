@@ -70,10 +70,11 @@ fn libvirt_units_scale_to_exact_iec_sizes() {
     );
     assert!(with("<memory>1048576</memory>").text.contains("  memory 1GiB\n"));
     let gb = with("<memory unit='GB'>8</memory>");
-    assert!(gb.text.contains("  memory 7812500KiB\n"), "{}", gb.text);
-    assert!(gb.notes.is_empty());
+    // 7812500 KiB, rounded up to whole MiB as libvirt starts the guest.
+    assert!(gb.text.contains("  memory 7630MiB\n"), "{}", gb.text);
+    assert!(gb.notes[0].contains("rounded up to 7813120 KiB"), "{:?}", gb.notes);
     let odd = with("<memory unit='KB'>1000</memory>");
-    assert!(odd.text.contains("  memory 977KiB\n"), "{}", odd.text);
+    assert!(odd.text.contains("  memory 1MiB\n"), "{}", odd.text);
     assert!(odd.notes[0].contains("not a whole KiB"), "{:?}", odd.notes);
     let e = import_domain(
         &domain("", "").replace("unit='KiB'", "unit='parsecs'"),

@@ -26,7 +26,7 @@ pub(super) fn render(d: &Draft, opts: &ImportOptions, notes: &[String]) -> Strin
     if let Some(c) = &d.cpu {
         body.push(format!("cpu {c}"));
     }
-    let mut memory = format!("memory {}", exact_kib(d.total_kib.saturating_sub(d.memdev_kib)));
+    let mut memory = format!("memory {}", exact_kib(d.initial_kib));
     if let Some((max, slots)) = d.max {
         memory.push_str(&format!(" max={} slots={slots}", exact_kib(max)));
     }
