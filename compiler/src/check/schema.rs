@@ -171,7 +171,8 @@ pub const SCHEMA: &[StmtSpec] = &[
         "Initial guest memory."),
     stmt!("vcpus" in Guest, args ["N": Kind::Int], props [
         p("boot", Kind::Int, "vCPUs online at boot; the rest are hotpluggable."),
-        p("hotpluggable", Kind::Bool, "Make every vCPU but vCPU 0 hotpluggable.")
+        p("hotpluggable", Kind::Bool, "Make every vCPU but vCPU 0 hotpluggable."),
+        p("current", Kind::Int, "libvirt's `<vcpu current>`: vCPUs 0 to M−1 online and fixed, the rest offline and hotpluggable.")
     ], block None, repeat false,
         "The maximum number of vCPUs."),
     stmt!("topology" in Guest, args [], props [

@@ -30,6 +30,8 @@ pub(super) struct Draft {
     pub vcpus: u32,
     /// `boot=M`, when fewer than all vCPUs are online at boot.
     pub boot: Option<u32>,
+    /// `current=M`: libvirt's own order, vCPUs 0 to M−1 online and fixed, the rest offline.
+    pub current: Option<u32>,
     /// `hotpluggable=true`: every vCPU online, all but vCPU 0 hot-pluggable.
     pub hotpluggable: bool,
     pub topology: Option<ir::Topology>,
@@ -359,6 +361,23 @@ fn vcpus(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportErro
             let yes = |k: &str| e.attr(k) == Some("yes");
             list.push((id, yes("enabled"), yes("hotpluggable"), attr_u32(e, "order")?));
         }
+    }
+    // libvirt's default shape: the first M online and fixed, the rest offline and hot-pluggable.
+    let online = list.iter().filter(|v| v.1).count() as u32;
+    let fixed_shape = list.len() == d.vcpus as usize
+        && list
+            .iter()
+            .all(|&(id, en, hp, _)| id < d.vcpus && en == (id < online) && hp == (id >= online));
+    match (list.is_empty(), current) {
+        (true, Some(c)) if c < d.vcpus => {
+            d.current = Some(c);
+            return Ok(());
+        }
+        (false, _) if fixed_shape && online < d.vcpus => {
+            d.current = Some(online);
+            return Ok(());
+        }
+        _ => {}
     }
     let hot = list.iter().any(|&(_, en, hp, _)| hp || !en);
     let boot = if hot {

@@ -215,12 +215,20 @@ fn vcpu_hotplug_maps_to_boot_and_hotpluggable() {
     let reordered = all.replace("order='3'", "order='9'");
     assert!(import(&domain(&reordered, cpu)).notes[0].contains("order= values"));
     let current_only = import(&domain("", cpu).replace("static'>4", "static' current='3'>4"));
-    assert!(current_only.text.contains("  vcpus 4 boot=3\n"));
+    // libvirt's own meaning: vCPUs 0-2 online and fixed, vCPU 3 offline.
     assert!(
-        current_only.notes[0].contains("without <vcpus>"),
-        "{:?}",
-        current_only.notes
+        current_only.text.contains("  vcpus 4 current=3\n"),
+        "{}",
+        current_only.text
     );
+    assert!(current_only.notes.is_empty(), "{:?}", current_only.notes);
+    let leading = list([
+        ("yes", "no", ""),
+        ("yes", "no", ""),
+        ("no", "yes", ""),
+        ("no", "yes", ""),
+    ]);
+    assert!(import(&domain(&leading, cpu)).text.contains("  vcpus 4 current=2\n"));
     // A list with nothing hot-pluggable is no hotplug at all.
     let fixed = list([
         ("yes", "no", ""),

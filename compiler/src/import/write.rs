@@ -38,7 +38,9 @@ pub(super) fn render(d: &Draft, opts: &ImportOptions, notes: &[String]) -> Strin
     }
     body.push(memory);
     let mut vcpus = format!("vcpus {}", d.vcpus);
-    if let Some(b) = d.boot {
+    if let Some(c) = d.current {
+        vcpus.push_str(&format!(" current={c}"));
+    } else if let Some(b) = d.boot {
         vcpus.push_str(&format!(" boot={b}"));
     } else if d.hotpluggable {
         vcpus.push_str(" hotpluggable=true");
