@@ -262,6 +262,7 @@ mod tests {
             memory_kib: 1024 * cells.len() as u64,
             locked: false,
             hugepage_kib: None,
+            backing: Default::default(),
             vcpus,
             topology: Some(Topology {
                 sockets: cells.len() as u32,

@@ -235,6 +235,16 @@ pub fn check_guest(
         }
     };
     let locked = memory.and_then(|f| f.bool("locked")).unwrap_or(false);
+    let backing = crate::ir::MemoryBacking {
+        source: match memory.and_then(|f| f.text("source")) {
+            Some("file") => crate::ir::MemorySource::File,
+            Some("memfd") => crate::ir::MemorySource::Memfd,
+            _ => crate::ir::MemorySource::Anonymous,
+        },
+        shared: memory.and_then(|f| f.text("access")).map(|a| a == "shared"),
+        prealloc: memory.and_then(|f| f.bool("prealloc")).unwrap_or(false),
+        discard: memory.and_then(|f| f.bool("discard")).unwrap_or(false),
+    };
     let hugepage_kib = memory.and_then(|f| f.size("hugepages")).map(kib);
     if let (Some(f), Some(page)) = (memory, hugepage_kib) {
         let span = f.span_of("hugepages");
@@ -628,6 +638,7 @@ pub fn check_guest(
                 memory_kib,
                 locked,
                 hugepage_kib,
+                backing,
                 vcpus,
                 topology,
                 cells,

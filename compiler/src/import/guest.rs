@@ -27,6 +27,8 @@ pub(super) struct Draft {
     pub max: Option<(u64, u32)>,
     pub locked: bool,
     pub hugepage_kib: Option<u64>,
+    /// `source=`, `access=`, `prealloc=true`, `discard=true` on `memory`.
+    pub backing: Vec<String>,
     pub vcpus: u32,
     /// `boot=M`, when fewer than all vCPUs are online at boot.
     pub boot: Option<u32>,
@@ -168,14 +170,31 @@ fn memory(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportErr
     let Some(mb) = root.child("memoryBacking") else {
         return Ok(());
     };
-    drop_unknown_children(mb, &["hugepages", "locked"], notes);
+    drop_unknown_children(
+        mb,
+        &["hugepages", "locked", "source", "access", "allocation", "discard"],
+        notes,
+    );
     d.locked = mb.child("locked").is_some();
+    backing(mb, d, notes);
     let Some(hp) = mb.child("hugepages") else {
         return Ok(());
     };
-    let mut pages = hp.all("page");
+    // A page of the system's page size is ordinary memory.
+    let mut pages = hp.all("page").filter(|p| {
+        let size = p
+            .attr("size")
+            .map(|s| super::size_kib(p, s, p.attr("unit"), "<page size>", &mut Notes::default()));
+        !matches!(size, Some(Ok(4)))
+    });
     let Some(first) = pages.next() else {
-        notes.drop("<hugepages> without a <page size>: write `hugepages=SIZE` on `memory`");
+        if hp.all("page").next().is_none() {
+            // The host's default hugepage size: 2 MiB on x86_64.
+            d.hugepage_kib = Some(2048);
+            notes.change(
+                "<hugepages/> without a size: the host's default hugepage size, 2 MiB on x86_64 (unless the host boots with another default_hugepagesz=)",
+            );
+        }
         return Ok(());
     };
     drop_unknown_attrs(first, &["size", "unit", "nodeset"], notes);
@@ -201,6 +220,36 @@ fn memory(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportErr
         }
     }
     Ok(())
+}
+
+/// `<source>`, `<access>`, `<allocation>` and `<discard>` of `<memoryBacking>`.
+fn backing(mb: &Node, d: &mut Draft, notes: &mut Notes) {
+    if let Some(s) = mb.child("source") {
+        drop_unknown_attrs(s, &["type"], notes);
+        match s.attr("type") {
+            Some(t @ ("file" | "memfd")) => d.backing.push(format!("source={t}")),
+            Some("anonymous") | None => {}
+            Some(t) => notes.drop(format!("<source type='{t}'> in <memoryBacking>")),
+        }
+    }
+    if let Some(a) = mb.child("access") {
+        drop_unknown_attrs(a, &["mode"], notes);
+        match a.attr("mode") {
+            Some(m @ ("shared" | "private")) => d.backing.push(format!("access={m}")),
+            other => notes.drop(format!("<access mode='{}'>", other.unwrap_or(""))),
+        }
+    }
+    if let Some(a) = mb.child("allocation") {
+        drop_unknown_attrs(a, &["mode"], notes);
+        match a.attr("mode") {
+            Some("immediate") => d.backing.push("prealloc=true".into()),
+            Some("ondemand") | None => {}
+            Some(m) => notes.drop(format!("<allocation mode='{m}'>")),
+        }
+    }
+    if mb.child("discard").is_some() {
+        d.backing.push("discard=true".into());
+    }
 }
 
 fn cell_id(c: &Node, pos: usize) -> u32 {
@@ -427,6 +476,7 @@ fn model_guest(d: &Draft) -> ir::Guest {
         memory_kib: 0,
         locked: false,
         hugepage_kib: None,
+        backing: Default::default(),
         vcpus: d.vcpus,
         topology: d.topology,
         cells: d

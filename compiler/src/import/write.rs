@@ -36,6 +36,9 @@ pub(super) fn render(d: &Draft, opts: &ImportOptions, notes: &[String]) -> Strin
     if let Some(p) = d.hugepage_kib {
         memory.push_str(&format!(" hugepages={}", exact_kib(p)));
     }
+    for b in &d.backing {
+        memory.push_str(&format!(" {b}"));
+    }
     body.push(memory);
     let mut vcpus = format!("vcpus {}", d.vcpus);
     if let Some(c) = d.current {
