@@ -113,6 +113,9 @@ enum Command {
         /// Write `on=HOST` on the guest.
         #[arg(long)]
         host: Option<String>,
+        /// The host's `virsh capabilities`: write its `host { }` block before the guest.
+        #[arg(long)]
+        caps: Option<PathBuf>,
     },
     /// Host profiles: print one as a .vnuma `host { }` block.
     Host {
@@ -179,7 +182,7 @@ fn main() -> ExitCode {
         }
         Command::Explain { file, guest, format } => explain(&file, guest.as_deref(), format, fmt),
         Command::Plan { file, guest, vcpus } => plan(&file, &guest, vcpus, fmt),
-        Command::Import { file, host } => import(&file, host),
+        Command::Import { file, host, caps } => import(&file, host, caps.as_deref(), cli.message_format),
         Command::Fmt { check, files } => fmt_files(&files, check, fmt),
         Command::Host { command } => host(command),
     }
@@ -380,25 +383,60 @@ fn plan(file: &Path, name: &str, vcpus: u32, fmt: MessageFormat) -> ExitCode {
     }
 }
 
-fn import(file: &Path, host: Option<String>) -> ExitCode {
-    let text = match std::fs::read_to_string(file) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: cannot read {}: {e}", file.display());
-            return ExitCode::from(2);
-        }
+fn import(file: &Path, host: Option<String>, caps: Option<&Path>, fmt: MessageFormat) -> ExitCode {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|e| eprintln!("error: cannot read {}: {e}", path.display()))
     };
+    let Ok(text) = read(file) else {
+        return ExitCode::from(2);
+    };
+    // With --caps, the host block comes first and the guest runs on it.
+    let mut host_block = String::new();
+    let mut host = host;
+    if let Some(caps) = caps {
+        let Ok(caps_text) = read(caps) else {
+            return ExitCode::from(2);
+        };
+        let name = host.clone().unwrap_or_else(|| host_name_from_path(caps));
+        match vnumac::host::caps::from_capabilities_xml(&name, &caps_text) {
+            Ok(p) => host_block = format!("{}\n", vnumac::host::print::to_vnuma(&p)),
+            Err(e) => {
+                import_message(fmt, "error", caps, &caps_text, e.offset, &e.message);
+                return ExitCode::from(1);
+            }
+        }
+        host = Some(name);
+    }
     match vnumac::import::import_domain(&text, &vnumac::import::ImportOptions { host }) {
         Ok(imported) => {
             for n in &imported.notes {
-                eprintln!("note: {n}");
+                import_message(fmt, "note", file, &text, None, n);
             }
-            print!("{}", imported.text);
+            print!("{host_block}{}", imported.text);
             ExitCode::SUCCESS
         }
         Err(e) => {
-            input_error(file, &text, e.offset, &e.message);
+            import_message(fmt, "error", file, &text, e.offset, &e.message);
             ExitCode::from(1)
+        }
+    }
+}
+
+/// A note or error of `vnumac import` on stderr, as text or as one JSON line.
+fn import_message(fmt: MessageFormat, severity: &str, file: &Path, text: &str, offset: Option<usize>, message: &str) {
+    match (fmt, severity) {
+        (MessageFormat::Human, "error") => input_error(file, text, offset, message),
+        (MessageFormat::Human, _) => eprintln!("{severity}: {message}"),
+        (MessageFormat::Json, _) => {
+            let (line, column) = offset.map(|o| vnumac::source::line_col(text, o)).unzip();
+            let json = serde_json::json!({
+                "severity": severity,
+                "message": message,
+                "file": file.display().to_string(),
+                "line": line,
+                "column": column,
+            });
+            eprintln!("{json}");
         }
     }
 }
