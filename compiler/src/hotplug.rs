@@ -81,6 +81,19 @@ pub fn states(g: &Guest, boot: u32) -> Vec<VcpuState> {
     states
 }
 
+/// libvirt's `<vcpu current='M'>` without a `<vcpus>` list: vCPUs 0 to M−1 online and
+/// fixed, the rest offline and hotpluggable (`virDomainVcpuDefPostParse`).
+pub fn fixed_states(vcpus: u32, current: u32) -> Vec<VcpuState> {
+    (0..vcpus)
+        .map(|id| VcpuState {
+            id,
+            enabled: id < current,
+            hotpluggable: id >= current,
+            order: None,
+        })
+        .collect()
+}
+
 /// The online sets on the way from `from` online vCPUs to `to`, one unit per step.
 pub fn steps(g: &Guest, from: u32, to: u32) -> Vec<(bool, IdSet)> {
     let seq = order(g);
@@ -249,6 +262,7 @@ mod tests {
             memory_kib: 1024 * cells.len() as u64,
             locked: false,
             hugepage_kib: None,
+            backing: Default::default(),
             vcpus,
             topology: Some(Topology {
                 sockets: cells.len() as u32,

@@ -45,7 +45,8 @@ pub fn import_domain(xml: &str, opts: &ImportOptions) -> Result<Imported, Import
     if let Some(devs) = root.child("devices") {
         devices::read(devs, &mut draft, &mut notes)?;
     }
-    guest::check_derived(&root, &draft, &mut notes);
+    guest::settle_memory(&root, &mut draft, &mut notes)?;
+    guest::check_derived(&root, &mut draft);
     let text = write::render(&draft, opts, &notes.list);
     Ok(Imported {
         text,

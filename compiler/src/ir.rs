@@ -222,6 +222,31 @@ pub struct VcpuPin {
     pub cpus: IdSet,
 }
 
+/// Where guest RAM comes from (`<memoryBacking><source>`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum MemorySource {
+    /// Anonymous memory: `memory-backend-ram` (unless hugepages or `access=` need a file).
+    #[default]
+    Anonymous,
+    /// A file in libvirt's memory_backing_dir: `memory-backend-file`.
+    File,
+    /// An anonymous file: `memory-backend-memfd`.
+    Memfd,
+}
+
+/// `<memoryBacking>` beyond hugepages and locking: it applies to every cell, to the
+/// memory of a guest without cells, and to DIMMs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct MemoryBacking {
+    pub source: MemorySource,
+    /// `<access mode>`: Some(true) shared, Some(false) private.
+    pub shared: Option<bool>,
+    /// `<allocation mode='immediate'>`: preallocate.
+    pub prealloc: bool,
+    /// `<discard/>`: discard the memory's contents when the guest stops.
+    pub discard: bool,
+}
+
 /// One guest, fully resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Guest {
@@ -233,6 +258,7 @@ pub struct Guest {
     pub locked: bool,
     /// Hugepage size for the whole guest, in KiB.
     pub hugepage_kib: Option<u64>,
+    pub backing: MemoryBacking,
     pub vcpus: u32,
     /// Present only when written or derived; libvirt's default otherwise.
     pub topology: Option<Topology>,

@@ -124,6 +124,9 @@ enum Command {
         /// Write `on=HOST` on the guest.
         #[arg(long)]
         host: Option<String>,
+        /// The host's `virsh capabilities`: write its `host { }` block before the guest.
+        #[arg(long)]
+        caps: Option<PathBuf>,
     },
     /// Host profiles: print one as a .vnuma `host { }` block.
     Host {
@@ -277,7 +280,7 @@ fn main() -> ExitCode {
         }
         Command::Explain { file, guest, format } => explain(&file, guest.as_deref(), format, out),
         Command::Plan { file, guest, vcpus } => plan(&file, &guest, vcpus, out),
-        Command::Import { file, host } => import(&file, host, out),
+        Command::Import { file, host, caps } => import(&file, host, caps.as_deref(), out),
         Command::Fmt { check, files } => fmt_files(&files, check, out),
         Command::Host { command } => host(command, out),
         Command::Completions { shell } => {
@@ -638,17 +641,40 @@ fn read_or_report(file: &Path, out: Out) -> Result<String, ExitCode> {
     })
 }
 
-fn import(file: &Path, host: Option<String>, out: Out) -> ExitCode {
+fn import(file: &Path, host: Option<String>, caps: Option<&Path>, out: Out) -> ExitCode {
     let text = match read_or_report(file, out) {
         Ok(t) => t,
         Err(code) => return code,
     };
+    // With --caps, the host block comes first and the guest runs on it.
+    let mut host_block = String::new();
+    let mut host = host;
+    if let Some(caps) = caps {
+        let caps_text = match read_or_report(caps, out) {
+            Ok(t) => t,
+            Err(code) => return code,
+        };
+        let name = host.clone().unwrap_or_else(|| host_name_from_path(caps));
+        match vnumac::host::caps::from_capabilities_xml(&name, &caps_text) {
+            Ok(p) => host_block = format!("{}\n", vnumac::host::print::to_vnuma(&p)),
+            Err(e) => {
+                out.error_at(
+                    vnumac::check::codes::CAPS_XML,
+                    Some(caps),
+                    e.offset.map(|o| (caps_text.as_str(), o)),
+                    &e.message,
+                );
+                return ExitCode::from(1);
+            }
+        }
+        host = Some(name);
+    }
     match vnumac::import::import_domain(&text, &vnumac::import::ImportOptions { host }) {
         Ok(imported) => {
             for n in &imported.notes {
-                eprintln!("note: {n}");
+                import_note(out, file, n);
             }
-            write_stdout(imported.text.as_bytes())
+            write_stdout(format!("{host_block}{}", imported.text).as_bytes())
         }
         Err(e) => {
             out.error_at(
@@ -659,6 +685,24 @@ fn import(file: &Path, host: Option<String>, out: Out) -> ExitCode {
             );
             ExitCode::from(1)
         }
+    }
+}
+
+/// A note of `vnumac import` on stderr, as text or as one JSON line.
+fn import_note(out: Out, file: &Path, message: &str) {
+    match out.format {
+        MessageFormat::Human => eprintln!("note: {message}"),
+        MessageFormat::Json => eprintln!(
+            "{}",
+            serde_json::json!({
+                "severity": "note",
+                "code": codes::IMPORT,
+                "message": message,
+                "help": null,
+                "file": file.display().to_string(),
+                "labels": [],
+            })
+        ),
     }
 }
 

@@ -338,6 +338,47 @@ fn import_turns_domain_xml_into_a_guest_that_builds_back() {
 }
 
 #[test]
+fn import_with_caps_writes_host_and_guest_together() {
+    let o = vnumac(&[
+        "--message-format",
+        "json",
+        "import",
+        "golden/examples/talk-manual-cells/OL8-vnuma.xml",
+        "--caps",
+        "examples/hosts/peppi.caps.xml",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.starts_with("host peppi {"), "{text}");
+    assert!(text.contains("guest OL8-vnuma on=peppi {"), "{text}");
+    let dir = scratch("import-caps");
+    let file = dir.join("g.vnuma");
+    fs::write(&file, &text).unwrap();
+    let o = vnumac(&["build", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    fs::remove_dir_all(&dir).unwrap();
+    // Notes and errors are JSON lines.
+    let o = vnumac(&["--message-format", "json", "import", "Cargo.toml"]);
+    assert_eq!(o.status.code(), Some(1));
+    let line: serde_json::Value = serde_json::from_str(stderr(&o).lines().next().unwrap()).unwrap();
+    assert_eq!(line["severity"], "error");
+    assert_eq!(line["code"], "vnuma::import");
+    assert_eq!(line["labels"][0]["line"], 1);
+    let o = vnumac(&[
+        "--message-format",
+        "json",
+        "import",
+        "compiler/tests/libvirt-suite/cpu-numa1.xml",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for l in stderr(&o).lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert_eq!(v["severity"], "note", "{l}");
+        assert_eq!(v["code"], "vnuma::import", "{l}");
+    }
+}
+
+#[test]
 fn fmt_rewrites_checks_and_refuses_broken_files() {
     let dir = scratch("fmt");
     let messy = dir.join("messy.vnuma");

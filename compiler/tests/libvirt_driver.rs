@@ -24,6 +24,8 @@
 //!   with no `<controller type='pci' index='N'>` in the XML) are not vnumac's;
 //! * a memory backend's `mem-path` of the form `<mount>/libvirt/qemu/<id>-<name>` (libvirt's
 //!   per-domain hugepage dir) is compared as `<mount>`, the mount point vnumac uses;
+//! * a file under libvirt's memory_backing_dir (`…/libvirt/qemu/ram/<id>-<name>/<alias>`)
+//!   is compared as that directory on both sides: the domain id exists only at run time;
 //!
 //! Skips with a message when libvirtd, virsh, unshare or setsid is missing or the test is
 //! not root, unless `VNUMAC_REQUIRE_ORACLES=1` (set by CI), which turns that, and an empty
@@ -1173,12 +1175,27 @@ fn compare_lines(libvirt: &str, vnumac: &str, declared: &BTreeSet<String>) -> Re
         let Some(Val::Text(path)) = item.props.get_mut("mem-path") else {
             continue;
         };
-        if let Some(at) = path.find("/libvirt/qemu/") {
+        if !path.contains("/libvirt/qemu/ram/")
+            && let Some(at) = path.find("/libvirt/qemu/")
+        {
             let mount = path[..at].to_owned();
             outcome.notes.push(format!(
                 "libvirt's mem-path {path} is compared as its mount point {mount} (vnumac uses the mount point)"
             ));
             *path = mount;
+        }
+    }
+
+    // Files under libvirt's memory_backing_dir (`<dir>/<id>-<name>/<alias>`): the domain id
+    // exists only once the domain runs, so both sides compare as the directory itself.
+    for item in lv.iter_mut().chain(vn.iter_mut()) {
+        if !item.kind.as_deref().is_some_and(|k| k == "memory-backend-file") {
+            continue;
+        }
+        if let Some(Val::Text(path)) = item.props.get_mut("mem-path")
+            && let Some(at) = path.find("/libvirt/qemu/ram/")
+        {
+            *path = path[..at + "/libvirt/qemu/ram".len()].to_owned();
         }
     }
 

@@ -252,6 +252,16 @@ pub fn check_guest(
         }
     };
     let locked = memory.and_then(|f| f.bool("locked")).unwrap_or(false);
+    let backing = crate::ir::MemoryBacking {
+        source: match memory.and_then(|f| f.text("source")) {
+            Some("file") => crate::ir::MemorySource::File,
+            Some("memfd") => crate::ir::MemorySource::Memfd,
+            _ => crate::ir::MemorySource::Anonymous,
+        },
+        shared: memory.and_then(|f| f.text("access")).map(|a| a == "shared"),
+        prealloc: memory.and_then(|f| f.bool("prealloc")).unwrap_or(false),
+        discard: memory.and_then(|f| f.bool("discard")).unwrap_or(false),
+    };
     let hugepage_kib = memory.and_then(|f| f.size("hugepages")).map(kib);
     if let (Some(f), Some(page)) = (memory, hugepage_kib) {
         let span = f.span_of("hugepages");
@@ -329,6 +339,40 @@ pub fn check_guest(
             }
             0
         }
+    };
+
+    // libvirt's `current=M`: the first M vCPUs online and fixed, the rest offline.
+    let current = match vcpus_f {
+        Some(f) if f.has("current") => {
+            let m = f.int("current").unwrap_or(u64::from(vcpus));
+            let other = ["boot", "hotpluggable"].into_iter().find(|k| f.has(k));
+            if let Some(k) = other {
+                cx.err(
+                    Diagnostic::error(
+                        VCPU_COUNT,
+                        format!("`current=` and `{k}=` both say which vCPUs are online"),
+                        f.span_of(k),
+                        "choose one",
+                    )
+                    .with_help("`current=M` keeps libvirt's order (vCPUs 0 to M−1 fixed); `boot=M` gives a balanced, hot-pluggable set"),
+                );
+                None
+            } else if vcpus > 0 && !(1..=u64::from(vcpus)).contains(&m) {
+                cx.err(
+                    Diagnostic::error(
+                        VCPU_COUNT,
+                        format!("`current={m}` is out of range"),
+                        f.span_of("current"),
+                        format!("1 to {vcpus}"),
+                    )
+                    .with_help(format!("between 1 and the guest's {vcpus} vCPUs can be online at boot")),
+                );
+                None
+            } else {
+                Some(m as u32)
+            }
+        }
+        _ => None,
     };
 
     // Hotplug: `boot=M` online at boot, or every vCPU online but hotpluggable.
@@ -616,6 +660,7 @@ pub fn check_guest(
                 memory_kib,
                 locked,
                 hugepage_kib,
+                backing,
                 vcpus,
                 topology,
                 cells,
@@ -631,7 +676,9 @@ pub fn check_guest(
                 spans,
             })
             .map(|mut g| {
-                if let Some(boot) = hotplug_boot {
+                if let Some(m) = current {
+                    g.vcpu_states = crate::hotplug::fixed_states(g.vcpus, m);
+                } else if let Some(boot) = hotplug_boot {
                     g.vcpu_states = crate::hotplug::states(&g, boot);
                 }
                 g

@@ -166,12 +166,17 @@ pub const SCHEMA: &[StmtSpec] = &[
         p("max", Kind::Size, "Maximum memory with hotplug (`<maxMemory>`)."),
         p("slots", Kind::Int, "Memory hotplug slots."),
         p("locked", Kind::Bool, "Lock guest memory in host RAM (`<locked/>`, `-overcommit mem-lock=on`)."),
-        p("hugepages", Kind::Size, "Back guest memory with hugepages of this size.")
+        p("hugepages", Kind::Size, "Back guest memory with hugepages of this size."),
+        p("source", Kind::OneOf(&["anonymous", "file", "memfd"]), "Where guest RAM comes from (`<memoryBacking><source>`)."),
+        p("access", Kind::OneOf(&["shared", "private"]), "Map guest RAM shared or private (`<memoryBacking><access>`, QEMU `share=`)."),
+        p("prealloc", Kind::Bool, "Allocate all guest RAM at start (`<allocation mode='immediate'>`)."),
+        p("discard", Kind::Bool, "Discard RAM contents when the guest stops (`<discard/>`, QEMU `discard-data=`).")
     ], block None, repeat false,
         "Initial guest memory."),
     stmt!("vcpus" in Guest, args ["N": Kind::Int], props [
         p("boot", Kind::Int, "vCPUs online at boot; the rest are hotpluggable."),
-        p("hotpluggable", Kind::Bool, "Make every vCPU but vCPU 0 hotpluggable.")
+        p("hotpluggable", Kind::Bool, "Make every vCPU but vCPU 0 hotpluggable."),
+        p("current", Kind::Int, "libvirt's `<vcpu current>`: vCPUs 0 to M−1 online and fixed, the rest offline and hotpluggable.")
     ], block None, repeat false,
         "The maximum number of vCPUs."),
     stmt!("topology" in Guest, args [], props [

@@ -324,7 +324,12 @@ fn memdev(c: &Node, slot: u32, d: &mut Draft, notes: &mut Notes) -> Result<(), I
         .and_then(|n| number(n.trimmed()))
         .and_then(|n| u32::try_from(n).ok());
     let size_kib = match size {
-        Some(s) => text_kib(s, "a memory device's <size>", notes)?,
+        Some(s) => super::guest::round_up(
+            text_kib(s, "a memory device's <size>", notes)?,
+            2 * 1024,
+            "a memory device's size",
+            notes,
+        ),
         None => return Err(error_at(c.at, "<memory> device without a <target><size>")),
     };
     d.memdev_kib = d.memdev_kib.saturating_add(size_kib);

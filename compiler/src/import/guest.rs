@@ -20,14 +20,20 @@ pub(super) struct Draft {
     pub machine: Option<String>,
     /// The `cpu` statement's arguments, when not the default.
     pub cpu: Option<String>,
-    /// libvirt's `<memory>`: initial memory plus memory devices.
-    pub total_kib: u64,
+    /// libvirt's `<memory>`: initial memory plus memory devices; None when the XML has none.
+    pub total_kib: Option<u64>,
+    /// The guest's initial memory as libvirt starts it (see [`settle_memory`]).
+    pub initial_kib: u64,
     pub max: Option<(u64, u32)>,
     pub locked: bool,
     pub hugepage_kib: Option<u64>,
+    /// `source=`, `access=`, `prealloc=true`, `discard=true` on `memory`.
+    pub backing: Vec<String>,
     pub vcpus: u32,
     /// `boot=M`, when fewer than all vCPUs are online at boot.
     pub boot: Option<u32>,
+    /// `current=M`: libvirt's own order, vCPUs 0 to M−1 online and fixed, the rest offline.
+    pub current: Option<u32>,
     /// `hotpluggable=true`: every vCPU online, all but vCPU 0 hot-pluggable.
     pub hotpluggable: bool,
     pub topology: Option<ir::Topology>,
@@ -146,31 +152,49 @@ fn features(root: &Node, notes: &mut Notes) {
 }
 
 fn memory(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
-    let Some(m) = root.child("memory") else {
-        return Err(error_at(root.at, "the domain has no <memory>"));
-    };
-    d.total_kib = text_kib(m, "<memory>", notes)?;
+    // Without <memory>, libvirt takes the cells' sum; the cells are read later (settle_memory).
+    if let Some(m) = root.child("memory") {
+        d.total_kib = Some(text_kib(m, "<memory>", notes)?);
+    }
     if let Some(cur) = root.child("currentMemory") {
         let kib = text_kib(cur, "<currentMemory>", notes)?;
-        if kib != d.total_kib {
+        if Some(kib) != d.total_kib {
             notes.drop("<currentMemory> (a balloon target; vnumac guests have no balloon)");
         }
     }
     if let Some(max) = root.child("maxMemory") {
         let slots = attr_u32(max, "slots")?.unwrap_or(0);
-        d.max = Some((text_kib(max, "<maxMemory>", notes)?, slots));
+        let kib = round_up(text_kib(max, "<maxMemory>", notes)?, MIB, "<maxMemory>", notes);
+        d.max = Some((kib, slots));
     }
     let Some(mb) = root.child("memoryBacking") else {
         return Ok(());
     };
-    drop_unknown_children(mb, &["hugepages", "locked"], notes);
+    drop_unknown_children(
+        mb,
+        &["hugepages", "locked", "source", "access", "allocation", "discard"],
+        notes,
+    );
     d.locked = mb.child("locked").is_some();
+    backing(mb, d, notes);
     let Some(hp) = mb.child("hugepages") else {
         return Ok(());
     };
-    let mut pages = hp.all("page");
+    // A page of the system's page size is ordinary memory.
+    let mut pages = hp.all("page").filter(|p| {
+        let size = p
+            .attr("size")
+            .map(|s| super::size_kib(p, s, p.attr("unit"), "<page size>", &mut Notes::default()));
+        !matches!(size, Some(Ok(4)))
+    });
     let Some(first) = pages.next() else {
-        notes.drop("<hugepages> without a <page size>: write `hugepages=SIZE` on `memory`");
+        if hp.all("page").next().is_none() {
+            // The host's default hugepage size: 2 MiB on x86_64.
+            d.hugepage_kib = Some(2048);
+            notes.change(
+                "<hugepages/> without a size: the host's default hugepage size, 2 MiB on x86_64 (unless the host boots with another default_hugepagesz=)",
+            );
+        }
         return Ok(());
     };
     drop_unknown_attrs(first, &["size", "unit", "nodeset"], notes);
@@ -196,6 +220,36 @@ fn memory(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportErr
         }
     }
     Ok(())
+}
+
+/// `<source>`, `<access>`, `<allocation>` and `<discard>` of `<memoryBacking>`.
+fn backing(mb: &Node, d: &mut Draft, notes: &mut Notes) {
+    if let Some(s) = mb.child("source") {
+        drop_unknown_attrs(s, &["type"], notes);
+        match s.attr("type") {
+            Some(t @ ("file" | "memfd")) => d.backing.push(format!("source={t}")),
+            Some("anonymous") | None => {}
+            Some(t) => notes.drop(format!("<source type='{t}'> in <memoryBacking>")),
+        }
+    }
+    if let Some(a) = mb.child("access") {
+        drop_unknown_attrs(a, &["mode"], notes);
+        match a.attr("mode") {
+            Some(m @ ("shared" | "private")) => d.backing.push(format!("access={m}")),
+            other => notes.drop(format!("<access mode='{}'>", other.unwrap_or(""))),
+        }
+    }
+    if let Some(a) = mb.child("allocation") {
+        drop_unknown_attrs(a, &["mode"], notes);
+        match a.attr("mode") {
+            Some("immediate") => d.backing.push("prealloc=true".into()),
+            Some("ondemand") | None => {}
+            Some(m) => notes.drop(format!("<allocation mode='{m}'>")),
+        }
+    }
+    if mb.child("discard").is_some() {
+        d.backing.push("discard=true".into());
+    }
 }
 
 fn cell_id(c: &Node, pos: usize) -> u32 {
@@ -260,6 +314,7 @@ fn cells(cpu: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError
             .attr("memory")
             .ok_or_else(|| error_at(c.at, "<cell> has no `memory`"))?;
         let memory_kib = super::size_kib(c, mem, c.attr("unit"), "<cell memory>", notes)?;
+        let memory_kib = round_up(memory_kib, MIB, &format!("cell {id}'s memory"), notes);
         d.cells.push(Cell {
             id,
             cpus: cpus.filter(|s| !s.is_empty()),
@@ -356,6 +411,23 @@ fn vcpus(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportErro
             list.push((id, yes("enabled"), yes("hotpluggable"), attr_u32(e, "order")?));
         }
     }
+    // libvirt's default shape: the first M online and fixed, the rest offline and hot-pluggable.
+    let online = list.iter().filter(|v| v.1).count() as u32;
+    let fixed_shape = list.len() == d.vcpus as usize
+        && list
+            .iter()
+            .all(|&(id, en, hp, _)| id < d.vcpus && en == (id < online) && hp == (id >= online));
+    match (list.is_empty(), current) {
+        (true, Some(c)) if c < d.vcpus => {
+            d.current = Some(c);
+            return Ok(());
+        }
+        (false, _) if fixed_shape && online < d.vcpus => {
+            d.current = Some(online);
+            return Ok(());
+        }
+        _ => {}
+    }
     let hot = list.iter().any(|&(_, en, hp, _)| hp || !en);
     let boot = if hot {
         Some(list.iter().filter(|v| v.1).count() as u32)
@@ -404,6 +476,7 @@ fn model_guest(d: &Draft) -> ir::Guest {
         memory_kib: 0,
         locked: false,
         hugepage_kib: None,
+        backing: Default::default(),
         vcpus: d.vcpus,
         topology: d.topology,
         cells: d
@@ -531,8 +604,48 @@ fn rest(root: &Node, notes: &mut Notes) {
     }
 }
 
+const MIB: u64 = 1024;
+
+/// `kib` rounded up to a multiple of `granule` KiB, as `qemuDomainAlignMemorySizes` does
+/// when the guest starts; a note when that changes it.
+pub(super) fn round_up(kib: u64, granule: u64, what: &str, notes: &mut Notes) -> u64 {
+    let up = kib.div_ceil(granule).saturating_mul(granule);
+    if up != kib {
+        notes.change(format!(
+            "{what} of {kib} KiB is rounded up to {up} KiB, a multiple of {} MiB, as libvirt does when it starts the guest",
+            granule / MIB
+        ));
+    }
+    up
+}
+
+/// The initial memory as libvirt starts the guest: with cells, the sum of the (rounded)
+/// cells; otherwise `<memory>` less the memory devices, rounded up to 1 MiB.
+pub(super) fn settle_memory(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
+    let cells: u64 = d.cells.iter().map(|c| c.memory_kib).sum();
+    match d.total_kib {
+        None if d.cells.is_empty() => return Err(error_at(root.at, "the domain has no <memory> and no NUMA cells")),
+        None => {}
+        Some(total) if !d.cells.is_empty() => {
+            let initial = total.saturating_sub(d.memdev_kib);
+            if initial != cells {
+                notes.change(format!(
+                    "<memory> less the memory devices is {initial} KiB, but the cells hold {cells} KiB: libvirt starts the guest with the cells' sum"
+                ));
+            }
+        }
+        Some(_) => {}
+    }
+    d.initial_kib = match d.total_kib {
+        _ if !d.cells.is_empty() => cells,
+        Some(total) => round_up(total.saturating_sub(d.memdev_kib), MIB, "the initial memory", notes),
+        None => 0,
+    };
+    Ok(())
+}
+
 /// Things vnumac derives that the XML did not say.
-pub(super) fn check_derived(root: &Node, d: &Draft, notes: &mut Notes) {
+pub(super) fn check_derived(root: &Node, d: &mut Draft) {
     let has_topology = root.child("cpu").and_then(|c| c.child("topology")).is_some();
     let cpu_cells: Vec<&IdSet> = d.cells.iter().filter_map(|c| c.cpus.as_ref()).collect();
     if has_topology || cpu_cells.len() < 2 {
@@ -546,9 +659,13 @@ pub(super) fn check_derived(root: &Node, d: &Draft, notes: &mut Notes) {
             && c.last().map(u64::from) == Some((k + 1) * per - 1)
     });
     if blocks {
-        notes.change(format!(
-            "no <topology>: vnumac gives equal consecutive cells one socket each (sockets={} cores={per} threads=1)",
-            cpu_cells.len()
-        ));
+        // vnumac would give such cells one socket each; libvirt gives every vCPU its own
+        // socket. Written out, so that the guest keeps libvirt's topology.
+        d.topology = Some(ir::Topology {
+            sockets: d.vcpus,
+            dies: 1,
+            cores: 1,
+            threads: 1,
+        });
     }
 }

@@ -70,10 +70,11 @@ fn libvirt_units_scale_to_exact_iec_sizes() {
     );
     assert!(with("<memory>1048576</memory>").text.contains("  memory 1GiB\n"));
     let gb = with("<memory unit='GB'>8</memory>");
-    assert!(gb.text.contains("  memory 7812500KiB\n"), "{}", gb.text);
-    assert!(gb.notes.is_empty());
+    // 7812500 KiB, rounded up to whole MiB as libvirt starts the guest.
+    assert!(gb.text.contains("  memory 7630MiB\n"), "{}", gb.text);
+    assert!(gb.notes[0].contains("rounded up to 7813120 KiB"), "{:?}", gb.notes);
     let odd = with("<memory unit='KB'>1000</memory>");
-    assert!(odd.text.contains("  memory 977KiB\n"), "{}", odd.text);
+    assert!(odd.text.contains("  memory 1MiB\n"), "{}", odd.text);
     assert!(odd.notes[0].contains("not a whole KiB"), "{:?}", odd.notes);
     let e = import_domain(
         &domain("", "").replace("unit='KiB'", "unit='parsecs'"),
@@ -214,12 +215,20 @@ fn vcpu_hotplug_maps_to_boot_and_hotpluggable() {
     let reordered = all.replace("order='3'", "order='9'");
     assert!(import(&domain(&reordered, cpu)).notes[0].contains("order= values"));
     let current_only = import(&domain("", cpu).replace("static'>4", "static' current='3'>4"));
-    assert!(current_only.text.contains("  vcpus 4 boot=3\n"));
+    // libvirt's own meaning: vCPUs 0-2 online and fixed, vCPU 3 offline.
     assert!(
-        current_only.notes[0].contains("without <vcpus>"),
-        "{:?}",
-        current_only.notes
+        current_only.text.contains("  vcpus 4 current=3\n"),
+        "{}",
+        current_only.text
     );
+    assert!(current_only.notes.is_empty(), "{:?}", current_only.notes);
+    let leading = list([
+        ("yes", "no", ""),
+        ("yes", "no", ""),
+        ("no", "yes", ""),
+        ("no", "yes", ""),
+    ]);
+    assert!(import(&domain(&leading, cpu)).text.contains("  vcpus 4 current=2\n"));
     // A list with nothing hot-pluggable is no hotplug at all.
     let fixed = list([
         ("yes", "no", ""),

@@ -26,7 +26,7 @@ pub(super) fn render(d: &Draft, opts: &ImportOptions, notes: &[String]) -> Strin
     if let Some(c) = &d.cpu {
         body.push(format!("cpu {c}"));
     }
-    let mut memory = format!("memory {}", exact_kib(d.total_kib.saturating_sub(d.memdev_kib)));
+    let mut memory = format!("memory {}", exact_kib(d.initial_kib));
     if let Some((max, slots)) = d.max {
         memory.push_str(&format!(" max={} slots={slots}", exact_kib(max)));
     }
@@ -36,9 +36,14 @@ pub(super) fn render(d: &Draft, opts: &ImportOptions, notes: &[String]) -> Strin
     if let Some(p) = d.hugepage_kib {
         memory.push_str(&format!(" hugepages={}", exact_kib(p)));
     }
+    for b in &d.backing {
+        memory.push_str(&format!(" {b}"));
+    }
     body.push(memory);
     let mut vcpus = format!("vcpus {}", d.vcpus);
-    if let Some(b) = d.boot {
+    if let Some(c) = d.current {
+        vcpus.push_str(&format!(" current={c}"));
+    } else if let Some(b) = d.boot {
         vcpus.push_str(&format!(" boot={b}"));
     } else if d.hotpluggable {
         vcpus.push_str(" hotpluggable=true");

@@ -17,6 +17,16 @@ pub fn guest_json(g: &Guest) -> Value {
         "memory_kib": g.memory_kib,
         "locked": g.locked,
         "hugepage_kib": g.hugepage_kib,
+        "memory_backing": json!({
+            "source": match g.backing.source {
+                MemorySource::Anonymous => "anonymous",
+                MemorySource::File => "file",
+                MemorySource::Memfd => "memfd",
+            },
+            "shared": g.backing.shared,
+            "prealloc": g.backing.prealloc,
+            "discard": g.backing.discard,
+        }),
         "vcpus": g.vcpus,
         "topology": g.topology.map(|t| json!({
             "sockets": t.sockets, "dies": t.dies, "cores": t.cores, "threads": t.threads,

@@ -109,6 +109,21 @@ fn memory_backing(g: &Guest) -> Option<Element> {
     if g.locked {
         mb.push(Element::new("locked"));
     }
+    let b = &g.backing;
+    match b.source {
+        MemorySource::Anonymous => {}
+        MemorySource::File => mb.push(Element::new("source").attr("type", "file")),
+        MemorySource::Memfd => mb.push(Element::new("source").attr("type", "memfd")),
+    }
+    if let Some(shared) = b.shared {
+        mb.push(Element::new("access").attr("mode", if shared { "shared" } else { "private" }));
+    }
+    if b.prealloc {
+        mb.push(Element::new("allocation").attr("mode", "immediate"));
+    }
+    if b.discard {
+        mb.push(Element::new("discard"));
+    }
     mb.has_children().then_some(mb)
 }
 

@@ -65,10 +65,12 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
     ));
     if g.cells.is_empty() {
         o.extend(dev::ram_backend(
+            &g.name,
             "pc.ram",
             g.hugepage_kib,
             initial_kib,
             g.memory_binding.as_ref(),
+            &g.backing,
         ));
     }
     o.push(Opt::plain(
@@ -103,10 +105,12 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
     for c in &g.cells {
         let binding = c.binding.as_ref().or(g.memory_binding.as_ref());
         o.extend(dev::ram_backend(
+            &g.name,
             &format!("ram-node{}", c.id),
             c.hugepage_kib,
             c.memory_kib,
             binding,
+            &g.backing,
         ));
         let mut node = format!("node,nodeid={}", c.id);
         for run in c.vcpus.run_strings() {

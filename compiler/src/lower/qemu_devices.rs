@@ -72,24 +72,56 @@ pub fn binding_props(binding: Option<&MemBinding>) -> Vec<(&'static str, Val)> {
     }
 }
 
-/// A RAM or hugepage backend: type, id, [mem-path, x-use-…, prealloc], size, binding.
-pub fn ram_backend(id: &str, page: Option<u64>, kib: u64, binding: Option<&MemBinding>) -> Vec<Opt> {
+/// Where a file-backed backend without hugepages keeps its file: libvirt's default
+/// memory_backing_dir, one directory per guest (libvirt adds the domain id: `-1-NAME`).
+pub fn memory_file(guest: &str, id: &str) -> String {
+    format!("/var/lib/libvirt/qemu/ram/{guest}/{id}")
+}
+
+/// A guest RAM backend (a cell, the memory of a guest without cells, a DIMM), typed and
+/// ordered as libvirt's `qemuBuildMemoryBackendProps`: memfd when the source is memfd; a
+/// file for hugepages, an access mode or a file source; else RAM. Then [mem-path,
+/// discard-data | hugetlb, hugetlbsize], share, [x-use-…], prealloc, size, binding.
+pub fn ram_backend(
+    guest: &str,
+    id: &str,
+    page: Option<u64>,
+    kib: u64,
+    binding: Option<&MemBinding>,
+    backing: &MemoryBacking,
+) -> Vec<Opt> {
     let mut props = Vec::new();
-    match page {
-        Some(size) => {
-            props.push(("qom-type", s("memory-backend-file")));
-            props.push(("id", s(id)));
-            props.push(("mem-path", s(super::hugepage_mount(size))));
-            // libvirt keeps file-backed system memory migratable to older QEMUs this way.
-            if id == "pc.ram" {
-                props.push(("x-use-canonical-path-for-ramblock-id", Val::Bool(false)));
-            }
-            props.push(("prealloc", Val::Bool(true)));
+    let file = page.is_some() || backing.shared.is_some() || backing.source == MemorySource::File;
+    let kind = match backing.source {
+        MemorySource::Memfd => "memory-backend-memfd",
+        _ if file => "memory-backend-file",
+        _ => "memory-backend-ram",
+    };
+    props.push(("qom-type", s(kind)));
+    props.push(("id", s(id)));
+    match (kind, page) {
+        ("memory-backend-memfd", Some(size)) => {
+            props.push(("hugetlb", Val::Bool(true)));
+            props.push(("hugetlbsize", n(size * 1024)));
         }
-        None => {
-            props.push(("qom-type", s("memory-backend-ram")));
-            props.push(("id", s(id)));
-        }
+        ("memory-backend-file", Some(size)) => props.push(("mem-path", s(super::hugepage_mount(size)))),
+        ("memory-backend-file", None) => props.push(("mem-path", s(memory_file(guest, id)))),
+        _ => {}
+    }
+    if kind == "memory-backend-file" && backing.discard {
+        props.push(("discard-data", Val::Bool(true)));
+    }
+    if kind != "memory-backend-ram"
+        && let Some(shared) = backing.shared
+    {
+        props.push(("share", Val::Bool(shared)));
+    }
+    // libvirt keeps file-backed system memory migratable to older QEMUs this way.
+    if id == "pc.ram" && kind != "memory-backend-ram" {
+        props.push(("x-use-canonical-path-for-ramblock-id", Val::Bool(false)));
+    }
+    if page.is_some() || backing.prealloc {
+        props.push(("prealloc", Val::Bool(true)));
     }
     props.push(("size", n(kib * 1024)));
     props.extend(binding_props(binding));
@@ -138,7 +170,7 @@ pub fn memory_devices(g: &Guest) -> Vec<Opt> {
         match &m.kind {
             MemoryDeviceKind::Dimm => {
                 let page = cell.and_then(|c| c.hugepage_kib).or(g.hugepage_kib);
-                out.extend(ram_backend(&id, page, m.size_kib, binding));
+                out.extend(ram_backend(&g.name, &id, page, m.size_kib, binding, &g.backing));
             }
             MemoryDeviceKind::Nvdimm {
                 path,
@@ -152,8 +184,9 @@ pub fn memory_devices(g: &Guest) -> Vec<Opt> {
                     ("id", s(id.clone())),
                     ("mem-path", s(path.clone())),
                 ];
-                if let Some(sh) = shared {
-                    obj.push(("share", Val::Bool(*sh)));
+                // An NVDIMM's own access mode wins over the guest's.
+                if let Some(sh) = shared.or(g.backing.shared) {
+                    obj.push(("share", Val::Bool(sh)));
                 }
                 // libvirt preallocates an NVDIMM unless its backing is real persistent memory.
                 if !pmem {
