@@ -1189,7 +1189,7 @@ fn compare_lines(libvirt: &str, vnumac: &str, declared: &BTreeSet<String>) -> Re
     // Files under libvirt's memory_backing_dir (`<dir>/<id>-<name>/<alias>`): the domain id
     // exists only once the domain runs, so both sides compare as the directory itself.
     for item in lv.iter_mut().chain(vn.iter_mut()) {
-        if !item.kind.as_deref().is_some_and(|k| k == "memory-backend-file") {
+        if item.kind.as_deref().is_none_or(|k| k != "memory-backend-file") {
             continue;
         }
         if let Some(Val::Text(path)) = item.props.get_mut("mem-path")
