@@ -122,46 +122,84 @@ pub fn check_numa(
         }
     }
 
-    // vCPU coverage: disjoint, within range, complete.
+    // vCPU coverage: disjoint, within range, complete; every problem reported at once.
     let mut owner: Vec<Option<usize>> = vec![None; vcpus as usize];
     let mut coverage_ok = true;
     for (i, (c, span, _, _)) in cells.iter().enumerate() {
+        let mut out_of_range = IdSet::new();
+        // Per earlier cell: the vCPUs this cell claims too.
+        let mut shared: Vec<(usize, IdSet)> = Vec::new();
         for v in c.vcpus.iter() {
             if v >= vcpus {
-                cx.diags.push(
-                    Diagnostic::error(
-                        VCPU_RANGE,
-                        format!("cell {} names vCPU {v}, but the guest has {vcpus} vCPUs", c.id),
-                        *span,
-                        format!("vCPU {v} does not exist"),
-                    )
-                    .with_help(if vcpus > 0 {
-                        format!("vCPU ids run from 0 to {}", vcpus - 1)
+                out_of_range.insert(v);
+                continue;
+            }
+            match owner[v as usize] {
+                Some(o) => match shared.iter_mut().find(|(x, _)| *x == o) {
+                    Some((_, set)) => set.insert(v),
+                    None => shared.push((o, IdSet::single(v))),
+                },
+                None => owner[v as usize] = Some(i),
+            }
+        }
+        if !out_of_range.is_empty() {
+            let first = out_of_range.first().unwrap_or(0);
+            cx.diags.push(
+                Diagnostic::error(
+                    VCPU_RANGE,
+                    if out_of_range.len() == 1 {
+                        format!("cell {} names vCPU {first}, but the guest has {vcpus} vCPUs", c.id)
                     } else {
-                        "set `vcpus`".into()
-                    }),
-                );
-                coverage_ok = false;
-                break;
-            }
-            if let Some(o) = owner[v as usize] {
-                cx.diags.push(
-                    Diagnostic::error(
-                        VCPU_COVERAGE,
-                        format!("vCPU {v} is in cells {} and {}", cells[o].0.id, c.id),
-                        *span,
-                        format!("cell {} claims vCPU {v}", c.id),
-                    )
-                    .with_label(cells[o].1, format!("cell {} claims it too", cells[o].0.id))
-                    .with_help("cell CPU sets must be disjoint; remove it from one cell"),
-                );
-                coverage_ok = false;
-                break;
-            }
-            owner[v as usize] = Some(i);
+                        format!(
+                            "cell {} names vCPUs {out_of_range}, but the guest has {vcpus} vCPUs",
+                            c.id
+                        )
+                    },
+                    *span,
+                    if out_of_range.len() == 1 {
+                        format!("vCPU {first} does not exist")
+                    } else {
+                        format!("vCPUs {out_of_range} do not exist")
+                    },
+                )
+                .with_help(if vcpus > 0 {
+                    format!("vCPU ids run from 0 to {}", vcpus - 1)
+                } else {
+                    "set `vcpus`".into()
+                }),
+            );
+            coverage_ok = false;
+        }
+        for (o, set) in shared {
+            let (what, verb) = if set.len() == 1 {
+                (format!("vCPU {set}"), "is")
+            } else {
+                (format!("vCPUs {set}"), "are")
+            };
+            cx.diags.push(
+                Diagnostic::error(
+                    VCPU_COVERAGE,
+                    format!("{what} {verb} in cells {} and {}", cells[o].0.id, c.id),
+                    *span,
+                    format!("cell {} claims {what}", c.id),
+                )
+                .with_label(
+                    cells[o].1,
+                    format!(
+                        "cell {} claims {} too",
+                        cells[o].0.id,
+                        if set.len() == 1 { "it" } else { "them" }
+                    ),
+                )
+                .with_help(format!(
+                    "cell CPU sets must be disjoint; remove {} from one cell",
+                    if set.len() == 1 { "it" } else { "them" }
+                )),
+            );
+            coverage_ok = false;
         }
     }
-    if coverage_ok && !cells.is_empty() {
+    if !cells.is_empty() {
         let missing: IdSet = owner
             .iter()
             .enumerate()
@@ -182,6 +220,7 @@ pub fn check_numa(
                 )
                 .with_help("libvirt would silently put them in cell 0; add them to a cell's `cpus=`"),
             );
+            coverage_ok = false;
         }
     }
     // Linux numbers guest nodes in the order the firmware table first names them: by vCPU,
