@@ -184,7 +184,7 @@ pub fn text(checked: &Checked, only: Option<&str>) -> String {
                 n.id,
                 n.cpus.len(),
                 u.dedicated.len(),
-                format!("{} / {}", human_kib(u.memory_kib), human_kib(n.free_kib)),
+                format!("{} / {}", human_kib(u.memory_kib), human_kib(n.ordinary_kib())),
                 human_kib(u.pages_kib),
                 u.guests.join(", ")
             );
@@ -268,7 +268,7 @@ pub fn svg(checked: &Checked, only: Option<&str>) -> String {
                 n.id,
                 n.cpus.len(),
                 human_kib(u.memory_kib + u.pages_kib),
-                human_kib(n.free_kib),
+                human_kib(n.ordinary_kib()),
                 if u.guests.is_empty() {
                     String::new()
                 } else {

@@ -284,6 +284,7 @@ fn fake_node_tree_uses_kernel_formats() {
             size_kib: 1048576,
             count: 4,
         }],
+        reserved_kib: 0,
     };
     let profile = HostProfile {
         name: "t".into(),
@@ -566,6 +567,7 @@ fn hostless_profile(vcpus: u32) -> HostProfile {
             memory_kib: 1 << 30,
             free_kib: 1 << 30,
             hugepages: Vec::new(),
+            reserved_kib: 0,
         }],
         distances: vec![vec![10]],
         ..HostProfile::default()

@@ -60,6 +60,7 @@ pub const UNEVEN_CELLS: &str = "vnuma::W0504";
 pub const HOSTDEV_FAR: &str = "vnuma::W0505";
 pub const GUEST_RENUMBERS: &str = "vnuma::W0506";
 pub const PINS_SHARED: &str = "vnuma::W0507";
+pub const FREE_SNAPSHOT: &str = "vnuma::W0508";
 
 pub const PICKED_NODES: &str = "vnuma::N0601";
 
@@ -166,5 +167,6 @@ pub const ALL: &[(&str, &str)] = &[
         "warning: cell ids the guest kernel will number differently",
     ),
     (PINS_SHARED, "warning: two guests pin vCPUs to the same host CPUs"),
+    (FREE_SNAPSHOT, "warning: guests bind more than a probed node had free"),
     (PICKED_NODES, "note: the host nodes `vnuma mode=node` picked"),
 ];

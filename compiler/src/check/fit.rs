@@ -16,22 +16,55 @@ pub fn check_fit(hosts: &[Option<&HostProfile>], names: &[String], claims: &[Nod
             // Plain memory (hugepage-backed memory is drawn from the page pools instead).
             let plain: Vec<&&NodeClaim> = here.iter().filter(|c| c.page_kib.is_none()).collect();
             let total: u64 = plain.iter().map(|c| c.kib).sum();
-            if total > node.free_kib
+            let room = node.ordinary_kib();
+            if total > room
                 && let Some(last) = plain.last()
             {
+                let mut parts = vec![human_kib(node.memory_kib)];
+                if node.hugepage_kib() > 0 {
+                    parts.push(format!("{} in hugepages", human_kib(node.hugepage_kib())));
+                }
+                if node.reserved_kib > 0 {
+                    parts.push(format!("{} reserved", human_kib(node.reserved_kib)));
+                }
+                let why = if parts.len() > 1 {
+                    format!(" ({})", parts.join(" − "))
+                } else {
+                    String::new()
+                };
                 diags.push(shortage(
                     last,
                     &plain,
                     format!(
-                        "host node {} of `{name}` has {} free but guests bind {} to it",
+                        "host node {} of `{name}` has {} for ordinary memory{why} but guests bind {} to it",
                         node.id,
-                        human_kib(node.free_kib),
+                        human_kib(room),
                         human_kib(total)
                     ),
                     NODE_MEMORY,
-                    format!("short by {}", human_kib(total - node.free_kib)),
-                    roomier_node(host, node.id, total - node.free_kib, claims, hi),
+                    format!("short by {}", human_kib(total - room)),
+                    roomier_node(host, node.id, total - room, claims, hi),
                 ));
+            } else if total > node.free_kib
+                && let Some(last) = plain.last()
+            {
+                diags.push(
+                    Diagnostic::warning(
+                        FREE_SNAPSHOT,
+                        format!(
+                            "host node {} of `{name}` had only {} free when it was probed, and guests bind {} to it",
+                            node.id,
+                            human_kib(node.free_kib),
+                            human_kib(total)
+                        ),
+                        last.span,
+                        "more than was free then",
+                    )
+                    .with_help(format!(
+                        "free memory is a snapshot (page cache counts as used); vnumac plans with {} (the total, less hugepage pools and `reserve memory=`); reserve memory in the host block to plan with less",
+                        human_kib(room)
+                    )),
+                );
             }
             let mut sizes: Vec<u64> = here.iter().filter_map(|c| c.page_kib).collect();
             sizes.sort_unstable();
@@ -96,7 +129,7 @@ fn roomier_node(host: &HostProfile, short: u32, need: u64, claims: &[NodeClaim],
                 .filter(|c| c.host == hi && c.node == n.id && c.page_kib.is_none())
                 .map(|c| c.kib)
                 .sum();
-            (n.id, n.free_kib.saturating_sub(used))
+            (n.id, n.ordinary_kib().saturating_sub(used))
         })
         .filter(|(_, free)| *free >= need)
         .max_by_key(|(_, free)| *free);

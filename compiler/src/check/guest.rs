@@ -300,16 +300,8 @@ pub fn check_guest(
                 );
             }
         }
-        if memory_kib % page.max(1) != 0 {
-            cx.err(
-                Diagnostic::error(
-                    MEMORY_GRANULE,
-                    format!("guest memory is not a whole number of {} pages", human(page)),
-                    f.arg_span(0),
-                    "not a multiple of the page size",
-                )
-                .with_help(format!("round the memory to a multiple of {}", human(page))),
-            );
+        if let Some(d) = whole_pages("guest memory", memory_kib, page, f.arg_span(0)) {
+            cx.err(d);
         }
     }
 
@@ -413,8 +405,18 @@ pub fn check_guest(
         binding_spans = r.binding_spans;
         distances = r.distances;
     }
-    for c in &mut cells {
+    for (i, c) in cells.iter_mut().enumerate() {
         c.hugepage_kib = hugepage_kib;
+        if let Some(page) = hugepage_kib
+            && let Some(d) = whole_pages(
+                &format!("cell {}'s memory", c.id),
+                c.memory_kib,
+                page,
+                cell_spans.get(i).copied().unwrap_or(cx.guest_span),
+            )
+        {
+            cx.err(d);
+        }
     }
 
     // Topology.
@@ -528,6 +530,18 @@ pub fn check_guest(
         .filter(|f| matches!(f.keyword(), "dimm" | "nvdimm"))
         .collect();
     let mem = super::memdev::check(memory, &memdevs, &cells, memory_kib, cx.diags);
+    // QEMU refuses a hugepage-backed DIMM or NVDIMM that is not whole pages.
+    if let Some(page) = hugepage_kib {
+        for d in &mem.devices {
+            let span = memdevs
+                .get(d.slot as usize)
+                .map(|f| f.span_of("size"))
+                .unwrap_or(cx.guest_span);
+            if let Some(e) = whole_pages(&format!("`{}`'s size", d.alias()), d.size_kib, page, span) {
+                cx.err(e);
+            }
+        }
+    }
     for d in &mem.devices {
         let Some(h) = cx.host else { break };
         if d.kind != MemoryDeviceKind::Dimm {
@@ -695,6 +709,34 @@ fn cx_numa<'x, 'a, 'h>(cx: &'x mut Cx<'a, 'h>) -> super::numa::NumaCx<'x, 'h> {
         host: cx.host.map(|h| (h.name, h.profile)),
         guest_span: cx.guest_span,
     }
+}
+
+/// An error when `kib` is not a whole number of `page`-KiB pages, with the two nearest
+/// sizes that are (QEMU 7.2 refuses a backend smaller than a page, and rounds otherwise).
+fn whole_pages(what: &str, kib: u64, page: u64, span: Span) -> Option<Diagnostic> {
+    let page = page.max(1);
+    if kib % page == 0 {
+        return None;
+    }
+    let below = kib / page * page;
+    let above = below.saturating_add(page);
+    let sizes = if below == 0 {
+        format!("`{}`", human(above))
+    } else {
+        format!("`{}` or `{}`", human(below), human(above))
+    };
+    Some(
+        Diagnostic::error(
+            MEMORY_GRANULE,
+            format!("{what} ({}) is not a whole number of {} pages", human(kib), human(page)),
+            span,
+            "not a multiple of the page size",
+        )
+        .with_help(format!(
+            "QEMU refuses or rounds memory backed by {} pages that is not whole pages; use {sizes}",
+            human(page)
+        )),
+    )
 }
 
 pub fn preferred_error(nodes: &IdSet, span: Span) -> Diagnostic {

@@ -88,8 +88,14 @@ pub fn build_inline(name: &str, host: &Fields<'_>, diags: &mut Vec<Diagnostic>) 
                 spans.hugepages.push(f.span());
             }
             "reserve" => {
+                if !reserve_is_complete(f, diags) {
+                    continue;
+                }
                 if let Some(c) = f.set("cpus") {
                     b.reserved = b.reserved.union(c);
+                }
+                if let Some(m) = f.size("memory") {
+                    b.reserved_memory.push((f.int("node").map(|n| id32(Some(n))), m / 1024));
                 }
                 reserve_span = Some(f.span());
             }
@@ -166,6 +172,28 @@ pub fn overlay(mut profile: HostProfile, host: &Fields<'_>, diags: &mut Vec<Diag
         };
         match f.keyword() {
             "reserve" => {
+                if !reserve_is_complete(&f, diags) {
+                    continue;
+                }
+                if let Some(m) = f.size("memory").map(|m| m / 1024) {
+                    match f.int("node").map(|n| u32::try_from(n).unwrap_or(u32::MAX)) {
+                        Some(id) => match profile.nodes.iter_mut().find(|n| n.id == id) {
+                            Some(n) => n.reserved_kib = n.reserved_kib.saturating_add(m),
+                            None => {
+                                diags.push(
+                                    Diagnostic::error(HOST_BLOCK, format!("the host has no node {id}"), f.span_of("node"), "no such node")
+                                        .with_help(format!("the host has nodes {}", profile.node_ids())),
+                                );
+                                continue;
+                            }
+                        },
+                        None => {
+                            for n in profile.nodes.iter_mut().filter(|n| n.memory_kib > 0) {
+                                n.reserved_kib = n.reserved_kib.saturating_add(m);
+                            }
+                        }
+                    }
+                }
                 let Some(cpus) = f.set("cpus") else { continue };
                 let missing = cpus.difference(&profile.cpu_ids());
                 if !missing.is_empty() {
@@ -205,4 +233,33 @@ pub fn overlay(mut profile: HostProfile, host: &Fields<'_>, diags: &mut Vec<Diag
     }
     profile.pci.sort_by(|a, b| a.address.cmp(&b.address));
     (diags.len() == before).then_some(profile)
+}
+
+/// A `reserve` names CPUs, memory or both; `node=` goes with `memory=`.
+fn reserve_is_complete(f: &Fields<'_>, diags: &mut Vec<Diagnostic>) -> bool {
+    if !f.has("cpus") && !f.has("memory") {
+        diags.push(
+            Diagnostic::error(
+                HOST_BLOCK,
+                "`reserve` names nothing to reserve",
+                f.span(),
+                "no cpus= or memory=",
+            )
+            .with_help("write `reserve cpus=0-1`, `reserve memory=4GiB` or `reserve memory=4GiB node=0`"),
+        );
+        return false;
+    }
+    if f.has("node") && !f.has("memory") {
+        diags.push(
+            Diagnostic::error(
+                HOST_BLOCK,
+                "`node=` says where `memory=` is reserved",
+                f.span_of("node"),
+                "no memory= to place",
+            )
+            .with_help("write `reserve memory=4GiB node=0`; reserved CPUs name their node by their ids"),
+        );
+        return false;
+    }
+    true
 }

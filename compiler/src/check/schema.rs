@@ -272,9 +272,11 @@ pub const SCHEMA: &[StmtSpec] = &[
     ], block None, repeat true,
         "A hugepage pool on a node."),
     stmt!("reserve" in Host, args [], props [
-        req("cpus", Kind::Set, "CPUs guests may never be pinned to.")
+        p("cpus", Kind::Set, "CPUs guests may never be pinned to."),
+        p("memory", Kind::Size, "Memory the host keeps for itself on each node (or on `node=`)."),
+        p("node", Kind::Int, "The node `memory=` is reserved on (default: every node with memory).")
     ], block None, repeat true,
-        "Host CPUs kept for the host."),
+        "CPUs and memory kept for the host."),
     stmt!("pci" in Host, args ["ADDR": Kind::Pci], props [
         req("node", Kind::Int, "The device's NUMA node."),
         p("name", Kind::Text, "A name for the device.")

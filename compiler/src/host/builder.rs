@@ -77,6 +77,9 @@ pub struct HostBuilder {
     pub distances: Vec<DistanceDecl>,
     pub hugepages: Vec<HugepagesDecl>,
     pub reserved: IdSet,
+    /// `reserve memory=SIZE [node=ID]`: memory the host keeps on a node (every node with
+    /// memory when no node is named).
+    pub reserved_memory: Vec<(Option<u32>, u64)>,
     pub pci: Vec<PciDecl>,
 }
 
@@ -184,6 +187,12 @@ impl HostBuilder {
                 memory_kib: n.memory_kib,
                 free_kib: n.free_kib.unwrap_or(n.memory_kib),
                 hugepages: pools.remove(&id).unwrap_or_default(),
+                reserved_kib: self
+                    .reserved_memory
+                    .iter()
+                    .filter(|(node, _)| node.is_none_or(|x| x == id) && (node.is_some() || n.memory_kib > 0))
+                    .map(|(_, kib)| *kib)
+                    .fold(0u64, u64::saturating_add),
             })
             .collect();
         let place = |c: Option<u32>| c.and_then(|c| places.get(&c).copied()).unwrap_or((0, 0));

@@ -23,6 +23,27 @@ pub struct HostNode {
     pub free_kib: u64,
     /// Hugepage pools, sorted by size; the base page size is not listed.
     pub hugepages: Vec<HugePages>,
+    /// Memory the host keeps for itself (`reserve memory=`), in KiB.
+    pub reserved_kib: u64,
+}
+
+impl HostNode {
+    /// KiB in the node's hugepage pools.
+    pub fn hugepage_kib(&self) -> u64 {
+        self.hugepages
+            .iter()
+            .map(|p| p.size_kib.saturating_mul(p.count))
+            .fold(0u64, u64::saturating_add)
+    }
+
+    /// What guests can have as ordinary memory: the total, less the hugepage pools and
+    /// what the host reserves. A snapshot of free memory is not used: page cache counts
+    /// as used there.
+    pub fn ordinary_kib(&self) -> u64 {
+        self.memory_kib
+            .saturating_sub(self.hugepage_kib())
+            .saturating_sub(self.reserved_kib)
+    }
 }
 
 /// One logical host CPU and where it sits.

@@ -63,6 +63,12 @@ pub fn to_builder(profile: &HostProfile) -> HostBuilder {
             })
             .collect(),
         reserved: profile.reserved.clone(),
+        reserved_memory: profile
+            .nodes
+            .iter()
+            .filter(|n| n.reserved_kib > 0)
+            .map(|n| (Some(n.id), n.reserved_kib))
+            .collect(),
         pci: profile
             .pci
             .iter()
@@ -219,6 +225,13 @@ fn statements(b: &HostBuilder) -> Vec<String> {
     }
     if !b.reserved.is_empty() {
         out.push(format!("reserve cpus={}", b.reserved));
+    }
+    for (node, kib) in &b.reserved_memory {
+        let mut s = format!("reserve memory={}", format_size(*kib));
+        if let Some(n) = node {
+            let _ = write!(s, " node={n}");
+        }
+        out.push(s);
     }
     for p in &b.pci {
         let mut s = format!("pci {} node={}", pci_token(&p.address), p.node);

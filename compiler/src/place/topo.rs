@@ -145,7 +145,7 @@ impl Ledger {
     pub fn room(&self, host: &HostProfile, node: usize, page_kib: Option<u64>) -> u64 {
         let Some(n) = host.nodes.get(node) else { return 0 };
         match page_kib {
-            None => n.free_kib.saturating_sub(self.memory_used[node]),
+            None => n.ordinary_kib().saturating_sub(self.memory_used[node]),
             Some(size) => {
                 let have = n
                     .hugepages
