@@ -715,7 +715,7 @@ fn cx_numa<'x, 'a, 'h>(cx: &'x mut Cx<'a, 'h>) -> super::numa::NumaCx<'x, 'h> {
 /// sizes that are (QEMU 7.2 refuses a backend smaller than a page, and rounds otherwise).
 fn whole_pages(what: &str, kib: u64, page: u64, span: Span) -> Option<Diagnostic> {
     let page = page.max(1);
-    if kib % page == 0 {
+    if kib.is_multiple_of(page) {
         return None;
     }
     let below = kib / page * page;
