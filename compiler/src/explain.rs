@@ -146,9 +146,29 @@ pub fn text(checked: &Checked, only: Option<&str>) -> String {
         }
         let _ = writeln!(out);
         for c in &g.cells {
+            // CPUs on nodes without memory: say where the memory comes from instead.
+            let memoryless = host
+                .map(|h| {
+                    let cpus = g
+                        .pins
+                        .iter()
+                        .filter(|p| c.vcpus.contains(p.vcpu))
+                        .fold(crate::sets::IdSet::new(), |a, p| a.union(&p.cpus));
+                    h.profile
+                        .nodes_of_cpus(&cpus)
+                        .iter()
+                        .filter(|n| h.profile.node(*n).is_some_and(|n| n.memory_kib == 0))
+                        .collect::<crate::sets::IdSet>()
+                })
+                .unwrap_or_default();
+            let note = if memoryless.is_empty() {
+                String::new()
+            } else {
+                format!("; its CPUs are on node {memoryless}, which has no memory, so it takes the nearest node's")
+            };
             let _ = writeln!(
                 out,
-                "  cell {}: vCPUs {}, {}{}",
+                "  cell {}: vCPUs {}, {}{}{note}",
                 c.id,
                 if c.vcpus.is_empty() {
                     "none".into()

@@ -132,8 +132,14 @@ fn roomier_node(host: &HostProfile, short: u32, need: u64, claims: &[NodeClaim],
             (n.id, n.ordinary_kib().saturating_sub(used))
         })
         .filter(|(_, free)| *free >= need)
-        .max_by_key(|(_, free)| *free);
+        // The nearest node with room (what the kernel would fall back to), then the roomiest.
+        .min_by_key(|(id, free)| (host.distance(short, *id).unwrap_or(u32::MAX), std::cmp::Reverse(*free)));
+    let memoryless = host.node(short).is_some_and(|n| n.memory_kib == 0);
     match best {
+        Some((id, free)) if memoryless => format!(
+            "host node {short} has no memory at all; node {id}, the nearest with room, has {} unclaimed: bind the cell there (its vCPUs may still run on node {short})",
+            human_kib(free)
+        ),
         Some((id, free)) => format!(
             "node {id} has {} unclaimed; bind memory there, or shrink the cells on node {short}",
             human_kib(free)

@@ -51,7 +51,14 @@ pub fn check_numa(
             continue;
         }
         let bytes = f.size("memory").unwrap_or(0);
-        if bytes == 0 || bytes % (1 << 20) != 0 {
+        if bytes == 0 && f.has("memory") {
+            cx.diags.push(
+                Diagnostic::error(MEMORY_GRANULE, format!("cell {id} has no memory"), f.span_of("memory"), "0")
+                    .with_help(
+                        "libvirt 9.0 gives every cell a memory backend of the cell's size, and QEMU 7.2 refuses a backend of size 0 (\"property 'size' of memory-backend-ram doesn't take value '0'\"), so the guest would not start; give the cell at least 1MiB, or put its vCPUs in a cell that has memory",
+                    ),
+            );
+        } else if bytes == 0 || bytes % (1 << 20) != 0 {
             cx.diags.push(
                 Diagnostic::error(
                     MEMORY_GRANULE,

@@ -295,6 +295,27 @@ fn resolve_nodes(host: &HostProfile, req: &Request) -> Result<Vec<usize>, PlanEr
     Ok(out)
 }
 
+/// Where a node's memory comes from: the node itself when it has memory, else the
+/// nearest node that has (by the host's distances, then by id), as the kernel falls back.
+pub fn memory_home(host: &HostProfile, node: usize) -> usize {
+    if host.nodes.get(node).is_none_or(|n| n.memory_kib > 0) {
+        return node;
+    }
+    (0..host.nodes.len())
+        .filter(|&j| host.nodes[j].memory_kib > 0)
+        .min_by_key(|&j| {
+            (
+                host.distances
+                    .get(node)
+                    .and_then(|r| r.get(j))
+                    .copied()
+                    .unwrap_or(u32::MAX),
+                host.nodes[j].id,
+            )
+        })
+        .unwrap_or(node)
+}
+
 /// Tries a picker may spend on one guest before it falls back to heuristics.
 const PICK_BUDGET: usize = 4096;
 
@@ -308,7 +329,7 @@ fn pick_nodes(host: &HostProfile, topo: &HostTopo, ledger: &Ledger, req: &Reques
     order.sort_by_key(|&i| {
         (
             ledger.guests_on[i],
-            std::cmp::Reverse(ledger.room(host, i, req.page_kib)),
+            std::cmp::Reverse(ledger.room(host, memory_home(host, i), req.page_kib)),
             host.nodes[i].id,
         )
     });
@@ -332,12 +353,19 @@ fn pick_nodes(host: &HostProfile, topo: &HostTopo, ledger: &Ledger, req: &Reques
     };
     // Necessary for a set to fit: enough free cores and enough room in total.
     let could_fit = |nodes: &[usize]| {
-        nodes.iter().map(|&i| ledger.free_cores[i]).sum::<usize>() >= units_needed
-            && nodes.iter().map(|&i| ledger.room(host, i, req.page_kib)).sum::<u64>() >= req.memory_kib
+        nodes.iter().map(|&i| ledger.free_cores[i]).sum::<usize>() >= units_needed && {
+            let mut homes: Vec<usize> = nodes.iter().map(|&i| memory_home(host, i)).collect();
+            homes.sort_unstable();
+            homes.dedup();
+            homes.iter().map(|&i| ledger.room(host, i, req.page_kib)).sum::<u64>() >= req.memory_kib
+        }
     };
     // No set of k nodes fits if the k roomiest (or the k with the most free cores) do not:
     // start at the first size where those could, and give up at once when none could.
-    let mut rooms: Vec<u64> = order.iter().map(|&i| ledger.room(host, i, req.page_kib)).collect();
+    let mut rooms: Vec<u64> = order
+        .iter()
+        .map(|&i| ledger.room(host, memory_home(host, i), req.page_kib))
+        .collect();
     rooms.sort_unstable_by(|a, b| b.cmp(a));
     let mut cores: Vec<usize> = order.iter().map(|&i| ledger.free_cores[i]).collect();
     cores.sort_unstable_by(|a, b| b.cmp(a));
@@ -736,18 +764,29 @@ fn plan_on(
             &format!("give the guest at least {} of memory", human_kib(page * u64::from(n))),
         );
     }
-    let all_ids: IdSet = nodes.iter().map(|&i| host.nodes[i].id).collect();
+    // Memory lives on the nodes themselves, or for a node without memory on the nearest
+    // node that has some.
+    let homes = |list: &[usize]| -> Vec<usize> {
+        let mut h: Vec<usize> = list.iter().map(|&i| memory_home(host, i)).collect();
+        h.sort_unstable();
+        h.dedup();
+        h
+    };
+    let all_homes = homes(nodes);
+    let all_ids: IdSet = all_homes.iter().map(|&i| host.nodes[i].id).collect();
     let mut memory: Vec<(usize, u64)> = Vec::new();
     let mut cells = Vec::new();
     for (c, list) in cell_units.iter().enumerate() {
-        let group_ids: IdSet = groups[c].iter().map(|&i| host.nodes[i].id).collect();
+        let cpu_ids: IdSet = groups[c].iter().map(|&i| host.nodes[i].id).collect();
+        let group_homes = homes(&groups[c]);
+        let group_ids: IdSet = group_homes.iter().map(|&i| host.nodes[i].id).collect();
         let binding = match req.memory_mode {
             MemPolicy::Interleave => MemBinding {
                 nodes: all_ids.clone(),
                 policy: MemPolicy::Interleave,
             },
             MemPolicy::Preferred => {
-                if groups[c].len() != 1 {
+                if group_homes.len() != 1 {
                     return fail(
                         Field::MemoryMode,
                         format!(
@@ -767,9 +806,9 @@ fn plan_on(
             },
         };
         let spread: Vec<usize> = if req.memory_mode == MemPolicy::Interleave {
-            nodes.to_vec()
+            all_homes.clone()
         } else {
-            groups[c].clone()
+            group_homes.clone()
         };
         let g = spread.len() as u64;
         for (k, &node) in spread.iter().enumerate() {
@@ -780,11 +819,11 @@ fn plan_on(
         cells.push(PlannedCell {
             vcpus,
             memory_kib: cell_pages[c] * page,
-            nodes: group_ids,
+            nodes: cpu_ids,
             binding,
         });
     }
-    for &node in nodes {
+    for &node in &all_homes {
         let need: u64 = memory.iter().filter(|(i, _)| *i == node).map(|(_, kib)| kib).sum();
         let room = ledger.room(host, node, req.page_kib);
         if need > room {
