@@ -853,7 +853,8 @@ fn check_capabilities(profile: &HostProfile, caps_xml: &str) -> Result<(), Strin
         };
         let node = &profile.nodes[i];
         let memory: Option<u64> = cell.at(&["memory"]).and_then(|m| m.text.trim().parse().ok());
-        if memory != Some(node.memory_kib) {
+        // libvirt leaves `<memory>` out for a node without memory.
+        if memory.unwrap_or(0) != node.memory_kib {
             problems.push(format!(
                 "cell {id} memory: libvirt {memory:?} KiB, host {} KiB",
                 node.memory_kib
