@@ -437,9 +437,11 @@ fn render(b: &BuildSpec) -> (String, HostProfile, Vec<Resolved>) {
             let _ = writeln!(text, " {{\n  reserve cpus={extra_reserved}\n}}");
         }
     } else {
+        // Less room on some nodes: the host keeps the rest (`reserve memory=`).
         for &(node, pct) in &b.tweak.free {
             let n = &mut profile.nodes[usize::from(node) % fx.profile.nodes.len()];
-            n.free_kib = n.memory_kib * u64::from(pct) / 100 / 1024 * 1024;
+            let keep = n.ordinary_kib() * u64::from(pct) / 100 / 1024 * 1024;
+            n.reserved_kib += n.ordinary_kib() - keep;
         }
         text.push_str(&vnumac::host::print::to_vnuma(&profile));
     }
@@ -457,7 +459,7 @@ fn render(b: &BuildSpec) -> (String, HostProfile, Vec<Resolved>) {
         .iter()
         .filter(|c| c.siblings.first() == Some(c.id) && c.siblings.intersection(&profile.reserved).is_empty())
         .count() as u64;
-    let free_kib: u64 = profile.nodes.iter().map(|n| n.free_kib).sum();
+    let free_kib: u64 = profile.nodes.iter().map(|n| n.ordinary_kib()).sum();
     let mut resolved = Vec::new();
     for (i, g) in b.guests.iter().enumerate() {
         let dist = g.dist.unwrap_or(Dist::Contiguous);
@@ -1249,7 +1251,7 @@ fn check_usage(h: &HostProfile, u: &Usage) -> Result<(), String> {
         }
     }
     for (node, kib) in &per_node {
-        let free = h.node(*node).unwrap().free_kib;
+        let free = h.node(*node).unwrap().ordinary_kib();
         ensure!(
             *kib <= free,
             "host node {node} has {free} KiB free but {kib} KiB is bound to it: {:?}",
@@ -1263,7 +1265,7 @@ fn check_usage(h: &HostProfile, u: &Usage) -> Result<(), String> {
             .filter(|(s, _, _)| s.is_subset(set))
             .map(|(_, k, _)| k)
             .sum();
-        let free: u64 = set.iter().map(|n| h.node(n).unwrap().free_kib).sum();
+        let free: u64 = set.iter().map(|n| h.node(n).unwrap().ordinary_kib()).sum();
         ensure!(
             need <= free,
             "nodes {set} have {free} KiB free but {need} KiB is bound within them"
@@ -1518,7 +1520,7 @@ fn the_invariant_checks_catch_broken_placements() {
     // Strict memory beyond a node's free memory: the host shrunk under the placement.
     let mut bad = c.clone();
     let mut small = profile.clone();
-    small.nodes[0].free_kib = 1024;
+    small.nodes[0].reserved_kib = small.nodes[0].ordinary_kib() + small.nodes[0].reserved_kib - 1024;
     bad.checked.hosts[0].as_mut().unwrap().profile = small.clone();
     let e = check_build(&bad, &outputs, &small, &guests).unwrap_err();
     assert!(e.contains("1024 KiB free but"), "{e}");
@@ -1711,11 +1713,19 @@ fn oracle_samples() -> Vec<(&'static str, BuildSpec)> {
                         sample(4, 1, true, None, Dist::RoundRobin, true, MemPolicy::Strict),
                         &|g| g.hugepages = Some(0),
                     ),
+                    // libvirt's test host lists more hugepages than memory on every node,
+                    // so it has no ordinary memory: every guest here is hugepage-backed.
                     with(
                         sample(2, 1, false, None, Dist::Contiguous, true, MemPolicy::Strict),
-                        &|g| g.raw_mem = Some((1, 1)),
+                        &|g| {
+                            g.raw_mem = Some((1, 1));
+                            g.hugepages = Some(0);
+                        },
                     ),
-                    sample(8, 1, true, Some(8), Dist::Contiguous, false, MemPolicy::Interleave),
+                    with(
+                        sample(8, 1, true, Some(8), Dist::Contiguous, false, MemPolicy::Interleave),
+                        &|g| g.hugepages = Some(0),
+                    ),
                 ],
             ),
         ),
