@@ -71,14 +71,14 @@ impl SourceMap {
 /// renderers of many diagnostics use ([`SourceMap::line_col`] scans from the start).
 pub struct LineCache<'s> {
     sources: &'s SourceMap,
-    starts: std::cell::RefCell<std::collections::HashMap<FileId, std::rc::Rc<Vec<usize>>>>,
+    indexes: std::cell::RefCell<std::collections::HashMap<FileId, std::rc::Rc<LineIndex>>>,
 }
 
 impl<'s> LineCache<'s> {
     pub fn new(sources: &'s SourceMap) -> LineCache<'s> {
         LineCache {
             sources,
-            starts: Default::default(),
+            indexes: Default::default(),
         }
     }
 
@@ -89,24 +89,14 @@ impl<'s> LineCache<'s> {
     /// 1-based line and column (in characters) of a byte offset, as [`line_col`].
     pub fn line_col(&self, file: FileId, offset: u32) -> (usize, usize) {
         let text = self.sources.text(file);
-        let starts = self
-            .starts
+        let index = self
+            .indexes
             .borrow_mut()
             .entry(file)
-            .or_insert_with(|| {
-                let mut v = vec![0];
-                v.extend(
-                    text.bytes()
-                        .enumerate()
-                        .filter(|(_, b)| *b == b'\n')
-                        .map(|(i, _)| i + 1),
-                );
-                std::rc::Rc::new(v)
-            })
+            .or_insert_with(|| std::rc::Rc::new(LineIndex::new(text)))
             .clone();
         let offset = (offset as usize).min(text.len());
-        let line = starts.partition_point(|&s| s <= offset).saturating_sub(1);
-        let start = starts.get(line).copied().unwrap_or(0);
+        let (line, start) = index.line_of(offset);
         let col = text.get(start..offset).map(|s| s.chars().count()).unwrap_or(0) + 1;
         (line + 1, col)
     }
@@ -238,6 +228,12 @@ impl LineIndex {
         }
     }
 
+    /// The 0-based line of a byte offset, and the offset where that line starts.
+    pub fn line_of(&self, offset: usize) -> (usize, usize) {
+        let line = self.starts.partition_point(|&s| s as usize <= offset).saturating_sub(1);
+        (line, self.starts.get(line).copied().unwrap_or(0) as usize)
+    }
+
     /// 0-based line and column of a byte offset (clamped to the text, and back to a
     /// character boundary).
     pub fn position(&self, text: &str, offset: u32, enc: Encoding) -> (u32, u32) {
@@ -245,8 +241,7 @@ impl LineIndex {
         while offset > 0 && !text.is_char_boundary(offset) {
             offset -= 1;
         }
-        let line = self.starts.partition_point(|&s| s as usize <= offset).saturating_sub(1);
-        let start = self.starts.get(line).copied().unwrap_or(0) as usize;
+        let (line, start) = self.line_of(offset);
         let col = match enc {
             Encoding::Utf8 => offset - start,
             Encoding::Utf16 => text.get(start..offset).map(|s| s.encode_utf16().count()).unwrap_or(0),
