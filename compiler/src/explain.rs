@@ -218,17 +218,121 @@ const PALETTE: &[&str] = &[
     "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7", "#9c755f", "#bab0ac",
 ];
 
+/// Labels are set in a monospace face so that their width is known before anything renders
+/// them: DejaVu Sans Mono's advance is 0.602 em, so 11 px text takes 6.62 px per character;
+/// [`CHAR_W`] rounds that up, and a character outside the Latin, Greek and Cyrillic blocks
+/// counts twice (CJK and emoji fall back to faces twice as wide). Every label is cut to the box
+/// it sits in, with an ellipsis and the whole text in a `<title>`.
+const FONT: &str = "DejaVu Sans Mono, monospace";
+const CHAR_W: u32 = 7;
+const TITLE_CHAR_W: u32 = 9;
+/// A CPU square.
+const CELL: u32 = 10;
+/// Cores per row inside a node box.
+const PER_ROW: u32 = 32;
+/// Width of one legend column.
+const LEGEND_COL: u32 = 300;
+const PADDING: u32 = 6;
+
+fn columns(c: char) -> u32 {
+    if (c as u32) < 0x1100 { 1 } else { 2 }
+}
+
+fn text_width(s: &str, char_w: u32) -> u32 {
+    s.chars().map(columns).sum::<u32>().saturating_mul(char_w)
+}
+
+/// `s` cut to at most `max` pixels, ending in `…` when cut.
+fn fit(s: &str, max: u32, char_w: u32) -> String {
+    if text_width(s, char_w) <= max {
+        return s.to_owned();
+    }
+    let budget = (max / char_w).saturating_sub(1);
+    let mut used = 0;
+    let mut out = String::new();
+    for c in s.chars() {
+        used += columns(c);
+        if used > budget {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+/// A label at (x, baseline y), cut to `max` pixels, with the whole text as its tooltip if cut.
+fn label(x: u32, y: u32, text: &str, max: u32) -> Element {
+    sized_label(x, y, text, max, CHAR_W)
+}
+
+fn sized_label(x: u32, y: u32, text: &str, max: u32, char_w: u32) -> Element {
+    let shown = fit(text, max, char_w);
+    let e = Element::new("text").attr("x", x).attr("y", y);
+    if shown == text {
+        e.text(text)
+    } else {
+        // A <text> element holds either text or children here, so the tooltip takes a <tspan>.
+        e.child(Element::new("tspan").text(shown))
+            .child(Element::new("title").text(text))
+    }
+}
+
+/// A box that holds labels: the renderer test checks that no text is drawn outside these.
+fn text_box(x: u32, y: u32, w: u32, h: u32, fill: &str, stroke: &str) -> Element {
+    Element::new("rect")
+        .attr("class", "box")
+        .attr("x", x)
+        .attr("y", y)
+        .attr("width", w)
+        .attr("height", h)
+        .attr("fill", fill)
+        .attr("stroke", stroke)
+}
+
+/// What one host CPU is used for, as far as the drawn guests go.
+#[derive(Default)]
+struct CpuUse<'a> {
+    /// The guest with a vCPU pinned to this CPU alone.
+    dedicated: Option<&'a str>,
+    /// Guests whose vCPUs float over a set of CPUs that includes this one.
+    floating: Vec<&'a str>,
+    /// Guests whose emulator threads may run here.
+    emulator: Vec<&'a str>,
+}
+
+/// How a guest's vCPUs are placed, for the legend.
+fn placement_summary(g: &Guest) -> String {
+    let dedicated = g.pins.iter().filter(|p| p.cpus.len() == 1).count();
+    let floating = g.pins.len() - dedicated;
+    let mut parts = Vec::new();
+    if dedicated > 0 {
+        parts.push(format!("{dedicated} pinned"));
+    }
+    if floating > 0 {
+        parts.push(format!("{floating} floating"));
+    }
+    let unpinned = (g.vcpus as usize).saturating_sub(g.pins.len());
+    if unpinned > 0 {
+        parts.push(format!("{unpinned} unpinned"));
+    }
+    match (g.vcpus, parts.as_slice()) {
+        (1, [one]) => format!("1 vCPU: {}", one.trim_start_matches("1 ")),
+        _ => format!("{} vCPUs: {}", g.vcpus, parts.join(", ")),
+    }
+}
+
 /// The same as a picture: host nodes as boxes, cores as columns of threads, coloured by guest.
+///
+/// Its size is linear in the host's CPUs and the guests drawn (a host has at most
+/// [`crate::host::builder::MAX_CPUS`] CPUs), and every label is cut to fit its box.
 pub fn svg(checked: &Checked, only: Option<&str>) -> String {
-    let mut root = Element::new("svg")
-        .attr("xmlns", "http://www.w3.org/2000/svg")
-        .attr("font-family", "sans-serif")
-        .attr("font-size", 11);
-    let mut y = 10u32;
+    let mut y = PADDING;
     let mut body: Vec<Element> = Vec::new();
-    let mut width = 400u32;
+    let mut width = 2 * LEGEND_COL + 2 * PADDING + 12;
     let names: Vec<&str> = checked.build.guests.iter().map(|g| g.name.as_str()).collect();
     let colour = |name: &str| PALETTE[names.iter().position(|n| *n == name).unwrap_or(0) % PALETTE.len()];
+    let mut drawn: Vec<&Guest> = Vec::new();
     for (hi, h) in checked.hosts.iter().enumerate() {
         let Some(h) = h else { continue };
         let guests: Vec<&Guest> = guests_on(checked, hi)
@@ -239,22 +343,32 @@ pub fn svg(checked: &Checked, only: Option<&str>) -> String {
             continue;
         }
         let uses = node_use(&h.profile, &guests);
+        let mut cpu_use: std::collections::HashMap<u32, CpuUse> = std::collections::HashMap::new();
+        for g in &guests {
+            for p in &g.pins {
+                for cpu in p.cpus.iter() {
+                    let u = cpu_use.entry(cpu).or_default();
+                    if p.cpus.len() == 1 {
+                        u.dedicated.get_or_insert(g.name.as_str());
+                    } else if !u.floating.contains(&g.name.as_str()) {
+                        u.floating.push(&g.name);
+                    }
+                }
+            }
+            for cpu in g.emulator_pin.iter().flat_map(IdSet::iter) {
+                let u = cpu_use.entry(cpu).or_default();
+                if !u.emulator.contains(&g.name.as_str()) {
+                    u.emulator.push(&g.name);
+                }
+            }
+        }
+        drawn.extend(&guests);
+        let header = format!("host {}", h.name);
+        body.push(text_box(PADDING, y, width - 2 * PADDING, 22, "#ffffff", "none"));
         body.push(
-            Element::new("text")
-                .attr("x", 10)
-                .attr("y", y + 12)
-                .attr("font-size", 14)
-                .text(format!("host {}", h.name)),
+            sized_label(PADDING + 4, y + 16, &header, width - 2 * PADDING - 8, TITLE_CHAR_W).attr("font-size", 14),
         );
-        y += 22;
-        // Owner of each host CPU: the guest whose vCPU is pinned to it alone.
-        let owner = |cpu: u32| -> Option<&str> {
-            guests
-                .iter()
-                .find(|g| g.pins.iter().any(|p| p.cpus.as_slice() == [cpu]))
-                .map(|g| g.name.as_str())
-        };
-        let cell = 10u32;
+        y += 26;
         for (n, u) in h.profile.nodes.iter().zip(&uses) {
             // Cores of this node: sibling groups in order.
             let mut cores: Vec<Vec<u32>> = Vec::new();
@@ -269,82 +383,139 @@ pub fn svg(checked: &Checked, only: Option<&str>) -> String {
                 }
             }
             let threads = cores.iter().map(Vec::len).max().unwrap_or(1) as u32;
-            let per_row = 32u32;
-            let rows = (cores.len() as u32).div_ceil(per_row).max(1);
-            let box_h = 34 + rows * (threads * cell + 6);
-            let box_w = 20 + per_row.min(cores.len().max(1) as u32) * (cell + 2);
-            width = width.max(box_w + 40);
-            body.push(
-                Element::new("rect")
-                    .attr("x", 10)
-                    .attr("y", y)
-                    .attr("width", box_w.max(300))
-                    .attr("height", box_h)
-                    .attr("fill", "#f7f7f7")
-                    .attr("stroke", "#555"),
-            );
-            body.push(Element::new("text").attr("x", 16).attr("y", y + 14).text(format!(
-                "node {} · {} CPUs · {} / {} bound{}",
-                n.id,
-                n.cpus.len(),
-                human_kib(u.memory_kib + u.pages_kib),
-                human_kib(n.ordinary_kib()),
-                if u.guests.is_empty() {
-                    String::new()
-                } else {
-                    format!(" · {}", u.guests.join(", "))
-                }
-            )));
+            let rows = (cores.len() as u32).div_ceil(PER_ROW).max(1);
+            let grid_w = PER_ROW.min(cores.len().max(1) as u32) * (CELL + 2);
+            let box_w = (grid_w + 12).max(width - 2 * PADDING);
+            let box_h = 46 + rows * (threads * CELL + 6);
+            width = width.max(box_w + 2 * PADDING);
+            body.push(text_box(PADDING, y, box_w, box_h, "#f7f7f7", "#555"));
+            let room = box_w - 12;
+            body.push(label(
+                PADDING + 6,
+                y + 14,
+                &format!(
+                    "node {} · {} CPUs · {} / {} bound{}",
+                    n.id,
+                    n.cpus.len(),
+                    human_kib(u.memory_kib + u.pages_kib),
+                    human_kib(n.ordinary_kib()),
+                    if u.pages_kib > 0 {
+                        format!(" ({} in hugepages)", human_kib(u.pages_kib))
+                    } else {
+                        String::new()
+                    }
+                ),
+                room,
+            ));
+            let on_node = if u.guests.is_empty() {
+                "no guest".to_owned()
+            } else {
+                format!("guests: {}", u.guests.join(", "))
+            };
+            body.push(label(PADDING + 6, y + 28, &on_node, room));
             for (k, core) in cores.iter().enumerate() {
-                let col = k as u32 % per_row;
-                let row = k as u32 / per_row;
+                let col = k as u32 % PER_ROW;
+                let row = k as u32 / PER_ROW;
                 for (t, cpu) in core.iter().enumerate() {
-                    let x = 16 + col * (cell + 2);
-                    let yy = y + 22 + row * (threads * cell + 6) + t as u32 * cell;
-                    let (fill, title) = match owner(*cpu) {
-                        Some(g) => (colour(g), format!("CPU {cpu}: {g}")),
-                        None if h.profile.reserved.contains(*cpu) => ("#333333", format!("CPU {cpu}: reserved")),
-                        None => ("#ffffff", format!("CPU {cpu}: free")),
+                    let x = PADDING + 6 + col * (CELL + 2);
+                    let yy = y + 36 + row * (threads * CELL + 6) + t as u32 * CELL;
+                    let used = cpu_use.get(cpu);
+                    let mut title = format!("CPU {cpu}");
+                    let (fill, opacity) = match used {
+                        Some(CpuUse { dedicated: Some(g), .. }) => {
+                            let _ = write!(title, ": a vCPU of {g}");
+                            (colour(g), "1")
+                        }
+                        Some(CpuUse { floating, .. }) if !floating.is_empty() => {
+                            let _ = write!(title, ": vCPUs of {} float here", floating.join(", "));
+                            (colour(floating[0]), "0.35")
+                        }
+                        _ if h.profile.reserved.contains(*cpu) => {
+                            title.push_str(": reserved for the host");
+                            ("#333333", "1")
+                        }
+                        _ => {
+                            title.push_str(": free");
+                            ("#ffffff", "1")
+                        }
                     };
-                    body.push(
-                        Element::new("rect")
-                            .attr("x", x)
-                            .attr("y", yy)
-                            .attr("width", cell)
-                            .attr("height", cell)
-                            .attr("fill", fill)
-                            .attr("stroke", "#999")
-                            .child(Element::new("title").text(title)),
-                    );
+                    if let Some(u) = used.filter(|u| !u.emulator.is_empty()) {
+                        let _ = write!(title, "; emulator threads of {}", u.emulator.join(", "));
+                    }
+                    let mut square = Element::new("rect")
+                        .attr("x", x)
+                        .attr("y", yy)
+                        .attr("width", CELL)
+                        .attr("height", CELL)
+                        .attr("fill", fill)
+                        .attr("stroke", "#999");
+                    if opacity != "1" {
+                        square = square.attr("fill-opacity", opacity);
+                    }
+                    body.push(square.child(Element::new("title").text(&title)));
+                    if used.is_some_and(|u| !u.emulator.is_empty()) {
+                        body.push(emulator_mark(x, yy).child(Element::new("title").text(&title)));
+                    }
                 }
             }
             if n.cpus.is_empty() {
-                body.push(Element::new("text").attr("x", 16).attr("y", y + 30).text("memory only"));
+                body.push(label(PADDING + 6, y + 42, "memory only", room));
             }
             y += box_h + 8;
         }
         y += 6;
     }
-    // Legend.
-    for (i, g) in checked.build.guests.iter().enumerate() {
-        if only.is_some_and(|n| n != g.name) {
-            continue;
-        }
-        let x = 10 + (i as u32 % 4) * 150;
-        let yy = y + (i as u32 / 4) * 16;
-        body.push(
-            Element::new("rect")
-                .attr("x", x)
-                .attr("y", yy)
-                .attr("width", 10)
-                .attr("height", 10)
-                .attr("fill", colour(&g.name)),
-        );
-        body.push(Element::new("text").attr("x", x + 14).attr("y", yy + 9).text(&g.name));
+    if drawn.is_empty() {
+        let note = match only {
+            Some(n) => format!("guest {n} is on no host block, so nothing is pinned"),
+            None => "no guest is on a host block, so nothing is pinned".to_owned(),
+        };
+        body.push(text_box(PADDING, y, width - 2 * PADDING, 22, "#ffffff", "none"));
+        body.push(label(PADDING + 4, y + 15, &note, width - 2 * PADDING - 8));
+        y += 26;
     }
-    let legend_rows = (checked.build.guests.len() as u32).div_ceil(4);
-    y += legend_rows * 16 + 10;
-    root = root
+    // Legend: what the squares mean, then every guest drawn with its colour.
+    let keys: Vec<(Element, String)> = vec![
+        (swatch(0, 0, "#ffffff", "1"), "free CPU".to_owned()),
+        (swatch(0, 0, "#333333", "1"), "reserved for the host".to_owned()),
+        (swatch(0, 0, "#888888", "1"), "one vCPU pinned here".to_owned()),
+        (swatch(0, 0, "#888888", "0.35"), "vCPUs float over these".to_owned()),
+        (emulator_mark(0, 0), "emulator threads".to_owned()),
+    ];
+    let per_row = (width - 2 * PADDING) / LEGEND_COL;
+    let entries = keys.len() + drawn.len();
+    let legend_h = (entries as u32).div_ceil(per_row) * 16 + 8;
+    body.push(text_box(
+        PADDING,
+        y,
+        width - 2 * PADDING,
+        legend_h,
+        "#ffffff",
+        "#bbbbbb",
+    ));
+    let room = LEGEND_COL - 24;
+    let place = |i: usize, mark: Element, text: &str, body: &mut Vec<Element>| {
+        let x = PADDING + 6 + (i as u32 % per_row) * LEGEND_COL;
+        let yy = y + 5 + (i as u32 / per_row) * 16;
+        body.push(
+            Element::new("g")
+                .attr("transform", format!("translate({x},{yy})"))
+                .child(mark),
+        );
+        body.push(label(x + 14, yy + 9, text, room));
+    };
+    for (i, (mark, text)) in keys.into_iter().enumerate() {
+        place(i, mark, &text, &mut body);
+    }
+    for (i, g) in drawn.iter().enumerate() {
+        let text = format!("{} ({})", g.name, placement_summary(g));
+        place(5 + i, swatch(0, 0, colour(&g.name), "1"), &text, &mut body);
+    }
+    y += legend_h + PADDING;
+    let mut root = Element::new("svg")
+        .attr("xmlns", "http://www.w3.org/2000/svg")
+        .attr("font-family", FONT)
+        .attr("font-size", 11)
         .attr("width", width)
         .attr("height", y)
         .attr("viewBox", format!("0 0 {width} {y}"));
@@ -352,4 +523,26 @@ pub fn svg(checked: &Checked, only: Option<&str>) -> String {
         root.push(b);
     }
     root.render()
+}
+
+fn swatch(x: u32, y: u32, fill: &str, opacity: &str) -> Element {
+    Element::new("rect")
+        .attr("x", x)
+        .attr("y", y)
+        .attr("width", CELL)
+        .attr("height", CELL)
+        .attr("fill", fill)
+        .attr("fill-opacity", opacity)
+        .attr("stroke", "#999")
+}
+
+/// A dot in a CPU square: emulator threads may run there.
+fn emulator_mark(x: u32, y: u32) -> Element {
+    Element::new("circle")
+        .attr("cx", x + CELL / 2)
+        .attr("cy", y + CELL / 2)
+        .attr("r", 2)
+        .attr("fill", "#000000")
+        .attr("stroke", "#ffffff")
+        .attr("stroke-width", "0.8")
 }

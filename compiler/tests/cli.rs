@@ -218,7 +218,7 @@ fn explain_prints_the_map_as_text_and_svg() {
     // 120 threads plus one box per node and the legend.
     assert!(rects >= 120 + 4, "{rects} rects");
     assert!(
-        svg.contains("<title>CPU 1: db</title>"),
+        svg.contains("<title>CPU 1: a vCPU of db</title>"),
         "CPU 1 belongs to the first dedicated guest"
     );
     let o = vnumac(&["explain", "examples/vnuma-fleet.vnuma", "--guest", "nope"]);
