@@ -510,7 +510,10 @@ fn render(b: &BuildSpec) -> (String, HostProfile, Vec<Resolved>) {
         let units = g
             .raw_units
             .unwrap_or_else(|| ((cores * u64::from(g.units_pct) / 100 / share) as u32).max(want_cells.max(1)));
-        let vcpus = units * if dist.cores() { t } else { 1 } + g.extra;
+        // q35 starts at most 288 vCPUs in QEMU 7.2 (E0314): big hosts get guests up to that.
+        let per_unit = if dist.cores() { t } else { 1 };
+        let units = units.min((288 - g.extra) / per_unit).max(1);
+        let vcpus = units * per_unit + g.extra;
         let r = Resolved {
             name: format!("g{i}"),
             vcpus,

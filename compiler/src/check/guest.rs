@@ -333,6 +333,30 @@ pub fn check_guest(
         }
     };
 
+    if let Some(max) = super::values::machine_max_vcpus(&machine).filter(|max| vcpus > *max) {
+        let span = vcpus_f.map(|f| f.arg_span(0)).unwrap_or(cx.guest_span);
+        cx.err(
+            Diagnostic::error(
+                VCPU_COUNT,
+                format!("machine `{machine}` takes at most {max} vCPUs, and this guest has {vcpus}"),
+                span,
+                format!("more than {max}"),
+            )
+            .with_help(if max == 255 && !machine.contains("q35") {
+                format!(
+                    "QEMU refuses to start `{machine}` with more than 255 vCPUs (\"Invalid SMP CPUs\"); \
+                     use at most 255, or `machine q35`, which takes 288 in QEMU 7.2"
+                )
+            } else {
+                format!(
+                    "QEMU 7.2 refuses to start `{machine}` with more than {max} vCPUs (\"Invalid SMP CPUs\"); \
+                     use at most {max}, or a newer machine type your QEMU has (QEMU 9.0 starts \
+                     `machine \"pc-q35-9.0\"` with up to 4096)"
+                )
+            }),
+        );
+    }
+
     // libvirt's `current=M`: the first M vCPUs online and fixed, the rest offline.
     let current = match vcpus_f {
         Some(f) if f.has("current") => {

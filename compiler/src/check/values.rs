@@ -80,6 +80,33 @@ pub fn machine(text: &str, span: Span, diags: &mut Vec<Diagnostic>) {
     );
 }
 
+/// The most vCPUs QEMU 7.2 starts a machine type with (`MachineClass::max_cpus`): 288 for q35
+/// (255 for its versions before 2.8), 255 for i440fx. None for a machine type QEMU 7.2 does not
+/// have, such as a newer versioned q35 (QEMU 9.0's `pc-q35-9.0` takes 4,096).
+pub fn machine_max_vcpus(machine: &str) -> Option<u32> {
+    let version = |rest: &str| -> Option<(u32, u32)> {
+        let (major, minor) = rest.split_once('.')?;
+        Some((major.parse().ok()?, minor.parse().ok()?))
+    };
+    match machine {
+        "q35" => Some(288),
+        "pc" => Some(255),
+        _ => {
+            if let Some(rest) = machine.strip_prefix("pc-q35-") {
+                match version(rest)? {
+                    v if v > (7, 2) => None,
+                    v if v < (2, 8) => Some(255),
+                    _ => Some(288),
+                }
+            } else if let Some(rest) = machine.strip_prefix("pc-i440fx-") {
+                version(rest).filter(|v| *v <= (7, 2)).map(|_| 255)
+            } else {
+                None
+            }
+        }
+    }
+}
+
 /// A CPU model: an identifier such as `Skylake-Server-v4` or `qemu64`.
 pub fn cpu_model(text: &str, span: Span, diags: &mut Vec<Diagnostic>) {
     identifier(
@@ -149,6 +176,25 @@ pub fn path(text: &str, span: Span, what: &str, diags: &mut Vec<Diagnostic>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn machine_limits_follow_qemu_7_2() {
+        // QEMU 7.2: "The max CPUs supported by machine 'pc-q35-7.2' is 288", i440fx 255.
+        for (machine, max) in [
+            ("q35", Some(288)),
+            ("pc-q35-7.2", Some(288)),
+            ("pc-q35-2.8", Some(288)),
+            ("pc-q35-2.7", Some(255)),
+            ("pc", Some(255)),
+            ("pc-i440fx-7.2", Some(255)),
+            ("pc-q35-9.0", None),
+            ("pc-i440fx-9.0", None),
+            ("pc-q35-x", None),
+            ("microvm", None),
+        ] {
+            assert_eq!(machine_max_vcpus(machine), max, "{machine}");
+        }
+    }
 
     #[test]
     fn identifiers_and_xml_characters() {
