@@ -62,3 +62,189 @@ fn every_sysfs_dump_and_this_machine_round_trip() {
         assert_eq!(reimport(&p), p, "{}", root.display());
     }
 }
+
+// ---------------------------------------------------------------------------
+// Any /sys tree the probe accepts prints back to the same profile
+// ---------------------------------------------------------------------------
+
+use proptest::prelude::*;
+
+/// One CPU's files under `devices/system/cpu/cpuN`.
+#[derive(Debug, Clone)]
+struct CpuFiles {
+    node: usize,
+    offline: bool,
+    package: Option<i64>,
+    die: Option<i64>,
+    core: Option<i64>,
+    /// None: no file; Some(true): the CPUs with the same package and core; Some(false): itself.
+    siblings: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+struct NodeFiles {
+    id: u32,
+    mem_total: Option<u64>,
+    mem_free: Option<u64>,
+    /// Distances to every node (by position), or a row of the wrong length.
+    distance: Option<Vec<u32>>,
+    hugepages: Vec<(u64, u64)>,
+}
+
+#[derive(Debug, Clone)]
+struct Tree {
+    nodes: Vec<NodeFiles>,
+    cpus: Vec<CpuFiles>,
+    /// (directory name, numa_node)
+    pci: Vec<(String, i64)>,
+}
+
+fn tree_strategy() -> impl Strategy<Value = Tree> {
+    let node = (
+        prop::option::weighted(0.9, 0u64..(1 << 40)),
+        prop::option::weighted(0.7, 0u64..(1 << 40)),
+        prop::option::weighted(0.8, prop::collection::vec(10u32..=254, 0..7)),
+        prop::collection::vec(
+            (
+                prop_oneof![Just(2048u64), Just(1_048_576u64), Just(64u64), 1u64..5000],
+                0u64..100_000,
+            ),
+            0..3,
+        ),
+    );
+    let cpu = (
+        0usize..6,
+        prop::bool::weighted(0.1),
+        prop::option::weighted(0.9, -1i64..4),
+        prop::option::weighted(0.5, -1i64..3),
+        prop::option::weighted(0.9, -1i64..12),
+        prop::option::weighted(0.8, any::<bool>()),
+    )
+        .prop_map(|(node, offline, package, die, core, siblings)| CpuFiles {
+            node,
+            offline,
+            package,
+            die,
+            core,
+            siblings,
+        });
+    let pci_name = prop_oneof![
+        (0u32..2, 0u32..256, 0u32..32, 0u32..8).prop_map(|(d, b, s, f)| format!("{d:04x}:{b:02x}:{s:02x}.{f:x}")),
+        "[ -~]{1,20}".prop_filter("a file name", |n| !n.contains('/') && n != "." && n != ".."),
+    ];
+    (
+        prop::collection::btree_set(0u32..300, 1..6),
+        prop::collection::vec(node, 6),
+        prop::collection::vec(cpu, 1..40),
+        prop::collection::vec((pci_name, -1i64..7), 0..5),
+    )
+        .prop_map(|(ids, node_files, cpus, pci)| {
+            let nodes: Vec<NodeFiles> = ids
+                .into_iter()
+                .zip(node_files)
+                .map(|(id, (mem_total, mem_free, distance, hugepages))| NodeFiles {
+                    id,
+                    mem_total,
+                    mem_free,
+                    distance,
+                    hugepages,
+                })
+                .collect();
+            let n = nodes.len();
+            let cpus = cpus.into_iter().map(|c| CpuFiles { node: c.node % n, ..c }).collect();
+            Tree { nodes, cpus, pci }
+        })
+}
+
+fn write_tree(root: &Path, t: &Tree) {
+    let w = |p: PathBuf, text: String| {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    let cpu_dir = root.join("devices/system/cpu");
+    std::fs::create_dir_all(&cpu_dir).unwrap();
+    for (i, c) in t.cpus.iter().enumerate() {
+        let d = cpu_dir.join(format!("cpu{i}"));
+        std::fs::create_dir_all(&d).unwrap();
+        if c.offline {
+            w(d.join("online"), "0\n".into());
+        }
+        let topo = d.join("topology");
+        for (file, v) in [
+            ("physical_package_id", c.package),
+            ("die_id", c.die),
+            ("core_id", c.core),
+        ] {
+            if let Some(v) = v {
+                w(topo.join(file), format!("{v}\n"));
+            }
+        }
+        if let Some(same_core) = c.siblings {
+            let ids: Vec<String> = t
+                .cpus
+                .iter()
+                .enumerate()
+                .filter(|(j, o)| {
+                    *j == i || (same_core && o.package == c.package && o.core == c.core && o.core.is_some())
+                })
+                .map(|(j, _)| j.to_string())
+                .collect();
+            w(topo.join("thread_siblings_list"), format!("{}\n", ids.join(",")));
+        }
+    }
+    let node_dir = root.join("devices/system/node");
+    for (k, n) in t.nodes.iter().enumerate() {
+        let d = node_dir.join(format!("node{}", n.id));
+        let cpus: Vec<String> = t
+            .cpus
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.node == k)
+            .map(|(i, _)| i.to_string())
+            .collect();
+        w(d.join("cpulist"), format!("{}\n", cpus.join(",")));
+        let mut meminfo = String::new();
+        if let Some(total) = n.mem_total {
+            meminfo.push_str(&format!("Node {} MemTotal:       {total} kB\n", n.id));
+        }
+        if let Some(free) = n.mem_free {
+            meminfo.push_str(&format!("Node {} MemFree:        {free} kB\n", n.id));
+        }
+        w(d.join("meminfo"), meminfo);
+        if let Some(row) = &n.distance {
+            let row: Vec<String> = row.iter().map(u32::to_string).collect();
+            w(d.join("distance"), format!("{}\n", row.join(" ")));
+        }
+        for (size, count) in &n.hugepages {
+            w(
+                d.join(format!("hugepages/hugepages-{size}kB/free_hugepages")),
+                format!("{count}\n"),
+            );
+        }
+    }
+    let pci_dir = root.join("bus/pci/devices");
+    std::fs::create_dir_all(&pci_dir).unwrap();
+    for (name, node) in &t.pci {
+        w(pci_dir.join(name).join("numa_node"), format!("{node}\n"));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 100, .. ProptestConfig::default() })]
+
+    /// Whatever tree the probe accepts, `host probe` prints a block that checks without a
+    /// diagnostic and reads back as the identical profile.
+    #[test]
+    fn any_accepted_sysfs_tree_round_trips(t in tree_strategy()) {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let root = std::env::temp_dir().join(format!("vnumac-sysfs-prop-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        write_tree(&root, &t);
+        let probed = vnumac::host::sysfs::probe("h", &root);
+        let _ = std::fs::remove_dir_all(&root);
+        if let Ok((p, _)) = probed {
+            prop_assert_eq!(reimport(&p), p);
+        }
+    }
+}
