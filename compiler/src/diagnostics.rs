@@ -246,7 +246,7 @@ impl miette::SourceCode for Indexed {
     }
 }
 
-/// The longest line position miette draws labels at; past it, a plain rendering.
+/// The longest line miette draws a label on or around; past it, a plain rendering.
 #[cfg(feature = "cli")]
 const MAX_LABEL_COLUMN: usize = 4096;
 
@@ -318,13 +318,21 @@ impl<'s> Renderer<'s> {
         }
     }
 
-    /// Whether some label sits further into its line than miette can draw.
+    /// Whether a label's line, or a line shown around it, is longer than miette draws well:
+    /// miette lays out every character of the lines it shows, so a megabyte-long line would
+    /// cost seconds per diagnostic (and columns past 65,535 made it panic).
     fn too_wide(&self, diag: &Diagnostic) -> bool {
         diag.labels.iter().any(|l| {
             let src = self.source(l.span.file);
-            let start = src.starts[src.line_of(l.span.start as usize)];
-            let end = (l.span.end as usize).min(src.text.len());
-            end.saturating_sub(start) > MAX_LABEL_COLUMN
+            let first = src.line_of(l.span.start as usize).saturating_sub(1);
+            let last = src.line_of(l.span.end as usize) + 1;
+            (first..=last).any(|line| {
+                let Some(&start) = src.starts.get(line) else {
+                    return false;
+                };
+                let end = src.starts.get(line + 1).copied().unwrap_or(src.text.len());
+                end.saturating_sub(start) > MAX_LABEL_COLUMN
+            })
         })
     }
 

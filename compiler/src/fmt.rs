@@ -305,6 +305,9 @@ fn slots(lines: &[Vec<usize>], columns: usize) -> Option<(Vec<usize>, usize)> {
     Some((slot, count))
 }
 
+/// The most columns a run of statements is aligned in.
+const MAX_COLUMNS: usize = 64;
+
 /// The code of each statement line of one run, aligned in columns.
 fn align_run(run: &[&[Field<'_>]]) -> Vec<String> {
     // Every line's fields after the keyword, as indices into `columns`.
@@ -314,6 +317,11 @@ fn align_run(run: &[&[Field<'_>]]) -> Vec<String> {
         let (mut args, mut keys) = (0, Vec::new());
         let mut line = Vec::with_capacity(fields.len());
         for f in fields.iter().skip(1) {
+            // Past this many distinct columns a table helps nobody; single spaces keep the
+            // formatter linear in the file (the column search below is quadratic in columns).
+            if columns.len() > MAX_COLUMNS {
+                return run.iter().map(|f| join(f)).collect();
+            }
             let c = match f.key {
                 None => {
                     args += 1;
@@ -482,6 +490,24 @@ mod tests {
         assert_eq!(
             fmt("\n\nhost h {\n\n\n  smt none\n\n\n\n  reserve cpus=0\n\n}\n\n\n\nguest g {}\n\n"),
             "host h {\n  smt none\n\n  reserve cpus=0\n}\n\nguest g {}\n"
+        );
+    }
+
+    #[test]
+    fn runs_with_too_many_columns_keep_single_spaces() {
+        // Two lines whose properties all differ: 2 × 40 columns, more than MAX_COLUMNS.
+        let line = |n: usize| {
+            // Line 1's names are longer: aligned, line 0 would be padded.
+            let props: Vec<String> = (0..40).map(|j| format!("k{n}{}{j}=1", "x".repeat(n + 1))).collect();
+            format!("cpu host-passthrough {}", props.join(" "))
+        };
+        let src = format!("guest g {{\n{}\n{}\n}}\n", line(0), line(1));
+        let want = format!("guest g {{\n  {}\n  {}\n}}\n", line(0), line(1));
+        assert_eq!(fmt(&src), want);
+        // A few columns are still aligned.
+        assert_eq!(
+            fmt("guest g {\ncpu a x=1\ncpu bbb x=2\n}\n"),
+            "guest g {\n  cpu a   x=1\n  cpu bbb x=2\n}\n"
         );
     }
 

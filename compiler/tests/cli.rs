@@ -671,10 +671,24 @@ fn labels_past_column_65535_do_not_crash() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("vnuma::E0202"), "{}", stderr(&o));
     assert!(stderr(&o).contains("wide.vnuma:3:70011"), "{}", stderr(&o));
+    // A label near the start of a very long line, or next to one: miette would lay out the
+    // whole line for each diagnostic, so these are rendered plainly too.
+    let long = "a=1 ".repeat(20_000);
+    let text = format!("guest g {{\n  memory 1GiB\n  vcpus 1 bogus=1\n  # {long}\n}}\n");
+    fs::write(dir.join("long.vnuma"), text).unwrap();
+    let o = vnumac_in(&dir, &["check", "long.vnuma"], None);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--> long.vnuma:3:11: "), "{}", stderr(&o));
+    assert!(
+        stderr(&o).len() < 2000,
+        "the long line is not printed: {} bytes",
+        stderr(&o).len()
+    );
     fs::remove_dir_all(&dir).unwrap();
 }
 
-// Many diagnostics: printed in linear time, capped per file with a count of the rest.
+// Many diagnostics: capped per file with a count of the rest (the time they take is
+// measured by `cargo bench -p vnumac --bench hostile`).
 #[test]
 fn many_diagnostics_are_fast_and_capped() {
     let dir = scratch("many");
@@ -685,11 +699,8 @@ fn many_diagnostics_are_fast_and_capped() {
     text.push_str("}\n");
     fs::write(dir.join("many.vnuma"), text).unwrap();
     for format in ["human", "json"] {
-        let start = std::time::Instant::now();
         let o = vnumac_in(&dir, &["--message-format", format, "check", "many.vnuma"], None);
-        let took = start.elapsed();
         assert_eq!(o.status.code(), Some(1));
-        assert!(took.as_secs() < 10, "{format}: {took:?}");
         assert!(
             stderr(&o).contains("and 39800 more diagnostics in many.vnuma"),
             "{format}"
@@ -779,13 +790,11 @@ fn host_sizes_are_bounded() {
     }
     caps.push_str("</cells></topology></host></capabilities>");
     fs::write(dir.join("big.caps.xml"), caps).unwrap();
-    let start = std::time::Instant::now();
     let o = vnumac_in(
         &dir,
         &["--message-format", "json", "host", "import", "big.caps.xml"],
         None,
     );
-    assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(stderr(&o).trim()).unwrap();
     assert_eq!(v["code"], "vnuma::E0409");
@@ -802,8 +811,8 @@ fn host_sizes_are_bounded() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
-// Import is linear in the size of the XML: 200,000 attributes or elements take well under
-// a second, not minutes; a repeated attribute is still an error.
+// Import takes XML with 200,000 attributes or elements (its cost is measured by
+// `cargo bench -p vnumac --bench hostile`); a repeated attribute is still an error.
 #[test]
 fn import_is_linear_in_the_xml() {
     let dir = scratch("import-linear");
@@ -826,10 +835,8 @@ fn import_is_linear_in_the_xml() {
     )
     .unwrap();
     for f in ["attrs.xml", "elems.xml"] {
-        let start = std::time::Instant::now();
         let o = vnumac_in(&dir, &["import", f], None);
         assert_eq!(o.status.code(), Some(0), "{f}: {}", stderr(&o));
-        assert!(start.elapsed().as_secs() < 10, "{f}: {:?}", start.elapsed());
         assert!(stdout(&o).contains("\nguest x {"), "{f}");
     }
     let o = vnumac_in(&dir, &["import", "dup.xml"], None);

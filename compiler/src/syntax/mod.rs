@@ -41,6 +41,10 @@ struct VnumaParser;
 pub const SYNTAX: &str = "vnuma::E0101";
 pub const BAD_ESCAPE: &str = "vnuma::E0102";
 
+/// The most arguments and properties one statement keeps (the longest statements of the
+/// language have about a dozen).
+pub const MAX_FIELDS: usize = 256;
+
 /// Parse one file: the tree of everything that parsed, and every error found.
 pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     let (tree, diags, _) = parse_reporting_fallback(file, text);
@@ -245,6 +249,8 @@ impl Cx<'_> {
         self.drop_blocks(pair);
     }
 
+    /// A statement's arguments and properties past [`MAX_FIELDS`] are an error and left out,
+    /// so that the syntax tree and the diagnostics stay small whatever the input.
     fn statement(&mut self, pair: Pair<'_, Rule>) -> Statement {
         let span = self.span_of(&pair);
         let mut keyword = Ident {
@@ -254,7 +260,28 @@ impl Cx<'_> {
         let mut args = Vec::new();
         let mut props = Vec::new();
         let mut block = None;
+        let mut fields = 0usize;
         for inner in pair.into_inner() {
+            if matches!(inner.as_rule(), Rule::arg | Rule::prop) {
+                fields += 1;
+                if fields > MAX_FIELDS {
+                    if fields == MAX_FIELDS + 1 {
+                        let span = self.span_of(&inner);
+                        self.diags.push(
+                            Diagnostic::error(
+                                SYNTAX,
+                                format!(
+                                    "syntax error: more than {MAX_FIELDS} arguments and properties in one statement"
+                                ),
+                                span,
+                                "the statement is cut here",
+                            )
+                            .with_help("no statement of the language takes this many; vnumac left out the rest of it"),
+                        );
+                    }
+                    continue;
+                }
+            }
             match inner.as_rule() {
                 Rule::keyword => {
                     keyword = Ident {
@@ -505,6 +532,20 @@ fn syntax_error_at(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_statement_keeps_at_most_max_fields() {
+        let src = format!("guest g {{\n  cpu x {}\n}}\n", "a=1 ".repeat(MAX_FIELDS + 40));
+        let (f, diags) = parse(FileId(0), &src);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(diags[0].message.contains("more than 256"), "{diags:?}");
+        // The error points at the first field left out.
+        let cut = diags[0].primary_span();
+        assert_eq!(&src[cut.start as usize..cut.end as usize], "a=1");
+        assert_eq!(cut.start as usize, src.find("a=1").unwrap_or(0) + 4 * (MAX_FIELDS - 1));
+        let body = f.statements[0].block.as_ref().map(|b| &b.statements[0]);
+        assert_eq!(body.map(|s| s.args.len() + s.props.len()), Some(MAX_FIELDS));
+    }
 
     #[test]
     fn parses_nested_statements_with_spans() {
