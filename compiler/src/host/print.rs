@@ -78,6 +78,7 @@ pub fn to_builder(profile: &HostProfile) -> HostBuilder {
                 name: p.name.clone(),
             })
             .collect(),
+        l3: profile.l3.clone(),
     }
 }
 
@@ -211,6 +212,9 @@ fn statements(b: &HostBuilder) -> Vec<String> {
             Some(core) => out.push(format!("siblings {} core={core}", g.cpus)),
             None => out.push(format!("siblings {}", g.cpus)),
         }
+    }
+    for d in &b.l3 {
+        out.push(format!("l3 {d}"));
     }
     for d in &b.distances {
         out.push(format!("distance {} {} {}", d.from, d.to, d.value));
@@ -365,6 +369,8 @@ mod tests {
         assert!(text.contains("size=16GiB count=0"));
         let text = text_of("real/haswell-interleaved.caps.xml");
         assert!(!text.contains("siblings") && !text.contains("smt"));
+        assert!(text.contains("\n  l3 0,2,4,6,8,10,12,14\n  l3 1,3,5,7,9,11,13,15\n"));
+        assert!(!text_of("peppi.caps.xml").contains("l3 "));
     }
 
     #[test]
