@@ -210,8 +210,78 @@ pub fn text(checked: &Checked, only: Option<&str>) -> String {
             );
         }
         let _ = writeln!(out);
+        l3_text(&mut out, &h.profile, &guests);
     }
     out
+}
+
+/// The host's L3 domains per node, with the cores dedicated vCPUs hold in each and whose
+/// they are; nothing for a host without L3 domains.
+fn l3_text(out: &mut String, host: &HostProfile, guests: &[&Guest]) {
+    if host.l3.is_empty() {
+        return;
+    }
+    // Host CPU → the guest whose vCPU has it alone.
+    let mut owner: std::collections::BTreeMap<u32, &str> = std::collections::BTreeMap::new();
+    for g in guests {
+        for p in g.pins.iter().filter(|p| p.cpus.len() == 1) {
+            for c in p.cpus.iter() {
+                owner.entry(c).or_insert(g.name.as_str());
+            }
+        }
+    }
+    // (node id, domain index, the domain's CPUs on that node)
+    let mut parts: Vec<(u32, usize, IdSet)> = Vec::new();
+    for (i, d) in host.l3.iter().enumerate() {
+        for node in host.nodes_of_cpus(d).iter() {
+            let cpus: IdSet = d
+                .iter()
+                .filter(|&c| host.cpu(c).is_some_and(|c| c.node == node))
+                .collect();
+            parts.push((node, i, cpus));
+        }
+    }
+    parts.sort_by_key(|(node, i, _)| (*node, *i));
+    let _ = writeln!(
+        out,
+        "  L3 domains (CPUs sharing one last-level cache), numbered by lowest CPU:"
+    );
+    for (node, i, cpus) in parts {
+        // Cores by their sibling sets; a core is dedicated when a vCPU has one of its threads alone.
+        let mut cores: Vec<IdSet> = Vec::new();
+        for c in cpus.iter().filter_map(|c| host.cpu(c)) {
+            if c.siblings.first().is_none_or(|f| f == c.id) || !c.siblings.contains(c.id) {
+                cores.push(if c.siblings.contains(c.id) {
+                    c.siblings.clone()
+                } else {
+                    IdSet::single(c.id)
+                });
+            }
+        }
+        let mut names: Vec<&str> = Vec::new();
+        let mut used = 0;
+        for core in &cores {
+            let mut any = false;
+            for name in core.iter().filter_map(|c| owner.get(&c)) {
+                any = true;
+                if !names.contains(name) {
+                    names.push(name);
+                }
+            }
+            used += usize::from(any);
+        }
+        let who = if names.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", names.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "  node {node} L3 {i}: {used} of {} cores dedicated{who}; CPUs {cpus}",
+            cores.len()
+        );
+    }
+    let _ = writeln!(out);
 }
 
 const PALETTE: &[&str] = &[

@@ -478,7 +478,7 @@ mod tests {
     #[test]
     fn every_example_file_loads() {
         let files = caps_files();
-        assert_eq!(files.len(), 9);
+        assert_eq!(files.len(), 10);
         for f in files {
             let xml = std::fs::read_to_string(&f).unwrap();
             let p = from_capabilities_xml("h", &xml).unwrap_or_else(|e| panic!("{}: {e:?}", f.display()));
