@@ -338,6 +338,11 @@ pub fn svg(checked: &Checked, only: Option<&str>) -> String {
                     });
                 }
             }
+            let l3 = h.profile.l3_map();
+            if !l3.is_empty() {
+                // Cores grouped by L3 domain, so that each domain can be outlined.
+                cores.sort_by_key(|c| c.first().and_then(|t| l3.get(t)).copied().unwrap_or(usize::MAX));
+            }
             let threads = cores.iter().map(Vec::len).max().unwrap_or(1) as u32;
             let per_row = 32u32;
             let rows = (cores.len() as u32).div_ceil(per_row).max(1);
@@ -388,6 +393,15 @@ pub fn svg(checked: &Checked, only: Option<&str>) -> String {
                     );
                 }
             }
+            body.extend(l3_outlines(
+                &h.profile,
+                &l3,
+                &cores,
+                per_row,
+                y + 22,
+                threads * cell + 6,
+                cell,
+            ));
             if n.cpus.is_empty() {
                 body.push(Element::new("text").attr("x", 16).attr("y", y + 30).text("memory only"));
             }
@@ -422,4 +436,46 @@ pub fn svg(checked: &Checked, only: Option<&str>) -> String {
         root.push(b);
     }
     root.render()
+}
+
+/// A thin outline around each run of a node's cores that share an L3 domain (per row of
+/// `per_row` cores), titled with the domain; nothing for a host without L3 domains. `top` is
+/// the first row's y, `row_h` a row's height and `cell` a thread's square.
+fn l3_outlines(
+    host: &HostProfile,
+    l3: &std::collections::BTreeMap<u32, usize>,
+    cores: &[Vec<u32>],
+    per_row: u32,
+    top: u32,
+    row_h: u32,
+    cell: u32,
+) -> Vec<Element> {
+    let domain = |k: usize| cores.get(k).and_then(|c| c.first()).and_then(|t| l3.get(t)).copied();
+    let per_row = per_row.max(1) as usize;
+    let mut out = Vec::new();
+    let mut start = 0usize;
+    for k in 1..=cores.len() {
+        let same = k < cores.len() && k % per_row != 0 && domain(k) == domain(start);
+        if same {
+            continue;
+        }
+        if let Some(d) = domain(start) {
+            let (col, row, len) = ((start % per_row) as u32, (start / per_row) as u32, (k - start) as u32);
+            let threads = row_h.saturating_sub(6);
+            let cpus = host.l3.get(d).map(|s| s.to_string()).unwrap_or_default();
+            out.push(
+                Element::new("rect")
+                    .attr("x", 15 + col * (cell + 2))
+                    .attr("y", top + row * row_h - 1)
+                    .attr("width", len * (cell + 2))
+                    .attr("height", threads + 2)
+                    .attr("fill", "none")
+                    .attr("stroke", "#2a7f62")
+                    .attr("stroke-width", 1.5)
+                    .child(Element::new("title").text(format!("L3 {d}: CPUs {cpus}"))),
+            );
+        }
+        start = k;
+    }
+    out
 }
