@@ -145,6 +145,7 @@ pub fn text(checked: &Checked, only: Option<&str>) -> String {
             let _ = writeln!(out, "  emulator threads: host CPUs {e} (node {node})");
         }
         let _ = writeln!(out);
+        let l3 = host.map(|h| h.profile.l3_map()).unwrap_or_default();
         for c in &g.cells {
             // CPUs on nodes without memory: say where the memory comes from instead.
             let memoryless = host
@@ -161,11 +162,26 @@ pub fn text(checked: &Checked, only: Option<&str>) -> String {
                         .collect::<crate::sets::IdSet>()
                 })
                 .unwrap_or_default();
-            let note = if memoryless.is_empty() {
+            let mut note = if memoryless.is_empty() {
                 String::new()
             } else {
                 format!("; its CPUs are on node {memoryless}, which has no memory, so it takes the nearest node's")
             };
+            // Dedicated vCPUs over several L3 caches: say so (vnuma does this only when no
+            // single domain had room).
+            if !l3.is_empty() {
+                let pins: Vec<&crate::ir::VcpuPin> = g.pins.iter().filter(|p| c.vcpus.contains(p.vcpu)).collect();
+                if !pins.is_empty() && pins.iter().all(|p| p.cpus.len() == 1) {
+                    let domains: IdSet = pins
+                        .iter()
+                        .flat_map(|p| p.cpus.iter())
+                        .filter_map(|cpu| l3.get(&cpu).and_then(|&d| u32::try_from(d).ok()))
+                        .collect();
+                    if domains.len() > 1 {
+                        let _ = write!(note, "; its vCPUs share no single L3: they span L3 domains {domains}");
+                    }
+                }
+            }
             let _ = writeln!(
                 out,
                 "  cell {}: vCPUs {}, {}{}{note}",
