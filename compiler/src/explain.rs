@@ -145,6 +145,7 @@ pub fn text(checked: &Checked, only: Option<&str>) -> String {
             let _ = writeln!(out, "  emulator threads: host CPUs {e} (node {node})");
         }
         let _ = writeln!(out);
+        let l3 = host.map(|h| h.profile.l3_map()).unwrap_or_default();
         for c in &g.cells {
             // CPUs on nodes without memory: say where the memory comes from instead.
             let memoryless = host
@@ -161,11 +162,26 @@ pub fn text(checked: &Checked, only: Option<&str>) -> String {
                         .collect::<crate::sets::IdSet>()
                 })
                 .unwrap_or_default();
-            let note = if memoryless.is_empty() {
+            let mut note = if memoryless.is_empty() {
                 String::new()
             } else {
                 format!("; its CPUs are on node {memoryless}, which has no memory, so it takes the nearest node's")
             };
+            // Dedicated vCPUs over several L3 caches: say so (vnuma does this only when no
+            // single domain had room).
+            if !l3.is_empty() {
+                let pins: Vec<&crate::ir::VcpuPin> = g.pins.iter().filter(|p| c.vcpus.contains(p.vcpu)).collect();
+                if !pins.is_empty() && pins.iter().all(|p| p.cpus.len() == 1) {
+                    let domains: IdSet = pins
+                        .iter()
+                        .flat_map(|p| p.cpus.iter())
+                        .filter_map(|cpu| l3.get(&cpu).and_then(|&d| u32::try_from(d).ok()))
+                        .collect();
+                    if domains.len() > 1 {
+                        let _ = write!(note, "; its vCPUs share no single L3: they span L3 domains {domains}");
+                    }
+                }
+            }
             let _ = writeln!(
                 out,
                 "  cell {}: vCPUs {}, {}{}{note}",
@@ -210,8 +226,78 @@ pub fn text(checked: &Checked, only: Option<&str>) -> String {
             );
         }
         let _ = writeln!(out);
+        l3_text(&mut out, &h.profile, &guests);
     }
     out
+}
+
+/// The host's L3 domains per node, with the cores dedicated vCPUs hold in each and whose
+/// they are; nothing for a host without L3 domains.
+fn l3_text(out: &mut String, host: &HostProfile, guests: &[&Guest]) {
+    if host.l3.is_empty() {
+        return;
+    }
+    // Host CPU → the guest whose vCPU has it alone.
+    let mut owner: std::collections::BTreeMap<u32, &str> = std::collections::BTreeMap::new();
+    for g in guests {
+        for p in g.pins.iter().filter(|p| p.cpus.len() == 1) {
+            for c in p.cpus.iter() {
+                owner.entry(c).or_insert(g.name.as_str());
+            }
+        }
+    }
+    // (node id, domain index, the domain's CPUs on that node)
+    let mut parts: Vec<(u32, usize, IdSet)> = Vec::new();
+    for (i, d) in host.l3.iter().enumerate() {
+        for node in host.nodes_of_cpus(d).iter() {
+            let cpus: IdSet = d
+                .iter()
+                .filter(|&c| host.cpu(c).is_some_and(|c| c.node == node))
+                .collect();
+            parts.push((node, i, cpus));
+        }
+    }
+    parts.sort_by_key(|(node, i, _)| (*node, *i));
+    let _ = writeln!(
+        out,
+        "  L3 domains (CPUs sharing one last-level cache), numbered by lowest CPU:"
+    );
+    for (node, i, cpus) in parts {
+        // Cores by their sibling sets; a core is dedicated when a vCPU has one of its threads alone.
+        let mut cores: Vec<IdSet> = Vec::new();
+        for c in cpus.iter().filter_map(|c| host.cpu(c)) {
+            if c.siblings.first().is_none_or(|f| f == c.id) || !c.siblings.contains(c.id) {
+                cores.push(if c.siblings.contains(c.id) {
+                    c.siblings.clone()
+                } else {
+                    IdSet::single(c.id)
+                });
+            }
+        }
+        let mut names: Vec<&str> = Vec::new();
+        let mut used = 0;
+        for core in &cores {
+            let mut any = false;
+            for name in core.iter().filter_map(|c| owner.get(&c)) {
+                any = true;
+                if !names.contains(name) {
+                    names.push(name);
+                }
+            }
+            used += usize::from(any);
+        }
+        let who = if names.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", names.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "  node {node} L3 {i}: {used} of {} cores dedicated{who}; CPUs {cpus}",
+            cores.len()
+        );
+    }
+    let _ = writeln!(out);
 }
 
 const PALETTE: &[&str] = &[
@@ -333,6 +419,7 @@ pub fn svg(checked: &Checked, only: Option<&str>) -> String {
     let names: Vec<&str> = checked.build.guests.iter().map(|g| g.name.as_str()).collect();
     let colour = |name: &str| PALETTE[names.iter().position(|n| *n == name).unwrap_or(0) % PALETTE.len()];
     let mut drawn: Vec<&Guest> = Vec::new();
+    let mut any_l3 = false;
     for (hi, h) in checked.hosts.iter().enumerate() {
         let Some(h) = h else { continue };
         let guests: Vec<&Guest> = guests_on(checked, hi)
@@ -381,6 +468,12 @@ pub fn svg(checked: &Checked, only: Option<&str>) -> String {
                         c.siblings.iter().filter(|t| n.cpus.contains(*t)).collect()
                     });
                 }
+            }
+            let l3 = h.profile.l3_map();
+            any_l3 |= !l3.is_empty();
+            if !l3.is_empty() {
+                // Cores grouped by L3 domain, so that each domain can be outlined.
+                cores.sort_by_key(|c| c.first().and_then(|t| l3.get(t)).copied().unwrap_or(usize::MAX));
             }
             let threads = cores.iter().map(Vec::len).max().unwrap_or(1) as u32;
             let rows = (cores.len() as u32).div_ceil(PER_ROW).max(1);
@@ -458,6 +551,15 @@ pub fn svg(checked: &Checked, only: Option<&str>) -> String {
                     }
                 }
             }
+            body.extend(l3_outlines(
+                &h.profile,
+                &l3,
+                &cores,
+                PER_ROW,
+                (PADDING + 5, y + 36),
+                threads * CELL + 6,
+                CELL,
+            ));
             if n.cpus.is_empty() {
                 body.push(label(PADDING + 6, y + 42, "memory only", room));
             }
@@ -475,13 +577,27 @@ pub fn svg(checked: &Checked, only: Option<&str>) -> String {
         y += 26;
     }
     // Legend: what the squares mean, then every guest drawn with its colour.
-    let keys: Vec<(Element, String)> = vec![
+    let mut keys: Vec<(Element, String)> = vec![
         (swatch(0, 0, "#ffffff", "1"), "free CPU".to_owned()),
         (swatch(0, 0, "#333333", "1"), "reserved for the host".to_owned()),
         (swatch(0, 0, "#888888", "1"), "one vCPU pinned here".to_owned()),
         (swatch(0, 0, "#888888", "0.35"), "vCPUs float over these".to_owned()),
         (emulator_mark(0, 0), "emulator threads".to_owned()),
     ];
+    if any_l3 {
+        keys.push((
+            Element::new("rect")
+                .attr("x", 0)
+                .attr("y", 0)
+                .attr("width", CELL)
+                .attr("height", CELL)
+                .attr("fill", "none")
+                .attr("stroke", "#2a7f62")
+                .attr("stroke-width", 1.5),
+            "cores sharing an L3 cache".to_owned(),
+        ));
+    }
+    let key_count = keys.len();
     let per_row = (width - 2 * PADDING) / LEGEND_COL;
     let entries = keys.len() + drawn.len();
     let legend_h = (entries as u32).div_ceil(per_row) * 16 + 8;
@@ -509,7 +625,7 @@ pub fn svg(checked: &Checked, only: Option<&str>) -> String {
     }
     for (i, g) in drawn.iter().enumerate() {
         let text = format!("{} ({})", g.name, placement_summary(g));
-        place(5 + i, swatch(0, 0, colour(&g.name), "1"), &text, &mut body);
+        place(key_count + i, swatch(0, 0, colour(&g.name), "1"), &text, &mut body);
     }
     y += legend_h + PADDING;
     let mut root = Element::new("svg")
@@ -545,4 +661,47 @@ fn emulator_mark(x: u32, y: u32) -> Element {
         .attr("fill", "#000000")
         .attr("stroke", "#ffffff")
         .attr("stroke-width", "0.8")
+}
+
+/// A thin outline around each run of a node's cores that share an L3 domain (per row of
+/// `per_row` cores), titled with the domain; nothing for a host without L3 domains. `(left,
+/// top)` is where the first row's outline starts, `row_h` a row's height and `cell` a
+/// thread's square.
+fn l3_outlines(
+    host: &HostProfile,
+    l3: &std::collections::BTreeMap<u32, usize>,
+    cores: &[Vec<u32>],
+    per_row: u32,
+    (left, top): (u32, u32),
+    row_h: u32,
+    cell: u32,
+) -> Vec<Element> {
+    let domain = |k: usize| cores.get(k).and_then(|c| c.first()).and_then(|t| l3.get(t)).copied();
+    let per_row = per_row.max(1) as usize;
+    let mut out = Vec::new();
+    let mut start = 0usize;
+    for k in 1..=cores.len() {
+        let same = k < cores.len() && k % per_row != 0 && domain(k) == domain(start);
+        if same {
+            continue;
+        }
+        if let Some(d) = domain(start) {
+            let (col, row, len) = ((start % per_row) as u32, (start / per_row) as u32, (k - start) as u32);
+            let threads = row_h.saturating_sub(6);
+            let cpus = host.l3.get(d).map(|s| s.to_string()).unwrap_or_default();
+            out.push(
+                Element::new("rect")
+                    .attr("x", left + col * (cell + 2))
+                    .attr("y", top + row * row_h - 1)
+                    .attr("width", len * (cell + 2))
+                    .attr("height", threads + 2)
+                    .attr("fill", "none")
+                    .attr("stroke", "#2a7f62")
+                    .attr("stroke-width", 1.5)
+                    .child(Element::new("title").text(format!("L3 {d}: CPUs {cpus}"))),
+            );
+        }
+        start = k;
+    }
+    out
 }

@@ -283,3 +283,27 @@ fn editor_answers_on_examples() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// `explain --format svg` outlines each L3 domain's cores on a host that has domains, and
+/// draws no outline on one without.
+#[test]
+fn explain_svg_outlines_l3_domains() {
+    let svg = |rel: &str| {
+        let db = Database::default();
+        let program = db::load_program(&db, Path::new(rel), &RepoLoader).unwrap();
+        let compiled = db::compile(&db, program);
+        vnumac::explain::svg(&compiled.checked, None)
+    };
+    let amd = svg("examples/amd-l3.vnuma");
+    // Eight domains, and the legend's key for them.
+    assert_eq!(amd.matches("stroke='#2a7f62'").count(), 9, "{amd}");
+    assert!(amd.contains(">cores sharing an L3 cache<"));
+    assert!(amd.contains("<title>L3 0: CPUs 0,4,8,12,16,20,24,28,64,68,72,76,80,84,88,92</title>"));
+    assert!(amd.contains("<title>L3 7: CPUs 35,39,43,47,51,55,59,63,99,103,107,111,115,119,123,127</title>"));
+    // Domain 0's cores come first on node 0, although its CPU ids are 0, 4, 8 …
+    let first = amd.find("<title>CPU 0: a vCPU of db").unwrap();
+    assert!(first < amd.find("<title>CPU 4: a vCPU of db").unwrap());
+    assert!(amd.find("<title>CPU 28: a vCPU of db").unwrap() < amd.find("<title>CPU 1: a vCPU of web").unwrap());
+    let fleet = svg("examples/vnuma-fleet.vnuma");
+    assert!(!fleet.contains("#2a7f62"));
+}

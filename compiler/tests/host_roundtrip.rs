@@ -46,7 +46,7 @@ fn every_capabilities_file_round_trips() {
             n += 1;
         }
     }
-    assert_eq!(n, 9);
+    assert_eq!(n, 10);
 }
 
 #[test]

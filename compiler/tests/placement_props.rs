@@ -24,13 +24,17 @@
 //! * across the guests of a build: no host CPU has two dedicated vCPUs, no dedicated vCPU
 //!   sits on a sibling thread of a 1-vCPU-per-core vCPU, strict memory and hugepages per node
 //!   fit what is free, and emulator threads are never on a dedicated vCPU's CPU (a reserved
-//!   CPU of cell 0's node if it has any, else that node's CPUs left by dedicated vCPUs).
+//!   CPU of cell 0's node if it has any, else that node's CPUs left by dedicated vCPUs);
+//! * on hosts with L3 domains, a cell that fits in one L3 domain is in one: cell by cell and
+//!   node by node, when some domain of the node still has as many free cores as the cell
+//!   takes there, the cell's cores share one domain.
 //!
 //! Hosts: every bundled capabilities file (`examples/hosts/*.caps.xml`,
 //! `examples/hosts/real/*.caps.xml`, inline through `host::print::to_vnuma` or as
 //! `from="…"`) plus inline hosts with reserved CPUs, sparse node ids, CPU-less nodes,
 //! asymmetric distances and mixed SMT widths; each build may reserve a few more CPUs and
-//! shrink some nodes' free memory. The run is reproducible (fixed seed); set
+//! shrink some nodes' free memory. L3 domains come from the capabilities files that list
+//! `<cache>` banks and from an inline host whose domains do not follow its core ids. The run is reproducible (fixed seed); set
 //! `PLACEMENT_PROPS_SEED=random` (or a number) and `PLACEMENT_PROPS_CASES=N` to hunt further,
 //! `PLACEMENT_PROPS_VERBOSE=1` (with `--nocapture`) to see which errors the builds end in.
 //!
@@ -146,6 +150,26 @@ host h {
 }
 ";
 
+/// L3 domains whose cores do not follow core ids (node 0's cycle through three domains), of
+/// different sizes, one spanning both nodes, one core with a reserved thread, two cores in none.
+const HOST_L3: &str = "
+host h {
+  node 0 cpus=0-11,24-35 memory=16GiB
+  node 1 cpus=12-23,36-47 memory=16GiB free=14GiB
+  smt split
+  l3 0,3,6,24,27,30
+  l3 1,4,7,25,28,31
+  l3 2,5,8,26,29,32
+  l3 9-13,33-37
+  l3 14-17,38-41
+  l3 18-21,42-45
+  distance 0 1 21
+  reserve cpus=1
+  hugepages node=0 size=2MiB count=1024
+  hugepages node=1 size=2MiB count=1024
+}
+";
+
 struct Fixture {
     label: String,
     profile: HostProfile,
@@ -174,11 +198,12 @@ fn load_hosts() -> Vec<Fixture> {
             });
         }
     }
-    assert_eq!(hosts.len(), 9, "the bundled capabilities files");
+    assert_eq!(hosts.len(), 10, "the bundled capabilities files");
     for (label, text) in [
         ("inline reserved", HOST_RESERVED),
         ("inline sparse+cxl", HOST_SPARSE_CXL),
         ("inline smt4", HOST_SMT4),
+        ("inline l3", HOST_L3),
     ] {
         let (c, _) = compile(text);
         assert!(!c.has_errors(), "{label}: {:?}", c.diagnostics);
@@ -834,9 +859,11 @@ fn check_build(
         "the host profile the compiler read differs from the one written"
     );
     let mut usage = Usage::default();
+    let mut cores_used = std::collections::BTreeSet::new();
     for (i, (g, spec)) in checked.build.guests.iter().zip(guests).enumerate() {
         ensure!(checked.guest_hosts[i] == Some(0), "{}: not on host h", g.name);
         check_guest(host, g, spec, &mut usage).map_err(|e| format!("guest {}: {e}", g.name))?;
+        check_l3(host, g, spec, &mut cores_used).map_err(|e| format!("guest {}: {e}", g.name))?;
         let out = &outputs[i];
         ensure!(out.name == g.name, "output {i} is {}, not {}", out.name, g.name);
         ensure!(
@@ -846,6 +873,81 @@ fn check_build(
         );
     }
     check_usage(host, &usage)
+}
+
+/// A host core, named by its lowest thread: its threads (those on the host).
+fn core_of(h: &HostProfile, cpu: u32) -> IdSet {
+    let c = h.cpu(cpu).unwrap();
+    let threads: IdSet = c.siblings.iter().filter(|t| h.cpu(*t).is_some()).collect();
+    if threads.is_empty() {
+        IdSet::single(cpu)
+    } else {
+        threads
+    }
+}
+
+/// §6, L3 domains: a cell that fits in one L3 domain is in one. Cell by cell (and node by
+/// node within a cell), for a dedicated guest: when some L3 domain of the node still has as
+/// many free cores as the cell takes there (free: no reserved thread, as many threads as a
+/// guest core needs, not taken by an earlier dedicated guest or an earlier cell of this
+/// one), the cell's cores there all share one domain. A core's domain is its lowest
+/// thread's. `cores_used` holds the lowest thread of every core dedicated guests took.
+fn check_l3(
+    h: &HostProfile,
+    g: &Guest,
+    s: &Resolved,
+    cores_used: &mut std::collections::BTreeSet<u32>,
+) -> Result<(), String> {
+    if !s.pin_cpu {
+        return Ok(());
+    }
+    let t = if s.dist.cores() { h.smt_width() as usize } else { 1 };
+    let domain = h.l3_map();
+    let mut cells: Vec<&vnumac::ir::GuestCell> = g.cells.iter().collect();
+    cells.sort_by_key(|c| c.id);
+    let mut taken = Vec::new();
+    for cell in cells {
+        // The cell's cores per node.
+        let mut per_node: BTreeMap<u32, std::collections::BTreeSet<u32>> = BTreeMap::new();
+        for p in g.pins.iter().filter(|p| cell.vcpus.contains(p.vcpu)) {
+            for cpu in p.cpus.iter() {
+                let core = core_of(h, cpu).first().unwrap();
+                per_node.entry(h.cpu(cpu).unwrap().node).or_default().insert(core);
+            }
+        }
+        for (node, cores) in per_node {
+            if !h.l3.is_empty() {
+                // Free cores of this node per domain.
+                let mut free: BTreeMap<usize, usize> = BTreeMap::new();
+                for cpu in h.node(node).unwrap().cpus.iter() {
+                    let core = core_of(h, cpu);
+                    if core.first() != Some(cpu)
+                        || core.len() < t
+                        || !core.intersection(&h.reserved).is_empty()
+                        || cores_used.contains(&cpu)
+                        || taken.contains(&cpu)
+                    {
+                        continue;
+                    }
+                    if let Some(&d) = domain.get(&cpu) {
+                        *free.entry(d).or_default() += 1;
+                    }
+                }
+                let roomiest = free.values().copied().max().unwrap_or(0);
+                let domains: std::collections::BTreeSet<Option<usize>> =
+                    cores.iter().map(|c| domain.get(c).copied()).collect();
+                ensure!(
+                    roomiest < cores.len() || domains.len() == 1,
+                    "cell {} takes {} cores on node {node} in L3 domains {domains:?}, although one domain had {roomiest} free",
+                    cell.id,
+                    cores.len()
+                );
+            }
+            taken.extend(cores);
+        }
+    }
+    cores_used.extend(taken);
+    Ok(())
 }
 
 /// The host node of every CPU in `cpus`.
@@ -2054,4 +2156,49 @@ proptest! {
             prop_assert!(c.has_errors(), "{text}");
         }
     }
+}
+
+/// The L3 check itself: a dedicated 3-vCPU guest on the inline L3 host (whose domains on
+/// node 0 have 3 free cores at most) passes it, and the same guest with vCPU 0 moved to a
+/// free core of another L3 domain of its node fails it.
+#[test]
+fn the_l3_check_catches_a_cell_split_over_domains() {
+    let spec = BuildSpec {
+        host: host_index("inline l3"),
+        tweak: HostTweak {
+            reserve: Vec::new(),
+            free: Vec::new(),
+            from_file: false,
+        },
+        guests: vec![sample(3, 2, false, Some(1), Dist::Contiguous, true, MemPolicy::Strict)],
+    };
+    let (text, profile, guests) = render(&spec);
+    let (c, outputs) = compile(&text);
+    assert!(!c.has_errors(), "{text}\n{:#?}", c.diagnostics);
+    check_build(&c, &outputs, &profile, &guests).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let mut g = c.checked.build.guests[0].clone();
+    let domain = profile.l3_map();
+    let first = g.pins[0].cpus.first().unwrap();
+    let node = profile.cpu(first).unwrap().node;
+    let domains: std::collections::BTreeSet<Option<&usize>> =
+        g.pins.iter().map(|p| domain.get(&p.cpus.first().unwrap())).collect();
+    assert_eq!(domains.len(), 1, "{:?}", g.pins);
+    let used: IdSet = g.pins.iter().flat_map(|p| p.cpus.iter()).collect();
+    let other = profile
+        .node(node)
+        .unwrap()
+        .cpus
+        .iter()
+        .find(|&cpu| {
+            let core = core_of(&profile, cpu);
+            core.first() == Some(cpu)
+                && core.intersection(&profile.reserved).is_empty()
+                && core.intersection(&used).is_empty()
+                && domain.contains_key(&cpu)
+                && domain.get(&cpu) != domain.get(&first)
+        })
+        .unwrap();
+    g.pins[0].cpus = IdSet::single(other);
+    let err = check_l3(&profile, &g, &guests[0], &mut std::collections::BTreeSet::new()).unwrap_err();
+    assert!(err.contains("although one domain had"), "{err}");
 }

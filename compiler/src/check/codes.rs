@@ -52,6 +52,7 @@ pub const PROBE: &str = "vnuma::E0410";
 pub const HOST_SOURCE: &str = "vnuma::E0411";
 pub const HOST_BLOCK: &str = "vnuma::E0412";
 pub const HOST_PCI: &str = "vnuma::E0413";
+pub const HOST_L3: &str = "vnuma::E0414";
 
 pub const PIN_SPANS_NODES: &str = "vnuma::W0501";
 pub const PIN_OFF_CELL_NODE: &str = "vnuma::W0502";
@@ -148,6 +149,10 @@ pub const ALL: &[(&str, &str)] = &[
     (HOST_SOURCE, "a host with no source or more than one"),
     (HOST_BLOCK, "an inline host block that does not describe a host"),
     (HOST_PCI, "a host PCI device the host profile does not list"),
+    (
+        HOST_L3,
+        "an `l3` domain that overlaps another or names CPUs the host does not have",
+    ),
     (PIN_SPANS_NODES, "warning: a pin spans several host nodes"),
     (
         PIN_OFF_CELL_NODE,

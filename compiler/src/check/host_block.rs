@@ -71,6 +71,10 @@ pub fn build_inline(name: &str, host: &Fields<'_>, diags: &mut Vec<Diagnostic>) 
                 });
                 spans.cpu_groups.push(f.span());
             }
+            "l3" => {
+                b.l3.push(f.arg_set(0).cloned().unwrap_or_default());
+                spans.l3.push(f.span());
+            }
             "distance" => {
                 b.distances.push(DistanceDecl {
                     from: id32(f.arg_int(0)),
@@ -133,6 +137,7 @@ pub fn build_inline(name: &str, host: &Fields<'_>, diags: &mut Vec<Diagnostic>) 
             DeclRef::Pci(i) => spans.pci.get(*i).copied(),
             DeclRef::Reserve => reserve_span,
             DeclRef::Smt => smt_span,
+            DeclRef::L3(i) => spans.l3.get(*i).copied(),
         }
         .unwrap_or(fallback)
     };
@@ -140,8 +145,13 @@ pub fn build_inline(name: &str, host: &Fields<'_>, diags: &mut Vec<Diagnostic>) 
         Ok(p) => Some(p),
         Err(errors) => {
             for e in errors {
-                let mut d =
-                    Diagnostic::error(HOST_BLOCK, e.message.clone(), at(&e.decl), "here").maybe_help(e.help.clone());
+                // L3 domains have a code of their own: a wrong one only misleads placement.
+                let code = if matches!(e.decl, DeclRef::L3(_)) {
+                    HOST_L3
+                } else {
+                    HOST_BLOCK
+                };
+                let mut d = Diagnostic::error(code, e.message.clone(), at(&e.decl), "here").maybe_help(e.help.clone());
                 if let Some(o) = &e.other {
                     d = d.with_label(at(o), "the other place involved");
                 }
@@ -160,6 +170,7 @@ struct Spans {
     distances: Vec<Span>,
     hugepages: Vec<Span>,
     pci: Vec<Span>,
+    l3: Vec<Span>,
 }
 
 /// `host NAME from="caps.xml" { reserve ...; pci ... }`: additions to an imported profile.

@@ -263,6 +263,8 @@ pub const SCHEMA: &[StmtSpec] = &[
         p("die", Kind::Int, "Die id (default 0).")
     ], block None, repeat true,
         "Where host CPUs sit: socket and die."),
+    stmt!("l3" in Host, args ["CPUS": Kind::Set], props [], block None, repeat true,
+        "The CPUs sharing one last-level (L3) cache; placement keeps a cell inside one when it fits."),
     stmt!("distance" in Host, args ["A": Kind::Int, "B": Kind::Int, "VALUE": Kind::Int], props [], block None, repeat true,
         "The distance between two host nodes."),
     stmt!("hugepages" in Host, args [], props [

@@ -81,6 +81,8 @@ pub struct HostBuilder {
     /// memory when no node is named).
     pub reserved_memory: Vec<(Option<u32>, u64)>,
     pub pci: Vec<PciDecl>,
+    /// `l3 SET`: the CPUs sharing one last-level cache.
+    pub l3: Vec<IdSet>,
 }
 
 /// Which declaration an error is about; indexes the builder's vectors.
@@ -94,6 +96,7 @@ pub enum DeclRef {
     Reserve,
     Pci(usize),
     Smt,
+    L3(usize),
 }
 
 /// A host block that does not describe a consistent host.
@@ -174,6 +177,7 @@ impl HostBuilder {
             let message = format!("PCI device {} is on undeclared node {}", p.address, p.node);
             errors.push(error(DeclRef::Pci(i), message));
         }
+        let l3 = self.l3_domains(&cpu_node, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -228,7 +232,33 @@ impl HostBuilder {
             distances,
             reserved,
             pci: pci.collect(),
+            l3,
         })
+    }
+
+    /// L3 domains: CPUs of declared nodes, each CPU in one domain; sorted by lowest CPU.
+    fn l3_domains(&self, cpu_node: &CpuNodes, errors: &mut Vec<BuildError>) -> Vec<IdSet> {
+        let mut claimed = BTreeMap::new();
+        let mut out = Vec::new();
+        for (i, d) in self.l3.iter().enumerate() {
+            if d.is_empty() {
+                errors.push(error(DeclRef::L3(i), "an `l3` domain needs at least one CPU"));
+                continue;
+            }
+            let known = known_cpus(d, cpu_node, DeclRef::L3(i), errors);
+            let (mine, clashes) = claim(&mut claimed, known, i);
+            for (j, ids) in clashes {
+                let message = format!("{} already in another L3 domain", cpus_are(&ids));
+                let e =
+                    error(DeclRef::L3(i), message).help("a CPU shares its last-level cache with one set of CPUs only");
+                errors.push(e.other(DeclRef::L3(j)));
+            }
+            if !mine.is_empty() {
+                out.push(IdSet::from_ids(mine));
+            }
+        }
+        out.sort_by_key(IdSet::first);
+        out
     }
 
     /// Node id → declaration index, and CPU → node id.

@@ -1,7 +1,7 @@
 //! Host profiles from `virsh capabilities` XML.
 //!
-//! Only `<capabilities><host><topology><cells>` is read; every other element is
-//! skipped, so newer libvirt output keeps working. The cells fill a [`HostBuilder`],
+//! Only `<capabilities><host><topology><cells>` and the level-3 banks of
+//! `<capabilities><host><cache>` are read; every other element is skipped, so newer libvirt output keeps working. The cells fill a [`HostBuilder`],
 //! so the derivation rules are the same as for an inline host block.
 
 use std::collections::BTreeMap;
@@ -37,11 +37,19 @@ impl CapsError {
 const MAX_BASE_PAGE_KIB: u64 = 64;
 
 const CELL: [&str; 5] = ["capabilities", "host", "topology", "cells", "cell"];
+const CACHE: [&str; 3] = ["capabilities", "host", "cache"];
+
+/// What a capabilities document says: the NUMA cells and the L3 banks (CPUs, offset).
+#[derive(Debug, Default)]
+struct Caps {
+    cells: Vec<Cell>,
+    l3: Vec<(IdSet, usize)>,
+}
 
 /// Read a host profile named `name` from `virsh capabilities` output.
 pub fn from_capabilities_xml(name: &str, xml: &str) -> Result<HostProfile, CapsError> {
-    let cells = read_cells(xml)?;
-    let (builder, origins) = fill_builder(name, &cells);
+    let caps = read_caps(xml)?;
+    let (builder, origins) = fill_builder(name, &caps);
     let mut profile = builder.build().map_err(|errors| builder_error(&errors, &origins))?;
     profile.normalize_distances();
     Ok(profile)
@@ -66,10 +74,10 @@ enum Pending {
     Pages { size_kib: u64, at: usize },
 }
 
-fn read_cells(xml: &str) -> Result<Vec<Cell>, CapsError> {
+fn read_caps(xml: &str) -> Result<Caps, CapsError> {
     let mut reader = Reader::from_str(xml);
     let mut path: Vec<String> = Vec::new();
-    let mut cells = Vec::new();
+    let mut caps = Caps::default();
     let mut cell: Option<Cell> = None;
     let mut pending: Option<Pending> = None;
     let mut text = String::new();
@@ -86,16 +94,18 @@ fn read_cells(xml: &str) -> Result<Vec<Cell>, CapsError> {
             }
             Event::Start(e) => {
                 start(&path, &e, at, &mut cell, &mut pending, &mut saw_cells)?;
+                bank(&path, &e, at, &mut caps.l3)?;
                 text.clear();
                 path.push(e.name().as_ref().to_string());
             }
             Event::Empty(e) => {
                 start(&path, &e, at, &mut cell, &mut pending, &mut saw_cells)?;
+                bank(&path, &e, at, &mut caps.l3)?;
                 text.clear();
                 path.push(e.name().as_ref().to_string());
-                end(&mut path, &mut cell, &mut cells, &mut pending, &text)?;
+                end(&mut path, &mut cell, &mut caps.cells, &mut pending, &text)?;
             }
-            Event::End(_) => end(&mut path, &mut cell, &mut cells, &mut pending, &text)?,
+            Event::End(_) => end(&mut path, &mut cell, &mut caps.cells, &mut pending, &text)?,
             Event::Text(t) if pending.is_some() => text.push_str(&t.xml10_content()),
             Event::CData(t) if pending.is_some() => text.push_str(&t.xml10_content()),
             Event::Eof => break,
@@ -111,7 +121,23 @@ fn read_cells(xml: &str) -> Result<Vec<Cell>, CapsError> {
     if !saw_cells {
         return Err(not_caps(None));
     }
-    Ok(cells)
+    Ok(caps)
+}
+
+/// `<cache><bank level='3' cpus='...'/>`: one L3 domain. Banks of other levels are skipped.
+fn bank(path: &[String], e: &BytesStart, at: usize, l3: &mut Vec<(IdSet, usize)>) -> Result<(), CapsError> {
+    if !is_path(path, &CACHE, &[]) || e.name().as_ref() != "bank" {
+        return Ok(());
+    }
+    if optional::<u32>(e, "level", at)? != Some(3) {
+        return Ok(());
+    }
+    let Some(cpus) = attr(e, "cpus", at)? else {
+        return Err(CapsError::at(at, "<bank level='3'> has no `cpus` attribute".into()));
+    };
+    let set = IdSet::parse(&cpus).map_err(|err| CapsError::at(at, format!("<bank cpus='{cpus}'>: {}", err.message)))?;
+    l3.push((set, at));
+    Ok(())
 }
 
 fn not_caps(offset: Option<usize>) -> CapsError {
@@ -340,9 +366,11 @@ struct Origins {
     groups: Vec<usize>,
     distances: Vec<usize>,
     hugepages: Vec<usize>,
+    l3: Vec<usize>,
 }
 
-fn fill_builder(name: &str, cells: &[Cell]) -> (HostBuilder, Origins) {
+fn fill_builder(name: &str, caps: &Caps) -> (HostBuilder, Origins) {
+    let cells = &caps.cells;
     let mut b = HostBuilder {
         name: name.to_string(),
         ..HostBuilder::default()
@@ -386,6 +414,10 @@ fn fill_builder(name: &str, cells: &[Cell]) -> (HostBuilder, Origins) {
         b.cpu_groups.push(decl);
         o.groups.push(at.get(i).copied().unwrap_or(0));
     }
+    for (set, at) in &caps.l3 {
+        b.l3.push(set.clone());
+        o.l3.push(*at);
+    }
     (b, o)
 }
 
@@ -402,6 +434,7 @@ fn builder_error(errors: &[BuildError], o: &Origins) -> CapsError {
         DeclRef::CpuGroup(i) => o.groups.get(i),
         DeclRef::Distance(i) => o.distances.get(i),
         DeclRef::Hugepages(i) => o.hugepages.get(i),
+        DeclRef::L3(i) => o.l3.get(i),
         DeclRef::Reserve | DeclRef::Pci(_) | DeclRef::Smt => None,
     };
     let more = match errors.len() {
@@ -445,7 +478,7 @@ mod tests {
     #[test]
     fn every_example_file_loads() {
         let files = caps_files();
-        assert_eq!(files.len(), 9);
+        assert_eq!(files.len(), 10);
         for f in files {
             let xml = std::fs::read_to_string(&f).unwrap();
             let p = from_capabilities_xml("h", &xml).unwrap_or_else(|e| panic!("{}: {e:?}", f.display()));
@@ -524,11 +557,14 @@ mod tests {
         assert_eq!(p.cpu(48).unwrap().siblings, set("0,48"));
         assert_eq!((p.cpu(7).unwrap().die, p.cpu(7).unwrap().core), (0, 9));
         assert_eq!(p.node(1).unwrap().memory_kib, 32982940);
+        assert_eq!(p.l3, vec![set("0-23,48-71"), set("24-47,72-95")]);
         // Interleaved numbering: even CPUs on node 0.
         let p = load("real/haswell-interleaved.caps.xml");
         assert_eq!(p.node(0).unwrap().cpus, set("0,2,4,6,8,10,12,14"));
         assert_eq!(p.smt_width(), 1);
+        assert_eq!(p.l3, vec![set("0,2,4,6,8,10,12,14"), set("1,3,5,7,9,11,13,15")]);
         let p = load("real/libvirt-4node-basic.caps.xml");
+        assert!(p.l3.is_empty());
         assert_eq!(p.node(3).unwrap().memory_kib, 4194304);
         assert_eq!(p.distance(0, 3), Some(20));
     }
@@ -574,6 +610,34 @@ mod tests {
                 count: 3
             }]
         );
+    }
+
+    #[test]
+    fn l3_banks() {
+        let with_cache = |cache: &str| {
+            minimal("<cpus num='4'><cpu id='0'/><cpu id='1'/><cpu id='2'/><cpu id='3'/></cpus>")
+                .replace("</topology>", &format!("</topology><cache>{cache}</cache>"))
+        };
+        let xml = with_cache(
+            "<bank id='0' level='2' type='both' size='1' unit='MiB' cpus='0'/>\
+             <bank id='1' level='3' type='both' size='32' unit='MiB' cpus='2-3'/>\
+             <bank id='0' level='3' type='both' size='32' unit='MiB' cpus='0-1'/>",
+        );
+        assert!(xml.contains("<cache>"), "{xml}");
+        let p = from_capabilities_xml("h", &xml).unwrap();
+        assert_eq!(p.l3, vec![set("0-1"), set("2-3")]);
+        for bad in [
+            "<bank level='3' cpus='0-1'/><bank level='3' cpus='1-2'/>",
+            "<bank level='3' cpus='0-7'/>",
+            "<bank level='3'/>",
+            "<bank level='3' cpus='x'/>",
+            "<bank level='three' cpus='0'/>",
+        ] {
+            let xml = with_cache(bad);
+            let e = from_capabilities_xml("h", &xml).unwrap_err();
+            let at = e.offset.unwrap();
+            assert!(xml[at..].starts_with("<bank"), "{bad}: {e:?}");
+        }
     }
 
     #[test]

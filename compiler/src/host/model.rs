@@ -80,6 +80,9 @@ pub struct HostProfile {
     /// CPUs guests may never be pinned to.
     pub reserved: IdSet,
     pub pci: Vec<HostPci>,
+    /// Last-level (L3) cache domains: the CPUs sharing one L3 each, disjoint, sorted by
+    /// lowest CPU. Empty when the source says nothing about caches.
+    pub l3: Vec<IdSet>,
 }
 
 impl HostProfile {
@@ -129,6 +132,15 @@ impl HostProfile {
     /// The nodes the given CPUs live on.
     pub fn nodes_of_cpus(&self, cpus: &IdSet) -> IdSet {
         cpus.iter().filter_map(|c| self.cpu(c).map(|c| c.node)).collect()
+    }
+
+    /// CPU → index into `l3` of the domain holding it.
+    pub fn l3_map(&self) -> std::collections::BTreeMap<u32, usize> {
+        self.l3
+            .iter()
+            .enumerate()
+            .flat_map(|(i, d)| d.iter().map(move |c| (c, i)))
+            .collect()
     }
 
     /// Fill the distance matrix with 10 local / 20 remote where a source gave none,

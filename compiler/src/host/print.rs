@@ -78,6 +78,7 @@ pub fn to_builder(profile: &HostProfile) -> HostBuilder {
                 name: p.name.clone(),
             })
             .collect(),
+        l3: profile.l3.clone(),
     }
 }
 
@@ -212,6 +213,9 @@ fn statements(b: &HostBuilder) -> Vec<String> {
             None => out.push(format!("siblings {}", g.cpus)),
         }
     }
+    for d in &b.l3 {
+        out.push(format!("l3 {d}"));
+    }
     for d in &b.distances {
         out.push(format!("distance {} {} {}", d.from, d.to, d.value));
     }
@@ -305,6 +309,11 @@ mod tests {
             .collect()
     }
 
+    fn caps_profile(file: &str) -> HostProfile {
+        let found = caps_profiles().into_iter().find(|(f, _)| f.ends_with(file));
+        found.unwrap().1
+    }
+
     fn sysfs_profiles() -> Vec<(PathBuf, HostProfile)> {
         ["linux-test8", "linux-test4", "linux-high-ids", "linux-with-die"]
             .iter()
@@ -324,7 +333,7 @@ mod tests {
     #[test]
     fn every_fixture_round_trips_through_the_builder() {
         let mut all: Vec<_> = caps_profiles().into_iter().chain(sysfs_profiles()).collect();
-        assert_eq!(all.len(), 13);
+        assert_eq!(all.len(), 14);
         let sys = Path::new("/sys");
         if sys.join("devices/system/cpu").is_dir() {
             all.push((sys.to_path_buf(), probe("self", sys).unwrap().0));
@@ -365,6 +374,8 @@ mod tests {
         assert!(text.contains("size=16GiB count=0"));
         let text = text_of("real/haswell-interleaved.caps.xml");
         assert!(!text.contains("siblings") && !text.contains("smt"));
+        assert!(text.contains("\n  l3 0,2,4,6,8,10,12,14\n  l3 1,3,5,7,9,11,13,15\n"));
+        assert!(!text_of("peppi.caps.xml").contains("l3 "));
     }
 
     #[test]
@@ -380,7 +391,7 @@ mod tests {
 
     #[test]
     fn asymmetric_distances_reserve_and_pci() {
-        let mut p = caps_profiles().remove(1).1; // laptop
+        let mut p = caps_profile("laptop.caps.xml");
         p.name = "my host".into();
         p.reserved = IdSet::from_ids([0, 1]);
         p.pci.push(crate::host::HostPci {
@@ -398,7 +409,7 @@ mod tests {
         assert!(text.contains("\n  pci 0000:3b:00.0 node=0 name=\"eth \\\"0\\\"\"\n"));
         assert_eq!(to_builder(&p).build().as_ref(), Ok(&p));
 
-        let mut p = caps_profiles().remove(2).1; // peppi
+        let mut p = caps_profile("peppi.caps.xml");
         p.distances[0][1] = 30;
         p.distances[2][3] = 20;
         p.distances[3][2] = 25;

@@ -64,6 +64,7 @@ pub fn probe(name: &str, root: &Path) -> Result<(HostProfile, Vec<String>), Prob
     let (siblings, groups) = topology_decls(&facts);
     b.siblings = siblings.into_iter().map(|(d, _)| d).collect();
     b.cpu_groups = groups.into_iter().map(|(d, _)| d).collect();
+    b.l3 = read_l3(&root.join("devices/system/cpu"), &placed, &mut warnings)?;
     read_pci(&root.join("bus/pci/devices"), &mut b, &mut warnings)?;
     let profile = b.build().map_err(|errors| {
         let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
@@ -107,6 +108,42 @@ fn read_cpus(dir: &Path, warnings: &mut Vec<String>) -> Result<Vec<CpuFacts>, Pr
         warnings.push(format!("offline CPUs {} skipped", IdSet::from_ids(offline)));
     }
     Ok(cpus)
+}
+
+/// L3 domains from `cpuN/cache/index*/{level,type,shared_cpu_list}` of the CPUs in `cpus`:
+/// each distinct set of CPUs sharing a level-3 data or unified cache, limited to `cpus`.
+/// Sets that overlap without being equal are contradictory: the domains are then left out.
+fn read_l3(dir: &Path, cpus: &IdSet, warnings: &mut Vec<String>) -> Result<Vec<IdSet>, ProbeError> {
+    let mut domains: std::collections::BTreeSet<IdSet> = std::collections::BTreeSet::new();
+    for cpu in cpus.iter() {
+        let cache = dir.join(format!("cpu{cpu}/cache"));
+        if !cache.is_dir() {
+            continue;
+        }
+        for (_, index) in numbered_entries(&cache, "index")? {
+            let level = read_opt(&index.join("level"))?;
+            let kind = read_opt(&index.join("type"))?;
+            if level.as_deref().map(str::trim) != Some("3")
+                || !matches!(kind.as_deref().map(str::trim), Some("Unified" | "Data"))
+            {
+                continue;
+            }
+            let list = index.join("shared_cpu_list");
+            let Some(text) = read_opt(&list)? else { continue };
+            let set = parse_set(&list, &text)?.intersection(cpus).union(&IdSet::single(cpu));
+            domains.insert(set);
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for d in &domains {
+        if !d.iter().all(|c| seen.insert(c)) {
+            warnings.push(format!(
+                "L3 caches shared by CPUs {d} overlap another L3 domain; cache topology left out"
+            ));
+            return Ok(Vec::new());
+        }
+    }
+    Ok(domains.into_iter().collect())
 }
 
 fn read_nodes(dir: &Path, online: &IdSet, b: &mut HostBuilder, warnings: &mut Vec<String>) -> Result<(), ProbeError> {
@@ -451,5 +488,53 @@ mod tests {
         let e = probe("syn", &dir).unwrap_err();
         assert!(e.path.ends_with("node0/cpulist"), "{e}");
         let _ = fs::remove_dir_all(&dir);
+    }
+
+    /// A copy of linux-test4 (nodes 0-7 and 8-15) with L3 caches: CPUs 0-3 and 4-7 each
+    /// share one, node 1's CPUs share one list that also names an offline CPU 16, and L2
+    /// and instruction caches are skipped.
+    #[test]
+    fn l3_domains_from_cache_directories() {
+        fn copy(from: &Path, to: &Path) {
+            fs::create_dir_all(to).unwrap();
+            for e in fs::read_dir(from).unwrap() {
+                let e = e.unwrap();
+                if e.file_type().unwrap().is_dir() {
+                    copy(&e.path(), &to.join(e.file_name()));
+                } else {
+                    fs::copy(e.path(), to.join(e.file_name())).unwrap();
+                }
+            }
+        }
+        let root = std::env::temp_dir().join(format!("vnumac-l3-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        copy(&fixture("linux-test4"), &root);
+        let write = |cpu: u32, index: u32, level: &str, kind: &str, list: &str| {
+            let dir = root.join(format!("devices/system/cpu/cpu{cpu}/cache/index{index}"));
+            fs::create_dir_all(&dir).unwrap();
+            fs::write(dir.join("level"), format!("{level}\n")).unwrap();
+            fs::write(dir.join("type"), format!("{kind}\n")).unwrap();
+            fs::write(dir.join("shared_cpu_list"), format!("{list}\n")).unwrap();
+        };
+        for cpu in 0..16 {
+            write(cpu, 0, "1", "Instruction", &cpu.to_string());
+            write(cpu, 2, "2", "Unified", &cpu.to_string());
+            let l3 = match cpu {
+                0..=3 => "0-3",
+                4..=7 => "4-7",
+                _ => "8-16",
+            };
+            write(cpu, 3, "3", "Unified", l3);
+        }
+        let (p, warnings) = probe("l3", &root).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(p.l3, vec![set("0-3"), set("4-7"), set("8-15")]);
+
+        // Lists that contradict each other: the domains are left out, with a warning.
+        write(5, 3, "3", "Unified", "2-7");
+        let (p, warnings) = probe("l3", &root).unwrap();
+        assert!(p.l3.is_empty());
+        assert!(warnings.iter().any(|w| w.contains("overlap")), "{warnings:?}");
+        let _ = fs::remove_dir_all(&root);
     }
 }

@@ -295,6 +295,70 @@ fn resolve_nodes(host: &HostProfile, req: &Request) -> Result<Vec<usize>, PlanEr
     Ok(out)
 }
 
+/// Units → cores on a host with L3 domains. Cell by cell, and within a cell node by node, the
+/// cell's k units on a node take k free cores of one L3 domain when some domain there has
+/// k free: a domain the build already uses before a fresh one, then the one with the fewest
+/// free cores, then the first in core order. Otherwise they take the node's free cores in
+/// core order (socket, die, L3 domain, core id), which starts with what is left of partly
+/// used domains. `free` lists each node's free cores in that order.
+fn cores_by_l3(
+    topo: &HostTopo,
+    ledger: &Ledger,
+    mut free: Vec<Vec<usize>>,
+    unit_node: &[(usize, u32, usize)],
+) -> Vec<(u32, usize)> {
+    let mut taken = vec![false; topo.cores.len()];
+    let used = |taken: &[bool], core: usize| {
+        ledger.core_used.get(core).copied().unwrap_or(false) || taken.get(core).copied().unwrap_or(false)
+    };
+    let mut portions: std::collections::BTreeMap<(usize, usize), Vec<u32>> = std::collections::BTreeMap::new();
+    for &(c, u, node) in unit_node {
+        portions.entry((c, node)).or_default().push(u);
+    }
+    let mut out = Vec::new();
+    for ((_, node), mut units) in portions {
+        units.sort_unstable();
+        let Some(list) = free.get_mut(node) else { continue };
+        let k = units.len();
+        // Free cores on this node per domain: domain → (count, position of the first).
+        let mut domains: std::collections::BTreeMap<usize, (usize, usize)> = std::collections::BTreeMap::new();
+        for (pos, &core) in list.iter().enumerate() {
+            let Some(d) = topo.cores.get(core).and_then(|c| c.l3) else {
+                continue;
+            };
+            domains.entry(d).or_insert((0, pos)).0 += 1;
+        }
+        let best = domains
+            .iter()
+            .filter(|(_, e)| e.0 >= k)
+            .min_by_key(|&(&d, &(count, pos))| {
+                let partly = topo
+                    .l3_cores
+                    .get(d)
+                    .is_some_and(|cs| cs.iter().any(|&c| used(&taken, c)));
+                (!partly, count, pos)
+            })
+            .map(|(&d, _)| d);
+        let chosen: Vec<usize> = match best {
+            Some(d) => list
+                .iter()
+                .copied()
+                .filter(|&core| topo.cores.get(core).is_some_and(|c| c.l3 == Some(d)))
+                .take(k)
+                .collect(),
+            None => list.iter().copied().take(k).collect(),
+        };
+        for &core in &chosen {
+            if let Some(t) = taken.get_mut(core) {
+                *t = true;
+            }
+        }
+        list.retain(|&core| !taken.get(core).copied().unwrap_or(false));
+        out.extend(units.into_iter().zip(chosen));
+    }
+    out
+}
+
 /// Where a node's memory comes from: the node itself when it has memory, else the
 /// nearest node that has (by the host's distances, then by id), as the kernel falls back.
 pub fn memory_home(host: &HostProfile, node: usize) -> usize {
@@ -653,7 +717,8 @@ fn plan_on(
                 }
                 remaining[node] -= d;
             }
-            let mut unit_node: Vec<(u32, usize)> = Vec::new();
+            // (cell, unit, node)
+            let mut unit_node: Vec<(usize, u32, usize)> = Vec::new();
             for (c, list) in cell_units.iter().enumerate() {
                 for &u in list {
                     let node = match groups[c].as_slice() {
@@ -678,13 +743,22 @@ fn plan_on(
                             help,
                         });
                     };
-                    unit_node.push((u, node));
+                    unit_node.push((c, u, node));
                 }
             }
-            let mut next: Vec<std::vec::IntoIter<usize>> = free.into_iter().map(Vec::into_iter).collect();
-            unit_node.sort_unstable();
-            for (u, node) in unit_node {
-                let Some(core) = next[node].next() else { continue };
+            let unit_core = if topo.l3_cores.is_empty() {
+                // Units in order take each node's free cores in order.
+                let mut next: Vec<std::vec::IntoIter<usize>> = free.into_iter().map(Vec::into_iter).collect();
+                let mut units: Vec<(u32, usize)> = unit_node.iter().map(|&(_, u, node)| (u, node)).collect();
+                units.sort_unstable();
+                units
+                    .into_iter()
+                    .filter_map(|(u, node)| next.get_mut(node)?.next().map(|core| (u, core)))
+                    .collect()
+            } else {
+                cores_by_l3(topo, ledger, free, &unit_node)
+            };
+            for (u, core) in unit_core {
                 used_cores.push(core);
                 let threads = &topo.cores[core].threads;
                 for k in 0..t {

@@ -14,9 +14,12 @@ pub struct Core {
     pub threads: Vec<u32>,
     /// A thread of this core is reserved for the host.
     pub reserved: bool,
+    /// The L3 domain (index into `HostProfile::l3`) of the core's first thread.
+    pub l3: Option<usize>,
 }
 
-/// Cores grouped by node, each list in (socket, die, core id, first thread) order.
+/// Cores grouped by node, each list in (socket, die, L3 domain, core id, first thread)
+/// order; without L3 domains that is (socket, die, core id, first thread).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostTopo {
     pub cores: Vec<Core>,
@@ -24,12 +27,15 @@ pub struct HostTopo {
     pub node_cores: Vec<Vec<usize>>,
     /// Threads per core (the host's SMT width).
     pub smt: u32,
+    /// Indices into `cores`, per L3 domain; empty when the host names no L3 domains.
+    pub l3_cores: Vec<Vec<usize>>,
 }
 
 impl HostTopo {
     pub fn new(host: &HostProfile) -> HostTopo {
         let mut cores: Vec<Core> = Vec::new();
         let mut seen = IdSet::new();
+        let l3 = host.l3_map();
         for cpu in &host.cpus {
             if seen.contains(cpu.id) {
                 continue;
@@ -48,18 +54,34 @@ impl HostTopo {
                 die: cpu.die,
                 core: cpu.core,
                 reserved: threads.iter().any(|t| host.reserved.contains(*t)),
+                l3: threads.first().and_then(|t| l3.get(t).copied()),
                 threads,
             });
         }
-        cores.sort_by_key(|c| (c.node, c.socket, c.die, c.core, c.threads.first().copied()));
+        // A core without a domain (on a host that names some) comes after those with one.
+        cores.sort_by_key(|c| {
+            (
+                c.node,
+                c.socket,
+                c.die,
+                c.l3.unwrap_or(usize::MAX),
+                c.core,
+                c.threads.first().copied(),
+            )
+        });
         let mut node_cores = vec![Vec::new(); host.nodes.len()];
+        let mut l3_cores = vec![Vec::new(); host.l3.len()];
         for (i, c) in cores.iter().enumerate() {
             node_cores[c.node].push(i);
+            if let Some(d) = c.l3.and_then(|d| l3_cores.get_mut(d)) {
+                d.push(i);
+            }
         }
         HostTopo {
             smt: host.smt_width(),
             cores,
             node_cores,
+            l3_cores,
         }
     }
 }
