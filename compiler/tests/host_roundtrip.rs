@@ -79,6 +79,9 @@ struct CpuFiles {
     core: Option<i64>,
     /// None: no file; Some(true): the CPUs with the same package and core; Some(false): itself.
     siblings: Option<bool>,
+    /// An L3 cache (`cache/index3`) shared with the CPUs of the same group, or (odd groups
+    /// above 3) listing only this CPU; a level-1 data cache beside it that must be skipped.
+    l3: Option<u8>,
 }
 
 #[derive(Debug, Clone)]
@@ -119,14 +122,16 @@ fn tree_strategy() -> impl Strategy<Value = Tree> {
         prop::option::weighted(0.5, -1i64..3),
         prop::option::weighted(0.9, -1i64..12),
         prop::option::weighted(0.8, any::<bool>()),
+        prop::option::weighted(0.6, 0u8..6),
     )
-        .prop_map(|(node, offline, package, die, core, siblings)| CpuFiles {
+        .prop_map(|(node, offline, package, die, core, siblings, l3)| CpuFiles {
             node,
             offline,
             package,
             die,
             core,
             siblings,
+            l3,
         });
     let pci_name = prop_oneof![
         (0u32..2, 0u32..256, 0u32..32, 0u32..8).prop_map(|(d, b, s, f)| format!("{d:04x}:{b:02x}:{s:02x}.{f:x}")),
@@ -190,6 +195,22 @@ fn write_tree(root: &Path, t: &Tree) {
                 .map(|(j, _)| j.to_string())
                 .collect();
             w(topo.join("thread_siblings_list"), format!("{}\n", ids.join(",")));
+        }
+        if let Some(group) = c.l3 {
+            let ids: Vec<String> = t
+                .cpus
+                .iter()
+                .enumerate()
+                .filter(|(j, o)| *j == i || (group < 4 && o.l3 == Some(group)))
+                .map(|(j, _)| j.to_string())
+                .collect();
+            let cache = d.join("cache");
+            w(cache.join("index0/level"), "1\n".into());
+            w(cache.join("index0/type"), "Data\n".into());
+            w(cache.join("index0/shared_cpu_list"), format!("{i}\n"));
+            w(cache.join("index3/level"), "3\n".into());
+            w(cache.join("index3/type"), "Unified\n".into());
+            w(cache.join("index3/shared_cpu_list"), format!("{}\n", ids.join(",")));
         }
     }
     let node_dir = root.join("devices/system/node");
