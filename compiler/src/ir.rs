@@ -87,6 +87,10 @@ impl Topology {
 pub struct MemBinding {
     pub nodes: IdSet,
     pub policy: MemPolicy,
+    /// `placement=auto`: libvirt asks numad for the nodes when the guest starts
+    /// (`<memory placement='auto'>`); `nodes` are then every host node with memory, which
+    /// is what the standalone QEMU line binds to.
+    pub auto: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -649,3 +649,45 @@ fn mangled_xml_never_panics() {
     }
     assert!(imported == 0, "a cut document imported");
 }
+
+#[test]
+fn numad_placement_imports_and_compiles_back_to_auto() {
+    let domain = |numatune: &str| {
+        format!(
+            "<domain type='kvm'><name>n</name><memory unit='GiB'>2</memory><vcpu>2</vcpu>\
+             <numatune>{numatune}</numatune></domain>"
+        )
+    };
+    let imported = import(
+        &domain("<memory mode='interleave' placement='auto' nodeset='0-9'/>"),
+        "peppi",
+    );
+    assert!(
+        imported
+            .text
+            .contains("  memory-policy mode=interleave placement=auto\n"),
+        "{}",
+        imported.text
+    );
+    assert!(
+        imported.notes.iter().any(|n| n.contains("libvirt ignores the nodeset")),
+        "{:?}",
+        imported.notes
+    );
+    let xml = compile(&format!("{}{}", peppi(), imported.text)).unwrap_or_else(|d| panic!("{d}"));
+    assert!(
+        xml.contains("<numatune>\n    <memory mode='interleave' placement='auto'/>\n  </numatune>"),
+        "{xml}"
+    );
+    // libvirt rejects these; so does the import.
+    for bad in [
+        "<memory mode='strict' placement='static'/>",
+        "<memory mode='strict' nodeset='0,^0'/>",
+        "<memnode cellid='0' mode='strict' nodeset='0'/>",
+    ] {
+        let opts = ImportOptions {
+            host: Some("peppi".into()),
+        };
+        assert!(import_domain(&domain(bad), &opts).is_err(), "{bad}");
+    }
+}

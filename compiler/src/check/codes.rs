@@ -38,6 +38,8 @@ pub const RELATIVE_PATH: &str = "vnuma::E0331";
 pub const BRIDGE_NAME: &str = "vnuma::E0332";
 pub const NODE_NAME: &str = "vnuma::E0333";
 pub const DUPLICATE_ALIAS: &str = "vnuma::E0334";
+pub const MEMORY_PLACEMENT: &str = "vnuma::E0335";
+pub const RESTRICTIVE_MIX: &str = "vnuma::E0336";
 
 pub const UNKNOWN_HOST: &str = "vnuma::E0401";
 pub const HOST_NEEDED: &str = "vnuma::E0402";
@@ -127,6 +129,11 @@ pub const ALL: &[(&str, &str)] = &[
         IDENTIFIER,
         "a machine type, CPU model, device or network name that is not an identifier",
     ),
+    (
+        MEMORY_PLACEMENT,
+        "`memory-policy` without a nodeset, or with one and `placement=auto`",
+    ),
+    (RESTRICTIVE_MIX, "`restrictive` on some of a guest's memory but not all"),
     (XML_TEXT, "a character XML 1.0 cannot carry, or a line break in a path"),
     (RELATIVE_PATH, "a disk or NVDIMM path that is not absolute"),
     (

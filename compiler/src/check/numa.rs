@@ -82,6 +82,7 @@ pub fn check_numa(
                 Some(MemBinding {
                     nodes: nodes.clone(),
                     policy,
+                    auto: false,
                 })
             }
             (None, Some(_)) => {

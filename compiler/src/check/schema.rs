@@ -211,7 +211,8 @@ pub const SCHEMA: &[StmtSpec] = &[
         "Pin QEMU's emulator threads (`<emulatorpin>`)."),
     stmt!("memory-policy" in Guest, args [], props [
         req("mode", Kind::OneOf(POLICIES), "The memory policy."),
-        req("nodeset", Kind::Set, "Host nodes.")
+        p("nodeset", Kind::Set, "Host nodes; required unless `placement=auto`."),
+        p("placement", Kind::OneOf(&["static", "auto"]), "`auto`: libvirt asks numad for the nodes when the guest starts (the QEMU line binds to every host node with memory); default `static`, the `nodeset`.")
     ], block None, repeat false,
         "Whole-guest memory binding (`<numatune><memory>`)."),
     stmt!("dimm" in Guest, args [], props [

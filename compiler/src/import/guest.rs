@@ -43,7 +43,8 @@ pub(super) struct Draft {
     /// (vCPUs, host CPUs), one `pin` line each.
     pub pins: Vec<(IdSet, IdSet)>,
     pub emulator: Option<IdSet>,
-    pub memory_policy: Option<(String, IdSet)>,
+    /// The mode and the nodeset; no nodeset for `placement='auto'`.
+    pub memory_policy: Option<(String, Option<IdSet>)>,
     /// `dimm` / `nvdimm` lines, and their total size.
     pub memdevs: Vec<String>,
     pub memdev_kib: u64,
@@ -555,18 +556,43 @@ fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError
         }
     };
     if let Some(m) = nt.child("memory") {
-        match m.attr("nodeset") {
-            Some(ns) => {
-                let set = id_set(m, "nodeset", ns)?;
+        match (m.attr("placement"), m.attr("nodeset")) {
+            (Some("auto"), ns) => {
+                if let Some(ns) = ns {
+                    notes.change(format!(
+                        "<numatune><memory placement='auto' nodeset='{ns}'>: libvirt ignores the nodeset and asks numad"
+                    ));
+                }
                 if let Some(mode) = mode(m, notes) {
-                    d.memory_policy = Some((mode, set));
+                    d.memory_policy = Some((mode, None));
                 }
             }
-            None => notes.drop(format!(
-                "<numatune><memory placement='{}'> without a nodeset",
-                m.attr("placement").unwrap_or("auto")
-            )),
+            (Some("static") | None, Some(ns)) => {
+                let set = id_set(m, "nodeset", ns)?;
+                if let Some(mode) = mode(m, notes) {
+                    d.memory_policy = Some((mode, Some(set)));
+                }
+            }
+            (Some("static"), None) => {
+                return Err(error_at(
+                    m.at,
+                    "<numatune><memory placement='static'> needs a nodeset (libvirt rejects it without one)",
+                ));
+            }
+            (Some(other), _) => {
+                return Err(error_at(
+                    m.at,
+                    format!("<numatune><memory placement='{other}'>: libvirt knows `static` and `auto`"),
+                ));
+            }
+            (None, None) => notes.drop("<numatune><memory> without a nodeset or a placement".to_string()),
         }
+    }
+    if nt.child("memnode").is_some() && d.cells.is_empty() {
+        return Err(error_at(
+            nt.at,
+            "<memnode> without guest NUMA cells (libvirt rejects it)",
+        ));
     }
     for mn in nt.all("memnode") {
         let (Some(id), Some(ns)) = (attr_u32(mn, "cellid")?, mn.attr("nodeset")) else {
@@ -579,7 +605,12 @@ fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError
                 c.host_node = Some(set);
                 c.policy = (policy != "strict").then_some(policy);
             }
-            None => notes.drop(format!("<memnode cellid='{id}'>: the guest has no cell {id}")),
+            None => {
+                return Err(error_at(
+                    mn.at,
+                    format!("<memnode cellid='{id}'>: the guest has no cell {id} (libvirt rejects it)"),
+                ));
+            }
         }
     }
     Ok(())

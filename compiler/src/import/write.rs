@@ -97,8 +97,10 @@ pub(super) fn render(d: &Draft, opts: &ImportOptions, notes: &[String]) -> Strin
     if let Some(e) = &d.emulator {
         out.push_str(&format!("  emulator cpus={e}\n"));
     }
-    if let Some((mode, set)) = &d.memory_policy {
-        out.push_str(&format!("  memory-policy mode={mode} nodeset={set}\n"));
+    match &d.memory_policy {
+        Some((mode, Some(set))) => out.push_str(&format!("  memory-policy mode={mode} nodeset={set}\n")),
+        Some((mode, None)) => out.push_str(&format!("  memory-policy mode={mode} placement=auto\n")),
+        None => {}
     }
     for m in &d.memdevs {
         out.push_str(&format!("  {m}\n"));

@@ -41,7 +41,7 @@ pub fn guest_json(g: &Guest) -> Value {
         "distances": g.distances,
         "pins": g.pins.iter().map(|p| json!({"vcpu": p.vcpu, "cpus": p.cpus.to_string()})).collect::<Vec<_>>(),
         "emulator_pin": g.emulator_pin.as_ref().map(|s| s.to_string()),
-        "memory_policy": g.memory_binding.as_ref().map(|b| json!({"mode": b.policy.libvirt(), "nodeset": b.nodes.to_string()})),
+        "memory_policy": g.memory_binding.as_ref().map(|b| json!({"mode": b.policy.libvirt(), "nodeset": b.nodes.to_string(), "placement": if b.auto { "auto" } else { "static" }})),
         "boot_vcpus": g.boot_vcpus(),
         "vcpu_states": g.vcpu_states.iter().map(|v| json!({
             "id": v.id, "enabled": v.enabled, "hotpluggable": v.hotpluggable, "order": v.order,

@@ -141,11 +141,12 @@ fn cputune(g: &Guest) -> Option<Element> {
 fn numatune(g: &Guest) -> Option<Element> {
     let mut nt = Element::new("numatune");
     if let Some(b) = &g.memory_binding {
-        nt.push(
-            Element::new("memory")
-                .attr("mode", b.policy.libvirt())
-                .attr("nodeset", &b.nodes),
-        );
+        let memory = Element::new("memory").attr("mode", b.policy.libvirt());
+        nt.push(if b.auto {
+            memory.attr("placement", "auto")
+        } else {
+            memory.attr("nodeset", &b.nodes)
+        });
     }
     for c in &g.cells {
         if let Some(b) = &c.binding {
