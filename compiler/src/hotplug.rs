@@ -251,6 +251,8 @@ mod tests {
                 memory_kib: 1024,
                 binding: None,
                 hugepage_kib: None,
+                shared: None,
+                discard: None,
             })
             .collect();
         let vcpus = cells.iter().map(|c| c.vcpus.len() as u32).sum();

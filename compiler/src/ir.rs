@@ -102,6 +102,22 @@ pub struct GuestCell {
     pub binding: Option<MemBinding>,
     /// Hugepage size backing this cell, in KiB.
     pub hugepage_kib: Option<u64>,
+    /// `<cell memAccess>`: Some(true) shared, Some(false) private; None follows the guest.
+    pub shared: Option<bool>,
+    /// `<cell discard>`; None follows the guest's `<discard/>`.
+    pub discard: Option<bool>,
+}
+
+impl GuestCell {
+    /// The guest's memory backing as it applies to this cell (and its DIMMs): the cell's
+    /// own `memAccess` and `discard` win.
+    pub fn backing(&self, whole: &MemoryBacking) -> MemoryBacking {
+        MemoryBacking {
+            shared: self.shared.or(whole.shared),
+            discard: self.discard.or(whole.discard),
+            ..*whole
+        }
+    }
 }
 
 /// `<maxMemory>`: memory hotplug headroom.
@@ -247,8 +263,9 @@ pub struct MemoryBacking {
     pub shared: Option<bool>,
     /// `<allocation mode='immediate'>`: preallocate.
     pub prealloc: bool,
-    /// `<discard/>`: discard the memory's contents when the guest stops.
-    pub discard: bool,
+    /// `<discard/>`: discard the memory's contents when the guest stops (`discard-data`).
+    /// The guest's is Some(true) or None; a cell's `discard=false` makes it Some(false).
+    pub discard: Option<bool>,
 }
 
 /// One guest, fully resolved.

@@ -344,7 +344,7 @@ fn the_talks_domain_imports_with_notes_and_compiles() {
         "memory 32GiB locked=true",
         "topology sockets=4 cores=2 threads=2",
         "cell 0 cpus=0-3   memory=8GiB host-node=0",
-        "cell 2 cpus=8-11  memory=8GiB host-node=2 policy=preferred",
+        "cell 2 cpus=8-11  memory=8GiB host-node=2 policy=preferred access=shared",
         "cell 3 cpus=12-15 memory=8GiB host-node=3",
         "distance 0 1 21",
         "pin vcpus=0-3   cpus=0-14,60-74",
@@ -378,7 +378,6 @@ fn the_talks_domain_imports_with_notes_and_compiles() {
         "<watchdog model='itco'>",
         "<memballoon model='virtio'>",
         "<rng model='virtio'>",
-        "<cell memAccess='shared'>",
         "<driver discard='unmap'>",
     ] {
         let note = format!("not imported: {dropped}");
@@ -690,4 +689,33 @@ fn numad_placement_imports_and_compiles_back_to_auto() {
         };
         assert!(import_domain(&domain(bad), &opts).is_err(), "{bad}");
     }
+}
+
+#[test]
+fn cell_access_and_discard_import_and_compile_back() {
+    let xml = "<domain type='kvm'><name>c</name><vcpu>2</vcpu><cpu><numa>\
+               <cell id='0' cpus='0' memory='1' unit='GiB' memAccess='shared' discard='no'/>\
+               <cell id='1' cpus='1' memory='1' unit='GiB' discard='yes'/>\
+               </numa></cpu></domain>";
+    let imported = import(xml, "peppi");
+    let text = &imported.text;
+    assert!(
+        text.contains("cell 0 cpus=0 memory=1GiB access=shared discard=false\n"),
+        "{text}"
+    );
+    assert!(text.contains("cell 1 cpus=1 memory=1GiB discard=true\n"), "{text}");
+    let out = compile(&format!("{}{text}", peppi())).unwrap_or_else(|d| panic!("{d}"));
+    assert!(
+        out.contains("<cell id='0' cpus='0' memory='1048576' unit='KiB' memAccess='shared' discard='no'/>"),
+        "{out}"
+    );
+    assert!(
+        out.contains("<cell id='1' cpus='1' memory='1048576' unit='KiB' discard='yes'/>"),
+        "{out}"
+    );
+    let bad = xml.replace("memAccess='shared'", "memAccess='both'");
+    let opts = ImportOptions {
+        host: Some("peppi".into()),
+    };
+    assert!(import_domain(&bad, &opts).is_err());
 }

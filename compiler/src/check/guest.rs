@@ -260,7 +260,7 @@ pub fn check_guest(
         },
         shared: memory.and_then(|f| f.text("access")).map(|a| a == "shared"),
         prealloc: memory.and_then(|f| f.bool("prealloc")).unwrap_or(false),
-        discard: memory.and_then(|f| f.bool("discard")).unwrap_or(false),
+        discard: memory.and_then(|f| f.bool("discard")).filter(|d| *d),
     };
     let hugepage_kib = memory.and_then(|f| f.size("hugepages")).map(kib);
     if let (Some(f), Some(page)) = (memory, hugepage_kib) {

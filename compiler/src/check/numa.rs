@@ -105,6 +105,8 @@ pub fn check_numa(
             memory_kib: bytes / 1024,
             binding,
             hugepage_kib: None,
+            shared: f.text("access").map(|a| a == "shared"),
+            discard: f.bool("discard"),
         };
         let bspan = f.has("host-node").then(|| f.span_of("host-node"));
         cells.push((cell, f.stmt.head_span(), bspan, id_span));

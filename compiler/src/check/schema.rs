@@ -237,7 +237,9 @@ pub const SCHEMA: &[StmtSpec] = &[
         p("cpus", Kind::Set, "The cell's vCPUs; omit for a memory-only cell."),
         req("memory", Kind::Size, "The cell's memory."),
         p("host-node", Kind::Set, "Host nodes backing the cell's memory (`<memnode>`)."),
-        p("policy", Kind::OneOf(POLICIES), "How the memory is bound; default `strict`.")
+        p("policy", Kind::OneOf(POLICIES), "How the memory is bound; default `strict`."),
+        p("access", Kind::OneOf(&["shared", "private"]), "The cell's memory mapping (`memAccess`), instead of `memory access=`."),
+        p("discard", Kind::Bool, "Discard the cell's memory when the guest stops (`discard`), instead of `memory discard=`.")
     ], block None, repeat true,
         "A guest NUMA cell."),
     stmt!("distance" in Numa, args ["A": Kind::Int, "B": Kind::Int, "VALUE": Kind::Int], props [], block None, repeat true,

@@ -60,6 +60,10 @@ pub(super) struct Cell {
     pub host_node: Option<IdSet>,
     /// Written when not `strict`.
     pub policy: Option<String>,
+    /// `memAccess`: `shared` or `private`.
+    pub access: Option<String>,
+    /// `discard='yes|no'`.
+    pub discard: Option<bool>,
 }
 
 /// Top-level elements read here or in `devices`; anything else is a note.
@@ -308,7 +312,28 @@ fn cells(cpu: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError
     let mut rows: Vec<Vec<(u32, u32, usize)>> = Vec::new();
     for (i, c) in numa.all("cell").enumerate() {
         drop_unknown_children(c, &["distances"], notes);
-        drop_unknown_attrs(c, &["id", "cpus", "memory", "unit"], notes);
+        drop_unknown_attrs(c, &["id", "cpus", "memory", "unit", "memAccess", "discard"], notes);
+        let access = match c.attr("memAccess") {
+            None => None,
+            Some(a @ ("shared" | "private")) => Some(a.to_string()),
+            Some(other) => {
+                return Err(error_at(
+                    c.at,
+                    format!("<cell memAccess='{other}'>: libvirt knows `shared` and `private`"),
+                ));
+            }
+        };
+        let discard = match c.attr("discard") {
+            None => None,
+            Some("yes") => Some(true),
+            Some("no") => Some(false),
+            Some(other) => {
+                return Err(error_at(
+                    c.at,
+                    format!("<cell discard='{other}'>: libvirt knows `yes` and `no`"),
+                ));
+            }
+        };
         let id = attr_u32(c, "id")?.unwrap_or(i as u32);
         let cpus = c.attr("cpus").map(|s| id_set(c, "cpus", s)).transpose()?;
         let mem = c
@@ -322,6 +347,8 @@ fn cells(cpu: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError
             memory_kib,
             host_node: None,
             policy: None,
+            access,
+            discard,
         });
         let mut row = Vec::new();
         if let Some(ds) = c.child("distances") {
@@ -489,6 +516,8 @@ fn model_guest(d: &Draft) -> ir::Guest {
                 memory_kib: c.memory_kib,
                 binding: None,
                 hugepage_kib: None,
+                shared: None,
+                discard: None,
             })
             .collect(),
         distances: None,

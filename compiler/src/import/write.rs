@@ -82,6 +82,12 @@ pub(super) fn render(d: &Draft, opts: &ImportOptions, notes: &[String]) -> Strin
             if let Some(p) = &c.policy {
                 line.push_str(&format!(" policy={p}"));
             }
+            if let Some(a) = &c.access {
+                line.push_str(&format!(" access={a}"));
+            }
+            if let Some(d) = c.discard {
+                line.push_str(&format!(" discard={d}"));
+            }
             out.push_str(&format!("    {line}\n"));
         }
         for (a, b, v) in &d.distances {

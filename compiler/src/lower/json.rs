@@ -25,7 +25,7 @@ pub fn guest_json(g: &Guest) -> Value {
             },
             "shared": g.backing.shared,
             "prealloc": g.backing.prealloc,
-            "discard": g.backing.discard,
+            "discard": g.backing.discard == Some(true),
         }),
         "vcpus": g.vcpus,
         "topology": g.topology.map(|t| json!({

@@ -121,7 +121,7 @@ fn memory_backing(g: &Guest) -> Option<Element> {
     if b.prealloc {
         mb.push(Element::new("allocation").attr("mode", "immediate"));
     }
-    if b.discard {
+    if b.discard == Some(true) {
         mb.push(Element::new("discard"));
     }
     mb.has_children().then_some(mb)
@@ -195,6 +195,12 @@ fn cpu(g: &Guest) -> Element {
                 cell = cell.attr("cpus", &c.vcpus);
             }
             cell = cell.attr("memory", c.memory_kib).attr("unit", "KiB");
+            if let Some(shared) = c.shared {
+                cell = cell.attr("memAccess", if shared { "shared" } else { "private" });
+            }
+            if let Some(discard) = c.discard {
+                cell = cell.attr("discard", if discard { "yes" } else { "no" });
+            }
             if let Some(row) = g.distances.as_ref().and_then(|m| m.get(i)) {
                 let mut ds = Element::new("distances");
                 for (j, v) in row.iter().enumerate() {

@@ -110,7 +110,7 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
             c.hugepage_kib,
             c.memory_kib,
             binding,
-            &g.backing,
+            &c.backing(&g.backing),
         ));
         let mut node = format!("node,nodeid={}", c.id);
         for run in c.vcpus.run_strings() {

@@ -108,8 +108,10 @@ pub fn ram_backend(
         ("memory-backend-file", None) => props.push(("mem-path", s(memory_file(guest, id)))),
         _ => {}
     }
-    if kind == "memory-backend-file" && backing.discard {
-        props.push(("discard-data", Val::Bool(true)));
+    if kind == "memory-backend-file"
+        && let Some(discard) = backing.discard
+    {
+        props.push(("discard-data", Val::Bool(discard)));
     }
     if kind != "memory-backend-ram"
         && let Some(shared) = backing.shared
@@ -170,7 +172,8 @@ pub fn memory_devices(g: &Guest) -> Vec<Opt> {
         match &m.kind {
             MemoryDeviceKind::Dimm => {
                 let page = cell.and_then(|c| c.hugepage_kib).or(g.hugepage_kib);
-                out.extend(ram_backend(&g.name, &id, page, m.size_kib, binding, &g.backing));
+                let backing = cell.map_or(g.backing, |c| c.backing(&g.backing));
+                out.extend(ram_backend(&g.name, &id, page, m.size_kib, binding, &backing));
             }
             MemoryDeviceKind::Nvdimm {
                 path,
