@@ -129,7 +129,17 @@ pub struct MaxMemory {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum MemoryDeviceKind {
-    Dimm,
+    /// A DIMM; what it leaves unsaid follows its cell.
+    Dimm {
+        /// `<source><nodemask>`: host nodes of its own, bound strictly.
+        host_nodes: Option<IdSet>,
+        /// `<source><pagesize>` in KiB: its own page size; 4 is ordinary memory.
+        page_kib: Option<u64>,
+        /// `access=`: Some(true) shared, Some(false) private.
+        shared: Option<bool>,
+        /// `discard=`.
+        discard: Option<bool>,
+    },
     Nvdimm {
         path: String,
         label_kib: Option<u64>,
@@ -148,13 +158,15 @@ pub struct MemoryDevice {
     /// Guest cell id.
     pub node: u32,
     pub slot: u32,
+    /// `<address base>`: the guest physical address, in bytes (QEMU `addr=`).
+    pub base: Option<u64>,
 }
 
 impl MemoryDevice {
     /// libvirt's alias: `dimm<slot>` or `nvdimm<slot>`.
     pub fn alias(&self) -> String {
         match self.kind {
-            MemoryDeviceKind::Dimm => format!("dimm{}", self.slot),
+            MemoryDeviceKind::Dimm { .. } => format!("dimm{}", self.slot),
             MemoryDeviceKind::Nvdimm { .. } => format!("nvdimm{}", self.slot),
         }
     }

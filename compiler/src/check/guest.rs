@@ -264,43 +264,14 @@ pub fn check_guest(
     };
     let hugepage_kib = memory.and_then(|f| f.size("hugepages")).map(kib);
     if let (Some(f), Some(page)) = (memory, hugepage_kib) {
-        let span = f.span_of("hugepages");
-        if page < 4 || !page.is_power_of_two() {
-            cx.err(
-                Diagnostic::error(
-                    HOST_PAGE_SIZE,
-                    format!("{} is not a page size", human(page)),
-                    span,
-                    "not a power of two",
-                )
-                .with_help("hugepages are `2MiB` or `1GiB` on x86_64"),
-            );
-        } else if let Some(profile) = cx.need_host("`hugepages=`", span) {
-            let mut sizes: Vec<u64> = profile
-                .nodes
+        let _ = check_page_size(&mut cx, page, f.span_of("hugepages"), "`hugepages=`");
+        // With cells of their own page sizes, each cell is checked instead.
+        let own_pages = find("numa").and_then(|n| n.stmt.block.as_ref()).is_some_and(|b| {
+            b.statements
                 .iter()
-                .flat_map(|n| n.hugepages.iter().map(|p| p.size_kib))
-                .collect();
-            sizes.sort_unstable();
-            sizes.dedup();
-            if !sizes.contains(&page) {
-                let have: Vec<String> = sizes.iter().map(|s| human(*s)).collect();
-                cx.err(
-                    Diagnostic::error(
-                        HOST_PAGE_SIZE,
-                        format!("the host has no {} hugepages", human(page)),
-                        span,
-                        "no such page size on the host",
-                    )
-                    .with_help(if have.is_empty() {
-                        "the host has no hugepage pools; drop `hugepages=` or reserve pages on the host".to_string()
-                    } else {
-                        format!("the host has {} pages", have.join(", "))
-                    }),
-                );
-            }
-        }
-        if let Some(d) = whole_pages("guest memory", memory_kib, page, f.arg_span(0)) {
+                .any(|s| s.props.iter().any(|p| p.key.text == "hugepages"))
+        });
+        if !own_pages && let Some(d) = whole_pages("guest memory", memory_kib, page, f.arg_span(0)) {
             cx.err(d);
         }
     }
@@ -391,6 +362,7 @@ pub fn check_guest(
     let mut cells: Vec<GuestCell> = Vec::new();
     let mut cell_spans: Vec<Span> = Vec::new();
     let mut binding_spans: Vec<Option<Span>> = Vec::new();
+    let mut page_spans: Vec<Option<Span>> = Vec::new();
     let mut distances = None;
     if let Some(numa) = find("numa") {
         let r = super::numa::check_numa(
@@ -403,11 +375,18 @@ pub fn check_guest(
         cells = r.cells;
         cell_spans = r.cell_spans;
         binding_spans = r.binding_spans;
+        page_spans = r.page_spans;
         distances = r.distances;
     }
     for (i, c) in cells.iter_mut().enumerate() {
-        c.hugepage_kib = hugepage_kib;
-        if let Some(page) = hugepage_kib
+        // A cell's own `hugepages=` wins; 4KiB, the base page, is ordinary memory.
+        c.hugepage_kib = match (c.hugepage_kib, page_spans.get(i).copied().flatten()) {
+            (Some(4), Some(_)) => None,
+            // A size the host lacks is reported once, not again by the fit check.
+            (Some(page), Some(span)) => check_page_size(&mut cx, page, span, "a cell's `hugepages=`").then_some(page),
+            _ => hugepage_kib,
+        };
+        if let Some(page) = c.hugepage_kib
             && let Some(d) = whole_pages(
                 &format!("cell {}'s memory", c.id),
                 c.memory_kib,
@@ -627,32 +606,61 @@ pub fn check_guest(
         .filter(|f| matches!(f.keyword(), "dimm" | "nvdimm"))
         .collect();
     let mem = super::memdev::check(memory, &memdevs, &cells, memory_kib, cx.diags);
-    // QEMU refuses a hugepage-backed DIMM or NVDIMM that is not whole pages.
-    if let Some(page) = hugepage_kib {
-        for d in &mem.devices {
-            let span = memdevs
-                .get(d.slot as usize)
-                .map(|f| f.span_of("size"))
-                .unwrap_or(cx.guest_span);
-            if let Some(e) = whole_pages(&format!("`{}`'s size", d.alias()), d.size_kib, page, span) {
-                cx.err(e);
-            }
-        }
-    }
-    for d in &mem.devices {
-        let Some(h) = cx.host else { break };
-        if d.kind != MemoryDeviceKind::Dimm {
-            continue; // NVDIMMs are backed by their file, not by node memory.
-        }
+    for (d, &index) in mem.devices.iter().zip(&mem.statements) {
+        let f = memdevs.get(index).copied();
+        let guest_span = cx.guest_span;
+        let span_of = |key: &str| f.map(|f| f.span_of(key)).unwrap_or(guest_span);
         let cell = cells.iter().find(|c| c.id == d.node);
-        if let Some(b) = cell.and_then(|c| c.binding.clone()).or(memory_binding.clone())
-            && (b.policy.binds() || hugepage_kib.is_some())
+        let cell_page = cell.map_or(hugepage_kib, |c| c.hugepage_kib);
+        let (page, own_nodes) = match &d.kind {
+            MemoryDeviceKind::Dimm {
+                host_nodes, page_kib, ..
+            } => {
+                let page = match page_kib {
+                    Some(4) => None,
+                    Some(p) => {
+                        if !check_page_size(&mut cx, *p, span_of("hugepages"), "a DIMM's `hugepages=`") {
+                            continue;
+                        }
+                        Some(*p)
+                    }
+                    None => cell_page,
+                };
+                (page, host_nodes.as_ref())
+            }
+            // NVDIMMs are backed by their file, not by node memory.
+            MemoryDeviceKind::Nvdimm { .. } => (cell_page, None),
+        };
+        // QEMU refuses a hugepage-backed DIMM or NVDIMM that is not whole pages.
+        if let Some(page) = page
+            && let Some(e) = whole_pages(&format!("`{}`'s size", d.alias()), d.size_kib, page, span_of("size"))
         {
-            let span = memdevs
-                .get(d.slot as usize)
-                .map(|f| f.span_of("node"))
-                .unwrap_or(cx.guest_span);
-            spread_claims(&mut claims, h.index, &b.nodes, d.size_kib, hugepage_kib, span, &name);
+            cx.err(e);
+        }
+        if matches!(d.kind, MemoryDeviceKind::Nvdimm { .. }) {
+            continue;
+        }
+        if let Some(nodes) = own_nodes
+            && (cx.need_host("a DIMM's `host-node=`", span_of("host-node")).is_none()
+                || !cx.check_nodes(nodes, span_of("host-node")))
+        {
+            continue;
+        }
+        let Some(h) = cx.host else { continue };
+        let own = own_nodes.map(|nodes| MemBinding {
+            nodes: nodes.clone(),
+            policy: MemPolicy::Strict,
+            auto: false,
+        });
+        if let Some(b) = own.or(cell.and_then(|c| c.binding.clone())).or(memory_binding.clone())
+            && (b.policy.binds() || page.is_some())
+        {
+            let span = if own_nodes.is_some() {
+                span_of("host-node")
+            } else {
+                span_of("node")
+            };
+            spread_claims(&mut claims, h.index, &b.nodes, d.size_kib, page, span, &name);
         }
     }
 
@@ -676,49 +684,57 @@ pub fn check_guest(
             continue;
         }
         if let Some(h) = cx.host
-            && (b.policy.binds() || hugepage_kib.is_some())
+            && (b.policy.binds() || cell.hugepage_kib.is_some())
         {
             spread_claims(
                 &mut claims,
                 h.index,
                 &b.nodes,
                 cell.memory_kib,
-                hugepage_kib,
+                cell.hugepage_kib,
                 span,
                 &name,
             );
         }
     }
-    if let (Some(b), Some(h)) = (&memory_binding, cx.host)
-        && (b.policy.binds() || hugepage_kib.is_some())
-    {
-        let unbound: u64 = if cells.is_empty() {
-            memory_kib
-        } else {
-            cells.iter().filter(|c| c.binding.is_none()).map(|c| c.memory_kib).sum()
-        };
-        let span = find("memory-policy")
-            .map(|f| f.span_of("nodeset"))
-            .unwrap_or(cx.guest_span);
-        spread_claims(&mut claims, h.index, &b.nodes, unbound, hugepage_kib, span, &name);
+    // Memory without a binding of its own, by page size (cells may differ).
+    let mut unbound: Vec<(Option<u64>, u64)> = Vec::new();
+    if cells.is_empty() {
+        unbound.push((hugepage_kib, memory_kib));
     }
-
-    // Hugepages not bound to any node come from whichever node has them.
-    if let (Some(page), Some(h), None) = (hugepage_kib, cx.host, &memory_binding) {
-        let unbound: u64 = if cells.is_empty() {
-            memory_kib
-        } else {
-            cells.iter().filter(|c| c.binding.is_none()).map(|c| c.memory_kib).sum()
-        };
-        if unbound > 0 {
-            claims.push(NodeClaim {
+    for c in cells.iter().filter(|c| c.binding.is_none()) {
+        match unbound.iter_mut().find(|(p, _)| *p == c.hugepage_kib) {
+            Some((_, kib)) => *kib += c.memory_kib,
+            None => unbound.push((c.hugepage_kib, c.memory_kib)),
+        }
+    }
+    for (page, kib) in unbound {
+        let Some(h) = cx.host else { break };
+        match &memory_binding {
+            Some(b) if b.policy.binds() || page.is_some() => {
+                let span = find("memory-policy")
+                    .map(|f| f.span_of(if b.auto { "placement" } else { "nodeset" }))
+                    .unwrap_or(cx.guest_span);
+                spread_claims(&mut claims, h.index, &b.nodes, kib, page, span, &name);
+            }
+            Some(_) => {}
+            // Hugepages not bound to any node come from whichever node has them.
+            None if page.is_some() && kib > 0 => claims.push(NodeClaim {
                 host: h.index,
                 node: ANY_NODE,
-                kib: unbound,
-                page_kib: Some(page),
-                span: memory.map(|f| f.span_of("hugepages")).unwrap_or(cx.guest_span),
+                kib,
+                page_kib: page,
+                // The cell that asked for this size, or the guest's `hugepages=`.
+                span: cells
+                    .iter()
+                    .zip(&page_spans)
+                    .find(|(c, s)| s.is_some() && c.binding.is_none() && c.hugepage_kib == page)
+                    .and_then(|(_, s)| *s)
+                    .or(memory.filter(|f| f.has("hugepages")).map(|f| f.span_of("hugepages")))
+                    .unwrap_or(cx.guest_span),
                 guest: name.clone(),
-            });
+            }),
+            None => {}
         }
     }
 
@@ -806,6 +822,47 @@ fn cx_numa<'x, 'a, 'h>(cx: &'x mut Cx<'a, 'h>) -> super::numa::NumaCx<'x, 'h> {
         host: cx.host.map(|h| (h.name, h.profile)),
         guest_span: cx.guest_span,
     }
+}
+
+/// A hugepage size must be a power of two that the host has pools of.
+fn check_page_size(cx: &mut Cx<'_, '_>, page: u64, span: Span, what: &str) -> bool {
+    let before = cx.diags.len();
+    if page < 4 || !page.is_power_of_two() {
+        cx.err(
+            Diagnostic::error(
+                HOST_PAGE_SIZE,
+                format!("{} is not a page size", human(page)),
+                span,
+                "not a power of two",
+            )
+            .with_help("hugepages are `2MiB` or `1GiB` on x86_64"),
+        );
+    } else if let Some(profile) = cx.need_host(what, span) {
+        let mut sizes: Vec<u64> = profile
+            .nodes
+            .iter()
+            .flat_map(|n| n.hugepages.iter().map(|p| p.size_kib))
+            .collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        if !sizes.contains(&page) {
+            let have: Vec<String> = sizes.iter().map(|s| human(*s)).collect();
+            cx.err(
+                Diagnostic::error(
+                    HOST_PAGE_SIZE,
+                    format!("the host has no {} hugepages", human(page)),
+                    span,
+                    "no such page size on the host",
+                )
+                .with_help(if have.is_empty() {
+                    "the host has no hugepage pools; drop `hugepages=` or reserve pages on the host".to_string()
+                } else {
+                    format!("the host has {} pages", have.join(", "))
+                }),
+            );
+        }
+    }
+    cx.diags.len() == before
 }
 
 /// An error when `kib` is not a whole number of `page`-KiB pages, with the two nearest

@@ -12,6 +12,8 @@ const MODULE_ALIGN_KIB: u64 = 2048;
 pub struct MemoryDevices {
     pub max: Option<MaxMemory>,
     pub devices: Vec<MemoryDevice>,
+    /// For each device, the index of its statement in the `devices` given to `check`.
+    pub statements: Vec<usize>,
 }
 
 pub fn check(
@@ -24,6 +26,7 @@ pub fn check(
     let mut out = MemoryDevices {
         max: None,
         devices: Vec::new(),
+        statements: Vec::new(),
     };
     let before = diags.len();
     if let Some(m) = memory {
@@ -103,7 +106,40 @@ pub fn check(
         }
     }
     let mut used = 0u64;
-    for (slot, f) in devices.iter().enumerate() {
+    // Written slots are taken first; the others get the lowest free slots in file order,
+    // as libvirt gives them.
+    let mut taken: Vec<(u64, &Fields<'_>)> = Vec::new();
+    for f in devices {
+        let Some(slot) = f.int("slot") else { continue };
+        if let Some((_, other)) = taken.iter().find(|(s, _)| *s == slot) {
+            diags.push(
+                Diagnostic::error(
+                    MEMORY_HOTPLUG,
+                    format!("slot {slot} is given twice"),
+                    f.span_of("slot"),
+                    "again here",
+                )
+                .with_label(other.span_of("slot"), "first here")
+                .with_help("every memory device needs a slot of its own"),
+            );
+        } else {
+            taken.push((slot, f));
+        }
+    }
+    let mut next_free = 0u64;
+    let mut bases: Vec<(u64, u64, &Fields<'_>)> = Vec::new();
+    for (index, f) in devices.iter().enumerate() {
+        let slot = match f.int("slot") {
+            Some(s) => s,
+            None => {
+                while taken.iter().any(|(s, _)| *s == next_free) {
+                    next_free += 1;
+                }
+                next_free += 1;
+                next_free - 1
+            }
+        };
+        let Ok(slot) = u32::try_from(slot) else { continue };
         let size_kib = f.size("size").unwrap_or(0) / 1024;
         if size_kib == 0 || size_kib % MODULE_ALIGN_KIB != 0 {
             diags.push(
@@ -171,15 +207,78 @@ pub fn check(
                 shared: f.text("access").map(|a| a == "shared"),
             }
         } else {
-            MemoryDeviceKind::Dimm
+            MemoryDeviceKind::Dimm {
+                host_nodes: f.set("host-node").cloned(),
+                page_kib: f.size("hugepages").map(|b| b / 1024),
+                shared: f.text("access").map(|a| a == "shared"),
+                discard: f.bool("discard"),
+            }
         };
+        let base = f.size("base");
+        if let Some(b) = base {
+            // QEMU wants a module's address aligned to its pages; 2MiB covers x86_64's
+            // ordinary and 2MiB-page DIMMs, and a 1GiB-page one needs 1GiB.
+            let align = match &kind {
+                MemoryDeviceKind::Dimm { page_kib: Some(p), .. } => (*p).max(MODULE_ALIGN_KIB) * 1024,
+                _ => MODULE_ALIGN_KIB * 1024,
+            };
+            if b == 0 || b % align != 0 {
+                diags.push(
+                    Diagnostic::error(
+                        MEMORY_GRANULE,
+                        format!("`base=` must be a positive multiple of {}", human_kib(align / 1024)),
+                        f.span_of("base"),
+                        "misaligned",
+                    )
+                    .with_help("QEMU places a memory module at an address aligned to its page size"),
+                );
+                continue;
+            }
+            let end = b.saturating_add(size_kib * 1024);
+            if let Some((_, _, other)) = bases.iter().find(|(s, e, _)| b < *e && *s < end) {
+                diags.push(
+                    Diagnostic::error(
+                        MEMORY_HOTPLUG,
+                        "two memory devices overlap",
+                        f.span_of("base"),
+                        "overlaps",
+                    )
+                    .with_label(other.span_of("base"), "this one")
+                    .with_help("give each module its own address range, or leave `base=` to QEMU"),
+                );
+                continue;
+            }
+            bases.push((b, end, f));
+        }
+        if let Some(max) = out.max
+            && slot >= max.slots
+            && let Some(m) = memory
+        {
+            diags.push(
+                Diagnostic::error(
+                    MEMORY_HOTPLUG,
+                    format!("slot {slot} is beyond the {} slots", max.slots),
+                    if f.has("slot") {
+                        f.span_of("slot")
+                    } else {
+                        f.stmt.head_span()
+                    },
+                    "no such slot",
+                )
+                .with_label(m.span_of("slots"), "the slots")
+                .with_help(format!("slots are 0 to {}", max.slots.saturating_sub(1))),
+            );
+            continue;
+        }
         used += size_kib;
         out.devices.push(MemoryDevice {
             kind,
             size_kib,
             node: node as u32,
-            slot: slot as u32,
+            slot,
+            base,
         });
+        out.statements.push(index);
     }
     if !out.devices.is_empty() && diags.len() == before {
         let first = devices[0].stmt.head_span();

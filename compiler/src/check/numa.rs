@@ -21,6 +21,8 @@ pub struct NumaResult {
     pub cell_spans: Vec<Span>,
     /// The span of each cell's `host-node=`.
     pub binding_spans: Vec<Option<Span>>,
+    /// Each cell's own `hugepages=` (its size is in the cell's `hugepage_kib`) and its span.
+    pub page_spans: Vec<Option<Span>>,
     pub distances: Option<Vec<Vec<u32>>>,
 }
 
@@ -39,6 +41,7 @@ pub fn check_numa(
         .collect();
 
     let mut cells: Vec<(GuestCell, Span, Option<Span>, Span)> = Vec::new();
+    let mut page_spans: Vec<(u32, Option<Span>)> = Vec::new();
     for f in fields.iter().filter(|f| f.keyword() == "cell") {
         let Some(id) = f.arg_int(0) else { continue };
         let id_span = f.arg_span(0);
@@ -104,11 +107,13 @@ pub fn check_numa(
             vcpus: f.set("cpus").cloned().unwrap_or_default(),
             memory_kib: bytes / 1024,
             binding,
-            hugepage_kib: None,
+            hugepage_kib: f.size("hugepages").map(|b| b / 1024),
             shared: f.text("access").map(|a| a == "shared"),
             discard: f.bool("discard"),
         };
         let bspan = f.has("host-node").then(|| f.span_of("host-node"));
+        let pspan = f.has("hugepages").then(|| f.span_of("hugepages"));
+        page_spans.push((cell.id, pspan));
         cells.push((cell, f.stmt.head_span(), bspan, id_span));
     }
     cells.sort_by_key(|(c, ..)| c.id);
@@ -299,6 +304,10 @@ pub fn check_numa(
     NumaResult {
         cell_spans: cells.iter().map(|(_, s, _, _)| *s).collect(),
         binding_spans: cells.iter().map(|(_, _, b, _)| *b).collect(),
+        page_spans: cells
+            .iter()
+            .map(|(c, ..)| page_spans.iter().find(|(id, _)| *id == c.id).and_then(|(_, s)| *s))
+            .collect(),
         cells: cells.into_iter().map(|(c, ..)| c).collect(),
         distances,
     }

@@ -217,7 +217,13 @@ pub const SCHEMA: &[StmtSpec] = &[
         "Whole-guest memory binding (`<numatune><memory>`)."),
     stmt!("dimm" in Guest, args [], props [
         req("size", Kind::Size, "The DIMM's size."),
-        req("node", Kind::Int, "The guest cell it belongs to.")
+        req("node", Kind::Int, "The guest cell it belongs to."),
+        p("host-node", Kind::Set, "Host nodes of its own, bound strictly (`<source><nodemask>`); default its cell's."),
+        p("hugepages", Kind::Size, "Its own page size (`<source><pagesize>`); `4KiB` is ordinary memory; default its cell's."),
+        p("access", Kind::OneOf(&["shared", "private"]), "Its memory mapping; default its cell's."),
+        p("discard", Kind::Bool, "Discard its memory when the guest stops; default its cell's."),
+        p("slot", Kind::Int, "Its hotplug slot; default the lowest free one."),
+        p("base", Kind::Size, "Its guest physical address (`<address base>`, QEMU `addr=`); default QEMU's choice.")
     ], block None, repeat true,
         "A hot-pluggable DIMM."),
     stmt!("nvdimm" in Guest, args [], props [
@@ -227,7 +233,9 @@ pub const SCHEMA: &[StmtSpec] = &[
         p("label", Kind::Size, "Label area size."),
         p("align", Kind::Size, "Alignment of the backing."),
         p("pmem", Kind::Bool, "The backing is real persistent memory."),
-        p("access", Kind::OneOf(&["shared", "private"]), "Mapping access mode.")
+        p("access", Kind::OneOf(&["shared", "private"]), "Mapping access mode."),
+        p("slot", Kind::Int, "Its hotplug slot; default the lowest free one."),
+        p("base", Kind::Size, "Its guest physical address (`<address base>`, QEMU `addr=`); default QEMU's choice.")
     ], block None, repeat true,
         "An emulated NVDIMM."),
     stmt!("devices" in Guest, args [], props [], block Some(Context::Devices), repeat false,
@@ -239,7 +247,8 @@ pub const SCHEMA: &[StmtSpec] = &[
         p("host-node", Kind::Set, "Host nodes backing the cell's memory (`<memnode>`)."),
         p("policy", Kind::OneOf(POLICIES), "How the memory is bound; default `strict`."),
         p("access", Kind::OneOf(&["shared", "private"]), "The cell's memory mapping (`memAccess`), instead of `memory access=`."),
-        p("discard", Kind::Bool, "Discard the cell's memory when the guest stops (`discard`), instead of `memory discard=`.")
+        p("discard", Kind::Bool, "Discard the cell's memory when the guest stops (`discard`), instead of `memory discard=`."),
+        p("hugepages", Kind::Size, "The cell's page size (`<page nodeset>`), instead of `memory hugepages=`; `4KiB` is ordinary memory.")
     ], block None, repeat true,
         "A guest NUMA cell."),
     stmt!("distance" in Numa, args ["A": Kind::Int, "B": Kind::Int, "VALUE": Kind::Int], props [], block None, repeat true,

@@ -75,7 +75,23 @@ fn pci_address(n: &Node) -> Result<Option<Addr>, ImportError> {
 pub(super) fn read(devs: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
     let mut ctls: Vec<Ctl> = Vec::new();
     let mut list: Vec<Dev> = Vec::new();
-    let mut slots = 0u32;
+    // Written slots are kept unless they are the ones vnumac would give anyway (0, 1, …
+    // in order), so that vnumac's own XML imports back to the same text.
+    let written_slots: Vec<Option<u32>> = devs
+        .children
+        .iter()
+        .filter(|c| c.name == "memory" && matches!(c.attr("model"), Some("dimm" | "nvdimm")))
+        .map(|c| {
+            c.child("address")
+                .map(|a| attr_u32(a, "slot"))
+                .transpose()
+                .map(Option::flatten)
+        })
+        .collect::<Result<_, _>>()?;
+    let keep_slots = written_slots
+        .iter()
+        .enumerate()
+        .any(|(i, s)| s.is_some_and(|s| s as usize != i));
     for c in &devs.children {
         match c.name.as_str() {
             "emulator" if c.trimmed() == EMULATOR => {}
@@ -88,10 +104,7 @@ pub(super) fn read(devs: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
             "disk" => list.extend(disk(c, notes)?),
             "hostdev" => list.extend(hostdev(c, notes)?),
             "serial" | "console" => list.extend(chardev(c, &list, notes)),
-            "memory" => {
-                memdev(c, slots, d, notes)?;
-                slots += 1;
-            }
+            "memory" => memdev(c, keep_slots, d, notes)?,
             "memballoon" if c.attr("model") == Some("none") => {}
             _ => notes.drop(c.describe()),
         }
@@ -315,7 +328,7 @@ fn chardev(c: &Node, list: &[Dev], notes: &mut Notes) -> Option<Dev> {
     })
 }
 
-fn memdev(c: &Node, slot: u32, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
+fn memdev(c: &Node, keep_slots: bool, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
     let model = c.attr("model").unwrap_or("");
     let target = c.child("target");
     let size = target.and_then(|t| t.child("size"));
@@ -333,20 +346,76 @@ fn memdev(c: &Node, slot: u32, d: &mut Draft, notes: &mut Notes) -> Result<(), I
         None => return Err(error_at(c.at, "<memory> device without a <target><size>")),
     };
     d.memdev_kib = d.memdev_kib.saturating_add(size_kib);
-    drop_unknown_attrs(c, &["model", "access"], notes);
+    drop_unknown_attrs(c, &["model", "access", "discard"], notes);
     let (true, Some(node)) = (matches!(model, "dimm" | "nvdimm"), node) else {
         notes.drop(format!("{} (the guest's memory is reduced by its size)", c.describe()));
         return Ok(());
     };
-    let written = c.child("address").map(|a| attr_u32(a, "slot")).transpose()?.flatten();
-    if written.is_some_and(|s| s != slot) {
-        notes.change("memory device slots: vnumac numbers them in order from 0");
+    // `<address type='dimm' slot base>`.
+    let mut address = String::new();
+    if let Some(a) = c.child("address") {
+        drop_unknown_attrs(a, &["type", "slot", "base"], notes);
+        if let Some(slot) = attr_u32(a, "slot")?
+            && keep_slots
+        {
+            address.push_str(&format!(" slot={slot}"));
+        }
+        if let Some(b) = a.attr("base") {
+            let bytes = match b.strip_prefix("0x").or_else(|| b.strip_prefix("0X")) {
+                Some(hex) => u64::from_str_radix(hex, 16).ok(),
+                None => b.parse().ok(),
+            };
+            match bytes {
+                Some(bytes) if bytes % 1024 == 0 => address.push_str(&format!(" base={}", exact_kib(bytes / 1024))),
+                _ => {
+                    return Err(error_at(
+                        a.at,
+                        format!("<address base='{b}'>: not an address in whole KiB"),
+                    ));
+                }
+            }
+        }
     }
     let mut line = format!("{model} size={} node={node}", exact_kib(size_kib));
     if model == "dimm" {
-        drop_unknown_children(c, &["target", "address", "alias"], notes);
+        drop_unknown_children(c, &["source", "target", "address", "alias"], notes);
+        if let Some(s) = c.child("source") {
+            drop_unknown_children(s, &["nodemask", "pagesize"], notes);
+            if let Some(n) = s.child("nodemask") {
+                line.push_str(&format!(" host-node={}", super::id_set(n, "nodemask", n.trimmed())?));
+            }
+            if let Some(p) = s.child("pagesize") {
+                let kib = super::size_kib(p, p.trimmed(), p.attr("unit"), "<pagesize>", notes)?;
+                line.push_str(&format!(" hugepages={}", exact_kib(kib)));
+            }
+        }
+        match c.attr("access") {
+            Some(a @ ("shared" | "private")) => line.push_str(&format!(" access={a}")),
+            Some(a) => {
+                return Err(error_at(
+                    c.at,
+                    format!("<memory access='{a}'>: libvirt knows `shared` and `private`"),
+                ));
+            }
+            None => {}
+        }
+        match c.attr("discard") {
+            Some("yes") => line.push_str(" discard=true"),
+            Some("no") => line.push_str(" discard=false"),
+            Some(v) => {
+                return Err(error_at(
+                    c.at,
+                    format!("<memory discard='{v}'>: libvirt knows `yes` and `no`"),
+                ));
+            }
+            None => {}
+        }
+        line.push_str(&address);
         d.memdevs.push(line);
         return Ok(());
+    }
+    if c.attr("discard").is_some() {
+        notes.drop("<memory model='nvdimm' discard=…> (libvirt does not discard an NVDIMM)");
     }
     drop_unknown_children(c, &["source", "target", "address", "alias"], notes);
     let source = c.child("source");
@@ -378,6 +447,7 @@ fn memdev(c: &Node, slot: u32, d: &mut Draft, notes: &mut Notes) -> Result<(), I
         Some(a) => notes.drop(format!("<memory access='{a}'>")),
         None => {}
     }
+    line.push_str(&address);
     d.memdevs.push(line);
     Ok(())
 }

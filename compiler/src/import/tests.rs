@@ -253,21 +253,36 @@ fn memory_backing_and_hotplug_headroom() {
         i.text
     );
     assert!(!i.notes.iter().any(|n| n.contains("hugepages")), "{:?}", i.notes);
+    // Cells take the sizes their <page>s give them; a cell named by none has ordinary memory.
     let partial = backing.replace("nodeset='0-1'", "nodeset='1'");
+    let i = import(&domain(&partial, cpu));
     assert!(
-        import(&domain(&partial, cpu))
-            .notes
-            .iter()
-            .any(|n| n.contains("hugepages for cells 1 only"))
+        i.text.contains("  memory 4GiB max=16GiB slots=4 locked=true\n"),
+        "{}",
+        i.text
     );
-    let two = backing.replace("</hugepages>", "<page size='1' unit='G' nodeset='1'/></hugepages>");
+    assert!(
+        i.text.contains("cell 1 cpus=2-3 memory=2GiB hugepages=2MiB\n"),
+        "{}",
+        i.text
+    );
+    assert!(i.notes.is_empty(), "{:?}", i.notes);
+    let two = backing.replace("nodeset='0-1'/>", "nodeset='0'/><page size='1' unit='G' nodeset='1'/>");
     let i = import(&domain(&two, cpu));
-    assert!(i.text.contains("hugepages=2MiB"));
+    assert!(i.text.contains("locked=true hugepages=2MiB\n"), "{}", i.text);
     assert!(
-        i.notes.iter().any(|n| n.contains("hugepage sizes per nodeset")),
-        "{:?}",
-        i.notes
+        i.text.contains("cell 1 cpus=2-3 memory=2GiB hugepages=1GiB\n"),
+        "{}",
+        i.text
     );
+    // libvirt rejects a nodeset naming a cell the guest lacks, and a cell named twice.
+    for bad in [
+        "nodeset='0-2'/>",
+        "nodeset='0-1'/><page size='1' unit='G' nodeset='1'/>",
+    ] {
+        let xml = domain(&backing.replace("nodeset='0-1'/>", bad), cpu);
+        assert!(import_domain(&xml, &ImportOptions::default()).is_err(), "{bad}");
+    }
 }
 
 #[test]

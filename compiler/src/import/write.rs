@@ -85,6 +85,9 @@ pub(super) fn render(d: &Draft, opts: &ImportOptions, notes: &[String]) -> Strin
             if let Some(a) = &c.access {
                 line.push_str(&format!(" access={a}"));
             }
+            if let Some((_, page)) = d.cell_pages.iter().find(|(id, _)| *id == c.id) {
+                line.push_str(&format!(" hugepages={}", exact_kib(*page)));
+            }
             if let Some(d) = c.discard {
                 line.push_str(&format!(" discard={d}"));
             }

@@ -93,18 +93,37 @@ pub fn domain_xml(g: &Guest) -> String {
 
 fn memory_backing(g: &Guest) -> Option<Element> {
     let mut mb = Element::new("memoryBacking");
-    if let Some(size) = g.hugepage_kib {
-        let mut page = Element::new("page").attr("size", size).attr("unit", "KiB");
-        if !g.cells.is_empty() {
-            let ids: IdSet = g
-                .cells
-                .iter()
-                .filter(|c| c.hugepage_kib.is_some())
-                .map(|c| c.id)
-                .collect();
-            page = page.attr("nodeset", ids);
+    if g.cells.is_empty() {
+        if let Some(size) = g.hugepage_kib {
+            let page = Element::new("page").attr("size", size).attr("unit", "KiB");
+            mb.push(Element::new("hugepages").child(page));
         }
-        mb.push(Element::new("hugepages").child(page));
+    } else {
+        // One <page> per size, naming its cells; a cell in none has ordinary memory.
+        let mut sizes: Vec<u64> = Vec::new();
+        for size in g.cells.iter().filter_map(|c| c.hugepage_kib) {
+            if !sizes.contains(&size) {
+                sizes.push(size);
+            }
+        }
+        if !sizes.is_empty() {
+            let mut hp = Element::new("hugepages");
+            for size in sizes {
+                let ids: IdSet = g
+                    .cells
+                    .iter()
+                    .filter(|c| c.hugepage_kib == Some(size))
+                    .map(|c| c.id)
+                    .collect();
+                hp.push(
+                    Element::new("page")
+                        .attr("size", size)
+                        .attr("unit", "KiB")
+                        .attr("nodeset", ids),
+                );
+            }
+            mb.push(hp);
+        }
     }
     if g.locked {
         mb.push(Element::new("locked"));
@@ -218,12 +237,36 @@ fn cpu(g: &Guest) -> Element {
 fn memory_device(m: &MemoryDevice) -> Element {
     let size = Element::new("size").attr("unit", "KiB").text(m.size_kib);
     let node = Element::new("node").text(m.node);
-    let address = Element::new("address").attr("type", "dimm").attr("slot", m.slot);
+    let mut address = Element::new("address").attr("type", "dimm").attr("slot", m.slot);
+    if let Some(base) = m.base {
+        address = address.attr("base", format!("0x{base:x}"));
+    }
     match &m.kind {
-        MemoryDeviceKind::Dimm => Element::new("memory")
-            .attr("model", "dimm")
-            .child(Element::new("target").child(size).child(node))
-            .child(address),
+        MemoryDeviceKind::Dimm {
+            host_nodes,
+            page_kib,
+            shared,
+            discard,
+        } => {
+            let mut e = Element::new("memory").attr("model", "dimm");
+            if let Some(sh) = shared {
+                e = e.attr("access", if *sh { "shared" } else { "private" });
+            }
+            if let Some(d) = discard {
+                e = e.attr("discard", if *d { "yes" } else { "no" });
+            }
+            let mut source = Element::new("source");
+            if let Some(nodes) = host_nodes {
+                source.push(Element::new("nodemask").text(nodes));
+            }
+            if let Some(p) = page_kib {
+                source.push(Element::new("pagesize").attr("unit", "KiB").text(p));
+            }
+            if source.has_children() {
+                e.push(source);
+            }
+            e.child(Element::new("target").child(size).child(node)).child(address)
+        }
         MemoryDeviceKind::Nvdimm {
             path,
             label_kib,

@@ -170,9 +170,27 @@ pub fn memory_devices(g: &Guest) -> Vec<Opt> {
         let cell = g.cells.iter().find(|c| c.id == m.node);
         let binding = cell.and_then(|c| c.binding.as_ref()).or(g.memory_binding.as_ref());
         match &m.kind {
-            MemoryDeviceKind::Dimm => {
-                let page = cell.and_then(|c| c.hugepage_kib).or(g.hugepage_kib);
-                let backing = cell.map_or(g.backing, |c| c.backing(&g.backing));
+            MemoryDeviceKind::Dimm {
+                host_nodes,
+                page_kib,
+                shared,
+                discard,
+            } => {
+                // Its own page size, nodes, access and discard win over its cell's.
+                let page = match page_kib {
+                    Some(4) => None,
+                    Some(p) => Some(*p),
+                    None => cell.map_or(g.hugepage_kib, |c| c.hugepage_kib),
+                };
+                let own = host_nodes.as_ref().map(|nodes| MemBinding {
+                    nodes: nodes.clone(),
+                    policy: MemPolicy::Strict,
+                    auto: false,
+                });
+                let binding = own.as_ref().or(binding);
+                let mut backing = cell.map_or(g.backing, |c| c.backing(&g.backing));
+                backing.shared = shared.or(backing.shared);
+                backing.discard = discard.or(backing.discard);
                 out.extend(ram_backend(&g.name, &id, page, m.size_kib, binding, &backing));
             }
             MemoryDeviceKind::Nvdimm {
@@ -209,7 +227,7 @@ pub fn memory_devices(g: &Guest) -> Vec<Opt> {
         let mut dev = vec![
             (
                 "driver",
-                s(if matches!(m.kind, MemoryDeviceKind::Dimm) {
+                s(if matches!(m.kind, MemoryDeviceKind::Dimm { .. }) {
                     "pc-dimm"
                 } else {
                     "nvdimm"
@@ -223,6 +241,9 @@ pub fn memory_devices(g: &Guest) -> Vec<Opt> {
         dev.push(("memdev", s(id)));
         dev.push(("id", s(alias)));
         dev.push(("slot", n(m.slot)));
+        if let Some(base) = m.base {
+            dev.push(("addr", n(base)));
+        }
         out.push(Opt::props("-device", "driver", dev));
     }
     out
