@@ -73,6 +73,7 @@ fn pci_address(n: &Node) -> Result<Option<Addr>, ImportError> {
 }
 
 pub(super) fn read(devs: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
+    check_expanders(devs, d)?;
     let mut ctls: Vec<Ctl> = Vec::new();
     let mut list: Vec<Dev> = Vec::new();
     // Written slots are kept unless they are the ones vnumac would give anyway (0, 1, …
@@ -119,6 +120,45 @@ pub(super) fn read(devs: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
         seen.push(c.name.clone());
     }
     plan(&ctls, &list, d, notes);
+    Ok(())
+}
+
+/// What libvirt rejects of any expander bus, whether vnumac imports it or not: one on a
+/// bus other than the root (only the root accepts an expander), or bound to a guest NUMA
+/// cell the domain does not have.
+fn check_expanders(devs: &Node, d: &Draft) -> Result<(), ImportError> {
+    for c in devs.all("controller") {
+        let model = c.attr("model").unwrap_or("");
+        if c.attr("type") != Some("pci") || !matches!(model, "pci-expander-bus" | "pcie-expander-bus") {
+            continue;
+        }
+        let index = attr_u32(c, "index")?.unwrap_or(0);
+        if let Some((bus, slot, function)) = pci_address(c)?
+            && bus != 0
+        {
+            return Err(error_at(
+                c.at,
+                format!(
+                    "the {model} with index='{index}' is at PCI address 0000:{bus:02x}:{slot:02x}.{function:x}, on bus {bus}: \
+                     libvirt plugs an expander bus only into the root bus"
+                ),
+            ));
+        }
+        let node = c.child("target").and_then(|t| t.child("node"));
+        if let Some(n) = node {
+            let cell = number(n.trimmed()).and_then(|v| u32::try_from(v).ok());
+            if !cell.is_some_and(|id| d.cells.iter().any(|c| c.id == id)) {
+                return Err(error_at(
+                    n.at,
+                    format!(
+                        "the {model} with index='{index}' is bound to NUMA node {}, which the domain's <cpu><numa> does not have ({} cells; libvirt rejects it)",
+                        n.trimmed(),
+                        d.cells.len()
+                    ),
+                ));
+            }
+        }
+    }
     Ok(())
 }
 

@@ -339,3 +339,19 @@ fn controllers_keep_their_user_aliases_and_unique_names() {
         i.notes
     );
 }
+
+#[test]
+fn expanders_off_the_root_or_on_a_missing_cell_are_errors() {
+    let cpu = "<numa><cell id='0' cpus='0-3' memory='4' unit='GiB'/></numa>";
+    let with = |ctl: &str| domain("", cpu).replace("</domain>", &format!("<devices>{ctl}</devices></domain>"));
+    let ok = "<controller type='pci' index='1' model='pcie-expander-bus'><target busNr='254'><node>0</node></target>\
+              <address type='pci' bus='0x00' slot='0x02'/></controller>";
+    assert!(import_domain(&with(ok), &ImportOptions::default()).is_ok());
+    for bad in [
+        ok.replace("<node>0</node>", "<node>1</node>"),
+        ok.replace("bus='0x00'", "bus='0x01'"),
+    ] {
+        let e = import_domain(&with(&bad), &ImportOptions::default()).unwrap_err();
+        assert!(e.message.contains("libvirt"), "{e:?}");
+    }
+}
