@@ -148,6 +148,38 @@ pub enum MemoryDeviceKind {
         /// `Some(true)` shared, `Some(false)` private.
         shared: Option<bool>,
     },
+    /// A virtio-mem device: `size` is the most it can give its cell, `requested_kib` what
+    /// it gives at boot, in blocks of `block_kib`. On a PCI slot of the root bus.
+    VirtioMem {
+        block_kib: u64,
+        requested_kib: u64,
+        host_nodes: Option<IdSet>,
+        /// Its own page size; 4 is ordinary memory; None follows its cell.
+        page_kib: Option<u64>,
+        pci: PciAddress,
+    },
+    /// A virtio-pmem device on a file; it belongs to no cell (`node` is unused).
+    VirtioPmem {
+        path: String,
+        shared: Option<bool>,
+        pci: PciAddress,
+    },
+}
+
+impl MemoryDeviceKind {
+    /// A DIMM or NVDIMM, which takes one of `slots=`; virtio devices sit on PCI instead.
+    pub fn model(&self) -> &'static str {
+        match self {
+            MemoryDeviceKind::Dimm { .. } => "dimm",
+            MemoryDeviceKind::Nvdimm { .. } => "nvdimm",
+            MemoryDeviceKind::VirtioMem { .. } => "virtio-mem",
+            MemoryDeviceKind::VirtioPmem { .. } => "virtio-pmem",
+        }
+    }
+
+    pub fn takes_slot(&self) -> bool {
+        matches!(self, MemoryDeviceKind::Dimm { .. } | MemoryDeviceKind::Nvdimm { .. })
+    }
 }
 
 /// A DIMM or NVDIMM in a hotplug slot, belonging to a guest cell.
@@ -157,6 +189,8 @@ pub struct MemoryDevice {
     pub size_kib: u64,
     /// Guest cell id.
     pub node: u32,
+    /// The hotplug slot of a DIMM or NVDIMM; for a virtio device, its number among
+    /// the devices of its model.
     pub slot: u32,
     /// `<address base>`: the guest physical address, in bytes (QEMU `addr=`).
     pub base: Option<u64>,
@@ -168,6 +202,8 @@ impl MemoryDevice {
         match self.kind {
             MemoryDeviceKind::Dimm { .. } => format!("dimm{}", self.slot),
             MemoryDeviceKind::Nvdimm { .. } => format!("nvdimm{}", self.slot),
+            MemoryDeviceKind::VirtioMem { .. } => format!("virtiomem{}", self.slot),
+            MemoryDeviceKind::VirtioPmem { .. } => format!("virtiopmem{}", self.slot),
         }
     }
 }

@@ -603,9 +603,9 @@ pub fn check_guest(
     // Memory hotplug: headroom and devices, on the final cells.
     let memdevs: Vec<&Fields<'_>> = fields
         .iter()
-        .filter(|f| matches!(f.keyword(), "dimm" | "nvdimm"))
+        .filter(|f| matches!(f.keyword(), "dimm" | "nvdimm" | "virtio-mem" | "virtio-pmem"))
         .collect();
-    let mem = super::memdev::check(memory, &memdevs, &cells, memory_kib, cx.diags);
+    let mut mem = super::memdev::check(memory, &memdevs, &cells, memory_kib, cx.diags);
     for (d, &index) in mem.devices.iter().zip(&mem.statements) {
         let f = memdevs.get(index).copied();
         let guest_span = cx.guest_span;
@@ -614,6 +614,9 @@ pub fn check_guest(
         let cell_page = cell.map_or(hugepage_kib, |c| c.hugepage_kib);
         let (page, own_nodes) = match &d.kind {
             MemoryDeviceKind::Dimm {
+                host_nodes, page_kib, ..
+            }
+            | MemoryDeviceKind::VirtioMem {
                 host_nodes, page_kib, ..
             } => {
                 let page = match page_kib {
@@ -628,8 +631,8 @@ pub fn check_guest(
                 };
                 (page, host_nodes.as_ref())
             }
-            // NVDIMMs are backed by their file, not by node memory.
-            MemoryDeviceKind::Nvdimm { .. } => (cell_page, None),
+            // NVDIMMs and virtio-pmem are backed by their file, not by node memory.
+            MemoryDeviceKind::Nvdimm { .. } | MemoryDeviceKind::VirtioPmem { .. } => (cell_page, None),
         };
         // QEMU refuses a hugepage-backed DIMM or NVDIMM that is not whole pages.
         if let Some(page) = page
@@ -637,7 +640,10 @@ pub fn check_guest(
         {
             cx.err(e);
         }
-        if matches!(d.kind, MemoryDeviceKind::Nvdimm { .. }) {
+        if matches!(
+            d.kind,
+            MemoryDeviceKind::Nvdimm { .. } | MemoryDeviceKind::VirtioPmem { .. }
+        ) {
             continue;
         }
         if let Some(nodes) = own_nodes
@@ -675,6 +681,42 @@ pub fn check_guest(
             cx.diags,
         )
     });
+
+    // virtio memory devices take the next free slots of the root bus (slot 1 is the
+    // chipset's on `pc`, 0x1f on q35).
+    let q35 = machine == "q35" || machine.starts_with("pc-q35");
+    let mut root_slot = device_set.as_ref().map_or(0, |d| {
+        d.controllers
+            .iter()
+            .map(|c| &c.address)
+            .chain(d.devices.iter().filter_map(|x| x.address.as_ref()))
+            .filter(|a| a.bus == 0)
+            .map(|a| a.slot)
+            .max()
+            .unwrap_or(0)
+    }) + 1;
+    if !q35 {
+        root_slot = root_slot.max(2);
+    }
+    for (d, &index) in mem.devices.iter_mut().zip(&mem.statements) {
+        let (MemoryDeviceKind::VirtioMem { pci, .. } | MemoryDeviceKind::VirtioPmem { pci, .. }) = &mut d.kind else {
+            continue;
+        };
+        if root_slot > 0x1e {
+            cx.err(
+                Diagnostic::error(
+                    DEVICE_CONFIG,
+                    "no slot is left on the root bus for this device",
+                    memdevs.get(index).map_or(cx.guest_span, |f| f.span()),
+                    "no free slot",
+                )
+                .with_help("the root bus has 30 free slots; put other devices behind expanders"),
+            );
+            break;
+        }
+        pci.slot = root_slot;
+        root_slot += 1;
+    }
 
     // Host-node checks on cells, and claims for the fit check.
     for (i, cell) in cells.iter().enumerate() {
@@ -764,9 +806,9 @@ pub fn check_guest(
             .collect(),
         vnuma: find("vnuma").map(|v| v.span()),
         memory_devices: mem
-            .devices
+            .statements
             .iter()
-            .map(|d| memdevs.get(d.slot as usize).map(|f| f.span()).unwrap_or(stmt.span()))
+            .map(|&i| memdevs.get(i).map(|f| f.span()).unwrap_or(stmt.span()))
             .collect(),
         controllers: device_set
             .as_ref()

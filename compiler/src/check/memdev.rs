@@ -3,7 +3,7 @@
 use super::codes::*;
 use super::schema::{Fields, MISSING};
 use crate::diagnostics::Diagnostic;
-use crate::ir::{GuestCell, MaxMemory, MemoryDevice, MemoryDeviceKind};
+use crate::ir::{GuestCell, MaxMemory, MemoryDevice, MemoryDeviceKind, PciAddress};
 use crate::units::human_kib;
 
 /// libvirt rounds memory device sizes up to this; vnumac asks for exact multiples.
@@ -31,7 +31,9 @@ pub fn check(
     let before = diags.len();
     if let Some(m) = memory {
         match (m.size("max"), m.int("slots")) {
-            (Some(max), Some(slots)) => {
+            // Without `slots=`, only virtio devices can be plugged (checked below).
+            (Some(max), slots @ (Some(_) | None)) => {
+                let slots = slots.unwrap_or(0);
                 let kib = max / 1024;
                 if max % (1 << 20) != 0 {
                     diags.push(
@@ -58,7 +60,7 @@ pub fn check(
                         .with_label(m.arg_span(0), "initial memory")
                         .with_help("the maximum includes the initial memory; raise `max=`"),
                     );
-                } else if slots == 0 || slots > 255 {
+                } else if (slots == 0 && m.has("slots")) || slots > 255 {
                     diags.push(
                         Diagnostic::error(
                             MEMORY_HOTPLUG,
@@ -75,12 +77,8 @@ pub fn check(
                     });
                 }
             }
-            (Some(_), None) | (None, Some(_)) => {
-                let (have, lack) = if m.has("max") {
-                    ("max", "slots")
-                } else {
-                    ("slots", "max")
-                };
+            (None, Some(_)) => {
+                let (have, lack) = ("slots", "max");
                 diags.push(
                     Diagnostic::error(
                         MISSING,
@@ -109,7 +107,8 @@ pub fn check(
     // Written slots are taken first; the others get the lowest free slots in file order,
     // as libvirt gives them.
     let mut taken: Vec<(u64, &Fields<'_>)> = Vec::new();
-    for f in devices {
+    let takes_slot = |f: &Fields<'_>| matches!(f.keyword(), "dimm" | "nvdimm");
+    for f in devices.iter().filter(|f| takes_slot(f)) {
         let Some(slot) = f.int("slot") else { continue };
         if let Some((_, other)) = taken.iter().find(|(s, _)| *s == slot) {
             diags.push(
@@ -128,8 +127,17 @@ pub fn check(
     }
     let mut next_free = 0u64;
     let mut bases: Vec<(u64, u64, &Fields<'_>)> = Vec::new();
+    let mut virtio_count = [0u32; 2];
     for (index, f) in devices.iter().enumerate() {
         let slot = match f.int("slot") {
+            _ if f.keyword() == "virtio-mem" => {
+                virtio_count[0] += 1;
+                u64::from(virtio_count[0] - 1)
+            }
+            _ if f.keyword() == "virtio-pmem" => {
+                virtio_count[1] += 1;
+                u64::from(virtio_count[1] - 1)
+            }
             Some(s) => s,
             None => {
                 while taken.iter().any(|(s, _)| *s == next_free) {
@@ -153,8 +161,13 @@ pub fn check(
             );
             continue;
         }
-        let node = f.int("node").unwrap_or(u64::MAX);
-        if !cells.iter().any(|c| u64::from(c.id) == node) {
+        // A virtio-pmem device belongs to no cell.
+        let node = if f.keyword() == "virtio-pmem" {
+            0
+        } else {
+            f.int("node").unwrap_or(u64::MAX)
+        };
+        if f.keyword() != "virtio-pmem" && !cells.iter().any(|c| u64::from(c.id) == node) {
             diags.push(
                 Diagnostic::error(
                     MEMDEV_NODE,
@@ -206,6 +219,74 @@ pub fn check(
                 pmem: f.bool("pmem").unwrap_or(false),
                 shared: f.text("access").map(|a| a == "shared"),
             }
+        } else if f.keyword() == "virtio-mem" {
+            let block_kib = f.size("block").unwrap_or(0) / 1024;
+            let requested_kib = f.size("requested").unwrap_or(0) / 1024;
+            if block_kib < MODULE_ALIGN_KIB || !block_kib.is_power_of_two() {
+                diags.push(
+                    Diagnostic::error(
+                        MEMORY_GRANULE,
+                        "`block=` must be a power of two of at least 2MiB",
+                        f.span_of("block"),
+                        "bad block size",
+                    )
+                    .with_help("QEMU's virtio-mem plugs memory in blocks of 2MiB or more (`2MiB`, `1GiB`)"),
+                );
+                continue;
+            }
+            let granule = |what: &str, kib: u64, key: &str| {
+                (!kib.is_multiple_of(block_kib)).then(|| {
+                    Diagnostic::error(
+                        MEMORY_GRANULE,
+                        format!("{what} is not a whole number of {} blocks", human_kib(block_kib)),
+                        f.span_of(key),
+                        "not whole blocks",
+                    )
+                    .with_help("virtio-mem plugs and unplugs whole blocks")
+                })
+            };
+            if let Some(d) =
+                granule("the size", size_kib, "size").or(granule("`requested=`", requested_kib, "requested"))
+            {
+                diags.push(d);
+                continue;
+            }
+            if requested_kib > size_kib {
+                diags.push(
+                    Diagnostic::error(
+                        MEMORY_HOTPLUG,
+                        "`requested=` is more than the device's size",
+                        f.span_of("requested"),
+                        "too much",
+                    )
+                    .with_label(f.span_of("size"), "the most it can give")
+                    .with_help("request at most `size=`; raise `size=` for more"),
+                );
+                continue;
+            }
+            MemoryDeviceKind::VirtioMem {
+                block_kib,
+                requested_kib,
+                host_nodes: f.set("host-node").cloned(),
+                page_kib: f.size("hugepages").map(|b| b / 1024),
+                pci: PciAddress {
+                    bus: 0,
+                    slot: 0,
+                    function: 0,
+                },
+            }
+        } else if f.keyword() == "virtio-pmem" {
+            let path = f.text("path").unwrap_or_default().to_string();
+            super::values::path(&path, f.span_of("path"), "the virtio-pmem path", diags);
+            MemoryDeviceKind::VirtioPmem {
+                path,
+                shared: f.text("access").map(|a| a == "shared"),
+                pci: PciAddress {
+                    bus: 0,
+                    slot: 0,
+                    function: 0,
+                },
+            }
         } else {
             MemoryDeviceKind::Dimm {
                 host_nodes: f.set("host-node").cloned(),
@@ -220,6 +301,10 @@ pub fn check(
             // ordinary and 2MiB-page DIMMs, and a 1GiB-page one needs 1GiB.
             let align = match &kind {
                 MemoryDeviceKind::Dimm { page_kib: Some(p), .. } => (*p).max(MODULE_ALIGN_KIB) * 1024,
+                // virtio-mem's memory region is aligned to its block size.
+                MemoryDeviceKind::VirtioMem {
+                    block_kib, page_kib, ..
+                } => (*block_kib).max(page_kib.unwrap_or(0)) * 1024,
                 _ => MODULE_ALIGN_KIB * 1024,
             };
             if b == 0 || b % align != 0 {
@@ -251,7 +336,9 @@ pub fn check(
             bases.push((b, end, f));
         }
         if let Some(max) = out.max
+            && kind.takes_slot()
             && slot >= max.slots
+            && max.slots > 0
             && let Some(m) = memory
         {
             diags.push(
@@ -299,15 +386,26 @@ pub fn check(
                 )),
             ),
             (Some(max), Some(m)) => {
-                if out.devices.len() as u32 > max.slots {
+                let slotted = out.devices.iter().filter(|d| d.kind.takes_slot()).count() as u32;
+                if slotted > 0 && max.slots == 0 {
                     diags.push(
                         Diagnostic::error(
                             MEMORY_HOTPLUG,
-                            format!("{} memory devices but only {} slots", out.devices.len(), max.slots),
+                            "DIMMs and NVDIMMs need `slots=` on `memory`",
+                            m.span_of("max"),
+                            "no slots",
+                        )
+                        .with_help(format!("write `slots={slotted}` (or more) after `max=`")),
+                    );
+                } else if slotted > max.slots {
+                    diags.push(
+                        Diagnostic::error(
+                            MEMORY_HOTPLUG,
+                            format!("{slotted} DIMMs and NVDIMMs but only {} slots", max.slots),
                             m.span_of("slots"),
                             "too few slots",
                         )
-                        .with_help(format!("use `slots={}` or more", out.devices.len())),
+                        .with_help(format!("use `slots={slotted}` or more")),
                     );
                 }
                 if initial_kib + used > max.kib {

@@ -164,7 +164,7 @@ pub const SCHEMA: &[StmtSpec] = &[
         "The guest CPU model: `host-passthrough` (default), `host-model`, or `custom model=...`."),
     stmt!("memory" in Guest, args ["SIZE": Kind::Size], props [
         p("max", Kind::Size, "Maximum memory with hotplug (`<maxMemory>`)."),
-        p("slots", Kind::Int, "Memory hotplug slots."),
+        p("slots", Kind::Int, "Memory hotplug slots for DIMMs and NVDIMMs (virtio devices need none)."),
         p("locked", Kind::Bool, "Lock guest memory in host RAM (`<locked/>`, `-overcommit mem-lock=on`)."),
         p("hugepages", Kind::Size, "Back guest memory with hugepages of this size."),
         p("source", Kind::OneOf(&["anonymous", "file", "memfd"]), "Where guest RAM comes from (`<memoryBacking><source>`)."),
@@ -238,6 +238,23 @@ pub const SCHEMA: &[StmtSpec] = &[
         p("base", Kind::Size, "Its guest physical address (`<address base>`, QEMU `addr=`); default QEMU's choice.")
     ], block None, repeat true,
         "An emulated NVDIMM."),
+    stmt!("virtio-mem" in Guest, args [], props [
+        req("size", Kind::Size, "The most memory it can give its cell."),
+        req("node", Kind::Int, "The guest cell it belongs to."),
+        req("block", Kind::Size, "The block it plugs and unplugs memory in (a power of two, at least 2MiB)."),
+        req("requested", Kind::Size, "The memory it gives the guest at boot (whole blocks)."),
+        p("host-node", Kind::Set, "Host nodes of its own, bound strictly (`<source><nodemask>`); default its cell's."),
+        p("hugepages", Kind::Size, "Its own page size (`<source><pagesize>`); `4KiB` is ordinary memory; default its cell's."),
+        p("base", Kind::Size, "Its guest physical address (`<target><address base>`, QEMU `memaddr=`).")
+    ], block None, repeat true,
+        "A virtio-mem device: memory a cell can grow and shrink by, on a PCI slot."),
+    stmt!("virtio-pmem" in Guest, args [], props [
+        req("path", Kind::Str, "The backing file."),
+        req("size", Kind::Size, "Its size."),
+        p("access", Kind::OneOf(&["shared", "private"]), "Mapping access mode."),
+        p("base", Kind::Size, "Its guest physical address (`<target><address base>`, QEMU `memaddr=`).")
+    ], block None, repeat true,
+        "A virtio-pmem device: a file the guest maps as persistent memory, on a PCI slot."),
     stmt!("devices" in Guest, args [], props [], block Some(Context::Devices), repeat false,
         "Guest devices."),
     // numa

@@ -234,7 +234,7 @@ pub fn completions(db: &dyn salsa::Database, program: Program, file: SourceFile,
                         );
                     }
                 }
-                (Context::Devices, _, "node") | (Context::Guest, "dimm" | "nvdimm", "node") => {
+                (Context::Devices, _, "node") | (Context::Guest, "dimm" | "nvdimm" | "virtio-mem", "node") => {
                     for c in cell_ids(guest_top) {
                         push(c.clone(), CompletionKind::Cell, Some("guest cell".into()), None, c);
                     }

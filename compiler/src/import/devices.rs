@@ -387,6 +387,9 @@ fn memdev(c: &Node, keep_slots: bool, d: &mut Draft, notes: &mut Notes) -> Resul
     };
     d.memdev_kib = d.memdev_kib.saturating_add(size_kib);
     drop_unknown_attrs(c, &["model", "access", "discard"], notes);
+    if matches!(model, "virtio-mem" | "virtio-pmem") {
+        return virtio_memdev(c, model, size_kib, node, d, notes);
+    }
     let (true, Some(node)) = (matches!(model, "dimm" | "nvdimm"), node) else {
         notes.drop(format!("{} (the guest's memory is reduced by its size)", c.describe()));
         return Ok(());
@@ -488,6 +491,100 @@ fn memdev(c: &Node, keep_slots: bool, d: &mut Draft, notes: &mut Notes) -> Resul
         None => {}
     }
     line.push_str(&address);
+    d.memdevs.push(line);
+    Ok(())
+}
+
+/// A `<memory model='virtio-mem'|'virtio-pmem'>`: its PCI address is vnumac's to give.
+fn virtio_memdev(
+    c: &Node,
+    model: &str,
+    size_kib: u64,
+    node: Option<u32>,
+    d: &mut Draft,
+    notes: &mut Notes,
+) -> Result<(), ImportError> {
+    drop_unknown_children(c, &["source", "target", "address", "alias"], notes);
+    let target = c.child("target");
+    if let Some(t) = target {
+        drop_unknown_children(t, &["size", "node", "block", "requested", "address", "current"], notes);
+    }
+    let base = match target
+        .and_then(|t| t.child("address"))
+        .and_then(|a| a.attr("base").map(|b| (a, b)))
+    {
+        Some((a, b)) => {
+            let bytes = match b.strip_prefix("0x").or_else(|| b.strip_prefix("0X")) {
+                Some(hex) => u64::from_str_radix(hex, 16).ok(),
+                None => b.parse().ok(),
+            };
+            match bytes {
+                Some(bytes) if bytes % 1024 == 0 => format!(" base={}", exact_kib(bytes / 1024)),
+                _ => {
+                    return Err(error_at(
+                        a.at,
+                        format!("<address base='{b}'>: not an address in whole KiB"),
+                    ));
+                }
+            }
+        }
+        None => String::new(),
+    };
+    if c.child("address").is_some() {
+        notes.change(format!(
+            "the PCI address of <memory model='{model}'>: vnumac gives it a slot on the root bus"
+        ));
+    }
+    let source = c.child("source");
+    let mut line;
+    if model == "virtio-mem" {
+        let Some(node) = node else {
+            return Err(error_at(c.at, "<memory model='virtio-mem'> without a <target><node>"));
+        };
+        let get = |k: &str, what: &str, notes: &mut Notes| -> Result<u64, ImportError> {
+            let n = target
+                .and_then(|t| t.child(k))
+                .ok_or_else(|| error_at(c.at, format!("<memory model='virtio-mem'> without a <target><{k}>")))?;
+            text_kib(n, what, notes)
+        };
+        let block = get("block", "a virtio-mem block", notes)?;
+        let requested = get("requested", "a virtio-mem request", notes)?;
+        line = format!(
+            "virtio-mem size={} node={node} block={} requested={}",
+            exact_kib(size_kib),
+            exact_kib(block),
+            exact_kib(requested)
+        );
+        if let Some(s) = source {
+            drop_unknown_children(s, &["nodemask", "pagesize"], notes);
+            if let Some(n) = s.child("nodemask") {
+                line.push_str(&format!(" host-node={}", super::id_set(n, "nodemask", n.trimmed())?));
+            }
+            if let Some(p) = s.child("pagesize") {
+                let kib = super::size_kib(p, p.trimmed(), p.attr("unit"), "<pagesize>", notes)?;
+                line.push_str(&format!(" hugepages={}", exact_kib(kib)));
+            }
+        }
+    } else {
+        if let Some(s) = source {
+            drop_unknown_children(s, &["path"], notes);
+        }
+        let Some(path) = source.and_then(|s| s.child("path")).map(Node::trimmed) else {
+            return Err(error_at(c.at, "<memory model='virtio-pmem'> without a <source><path>"));
+        };
+        line = format!("virtio-pmem path={} size={}", quoted(path), exact_kib(size_kib));
+        match c.attr("access") {
+            Some(a @ ("shared" | "private")) => line.push_str(&format!(" access={a}")),
+            Some(a) => {
+                return Err(error_at(
+                    c.at,
+                    format!("<memory access='{a}'>: libvirt knows `shared` and `private`"),
+                ));
+            }
+            None => {}
+        }
+    }
+    line.push_str(&base);
     d.memdevs.push(line);
     Ok(())
 }

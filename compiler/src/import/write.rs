@@ -28,7 +28,10 @@ pub(super) fn render(d: &Draft, opts: &ImportOptions, notes: &[String]) -> Strin
     }
     let mut memory = format!("memory {}", exact_kib(d.initial_kib));
     if let Some((max, slots)) = d.max {
-        memory.push_str(&format!(" max={} slots={slots}", exact_kib(max)));
+        memory.push_str(&format!(" max={}", exact_kib(max)));
+        if slots > 0 {
+            memory.push_str(&format!(" slots={slots}"));
+        }
     }
     if d.locked {
         memory.push_str(" locked=true");

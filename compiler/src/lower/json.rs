@@ -49,7 +49,7 @@ pub fn guest_json(g: &Guest) -> Value {
         "max_memory": g.max_memory.map(|m| json!({"kib": m.kib, "slots": m.slots})),
         "memory_devices": g.memory_devices.iter().map(|m| json!({
             "alias": m.alias(),
-            "model": match m.kind { MemoryDeviceKind::Dimm { .. } => "dimm", MemoryDeviceKind::Nvdimm { .. } => "nvdimm" },
+            "model": m.kind.model(),
             "size_kib": m.size_kib,
             "cell": m.node,
             "slot": m.slot,

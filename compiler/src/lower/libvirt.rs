@@ -14,12 +14,9 @@ pub fn domain_xml(g: &Guest) -> String {
     );
     d.push(Element::new("name").text(&g.name));
     if let Some(max) = &g.max_memory {
-        d.push(
-            Element::new("maxMemory")
-                .attr("slots", max.slots)
-                .attr("unit", "KiB")
-                .text(max.kib),
-        );
+        let e = Element::new("maxMemory");
+        let e = if max.slots > 0 { e.attr("slots", max.slots) } else { e };
+        d.push(e.attr("unit", "KiB").text(max.kib));
     }
     d.push(Element::new("memory").attr("unit", "KiB").text(g.total_memory_kib()));
     if let Some(mb) = memory_backing(g) {
@@ -241,7 +238,49 @@ fn memory_device(m: &MemoryDevice) -> Element {
     if let Some(base) = m.base {
         address = address.attr("base", format!("0x{base:x}"));
     }
+    let base = m.base.map(|b| Element::new("address").attr("base", format!("0x{b:x}")));
     match &m.kind {
+        MemoryDeviceKind::VirtioMem {
+            block_kib,
+            requested_kib,
+            host_nodes,
+            page_kib,
+            pci,
+        } => {
+            let mut e = Element::new("memory").attr("model", "virtio-mem");
+            let mut source = Element::new("source");
+            if let Some(nodes) = host_nodes {
+                source.push(Element::new("nodemask").text(nodes));
+            }
+            if let Some(p) = page_kib {
+                source.push(Element::new("pagesize").attr("unit", "KiB").text(p));
+            }
+            if source.has_children() {
+                e.push(source);
+            }
+            let mut target = Element::new("target")
+                .child(size)
+                .child(node)
+                .child(Element::new("block").attr("unit", "KiB").text(block_kib))
+                .child(Element::new("requested").attr("unit", "KiB").text(requested_kib));
+            if let Some(b) = base {
+                target.push(b);
+            }
+            e.child(target).child(pci_address(pci))
+        }
+        MemoryDeviceKind::VirtioPmem { path, shared, pci } => {
+            let mut e = Element::new("memory").attr("model", "virtio-pmem");
+            if let Some(sh) = shared {
+                e = e.attr("access", if *sh { "shared" } else { "private" });
+            }
+            let mut target = Element::new("target").child(size);
+            if let Some(b) = base {
+                target.push(b);
+            }
+            e.child(Element::new("source").child(Element::new("path").text(path)))
+                .child(target)
+                .child(pci_address(pci))
+        }
         MemoryDeviceKind::Dimm {
             host_nodes,
             page_kib,

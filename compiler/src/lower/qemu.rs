@@ -55,6 +55,8 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
     o.push(Opt::plain(
         "-m",
         match &g.max_memory {
+            // Without slots (virtio devices only) QEMU gets none, as libvirt writes it.
+            Some(max) if max.slots == 0 => format!("size={initial_kib}k,maxmem={}k", max.kib.div_ceil(1024) * 1024),
             Some(max) => format!(
                 "size={initial_kib}k,slots={},maxmem={}k",
                 max.slots,

@@ -90,6 +90,18 @@ pub fn ram_backend(
     binding: Option<&MemBinding>,
     backing: &MemoryBacking,
 ) -> Vec<Opt> {
+    with_thread_context(ram_backend_props(guest, id, page, kib, binding, backing))
+}
+
+/// The properties of `ram_backend`'s memory backend.
+fn ram_backend_props(
+    guest: &str,
+    id: &str,
+    page: Option<u64>,
+    kib: u64,
+    binding: Option<&MemBinding>,
+    backing: &MemoryBacking,
+) -> Vec<(&'static str, Val)> {
     let mut props = Vec::new();
     let file = page.is_some() || backing.shared.is_some() || backing.source == MemorySource::File;
     let kind = match backing.source {
@@ -127,7 +139,16 @@ pub fn ram_backend(
     }
     props.push(("size", n(kib * 1024)));
     props.extend(binding_props(binding));
-    with_thread_context(props)
+    props
+}
+
+/// The root bus: `pcie.0` on q35, `pci.0` on the i440fx `pc` machines.
+fn root_bus(g: &Guest) -> &'static str {
+    if g.machine == "q35" || g.machine.starts_with("pc-q35") {
+        "pcie.0"
+    } else {
+        "pci.0"
+    }
 }
 
 /// libvirt (with QEMU ≥ 7.2) preallocates bound memory from threads on the bound nodes:
@@ -170,6 +191,71 @@ pub fn memory_devices(g: &Guest) -> Vec<Opt> {
         let cell = g.cells.iter().find(|c| c.id == m.node);
         let binding = cell.and_then(|c| c.binding.as_ref()).or(g.memory_binding.as_ref());
         match &m.kind {
+            MemoryDeviceKind::VirtioMem {
+                block_kib,
+                requested_kib,
+                host_nodes,
+                page_kib,
+                pci,
+            } => {
+                let page = match page_kib {
+                    Some(4) => None,
+                    Some(p) => Some(*p),
+                    None => cell.map_or(g.hugepage_kib, |c| c.hugepage_kib),
+                };
+                let own = host_nodes.as_ref().map(|nodes| MemBinding {
+                    nodes: nodes.clone(),
+                    policy: MemPolicy::Strict,
+                    auto: false,
+                });
+                let backing = cell.map_or(g.backing, |c| c.backing(&g.backing));
+                // libvirt: the device preallocates what it plugs, the backend reserves
+                // nothing up front.
+                let mut props = ram_backend_props(&g.name, &id, page, m.size_kib, own.as_ref().or(binding), &backing);
+                props.retain(|(k, _)| *k != "prealloc");
+                let at = props.iter().position(|(k, _)| *k == "size").unwrap_or(props.len());
+                props.insert(at, ("reserve", Val::Bool(false)));
+                out.push(Opt::props("-object", "qom-type", props));
+                let mut dev = vec![
+                    ("driver", s("virtio-mem-pci")),
+                    ("node", n(m.node)),
+                    ("block-size", n(block_kib * 1024)),
+                    ("requested-size", n(requested_kib * 1024)),
+                    ("memdev", s(id)),
+                ];
+                if page.is_some() || backing.prealloc {
+                    dev.push(("prealloc", Val::Bool(true)));
+                }
+                if let Some(base) = m.base {
+                    dev.push(("memaddr", n(base)));
+                }
+                dev.push(("id", s(alias)));
+                dev.push(("bus", s(root_bus(g))));
+                dev.push(("addr", s(format!("0x{:x}", pci.slot))));
+                out.push(Opt::props("-device", "driver", dev));
+                continue;
+            }
+            MemoryDeviceKind::VirtioPmem { path, shared, pci } => {
+                let mut obj = vec![
+                    ("qom-type", s("memory-backend-file")),
+                    ("id", s(id.clone())),
+                    ("mem-path", s(path.clone())),
+                ];
+                if let Some(sh) = shared.or(g.backing.shared) {
+                    obj.push(("share", Val::Bool(sh)));
+                }
+                obj.push(("size", n(m.size_kib * 1024)));
+                out.push(Opt::props("-object", "qom-type", obj));
+                let mut dev = vec![("driver", s("virtio-pmem-pci")), ("memdev", s(id))];
+                if let Some(base) = m.base {
+                    dev.push(("memaddr", n(base)));
+                }
+                dev.push(("id", s(alias)));
+                dev.push(("bus", s(root_bus(g))));
+                dev.push(("addr", s(format!("0x{:x}", pci.slot))));
+                out.push(Opt::props("-device", "driver", dev));
+                continue;
+            }
             MemoryDeviceKind::Dimm {
                 host_nodes,
                 page_kib,
