@@ -274,6 +274,7 @@ mod tests {
             }),
             cells,
             distances: None,
+            hmat: Default::default(),
             pins: Vec::new(),
             emulator_pin: None,
             memory_binding: None,

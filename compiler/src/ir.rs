@@ -120,6 +120,47 @@ impl GuestCell {
     }
 }
 
+/// HMAT data (`<cell><cache>`, `<interconnects>`); empty when the guest has none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Hmat {
+    pub caches: Vec<CellCache>,
+    /// In the order written.
+    pub links: Vec<HmatLink>,
+}
+
+impl Hmat {
+    pub fn is_empty(&self) -> bool {
+        self.caches.is_empty() && self.links.is_empty()
+    }
+}
+
+/// A memory-side cache in front of a cell's memory.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CellCache {
+    pub cell: u32,
+    /// 1 to 3.
+    pub level: u32,
+    pub size_kib: u64,
+    pub line_bytes: u64,
+    /// libvirt's `none`, `direct` or `full`.
+    pub associativity: &'static str,
+    /// libvirt's `none`, `writeback` or `writethrough`.
+    pub policy: &'static str,
+}
+
+/// One `<latency>` (nanoseconds) or `<bandwidth>` (KiB/s) between an initiator cell and a
+/// target cell, to its memory or (`cache` 1-3) to one of its caches.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HmatLink {
+    pub initiator: u32,
+    pub target: u32,
+    pub cache: Option<u32>,
+    /// `access`, `read` or `write`.
+    pub kind: &'static str,
+    pub bandwidth: bool,
+    pub value: u64,
+}
+
 /// `<maxMemory>`: memory hotplug headroom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MaxMemory {
@@ -334,6 +375,8 @@ pub struct Guest {
     pub cells: Vec<GuestCell>,
     /// Full matrix over cells, or none at all.
     pub distances: Option<Vec<Vec<u32>>>,
+    /// ACPI HMAT data: memory-side caches and latencies/bandwidths between cells.
+    pub hmat: Hmat,
     pub pins: Vec<VcpuPin>,
     pub emulator_pin: Option<IdSet>,
     /// Whole-guest `<numatune><memory>`.

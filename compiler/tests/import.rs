@@ -782,3 +782,24 @@ fn virtio_memory_devices_round_trip() {
     let again = compile(&format!("{host}{}", imported.text)).unwrap_or_else(|d| panic!("{}\n{d}", imported.text));
     assert_eq!(xml, again, "{}", imported.text);
 }
+
+#[test]
+fn hmat_round_trips() {
+    let host = "host h {\n  node 0 cpus=0-3 memory=64GiB\n  node 1 cpus=4-7 memory=64GiB\n}\n";
+    let text = format!(
+        "{host}guest hm on=h {{\n  memory 8GiB\n  vcpus 4\n  numa {{\n    cell 0 cpus=0-3 memory=4GiB\n    cell 1 memory=4GiB\n\
+         \x20   cache cell=1 level=1 size=10KiB line=64B associativity=full policy=writethrough\n\
+         \x20   latency initiator=0 target=1 type=read value=120\n\
+         \x20   bandwidth initiator=0 target=1 cache=1 type=access value=200MiB\n  }}\n}}\n"
+    );
+    let xml = compile(&text).unwrap_or_else(|d| panic!("{d}"));
+    for want in [
+        "<cell id='1' memory='4194304' unit='KiB'>\n        <cache level='1' associativity='full' policy='writethrough'>\n          <size value='10' unit='KiB'/>\n          <line value='64' unit='B'/>\n        </cache>\n      </cell>",
+        "<interconnects>\n        <latency initiator='0' target='1' type='read' value='120'/>\n        <bandwidth initiator='0' target='1' cache='1' type='access' value='204800' unit='KiB'/>\n      </interconnects>",
+    ] {
+        assert!(xml.contains(want), "missing {want} in\n{xml}");
+    }
+    let imported = import(&xml, "h");
+    let again = compile(&format!("{host}{}", imported.text)).unwrap_or_else(|d| panic!("{}\n{d}", imported.text));
+    assert_eq!(xml, again, "{}", imported.text);
+}

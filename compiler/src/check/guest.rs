@@ -364,6 +364,7 @@ pub fn check_guest(
     let mut binding_spans: Vec<Option<Span>> = Vec::new();
     let mut page_spans: Vec<Option<Span>> = Vec::new();
     let mut distances = None;
+    let mut hmat = Hmat::default();
     if let Some(numa) = find("numa") {
         let r = super::numa::check_numa(
             numa,
@@ -377,6 +378,7 @@ pub fn check_guest(
         binding_spans = r.binding_spans;
         page_spans = r.page_spans;
         distances = r.distances;
+        hmat = r.hmat;
     }
     for (i, c) in cells.iter_mut().enumerate() {
         // A cell's own `hugepages=` wins; 4KiB, the base page, is ordinary memory.
@@ -834,6 +836,7 @@ pub fn check_guest(
                 topology,
                 cells,
                 distances,
+                hmat,
                 pins,
                 emulator_pin,
                 memory_binding,

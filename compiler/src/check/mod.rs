@@ -4,6 +4,7 @@ pub mod codes;
 pub mod devices;
 pub mod fit;
 pub mod guest;
+pub mod hmat;
 pub mod host_block;
 pub mod memdev;
 pub mod numa;

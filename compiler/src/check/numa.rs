@@ -24,6 +24,7 @@ pub struct NumaResult {
     /// Each cell's own `hugepages=` (its size is in the cell's `hugepage_kib`) and its span.
     pub page_spans: Vec<Option<Span>>,
     pub distances: Option<Vec<Vec<u32>>>,
+    pub hmat: crate::ir::Hmat,
 }
 
 pub fn check_numa(
@@ -301,7 +302,10 @@ pub fn check_numa(
 
     let n = cells.len();
     let distances = distances(&fields, &cells, n, cx);
+    let plain: Vec<GuestCell> = cells.iter().map(|(c, ..)| c.clone()).collect();
+    let hmat = super::hmat::check(&fields, &plain, cx.diags);
     NumaResult {
+        hmat,
         cell_spans: cells.iter().map(|(_, s, _, _)| *s).collect(),
         binding_spans: cells.iter().map(|(_, _, b, _)| *b).collect(),
         page_spans: cells

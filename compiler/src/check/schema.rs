@@ -268,6 +268,31 @@ pub const SCHEMA: &[StmtSpec] = &[
         p("hugepages", Kind::Size, "The cell's page size (`<page nodeset>`), instead of `memory hugepages=`; `4KiB` is ordinary memory.")
     ], block None, repeat true,
         "A guest NUMA cell."),
+    stmt!("cache" in Numa, args [], props [
+        req("cell", Kind::Int, "The cell whose memory it caches."),
+        req("level", Kind::Int, "Its level, 1 to 3."),
+        req("size", Kind::Size, "Its size."),
+        req("line", Kind::Size, "Its line size (e.g. `64B`)."),
+        req("associativity", Kind::OneOf(&["none", "direct", "full"]), "How lines map to the cache."),
+        req("policy", Kind::OneOf(&["none", "writeback", "writethrough"]), "Its write policy.")
+    ], block None, repeat true,
+        "A memory-side cache of a cell (HMAT, `<cell><cache>`)."),
+    stmt!("latency" in Numa, args [], props [
+        req("initiator", Kind::Int, "The cell whose vCPUs access the memory."),
+        req("target", Kind::Int, "The cell whose memory they access."),
+        p("cache", Kind::Int, "To the target's cache of this level rather than its memory."),
+        req("type", Kind::OneOf(&["access", "read", "write"]), "Which accesses."),
+        req("value", Kind::Int, "Nanoseconds.")
+    ], block None, repeat true,
+        "An HMAT latency (`<interconnects><latency>`)."),
+    stmt!("bandwidth" in Numa, args [], props [
+        req("initiator", Kind::Int, "The cell whose vCPUs access the memory."),
+        req("target", Kind::Int, "The cell whose memory they access."),
+        p("cache", Kind::Int, "To the target's cache of this level rather than its memory."),
+        req("type", Kind::OneOf(&["access", "read", "write"]), "Which accesses."),
+        req("value", Kind::Size, "Per second, a whole number of KiB (e.g. `200MiB`).")
+    ], block None, repeat true,
+        "An HMAT bandwidth (`<interconnects><bandwidth>`)."),
     stmt!("distance" in Numa, args ["A": Kind::Int, "B": Kind::Int, "VALUE": Kind::Int], props [], block None, repeat true,
         "The distance between two guest cells."),
     stmt!("distances" in Numa, args [], props [

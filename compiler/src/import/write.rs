@@ -99,6 +99,9 @@ pub(super) fn render(d: &Draft, opts: &ImportOptions, notes: &[String]) -> Strin
         for (a, b, v) in &d.distances {
             out.push_str(&format!("    distance {a} {b} {v}\n"));
         }
+        for l in &d.hmat {
+            out.push_str(&format!("    {l}\n"));
+        }
         out.push_str("  }\n");
     }
     let heads: Vec<String> = d.pins.iter().map(|(v, _)| format!("pin vcpus={v}")).collect();

@@ -224,7 +224,34 @@ fn cpu(g: &Guest) -> Element {
                 }
                 cell.push(ds);
             }
+            for cache in g.hmat.caches.iter().filter(|x| x.cell == c.id) {
+                cell.push(
+                    Element::new("cache")
+                        .attr("level", cache.level)
+                        .attr("associativity", cache.associativity)
+                        .attr("policy", cache.policy)
+                        .child(Element::new("size").attr("value", cache.size_kib).attr("unit", "KiB"))
+                        .child(Element::new("line").attr("value", cache.line_bytes).attr("unit", "B")),
+                );
+            }
             numa.push(cell);
+        }
+        if !g.hmat.links.is_empty() {
+            let mut ic = Element::new("interconnects");
+            for l in &g.hmat.links {
+                let mut e = Element::new(if l.bandwidth { "bandwidth" } else { "latency" })
+                    .attr("initiator", l.initiator)
+                    .attr("target", l.target);
+                if let Some(cache) = l.cache {
+                    e = e.attr("cache", cache);
+                }
+                e = e.attr("type", l.kind).attr("value", l.value);
+                if l.bandwidth {
+                    e = e.attr("unit", "KiB");
+                }
+                ic.push(e);
+            }
+            numa.push(ic);
         }
         cpu.push(numa);
     }

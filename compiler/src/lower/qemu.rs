@@ -25,6 +25,9 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
     if g.cells.is_empty() {
         machine.push_str(",memory-backend=pc.ram");
     }
+    if !g.hmat.is_empty() {
+        machine.push_str(",hmat=on");
+    }
     machine.push_str(",acpi=on");
     o.push(Opt::plain("-machine", machine));
     o.push(Opt::plain(
@@ -114,6 +117,9 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
             for run in c.vcpus.run_strings() {
                 node.push_str(&format!(",cpus={run}"));
             }
+            if let Some(i) = initiator(g, c) {
+                node.push_str(&format!(",initiator={i}"));
+            }
             node.push_str(&format!(",mem={}", c.memory_kib / 1024));
             o.push(Opt::plain("-numa", node));
             continue;
@@ -131,6 +137,9 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
         for run in c.vcpus.run_strings() {
             node.push_str(&format!(",cpus={run}"));
         }
+        if let Some(i) = initiator(g, c) {
+            node.push_str(&format!(",initiator={i}"));
+        }
         node.push_str(&format!(",memdev=ram-node{}", c.id));
         o.push(Opt::plain("-numa", node));
     }
@@ -139,6 +148,48 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
             for (j, v) in row.iter().enumerate() {
                 o.push(Opt::plain("-numa", format!("dist,src={i},dst={j},val={v}")));
             }
+        }
+    }
+    // HMAT, as libvirt writes it (qemuBuildNumaHMATCommandLine): links in the order written,
+    // then each cell's caches.
+    for l in &g.hmat.links {
+        let hierarchy = match l.cache {
+            None => "memory",
+            Some(1) => "first-level",
+            Some(2) => "second-level",
+            Some(_) => "third-level",
+        };
+        let (what, value) = if l.bandwidth {
+            ("bandwidth", format!("bandwidth={}K", l.value))
+        } else {
+            ("latency", format!("latency={}", l.value))
+        };
+        o.push(Opt::plain(
+            "-numa",
+            format!(
+                "hmat-lb,initiator={},target={},hierarchy={hierarchy},data-type={}-{what},{value}",
+                l.initiator, l.target, l.kind
+            ),
+        ));
+    }
+    for c in &g.cells {
+        for cache in g.hmat.caches.iter().filter(|x| x.cell == c.id) {
+            let associativity = match cache.associativity {
+                "full" => "complex",
+                other => other,
+            };
+            let policy = match cache.policy {
+                "writeback" => "write-back",
+                "writethrough" => "write-through",
+                other => other,
+            };
+            o.push(Opt::plain(
+                "-numa",
+                format!(
+                    "hmat-cache,node-id={},size={}K,level={},associativity={associativity},policy={policy},line={}",
+                    c.id, cache.size_kib, cache.level, cache.line_bytes
+                ),
+            ));
         }
     }
     o.extend(dev::controllers(g));
@@ -159,6 +210,35 @@ pub fn command_line(g: &Guest) -> String {
 
 pub fn command_line_in(g: &Guest, syntax: Syntax) -> String {
     render_command(QEMU_BINARY, &options(g, syntax))
+}
+
+/// A cell's HMAT initiator (`virDomainNumaGetNodeInitiator`), only when the guest has HMAT
+/// data: a cell with vCPUs is its own; otherwise the initiator of the lowest latency to
+/// it, else of the highest bandwidth to it, else the first cell with vCPUs.
+fn initiator(g: &Guest, c: &GuestCell) -> Option<u32> {
+    if g.hmat.is_empty() {
+        return None;
+    }
+    if !c.vcpus.is_empty() {
+        return Some(c.id);
+    }
+    let to_c = |bandwidth: bool| {
+        g.hmat
+            .links
+            .iter()
+            .filter(move |l| l.target == c.id && l.bandwidth == bandwidth)
+    };
+    to_c(false)
+        .min_by_key(|l| l.value)
+        .or_else(|| {
+            // The first of the highest.
+            to_c(true).fold(None, |best: Option<&HmatLink>, l| match best {
+                Some(b) if b.value >= l.value => Some(b),
+                _ => Some(l),
+            })
+        })
+        .map(|l| l.initiator)
+        .or_else(|| g.cells.iter().find(|x| !x.vcpus.is_empty()).map(|x| x.id))
 }
 
 /// Whether libvirt gives the cells QEMU's legacy `-numa node,mem=` instead of memory
