@@ -46,6 +46,7 @@ pub fn import_domain(xml: &str, opts: &ImportOptions) -> Result<Imported, Import
         devices::read(devs, &mut draft, &mut notes)?;
     }
     guest::settle_memory(&root, &mut draft, &mut notes)?;
+    guest::rectify_cells(&mut draft, &mut notes);
     guest::check_derived(&root, &mut draft);
     let text = write::render(&draft, opts, &notes.list);
     Ok(Imported {

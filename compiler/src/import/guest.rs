@@ -721,10 +721,25 @@ fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError
         }
     }
     d.pins = groups;
+    // With `<vcpu placement='auto'>`, memory that <numatune> does not place is placed by
+    // numad too (libvirt's numatune parser), under the default mode, strict.
+    let vcpus_auto = root.child("vcpu").and_then(|v| v.attr("placement")) == Some("auto");
+    let numad_memory = |notes: &mut Notes| {
+        notes
+            .change("<vcpu placement='auto'>: libvirt places the memory by numad too (`memory-policy placement=auto`)");
+    };
     let Some(nt) = root.child("numatune") else {
+        if vcpus_auto {
+            d.memory_policy = Some(("strict".to_string(), None));
+            numad_memory(notes);
+        }
         return Ok(());
     };
     drop_unknown_children(nt, &["memory", "memnode"], notes);
+    if vcpus_auto && nt.child("memory").is_none() && nt.child("memnode").is_none() {
+        d.memory_policy = Some(("strict".to_string(), None));
+        numad_memory(notes);
+    }
     let mode = |n: &Node, notes: &mut Notes| -> Option<String> {
         match n.attr("mode").unwrap_or("strict") {
             m if POLICIES.contains(&m) => Some(m.to_string()),
@@ -763,6 +778,12 @@ fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError
                     m.at,
                     format!("<numatune><memory placement='{other}'>: libvirt knows `static` and `auto`"),
                 ));
+            }
+            (None, None) if vcpus_auto => {
+                if let Some(mode) = mode(m, notes) {
+                    d.memory_policy = Some((mode, None));
+                    numad_memory(notes);
+                }
             }
             (None, None) => notes.drop("<numatune><memory> without a nodeset or a placement".to_string()),
         }
@@ -852,6 +873,29 @@ pub(super) fn settle_memory(root: &Node, d: &mut Draft, notes: &mut Notes) -> Re
         None => 0,
     };
     Ok(())
+}
+
+/// vCPUs that no cell lists: libvirt adds them to cell 0 when it starts the guest
+/// (`qemuDomainDefNumaCPUsRectify`), so the import does too.
+pub(super) fn rectify_cells(d: &mut Draft, notes: &mut Notes) {
+    let covered: IdSet = d
+        .cells
+        .iter()
+        .filter_map(|c| c.cpus.as_ref())
+        .flat_map(|s| s.iter())
+        .collect();
+    let missing: IdSet = (0..d.vcpus).filter(|v| !covered.contains(*v)).collect();
+    if missing.is_empty() {
+        return;
+    }
+    let Some(first) = d.cells.iter_mut().find(|c| c.id == 0) else {
+        return;
+    };
+    let cpus: IdSet = first.cpus.iter().flat_map(|s| s.iter()).chain(missing.iter()).collect();
+    first.cpus = Some(cpus);
+    notes.change(format!(
+        "vCPUs {missing} are in no cell: libvirt puts them in cell 0, and so does vnumac"
+    ));
 }
 
 /// Things vnumac derives that the XML did not say.

@@ -355,3 +355,29 @@ fn expanders_off_the_root_or_on_a_missing_cell_are_errors() {
         assert!(e.message.contains("libvirt"), "{e:?}");
     }
 }
+
+#[test]
+fn uncovered_vcpus_go_to_cell_0_and_numad_vcpus_place_memory() {
+    let cpu = "<numa><cell id='0' cpus='0' memory='2' unit='GiB'/><cell id='1' cpus='2' memory='2' unit='GiB'/></numa>";
+    let i = import(&domain("", cpu));
+    assert!(i.text.contains("cell 0 cpus=0-1,3 memory=2GiB\n"), "{}", i.text);
+    assert!(
+        i.notes.iter().any(|n| n.contains("vCPUs 1,3 are in no cell")),
+        "{:?}",
+        i.notes
+    );
+    let auto = domain("", "").replace("<vcpu placement='static'>", "<vcpu placement='auto'>");
+    let i = import(&auto);
+    assert!(
+        i.text.contains("  memory-policy mode=strict placement=auto\n"),
+        "{}",
+        i.text
+    );
+    let interleave = auto.replace("<os>", "<numatune><memory mode='interleave'/></numatune><os>");
+    let i = import(&interleave);
+    assert!(
+        i.text.contains("  memory-policy mode=interleave placement=auto\n"),
+        "{}",
+        i.text
+    );
+}
