@@ -188,6 +188,8 @@ pub enum MemoryDeviceKind {
         pmem: bool,
         /// `Some(true)` shared, `Some(false)` private.
         shared: Option<bool>,
+        /// `<target><readonly/>`: the guest cannot write it (QEMU `unarmed=on`).
+        readonly: bool,
     },
     /// A virtio-mem device: `size` is the most it can give its cell, `requested_kib` what
     /// it gives at boot, in blocks of `block_kib`. On a PCI slot of the root bus.

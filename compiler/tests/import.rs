@@ -803,3 +803,31 @@ fn hmat_round_trips() {
     let again = compile(&format!("{host}{}", imported.text)).unwrap_or_else(|d| panic!("{}\n{d}", imported.text));
     assert_eq!(xml, again, "{}", imported.text);
 }
+
+#[test]
+fn readonly_nvdimm_is_unarmed() {
+    let text = format!(
+        "{}guest ro on=peppi {{\n  memory 2GiB max=8GiB slots=2\n  vcpus 2\n  numa {{\n    cell 0 cpus=0-1 memory=2GiB\n  }}\n\
+         \x20 nvdimm path=\"/tmp/nvdimm\" size=512MiB node=0 access=private readonly=true\n}}\n",
+        peppi()
+    );
+    let db = Database::default();
+    let program = db::load_program(&db, Path::new(ROOT), &Source(text.clone())).unwrap();
+    let compiled = db::compile(&db, program);
+    assert!(!compiled.has_errors(), "{text}");
+    let guest = &compiled.checked.build.guests[0];
+    let line = vnumac::lower::qemu::command_line_in(guest, vnumac::lower::qemu_args::Syntax::Json);
+    assert!(
+        line.contains(r#"{"driver":"nvdimm","node":0,"unarmed":true,"memdev":"memnvdimm0","id":"nvdimm0","slot":0}"#),
+        "{line}"
+    );
+    let xml = vnumac::lower::libvirt::domain_xml(guest);
+    assert!(
+        xml.contains("<node>0</node>\n        <readonly/>\n      </target>"),
+        "{xml}"
+    );
+    let imported = import(&xml, "peppi");
+    assert!(imported.text.contains(" readonly=true"), "{}", imported.text);
+    let again = compile(&format!("{}{}", peppi(), imported.text)).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(xml, again);
+}

@@ -217,6 +217,7 @@ pub fn check(
                 label_kib,
                 align_kib,
                 pmem: f.bool("pmem").unwrap_or(false),
+                readonly: f.bool("readonly").unwrap_or(false),
                 shared: f.text("access").map(|a| a == "shared"),
             }
         } else if f.keyword() == "virtio-mem" {

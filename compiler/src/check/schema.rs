@@ -234,6 +234,7 @@ pub const SCHEMA: &[StmtSpec] = &[
         p("align", Kind::Size, "Alignment of the backing."),
         p("pmem", Kind::Bool, "The backing is real persistent memory."),
         p("access", Kind::OneOf(&["shared", "private"]), "Mapping access mode."),
+        p("readonly", Kind::Bool, "The guest cannot write it (`<readonly/>`, QEMU `unarmed=on`)."),
         p("slot", Kind::Int, "Its hotplug slot; default the lowest free one."),
         p("base", Kind::Size, "Its guest physical address (`<address base>`, QEMU `addr=`); default QEMU's choice.")
     ], block None, repeat true,

@@ -468,7 +468,7 @@ fn memdev(c: &Node, keep_slots: bool, d: &mut Draft, notes: &mut Notes) -> Resul
     };
     line = format!("nvdimm path={} size={} node={node}", quoted(path), exact_kib(size_kib));
     if let Some(t) = target {
-        drop_unknown_children(t, &["size", "node", "label"], notes);
+        drop_unknown_children(t, &["size", "node", "label", "readonly"], notes);
     }
     if let Some(l) = target.and_then(|t| t.child("label")).and_then(|l| l.child("size")) {
         line.push_str(&format!(" label={}", exact_kib(text_kib(l, "an NVDIMM label", notes)?)));
@@ -489,6 +489,9 @@ fn memdev(c: &Node, keep_slots: bool, d: &mut Draft, notes: &mut Notes) -> Resul
         Some(a @ ("shared" | "private")) => line.push_str(&format!(" access={a}")),
         Some(a) => notes.drop(format!("<memory access='{a}'>")),
         None => {}
+    }
+    if target.and_then(|t| t.child("readonly")).is_some() {
+        line.push_str(" readonly=true");
     }
     line.push_str(&address);
     d.memdevs.push(line);

@@ -339,6 +339,7 @@ fn memory_device(m: &MemoryDevice) -> Element {
             align_kib,
             pmem,
             shared,
+            readonly,
         } => {
             let mut e = Element::new("memory").attr("model", "nvdimm");
             if let Some(sh) = shared {
@@ -354,6 +355,9 @@ fn memory_device(m: &MemoryDevice) -> Element {
             let mut target = Element::new("target").child(size).child(node);
             if let Some(l) = label_kib {
                 target.push(Element::new("label").child(Element::new("size").attr("unit", "KiB").text(l)));
+            }
+            if *readonly {
+                target.push(Element::new("readonly"));
             }
             e.child(source).child(target).child(address)
         }

@@ -321,8 +321,16 @@ pub fn memory_devices(g: &Guest) -> Vec<Opt> {
             ),
             ("node", n(m.node)),
         ];
-        if let MemoryDeviceKind::Nvdimm { label_kib: Some(l), .. } = &m.kind {
-            dev.push(("label-size", n(l * 1024)));
+        if let MemoryDeviceKind::Nvdimm {
+            label_kib, readonly, ..
+        } = &m.kind
+        {
+            if let Some(l) = label_kib {
+                dev.push(("label-size", n(l * 1024)));
+            }
+            if *readonly {
+                dev.push(("unarmed", Val::Bool(true)));
+            }
         }
         dev.push(("memdev", s(id)));
         dev.push(("id", s(alias)));
