@@ -354,6 +354,8 @@ pub struct MemoryBacking {
     pub shared: Option<bool>,
     /// `<allocation mode='immediate'>`: preallocate.
     pub prealloc: bool,
+    /// `<allocation threads>`: how many threads preallocate (QEMU `prealloc-threads`).
+    pub prealloc_threads: Option<u32>,
     /// `<discard/>`: discard the memory's contents when the guest stops (`discard-data`).
     /// The guest's is Some(true) or None; a cell's `discard=false` makes it Some(false).
     pub discard: Option<bool>,

@@ -831,3 +831,23 @@ fn readonly_nvdimm_is_unarmed() {
     let again = compile(&format!("{}{}", peppi(), imported.text)).unwrap_or_else(|d| panic!("{d}"));
     assert_eq!(xml, again);
 }
+
+#[test]
+fn prealloc_threads_round_trip() {
+    let text = format!(
+        "{}guest pt on=peppi {{\n  memory 2GiB prealloc=true prealloc-threads=8\n  vcpus 2\n  numa {{\n    cell 0 cpus=0-1 memory=2GiB host-node=1\n  }}\n}}\n",
+        peppi()
+    );
+    let xml = compile(&text).unwrap_or_else(|d| panic!("{d}"));
+    assert!(xml.contains("<allocation mode='immediate' threads='8'/>"), "{xml}");
+    let imported = import(&xml, "peppi");
+    assert!(
+        imported.text.contains("prealloc=true prealloc-threads=8"),
+        "{}",
+        imported.text
+    );
+    assert_eq!(
+        compile(&format!("{}{}", peppi(), imported.text)).unwrap_or_else(|d| panic!("{d}")),
+        xml
+    );
+}

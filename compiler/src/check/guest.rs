@@ -260,8 +260,24 @@ pub fn check_guest(
         },
         shared: memory.and_then(|f| f.text("access")).map(|a| a == "shared"),
         prealloc: memory.and_then(|f| f.bool("prealloc")).unwrap_or(false),
+        prealloc_threads: memory
+            .and_then(|f| f.int("prealloc-threads"))
+            .and_then(|n| u32::try_from(n).ok()),
         discard: memory.and_then(|f| f.bool("discard")).filter(|d| *d),
     };
+    if let Some(f) = memory
+        && f.int("prealloc-threads") == Some(0)
+    {
+        cx.err(
+            Diagnostic::error(
+                schema::WRONG_KIND,
+                "`prealloc-threads=` must be at least 1",
+                f.span_of("prealloc-threads"),
+                "no threads",
+            )
+            .with_help("leave it out for QEMU's default of one thread"),
+        );
+    }
     let hugepage_kib = memory.and_then(|f| f.size("hugepages")).map(kib);
     if let (Some(f), Some(page)) = (memory, hugepage_kib) {
         let _ = check_page_size(&mut cx, page, f.span_of("hugepages"), "`hugepages=`");

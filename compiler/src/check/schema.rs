@@ -164,6 +164,7 @@ pub const SCHEMA: &[StmtSpec] = &[
         "The guest CPU model: `host-passthrough` (default), `host-model`, or `custom model=...`."),
     stmt!("memory" in Guest, args ["SIZE": Kind::Size], props [
         p("max", Kind::Size, "Maximum memory with hotplug (`<maxMemory>`)."),
+        p("prealloc-threads", Kind::Int, "Threads that preallocate the memory (`<allocation threads>`, QEMU `prealloc-threads`)."),
         p("slots", Kind::Int, "Memory hotplug slots for DIMMs and NVDIMMs (virtio devices need none)."),
         p("locked", Kind::Bool, "Lock guest memory in host RAM (`<locked/>`, `-overcommit mem-lock=on`)."),
         p("hugepages", Kind::Size, "Back guest memory with hugepages of this size."),

@@ -300,11 +300,16 @@ fn backing(mb: &Node, d: &mut Draft, notes: &mut Notes) {
         }
     }
     if let Some(a) = mb.child("allocation") {
-        drop_unknown_attrs(a, &["mode"], notes);
+        drop_unknown_attrs(a, &["mode", "threads"], notes);
         match a.attr("mode") {
             Some("immediate") => d.backing.push("prealloc=true".into()),
             Some("ondemand") | None => {}
             Some(m) => notes.drop(format!("<allocation mode='{m}'>")),
+        }
+        match attr_u32(a, "threads") {
+            Ok(Some(t)) if t > 0 => d.backing.push(format!("prealloc-threads={t}")),
+            Ok(None) => {}
+            Ok(Some(_)) | Err(_) => notes.drop(format!("<allocation threads='{}'>", a.attr("threads").unwrap_or(""))),
         }
     }
     if mb.child("discard").is_some() {

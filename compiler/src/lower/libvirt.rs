@@ -134,8 +134,11 @@ fn memory_backing(g: &Guest) -> Option<Element> {
     if let Some(shared) = b.shared {
         mb.push(Element::new("access").attr("mode", if shared { "shared" } else { "private" }));
     }
-    if b.prealloc {
-        mb.push(Element::new("allocation").attr("mode", "immediate"));
+    match (b.prealloc, b.prealloc_threads) {
+        (true, None) => mb.push(Element::new("allocation").attr("mode", "immediate")),
+        (true, Some(t)) => mb.push(Element::new("allocation").attr("mode", "immediate").attr("threads", t)),
+        (false, Some(t)) => mb.push(Element::new("allocation").attr("threads", t)),
+        (false, None) => {}
     }
     if b.discard == Some(true) {
         mb.push(Element::new("discard"));

@@ -136,6 +136,9 @@ fn ram_backend_props(
     }
     if page.is_some() || backing.prealloc {
         props.push(("prealloc", Val::Bool(true)));
+        if let Some(t) = backing.prealloc_threads {
+            props.push(("prealloc-threads", n(t)));
+        }
     }
     props.push(("size", n(kib * 1024)));
     props.extend(binding_props(binding));
@@ -298,6 +301,9 @@ pub fn memory_devices(g: &Guest) -> Vec<Opt> {
                 // libvirt preallocates an NVDIMM unless its backing is real persistent memory.
                 if !pmem {
                     obj.push(("prealloc", Val::Bool(true)));
+                    if let Some(t) = g.backing.prealloc_threads {
+                        obj.push(("prealloc-threads", n(t)));
+                    }
                 }
                 obj.push(("size", n(m.size_kib * 1024)));
                 if let Some(a) = align_kib {
