@@ -71,6 +71,21 @@ pub fn check(
                         .with_help("QEMU on x86_64 takes 1 to 255 memory slots"),
                     );
                 } else {
+                    // With DIMMs or NVDIMMs, the missing slots are an error below.
+                    if slots == 0 && !devices.iter().any(|f| matches!(f.keyword(), "dimm" | "nvdimm")) {
+                        diags.push(
+                            Diagnostic::warning(
+                                NEWER_LIBVIRT,
+                                "libvirt 9.0 needs `slots=` with `max=`",
+                                m.span_of("max"),
+                                "no slots",
+                            )
+                            .with_help(
+                                "<maxMemory> without slots (for virtio-mem and virtio-pmem) is for libvirt after 9.0 \
+                                 (its 9.0 schema rejects it); QEMU takes it; add `slots=1` for libvirt 9.0",
+                            ),
+                        );
+                    }
                     out.max = Some(MaxMemory {
                         kib,
                         slots: slots as u32,
@@ -297,6 +312,20 @@ pub fn check(
             }
         };
         let base = f.size("base");
+        if base.is_some() && matches!(f.keyword(), "virtio-mem" | "virtio-pmem") {
+            diags.push(
+                Diagnostic::warning(
+                    NEWER_LIBVIRT,
+                    format!("libvirt 9.0 cannot place a {} at an address", f.keyword()),
+                    f.span_of("base"),
+                    "newer libvirt only",
+                )
+                .with_help(
+                    "the XML's <target><address base> is for libvirt after 9.0 (its 9.0 schema rejects it); \
+                     the QEMU line's memaddr= works with any QEMU; leave `base=` out for libvirt 9.0",
+                ),
+            );
+        }
         if let Some(b) = base {
             // QEMU wants a module's address aligned to its pages; 2MiB covers x86_64's
             // ordinary and 2MiB-page DIMMs, and a 1GiB-page one needs 1GiB.
@@ -368,7 +397,7 @@ pub fn check(
         });
         out.statements.push(index);
     }
-    if !out.devices.is_empty() && diags.len() == before {
+    if !out.devices.is_empty() && diags[before..].iter().all(|d| !d.is_error()) {
         let first = devices[0].stmt.head_span();
         match (out.max, memory) {
             (None, Some(m)) if !m.has("max") => diags.push(
