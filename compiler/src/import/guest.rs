@@ -264,8 +264,9 @@ fn memory(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportErr
             None => counts.push((*p, 1)),
         }
     }
+    // Ordinary memory wins a tie, so that no cell needs `hugepages=4KiB`.
     let mut guest_page = None;
-    let mut most = 0;
+    let mut most = counts.iter().find(|(p, _)| p.is_none()).map_or(0, |(_, n)| *n);
     for (p, n) in counts {
         if n > most {
             (guest_page, most) = (p, n);
