@@ -261,6 +261,7 @@ mod tests {
             domain_type: DomainType::Kvm,
             machine: "q35".into(),
             cpu: CpuMode::HostPassthrough,
+            cpu_options: Default::default(),
             memory_kib: 1024 * cells.len() as u64,
             locked: false,
             hugepage_kib: None,

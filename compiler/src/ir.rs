@@ -19,6 +19,25 @@ pub enum CpuMode {
     Custom(String),
 }
 
+/// What the `cpu` statement adds to its mode.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CpuOptions {
+    /// `migratable='off'` on host-passthrough (and QEMU's `max`): the guest may see
+    /// host features that would stop it from migrating.
+    pub migratable: bool,
+    /// `<feature policy name>`: true for `require`, false for `disable`; in written order.
+    pub features: Vec<(String, bool)>,
+}
+
+impl Default for CpuOptions {
+    fn default() -> Self {
+        CpuOptions {
+            migratable: true,
+            features: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MemPolicy {
     Strict,
@@ -368,6 +387,7 @@ pub struct Guest {
     pub domain_type: DomainType,
     pub machine: String,
     pub cpu: CpuMode,
+    pub cpu_options: CpuOptions,
     pub memory_kib: u64,
     pub locked: bool,
     /// Hugepage size for the whole guest, in KiB.

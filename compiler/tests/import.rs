@@ -467,7 +467,7 @@ fn a_legacy_tcg_domain_imports_with_notes_and_compiles() {
         "guest \"legacy box & friends\" on=laptop {",
         "  type qemu\n",
         "  machine \"pc-i440fx-8.2\"\n",
-        "  cpu custom model=Skylake-Client\n",
+        "  cpu custom model=Skylake-Client require=vmx\n",
         "  memory 3GiB\n",
         "  vcpus 4\n",
         "  pin vcpus=0   cpus=2\n",
@@ -480,7 +480,6 @@ fn a_legacy_tcg_domain_imports_with_notes_and_compiles() {
     }
     for note in [
         "not imported: <loader type='pflash'> in <os>",
-        "not imported: <feature name='vmx'> in <cpu mode='custom'>",
         "not imported: <clock offset='localtime'>",
         "not imported: <on_crash>coredump-restart</on_crash>",
         "not imported: <disk type='block' device='disk'> (hda)",
@@ -843,6 +842,35 @@ fn prealloc_threads_round_trip() {
     let imported = import(&xml, "peppi");
     assert!(
         imported.text.contains("prealloc=true prealloc-threads=8"),
+        "{}",
+        imported.text
+    );
+    assert_eq!(
+        compile(&format!("{}{}", peppi(), imported.text)).unwrap_or_else(|d| panic!("{d}")),
+        xml
+    );
+}
+
+#[test]
+fn cpu_features_and_migratable_round_trip() {
+    let text = format!(
+        "{}guest c on=peppi {{\n  cpu host-passthrough migratable=false require=\"invtsc,pdpe1gb\" disable=svm\n  memory 2GiB\n  vcpus 2\n}}\n",
+        peppi()
+    );
+    let xml = compile(&text).unwrap_or_else(|d| panic!("{d}"));
+    assert!(
+        xml.contains("<cpu mode='host-passthrough' check='none' migratable='off'>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<feature policy='require' name='invtsc'/>\n    <feature policy='require' name='pdpe1gb'/>\n    <feature policy='disable' name='svm'/>"),
+        "{xml}"
+    );
+    let imported = import(&xml, "peppi");
+    assert!(
+        imported
+            .text
+            .contains("  cpu host-passthrough migratable=false require=\"invtsc,pdpe1gb\" disable=svm\n"),
         "{}",
         imported.text
     );

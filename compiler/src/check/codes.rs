@@ -41,6 +41,7 @@ pub const DUPLICATE_ALIAS: &str = "vnuma::E0334";
 pub const MEMORY_PLACEMENT: &str = "vnuma::E0335";
 pub const RESTRICTIVE_MIX: &str = "vnuma::E0336";
 pub const HMAT: &str = "vnuma::E0337";
+pub const CPU_OPTION: &str = "vnuma::E0338";
 
 pub const UNKNOWN_HOST: &str = "vnuma::E0401";
 pub const HOST_NEEDED: &str = "vnuma::E0402";
@@ -137,6 +138,10 @@ pub const ALL: &[(&str, &str)] = &[
     ),
     (RESTRICTIVE_MIX, "`restrictive` on some of a guest's memory but not all"),
     (HMAT, "HMAT caches, latencies or bandwidths that do not fit the cells"),
+    (
+        CPU_OPTION,
+        "a CPU feature given twice, or `migratable=` on a mode that does not take it",
+    ),
     (XML_TEXT, "a character XML 1.0 cannot carry, or a line break in a path"),
     (RELATIVE_PATH, "a disk or NVDIMM path that is not absolute"),
     (

@@ -218,6 +218,56 @@ pub fn check_guest(
         None if domain_type == DomainType::Qemu => CpuMode::Maximum,
         None => CpuMode::HostPassthrough,
     };
+    let mut cpu_options = CpuOptions::default();
+    if let Some(f) = find("cpu") {
+        if let Some(m) = f.bool("migratable") {
+            if matches!(cpu, CpuMode::HostPassthrough | CpuMode::Maximum) {
+                cpu_options.migratable = m;
+            } else {
+                cx.err(
+                    Diagnostic::error(
+                        CPU_OPTION,
+                        "`migratable=` is for `cpu host-passthrough`",
+                        f.span_of("migratable"),
+                        "not for this mode",
+                    )
+                    .with_help("libvirt takes `migratable` only on host-passthrough and maximum CPUs"),
+                );
+            }
+        }
+        for (key, required) in [("require", true), ("disable", false)] {
+            let Some(list) = f.text(key) else { continue };
+            for name in list.split(',') {
+                let name = name.trim();
+                if !super::values::identifier(
+                    name,
+                    f.span_of(key),
+                    "a CPU feature",
+                    "; features look like `invtsc` or `pdpe1gb` (`qemu-system-x86_64 -cpu help` lists them)",
+                    cx.diags,
+                ) {
+                    continue;
+                }
+                if let Some((_, was)) = cpu_options.features.iter().find(|(n, _)| n == name) {
+                    cx.err(
+                        Diagnostic::error(
+                            CPU_OPTION,
+                            format!("CPU feature `{name}` is given twice"),
+                            f.span_of(key),
+                            "again",
+                        )
+                        .with_help(if *was == required {
+                            "name each feature once".to_string()
+                        } else {
+                            "a feature is either required or disabled".to_string()
+                        }),
+                    );
+                    continue;
+                }
+                cpu_options.features.push((name.to_string(), required));
+            }
+        }
+    }
 
     // Memory.
     let memory = find("memory");
@@ -844,6 +894,7 @@ pub fn check_guest(
                 domain_type,
                 machine,
                 cpu,
+                cpu_options,
                 memory_kib,
                 locked,
                 hugepage_kib,

@@ -159,7 +159,10 @@ pub const SCHEMA: &[StmtSpec] = &[
     stmt!("machine" in Guest, args ["MACHINE": Kind::Text], props [], block None, repeat false,
         "The QEMU machine type; default `q35`."),
     stmt!("cpu" in Guest, args ["MODE": Kind::OneOf(&["host-passthrough", "host-model", "custom"])], props [
-        p("model", Kind::Text, "The CPU model for `cpu custom`.")
+        p("model", Kind::Text, "The CPU model for `cpu custom`."),
+        p("migratable", Kind::Bool, "`false`: pass host features that block migration too (host-passthrough; `migratable='off'`)."),
+        p("require", Kind::Text, "CPU features to require, comma-separated (`<feature policy='require'>`, QEMU `NAME=on`)."),
+        p("disable", Kind::Text, "CPU features to disable, comma-separated (`<feature policy='disable'>`, QEMU `NAME=off`).")
     ], block None, repeat false,
         "The guest CPU model: `host-passthrough` (default), `host-model`, or `custom model=...`."),
     stmt!("memory" in Guest, args ["SIZE": Kind::Size], props [

@@ -331,11 +331,8 @@ fn cpu_mode(cpu: Option<&Node>, d: &mut Draft, notes: &mut Notes) -> Result<(), 
         notes.change(format!("no <cpu>: vnumac's default is {default}"));
         return Ok(());
     };
-    drop_unknown_children(c, &["model", "topology", "numa"], notes);
+    drop_unknown_children(c, &["model", "topology", "numa", "feature"], notes);
     drop_unknown_attrs(c, &["mode", "match", "check", "migratable"], notes);
-    if c.attr("migratable") == Some("off") {
-        notes.change("<cpu migratable='off'>: vnumac writes migratable='on'");
-    }
     let model = c.child("model").map(Node::trimmed).filter(|m| !m.is_empty());
     match c.attr("mode").unwrap_or("custom") {
         "host-passthrough" if d.qemu => d.cpu = Some("host-passthrough".into()),
@@ -348,6 +345,40 @@ fn cpu_mode(cpu: Option<&Node>, d: &mut Draft, notes: &mut Notes) -> Result<(), 
             None => notes.change(format!("<cpu> without a mode or model: vnumac's default is {default}")),
         },
         other => notes.change(format!("<cpu mode='{other}'>: vnumac's default is {default}")),
+    }
+    // `migratable` and features, on a mode the language can name.
+    let mode = c.attr("mode").unwrap_or("custom");
+    let mut extra = String::new();
+    if c.attr("migratable") == Some("off") {
+        if mode == "host-passthrough" {
+            extra.push_str(" migratable=false");
+        } else {
+            notes.drop(format!("<cpu mode='{mode}' migratable='off'>"));
+        }
+    }
+    let mut require = Vec::new();
+    let mut disable = Vec::new();
+    for f in c.all("feature") {
+        let Some(name) = f.attr("name") else {
+            return Err(error_at(f.at, "<feature> has no `name`"));
+        };
+        match f.attr("policy").unwrap_or("require") {
+            "require" | "force" => require.push(name),
+            "disable" | "forbid" => disable.push(name),
+            other => notes.drop(format!("<feature policy='{other}' name='{name}'>")),
+        }
+    }
+    for (key, list) in [("require", &require), ("disable", &disable)] {
+        if !list.is_empty() {
+            extra.push_str(&format!(" {key}={}", word_or_string(&list.join(","))));
+        }
+    }
+    if !extra.is_empty() {
+        match (&mut d.cpu, mode) {
+            (Some(line), _) => line.push_str(&extra),
+            (None, "host-passthrough") => d.cpu = Some(format!("host-passthrough{extra}")),
+            (None, _) => notes.drop(format!("CPU features and `migratable` of <cpu mode='{mode}'>")),
+        }
     }
     if let Some(t) = c.child("topology") {
         drop_unknown_attrs(t, &["sockets", "dies", "clusters", "cores", "threads"], notes);
@@ -656,6 +687,7 @@ fn model_guest(d: &Draft) -> ir::Guest {
         domain_type: ir::DomainType::Kvm,
         machine: "q35".into(),
         cpu: ir::CpuMode::HostPassthrough,
+        cpu_options: Default::default(),
         memory_kib: 0,
         locked: false,
         hugepage_kib: None,

@@ -185,12 +185,12 @@ fn cpu(g: &Guest) -> Element {
         CpuMode::HostPassthrough => Element::new("cpu")
             .attr("mode", "host-passthrough")
             .attr("check", "none")
-            .attr("migratable", "on"),
+            .attr("migratable", if g.cpu_options.migratable { "on" } else { "off" }),
         CpuMode::HostModel => Element::new("cpu").attr("mode", "host-model").attr("check", "partial"),
         CpuMode::Maximum => Element::new("cpu")
             .attr("mode", "maximum")
             .attr("check", "none")
-            .attr("migratable", "on"),
+            .attr("migratable", if g.cpu_options.migratable { "on" } else { "off" }),
         CpuMode::Custom(model) => Element::new("cpu")
             .attr("mode", "custom")
             .attr("match", "exact")
@@ -204,6 +204,13 @@ fn cpu(g: &Guest) -> Element {
                 .attr("dies", t.dies)
                 .attr("cores", t.cores)
                 .attr("threads", t.threads),
+        );
+    }
+    for (name, required) in &g.cpu_options.features {
+        cpu.push(
+            Element::new("feature")
+                .attr("policy", if *required { "require" } else { "disable" })
+                .attr("name", name),
         );
     }
     if !g.cells.is_empty() {

@@ -37,16 +37,19 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
             DomainType::Qemu => "tcg",
         },
     ));
-    o.push(Opt::plain(
-        "-cpu",
-        match &g.cpu {
-            CpuMode::HostPassthrough => "host,migratable=on".to_string(),
-            // libvirt expands host-model to a named model when it starts the guest; standalone, `host` is closest.
-            CpuMode::HostModel => "host".to_string(),
-            CpuMode::Maximum => "max,migratable=on".to_string(),
-            CpuMode::Custom(m) => keyval(m),
-        },
-    ));
+    let migratable = if g.cpu_options.migratable { "on" } else { "off" };
+    let mut cpu = match &g.cpu {
+        CpuMode::HostPassthrough => format!("host,migratable={migratable}"),
+        // libvirt expands host-model to a named model when it starts the guest; standalone, `host` is closest.
+        CpuMode::HostModel => "host".to_string(),
+        CpuMode::Maximum => format!("max,migratable={migratable}"),
+        CpuMode::Custom(m) => keyval(m),
+    };
+    // Feature names are checked identifiers (-cpu does not honour `,,`).
+    for (name, on) in &g.cpu_options.features {
+        cpu.push_str(&format!(",{name}={}", if *on { "on" } else { "off" }));
+    }
+    o.push(Opt::plain("-cpu", cpu));
     // libvirt rounds the initial memory (the sum of the cells, or `<memory>`) up to 1 MiB,
     // and libvirt 9.0 writes `-m` in MiB when memory hotplug is off.
     let written_kib: u64 = if g.cells.is_empty() {
