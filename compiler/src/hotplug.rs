@@ -262,6 +262,8 @@ mod tests {
             machine: "q35".into(),
             cpu: CpuMode::HostPassthrough,
             cpu_options: Default::default(),
+            iothreads: 0,
+            iothread_pin: None,
             memory_kib: 1024 * cells.len() as u64,
             locked: false,
             hugepage_kib: None,

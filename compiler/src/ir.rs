@@ -403,6 +403,10 @@ pub struct Guest {
     pub hmat: Hmat,
     pub pins: Vec<VcpuPin>,
     pub emulator_pin: Option<IdSet>,
+    /// `<iothreads>`: QEMU I/O threads `iothread1` … `iothreadN`.
+    pub iothreads: u32,
+    /// `<iothreadpin>`: the host CPUs every I/O thread may run on.
+    pub iothread_pin: Option<IdSet>,
     /// Whole-guest `<numatune><memory>`.
     pub memory_binding: Option<MemBinding>,
     /// The `<vcpus>` list when vCPUs are hotpluggable; empty otherwise.

@@ -361,7 +361,6 @@ fn the_talks_domain_imports_with_notes_and_compiles() {
     for dropped in [
         "<uuid>",
         "<metadata>",
-        "<iothreads>",
         "<shares> in <cputune>",
         "<boot> in <os>",
         "<vmport> in <features>",
@@ -395,6 +394,8 @@ fn the_talks_domain_imports_with_notes_and_compiles() {
     assert!(imported.notes.iter().any(|n| n.starts_with("changed: PCI controllers")));
     let xml = compile(&format!("{}{text}", peppi())).unwrap_or_else(|d| panic!("{text}\n{d}"));
     assert!(xml.contains("<memory unit='KiB'>33554432</memory>"), "{xml}");
+    assert!(text.contains("  iothreads 2\n"), "{text}");
+    assert!(xml.contains("<iothreads>2</iothreads>"), "{xml}");
     assert!(
         xml.contains("<memnode cellid='2' mode='preferred' nodeset='2'/>"),
         "{xml}"
@@ -874,6 +875,26 @@ fn cpu_features_and_migratable_round_trip() {
         "{}",
         imported.text
     );
+    assert_eq!(
+        compile(&format!("{}{}", peppi(), imported.text)).unwrap_or_else(|d| panic!("{d}")),
+        xml
+    );
+}
+
+#[test]
+fn pinned_iothreads_round_trip() {
+    let text = format!(
+        "{}guest io on=peppi {{\n  memory 2GiB\n  vcpus 2\n  iothreads 2 cpus=0-1\n}}\n",
+        peppi()
+    );
+    let xml = compile(&text).unwrap_or_else(|d| panic!("{d}"));
+    assert!(xml.contains("<iothreads>2</iothreads>"), "{xml}");
+    assert!(
+        xml.contains("<iothreadpin iothread='1' cpuset='0-1'/>\n    <iothreadpin iothread='2' cpuset='0-1'/>"),
+        "{xml}"
+    );
+    let imported = import(&xml, "peppi");
+    assert!(imported.text.contains("  iothreads 2 cpus=0-1\n"), "{}", imported.text);
     assert_eq!(
         compile(&format!("{}{}", peppi(), imported.text)).unwrap_or_else(|d| panic!("{d}")),
         xml

@@ -107,7 +107,7 @@ pub const ALL: &[(&str, &str)] = &[
     (NO_CPU_CELL, "no cell has vCPUs"),
     (MISSING_STATEMENT, "a guest without `memory` or `vcpus`"),
     (MEMORY_GRANULE, "a memory size libvirt or QEMU would round"),
-    (VCPU_COUNT, "a vCPU count out of range"),
+    (VCPU_COUNT, "a vCPU or I/O thread count out of range"),
     (POLICY_WITHOUT_NODE, "a cell policy without `host-node=`"),
     (PIN_TARGET, "a pin without exactly one of `cpus=` and `node=`"),
     (PINNED_TWICE, "a vCPU pinned by two statements"),

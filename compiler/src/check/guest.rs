@@ -517,6 +517,7 @@ pub fn check_guest(
     let pin_fields: Vec<&Fields<'_>> = all("pin").collect();
     let (mut pins, mut pin_spans) = super::pins::check_pins(&pin_fields, vcpus, &cells, &binding_spans, &mut cx);
     let emulator_pin = find("emulator").and_then(|f| super::pins::check_emulator(f, &mut cx));
+    let (iothreads, iothread_pin) = find("iothreads").map_or((0, None), |f| super::pins::check_iothreads(f, &mut cx));
 
     // Whole-guest memory policy.
     let mut memory_binding = None;
@@ -906,6 +907,8 @@ pub fn check_guest(
                 hmat,
                 pins,
                 emulator_pin,
+                iothreads,
+                iothread_pin,
                 memory_binding,
                 vcpu_states: Vec::new(),
                 max_memory: mem.max,

@@ -213,6 +213,11 @@ pub const SCHEMA: &[StmtSpec] = &[
         p("node", Kind::Int, "A host node whose CPUs the emulator threads may use.")
     ], block None, repeat false,
         "Pin QEMU's emulator threads (`<emulatorpin>`)."),
+    stmt!("iothreads" in Guest, args ["N": Kind::Int], props [
+        p("cpus", Kind::Set, "Host CPUs the I/O threads run on (`<iothreadpin>`)."),
+        p("node", Kind::Int, "A host node whose CPUs the I/O threads run on.")
+    ], block None, repeat false,
+        "QEMU I/O threads (`<iothreads>`, `-object iothread`), optionally pinned."),
     stmt!("memory-policy" in Guest, args [], props [
         req("mode", Kind::OneOf(POLICIES), "The memory policy."),
         p("nodeset", Kind::Set, "Host nodes; required unless `placement=auto`."),

@@ -47,6 +47,8 @@ pub(super) struct Draft {
     /// (vCPUs, host CPUs), one `pin` line each.
     pub pins: Vec<(IdSet, IdSet)>,
     pub emulator: Option<IdSet>,
+    /// `iothreads N` and the CPUs every one of them is pinned to.
+    pub iothreads: Option<(u32, Option<IdSet>)>,
     /// The mode and the nodeset; no nodeset for `placement='auto'`.
     pub memory_policy: Option<(String, Option<IdSet>)>,
     /// `dimm` / `nvdimm` lines, and their total size.
@@ -80,6 +82,7 @@ const KNOWN: &[&str] = &[
     "vcpu",
     "vcpus",
     "cputune",
+    "iothreads",
     "numatune",
     "os",
     "features",
@@ -688,6 +691,8 @@ fn model_guest(d: &Draft) -> ir::Guest {
         machine: "q35".into(),
         cpu: ir::CpuMode::HostPassthrough,
         cpu_options: Default::default(),
+        iothreads: 0,
+        iothread_pin: None,
         memory_kib: 0,
         locked: false,
         hugepage_kib: None,
@@ -721,10 +726,56 @@ fn model_guest(d: &Draft) -> ir::Guest {
     }
 }
 
+/// `<iothreads>` and its `<iothreadpin>`s; one CPU set for all of them, as the language says.
+fn iothreads(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
+    let pins: Vec<&Node> = root
+        .child("cputune")
+        .map(|ct| ct.all("iothreadpin").collect())
+        .unwrap_or_default();
+    let Some(n) = root.child("iothreads") else {
+        if !pins.is_empty() {
+            notes.drop("<iothreadpin> without <iothreads>");
+        }
+        return Ok(());
+    };
+    let count = number(n.trimmed())
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| error_at(n.at, format!("<iothreads> is `{}`, not a number", n.trimmed())))?;
+    if count == 0 {
+        return Ok(());
+    }
+    let mut sets: BTreeMap<u32, IdSet> = BTreeMap::new();
+    for p in pins {
+        let (Some(id), Some(set)) = (attr_u32(p, "iothread")?, p.attr("cpuset")) else {
+            return Err(error_at(p.at, "<iothreadpin> needs `iothread` and `cpuset`"));
+        };
+        if id == 0 || id > count {
+            return Err(error_at(
+                p.at,
+                format!("<iothreadpin iothread='{id}'>: the guest has I/O threads 1 to {count}"),
+            ));
+        }
+        sets.insert(id, id_set(p, "cpuset", set)?);
+    }
+    let first = sets.values().next().cloned();
+    let pin = match first {
+        Some(s) if sets.len() as u32 == count && sets.values().all(|v| *v == s) => Some(s),
+        Some(_) => {
+            notes.drop(
+                "<iothreadpin>s that differ between I/O threads or leave some unpinned (vnumac pins them all alike)",
+            );
+            None
+        }
+        None => None,
+    };
+    d.iothreads = Some((count, pin));
+    Ok(())
+}
+
 fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
     let mut pinned: BTreeMap<u32, IdSet> = BTreeMap::new();
     if let Some(ct) = root.child("cputune") {
-        drop_unknown_children(ct, &["vcpupin", "emulatorpin"], notes);
+        drop_unknown_children(ct, &["vcpupin", "emulatorpin", "iothreadpin"], notes);
         for p in ct.all("vcpupin") {
             let (Some(v), Some(set)) = (attr_u32(p, "vcpu")?, p.attr("cpuset")) else {
                 return Err(error_at(p.at, "<vcpupin> needs `vcpu` and `cpuset`"));
@@ -738,6 +789,7 @@ fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError
             d.emulator = Some(id_set(e, "cpuset", set)?);
         }
     }
+    iothreads(root, d, notes)?;
     // `<vcpu cpuset>` is the default for vCPUs without a <vcpupin>, and for the emulator.
     if let Some(v) = root.child("vcpu")
         && let Some(s) = v.attr("cpuset")

@@ -112,6 +112,11 @@ pub(super) fn render(d: &Draft, opts: &ImportOptions, notes: &[String]) -> Strin
     if let Some(e) = &d.emulator {
         out.push_str(&format!("  emulator cpus={e}\n"));
     }
+    match &d.iothreads {
+        Some((n, Some(cpus))) => out.push_str(&format!("  iothreads {n} cpus={cpus}\n")),
+        Some((n, None)) => out.push_str(&format!("  iothreads {n}\n")),
+        None => {}
+    }
     match &d.memory_policy {
         Some((mode, Some(set))) => out.push_str(&format!("  memory-policy mode={mode} nodeset={set}\n")),
         Some((mode, None)) => out.push_str(&format!("  memory-policy mode={mode} placement=auto\n")),

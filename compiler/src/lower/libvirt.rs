@@ -41,6 +41,9 @@ pub fn domain_xml(g: &Guest) -> String {
         }
         d.push(list);
     }
+    if g.iothreads > 0 {
+        d.push(Element::new("iothreads").text(g.iothreads));
+    }
     if let Some(ct) = cputune(g) {
         d.push(ct);
     }
@@ -153,6 +156,11 @@ fn cputune(g: &Guest) -> Option<Element> {
     }
     if let Some(e) = &g.emulator_pin {
         ct.push(Element::new("emulatorpin").attr("cpuset", e));
+    }
+    if let Some(cpus) = &g.iothread_pin {
+        for id in 1..=g.iothreads {
+            ct.push(Element::new("iothreadpin").attr("iothread", id).attr("cpuset", cpus));
+        }
     }
     ct.has_children().then_some(ct)
 }

@@ -2,7 +2,7 @@
 //! (libvirt 9.0's `qemuBuildCommandLine` order and spelling). The target is libvirt 9.0 (Debian 12);
 //! tests/libvirt_driver.rs compares every golden line with its `domxml-to-native`.
 
-use super::qemu_args::{Opt, Syntax};
+use super::qemu_args::{Opt, Syntax, Val};
 use super::qemu_devices as dev;
 use super::shell::{keyval, render_command};
 use crate::ir::*;
@@ -114,6 +114,17 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
             t.sockets, t.cores, t.threads
         ),
     ));
+    // I/O threads; libvirt pins them through cgroups, not here.
+    for id in 1..=g.iothreads {
+        o.push(Opt::props(
+            "-object",
+            "qom-type",
+            vec![
+                ("qom-type", Val::Str("iothread".into())),
+                ("id", Val::Str(format!("iothread{id}"))),
+            ],
+        ));
+    }
     for c in &g.cells {
         if legacy {
             let mut node = format!("node,nodeid={}", c.id);
