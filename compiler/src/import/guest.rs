@@ -524,7 +524,11 @@ fn cells(cpu: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError
             }
         };
         let id = attr_u32(c, "id")?.unwrap_or(i as u32);
-        let cpus = c.attr("cpus").map(|s| id_set(c, "cpus", s)).transpose()?;
+        let cpus = c
+            .attr("cpus")
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| id_set(c, "cpus", s))
+            .transpose()?;
         let mem = c
             .attr("memory")
             .ok_or_else(|| error_at(c.at, "<cell> has no `memory`"))?;
