@@ -9,6 +9,7 @@ pub mod host_block;
 pub mod memdev;
 pub mod numa;
 pub mod pins;
+pub mod policy;
 pub mod schema;
 pub mod values;
 pub mod vnuma;
