@@ -9,6 +9,7 @@
 mod devices;
 mod dom;
 mod guest;
+mod hmat;
 mod write;
 
 use crate::sets::IdSet;

@@ -399,97 +399,6 @@ fn cpu_mode(cpu: Option<&Node>, d: &mut Draft, notes: &mut Notes) -> Result<(), 
     Ok(())
 }
 
-/// A `<cell><cache>` as a `cache` line.
-fn hmat_cache(c: &Node, cell: u32, notes: &mut Notes) -> Result<String, ImportError> {
-    drop_unknown_children(c, &["size", "line"], notes);
-    let level = attr_u32(c, "level")?.ok_or_else(|| error_at(c.at, "<cache> has no `level`"))?;
-    let word = |k: &str, words: &[&str]| -> Result<String, ImportError> {
-        match c.attr(k) {
-            Some(w) if words.contains(&w) => Ok(w.to_string()),
-            other => Err(error_at(
-                c.at,
-                format!(
-                    "<cache {k}='{}'>: libvirt knows {}",
-                    other.unwrap_or(""),
-                    words.join(", ")
-                ),
-            )),
-        }
-    };
-    let associativity = word("associativity", &["none", "direct", "full"])?;
-    let policy = word("policy", &["none", "writeback", "writethrough"])?;
-    let bytes = |k: &str| -> Result<u128, ImportError> {
-        let n = c
-            .child(k)
-            .ok_or_else(|| error_at(c.at, format!("<cache> has no <{k}>")))?;
-        let value = n
-            .attr("value")
-            .ok_or_else(|| error_at(n.at, format!("<{k}> has no `value`")))?;
-        let unit = n.attr("unit").unwrap_or(if k == "line" { "B" } else { "KiB" });
-        let v: u128 = value
-            .parse()
-            .map_err(|_| error_at(n.at, format!("<{k} value='{value}'>: not a number")))?;
-        let per =
-            super::unit_bytes(unit).ok_or_else(|| error_at(n.at, format!("<{k} unit='{unit}'>: unknown unit")))?;
-        Ok(v.saturating_mul(per))
-    };
-    let (size, line) = (bytes("size")?, bytes("line")?);
-    Ok(format!(
-        "cache cell={cell} level={level} size={} line={} associativity={associativity} policy={policy}",
-        crate::units::exact_bytes(size),
-        crate::units::exact_bytes(line)
-    ))
-}
-
-/// `<interconnects>`: `latency` and `bandwidth` lines, in the order written.
-fn interconnects(numa: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
-    let Some(ic) = numa.child("interconnects") else {
-        return Ok(());
-    };
-    drop_unknown_children(ic, &["latency", "bandwidth"], notes);
-    for l in ic
-        .children
-        .iter()
-        .filter(|n| matches!(n.name.as_str(), "latency" | "bandwidth"))
-    {
-        let get = |k: &str| -> Result<u32, ImportError> {
-            attr_u32(l, k)?.ok_or_else(|| error_at(l.at, format!("<{}> has no `{k}`", l.name)))
-        };
-        let (initiator, target) = (get("initiator")?, get("target")?);
-        let mut line = format!("{} initiator={initiator} target={target}", l.name);
-        if let Some(cache) = attr_u32(l, "cache")?.filter(|c| *c > 0) {
-            line.push_str(&format!(" cache={cache}"));
-        }
-        match l.attr("type") {
-            Some(t @ ("access" | "read" | "write")) => line.push_str(&format!(" type={t}")),
-            other => {
-                return Err(error_at(
-                    l.at,
-                    format!(
-                        "<{} type='{}'>: libvirt knows access, read and write",
-                        l.name,
-                        other.unwrap_or("")
-                    ),
-                ));
-            }
-        }
-        let value = l
-            .attr("value")
-            .ok_or_else(|| error_at(l.at, format!("<{}> has no `value`", l.name)))?;
-        if l.name == "latency" {
-            let v: u64 = value
-                .parse()
-                .map_err(|_| error_at(l.at, format!("<latency value='{value}'>: not a number")))?;
-            line.push_str(&format!(" value={v}"));
-        } else {
-            let kib = super::size_kib(l, value, l.attr("unit"), "<bandwidth value>", notes)?;
-            line.push_str(&format!(" value={}", crate::units::exact_kib(kib)));
-        }
-        d.hmat.push(line);
-    }
-    Ok(())
-}
-
 fn cells(cpu: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
     let Some(numa) = cpu.child("numa") else {
         return Ok(());
@@ -499,7 +408,7 @@ fn cells(cpu: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError
     for (i, c) in numa.all("cell").enumerate() {
         drop_unknown_children(c, &["distances", "cache"], notes);
         for cache in c.all("cache") {
-            d.hmat.push(hmat_cache(cache, cell_id(c, i), notes)?);
+            d.hmat.push(super::hmat::cache(cache, cell_id(c, i), notes)?);
         }
         drop_unknown_attrs(c, &["id", "cpus", "memory", "unit", "memAccess", "discard"], notes);
         let access = match c.attr("memAccess") {
@@ -555,7 +464,8 @@ fn cells(cpu: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError
         rows.push(row);
     }
     distances(d, &rows, notes);
-    interconnects(numa, d, notes)
+    d.hmat.extend(super::hmat::interconnects(numa, notes)?);
+    Ok(())
 }
 
 /// `distance` lines for the pairs that differ from the default (symmetric fill, else 20).
