@@ -10,6 +10,7 @@ mod devices;
 mod dom;
 mod guest;
 mod hmat;
+mod pages;
 mod write;
 
 use crate::sets::IdSet;
