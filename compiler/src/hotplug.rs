@@ -251,6 +251,8 @@ mod tests {
                 memory_kib: 1024,
                 binding: None,
                 hugepage_kib: None,
+                shared: None,
+                discard: None,
             })
             .collect();
         let vcpus = cells.iter().map(|c| c.vcpus.len() as u32).sum();
@@ -259,6 +261,9 @@ mod tests {
             domain_type: DomainType::Kvm,
             machine: "q35".into(),
             cpu: CpuMode::HostPassthrough,
+            cpu_options: Default::default(),
+            iothreads: 0,
+            iothread_pin: None,
             memory_kib: 1024 * cells.len() as u64,
             locked: false,
             hugepage_kib: None,
@@ -272,6 +277,7 @@ mod tests {
             }),
             cells,
             distances: None,
+            hmat: Default::default(),
             pins: Vec::new(),
             emulator_pin: None,
             memory_binding: None,

@@ -9,6 +9,8 @@
 mod devices;
 mod dom;
 mod guest;
+mod hmat;
+mod pages;
 mod write;
 
 use crate::sets::IdSet;
@@ -46,6 +48,7 @@ pub fn import_domain(xml: &str, opts: &ImportOptions) -> Result<Imported, Import
         devices::read(devs, &mut draft, &mut notes)?;
     }
     guest::settle_memory(&root, &mut draft, &mut notes)?;
+    guest::rectify_cells(&mut draft, &mut notes);
     guest::check_derived(&root, &mut draft);
     let text = write::render(&draft, opts, &notes.list);
     Ok(Imported {
@@ -126,7 +129,13 @@ fn attr_u32(node: &dom::Node, key: &str) -> Result<Option<u32>, ImportError> {
 /// A libvirt id set (`0-3,^2`); spaces are allowed around the parts.
 fn id_set(node: &dom::Node, key: &str, text: &str) -> Result<IdSet, ImportError> {
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    IdSet::parse(&compact).map_err(|e| error_at(node.at, format!("<{} {key}='{text}'>: {}", node.name, e.message)))
+    let set = IdSet::parse(&compact)
+        .map_err(|e| error_at(node.at, format!("<{} {key}='{text}'>: {}", node.name, e.message)))?;
+    if set.is_empty() {
+        // libvirt rejects a set that names nothing ("Invalid value of 'nodeset'").
+        return Err(error_at(node.at, format!("<{} {key}='{text}'> names no id", node.name)));
+    }
+    Ok(set)
 }
 
 /// Bytes per libvirt unit: `b`/`bytes`, then k/m/g/t/p/e alone or with `iB` (powers of

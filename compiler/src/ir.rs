@@ -19,6 +19,25 @@ pub enum CpuMode {
     Custom(String),
 }
 
+/// What the `cpu` statement adds to its mode.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CpuOptions {
+    /// `migratable='off'` on host-passthrough (and QEMU's `max`): the guest may see
+    /// host features that would stop it from migrating.
+    pub migratable: bool,
+    /// `<feature policy name>`: true for `require`, false for `disable`; in written order.
+    pub features: Vec<(String, bool)>,
+}
+
+impl Default for CpuOptions {
+    fn default() -> Self {
+        CpuOptions {
+            migratable: true,
+            features: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MemPolicy {
     Strict,
@@ -87,6 +106,10 @@ impl Topology {
 pub struct MemBinding {
     pub nodes: IdSet,
     pub policy: MemPolicy,
+    /// `placement=auto`: libvirt asks numad for the nodes when the guest starts
+    /// (`<memory placement='auto'>`); `nodes` are then every host node with memory, which
+    /// is what the standalone QEMU line binds to.
+    pub auto: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -98,6 +121,63 @@ pub struct GuestCell {
     pub binding: Option<MemBinding>,
     /// Hugepage size backing this cell, in KiB.
     pub hugepage_kib: Option<u64>,
+    /// `<cell memAccess>`: Some(true) shared, Some(false) private; None follows the guest.
+    pub shared: Option<bool>,
+    /// `<cell discard>`; None follows the guest's `<discard/>`.
+    pub discard: Option<bool>,
+}
+
+impl GuestCell {
+    /// The guest's memory backing as it applies to this cell (and its DIMMs): the cell's
+    /// own `memAccess` and `discard` win.
+    pub fn backing(&self, whole: &MemoryBacking) -> MemoryBacking {
+        MemoryBacking {
+            shared: self.shared.or(whole.shared),
+            discard: self.discard.or(whole.discard),
+            ..*whole
+        }
+    }
+}
+
+/// HMAT data (`<cell><cache>`, `<interconnects>`); empty when the guest has none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Hmat {
+    pub caches: Vec<CellCache>,
+    /// In the order written.
+    pub links: Vec<HmatLink>,
+}
+
+impl Hmat {
+    pub fn is_empty(&self) -> bool {
+        self.caches.is_empty() && self.links.is_empty()
+    }
+}
+
+/// A memory-side cache in front of a cell's memory.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CellCache {
+    pub cell: u32,
+    /// 1 to 3.
+    pub level: u32,
+    pub size_kib: u64,
+    pub line_bytes: u64,
+    /// libvirt's `none`, `direct` or `full`.
+    pub associativity: &'static str,
+    /// libvirt's `none`, `writeback` or `writethrough`.
+    pub policy: &'static str,
+}
+
+/// One `<latency>` (nanoseconds) or `<bandwidth>` (KiB/s) between an initiator cell and a
+/// target cell, to its memory or (`cache` 1-3) to one of its caches.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HmatLink {
+    pub initiator: u32,
+    pub target: u32,
+    pub cache: Option<u32>,
+    /// `access`, `read` or `write`.
+    pub kind: &'static str,
+    pub bandwidth: bool,
+    pub value: u64,
 }
 
 /// `<maxMemory>`: memory hotplug headroom.
@@ -109,7 +189,17 @@ pub struct MaxMemory {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum MemoryDeviceKind {
-    Dimm,
+    /// A DIMM; what it leaves unsaid follows its cell.
+    Dimm {
+        /// `<source><nodemask>`: host nodes of its own, bound strictly.
+        host_nodes: Option<IdSet>,
+        /// `<source><pagesize>` in KiB: its own page size; 4 is ordinary memory.
+        page_kib: Option<u64>,
+        /// `access=`: Some(true) shared, Some(false) private.
+        shared: Option<bool>,
+        /// `discard=`.
+        discard: Option<bool>,
+    },
     Nvdimm {
         path: String,
         label_kib: Option<u64>,
@@ -117,7 +207,41 @@ pub enum MemoryDeviceKind {
         pmem: bool,
         /// `Some(true)` shared, `Some(false)` private.
         shared: Option<bool>,
+        /// `<target><readonly/>`: the guest cannot write it (QEMU `unarmed=on`).
+        readonly: bool,
     },
+    /// A virtio-mem device: `size` is the most it can give its cell, `requested_kib` what
+    /// it gives at boot, in blocks of `block_kib`. On a PCI slot of the root bus.
+    VirtioMem {
+        block_kib: u64,
+        requested_kib: u64,
+        host_nodes: Option<IdSet>,
+        /// Its own page size; 4 is ordinary memory; None follows its cell.
+        page_kib: Option<u64>,
+        pci: PciAddress,
+    },
+    /// A virtio-pmem device on a file; it belongs to no cell (`node` is unused).
+    VirtioPmem {
+        path: String,
+        shared: Option<bool>,
+        pci: PciAddress,
+    },
+}
+
+impl MemoryDeviceKind {
+    /// A DIMM or NVDIMM, which takes one of `slots=`; virtio devices sit on PCI instead.
+    pub fn model(&self) -> &'static str {
+        match self {
+            MemoryDeviceKind::Dimm { .. } => "dimm",
+            MemoryDeviceKind::Nvdimm { .. } => "nvdimm",
+            MemoryDeviceKind::VirtioMem { .. } => "virtio-mem",
+            MemoryDeviceKind::VirtioPmem { .. } => "virtio-pmem",
+        }
+    }
+
+    pub fn takes_slot(&self) -> bool {
+        matches!(self, MemoryDeviceKind::Dimm { .. } | MemoryDeviceKind::Nvdimm { .. })
+    }
 }
 
 /// A DIMM or NVDIMM in a hotplug slot, belonging to a guest cell.
@@ -127,15 +251,21 @@ pub struct MemoryDevice {
     pub size_kib: u64,
     /// Guest cell id.
     pub node: u32,
+    /// The hotplug slot of a DIMM or NVDIMM; for a virtio device, its number among
+    /// the devices of its model.
     pub slot: u32,
+    /// `<address base>`: the guest physical address, in bytes (QEMU `addr=`).
+    pub base: Option<u64>,
 }
 
 impl MemoryDevice {
     /// libvirt's alias: `dimm<slot>` or `nvdimm<slot>`.
     pub fn alias(&self) -> String {
         match self.kind {
-            MemoryDeviceKind::Dimm => format!("dimm{}", self.slot),
+            MemoryDeviceKind::Dimm { .. } => format!("dimm{}", self.slot),
             MemoryDeviceKind::Nvdimm { .. } => format!("nvdimm{}", self.slot),
+            MemoryDeviceKind::VirtioMem { .. } => format!("virtiomem{}", self.slot),
+            MemoryDeviceKind::VirtioPmem { .. } => format!("virtiopmem{}", self.slot),
         }
     }
 }
@@ -243,8 +373,11 @@ pub struct MemoryBacking {
     pub shared: Option<bool>,
     /// `<allocation mode='immediate'>`: preallocate.
     pub prealloc: bool,
-    /// `<discard/>`: discard the memory's contents when the guest stops.
-    pub discard: bool,
+    /// `<allocation threads>`: how many threads preallocate (QEMU `prealloc-threads`).
+    pub prealloc_threads: Option<u32>,
+    /// `<discard/>`: discard the memory's contents when the guest stops (`discard-data`).
+    /// The guest's is Some(true) or None; a cell's `discard=false` makes it Some(false).
+    pub discard: Option<bool>,
 }
 
 /// One guest, fully resolved.
@@ -254,6 +387,7 @@ pub struct Guest {
     pub domain_type: DomainType,
     pub machine: String,
     pub cpu: CpuMode,
+    pub cpu_options: CpuOptions,
     pub memory_kib: u64,
     pub locked: bool,
     /// Hugepage size for the whole guest, in KiB.
@@ -265,8 +399,14 @@ pub struct Guest {
     pub cells: Vec<GuestCell>,
     /// Full matrix over cells, or none at all.
     pub distances: Option<Vec<Vec<u32>>>,
+    /// ACPI HMAT data: memory-side caches and latencies/bandwidths between cells.
+    pub hmat: Hmat,
     pub pins: Vec<VcpuPin>,
     pub emulator_pin: Option<IdSet>,
+    /// `<iothreads>`: QEMU I/O threads `iothread1` … `iothreadN`.
+    pub iothreads: u32,
+    /// `<iothreadpin>`: the host CPUs every I/O thread may run on.
+    pub iothread_pin: Option<IdSet>,
     /// Whole-guest `<numatune><memory>`.
     pub memory_binding: Option<MemBinding>,
     /// The `<vcpus>` list when vCPUs are hotpluggable; empty otherwise.

@@ -11,6 +11,14 @@ pub fn exact_kib(kib: u64) -> String {
     format!("{kib}KiB")
 }
 
+/// Like [`exact_kib`] for any number of bytes: `64B`, `10KiB`.
+pub fn exact_bytes(bytes: u128) -> String {
+    match u64::try_from(bytes / 1024) {
+        Ok(kib) if bytes > 0 && bytes.is_multiple_of(1024) => exact_kib(kib),
+        _ => format!("{bytes}B"),
+    }
+}
+
 /// Like [`exact_kib`] when exact in the largest fitting unit, else one decimal: `125.6GiB`.
 pub fn human_kib(kib: u64) -> String {
     let units = [("TiB", 1u64 << 30), ("GiB", 1 << 20), ("MiB", 1 << 10)];

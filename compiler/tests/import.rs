@@ -122,7 +122,7 @@ fn every_golden_domain_round_trips() {
             }
         }
     }
-    assert_eq!(guests, 39, "every guest of every example");
+    assert_eq!(guests, 40, "every guest of every example");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
@@ -344,7 +344,7 @@ fn the_talks_domain_imports_with_notes_and_compiles() {
         "memory 32GiB locked=true",
         "topology sockets=4 cores=2 threads=2",
         "cell 0 cpus=0-3   memory=8GiB host-node=0",
-        "cell 2 cpus=8-11  memory=8GiB host-node=2 policy=preferred",
+        "cell 2 cpus=8-11  memory=8GiB host-node=2 policy=preferred access=shared",
         "cell 3 cpus=12-15 memory=8GiB host-node=3",
         "distance 0 1 21",
         "pin vcpus=0-3   cpus=0-14,60-74",
@@ -361,7 +361,6 @@ fn the_talks_domain_imports_with_notes_and_compiles() {
     for dropped in [
         "<uuid>",
         "<metadata>",
-        "<iothreads>",
         "<shares> in <cputune>",
         "<boot> in <os>",
         "<vmport> in <features>",
@@ -378,7 +377,6 @@ fn the_talks_domain_imports_with_notes_and_compiles() {
         "<watchdog model='itco'>",
         "<memballoon model='virtio'>",
         "<rng model='virtio'>",
-        "<cell memAccess='shared'>",
         "<driver discard='unmap'>",
     ] {
         let note = format!("not imported: {dropped}");
@@ -396,6 +394,8 @@ fn the_talks_domain_imports_with_notes_and_compiles() {
     assert!(imported.notes.iter().any(|n| n.starts_with("changed: PCI controllers")));
     let xml = compile(&format!("{}{text}", peppi())).unwrap_or_else(|d| panic!("{text}\n{d}"));
     assert!(xml.contains("<memory unit='KiB'>33554432</memory>"), "{xml}");
+    assert!(text.contains("  iothreads 2\n"), "{text}");
+    assert!(xml.contains("<iothreads>2</iothreads>"), "{xml}");
     assert!(
         xml.contains("<memnode cellid='2' mode='preferred' nodeset='2'/>"),
         "{xml}"
@@ -468,7 +468,7 @@ fn a_legacy_tcg_domain_imports_with_notes_and_compiles() {
         "guest \"legacy box & friends\" on=laptop {",
         "  type qemu\n",
         "  machine \"pc-i440fx-8.2\"\n",
-        "  cpu custom model=Skylake-Client\n",
+        "  cpu custom model=Skylake-Client require=vmx\n",
         "  memory 3GiB\n",
         "  vcpus 4\n",
         "  pin vcpus=0   cpus=2\n",
@@ -481,7 +481,6 @@ fn a_legacy_tcg_domain_imports_with_notes_and_compiles() {
     }
     for note in [
         "not imported: <loader type='pflash'> in <os>",
-        "not imported: <feature name='vmx'> in <cpu mode='custom'>",
         "not imported: <clock offset='localtime'>",
         "not imported: <on_crash>coredump-restart</on_crash>",
         "not imported: <disk type='block' device='disk'> (hda)",
@@ -648,4 +647,256 @@ fn mangled_xml_never_panics() {
         }
     }
     assert!(imported == 0, "a cut document imported");
+}
+
+#[test]
+fn numad_placement_imports_and_compiles_back_to_auto() {
+    let domain = |numatune: &str| {
+        format!(
+            "<domain type='kvm'><name>n</name><memory unit='GiB'>2</memory><vcpu>2</vcpu>\
+             <numatune>{numatune}</numatune></domain>"
+        )
+    };
+    let imported = import(
+        &domain("<memory mode='interleave' placement='auto' nodeset='0-9'/>"),
+        "peppi",
+    );
+    assert!(
+        imported
+            .text
+            .contains("  memory-policy mode=interleave placement=auto\n"),
+        "{}",
+        imported.text
+    );
+    assert!(
+        imported.notes.iter().any(|n| n.contains("libvirt ignores the nodeset")),
+        "{:?}",
+        imported.notes
+    );
+    let xml = compile(&format!("{}{}", peppi(), imported.text)).unwrap_or_else(|d| panic!("{d}"));
+    assert!(
+        xml.contains("<numatune>\n    <memory mode='interleave' placement='auto'/>\n  </numatune>"),
+        "{xml}"
+    );
+    // libvirt rejects these; so does the import.
+    for bad in [
+        "<memory mode='strict' placement='static'/>",
+        "<memory mode='strict' nodeset='0,^0'/>",
+        "<memnode cellid='0' mode='strict' nodeset='0'/>",
+    ] {
+        let opts = ImportOptions {
+            host: Some("peppi".into()),
+        };
+        assert!(import_domain(&domain(bad), &opts).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn cell_access_and_discard_import_and_compile_back() {
+    let xml = "<domain type='kvm'><name>c</name><vcpu>2</vcpu><cpu><numa>\
+               <cell id='0' cpus='0' memory='1' unit='GiB' memAccess='shared' discard='no'/>\
+               <cell id='1' cpus='1' memory='1' unit='GiB' discard='yes'/>\
+               </numa></cpu></domain>";
+    let imported = import(xml, "peppi");
+    let text = &imported.text;
+    assert!(
+        text.contains("cell 0 cpus=0 memory=1GiB access=shared discard=false\n"),
+        "{text}"
+    );
+    assert!(text.contains("cell 1 cpus=1 memory=1GiB discard=true\n"), "{text}");
+    let out = compile(&format!("{}{text}", peppi())).unwrap_or_else(|d| panic!("{d}"));
+    assert!(
+        out.contains("<cell id='0' cpus='0' memory='1048576' unit='KiB' memAccess='shared' discard='no'/>"),
+        "{out}"
+    );
+    assert!(
+        out.contains("<cell id='1' cpus='1' memory='1048576' unit='KiB' discard='yes'/>"),
+        "{out}"
+    );
+    let bad = xml.replace("memAccess='shared'", "memAccess='both'");
+    let opts = ImportOptions {
+        host: Some("peppi".into()),
+    };
+    assert!(import_domain(&bad, &opts).is_err());
+}
+
+#[test]
+fn cell_page_sizes_and_dimm_sources_round_trip() {
+    let mut host = String::from("host h {\n");
+    for n in 0..4 {
+        host.push_str(&format!(
+            "  node {n} cpus={}-{} memory=64GiB\n  hugepages node={n} size=2MiB count=4096\n  hugepages node={n} size=1GiB count=8\n",
+            n * 2,
+            n * 2 + 1
+        ));
+    }
+    host.push_str("}\n");
+    let text = format!(
+        "{host}guest d on=h {{\n  memory 4GiB max=16GiB slots=4 hugepages=1GiB\n  vcpus 2\n  numa {{\n\
+         \x20   cell 0 cpus=0 memory=2GiB\n    cell 1 cpus=1 memory=2GiB hugepages=2MiB\n  }}\n\
+         \x20 dimm size=1GiB node=0 host-node=1-3 hugepages=2MiB access=shared discard=false slot=2 base=4GiB\n\
+         \x20 dimm size=1GiB node=1 hugepages=4KiB\n}}\n"
+    );
+    let xml = compile(&text).unwrap_or_else(|d| panic!("{d}"));
+    for want in [
+        "<hugepages>\n      <page size='1048576' unit='KiB' nodeset='0'/>\n      <page size='2048' unit='KiB' nodeset='1'/>\n    </hugepages>",
+        "<memory model='dimm' access='shared' discard='no'>\n      <source>\n        <nodemask>1-3</nodemask>\n        <pagesize unit='KiB'>2048</pagesize>\n      </source>",
+        "<address type='dimm' slot='2' base='0x100000000'/>",
+        // The lowest free slot goes to the DIMM without one.
+        "<address type='dimm' slot='0'/>",
+    ] {
+        assert!(xml.contains(want), "missing {want} in\n{xml}");
+    }
+    // Imported back, it compiles to the same XML.
+    let imported = import(&xml, "h");
+    let again = compile(&format!("{host}{}", imported.text)).unwrap_or_else(|d| panic!("{}\n{d}", imported.text));
+    assert_eq!(xml, again, "{}", imported.text);
+}
+
+#[test]
+fn virtio_memory_devices_round_trip() {
+    let host = "host h {\n  node 0 cpus=0-3 memory=64GiB\n  node 1 cpus=4-7 memory=64GiB\n  hugepages node=1 size=2MiB count=4096\n}\n";
+    let text = format!(
+        "{host}guest vm on=h {{\n  machine pc\n  memory 4GiB max=64GiB\n  vcpus 4\n  numa {{\n    cell 0 cpus=0-3 memory=4GiB\n  }}\n\
+         \x20 virtio-mem size=2GiB node=0 block=2MiB requested=1GiB host-node=1 hugepages=2MiB base=8GiB\n\
+         \x20 virtio-pmem path=\"/tmp/pmem\" size=1GiB access=shared\n}}\n"
+    );
+    let xml = compile(&text).unwrap_or_else(|d| panic!("{d}"));
+    for want in [
+        "<maxMemory unit='KiB'>67108864</maxMemory>",
+        "<block unit='KiB'>2048</block>\n        <requested unit='KiB'>1048576</requested>\n        <address base='0x200000000'/>",
+        // `pc`: slot 1 is the chipset's.
+        "<address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/>",
+        "<memory model='virtio-pmem' access='shared'>",
+    ] {
+        assert!(xml.contains(want), "missing {want} in\n{xml}");
+    }
+    let imported = import(&xml, "h");
+    assert!(
+        imported
+            .text
+            .contains("  virtio-pmem path=\"/tmp/pmem\" size=1GiB access=shared\n"),
+        "{}",
+        imported.text
+    );
+    let again = compile(&format!("{host}{}", imported.text)).unwrap_or_else(|d| panic!("{}\n{d}", imported.text));
+    assert_eq!(xml, again, "{}", imported.text);
+}
+
+#[test]
+fn hmat_round_trips() {
+    let host = "host h {\n  node 0 cpus=0-3 memory=64GiB\n  node 1 cpus=4-7 memory=64GiB\n}\n";
+    let text = format!(
+        "{host}guest hm on=h {{\n  memory 8GiB\n  vcpus 4\n  numa {{\n    cell 0 cpus=0-3 memory=4GiB\n    cell 1 memory=4GiB\n\
+         \x20   cache cell=1 level=1 size=10KiB line=64B associativity=full policy=writethrough\n\
+         \x20   latency initiator=0 target=1 type=read value=120\n\
+         \x20   bandwidth initiator=0 target=1 cache=1 type=access value=200MiB\n  }}\n}}\n"
+    );
+    let xml = compile(&text).unwrap_or_else(|d| panic!("{d}"));
+    for want in [
+        "<cell id='1' memory='4194304' unit='KiB'>\n        <cache level='1' associativity='full' policy='writethrough'>\n          <size value='10' unit='KiB'/>\n          <line value='64' unit='B'/>\n        </cache>\n      </cell>",
+        "<interconnects>\n        <latency initiator='0' target='1' type='read' value='120'/>\n        <bandwidth initiator='0' target='1' cache='1' type='access' value='204800' unit='KiB'/>\n      </interconnects>",
+    ] {
+        assert!(xml.contains(want), "missing {want} in\n{xml}");
+    }
+    let imported = import(&xml, "h");
+    let again = compile(&format!("{host}{}", imported.text)).unwrap_or_else(|d| panic!("{}\n{d}", imported.text));
+    assert_eq!(xml, again, "{}", imported.text);
+}
+
+#[test]
+fn readonly_nvdimm_is_unarmed() {
+    let text = format!(
+        "{}guest ro on=peppi {{\n  memory 2GiB max=8GiB slots=2\n  vcpus 2\n  numa {{\n    cell 0 cpus=0-1 memory=2GiB\n  }}\n\
+         \x20 nvdimm path=\"/tmp/nvdimm\" size=512MiB node=0 access=private readonly=true\n}}\n",
+        peppi()
+    );
+    let db = Database::default();
+    let program = db::load_program(&db, Path::new(ROOT), &Source(text.clone())).unwrap();
+    let compiled = db::compile(&db, program);
+    assert!(!compiled.has_errors(), "{text}");
+    let guest = &compiled.checked.build.guests[0];
+    let line = vnumac::lower::qemu::command_line_in(guest, vnumac::lower::qemu_args::Syntax::Json);
+    assert!(
+        line.contains(r#"{"driver":"nvdimm","node":0,"unarmed":true,"memdev":"memnvdimm0","id":"nvdimm0","slot":0}"#),
+        "{line}"
+    );
+    let xml = vnumac::lower::libvirt::domain_xml(guest);
+    assert!(
+        xml.contains("<node>0</node>\n        <readonly/>\n      </target>"),
+        "{xml}"
+    );
+    let imported = import(&xml, "peppi");
+    assert!(imported.text.contains(" readonly=true"), "{}", imported.text);
+    let again = compile(&format!("{}{}", peppi(), imported.text)).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(xml, again);
+}
+
+#[test]
+fn prealloc_threads_round_trip() {
+    let text = format!(
+        "{}guest pt on=peppi {{\n  memory 2GiB prealloc=true prealloc-threads=8\n  vcpus 2\n  numa {{\n    cell 0 cpus=0-1 memory=2GiB host-node=1\n  }}\n}}\n",
+        peppi()
+    );
+    let xml = compile(&text).unwrap_or_else(|d| panic!("{d}"));
+    assert!(xml.contains("<allocation mode='immediate' threads='8'/>"), "{xml}");
+    let imported = import(&xml, "peppi");
+    assert!(
+        imported.text.contains("prealloc=true prealloc-threads=8"),
+        "{}",
+        imported.text
+    );
+    assert_eq!(
+        compile(&format!("{}{}", peppi(), imported.text)).unwrap_or_else(|d| panic!("{d}")),
+        xml
+    );
+}
+
+#[test]
+fn cpu_features_and_migratable_round_trip() {
+    let text = format!(
+        "{}guest c on=peppi {{\n  cpu host-passthrough migratable=false require=\"invtsc,pdpe1gb\" disable=svm\n  memory 2GiB\n  vcpus 2\n}}\n",
+        peppi()
+    );
+    let xml = compile(&text).unwrap_or_else(|d| panic!("{d}"));
+    assert!(
+        xml.contains("<cpu mode='host-passthrough' check='none' migratable='off'>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<feature policy='require' name='invtsc'/>\n    <feature policy='require' name='pdpe1gb'/>\n    <feature policy='disable' name='svm'/>"),
+        "{xml}"
+    );
+    let imported = import(&xml, "peppi");
+    assert!(
+        imported
+            .text
+            .contains("  cpu host-passthrough migratable=false require=\"invtsc,pdpe1gb\" disable=svm\n"),
+        "{}",
+        imported.text
+    );
+    assert_eq!(
+        compile(&format!("{}{}", peppi(), imported.text)).unwrap_or_else(|d| panic!("{d}")),
+        xml
+    );
+}
+
+#[test]
+fn pinned_iothreads_round_trip() {
+    let text = format!(
+        "{}guest io on=peppi {{\n  memory 2GiB\n  vcpus 2\n  iothreads 2 cpus=0-1\n}}\n",
+        peppi()
+    );
+    let xml = compile(&text).unwrap_or_else(|d| panic!("{d}"));
+    assert!(xml.contains("<iothreads>2</iothreads>"), "{xml}");
+    assert!(
+        xml.contains("<iothreadpin iothread='1' cpuset='0-1'/>\n    <iothreadpin iothread='2' cpuset='0-1'/>"),
+        "{xml}"
+    );
+    let imported = import(&xml, "peppi");
+    assert!(imported.text.contains("  iothreads 2 cpus=0-1\n"), "{}", imported.text);
+    assert_eq!(
+        compile(&format!("{}{}", peppi(), imported.text)).unwrap_or_else(|d| panic!("{d}")),
+        xml
+    );
 }

@@ -38,6 +38,10 @@ pub const RELATIVE_PATH: &str = "vnuma::E0331";
 pub const BRIDGE_NAME: &str = "vnuma::E0332";
 pub const NODE_NAME: &str = "vnuma::E0333";
 pub const DUPLICATE_ALIAS: &str = "vnuma::E0334";
+pub const MEMORY_PLACEMENT: &str = "vnuma::E0335";
+pub const RESTRICTIVE_MIX: &str = "vnuma::E0336";
+pub const HMAT: &str = "vnuma::E0337";
+pub const CPU_OPTION: &str = "vnuma::E0338";
 
 pub const UNKNOWN_HOST: &str = "vnuma::E0401";
 pub const HOST_NEEDED: &str = "vnuma::E0402";
@@ -62,6 +66,7 @@ pub const HOSTDEV_FAR: &str = "vnuma::W0505";
 pub const GUEST_RENUMBERS: &str = "vnuma::W0506";
 pub const PINS_SHARED: &str = "vnuma::W0507";
 pub const FREE_SNAPSHOT: &str = "vnuma::W0508";
+pub const NEWER_LIBVIRT: &str = "vnuma::W0509";
 
 pub const PICKED_NODES: &str = "vnuma::N0601";
 
@@ -103,7 +108,7 @@ pub const ALL: &[(&str, &str)] = &[
     (NO_CPU_CELL, "no cell has vCPUs"),
     (MISSING_STATEMENT, "a guest without `memory` or `vcpus`"),
     (MEMORY_GRANULE, "a memory size libvirt or QEMU would round"),
-    (VCPU_COUNT, "a vCPU count out of range"),
+    (VCPU_COUNT, "a vCPU or I/O thread count out of range"),
     (POLICY_WITHOUT_NODE, "a cell policy without `host-node=`"),
     (PIN_TARGET, "a pin without exactly one of `cpus=` and `node=`"),
     (PINNED_TWICE, "a vCPU pinned by two statements"),
@@ -127,6 +132,16 @@ pub const ALL: &[(&str, &str)] = &[
     (
         IDENTIFIER,
         "a machine type, CPU model, device or network name that is not an identifier",
+    ),
+    (
+        MEMORY_PLACEMENT,
+        "`memory-policy` without a nodeset, or with one and `placement=auto`",
+    ),
+    (RESTRICTIVE_MIX, "`restrictive` on some of a guest's memory but not all"),
+    (HMAT, "HMAT caches, latencies or bandwidths that do not fit the cells"),
+    (
+        CPU_OPTION,
+        "a CPU feature given twice, or `migratable=` on a mode that does not take it",
     ),
     (XML_TEXT, "a character XML 1.0 cannot carry, or a line break in a path"),
     (RELATIVE_PATH, "a disk or NVDIMM path that is not absolute"),
@@ -173,5 +188,9 @@ pub const ALL: &[(&str, &str)] = &[
     ),
     (PINS_SHARED, "warning: two guests pin vCPUs to the same host CPUs"),
     (FREE_SNAPSHOT, "warning: guests bind more than a probed node had free"),
+    (
+        NEWER_LIBVIRT,
+        "warning: memory hotplug settings that libvirt 9.0 cannot take (a virtio device's address, `max=` without `slots=`)",
+    ),
     (PICKED_NODES, "note: the host nodes `vnuma mode=node` picked"),
 ];

@@ -218,6 +218,56 @@ pub fn check_guest(
         None if domain_type == DomainType::Qemu => CpuMode::Maximum,
         None => CpuMode::HostPassthrough,
     };
+    let mut cpu_options = CpuOptions::default();
+    if let Some(f) = find("cpu") {
+        if let Some(m) = f.bool("migratable") {
+            if matches!(cpu, CpuMode::HostPassthrough | CpuMode::Maximum) {
+                cpu_options.migratable = m;
+            } else {
+                cx.err(
+                    Diagnostic::error(
+                        CPU_OPTION,
+                        "`migratable=` is for `cpu host-passthrough`",
+                        f.span_of("migratable"),
+                        "not for this mode",
+                    )
+                    .with_help("libvirt takes `migratable` only on host-passthrough and maximum CPUs"),
+                );
+            }
+        }
+        for (key, required) in [("require", true), ("disable", false)] {
+            let Some(list) = f.text(key) else { continue };
+            for name in list.split(',') {
+                let name = name.trim();
+                if !super::values::identifier(
+                    name,
+                    f.span_of(key),
+                    "a CPU feature",
+                    "; features look like `invtsc` or `pdpe1gb` (`qemu-system-x86_64 -cpu help` lists them)",
+                    cx.diags,
+                ) {
+                    continue;
+                }
+                if let Some((_, was)) = cpu_options.features.iter().find(|(n, _)| n == name) {
+                    cx.err(
+                        Diagnostic::error(
+                            CPU_OPTION,
+                            format!("CPU feature `{name}` is given twice"),
+                            f.span_of(key),
+                            "again",
+                        )
+                        .with_help(if *was == required {
+                            "name each feature once".to_string()
+                        } else {
+                            "a feature is either required or disabled".to_string()
+                        }),
+                    );
+                    continue;
+                }
+                cpu_options.features.push((name.to_string(), required));
+            }
+        }
+    }
 
     // Memory.
     let memory = find("memory");
@@ -260,47 +310,34 @@ pub fn check_guest(
         },
         shared: memory.and_then(|f| f.text("access")).map(|a| a == "shared"),
         prealloc: memory.and_then(|f| f.bool("prealloc")).unwrap_or(false),
-        discard: memory.and_then(|f| f.bool("discard")).unwrap_or(false),
+        prealloc_threads: memory
+            .and_then(|f| f.int("prealloc-threads"))
+            .and_then(|n| u32::try_from(n).ok()),
+        discard: memory.and_then(|f| f.bool("discard")).filter(|d| *d),
     };
+    if let Some(f) = memory
+        && f.int("prealloc-threads") == Some(0)
+    {
+        cx.err(
+            Diagnostic::error(
+                schema::WRONG_KIND,
+                "`prealloc-threads=` must be at least 1",
+                f.span_of("prealloc-threads"),
+                "no threads",
+            )
+            .with_help("leave it out for QEMU's default of one thread"),
+        );
+    }
     let hugepage_kib = memory.and_then(|f| f.size("hugepages")).map(kib);
     if let (Some(f), Some(page)) = (memory, hugepage_kib) {
-        let span = f.span_of("hugepages");
-        if page < 4 || !page.is_power_of_two() {
-            cx.err(
-                Diagnostic::error(
-                    HOST_PAGE_SIZE,
-                    format!("{} is not a page size", human(page)),
-                    span,
-                    "not a power of two",
-                )
-                .with_help("hugepages are `2MiB` or `1GiB` on x86_64"),
-            );
-        } else if let Some(profile) = cx.need_host("`hugepages=`", span) {
-            let mut sizes: Vec<u64> = profile
-                .nodes
+        let _ = check_page_size(&mut cx, page, f.span_of("hugepages"), "`hugepages=`");
+        // With cells of their own page sizes, each cell is checked instead.
+        let own_pages = find("numa").and_then(|n| n.stmt.block.as_ref()).is_some_and(|b| {
+            b.statements
                 .iter()
-                .flat_map(|n| n.hugepages.iter().map(|p| p.size_kib))
-                .collect();
-            sizes.sort_unstable();
-            sizes.dedup();
-            if !sizes.contains(&page) {
-                let have: Vec<String> = sizes.iter().map(|s| human(*s)).collect();
-                cx.err(
-                    Diagnostic::error(
-                        HOST_PAGE_SIZE,
-                        format!("the host has no {} hugepages", human(page)),
-                        span,
-                        "no such page size on the host",
-                    )
-                    .with_help(if have.is_empty() {
-                        "the host has no hugepage pools; drop `hugepages=` or reserve pages on the host".to_string()
-                    } else {
-                        format!("the host has {} pages", have.join(", "))
-                    }),
-                );
-            }
-        }
-        if let Some(d) = whole_pages("guest memory", memory_kib, page, f.arg_span(0)) {
+                .any(|s| s.props.iter().any(|p| p.key.text == "hugepages"))
+        });
+        if !own_pages && let Some(d) = whole_pages("guest memory", memory_kib, page, f.arg_span(0)) {
             cx.err(d);
         }
     }
@@ -415,7 +452,9 @@ pub fn check_guest(
     let mut cells: Vec<GuestCell> = Vec::new();
     let mut cell_spans: Vec<Span> = Vec::new();
     let mut binding_spans: Vec<Option<Span>> = Vec::new();
+    let mut page_spans: Vec<Option<Span>> = Vec::new();
     let mut distances = None;
+    let mut hmat = Hmat::default();
     if let Some(numa) = find("numa") {
         let r = super::numa::check_numa(
             numa,
@@ -427,11 +466,19 @@ pub fn check_guest(
         cells = r.cells;
         cell_spans = r.cell_spans;
         binding_spans = r.binding_spans;
+        page_spans = r.page_spans;
         distances = r.distances;
+        hmat = r.hmat;
     }
     for (i, c) in cells.iter_mut().enumerate() {
-        c.hugepage_kib = hugepage_kib;
-        if let Some(page) = hugepage_kib
+        // A cell's own `hugepages=` wins; 4KiB, the base page, is ordinary memory.
+        c.hugepage_kib = match (c.hugepage_kib, page_spans.get(i).copied().flatten()) {
+            (Some(4), Some(_)) => None,
+            // A size the host lacks is reported once, not again by the fit check.
+            (Some(page), Some(span)) => check_page_size(&mut cx, page, span, "a cell's `hugepages=`").then_some(page),
+            _ => hugepage_kib,
+        };
+        if let Some(page) = c.hugepage_kib
             && let Some(d) = whole_pages(
                 &format!("cell {}'s memory", c.id),
                 c.memory_kib,
@@ -494,24 +541,17 @@ pub fn check_guest(
     let pin_fields: Vec<&Fields<'_>> = all("pin").collect();
     let (mut pins, mut pin_spans) = super::pins::check_pins(&pin_fields, vcpus, &cells, &binding_spans, &mut cx);
     let emulator_pin = find("emulator").and_then(|f| super::pins::check_emulator(f, &mut cx));
+    let (iothreads, iothread_pin) = find("iothreads").map_or((0, None), |f| super::pins::check_iothreads(f, &mut cx));
 
-    // Whole-guest memory policy.
-    let mut memory_binding = None;
-    if let Some(f) = find("memory-policy")
-        && let (Some(mode), Some(nodes)) = (f.text("mode"), f.set("nodeset"))
-    {
-        let policy = MemPolicy::parse(mode);
-        if cx.need_host("`memory-policy`", f.span()).is_some() && cx.check_nodes(nodes, f.span_of("nodeset")) {
-            if policy == MemPolicy::Preferred && nodes.len() != 1 {
-                cx.err(preferred_error(nodes, f.span_of("nodeset")));
-            } else {
-                memory_binding = Some(MemBinding {
-                    nodes: nodes.clone(),
-                    policy,
-                });
-            }
-        }
-    }
+    // Whole-guest memory policy, and how it agrees with the cells' own.
+    let memory_binding = super::policy::check(
+        find("memory-policy"),
+        &cells,
+        &cell_spans,
+        &binding_spans,
+        stmt.span(),
+        &mut cx,
+    );
 
     // Automatic partitioning, only for a guest that is otherwise sound.
     let mut placed = false;
@@ -551,35 +591,70 @@ pub fn check_guest(
     // Memory hotplug: headroom and devices, on the final cells.
     let memdevs: Vec<&Fields<'_>> = fields
         .iter()
-        .filter(|f| matches!(f.keyword(), "dimm" | "nvdimm"))
+        .filter(|f| matches!(f.keyword(), "dimm" | "nvdimm" | "virtio-mem" | "virtio-pmem"))
         .collect();
-    let mem = super::memdev::check(memory, &memdevs, &cells, memory_kib, cx.diags);
-    // QEMU refuses a hugepage-backed DIMM or NVDIMM that is not whole pages.
-    if let Some(page) = hugepage_kib {
-        for d in &mem.devices {
-            let span = memdevs
-                .get(d.slot as usize)
-                .map(|f| f.span_of("size"))
-                .unwrap_or(cx.guest_span);
-            if let Some(e) = whole_pages(&format!("`{}`'s size", d.alias()), d.size_kib, page, span) {
-                cx.err(e);
-            }
-        }
-    }
-    for d in &mem.devices {
-        let Some(h) = cx.host else { break };
-        if d.kind != MemoryDeviceKind::Dimm {
-            continue; // NVDIMMs are backed by their file, not by node memory.
-        }
+    let mut mem = super::memdev::check(memory, &memdevs, &cells, memory_kib, cx.diags);
+    for (d, &index) in mem.devices.iter().zip(&mem.statements) {
+        let f = memdevs.get(index).copied();
+        let guest_span = cx.guest_span;
+        let span_of = |key: &str| f.map(|f| f.span_of(key)).unwrap_or(guest_span);
         let cell = cells.iter().find(|c| c.id == d.node);
-        if let Some(b) = cell.and_then(|c| c.binding.clone()).or(memory_binding.clone())
-            && (b.policy.binds() || hugepage_kib.is_some())
+        let cell_page = cell.map_or(hugepage_kib, |c| c.hugepage_kib);
+        let (page, own_nodes) = match &d.kind {
+            MemoryDeviceKind::Dimm {
+                host_nodes, page_kib, ..
+            }
+            | MemoryDeviceKind::VirtioMem {
+                host_nodes, page_kib, ..
+            } => {
+                let page = match page_kib {
+                    Some(4) => None,
+                    Some(p) => {
+                        if !check_page_size(&mut cx, *p, span_of("hugepages"), "a DIMM's `hugepages=`") {
+                            continue;
+                        }
+                        Some(*p)
+                    }
+                    None => cell_page,
+                };
+                (page, host_nodes.as_ref())
+            }
+            // NVDIMMs and virtio-pmem are backed by their file, not by node memory.
+            MemoryDeviceKind::Nvdimm { .. } | MemoryDeviceKind::VirtioPmem { .. } => (cell_page, None),
+        };
+        // QEMU refuses a hugepage-backed DIMM or NVDIMM that is not whole pages.
+        if let Some(page) = page
+            && let Some(e) = whole_pages(&format!("`{}`'s size", d.alias()), d.size_kib, page, span_of("size"))
         {
-            let span = memdevs
-                .get(d.slot as usize)
-                .map(|f| f.span_of("node"))
-                .unwrap_or(cx.guest_span);
-            spread_claims(&mut claims, h.index, &b.nodes, d.size_kib, hugepage_kib, span, &name);
+            cx.err(e);
+        }
+        if matches!(
+            d.kind,
+            MemoryDeviceKind::Nvdimm { .. } | MemoryDeviceKind::VirtioPmem { .. }
+        ) {
+            continue;
+        }
+        if let Some(nodes) = own_nodes
+            && (cx.need_host("a DIMM's `host-node=`", span_of("host-node")).is_none()
+                || !cx.check_nodes(nodes, span_of("host-node")))
+        {
+            continue;
+        }
+        let Some(h) = cx.host else { continue };
+        let own = own_nodes.map(|nodes| MemBinding {
+            nodes: nodes.clone(),
+            policy: MemPolicy::Strict,
+            auto: false,
+        });
+        if let Some(b) = own.or(cell.and_then(|c| c.binding.clone())).or(memory_binding.clone())
+            && (b.policy.binds() || page.is_some())
+        {
+            let span = if own_nodes.is_some() {
+                span_of("host-node")
+            } else {
+                span_of("node")
+            };
+            spread_claims(&mut claims, h.index, &b.nodes, d.size_kib, page, span, &name);
         }
     }
 
@@ -595,6 +670,42 @@ pub fn check_guest(
         )
     });
 
+    // virtio memory devices take the next free slots of the root bus (slot 1 is the
+    // chipset's on `pc`, 0x1f on q35).
+    let q35 = machine == "q35" || machine.starts_with("pc-q35");
+    let mut root_slot = device_set.as_ref().map_or(0, |d| {
+        d.controllers
+            .iter()
+            .map(|c| &c.address)
+            .chain(d.devices.iter().filter_map(|x| x.address.as_ref()))
+            .filter(|a| a.bus == 0)
+            .map(|a| a.slot)
+            .max()
+            .unwrap_or(0)
+    }) + 1;
+    if !q35 {
+        root_slot = root_slot.max(2);
+    }
+    for (d, &index) in mem.devices.iter_mut().zip(&mem.statements) {
+        let (MemoryDeviceKind::VirtioMem { pci, .. } | MemoryDeviceKind::VirtioPmem { pci, .. }) = &mut d.kind else {
+            continue;
+        };
+        if root_slot > 0x1e {
+            cx.err(
+                Diagnostic::error(
+                    DEVICE_CONFIG,
+                    "no slot is left on the root bus for this device",
+                    memdevs.get(index).map_or(cx.guest_span, |f| f.span()),
+                    "no free slot",
+                )
+                .with_help("the root bus has 30 free slots; put other devices behind expanders"),
+            );
+            break;
+        }
+        pci.slot = root_slot;
+        root_slot += 1;
+    }
+
     // Host-node checks on cells, and claims for the fit check.
     for (i, cell) in cells.iter().enumerate() {
         let Some(b) = &cell.binding else { continue };
@@ -603,49 +714,57 @@ pub fn check_guest(
             continue;
         }
         if let Some(h) = cx.host
-            && (b.policy.binds() || hugepage_kib.is_some())
+            && (b.policy.binds() || cell.hugepage_kib.is_some())
         {
             spread_claims(
                 &mut claims,
                 h.index,
                 &b.nodes,
                 cell.memory_kib,
-                hugepage_kib,
+                cell.hugepage_kib,
                 span,
                 &name,
             );
         }
     }
-    if let (Some(b), Some(h)) = (&memory_binding, cx.host)
-        && (b.policy.binds() || hugepage_kib.is_some())
-    {
-        let unbound: u64 = if cells.is_empty() {
-            memory_kib
-        } else {
-            cells.iter().filter(|c| c.binding.is_none()).map(|c| c.memory_kib).sum()
-        };
-        let span = find("memory-policy")
-            .map(|f| f.span_of("nodeset"))
-            .unwrap_or(cx.guest_span);
-        spread_claims(&mut claims, h.index, &b.nodes, unbound, hugepage_kib, span, &name);
+    // Memory without a binding of its own, by page size (cells may differ).
+    let mut unbound: Vec<(Option<u64>, u64)> = Vec::new();
+    if cells.is_empty() {
+        unbound.push((hugepage_kib, memory_kib));
     }
-
-    // Hugepages not bound to any node come from whichever node has them.
-    if let (Some(page), Some(h), None) = (hugepage_kib, cx.host, &memory_binding) {
-        let unbound: u64 = if cells.is_empty() {
-            memory_kib
-        } else {
-            cells.iter().filter(|c| c.binding.is_none()).map(|c| c.memory_kib).sum()
-        };
-        if unbound > 0 {
-            claims.push(NodeClaim {
+    for c in cells.iter().filter(|c| c.binding.is_none()) {
+        match unbound.iter_mut().find(|(p, _)| *p == c.hugepage_kib) {
+            Some((_, kib)) => *kib += c.memory_kib,
+            None => unbound.push((c.hugepage_kib, c.memory_kib)),
+        }
+    }
+    for (page, kib) in unbound {
+        let Some(h) = cx.host else { break };
+        match &memory_binding {
+            Some(b) if b.policy.binds() || page.is_some() => {
+                let span = find("memory-policy")
+                    .map(|f| f.span_of(if b.auto { "placement" } else { "nodeset" }))
+                    .unwrap_or(cx.guest_span);
+                spread_claims(&mut claims, h.index, &b.nodes, kib, page, span, &name);
+            }
+            Some(_) => {}
+            // Hugepages not bound to any node come from whichever node has them.
+            None if page.is_some() && kib > 0 => claims.push(NodeClaim {
                 host: h.index,
                 node: ANY_NODE,
-                kib: unbound,
-                page_kib: Some(page),
-                span: memory.map(|f| f.span_of("hugepages")).unwrap_or(cx.guest_span),
+                kib,
+                page_kib: page,
+                // The cell that asked for this size, or the guest's `hugepages=`.
+                span: cells
+                    .iter()
+                    .zip(&page_spans)
+                    .find(|(c, s)| s.is_some() && c.binding.is_none() && c.hugepage_kib == page)
+                    .and_then(|(_, s)| *s)
+                    .or(memory.filter(|f| f.has("hugepages")).map(|f| f.span_of("hugepages")))
+                    .unwrap_or(cx.guest_span),
                 guest: name.clone(),
-            });
+            }),
+            None => {}
         }
     }
 
@@ -675,9 +794,9 @@ pub fn check_guest(
             .collect(),
         vnuma: find("vnuma").map(|v| v.span()),
         memory_devices: mem
-            .devices
+            .statements
             .iter()
-            .map(|d| memdevs.get(d.slot as usize).map(|f| f.span()).unwrap_or(stmt.span()))
+            .map(|&i| memdevs.get(i).map(|f| f.span()).unwrap_or(stmt.span()))
             .collect(),
         controllers: device_set
             .as_ref()
@@ -695,6 +814,7 @@ pub fn check_guest(
                 domain_type,
                 machine,
                 cpu,
+                cpu_options,
                 memory_kib,
                 locked,
                 hugepage_kib,
@@ -703,8 +823,11 @@ pub fn check_guest(
                 topology,
                 cells,
                 distances,
+                hmat,
                 pins,
                 emulator_pin,
+                iothreads,
+                iothread_pin,
                 memory_binding,
                 vcpu_states: Vec::new(),
                 max_memory: mem.max,
@@ -733,6 +856,47 @@ fn cx_numa<'x, 'a, 'h>(cx: &'x mut Cx<'a, 'h>) -> super::numa::NumaCx<'x, 'h> {
         host: cx.host.map(|h| (h.name, h.profile)),
         guest_span: cx.guest_span,
     }
+}
+
+/// A hugepage size must be a power of two that the host has pools of.
+fn check_page_size(cx: &mut Cx<'_, '_>, page: u64, span: Span, what: &str) -> bool {
+    let before = cx.diags.len();
+    if page < 4 || !page.is_power_of_two() {
+        cx.err(
+            Diagnostic::error(
+                HOST_PAGE_SIZE,
+                format!("{} is not a page size", human(page)),
+                span,
+                "not a power of two",
+            )
+            .with_help("hugepages are `2MiB` or `1GiB` on x86_64"),
+        );
+    } else if let Some(profile) = cx.need_host(what, span) {
+        let mut sizes: Vec<u64> = profile
+            .nodes
+            .iter()
+            .flat_map(|n| n.hugepages.iter().map(|p| p.size_kib))
+            .collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        if !sizes.contains(&page) {
+            let have: Vec<String> = sizes.iter().map(|s| human(*s)).collect();
+            cx.err(
+                Diagnostic::error(
+                    HOST_PAGE_SIZE,
+                    format!("the host has no {} hugepages", human(page)),
+                    span,
+                    "no such page size on the host",
+                )
+                .with_help(if have.is_empty() {
+                    "the host has no hugepage pools; drop `hugepages=` or reserve pages on the host".to_string()
+                } else {
+                    format!("the host has {} pages", have.join(", "))
+                }),
+            );
+        }
+    }
+    cx.diags.len() == before
 }
 
 /// An error when `kib` is not a whole number of `page`-KiB pages, with the two nearest

@@ -3,7 +3,7 @@
 use super::codes::*;
 use super::schema::{Fields, MISSING};
 use crate::diagnostics::Diagnostic;
-use crate::ir::{GuestCell, MaxMemory, MemoryDevice, MemoryDeviceKind};
+use crate::ir::{GuestCell, MaxMemory, MemoryDevice, MemoryDeviceKind, PciAddress};
 use crate::units::human_kib;
 
 /// libvirt rounds memory device sizes up to this; vnumac asks for exact multiples.
@@ -12,6 +12,8 @@ const MODULE_ALIGN_KIB: u64 = 2048;
 pub struct MemoryDevices {
     pub max: Option<MaxMemory>,
     pub devices: Vec<MemoryDevice>,
+    /// For each device, the index of its statement in the `devices` given to `check`.
+    pub statements: Vec<usize>,
 }
 
 pub fn check(
@@ -24,11 +26,14 @@ pub fn check(
     let mut out = MemoryDevices {
         max: None,
         devices: Vec::new(),
+        statements: Vec::new(),
     };
     let before = diags.len();
     if let Some(m) = memory {
         match (m.size("max"), m.int("slots")) {
-            (Some(max), Some(slots)) => {
+            // Without `slots=`, only virtio devices can be plugged (checked below).
+            (Some(max), slots @ (Some(_) | None)) => {
+                let slots = slots.unwrap_or(0);
                 let kib = max / 1024;
                 if max % (1 << 20) != 0 {
                     diags.push(
@@ -55,7 +60,7 @@ pub fn check(
                         .with_label(m.arg_span(0), "initial memory")
                         .with_help("the maximum includes the initial memory; raise `max=`"),
                     );
-                } else if slots == 0 || slots > 255 {
+                } else if (slots == 0 && m.has("slots")) || slots > 255 {
                     diags.push(
                         Diagnostic::error(
                             MEMORY_HOTPLUG,
@@ -66,18 +71,29 @@ pub fn check(
                         .with_help("QEMU on x86_64 takes 1 to 255 memory slots"),
                     );
                 } else {
+                    // With DIMMs or NVDIMMs, the missing slots are an error below.
+                    if slots == 0 && !devices.iter().any(|f| matches!(f.keyword(), "dimm" | "nvdimm")) {
+                        diags.push(
+                            Diagnostic::warning(
+                                NEWER_LIBVIRT,
+                                "libvirt 9.0 needs `slots=` with `max=`",
+                                m.span_of("max"),
+                                "no slots",
+                            )
+                            .with_help(
+                                "<maxMemory> without slots (for virtio-mem and virtio-pmem) is for libvirt after 9.0 \
+                                 (its 9.0 schema rejects it); QEMU takes it; add `slots=1` for libvirt 9.0",
+                            ),
+                        );
+                    }
                     out.max = Some(MaxMemory {
                         kib,
                         slots: slots as u32,
                     });
                 }
             }
-            (Some(_), None) | (None, Some(_)) => {
-                let (have, lack) = if m.has("max") {
-                    ("max", "slots")
-                } else {
-                    ("slots", "max")
-                };
+            (None, Some(_)) => {
+                let (have, lack) = ("slots", "max");
                 diags.push(
                     Diagnostic::error(
                         MISSING,
@@ -103,7 +119,50 @@ pub fn check(
         }
     }
     let mut used = 0u64;
-    for (slot, f) in devices.iter().enumerate() {
+    // Written slots are taken first; the others get the lowest free slots in file order,
+    // as libvirt gives them.
+    let mut taken: Vec<(u64, &Fields<'_>)> = Vec::new();
+    let takes_slot = |f: &Fields<'_>| matches!(f.keyword(), "dimm" | "nvdimm");
+    for f in devices.iter().filter(|f| takes_slot(f)) {
+        let Some(slot) = f.int("slot") else { continue };
+        if let Some((_, other)) = taken.iter().find(|(s, _)| *s == slot) {
+            diags.push(
+                Diagnostic::error(
+                    MEMORY_HOTPLUG,
+                    format!("slot {slot} is given twice"),
+                    f.span_of("slot"),
+                    "again here",
+                )
+                .with_label(other.span_of("slot"), "first here")
+                .with_help("every memory device needs a slot of its own"),
+            );
+        } else {
+            taken.push((slot, f));
+        }
+    }
+    let mut next_free = 0u64;
+    let mut bases: Vec<(u64, u64, &Fields<'_>)> = Vec::new();
+    let mut virtio_count = [0u32; 2];
+    for (index, f) in devices.iter().enumerate() {
+        let slot = match f.int("slot") {
+            _ if f.keyword() == "virtio-mem" => {
+                virtio_count[0] += 1;
+                u64::from(virtio_count[0] - 1)
+            }
+            _ if f.keyword() == "virtio-pmem" => {
+                virtio_count[1] += 1;
+                u64::from(virtio_count[1] - 1)
+            }
+            Some(s) => s,
+            None => {
+                while taken.iter().any(|(s, _)| *s == next_free) {
+                    next_free += 1;
+                }
+                next_free += 1;
+                next_free - 1
+            }
+        };
+        let Ok(slot) = u32::try_from(slot) else { continue };
         let size_kib = f.size("size").unwrap_or(0) / 1024;
         if size_kib == 0 || size_kib % MODULE_ALIGN_KIB != 0 {
             diags.push(
@@ -117,8 +176,13 @@ pub fn check(
             );
             continue;
         }
-        let node = f.int("node").unwrap_or(u64::MAX);
-        if !cells.iter().any(|c| u64::from(c.id) == node) {
+        // A virtio-pmem device belongs to no cell.
+        let node = if f.keyword() == "virtio-pmem" {
+            0
+        } else {
+            f.int("node").unwrap_or(u64::MAX)
+        };
+        if f.keyword() != "virtio-pmem" && !cells.iter().any(|c| u64::from(c.id) == node) {
             diags.push(
                 Diagnostic::error(
                     MEMDEV_NODE,
@@ -168,20 +232,172 @@ pub fn check(
                 label_kib,
                 align_kib,
                 pmem: f.bool("pmem").unwrap_or(false),
+                readonly: f.bool("readonly").unwrap_or(false),
                 shared: f.text("access").map(|a| a == "shared"),
             }
+        } else if f.keyword() == "virtio-mem" {
+            let block_kib = f.size("block").unwrap_or(0) / 1024;
+            let requested_kib = f.size("requested").unwrap_or(0) / 1024;
+            if block_kib < MODULE_ALIGN_KIB || !block_kib.is_power_of_two() {
+                diags.push(
+                    Diagnostic::error(
+                        MEMORY_GRANULE,
+                        "`block=` must be a power of two of at least 2MiB",
+                        f.span_of("block"),
+                        "bad block size",
+                    )
+                    .with_help("QEMU's virtio-mem plugs memory in blocks of 2MiB or more (`2MiB`, `1GiB`)"),
+                );
+                continue;
+            }
+            let granule = |what: &str, kib: u64, key: &str| {
+                (!kib.is_multiple_of(block_kib)).then(|| {
+                    Diagnostic::error(
+                        MEMORY_GRANULE,
+                        format!("{what} is not a whole number of {} blocks", human_kib(block_kib)),
+                        f.span_of(key),
+                        "not whole blocks",
+                    )
+                    .with_help("virtio-mem plugs and unplugs whole blocks")
+                })
+            };
+            if let Some(d) =
+                granule("the size", size_kib, "size").or(granule("`requested=`", requested_kib, "requested"))
+            {
+                diags.push(d);
+                continue;
+            }
+            if requested_kib > size_kib {
+                diags.push(
+                    Diagnostic::error(
+                        MEMORY_HOTPLUG,
+                        "`requested=` is more than the device's size",
+                        f.span_of("requested"),
+                        "too much",
+                    )
+                    .with_label(f.span_of("size"), "the most it can give")
+                    .with_help("request at most `size=`; raise `size=` for more"),
+                );
+                continue;
+            }
+            MemoryDeviceKind::VirtioMem {
+                block_kib,
+                requested_kib,
+                host_nodes: f.set("host-node").cloned(),
+                page_kib: f.size("hugepages").map(|b| b / 1024),
+                pci: PciAddress {
+                    bus: 0,
+                    slot: 0,
+                    function: 0,
+                },
+            }
+        } else if f.keyword() == "virtio-pmem" {
+            let path = f.text("path").unwrap_or_default().to_string();
+            super::values::path(&path, f.span_of("path"), "the virtio-pmem path", diags);
+            MemoryDeviceKind::VirtioPmem {
+                path,
+                shared: f.text("access").map(|a| a == "shared"),
+                pci: PciAddress {
+                    bus: 0,
+                    slot: 0,
+                    function: 0,
+                },
+            }
         } else {
-            MemoryDeviceKind::Dimm
+            MemoryDeviceKind::Dimm {
+                host_nodes: f.set("host-node").cloned(),
+                page_kib: f.size("hugepages").map(|b| b / 1024),
+                shared: f.text("access").map(|a| a == "shared"),
+                discard: f.bool("discard"),
+            }
         };
+        let base = f.size("base");
+        if base.is_some() && matches!(f.keyword(), "virtio-mem" | "virtio-pmem") {
+            diags.push(
+                Diagnostic::warning(
+                    NEWER_LIBVIRT,
+                    format!("libvirt 9.0 cannot place a {} at an address", f.keyword()),
+                    f.span_of("base"),
+                    "newer libvirt only",
+                )
+                .with_help(
+                    "the XML's <target><address base> is for libvirt after 9.0 (its 9.0 schema rejects it); \
+                     the QEMU line's memaddr= works with any QEMU; leave `base=` out for libvirt 9.0",
+                ),
+            );
+        }
+        if let Some(b) = base {
+            // QEMU wants a module's address aligned to its pages; 2MiB covers x86_64's
+            // ordinary and 2MiB-page DIMMs, and a 1GiB-page one needs 1GiB.
+            let align = match &kind {
+                MemoryDeviceKind::Dimm { page_kib: Some(p), .. } => (*p).max(MODULE_ALIGN_KIB) * 1024,
+                // virtio-mem's memory region is aligned to its block size.
+                MemoryDeviceKind::VirtioMem {
+                    block_kib, page_kib, ..
+                } => (*block_kib).max(page_kib.unwrap_or(0)) * 1024,
+                _ => MODULE_ALIGN_KIB * 1024,
+            };
+            if b == 0 || b % align != 0 {
+                diags.push(
+                    Diagnostic::error(
+                        MEMORY_GRANULE,
+                        format!("`base=` must be a positive multiple of {}", human_kib(align / 1024)),
+                        f.span_of("base"),
+                        "misaligned",
+                    )
+                    .with_help("QEMU places a memory module at an address aligned to its page size"),
+                );
+                continue;
+            }
+            let end = b.saturating_add(size_kib * 1024);
+            if let Some((_, _, other)) = bases.iter().find(|(s, e, _)| b < *e && *s < end) {
+                diags.push(
+                    Diagnostic::error(
+                        MEMORY_HOTPLUG,
+                        "two memory devices overlap",
+                        f.span_of("base"),
+                        "overlaps",
+                    )
+                    .with_label(other.span_of("base"), "this one")
+                    .with_help("give each module its own address range, or leave `base=` to QEMU"),
+                );
+                continue;
+            }
+            bases.push((b, end, f));
+        }
+        if let Some(max) = out.max
+            && kind.takes_slot()
+            && slot >= max.slots
+            && max.slots > 0
+            && let Some(m) = memory
+        {
+            diags.push(
+                Diagnostic::error(
+                    MEMORY_HOTPLUG,
+                    format!("slot {slot} is beyond the {} slots", max.slots),
+                    if f.has("slot") {
+                        f.span_of("slot")
+                    } else {
+                        f.stmt.head_span()
+                    },
+                    "no such slot",
+                )
+                .with_label(m.span_of("slots"), "the slots")
+                .with_help(format!("slots are 0 to {}", max.slots.saturating_sub(1))),
+            );
+            continue;
+        }
         used += size_kib;
         out.devices.push(MemoryDevice {
             kind,
             size_kib,
             node: node as u32,
-            slot: slot as u32,
+            slot,
+            base,
         });
+        out.statements.push(index);
     }
-    if !out.devices.is_empty() && diags.len() == before {
+    if !out.devices.is_empty() && diags[before..].iter().all(|d| !d.is_error()) {
         let first = devices[0].stmt.head_span();
         match (out.max, memory) {
             (None, Some(m)) if !m.has("max") => diags.push(
@@ -200,15 +416,26 @@ pub fn check(
                 )),
             ),
             (Some(max), Some(m)) => {
-                if out.devices.len() as u32 > max.slots {
+                let slotted = out.devices.iter().filter(|d| d.kind.takes_slot()).count() as u32;
+                if slotted > 0 && max.slots == 0 {
                     diags.push(
                         Diagnostic::error(
                             MEMORY_HOTPLUG,
-                            format!("{} memory devices but only {} slots", out.devices.len(), max.slots),
+                            "DIMMs and NVDIMMs need `slots=` on `memory`",
+                            m.span_of("max"),
+                            "no slots",
+                        )
+                        .with_help(format!("write `slots={slotted}` (or more) after `max=`")),
+                    );
+                } else if slotted > max.slots {
+                    diags.push(
+                        Diagnostic::error(
+                            MEMORY_HOTPLUG,
+                            format!("{slotted} DIMMs and NVDIMMs but only {} slots", max.slots),
                             m.span_of("slots"),
                             "too few slots",
                         )
-                        .with_help(format!("use `slots={}` or more", out.devices.len())),
+                        .with_help(format!("use `slots={slotted}` or more")),
                     );
                 }
                 if initial_kib + used > max.kib {

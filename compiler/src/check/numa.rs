@@ -21,7 +21,10 @@ pub struct NumaResult {
     pub cell_spans: Vec<Span>,
     /// The span of each cell's `host-node=`.
     pub binding_spans: Vec<Option<Span>>,
+    /// Each cell's own `hugepages=` (its size is in the cell's `hugepage_kib`) and its span.
+    pub page_spans: Vec<Option<Span>>,
     pub distances: Option<Vec<Vec<u32>>>,
+    pub hmat: crate::ir::Hmat,
 }
 
 pub fn check_numa(
@@ -39,6 +42,7 @@ pub fn check_numa(
         .collect();
 
     let mut cells: Vec<(GuestCell, Span, Option<Span>, Span)> = Vec::new();
+    let mut page_spans: Vec<(u32, Option<Span>)> = Vec::new();
     for f in fields.iter().filter(|f| f.keyword() == "cell") {
         let Some(id) = f.arg_int(0) else { continue };
         let id_span = f.arg_span(0);
@@ -82,6 +86,7 @@ pub fn check_numa(
                 Some(MemBinding {
                     nodes: nodes.clone(),
                     policy,
+                    auto: false,
                 })
             }
             (None, Some(_)) => {
@@ -103,9 +108,13 @@ pub fn check_numa(
             vcpus: f.set("cpus").cloned().unwrap_or_default(),
             memory_kib: bytes / 1024,
             binding,
-            hugepage_kib: None,
+            hugepage_kib: f.size("hugepages").map(|b| b / 1024),
+            shared: f.text("access").map(|a| a == "shared"),
+            discard: f.bool("discard"),
         };
         let bspan = f.has("host-node").then(|| f.span_of("host-node"));
+        let pspan = f.has("hugepages").then(|| f.span_of("hugepages"));
+        page_spans.push((cell.id, pspan));
         cells.push((cell, f.stmt.head_span(), bspan, id_span));
     }
     cells.sort_by_key(|(c, ..)| c.id);
@@ -293,9 +302,16 @@ pub fn check_numa(
 
     let n = cells.len();
     let distances = distances(&fields, &cells, n, cx);
+    let plain: Vec<GuestCell> = cells.iter().map(|(c, ..)| c.clone()).collect();
+    let hmat = super::hmat::check(&fields, &plain, cx.diags);
     NumaResult {
+        hmat,
         cell_spans: cells.iter().map(|(_, s, _, _)| *s).collect(),
         binding_spans: cells.iter().map(|(_, _, b, _)| *b).collect(),
+        page_spans: cells
+            .iter()
+            .map(|(c, ..)| page_spans.iter().find(|(id, _)| *id == c.id).and_then(|(_, s)| *s))
+            .collect(),
         cells: cells.into_iter().map(|(c, ..)| c).collect(),
         distances,
     }

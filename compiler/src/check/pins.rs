@@ -194,6 +194,30 @@ pub(super) fn check_pins(
 }
 
 /// `emulator cpus=|node=`: reserved CPUs are allowed here, that is what they are for.
+/// `iothreads N [cpus=SET | node=ID]`: the count and, when given, the CPUs they run on.
+pub(super) fn check_iothreads(f: &Fields<'_>, cx: &mut Cx<'_, '_>) -> (u32, Option<IdSet>) {
+    let count = match f.arg_int(0) {
+        Some(n) if (1..=1024).contains(&n) => n as u32,
+        Some(n) => {
+            cx.err(
+                Diagnostic::error(
+                    VCPU_COUNT,
+                    format!("{n} I/O threads is out of range"),
+                    f.arg_span(0),
+                    "1 to 1024",
+                )
+                .with_help("a guest has 1 to 1024 I/O threads; leave `iothreads` out for none"),
+            );
+            return (0, None);
+        }
+        None => return (0, None),
+    };
+    let pin = (f.has("cpus") || f.has("node"))
+        .then(|| target(f, "iothreads", "`iothreads 2 cpus=0-1` or `iothreads 2 node=0`", cx))
+        .flatten();
+    (count, pin)
+}
+
 pub(super) fn check_emulator(f: &Fields<'_>, cx: &mut Cx<'_, '_>) -> Option<IdSet> {
     target(f, "emulator", "`emulator cpus=0` or `emulator node=0`", cx)
 }

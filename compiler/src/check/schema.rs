@@ -159,12 +159,16 @@ pub const SCHEMA: &[StmtSpec] = &[
     stmt!("machine" in Guest, args ["MACHINE": Kind::Text], props [], block None, repeat false,
         "The QEMU machine type; default `q35`."),
     stmt!("cpu" in Guest, args ["MODE": Kind::OneOf(&["host-passthrough", "host-model", "custom"])], props [
-        p("model", Kind::Text, "The CPU model for `cpu custom`.")
+        p("model", Kind::Text, "The CPU model for `cpu custom`."),
+        p("migratable", Kind::Bool, "`false`: pass host features that block migration too (host-passthrough; `migratable='off'`)."),
+        p("require", Kind::Text, "CPU features to require, comma-separated (`<feature policy='require'>`, QEMU `NAME=on`)."),
+        p("disable", Kind::Text, "CPU features to disable, comma-separated (`<feature policy='disable'>`, QEMU `NAME=off`).")
     ], block None, repeat false,
         "The guest CPU model: `host-passthrough` (default), `host-model`, or `custom model=...`."),
     stmt!("memory" in Guest, args ["SIZE": Kind::Size], props [
         p("max", Kind::Size, "Maximum memory with hotplug (`<maxMemory>`)."),
-        p("slots", Kind::Int, "Memory hotplug slots."),
+        p("prealloc-threads", Kind::Int, "Threads that preallocate the memory (`<allocation threads>`, QEMU `prealloc-threads`)."),
+        p("slots", Kind::Int, "Memory hotplug slots for DIMMs and NVDIMMs (virtio devices need none)."),
         p("locked", Kind::Bool, "Lock guest memory in host RAM (`<locked/>`, `-overcommit mem-lock=on`)."),
         p("hugepages", Kind::Size, "Back guest memory with hugepages of this size."),
         p("source", Kind::OneOf(&["anonymous", "file", "memfd"]), "Where guest RAM comes from (`<memoryBacking><source>`)."),
@@ -209,14 +213,26 @@ pub const SCHEMA: &[StmtSpec] = &[
         p("node", Kind::Int, "A host node whose CPUs the emulator threads may use.")
     ], block None, repeat false,
         "Pin QEMU's emulator threads (`<emulatorpin>`)."),
+    stmt!("iothreads" in Guest, args ["N": Kind::Int], props [
+        p("cpus", Kind::Set, "Host CPUs the I/O threads run on (`<iothreadpin>`)."),
+        p("node", Kind::Int, "A host node whose CPUs the I/O threads run on.")
+    ], block None, repeat false,
+        "QEMU I/O threads (`<iothreads>`, `-object iothread`), optionally pinned."),
     stmt!("memory-policy" in Guest, args [], props [
         req("mode", Kind::OneOf(POLICIES), "The memory policy."),
-        req("nodeset", Kind::Set, "Host nodes.")
+        p("nodeset", Kind::Set, "Host nodes; required unless `placement=auto`."),
+        p("placement", Kind::OneOf(&["static", "auto"]), "`auto`: libvirt asks numad for the nodes when the guest starts (the QEMU line binds to every host node with memory); default `static`, the `nodeset`.")
     ], block None, repeat false,
         "Whole-guest memory binding (`<numatune><memory>`)."),
     stmt!("dimm" in Guest, args [], props [
         req("size", Kind::Size, "The DIMM's size."),
-        req("node", Kind::Int, "The guest cell it belongs to.")
+        req("node", Kind::Int, "The guest cell it belongs to."),
+        p("host-node", Kind::Set, "Host nodes of its own, bound strictly (`<source><nodemask>`); default its cell's."),
+        p("hugepages", Kind::Size, "Its own page size (`<source><pagesize>`); `4KiB` is ordinary memory; default its cell's."),
+        p("access", Kind::OneOf(&["shared", "private"]), "Its memory mapping; default its cell's."),
+        p("discard", Kind::Bool, "Discard its memory when the guest stops; default its cell's."),
+        p("slot", Kind::Int, "Its hotplug slot; default the lowest free one."),
+        p("base", Kind::Size, "Its guest physical address (`<address base>`, QEMU `addr=`); default QEMU's choice.")
     ], block None, repeat true,
         "A hot-pluggable DIMM."),
     stmt!("nvdimm" in Guest, args [], props [
@@ -226,9 +242,29 @@ pub const SCHEMA: &[StmtSpec] = &[
         p("label", Kind::Size, "Label area size."),
         p("align", Kind::Size, "Alignment of the backing."),
         p("pmem", Kind::Bool, "The backing is real persistent memory."),
-        p("access", Kind::OneOf(&["shared", "private"]), "Mapping access mode.")
+        p("access", Kind::OneOf(&["shared", "private"]), "Mapping access mode."),
+        p("readonly", Kind::Bool, "The guest cannot write it (`<readonly/>`, QEMU `unarmed=on`)."),
+        p("slot", Kind::Int, "Its hotplug slot; default the lowest free one."),
+        p("base", Kind::Size, "Its guest physical address (`<address base>`, QEMU `addr=`); default QEMU's choice.")
     ], block None, repeat true,
         "An emulated NVDIMM."),
+    stmt!("virtio-mem" in Guest, args [], props [
+        req("size", Kind::Size, "The most memory it can give its cell."),
+        req("node", Kind::Int, "The guest cell it belongs to."),
+        req("block", Kind::Size, "The block it plugs and unplugs memory in (a power of two, at least 2MiB)."),
+        req("requested", Kind::Size, "The memory it gives the guest at boot (whole blocks)."),
+        p("host-node", Kind::Set, "Host nodes of its own, bound strictly (`<source><nodemask>`); default its cell's."),
+        p("hugepages", Kind::Size, "Its own page size (`<source><pagesize>`); `4KiB` is ordinary memory; default its cell's."),
+        p("base", Kind::Size, "Its guest physical address (`<target><address base>`, QEMU `memaddr=`).")
+    ], block None, repeat true,
+        "A virtio-mem device: memory a cell can grow and shrink by, on a PCI slot."),
+    stmt!("virtio-pmem" in Guest, args [], props [
+        req("path", Kind::Str, "The backing file."),
+        req("size", Kind::Size, "Its size."),
+        p("access", Kind::OneOf(&["shared", "private"]), "Mapping access mode."),
+        p("base", Kind::Size, "Its guest physical address (`<target><address base>`, QEMU `memaddr=`).")
+    ], block None, repeat true,
+        "A virtio-pmem device: a file the guest maps as persistent memory, on a PCI slot."),
     stmt!("devices" in Guest, args [], props [], block Some(Context::Devices), repeat false,
         "Guest devices."),
     // numa
@@ -236,9 +272,37 @@ pub const SCHEMA: &[StmtSpec] = &[
         p("cpus", Kind::Set, "The cell's vCPUs; omit for a memory-only cell."),
         req("memory", Kind::Size, "The cell's memory."),
         p("host-node", Kind::Set, "Host nodes backing the cell's memory (`<memnode>`)."),
-        p("policy", Kind::OneOf(POLICIES), "How the memory is bound; default `strict`.")
+        p("policy", Kind::OneOf(POLICIES), "How the memory is bound; default `strict`."),
+        p("access", Kind::OneOf(&["shared", "private"]), "The cell's memory mapping (`memAccess`), instead of `memory access=`."),
+        p("discard", Kind::Bool, "Discard the cell's memory when the guest stops (`discard`), instead of `memory discard=`."),
+        p("hugepages", Kind::Size, "The cell's page size (`<page nodeset>`), instead of `memory hugepages=`; `4KiB` is ordinary memory.")
     ], block None, repeat true,
         "A guest NUMA cell."),
+    stmt!("cache" in Numa, args [], props [
+        req("cell", Kind::Int, "The cell whose memory it caches."),
+        req("level", Kind::Int, "Its level, 1 to 3."),
+        req("size", Kind::Size, "Its size."),
+        req("line", Kind::Size, "Its line size (e.g. `64B`)."),
+        req("associativity", Kind::OneOf(&["none", "direct", "full"]), "How lines map to the cache."),
+        req("policy", Kind::OneOf(&["none", "writeback", "writethrough"]), "Its write policy.")
+    ], block None, repeat true,
+        "A memory-side cache of a cell (HMAT, `<cell><cache>`)."),
+    stmt!("latency" in Numa, args [], props [
+        req("initiator", Kind::Int, "The cell whose vCPUs access the memory."),
+        req("target", Kind::Int, "The cell whose memory they access."),
+        p("cache", Kind::Int, "To the target's cache of this level rather than its memory."),
+        req("type", Kind::OneOf(&["access", "read", "write"]), "Which accesses."),
+        req("value", Kind::Int, "Nanoseconds.")
+    ], block None, repeat true,
+        "An HMAT latency (`<interconnects><latency>`)."),
+    stmt!("bandwidth" in Numa, args [], props [
+        req("initiator", Kind::Int, "The cell whose vCPUs access the memory."),
+        req("target", Kind::Int, "The cell whose memory they access."),
+        p("cache", Kind::Int, "To the target's cache of this level rather than its memory."),
+        req("type", Kind::OneOf(&["access", "read", "write"]), "Which accesses."),
+        req("value", Kind::Size, "Per second, a whole number of KiB (e.g. `200MiB`).")
+    ], block None, repeat true,
+        "An HMAT bandwidth (`<interconnects><bandwidth>`)."),
     stmt!("distance" in Numa, args ["A": Kind::Int, "B": Kind::Int, "VALUE": Kind::Int], props [], block None, repeat true,
         "The distance between two guest cells."),
     stmt!("distances" in Numa, args [], props [

@@ -124,6 +124,8 @@ pub fn place_guest(
             memory_kib: c.memory_kib,
             binding: Some(c.binding.clone()),
             hugepage_kib: facts.page_kib,
+            shared: None,
+            discard: None,
         })
         .collect();
     Some(Placed {

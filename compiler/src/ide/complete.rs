@@ -217,8 +217,9 @@ pub fn completions(db: &dyn salsa::Database, program: Program, file: SourceFile,
                         );
                     }
                 }
-                (Context::Guest, "pin" | "emulator", "node")
+                (Context::Guest, "pin" | "emulator" | "iothreads", "node")
                 | (Context::Guest, "vnuma" | "memory-policy", "nodeset")
+                | (Context::Guest, "dimm" | "virtio-mem", "host-node")
                 | (Context::Numa, "cell", "host-node") => {
                     for n in host.iter().flat_map(|h| &h.profile.nodes) {
                         push(
@@ -234,7 +235,10 @@ pub fn completions(db: &dyn salsa::Database, program: Program, file: SourceFile,
                         );
                     }
                 }
-                (Context::Devices, _, "node") | (Context::Guest, "dimm" | "nvdimm", "node") => {
+                (Context::Devices, _, "node")
+                | (Context::Guest, "dimm" | "nvdimm" | "virtio-mem", "node")
+                | (Context::Numa, "cache", "cell")
+                | (Context::Numa, "latency" | "bandwidth", "initiator" | "target") => {
                     for c in cell_ids(guest_top) {
                         push(c.clone(), CompletionKind::Cell, Some("guest cell".into()), None, c);
                     }

@@ -134,6 +134,16 @@ fn completion_offers_what_the_checker_accepts() {
     assert_eq!(l, vec!["h"]);
     let l = labels(&format!("{HOST}guest g on=h {{\n  pin vcpus=0 node=$0\n}}\n"));
     assert_eq!(l, vec!["0", "1"]);
+    // Guest cells for HMAT lines, host nodes for a DIMM's own.
+    let cells = "guest g {\n  numa {\n    cell 0 cpus=0 memory=1GiB\n    cell 1 memory=1GiB\n";
+    let l = labels(&format!("{cells}    latency initiator=0 target=$0\n  }}\n}}\n"));
+    assert_eq!(l, vec!["0", "1"]);
+    let l = labels(&format!("{cells}    cache cell=$0\n  }}\n}}\n"));
+    assert_eq!(l, vec!["0", "1"]);
+    let l = labels(&format!(
+        "{HOST}guest g on=h {{\n  dimm size=1GiB node=0 host-node=$0\n}}\n"
+    ));
+    assert_eq!(l, vec!["0", "1"]);
     // Nothing in comments.
     assert!(labels("# vc$0").is_empty());
 }

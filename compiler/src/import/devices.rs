@@ -73,9 +73,26 @@ fn pci_address(n: &Node) -> Result<Option<Addr>, ImportError> {
 }
 
 pub(super) fn read(devs: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
+    check_expanders(devs, d)?;
     let mut ctls: Vec<Ctl> = Vec::new();
     let mut list: Vec<Dev> = Vec::new();
-    let mut slots = 0u32;
+    // Written slots are kept unless they are the ones vnumac would give anyway (0, 1, …
+    // in order), so that vnumac's own XML imports back to the same text.
+    let written_slots: Vec<Option<u32>> = devs
+        .children
+        .iter()
+        .filter(|c| c.name == "memory" && matches!(c.attr("model"), Some("dimm" | "nvdimm")))
+        .map(|c| {
+            c.child("address")
+                .map(|a| attr_u32(a, "slot"))
+                .transpose()
+                .map(Option::flatten)
+        })
+        .collect::<Result<_, _>>()?;
+    let keep_slots = written_slots
+        .iter()
+        .enumerate()
+        .any(|(i, s)| s.is_some_and(|s| s as usize != i));
     for c in &devs.children {
         match c.name.as_str() {
             "emulator" if c.trimmed() == EMULATOR => {}
@@ -88,10 +105,7 @@ pub(super) fn read(devs: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
             "disk" => list.extend(disk(c, notes)?),
             "hostdev" => list.extend(hostdev(c, notes)?),
             "serial" | "console" => list.extend(chardev(c, &list, notes)),
-            "memory" => {
-                memdev(c, slots, d, notes)?;
-                slots += 1;
-            }
+            "memory" => memdev(c, keep_slots, d, notes)?,
             "memballoon" if c.attr("model") == Some("none") => {}
             _ => notes.drop(c.describe()),
         }
@@ -106,6 +120,45 @@ pub(super) fn read(devs: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
         seen.push(c.name.clone());
     }
     plan(&ctls, &list, d, notes);
+    Ok(())
+}
+
+/// What libvirt rejects of any expander bus, whether vnumac imports it or not: one on a
+/// bus other than the root (only the root accepts an expander), or bound to a guest NUMA
+/// cell the domain does not have.
+fn check_expanders(devs: &Node, d: &Draft) -> Result<(), ImportError> {
+    for c in devs.all("controller") {
+        let model = c.attr("model").unwrap_or("");
+        if c.attr("type") != Some("pci") || !matches!(model, "pci-expander-bus" | "pcie-expander-bus") {
+            continue;
+        }
+        let index = attr_u32(c, "index")?.unwrap_or(0);
+        if let Some((bus, slot, function)) = pci_address(c)?
+            && bus != 0
+        {
+            return Err(error_at(
+                c.at,
+                format!(
+                    "the {model} with index='{index}' is at PCI address 0000:{bus:02x}:{slot:02x}.{function:x}, on bus {bus}: \
+                     libvirt plugs an expander bus only into the root bus"
+                ),
+            ));
+        }
+        let node = c.child("target").and_then(|t| t.child("node"));
+        if let Some(n) = node {
+            let cell = number(n.trimmed()).and_then(|v| u32::try_from(v).ok());
+            if !cell.is_some_and(|id| d.cells.iter().any(|c| c.id == id)) {
+                return Err(error_at(
+                    n.at,
+                    format!(
+                        "the {model} with index='{index}' is bound to NUMA node {}, which the domain's <cpu><numa> does not have ({} cells; libvirt rejects it)",
+                        n.trimmed(),
+                        d.cells.len()
+                    ),
+                ));
+            }
+        }
+    }
     Ok(())
 }
 
@@ -315,7 +368,7 @@ fn chardev(c: &Node, list: &[Dev], notes: &mut Notes) -> Option<Dev> {
     })
 }
 
-fn memdev(c: &Node, slot: u32, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
+fn memdev(c: &Node, keep_slots: bool, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
     let model = c.attr("model").unwrap_or("");
     let target = c.child("target");
     let size = target.and_then(|t| t.child("size"));
@@ -333,20 +386,79 @@ fn memdev(c: &Node, slot: u32, d: &mut Draft, notes: &mut Notes) -> Result<(), I
         None => return Err(error_at(c.at, "<memory> device without a <target><size>")),
     };
     d.memdev_kib = d.memdev_kib.saturating_add(size_kib);
-    drop_unknown_attrs(c, &["model", "access"], notes);
+    drop_unknown_attrs(c, &["model", "access", "discard"], notes);
+    if matches!(model, "virtio-mem" | "virtio-pmem") {
+        return virtio_memdev(c, model, size_kib, node, d, notes);
+    }
     let (true, Some(node)) = (matches!(model, "dimm" | "nvdimm"), node) else {
         notes.drop(format!("{} (the guest's memory is reduced by its size)", c.describe()));
         return Ok(());
     };
-    let written = c.child("address").map(|a| attr_u32(a, "slot")).transpose()?.flatten();
-    if written.is_some_and(|s| s != slot) {
-        notes.change("memory device slots: vnumac numbers them in order from 0");
+    // `<address type='dimm' slot base>`.
+    let mut address = String::new();
+    if let Some(a) = c.child("address") {
+        drop_unknown_attrs(a, &["type", "slot", "base"], notes);
+        if let Some(slot) = attr_u32(a, "slot")?
+            && keep_slots
+        {
+            address.push_str(&format!(" slot={slot}"));
+        }
+        if let Some(b) = a.attr("base") {
+            let bytes = match b.strip_prefix("0x").or_else(|| b.strip_prefix("0X")) {
+                Some(hex) => u64::from_str_radix(hex, 16).ok(),
+                None => b.parse().ok(),
+            };
+            match bytes {
+                Some(bytes) if bytes % 1024 == 0 => address.push_str(&format!(" base={}", exact_kib(bytes / 1024))),
+                _ => {
+                    return Err(error_at(
+                        a.at,
+                        format!("<address base='{b}'>: not an address in whole KiB"),
+                    ));
+                }
+            }
+        }
     }
     let mut line = format!("{model} size={} node={node}", exact_kib(size_kib));
     if model == "dimm" {
-        drop_unknown_children(c, &["target", "address", "alias"], notes);
+        drop_unknown_children(c, &["source", "target", "address", "alias"], notes);
+        if let Some(s) = c.child("source") {
+            drop_unknown_children(s, &["nodemask", "pagesize"], notes);
+            if let Some(n) = s.child("nodemask") {
+                line.push_str(&format!(" host-node={}", super::id_set(n, "nodemask", n.trimmed())?));
+            }
+            if let Some(p) = s.child("pagesize") {
+                let kib = super::size_kib(p, p.trimmed(), p.attr("unit"), "<pagesize>", notes)?;
+                line.push_str(&format!(" hugepages={}", exact_kib(kib)));
+            }
+        }
+        match c.attr("access") {
+            Some(a @ ("shared" | "private")) => line.push_str(&format!(" access={a}")),
+            Some(a) => {
+                return Err(error_at(
+                    c.at,
+                    format!("<memory access='{a}'>: libvirt knows `shared` and `private`"),
+                ));
+            }
+            None => {}
+        }
+        match c.attr("discard") {
+            Some("yes") => line.push_str(" discard=true"),
+            Some("no") => line.push_str(" discard=false"),
+            Some(v) => {
+                return Err(error_at(
+                    c.at,
+                    format!("<memory discard='{v}'>: libvirt knows `yes` and `no`"),
+                ));
+            }
+            None => {}
+        }
+        line.push_str(&address);
         d.memdevs.push(line);
         return Ok(());
+    }
+    if c.attr("discard").is_some() {
+        notes.drop("<memory model='nvdimm' discard=…> (libvirt does not discard an NVDIMM)");
     }
     drop_unknown_children(c, &["source", "target", "address", "alias"], notes);
     let source = c.child("source");
@@ -356,7 +468,7 @@ fn memdev(c: &Node, slot: u32, d: &mut Draft, notes: &mut Notes) -> Result<(), I
     };
     line = format!("nvdimm path={} size={} node={node}", quoted(path), exact_kib(size_kib));
     if let Some(t) = target {
-        drop_unknown_children(t, &["size", "node", "label"], notes);
+        drop_unknown_children(t, &["size", "node", "label", "readonly"], notes);
     }
     if let Some(l) = target.and_then(|t| t.child("label")).and_then(|l| l.child("size")) {
         line.push_str(&format!(" label={}", exact_kib(text_kib(l, "an NVDIMM label", notes)?)));
@@ -378,6 +490,104 @@ fn memdev(c: &Node, slot: u32, d: &mut Draft, notes: &mut Notes) -> Result<(), I
         Some(a) => notes.drop(format!("<memory access='{a}'>")),
         None => {}
     }
+    if target.and_then(|t| t.child("readonly")).is_some() {
+        line.push_str(" readonly=true");
+    }
+    line.push_str(&address);
+    d.memdevs.push(line);
+    Ok(())
+}
+
+/// A `<memory model='virtio-mem'|'virtio-pmem'>`: its PCI address is vnumac's to give.
+fn virtio_memdev(
+    c: &Node,
+    model: &str,
+    size_kib: u64,
+    node: Option<u32>,
+    d: &mut Draft,
+    notes: &mut Notes,
+) -> Result<(), ImportError> {
+    drop_unknown_children(c, &["source", "target", "address", "alias"], notes);
+    let target = c.child("target");
+    if let Some(t) = target {
+        drop_unknown_children(t, &["size", "node", "block", "requested", "address", "current"], notes);
+    }
+    let base = match target
+        .and_then(|t| t.child("address"))
+        .and_then(|a| a.attr("base").map(|b| (a, b)))
+    {
+        Some((a, b)) => {
+            let bytes = match b.strip_prefix("0x").or_else(|| b.strip_prefix("0X")) {
+                Some(hex) => u64::from_str_radix(hex, 16).ok(),
+                None => b.parse().ok(),
+            };
+            match bytes {
+                Some(bytes) if bytes % 1024 == 0 => format!(" base={}", exact_kib(bytes / 1024)),
+                _ => {
+                    return Err(error_at(
+                        a.at,
+                        format!("<address base='{b}'>: not an address in whole KiB"),
+                    ));
+                }
+            }
+        }
+        None => String::new(),
+    };
+    if c.child("address").is_some() {
+        notes.change(format!(
+            "the PCI address of <memory model='{model}'>: vnumac gives it a slot on the root bus"
+        ));
+    }
+    let source = c.child("source");
+    let mut line;
+    if model == "virtio-mem" {
+        let Some(node) = node else {
+            return Err(error_at(c.at, "<memory model='virtio-mem'> without a <target><node>"));
+        };
+        let get = |k: &str, what: &str, notes: &mut Notes| -> Result<u64, ImportError> {
+            let n = target
+                .and_then(|t| t.child(k))
+                .ok_or_else(|| error_at(c.at, format!("<memory model='virtio-mem'> without a <target><{k}>")))?;
+            text_kib(n, what, notes)
+        };
+        let block = get("block", "a virtio-mem block", notes)?;
+        let requested = get("requested", "a virtio-mem request", notes)?;
+        line = format!(
+            "virtio-mem size={} node={node} block={} requested={}",
+            exact_kib(size_kib),
+            exact_kib(block),
+            exact_kib(requested)
+        );
+        if let Some(s) = source {
+            drop_unknown_children(s, &["nodemask", "pagesize"], notes);
+            if let Some(n) = s.child("nodemask") {
+                line.push_str(&format!(" host-node={}", super::id_set(n, "nodemask", n.trimmed())?));
+            }
+            if let Some(p) = s.child("pagesize") {
+                let kib = super::size_kib(p, p.trimmed(), p.attr("unit"), "<pagesize>", notes)?;
+                line.push_str(&format!(" hugepages={}", exact_kib(kib)));
+            }
+        }
+    } else {
+        if let Some(s) = source {
+            drop_unknown_children(s, &["path"], notes);
+        }
+        let Some(path) = source.and_then(|s| s.child("path")).map(Node::trimmed) else {
+            return Err(error_at(c.at, "<memory model='virtio-pmem'> without a <source><path>"));
+        };
+        line = format!("virtio-pmem path={} size={}", quoted(path), exact_kib(size_kib));
+        match c.attr("access") {
+            Some(a @ ("shared" | "private")) => line.push_str(&format!(" access={a}")),
+            Some(a) => {
+                return Err(error_at(
+                    c.at,
+                    format!("<memory access='{a}'>: libvirt knows `shared` and `private`"),
+                ));
+            }
+            None => {}
+        }
+    }
+    line.push_str(&base);
     d.memdevs.push(line);
     Ok(())
 }

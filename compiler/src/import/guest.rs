@@ -27,6 +27,8 @@ pub(super) struct Draft {
     pub max: Option<(u64, u32)>,
     pub locked: bool,
     pub hugepage_kib: Option<u64>,
+    /// Cells whose page size differs from `hugepage_kib` (4 KiB: ordinary memory).
+    pub cell_pages: Vec<(u32, u64)>,
     /// `source=`, `access=`, `prealloc=true`, `discard=true` on `memory`.
     pub backing: Vec<String>,
     pub vcpus: u32,
@@ -40,10 +42,15 @@ pub(super) struct Draft {
     pub cells: Vec<Cell>,
     /// `distance A B V` lines.
     pub distances: Vec<(u32, u32, u32)>,
+    /// HMAT `cache`, `latency` and `bandwidth` lines of the `numa` block.
+    pub hmat: Vec<String>,
     /// (vCPUs, host CPUs), one `pin` line each.
     pub pins: Vec<(IdSet, IdSet)>,
     pub emulator: Option<IdSet>,
-    pub memory_policy: Option<(String, IdSet)>,
+    /// `iothreads N` and the CPUs every one of them is pinned to.
+    pub iothreads: Option<(u32, Option<IdSet>)>,
+    /// The mode and the nodeset; no nodeset for `placement='auto'`.
+    pub memory_policy: Option<(String, Option<IdSet>)>,
     /// `dimm` / `nvdimm` lines, and their total size.
     pub memdevs: Vec<String>,
     pub memdev_kib: u64,
@@ -59,6 +66,10 @@ pub(super) struct Cell {
     pub host_node: Option<IdSet>,
     /// Written when not `strict`.
     pub policy: Option<String>,
+    /// `memAccess`: `shared` or `private`.
+    pub access: Option<String>,
+    /// `discard='yes|no'`.
+    pub discard: Option<bool>,
 }
 
 /// Top-level elements read here or in `devices`; anything else is a note.
@@ -71,6 +82,7 @@ const KNOWN: &[&str] = &[
     "vcpu",
     "vcpus",
     "cputune",
+    "iothreads",
     "numatune",
     "os",
     "features",
@@ -180,46 +192,7 @@ fn memory(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportErr
     let Some(hp) = mb.child("hugepages") else {
         return Ok(());
     };
-    // A page of the system's page size is ordinary memory.
-    let mut pages = hp.all("page").filter(|p| {
-        let size = p
-            .attr("size")
-            .map(|s| super::size_kib(p, s, p.attr("unit"), "<page size>", &mut Notes::default()));
-        !matches!(size, Some(Ok(4)))
-    });
-    let Some(first) = pages.next() else {
-        if hp.all("page").next().is_none() {
-            // The host's default hugepage size: 2 MiB on x86_64.
-            d.hugepage_kib = Some(2048);
-            notes.change(
-                "<hugepages/> without a size: the host's default hugepage size, 2 MiB on x86_64 (unless the host boots with another default_hugepagesz=)",
-            );
-        }
-        return Ok(());
-    };
-    drop_unknown_attrs(first, &["size", "unit", "nodeset"], notes);
-    let size = first
-        .attr("size")
-        .ok_or_else(|| error_at(first.at, "<page> has no `size`"))?;
-    let kib = super::size_kib(first, size, first.attr("unit"), "<page size>", notes)?;
-    d.hugepage_kib = Some(kib);
-    if pages.next().is_some() {
-        notes.drop("hugepage sizes per nodeset: vnumac backs every cell with one size, the first");
-    }
-    if let Some(ns) = first.attr("nodeset") {
-        let set = id_set(first, "nodeset", ns)?;
-        let cells: IdSet = root
-            .child("cpu")
-            .and_then(|c| c.child("numa"))
-            .map(|n| n.all("cell").enumerate().map(|(i, c)| cell_id(c, i)).collect())
-            .unwrap_or_default();
-        if set != cells {
-            notes.change(format!(
-                "hugepages for cells {set} only: vnumac backs every cell with them"
-            ));
-        }
-    }
-    Ok(())
+    super::pages::read(root, hp, d, notes)
 }
 
 /// `<source>`, `<access>`, `<allocation>` and `<discard>` of `<memoryBacking>`.
@@ -240,11 +213,16 @@ fn backing(mb: &Node, d: &mut Draft, notes: &mut Notes) {
         }
     }
     if let Some(a) = mb.child("allocation") {
-        drop_unknown_attrs(a, &["mode"], notes);
+        drop_unknown_attrs(a, &["mode", "threads"], notes);
         match a.attr("mode") {
             Some("immediate") => d.backing.push("prealloc=true".into()),
             Some("ondemand") | None => {}
             Some(m) => notes.drop(format!("<allocation mode='{m}'>")),
+        }
+        match attr_u32(a, "threads") {
+            Ok(Some(t)) if t > 0 => d.backing.push(format!("prealloc-threads={t}")),
+            Ok(None) => {}
+            Ok(Some(_)) | Err(_) => notes.drop(format!("<allocation threads='{}'>", a.attr("threads").unwrap_or(""))),
         }
     }
     if mb.child("discard").is_some() {
@@ -252,7 +230,7 @@ fn backing(mb: &Node, d: &mut Draft, notes: &mut Notes) {
     }
 }
 
-fn cell_id(c: &Node, pos: usize) -> u32 {
+pub(super) fn cell_id(c: &Node, pos: usize) -> u32 {
     c.attr("id")
         .and_then(number)
         .and_then(|v| u32::try_from(v).ok())
@@ -265,11 +243,8 @@ fn cpu_mode(cpu: Option<&Node>, d: &mut Draft, notes: &mut Notes) -> Result<(), 
         notes.change(format!("no <cpu>: vnumac's default is {default}"));
         return Ok(());
     };
-    drop_unknown_children(c, &["model", "topology", "numa"], notes);
+    drop_unknown_children(c, &["model", "topology", "numa", "feature"], notes);
     drop_unknown_attrs(c, &["mode", "match", "check", "migratable"], notes);
-    if c.attr("migratable") == Some("off") {
-        notes.change("<cpu migratable='off'>: vnumac writes migratable='on'");
-    }
     let model = c.child("model").map(Node::trimmed).filter(|m| !m.is_empty());
     match c.attr("mode").unwrap_or("custom") {
         "host-passthrough" if d.qemu => d.cpu = Some("host-passthrough".into()),
@@ -282,6 +257,40 @@ fn cpu_mode(cpu: Option<&Node>, d: &mut Draft, notes: &mut Notes) -> Result<(), 
             None => notes.change(format!("<cpu> without a mode or model: vnumac's default is {default}")),
         },
         other => notes.change(format!("<cpu mode='{other}'>: vnumac's default is {default}")),
+    }
+    // `migratable` and features, on a mode the language can name.
+    let mode = c.attr("mode").unwrap_or("custom");
+    let mut extra = String::new();
+    if c.attr("migratable") == Some("off") {
+        if mode == "host-passthrough" {
+            extra.push_str(" migratable=false");
+        } else {
+            notes.drop(format!("<cpu mode='{mode}' migratable='off'>"));
+        }
+    }
+    let mut require = Vec::new();
+    let mut disable = Vec::new();
+    for f in c.all("feature") {
+        let Some(name) = f.attr("name") else {
+            return Err(error_at(f.at, "<feature> has no `name`"));
+        };
+        match f.attr("policy").unwrap_or("require") {
+            "require" | "force" => require.push(name),
+            "disable" | "forbid" => disable.push(name),
+            other => notes.drop(format!("<feature policy='{other}' name='{name}'>")),
+        }
+    }
+    for (key, list) in [("require", &require), ("disable", &disable)] {
+        if !list.is_empty() {
+            extra.push_str(&format!(" {key}={}", word_or_string(&list.join(","))));
+        }
+    }
+    if !extra.is_empty() {
+        match (&mut d.cpu, mode) {
+            (Some(line), _) => line.push_str(&extra),
+            (None, "host-passthrough") => d.cpu = Some(format!("host-passthrough{extra}")),
+            (None, _) => notes.drop(format!("CPU features and `migratable` of <cpu mode='{mode}'>")),
+        }
     }
     if let Some(t) = c.child("topology") {
         drop_unknown_attrs(t, &["sockets", "dies", "clusters", "cores", "threads"], notes);
@@ -303,13 +312,41 @@ fn cells(cpu: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError
     let Some(numa) = cpu.child("numa") else {
         return Ok(());
     };
-    drop_unknown_children(numa, &["cell"], notes);
+    drop_unknown_children(numa, &["cell", "interconnects"], notes);
     let mut rows: Vec<Vec<(u32, u32, usize)>> = Vec::new();
     for (i, c) in numa.all("cell").enumerate() {
-        drop_unknown_children(c, &["distances"], notes);
-        drop_unknown_attrs(c, &["id", "cpus", "memory", "unit"], notes);
+        drop_unknown_children(c, &["distances", "cache"], notes);
+        for cache in c.all("cache") {
+            d.hmat.push(super::hmat::cache(cache, cell_id(c, i), notes)?);
+        }
+        drop_unknown_attrs(c, &["id", "cpus", "memory", "unit", "memAccess", "discard"], notes);
+        let access = match c.attr("memAccess") {
+            None => None,
+            Some(a @ ("shared" | "private")) => Some(a.to_string()),
+            Some(other) => {
+                return Err(error_at(
+                    c.at,
+                    format!("<cell memAccess='{other}'>: libvirt knows `shared` and `private`"),
+                ));
+            }
+        };
+        let discard = match c.attr("discard") {
+            None => None,
+            Some("yes") => Some(true),
+            Some("no") => Some(false),
+            Some(other) => {
+                return Err(error_at(
+                    c.at,
+                    format!("<cell discard='{other}'>: libvirt knows `yes` and `no`"),
+                ));
+            }
+        };
         let id = attr_u32(c, "id")?.unwrap_or(i as u32);
-        let cpus = c.attr("cpus").map(|s| id_set(c, "cpus", s)).transpose()?;
+        let cpus = c
+            .attr("cpus")
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| id_set(c, "cpus", s))
+            .transpose()?;
         let mem = c
             .attr("memory")
             .ok_or_else(|| error_at(c.at, "<cell> has no `memory`"))?;
@@ -321,6 +358,8 @@ fn cells(cpu: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError
             memory_kib,
             host_node: None,
             policy: None,
+            access,
+            discard,
         });
         let mut row = Vec::new();
         if let Some(ds) = c.child("distances") {
@@ -334,6 +373,7 @@ fn cells(cpu: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError
         rows.push(row);
     }
     distances(d, &rows, notes);
+    d.hmat.extend(super::hmat::interconnects(numa, notes)?);
     Ok(())
 }
 
@@ -473,6 +513,9 @@ fn model_guest(d: &Draft) -> ir::Guest {
         domain_type: ir::DomainType::Kvm,
         machine: "q35".into(),
         cpu: ir::CpuMode::HostPassthrough,
+        cpu_options: Default::default(),
+        iothreads: 0,
+        iothread_pin: None,
         memory_kib: 0,
         locked: false,
         hugepage_kib: None,
@@ -488,9 +531,12 @@ fn model_guest(d: &Draft) -> ir::Guest {
                 memory_kib: c.memory_kib,
                 binding: None,
                 hugepage_kib: None,
+                shared: None,
+                discard: None,
             })
             .collect(),
         distances: None,
+        hmat: Default::default(),
         pins: Vec::new(),
         emulator_pin: None,
         memory_binding: None,
@@ -503,10 +549,56 @@ fn model_guest(d: &Draft) -> ir::Guest {
     }
 }
 
+/// `<iothreads>` and its `<iothreadpin>`s; one CPU set for all of them, as the language says.
+fn iothreads(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
+    let pins: Vec<&Node> = root
+        .child("cputune")
+        .map(|ct| ct.all("iothreadpin").collect())
+        .unwrap_or_default();
+    let Some(n) = root.child("iothreads") else {
+        if !pins.is_empty() {
+            notes.drop("<iothreadpin> without <iothreads>");
+        }
+        return Ok(());
+    };
+    let count = number(n.trimmed())
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| error_at(n.at, format!("<iothreads> is `{}`, not a number", n.trimmed())))?;
+    if count == 0 {
+        return Ok(());
+    }
+    let mut sets: BTreeMap<u32, IdSet> = BTreeMap::new();
+    for p in pins {
+        let (Some(id), Some(set)) = (attr_u32(p, "iothread")?, p.attr("cpuset")) else {
+            return Err(error_at(p.at, "<iothreadpin> needs `iothread` and `cpuset`"));
+        };
+        if id == 0 || id > count {
+            return Err(error_at(
+                p.at,
+                format!("<iothreadpin iothread='{id}'>: the guest has I/O threads 1 to {count}"),
+            ));
+        }
+        sets.insert(id, id_set(p, "cpuset", set)?);
+    }
+    let first = sets.values().next().cloned();
+    let pin = match first {
+        Some(s) if sets.len() as u32 == count && sets.values().all(|v| *v == s) => Some(s),
+        Some(_) => {
+            notes.drop(
+                "<iothreadpin>s that differ between I/O threads or leave some unpinned (vnumac pins them all alike)",
+            );
+            None
+        }
+        None => None,
+    };
+    d.iothreads = Some((count, pin));
+    Ok(())
+}
+
 fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
     let mut pinned: BTreeMap<u32, IdSet> = BTreeMap::new();
     if let Some(ct) = root.child("cputune") {
-        drop_unknown_children(ct, &["vcpupin", "emulatorpin"], notes);
+        drop_unknown_children(ct, &["vcpupin", "emulatorpin", "iothreadpin"], notes);
         for p in ct.all("vcpupin") {
             let (Some(v), Some(set)) = (attr_u32(p, "vcpu")?, p.attr("cpuset")) else {
                 return Err(error_at(p.at, "<vcpupin> needs `vcpu` and `cpuset`"));
@@ -520,6 +612,7 @@ fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError
             d.emulator = Some(id_set(e, "cpuset", set)?);
         }
     }
+    iothreads(root, d, notes)?;
     // `<vcpu cpuset>` is the default for vCPUs without a <vcpupin>, and for the emulator.
     if let Some(v) = root.child("vcpu")
         && let Some(s) = v.attr("cpuset")
@@ -541,10 +634,25 @@ fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError
         }
     }
     d.pins = groups;
+    // With `<vcpu placement='auto'>`, memory that <numatune> does not place is placed by
+    // numad too (libvirt's numatune parser), under the default mode, strict.
+    let vcpus_auto = root.child("vcpu").and_then(|v| v.attr("placement")) == Some("auto");
+    let numad_memory = |notes: &mut Notes| {
+        notes
+            .change("<vcpu placement='auto'>: libvirt places the memory by numad too (`memory-policy placement=auto`)");
+    };
     let Some(nt) = root.child("numatune") else {
+        if vcpus_auto {
+            d.memory_policy = Some(("strict".to_string(), None));
+            numad_memory(notes);
+        }
         return Ok(());
     };
     drop_unknown_children(nt, &["memory", "memnode"], notes);
+    if vcpus_auto && nt.child("memory").is_none() && nt.child("memnode").is_none() {
+        d.memory_policy = Some(("strict".to_string(), None));
+        numad_memory(notes);
+    }
     let mode = |n: &Node, notes: &mut Notes| -> Option<String> {
         match n.attr("mode").unwrap_or("strict") {
             m if POLICIES.contains(&m) => Some(m.to_string()),
@@ -555,18 +663,49 @@ fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError
         }
     };
     if let Some(m) = nt.child("memory") {
-        match m.attr("nodeset") {
-            Some(ns) => {
-                let set = id_set(m, "nodeset", ns)?;
+        match (m.attr("placement"), m.attr("nodeset")) {
+            (Some("auto"), ns) => {
+                if let Some(ns) = ns {
+                    notes.change(format!(
+                        "<numatune><memory placement='auto' nodeset='{ns}'>: libvirt ignores the nodeset and asks numad"
+                    ));
+                }
                 if let Some(mode) = mode(m, notes) {
-                    d.memory_policy = Some((mode, set));
+                    d.memory_policy = Some((mode, None));
                 }
             }
-            None => notes.drop(format!(
-                "<numatune><memory placement='{}'> without a nodeset",
-                m.attr("placement").unwrap_or("auto")
-            )),
+            (Some("static") | None, Some(ns)) => {
+                let set = id_set(m, "nodeset", ns)?;
+                if let Some(mode) = mode(m, notes) {
+                    d.memory_policy = Some((mode, Some(set)));
+                }
+            }
+            (Some("static"), None) => {
+                return Err(error_at(
+                    m.at,
+                    "<numatune><memory placement='static'> needs a nodeset (libvirt rejects it without one)",
+                ));
+            }
+            (Some(other), _) => {
+                return Err(error_at(
+                    m.at,
+                    format!("<numatune><memory placement='{other}'>: libvirt knows `static` and `auto`"),
+                ));
+            }
+            (None, None) if vcpus_auto => {
+                if let Some(mode) = mode(m, notes) {
+                    d.memory_policy = Some((mode, None));
+                    numad_memory(notes);
+                }
+            }
+            (None, None) => notes.drop("<numatune><memory> without a nodeset or a placement".to_string()),
         }
+    }
+    if nt.child("memnode").is_some() && d.cells.is_empty() {
+        return Err(error_at(
+            nt.at,
+            "<memnode> without guest NUMA cells (libvirt rejects it)",
+        ));
     }
     for mn in nt.all("memnode") {
         let (Some(id), Some(ns)) = (attr_u32(mn, "cellid")?, mn.attr("nodeset")) else {
@@ -579,7 +718,12 @@ fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError
                 c.host_node = Some(set);
                 c.policy = (policy != "strict").then_some(policy);
             }
-            None => notes.drop(format!("<memnode cellid='{id}'>: the guest has no cell {id}")),
+            None => {
+                return Err(error_at(
+                    mn.at,
+                    format!("<memnode cellid='{id}'>: the guest has no cell {id} (libvirt rejects it)"),
+                ));
+            }
         }
     }
     Ok(())
@@ -642,6 +786,29 @@ pub(super) fn settle_memory(root: &Node, d: &mut Draft, notes: &mut Notes) -> Re
         None => 0,
     };
     Ok(())
+}
+
+/// vCPUs that no cell lists: libvirt adds them to cell 0 when it starts the guest
+/// (`qemuDomainDefNumaCPUsRectify`), so the import does too.
+pub(super) fn rectify_cells(d: &mut Draft, notes: &mut Notes) {
+    let covered: IdSet = d
+        .cells
+        .iter()
+        .filter_map(|c| c.cpus.as_ref())
+        .flat_map(|s| s.iter())
+        .collect();
+    let missing: IdSet = (0..d.vcpus).filter(|v| !covered.contains(*v)).collect();
+    if missing.is_empty() {
+        return;
+    }
+    let Some(first) = d.cells.iter_mut().find(|c| c.id == 0) else {
+        return;
+    };
+    let cpus: IdSet = first.cpus.iter().flat_map(|s| s.iter()).chain(missing.iter()).collect();
+    first.cpus = Some(cpus);
+    notes.change(format!(
+        "vCPUs {missing} are in no cell: libvirt puts them in cell 0, and so does vnumac"
+    ));
 }
 
 /// Things vnumac derives that the XML did not say.

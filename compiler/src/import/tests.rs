@@ -253,21 +253,36 @@ fn memory_backing_and_hotplug_headroom() {
         i.text
     );
     assert!(!i.notes.iter().any(|n| n.contains("hugepages")), "{:?}", i.notes);
+    // Cells take the sizes their <page>s give them; a cell named by none has ordinary memory.
     let partial = backing.replace("nodeset='0-1'", "nodeset='1'");
+    let i = import(&domain(&partial, cpu));
     assert!(
-        import(&domain(&partial, cpu))
-            .notes
-            .iter()
-            .any(|n| n.contains("hugepages for cells 1 only"))
+        i.text.contains("  memory 4GiB max=16GiB slots=4 locked=true\n"),
+        "{}",
+        i.text
     );
-    let two = backing.replace("</hugepages>", "<page size='1' unit='G' nodeset='1'/></hugepages>");
+    assert!(
+        i.text.contains("cell 1 cpus=2-3 memory=2GiB hugepages=2MiB\n"),
+        "{}",
+        i.text
+    );
+    assert!(i.notes.is_empty(), "{:?}", i.notes);
+    let two = backing.replace("nodeset='0-1'/>", "nodeset='0'/><page size='1' unit='G' nodeset='1'/>");
     let i = import(&domain(&two, cpu));
-    assert!(i.text.contains("hugepages=2MiB"));
+    assert!(i.text.contains("locked=true hugepages=2MiB\n"), "{}", i.text);
     assert!(
-        i.notes.iter().any(|n| n.contains("hugepage sizes per nodeset")),
-        "{:?}",
-        i.notes
+        i.text.contains("cell 1 cpus=2-3 memory=2GiB hugepages=1GiB\n"),
+        "{}",
+        i.text
     );
+    // libvirt rejects a nodeset naming a cell the guest lacks, and a cell named twice.
+    for bad in [
+        "nodeset='0-2'/>",
+        "nodeset='0-1'/><page size='1' unit='G' nodeset='1'/>",
+    ] {
+        let xml = domain(&backing.replace("nodeset='0-1'/>", bad), cpu);
+        assert!(import_domain(&xml, &ImportOptions::default()).is_err(), "{bad}");
+    }
 }
 
 #[test]
@@ -322,5 +337,47 @@ fn controllers_keep_their_user_aliases_and_unique_names() {
         i.notes.iter().any(|n| n.contains("a second controller `fast`")),
         "{:?}",
         i.notes
+    );
+}
+
+#[test]
+fn expanders_off_the_root_or_on_a_missing_cell_are_errors() {
+    let cpu = "<numa><cell id='0' cpus='0-3' memory='4' unit='GiB'/></numa>";
+    let with = |ctl: &str| domain("", cpu).replace("</domain>", &format!("<devices>{ctl}</devices></domain>"));
+    let ok = "<controller type='pci' index='1' model='pcie-expander-bus'><target busNr='254'><node>0</node></target>\
+              <address type='pci' bus='0x00' slot='0x02'/></controller>";
+    assert!(import_domain(&with(ok), &ImportOptions::default()).is_ok());
+    for bad in [
+        ok.replace("<node>0</node>", "<node>1</node>"),
+        ok.replace("bus='0x00'", "bus='0x01'"),
+    ] {
+        let e = import_domain(&with(&bad), &ImportOptions::default()).unwrap_err();
+        assert!(e.message.contains("libvirt"), "{e:?}");
+    }
+}
+
+#[test]
+fn uncovered_vcpus_go_to_cell_0_and_numad_vcpus_place_memory() {
+    let cpu = "<numa><cell id='0' cpus='0' memory='2' unit='GiB'/><cell id='1' cpus='2' memory='2' unit='GiB'/></numa>";
+    let i = import(&domain("", cpu));
+    assert!(i.text.contains("cell 0 cpus=0-1,3 memory=2GiB\n"), "{}", i.text);
+    assert!(
+        i.notes.iter().any(|n| n.contains("vCPUs 1,3 are in no cell")),
+        "{:?}",
+        i.notes
+    );
+    let auto = domain("", "").replace("<vcpu placement='static'>", "<vcpu placement='auto'>");
+    let i = import(&auto);
+    assert!(
+        i.text.contains("  memory-policy mode=strict placement=auto\n"),
+        "{}",
+        i.text
+    );
+    let interleave = auto.replace("<os>", "<numatune><memory mode='interleave'/></numatune><os>");
+    let i = import(&interleave);
+    assert!(
+        i.text.contains("  memory-policy mode=interleave placement=auto\n"),
+        "{}",
+        i.text
     );
 }

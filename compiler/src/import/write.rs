@@ -28,7 +28,10 @@ pub(super) fn render(d: &Draft, opts: &ImportOptions, notes: &[String]) -> Strin
     }
     let mut memory = format!("memory {}", exact_kib(d.initial_kib));
     if let Some((max, slots)) = d.max {
-        memory.push_str(&format!(" max={} slots={slots}", exact_kib(max)));
+        memory.push_str(&format!(" max={}", exact_kib(max)));
+        if slots > 0 {
+            memory.push_str(&format!(" slots={slots}"));
+        }
     }
     if d.locked {
         memory.push_str(" locked=true");
@@ -82,10 +85,22 @@ pub(super) fn render(d: &Draft, opts: &ImportOptions, notes: &[String]) -> Strin
             if let Some(p) = &c.policy {
                 line.push_str(&format!(" policy={p}"));
             }
+            if let Some(a) = &c.access {
+                line.push_str(&format!(" access={a}"));
+            }
+            if let Some((_, page)) = d.cell_pages.iter().find(|(id, _)| *id == c.id) {
+                line.push_str(&format!(" hugepages={}", exact_kib(*page)));
+            }
+            if let Some(d) = c.discard {
+                line.push_str(&format!(" discard={d}"));
+            }
             out.push_str(&format!("    {line}\n"));
         }
         for (a, b, v) in &d.distances {
             out.push_str(&format!("    distance {a} {b} {v}\n"));
+        }
+        for l in &d.hmat {
+            out.push_str(&format!("    {l}\n"));
         }
         out.push_str("  }\n");
     }
@@ -97,8 +112,15 @@ pub(super) fn render(d: &Draft, opts: &ImportOptions, notes: &[String]) -> Strin
     if let Some(e) = &d.emulator {
         out.push_str(&format!("  emulator cpus={e}\n"));
     }
-    if let Some((mode, set)) = &d.memory_policy {
-        out.push_str(&format!("  memory-policy mode={mode} nodeset={set}\n"));
+    match &d.iothreads {
+        Some((n, Some(cpus))) => out.push_str(&format!("  iothreads {n} cpus={cpus}\n")),
+        Some((n, None)) => out.push_str(&format!("  iothreads {n}\n")),
+        None => {}
+    }
+    match &d.memory_policy {
+        Some((mode, Some(set))) => out.push_str(&format!("  memory-policy mode={mode} nodeset={set}\n")),
+        Some((mode, None)) => out.push_str(&format!("  memory-policy mode={mode} placement=auto\n")),
+        None => {}
     }
     for m in &d.memdevs {
         out.push_str(&format!("  {m}\n"));

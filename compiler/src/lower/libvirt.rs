@@ -14,12 +14,9 @@ pub fn domain_xml(g: &Guest) -> String {
     );
     d.push(Element::new("name").text(&g.name));
     if let Some(max) = &g.max_memory {
-        d.push(
-            Element::new("maxMemory")
-                .attr("slots", max.slots)
-                .attr("unit", "KiB")
-                .text(max.kib),
-        );
+        let e = Element::new("maxMemory");
+        let e = if max.slots > 0 { e.attr("slots", max.slots) } else { e };
+        d.push(e.attr("unit", "KiB").text(max.kib));
     }
     d.push(Element::new("memory").attr("unit", "KiB").text(g.total_memory_kib()));
     if let Some(mb) = memory_backing(g) {
@@ -43,6 +40,9 @@ pub fn domain_xml(g: &Guest) -> String {
             list.push(e);
         }
         d.push(list);
+    }
+    if g.iothreads > 0 {
+        d.push(Element::new("iothreads").text(g.iothreads));
     }
     if let Some(ct) = cputune(g) {
         d.push(ct);
@@ -93,18 +93,37 @@ pub fn domain_xml(g: &Guest) -> String {
 
 fn memory_backing(g: &Guest) -> Option<Element> {
     let mut mb = Element::new("memoryBacking");
-    if let Some(size) = g.hugepage_kib {
-        let mut page = Element::new("page").attr("size", size).attr("unit", "KiB");
-        if !g.cells.is_empty() {
-            let ids: IdSet = g
-                .cells
-                .iter()
-                .filter(|c| c.hugepage_kib.is_some())
-                .map(|c| c.id)
-                .collect();
-            page = page.attr("nodeset", ids);
+    if g.cells.is_empty() {
+        if let Some(size) = g.hugepage_kib {
+            let page = Element::new("page").attr("size", size).attr("unit", "KiB");
+            mb.push(Element::new("hugepages").child(page));
         }
-        mb.push(Element::new("hugepages").child(page));
+    } else {
+        // One <page> per size, naming its cells; a cell in none has ordinary memory.
+        let mut sizes: Vec<u64> = Vec::new();
+        for size in g.cells.iter().filter_map(|c| c.hugepage_kib) {
+            if !sizes.contains(&size) {
+                sizes.push(size);
+            }
+        }
+        if !sizes.is_empty() {
+            let mut hp = Element::new("hugepages");
+            for size in sizes {
+                let ids: IdSet = g
+                    .cells
+                    .iter()
+                    .filter(|c| c.hugepage_kib == Some(size))
+                    .map(|c| c.id)
+                    .collect();
+                hp.push(
+                    Element::new("page")
+                        .attr("size", size)
+                        .attr("unit", "KiB")
+                        .attr("nodeset", ids),
+                );
+            }
+            mb.push(hp);
+        }
     }
     if g.locked {
         mb.push(Element::new("locked"));
@@ -118,10 +137,13 @@ fn memory_backing(g: &Guest) -> Option<Element> {
     if let Some(shared) = b.shared {
         mb.push(Element::new("access").attr("mode", if shared { "shared" } else { "private" }));
     }
-    if b.prealloc {
-        mb.push(Element::new("allocation").attr("mode", "immediate"));
+    match (b.prealloc, b.prealloc_threads) {
+        (true, None) => mb.push(Element::new("allocation").attr("mode", "immediate")),
+        (true, Some(t)) => mb.push(Element::new("allocation").attr("mode", "immediate").attr("threads", t)),
+        (false, Some(t)) => mb.push(Element::new("allocation").attr("threads", t)),
+        (false, None) => {}
     }
-    if b.discard {
+    if b.discard == Some(true) {
         mb.push(Element::new("discard"));
     }
     mb.has_children().then_some(mb)
@@ -135,17 +157,23 @@ fn cputune(g: &Guest) -> Option<Element> {
     if let Some(e) = &g.emulator_pin {
         ct.push(Element::new("emulatorpin").attr("cpuset", e));
     }
+    if let Some(cpus) = &g.iothread_pin {
+        for id in 1..=g.iothreads {
+            ct.push(Element::new("iothreadpin").attr("iothread", id).attr("cpuset", cpus));
+        }
+    }
     ct.has_children().then_some(ct)
 }
 
 fn numatune(g: &Guest) -> Option<Element> {
     let mut nt = Element::new("numatune");
     if let Some(b) = &g.memory_binding {
-        nt.push(
-            Element::new("memory")
-                .attr("mode", b.policy.libvirt())
-                .attr("nodeset", &b.nodes),
-        );
+        let memory = Element::new("memory").attr("mode", b.policy.libvirt());
+        nt.push(if b.auto {
+            memory.attr("placement", "auto")
+        } else {
+            memory.attr("nodeset", &b.nodes)
+        });
     }
     for c in &g.cells {
         if let Some(b) = &c.binding {
@@ -165,12 +193,12 @@ fn cpu(g: &Guest) -> Element {
         CpuMode::HostPassthrough => Element::new("cpu")
             .attr("mode", "host-passthrough")
             .attr("check", "none")
-            .attr("migratable", "on"),
+            .attr("migratable", if g.cpu_options.migratable { "on" } else { "off" }),
         CpuMode::HostModel => Element::new("cpu").attr("mode", "host-model").attr("check", "partial"),
         CpuMode::Maximum => Element::new("cpu")
             .attr("mode", "maximum")
             .attr("check", "none")
-            .attr("migratable", "on"),
+            .attr("migratable", if g.cpu_options.migratable { "on" } else { "off" }),
         CpuMode::Custom(model) => Element::new("cpu")
             .attr("mode", "custom")
             .attr("match", "exact")
@@ -186,6 +214,13 @@ fn cpu(g: &Guest) -> Element {
                 .attr("threads", t.threads),
         );
     }
+    for (name, required) in &g.cpu_options.features {
+        cpu.push(
+            Element::new("feature")
+                .attr("policy", if *required { "require" } else { "disable" })
+                .attr("name", name),
+        );
+    }
     if !g.cells.is_empty() {
         let mut numa = Element::new("numa");
         for (i, c) in g.cells.iter().enumerate() {
@@ -194,6 +229,12 @@ fn cpu(g: &Guest) -> Element {
                 cell = cell.attr("cpus", &c.vcpus);
             }
             cell = cell.attr("memory", c.memory_kib).attr("unit", "KiB");
+            if let Some(shared) = c.shared {
+                cell = cell.attr("memAccess", if shared { "shared" } else { "private" });
+            }
+            if let Some(discard) = c.discard {
+                cell = cell.attr("discard", if discard { "yes" } else { "no" });
+            }
             if let Some(row) = g.distances.as_ref().and_then(|m| m.get(i)) {
                 let mut ds = Element::new("distances");
                 for (j, v) in row.iter().enumerate() {
@@ -201,7 +242,34 @@ fn cpu(g: &Guest) -> Element {
                 }
                 cell.push(ds);
             }
+            for cache in g.hmat.caches.iter().filter(|x| x.cell == c.id) {
+                cell.push(
+                    Element::new("cache")
+                        .attr("level", cache.level)
+                        .attr("associativity", cache.associativity)
+                        .attr("policy", cache.policy)
+                        .child(Element::new("size").attr("value", cache.size_kib).attr("unit", "KiB"))
+                        .child(Element::new("line").attr("value", cache.line_bytes).attr("unit", "B")),
+                );
+            }
             numa.push(cell);
+        }
+        if !g.hmat.links.is_empty() {
+            let mut ic = Element::new("interconnects");
+            for l in &g.hmat.links {
+                let mut e = Element::new(if l.bandwidth { "bandwidth" } else { "latency" })
+                    .attr("initiator", l.initiator)
+                    .attr("target", l.target);
+                if let Some(cache) = l.cache {
+                    e = e.attr("cache", cache);
+                }
+                e = e.attr("type", l.kind).attr("value", l.value);
+                if l.bandwidth {
+                    e = e.attr("unit", "KiB");
+                }
+                ic.push(e);
+            }
+            numa.push(ic);
         }
         cpu.push(numa);
     }
@@ -211,18 +279,85 @@ fn cpu(g: &Guest) -> Element {
 fn memory_device(m: &MemoryDevice) -> Element {
     let size = Element::new("size").attr("unit", "KiB").text(m.size_kib);
     let node = Element::new("node").text(m.node);
-    let address = Element::new("address").attr("type", "dimm").attr("slot", m.slot);
+    let mut address = Element::new("address").attr("type", "dimm").attr("slot", m.slot);
+    if let Some(base) = m.base {
+        address = address.attr("base", format!("0x{base:x}"));
+    }
+    let base = m.base.map(|b| Element::new("address").attr("base", format!("0x{b:x}")));
     match &m.kind {
-        MemoryDeviceKind::Dimm => Element::new("memory")
-            .attr("model", "dimm")
-            .child(Element::new("target").child(size).child(node))
-            .child(address),
+        MemoryDeviceKind::VirtioMem {
+            block_kib,
+            requested_kib,
+            host_nodes,
+            page_kib,
+            pci,
+        } => {
+            let mut e = Element::new("memory").attr("model", "virtio-mem");
+            let mut source = Element::new("source");
+            if let Some(nodes) = host_nodes {
+                source.push(Element::new("nodemask").text(nodes));
+            }
+            if let Some(p) = page_kib {
+                source.push(Element::new("pagesize").attr("unit", "KiB").text(p));
+            }
+            if source.has_children() {
+                e.push(source);
+            }
+            let mut target = Element::new("target")
+                .child(size)
+                .child(node)
+                .child(Element::new("block").attr("unit", "KiB").text(block_kib))
+                .child(Element::new("requested").attr("unit", "KiB").text(requested_kib));
+            if let Some(b) = base {
+                target.push(b);
+            }
+            e.child(target).child(pci_address(pci))
+        }
+        MemoryDeviceKind::VirtioPmem { path, shared, pci } => {
+            let mut e = Element::new("memory").attr("model", "virtio-pmem");
+            if let Some(sh) = shared {
+                e = e.attr("access", if *sh { "shared" } else { "private" });
+            }
+            let mut target = Element::new("target").child(size);
+            if let Some(b) = base {
+                target.push(b);
+            }
+            e.child(Element::new("source").child(Element::new("path").text(path)))
+                .child(target)
+                .child(pci_address(pci))
+        }
+        MemoryDeviceKind::Dimm {
+            host_nodes,
+            page_kib,
+            shared,
+            discard,
+        } => {
+            let mut e = Element::new("memory").attr("model", "dimm");
+            if let Some(sh) = shared {
+                e = e.attr("access", if *sh { "shared" } else { "private" });
+            }
+            if let Some(d) = discard {
+                e = e.attr("discard", if *d { "yes" } else { "no" });
+            }
+            let mut source = Element::new("source");
+            if let Some(nodes) = host_nodes {
+                source.push(Element::new("nodemask").text(nodes));
+            }
+            if let Some(p) = page_kib {
+                source.push(Element::new("pagesize").attr("unit", "KiB").text(p));
+            }
+            if source.has_children() {
+                e.push(source);
+            }
+            e.child(Element::new("target").child(size).child(node)).child(address)
+        }
         MemoryDeviceKind::Nvdimm {
             path,
             label_kib,
             align_kib,
             pmem,
             shared,
+            readonly,
         } => {
             let mut e = Element::new("memory").attr("model", "nvdimm");
             if let Some(sh) = shared {
@@ -238,6 +373,9 @@ fn memory_device(m: &MemoryDevice) -> Element {
             let mut target = Element::new("target").child(size).child(node);
             if let Some(l) = label_kib {
                 target.push(Element::new("label").child(Element::new("size").attr("unit", "KiB").text(l)));
+            }
+            if *readonly {
+                target.push(Element::new("readonly"));
             }
             e.child(source).child(target).child(address)
         }

@@ -2,7 +2,7 @@
 //! (libvirt 9.0's `qemuBuildCommandLine` order and spelling). The target is libvirt 9.0 (Debian 12);
 //! tests/libvirt_driver.rs compares every golden line with its `domxml-to-native`.
 
-use super::qemu_args::{Opt, Syntax};
+use super::qemu_args::{Opt, Syntax, Val};
 use super::qemu_devices as dev;
 use super::shell::{keyval, render_command};
 use crate::ir::*;
@@ -25,6 +25,9 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
     if g.cells.is_empty() {
         machine.push_str(",memory-backend=pc.ram");
     }
+    if !g.hmat.is_empty() {
+        machine.push_str(",hmat=on");
+    }
     machine.push_str(",acpi=on");
     o.push(Opt::plain("-machine", machine));
     o.push(Opt::plain(
@@ -34,16 +37,19 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
             DomainType::Qemu => "tcg",
         },
     ));
-    o.push(Opt::plain(
-        "-cpu",
-        match &g.cpu {
-            CpuMode::HostPassthrough => "host,migratable=on".to_string(),
-            // libvirt expands host-model to a named model when it starts the guest; standalone, `host` is closest.
-            CpuMode::HostModel => "host".to_string(),
-            CpuMode::Maximum => "max,migratable=on".to_string(),
-            CpuMode::Custom(m) => keyval(m),
-        },
-    ));
+    let migratable = if g.cpu_options.migratable { "on" } else { "off" };
+    let mut cpu = match &g.cpu {
+        CpuMode::HostPassthrough => format!("host,migratable={migratable}"),
+        // libvirt expands host-model to a named model when it starts the guest; standalone, `host` is closest.
+        CpuMode::HostModel => "host".to_string(),
+        CpuMode::Maximum => format!("max,migratable={migratable}"),
+        CpuMode::Custom(m) => keyval(m),
+    };
+    // Feature names are checked identifiers (-cpu does not honour `,,`).
+    for (name, on) in &g.cpu_options.features {
+        cpu.push_str(&format!(",{name}={}", if *on { "on" } else { "off" }));
+    }
+    o.push(Opt::plain("-cpu", cpu));
     // libvirt rounds the initial memory (the sum of the cells, or `<memory>`) up to 1 MiB,
     // and libvirt 9.0 writes `-m` in MiB when memory hotplug is off.
     let written_kib: u64 = if g.cells.is_empty() {
@@ -55,6 +61,8 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
     o.push(Opt::plain(
         "-m",
         match &g.max_memory {
+            // Without slots (virtio devices only) QEMU gets none, as libvirt writes it.
+            Some(max) if max.slots == 0 => format!("size={initial_kib}k,maxmem={}k", max.kib.div_ceil(1024) * 1024),
             Some(max) => format!(
                 "size={initial_kib}k,slots={},maxmem={}k",
                 max.slots,
@@ -72,6 +80,10 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
             g.memory_binding.as_ref(),
             &g.backing,
         ));
+    }
+    let legacy = legacy_numa(g);
+    if legacy && g.backing.prealloc {
+        o.push(Opt::flag("-mem-prealloc"));
     }
     o.push(Opt::plain(
         "-overcommit",
@@ -102,7 +114,30 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
             t.sockets, t.cores, t.threads
         ),
     ));
+    // I/O threads; libvirt pins them through cgroups, not here.
+    for id in 1..=g.iothreads {
+        o.push(Opt::props(
+            "-object",
+            "qom-type",
+            vec![
+                ("qom-type", Val::Str("iothread".into())),
+                ("id", Val::Str(format!("iothread{id}"))),
+            ],
+        ));
+    }
     for c in &g.cells {
+        if legacy {
+            let mut node = format!("node,nodeid={}", c.id);
+            for run in c.vcpus.run_strings() {
+                node.push_str(&format!(",cpus={run}"));
+            }
+            if let Some(i) = initiator(g, c) {
+                node.push_str(&format!(",initiator={i}"));
+            }
+            node.push_str(&format!(",mem={}", c.memory_kib / 1024));
+            o.push(Opt::plain("-numa", node));
+            continue;
+        }
         let binding = c.binding.as_ref().or(g.memory_binding.as_ref());
         o.extend(dev::ram_backend(
             &g.name,
@@ -110,11 +145,14 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
             c.hugepage_kib,
             c.memory_kib,
             binding,
-            &g.backing,
+            &c.backing(&g.backing),
         ));
         let mut node = format!("node,nodeid={}", c.id);
         for run in c.vcpus.run_strings() {
             node.push_str(&format!(",cpus={run}"));
+        }
+        if let Some(i) = initiator(g, c) {
+            node.push_str(&format!(",initiator={i}"));
         }
         node.push_str(&format!(",memdev=ram-node{}", c.id));
         o.push(Opt::plain("-numa", node));
@@ -124,6 +162,48 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
             for (j, v) in row.iter().enumerate() {
                 o.push(Opt::plain("-numa", format!("dist,src={i},dst={j},val={v}")));
             }
+        }
+    }
+    // HMAT, as libvirt writes it (qemuBuildNumaHMATCommandLine): links in the order written,
+    // then each cell's caches.
+    for l in &g.hmat.links {
+        let hierarchy = match l.cache {
+            None => "memory",
+            Some(1) => "first-level",
+            Some(2) => "second-level",
+            Some(_) => "third-level",
+        };
+        let (what, value) = if l.bandwidth {
+            ("bandwidth", format!("bandwidth={}K", l.value))
+        } else {
+            ("latency", format!("latency={}", l.value))
+        };
+        o.push(Opt::plain(
+            "-numa",
+            format!(
+                "hmat-lb,initiator={},target={},hierarchy={hierarchy},data-type={}-{what},{value}",
+                l.initiator, l.target, l.kind
+            ),
+        ));
+    }
+    for c in &g.cells {
+        for cache in g.hmat.caches.iter().filter(|x| x.cell == c.id) {
+            let associativity = match cache.associativity {
+                "full" => "complex",
+                other => other,
+            };
+            let policy = match cache.policy {
+                "writeback" => "write-back",
+                "writethrough" => "write-through",
+                other => other,
+            };
+            o.push(Opt::plain(
+                "-numa",
+                format!(
+                    "hmat-cache,node-id={},size={}K,level={},associativity={associativity},policy={policy},line={}",
+                    c.id, cache.size_kib, cache.level, cache.line_bytes
+                ),
+            ));
         }
     }
     o.extend(dev::controllers(g));
@@ -144,4 +224,86 @@ pub fn command_line(g: &Guest) -> String {
 
 pub fn command_line_in(g: &Guest, syntax: Syntax) -> String {
     render_command(QEMU_BINARY, &options(g, syntax))
+}
+
+/// A cell's HMAT initiator (`virDomainNumaGetNodeInitiator`), only when the guest has HMAT
+/// data: a cell with vCPUs is its own; otherwise the initiator of the lowest latency to
+/// it, else of the highest bandwidth to it, else the first cell with vCPUs.
+fn initiator(g: &Guest, c: &GuestCell) -> Option<u32> {
+    if g.hmat.is_empty() {
+        return None;
+    }
+    if !c.vcpus.is_empty() {
+        return Some(c.id);
+    }
+    let to_c = |bandwidth: bool| {
+        g.hmat
+            .links
+            .iter()
+            .filter(move |l| l.target == c.id && l.bandwidth == bandwidth)
+    };
+    to_c(false)
+        .min_by_key(|l| l.value)
+        .or_else(|| {
+            // The first of the highest.
+            to_c(true).fold(None, |best: Option<&HmatLink>, l| match best {
+                Some(b) if b.value >= l.value => Some(b),
+                _ => Some(l),
+            })
+        })
+        .map(|l| l.initiator)
+        .or_else(|| g.cells.iter().find(|x| !x.vcpus.is_empty()).map(|x| x.id))
+}
+
+/// Whether libvirt gives the cells QEMU's legacy `-numa node,mem=` instead of memory
+/// backends (`qemuBuildNumaCommandLine`): only machine types older than QEMU 5.1's take
+/// `mem=`, and only when no cell needs a backend, that is no hugepages, no `<memnode>`,
+/// no access mode and no file or memfd source (a whole-guest nodeset is applied
+/// through cgroups, and preallocation becomes `-mem-prealloc`).
+pub fn legacy_numa(g: &Guest) -> bool {
+    numa_mem_supported(&g.machine)
+        && g.backing.shared.is_none()
+        && g.backing.source == MemorySource::Anonymous
+        && g.cells
+            .iter()
+            .all(|c| c.hugepage_kib.is_none() && c.binding.is_none() && c.shared.is_none())
+}
+
+/// Versioned machine types up to 5.0 (`pc-i440fx-5.0`, `pc-q35-4.2`, `pc-1.3`) still take
+/// `-numa node,mem=`; QEMU refuses it for 5.1 and later.
+fn numa_mem_supported(machine: &str) -> bool {
+    let version = machine
+        .strip_prefix("pc-i440fx-")
+        .or_else(|| machine.strip_prefix("pc-q35-"))
+        .or_else(|| machine.strip_prefix("pc-"));
+    let Some((major, minor)) = version.and_then(|v| v.split_once('.')) else {
+        return false;
+    };
+    match (major.parse::<u32>(), minor.parse::<u32>()) {
+        (Ok(major), Ok(minor)) => (major, minor) <= (5, 0),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numa_mem_supported;
+
+    #[test]
+    fn machine_types_before_qemu_5_1_take_numa_mem() {
+        for old in ["pc-i440fx-5.0", "pc-q35-4.2", "pc-i440fx-2.12", "pc-1.3", "pc-0.15"] {
+            assert!(numa_mem_supported(old), "{old}");
+        }
+        for new in [
+            "pc",
+            "q35",
+            "pc-i440fx-5.1",
+            "pc-q35-7.2",
+            "pc-q35-10.0",
+            "pc-q35-x.y",
+            "microvm",
+        ] {
+            assert!(!numa_mem_supported(new), "{new}");
+        }
+    }
 }

@@ -44,6 +44,11 @@ impl Opt {
         }
     }
 
+    /// An option without a value (`-mem-prealloc`).
+    pub fn flag(name: &'static str) -> Opt {
+        Opt { name, arg: None }
+    }
+
     /// `props` starts with the type property.
     pub fn props(name: &'static str, type_key: &'static str, props: Vec<(&'static str, Val)>) -> Opt {
         Opt {

@@ -90,6 +90,18 @@ pub fn ram_backend(
     binding: Option<&MemBinding>,
     backing: &MemoryBacking,
 ) -> Vec<Opt> {
+    with_thread_context(ram_backend_props(guest, id, page, kib, binding, backing))
+}
+
+/// The properties of `ram_backend`'s memory backend.
+fn ram_backend_props(
+    guest: &str,
+    id: &str,
+    page: Option<u64>,
+    kib: u64,
+    binding: Option<&MemBinding>,
+    backing: &MemoryBacking,
+) -> Vec<(&'static str, Val)> {
     let mut props = Vec::new();
     let file = page.is_some() || backing.shared.is_some() || backing.source == MemorySource::File;
     let kind = match backing.source {
@@ -108,8 +120,10 @@ pub fn ram_backend(
         ("memory-backend-file", None) => props.push(("mem-path", s(memory_file(guest, id)))),
         _ => {}
     }
-    if kind == "memory-backend-file" && backing.discard {
-        props.push(("discard-data", Val::Bool(true)));
+    if kind == "memory-backend-file"
+        && let Some(discard) = backing.discard
+    {
+        props.push(("discard-data", Val::Bool(discard)));
     }
     if kind != "memory-backend-ram"
         && let Some(shared) = backing.shared
@@ -122,10 +136,22 @@ pub fn ram_backend(
     }
     if page.is_some() || backing.prealloc {
         props.push(("prealloc", Val::Bool(true)));
+        if let Some(t) = backing.prealloc_threads {
+            props.push(("prealloc-threads", n(t)));
+        }
     }
     props.push(("size", n(kib * 1024)));
     props.extend(binding_props(binding));
-    with_thread_context(props)
+    props
+}
+
+/// The root bus: `pcie.0` on q35, `pci.0` on the i440fx `pc` machines.
+fn root_bus(g: &Guest) -> &'static str {
+    if g.machine == "q35" || g.machine.starts_with("pc-q35") {
+        "pcie.0"
+    } else {
+        "pci.0"
+    }
 }
 
 /// libvirt (with QEMU ≥ 7.2) preallocates bound memory from threads on the bound nodes:
@@ -168,9 +194,93 @@ pub fn memory_devices(g: &Guest) -> Vec<Opt> {
         let cell = g.cells.iter().find(|c| c.id == m.node);
         let binding = cell.and_then(|c| c.binding.as_ref()).or(g.memory_binding.as_ref());
         match &m.kind {
-            MemoryDeviceKind::Dimm => {
-                let page = cell.and_then(|c| c.hugepage_kib).or(g.hugepage_kib);
-                out.extend(ram_backend(&g.name, &id, page, m.size_kib, binding, &g.backing));
+            MemoryDeviceKind::VirtioMem {
+                block_kib,
+                requested_kib,
+                host_nodes,
+                page_kib,
+                pci,
+            } => {
+                let page = match page_kib {
+                    Some(4) => None,
+                    Some(p) => Some(*p),
+                    None => cell.map_or(g.hugepage_kib, |c| c.hugepage_kib),
+                };
+                let own = host_nodes.as_ref().map(|nodes| MemBinding {
+                    nodes: nodes.clone(),
+                    policy: MemPolicy::Strict,
+                    auto: false,
+                });
+                let backing = cell.map_or(g.backing, |c| c.backing(&g.backing));
+                // libvirt: the device preallocates what it plugs, the backend reserves
+                // nothing up front.
+                let mut props = ram_backend_props(&g.name, &id, page, m.size_kib, own.as_ref().or(binding), &backing);
+                props.retain(|(k, _)| *k != "prealloc");
+                let at = props.iter().position(|(k, _)| *k == "size").unwrap_or(props.len());
+                props.insert(at, ("reserve", Val::Bool(false)));
+                out.push(Opt::props("-object", "qom-type", props));
+                let mut dev = vec![
+                    ("driver", s("virtio-mem-pci")),
+                    ("node", n(m.node)),
+                    ("block-size", n(block_kib * 1024)),
+                    ("requested-size", n(requested_kib * 1024)),
+                    ("memdev", s(id)),
+                ];
+                if page.is_some() || backing.prealloc {
+                    dev.push(("prealloc", Val::Bool(true)));
+                }
+                if let Some(base) = m.base {
+                    dev.push(("memaddr", n(base)));
+                }
+                dev.push(("id", s(alias)));
+                dev.push(("bus", s(root_bus(g))));
+                dev.push(("addr", s(format!("0x{:x}", pci.slot))));
+                out.push(Opt::props("-device", "driver", dev));
+                continue;
+            }
+            MemoryDeviceKind::VirtioPmem { path, shared, pci } => {
+                let mut obj = vec![
+                    ("qom-type", s("memory-backend-file")),
+                    ("id", s(id.clone())),
+                    ("mem-path", s(path.clone())),
+                ];
+                if let Some(sh) = shared.or(g.backing.shared) {
+                    obj.push(("share", Val::Bool(sh)));
+                }
+                obj.push(("size", n(m.size_kib * 1024)));
+                out.push(Opt::props("-object", "qom-type", obj));
+                let mut dev = vec![("driver", s("virtio-pmem-pci")), ("memdev", s(id))];
+                if let Some(base) = m.base {
+                    dev.push(("memaddr", n(base)));
+                }
+                dev.push(("id", s(alias)));
+                dev.push(("bus", s(root_bus(g))));
+                dev.push(("addr", s(format!("0x{:x}", pci.slot))));
+                out.push(Opt::props("-device", "driver", dev));
+                continue;
+            }
+            MemoryDeviceKind::Dimm {
+                host_nodes,
+                page_kib,
+                shared,
+                discard,
+            } => {
+                // Its own page size, nodes, access and discard win over its cell's.
+                let page = match page_kib {
+                    Some(4) => None,
+                    Some(p) => Some(*p),
+                    None => cell.map_or(g.hugepage_kib, |c| c.hugepage_kib),
+                };
+                let own = host_nodes.as_ref().map(|nodes| MemBinding {
+                    nodes: nodes.clone(),
+                    policy: MemPolicy::Strict,
+                    auto: false,
+                });
+                let binding = own.as_ref().or(binding);
+                let mut backing = cell.map_or(g.backing, |c| c.backing(&g.backing));
+                backing.shared = shared.or(backing.shared);
+                backing.discard = discard.or(backing.discard);
+                out.extend(ram_backend(&g.name, &id, page, m.size_kib, binding, &backing));
             }
             MemoryDeviceKind::Nvdimm {
                 path,
@@ -191,6 +301,9 @@ pub fn memory_devices(g: &Guest) -> Vec<Opt> {
                 // libvirt preallocates an NVDIMM unless its backing is real persistent memory.
                 if !pmem {
                     obj.push(("prealloc", Val::Bool(true)));
+                    if let Some(t) = g.backing.prealloc_threads {
+                        obj.push(("prealloc-threads", n(t)));
+                    }
                 }
                 obj.push(("size", n(m.size_kib * 1024)));
                 if let Some(a) = align_kib {
@@ -206,7 +319,7 @@ pub fn memory_devices(g: &Guest) -> Vec<Opt> {
         let mut dev = vec![
             (
                 "driver",
-                s(if matches!(m.kind, MemoryDeviceKind::Dimm) {
+                s(if matches!(m.kind, MemoryDeviceKind::Dimm { .. }) {
                     "pc-dimm"
                 } else {
                     "nvdimm"
@@ -214,12 +327,23 @@ pub fn memory_devices(g: &Guest) -> Vec<Opt> {
             ),
             ("node", n(m.node)),
         ];
-        if let MemoryDeviceKind::Nvdimm { label_kib: Some(l), .. } = &m.kind {
-            dev.push(("label-size", n(l * 1024)));
+        if let MemoryDeviceKind::Nvdimm {
+            label_kib, readonly, ..
+        } = &m.kind
+        {
+            if let Some(l) = label_kib {
+                dev.push(("label-size", n(l * 1024)));
+            }
+            if *readonly {
+                dev.push(("unarmed", Val::Bool(true)));
+            }
         }
         dev.push(("memdev", s(id)));
         dev.push(("id", s(alias)));
         dev.push(("slot", n(m.slot)));
+        if let Some(base) = m.base {
+            dev.push(("addr", n(base)));
+        }
         out.push(Opt::props("-device", "driver", dev));
     }
     out

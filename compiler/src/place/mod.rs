@@ -858,6 +858,7 @@ fn plan_on(
             MemPolicy::Interleave => MemBinding {
                 nodes: all_ids.clone(),
                 policy: MemPolicy::Interleave,
+                auto: false,
             },
             MemPolicy::Preferred => {
                 if group_homes.len() != 1 {
@@ -872,11 +873,13 @@ fn plan_on(
                 MemBinding {
                     nodes: group_ids.clone(),
                     policy: MemPolicy::Preferred,
+                    auto: false,
                 }
             }
             _ => MemBinding {
                 nodes: group_ids.clone(),
                 policy: MemPolicy::Strict,
+                auto: false,
             },
         };
         let spread: Vec<usize> = if req.memory_mode == MemPolicy::Interleave {
