@@ -19,6 +19,10 @@ use tower_lsp_server::{Client, LanguageServer};
 use vnumac::db::{Program, SourceFile};
 use vnumac::source::Encoding;
 
+/// The most diagnostics published for one file, as the CLI shows: an editor gains nothing
+/// from 40,000 markers, and the notification would be megabytes of JSON.
+const MAX_PUBLISHED: usize = 200;
+
 pub struct Backend {
     client: Client,
     session: Mutex<Session>,
@@ -73,11 +77,33 @@ impl Backend {
                 guarded("diagnostics", || {
                     let text = file.text(&s.ws.db);
                     let lines = Lines::new(text, enc);
-                    vnumac::ide::diagnostics(&s.ws.db, program, file)
+                    let all = vnumac::ide::diagnostics(&s.ws.db, program, file);
+                    let mut shown: Vec<Diagnostic> = all
                         .iter()
                         .filter(|d| s.notes || d.severity != vnumac::diagnostics::Severity::Note)
+                        .take(MAX_PUBLISHED + 1)
                         .map(|d| convert::diagnostic(&s.ws, &lines, d, s.docs_url.as_deref(), enc))
-                        .collect::<Vec<_>>()
+                        .collect();
+                    if shown.len() > MAX_PUBLISHED {
+                        shown.truncate(MAX_PUBLISHED);
+                        let more = all
+                            .iter()
+                            .filter(|d| s.notes || d.severity != vnumac::diagnostics::Severity::Note)
+                            .count()
+                            - MAX_PUBLISHED;
+                        shown.push(Diagnostic {
+                            range: Range::default(),
+                            severity: Some(DiagnosticSeverity::INFORMATION),
+                            code: Some(NumberOrString::String("vnuma::more".into())),
+                            source: Some("vnumac".into()),
+                            message: format!(
+                                "and {more} more diagnostics in this file (the first {MAX_PUBLISHED} are shown; \
+                                 `vnumac check` counts them too)"
+                            ),
+                            ..Diagnostic::default()
+                        });
+                    }
+                    shown
                 })
             };
             let Ok(diags) = computed else { continue };

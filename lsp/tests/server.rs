@@ -471,3 +471,36 @@ fn bad_positions_and_unknown_documents_answer_without_dying() {
     assert!(h["contents"]["value"].as_str().unwrap().contains("**vcpus**"));
     lsp.shutdown();
 }
+
+#[test]
+fn a_file_with_hundreds_of_errors_publishes_the_first_200_and_a_count() {
+    let dir = scratch("many");
+    let path = dir.0.join("m.vnuma");
+    let mut text = String::from("guest g {\n  vcpus 4\n  memory 4GiB\n");
+    for i in 0..300 {
+        text.push_str(&format!("  bogus{i} 1\n"));
+    }
+    text.push_str("}\n");
+    std::fs::write(&path, &text).unwrap();
+    let mut lsp = Lsp::start(&dir.0, false);
+    let u = lsp.open(&path, &text);
+    let diags = lsp.diagnostics(&u, 1);
+    assert_eq!(diags.len(), 201, "{}", diags.len());
+    assert!(
+        diags[..200].iter().all(|d| d["code"] == "vnuma::E0201"),
+        "{:?}",
+        diags[0]
+    );
+    // The first 200 in file order: bogus0 to bogus199.
+    assert_eq!(diags[199]["range"]["start"]["line"], 202);
+    assert_eq!(diags[200]["code"], "vnuma::more");
+    assert!(
+        diags[200]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("and 100 more diagnostics"),
+        "{}",
+        diags[200]
+    );
+    lsp.shutdown();
+}
