@@ -5,9 +5,11 @@
 //! - `bad-lines-40k`: 40,000 unknown statements in one guest: check, then render the 200
 //!   diagnostics the CLI shows;
 //! - `props-4m`: one statement with 4,000,000 properties (16 MB, the input cap): check and
-//!   render (a statement keeps 256; the line is too long to draw, so the plain rendering);
-//! - `fmt-1m`: formatting 4,000 consecutive statements of 250 properties each, every one
-//!   named differently (1,000,000 candidate columns for alignment);
+//!   render (the file is read up to its 250,000th word);
+//! - `lines-5m`: 5,000,000 lines of one unknown top-level word;
+//! - `semicolons-8m`: 7,900,000 unknown statements `a;` in one guest;
+//! - `fmt-250k`: formatting 990 consecutive statements of 250 properties each, every one
+//!   named differently (247,500 candidate columns for alignment, just under the word budget);
 //! - `import-attrs-200k`, `import-elems-200k`: domain XML with 200,000 attributes on the root,
 //!   or 200,000 unknown elements;
 //! - `caps-64-nodes`: a 64-node capabilities file (760 KB) read into a host profile.
@@ -33,7 +35,9 @@ impl Loader for Mem {
 const SCENARIOS: &[&str] = &[
     "bad-lines-40k",
     "props-4m",
-    "fmt-1m",
+    "lines-5m",
+    "semicolons-8m",
+    "fmt-250k",
     "import-attrs-200k",
     "import-elems-200k",
     "caps-64-nodes",
@@ -109,8 +113,8 @@ fn check_and_render(text: &str) -> usize {
 
 fn run(name: &str, input: &str) -> usize {
     match name {
-        "bad-lines-40k" | "props-4m" => check_and_render(input),
-        "fmt-1m" => vnumac::fmt::format(input).unwrap().len(),
+        "bad-lines-40k" | "props-4m" | "lines-5m" | "semicolons-8m" => check_and_render(input),
+        "fmt-250k" => vnumac::fmt::format(input).unwrap().len(),
         "import-attrs-200k" | "import-elems-200k" => vnumac::import::import_domain(input, &Default::default())
             .unwrap()
             .text
@@ -135,9 +139,14 @@ fn scenario(name: &str) {
     let input = match name {
         "bad-lines-40k" => bad_lines(),
         "props-4m" => props(4_000_000),
-        "fmt-1m" => {
+        "lines-5m" => "a\n".repeat(5_000_000),
+        "semicolons-8m" => format!(
+            "guest g {{\n  memory 1GiB\n  vcpus 1\n  {}\n}}\n",
+            "a;".repeat(7_900_000)
+        ),
+        "fmt-250k" => {
             let mut text = String::from("guest g {\n  memory 1GiB\n  vcpus 1\n");
-            for line in 0..4000 {
+            for line in 0..990 {
                 text.push_str("  cpu host-passthrough");
                 for j in 0..250 {
                     let _ = write!(text, " k{line}x{j}=1");

@@ -45,8 +45,88 @@ pub const BAD_ESCAPE: &str = "vnuma::E0102";
 /// language have about a dozen).
 pub const MAX_FIELDS: usize = 256;
 
+/// The most words (keywords, values, `key=value` pairs, strings and braces) a file is read
+/// for. Past them vnumac reads no further: the syntax tree, the parser's own token queue and
+/// the diagnostics all grow with the words of a file, so this bounds what any input can cost.
+/// The 1,000-guest fleet of the placement benchmark has about 20,000.
+pub const MAX_WORDS: usize = 250_000;
+
+/// Where a file stops being read: the start of the line holding its word number
+/// [`MAX_WORDS`]` + 1`, or None when it has no more words than that. One linear pass that
+/// knows comments and strings.
+pub fn word_budget_cut(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let (mut words, mut in_word, mut line_start) = (0usize, false, 0usize);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b' ' | b'\t' | b'\r' | b';' => in_word = false,
+            b'\n' => {
+                in_word = false;
+                line_start = i + 1;
+            }
+            b'#' => {
+                in_word = false;
+                while i + 1 < bytes.len() && bytes[i + 1] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'{' | b'}' => {
+                in_word = false;
+                words += 1;
+            }
+            _ => {
+                if !in_word {
+                    words += 1;
+                    in_word = true;
+                }
+                if b == b'"' {
+                    i += 1;
+                    while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                        if bytes[i] == b'\\' && i + 1 < bytes.len() && bytes[i + 1] != b'\n' {
+                            i += 1;
+                        }
+                        i += 1;
+                    }
+                    if i < bytes.len() && bytes[i] == b'\n' {
+                        in_word = false;
+                        line_start = i + 1;
+                    }
+                }
+            }
+        }
+        if words > MAX_WORDS {
+            return Some(line_start);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The error for a file cut at `at` by [`word_budget_cut`]: it points at the file's start, so
+/// that it comes first among the file's diagnostics, and at the line where reading stopped.
+pub fn too_many_words(file: FileId, text: &str, at: usize) -> Diagnostic {
+    let at = at.min(text.len());
+    let first_end = text.find('\n').unwrap_or(text.len()).min(1);
+    let cut_end = text[at..].find('\n').map_or(text.len(), |n| at + n).min(at + 1);
+    Diagnostic::error(
+        SYNTAX,
+        format!("syntax error: this file has more than {MAX_WORDS} words"),
+        Span::new(file, 0, first_end),
+        "this file is read only in part",
+    )
+    .with_label(Span::new(file, at, cut_end), "vnumac read no further than here")
+    .with_help("split the file with `include`, or check that it is what you meant to read")
+}
+
 /// Parse one file: the tree of everything that parsed, and every error found.
 pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
+    if let Some(cut) = word_budget_cut(text) {
+        let (tree, mut diags, _) = parse_reporting_fallback(file, &text[..cut]);
+        diags.push(too_many_words(file, text, cut));
+        return (tree, diags);
+    }
     let (tree, diags, _) = parse_reporting_fallback(file, text);
     (tree, diags)
 }
@@ -532,6 +612,24 @@ fn syntax_error_at(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_word_budget_counts_words_braces_and_strings_not_comments() {
+        // 1,000 words per line: `x`, 997 × `a`, `y="a b; c"` and `}`; a comment and `;` count
+        // nothing.
+        let line = format!("x {}; y=\"a b; c\" }} # not {{ words\n", "a ".repeat(997));
+        let text = line.repeat(MAX_WORDS / 1000);
+        assert_eq!(word_budget_cut(&text), None);
+        let more = format!("{text}{line}");
+        // Word MAX_WORDS + 1 is on the next line, which is where reading stops.
+        assert_eq!(word_budget_cut(&more), Some(text.len()));
+        let (f, diags) = parse(FileId(0), &more);
+        let d = diags.iter().find(|d| d.message.contains("more than 250000 words"));
+        let labels = d.map(|d| (d.labels[0].span.start, d.labels[1].span.start));
+        assert_eq!(labels, Some((0, text.len() as u32)), "{diags:?}");
+        // Nothing past the cut is in the tree.
+        assert!(f.statements.iter().all(|s| (s.span.end as usize) <= text.len()));
+    }
 
     #[test]
     fn a_statement_keeps_at_most_max_fields() {
