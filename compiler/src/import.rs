@@ -76,6 +76,12 @@ impl Notes {
         self.push(format!("changed: {what}"));
     }
 
+    /// Something imported as written that libvirt 9.0 cannot take: the text says so and
+    /// does not build until it is changed.
+    fn newer(&mut self, what: impl std::fmt::Display) {
+        self.push(format!("kept, but libvirt 9.0 cannot take it (E0339): {what}"));
+    }
+
     fn push(&mut self, note: String) {
         if self.seen.insert(note.clone()) {
             self.list.push(note);

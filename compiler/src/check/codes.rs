@@ -66,7 +66,7 @@ pub const HOSTDEV_FAR: &str = "vnuma::W0505";
 pub const GUEST_RENUMBERS: &str = "vnuma::W0506";
 pub const PINS_SHARED: &str = "vnuma::W0507";
 pub const FREE_SNAPSHOT: &str = "vnuma::W0508";
-pub const NEWER_LIBVIRT: &str = "vnuma::W0509";
+pub const NEWER_LIBVIRT: &str = "vnuma::E0339";
 
 pub const PICKED_NODES: &str = "vnuma::N0601";
 
@@ -190,7 +190,7 @@ pub const ALL: &[(&str, &str)] = &[
     (FREE_SNAPSHOT, "warning: guests bind more than a probed node had free"),
     (
         NEWER_LIBVIRT,
-        "warning: memory hotplug settings that libvirt 9.0 cannot take (a virtio device's address, `max=` without `slots=`)",
+        "memory hotplug settings that libvirt 9.0 cannot take (a virtio device's address, `max=` without `slots=`)",
     ),
     (PICKED_NODES, "note: the host nodes `vnuma mode=node` picked"),
 ];

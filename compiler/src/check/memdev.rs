@@ -74,15 +74,15 @@ pub fn check(
                     // With DIMMs or NVDIMMs, the missing slots are an error below.
                     if slots == 0 && !devices.iter().any(|f| matches!(f.keyword(), "dimm" | "nvdimm")) {
                         diags.push(
-                            Diagnostic::warning(
+                            Diagnostic::error(
                                 NEWER_LIBVIRT,
                                 "libvirt 9.0 needs `slots=` with `max=`",
                                 m.span_of("max"),
                                 "no slots",
                             )
                             .with_help(
-                                "<maxMemory> without slots (for virtio-mem and virtio-pmem) is for libvirt after 9.0 \
-                                 (its 9.0 schema rejects it); QEMU takes it; add `slots=1` for libvirt 9.0",
+                                "libvirt 9.0's schema rejects <maxMemory> without slots (later versions take it for \
+                                 virtio-mem and virtio-pmem); add `slots=1`, which works with every version",
                             ),
                         );
                     }
@@ -314,15 +314,15 @@ pub fn check(
         let base = f.size("base");
         if base.is_some() && matches!(f.keyword(), "virtio-mem" | "virtio-pmem") {
             diags.push(
-                Diagnostic::warning(
+                Diagnostic::error(
                     NEWER_LIBVIRT,
                     format!("libvirt 9.0 cannot place a {} at an address", f.keyword()),
                     f.span_of("base"),
                     "newer libvirt only",
                 )
                 .with_help(
-                    "the XML's <target><address base> is for libvirt after 9.0 (its 9.0 schema rejects it); \
-                     the QEMU line's memaddr= works with any QEMU; leave `base=` out for libvirt 9.0",
+                    "libvirt 9.0's schema rejects <target><address base> on virtio memory devices (later \
+                     versions take it); leave `base=` out and QEMU picks the address",
                 ),
             );
         }

@@ -522,7 +522,12 @@ fn virtio_memdev(
                 None => b.parse().ok(),
             };
             match bytes {
-                Some(bytes) if bytes % 1024 == 0 => format!(" base={}", exact_kib(bytes / 1024)),
+                Some(bytes) if bytes % 1024 == 0 => {
+                    notes.newer(format!(
+                        "<target><address base> of <memory model='{model}'>; leave `base=` out and QEMU picks the address"
+                    ));
+                    format!(" base={}", exact_kib(bytes / 1024))
+                }
                 _ => {
                     return Err(error_at(
                         a.at,

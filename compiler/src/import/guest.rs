@@ -176,6 +176,9 @@ fn memory(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportErr
     }
     if let Some(max) = root.child("maxMemory") {
         let slots = attr_u32(max, "slots")?.unwrap_or(0);
+        if max.attr("slots").is_none() {
+            notes.newer("<maxMemory> without slots; add `slots=1` to `max=`, which every libvirt takes");
+        }
         let kib = round_up(text_kib(max, "<maxMemory>", notes)?, MIB, "<maxMemory>", notes);
         d.max = Some((kib, slots));
     }
