@@ -2273,3 +2273,43 @@ fn the_l3_check_catches_a_cell_over_more_domains_than_needed() {
     let err = check_l3(&profile, &outside, &guests[0], &mut std::collections::BTreeSet::new()).unwrap_err();
     assert!(err.contains("a core in no L3 domain"), "{err}");
 }
+
+/// §7 with L3 domains: among node sets that tie by the picker's rules (size, guests, free
+/// memory), the one that keeps every cell in one L3 domain wins. Node 0's domains hold 2
+/// cores, node 1's holds 8: a 4-vCPU guest goes to node 1, though node 0 comes first by id,
+/// and without the `l3` lines to node 0. The rules themselves still come first: a second
+/// guest goes to node 0 (least used), and with more free memory on node 0 so does the first.
+#[test]
+fn node_picking_prefers_a_tie_that_keeps_cells_in_one_l3_domain() {
+    let host = |mem1: &str, l3: bool| {
+        format!(
+            "host h {{\n  node 0 cpus=0-7 memory=16GiB\n  node 1 cpus=8-15 memory={mem1}\n{}  distance 0 1 21\n}}\n",
+            if l3 {
+                "  l3 0-1\n  l3 2-3\n  l3 4-5\n  l3 6-7\n  l3 8-15\n"
+            } else {
+                ""
+            }
+        )
+    };
+    let guest = |name: &str| format!("guest {name} on=h {{\n  memory 2GiB\n  vcpus 4\n  vnuma mode=node\n}}\n");
+    let nodes = |text: &str| -> Vec<String> {
+        let (c, _) = compile(text);
+        assert!(!c.has_errors(), "{text}\n{:#?}", c.diagnostics);
+        let h = &c.checked.hosts[0].as_ref().unwrap().profile;
+        c.checked
+            .build
+            .guests
+            .iter()
+            .map(|g| {
+                let cpus: IdSet = g.pins.iter().flat_map(|p| p.cpus.iter()).collect();
+                nodes_of(h, &cpus).to_string()
+            })
+            .collect()
+    };
+    let one = guest("a");
+    let two = format!("{one}{}", guest("b"));
+    assert_eq!(nodes(&format!("{}{one}", host("16GiB", true))), ["1"]);
+    assert_eq!(nodes(&format!("{}{one}", host("16GiB", false))), ["0"]);
+    assert_eq!(nodes(&format!("{}{two}", host("16GiB", true))), ["1", "0"]);
+    assert_eq!(nodes(&format!("{}{one}", host("15GiB", true))), ["0"]);
+}

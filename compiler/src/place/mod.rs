@@ -95,6 +95,8 @@ pub struct Plan {
     /// Why the blocks are uneven, when they are.
     pub uneven: Option<String>,
     used_cores: Vec<usize>,
+    /// Some cell's dedicated cores are not all in one L3 domain (only on hosts with L3 domains).
+    l3_split: bool,
     /// (node index, KiB) of plain memory, or pages when `page_kib` is set.
     memory: Vec<(usize, u64)>,
     page_kib: Option<u64>,
@@ -410,7 +412,11 @@ const PICK_BUDGET: usize = 4096;
 
 /// `mode=node` without `nodeset`: the fewest nodes that fit, then the least used, then the
 /// most free memory. Sets of one size are tried in that preference order, exhaustively while
-/// the budget lasts, then by two heuristics (least used first; most free cores first).
+/// the budget lasts, then by two heuristics (least used first; most free cores first). On a
+/// host with L3 domains, when the first set that fits leaves some dedicated cell across L3
+/// domains, the later sets that tie with it (same size, same guest counts and free memory)
+/// are tried too, within the same budget, and the first that keeps every cell in one domain
+/// wins; when none does, the first set stays.
 fn pick_nodes(host: &HostProfile, topo: &HostTopo, ledger: &Ledger, req: &Request) -> Result<Plan, PlanError> {
     let mut order: Vec<usize> = (0..host.nodes.len())
         .filter(|&i| !host.nodes[i].cpus.is_empty())
@@ -488,6 +494,18 @@ fn pick_nodes(host: &HostProfile, topo: &HostTopo, ledger: &Ledger, req: &Reques
     // C(64, 32) sets of 32 nodes among 64.
     let mut visits = PICK_BUDGET * 16;
     let mut last = None;
+    // What the preference order compares, per position in `order` (so sets that tie have
+    // the same keys, in order, as `order` is sorted by them).
+    let keys: Vec<(u32, u64)> = order
+        .iter()
+        .map(|&i| {
+            (
+                ledger.guests_on[i],
+                ledger.room(host, memory_home(host, i), req.page_kib),
+            )
+        })
+        .collect();
+    let keys_of = |combo: &[usize]| -> Vec<(u32, u64)> { combo.iter().filter_map(|&j| keys.get(j).copied()).collect() };
     let attempt = |nodes: &[usize], last: &mut Option<PlanError>| -> Option<Plan> {
         let mut sorted = nodes.to_vec();
         sorted.sort_by_key(|&i| host.nodes[i].id);
@@ -500,26 +518,37 @@ fn pick_nodes(host: &HostProfile, topo: &HostTopo, ledger: &Ledger, req: &Reques
     for k in smallest..=order.len() {
         let mut combo: Vec<usize> = (0..k).collect();
         let mut exhaustive = true;
+        // The first set that fits when it splits a cell over L3 domains, with its keys.
+        let mut split: Option<(Plan, Vec<(u32, u64)>)> = None;
         loop {
             if visits == 0 {
                 exhaustive = false;
                 break;
             }
             visits -= 1;
+            let tied = split.as_ref().is_none_or(|(_, want)| keys_of(&combo) == *want);
             let nodes: Vec<usize> = combo.iter().map(|&j| order[j]).collect();
-            if could_fit(&nodes) {
+            if tied && could_fit(&nodes) {
                 if budget == 0 {
                     exhaustive = false;
                     break;
                 }
                 budget -= 1;
                 if let Some(p) = attempt(&nodes, &mut last) {
-                    return Ok(p);
+                    if !p.l3_split {
+                        return Ok(p);
+                    }
+                    if split.is_none() {
+                        split = Some((p, keys_of(&combo)));
+                    }
                 }
             }
             if !next_combination(&mut combo, order.len()) {
                 break;
             }
+        }
+        if let Some((p, _)) = split {
+            return Ok(p);
         }
         if !exhaustive {
             for nodes in [&order[..k], &by_cores[..k]] {
@@ -682,6 +711,7 @@ fn plan_on(
     // Pinning.
     let mut pins: Vec<VcpuPin> = Vec::new();
     let mut used_cores = Vec::new();
+    let mut l3_split = false;
     match req.pinning {
         Pinning::Cpu => {
             // Each unit takes a whole host core. A cell on one node takes that node's cores; a cell
@@ -783,6 +813,30 @@ fn plan_on(
             } else {
                 cores_by_l3(topo, ledger, free, &unit_node)
             };
+            if !topo.l3_cores.is_empty() {
+                // Each cell's L3 domain so far: None before its first core.
+                let mut unit_cell = vec![0usize; units as usize];
+                for (c, list) in cell_units.iter().enumerate() {
+                    for &u in list {
+                        if let Some(slot) = unit_cell.get_mut(u as usize) {
+                            *slot = c;
+                        }
+                    }
+                }
+                let mut cell_domain: Vec<Option<Option<usize>>> = vec![None; n as usize];
+                for &(u, core) in &unit_core {
+                    let d = topo.cores.get(core).and_then(|c| c.l3);
+                    let Some(seen) = unit_cell.get(u as usize).and_then(|&c| cell_domain.get_mut(c)) else {
+                        continue;
+                    };
+                    match seen {
+                        None => *seen = Some(d),
+                        Some(first) => l3_split |= *first != d,
+                    }
+                }
+                // A cell on cores of no domain is not in one domain either.
+                l3_split |= cell_domain.iter().any(|d| matches!(d, Some(None)));
+            }
             for (u, core) in unit_core {
                 used_cores.push(core);
                 let threads = &topo.cores[core].threads;
@@ -975,6 +1029,7 @@ fn plan_on(
         picked,
         uneven,
         used_cores,
+        l3_split,
         memory,
         page_kib: req.page_kib,
     })
