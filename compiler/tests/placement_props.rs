@@ -27,7 +27,8 @@
 //!   CPU of cell 0's node if it has any, else that node's CPUs left by dedicated vCPUs);
 //! * on hosts with L3 domains, a cell that fits in one L3 domain is in one: cell by cell and
 //!   node by node, when some domain of the node still has as many free cores as the cell
-//!   takes there, the cell's cores share one domain.
+//!   takes there, the cell's cores share one domain; when none has, they span no more
+//!   domains than the fewest whose free cores add up to the cell's.
 //!
 //! Hosts: every bundled capabilities file (`examples/hosts/*.caps.xml`,
 //! `examples/hosts/real/*.caps.xml`, inline through `host::print::to_vnuma` or as
@@ -890,8 +891,10 @@ fn core_of(h: &HostProfile, cpu: u32) -> IdSet {
 /// node within a cell), for a dedicated guest: when some L3 domain of the node still has as
 /// many free cores as the cell takes there (free: no reserved thread, as many threads as a
 /// guest core needs, not taken by an earlier dedicated guest or an earlier cell of this
-/// one), the cell's cores there all share one domain. A core's domain is its lowest
-/// thread's. `cores_used` holds the lowest thread of every core dedicated guests took.
+/// one), the cell's cores there all share one domain. When no domain has room for them,
+/// they span no more domains than the fewest whose free cores add up to theirs, and take no
+/// core outside every domain unless the domains together lack room. A core's domain is its
+/// lowest thread's. `cores_used` holds the lowest thread of every core dedicated guests took.
 fn check_l3(
     h: &HostProfile,
     g: &Guest,
@@ -939,6 +942,34 @@ fn check_l3(
                 ensure!(
                     roomiest < cores.len() || domains.len() == 1,
                     "cell {} takes {} cores on node {node} in L3 domains {domains:?}, although one domain had {roomiest} free",
+                    cell.id,
+                    cores.len()
+                );
+                // Too big for one domain: no more domains than the fewest whose free cores
+                // add up to the cell's, and no core outside every domain while the domains
+                // still had room for the whole cell.
+                let mut counts: Vec<usize> = free.values().copied().collect();
+                counts.sort_unstable_by(|a, b| b.cmp(a));
+                let in_domains: usize = counts.iter().sum();
+                let mut fewest = counts.len();
+                let mut sum = 0;
+                for (i, &count) in counts.iter().enumerate() {
+                    sum += count;
+                    if sum >= cores.len() {
+                        fewest = i + 1;
+                        break;
+                    }
+                }
+                let spanned = domains.iter().flatten().count();
+                ensure!(
+                    spanned <= fewest,
+                    "cell {} takes {} cores on node {node} in {spanned} L3 domains {domains:?}, although {fewest} had room (free cores per domain: {free:?})",
+                    cell.id,
+                    cores.len()
+                );
+                ensure!(
+                    in_domains < cores.len() || !domains.contains(&None),
+                    "cell {} takes a core in no L3 domain on node {node}, although the domains had {in_domains} free for its {}",
                     cell.id,
                     cores.len()
                 );
@@ -2201,4 +2232,84 @@ fn the_l3_check_catches_a_cell_split_over_domains() {
     g.pins[0].cpus = IdSet::single(other);
     let err = check_l3(&profile, &g, &guests[0], &mut std::collections::BTreeSet::new()).unwrap_err();
     assert!(err.contains("although one domain had"), "{err}");
+}
+
+/// The fewest-domains check: 7 dedicated vCPUs on node 1 of the inline L3 host, whose free
+/// cores are 2 in one domain (12-13), 4 in each of two more (14-17, 18-21) and 2 in none
+/// (22-23), take two domains (14-17 whole and 3 of 18-21). The same guest on the node's
+/// first 7 free cores in core order (12-18, three domains) fails the check, as does one that
+/// takes a core of no domain.
+#[test]
+fn the_l3_check_catches_a_cell_over_more_domains_than_needed() {
+    let mut guest = sample(7, 2, false, Some(1), Dist::Contiguous, true, MemPolicy::Strict);
+    guest.nodeset = 0b10;
+    let spec = BuildSpec {
+        host: host_index("inline l3"),
+        tweak: HostTweak {
+            reserve: Vec::new(),
+            free: Vec::new(),
+            from_file: false,
+        },
+        guests: vec![guest],
+    };
+    let (text, profile, guests) = render(&spec);
+    let (c, outputs) = compile(&text);
+    assert!(!c.has_errors(), "{text}\n{:#?}", c.diagnostics);
+    check_build(&c, &outputs, &profile, &guests).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let g = c.checked.build.guests[0].clone();
+    let cpus: IdSet = g.pins.iter().flat_map(|p| p.cpus.iter()).collect();
+    assert_eq!(cpus.to_string(), "14-20", "{:?}", g.pins);
+    let mut in_order = g.clone();
+    for (p, cpu) in in_order.pins.iter_mut().zip(12..19) {
+        p.cpus = IdSet::single(cpu);
+    }
+    let err = check_l3(&profile, &in_order, &guests[0], &mut std::collections::BTreeSet::new()).unwrap_err();
+    assert!(
+        err.contains("in 3 L3 domains") && err.contains("although 2 had room"),
+        "{err}"
+    );
+    let mut outside = g;
+    outside.pins[6].cpus = IdSet::single(22);
+    let err = check_l3(&profile, &outside, &guests[0], &mut std::collections::BTreeSet::new()).unwrap_err();
+    assert!(err.contains("a core in no L3 domain"), "{err}");
+}
+
+/// §7 with L3 domains: among node sets that tie by the picker's rules (size, guests, free
+/// memory), the one that keeps every cell in one L3 domain wins. Node 0's domains hold 2
+/// cores, node 1's holds 8: a 4-vCPU guest goes to node 1, though node 0 comes first by id,
+/// and without the `l3` lines to node 0. The rules themselves still come first: a second
+/// guest goes to node 0 (least used), and with more free memory on node 0 so does the first.
+#[test]
+fn node_picking_prefers_a_tie_that_keeps_cells_in_one_l3_domain() {
+    let host = |mem1: &str, l3: bool| {
+        format!(
+            "host h {{\n  node 0 cpus=0-7 memory=16GiB\n  node 1 cpus=8-15 memory={mem1}\n{}  distance 0 1 21\n}}\n",
+            if l3 {
+                "  l3 0-1\n  l3 2-3\n  l3 4-5\n  l3 6-7\n  l3 8-15\n"
+            } else {
+                ""
+            }
+        )
+    };
+    let guest = |name: &str| format!("guest {name} on=h {{\n  memory 2GiB\n  vcpus 4\n  vnuma mode=node\n}}\n");
+    let nodes = |text: &str| -> Vec<String> {
+        let (c, _) = compile(text);
+        assert!(!c.has_errors(), "{text}\n{:#?}", c.diagnostics);
+        let h = &c.checked.hosts[0].as_ref().unwrap().profile;
+        c.checked
+            .build
+            .guests
+            .iter()
+            .map(|g| {
+                let cpus: IdSet = g.pins.iter().flat_map(|p| p.cpus.iter()).collect();
+                nodes_of(h, &cpus).to_string()
+            })
+            .collect()
+    };
+    let one = guest("a");
+    let two = format!("{one}{}", guest("b"));
+    assert_eq!(nodes(&format!("{}{one}", host("16GiB", true))), ["1"]);
+    assert_eq!(nodes(&format!("{}{one}", host("16GiB", false))), ["0"]);
+    assert_eq!(nodes(&format!("{}{two}", host("16GiB", true))), ["1", "0"]);
+    assert_eq!(nodes(&format!("{}{one}", host("15GiB", true))), ["0"]);
 }

@@ -95,6 +95,8 @@ pub struct Plan {
     /// Why the blocks are uneven, when they are.
     pub uneven: Option<String>,
     used_cores: Vec<usize>,
+    /// Some cell's dedicated cores are not all in one L3 domain (only on hosts with L3 domains).
+    l3_split: bool,
     /// (node index, KiB) of plain memory, or pages when `page_kib` is set.
     memory: Vec<(usize, u64)>,
     page_kib: Option<u64>,
@@ -298,9 +300,11 @@ fn resolve_nodes(host: &HostProfile, req: &Request) -> Result<Vec<usize>, PlanEr
 /// Units → cores on a host with L3 domains. Cell by cell, and within a cell node by node, the
 /// cell's k units on a node take k free cores of one L3 domain when some domain there has
 /// k free: a domain the build already uses before a fresh one, then the one with the fewest
-/// free cores, then the first in core order. Otherwise they take the node's free cores in
-/// core order (socket, die, L3 domain, core id), which starts with what is left of partly
-/// used domains. `free` lists each node's free cores in that order.
+/// free cores, then the first in core order. Otherwise they take the fewest domains that
+/// hold k: the domains with the most free cores whole (a partly used one first on a tie, then
+/// the first in core order) until what is left fits in one more, which is then chosen by the
+/// one-domain rule. Cores of no domain come last, once every domain is full. `free` lists
+/// each node's free cores in core order (socket, die, L3 domain, core id).
 fn cores_by_l3(
     topo: &HostTopo,
     ledger: &Ledger,
@@ -308,9 +312,6 @@ fn cores_by_l3(
     unit_node: &[(usize, u32, usize)],
 ) -> Vec<(u32, usize)> {
     let mut taken = vec![false; topo.cores.len()];
-    let used = |taken: &[bool], core: usize| {
-        ledger.core_used.get(core).copied().unwrap_or(false) || taken.get(core).copied().unwrap_or(false)
-    };
     let mut portions: std::collections::BTreeMap<(usize, usize), Vec<u32>> = std::collections::BTreeMap::new();
     for &(c, u, node) in unit_node {
         portions.entry((c, node)).or_default().push(u);
@@ -319,35 +320,7 @@ fn cores_by_l3(
     for ((_, node), mut units) in portions {
         units.sort_unstable();
         let Some(list) = free.get_mut(node) else { continue };
-        let k = units.len();
-        // Free cores on this node per domain: domain → (count, position of the first).
-        let mut domains: std::collections::BTreeMap<usize, (usize, usize)> = std::collections::BTreeMap::new();
-        for (pos, &core) in list.iter().enumerate() {
-            let Some(d) = topo.cores.get(core).and_then(|c| c.l3) else {
-                continue;
-            };
-            domains.entry(d).or_insert((0, pos)).0 += 1;
-        }
-        let best = domains
-            .iter()
-            .filter(|(_, e)| e.0 >= k)
-            .min_by_key(|&(&d, &(count, pos))| {
-                let partly = topo
-                    .l3_cores
-                    .get(d)
-                    .is_some_and(|cs| cs.iter().any(|&c| used(&taken, c)));
-                (!partly, count, pos)
-            })
-            .map(|(&d, _)| d);
-        let chosen: Vec<usize> = match best {
-            Some(d) => list
-                .iter()
-                .copied()
-                .filter(|&core| topo.cores.get(core).is_some_and(|c| c.l3 == Some(d)))
-                .take(k)
-                .collect(),
-            None => list.iter().copied().take(k).collect(),
-        };
+        let chosen = l3_choice(topo, ledger, &taken, list, units.len());
         for &core in &chosen {
             if let Some(t) = taken.get_mut(core) {
                 *t = true;
@@ -357,6 +330,60 @@ fn cores_by_l3(
         out.extend(units.into_iter().zip(chosen));
     }
     out
+}
+
+/// k cores out of `list` (one node's free cores, in core order) by the rules of `cores_by_l3`.
+fn l3_choice(topo: &HostTopo, ledger: &Ledger, taken: &[bool], list: &[usize], k: usize) -> Vec<usize> {
+    let used =
+        |core: usize| ledger.core_used.get(core).copied().unwrap_or(false) || taken.get(core).copied().unwrap_or(false);
+    let partly = |d: usize| topo.l3_cores.get(d).is_some_and(|cs| cs.iter().any(|&c| used(c)));
+    let domain_of = |core: usize| topo.cores.get(core).and_then(|c| c.l3);
+    // Free cores per domain: (domain, count, position of the first), in core order.
+    let mut domains: Vec<(usize, usize, usize)> = Vec::new();
+    for (pos, &core) in list.iter().enumerate() {
+        let Some(d) = domain_of(core) else { continue };
+        match domains.iter_mut().find(|e| e.0 == d) {
+            Some(e) => e.1 += 1,
+            None => domains.push((d, 1, pos)),
+        }
+    }
+    // The one-domain rule: the tightest domain holding `need`, partly used ones first.
+    let fit = |domains: &[(usize, usize, usize)], need: usize| {
+        domains
+            .iter()
+            .filter(|e| e.1 >= need)
+            .min_by_key(|&&(d, count, pos)| (!partly(d), count, pos))
+            .map(|e| e.0)
+    };
+    let cores_in = |d: usize| list.iter().copied().filter(move |&core| domain_of(core) == Some(d));
+    if let Some(d) = fit(&domains, k) {
+        return cores_in(d).take(k).collect();
+    }
+    // The fewest domains: the roomiest whole while the rest fits in none.
+    domains.sort_by_key(|&(d, count, pos)| (std::cmp::Reverse(count), !partly(d), pos));
+    let mut chosen = Vec::with_capacity(k);
+    let mut rest = &domains[..];
+    while let Some((&(d, count, _), tail)) = rest.split_first() {
+        let need = k - chosen.len();
+        if need == 0 {
+            break;
+        }
+        if let Some(last) = fit(rest, need) {
+            chosen.extend(cores_in(last).take(need));
+            break;
+        }
+        chosen.extend(cores_in(d).take(count));
+        rest = tail;
+    }
+    // Every domain is full: cores of no domain, in core order.
+    let need = k - chosen.len();
+    chosen.extend(
+        list.iter()
+            .copied()
+            .filter(|&core| domain_of(core).is_none())
+            .take(need),
+    );
+    chosen
 }
 
 /// Where a node's memory comes from: the node itself when it has memory, else the
@@ -385,7 +412,11 @@ const PICK_BUDGET: usize = 4096;
 
 /// `mode=node` without `nodeset`: the fewest nodes that fit, then the least used, then the
 /// most free memory. Sets of one size are tried in that preference order, exhaustively while
-/// the budget lasts, then by two heuristics (least used first; most free cores first).
+/// the budget lasts, then by two heuristics (least used first; most free cores first). On a
+/// host with L3 domains, when the first set that fits leaves some dedicated cell across L3
+/// domains, the later sets that tie with it (same size, same guest counts and free memory)
+/// are tried too, within the same budget, and the first that keeps every cell in one domain
+/// wins; when none does, the first set stays.
 fn pick_nodes(host: &HostProfile, topo: &HostTopo, ledger: &Ledger, req: &Request) -> Result<Plan, PlanError> {
     let mut order: Vec<usize> = (0..host.nodes.len())
         .filter(|&i| !host.nodes[i].cpus.is_empty())
@@ -463,6 +494,18 @@ fn pick_nodes(host: &HostProfile, topo: &HostTopo, ledger: &Ledger, req: &Reques
     // C(64, 32) sets of 32 nodes among 64.
     let mut visits = PICK_BUDGET * 16;
     let mut last = None;
+    // What the preference order compares, per position in `order` (so sets that tie have
+    // the same keys, in order, as `order` is sorted by them).
+    let keys: Vec<(u32, u64)> = order
+        .iter()
+        .map(|&i| {
+            (
+                ledger.guests_on[i],
+                ledger.room(host, memory_home(host, i), req.page_kib),
+            )
+        })
+        .collect();
+    let keys_of = |combo: &[usize]| -> Vec<(u32, u64)> { combo.iter().filter_map(|&j| keys.get(j).copied()).collect() };
     let attempt = |nodes: &[usize], last: &mut Option<PlanError>| -> Option<Plan> {
         let mut sorted = nodes.to_vec();
         sorted.sort_by_key(|&i| host.nodes[i].id);
@@ -475,26 +518,37 @@ fn pick_nodes(host: &HostProfile, topo: &HostTopo, ledger: &Ledger, req: &Reques
     for k in smallest..=order.len() {
         let mut combo: Vec<usize> = (0..k).collect();
         let mut exhaustive = true;
+        // The first set that fits when it splits a cell over L3 domains, with its keys.
+        let mut split: Option<(Plan, Vec<(u32, u64)>)> = None;
         loop {
             if visits == 0 {
                 exhaustive = false;
                 break;
             }
             visits -= 1;
+            let tied = split.as_ref().is_none_or(|(_, want)| keys_of(&combo) == *want);
             let nodes: Vec<usize> = combo.iter().map(|&j| order[j]).collect();
-            if could_fit(&nodes) {
+            if tied && could_fit(&nodes) {
                 if budget == 0 {
                     exhaustive = false;
                     break;
                 }
                 budget -= 1;
                 if let Some(p) = attempt(&nodes, &mut last) {
-                    return Ok(p);
+                    if !p.l3_split {
+                        return Ok(p);
+                    }
+                    if split.is_none() {
+                        split = Some((p, keys_of(&combo)));
+                    }
                 }
             }
             if !next_combination(&mut combo, order.len()) {
                 break;
             }
+        }
+        if let Some((p, _)) = split {
+            return Ok(p);
         }
         if !exhaustive {
             for nodes in [&order[..k], &by_cores[..k]] {
@@ -657,6 +711,7 @@ fn plan_on(
     // Pinning.
     let mut pins: Vec<VcpuPin> = Vec::new();
     let mut used_cores = Vec::new();
+    let mut l3_split = false;
     match req.pinning {
         Pinning::Cpu => {
             // Each unit takes a whole host core. A cell on one node takes that node's cores; a cell
@@ -758,6 +813,30 @@ fn plan_on(
             } else {
                 cores_by_l3(topo, ledger, free, &unit_node)
             };
+            if !topo.l3_cores.is_empty() {
+                // Each cell's L3 domain so far: None before its first core.
+                let mut unit_cell = vec![0usize; units as usize];
+                for (c, list) in cell_units.iter().enumerate() {
+                    for &u in list {
+                        if let Some(slot) = unit_cell.get_mut(u as usize) {
+                            *slot = c;
+                        }
+                    }
+                }
+                let mut cell_domain: Vec<Option<Option<usize>>> = vec![None; n as usize];
+                for &(u, core) in &unit_core {
+                    let d = topo.cores.get(core).and_then(|c| c.l3);
+                    let Some(seen) = unit_cell.get(u as usize).and_then(|&c| cell_domain.get_mut(c)) else {
+                        continue;
+                    };
+                    match seen {
+                        None => *seen = Some(d),
+                        Some(first) => l3_split |= *first != d,
+                    }
+                }
+                // A cell on cores of no domain is not in one domain either.
+                l3_split |= cell_domain.iter().any(|d| matches!(d, Some(None)));
+            }
             for (u, core) in unit_core {
                 used_cores.push(core);
                 let threads = &topo.cores[core].threads;
@@ -953,6 +1032,7 @@ fn plan_on(
         picked,
         uneven,
         used_cores,
+        l3_split,
         memory,
         page_kib: req.page_kib,
     })
