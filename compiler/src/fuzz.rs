@@ -200,13 +200,26 @@ const MAX_ENTRIES: usize = 512;
 pub fn sysfs(data: &[u8]) {
     let entries = sysfs_entries(&text(data));
     let n = TREE.fetch_add(1, Ordering::Relaxed);
-    let root = std::env::temp_dir().join(format!("vnumac-fuzz-sysfs-{}-{n}", std::process::id()));
+    let root = scratch().join(format!("vnumac-fuzz-sysfs-{}-{n}", std::process::id()));
     if write_tree(&root, &entries).is_ok()
         && let Ok((profile, _warnings)) = crate::host::sysfs::probe("h", &root)
     {
         reads_back(&profile);
     }
     let _ = std::fs::remove_dir_all(&root);
+}
+
+/// Where trees are written: `VNUMAC_FUZZ_TMPDIR`, else `/dev/shm` (a tmpfs: a disk makes
+/// this target a hundred times slower), else the temporary directory.
+fn scratch() -> PathBuf {
+    if let Some(dir) = std::env::var_os("VNUMAC_FUZZ_TMPDIR") {
+        return PathBuf::from(dir);
+    }
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        return shm.to_path_buf();
+    }
+    std::env::temp_dir()
 }
 
 /// (relative path, content; None for a directory) of a sysfs archive.
@@ -420,7 +433,7 @@ fn query(ws: &Workspace, program: Program, file: SourceFile, offset: u32, delete
 /// two workspaces that read files in different orders compare equal.
 #[derive(Debug, PartialEq)]
 struct Answers {
-    diagnostics: Vec<String>,
+    diagnostics: Vec<(Option<PathBuf>, String)>,
     outputs: Vec<db::GuestOutput>,
     at: Vec<String>,
 }
@@ -429,13 +442,16 @@ fn answers(ws: &Workspace, program: Program, offsets: &[u32]) -> Answers {
     let db = &ws.db;
     let path_of = |id: FileId| ws.file_by_id(id).map(|f| f.path(db).clone());
     let span = |s: Span| (path_of(s.file), s.start, s.end);
-    let diagnostics = db::program_diagnostics(db, program)
+    // Sorted by file id, which depends on the order files were read: grouped by path here.
+    let mut diagnostics: Vec<(Option<PathBuf>, String)> = db::program_diagnostics(db, program)
         .iter()
         .map(|d| {
             let labels: Vec<_> = d.labels.iter().map(|l| (span(l.span), &l.message, l.primary)).collect();
-            format!("{:?} {} {} {labels:?} {:?}", d.severity, d.code, d.message, d.help)
+            let text = format!("{:?} {} {} {labels:?} {:?}", d.severity, d.code, d.message, d.help);
+            (path_of(d.primary_span().file), text)
         })
         .collect();
+    diagnostics.sort_by(|a, b| a.0.cmp(&b.0));
     let outputs = db::lower(db, program).clone();
     let mut at = Vec::new();
     if let Some(file) = ws.file(Path::new(ROOT)) {
