@@ -8,6 +8,8 @@ pub mod db;
 pub mod diagnostics;
 pub mod explain;
 pub mod fmt;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod host;
 pub mod hotplug;
 pub mod ide;

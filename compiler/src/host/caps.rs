@@ -81,7 +81,7 @@ fn read_caps(xml: &str) -> Result<Caps, CapsError> {
     let mut cell: Option<Cell> = None;
     let mut pending: Option<Pending> = None;
     let mut text = String::new();
-    let mut saw_cells = false;
+    let mut saw_cells: Option<usize> = None;
     loop {
         let at = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         let event = reader.read_event().map_err(|e| {
@@ -118,8 +118,15 @@ fn read_caps(xml: &str) -> Result<Caps, CapsError> {
             format!("malformed XML: the document ends inside <{open}>"),
         ));
     }
-    if !saw_cells {
+    let Some(cells_at) = saw_cells else {
         return Err(not_caps(None));
+    };
+    // A host block needs a node (E0412), so a profile without one could not be printed.
+    if cells.is_empty() {
+        return Err(CapsError::at(
+            cells_at,
+            "<cells> holds no <cell>: a host has at least one NUMA node".into(),
+        ));
     }
     Ok(caps)
 }
@@ -158,12 +165,12 @@ fn start(
     at: usize,
     cell: &mut Option<Cell>,
     pending: &mut Option<Pending>,
-    saw_cells: &mut bool,
+    saw_cells: &mut Option<usize>,
 ) -> Result<(), CapsError> {
     let name = e.name();
     let name = name.as_ref();
     if is_path(path, &CELL[..3], &[]) && name == "cells" {
-        *saw_cells = true;
+        *saw_cells = Some(at);
     } else if is_path(path, &CELL[..4], &[]) && name == "cell" {
         *cell = Some(Cell {
             id: required(e, "id", at)?,
@@ -650,6 +657,11 @@ mod tests {
         );
         let e = from_capabilities_xml("x", "<capabilities><host/></capabilities>").unwrap_err();
         assert!(e.message.contains("no <host><topology><cells>"));
+        // Found by the caps fuzz target: no cells would print as a host the checker rejects.
+        let xml = "<capabilities><host><topology><cells num='0'></cells></topology></host></capabilities>";
+        let e = from_capabilities_xml("x", xml).unwrap_err();
+        assert!(e.message.contains("no <cell>"), "{}", e.message);
+        assert_eq!(e.offset, xml.find("<cells"));
         let xml = minimal("<memory unit='KiB'>12</memry>");
         let e = from_capabilities_xml("x", &xml).unwrap_err();
         assert!(e.message.starts_with("malformed XML"), "{}", e.message);
