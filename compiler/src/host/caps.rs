@@ -122,7 +122,7 @@ fn read_caps(xml: &str) -> Result<Caps, CapsError> {
         return Err(not_caps(None));
     };
     // A host block needs a node (E0412), so a profile without one could not be printed.
-    if cells.is_empty() {
+    if caps.cells.is_empty() {
         return Err(CapsError::at(
             cells_at,
             "<cells> holds no <cell>: a host has at least one NUMA node".into(),
