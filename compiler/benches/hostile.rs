@@ -15,9 +15,12 @@
 //! - `caps-64-nodes`: a 64-node capabilities file (760 KB) read into a host profile.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::fmt::Write;
 use std::path::Path;
 use std::time::Instant;
+use support::peak_rss_kib;
 use vnumac::db::{self, Database, Loader};
 use vnumac::host::HostProfile;
 
@@ -125,14 +128,6 @@ fn run(name: &str, input: &str) -> usize {
             .len(),
         other => panic!("unknown scenario {other}"),
     }
-}
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_string))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
 }
 
 fn scenario(name: &str) {

@@ -5,9 +5,12 @@
 //! `cargo bench -p vnumac --bench placement`; figures go in docs/performance.md.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::fmt::Write;
 use std::path::Path;
 use std::time::Instant;
+use support::peak_rss_kib;
 use vnumac::db::{self, Database, Loader};
 use vnumac::host::HostProfile;
 
@@ -107,14 +110,6 @@ fn run(source: &str, caps: &str) -> (usize, f64) {
     }
     let outputs = db::lower(&db, program);
     (outputs.len(), start.elapsed().as_secs_f64())
-}
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_string))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
 }
 
 fn scenario(name: &str) {

@@ -78,19 +78,16 @@ impl Backend {
                     let text = file.text(&s.ws.db);
                     let lines = Lines::new(text, enc);
                     let all = vnumac::ide::diagnostics(&s.ws.db, program, file);
-                    let mut shown: Vec<Diagnostic> = all
+                    let wanted: Vec<_> = all
                         .iter()
                         .filter(|d| s.notes || d.severity != vnumac::diagnostics::Severity::Note)
-                        .take(MAX_PUBLISHED + 1)
+                        .collect();
+                    let mut shown: Vec<Diagnostic> = wanted
+                        .iter()
+                        .take(MAX_PUBLISHED)
                         .map(|d| convert::diagnostic(&s.ws, &lines, d, s.docs_url.as_deref(), enc))
                         .collect();
-                    if shown.len() > MAX_PUBLISHED {
-                        shown.truncate(MAX_PUBLISHED);
-                        let more = all
-                            .iter()
-                            .filter(|d| s.notes || d.severity != vnumac::diagnostics::Severity::Note)
-                            .count()
-                            - MAX_PUBLISHED;
+                    if let Some(more) = wanted.len().checked_sub(MAX_PUBLISHED).filter(|n| *n > 0) {
                         shown.push(Diagnostic {
                             range: Range::default(),
                             severity: Some(DiagnosticSeverity::INFORMATION),
