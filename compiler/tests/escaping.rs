@@ -158,7 +158,8 @@ fn vnumac(args: &[&str], file: &Path) -> String {
 
 /// A disk path and an NVDIMM path holding `<`, `&`, `'`, `"`, `,`, a space and non-ASCII:
 /// libvirt's schema accepts the XML, which holds them literally, and QEMU, started from
-/// the printed line (keyval and JSON), opens exactly those files.
+/// the printed line (keyval and JSON), opens exactly those files (disk, NVDIMM and
+/// virtio-pmem).
 #[test]
 fn odd_paths_reach_libvirt_and_qemu_literally() {
     let scratch = Scratch::new("paths").unwrap();
@@ -166,14 +167,17 @@ fn odd_paths_reach_libvirt_and_qemu_literally() {
     std::fs::create_dir_all(&odd).unwrap();
     let disk = odd.join("disk <&'\"é>,1.img");
     let nvdimm = odd.join("nv <&'\"é>,1.mem");
+    let pmem = odd.join("pm <&'\"é>,1.mem");
     std::fs::File::create(&disk).unwrap().set_len(1 << 20).unwrap();
     std::fs::File::create(&nvdimm).unwrap().set_len(128 << 20).unwrap();
-    let (disk, nvdimm) = (disk.to_str().unwrap(), nvdimm.to_str().unwrap());
+    std::fs::File::create(&pmem).unwrap().set_len(128 << 20).unwrap();
+    let (disk, nvdimm, pmem) = (disk.to_str().unwrap(), nvdimm.to_str().unwrap(), pmem.to_str().unwrap());
     let write = vnumac::syntax::write::string;
     let source = format!(
         "guest odd {{\n  type qemu\n  memory 512MiB max=1GiB slots=2\n  vcpus 1\n  numa {{\n    cell 0 cpus=0 memory=512MiB\n  }}\n  \
-         nvdimm path={} size=128MiB node=0\n  devices {{\n    disk root path={} format=raw\n  }}\n}}\n",
+         nvdimm path={} size=128MiB node=0\n  virtio-pmem path={} size=128MiB\n  devices {{\n    disk root path={} format=raw\n  }}\n}}\n",
         write(nvdimm),
+        write(pmem),
         write(disk)
     );
     let file = scratch.dir.join("odd.vnuma");
@@ -187,8 +191,14 @@ fn odd_paths_reach_libvirt_and_qemu_literally() {
         .and_then(|s| s.attr("file"))
         .unwrap();
     assert_eq!(source_file, disk);
-    let path = root.at(&["devices", "memory", "source", "path"]).unwrap();
-    assert_eq!(path.text.trim(), nvdimm);
+    let paths: Vec<&str> = root
+        .at(&["devices"])
+        .unwrap()
+        .all("memory")
+        .filter_map(|m| m.at(&["source", "path"]))
+        .map(|p| p.text.trim())
+        .collect();
+    assert_eq!(paths, [nvdimm, pmem]);
     if oracle_available(VALIDATOR) {
         let xml_file = scratch.dir.join("odd.xml");
         std::fs::write(&xml_file, &xml).unwrap();
@@ -208,6 +218,7 @@ fn odd_paths_reach_libvirt_and_qemu_literally() {
             json!({"execute": "qmp_capabilities"}),
             json!({"execute": "query-named-block-nodes"}),
             json!({"execute": "qom-get", "arguments": {"path": "/objects/memnvdimm0", "property": "mem-path"}}),
+            json!({"execute": "qom-get", "arguments": {"path": "/objects/memvirtiopmem0", "property": "mem-path"}}),
             json!({"execute": "quit"}),
         ];
         let (returns, _, _) = run_qmp(QEMU, &argv, &commands, QEMU_TIMEOUT)
@@ -219,5 +230,6 @@ fn odd_paths_reach_libvirt_and_qemu_literally() {
             .unwrap_or_else(|| panic!("{syntax}: no disk-root-storage in {nodes:?}"));
         assert_eq!(storage["file"], Value::from(disk), "{syntax}");
         assert_eq!(returns[2], Value::from(nvdimm), "{syntax}");
+        assert_eq!(returns[3], Value::from(pmem), "{syntax}");
     }
 }
