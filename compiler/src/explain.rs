@@ -114,10 +114,10 @@ pub fn text(checked: &Checked, only: Option<&str>) -> String {
             let (cpus, node, core, marks) = match (&pin, host) {
                 (Some(p), Some(h)) => {
                     let on = h.profile.nodes_of_cpus(p);
-                    let core = match p.as_slice() {
-                        [one] => h
+                    let core = match p.only() {
+                        Some(one) => h
                             .profile
-                            .cpu(*one)
+                            .cpu(one)
                             .map(|c| format!("{}/{}", c.socket, c.core))
                             .unwrap_or_default(),
                         _ => "-".into(),

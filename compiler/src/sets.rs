@@ -1,10 +1,15 @@
 //! libvirt-style id sets (`0-3,8,^2`): parsing and canonical formatting.
+//!
+//! A set is kept as its sorted, disjoint, non-adjacent runs `(first, last)`, never as a list
+//! of every id: `0-1048575` costs one run, and every operation is linear in the runs of its
+//! operands. Code that walks the members of a set (`iter`) does so only after the set is
+//! known to lie within something bounded (a host's CPUs, a guest's vCPUs).
 
 use std::fmt;
 
-/// A set of CPU or node ids, kept sorted and free of duplicates.
+/// A set of CPU or node ids: sorted, disjoint runs with a gap between neighbours.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
-pub struct IdSet(Vec<u32>);
+pub struct IdSet(Vec<(u32, u32)>);
 
 /// Why a set could not be parsed; `at` is a byte offset into the text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,22 +31,44 @@ impl IdSet {
         let mut v: Vec<u32> = ids.into_iter().collect();
         v.sort_unstable();
         v.dedup();
-        IdSet(v)
+        let mut runs: Vec<(u32, u32)> = Vec::new();
+        for id in v {
+            match runs.last_mut() {
+                Some((_, hi)) if hi.checked_add(1) == Some(id) => *hi = id,
+                _ => runs.push((id, id)),
+            }
+        }
+        IdSet(runs)
+    }
+
+    /// Builds a set from runs in any order, overlapping or not.
+    pub fn from_runs(runs: impl IntoIterator<Item = (u32, u32)>) -> Self {
+        let mut v: Vec<(u32, u32)> = runs.into_iter().filter(|(a, b)| a <= b).collect();
+        v.sort_unstable();
+        let mut out: Vec<(u32, u32)> = Vec::with_capacity(v.len());
+        for (a, b) in v {
+            match out.last_mut() {
+                Some((_, hi)) if a <= hi.saturating_add(1) => *hi = (*hi).max(b),
+                _ => out.push((a, b)),
+            }
+        }
+        IdSet(out)
     }
 
     pub fn range(start: u32, end_inclusive: u32) -> Self {
-        IdSet((start..=end_inclusive).collect())
+        if start > end_inclusive {
+            return IdSet::new();
+        }
+        IdSet(vec![(start, end_inclusive)])
     }
 
     pub fn single(id: u32) -> Self {
-        IdSet(vec![id])
+        IdSet(vec![(id, id)])
     }
 
     /// Parse libvirt bitmap syntax: comma-separated ids and `a-b` ranges, `^id`/`^a-b` exclusions.
+    /// Costs time linear in the text, whatever the ranges span.
     pub fn parse(text: &str) -> Result<IdSet, SetError> {
-        let mut include = Vec::new();
-        let mut exclude = Vec::new();
-        let mut offset = 0usize;
         if text.is_empty() {
             return Err(SetError {
                 message: "empty set".into(),
@@ -49,6 +76,9 @@ impl IdSet {
                 len: 0,
             });
         }
+        let mut include = Vec::new();
+        let mut exclude = Vec::new();
+        let mut offset = 0usize;
         for part in text.split(',') {
             let (neg, body, body_at) = match part.strip_prefix('^') {
                 Some(rest) => (true, rest, offset + 1),
@@ -72,84 +102,125 @@ impl IdSet {
             if lo > hi {
                 return Err(bad(format!("range `{body}` runs backwards")));
             }
-            let target = if neg { &mut exclude } else { &mut include };
-            if target.len() + (hi - lo) as usize > 2 * MAX_ID as usize {
-                return Err(bad("set is too large".into()));
-            }
-            target.extend(lo..=hi);
+            if neg { &mut exclude } else { &mut include }.push((lo, hi));
             offset += part.len() + 1;
         }
-        let exclude = IdSet::from_ids(exclude);
-        Ok(IdSet::from_ids(include.into_iter().filter(|i| !exclude.contains(*i))))
+        Ok(IdSet::from_runs(include).difference(&IdSet::from_runs(exclude)))
     }
 
     pub fn contains(&self, id: u32) -> bool {
-        self.0.binary_search(&id).is_ok()
+        let i = self.0.partition_point(|&(_, hi)| hi < id);
+        self.0.get(i).is_some_and(|&(lo, _)| lo <= id)
     }
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// The number of ids (linear in the runs).
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.0.iter().map(|&(a, b)| (b - a) as usize + 1).sum()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
-        self.0.iter().copied()
+    /// Every id in order. Walk only sets known to be bounded (see the module docs).
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = u32> + '_ {
+        self.0.iter().flat_map(|&(a, b)| a..=b)
     }
 
-    pub fn as_slice(&self) -> &[u32] {
-        &self.0
+    /// The one id of a single-id set.
+    pub fn only(&self) -> Option<u32> {
+        match self.0.as_slice() {
+            [(a, b)] if a == b => Some(*a),
+            _ => None,
+        }
     }
 
     pub fn first(&self) -> Option<u32> {
-        self.0.first().copied()
+        self.0.first().map(|&(a, _)| a)
     }
 
     pub fn last(&self) -> Option<u32> {
-        self.0.last().copied()
+        self.0.last().map(|&(_, b)| b)
     }
 
     pub fn insert(&mut self, id: u32) {
-        if let Err(pos) = self.0.binary_search(&id) {
-            self.0.insert(pos, id);
+        let i = self.0.partition_point(|&(_, hi)| hi.saturating_add(1) < id);
+        match self.0.get(i).copied() {
+            Some((lo, hi)) if lo <= id && id <= hi => {}
+            // `id` extends run i at its end, perhaps closing the gap to run i + 1.
+            Some((lo, hi)) if hi.checked_add(1) == Some(id) => match self.0.get(i + 1).copied() {
+                Some((next_lo, next_hi)) if next_lo == id + 1 => {
+                    self.0[i] = (lo, next_hi);
+                    self.0.remove(i + 1);
+                }
+                _ => self.0[i] = (lo, id),
+            },
+            Some((lo, hi)) if lo.checked_sub(1) == Some(id) => self.0[i] = (id, hi),
+            _ => self.0.insert(i, (id, id)),
         }
     }
 
     pub fn union(&self, other: &IdSet) -> IdSet {
-        IdSet::from_ids(self.iter().chain(other.iter()))
+        IdSet::from_runs(self.0.iter().chain(other.0.iter()).copied())
     }
 
     pub fn intersection(&self, other: &IdSet) -> IdSet {
-        IdSet(self.iter().filter(|i| other.contains(*i)).collect())
+        let (mut i, mut j, mut out) = (0, 0, Vec::new());
+        while let (Some(&(a, b)), Some(&(c, d))) = (self.0.get(i), other.0.get(j)) {
+            let (lo, hi) = (a.max(c), b.min(d));
+            if lo <= hi {
+                out.push((lo, hi));
+            }
+            if b < d { i += 1 } else { j += 1 }
+        }
+        IdSet(out)
     }
 
     pub fn difference(&self, other: &IdSet) -> IdSet {
-        IdSet(self.iter().filter(|i| !other.contains(*i)).collect())
+        let mut out = Vec::new();
+        let mut j = 0;
+        for &(a, b) in &self.0 {
+            let mut lo = a;
+            while j < other.0.len() && other.0[j].1 < lo {
+                j += 1;
+            }
+            let mut k = j;
+            let mut open = true;
+            while let Some(&(c, d)) = other.0.get(k) {
+                if c > b {
+                    break;
+                }
+                if c > lo {
+                    out.push((lo, c - 1));
+                }
+                if d >= b {
+                    open = false;
+                    break;
+                }
+                lo = d + 1;
+                k += 1;
+            }
+            if open {
+                out.push((lo, b));
+            }
+        }
+        IdSet(out)
     }
 
     pub fn is_subset(&self, other: &IdSet) -> bool {
-        self.iter().all(|i| other.contains(i))
+        self.difference(other).is_empty()
     }
 
     /// Contiguous runs `(first, last)`, as libvirt groups them.
     pub fn runs(&self) -> Vec<(u32, u32)> {
-        let mut runs: Vec<(u32, u32)> = Vec::new();
-        for id in self.iter() {
-            match runs.last_mut() {
-                Some((_, hi)) if *hi + 1 == id => *hi = id,
-                _ => runs.push((id, id)),
-            }
-        }
-        runs
+        self.0.clone()
     }
 
     /// Each run as libvirt writes it: `3` or `0-14`.
     pub fn run_strings(&self) -> Vec<String> {
-        self.runs()
-            .into_iter()
-            .map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") })
+        self.0
+            .iter()
+            .map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") })
             .collect()
     }
 }
@@ -161,11 +232,19 @@ fn parse_id(text: &str, at: usize) -> Result<u32, SetError> {
         len: text.len().max(1),
     };
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(err(format!("`{text}` is not an id")));
+        return Err(err(format!("`{}` is not an id", shown(text))));
     }
     match text.parse::<u32>() {
         Ok(v) if v <= MAX_ID => Ok(v),
-        _ => Err(err(format!("id `{text}` is too large (at most {MAX_ID})"))),
+        _ => Err(err(format!("id `{}` is too large (at most {MAX_ID})", shown(text)))),
+    }
+}
+
+/// At most the first 32 characters of a word, for a message that quotes it.
+fn shown(text: &str) -> String {
+    match text.char_indices().nth(32) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
     }
 }
 
@@ -185,13 +264,15 @@ impl FromIterator<u32> for IdSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn parses_ranges_lists_and_exclusions() {
         let s = IdSet::parse("0-3,^2,8").unwrap();
-        assert_eq!(s.as_slice(), &[0, 1, 3, 8]);
+        assert_eq!(s.iter().collect::<Vec<_>>(), [0, 1, 3, 8]);
         assert_eq!(s.to_string(), "0-1,3,8");
         assert_eq!(IdSet::parse("0-14,60-74").unwrap().len(), 30);
+        assert_eq!(IdSet::parse("5,3,4,4").unwrap().runs(), [(3, 5)]);
     }
 
     #[test]
@@ -202,5 +283,52 @@ mod tests {
         assert!(IdSet::parse("0-99999999999").is_err());
         let e = IdSet::parse("0-3,x").unwrap_err();
         assert_eq!(e.at, 4);
+    }
+
+    /// The widest set is one run, not a million ids.
+    #[test]
+    fn wide_ranges_stay_runs() {
+        let text = vec!["0-1048575"; 1000].join(",");
+        let s = IdSet::parse(&text).unwrap();
+        assert_eq!(s.runs(), [(0, MAX_ID - 1)]);
+        assert_eq!(s.len(), MAX_ID as usize);
+        let holes = IdSet::parse("0-1048576,^1-1048575").unwrap();
+        assert_eq!(holes.to_string(), "0,1048576");
+    }
+
+    fn model(text: &[(u32, u32)]) -> std::collections::BTreeSet<u32> {
+        text.iter().flat_map(|&(a, b)| a..=b).collect()
+    }
+
+    fn runs() -> impl Strategy<Value = Vec<(u32, u32)>> {
+        prop::collection::vec((0u32..200, 0u32..12).prop_map(|(a, n)| (a, a + n)), 0..8)
+    }
+
+    proptest! {
+        /// Every operation agrees with the same operation on plain id sets.
+        #[test]
+        fn operations_match_a_model(a in runs(), b in runs(), probe in 0u32..220) {
+            let (sa, sb) = (IdSet::from_runs(a.clone()), IdSet::from_runs(b.clone()));
+            let (ma, mb) = (model(&a), model(&b));
+            let ids = |s: &IdSet| s.iter().collect::<Vec<_>>();
+            prop_assert_eq!(ids(&sa), ma.iter().copied().collect::<Vec<_>>());
+            prop_assert_eq!(sa.len(), ma.len());
+            prop_assert_eq!(sa.contains(probe), ma.contains(&probe));
+            prop_assert_eq!(ids(&sa.union(&sb)), ma.union(&mb).copied().collect::<Vec<_>>());
+            prop_assert_eq!(ids(&sa.intersection(&sb)), ma.intersection(&mb).copied().collect::<Vec<_>>());
+            prop_assert_eq!(ids(&sa.difference(&sb)), ma.difference(&mb).copied().collect::<Vec<_>>());
+            prop_assert_eq!(sa.is_subset(&sb), ma.is_subset(&mb));
+            prop_assert_eq!(&IdSet::from_ids(ma.iter().copied()), &sa);
+            let mut grown = sa.clone();
+            grown.insert(probe);
+            let mut mg = ma.clone();
+            mg.insert(probe);
+            prop_assert_eq!(&grown, &IdSet::from_ids(mg));
+            // Runs are canonical: sorted, disjoint, never adjacent.
+            for w in sa.runs().windows(2) {
+                prop_assert!(w[0].1 + 1 < w[1].0);
+            }
+            prop_assert_eq!(IdSet::parse(&sa.to_string()).ok(), if sa.is_empty() { None } else { Some(sa.clone()) });
+        }
     }
 }

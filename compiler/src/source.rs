@@ -134,7 +134,10 @@ pub fn read_input_capped(path: &std::path::Path, cap: u64) -> std::io::Result<St
     let too_big = || {
         Error::new(
             ErrorKind::InvalidData,
-            format!("is larger than the {} MiB limit for input files", cap >> 20),
+            match cap {
+                c if c >= 1 << 20 => format!("is larger than the {} MiB limit for input files", c >> 20),
+                c => format!("is larger than the {} KiB limit for this file", c >> 10),
+            },
         )
     };
     if file.metadata()?.len() > cap {

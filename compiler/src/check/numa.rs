@@ -142,14 +142,14 @@ pub fn check_numa(
     let mut owner: Vec<Option<usize>> = vec![None; vcpus as usize];
     let mut coverage_ok = true;
     for (i, (c, span, _, _)) in cells.iter().enumerate() {
-        let mut out_of_range = IdSet::new();
+        let guest_vcpus = match vcpus {
+            0 => IdSet::new(),
+            n => IdSet::range(0, n - 1),
+        };
+        let out_of_range = c.vcpus.difference(&guest_vcpus);
         // Per earlier cell: the vCPUs this cell claims too.
         let mut shared: Vec<(usize, IdSet)> = Vec::new();
-        for v in c.vcpus.iter() {
-            if v >= vcpus {
-                out_of_range.insert(v);
-                continue;
-            }
+        for v in c.vcpus.intersection(&guest_vcpus).iter() {
             match owner[v as usize] {
                 Some(o) => match shared.iter_mut().find(|(x, _)| *x == o) {
                     Some((_, set)) => set.insert(v),

@@ -142,8 +142,19 @@ pub const LOCAL_DISTANCE: u32 = 10;
 /// Off-diagonal distance when none is declared (libvirt's default).
 pub const REMOTE_DISTANCE: u32 = 20;
 
-/// CPU → node id.
-type CpuNodes = BTreeMap<u32, u32>;
+/// CPU → node id, and the set of every CPU on a node (so a declared set is checked against
+/// it by runs, never walked id by id before it is known to be on the host).
+struct CpuNodes {
+    node: BTreeMap<u32, u32>,
+    all: IdSet,
+}
+
+impl std::ops::Deref for CpuNodes {
+    type Target = BTreeMap<u32, u32>;
+    fn deref(&self) -> &Self::Target {
+        &self.node
+    }
+}
 /// CPU → (socket, die).
 type Places = BTreeMap<u32, (u32, u32)>;
 
@@ -160,7 +171,7 @@ impl HostBuilder {
         let distances = self.distance_matrix(&node_decl, &mut errors);
         let mut pools = self.hugepage_pools(&node_decl, &mut errors);
         // Every reserved CPU must exist.
-        let unknown: IdSet = self.reserved.iter().filter(|c| !cpu_node.contains_key(c)).collect();
+        let unknown = self.reserved.difference(&cpu_node.all);
         if !unknown.is_empty() {
             errors.push(error(
                 DeclRef::Reserve,
@@ -312,7 +323,9 @@ impl HostBuilder {
             }
         }
         let node_id = |i: usize| self.nodes.get(i).map_or(0, |n| n.id);
-        (by_id, claimed.into_iter().map(|(c, i)| (c, node_id(i))).collect())
+        let node: BTreeMap<u32, u32> = claimed.into_iter().map(|(c, i)| (c, node_id(i))).collect();
+        let all = node.keys().copied().collect();
+        (by_id, CpuNodes { node, all })
     }
 
     /// Every CPU's (socket, die).
@@ -480,12 +493,12 @@ fn claim(
 
 /// The CPUs of `set` that are on a node; the others are an error of `decl`.
 fn known_cpus(set: &IdSet, cpu_node: &CpuNodes, decl: DeclRef, errors: &mut Vec<BuildError>) -> Vec<u32> {
-    let (known, unknown): (Vec<u32>, Vec<u32>) = set.iter().partition(|c| cpu_node.contains_key(c));
+    let unknown = set.difference(&cpu_node.all);
     if !unknown.is_empty() {
-        let message = format!("{} not on any node", cpus_are(&IdSet::from_ids(unknown)));
+        let message = format!("{} not on any node", cpus_are(&unknown));
         errors.push(error(decl, message).help("CPUs are declared by `node ... cpus=`"));
     }
-    known
+    set.intersection(&cpu_node.all).iter().collect()
 }
 
 /// "CPU 3 is" / "CPUs 3-4 are", for messages.

@@ -300,8 +300,14 @@ fn is_pci_address(name: &str) -> bool {
     crate::syntax::value::pci_address(&value).is_ok_and(|canonical| canonical == name)
 }
 
-/// Entries `PREFIXN` of a directory, as (N, path), sorted by N.
+/// Entries `PREFIXN` of a directory, as (N, path), sorted by N; more than a host may have
+/// (16,384 CPUs, 4,096 nodes, 64 cache indexes per CPU) is an error.
 fn numbered_entries(dir: &Path, prefix: &str) -> Result<Vec<(u32, PathBuf)>, ProbeError> {
+    let limit = match prefix {
+        "node" => super::builder::MAX_NODES as usize,
+        "index" => 64,
+        _ => super::builder::MAX_CPUS,
+    };
     let mut found = Vec::new();
     for entry in fs::read_dir(dir).map_err(|e| ProbeError::new(dir, e.to_string()))? {
         let entry = entry.map_err(|e| ProbeError::new(dir, e.to_string()))?;
@@ -312,6 +318,9 @@ fn numbered_entries(dir: &Path, prefix: &str) -> Result<Vec<(u32, PathBuf)>, Pro
             .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
             .and_then(|n| n.parse::<u32>().ok());
         if let Some(id) = id {
+            if found.len() == limit {
+                return Err(ProbeError::new(dir, format!("more than {limit} `{prefix}N` entries")));
+            }
             found.push((id, entry.path()));
         }
     }
@@ -319,9 +328,14 @@ fn numbered_entries(dir: &Path, prefix: &str) -> Result<Vec<(u32, PathBuf)>, Pro
     Ok(found)
 }
 
-/// A file's text, or None when it does not exist.
+/// The most a sysfs attribute may hold. The kernel writes at most a page into most of them;
+/// a CPU list of 16,384 CPUs in the worst order is under 100 KB.
+pub const MAX_ATTRIBUTE_BYTES: u64 = 256 << 10;
+
+/// A file's text, or None when it does not exist. Only a regular file of at most
+/// [`MAX_ATTRIBUTE_BYTES`] is read (never a FIFO or device, which could block or never end).
 fn read_opt(path: &Path) -> Result<Option<String>, ProbeError> {
-    match fs::read_to_string(path) {
+    match crate::source::read_input_capped(path, MAX_ATTRIBUTE_BYTES) {
         Ok(s) => Ok(Some(s)),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(ProbeError::new(path, e.to_string())),

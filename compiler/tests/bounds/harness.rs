@@ -12,6 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// expansions took (gigabytes).
 pub const LIMIT_MIB: u64 = 512;
 
+/// A run that has not ended after this long is hung, not slow (exit code 124).
+pub const HANG_SECONDS: u32 = 300;
+
 /// How a bounded run ended.
 #[derive(Debug)]
 pub struct Run {
@@ -22,8 +25,9 @@ pub struct Run {
 }
 
 impl Run {
-    /// The run ended with exit code `code` (not a signal, not an abort).
+    /// The run ended with exit code `code` (not a signal, not an abort, not hung).
     pub fn assert_code(&self, code: i32) -> &Self {
+        assert_ne!(self.code, Some(124), "hung: no end after {HANG_SECONDS} s");
         assert_eq!(
             (self.code, self.signal),
             (Some(code), None),
@@ -63,16 +67,14 @@ pub fn vnumac_limited(dir: &Path, args: &[&str], limit_mib: u64) -> Run {
 }
 
 /// Runs `program ARGS` in `dir` under `ulimit -v`, feeding `stdin` if given.
-pub fn run_limited(
-    dir: &Path,
-    program: &str,
-    args: &[&str],
-    stdin: Option<&[u8]>,
-    limit_mib: u64,
-) -> Run {
+pub fn run_limited(dir: &Path, program: &str, args: &[&str], stdin: Option<&[u8]>, limit_mib: u64) -> Run {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
-        .arg(format!("ulimit -v {} && exec \"$0\" \"$@\"", limit_mib * 1024))
+        // `timeout` only turns a hang (a FIFO read forever) into a failure; it measures nothing.
+        .arg(format!(
+            "ulimit -v {} && exec timeout {HANG_SECONDS} \"$0\" \"$@\"",
+            limit_mib * 1024
+        ))
         .arg(program)
         .args(args)
         .current_dir(dir)
