@@ -175,11 +175,16 @@ impl miette::Diagnostic for Report {
 }
 
 #[cfg(feature = "cli")]
+/// Text for a terminal: control characters written out (see [`crate::terminal`]).
+fn safe(text: &str) -> String {
+    crate::terminal::escape(text).into_owned()
+}
+
 fn labeled(label: &Label) -> LabeledSpan {
     let text = if label.message.is_empty() {
         None
     } else {
-        Some(label.message.clone())
+        Some(safe(&label.message))
     };
     let span = (label.span.start as usize, label.span.len());
     if label.primary {
@@ -278,8 +283,8 @@ impl<'s> Renderer<'s> {
             .entry(file)
             .or_insert_with(|| {
                 std::sync::Arc::new(Indexed::new(
-                    self.sources.display_path(file),
-                    self.sources.text(file).to_string(),
+                    safe(&self.sources.display_path(file)),
+                    crate::terminal::mask(self.sources.text(file)).into_owned(),
                 ))
             })
             .clone()
@@ -296,7 +301,7 @@ impl<'s> Renderer<'s> {
                 related.push(Report {
                     severity: diag.severity,
                     code: diag.code,
-                    message: label.message.clone(),
+                    message: safe(&label.message),
                     help: None,
                     source: self.source(label.span.file),
                     labels: vec![LabeledSpan::new_primary_with_span(
@@ -310,8 +315,8 @@ impl<'s> Renderer<'s> {
         Report {
             severity: diag.severity,
             code: diag.code,
-            message: diag.message.clone(),
-            help: diag.help.clone(),
+            message: safe(&diag.message),
+            help: diag.help.as_deref().map(safe),
             source: self.source(file),
             labels: here,
             related,
@@ -363,17 +368,17 @@ impl<'s> Renderer<'s> {
 /// for every label and the help.
 pub fn plain(diag: &Diagnostic, lines: &crate::source::LineCache<'_>) -> String {
     let sources = lines.sources();
-    let mut out = format!("{}[{}]: {}\n", diag.severity.as_str(), diag.code, diag.message);
+    let mut out = format!("{}[{}]: {}\n", diag.severity.as_str(), diag.code, safe(&diag.message));
     for l in &diag.labels {
         let (line, col) = lines.line_col(l.span.file, l.span.start);
         out.push_str(&format!(
             "  --> {}:{line}:{col}: {}\n",
-            sources.display_path(l.span.file),
-            l.message
+            safe(&sources.display_path(l.span.file)),
+            safe(&l.message)
         ));
     }
     if let Some(h) = &diag.help {
-        out.push_str(&format!("  help: {h}\n"));
+        out.push_str(&format!("  help: {}\n", safe(h)));
     }
     out
 }

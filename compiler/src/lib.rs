@@ -21,5 +21,6 @@ pub mod sets;
 pub mod source;
 pub mod span;
 pub mod syntax;
+pub mod terminal;
 pub mod units;
 pub mod write;

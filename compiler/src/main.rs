@@ -203,7 +203,7 @@ impl Out {
                     (Some(f), Some(((l, c), _))) => format!("{}:{l}:{c}: ", f.display()),
                     _ => String::new(),
                 };
-                format!("error: {place}{message}")
+                vnumac::terminal::escape(&format!("error: {place}{message}")).into_owned()
             }
             MessageFormat::Json => {
                 let labels: Vec<serde_json::Value> = match (file, pos) {
@@ -329,7 +329,12 @@ fn usage_error(e: clap::Error) -> ExitCode {
         }
         .error(codes::USAGE, None, &message);
     } else {
-        let _ = e.print();
+        // Arguments are quoted back: written out plainly when they hold control characters.
+        let rendered = e.render().to_string();
+        match vnumac::terminal::escape(&rendered) {
+            std::borrow::Cow::Borrowed(_) => drop(e.print()),
+            std::borrow::Cow::Owned(safe) => eprint!("{safe}"),
+        }
     }
     ExitCode::from(2)
 }
@@ -458,7 +463,7 @@ fn print_diagnostics(c: &Compiled, out: Out) {
             c.sources.display_path(file)
         );
         let _ = match out.format {
-            MessageFormat::Human => writeln!(w, "{message}"),
+            MessageFormat::Human => writeln!(w, "{}", vnumac::terminal::escape(&message)),
             MessageFormat::Json => writeln!(
                 w,
                 "{}",
@@ -602,7 +607,7 @@ fn explain(file: &Path, only: Option<&str>, format: ExplainFormat, out: Out) -> 
         return ExitCode::from(2);
     }
     let text = match format {
-        ExplainFormat::Text => vnumac::explain::text(&compiled.checked, only),
+        ExplainFormat::Text => vnumac::terminal::escape(&vnumac::explain::text(&compiled.checked, only)).into_owned(),
         ExplainFormat::Svg => vnumac::explain::svg(&compiled.checked, only),
     };
     write_stdout(text.as_bytes())
@@ -641,7 +646,25 @@ fn read_or_report(file: &Path, out: Out) -> Result<String, ExitCode> {
     })
 }
 
+/// A host name given on the command line, refused (exit code 2) as a `host` statement's
+/// would be (E0415).
+fn bad_host_name(name: Option<&str>, out: Out) -> Option<ExitCode> {
+    let name = name?;
+    if name.is_empty() || name.chars().any(vnumac::check::host_name_refuses) {
+        let message = format!(
+            "`{}` cannot be a host name: leave out control characters",
+            name.escape_debug()
+        );
+        out.error(codes::USAGE, None, &message);
+        return Some(ExitCode::from(2));
+    }
+    None
+}
+
 fn import(file: &Path, host: Option<String>, caps: Option<&Path>, out: Out) -> ExitCode {
+    if let Some(code) = bad_host_name(host.as_deref(), out) {
+        return code;
+    }
     let text = match read_or_report(file, out) {
         Ok(t) => t,
         Err(code) => return code,
@@ -691,7 +714,7 @@ fn import(file: &Path, host: Option<String>, caps: Option<&Path>, out: Out) -> E
 /// A note of `vnumac import` on stderr, as text or as one JSON line.
 fn import_note(out: Out, file: &Path, message: &str) {
     match out.format {
-        MessageFormat::Human => eprintln!("note: {message}"),
+        MessageFormat::Human => eprintln!("note: {}", vnumac::terminal::escape(message)),
         MessageFormat::Json => eprintln!(
             "{}",
             serde_json::json!({
@@ -764,11 +787,18 @@ fn rewrite(file: &Path, text: String) -> Result<(), vnumac::write::WriteError> {
 }
 
 fn host(command: HostCommand, out: Out) -> ExitCode {
+    let given = match &command {
+        HostCommand::Probe { name, .. } => Some(name.as_str()),
+        HostCommand::Import { name, .. } => name.as_deref(),
+    };
+    if let Some(code) = bad_host_name(given, out) {
+        return code;
+    }
     let (profile, source) = match command {
         HostCommand::Probe { sysfs_root, name } => match vnumac::host::sysfs::probe(&name, &sysfs_root) {
             Ok((p, warnings)) => {
                 for w in warnings {
-                    eprintln!("warning: {w}");
+                    eprintln!("warning: {}", vnumac::terminal::escape(&w));
                 }
                 (p, format!("probed from {}", sysfs_root.display()))
             }

@@ -57,6 +57,7 @@ pub const HOST_SOURCE: &str = "vnuma::E0411";
 pub const HOST_BLOCK: &str = "vnuma::E0412";
 pub const HOST_PCI: &str = "vnuma::E0413";
 pub const HOST_L3: &str = "vnuma::E0414";
+pub const HOST_NAME: &str = "vnuma::E0415";
 
 pub const PIN_SPANS_NODES: &str = "vnuma::W0501";
 pub const PIN_OFF_CELL_NODE: &str = "vnuma::W0502";
@@ -167,6 +168,10 @@ pub const ALL: &[(&str, &str)] = &[
     (
         HOST_L3,
         "an `l3` domain that overlaps another or names CPUs the host does not have",
+    ),
+    (
+        HOST_NAME,
+        "a host name with a control character, or one XML or a terminal cannot show",
     ),
     (PIN_SPANS_NODES, "warning: a pin spans several host nodes"),
     (

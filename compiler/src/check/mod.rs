@@ -195,6 +195,12 @@ pub fn resolve_host(
     Err(NoHost)
 }
 
+/// A character a host name may not hold: what a terminal acts on (ESC, BEL, CR, bidi
+/// overrides) and what XML 1.0 cannot carry (U+FFFE, U+FFFF).
+pub fn host_name_refuses(c: char) -> bool {
+    crate::terminal::is_unsafe(c) || c == '\n' || c == '\t' || values::not_xml_char(c)
+}
+
 pub fn load_host(
     f: &Fields<'_>,
     file: &Path,
@@ -202,6 +208,17 @@ pub fn load_host(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<HostDef> {
     let name = f.arg_text(0).unwrap_or_default().to_string();
+    if let Some(c) = name.chars().find(|&c| host_name_refuses(c)) {
+        diags.push(
+            Diagnostic::error(
+                HOST_NAME,
+                format!("`{}` cannot be a host name", name.escape_debug()),
+                f.arg_span(0),
+                format!("holds `\\u{{{:x}}}`", u32::from(c)),
+            )
+            .with_help("host names are shown on terminals and in SVG pictures: leave out control characters"),
+        );
+    }
     let probe = f.bool("probe").unwrap_or(false);
     let external = usize::from(f.has("from")) + usize::from(probe);
     // A block next to `from=`/`probe=` only adds to the imported profile (reserve, pci).

@@ -94,7 +94,7 @@ pub fn escape(s: &str, attr: bool) -> String {
             '\t' if attr => out.push_str("&#9;"),
             // A literal CR is read back as a line feed (or, in an attribute, a space).
             '\r' => out.push_str("&#13;"),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => {
+            c if ((c as u32) < 0x20 && c != '\n' && c != '\t') || c == '\u{fffe}' || c == '\u{ffff}' => {
                 // Not representable in XML 1.0; make it visible instead of invalid.
                 out.push_str(&format!("\\u{{{:x}}}", c as u32));
             }
@@ -117,5 +117,8 @@ mod tests {
         );
         let e = Element::new("path").attr("a", "1\r\n\t2").text("3\r\n\t4");
         assert_eq!(e.render(), "<path a='1&#13;&#10;&#9;2'>3&#13;\n\t4</path>\n");
+        // U+FFFE and U+FFFF are not XML 1.0 characters: shown, never written raw.
+        let e = Element::new("text").attr("a", "\u{fffe}").text("x\u{ffff}");
+        assert_eq!(e.render(), "<text a='\\u{fffe}'>x\\u{ffff}</text>\n");
     }
 }
