@@ -102,18 +102,35 @@ struct Tree {
     pci: Vec<(String, i64)>,
 }
 
+/// Mostly what real hosts have, sometimes what none can: more than 1 PiB, 2^64 - 1.
+fn memory_kib() -> impl Strategy<Value = u64> {
+    prop_oneof![8 => 0u64..(1 << 40), 1 => (1u64 << 40)..(1 << 42), 1 => Just(u64::MAX)]
+}
+
+/// Distances: 10 to 254 mostly, then anything up to 300 (0, 10 between nodes, 256) and 2^32 - 1.
+fn distance() -> impl Strategy<Value = u32> {
+    prop_oneof![8 => 10u32..=254, 2 => 0u32..=300, 1 => Just(u32::MAX)]
+}
+
+/// Page sizes in KiB: real ones, and 0, 3, odd sizes, 32 GiB and 2^64 - 1.
+fn page_kib() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        4 => prop_oneof![Just(2048u64), Just(1_048_576u64), Just(64u64), Just(16_384u64)],
+        2 => 0u64..5000,
+        1 => prop_oneof![Just(0u64), Just(3u64), Just(32u64 << 20), Just(u64::MAX)],
+    ]
+}
+
+fn page_count() -> impl Strategy<Value = u64> {
+    prop_oneof![8 => 0u64..100_000, 1 => Just(u64::from(u32::MAX) + 1), 1 => Just(u64::MAX)]
+}
+
 fn tree_strategy() -> impl Strategy<Value = Tree> {
     let node = (
-        prop::option::weighted(0.9, 0u64..(1 << 40)),
-        prop::option::weighted(0.7, 0u64..(1 << 40)),
-        prop::option::weighted(0.8, prop::collection::vec(10u32..=254, 0..7)),
-        prop::collection::vec(
-            (
-                prop_oneof![Just(2048u64), Just(1_048_576u64), Just(64u64), 1u64..5000],
-                0u64..100_000,
-            ),
-            0..3,
-        ),
+        prop::option::weighted(0.9, memory_kib()),
+        prop::option::weighted(0.7, memory_kib()),
+        prop::option::weighted(0.8, prop::collection::vec(distance(), 0..7)),
+        prop::collection::vec((page_kib(), page_count()), 0..3),
     );
     let cpu = (
         0usize..6,
@@ -267,5 +284,100 @@ proptest! {
         if let Ok((p, _)) = probed {
             prop_assert_eq!(reimport(&p), p);
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Any capabilities file the importer accepts prints back to the same profile
+// ---------------------------------------------------------------------------
+
+/// One `<cell>`: memory, `<pages>` (size, count), a `<distances>` row, CPU count.
+type CapsCell = (u64, Vec<(u64, u64)>, Vec<u32>, u32);
+
+fn caps_xml(cells: &[CapsCell]) -> String {
+    let mut cpu = 0;
+    let mut out = String::from("<capabilities><host><cpu><arch>x86_64</arch></cpu><topology>");
+    out.push_str(&format!("<cells num='{}'>", cells.len()));
+    for (i, (memory, pages, row, cpus)) in cells.iter().enumerate() {
+        out.push_str(&format!("<cell id='{i}'><memory unit='KiB'>{memory}</memory>"));
+        for (size, count) in pages {
+            out.push_str(&format!("<pages unit='KiB' size='{size}'>{count}</pages>"));
+        }
+        out.push_str("<distances>");
+        for (j, v) in row.iter().enumerate() {
+            out.push_str(&format!("<sibling id='{j}' value='{v}'/>"));
+        }
+        out.push_str(&format!("</distances><cpus num='{cpus}'>"));
+        for _ in 0..*cpus {
+            out.push_str(&format!(
+                "<cpu id='{cpu}' socket_id='0' core_id='{cpu}' siblings='{cpu}'/>"
+            ));
+            cpu += 1;
+        }
+        out.push_str("</cpus></cell>");
+    }
+    out.push_str("</cells></topology></host></capabilities>");
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, .. ProptestConfig::default() })]
+
+    /// Whatever capabilities the importer accepts, `host import` prints a block that checks
+    /// without a diagnostic and reads back as the identical profile; what it cannot print
+    /// back is refused.
+    #[test]
+    fn any_accepted_capabilities_round_trip(
+        cells in prop::collection::vec(
+            (memory_kib(), prop::collection::vec((page_kib(), page_count()), 0..3),
+             prop::collection::vec(distance(), 0..4), 0u32..3),
+            1..4,
+        )
+    ) {
+        if let Ok(p) = vnumac::host::caps::from_capabilities_xml("h", &caps_xml(&cells)) {
+            prop_assert_eq!(reimport(&p), p);
+        }
+    }
+}
+
+/// The values no host has and no block can say are refused by every reader, by name.
+#[test]
+fn unrepresentable_values_are_refused() {
+    let refused = |cells: &[CapsCell], expected: &str| {
+        let e = vnumac::host::caps::from_capabilities_xml("h", &caps_xml(cells)).unwrap_err();
+        assert!(e.message.contains(expected), "{}", e.message);
+    };
+    let page = |size: u64| vec![(4, 100), (size, 5)];
+    for size in [0, 3, 5000, 32 << 20, u64::MAX] {
+        refused(&[(1 << 20, page(size), vec![10], 1)], "is not a hugepage size");
+    }
+    refused(
+        &[(1 << 20, page(2048), vec![10], 1)].map(|mut c| {
+            c.1[1].1 = u64::MAX;
+            c
+        }),
+        "hugepages is more than",
+    );
+    refused(&[(u64::MAX, vec![], vec![10], 1)], "more than 1 PiB");
+    let two = |ab: u32, aa: u32| [(1 << 20, vec![], vec![aa, ab], 1), (1 << 20, vec![], vec![ab, 10], 1)];
+    refused(&two(256, 10), "distance 0 1 is 256, outside 11-255");
+    refused(&two(10, 10), "distance 0 1 is 10, outside 11-255");
+    refused(
+        &two(20, 12),
+        "distance 0 0 is 12, but a node's distance to itself is 10",
+    );
+    // The same values in a host block: the reader's error, with the statement's span.
+    for (line, expected) in [
+        ("distance 0 1 256", "outside 11-255"),
+        ("hugepages node=0 size=3KiB count=1", "not a hugepage size"),
+    ] {
+        let text = format!("host h {{\n  node 0 cpus=0 memory=1GiB\n  node 1 cpus=1 memory=1GiB\n  {line}\n}}\n");
+        let db = Database::default();
+        let program = db::load_program(&db, Path::new("h.vnuma"), &OneFile(text.clone())).unwrap();
+        let compiled = db::compile(&db, program);
+        let d = &compiled.diagnostics[0];
+        assert!(d.code.ends_with("E0412") && d.message.contains(expected), "{d:?}");
+        let at = d.primary_span();
+        assert_eq!(&text[at.start as usize..at.end as usize], line);
     }
 }

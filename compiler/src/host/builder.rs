@@ -1,146 +1,14 @@
-//! The plain-data form of an inline `host NAME { ... }` block, and the one place the
-//! derivation rules live: every source (inline, capabilities XML, /sys) fills a
-//! [`HostBuilder`] and calls [`HostBuilder::build`].
+//! The one place the derivation rules live: every source (inline, capabilities XML, /sys)
+//! fills a [`HostBuilder`] (see [`super::decl`]) and calls [`HostBuilder::build`], which
+//! first checks what a host may hold ([`super::limits`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::decl::error;
+pub use super::decl::*;
+pub use super::limits::{LOCAL_DISTANCE, MAX_CPUS, MAX_NODES, REMOTE_DISTANCE};
 use super::model::{HostCpu, HostNode, HostPci, HostProfile, HugePages};
 use crate::sets::IdSet;
-
-/// How CPUs not named by an explicit `siblings` statement are paired into cores.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SmtRule {
-    /// Sorted CPU ids, N of them: position p < N/2 pairs with p + N/2 (Intel numbering).
-    Split,
-    /// Ids 2k and 2k+1 are siblings.
-    Adjacent,
-    /// Every CPU is its own core.
-    None,
-}
-
-/// `node ID cpus=SET memory=SIZE [free=SIZE]`
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeDecl {
-    pub id: u32,
-    pub cpus: IdSet,
-    pub memory_kib: u64,
-    pub free_kib: Option<u64>,
-}
-
-/// `siblings SET [core=N]`: one core's threads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SiblingsDecl {
-    pub cpus: IdSet,
-    pub core: Option<u32>,
-}
-
-/// `cpu SET [socket=N] [die=M]`: where CPUs sit when it is not the default.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CpuGroupDecl {
-    pub cpus: IdSet,
-    pub socket: Option<u32>,
-    pub die: Option<u32>,
-}
-
-/// `distance A B V`
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DistanceDecl {
-    pub from: u32,
-    pub to: u32,
-    pub value: u32,
-}
-
-/// `hugepages node=ID size=SIZE count=N`
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HugepagesDecl {
-    pub node: u32,
-    pub size_kib: u64,
-    pub count: u64,
-}
-
-/// `pci ADDR node=ID [name=NAME]`
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PciDecl {
-    pub address: String,
-    pub node: u32,
-    pub name: Option<String>,
-}
-
-/// Everything a host block declares, in declaration order.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct HostBuilder {
-    pub name: String,
-    pub nodes: Vec<NodeDecl>,
-    pub smt: Option<SmtRule>,
-    pub siblings: Vec<SiblingsDecl>,
-    pub cpu_groups: Vec<CpuGroupDecl>,
-    pub distances: Vec<DistanceDecl>,
-    pub hugepages: Vec<HugepagesDecl>,
-    pub reserved: IdSet,
-    /// `reserve memory=SIZE [node=ID]`: memory the host keeps on a node (every node with
-    /// memory when no node is named).
-    pub reserved_memory: Vec<(Option<u32>, u64)>,
-    pub pci: Vec<PciDecl>,
-    /// `l3 SET`: the CPUs sharing one last-level cache.
-    pub l3: Vec<IdSet>,
-}
-
-/// Which declaration an error is about; indexes the builder's vectors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeclRef {
-    Node(usize),
-    Siblings(usize),
-    CpuGroup(usize),
-    Distance(usize),
-    Hugepages(usize),
-    Reserve,
-    Pci(usize),
-    Smt,
-    L3(usize),
-}
-
-/// A host block that does not describe a consistent host.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BuildError {
-    pub decl: DeclRef,
-    pub message: String,
-    pub help: Option<String>,
-    /// A second declaration involved (the first claim of a duplicated id or CPU).
-    pub other: Option<DeclRef>,
-}
-
-fn error(decl: DeclRef, message: impl Into<String>) -> BuildError {
-    BuildError {
-        decl,
-        message: message.into(),
-        help: None,
-        other: None,
-    }
-}
-
-impl BuildError {
-    fn other(mut self, other: DeclRef) -> Self {
-        self.other = Some(other);
-        self
-    }
-
-    fn help(mut self, help: &str) -> Self {
-        self.help = Some(help.into());
-        self
-    }
-}
-
-/// The most nodes a host may have, and one more than the largest node id (Linux's
-/// largest `MAX_NUMNODES` is 1024). The distance table is nodes × nodes.
-pub const MAX_NODES: u32 = 4096;
-/// The most CPUs a host may have (Linux's largest `NR_CPUS` is 8192), so that every
-/// table and picture over the host's CPUs stays small.
-pub const MAX_CPUS: usize = 16384;
-
-/// Diagonal distance when none is declared (libvirt/ACPI SLIT convention).
-pub const LOCAL_DISTANCE: u32 = 10;
-/// Off-diagonal distance when none is declared (libvirt's default).
-pub const REMOTE_DISTANCE: u32 = 20;
 
 /// CPU → node id, and the set of every CPU on a node (so a declared set is checked against
 /// it by runs, never walked id by id before it is known to be on the host).
@@ -162,6 +30,7 @@ impl HostBuilder {
     /// Apply the derivation rules; all errors are reported, not just the first.
     pub fn build(&self) -> Result<HostProfile, Vec<BuildError>> {
         let mut errors = self.limits();
+        errors.extend(self.unrepresentable());
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -273,31 +142,6 @@ impl HostBuilder {
     }
 
     /// Node id → declaration index, and CPU → node id.
-    /// Bounds checked before anything is built: what a host may hold.
-    fn limits(&self) -> Vec<BuildError> {
-        let mut errors = Vec::new();
-        const HELP: &str = "vnumac describes hosts of at most 4096 nodes (ids 0 to 4095) and 16384 CPUs";
-        if self.nodes.len() > MAX_NODES as usize {
-            let message = format!("the host has {} nodes, more than {MAX_NODES}", self.nodes.len());
-            errors.push(error(DeclRef::Node(MAX_NODES as usize), message).help(HELP));
-            return errors;
-        }
-        if let Some((i, n)) = self.nodes.iter().enumerate().find(|(_, n)| n.id >= MAX_NODES) {
-            let message = format!("node id {} is too large (at most {})", n.id, MAX_NODES - 1);
-            errors.push(error(DeclRef::Node(i), message).help(HELP));
-        }
-        let mut total = 0usize;
-        for (i, n) in self.nodes.iter().enumerate() {
-            total += n.cpus.len();
-            if total > MAX_CPUS {
-                let message = format!("the host has more than {MAX_CPUS} CPUs");
-                errors.push(error(DeclRef::Node(i), message).help(HELP));
-                break;
-            }
-        }
-        errors
-    }
-
     fn node_maps(&self, errors: &mut Vec<BuildError>) -> (BTreeMap<u32, usize>, CpuNodes) {
         let mut by_id: BTreeMap<u32, usize> = BTreeMap::new();
         let mut claimed = BTreeMap::new();
@@ -732,14 +576,26 @@ mod tests {
             nodes: vec![node(0, "0", 1), node(4, "1", 1), node(2, "", 1)],
             ..HostBuilder::default()
         };
-        b.distances = vec![dist(0, 4, 21), dist(2, 4, 30), dist(4, 2, 31), dist(2, 2, 11)];
+        b.distances = vec![dist(0, 4, 21), dist(2, 4, 30), dist(4, 2, 31), dist(2, 2, 10)];
         let p = b.build().unwrap();
         assert_eq!(p.distance(4, 0), Some(21));
         assert_eq!(p.distance(2, 4), Some(30));
         assert_eq!(p.distance(4, 2), Some(31));
         assert_eq!(p.distance(0, 2), Some(20));
-        assert_eq!(p.distance(2, 2), Some(11));
+        assert_eq!(p.distance(2, 2), Some(10));
         assert_eq!(p.distance(4, 4), Some(10));
+        // What Linux refuses is refused, never clamped: 256, 10 between two nodes, 11 to itself.
+        b.distances = vec![dist(0, 4, 256), dist(0, 2, 10), dist(2, 2, 11), dist(2, 0, 255)];
+        let e = errors(&b);
+        let messages: Vec<&str> = e.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "distance 0 4 is 256, outside 11-255",
+                "distance 0 2 is 10, outside 11-255",
+                "distance 2 2 is 11, but a node's distance to itself is 10"
+            ]
+        );
         b.distances = vec![dist(0, 9, 21), dist(0, 4, 0), dist(0, 2, 21), dist(0, 2, 22)];
         let e = errors(&b);
         assert_eq!(e.len(), 3);

@@ -2,6 +2,8 @@
 
 pub mod builder;
 pub mod caps;
+pub mod decl;
+pub mod limits;
 pub mod model;
 pub mod print;
 pub mod sysfs;
