@@ -12,7 +12,13 @@
 //!   named differently (247,500 candidate columns for alignment, just under the word budget);
 //! - `import-attrs-200k`, `import-elems-200k`: domain XML with 200,000 attributes on the root,
 //!   or 200,000 unknown elements;
-//! - `caps-64-nodes`: a 64-node capabilities file (760 KB) read into a host profile.
+//! - `caps-64-nodes`: a 64-node capabilities file (760 KB) read into a host profile;
+//! - `l3-wide-2k`: a host block of 2,000 `l3 0-1048575` lines, checked and rendered;
+//! - `sets-wide`: every set-valued host and guest property, 400 to 500 times each, naming a
+//!   million ids every time, checked and rendered;
+//! - `import-vcpupin-1k`: a domain with 1,000 `<vcpupin cpuset='0-1048575'>`, imported;
+//! - `caps-banks-1k`: capabilities with 1,000 L3 banks of a million CPUs each, refused;
+//! - `probe-l3-1k`: a /sys tree of 1,000 CPUs whose L3 lists a million CPUs, probed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -44,7 +50,84 @@ const SCENARIOS: &[&str] = &[
     "import-attrs-200k",
     "import-elems-200k",
     "caps-64-nodes",
+    "l3-wide-2k",
+    "sets-wide",
+    "import-vcpupin-1k",
+    "caps-banks-1k",
+    "probe-l3-1k",
 ];
+
+const WIDE: &str = "0-1048575";
+
+fn l3_wide() -> String {
+    format!(
+        "host h {{\n  node 0 cpus=0-3 memory=8GiB\n{}}}\n",
+        format!("  l3 {WIDE}\n").repeat(2000)
+    )
+}
+
+fn sets_wide() -> String {
+    let mut text = String::from("host h {\n  node 0 cpus=0-3 memory=8GiB\n  node 1 cpus=4-7 memory=8GiB\n");
+    for line in ["reserve cpus=", "siblings ", "cpu "] {
+        text.push_str(&format!("  {line}{WIDE}\n").repeat(500));
+    }
+    text.push_str("}\nguest g on=h {\n  memory 2GiB\n  vcpus 4\n  numa {\n");
+    for i in 0..100 {
+        let _ = writeln!(text, "    cell {i} cpus={WIDE} memory=1GiB host-node={WIDE}");
+    }
+    text.push_str("  }\n");
+    for line in [
+        "pin vcpus=0-3 cpus=",
+        "emulator cpus=",
+        "iothreads 1 cpus=",
+        "memory-policy mode=strict nodeset=",
+    ] {
+        text.push_str(&format!("  {line}{WIDE}\n").repeat(400));
+    }
+    text.push_str("}\n");
+    text
+}
+
+fn vcpupins() -> String {
+    format!(
+        "<domain type='kvm'><name>g</name><memory unit='KiB'>1048576</memory><vcpu>4</vcpu>\
+         <cputune>{}</cputune><os><type arch='x86_64' machine='q35'>hvm</type></os></domain>",
+        format!("<vcpupin vcpu='0' cpuset='{WIDE}'/>").repeat(1000)
+    )
+}
+
+fn caps_banks() -> String {
+    let cpus: String = (0..4)
+        .map(|i| format!("<cpu id='{i}' socket_id='0' core_id='{i}' siblings='{i}'/>"))
+        .collect();
+    let banks = format!("<bank id='0' level='3' type='both' size='32' unit='MiB' cpus='{WIDE}'/>").repeat(1000);
+    format!(
+        "<capabilities><host><cpu><arch>x86_64</arch></cpu><topology><cells num='1'><cell id='0'>\
+         <memory unit='KiB'>8388608</memory><cpus num='4'>{cpus}</cpus></cell></cells></topology>\
+         <cache>{banks}</cache></host></capabilities>"
+    )
+}
+
+/// A /sys tree of 1,000 CPUs on one node, each with an L3 shared by a million CPUs; its path.
+fn sysfs_tree() -> String {
+    let root = std::env::temp_dir().join(format!("vnumac-hostile-sysfs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let node = root.join("devices/system/node/node0");
+    std::fs::create_dir_all(&node).unwrap();
+    std::fs::write(node.join("cpulist"), "0-999\n").unwrap();
+    std::fs::write(node.join("meminfo"), "Node 0 MemTotal: 8388608 kB\n").unwrap();
+    for c in 0..1000 {
+        let cpu = root.join(format!("devices/system/cpu/cpu{c}"));
+        std::fs::create_dir_all(cpu.join("topology")).unwrap();
+        std::fs::write(cpu.join("topology/core_id"), format!("{c}\n")).unwrap();
+        let index = cpu.join("cache/index3");
+        std::fs::create_dir_all(&index).unwrap();
+        std::fs::write(index.join("level"), "3\n").unwrap();
+        std::fs::write(index.join("type"), "Unified\n").unwrap();
+        std::fs::write(index.join("shared_cpu_list"), format!("{WIDE}\n")).unwrap();
+    }
+    root.display().to_string()
+}
 
 fn bad_lines() -> String {
     let mut text = String::from("guest g {\n  memory 1GiB\n  vcpus 1\n");
@@ -116,7 +199,18 @@ fn check_and_render(text: &str) -> usize {
 
 fn run(name: &str, input: &str) -> usize {
     match name {
-        "bad-lines-40k" | "props-4m" | "lines-5m" | "semicolons-8m" => check_and_render(input),
+        "bad-lines-40k" | "props-4m" | "lines-5m" | "semicolons-8m" | "l3-wide-2k" | "sets-wide" => {
+            check_and_render(input)
+        }
+        "import-vcpupin-1k" => vnumac::import::import_domain(input, &Default::default())
+            .unwrap()
+            .text
+            .len(),
+        "caps-banks-1k" => vnumac::host::caps::from_capabilities_xml("h", input)
+            .unwrap_err()
+            .message
+            .len(),
+        "probe-l3-1k" => vnumac::host::sysfs::probe("h", Path::new(input)).unwrap().0.l3.len(),
         "fmt-250k" => vnumac::fmt::format(input).unwrap().len(),
         "import-attrs-200k" | "import-elems-200k" => vnumac::import::import_domain(input, &Default::default())
             .unwrap()
@@ -160,6 +254,11 @@ fn scenario(name: &str) {
             (0..200_000).map(|i| format!("<e{i}/>")).collect::<String>()
         )),
         "caps-64-nodes" => caps(),
+        "l3-wide-2k" => l3_wide(),
+        "sets-wide" => sets_wide(),
+        "import-vcpupin-1k" => vcpupins(),
+        "caps-banks-1k" => caps_banks(),
+        "probe-l3-1k" => sysfs_tree(),
         other => panic!("unknown scenario {other}"),
     };
     let mut times = Vec::new();
@@ -170,6 +269,9 @@ fn scenario(name: &str) {
         times.push(start.elapsed().as_secs_f64());
     }
     times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    if name == "probe-l3-1k" {
+        let _ = std::fs::remove_dir_all(&input);
+    }
     println!("{name} {} {result} {:.4} {}", input.len(), times[1], peak_rss_kib());
 }
 
