@@ -557,7 +557,7 @@ pub fn check_guest(
     let mut placed = false;
     let mut emulator_node = None;
     if let Some(v) = find("vnuma")
-        && cx.diags[before..].iter().all(|d| !d.is_error())
+        && !super::errors_since(cx.diags, before)
         && let Some(profile_host) = cx.host
         && cx.need_host("`vnuma`", v.stmt.keyword.span).is_some()
         && let Some(state) = place_state
@@ -768,7 +768,7 @@ pub fn check_guest(
         }
     }
 
-    let ok = cx.diags[before..].iter().all(|d| !d.is_error());
+    let ok = !super::errors_since(cx.diags, before);
     let named = |name: &str| {
         let block = find("devices");
         block
@@ -896,7 +896,7 @@ fn check_page_size(cx: &mut Cx<'_, '_>, page: u64, span: Span, what: &str) -> bo
             );
         }
     }
-    cx.diags.len() == before
+    !super::errors_since(cx.diags, before)
 }
 
 /// An error when `kib` is not a whole number of `page`-KiB pages, with the two nearest

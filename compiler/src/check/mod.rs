@@ -63,6 +63,12 @@ impl Checked {
     }
 }
 
+/// Whether a diagnostic from index `before` on is an error. Only errors stop a step's
+/// output; warnings and notes never do.
+pub(crate) fn errors_since(diags: &[Diagnostic], before: usize) -> bool {
+    diags.get(before..).is_some_and(|d| d.iter().any(Diagnostic::is_error))
+}
+
 /// Two hosts or two guests with one name.
 pub fn duplicate_names(names: &[(String, Span)], what: &str, diags: &mut Vec<Diagnostic>) {
     let mut seen: std::collections::HashMap<&str, Span> = std::collections::HashMap::new();
