@@ -187,7 +187,10 @@ fn assert_full_output(case: &str, g: &vnumac::ir::Guest, xml: &str, args: &str) 
     assert!(controllers.len() >= ports, "{case}: JSON controllers {json}");
     for c in controllers {
         let alias = c["name"].as_str().unwrap().replace([':', '.'], "-");
-        assert!(xml.contains(&format!("<alias name='ua-{alias}'/>")), "{case}: {alias} in\n{xml}");
+        assert!(
+            xml.contains(&format!("<alias name='ua-{alias}'/>")),
+            "{case}: {alias} in\n{xml}"
+        );
         assert!(args.contains(&format!("id=ua-{alias},")), "{case}: {alias} in\n{args}");
     }
 }

@@ -5,6 +5,7 @@
 //! * [`qemu`]: QEMU options and keyval/JSON properties;
 //! * [`neutralise`]: making a host-specific QEMU line start anywhere under TCG;
 //! * [`qmp`]: running QEMU with a deadline and asking it over QMP;
+//! * [`peripherals`]: the devices an XML declares against the ones a started QEMU holds;
 //! * [`xml`]: a small quick-xml element tree, libvirt's scaled sizes and CPU sets, and
 //!   what a domain XML declares (read independently of vnumac);
 //! * here: paths, scratch directories and the tool gating (`VNUMAC_REQUIRE_ORACLES`).
@@ -12,6 +13,7 @@
 #![allow(dead_code)]
 
 pub mod neutralise;
+pub mod peripherals;
 pub mod qemu;
 pub mod qmp;
 pub mod shell;
