@@ -122,15 +122,16 @@ fn number_buses(exps: &[Exp], diags: &mut Vec<Diagnostic>) -> Option<Vec<u32>> {
                 Diagnostic::error(
                     BUS_NR,
                     format!(
-                        "expander `{}` needs buses {lo}-{hi}, its own and one for each of its {} root ports, but the last bus is {TOP_BUS}",
-                        x.name, x.ports
+                        "expander `{}` needs buses {lo}-{hi}, its own and one for each of its {}, but the last bus is {TOP_BUS}",
+                        x.name,
+                        root_ports(x.ports)
                     ),
                     span,
                     "past the last bus",
                 )
                 .with_help(format!(
-                    "with {} root port(s) behind it, `bus-nr=` may be 1 to {}",
-                    x.ports,
+                    "with {} behind it, `bus-nr=` may be 1 to {}",
+                    root_ports(x.ports),
                     TOP_BUS - x.ports
                 )),
             );
@@ -178,8 +179,8 @@ fn written_bus(x: &Exp, b: u64, span: Span, diags: &mut Vec<Diagnostic>) -> Opti
                     format!("1 to {TOP_EXPANDER_BUS}"),
                 )
                 .with_help(format!(
-                    "libvirt refuses a `busNr` outside 1-{TOP_EXPANDER_BUS}; with {} root port(s) behind it, expander `{}` may take `bus-nr=` 1 to {}",
-                    x.ports,
+                    "libvirt refuses a `busNr` outside 1-{TOP_EXPANDER_BUS}; with {} behind it, expander `{}` may take `bus-nr=` 1 to {}",
+                    root_ports(x.ports),
                     x.name,
                     TOP_BUS.saturating_sub(x.ports).min(TOP_EXPANDER_BUS)
                 )),
@@ -240,6 +241,14 @@ fn unique_aliases(controllers: &[Controller], written: &[Span], diags: &mut Vec<
         aliases.insert(alias, (&c.name, span));
     }
     Some(())
+}
+
+fn root_ports(n: u32) -> String {
+    if n == 1 {
+        "1 root port".into()
+    } else {
+        format!("{n} root ports")
+    }
 }
 
 fn buses(lo: u32, hi: u32) -> String {
