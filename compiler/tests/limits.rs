@@ -59,8 +59,13 @@ fn accepted(text: &str) -> GuestOutput {
 
 /// The diagnostics of `text`, which must fail with `code`.
 fn refused(text: &str, code: &str) -> Vec<String> {
-    let diags = build(text).map(|_| ()).expect_err(&format!("must fail with {code}:\n{text}"));
-    assert!(diags.iter().any(|d| d.starts_with(code)), "{code} expected:\n{text}\n{diags:#?}");
+    let diags = build(text)
+        .map(|_| ())
+        .expect_err(&format!("must fail with {code}:\n{text}"));
+    assert!(
+        diags.iter().any(|d| d.starts_with(code)),
+        "{code} expected:\n{text}\n{diags:#?}"
+    );
     diags
 }
 
@@ -146,4 +151,44 @@ fn expander_bus_numbers_meet_libvirt() {
             qemu_starts(&ok.args).unwrap();
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Guest cells
+// ---------------------------------------------------------------------------
+
+/// A guest of `n` cells of 16 MiB: the first with the one vCPU, the others memory only.
+fn cells_guest(n: usize) -> String {
+    let mut text = format!(
+        "guest g {{\n  type qemu\n  memory {}MiB\n  vcpus 1\n  numa {{\n",
+        16 * n
+    );
+    for i in 0..n {
+        let cpus = if i == 0 { " cpus=0" } else { "" };
+        text.push_str(&format!("    cell {i}{cpus} memory=16MiB\n"));
+    }
+    text.push_str("  }\n}\n");
+    text
+}
+
+/// QEMU 7.2 starts 128 NUMA nodes and refuses a 129th (`MAX_NODES`); vnumac refuses 129
+/// cells with E0340, in a `numa` block and through `vnuma cells=`.
+#[test]
+fn at_most_128_cells() {
+    let ok = accepted(&cells_guest(128));
+    assert_eq!(ok.args.matches("-numa node,").count(), 128);
+    let d = refused(&cells_guest(129), "E0340");
+    assert_eq!(d.len(), 1, "one error, and nothing built per cell: {d:#?}");
+    let vnuma = "host peppi from=\"hosts/peppi.caps.xml\"\nguest g on=peppi {\n  memory 128GiB\n  vcpus 128\n  \
+                 vnuma mode=node cells=129 pinning=node\n}\n";
+    refused(vnuma, "E0340");
+    accepted(&vnuma.replace("cells=129", "cells=128"));
+    if !oracle_available(QEMU) {
+        return;
+    }
+    qemu_starts(&ok.args).unwrap();
+    let more = swap(&ok.args, "-m 2048", "-m 2064")
+        + " \\\n  -object memory-backend-ram,id=ram-node128,size=16777216 \\\n  -numa node,nodeid=128,memdev=ram-node128";
+    let e = qemu_starts(&more).unwrap_err();
+    assert!(e.contains("Max number of NUMA nodes reached"), "{e}");
 }

@@ -42,6 +42,7 @@ pub const MEMORY_PLACEMENT: &str = "vnuma::E0335";
 pub const RESTRICTIVE_MIX: &str = "vnuma::E0336";
 pub const HMAT: &str = "vnuma::E0337";
 pub const CPU_OPTION: &str = "vnuma::E0338";
+pub const CELL_COUNT: &str = "vnuma::E0340";
 
 pub const UNKNOWN_HOST: &str = "vnuma::E0401";
 pub const HOST_NEEDED: &str = "vnuma::E0402";
@@ -92,6 +93,7 @@ pub const ALL: &[(&str, &str)] = &[
     (VCPU_COVERAGE, "cells do not cover every vCPU exactly once"),
     (CELL_MEMORY_SUM, "cell memory does not sum to guest memory"),
     (CELL_IDS, "cell ids are not 0..k-1"),
+    (CELL_COUNT, "more guest cells than the 128 NUMA nodes QEMU takes"),
     (
         TOPOLOGY_PRODUCT,
         "sockets × dies × cores × threads differs from the vCPU count",
