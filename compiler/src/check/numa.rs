@@ -26,6 +26,18 @@ pub fn too_many_cells(count: u64, span: Span, label: &str) -> Diagnostic {
     ))
 }
 
+/// More `cell` lines than [`MAX_CELLS`]: the error, at the first one past the limit.
+fn count_cells(fields: &[Fields<'_>]) -> Option<Diagnostic> {
+    let mut cells = fields.iter().filter(|f| f.keyword() == "cell");
+    let past = cells.nth(MAX_CELLS)?;
+    let count = MAX_CELLS + 1 + cells.count();
+    Some(too_many_cells(
+        count as u64,
+        past.stmt.head_span(),
+        &format!("cell number {} of this block", MAX_CELLS + 1),
+    ))
+}
+
 pub struct NumaCx<'a, 'h> {
     pub diags: &'a mut Vec<Diagnostic>,
     pub host: Option<(&'h str, &'h HostProfile)>,
@@ -61,13 +73,8 @@ pub fn check_numa(
         .collect();
 
     // Counted before anything per cell is built: the distance table is cells × cells.
-    let cell_lines = fields.iter().filter(|f| f.keyword() == "cell").count();
-    if let Some(past) = fields.iter().filter(|f| f.keyword() == "cell").nth(MAX_CELLS) {
-        cx.diags.push(too_many_cells(
-            cell_lines as u64,
-            past.stmt.head_span(),
-            &format!("cell number {} of this block", MAX_CELLS + 1),
-        ));
+    if let Some(d) = count_cells(&fields) {
+        cx.diags.push(d);
         return NumaResult::default();
     }
     let mut cells: Vec<(GuestCell, Span, Option<Span>, Span)> = Vec::new();

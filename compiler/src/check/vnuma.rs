@@ -49,18 +49,9 @@ fn too_many_requested(f: &Fields<'_>) -> Option<Diagnostic> {
     })
 }
 
-pub fn place_guest(
-    f: &Fields<'_>,
-    facts: &GuestFacts,
-    host: &HostRef<'_>,
-    state: &mut PlaceState<'_>,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<Placed> {
-    if let Some(d) = too_many_requested(f) {
-        diags.push(d);
-        return None;
-    }
-    let req = Request {
+/// The placement request a `vnuma` statement makes for a guest.
+fn request(f: &Fields<'_>, facts: &GuestFacts) -> Request {
+    Request {
         mode: if f.text("mode") == Some("node") {
             Mode::Node
         } else {
@@ -78,7 +69,21 @@ pub fn place_guest(
         vcpus: facts.vcpus,
         memory_kib: facts.memory_kib,
         page_kib: facts.page_kib,
-    };
+    }
+}
+
+pub fn place_guest(
+    f: &Fields<'_>,
+    facts: &GuestFacts,
+    host: &HostRef<'_>,
+    state: &mut PlaceState<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Placed> {
+    if let Some(d) = too_many_requested(f) {
+        diags.push(d);
+        return None;
+    }
+    let req = request(f, facts);
     // After one guest did not fit, the others that do not fit are summed up, not explained.
     let planned = if state.ledger.failed == 0 {
         place::plan_with_hints(host.profile, state.topo, &state.ledger, &req)
