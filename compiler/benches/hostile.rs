@@ -18,7 +18,13 @@
 //!   million ids every time, checked and rendered;
 //! - `import-vcpupin-1k`: a domain with 1,000 `<vcpupin cpuset='0-1048575'>`, imported;
 //! - `caps-banks-1k`: capabilities with 1,000 L3 banks of a million CPUs each, refused;
-//! - `probe-l3-1k`: a /sys tree of 1,000 CPUs whose L3 lists a million CPUs, probed.
+//! - `probe-l3-1k`: a /sys tree of 1,000 CPUs whose L3 lists a million CPUs, probed;
+//! - `cells-20k`: one guest of 20,000 memory-only cells (more than QEMU's 128) and one
+//!   `distance` line, which asks for the whole table, checked;
+//! - `pins-shared-1000`, `pins-shared-2000`: 1,000 or 2,000 hand-written guests, each with
+//!   `pin vcpus=0-1 node=N` over the four nodes of one host, so every guest shares CPUs with
+//!   the earlier guests of its node (W0507), checked and rendered;
+//! - `cpu-features-80k`: one `cpu` line that requires 80,000 distinct features, checked.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -55,6 +61,10 @@ const SCENARIOS: &[&str] = &[
     "import-vcpupin-1k",
     "caps-banks-1k",
     "probe-l3-1k",
+    "cells-20k",
+    "pins-shared-1000",
+    "pins-shared-2000",
+    "cpu-features-80k",
 ];
 
 const WIDE: &str = "0-1048575";
@@ -181,6 +191,46 @@ fn caps() -> String {
     s
 }
 
+fn cells(n: usize) -> String {
+    let mut text = format!("guest g {{\n  memory {n}MiB\n  vcpus 1\n  numa {{\n    cell 0 cpus=0 memory=1MiB\n");
+    for i in 1..n {
+        let _ = writeln!(text, "    cell {i} memory=1MiB");
+    }
+    text.push_str("    distance 0 1 20\n  }\n}\n");
+    text
+}
+
+fn pins_shared(guests: usize) -> String {
+    let mut text = String::from("host h {\n");
+    for n in 0..4 {
+        let _ = writeln!(text, "  node {n} cpus={}-{} memory=256GiB", n * 16, n * 16 + 15);
+    }
+    text.push_str("}\n");
+    for i in 0..guests {
+        let _ = writeln!(
+            text,
+            "guest g{i} on=h {{\n  memory 1GiB\n  vcpus 2\n  pin vcpus=0-1 node={}\n}}",
+            i % 4
+        );
+    }
+    text
+}
+
+fn cpu_features(n: usize) -> String {
+    let list: Vec<String> = (0..n).map(|i| format!("f{i}")).collect();
+    format!(
+        "guest g {{\n  memory 1GiB\n  vcpus 1\n  cpu host-passthrough require=\"{}\"\n}}\n",
+        list.join(",")
+    )
+}
+
+/// Check a file: its diagnostics, however many (possibly none).
+fn check_only(text: &str) -> usize {
+    let db = Database::default();
+    let program = db::load_program(&db, Path::new("hostile.vnuma"), &Mem(text.to_string())).unwrap();
+    db::compile(&db, program).diagnostics.len()
+}
+
 /// Check a file and render the diagnostics the CLI would show (the first 200).
 fn check_and_render(text: &str) -> usize {
     let db = Database::default();
@@ -211,6 +261,8 @@ fn run(name: &str, input: &str) -> usize {
             .message
             .len(),
         "probe-l3-1k" => vnumac::host::sysfs::probe("h", Path::new(input)).unwrap().0.l3.len(),
+        "pins-shared-1000" | "pins-shared-2000" => check_and_render(input),
+        "cells-20k" | "cpu-features-80k" => check_only(input),
         "fmt-250k" => vnumac::fmt::format(input).unwrap().len(),
         "import-attrs-200k" | "import-elems-200k" => vnumac::import::import_domain(input, &Default::default())
             .unwrap()
@@ -259,6 +311,10 @@ fn scenario(name: &str) {
         "import-vcpupin-1k" => vcpupins(),
         "caps-banks-1k" => caps_banks(),
         "probe-l3-1k" => sysfs_tree(),
+        "cells-20k" => cells(20_000),
+        "pins-shared-1000" => pins_shared(1_000),
+        "pins-shared-2000" => pins_shared(2_000),
+        "cpu-features-80k" => cpu_features(80_000),
         other => panic!("unknown scenario {other}"),
     };
     let mut times = Vec::new();

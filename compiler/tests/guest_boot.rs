@@ -31,17 +31,15 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::guest::{Cpio, GuestRun, GuestTools, guest_tools, initramfs, run_guest};
 use common::neutralise::{Run, neutralise};
 use common::qemu::qemu_options;
-use common::qmp::ChildGuard;
 use common::shell::{shell_line, shell_words};
 use common::xml::{DomainBasics, NumaCell, format_set, parse_cpu_list, parse_domain, scaled_bytes};
-use common::{QEMU, Scratch, golden_dir, number, skip_or_fail, tool_version};
+use common::{QEMU, Scratch, golden_dir, number};
 
 /// The golden cases that are booted, as `golden/`-relative paths without extension (`.args` and
 /// `.xml` sit side by side). Each boot costs seconds of TCG time on CI's two cores, so this is a
@@ -80,8 +78,6 @@ const BOOT_CASES: &[&str] = &[
 /// takes seconds on an idle machine, and much longer on one that is busy).
 const BOOT_TIMEOUT: Duration = Duration::from_secs(180);
 const KERNEL_CMDLINE: &str = "console=ttyS0 quiet loglevel=0 panic=-1";
-const DEFAULT_KERNEL_DIR: &str = "/var/cache/vnumac-guest";
-const DEFAULT_BUSYBOX: &str = "/bin/busybox";
 const BEGIN: &str = "VNUMAC-GUEST-REPORT-BEGIN";
 const END: &str = "VNUMAC-GUEST-REPORT-END";
 const KIB: u64 = 1024;
@@ -142,7 +138,7 @@ fn guest_sees_declared_topology() {
     };
     let work = Scratch::new("guest").unwrap();
     let initrd = work.dir.join("initramfs.cpio");
-    std::fs::write(&initrd, initramfs(&tools.busybox).unwrap()).unwrap();
+    std::fs::write(&initrd, initramfs(&tools.busybox, INIT_SCRIPT).unwrap()).unwrap();
 
     let root = golden_dir();
     let mut failures = Vec::new();
@@ -215,7 +211,7 @@ fn newc_archive_layout() {
 }
 
 // ---------------------------------------------------------------------------
-// Gating
+// Which cases
 // ---------------------------------------------------------------------------
 
 /// [`BOOT_CASES`], or for a local run `VNUMAC_GUEST_CASES`: comma-separated cases in the same
@@ -244,58 +240,6 @@ fn boot_cases(root: &Path) -> Vec<String> {
     }
     cases.sort();
     cases
-}
-
-struct GuestTools {
-    kernel: PathBuf,
-    busybox: PathBuf,
-}
-
-/// The kernel, busybox and QEMU, or None (skip) with a message; a panic under VNUMAC_REQUIRE_ORACLES=1.
-fn guest_tools() -> Option<GuestTools> {
-    let problem = match find_guest_tools() {
-        Ok(tools) => return Some(tools),
-        Err(problem) => problem,
-    };
-    skip_or_fail(&problem);
-    None
-}
-
-fn find_guest_tools() -> Result<GuestTools, String> {
-    let version = tool_version(QEMU, Command::new(QEMU))?;
-    eprintln!("using {QEMU}: {version}");
-    let kernel = match std::env::var_os("VNUMAC_GUEST_KERNEL") {
-        Some(k) => PathBuf::from(k),
-        None => newest_cached_kernel().ok_or(format!(
-            "no guest kernel: VNUMAC_GUEST_KERNEL is unset and {DEFAULT_KERNEL_DIR} has no vmlinuz-* \
-             (.ci/run fetches Debian's linux-image-6.1.0-*-amd64 there)"
-        ))?,
-    };
-    if !kernel.is_file() {
-        return Err(format!("guest kernel {} does not exist", kernel.display()));
-    }
-    let busybox = std::env::var_os("VNUMAC_BUSYBOX").map_or_else(|| PathBuf::from(DEFAULT_BUSYBOX), PathBuf::from);
-    if !busybox.is_file() {
-        return Err(format!(
-            "no static busybox at {} (install busybox-static or set VNUMAC_BUSYBOX)",
-            busybox.display()
-        ));
-    }
-    eprintln!("guest kernel {}, busybox {}", kernel.display(), busybox.display());
-    Ok(GuestTools { kernel, busybox })
-}
-
-fn newest_cached_kernel() -> Option<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(DEFAULT_KERNEL_DIR)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
-        })
-        .collect();
-    found.sort();
-    found.pop()
 }
 
 // ---------------------------------------------------------------------------
@@ -335,7 +279,8 @@ fn boot_case(root: &Path, case: &str, tools: &GuestTools, initrd: &Path) -> Resu
     let mut attempt = 1;
     let (run, took) = loop {
         let started = Instant::now();
-        let run = run_guest(&argv).map_err(|e| format!("{label}: {e}\n  ran: {QEMU} {}", shell_line(&argv)))?;
+        let run =
+            run_guest(&argv, BOOT_TIMEOUT).map_err(|e| format!("{label}: {e}\n  ran: {QEMU} {}", shell_line(&argv)))?;
         let took = started.elapsed();
         if attempt == 1 && run.killed && run.serial.trim().is_empty() {
             eprintln!(
@@ -847,133 +792,6 @@ fn distance(cells: &[NumaCell], from: u32, to: u32) -> u32 {
     value(from, to)
         .or_else(|| value(to, from))
         .unwrap_or(if from == to { 10 } else { 20 })
-}
-
-// ---------------------------------------------------------------------------
-// Booting
-// ---------------------------------------------------------------------------
-
-struct GuestRun {
-    serial: String,
-    stderr: String,
-    status: Option<ExitStatus>,
-    killed: bool,
-}
-
-/// Runs QEMU (no shell) until it exits or [`BOOT_TIMEOUT`] passes, collecting the serial console.
-fn run_guest(argv: &[String]) -> Result<GuestRun, String> {
-    let child = Command::new(QEMU)
-        .args(argv)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {QEMU}: {e}"))?;
-    let mut guard = ChildGuard(child);
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut bytes);
-            }
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    };
-    let stdout = drain(guard.0.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let stderr = drain(guard.0.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let deadline = Instant::now() + BOOT_TIMEOUT;
-    let (status, killed) = guard.wait_until(deadline);
-    Ok(GuestRun {
-        serial: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-        status,
-        killed,
-    })
-}
-
-// ---------------------------------------------------------------------------
-// The initramfs: an uncompressed newc cpio, which the kernel unpacks as it is
-// ---------------------------------------------------------------------------
-
-/// `/init` (the script above), `/bin/busybox`, `/dev/console` and the mount points.
-fn initramfs(busybox: &Path) -> Result<Vec<u8>, String> {
-    let binary = std::fs::read(busybox).map_err(|e| format!("cannot read {}: {e}", busybox.display()))?;
-    let mut cpio = Cpio::default();
-    for dir in ["bin", "dev", "proc", "sys"] {
-        cpio.dir(dir);
-    }
-    cpio.file("bin/busybox", 0o755, &binary);
-    cpio.symlink("bin/sh", "busybox");
-    // The kernel opens /dev/console for init's stdio; an initramfs has no devtmpfs yet.
-    cpio.char_device("dev/console", 5, 1);
-    cpio.file("init", 0o755, INIT_SCRIPT.as_bytes());
-    Ok(cpio.finish())
-}
-
-/// A writer for the "newc" cpio format (`070701`): a 110-byte ASCII header of 13 eight-digit hex
-/// fields, the NUL-terminated name, the data, each padded to four bytes; `TRAILER!!!` ends it.
-#[derive(Default)]
-struct Cpio {
-    out: Vec<u8>,
-    next_ino: u32,
-}
-
-impl Cpio {
-    fn entry(&mut self, name: &str, mode: u32, rdev: (u32, u32), data: &[u8]) {
-        self.next_ino += 1;
-        let nlink = if mode & 0o170_000 == 0o040_000 { 2 } else { 1 };
-        let fields = [
-            self.next_ino,
-            mode,
-            0, // uid
-            0, // gid
-            nlink,
-            0, // mtime
-            u32::try_from(data.len()).expect("initramfs member under 4 GiB"),
-            0, // dev major
-            0, // dev minor
-            rdev.0,
-            rdev.1,
-            u32::try_from(name.len() + 1).expect("short name"),
-            0, // check
-        ];
-        self.out.extend_from_slice(b"070701");
-        for field in fields {
-            self.out.extend_from_slice(format!("{field:08x}").as_bytes());
-        }
-        self.out.extend_from_slice(name.as_bytes());
-        self.out.push(0);
-        self.pad(4);
-        self.out.extend_from_slice(data);
-        self.pad(4);
-    }
-
-    fn pad(&mut self, to: usize) {
-        let len = self.out.len().next_multiple_of(to);
-        self.out.resize(len, 0);
-    }
-
-    fn dir(&mut self, name: &str) {
-        self.entry(name, 0o040_755, (0, 0), b"");
-    }
-
-    fn file(&mut self, name: &str, perm: u32, data: &[u8]) {
-        self.entry(name, 0o100_000 | perm, (0, 0), data);
-    }
-
-    fn symlink(&mut self, name: &str, target: &str) {
-        self.entry(name, 0o120_777, (0, 0), target.as_bytes());
-    }
-
-    fn char_device(&mut self, name: &str, major: u32, minor: u32) {
-        self.entry(name, 0o020_600, (major, minor), b"");
-    }
-
-    fn finish(mut self) -> Vec<u8> {
-        self.entry("TRAILER!!!", 0, (0, 0), b"");
-        self.pad(512);
-        self.out
-    }
 }
 
 // ---------------------------------------------------------------------------

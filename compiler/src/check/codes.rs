@@ -42,6 +42,10 @@ pub const MEMORY_PLACEMENT: &str = "vnuma::E0335";
 pub const RESTRICTIVE_MIX: &str = "vnuma::E0336";
 pub const HMAT: &str = "vnuma::E0337";
 pub const CPU_OPTION: &str = "vnuma::E0338";
+pub const CELL_COUNT: &str = "vnuma::E0340";
+pub const HMAT_VALUE: &str = "vnuma::E0341";
+pub const HMAT_SPREAD: &str = "vnuma::E0342";
+pub const HMAT_CACHE: &str = "vnuma::E0343";
 
 pub const UNKNOWN_HOST: &str = "vnuma::E0401";
 pub const HOST_NEEDED: &str = "vnuma::E0402";
@@ -93,6 +97,7 @@ pub const ALL: &[(&str, &str)] = &[
     (VCPU_COVERAGE, "cells do not cover every vCPU exactly once"),
     (CELL_MEMORY_SUM, "cell memory does not sum to guest memory"),
     (CELL_IDS, "cell ids are not 0..k-1"),
+    (CELL_COUNT, "more guest cells than the 128 NUMA nodes QEMU takes"),
     (
         TOPOLOGY_PRODUCT,
         "sockets × dies × cores × threads differs from the vCPU count",
@@ -140,6 +145,18 @@ pub const ALL: &[(&str, &str)] = &[
     ),
     (RESTRICTIVE_MIX, "`restrictive` on some of a guest's memory but not all"),
     (HMAT, "HMAT caches, latencies or bandwidths that do not fit the cells"),
+    (
+        HMAT_VALUE,
+        "an HMAT value QEMU 7.2 or libvirt's schema cannot take (a line of 64 KiB, a bandwidth not in whole MiB, 4 TiB)",
+    ),
+    (
+        HMAT_SPREAD,
+        "HMAT latencies or bandwidths of one table further apart than QEMU can store",
+    ),
+    (
+        HMAT_CACHE,
+        "an HMAT cache QEMU refuses: on a cell no latency and bandwidth reach, or not larger than the level before",
+    ),
     (
         CPU_OPTION,
         "a CPU feature given twice, or `migratable=` on a mode that does not take it",

@@ -192,82 +192,7 @@ pub fn check_guest(
     if let Some(f) = find("machine") {
         super::values::machine(&machine, f.arg_span(0), cx.diags);
     }
-    let cpu = match find("cpu") {
-        Some(f) => match f.arg_text(0) {
-            Some("host-model") => CpuMode::HostModel,
-            Some("custom") => match f.text("model") {
-                Some(m) => {
-                    super::values::cpu_model(m, f.span_of("model"), cx.diags);
-                    CpuMode::Custom(m.to_string())
-                }
-                None => {
-                    cx.err(
-                        Diagnostic::error(
-                            schema::MISSING,
-                            "`cpu custom` needs `model=`",
-                            f.stmt.head_span(),
-                            "no model",
-                        )
-                        .with_help("write `cpu custom model=\"Skylake-Server\"`"),
-                    );
-                    CpuMode::HostPassthrough
-                }
-            },
-            _ => CpuMode::HostPassthrough,
-        },
-        None if domain_type == DomainType::Qemu => CpuMode::Maximum,
-        None => CpuMode::HostPassthrough,
-    };
-    let mut cpu_options = CpuOptions::default();
-    if let Some(f) = find("cpu") {
-        if let Some(m) = f.bool("migratable") {
-            if matches!(cpu, CpuMode::HostPassthrough | CpuMode::Maximum) {
-                cpu_options.migratable = m;
-            } else {
-                cx.err(
-                    Diagnostic::error(
-                        CPU_OPTION,
-                        "`migratable=` is for `cpu host-passthrough`",
-                        f.span_of("migratable"),
-                        "not for this mode",
-                    )
-                    .with_help("libvirt takes `migratable` only on host-passthrough and maximum CPUs"),
-                );
-            }
-        }
-        for (key, required) in [("require", true), ("disable", false)] {
-            let Some(list) = f.text(key) else { continue };
-            for name in list.split(',') {
-                let name = name.trim();
-                if !super::values::identifier(
-                    name,
-                    f.span_of(key),
-                    "a CPU feature",
-                    "; features look like `invtsc` or `pdpe1gb` (`qemu-system-x86_64 -cpu help` lists them)",
-                    cx.diags,
-                ) {
-                    continue;
-                }
-                if let Some((_, was)) = cpu_options.features.iter().find(|(n, _)| n == name) {
-                    cx.err(
-                        Diagnostic::error(
-                            CPU_OPTION,
-                            format!("CPU feature `{name}` is given twice"),
-                            f.span_of(key),
-                            "again",
-                        )
-                        .with_help(if *was == required {
-                            "name each feature once".to_string()
-                        } else {
-                            "a feature is either required or disabled".to_string()
-                        }),
-                    );
-                    continue;
-                }
-                cpu_options.features.push((name.to_string(), required));
-            }
-        }
-    }
+    let (cpu, cpu_options) = super::cpu::check(find("cpu"), domain_type, cx.diags);
 
     // Memory.
     let memory = find("memory");
@@ -557,7 +482,7 @@ pub fn check_guest(
     let mut placed = false;
     let mut emulator_node = None;
     if let Some(v) = find("vnuma")
-        && cx.diags[before..].iter().all(|d| !d.is_error())
+        && !super::errors_since(cx.diags, before)
         && let Some(profile_host) = cx.host
         && cx.need_host("`vnuma`", v.stmt.keyword.span).is_some()
         && let Some(state) = place_state
@@ -768,7 +693,7 @@ pub fn check_guest(
         }
     }
 
-    let ok = cx.diags[before..].iter().all(|d| !d.is_error());
+    let ok = !super::errors_since(cx.diags, before);
     let named = |name: &str| {
         let block = find("devices");
         block
@@ -896,7 +821,7 @@ fn check_page_size(cx: &mut Cx<'_, '_>, page: u64, span: Span, what: &str) -> bo
             );
         }
     }
-    cx.diags.len() == before
+    !super::errors_since(cx.diags, before)
 }
 
 /// An error when `kib` is not a whole number of `page`-KiB pages, with the two nearest

@@ -15,7 +15,7 @@ pub fn build_inline(name: &str, host: &Fields<'_>, diags: &mut Vec<Diagnostic>) 
         .iter()
         .filter_map(|s| schema::check(s, Context::Host, diags))
         .collect();
-    if diags.len() > before {
+    if super::errors_since(diags, before) {
         return None;
     }
     let mut b = HostBuilder {
@@ -243,7 +243,7 @@ pub fn overlay(mut profile: HostProfile, host: &Fields<'_>, diags: &mut Vec<Diag
         }
     }
     profile.pci.sort_by(|a, b| a.address.cmp(&b.address));
-    (diags.len() == before).then_some(profile)
+    (!super::errors_since(diags, before)).then_some(profile)
 }
 
 /// A `reserve` names CPUs, memory or both; `node=` goes with `memory=`.

@@ -397,7 +397,7 @@ pub fn check(
         });
         out.statements.push(index);
     }
-    if !out.devices.is_empty() && diags[before..].iter().all(|d| !d.is_error()) {
+    if !out.devices.is_empty() && !super::errors_since(diags, before) {
         let first = devices[0].stmt.head_span();
         match (out.max, memory) {
             (None, Some(m)) if !m.has("max") => diags.push(

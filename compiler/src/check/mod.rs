@@ -1,6 +1,7 @@
 //! Semantic checks: files → hosts and guests → the checked model (`ir::Build`).
 
 pub mod codes;
+pub mod cpu;
 pub mod devices;
 pub mod fit;
 pub mod guest;
@@ -23,6 +24,7 @@ use crate::span::Span;
 use crate::syntax::ast;
 use codes::*;
 use schema::Fields;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// Where host profiles come from: files next to the sources, and this machine.
@@ -63,6 +65,12 @@ impl Checked {
     }
 }
 
+/// Whether a diagnostic from index `before` on is an error. Only errors stop a step's
+/// output; warnings and notes never do.
+pub(crate) fn errors_since(diags: &[Diagnostic], before: usize) -> bool {
+    diags.get(before..).is_some_and(|d| d.iter().any(Diagnostic::is_error))
+}
+
 /// Two hosts or two guests with one name.
 pub fn duplicate_names(names: &[(String, Span)], what: &str, diags: &mut Vec<Diagnostic>) {
     let mut seen: std::collections::HashMap<&str, Span> = std::collections::HashMap::new();
@@ -84,44 +92,54 @@ pub fn duplicate_names(names: &[(String, Span)], what: &str, diags: &mut Vec<Dia
     }
 }
 
+/// Guests named by a warning of their own when they share a `pin` statement's CPUs; any
+/// more are summed up in one further warning.
+pub const SHARERS_NAMED: usize = 8;
+
 /// A hand-written guest's pinned CPUs go into the host's ledger: automatic guests placed
 /// later never land on them (vCPUs or emulator threads), and automatic emulator threads
-/// never run on its vCPUs' CPUs. Returns a warning for every earlier guest whose CPUs it
-/// shares, unless its pins say `shared=true`.
+/// never run on its vCPUs' CPUs. Returns a warning for each earlier guest whose CPUs a
+/// `pin` statement shares (the first [`SHARERS_NAMED`] of them, and one for the rest),
+/// unless the statement says `shared=true`.
+///
+/// The cost is the CPUs of the guest's distinct pins, a few earlier guests per CPU and the
+/// warnings: never every earlier guest per pin.
 pub fn record_pins(
     ledger: &mut Ledger,
     topo: &crate::place::topo::HostTopo,
     guest: &crate::ir::Guest,
     diags: &mut Vec<Diagnostic>,
 ) {
-    let mut vcpu_cpus = IdSet::new();
+    let shared: HashSet<Span> = guest.spans.shared_pins.iter().copied().collect();
+    // A statement's vCPUs all have its CPUs: each (statement, CPUs) once, at its first vCPU.
+    let mut seen: HashSet<(Span, &IdSet)> = HashSet::new();
+    let mut warned: HashSet<(Span, &str)> = HashSet::new();
+    let mut summed: HashSet<Span> = HashSet::new();
+    let mut sets: Vec<&IdSet> = Vec::new();
     for (p, span) in guest.pins.iter().zip(&guest.spans.pins) {
-        vcpu_cpus = vcpu_cpus.union(&p.cpus);
-        if guest.spans.shared_pins.contains(span) {
+        if !seen.insert((*span, &p.cpus)) {
             continue;
         }
-        for (other, cpus) in &ledger.owners {
-            let both = p.cpus.intersection(cpus);
-            if both.is_empty() || *other == guest.name {
-                continue;
-            }
-            let d = Diagnostic::warning(
-                PINS_SHARED,
-                format!("vCPU {} runs on host CPUs {both}, which guest `{other}` also runs on", p.vcpu),
-                *span,
-                format!("shared with `{other}`"),
-            )
-            .with_help(format!(
-                "guests `{}` and `{other}` compete for these CPUs; pin to others, or write `shared=true` on this `pin` if the sharing is intended",
-                guest.name
-            ));
-            if !diags.iter().any(|x| {
-                x.code == PINS_SHARED && x.primary_span() == *span && x.message.contains(&format!("`{other}`"))
-            }) {
-                diags.push(d);
+        sets.push(&p.cpus);
+        if shared.contains(span) {
+            continue;
+        }
+        let (named, more) = ledger.owners.sharing(&p.cpus, &guest.name, SHARERS_NAMED);
+        for (other, cpus) in named {
+            if warned.insert((*span, other)) {
+                diags.push(shared_with(guest, p, *span, other, &p.cpus.intersection(cpus)));
             }
         }
+        if more && summed.insert(*span) {
+            diags.push(shared_with_more(
+                guest,
+                p,
+                *span,
+                &p.cpus.intersection(ledger.owners.cpus()),
+            ));
+        }
     }
+    let vcpu_cpus = sets.iter().fold(IdSet::new(), |all, s| all.union(s));
     let mut all = vcpu_cpus.clone();
     if let Some(e) = &guest.emulator_pin {
         all = all.union(e);
@@ -132,8 +150,37 @@ pub fn record_pins(
     ledger.take(topo, &all);
     ledger.dedicated = ledger.dedicated.union(&vcpu_cpus);
     if !vcpu_cpus.is_empty() {
-        ledger.owners.push((guest.name.clone(), vcpu_cpus));
+        std::sync::Arc::make_mut(&mut ledger.owners).add(&guest.name, vcpu_cpus);
     }
+}
+
+fn shared_with(guest: &crate::ir::Guest, p: &crate::ir::VcpuPin, span: Span, other: &str, both: &IdSet) -> Diagnostic {
+    Diagnostic::warning(
+        PINS_SHARED,
+        format!("vCPU {} runs on host CPUs {both}, which guest `{other}` also runs on", p.vcpu),
+        span,
+        format!("shared with `{other}`"),
+    )
+    .with_help(format!(
+        "guests `{}` and `{other}` compete for these CPUs; pin to others, or write `shared=true` on this `pin` if the sharing is intended",
+        guest.name
+    ))
+}
+
+fn shared_with_more(guest: &crate::ir::Guest, p: &crate::ir::VcpuPin, span: Span, cpus: &IdSet) -> Diagnostic {
+    Diagnostic::warning(
+        PINS_SHARED,
+        format!(
+            "vCPU {} runs on host CPUs {cpus}, which more guests than the {SHARERS_NAMED} named also run on",
+            p.vcpu
+        ),
+        span,
+        "shared with more guests",
+    )
+    .with_help(format!(
+        "`{}` competes with all of them; only the first {SHARERS_NAMED} guests sharing a `pin` get a warning each; pin to others, or write `shared=true` on this `pin` if the sharing is intended",
+        guest.name
+    ))
 }
 
 /// A guest names no host that exists, or several hosts exist and it names none.

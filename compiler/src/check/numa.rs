@@ -7,6 +7,36 @@ use crate::host::HostProfile;
 use crate::ir::{GuestCell, MemBinding, MemPolicy};
 use crate::sets::IdSet;
 use crate::span::Span;
+use std::collections::HashMap;
+
+/// The most NUMA nodes QEMU 7.2 starts a guest with (`MAX_NODES`: "Max number of NUMA
+/// nodes reached").
+pub const MAX_CELLS: usize = 128;
+
+/// More than [`MAX_CELLS`] cells, reported at `span`.
+pub fn too_many_cells(count: u64, span: Span, label: &str) -> Diagnostic {
+    Diagnostic::error(
+        CELL_COUNT,
+        format!("{count} guest cells are more than QEMU takes"),
+        span,
+        label.to_string(),
+    )
+    .with_help(format!(
+        "QEMU 7.2 starts a guest with at most {MAX_CELLS} NUMA nodes (\"Max number of NUMA nodes reached\"); use at most {MAX_CELLS} cells"
+    ))
+}
+
+/// More `cell` lines than [`MAX_CELLS`]: the error, at the first one past the limit.
+fn count_cells(fields: &[Fields<'_>]) -> Option<Diagnostic> {
+    let mut cells = fields.iter().filter(|f| f.keyword() == "cell");
+    let past = cells.nth(MAX_CELLS)?;
+    let count = MAX_CELLS + 1 + cells.count();
+    Some(too_many_cells(
+        count as u64,
+        past.stmt.head_span(),
+        &format!("cell number {} of this block", MAX_CELLS + 1),
+    ))
+}
 
 pub struct NumaCx<'a, 'h> {
     pub diags: &'a mut Vec<Diagnostic>,
@@ -14,6 +44,7 @@ pub struct NumaCx<'a, 'h> {
     pub guest_span: Span,
 }
 
+#[derive(Default)]
 pub struct NumaResult {
     /// Sorted by id; ids are 0..k-1 when there are no errors.
     pub cells: Vec<GuestCell>,
@@ -41,6 +72,11 @@ pub fn check_numa(
         .filter_map(|s| schema::check(s, Context::Numa, cx.diags))
         .collect();
 
+    // Counted before anything per cell is built: the distance table is cells × cells.
+    if let Some(d) = count_cells(&fields) {
+        cx.diags.push(d);
+        return NumaResult::default();
+    }
     let mut cells: Vec<(GuestCell, Span, Option<Span>, Span)> = Vec::new();
     let mut page_spans: Vec<(u32, Option<Span>)> = Vec::new();
     for f in fields.iter().filter(|f| f.keyword() == "cell") {
@@ -371,7 +407,8 @@ fn distances(
             }
         }
     }
-    let mut seen: Vec<(u32, u32, Span)> = Vec::new();
+    // Each written pair and where: one look-up per `distance` line.
+    let mut seen: HashMap<(u32, u32), Span> = HashMap::new();
     for f in &explicit {
         let (Some(a), Some(b), Some(v)) = (f.arg_int(0), f.arg_int(1), f.arg_int(2)) else {
             continue;
@@ -398,7 +435,7 @@ fn distances(
             continue;
         }
         let (a, b) = (a as u32, b as u32);
-        if let Some((_, _, first)) = seen.iter().find(|(x, y, _)| *x == a && *y == b) {
+        if let Some(first) = seen.get(&(a, b)) {
             cx.diags.push(
                 Diagnostic::error(
                     DISTANCE_TWICE,
@@ -412,7 +449,7 @@ fn distances(
             ok = false;
             continue;
         }
-        seen.push((a, b, f.span()));
+        seen.insert((a, b), f.span());
         if a == b && v != 10 {
             cx.diags.push(
                 Diagnostic::error(
@@ -447,8 +484,8 @@ fn distances(
         m[a as usize][b as usize] = Some(v as u32);
     }
     // Symmetric fill: `distance A B` sets B→A unless B A is written.
-    for &(a, b, _) in &seen {
-        if !seen.iter().any(|(x, y, _)| *x == b && *y == a) {
+    for &(a, b) in seen.keys() {
+        if !seen.contains_key(&(b, a)) {
             m[b as usize][a as usize] = m[a as usize][b as usize];
         }
     }

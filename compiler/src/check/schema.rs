@@ -724,7 +724,7 @@ pub fn check<'a>(stmt: &'a Statement, context: Context, diags: &mut Vec<Diagnost
         ),
         _ => {}
     }
-    if diags.len() > before {
+    if super::errors_since(diags, before) {
         return None;
     }
     Some(Fields {

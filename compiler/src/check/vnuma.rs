@@ -2,6 +2,7 @@
 
 use super::codes::*;
 use super::guest::HostRef;
+use super::numa::{MAX_CELLS, too_many_cells};
 use super::schema::Fields;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{GuestCell, MemPolicy, Topology, VcpuPin};
@@ -33,14 +34,24 @@ pub struct GuestFacts {
     pub page_kib: Option<u64>,
 }
 
-pub fn place_guest(
-    f: &Fields<'_>,
-    facts: &GuestFacts,
-    host: &HostRef<'_>,
-    state: &mut PlaceState<'_>,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<Placed> {
-    let req = Request {
+/// `cells=`, or the host nodes `mode=host` mirrors, past what QEMU takes; known before planning.
+fn too_many_requested(f: &Fields<'_>) -> Option<Diagnostic> {
+    if let Some(n) = f.int("cells").filter(|n| *n > MAX_CELLS as u64) {
+        return Some(too_many_cells(n, f.span_of("cells"), &format!("at most {MAX_CELLS}")));
+    }
+    let nodes = f.set("nodeset").map_or(0, |s| s.len());
+    (f.text("mode") != Some("node") && nodes > MAX_CELLS).then(|| {
+        too_many_cells(
+            nodes as u64,
+            f.span_of("nodeset"),
+            &format!("`mode=host` makes a cell of each of these {nodes} nodes"),
+        )
+    })
+}
+
+/// The placement request a `vnuma` statement makes for a guest.
+fn request(f: &Fields<'_>, facts: &GuestFacts) -> Request {
+    Request {
         mode: if f.text("mode") == Some("node") {
             Mode::Node
         } else {
@@ -58,7 +69,21 @@ pub fn place_guest(
         vcpus: facts.vcpus,
         memory_kib: facts.memory_kib,
         page_kib: facts.page_kib,
-    };
+    }
+}
+
+pub fn place_guest(
+    f: &Fields<'_>,
+    facts: &GuestFacts,
+    host: &HostRef<'_>,
+    state: &mut PlaceState<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Placed> {
+    if let Some(d) = too_many_requested(f) {
+        diags.push(d);
+        return None;
+    }
+    let req = request(f, facts);
     // After one guest did not fit, the others that do not fit are summed up, not explained.
     let planned = if state.ledger.failed == 0 {
         place::plan_with_hints(host.profile, state.topo, &state.ledger, &req)
@@ -112,6 +137,14 @@ pub fn place_guest(
             Diagnostic::warning(UNEVEN_CELLS, why.clone(), f.stmt.keyword.span, "uneven cells")
                 .with_help("every socket still sits inside one cell, but the guest topology falls back to one socket per unit; choose a vCPU count divisible by the cells for equal sockets"),
         );
+    }
+    if plan.cells.len() > MAX_CELLS {
+        diags.push(too_many_cells(
+            plan.cells.len() as u64,
+            f.stmt.keyword.span,
+            &format!("mirrors {} host nodes", plan.cells.len()),
+        ));
+        return None;
     }
     place::commit(&mut state.ledger, state.topo, &plan);
     let cells = plan

@@ -3,6 +3,8 @@
 
 use crate::host::HostProfile;
 use crate::sets::IdSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// One physical core: its threads, sorted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,7 +109,58 @@ pub struct Ledger {
     /// never land there.
     pub taken: IdSet,
     /// Which guest runs exclusively on which host CPUs, to name both when they overlap.
-    pub owners: Vec<(String, IdSet)>,
+    pub owners: Arc<PinOwners>,
+}
+
+/// The hand-written guests whose vCPUs run on host CPUs, in the order they were recorded.
+/// Who else runs on a pin's CPUs is found through the CPUs, never by going through every
+/// guest recorded before, and only the first few are looked up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PinOwners {
+    /// Each recorded guest and the host CPUs its vCPUs run on.
+    records: Vec<(String, IdSet)>,
+    /// The records holding each host CPU, in record order.
+    by_cpu: BTreeMap<u32, Vec<usize>>,
+    /// Every CPU of every record.
+    all: IdSet,
+}
+
+impl PinOwners {
+    pub fn add(&mut self, guest: &str, cpus: IdSet) {
+        let record = self.records.len();
+        for c in cpus.iter() {
+            self.by_cpu.entry(c).or_default().push(record);
+        }
+        self.all = self.all.union(&cpus);
+        self.records.push((guest.to_string(), cpus));
+    }
+
+    /// The first `limit` guests recorded (other than any named `not`) whose CPUs meet
+    /// `cpus`, with those CPUs, in record order; and whether more than `limit` do. Costs
+    /// `limit + 1` records per CPU of `cpus` at most.
+    pub fn sharing(&self, cpus: &IdSet, not: &str, limit: usize) -> (Vec<(&str, &IdSet)>, bool) {
+        let mut first: BTreeSet<usize> = BTreeSet::new();
+        for c in cpus.iter() {
+            let Some(records) = self.by_cpu.get(&c) else { continue };
+            let others = records.iter().filter(|&&r| self.records[r].0 != not);
+            first.extend(others.take(limit + 1));
+            while first.len() > limit + 1 {
+                first.pop_last();
+            }
+        }
+        let more = first.len() > limit;
+        let named = first
+            .into_iter()
+            .take(limit)
+            .map(|r| (self.records[r].0.as_str(), &self.records[r].1))
+            .collect();
+        (named, more)
+    }
+
+    /// Every host CPU some recorded guest runs on.
+    pub fn cpus(&self) -> &IdSet {
+        &self.all
+    }
 }
 
 impl Ledger {
@@ -126,7 +179,7 @@ impl Ledger {
             dedicated: IdSet::new(),
             failed: 0,
             taken: IdSet::new(),
-            owners: Vec::new(),
+            owners: Arc::default(),
         }
     }
 

@@ -5,6 +5,7 @@
 //! asserted here. Each area has a module of its own.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod check;
 mod harness;
 mod hosts;
 

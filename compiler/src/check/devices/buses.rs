@@ -1,0 +1,260 @@
+//! Bus numbers, controller indices, slots and aliases of the expanders and root ports.
+
+use super::super::codes::*;
+use super::plug::{Exp, Layout};
+use crate::diagnostics::Diagnostic;
+use crate::ir::{Controller, ControllerKind, PciAddress};
+use crate::span::Span;
+use std::collections::HashMap;
+
+/// The last bus number; expanders are numbered downwards from here.
+const TOP_BUS: u32 = 255;
+/// The highest bus number of an expander itself (libvirt: "busNr … must be 1-254"); the
+/// buses of its root ports may go up to [`TOP_BUS`].
+const TOP_EXPANDER_BUS: u32 = 254;
+/// Root ports one expander takes (its slots 0 to 31).
+const EXPANDER_SLOTS: u32 = 32;
+
+/// Every controller with its index, and the index of each root port (by port number);
+/// None after an error.
+pub(super) fn controllers(l: &Layout, block: Span, diags: &mut Vec<Diagnostic>) -> Option<(Vec<Controller>, Vec<u32>)> {
+    let bus_nrs = number_buses(&l.exps, diags)?;
+    // Indices: expanders, then root ports, in statement order; slots on pcie.0 from 1.
+    let mut controllers = Vec::new();
+    let mut root_slot = 1u32;
+    let mut exp_index = Vec::new();
+    for (x, &bus_nr) in l.exps.iter().zip(&bus_nrs) {
+        let index = controllers.len() as u32 + 1;
+        exp_index.push(index);
+        controllers.push(Controller {
+            index,
+            name: x.name.clone(),
+            kind: ControllerKind::Expander { bus_nr, node: x.node },
+            address: PciAddress {
+                bus: 0,
+                slot: root_slot,
+                function: 0,
+            },
+        });
+        root_slot += 1;
+    }
+    let mut exp_slots = vec![0u32; l.exps.len()];
+    let mut port_index = Vec::new();
+    for p in &l.ports {
+        let index = controllers.len() as u32 + 1;
+        port_index.push(index);
+        let address = match p.on {
+            Some(e) => {
+                let slot = exp_slots[e];
+                exp_slots[e] += 1;
+                PciAddress {
+                    bus: exp_index[e],
+                    slot,
+                    function: 0,
+                }
+            }
+            None => {
+                root_slot += 1;
+                PciAddress {
+                    bus: 0,
+                    slot: root_slot - 1,
+                    function: 0,
+                }
+            }
+        };
+        controllers.push(Controller {
+            index,
+            name: p.name.clone(),
+            kind: ControllerKind::RootPort {
+                chassis: index,
+                port: (address.slot << 3) + address.function,
+            },
+            address,
+        });
+    }
+    let written: Vec<Span> = l
+        .exps
+        .iter()
+        .map(|x| x.span)
+        .chain(l.ports.iter().map(|p| p.span))
+        .collect();
+    unique_aliases(&controllers, &written, diags)?;
+    if root_slot > 0x1e {
+        diags.push(
+            Diagnostic::error(DEVICE_CONFIG, "more devices than pcie.0 has slots", block, "too many")
+                .with_help("pcie.0 has 30 free slots; put devices behind expanders with `node=` or `on=`"),
+        );
+        return None;
+    }
+    Some((controllers, port_index))
+}
+
+/// Each expander takes its own bus and one per root port behind it: written with `bus-nr=`,
+/// or numbered from the top down. None after an error.
+fn number_buses(exps: &[Exp], diags: &mut Vec<Diagnostic>) -> Option<Vec<u32>> {
+    let mut taken: Vec<(u32, u32, Span)> = Vec::new(); // (lo, hi, span)
+    let mut next_top = TOP_BUS;
+    let mut bus_nrs = Vec::new();
+    for x in exps {
+        if x.ports > EXPANDER_SLOTS {
+            diags.push(
+                Diagnostic::error(
+                    DEVICE_CONFIG,
+                    format!(
+                        "expander `{}` has {} root ports; it has {EXPANDER_SLOTS} slots",
+                        x.name, x.ports
+                    ),
+                    x.span,
+                    "too many root ports",
+                )
+                .with_help("spread the devices over more expanders (one per cell is made by `node=`)"),
+            );
+            return None;
+        }
+        let need = x.ports + 1;
+        let (lo, span) = match x.bus_nr {
+            Some((b, span)) => (written_bus(x, b, span, diags)?, span),
+            None => (free_bus(x, next_top, diags)?, x.span),
+        };
+        let hi = lo + need - 1;
+        if hi > TOP_BUS {
+            diags.push(
+                Diagnostic::error(
+                    BUS_NR,
+                    format!(
+                        "expander `{}` needs buses {lo}-{hi}, its own and one for each of its {}, but the last bus is {TOP_BUS}",
+                        x.name,
+                        root_ports(x.ports)
+                    ),
+                    span,
+                    "past the last bus",
+                )
+                .with_help(format!(
+                    "with {} behind it, `bus-nr=` may be 1 to {}",
+                    root_ports(x.ports),
+                    TOP_BUS - x.ports
+                )),
+            );
+            return None;
+        }
+        if let Some((a, b, other)) = taken.iter().find(|(a, b, _)| lo <= *b && *a <= hi) {
+            diags.push(
+                Diagnostic::error(
+                    BUS_NR,
+                    format!(
+                        "expander `{}` takes {}, which overlaps {}",
+                        x.name,
+                        buses(lo, hi),
+                        buses(*a, *b)
+                    ),
+                    span,
+                    "overlapping bus numbers",
+                )
+                .with_label(*other, "the other expander")
+                .with_help("leave `bus-nr=` out to let vnumac number the buses, or move one range"),
+            );
+            return None;
+        }
+        taken.push((lo, hi, span));
+        if x.bus_nr.is_none() {
+            next_top = lo - 1;
+        }
+        bus_nrs.push(lo);
+    }
+    Some(bus_nrs)
+}
+
+/// A written `bus-nr=`: the expander's own bus, 1 to 254.
+fn written_bus(x: &Exp, b: u64, span: Span, diags: &mut Vec<Diagnostic>) -> Option<u32> {
+    match u32::try_from(b) {
+        Ok(b) if (1..=TOP_EXPANDER_BUS).contains(&b) => Some(b),
+        _ => {
+            diags.push(
+                Diagnostic::error(
+                    BUS_NR,
+                    format!(
+                        "`bus-nr={b}` is out of range: an expander's own bus is 1 to {TOP_EXPANDER_BUS}"
+                    ),
+                    span,
+                    format!("1 to {TOP_EXPANDER_BUS}"),
+                )
+                .with_help(format!(
+                    "libvirt refuses a `busNr` outside 1-{TOP_EXPANDER_BUS}; with {} behind it, expander `{}` may take `bus-nr=` 1 to {}",
+                    root_ports(x.ports),
+                    x.name,
+                    TOP_BUS.saturating_sub(x.ports).min(TOP_EXPANDER_BUS)
+                )),
+            );
+            None
+        }
+    }
+}
+
+/// The bus an expander numbered by vnumac gets: the highest that leaves room for its root
+/// ports below `top`, and never above 254.
+fn free_bus(x: &Exp, top: u32, diags: &mut Vec<Diagnostic>) -> Option<u32> {
+    let need = x.ports + 1;
+    if top < need {
+        let left = if top == 0 {
+            "no bus numbers are left".to_string()
+        } else {
+            format!("only {} are left", buses(1, top))
+        };
+        diags.push(
+            Diagnostic::error(
+                BUS_NR,
+                format!(
+                    "expander `{}` needs {need} bus numbers (its own and one per root port), but {left}",
+                    x.name
+                ),
+                x.span,
+                "out of bus numbers",
+            )
+            .with_help("the expanders before it took the others; use fewer expanders or root ports"),
+        );
+        return None;
+    }
+    Some((top - (need - 1)).min(TOP_EXPANDER_BUS))
+}
+
+/// libvirt and QEMU need every alias (`ua-NAME`, the QEMU id) to be unique.
+fn unique_aliases(controllers: &[Controller], written: &[Span], diags: &mut Vec<Diagnostic>) -> Option<()> {
+    let mut aliases: HashMap<String, (&str, Span)> = HashMap::new();
+    for (c, &span) in controllers.iter().zip(written) {
+        let alias = crate::lower::libvirt::alias_safe(&c.name);
+        if let Some((first, at)) = aliases.get(&alias) {
+            diags.push(
+                Diagnostic::error(
+                    DUPLICATE_ALIAS,
+                    format!("`{}` and `{first}` both become the alias `ua-{alias}`", c.name),
+                    span,
+                    "same alias",
+                )
+                .with_label(*at, "first here")
+                .with_help(
+                    "aliases keep letters, digits, `_` and `-` and turn anything else into `-`; \
+                     short forms name their controllers `pxb-cellN` and `port-DEVICE`: rename one",
+                ),
+            );
+            return None;
+        }
+        aliases.insert(alias, (&c.name, span));
+    }
+    Some(())
+}
+
+fn root_ports(n: u32) -> String {
+    if n == 1 {
+        "1 root port".into()
+    } else {
+        format!("{n} root ports")
+    }
+}
+
+fn buses(lo: u32, hi: u32) -> String {
+    if lo == hi {
+        format!("bus {lo}")
+    } else {
+        format!("buses {lo}-{hi}")
+    }
+}
