@@ -15,5 +15,9 @@ fn harness_limits_address_space() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/talk-manual-cells.vnuma");
     vnumac_limited(&dir, &["check", example], LIMIT_MIB).assert_code(0);
     let starved = vnumac_limited(&dir, &["check", example], 1);
-    assert_ne!((starved.code, starved.signal), (Some(0), None), "1 MiB is not enough to start");
+    assert_ne!(
+        (starved.code, starved.signal),
+        (Some(0), None),
+        "1 MiB is not enough to start"
+    );
 }
