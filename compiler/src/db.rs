@@ -80,10 +80,10 @@ pub fn parse_piece<'db>(db: &'db dyn salsa::Database, piece: Piece<'db>) -> (ast
     syntax::parse(FileId::RELATIVE, piece.text(db))
 }
 
-/// Where a file stops being read ([`syntax::word_budget_cut`]).
+/// Where a file stops being read ([`syntax::read_cut`]).
 #[salsa::tracked]
-pub fn word_cut(db: &dyn salsa::Database, file: SourceFile) -> Option<usize> {
-    syntax::word_budget_cut(file.text(db))
+pub fn word_cut(db: &dyn salsa::Database, file: SourceFile) -> Option<syntax::Cut> {
+    syntax::read_cut(file.text(db))
 }
 
 /// A file's pieces and where each starts.
@@ -91,7 +91,7 @@ pub fn word_cut(db: &dyn salsa::Database, file: SourceFile) -> Option<usize> {
 pub fn pieces<'db>(db: &'db dyn salsa::Database, file: SourceFile) -> Vec<(Piece<'db>, u32)> {
     let text = file.text(db);
     // A file is read up to its word budget; `items` and `parse` report the cut.
-    let text = &text[..word_cut(db, file).unwrap_or(text.len())];
+    let text = &text[..word_cut(db, file).map_or(text.len(), |c| c.at)];
     syntax::chunks::chunks(text)
         .into_iter()
         .map(|r| (Piece::new(db, text[r.clone()].to_string()), r.start as u32))
@@ -107,7 +107,7 @@ pub fn parse(db: &dyn salsa::Database, file: SourceFile) -> Parsed {
         syntax::chunks::append(&mut out, parse_piece(db, *piece), file.id(db), *at);
     }
     if let Some(cut) = word_cut(db, file) {
-        out.1.push(syntax::too_many_words(file.id(db), file.text(db), *cut));
+        out.1.push(syntax::cut_error(file.id(db), file.text(db), *cut));
     }
     Parsed {
         ast: out.0,
@@ -190,7 +190,7 @@ pub fn items(db: &dyn salsa::Database, program: Program) -> Items {
             }
         }
         if let Some(cut) = word_cut(db, *f) {
-            diags.push(syntax::too_many_words(id, f.text(db), *cut));
+            diags.push(syntax::cut_error(id, f.text(db), *cut));
         }
     }
     check::duplicate_names(&host_names, "host", &mut diags);

@@ -51,12 +51,34 @@ pub const MAX_FIELDS: usize = 256;
 /// The 1,000-guest fleet of the placement benchmark has about 20,000.
 pub const MAX_WORDS: usize = 250_000;
 
+/// The longest word, string or comment a file is read for: 64 KiB, sixteen times the
+/// longest path, and room for a list of ten thousand single CPUs. A longer one is not
+/// parsed (the parser spends about 100 ns on each of its bytes, and some errors would
+/// quote it), and reading stops at the start of its line.
+pub const MAX_WORD_BYTES: usize = 64 << 10;
+
+/// Where a file stops being read, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Cut {
+    /// The start of the line where reading stops.
+    pub at: usize,
+    /// Where the word longer than [`MAX_WORD_BYTES`] starts; None when the file has more
+    /// than [`MAX_WORDS`] words.
+    pub long_word: Option<usize>,
+}
+
 /// Where a file stops being read: the start of the line holding its word number
-/// [`MAX_WORDS`]` + 1`, or None when it has no more words than that. One linear pass that
-/// knows comments and strings.
-pub fn word_budget_cut(text: &str) -> Option<usize> {
+/// [`MAX_WORDS`]` + 1`, or holding a word, string or comment longer than [`MAX_WORD_BYTES`];
+/// None when there is neither. One linear pass that knows comments and strings.
+pub fn read_cut(text: &str) -> Option<Cut> {
     let bytes = text.as_bytes();
-    let (mut words, mut in_word, mut line_start) = (0usize, false, 0usize);
+    let (mut words, mut in_word, mut line_start, mut word_start) = (0usize, false, 0usize, 0usize);
+    let long = |start: usize, end: usize, line_start: usize| {
+        (end - start > MAX_WORD_BYTES).then_some(Cut {
+            at: line_start,
+            long_word: Some(start),
+        })
+    };
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
@@ -68,8 +90,14 @@ pub fn word_budget_cut(text: &str) -> Option<usize> {
             }
             b'#' => {
                 in_word = false;
-                while i + 1 < bytes.len() && bytes[i + 1] != b'\n' {
-                    i += 1;
+                let start = i;
+                i += bytes[i..]
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map_or(bytes.len() - i, |n| n)
+                    - 1;
+                if let Some(cut) = long(start, i + 1, line_start) {
+                    return Some(cut);
                 }
             }
             b'{' | b'}' => {
@@ -80,6 +108,7 @@ pub fn word_budget_cut(text: &str) -> Option<usize> {
                 if !in_word {
                     words += 1;
                     in_word = true;
+                    word_start = i;
                 }
                 if b == b'"' {
                     i += 1;
@@ -89,42 +118,72 @@ pub fn word_budget_cut(text: &str) -> Option<usize> {
                         }
                         i += 1;
                     }
+                    if let Some(cut) = long(word_start, i.min(bytes.len()), line_start) {
+                        return Some(cut);
+                    }
                     if i < bytes.len() && bytes[i] == b'\n' {
                         in_word = false;
                         line_start = i + 1;
                     }
+                } else if let Some(cut) = long(word_start, i + 1, line_start) {
+                    return Some(cut);
                 }
             }
         }
         if words > MAX_WORDS {
-            return Some(line_start);
+            return Some(Cut {
+                at: line_start,
+                long_word: None,
+            });
         }
         i += 1;
     }
     None
 }
 
-/// The error for a file cut at `at` by [`word_budget_cut`]: it points at the file's start, so
-/// that it comes first among the file's diagnostics, and at the line where reading stopped.
-pub fn too_many_words(file: FileId, text: &str, at: usize) -> Diagnostic {
-    let at = at.min(text.len());
+/// The error for a file cut by [`read_cut`]: it points at the file's start, so that it
+/// comes first among the file's diagnostics, and at where reading stopped (the long word's
+/// first byte, or the line's).
+pub fn cut_error(file: FileId, text: &str, cut: Cut) -> Diagnostic {
+    let at = cut.at.min(text.len());
     let first_end = text.find('\n').unwrap_or(text.len()).min(1);
-    let cut_end = text[at..].find('\n').map_or(text.len(), |n| at + n).min(at + 1);
+    let from = cut.long_word.unwrap_or(at).min(text.len());
+    let mut end = (from + 1).min(text.len());
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    let (message, help) = match cut.long_word {
+        None => (
+            format!("syntax error: this file has more than {MAX_WORDS} words"),
+            "split the file with `include`, or check that it is what you meant to read",
+        ),
+        Some(_) => (
+            format!(
+                "syntax error: a word, string or comment longer than {} KiB",
+                MAX_WORD_BYTES >> 10
+            ),
+            "check that the file is what you meant to read",
+        ),
+    };
+    let label = match cut.long_word {
+        None => "vnumac read no further than here",
+        Some(_) => "vnumac read no further than the line of this",
+    };
     Diagnostic::error(
         SYNTAX,
-        format!("syntax error: this file has more than {MAX_WORDS} words"),
+        message,
         Span::new(file, 0, first_end),
         "this file is read only in part",
     )
-    .with_label(Span::new(file, at, cut_end), "vnumac read no further than here")
-    .with_help("split the file with `include`, or check that it is what you meant to read")
+    .with_label(Span::new(file, from, end), label)
+    .with_help(help)
 }
 
 /// Parse one file: the tree of everything that parsed, and every error found.
 pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
-    if let Some(cut) = word_budget_cut(text) {
-        let (tree, mut diags, _) = parse_reporting_fallback(file, &text[..cut]);
-        diags.push(too_many_words(file, text, cut));
+    if let Some(cut) = read_cut(text) {
+        let (tree, mut diags, _) = parse_reporting_fallback(file, &text[..cut.at]);
+        diags.push(cut_error(file, text, cut));
         return (tree, diags);
     }
     let (tree, diags, _) = parse_reporting_fallback(file, text);
@@ -619,16 +678,53 @@ mod tests {
         // nothing.
         let line = format!("x {}; y=\"a b; c\" }} # not {{ words\n", "a ".repeat(997));
         let text = line.repeat(MAX_WORDS / 1000);
-        assert_eq!(word_budget_cut(&text), None);
+        assert_eq!(read_cut(&text), None);
         let more = format!("{text}{line}");
         // Word MAX_WORDS + 1 is on the next line, which is where reading stops.
-        assert_eq!(word_budget_cut(&more), Some(text.len()));
+        assert_eq!(read_cut(&more).map(|c| c.at), Some(text.len()));
         let (f, diags) = parse(FileId(0), &more);
         let d = diags.iter().find(|d| d.message.contains("more than 250000 words"));
         let labels = d.map(|d| (d.labels[0].span.start, d.labels[1].span.start));
         assert_eq!(labels, Some((0, text.len() as u32)), "{diags:?}");
         // Nothing past the cut is in the tree.
         assert!(f.statements.iter().all(|s| (s.span.end as usize) <= text.len()));
+    }
+
+    #[test]
+    fn a_word_string_or_comment_over_the_limit_stops_reading_at_its_line() {
+        let head = "guest g {\n  vcpus 1\n}\n";
+        let long = "x".repeat(MAX_WORD_BYTES + 1);
+        for (line, start) in [
+            (format!("{long}\n"), 0),
+            (format!("host h from=\"{long}\"\n"), 7),
+            (format!("  # {long}\n"), 2),
+            (format!("{}\n", "\0".repeat(MAX_WORD_BYTES + 1)), 0),
+            (format!("guest \"{long}"), 6),
+        ] {
+            let text = format!("{head}{line}guest h {{}}\n");
+            let cut = read_cut(&text);
+            assert_eq!(
+                cut,
+                Some(Cut {
+                    at: head.len(),
+                    long_word: Some(head.len() + start)
+                }),
+                "{}",
+                &line[..20]
+            );
+            let (f, diags) = parse(FileId(0), &text);
+            assert_eq!(f.statements.len(), 1, "only what comes before is read");
+            assert_eq!(diags.len(), 1, "{diags:?}");
+            assert_eq!(
+                diags[0].message,
+                "syntax error: a word, string or comment longer than 64 KiB"
+            );
+            assert_eq!(diags[0].labels[1].span.start as usize, head.len() + start);
+            assert_eq!(diags[0].labels[1].span.end as usize, head.len() + start + 1);
+        }
+        // A word of exactly the limit is read.
+        let text = format!("{head}{}\n", "x".repeat(MAX_WORD_BYTES));
+        assert_eq!(read_cut(&text), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! asserted here. Each area has a module of its own.
 
 mod harness;
+mod tokens;
 
 use harness::{LIMIT_MIB, scratch, vnumac_limited};
 

@@ -26,7 +26,7 @@ pub(super) struct Graph {
 
 /// The files `text` (the text of `path`) includes at its top level.
 fn includes(path: &Path, text: &str) -> Vec<PathBuf> {
-    let text = &text[..syntax::word_budget_cut(text).unwrap_or(text.len())];
+    let text = &text[..syntax::read_cut(text).map_or(text.len(), |c| c.at)];
     let mut out = Vec::new();
     for r in syntax::chunks::chunks(text) {
         let piece = &text[r];
