@@ -359,7 +359,7 @@ mod tests {
         // Lines of thousands of characters of 1 to 4 bytes, so marks fall inside lines,
         // inside characters and on line ends.
         let unit = "aé𝄞x€";
-        let text = format!("{}\n{}\nshort\n{}", unit.repeat(700), unit.repeat(1), unit.repeat(900));
+        let text = format!("{}\n{}\nshort\n{}", unit.repeat(700), unit, unit.repeat(900));
         let idx = LineIndex::new(&text);
         assert!(idx.marks.len() > 8, "{}", idx.marks.len());
         for (offset, _) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {

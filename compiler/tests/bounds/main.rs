@@ -4,6 +4,8 @@
 //! kill, not as a slow test. Time is measured by `cargo bench -p vnumac --bench hostile`, never
 //! asserted here. Each area has a module of its own.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod harness;
 mod tokens;
 
