@@ -12,7 +12,9 @@
 //!   named differently (247,500 candidate columns for alignment, just under the word budget);
 //! - `import-attrs-200k`, `import-elems-200k`: domain XML with 200,000 attributes on the root,
 //!   or 200,000 unknown elements;
-//! - `caps-64-nodes`: a 64-node capabilities file (760 KB) read into a host profile.
+//! - `caps-64-nodes`: a 64-node capabilities file (760 KB) read into a host profile;
+//! - `word-16m`, `nuls-16m`, `string-16m`: one token at the 16 MiB input cap (a word, NULs,
+//!   an unterminated string), checked and rendered.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -44,6 +46,9 @@ const SCENARIOS: &[&str] = &[
     "import-attrs-200k",
     "import-elems-200k",
     "caps-64-nodes",
+    "word-16m",
+    "nuls-16m",
+    "string-16m",
 ];
 
 fn bad_lines() -> String {
@@ -116,7 +121,9 @@ fn check_and_render(text: &str) -> usize {
 
 fn run(name: &str, input: &str) -> usize {
     match name {
-        "bad-lines-40k" | "props-4m" | "lines-5m" | "semicolons-8m" => check_and_render(input),
+        "bad-lines-40k" | "props-4m" | "lines-5m" | "semicolons-8m" | "word-16m" | "nuls-16m" | "string-16m" => {
+            check_and_render(input)
+        }
         "fmt-250k" => vnumac::fmt::format(input).unwrap().len(),
         "import-attrs-200k" | "import-elems-200k" => vnumac::import::import_domain(input, &Default::default())
             .unwrap()
@@ -160,6 +167,9 @@ fn scenario(name: &str) {
             (0..200_000).map(|i| format!("<e{i}/>")).collect::<String>()
         )),
         "caps-64-nodes" => caps(),
+        "word-16m" => "a".repeat(16 << 20),
+        "nuls-16m" => "\0".repeat(16 << 20),
+        "string-16m" => format!("guest \"{}", "a".repeat((16 << 20) - 7)),
         other => panic!("unknown scenario {other}"),
     };
     let mut times = Vec::new();
