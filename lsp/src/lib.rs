@@ -6,6 +6,7 @@ pub mod convert;
 pub mod publish;
 pub mod run;
 pub mod server;
+pub mod settings;
 
 use tower_lsp_server::{ClientSocket, LspService};
 

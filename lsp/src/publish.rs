@@ -2,7 +2,7 @@
 //! the first [`MAX_PUBLISHED`] of them and a count of the rest.
 
 use crate::convert::{self, Lines, Locations};
-use crate::server::Settings;
+use crate::settings::Settings;
 use std::path::PathBuf;
 use tower_lsp_server::ls_types::*;
 use vnumac::db::{Program, Snapshot, SourceFile};

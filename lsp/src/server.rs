@@ -6,10 +6,11 @@
 use crate::convert::{self, Lines, Locations};
 use crate::publish;
 use crate::run::{self, Ran, on_snapshot};
+use crate::settings::{Settings, docs_url};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::Mutex;
@@ -20,26 +21,6 @@ use vnumac::db::{Program, Snapshot, SourceFile};
 use vnumac::ide::document::Change;
 use vnumac::ide::session::Session;
 use vnumac::source::Encoding;
-
-/// What the client agreed to at initialization.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub encoding: Encoding,
-    /// Where `docs/diagnostics.md` is, for links from diagnostic codes.
-    pub docs_url: Option<String>,
-    /// Publish notes too (initialization option `notes`).
-    pub notes: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Settings {
-        Settings {
-            encoding: Encoding::Utf16,
-            docs_url: None,
-            notes: false,
-        }
-    }
-}
 
 pub struct Backend {
     client: Client,
@@ -204,12 +185,6 @@ pub struct ExplainParams {
     pub text_document: TextDocumentIdentifier,
     /// `text` (default) or `svg`.
     pub format: Option<String>,
-}
-
-fn docs_url() -> Option<String> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/diagnostics.md");
-    let p = p.canonicalize().ok()?;
-    convert::uri(&p).map(|u| u.to_string())
 }
 
 impl LanguageServer for Backend {
