@@ -24,7 +24,10 @@
 //! - `pins-shared-1000`, `pins-shared-2000`: 1,000 or 2,000 hand-written guests, each with
 //!   `pin vcpus=0-1 node=N` over the four nodes of one host, so every guest shares CPUs with
 //!   the earlier guests of its node (W0507), checked and rendered;
-//! - `cpu-features-80k`: one `cpu` line that requires 80,000 distinct features, checked.
+//! - `cpu-features-9k`: one `cpu` line that requires 9,000 distinct features (a 64 KiB
+//!   string), checked;
+//! - `word-16m`, `nuls-16m`, `string-16m`: one token at the 16 MiB input cap (a word, NULs,
+//!   an unterminated string), checked and rendered.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -64,7 +67,10 @@ const SCENARIOS: &[&str] = &[
     "cells-20k",
     "pins-shared-1000",
     "pins-shared-2000",
-    "cpu-features-80k",
+    "cpu-features-9k",
+    "word-16m",
+    "nuls-16m",
+    "string-16m",
 ];
 
 const WIDE: &str = "0-1048575";
@@ -249,9 +255,8 @@ fn check_and_render(text: &str) -> usize {
 
 fn run(name: &str, input: &str) -> usize {
     match name {
-        "bad-lines-40k" | "props-4m" | "lines-5m" | "semicolons-8m" | "l3-wide-2k" | "sets-wide" => {
-            check_and_render(input)
-        }
+        "bad-lines-40k" | "props-4m" | "lines-5m" | "semicolons-8m" | "l3-wide-2k" | "sets-wide" | "word-16m"
+        | "nuls-16m" | "string-16m" => check_and_render(input),
         "import-vcpupin-1k" => vnumac::import::import_domain(input, &Default::default())
             .unwrap()
             .text
@@ -262,7 +267,7 @@ fn run(name: &str, input: &str) -> usize {
             .len(),
         "probe-l3-1k" => vnumac::host::sysfs::probe("h", Path::new(input)).unwrap().0.l3.len(),
         "pins-shared-1000" | "pins-shared-2000" => check_and_render(input),
-        "cells-20k" | "cpu-features-80k" => check_only(input),
+        "cells-20k" | "cpu-features-9k" => check_only(input),
         "fmt-250k" => vnumac::fmt::format(input).unwrap().len(),
         "import-attrs-200k" | "import-elems-200k" => vnumac::import::import_domain(input, &Default::default())
             .unwrap()
@@ -314,7 +319,10 @@ fn scenario(name: &str) {
         "cells-20k" => cells(20_000),
         "pins-shared-1000" => pins_shared(1_000),
         "pins-shared-2000" => pins_shared(2_000),
-        "cpu-features-80k" => cpu_features(80_000),
+        "cpu-features-9k" => cpu_features(9_000),
+        "word-16m" => "a".repeat(16 << 20),
+        "nuls-16m" => "\0".repeat(16 << 20),
+        "string-16m" => format!("guest \"{}", "a".repeat((16 << 20) - 7)),
         other => panic!("unknown scenario {other}"),
     };
     let mut times = Vec::new();

@@ -42,15 +42,43 @@ pub struct Diagnostic {
     pub help: Option<String>,
 }
 
+/// The most characters of one quoted text (between backticks) that a diagnostic's message
+/// and labels show: input quoted back is cut to this, and `…`.
+pub const MAX_QUOTE: usize = 64;
+/// The same for its help, which quotes the edits it proposes.
+pub const MAX_HELP_QUOTE: usize = 256;
+
+/// `text` with every quoted part (between backticks) longer than `max` characters cut to its
+/// first `max` and `…`.
+pub fn shorten_quotes(text: String, max: usize) -> String {
+    let long = |q: &str| q.len() > max && q.chars().nth(max).is_some();
+    if text.len() <= max || !text.split('`').skip(1).step_by(2).any(long) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len().min(4 * max));
+    for (i, part) in text.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        if i % 2 == 1 && long(part) {
+            out.extend(part.chars().take(max));
+            out.push('…');
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
 impl Diagnostic {
     pub fn error(code: &'static str, message: impl Into<String>, span: Span, label: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Error,
             code,
-            message: message.into(),
+            message: shorten_quotes(message.into(), MAX_QUOTE),
             labels: vec![Label {
                 span,
-                message: label.into(),
+                message: shorten_quotes(label.into(), MAX_QUOTE),
                 primary: true,
             }],
             help: None,
@@ -72,12 +100,12 @@ impl Diagnostic {
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(shorten_quotes(help.into(), MAX_HELP_QUOTE));
         self
     }
 
     pub fn maybe_help(mut self, help: Option<String>) -> Self {
-        self.help = help;
+        self.help = help.map(|h| shorten_quotes(h, MAX_HELP_QUOTE));
         self
     }
 
@@ -85,7 +113,7 @@ impl Diagnostic {
     pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Self {
         self.labels.push(Label {
             span,
-            message: message.into(),
+            message: shorten_quotes(message.into(), MAX_QUOTE),
             primary: false,
         });
         self
@@ -174,12 +202,12 @@ impl miette::Diagnostic for Report {
     }
 }
 
-#[cfg(feature = "cli")]
 /// Text for a terminal: control characters written out (see [`crate::terminal`]).
 fn safe(text: &str) -> String {
     crate::terminal::escape(text).into_owned()
 }
 
+#[cfg(feature = "cli")]
 fn labeled(label: &Label) -> LabeledSpan {
     let text = if label.message.is_empty() {
         None
@@ -420,4 +448,31 @@ pub fn to_json_with(diag: &Diagnostic, lines: &crate::source::LineCache<'_>) -> 
         "help": diag.help,
         "labels": labels,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_input_is_cut_to_a_short_prefix() {
+        let word = "é".repeat(100_000);
+        let d = Diagnostic::error(
+            "vnuma::E0201",
+            format!("unknown statement `{word}` here, and `short`"),
+            Span::default(),
+            format!("`{word}`"),
+        )
+        .with_help(format!("did you mean `{word}`?"))
+        .with_label(Span::default(), format!("also `{word}`"));
+        let cut = "é".repeat(MAX_QUOTE);
+        assert_eq!(d.message, format!("unknown statement `{cut}…` here, and `short`"));
+        assert_eq!(d.labels[0].message, format!("`{cut}…`"));
+        assert_eq!(d.labels[1].message, format!("also `{cut}…`"));
+        let help = "é".repeat(MAX_HELP_QUOTE);
+        assert_eq!(d.help.as_deref(), Some(format!("did you mean `{help}…`?").as_str()));
+        // Quotes up to the limit, and text outside quotes, are kept whole.
+        let exact = format!("`{}` {}", "a".repeat(MAX_QUOTE), "b".repeat(1000));
+        assert_eq!(shorten_quotes(exact.clone(), MAX_QUOTE), exact);
+    }
 }

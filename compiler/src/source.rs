@@ -202,18 +202,30 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// Line starts of one text, for converting byte offsets to (line, column) and back, with
-/// columns in UTF-8 bytes or UTF-16 code units (what LSP counts by default).
+/// columns in UTF-8 bytes or UTF-16 code units (what LSP counts by default). Each conversion
+/// reads at most [`MARK_EVERY`] bytes of the text, however long its line: a text that is not
+/// ASCII keeps the UTF-16 length of the text before every mark.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LineIndex {
     starts: Vec<u32>,
     len: u32,
+    /// (byte offset on a character boundary, UTF-16 units before it), every
+    /// [`MARK_EVERY`] bytes; empty for ASCII text, where units are bytes.
+    marks: Vec<(u32, u32)>,
 }
+
+/// How many bytes apart the UTF-16 marks of a [`LineIndex`] are.
+pub const MARK_EVERY: usize = 1024;
 
 /// How columns are counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Encoding {
     Utf8,
     Utf16,
+}
+
+fn utf16_len(s: &str) -> u32 {
+    s.chars().map(|c| c.len_utf16() as u32).sum()
 }
 
 impl LineIndex {
@@ -225,9 +237,23 @@ impl LineIndex {
                 .filter(|(_, b)| *b == b'\n')
                 .map(|(i, _)| i as u32 + 1),
         );
+        let mut marks = Vec::new();
+        if !text.is_ascii() {
+            let (mut at, mut units) = (0usize, 0u32);
+            while at < text.len() {
+                marks.push((at as u32, units));
+                let mut next = (at + MARK_EVERY).min(text.len());
+                while !text.is_char_boundary(next) {
+                    next += 1;
+                }
+                units += utf16_len(&text[at..next]);
+                at = next;
+            }
+        }
         LineIndex {
             starts,
             len: text.len() as u32,
+            marks,
         }
     }
 
@@ -235,6 +261,19 @@ impl LineIndex {
     pub fn line_of(&self, offset: usize) -> (usize, usize) {
         let line = self.starts.partition_point(|&s| s as usize <= offset).saturating_sub(1);
         (line, self.starts.get(line).copied().unwrap_or(0) as usize)
+    }
+
+    /// UTF-16 units of the text before `offset` (a character boundary).
+    fn units(&self, text: &str, offset: usize) -> u32 {
+        if self.marks.is_empty() {
+            return offset as u32;
+        }
+        let i = self
+            .marks
+            .partition_point(|&(b, _)| b as usize <= offset)
+            .saturating_sub(1);
+        let (b, u) = self.marks.get(i).copied().unwrap_or((0, 0));
+        u + text.get(b as usize..offset).map_or(0, utf16_len)
     }
 
     /// 0-based line and column of a byte offset (clamped to the text, and back to a
@@ -246,10 +285,10 @@ impl LineIndex {
         }
         let (line, start) = self.line_of(offset);
         let col = match enc {
-            Encoding::Utf8 => offset - start,
-            Encoding::Utf16 => text.get(start..offset).map(|s| s.encode_utf16().count()).unwrap_or(0),
+            Encoding::Utf8 => (offset - start) as u32,
+            Encoding::Utf16 => self.units(text, offset) - self.units(text, start),
         };
-        (line as u32, col as u32)
+        (line as u32, col)
     }
 
     /// The byte offset of a 0-based line and column; past the end of a line means its end,
@@ -263,18 +302,44 @@ impl LineIndex {
             .get(line as usize + 1)
             .map(|&e| e.saturating_sub(1))
             .unwrap_or(self.len);
-        let line_text = text.get(start as usize..end as usize).unwrap_or("");
-        let mut units = 0u32;
+        // Start the walk at the last mark at or before the column (UTF-16), or at it (UTF-8).
+        let (from, mut units) = match enc {
+            Encoding::Utf8 => {
+                let at = (start as usize + col as usize).min(end as usize);
+                let mut at = at.max(start as usize);
+                while at > start as usize && !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                (at as u32, at as u32 - start)
+            }
+            Encoding::Utf16 => {
+                let base = self.units(text, start as usize);
+                let target = base.saturating_add(col);
+                let i = self
+                    .marks
+                    .partition_point(|&(b, u)| b <= end && u <= target)
+                    .saturating_sub(1);
+                match self.marks.get(i) {
+                    Some(&(b, u)) if b > start => (b, u - base),
+                    _ if self.marks.is_empty() => {
+                        let at = (start as usize + col as usize).min(end as usize);
+                        (at as u32, at as u32 - start)
+                    }
+                    _ => (start, 0),
+                }
+            }
+        };
+        let line_text = text.get(from as usize..end as usize).unwrap_or("");
         for (i, c) in line_text.char_indices() {
             if units >= col {
-                return start + i as u32;
+                return from + i as u32;
             }
             units += match enc {
                 Encoding::Utf8 => c.len_utf8() as u32,
                 Encoding::Utf16 => c.len_utf16() as u32,
             };
             if units > col {
-                return start + i as u32;
+                return from + i as u32;
             }
         }
         end
@@ -284,6 +349,39 @@ impl LineIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Line and UTF-16 column by counting from the line's start.
+    fn naive_position(text: &str, offset: usize) -> (u32, u32) {
+        let before = &text[..offset];
+        let start = before.rfind('\n').map_or(0, |i| i + 1);
+        (before.matches('\n').count() as u32, utf16_len(&text[start..offset]))
+    }
+
+    #[test]
+    fn long_lines_convert_through_marks_as_by_counting() {
+        // Lines of thousands of characters of 1 to 4 bytes, so marks fall inside lines,
+        // inside characters and on line ends.
+        let unit = "aé𝄞x€";
+        let text = format!("{}\n{}\nshort\n{}", unit.repeat(700), unit, unit.repeat(900));
+        let idx = LineIndex::new(&text);
+        assert!(idx.marks.len() > 8, "{}", idx.marks.len());
+        for (offset, _) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+            let (line, col) = naive_position(&text, offset);
+            assert_eq!(
+                idx.position(&text, offset as u32, Encoding::Utf16),
+                (line, col),
+                "{offset}"
+            );
+            assert_eq!(idx.offset(&text, line, col, Encoding::Utf16), offset as u32, "{offset}");
+        }
+        // Past the end of a long line, and inside a surrogate pair on it.
+        let end0 = text.find('\n').unwrap_or(0) as u32;
+        assert_eq!(idx.offset(&text, 0, 1 << 30, Encoding::Utf16), end0);
+        let pair = text.find('𝄞').unwrap_or(0);
+        let (l, c) = naive_position(&text, pair);
+        assert_eq!(idx.offset(&text, l, c + 1, Encoding::Utf16), pair as u32);
+        assert_eq!(idx.offset(&text, 0, 2, Encoding::Utf8), 1, "inside `é`: its start");
+    }
 
     #[test]
     fn utf16_columns_count_code_units() {

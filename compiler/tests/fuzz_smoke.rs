@@ -147,8 +147,48 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
             }
             out
         }
+        "lsp_requests" => vnuma_sources()
+            .iter()
+            .enumerate()
+            .map(|(i, p)| fuzz::encode_requests(&bundle(p), i % 2 == 1, &request_script(i as u8)))
+            .collect(),
         _ => panic!("unknown target {target}"),
     }
+}
+
+/// A session's requests: open the root, ask everything, edit by ranges (two at once) and
+/// ask again, open and edit the second file, replace the root's text, close and reopen.
+fn request_script(n: u8) -> Vec<u8> {
+    let mut s = Vec::new();
+    // Hover, completion and definition at a line and column.
+    let at = |s: &mut Vec<u8>, file: u8, line: u8, col: u8| {
+        for q in [4, 5, 6] {
+            s.extend([q, file, line, col]);
+        }
+    };
+    s.extend([0, 0]);
+    for (line, col) in [(0, 2), (1, 4), (2, 9), (n % 7, n % 13)] {
+        at(&mut s, 0, line, col);
+    }
+    s.extend([7, 0, 8, 0, 9, 0]);
+    // Two ranges in one change: a comment line above, then a character replaced.
+    s.extend([2, 0, 1, 0, 0, 0, 0, 4]);
+    s.extend(b"# c\n");
+    s.extend([2, 2, 2, 5, 1, b'8']);
+    at(&mut s, 0, 2, 3);
+    s.extend([8, 0]);
+    // The second file: opened, a brace typed at its start, asked.
+    s.extend([0, 1, 2, 1, 0, 0, 0, 0, 0, 1, b'}']);
+    at(&mut s, 1, 0, 5);
+    s.extend([7, 1]);
+    // The root replaced, closed and opened again.
+    let z = b"guest z {\n  vcpus 2\n  memory 1GiB\n}\n";
+    s.extend([1, 0, z.len() as u8]);
+    s.extend(z);
+    s.extend([7, 0, 8, 0, 3, 0, 0, 0]);
+    at(&mut s, 0, 1, 3);
+    s.extend([9, 0]);
+    s
 }
 
 /// The saved crashing inputs of one target.
@@ -234,7 +274,7 @@ fn mutate(rng: &mut Rng, seed: &[u8], other: &[u8]) -> Vec<u8> {
 /// Every seed and regression, then mutations for about `budget`.
 fn smoke(target: &str, budget: Duration) {
     // An editor session checks the program after every edit: a sample of its seeds.
-    let step = if target == "lsp_edits" { 8 } else { 1 };
+    let step = if target.starts_with("lsp_") { 8 } else { 1 };
     let seeds: Vec<Vec<u8>> = seeds(target).into_iter().step_by(step).collect();
     assert!(!seeds.is_empty(), "{target} has no seeds");
     let t0 = Instant::now();
@@ -266,7 +306,7 @@ const BUDGET: Duration = Duration::from_secs(2);
 fn every_target_has_a_smoke_test() {
     assert_eq!(
         fuzz::TARGETS,
-        ["parse", "check", "caps", "sysfs", "domain", "lsp_edits"]
+        ["parse", "check", "caps", "sysfs", "domain", "lsp_edits", "lsp_requests"]
     );
     assert!(!fuzz::run("no-such-target", b""));
 }
@@ -299,6 +339,11 @@ fn domain() {
 #[test]
 fn lsp_edits() {
     smoke("lsp_edits", BUDGET);
+}
+
+#[test]
+fn lsp_requests() {
+    smoke("lsp_requests", BUDGET);
 }
 
 /// The sysfs archive reads back as the tree it was made from.

@@ -2,7 +2,7 @@
 //! client agreed to UTF-8) and types.
 
 use tower_lsp_server::ls_types::{self as lsp, Position, Range, Uri};
-use vnumac::db::{SourceFile, Workspace};
+use vnumac::db::{Snapshot, SourceFile};
 use vnumac::diagnostics::{Diagnostic, Severity};
 use vnumac::source::{Encoding, LineIndex};
 use vnumac::span::Span;
@@ -45,12 +45,41 @@ pub fn uri(path: &std::path::Path) -> Option<Uri> {
 }
 
 /// The range of a span in whichever file it points into.
-pub fn location(ws: &Workspace, file: SourceFile, span: Span, enc: Encoding) -> Option<lsp::Location> {
-    let text = file.text(&ws.db);
+pub fn location(snap: &Snapshot, file: SourceFile, span: Span, enc: Encoding) -> Option<lsp::Location> {
+    let text = file.text(&snap.db);
     Some(lsp::Location {
-        uri: uri(file.path(&ws.db))?,
+        uri: uri(file.path(&snap.db))?,
         range: Lines::new(text, enc).range(span),
     })
+}
+
+/// Locations in many files, each file's lines found once.
+pub struct Locations<'s> {
+    snap: &'s Snapshot,
+    enc: Encoding,
+    files: std::collections::HashMap<SourceFile, (Option<Uri>, Lines<'s>)>,
+}
+
+impl<'s> Locations<'s> {
+    pub fn new(snap: &'s Snapshot, enc: Encoding) -> Locations<'s> {
+        Locations {
+            snap,
+            enc,
+            files: Default::default(),
+        }
+    }
+
+    pub fn location(&mut self, file: SourceFile, span: Span) -> Option<lsp::Location> {
+        let (snap, enc) = (self.snap, self.enc);
+        let (uri, lines) = self
+            .files
+            .entry(file)
+            .or_insert_with(|| (uri(file.path(&snap.db)), Lines::new(file.text(&snap.db), enc)));
+        Some(lsp::Location {
+            uri: uri.clone()?,
+            range: lines.range(span),
+        })
+    }
 }
 
 /// `vnuma::E0301` → `vnumae0301`, the anchor of its entry in docs/diagnostics.md.
@@ -61,11 +90,10 @@ pub fn anchor(code: &str) -> String {
 /// A vnumac diagnostic as `vnumac check` reports it: code, message, severity, help (in
 /// the message), other labels as related information, and a link to the code's entry.
 pub fn diagnostic(
-    ws: &Workspace,
+    locations: &mut Locations<'_>,
     lines: &Lines<'_>,
     d: &Diagnostic,
     docs_url: Option<&str>,
-    enc: Encoding,
 ) -> lsp::Diagnostic {
     let primary = d.primary_span();
     let label = d
@@ -87,9 +115,9 @@ pub fn diagnostic(
         .iter()
         .filter(|l| !l.primary)
         .filter_map(|l| {
-            let file = ws.file_by_id(l.span.file)?;
+            let file = locations.snap.file_by_id(l.span.file)?;
             Some(lsp::DiagnosticRelatedInformation {
-                location: location(ws, file, l.span, enc)?,
+                location: locations.location(file, l.span)?,
                 message: l.message.clone(),
             })
         })

@@ -1,9 +1,12 @@
 //! vnuma-lsp: the vnuma language server. Glue between LSP and `vnumac::ide`: the
-//! session keeps one vnumac workspace, the server converts positions and types.
+//! session (`vnumac::ide::session`) keeps one vnumac workspace, the server converts
+//! positions and types and runs the work off its async threads.
 
 pub mod convert;
+pub mod publish;
+pub mod run;
 pub mod server;
-pub mod session;
+pub mod settings;
 
 use tower_lsp_server::{ClientSocket, LspService};
 

@@ -1,145 +1,154 @@
-//! The LSP methods. Each one takes the session, calls one `vnumac::ide` function and
-//! converts its answer; no vnuma knowledge lives here.
-//!
-//! Ordering: every method runs under one async lock, and a document's diagnostics are
-//! published while it is held, with the version they were computed for, and only if that is
-//! still the document's version. So an older result is never published after a newer one.
-//! A panic inside a request answers that request with an error; the server lives on.
+//! The LSP methods. Each one finds its document's program in the session, answers from a
+//! snapshot of it off the async threads ([`crate::run`]) and converts the answer; no vnuma
+//! knowledge lives here. A panic inside a request answers that request with an error; the
+//! server lives on.
 
-use crate::convert::{self, Lines};
-use crate::session::Session;
+use crate::convert::{self, Lines, Locations};
+use crate::publish;
+use crate::run::{self, Ran, on_snapshot};
+use crate::settings::{Settings, docs_url};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use tokio::sync::Mutex;
-use tower_lsp_server::jsonrpc::{Error, Result};
+use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
-use vnumac::db::{Program, SourceFile};
+use vnumac::db::{Program, Snapshot, SourceFile};
+use vnumac::ide::document::Change;
+use vnumac::ide::session::Session;
 use vnumac::source::Encoding;
-
-/// The most diagnostics published for one file, as the CLI shows: an editor gains nothing
-/// from 40,000 markers, and the notification would be megabytes of JSON.
-const MAX_PUBLISHED: usize = 200;
 
 pub struct Backend {
     client: Client,
-    session: Mutex<Session>,
+    session: Arc<Mutex<Session>>,
+    settings: OnceLock<Settings>,
+    /// One more for every write, in the order writes took the session.
+    generation: AtomicU64,
+    /// The generation whose diagnostics were last published, by document.
+    published: Arc<Mutex<HashMap<PathBuf, u64>>>,
 }
 
 fn path_of(uri: &Uri) -> Option<PathBuf> {
     uri.to_file_path().map(|p| vnumac::db::normalize(&p))
 }
 
-fn internal(what: &str) -> Error {
-    Error {
-        code: tower_lsp_server::jsonrpc::ErrorCode::InternalError,
-        message: format!("vnuma-lsp: {what} failed").into(),
-        data: None,
-    }
-}
-
-/// Run an analysis; a panic becomes an error answer.
-fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Result<T> {
-    catch_unwind(AssertUnwindSafe(f)).map_err(|_| internal(what))
-}
-
-/// The program and file of an open (or loaded) document.
-fn context(s: &mut Session, uri: &Uri) -> Option<(Program, SourceFile, PathBuf)> {
-    let path = path_of(uri)?;
-    let program = s.program_for(&path)?;
-    let file = s.ws.file(&path)?;
-    Some((program, file, path))
-}
-
 impl Backend {
     pub fn new(client: Client) -> Backend {
         Backend {
             client,
-            session: Mutex::new(Session::default()),
+            session: Arc::new(Mutex::new(Session::default())),
+            settings: OnceLock::new(),
+            generation: AtomicU64::new(0),
+            published: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
-    /// Publish the diagnostics of every open document (the one that changed may change
-    /// what others see: hosts, includes, cross-guest fit). Errors and warnings; notes
-    /// (which nodes `vnuma` picked) only when the client asked for them with the
-    /// initialization option `notes`: they are in inlay hints and hover anyway, and a
-    /// 1,000-guest file has 1,000 of them.
-    async fn publish(&self, s: &mut Session) {
-        let open: Vec<(PathBuf, i32)> = s.docs.iter().map(|(p, d)| (p.clone(), d.version)).collect();
-        for (path, version) in open {
-            let Some(uri) = convert::uri(&path) else { continue };
-            let enc = s.encoding();
-            let computed = {
-                let Some(program) = s.program_for(&path) else { continue };
-                let Some(file) = s.ws.file(&path) else { continue };
-                guarded("diagnostics", || {
-                    let text = file.text(&s.ws.db);
-                    let lines = Lines::new(text, enc);
-                    let all = vnumac::ide::diagnostics(&s.ws.db, program, file);
-                    let wanted: Vec<_> = all
-                        .iter()
-                        .filter(|d| s.notes || d.severity != vnumac::diagnostics::Severity::Note)
-                        .collect();
-                    let mut shown: Vec<Diagnostic> = wanted
-                        .iter()
-                        .take(MAX_PUBLISHED)
-                        .map(|d| convert::diagnostic(&s.ws, &lines, d, s.docs_url.as_deref(), enc))
-                        .collect();
-                    if let Some(more) = wanted.len().checked_sub(MAX_PUBLISHED).filter(|n| *n > 0) {
-                        shown.push(Diagnostic {
-                            range: Range::default(),
-                            severity: Some(DiagnosticSeverity::INFORMATION),
-                            code: Some(NumberOrString::String("vnuma::more".into())),
-                            source: Some("vnumac".into()),
-                            message: format!(
-                                "and {more} more diagnostics in this file (the first {MAX_PUBLISHED} are shown; \
-                                 `vnumac check` counts them too)"
-                            ),
-                            ..Diagnostic::default()
-                        });
-                    }
-                    shown
-                })
-            };
-            let Ok(diags) = computed else { continue };
-            if s.docs.get(&path).map(|d| d.version) != Some(version) {
-                continue; // Stale: a newer version has arrived.
+    fn settings(&self) -> Settings {
+        self.settings.get().cloned().unwrap_or_default()
+    }
+
+    /// Change the session (on a blocking thread, in the order notifications came), then
+    /// publish the diagnostics of every open document. `closed` gets empty diagnostics.
+    async fn write(&self, closed: Option<PathBuf>, f: impl FnOnce(&mut Session) + Send + 'static) {
+        let guard = self.session.clone().lock_owned().await;
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let job = tokio::task::spawn_blocking(move || {
+            let mut s = guard;
+            let _ = run::guarded(|| f(&mut s));
+            match run::guarded(|| publish::due(&mut s)) {
+                Ran::Done(due) => Some((due, s.snapshot())),
+                _ => None,
             }
-            self.client.publish_diagnostics(uri, diags, Some(version)).await;
+        });
+        let Ok(Some((due, snap))) = job.await else { return };
+        if let Some(path) = closed
+            && let Some(uri) = convert::uri(&path)
+        {
+            self.published.lock().await.insert(path, generation);
+            self.client.publish_diagnostics(uri, Vec::new(), None).await;
         }
+        let (client, published, settings) = (self.client.clone(), self.published.clone(), self.settings());
+        tokio::spawn(async move {
+            let computed = tokio::task::spawn_blocking(move || {
+                let out: Vec<_> = due
+                    .iter()
+                    .map(|d| {
+                        (
+                            d.path.clone(),
+                            d.version,
+                            run::guarded(|| publish::diagnostics(&snap, d, &settings)),
+                        )
+                    })
+                    .collect();
+                drop(snap);
+                out
+            });
+            let Ok(computed) = computed.await else { return };
+            for (path, version, diags) in computed {
+                // Cancelled by a newer write, which publishes in its turn.
+                let Ran::Done(diags) = diags else { continue };
+                let Some(uri) = convert::uri(&path) else { continue };
+                let mut last = published.lock().await;
+                if last.get(&path).is_some_and(|g| *g > generation) {
+                    continue;
+                }
+                last.insert(path, generation);
+                client.publish_diagnostics(uri, diags, Some(version)).await;
+            }
+        });
     }
 
-    /// Run an analysis on the program and file of a document, with its positions: `None`
-    /// for a document that is not known, an error answer if the analysis panics.
-    async fn on_file<T>(
+    /// The program and file of a document and a snapshot to answer from: found without
+    /// writing when the document's program is loaded, else on a blocking thread.
+    async fn context(&self, path: PathBuf) -> Option<(Snapshot, Program, SourceFile)> {
+        let guard = self.session.clone().lock_owned().await;
+        if let Some((p, f)) = guard.loaded_context(&path) {
+            return Some((guard.snapshot(), p, f));
+        }
+        let job = tokio::task::spawn_blocking(move || {
+            let mut s = guard;
+            match run::guarded(|| s.context(&path)) {
+                Ran::Done(Some((p, f))) => Some((s.snapshot(), p, f)),
+                _ => None,
+            }
+        });
+        job.await.ok().flatten()
+    }
+
+    /// Answer about a document from a snapshot: `None` for a document that is not known.
+    async fn on_file<T: Send + 'static>(
         &self,
         uri: &Uri,
         what: &str,
-        f: impl FnOnce(&Session, Program, SourceFile, &Lines<'_>) -> Option<T>,
+        f: impl FnOnce(&Snapshot, Program, SourceFile, &Lines<'_>) -> Option<T> + Send + 'static,
     ) -> Result<Option<T>> {
-        let mut s = self.session.lock().await;
-        let Some((program, file, _)) = context(&mut s, uri) else {
+        let Some(path) = path_of(uri) else { return Ok(None) };
+        let Some((snap, program, file)) = self.context(path).await else {
             return Ok(None);
         };
-        let enc = s.encoding();
-        let s = &*s;
-        guarded(what, || f(s, program, file, &Lines::new(file.text(&s.ws.db), enc)))
+        let enc = self.settings().encoding;
+        on_snapshot(what, snap, move |snap| {
+            f(snap, program, file, &Lines::new(file.text(&snap.db), enc))
+        })
+        .await
     }
 
     /// `vnuma/showLowered`: the libvirt XML or QEMU command line of the guest at the cursor.
     pub async fn show_lowered(&self, params: LoweredParams) -> Result<Value> {
-        let mut s = self.session.lock().await;
-        let Some((program, file, _)) = context(&mut s, &params.text_document.uri) else {
-            return Ok(Value::Null);
-        };
-        let enc = s.encoding();
         let qemu = params.format.as_deref() == Some("qemu");
-        let r = guarded("showLowered", || {
-            let lines = Lines::new(file.text(&s.ws.db), enc);
-            vnumac::ide::lowered(&s.ws.db, program, file, lines.offset(params.position), qemu)
-        })?;
+        let r = self
+            .on_file(
+                &params.text_document.uri,
+                "showLowered",
+                move |snap, program, file, lines| {
+                    vnumac::ide::lowered(&snap.db, program, file, lines.offset(params.position), qemu)
+                },
+            )
+            .await?;
         Ok(match r {
             Some((guest, text)) => json!({ "guest": guest, "format": if qemu { "qemu" } else { "xml" }, "text": text }),
             None => Value::Null,
@@ -148,13 +157,16 @@ impl Backend {
 
     /// `vnuma/explain`: the placement map of the document's program, as text or SVG.
     pub async fn explain(&self, params: ExplainParams) -> Result<Value> {
-        let mut s = self.session.lock().await;
-        let Some((program, _, _)) = context(&mut s, &params.text_document.uri) else {
-            return Ok(Value::Null);
-        };
         let svg = params.format.as_deref() == Some("svg");
-        let text = guarded("explain", || vnumac::ide::explain(&s.ws.db, program, svg))?;
-        Ok(json!({ "format": if svg { "svg" } else { "text" }, "text": text }))
+        let r = self
+            .on_file(&params.text_document.uri, "explain", move |snap, program, _, _| {
+                Some(vnumac::ide::explain(&snap.db, program, svg))
+            })
+            .await?;
+        Ok(match r {
+            Some(text) => json!({ "format": if svg { "svg" } else { "text" }, "text": text }),
+            None => Value::Null,
+        })
     }
 }
 
@@ -175,22 +187,14 @@ pub struct ExplainParams {
     pub format: Option<String>,
 }
 
-fn docs_url() -> Option<String> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/diagnostics.md");
-    let p = p.canonicalize().ok()?;
-    convert::uri(&p).map(|u| u.to_string())
-}
-
 impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
-        let mut s = self.session.lock().await;
         let offered = params
             .capabilities
             .general
             .as_ref()
             .and_then(|g| g.position_encodings.as_ref())
             .is_some_and(|e| e.contains(&PositionEncodingKind::UTF8));
-        s.encoding = Some(if offered { Encoding::Utf8 } else { Encoding::Utf16 });
         #[allow(deprecated)] // root_uri is what older clients (Neovim 0.7) send.
         let root = params
             .workspace_folders
@@ -198,20 +202,16 @@ impl LanguageServer for Backend {
             .and_then(|f| f.first())
             .map(|f| f.uri.clone())
             .or(params.root_uri.clone());
-        s.workspace_root = root.as_ref().and_then(path_of);
-        s.docs_url = params
-            .initialization_options
-            .as_ref()
-            .and_then(|o| o.get("diagnosticsUrl"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .or_else(docs_url);
-        s.notes = params
-            .initialization_options
-            .as_ref()
-            .and_then(|o| o.get("notes"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        self.session.lock().await.workspace_root = root.as_ref().and_then(path_of);
+        let option = |key: &str| params.initialization_options.as_ref().and_then(|o| o.get(key));
+        let _ = self.settings.set(Settings {
+            encoding: if offered { Encoding::Utf8 } else { Encoding::Utf16 },
+            docs_url: option("diagnosticsUrl")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .or_else(docs_url),
+            notes: option("notes").and_then(Value::as_bool).unwrap_or(false),
+        });
         let legend = SemanticTokensLegend {
             token_types: convert::TOKEN_TYPES.to_vec(),
             token_modifiers: Vec::new(),
@@ -289,45 +289,33 @@ impl LanguageServer for Backend {
         let Some(path) = path_of(&params.text_document.uri) else {
             return;
         };
-        let mut s = self.session.lock().await;
-        if s.docs
-            .get(&path)
-            .is_some_and(|d| d.version >= params.text_document.version)
-        {
-            return;
-        }
-        s.docs.insert(
-            path.clone(),
-            crate::session::Doc {
-                version: params.text_document.version,
-                text: params.text_document.text,
-            },
-        );
-        let _ = guarded("open", || s.update(&path));
-        self.publish(&mut s).await;
+        let doc = params.text_document;
+        self.write(None, move |s| {
+            s.open(&path, doc.version, doc.text);
+        })
+        .await;
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
         let Some(path) = path_of(&params.text_document.uri) else {
             return;
         };
-        let mut s = self.session.lock().await;
+        let enc = self.settings().encoding;
         let version = params.text_document.version;
-        match s.docs.get(&path) {
-            Some(d) if d.version < version => {}
-            _ => return, // Not open, or a stale version.
-        }
-        for c in &params.content_changes {
-            let range = c
-                .range
-                .map(|r| ((r.start.line, r.start.character), (r.end.line, r.end.character)));
-            s.edit(&path, range, &c.text);
-        }
-        if let Some(d) = s.docs.get_mut(&path) {
-            d.version = version;
-        }
-        let _ = guarded("change", || s.update(&path));
-        self.publish(&mut s).await;
+        let changes: Vec<Change> = params
+            .content_changes
+            .into_iter()
+            .map(|c| Change {
+                range: c
+                    .range
+                    .map(|r| ((r.start.line, r.start.character), (r.end.line, r.end.character))),
+                text: c.text,
+            })
+            .collect();
+        self.write(None, move |s| {
+            s.change(&path, version, &changes, enc);
+        })
+        .await;
     }
 
     async fn did_save(&self, _: DidSaveTextDocumentParams) {}
@@ -336,28 +324,24 @@ impl LanguageServer for Backend {
         let Some(path) = path_of(&params.text_document.uri) else {
             return;
         };
-        let mut s = self.session.lock().await;
-        let _ = guarded("close", || s.close(&path));
-        if let Some(uri) = convert::uri(&path) {
-            self.client.publish_diagnostics(uri, Vec::new(), None).await;
-        }
-        self.publish(&mut s).await;
+        let closed = path.clone();
+        self.write(Some(closed), move |s| s.close(&path)).await;
     }
 
     async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
-        let mut s = self.session.lock().await;
-        for c in &params.changes {
-            if let Some(path) = path_of(&c.uri) {
-                let _ = guarded("watch", || s.disk_changed(&path));
+        let paths: Vec<PathBuf> = params.changes.iter().filter_map(|c| path_of(&c.uri)).collect();
+        self.write(None, move |s| {
+            for p in &paths {
+                s.disk_changed(p);
             }
-        }
-        self.publish(&mut s).await;
+        })
+        .await;
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
         let p = params.text_document_position_params;
-        self.on_file(&p.text_document.uri, "hover", |s, program, file, lines| {
-            vnumac::ide::hover(&s.ws.db, program, file, lines.offset(p.position)).map(|h| Hover {
+        self.on_file(&p.text_document.uri, "hover", move |snap, program, file, lines| {
+            vnumac::ide::hover(&snap.db, program, file, lines.offset(p.position)).map(|h| Hover {
                 contents: HoverContents::Markup(MarkupContent {
                     kind: MarkupKind::Markdown,
                     value: h.markdown,
@@ -370,9 +354,9 @@ impl LanguageServer for Backend {
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
         let p = params.text_document_position;
-        self.on_file(&p.text_document.uri, "completion", |s, program, file, lines| {
+        self.on_file(&p.text_document.uri, "completion", move |snap, program, file, lines| {
             let at = lines.offset(p.position);
-            let items: Vec<CompletionItem> = vnumac::ide::completions(&s.ws.db, program, file, at)
+            let items: Vec<CompletionItem> = vnumac::ide::completions(&snap.db, program, file, at)
                 .into_iter()
                 .map(|c| CompletionItem {
                     label: c.label.clone(),
@@ -401,22 +385,23 @@ impl LanguageServer for Backend {
 
     async fn goto_definition(&self, params: GotoDefinitionParams) -> Result<Option<GotoDefinitionResponse>> {
         let p = params.text_document_position_params;
-        self.on_file(&p.text_document.uri, "definition", |s, program, file, lines| {
-            let enc = s.encoding();
-            let t = vnumac::ide::definition(&s.ws.db, program, file, lines.offset(p.position))?;
-            convert::location(&s.ws, t.file, t.span, enc).map(GotoDefinitionResponse::Scalar)
+        let enc = self.settings().encoding;
+        self.on_file(&p.text_document.uri, "definition", move |snap, program, file, lines| {
+            let t = vnumac::ide::definition(&snap.db, program, file, lines.offset(p.position))?;
+            convert::location(snap, t.file, t.span, enc).map(GotoDefinitionResponse::Scalar)
         })
         .await
     }
 
     async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
         let p = params.text_document_position;
-        self.on_file(&p.text_document.uri, "references", |s, program, file, lines| {
-            let enc = s.encoding();
-            let refs = vnumac::ide::references(&s.ws.db, program, file, lines.offset(p.position));
+        let enc = self.settings().encoding;
+        self.on_file(&p.text_document.uri, "references", move |snap, program, file, lines| {
+            let refs = vnumac::ide::references(&snap.db, program, file, lines.offset(p.position));
+            let mut locations = Locations::new(snap, enc);
             Some(
                 refs.into_iter()
-                    .filter_map(|t| convert::location(&s.ws, t.file, t.span, enc))
+                    .filter_map(|t| locations.location(t.file, t.span))
                     .collect(),
             )
         })
@@ -424,21 +409,28 @@ impl LanguageServer for Backend {
     }
 
     async fn document_symbol(&self, params: DocumentSymbolParams) -> Result<Option<DocumentSymbolResponse>> {
-        self.on_file(&params.text_document.uri, "documentSymbol", |s, _, file, lines| {
-            let syms = vnumac::ide::document_symbols(&s.ws.db, file);
-            Some(DocumentSymbolResponse::Nested(
-                syms.iter().map(|x| convert::document_symbol(lines, x)).collect(),
-            ))
-        })
+        self.on_file(
+            &params.text_document.uri,
+            "documentSymbol",
+            move |snap, _, file, lines| {
+                let syms = vnumac::ide::document_symbols(&snap.db, file);
+                Some(DocumentSymbolResponse::Nested(
+                    syms.iter().map(|x| convert::document_symbol(lines, x)).collect(),
+                ))
+            },
+        )
         .await
     }
 
     async fn symbol(&self, params: WorkspaceSymbolParams) -> Result<Option<WorkspaceSymbolResponse>> {
-        let s = self.session.lock().await;
-        let enc = s.encoding();
-        guarded("workspace/symbol", || {
-            let programs: Vec<Program> = s.ws.programs().collect();
-            let found = vnumac::ide::workspace_symbols(&s.ws.db, &programs, &params.query);
+        let enc = self.settings().encoding;
+        let (snap, programs) = {
+            let s = self.session.lock().await;
+            (s.snapshot(), s.ws.programs().collect::<Vec<Program>>())
+        };
+        on_snapshot("workspace/symbol", snap, move |snap| {
+            let found = vnumac::ide::workspace_symbols(&snap.db, &programs, &params.query);
+            let mut locations = Locations::new(snap, enc);
             Some(WorkspaceSymbolResponse::Nested(
                 found
                     .into_iter()
@@ -448,19 +440,20 @@ impl LanguageServer for Backend {
                             kind: convert::symbol_kind(sym.kind),
                             tags: None,
                             container_name: None,
-                            location: OneOf::Left(convert::location(&s.ws, f, sym.name_span, enc)?),
+                            location: OneOf::Left(locations.location(f, sym.name_span)?),
                             data: None,
                         })
                     })
                     .collect(),
             ))
         })
+        .await
     }
 
     async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
-        self.on_file(&params.text_document.uri, "formatting", |s, _, file, lines| {
-            let text = file.text(&s.ws.db);
-            let formatted = vnumac::ide::format(&s.ws.db, file)?;
+        self.on_file(&params.text_document.uri, "formatting", move |snap, _, file, lines| {
+            let text = file.text(&snap.db);
+            let formatted = vnumac::ide::format(&snap.db, file)?;
             if formatted == *text {
                 return Some(Vec::new());
             }
@@ -476,97 +469,113 @@ impl LanguageServer for Backend {
     }
 
     async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
-        self.on_file(&params.text_document.uri, "foldingRange", |s, _, file, lines| {
-            Some(
-                vnumac::ide::folding_ranges(&s.ws.db, file)
-                    .into_iter()
-                    .map(|f| FoldingRange {
-                        start_line: lines.position(f.start).line,
-                        end_line: lines.position(f.end).line,
-                        kind: Some(if f.comment {
-                            FoldingRangeKind::Comment
-                        } else {
-                            FoldingRangeKind::Region
-                        }),
-                        ..FoldingRange::default()
-                    })
-                    .collect(),
-            )
-        })
+        self.on_file(
+            &params.text_document.uri,
+            "foldingRange",
+            move |snap, _, file, lines| {
+                Some(
+                    vnumac::ide::folding_ranges(&snap.db, file)
+                        .into_iter()
+                        .map(|f| FoldingRange {
+                            start_line: lines.position(f.start).line,
+                            end_line: lines.position(f.end).line,
+                            kind: Some(if f.comment {
+                                FoldingRangeKind::Comment
+                            } else {
+                                FoldingRangeKind::Region
+                            }),
+                            ..FoldingRange::default()
+                        })
+                        .collect(),
+                )
+            },
+        )
         .await
     }
 
     async fn semantic_tokens_full(&self, params: SemanticTokensParams) -> Result<Option<SemanticTokensResult>> {
-        self.on_file(&params.text_document.uri, "semanticTokens", |s, _, file, lines| {
-            let tokens = vnumac::ide::semantic_tokens(&s.ws.db, file);
-            Some(SemanticTokensResult::Tokens(SemanticTokens {
-                result_id: None,
-                data: convert::semantic_tokens(lines, &tokens),
-            }))
-        })
+        self.on_file(
+            &params.text_document.uri,
+            "semanticTokens",
+            move |snap, _, file, lines| {
+                let tokens = vnumac::ide::semantic_tokens(&snap.db, file);
+                Some(SemanticTokensResult::Tokens(SemanticTokens {
+                    result_id: None,
+                    data: convert::semantic_tokens(lines, &tokens),
+                }))
+            },
+        )
         .await
     }
 
     async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
-        self.on_file(&params.text_document.uri, "inlayHint", |s, program, file, lines| {
-            let (from, to) = (lines.offset(params.range.start), lines.offset(params.range.end));
-            Some(
-                vnumac::ide::inlay_hints(&s.ws.db, program, file)
-                    .into_iter()
-                    .filter(|h| from <= h.offset && h.offset <= to)
-                    .map(|h| InlayHint {
-                        position: lines.position(h.offset),
-                        label: InlayHintLabel::String(h.label),
-                        kind: None,
-                        text_edits: None,
-                        tooltip: None,
-                        padding_left: Some(true),
-                        padding_right: None,
-                        data: None,
-                    })
-                    .collect(),
-            )
-        })
+        self.on_file(
+            &params.text_document.uri,
+            "inlayHint",
+            move |snap, program, file, lines| {
+                let (from, to) = (lines.offset(params.range.start), lines.offset(params.range.end));
+                Some(
+                    vnumac::ide::inlay_hints(&snap.db, program, file)
+                        .into_iter()
+                        .filter(|h| from <= h.offset && h.offset <= to)
+                        .map(|h| InlayHint {
+                            position: lines.position(h.offset),
+                            label: InlayHintLabel::String(h.label),
+                            kind: None,
+                            text_edits: None,
+                            tooltip: None,
+                            padding_left: Some(true),
+                            padding_right: None,
+                            data: None,
+                        })
+                        .collect(),
+                )
+            },
+        )
         .await
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
         let uri = params.text_document.uri.clone();
-        self.on_file(&params.text_document.uri, "codeAction", |s, program, file, lines| {
-            let range = vnumac::span::Span {
-                file: file.id(&s.ws.db),
-                start: lines.offset(params.range.start),
-                end: lines.offset(params.range.end),
-            };
-            let actions = vnumac::ide::code_actions(&s.ws.db, program, file, range);
-            Some(
-                actions
-                    .into_iter()
-                    .map(|a| {
-                        let edits = a
-                            .edits
-                            .iter()
-                            .map(|(span, text)| TextEdit {
-                                range: lines.range(*span),
-                                new_text: text.clone(),
+        self.on_file(
+            &params.text_document.uri,
+            "codeAction",
+            move |snap, program, file, lines| {
+                let range = vnumac::span::Span {
+                    file: file.id(&snap.db),
+                    start: lines.offset(params.range.start),
+                    end: lines.offset(params.range.end),
+                };
+                let actions = vnumac::ide::code_actions(&snap.db, program, file, range);
+                Some(
+                    actions
+                        .into_iter()
+                        .map(|a| {
+                            let edits = a
+                                .edits
+                                .iter()
+                                .map(|(span, text)| TextEdit {
+                                    range: lines.range(*span),
+                                    new_text: text.clone(),
+                                })
+                                .collect();
+                            let mut changes = std::collections::HashMap::new();
+                            changes.insert(uri.clone(), edits);
+                            CodeActionOrCommand::CodeAction(CodeAction {
+                                title: a.title,
+                                kind: Some(CodeActionKind::QUICKFIX),
+                                is_preferred: Some(a.preferred),
+                                edit: Some(WorkspaceEdit {
+                                    changes: Some(changes),
+                                    ..WorkspaceEdit::default()
+                                }),
+                                ..CodeAction::default()
                             })
-                            .collect();
-                        let mut changes = std::collections::HashMap::new();
-                        changes.insert(uri.clone(), edits);
-                        CodeActionOrCommand::CodeAction(CodeAction {
-                            title: a.title,
-                            kind: Some(CodeActionKind::QUICKFIX),
-                            is_preferred: Some(a.preferred),
-                            edit: Some(WorkspaceEdit {
-                                changes: Some(changes),
-                                ..WorkspaceEdit::default()
-                            }),
-                            ..CodeAction::default()
                         })
-                    })
-                    .collect(),
-            )
-        })
+                        .collect(),
+                )
+            },
+        )
         .await
     }
 }

@@ -15,11 +15,15 @@ use crate::source::{LineCache, SourceMap};
 use crate::span::{FileId, Span};
 use crate::syntax;
 
+mod lsp_requests;
+
+pub use lsp_requests::{encode_requests, lsp_requests};
+
 /// The root file of the `check` and `lsp_edits` inputs.
 pub const ROOT: &str = "input.vnuma";
 
 /// The names of the targets, as the `fuzz/` crate and the regression directories name them.
-pub const TARGETS: &[&str] = &["parse", "check", "caps", "sysfs", "domain", "lsp_edits"];
+pub const TARGETS: &[&str] = &["parse", "check", "caps", "sysfs", "domain", "lsp_edits", "lsp_requests"];
 
 /// Run the target called `name` on `data`; false for an unknown name.
 pub fn run(name: &str, data: &[u8]) -> bool {
@@ -30,6 +34,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "sysfs" => sysfs(data),
         "domain" => domain(data),
         "lsp_edits" => lsp_edits(data),
+        "lsp_requests" => lsp_requests(data),
         _ => return false,
     }
     true

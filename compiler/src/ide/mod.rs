@@ -5,8 +5,10 @@
 //! so everything checked against hosts and across guests is there.
 
 mod complete;
+pub mod document;
 mod hover;
 mod nav;
+pub mod session;
 mod syntax_info;
 
 pub use complete::{Completion, CompletionKind, completions};

@@ -200,14 +200,16 @@ pub fn document_symbols(db: &dyn salsa::Database, file: SourceFile) -> Vec<Symbo
 pub fn workspace_symbols(db: &dyn salsa::Database, programs: &[Program], query: &str) -> Vec<(SourceFile, Symbol)> {
     let q = query.to_lowercase();
     let mut out: Vec<(SourceFile, Symbol)> = Vec::new();
+    let mut seen: std::collections::HashSet<(SourceFile, u32)> = std::collections::HashSet::new();
     for &p in programs {
         for (f, s) in top_level(db, p) {
-            if !matches!(s.keyword.text.as_str(), "host" | "guest") {
+            if !matches!(s.keyword.text.as_str(), "host" | "guest") || seen.contains(&(f, s.span.start)) {
                 continue;
             }
-            let sym = symbol(s, Context::File);
-            if sym.name.to_lowercase().contains(&q) && !out.iter().any(|(g, x)| *g == f && x.span == sym.span) {
-                out.push((f, sym));
+            let name = s.args.first().map_or(s.keyword.text.as_str(), |a| a.text.as_str());
+            if name.to_lowercase().contains(&q) {
+                seen.insert((f, s.span.start));
+                out.push((f, symbol(s, Context::File)));
             }
         }
     }

@@ -1,6 +1,7 @@
 //! What the syntax alone says: folding ranges and semantic tokens.
 
 use crate::db::{self, SourceFile};
+use crate::source::LineIndex;
 use crate::span::Span;
 use crate::syntax::ast::{Statement, Value};
 
@@ -53,15 +54,12 @@ fn comments(text: &str) -> Vec<(usize, usize)> {
     out
 }
 
-/// Every multi-line block, and every run of two or more comment lines.
+/// Every multi-line block, and every run of two or more comment lines. Linear: lines are
+/// found once, and each comment's line by a search in them.
 pub fn folding_ranges(db: &dyn salsa::Database, file: SourceFile) -> Vec<Fold> {
     let text = file.text(db);
-    let line_of = |o: u32| {
-        text.as_bytes()[..(o as usize).min(text.len())]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count()
-    };
+    let index = LineIndex::new(text);
+    let line_of = |o: u32| index.line_of(o as usize).0;
     let mut out = Vec::new();
     fn walk(stmts: &[Statement], out: &mut Vec<Fold>, line_of: &dyn Fn(u32) -> usize) {
         for s in stmts {
@@ -79,37 +77,29 @@ pub fn folding_ranges(db: &dyn salsa::Database, file: SourceFile) -> Vec<Fold> {
     }
     walk(&db::parse(db, file).ast.statements, &mut out, &line_of);
     let mut run: Option<(usize, usize, usize)> = None; // (start, end, last line)
+    let close = |run: Option<(usize, usize, usize)>, out: &mut Vec<Fold>| {
+        if let Some((rs, re, last)) = run
+            && line_of(rs as u32) < last
+        {
+            out.push(Fold {
+                start: rs as u32,
+                end: re as u32,
+                comment: true,
+            });
+        }
+    };
     for (s, e) in comments(text) {
-        let line = line_of(s as u32);
-        let whole_line = text[..s]
-            .rsplit('\n')
-            .next()
-            .is_some_and(|before| before.trim().is_empty());
+        let (line, line_start) = index.line_of(s);
+        let whole_line = text[line_start..s].trim().is_empty();
         match run {
             Some((rs, _, last)) if whole_line && line == last + 1 => run = Some((rs, e, line)),
             _ => {
-                if let Some((rs, re, last)) = run
-                    && line_of(rs as u32) < last
-                {
-                    out.push(Fold {
-                        start: rs as u32,
-                        end: re as u32,
-                        comment: true,
-                    });
-                }
+                close(run, &mut out);
                 run = whole_line.then_some((s, e, line));
             }
         }
     }
-    if let Some((rs, re, last)) = run
-        && line_of(rs as u32) < last
-    {
-        out.push(Fold {
-            start: rs as u32,
-            end: re as u32,
-            comment: true,
-        });
-    }
+    close(run, &mut out);
     out.sort_by_key(|f| (f.start, f.end));
     out
 }

@@ -66,9 +66,28 @@ impl Lsp {
         Lsp::start_with(root, utf8, json!({}))
     }
 
+    /// [`Lsp::start`] with the server under an address-space limit (`ulimit -v`).
+    pub fn start_limited(root: &Path, limit_mib: u64) -> Lsp {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("ulimit -v {} && exec \"$0\"", limit_mib * 1024))
+            .arg(env!("CARGO_BIN_EXE_vnuma-lsp"))
+            // glibc reserves 64 MiB of address space for each thread's malloc arena: with the
+            // server's worker threads busy at once, reservations alone would reach the limit.
+            // Two arenas keep the address space close to the memory really used.
+            .env("MALLOC_ARENA_MAX", "2");
+        Lsp::spawn(cmd, root, false, json!({}))
+    }
+
     /// [`Lsp::start`] with initialization options.
     pub fn start_with(root: &Path, utf8: bool, options: Value) -> Lsp {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vnuma-lsp"))
+        // Benchmarks may measure another build of the server.
+        let bin = std::env::var_os("VNUMA_LSP").unwrap_or_else(|| env!("CARGO_BIN_EXE_vnuma-lsp").into());
+        Lsp::spawn(Command::new(bin), root, utf8, options)
+    }
+
+    fn spawn(mut cmd: Command, root: &Path, utf8: bool, options: Value) -> Lsp {
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -119,6 +138,11 @@ impl Lsp {
         self.stdin.flush().unwrap();
     }
 
+    /// How the server ended, if it has (a kill by a signal, an abort).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     pub fn notify(&mut self, method: &str, params: Value) {
         self.send(&json!({ "jsonrpc": "2.0", "method": method, "params": params }));
     }
@@ -141,6 +165,33 @@ impl Lsp {
             }
             self.other(m);
         }
+    }
+
+    /// Send a request without waiting for its answer; its id.
+    pub fn send_request(&mut self, method: &str, params: Value) -> i64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
+        id
+    }
+
+    /// The answers to the requests `ids` (result or error object), in the order they came.
+    pub fn answers(&mut self, ids: &[i64]) -> Vec<(i64, Value)> {
+        let deadline = Instant::now() + WAIT;
+        let mut out = Vec::new();
+        while out.len() < ids.len() {
+            let m = self
+                .recv(deadline)
+                .unwrap_or_else(|| panic!("no answers to {ids:?}: {out:?}"));
+            match m.get("id").and_then(Value::as_i64) {
+                Some(id) if m.get("method").is_none() && ids.contains(&id) => {
+                    let v = m.get("result").cloned().or_else(|| m.get("error").cloned());
+                    out.push((id, v.unwrap_or(Value::Null)));
+                }
+                _ => self.other(m),
+            }
+        }
+        out
     }
 
     fn recv(&mut self, deadline: Instant) -> Option<Value> {

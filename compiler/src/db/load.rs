@@ -1,0 +1,267 @@
+//! Loading: reading a program's files through a [`Loader`] into inputs, once
+//! ([`load_program`]) or into a [`Workspace`] that lives as long as an editor session.
+
+use super::{Database, Program, SourceFile, normalize, top_statements};
+use crate::check;
+use crate::host::HostProfile;
+use crate::span::FileId;
+use salsa::Setter;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// How the loader reaches the outside world.
+pub trait Loader {
+    fn read(&self, path: &Path) -> std::io::Result<String>;
+    fn probe(&self) -> Result<HostProfile, String>;
+}
+
+/// The real file system and /sys.
+pub struct FsLoader {
+    pub sysfs_root: PathBuf,
+}
+
+impl Loader for FsLoader {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        crate::source::read_input(path)
+    }
+    fn probe(&self) -> Result<HostProfile, String> {
+        crate::host::sysfs::probe("probed", &self.sysfs_root)
+            .map(|(p, _)| p)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Where the files a program reads end up: fresh inputs, or a workspace's lasting ones.
+trait Inputs {
+    fn db(&self) -> &dyn salsa::Database;
+    fn file(&mut self, path: PathBuf, text: String) -> SourceFile;
+}
+
+/// What a file refers to: includes (sources to follow) and `from=` files, and whether a host probes.
+fn references(db: &dyn salsa::Database, file: SourceFile) -> (Vec<(String, bool)>, bool) {
+    let mut out = Vec::new();
+    let mut probe = false;
+    for (stmt, _) in top_statements(db, file) {
+        match stmt.keyword.text.as_str() {
+            "include" => {
+                if let Some(a) = stmt.args.first().filter(|a| a.quoted) {
+                    out.push((a.text.clone(), true));
+                }
+            }
+            "host" => {
+                probe |= stmt.prop("probe").is_some_and(|p| p.value.text == "true");
+                if let Some(p) = stmt.prop("from").filter(|p| p.value.quoted) {
+                    out.push((p.value.text.clone(), false));
+                }
+            }
+            _ => {}
+        }
+    }
+    (out, probe)
+}
+
+type Discovered = (SourceFile, BTreeMap<PathBuf, Result<SourceFile, String>>, bool);
+
+/// Read the root file and everything it reaches. Only the root file's absence is an error
+/// here; the rest becomes diagnostics in [`check_program`].
+fn discover(inputs: &mut dyn Inputs, root: &Path, loader: &dyn Loader) -> std::io::Result<Discovered> {
+    let root = normalize(root);
+    let text = loader.read(&root)?;
+    let root_file = inputs.file(root.clone(), text);
+    let mut files: BTreeMap<PathBuf, Result<SourceFile, String>> = BTreeMap::new();
+    files.insert(root, Ok(root_file));
+    let mut queue = vec![root_file];
+    let mut wants_probe = false;
+    while let Some(file) = queue.pop() {
+        let base = file.path(inputs.db()).clone();
+        let (targets, probe) = references(inputs.db(), file);
+        wants_probe |= probe;
+        for (rel, is_source) in targets {
+            let path = normalize(&check::resolve_relative(&base, &rel));
+            if files.contains_key(&path) {
+                continue;
+            }
+            match loader.read(&path) {
+                Ok(text) => {
+                    let f = inputs.file(path.clone(), text);
+                    files.insert(path, Ok(f));
+                    if is_source {
+                        queue.push(f);
+                    }
+                }
+                Err(e) => {
+                    files.insert(path, Err(e.to_string()));
+                }
+            }
+        }
+    }
+    Ok((root_file, files, wants_probe))
+}
+
+struct Fresh<'d> {
+    db: &'d Database,
+    next: u32,
+}
+
+impl Inputs for Fresh<'_> {
+    fn db(&self) -> &dyn salsa::Database {
+        self.db
+    }
+    fn file(&mut self, path: PathBuf, text: String) -> SourceFile {
+        let f = SourceFile::new(self.db, FileId(self.next), path, text);
+        self.next += 1;
+        f
+    }
+}
+
+/// Load a program once, into fresh inputs (a one-shot build). Editors use [`Workspace`].
+pub fn load_program(db: &Database, root: &Path, loader: &dyn Loader) -> std::io::Result<Program> {
+    let mut inputs = Fresh { db, next: 0 };
+    let (root, files, wants_probe) = discover(&mut inputs, root, loader)?;
+    let probed = wants_probe.then(|| loader.probe());
+    Ok(Program::new(db, root, files, probed))
+}
+
+/// One database for the life of a process: every file has one input, found by its path,
+/// and a change to a file is a change to that input's text.
+#[derive(Default)]
+pub struct Workspace {
+    pub db: Database,
+    files: HashMap<PathBuf, SourceFile>,
+    by_id: Arc<HashMap<FileId, SourceFile>>,
+    programs: HashMap<PathBuf, Program>,
+    probed: Option<Result<HostProfile, String>>,
+    next_id: u32,
+    /// Programs made since the workspace was made (dropped ones included).
+    made: usize,
+}
+
+/// A read-only view of a [`Workspace`] for answering on another thread: a clone of its
+/// database, and its files by id. A write to the workspace (a file's new text, a program
+/// loaded again) cancels every query running on a snapshot — it unwinds with
+/// [`salsa::Cancelled`] at its next query — and waits until every snapshot is dropped: hold
+/// one only while answering, never on the thread that writes.
+#[derive(Clone)]
+pub struct Snapshot {
+    pub db: Database,
+    by_id: Arc<HashMap<FileId, SourceFile>>,
+}
+
+impl Snapshot {
+    /// The input of the file with this id.
+    pub fn file_by_id(&self, id: FileId) -> Option<SourceFile> {
+        self.by_id.get(&id).copied()
+    }
+}
+
+impl Workspace {
+    pub fn new(db: Database) -> Workspace {
+        Workspace {
+            db,
+            ..Workspace::default()
+        }
+    }
+
+    /// A snapshot to answer from while the workspace goes on.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            db: self.db.clone(),
+            by_id: Arc::clone(&self.by_id),
+        }
+    }
+
+    /// The input for `path`, created or given `text` when its text differs.
+    pub fn set_file(&mut self, path: &Path, text: String) -> SourceFile {
+        let path = normalize(path);
+        match self.files.get(&path) {
+            Some(&f) => {
+                if *f.text(&self.db) != text {
+                    f.set_text(&mut self.db).to(text);
+                }
+                f
+            }
+            None => {
+                let id = FileId(self.next_id);
+                let f = SourceFile::new(&self.db, id, path.clone(), text);
+                self.next_id += 1;
+                self.files.insert(path, f);
+                Arc::make_mut(&mut self.by_id).insert(id, f);
+                f
+            }
+        }
+    }
+
+    /// The input of a file already read.
+    pub fn file(&self, path: &Path) -> Option<SourceFile> {
+        self.files.get(&normalize(path)).copied()
+    }
+
+    /// The input of the file with this id.
+    pub fn file_by_id(&self, id: FileId) -> Option<SourceFile> {
+        self.by_id.get(&id).copied()
+    }
+
+    /// How many files have an input.
+    pub fn file_count(&self) -> usize {
+        self.files.len()
+    }
+
+    /// How many programs were made, dropped ones included.
+    pub fn programs_made(&self) -> usize {
+        self.made
+    }
+
+    /// The program rooted at `root`, if loaded before.
+    pub fn program(&self, root: &Path) -> Option<Program> {
+        self.programs.get(&normalize(root)).copied()
+    }
+
+    /// Every program loaded so far.
+    pub fn programs(&self) -> impl Iterator<Item = Program> + '_ {
+        self.programs.values().copied()
+    }
+
+    /// Forget a program (its files stay, for other programs that read them).
+    pub fn drop_program(&mut self, root: &Path) {
+        self.programs.remove(&normalize(root));
+    }
+
+    /// (Re)load the program rooted at `root`: reads every file it reaches through `loader`
+    /// and updates only the inputs whose text or file set changed. This machine is probed
+    /// once per workspace.
+    pub fn load(&mut self, root: &Path, loader: &dyn Loader) -> std::io::Result<Program> {
+        let (root_file, files, wants_probe) = discover(self, root, loader)?;
+        let probed = if wants_probe {
+            Some(self.probed.get_or_insert_with(|| loader.probe()).clone())
+        } else {
+            None
+        };
+        let key = normalize(root);
+        if let Some(&p) = self.programs.get(&key) {
+            if p.root(&self.db) != root_file {
+                p.set_root(&mut self.db).to(root_file);
+            }
+            if *p.files(&self.db) != files {
+                p.set_files(&mut self.db).to(files);
+            }
+            if *p.probed(&self.db) != probed {
+                p.set_probed(&mut self.db).to(probed);
+            }
+            return Ok(p);
+        }
+        let p = Program::new(&self.db, root_file, files, probed);
+        self.programs.insert(key, p);
+        self.made += 1;
+        Ok(p)
+    }
+}
+
+impl Inputs for Workspace {
+    fn db(&self) -> &dyn salsa::Database {
+        &self.db
+    }
+    fn file(&mut self, path: PathBuf, text: String) -> SourceFile {
+        self.set_file(&path, text)
+    }
+}

@@ -1,0 +1,346 @@
+//! An editor's session: one [`Workspace`] for the life of the process, the open documents,
+//! which program each open file is analysed in, and a cache of files read from disk. Nothing
+//! here knows LSP: the language server keeps one session behind a lock and answers from
+//! [`Snapshot`]s of it.
+//!
+//! What it costs is bounded:
+//! - a document larger than [`MAX_INPUT_BYTES`] is kept (so that later edits apply) but not
+//!   analysed: it reads as a file that large does, an error;
+//! - finding the file that includes an opened one reads only the `include`s of at most
+//!   [`MAX_SCAN_FILES`] files beside it (and of the files they include), at most
+//!   [`MAX_SCAN_BYTES`] in all, and remembers them until a file changes on disk;
+//! - closing a document forgets the programs no open document needs, and when the
+//!   workspace holds more than twice what the open documents read, it is made anew from them,
+//!   which frees everything else.
+
+use super::document::{self, Change};
+use crate::db::{Loader, Program, Snapshot, SourceFile, Workspace, normalize};
+use crate::host::HostProfile;
+use crate::source::{Encoding, MAX_INPUT_BYTES};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+mod scan;
+
+/// How many `.vnuma` files in one directory are looked at to find one that includes an
+/// opened file.
+pub const MAX_NEIGHBOURS: usize = 256;
+/// How many files one search for an includer reads (remembered ones are free).
+pub const MAX_SCAN_FILES: usize = 1024;
+/// How many bytes one search for an includer reads.
+pub const MAX_SCAN_BYTES: usize = 64 << 20;
+
+/// Where a session reads what is not an open document.
+pub trait Files: Send {
+    /// A file's text, bounded as input files are.
+    fn read(&self, path: &Path) -> Result<String, String>;
+    /// The `.vnuma` files in a directory, at most `limit`, sorted.
+    fn neighbours(&self, dir: &Path, limit: usize) -> Vec<PathBuf>;
+    /// This machine's host profile.
+    fn probe(&self) -> Result<HostProfile, String>;
+}
+
+/// The file system and /sys.
+pub struct Disk;
+
+impl Files for Disk {
+    fn read(&self, path: &Path) -> Result<String, String> {
+        crate::source::read_input(path).map_err(|e| e.to_string())
+    }
+
+    fn neighbours(&self, dir: &Path, limit: usize) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut out: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "vnuma"))
+            .take(limit)
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn probe(&self) -> Result<HostProfile, String> {
+        crate::host::sysfs::probe("probed", Path::new("/sys"))
+            .map(|(p, _)| p)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// An open document.
+pub struct Doc {
+    pub version: i32,
+    pub text: String,
+}
+
+/// Why a document is not analysed: it is larger than files may be.
+pub fn too_large(path: &Path) -> String {
+    format!(
+        "cannot read {}: is larger than the {} MiB limit for input files",
+        path.display(),
+        MAX_INPUT_BYTES >> 20
+    )
+}
+
+pub struct Session {
+    pub ws: Workspace,
+    docs: HashMap<PathBuf, Doc>,
+    /// Open file → the root of the program it is analysed in.
+    roots: HashMap<PathBuf, PathBuf>,
+    /// Files read from disk, by path.
+    disk: HashMap<PathBuf, Result<String, String>>,
+    /// What the search for includers learnt: each file's includes.
+    scan: scan::Includes,
+    files: Box<dyn Files>,
+    pub workspace_root: Option<PathBuf>,
+}
+
+impl Default for Session {
+    fn default() -> Session {
+        Session::new(Box::new(Disk))
+    }
+}
+
+/// Open documents first, then the disk through the session's cache.
+struct Overlay<'s> {
+    docs: &'s HashMap<PathBuf, Doc>,
+    disk: std::cell::RefCell<&'s mut HashMap<PathBuf, Result<String, String>>>,
+    files: &'s dyn Files,
+}
+
+impl Loader for Overlay<'_> {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        if let Some(d) = self.docs.get(path) {
+            if d.text.len() as u64 > MAX_INPUT_BYTES {
+                return Err(std::io::Error::other(format!(
+                    "is larger than the {} MiB limit for input files",
+                    MAX_INPUT_BYTES >> 20
+                )));
+            }
+            return Ok(d.text.clone());
+        }
+        let mut disk = self.disk.borrow_mut();
+        let r = disk
+            .entry(path.to_path_buf())
+            .or_insert_with(|| self.files.read(path))
+            .clone();
+        r.map_err(std::io::Error::other)
+    }
+    fn probe(&self) -> Result<HostProfile, String> {
+        self.files.probe()
+    }
+}
+
+impl Session {
+    pub fn new(files: Box<dyn Files>) -> Session {
+        Session {
+            ws: Workspace::default(),
+            docs: HashMap::new(),
+            roots: HashMap::new(),
+            disk: HashMap::new(),
+            scan: scan::Includes::default(),
+            files,
+            workspace_root: None,
+        }
+    }
+
+    /// The open documents and their versions.
+    pub fn open_documents(&self) -> Vec<(PathBuf, i32)> {
+        self.docs.iter().map(|(p, d)| (p.clone(), d.version)).collect()
+    }
+
+    pub fn doc(&self, path: &Path) -> Option<&Doc> {
+        self.docs.get(path)
+    }
+
+    /// Whether an open document is too large to analyse.
+    pub fn is_too_large(&self, path: &Path) -> bool {
+        self.docs
+            .get(path)
+            .is_some_and(|d| d.text.len() as u64 > MAX_INPUT_BYTES)
+    }
+
+    fn load(&mut self, root: &Path) -> Option<Program> {
+        let loader = Overlay {
+            docs: &self.docs,
+            disk: std::cell::RefCell::new(&mut self.disk),
+            files: &*self.files,
+        };
+        self.ws.load(root, &loader).ok()
+    }
+
+    /// Whether `program` reads `path`.
+    fn reads(&self, program: Program, path: &Path) -> bool {
+        program.files(&self.ws.db).contains_key(path)
+    }
+
+    /// The program and file an open (or loaded) file is answered in.
+    pub fn context(&mut self, path: &Path) -> Option<(Program, SourceFile)> {
+        let program = self.program_for(path)?;
+        Some((program, self.ws.file(path)?))
+    }
+
+    /// [`Session::context`] when it needs no write: the file's program is loaded.
+    pub fn loaded_context(&self, path: &Path) -> Option<(Program, SourceFile)> {
+        let root = self.roots.get(path)?;
+        Some((self.ws.program(root)?, self.ws.file(path)?))
+    }
+
+    /// A snapshot to answer from on another thread.
+    pub fn snapshot(&self) -> Snapshot {
+        self.ws.snapshot()
+    }
+
+    /// The program an open file is analysed in: a program that includes it (found by
+    /// [`scan`] among the `.vnuma` files beside it and at the workspace root), unless the
+    /// file includes that one too (a cycle: the file is its own root), or else the file's own.
+    pub fn program_for(&mut self, path: &Path) -> Option<Program> {
+        if let Some(root) = self.roots.get(path).cloned()
+            && let Some(p) = self.ws.program(&root)
+        {
+            return Some(p);
+        }
+        let root = self.find_root(path);
+        self.roots.insert(path.to_path_buf(), root.clone());
+        self.load(&root)
+    }
+
+    fn find_root(&mut self, path: &Path) -> PathBuf {
+        let mut candidates: BTreeSet<PathBuf> = BTreeSet::new();
+        let dirs = [path.parent().map(Path::to_path_buf), self.workspace_root.clone()];
+        for dir in dirs.into_iter().flatten() {
+            for p in self.files.neighbours(&dir, MAX_NEIGHBOURS) {
+                let p = normalize(&p);
+                if p != path {
+                    candidates.insert(p);
+                }
+            }
+        }
+        let graph = self.scan.graph(path, &candidates, &self.docs, &*self.files);
+        // When the search did not see everything the file includes, it cannot tell an
+        // includer from a file in a cycle with it: the file is its own root.
+        let Some(reached) = graph.reached_from(path) else {
+            return path.to_path_buf();
+        };
+        let reaching = graph.reaching(path);
+        candidates
+            .into_iter()
+            .find(|c| reaching.contains(c) && !reached.contains(c))
+            .unwrap_or_else(|| path.to_path_buf())
+    }
+
+    /// Open a document; false when a newer version is already open.
+    pub fn open(&mut self, path: &Path, version: i32, text: String) -> bool {
+        if self.docs.get(path).is_some_and(|d| d.version >= version) {
+            return false;
+        }
+        self.docs.insert(path.to_path_buf(), Doc { version, text });
+        self.update(path);
+        true
+    }
+
+    /// Apply an editor's changes to an open document; false when it is not open or the
+    /// version is not newer.
+    pub fn change(&mut self, path: &Path, version: i32, changes: &[Change], enc: Encoding) -> bool {
+        let Some(doc) = self.docs.get_mut(path) else {
+            return false;
+        };
+        if doc.version >= version {
+            return false;
+        }
+        document::apply(&mut doc.text, changes, enc);
+        doc.version = version;
+        self.update(path);
+        true
+    }
+
+    /// A document was opened or changed: its text is the input's text now (unless it is too
+    /// large), and every program that reads it (or the file's own) is loaded again, as its
+    /// includes and `from=` files may have changed.
+    fn update(&mut self, path: &Path) {
+        self.scan.forget(path);
+        if let Some(d) = self.docs.get(path)
+            && d.text.len() as u64 <= MAX_INPUT_BYTES
+        {
+            self.ws.set_file(path, d.text.clone());
+        }
+        self.reload_readers(path);
+        self.program_for(path);
+    }
+
+    /// A file changed on disk (or was saved, created or deleted).
+    pub fn disk_changed(&mut self, path: &Path) {
+        self.disk.remove(path);
+        self.scan.forget(path);
+        if !self.docs.contains_key(path)
+            && let Ok(text) = self.files.read(path)
+            && self.ws.file(path).is_some()
+        {
+            self.ws.set_file(path, text);
+        }
+        self.reload_readers(path);
+    }
+
+    fn reload_readers(&mut self, path: &Path) {
+        let roots: Vec<PathBuf> = self
+            .ws
+            .programs()
+            .filter(|p| self.reads(*p, path))
+            .map(|p| p.root(&self.ws.db).path(&self.ws.db).clone())
+            .collect();
+        for r in roots {
+            self.load(&r);
+        }
+    }
+
+    /// Close a document: its text is the disk's again for the programs that read it, and
+    /// what no open document needs any more is forgotten.
+    pub fn close(&mut self, path: &Path) {
+        self.docs.remove(path);
+        self.roots.remove(path);
+        self.disk.remove(path);
+        self.scan.forget(path);
+        let keep: HashSet<PathBuf> = self.roots.values().cloned().collect();
+        let loaded: Vec<PathBuf> = self
+            .ws
+            .programs()
+            .map(|p| p.root(&self.ws.db).path(&self.ws.db).clone())
+            .collect();
+        for l in loaded.iter().filter(|l| !keep.contains(*l)) {
+            self.ws.drop_program(l);
+        }
+        let live: HashSet<PathBuf> = self
+            .ws
+            .programs()
+            .flat_map(|p| p.files(&self.ws.db).keys().cloned().collect::<Vec<_>>())
+            .collect();
+        self.disk.retain(|p, _| live.contains(p));
+        let programs = keep.len();
+        if self.ws.file_count() > 2 * live.len() + 64 || self.ws.programs_made() > 2 * programs + 16 {
+            self.renew(keep);
+            return;
+        }
+        if let Ok(text) = self.files.read(path)
+            && self.ws.file(path).is_some()
+        {
+            self.ws.set_file(path, text);
+        }
+        self.reload_readers(path);
+    }
+
+    /// A new workspace holding only the programs rooted at `roots`: dropping the old one
+    /// frees every file, program and result no open document needs.
+    fn renew(&mut self, roots: HashSet<PathBuf>) {
+        self.ws = Workspace::default();
+        let mut roots: Vec<PathBuf> = roots.into_iter().collect();
+        roots.sort();
+        for r in roots {
+            self.load(&r);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
