@@ -59,6 +59,31 @@ fn a_64_mb_document_is_refused_like_a_file_that_large() {
     lsp.shutdown();
 }
 
+/// 500 `l3 0-1048575` lines (7.5 KB) once made the server expand half a billion CPU ids.
+#[test]
+fn a_small_document_of_wide_id_sets_stays_small() {
+    let dir = scratch("bounds-sets");
+    let mut lsp = Lsp::start_limited(&dir.0, LIMIT_MIB);
+    let text = format!(
+        "host h {{\n  node 0 cpus=0-3 memory=8GiB\n{}}}\n",
+        "  l3 0-1048575\n".repeat(500)
+    );
+    assert!(text.len() < 8_000);
+    let u = lsp.open(&dir.0.join("sets.vnuma"), &text);
+    let diags = lsp.diagnostics(&u, 1);
+    let wide = |d: &Value| {
+        d["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("CPUs 4-1048575 are not on any node"))
+    };
+    assert!(
+        diags.iter().any(wide),
+        "{} diagnostics, none about the wide set",
+        diags.len()
+    );
+    lsp.shutdown();
+}
+
 #[test]
 fn one_16_mib_word_is_read_no_further_and_not_quoted() {
     let dir = scratch("bounds-word");
