@@ -6,11 +6,16 @@
 //! itself (controller indices, the hotplug order, disk names) are recomputed, with a note
 //! when the XML said something else.
 
+mod cells;
 mod devices;
 mod dom;
 mod guest;
 mod hmat;
+mod memdev;
 mod pages;
+mod plan;
+mod tune;
+mod vcpus;
 mod write;
 
 use crate::sets::IdSet;
@@ -48,8 +53,8 @@ pub fn import_domain(xml: &str, opts: &ImportOptions) -> Result<Imported, Import
         devices::read(devs, &mut draft, &mut notes)?;
     }
     guest::settle_memory(&root, &mut draft, &mut notes)?;
-    guest::rectify_cells(&mut draft, &mut notes);
-    guest::check_derived(&root, &mut draft);
+    cells::rectify_cells(&mut draft, &mut notes);
+    cells::check_derived(&root, &mut draft);
     let text = write::render(&draft, opts, &notes.list);
     Ok(Imported {
         text,

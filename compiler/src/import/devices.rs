@@ -10,32 +10,29 @@
 use super::dom::Node;
 use super::guest::Draft;
 use super::{
-    ImportError, Notes, attr_u32, drop_unknown_attrs, drop_unknown_children, error_at, number, quoted, text_kib,
-    word_or_string,
+    ImportError, Notes, attr_u32, drop_unknown_attrs, drop_unknown_children, error_at, number, quoted, word_or_string,
 };
-use crate::lower::libvirt::{alias_safe, drive_letters};
-use crate::units::exact_kib;
 
 const EMULATOR: &str = "/usr/bin/qemu-system-x86_64";
 
 /// (bus, slot, function).
-type Addr = (u32, u32, u32);
+pub(super) type Addr = (u32, u32, u32);
 
 #[derive(Debug)]
-struct Ctl {
-    index: u32,
-    name: String,
+pub(super) struct Ctl {
+    pub(super) index: u32,
+    pub(super) name: String,
     /// Its own PCI address.
-    addr: Option<Addr>,
+    pub(super) addr: Option<Addr>,
     /// `Some(node)` for an expander, `None` for a root port.
-    node: Option<u32>,
-    bus_nr: Option<u32>,
+    pub(super) node: Option<u32>,
+    pub(super) bus_nr: Option<u32>,
     /// A root port's (chassis, port).
-    target: (Option<u32>, Option<u32>),
+    pub(super) target: (Option<u32>, Option<u32>),
 }
 
 #[derive(Debug)]
-enum Kind {
+pub(super) enum Kind {
     /// Its props after the name: `bridge=br0 model=virtio mac=…`.
     Nic(String),
     Disk {
@@ -48,15 +45,15 @@ enum Kind {
 }
 
 #[derive(Debug)]
-struct Dev {
-    kind: Kind,
+pub(super) struct Dev {
+    pub(super) kind: Kind,
     /// The bus (controller index) of its PCI address.
-    bus: Option<u32>,
-    what: String,
+    pub(super) bus: Option<u32>,
+    pub(super) what: String,
 }
 
 impl Dev {
-    fn pci(&self) -> bool {
+    pub(super) fn pci(&self) -> bool {
         matches!(
             self.kind,
             Kind::Nic(_) | Kind::Hostdev(_) | Kind::Disk { virtio: true, .. }
@@ -105,7 +102,7 @@ pub(super) fn read(devs: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
             "disk" => list.extend(disk(c, notes)?),
             "hostdev" => list.extend(hostdev(c, notes)?),
             "serial" | "console" => list.extend(chardev(c, &list, notes)),
-            "memory" => memdev(c, keep_slots, d, notes)?,
+            "memory" => super::memdev::memdev(c, keep_slots, d, notes)?,
             "memballoon" if c.attr("model") == Some("none") => {}
             _ => notes.drop(c.describe()),
         }
@@ -119,7 +116,7 @@ pub(super) fn read(devs: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
         }
         seen.push(c.name.clone());
     }
-    plan(&ctls, &list, d, notes);
+    super::plan::plan(&ctls, &list, d, notes);
     Ok(())
 }
 
@@ -366,469 +363,4 @@ fn chardev(c: &Node, list: &[Dev], notes: &mut Notes) -> Option<Dev> {
         bus: None,
         what: c.name.clone(),
     })
-}
-
-fn memdev(c: &Node, keep_slots: bool, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
-    let model = c.attr("model").unwrap_or("");
-    let target = c.child("target");
-    let size = target.and_then(|t| t.child("size"));
-    let node = target
-        .and_then(|t| t.child("node"))
-        .and_then(|n| number(n.trimmed()))
-        .and_then(|n| u32::try_from(n).ok());
-    let size_kib = match size {
-        Some(s) => super::guest::round_up(
-            text_kib(s, "a memory device's <size>", notes)?,
-            2 * 1024,
-            "a memory device's size",
-            notes,
-        ),
-        None => return Err(error_at(c.at, "<memory> device without a <target><size>")),
-    };
-    d.memdev_kib = d.memdev_kib.saturating_add(size_kib);
-    drop_unknown_attrs(c, &["model", "access", "discard"], notes);
-    if matches!(model, "virtio-mem" | "virtio-pmem") {
-        return virtio_memdev(c, model, size_kib, node, d, notes);
-    }
-    let (true, Some(node)) = (matches!(model, "dimm" | "nvdimm"), node) else {
-        notes.drop(format!("{} (the guest's memory is reduced by its size)", c.describe()));
-        return Ok(());
-    };
-    // `<address type='dimm' slot base>`.
-    let mut address = String::new();
-    if let Some(a) = c.child("address") {
-        drop_unknown_attrs(a, &["type", "slot", "base"], notes);
-        if let Some(slot) = attr_u32(a, "slot")?
-            && keep_slots
-        {
-            address.push_str(&format!(" slot={slot}"));
-        }
-        if let Some(b) = a.attr("base") {
-            let bytes = match b.strip_prefix("0x").or_else(|| b.strip_prefix("0X")) {
-                Some(hex) => u64::from_str_radix(hex, 16).ok(),
-                None => b.parse().ok(),
-            };
-            match bytes {
-                Some(bytes) if bytes % 1024 == 0 => address.push_str(&format!(" base={}", exact_kib(bytes / 1024))),
-                _ => {
-                    return Err(error_at(
-                        a.at,
-                        format!("<address base='{b}'>: not an address in whole KiB"),
-                    ));
-                }
-            }
-        }
-    }
-    let mut line = format!("{model} size={} node={node}", exact_kib(size_kib));
-    if model == "dimm" {
-        drop_unknown_children(c, &["source", "target", "address", "alias"], notes);
-        if let Some(s) = c.child("source") {
-            drop_unknown_children(s, &["nodemask", "pagesize"], notes);
-            if let Some(n) = s.child("nodemask") {
-                line.push_str(&format!(" host-node={}", super::id_set(n, "nodemask", n.trimmed())?));
-            }
-            if let Some(p) = s.child("pagesize") {
-                let kib = super::size_kib(p, p.trimmed(), p.attr("unit"), "<pagesize>", notes)?;
-                line.push_str(&format!(" hugepages={}", exact_kib(kib)));
-            }
-        }
-        match c.attr("access") {
-            Some(a @ ("shared" | "private")) => line.push_str(&format!(" access={a}")),
-            Some(a) => {
-                return Err(error_at(
-                    c.at,
-                    format!("<memory access='{a}'>: libvirt knows `shared` and `private`"),
-                ));
-            }
-            None => {}
-        }
-        match c.attr("discard") {
-            Some("yes") => line.push_str(" discard=true"),
-            Some("no") => line.push_str(" discard=false"),
-            Some(v) => {
-                return Err(error_at(
-                    c.at,
-                    format!("<memory discard='{v}'>: libvirt knows `yes` and `no`"),
-                ));
-            }
-            None => {}
-        }
-        line.push_str(&address);
-        d.memdevs.push(line);
-        return Ok(());
-    }
-    if c.attr("discard").is_some() {
-        notes.drop("<memory model='nvdimm' discard=…> (libvirt does not discard an NVDIMM)");
-    }
-    drop_unknown_children(c, &["source", "target", "address", "alias"], notes);
-    let source = c.child("source");
-    let Some(path) = source.and_then(|s| s.child("path")).map(Node::trimmed) else {
-        notes.drop("an <memory model='nvdimm'> without a <source><path>");
-        return Ok(());
-    };
-    line = format!("nvdimm path={} size={} node={node}", quoted(path), exact_kib(size_kib));
-    if let Some(t) = target {
-        drop_unknown_children(t, &["size", "node", "label", "readonly"], notes);
-    }
-    if let Some(l) = target.and_then(|t| t.child("label")).and_then(|l| l.child("size")) {
-        line.push_str(&format!(" label={}", exact_kib(text_kib(l, "an NVDIMM label", notes)?)));
-    }
-    if let Some(s) = source {
-        drop_unknown_children(s, &["path", "alignsize", "pmem"], notes);
-        if let Some(a) = s.child("alignsize") {
-            line.push_str(&format!(
-                " align={}",
-                exact_kib(text_kib(a, "an NVDIMM alignment", notes)?)
-            ));
-        }
-        if s.child("pmem").is_some() {
-            line.push_str(" pmem=true");
-        }
-    }
-    match c.attr("access") {
-        Some(a @ ("shared" | "private")) => line.push_str(&format!(" access={a}")),
-        Some(a) => notes.drop(format!("<memory access='{a}'>")),
-        None => {}
-    }
-    if target.and_then(|t| t.child("readonly")).is_some() {
-        line.push_str(" readonly=true");
-    }
-    line.push_str(&address);
-    d.memdevs.push(line);
-    Ok(())
-}
-
-/// A `<memory model='virtio-mem'|'virtio-pmem'>`: its PCI address is vnumac's to give.
-fn virtio_memdev(
-    c: &Node,
-    model: &str,
-    size_kib: u64,
-    node: Option<u32>,
-    d: &mut Draft,
-    notes: &mut Notes,
-) -> Result<(), ImportError> {
-    drop_unknown_children(c, &["source", "target", "address", "alias"], notes);
-    let target = c.child("target");
-    if let Some(t) = target {
-        drop_unknown_children(t, &["size", "node", "block", "requested", "address", "current"], notes);
-    }
-    let base = match target
-        .and_then(|t| t.child("address"))
-        .and_then(|a| a.attr("base").map(|b| (a, b)))
-    {
-        Some((a, b)) => {
-            let bytes = match b.strip_prefix("0x").or_else(|| b.strip_prefix("0X")) {
-                Some(hex) => u64::from_str_radix(hex, 16).ok(),
-                None => b.parse().ok(),
-            };
-            match bytes {
-                Some(bytes) if bytes % 1024 == 0 => {
-                    notes.newer(format!(
-                        "<target><address base> of <memory model='{model}'>; leave `base=` out and QEMU picks the address"
-                    ));
-                    format!(" base={}", exact_kib(bytes / 1024))
-                }
-                _ => {
-                    return Err(error_at(
-                        a.at,
-                        format!("<address base='{b}'>: not an address in whole KiB"),
-                    ));
-                }
-            }
-        }
-        None => String::new(),
-    };
-    if c.child("address").is_some() {
-        notes.change(format!(
-            "the PCI address of <memory model='{model}'>: vnumac gives it a slot on the root bus"
-        ));
-    }
-    let source = c.child("source");
-    let mut line;
-    if model == "virtio-mem" {
-        let Some(node) = node else {
-            return Err(error_at(c.at, "<memory model='virtio-mem'> without a <target><node>"));
-        };
-        let get = |k: &str, what: &str, notes: &mut Notes| -> Result<u64, ImportError> {
-            let n = target
-                .and_then(|t| t.child(k))
-                .ok_or_else(|| error_at(c.at, format!("<memory model='virtio-mem'> without a <target><{k}>")))?;
-            text_kib(n, what, notes)
-        };
-        let block = get("block", "a virtio-mem block", notes)?;
-        let requested = get("requested", "a virtio-mem request", notes)?;
-        line = format!(
-            "virtio-mem size={} node={node} block={} requested={}",
-            exact_kib(size_kib),
-            exact_kib(block),
-            exact_kib(requested)
-        );
-        if let Some(s) = source {
-            drop_unknown_children(s, &["nodemask", "pagesize"], notes);
-            if let Some(n) = s.child("nodemask") {
-                line.push_str(&format!(" host-node={}", super::id_set(n, "nodemask", n.trimmed())?));
-            }
-            if let Some(p) = s.child("pagesize") {
-                let kib = super::size_kib(p, p.trimmed(), p.attr("unit"), "<pagesize>", notes)?;
-                line.push_str(&format!(" hugepages={}", exact_kib(kib)));
-            }
-        }
-    } else {
-        if let Some(s) = source {
-            drop_unknown_children(s, &["path"], notes);
-        }
-        let Some(path) = source.and_then(|s| s.child("path")).map(Node::trimmed) else {
-            return Err(error_at(c.at, "<memory model='virtio-pmem'> without a <source><path>"));
-        };
-        line = format!("virtio-pmem path={} size={}", quoted(path), exact_kib(size_kib));
-        match c.attr("access") {
-            Some(a @ ("shared" | "private")) => line.push_str(&format!(" access={a}")),
-            Some(a) => {
-                return Err(error_at(
-                    c.at,
-                    format!("<memory access='{a}'>: libvirt knows `shared` and `private`"),
-                ));
-            }
-            None => {}
-        }
-    }
-    line.push_str(&base);
-    d.memdevs.push(line);
-    Ok(())
-}
-
-/// Where a device line says it goes.
-#[derive(Debug, Clone, PartialEq)]
-enum Place {
-    /// `on=PORT`.
-    On(String),
-    /// `node=CELL`: a new root port on the cell's first expander.
-    Node(u32),
-    /// Nothing: a new root port on pcie.0 (or no PCI at all).
-    Root,
-}
-
-fn plan(ctls: &[Ctl], list: &[Dev], d: &mut Draft, notes: &mut Notes) {
-    let mut exps: Vec<&Ctl> = ctls.iter().filter(|c| c.node.is_some()).collect();
-    let mut ports: Vec<&Ctl> = ctls.iter().filter(|c| c.node.is_none()).collect();
-    exps.sort_by_key(|c| c.index);
-    ports.sort_by_key(|c| c.index);
-    let parent_of = |p: &Ctl| p.addr.map(|a| a.0);
-    let exp_at = |bus: u32| exps.iter().find(|e| e.index == bus).copied();
-    let first_exp = |node: u32| exps.iter().find(|e| e.node == Some(node)).map(|e| e.index);
-    let holders = |p: &Ctl| -> Vec<usize> { (0..list.len()).filter(|&i| list[i].bus == Some(p.index)).collect() };
-    let mut used: Vec<String> = ctls.iter().map(|c| c.name.clone()).collect();
-
-    // The trailing root ports a short form recreates exactly.
-    let mut auto = vec![false; ports.len()];
-    let mut names: Vec<Option<String>> = vec![None; list.len()];
-    let mut next_dev = list.len();
-    for (pi, p) in ports.iter().enumerate().rev() {
-        let hs = holders(p);
-        let [di] = hs[..] else { break };
-        let placeable = match parent_of(p) {
-            Some(0) => true,
-            Some(b) => exp_at(b).and_then(|e| e.node).and_then(first_exp) == Some(b),
-            None => false,
-        };
-        if di >= next_dev || !list[di].pci() || !placeable {
-            break;
-        }
-        let name = match &list[di].kind {
-            Kind::Hostdev(a) => Some(a.clone()).filter(|a| alias_safe(&format!("port-{a}")) == p.name),
-            _ => p
-                .name
-                .strip_prefix("port-")
-                .filter(|r| !r.is_empty() && !used.iter().any(|u| u == r))
-                .map(str::to_string),
-        };
-        let Some(name) = name else { break };
-        used.push(name.clone());
-        names[di] = Some(name);
-        auto[pi] = true;
-        next_dev = di;
-    }
-
-    let mut lines = Vec::new();
-    for e in &exps {
-        let bus_nr = e.bus_nr.map(|b| format!(" bus-nr={b}")).unwrap_or_default();
-        let node = e.node.unwrap_or(0);
-        lines.push(format!("expander {} node={node}{bus_nr}", word_or_string(&e.name)));
-    }
-    let mut written: Vec<(String, Option<u32>)> = Vec::new(); // explicit root ports, with their expander
-    for (pi, p) in ports.iter().enumerate() {
-        let hs = holders(p);
-        if auto[pi] || (!hs.is_empty() && hs.iter().all(|&i| matches!(list[i].kind, Kind::Hostdev(_)))) {
-            continue;
-        }
-        let on = match parent_of(p) {
-            Some(0) => None,
-            Some(b) => match exp_at(b) {
-                Some(e) => Some(e),
-                None => {
-                    notes.change(format!("root port `{}` is on bus {b}: moved to pcie.0", p.name));
-                    None
-                }
-            },
-            None => None,
-        };
-        let on_text = on
-            .map(|e| format!(" on={}", word_or_string(&e.name)))
-            .unwrap_or_default();
-        lines.push(format!("root-port {}{on_text}", word_or_string(&p.name)));
-        written.push((p.name.clone(), on.map(|e| e.index)));
-    }
-
-    // Devices, in document order.
-    let mut taken: Vec<u32> = Vec::new();
-    let mut counters = (0u32, 0u32); // virtio disks, sata disks
-    let mut places = Vec::new();
-    for (di, dev) in list.iter().enumerate() {
-        let port = dev.bus.and_then(|b| ports.iter().position(|p| p.index == b));
-        let place = match (port, dev.bus) {
-            _ if !dev.pci() => Place::Root,
-            (Some(pi), _) if auto[pi] => match parent_of(ports[pi]).and_then(exp_at) {
-                Some(e) => Place::Node(e.node.unwrap_or(0)),
-                None => Place::Root,
-            },
-            (Some(pi), Some(b)) if !matches!(dev.kind, Kind::Hostdev(_)) && !taken.contains(&b) => {
-                taken.push(b);
-                Place::On(ports[pi].name.clone())
-            }
-            (Some(pi), _) => {
-                let exp = parent_of(ports[pi]).and_then(exp_at).and_then(|e| e.node);
-                notes.change(format!("{}: plugged into a root port of its own", dev.what));
-                exp.map_or(Place::Root, Place::Node)
-            }
-            (None, Some(b)) if exp_at(b).is_some() => {
-                notes.change(format!(
-                    "{}: vnumac adds a root port between it and its expander",
-                    dev.what
-                ));
-                exp_at(b).and_then(|e| e.node).map_or(Place::Root, Place::Node)
-            }
-            (None, Some(_)) | (None, None) => {
-                notes.change(format!(
-                    "{}: vnumac gives it a root port of its own on pcie.0",
-                    dev.what
-                ));
-                Place::Root
-            }
-        };
-        let name = match &dev.kind {
-            Kind::Hostdev(a) => a.clone(),
-            Kind::Serial | Kind::Console => String::new(),
-            Kind::Nic(_) | Kind::Disk { .. } => names[di].clone().unwrap_or_else(|| {
-                let stem = if matches!(dev.kind, Kind::Nic(_)) {
-                    "nic"
-                } else {
-                    "disk"
-                };
-                let from_port = match &place {
-                    Place::On(p) => p
-                        .strip_prefix("port-")
-                        .filter(|r| !r.is_empty() && !used.iter().any(|u| u == r)),
-                    _ => None,
-                };
-                let name = from_port.map(str::to_string).unwrap_or_else(|| {
-                    (0..)
-                        .map(|k| format!("{stem}{k}"))
-                        .find(|n| !used.contains(n))
-                        .unwrap_or_default()
-                });
-                used.push(name.clone());
-                name
-            }),
-        };
-        let place_text = match &place {
-            Place::On(p) => format!(" on={}", word_or_string(p)),
-            Place::Node(n) => format!(" node={n}"),
-            Place::Root => String::new(),
-        };
-        let line = match &dev.kind {
-            Kind::Nic(props) => format!("nic {} {props}{place_text}", word_or_string(&name)),
-            Kind::Disk { props, virtio } => {
-                let (n, prefix) = if *virtio {
-                    (&mut counters.0, "vd")
-                } else {
-                    (&mut counters.1, "sd")
-                };
-                let want = format!("{prefix}{}", drive_letters(*n));
-                *n += 1;
-                if !dev.what.ends_with(&format!("({want})")) {
-                    notes.change(format!("{}: vnumac names it {want}", dev.what));
-                }
-                format!("disk {} {props}{place_text}", word_or_string(&name))
-            }
-            Kind::Hostdev(a) => format!("hostdev {a}{place_text}"),
-            Kind::Serial => "serial pty".into(),
-            Kind::Console => "console pty".into(),
-        };
-        lines.push(line);
-        if dev.pci() && !matches!(place, Place::On(_)) {
-            places.push((format!("port-{name}"), place));
-        }
-    }
-    check_numbering(ctls, &exps, &written, &places, notes);
-    d.devices = lines;
-}
-
-/// Compare vnumac's numbering of the written controllers with the XML's.
-fn check_numbering(
-    ctls: &[Ctl],
-    exps: &[&Ctl],
-    written: &[(String, Option<u32>)],
-    places: &[(String, Place)],
-    notes: &mut Notes,
-) {
-    // (name, index, (bus, slot, function), is root port)
-    let mut sim: Vec<(String, u32, Addr, bool)> = Vec::new();
-    let mut root_slot = 1u32;
-    for e in exps {
-        sim.push((e.name.clone(), sim.len() as u32 + 1, (0, root_slot, 0), false));
-        root_slot += 1;
-    }
-    let exp_index = |pos: usize| pos as u32 + 1;
-    let mut exp_slots = vec![0u32; exps.len()];
-    let mut ports: Vec<(String, Option<usize>)> = written
-        .iter()
-        .map(|(n, on)| (n.clone(), on.and_then(|i| exps.iter().position(|e| e.index == i))))
-        .collect();
-    for (name, place) in places {
-        let on = match place {
-            Place::Node(n) => exps.iter().position(|e| e.node == Some(*n)),
-            _ => None,
-        };
-        ports.push((alias_safe(name), on));
-    }
-    for (name, on) in ports {
-        let addr = match on {
-            Some(e) => {
-                let s = exp_slots.get(e).copied().unwrap_or(0);
-                if let Some(x) = exp_slots.get_mut(e) {
-                    *x += 1;
-                }
-                (exp_index(e), s, 0)
-            }
-            None => {
-                root_slot += 1;
-                (0, root_slot - 1, 0)
-            }
-        };
-        sim.push((name, sim.len() as u32 + 1, addr, true));
-    }
-    let same = sim.len() == ctls.len()
-        && sim.iter().all(|(name, index, addr, port)| {
-            ctls.iter().any(|c| {
-                c.name == *name
-                    && c.index == *index
-                    && c.addr == Some(*addr)
-                    && (!port || c.target == (Some(*index), Some((addr.1 << 3) + addr.2)))
-            })
-        });
-    if !same {
-        notes.change(
-            "PCI controllers: vnumac numbers them itself (expanders, then root ports; slots from 1 on pcie.0, from 0 on an expander)",
-        );
-    }
 }

@@ -1,8 +1,9 @@
 //! `<memoryBacking><hugepages>`: each cell's page size, as libvirt chooses it, and what
 //! libvirt rejects.
 
+use super::cells::cell_id;
 use super::dom::Node;
-use super::guest::{Draft, cell_id};
+use super::guest::Draft;
 use super::{ImportError, Notes, drop_unknown_attrs, error_at, id_set};
 use crate::sets::IdSet;
 

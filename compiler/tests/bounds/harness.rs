@@ -63,13 +63,7 @@ pub fn vnumac_limited(dir: &Path, args: &[&str], limit_mib: u64) -> Run {
 }
 
 /// Runs `program ARGS` in `dir` under `ulimit -v`, feeding `stdin` if given.
-pub fn run_limited(
-    dir: &Path,
-    program: &str,
-    args: &[&str],
-    stdin: Option<&[u8]>,
-    limit_mib: u64,
-) -> Run {
+pub fn run_limited(dir: &Path, program: &str, args: &[&str], stdin: Option<&[u8]>, limit_mib: u64) -> Run {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(format!("ulimit -v {} && exec \"$0\" \"$@\"", limit_mib * 1024))

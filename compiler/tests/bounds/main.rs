@@ -3,6 +3,7 @@
 //! (`ulimit -v`), so a regression that allocates without bound fails here as an abort or a
 //! kill, not as a slow test. Time is measured by `cargo bench -p vnumac --bench hostile`, never
 //! asserted here. Each area has a module of its own.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;
 
@@ -15,5 +16,9 @@ fn harness_limits_address_space() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/talk-manual-cells.vnuma");
     vnumac_limited(&dir, &["check", example], LIMIT_MIB).assert_code(0);
     let starved = vnumac_limited(&dir, &["check", example], 1);
-    assert_ne!((starved.code, starved.signal), (Some(0), None), "1 MiB is not enough to start");
+    assert_ne!(
+        (starved.code, starved.signal),
+        (Some(0), None),
+        "1 MiB is not enough to start"
+    );
 }

@@ -1,0 +1,188 @@
+//! `<cputune>`, `<iothreads>` and `<numatune>`: pinning and memory binding.
+
+use std::collections::BTreeMap;
+
+use super::dom::Node;
+use super::guest::{Draft, POLICIES};
+use super::{ImportError, Notes, attr_u32, drop_unknown_children, error_at, id_set, number};
+use crate::sets::IdSet;
+
+/// `<iothreads>` and its `<iothreadpin>`s; one CPU set for all of them, as the language says.
+fn iothreads(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
+    let pins: Vec<&Node> = root
+        .child("cputune")
+        .map(|ct| ct.all("iothreadpin").collect())
+        .unwrap_or_default();
+    let Some(n) = root.child("iothreads") else {
+        if !pins.is_empty() {
+            notes.drop("<iothreadpin> without <iothreads>");
+        }
+        return Ok(());
+    };
+    let count = number(n.trimmed())
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| error_at(n.at, format!("<iothreads> is `{}`, not a number", n.trimmed())))?;
+    if count == 0 {
+        return Ok(());
+    }
+    let mut sets: BTreeMap<u32, IdSet> = BTreeMap::new();
+    for p in pins {
+        let (Some(id), Some(set)) = (attr_u32(p, "iothread")?, p.attr("cpuset")) else {
+            return Err(error_at(p.at, "<iothreadpin> needs `iothread` and `cpuset`"));
+        };
+        if id == 0 || id > count {
+            return Err(error_at(
+                p.at,
+                format!("<iothreadpin iothread='{id}'>: the guest has I/O threads 1 to {count}"),
+            ));
+        }
+        sets.insert(id, id_set(p, "cpuset", set)?);
+    }
+    let first = sets.values().next().cloned();
+    let pin = match first {
+        Some(s) if sets.len() as u32 == count && sets.values().all(|v| *v == s) => Some(s),
+        Some(_) => {
+            notes.drop(
+                "<iothreadpin>s that differ between I/O threads or leave some unpinned (vnumac pins them all alike)",
+            );
+            None
+        }
+        None => None,
+    };
+    d.iothreads = Some((count, pin));
+    Ok(())
+}
+
+pub(super) fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
+    let mut pinned: BTreeMap<u32, IdSet> = BTreeMap::new();
+    if let Some(ct) = root.child("cputune") {
+        drop_unknown_children(ct, &["vcpupin", "emulatorpin", "iothreadpin"], notes);
+        for p in ct.all("vcpupin") {
+            let (Some(v), Some(set)) = (attr_u32(p, "vcpu")?, p.attr("cpuset")) else {
+                return Err(error_at(p.at, "<vcpupin> needs `vcpu` and `cpuset`"));
+            };
+            pinned.insert(v, id_set(p, "cpuset", set)?);
+        }
+        if let Some(e) = ct.child("emulatorpin") {
+            let set = e
+                .attr("cpuset")
+                .ok_or_else(|| error_at(e.at, "<emulatorpin> has no `cpuset`"))?;
+            d.emulator = Some(id_set(e, "cpuset", set)?);
+        }
+    }
+    iothreads(root, d, notes)?;
+    // `<vcpu cpuset>` is the default for vCPUs without a <vcpupin>, and for the emulator.
+    if let Some(v) = root.child("vcpu")
+        && let Some(s) = v.attr("cpuset")
+    {
+        let set = id_set(v, "cpuset", s)?;
+        for id in 0..d.vcpus.min(4096) {
+            pinned.entry(id).or_insert_with(|| set.clone());
+        }
+        d.emulator.get_or_insert(set);
+        notes.change(format!(
+            "<vcpu cpuset='{s}'>: written as `pin` lines for the vCPUs without a <vcpupin>, and as `emulator`"
+        ));
+    }
+    let mut groups: Vec<(IdSet, IdSet)> = Vec::new();
+    for (v, set) in pinned {
+        match groups.iter_mut().find(|(_, s)| *s == set) {
+            Some((vs, _)) => vs.insert(v),
+            None => groups.push((IdSet::single(v), set)),
+        }
+    }
+    d.pins = groups;
+    // With `<vcpu placement='auto'>`, memory that <numatune> does not place is placed by
+    // numad too (libvirt's numatune parser), under the default mode, strict.
+    let vcpus_auto = root.child("vcpu").and_then(|v| v.attr("placement")) == Some("auto");
+    let numad_memory = |notes: &mut Notes| {
+        notes
+            .change("<vcpu placement='auto'>: libvirt places the memory by numad too (`memory-policy placement=auto`)");
+    };
+    let Some(nt) = root.child("numatune") else {
+        if vcpus_auto {
+            d.memory_policy = Some(("strict".to_string(), None));
+            numad_memory(notes);
+        }
+        return Ok(());
+    };
+    drop_unknown_children(nt, &["memory", "memnode"], notes);
+    if vcpus_auto && nt.child("memory").is_none() && nt.child("memnode").is_none() {
+        d.memory_policy = Some(("strict".to_string(), None));
+        numad_memory(notes);
+    }
+    let mode = |n: &Node, notes: &mut Notes| -> Option<String> {
+        match n.attr("mode").unwrap_or("strict") {
+            m if POLICIES.contains(&m) => Some(m.to_string()),
+            m => {
+                notes.drop(format!("<{} mode='{m}'>", n.name));
+                None
+            }
+        }
+    };
+    if let Some(m) = nt.child("memory") {
+        match (m.attr("placement"), m.attr("nodeset")) {
+            (Some("auto"), ns) => {
+                if let Some(ns) = ns {
+                    notes.change(format!(
+                        "<numatune><memory placement='auto' nodeset='{ns}'>: libvirt ignores the nodeset and asks numad"
+                    ));
+                }
+                if let Some(mode) = mode(m, notes) {
+                    d.memory_policy = Some((mode, None));
+                }
+            }
+            (Some("static") | None, Some(ns)) => {
+                let set = id_set(m, "nodeset", ns)?;
+                if let Some(mode) = mode(m, notes) {
+                    d.memory_policy = Some((mode, Some(set)));
+                }
+            }
+            (Some("static"), None) => {
+                return Err(error_at(
+                    m.at,
+                    "<numatune><memory placement='static'> needs a nodeset (libvirt rejects it without one)",
+                ));
+            }
+            (Some(other), _) => {
+                return Err(error_at(
+                    m.at,
+                    format!("<numatune><memory placement='{other}'>: libvirt knows `static` and `auto`"),
+                ));
+            }
+            (None, None) if vcpus_auto => {
+                if let Some(mode) = mode(m, notes) {
+                    d.memory_policy = Some((mode, None));
+                    numad_memory(notes);
+                }
+            }
+            (None, None) => notes.drop("<numatune><memory> without a nodeset or a placement".to_string()),
+        }
+    }
+    if nt.child("memnode").is_some() && d.cells.is_empty() {
+        return Err(error_at(
+            nt.at,
+            "<memnode> without guest NUMA cells (libvirt rejects it)",
+        ));
+    }
+    for mn in nt.all("memnode") {
+        let (Some(id), Some(ns)) = (attr_u32(mn, "cellid")?, mn.attr("nodeset")) else {
+            return Err(error_at(mn.at, "<memnode> needs `cellid` and `nodeset`"));
+        };
+        let set = id_set(mn, "nodeset", ns)?;
+        let Some(policy) = mode(mn, notes) else { continue };
+        match d.cells.iter_mut().find(|c| c.id == id) {
+            Some(c) => {
+                c.host_node = Some(set);
+                c.policy = (policy != "strict").then_some(policy);
+            }
+            None => {
+                return Err(error_at(
+                    mn.at,
+                    format!("<memnode cellid='{id}'>: the guest has no cell {id} (libvirt rejects it)"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
