@@ -7,10 +7,12 @@
 //! * [`qmp`]: running QEMU with a deadline and asking it over QMP;
 //! * [`xml`]: a small quick-xml element tree, libvirt's scaled sizes and CPU sets, and
 //!   what a domain XML declares (read independently of vnumac);
+//! * [`libvirtd`]: libvirtd on a faked NUMA host, and `virsh` against it;
 //! * here: paths, scratch directories and the tool gating (`VNUMAC_REQUIRE_ORACLES`).
 // Each integration test is its own crate and uses only part of this module.
 #![allow(dead_code)]
 
+pub mod libvirtd;
 pub mod neutralise;
 pub mod qemu;
 pub mod qmp;
