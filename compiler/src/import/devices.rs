@@ -9,8 +9,10 @@
 
 use super::dom::Node;
 use super::guest::Draft;
-use super::{
-    ImportError, Notes, attr_u32, drop_unknown_attrs, drop_unknown_children, error_at, number, quoted, word_or_string,
+use super::read::{attr_u32, text_u32};
+use super::{ImportError, Notes, drop_unknown_attrs, drop_unknown_children, error_at, quoted, word_or_string};
+use crate::numbers::{
+    BUS_NR, CHASSIS_PORT, CONTROLLER_INDEX, DECIMAL_ID, EXPANDER_NODE, PCI_BUS, PCI_DOMAIN, PCI_FUNCTION, PCI_SLOT,
 };
 
 const EMULATOR: &str = "/usr/bin/qemu-system-x86_64";
@@ -61,12 +63,28 @@ impl Dev {
     }
 }
 
+/// A device's or controller's own `<address type='pci'>` (domain, bus, slot, function as
+/// libvirt reads them: C notation, within the PCI ranges).
 fn pci_address(n: &Node) -> Result<Option<Addr>, ImportError> {
     let Some(a) = n.all("address").find(|a| a.attr("type") == Some("pci")) else {
         return Ok(None);
     };
-    let get = |k: &str| -> Result<u32, ImportError> { Ok(attr_u32(a, k)?.unwrap_or(0)) };
-    Ok(Some((get("bus")?, get("slot")?, get("function")?)))
+    attr_u32(a, "domain", &PCI_DOMAIN)?;
+    let get = |k: &str, rule| -> Result<u32, ImportError> { Ok(attr_u32(a, k, rule)?.unwrap_or(0)) };
+    Ok(Some((
+        get("bus", &PCI_BUS)?,
+        get("slot", &PCI_SLOT)?,
+        get("function", &PCI_FUNCTION)?,
+    )))
+}
+
+/// The `<target><node>` of an expander bus: None when absent or empty (libvirt then binds
+/// it to no node).
+fn expander_node(c: &Node) -> Result<Option<u32>, ImportError> {
+    match c.child("target").and_then(|t| t.child("node")) {
+        Some(n) => text_u32(n, &EXPANDER_NODE),
+        None => Ok(None),
+    }
 }
 
 pub(super) fn read(devs: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
@@ -81,7 +99,7 @@ pub(super) fn read(devs: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
         .filter(|c| c.name == "memory" && matches!(c.attr("model"), Some("dimm" | "nvdimm")))
         .map(|c| {
             c.child("address")
-                .map(|a| attr_u32(a, "slot"))
+                .map(|a| attr_u32(a, "slot", &DECIMAL_ID))
                 .transpose()
                 .map(Option::flatten)
         })
@@ -129,7 +147,7 @@ fn check_expanders(devs: &Node, d: &Draft) -> Result<(), ImportError> {
         if c.attr("type") != Some("pci") || !matches!(model, "pci-expander-bus" | "pcie-expander-bus") {
             continue;
         }
-        let index = attr_u32(c, "index")?.unwrap_or(0);
+        let index = attr_u32(c, "index", &CONTROLLER_INDEX)?.unwrap_or(0);
         if let Some((bus, slot, function)) = pci_address(c)?
             && bus != 0
         {
@@ -141,19 +159,16 @@ fn check_expanders(devs: &Node, d: &Draft) -> Result<(), ImportError> {
                 ),
             ));
         }
-        let node = c.child("target").and_then(|t| t.child("node"));
-        if let Some(n) = node {
-            let cell = number(n.trimmed()).and_then(|v| u32::try_from(v).ok());
-            if !cell.is_some_and(|id| d.cells.iter().any(|c| c.id == id)) {
-                return Err(error_at(
-                    n.at,
-                    format!(
-                        "the {model} with index='{index}' is bound to NUMA node {}, which the domain's <cpu><numa> does not have ({} cells; libvirt rejects it)",
-                        n.trimmed(),
-                        d.cells.len()
-                    ),
-                ));
-            }
+        if let Some(cell) = expander_node(c)?
+            && cell as usize >= d.cells.len()
+        {
+            return Err(error_at(
+                c.at,
+                format!(
+                    "the {model} with index='{index}' is bound to NUMA node {cell}, which the domain's <cpu><numa> does not have ({} cells; libvirt rejects it)",
+                    d.cells.len()
+                ),
+            ));
         }
     }
     Ok(())
@@ -161,7 +176,13 @@ fn check_expanders(devs: &Node, d: &Draft) -> Result<(), ImportError> {
 
 fn controller(c: &Node, notes: &mut Notes) -> Result<Option<Ctl>, ImportError> {
     let (ty, model) = (c.attr("type").unwrap_or(""), c.attr("model").unwrap_or(""));
-    let index = attr_u32(c, "index")?.unwrap_or(0);
+    let index = attr_u32(c, "index", &CONTROLLER_INDEX)?.unwrap_or(0);
+    if ty == "pci" && index == 0 && !matches!(model, "pcie-root" | "pci-root") {
+        return Err(error_at(
+            c.at,
+            format!("<controller type='pci' index='0' model='{model}'>: libvirt takes only the root bus at index 0"),
+        ));
+    }
     match (ty, model) {
         ("pci", "pcie-root" | "pci-root") | ("usb", "none") => return Ok(None),
         ("sata", _) if index == 0 => return Ok(None), // q35's built-in controller
@@ -191,18 +212,17 @@ fn controller(c: &Node, notes: &mut Notes) -> Result<Option<Ctl>, ImportError> {
         _ => format!("pci{index}"),
     };
     let target = c.child("target");
-    let t = |k: &str| target.map(|t| attr_u32(t, k)).transpose().map(Option::flatten);
+    let t = |k: &str, rule| target.map(|t| attr_u32(t, k, rule)).transpose().map(Option::flatten);
     let mut ctl = Ctl {
         index,
         name,
         addr: pci_address(c)?,
         node: None,
-        bus_nr: t("busNr")?,
-        target: (t("chassis")?, t("port")?),
+        bus_nr: t("busNr", &BUS_NR)?,
+        target: (t("chassis", &CHASSIS_PORT)?, t("port", &CHASSIS_PORT)?),
     };
     if model == "pcie-expander-bus" {
-        let node = target.and_then(|t| t.child("node")).map(Node::trimmed);
-        match node.and_then(number).and_then(|n| u32::try_from(n).ok()) {
+        match expander_node(c)? {
             Some(n) => ctl.node = Some(n),
             None => {
                 notes.drop(format!("expander `{}` without a guest NUMA node", ctl.name));
@@ -321,18 +341,21 @@ fn hostdev(c: &Node, notes: &mut Notes) -> Result<Option<Dev>, ImportError> {
     };
     drop_unknown_children(c, &["driver", "source", "address", "alias"], notes);
     drop_unknown_attrs(c, &["mode", "type", "managed"], notes);
-    let part = |k: &str| -> Result<u32, ImportError> {
-        a.attr(k)
-            .and_then(number)
-            .and_then(|v| u32::try_from(v).ok())
-            .ok_or_else(|| error_at(a.at, format!("host device address has no valid `{k}`")))
-    };
+    // libvirt's own reading of the four parts (C notation: `010` is 8; absent is 0), and a
+    // domain a `.vnuma` PCI address can say.
+    let part = |k: &str, rule| -> Result<u32, ImportError> { Ok(attr_u32(a, k, rule)?.unwrap_or(0)) };
+    let domain = part("domain", &PCI_DOMAIN)?;
+    if domain > 0xffff {
+        return Err(error_at(
+            a.at,
+            format!("host device domain {domain:#x}: vnumac writes PCI domains up to 0xffff"),
+        ));
+    }
     let addr = format!(
-        "{:04x}:{:02x}:{:02x}.{:x}",
-        part("domain")?,
-        part("bus")?,
-        part("slot")?,
-        part("function")?
+        "{domain:04x}:{:02x}:{:02x}.{:x}",
+        part("bus", &PCI_BUS)?,
+        part("slot", &PCI_SLOT)?,
+        part("function", &PCI_FUNCTION)?
     );
     if c.attr("managed") != Some("yes") {
         notes.change(format!("host device {addr}: vnumac writes managed='yes'"));

@@ -2,10 +2,10 @@
 //! distances, pinning and memory binding.
 
 use super::dom::Node;
-use super::{
-    ImportError, Notes, attr_u32, drop_unknown_attrs, drop_unknown_children, error_at, text_kib, word_or_string,
-};
+use super::read::{at_most, attr_u32, required_kib, text_kib};
+use super::{ImportError, Notes, drop_unknown_attrs, drop_unknown_children, error_at, word_or_string};
 use crate::ir;
+use crate::numbers::{ALLOCATION_THREADS, SLOTS, TOPOLOGY};
 use crate::sets::IdSet;
 
 /// Everything the importer found, before it is written out.
@@ -58,6 +58,8 @@ pub(super) struct Draft {
 #[derive(Debug, Clone)]
 pub(super) struct Cell {
     pub id: u32,
+    /// Byte offset of its `<cell>`.
+    pub at: usize,
     pub cpus: Option<IdSet>,
     pub memory_kib: u64,
     pub host_node: Option<IdSet>,
@@ -111,6 +113,7 @@ pub(super) fn read(root: &Node, notes: &mut Notes) -> Result<Draft, ImportError>
     }
     os(root, &mut d, notes);
     features(root, notes);
+    d.vcpus = super::vcpus::count(root)?;
     memory(root, &mut d, notes)?;
     let cpu_node = root.child("cpu");
     cpu_mode(cpu_node, &mut d, notes)?;
@@ -163,20 +166,23 @@ fn features(root: &Node, notes: &mut Notes) {
 fn memory(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
     // Without <memory>, libvirt takes the cells' sum; the cells are read later (settle_memory).
     if let Some(m) = root.child("memory") {
-        d.total_kib = Some(text_kib(m, "<memory>", notes)?);
+        d.total_kib = text_kib(m, "<memory>", notes)?;
     }
-    if let Some(cur) = root.child("currentMemory") {
-        let kib = text_kib(cur, "<currentMemory>", notes)?;
-        if Some(kib) != d.total_kib {
-            notes.drop("<currentMemory> (a balloon target; vnumac guests have no balloon)");
-        }
+    if let Some(cur) = root.child("currentMemory")
+        && let Some(kib) = text_kib(cur, "<currentMemory>", notes)?
+        && Some(kib) != d.total_kib
+    {
+        notes.drop("<currentMemory> (a balloon target; vnumac guests have no balloon)");
     }
     if let Some(max) = root.child("maxMemory") {
-        let slots = attr_u32(max, "slots")?.unwrap_or(0);
-        if max.attr("slots").is_none() {
+        // Absent, empty or 0 slots: libvirt 9.0 rejects the <maxMemory>, newer libvirt takes it.
+        let slots = attr_u32(max, "slots", &SLOTS)?.unwrap_or(0);
+        let slots = at_most(max, slots, MAX_SLOTS, "the 255 memory slots QEMU takes on x86_64")?;
+        if slots == 0 {
             notes.newer("<maxMemory> without slots; add `slots=1` to `max=`, which every libvirt takes");
         }
-        let kib = round_up(text_kib(max, "<maxMemory>", notes)?, MIB, "<maxMemory>", notes);
+        let kib = required_kib(max, "<maxMemory>", notes)?;
+        let kib = round_up(kib, MIB, "<maxMemory>", notes);
         d.max = Some((kib, slots));
     }
     let Some(mb) = root.child("memoryBacking") else {
@@ -188,7 +194,7 @@ fn memory(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportErr
         notes,
     );
     d.locked = mb.child("locked").is_some();
-    backing(mb, d, notes);
+    backing(mb, d, notes)?;
     let Some(hp) = mb.child("hugepages") else {
         return Ok(());
     };
@@ -196,7 +202,7 @@ fn memory(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportErr
 }
 
 /// `<source>`, `<access>`, `<allocation>` and `<discard>` of `<memoryBacking>`.
-fn backing(mb: &Node, d: &mut Draft, notes: &mut Notes) {
+fn backing(mb: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
     if let Some(s) = mb.child("source") {
         drop_unknown_attrs(s, &["type"], notes);
         match s.attr("type") {
@@ -219,15 +225,15 @@ fn backing(mb: &Node, d: &mut Draft, notes: &mut Notes) {
             Some("ondemand") | None => {}
             Some(m) => notes.drop(format!("<allocation mode='{m}'>")),
         }
-        match attr_u32(a, "threads") {
-            Ok(Some(t)) if t > 0 => d.backing.push(format!("prealloc-threads={t}")),
-            Ok(None) => {}
-            Ok(Some(_)) | Err(_) => notes.drop(format!("<allocation threads='{}'>", a.attr("threads").unwrap_or(""))),
+        // Absent, empty or 0: QEMU's default.
+        if let Some(t) = attr_u32(a, "threads", &ALLOCATION_THREADS)?.filter(|t| *t > 0) {
+            d.backing.push(format!("prealloc-threads={t}"));
         }
     }
     if mb.child("discard").is_some() {
         d.backing.push("discard=true".into());
     }
+    Ok(())
 }
 
 fn cpu_mode(cpu: Option<&Node>, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
@@ -286,19 +292,40 @@ fn cpu_mode(cpu: Option<&Node>, d: &mut Draft, notes: &mut Notes) -> Result<(), 
         }
     }
     if let Some(t) = c.child("topology") {
-        drop_unknown_attrs(t, &["sockets", "dies", "clusters", "cores", "threads"], notes);
-        let get = |k: &str| attr_u32(t, k);
-        if get("clusters")?.is_some_and(|v| v != 1) {
-            notes.drop("<topology clusters=…>");
-        }
-        d.topology = Some(ir::Topology {
-            sockets: get("sockets")?.unwrap_or(1),
-            dies: get("dies")?.unwrap_or(1),
-            cores: get("cores")?.unwrap_or(1),
-            threads: get("threads")?.unwrap_or(1),
-        });
+        d.topology = Some(topology(t, d.vcpus, notes)?);
     }
     Ok(())
+}
+
+/// `<topology>`: sockets, cores and threads required, dies 1 unless given, none of them
+/// 0, and their product the vCPU count, as libvirt requires.
+fn topology(t: &Node, vcpus: u32, notes: &mut Notes) -> Result<ir::Topology, ImportError> {
+    drop_unknown_attrs(t, &["sockets", "dies", "clusters", "cores", "threads"], notes);
+    // libvirt 9.0 does not read `clusters`.
+    if t.attr("clusters").is_some_and(|v| v != "1") {
+        notes.drop("<topology clusters=…>");
+    }
+    let get = |k: &str, default: Option<u32>| {
+        attr_u32(t, k, &TOPOLOGY)?
+            .or(default)
+            .ok_or_else(|| error_at(t.at, format!("<topology> has no `{k}` (libvirt rejects it)")))
+    };
+    let topology = ir::Topology {
+        sockets: get("sockets", None)?,
+        dies: get("dies", Some(1))?,
+        cores: get("cores", None)?,
+        threads: get("threads", None)?,
+    };
+    let product = [topology.dies, topology.cores, topology.threads]
+        .iter()
+        .fold(u64::from(topology.sockets), |p, v| p.saturating_mul(u64::from(*v)));
+    if product != u64::from(vcpus) {
+        return Err(error_at(
+            t.at,
+            format!("<topology> makes {product} vCPUs, but the guest has {vcpus} (libvirt rejects it)"),
+        ));
+    }
+    Ok(topology)
 }
 
 fn rest(root: &Node, notes: &mut Notes) {
@@ -321,6 +348,9 @@ fn rest(root: &Node, notes: &mut Notes) {
 }
 
 pub(super) const MIB: u64 = 1024;
+
+/// The most memory slots a guest has (`max=… slots=` in a `.vnuma` file takes 1 to 255).
+const MAX_SLOTS: u32 = 255;
 
 /// `kib` rounded up to a multiple of `granule` KiB, as `qemuDomainAlignMemorySizes` does
 /// when the guest starts; a note when that changes it.

@@ -52,15 +52,15 @@ fn a_plain_domain_imports_to_the_shortest_guest() {
 
 #[test]
 fn libvirt_units_scale_to_exact_iec_sizes() {
-    assert_eq!(unit_bytes("b"), Some(1));
-    assert_eq!(unit_bytes("bytes"), Some(1));
-    assert_eq!(unit_bytes("KiB"), Some(1024));
-    assert_eq!(unit_bytes("k"), Some(1024));
-    assert_eq!(unit_bytes("KB"), Some(1000));
-    assert_eq!(unit_bytes("M"), Some(1 << 20));
-    assert_eq!(unit_bytes("GB"), Some(1_000_000_000));
-    assert_eq!(unit_bytes("TiB"), Some(1 << 40));
-    assert_eq!(unit_bytes("furlongs"), None);
+    assert_eq!(crate::numbers::unit_bytes("b"), Some(1));
+    assert_eq!(crate::numbers::unit_bytes("bytes"), Some(1));
+    assert_eq!(crate::numbers::unit_bytes("KiB"), Some(1024));
+    assert_eq!(crate::numbers::unit_bytes("k"), Some(1024));
+    assert_eq!(crate::numbers::unit_bytes("KB"), Some(1000));
+    assert_eq!(crate::numbers::unit_bytes("M"), Some(1 << 20));
+    assert_eq!(crate::numbers::unit_bytes("GB"), Some(1_000_000_000));
+    assert_eq!(crate::numbers::unit_bytes("TiB"), Some(1 << 40));
+    assert_eq!(crate::numbers::unit_bytes("furlongs"), None);
     let with = |mem: &str| import(&domain("", "").replace("<memory unit='KiB'>4194304</memory>", mem));
     assert!(with("<memory unit='GiB'>32</memory>").text.contains("  memory 32GiB\n"));
     assert!(
@@ -80,7 +80,7 @@ fn libvirt_units_scale_to_exact_iec_sizes() {
         &domain("", "").replace("unit='KiB'", "unit='parsecs'"),
         &ImportOptions::default(),
     );
-    assert!(e.unwrap_err().message.contains("unknown unit `parsecs`"));
+    assert!(e.unwrap_err().message.contains("knows no unit `parsecs`"));
 }
 
 #[test]
@@ -117,13 +117,27 @@ fn distances_keep_only_what_differs_from_the_default() {
     assert_eq!(distance_lines(&half.text), ["distance 0 1 30"]);
     let none = import(&domain("", &cells(&[&[], &[]])));
     assert!(distance_lines(&none.text).is_empty());
-    let bad = import(&domain("", &cells(&[&[10, 10], &[10, 10]])));
-    assert!(distance_lines(&bad.text).is_empty());
-    assert!(
-        bad.notes[0].starts_with("not imported: the distance table"),
-        "{:?}",
-        bad.notes
-    );
+    // What libvirt refuses: 10 between two cells, anything but 10 to itself, a cell the
+    // guest does not have, a value outside 10 to 255.
+    for (row0, what) in [
+        ("<sibling id='1' value='10'/>", "libvirt takes 10 for a cell to itself"),
+        ("<sibling id='0' value='20'/>", "libvirt takes 10 for a cell to itself"),
+        ("<sibling id='2' value='20'/>", "the guest has cells 0 to 1"),
+        (
+            "<sibling id='1' value='256'/>",
+            "256 is out of range; libvirt takes 10 to 255",
+        ),
+        (
+            "<sibling id='1' value='0x15'/>",
+            "libvirt reads `value` as a decimal number",
+        ),
+    ] {
+        let xml =
+            domain("", &cells(&[&[], &[]])).replacen("</cell>", &format!("<distances>{row0}</distances></cell>"), 1);
+        let e = import_domain(&xml, &ImportOptions::default()).unwrap_err();
+        assert!(e.message.contains(what), "{row0}: {}", e.message);
+        assert!(xml[e.offset.unwrap()..].starts_with("<sibling"), "{row0}");
+    }
 }
 
 #[test]

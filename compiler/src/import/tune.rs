@@ -4,8 +4,13 @@ use std::collections::BTreeMap;
 
 use super::dom::Node;
 use super::guest::{Draft, POLICIES};
-use super::{ImportError, Notes, attr_u32, drop_unknown_children, error_at, id_set, number};
+use super::read::{at_most, attr_u32, id_set, text_u32};
+use super::{ImportError, Notes, drop_unknown_children, error_at};
+use crate::numbers::{DECIMAL_ID, IOTHREAD_ID, IOTHREADS};
 use crate::sets::IdSet;
+
+/// The most I/O threads a guest has (`iothreads` in a `.vnuma` file takes 1 to 1024).
+const MAX_IOTHREADS: u32 = 1024;
 
 /// `<iothreads>` and its `<iothreadpin>`s; one CPU set for all of them, as the language says.
 fn iothreads(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
@@ -19,18 +24,18 @@ fn iothreads(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), Import
         }
         return Ok(());
     };
-    let count = number(n.trimmed())
-        .and_then(|v| u32::try_from(v).ok())
-        .ok_or_else(|| error_at(n.at, format!("<iothreads> is `{}`, not a number", n.trimmed())))?;
+    // Empty or 0: none.
+    let count = text_u32(n, &IOTHREADS)?.unwrap_or(0);
     if count == 0 {
         return Ok(());
     }
+    let count = at_most(n, count, MAX_IOTHREADS, "the 1024 I/O threads a vnumac guest can have")?;
     let mut sets: BTreeMap<u32, IdSet> = BTreeMap::new();
     for p in pins {
-        let (Some(id), Some(set)) = (attr_u32(p, "iothread")?, p.attr("cpuset")) else {
+        let (Some(id), Some(set)) = (attr_u32(p, "iothread", &IOTHREAD_ID)?, p.attr("cpuset")) else {
             return Err(error_at(p.at, "<iothreadpin> needs `iothread` and `cpuset`"));
         };
-        if id == 0 || id > count {
+        if id > count {
             return Err(error_at(
                 p.at,
                 format!("<iothreadpin iothread='{id}'>: the guest has I/O threads 1 to {count}"),
@@ -58,10 +63,17 @@ pub(super) fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
     if let Some(ct) = root.child("cputune") {
         drop_unknown_children(ct, &["vcpupin", "emulatorpin", "iothreadpin"], notes);
         for p in ct.all("vcpupin") {
-            let (Some(v), Some(set)) = (attr_u32(p, "vcpu")?, p.attr("cpuset")) else {
+            let (Some(v), Some(set)) = (attr_u32(p, "vcpu", &DECIMAL_ID)?, p.attr("cpuset")) else {
                 return Err(error_at(p.at, "<vcpupin> needs `vcpu` and `cpuset`"));
             };
-            pinned.insert(v, id_set(p, "cpuset", set)?);
+            let set = id_set(p, "cpuset", set)?;
+            if v >= d.vcpus {
+                notes.drop(format!(
+                    "<vcpupin vcpu='{v}'>: the guest has no vCPU {v}, and libvirt ignores the pin"
+                ));
+                continue;
+            }
+            pinned.insert(v, set);
         }
         if let Some(e) = ct.child("emulatorpin") {
             let set = e
@@ -76,7 +88,7 @@ pub(super) fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
         && let Some(s) = v.attr("cpuset")
     {
         let set = id_set(v, "cpuset", s)?;
-        for id in 0..d.vcpus.min(4096) {
+        for id in 0..d.vcpus {
             pinned.entry(id).or_insert_with(|| set.clone());
         }
         d.emulator.get_or_insert(set);
@@ -84,11 +96,16 @@ pub(super) fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
             "<vcpu cpuset='{s}'>: written as `pin` lines for the vCPUs without a <vcpupin>, and as `emulator`"
         ));
     }
+    // One `pin` line per CPU set, in the order of the first vCPU pinned to it.
     let mut groups: Vec<(IdSet, IdSet)> = Vec::new();
+    let mut group_of: std::collections::HashMap<IdSet, usize> = std::collections::HashMap::new();
     for (v, set) in pinned {
-        match groups.iter_mut().find(|(_, s)| *s == set) {
+        match group_of.get(&set).and_then(|&i| groups.get_mut(i)) {
             Some((vs, _)) => vs.insert(v),
-            None => groups.push((IdSet::single(v), set)),
+            None => {
+                group_of.insert(set.clone(), groups.len());
+                groups.push((IdSet::single(v), set));
+            }
         }
     }
     d.pins = groups;
@@ -166,7 +183,7 @@ pub(super) fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
         ));
     }
     for mn in nt.all("memnode") {
-        let (Some(id), Some(ns)) = (attr_u32(mn, "cellid")?, mn.attr("nodeset")) else {
+        let (Some(id), Some(ns)) = (attr_u32(mn, "cellid", &DECIMAL_ID)?, mn.attr("nodeset")) else {
             return Err(error_at(mn.at, "<memnode> needs `cellid` and `nodeset`"));
         };
         let set = id_set(mn, "nodeset", ns)?;

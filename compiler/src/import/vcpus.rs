@@ -2,32 +2,47 @@
 
 use super::dom::Node;
 use super::guest::Draft;
-use super::{ImportError, Notes, attr_u32, drop_unknown_attrs, error_at, number};
+use super::read::{at_most, attr_u32, text_u32};
+use super::{ImportError, Notes, drop_unknown_attrs, error_at};
 use crate::ir;
+use crate::numbers::{VCPU_CURRENT, VCPU_ID, VCPUS};
 use crate::sets::IdSet;
 
+/// The most vCPUs a guest has (`vcpus` in a `.vnuma` file takes 1 to 4096).
+pub(super) const MAX_VCPUS: u32 = 4096;
+
+/// `<vcpu>N</vcpu>`, read before anything else: the cells are checked against it.
+pub(super) fn count(root: &Node) -> Result<u32, ImportError> {
+    let Some(v) = root.child("vcpu") else {
+        // libvirt's default: one vCPU.
+        return Ok(1);
+    };
+    let count = text_u32(v, &VCPUS)?.unwrap_or(1);
+    at_most(v, count, MAX_VCPUS, "the 4096 vCPUs a vnumac guest can have")
+}
+
+/// The vCPUs online at boot and the hotplug order; `d.vcpus` is already [`count`].
 pub(super) fn vcpus(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
     let Some(v) = root.child("vcpu") else {
-        return Err(error_at(root.at, "the domain has no <vcpu>"));
+        return Ok(());
     };
-    d.vcpus = number(v.trimmed())
-        .and_then(|n| u32::try_from(n).ok())
-        .ok_or_else(|| error_at(v.at, format!("<vcpu> is `{}`, not a number", v.trimmed())))?;
     // `placement='static'` is the default and what vnumac writes; `auto` is a note.
     let known: &[&str] = match v.attr("placement") {
         Some("static") => &["placement", "current", "cpuset"],
         _ => &["current", "cpuset"],
     };
     drop_unknown_attrs(v, known, notes);
-    let current = attr_u32(v, "current")?;
-    let mut list = Vec::new();
-    if let Some(vs) = root.child("vcpus") {
-        for e in vs.all("vcpu") {
-            let id = attr_u32(e, "id")?.ok_or_else(|| error_at(e.at, "<vcpu> in <vcpus> has no `id`"))?;
-            let yes = |k: &str| e.attr(k) == Some("yes");
-            list.push((id, yes("enabled"), yes("hotpluggable"), attr_u32(e, "order")?));
-        }
+    let current = attr_u32(v, "current", &VCPU_CURRENT)?;
+    if let Some(c) = current.filter(|c| *c > d.vcpus) {
+        return Err(error_at(
+            v.at,
+            format!(
+                "<vcpu current='{c}'> is more than the {} vCPUs (libvirt rejects it)",
+                d.vcpus
+            ),
+        ));
     }
+    let list = vcpu_list(root, d.vcpus)?;
     // libvirt's default shape: the first M online and fixed, the rest offline and hot-pluggable.
     let online = list.iter().filter(|v| v.1).count() as u32;
     let fixed_shape = list.len() == d.vcpus as usize
@@ -57,8 +72,8 @@ pub(super) fn vcpus(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(),
     } else {
         d.hotpluggable = true;
     }
-    if d.vcpus > 4096 || boot == 0 {
-        return Ok(()); // vnumac reports these when the guest is compiled.
+    if boot == 0 {
+        return Ok(()); // vnumac reports it when the guest is compiled.
     }
     let expected = crate::hotplug::states(&model_guest(d), boot);
     let same = |with_order: bool| {
@@ -81,6 +96,29 @@ pub(super) fn vcpus(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(),
         notes.change("the <vcpus> order= values: vnumac recomputes the plug order");
     }
     Ok(())
+}
+
+/// (id, enabled, hotpluggable, order) of one `<vcpus><vcpu>`.
+type VcpuEntry = (u32, bool, bool, Option<u32>);
+
+/// `<vcpus>`, every id below the vCPU count as libvirt requires.
+fn vcpu_list(root: &Node, vcpus: u32) -> Result<Vec<VcpuEntry>, ImportError> {
+    let mut list = Vec::new();
+    for e in root.child("vcpus").iter().flat_map(|vs| vs.all("vcpu")) {
+        let id = attr_u32(e, "id", &VCPU_ID)?.ok_or_else(|| error_at(e.at, "<vcpu> in <vcpus> has no `id`"))?;
+        if id >= vcpus {
+            return Err(error_at(
+                e.at,
+                format!(
+                    "<vcpu id='{id}'>: the guest has vCPUs 0 to {} (libvirt rejects it)",
+                    vcpus - 1
+                ),
+            ));
+        }
+        let yes = |k: &str| e.attr(k) == Some("yes");
+        list.push((id, yes("enabled"), yes("hotpluggable"), attr_u32(e, "order", &VCPU_ID)?));
+    }
+    Ok(list)
 }
 
 /// Just enough of a guest for the hotplug order.
