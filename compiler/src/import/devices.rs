@@ -108,6 +108,7 @@ pub(super) fn read(devs: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
         .iter()
         .enumerate()
         .any(|(i, s)| s.is_some_and(|s| s as usize != i));
+    let mut chardevs = (false, false);
     for c in &devs.children {
         match c.name.as_str() {
             "emulator" if c.trimmed() == EMULATOR => {}
@@ -119,20 +120,20 @@ pub(super) fn read(devs: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
             "interface" => list.extend(nic(c, notes)?),
             "disk" => list.extend(disk(c, notes)?),
             "hostdev" => list.extend(hostdev(c, notes)?),
-            "serial" | "console" => list.extend(chardev(c, &list, notes)),
+            "serial" | "console" => list.extend(chardev(c, &mut chardevs, notes)),
             "memory" => super::memdev::memdev(c, keep_slots, d, notes)?,
             "memballoon" if c.attr("model") == Some("none") => {}
             _ => notes.drop(c.describe()),
         }
     }
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for c in &mut ctls {
         if seen.contains(&c.name) {
             let renamed = format!("{}-{}", c.name, c.index);
             notes.change(format!("a second controller `{}` is named `{renamed}`", c.name));
             c.name = renamed;
         }
-        seen.push(c.name.clone());
+        seen.insert(c.name.clone());
     }
     super::plan::plan(&ctls, &list, d, notes);
     Ok(())
@@ -370,17 +371,17 @@ fn hostdev(c: &Node, notes: &mut Notes) -> Result<Option<Dev>, ImportError> {
     }))
 }
 
-fn chardev(c: &Node, list: &[Dev], notes: &mut Notes) -> Option<Dev> {
+/// The first `<serial>` and the first `<console>` that fit; `seen` is (serial, console) so far.
+fn chardev(c: &Node, seen: &mut (bool, bool), notes: &mut Notes) -> Option<Dev> {
     let serial = c.name == "serial";
-    let seen = list
-        .iter()
-        .any(|d| matches!((&d.kind, serial), (Kind::Serial, true) | (Kind::Console, false)));
+    let taken = if serial { &mut seen.0 } else { &mut seen.1 };
     let target_ty = c.child("target").and_then(|t| t.attr("type"));
     let fits = c.attr("type") == Some("pty") && (serial || target_ty.is_none_or(|t| t == "serial"));
-    if seen || !fits {
+    if *taken || !fits {
         notes.drop(c.describe());
         return None;
     }
+    *taken = true;
     Some(Dev {
         kind: if serial { Kind::Serial } else { Kind::Console },
         bus: None,

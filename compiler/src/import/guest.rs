@@ -114,6 +114,16 @@ pub(super) fn read(root: &Node, notes: &mut Notes) -> Result<Draft, ImportError>
     os(root, &mut d, notes);
     features(root, notes);
     d.vcpus = super::vcpus::count(root)?;
+    let machine = d.machine.as_deref().unwrap_or("q35");
+    if let Some(max) = crate::check::values::machine_max_vcpus(machine).filter(|max| d.vcpus > *max) {
+        return Err(error_at(
+            root.child("vcpu").map_or(root.at, |v| v.at),
+            format!(
+                "{} vCPUs: machine `{machine}` takes at most {max} in QEMU 7.2 (libvirt rejects more)",
+                d.vcpus
+            ),
+        ));
+    }
     memory(root, &mut d, notes)?;
     let cpu_node = root.child("cpu");
     cpu_mode(cpu_node, &mut d, notes)?;

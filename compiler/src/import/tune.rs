@@ -66,14 +66,14 @@ pub(super) fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
             let (Some(v), Some(set)) = (attr_u32(p, "vcpu", &DECIMAL_ID)?, p.attr("cpuset")) else {
                 return Err(error_at(p.at, "<vcpupin> needs `vcpu` and `cpuset`"));
             };
-            let set = id_set(p, "cpuset", set)?;
+            // libvirt ignores the pin (without reading its cpuset) when the vCPU is not there.
             if v >= d.vcpus {
                 notes.drop(format!(
                     "<vcpupin vcpu='{v}'>: the guest has no vCPU {v}, and libvirt ignores the pin"
                 ));
                 continue;
             }
-            pinned.insert(v, set);
+            pinned.insert(v, id_set(p, "cpuset", set)?);
         }
         if let Some(e) = ct.child("emulatorpin") {
             let set = e

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;
+mod import;
 
 use harness::{LIMIT_MIB, scratch, vnumac_limited};
 
