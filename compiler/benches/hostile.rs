@@ -12,7 +12,9 @@
 //!   named differently (247,500 candidate columns for alignment, just under the word budget);
 //! - `import-attrs-200k`, `import-elems-200k`: domain XML with 200,000 attributes on the root,
 //!   or 200,000 unknown elements;
-//! - `caps-64-nodes`: a 64-node capabilities file (760 KB) read into a host profile.
+//! - `caps-64-nodes`: a 64-node capabilities file (760 KB) read into a host profile;
+//! - `import-vcpus-max`: a domain of 4,294,967,295 vCPUs and one cell (176 bytes), refused;
+//! - `import-disks-5k`: a domain with 5,000 virtio disks, each given its own root port.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -44,6 +46,8 @@ const SCENARIOS: &[&str] = &[
     "import-attrs-200k",
     "import-elems-200k",
     "caps-64-nodes",
+    "import-vcpus-max",
+    "import-disks-5k",
 ];
 
 fn bad_lines() -> String {
@@ -64,6 +68,17 @@ fn props(n: usize) -> String {
 
 fn domain(body: &str) -> String {
     format!("<domain type='kvm'{body}<name>x</name><memory unit='KiB'>1048576</memory><vcpu>1</vcpu></domain>")
+}
+
+fn disks(n: usize) -> String {
+    let disks: String = (0..n)
+        .map(|i| {
+            format!(
+                "<disk type='file' device='disk'><source file='/d{i}.img'/><target dev='vd{i}' bus='virtio'/></disk>"
+            )
+        })
+        .collect();
+    domain(&format!("><devices>{disks}</devices>"))
 }
 
 fn caps() -> String {
@@ -118,9 +133,16 @@ fn run(name: &str, input: &str) -> usize {
     match name {
         "bad-lines-40k" | "props-4m" | "lines-5m" | "semicolons-8m" => check_and_render(input),
         "fmt-250k" => vnumac::fmt::format(input).unwrap().len(),
-        "import-attrs-200k" | "import-elems-200k" => vnumac::import::import_domain(input, &Default::default())
-            .unwrap()
-            .text
+        "import-attrs-200k" | "import-elems-200k" | "import-disks-5k" => {
+            vnumac::import::import_domain(input, &Default::default())
+                .unwrap()
+                .text
+                .len()
+        }
+        // Refused: the length of the message.
+        "import-vcpus-max" => vnumac::import::import_domain(input, &Default::default())
+            .unwrap_err()
+            .message
             .len(),
         "caps-64-nodes" => vnumac::host::caps::from_capabilities_xml("big", input)
             .unwrap()
@@ -160,6 +182,10 @@ fn scenario(name: &str) {
             (0..200_000).map(|i| format!("<e{i}/>")).collect::<String>()
         )),
         "caps-64-nodes" => caps(),
+        "import-vcpus-max" => "<domain type='kvm'><name>x</name><memory unit='GiB'>4</memory><vcpu>4294967295</vcpu>\
+             <cpu><numa><cell id='0' cpus='0' memory='4' unit='GiB'/></numa></cpu></domain>"
+            .to_string(),
+        "import-disks-5k" => disks(5_000),
         other => panic!("unknown scenario {other}"),
     };
     let mut times = Vec::new();
