@@ -210,3 +210,41 @@ fn memory_sizes() {
     assert_eq!(scaled_bytes("2", Some("EiB"), 1, u64::MAX), Ok(Some(1 << 61)));
     assert_eq!(scaled_bytes("16", Some("EiB"), 1, u64::MAX), Err(SizeError::TooLarge));
 }
+
+/// Capabilities XML: ids, distances, counts and sizes read as libvirt writes them (decimal).
+#[test]
+fn capabilities_numbers_are_decimal() {
+    let caps = |cell: &str, body: &str| {
+        format!(
+            "<capabilities><host><topology><cells num='1'><cell {cell}>{body}</cell></cells></topology></host></capabilities>"
+        )
+    };
+    let load = |xml: &str| crate::host::caps::from_capabilities_xml("h", xml);
+    let cpu = "<cpus num='1'><cpu id='3' socket_id='0' core_id='03'/></cpus>";
+    // A leading zero is decimal, leading space is skipped, `+` is a sign.
+    let p = load(&caps("id='00'", &format!("<memory unit='KiB'> +010</memory>{cpu}"))).unwrap();
+    assert_eq!((p.nodes[0].id, p.nodes[0].memory_kib), (0, 10));
+    assert_eq!(p.cpu(3).unwrap().core, 3);
+    let p = load(&caps(
+        "id='0'",
+        "<memory unit='byte'>2048</memory><pages unit='KiB' size='02048'>07</pages>",
+    ))
+    .unwrap();
+    assert_eq!(p.nodes[0].memory_kib, 2);
+    // Not libvirt's decimal numbers: hexadecimal, a sign, trailing space, a spaced unit.
+    for (cell, body) in [
+        ("id='0x1'", ""),
+        ("id='-0'", ""),
+        ("id='0 '", ""),
+        ("id='0'", "<memory unit='KiB'>12 </memory>"),
+        ("id='0'", "<memory unit=' KiB'>12</memory>"),
+        ("id='0'", "<memory unit='KiB'>0x10</memory>"),
+        ("id='0'", "<pages unit='KiB' size='2048'>-1</pages>"),
+        ("id='0'", "<distances><sibling id='0' value='0xa'/></distances>"),
+        ("id='0'", "<cpus num='1'><cpu id='3' socket_id='-1'/></cpus>"),
+    ] {
+        let xml = caps(cell, body);
+        let e = load(&xml).unwrap_err();
+        assert!(e.offset.is_some(), "{cell} {body}: {e:?}");
+    }
+}
