@@ -15,11 +15,22 @@ use crate::source::{LineCache, SourceMap};
 use crate::span::{FileId, Span};
 use crate::syntax;
 
+mod import_numbers;
+pub use import_numbers::import_numbers;
+
 /// The root file of the `check` and `lsp_edits` inputs.
 pub const ROOT: &str = "input.vnuma";
 
 /// The names of the targets, as the `fuzz/` crate and the regression directories name them.
-pub const TARGETS: &[&str] = &["parse", "check", "caps", "sysfs", "domain", "lsp_edits"];
+pub const TARGETS: &[&str] = &[
+    "parse",
+    "check",
+    "caps",
+    "sysfs",
+    "domain",
+    "lsp_edits",
+    "import_numbers",
+];
 
 /// Run the target called `name` on `data`; false for an unknown name.
 pub fn run(name: &str, data: &[u8]) -> bool {
@@ -30,6 +41,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "sysfs" => sysfs(data),
         "domain" => domain(data),
         "lsp_edits" => lsp_edits(data),
+        "import_numbers" => import_numbers(data),
         _ => return false,
     }
     true
