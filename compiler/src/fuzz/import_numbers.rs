@@ -10,8 +10,13 @@
 //! (written apart from the reader: a byte-by-byte copy of C's `strtoul` and of libvirt's
 //! `virStrToLong_*` wrappers); the import, with the text in the chosen attribute, refuses
 //! it exactly when libvirt's rule does (or the value is beyond what a `.vnuma` file can
-//! say), and otherwise writes the value libvirt reads; and nothing panics.
+//! say), and otherwise writes the value libvirt reads, in a guest whose every value
+//! vnumac's own reader takes; and nothing panics.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::db::{self, Database};
 use crate::import::{ImportOptions, import_domain};
 use crate::numbers::{self, Base, Minus, Rule};
 
@@ -143,13 +148,33 @@ pub fn import_numbers(data: &[u8]) {
     let imported = import_domain(&xml, &ImportOptions::default());
     let want = reference(&carrier.rule, &text).ok().flatten().and_then(carrier.written);
     match (&imported, &want) {
-        (Ok(i), Some(w)) => assert!(i.text.contains(w.as_str()), "{text:?}: want {w:?} in\n{}", i.text),
+        (Ok(i), Some(w)) => {
+            assert!(i.text.contains(w.as_str()), "{text:?}: want {w:?} in\n{}", i.text);
+            reads_back(&i.text);
+        }
         (Err(_), None) => {}
         (Ok(i), None) => panic!(
             "{text:?}: libvirt refuses it (or vnumac cannot say it), the import wrote\n{}",
             i.text
         ),
         (Err(e), Some(w)) => panic!("{text:?}: libvirt reads {w:?}, the import refused: {}", e.message),
+    }
+}
+
+/// The imported guest has no value vnumac's reader refuses (a set, a size, an integer of
+/// the wrong kind or too large) and no vCPU count out of range.
+fn reads_back(text: &str) {
+    let bundle = super::Bundle {
+        files: BTreeMap::from([(PathBuf::from(super::ROOT), text.to_string())]),
+    };
+    let database = Database::default();
+    let Ok(program) = db::load_program(&database, Path::new(super::ROOT), &bundle) else {
+        panic!("the root file is always there");
+    };
+    let compiled = db::compile(&database, program);
+    let refused = [crate::check::schema::WRONG_KIND, crate::check::codes::VCPU_COUNT];
+    if let Some(d) = compiled.diagnostics.iter().find(|d| refused.contains(&d.code)) {
+        panic!("the import wrote a value vnumac does not read: {d:?}\n{text}");
     }
 }
 
