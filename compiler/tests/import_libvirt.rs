@@ -21,6 +21,12 @@ mod common;
 
 #[path = "import_libvirt/cases.rs"]
 mod cases;
+#[path = "import_libvirt/domains.rs"]
+mod domains;
+#[path = "import_libvirt/guest_cases.rs"]
+mod guest_cases;
+#[path = "import_libvirt/probes.rs"]
+mod probes;
 
 use std::path::{Path, PathBuf};
 
@@ -29,11 +35,12 @@ use vnumac::host::{HostNode, HostProfile, HugePages};
 use vnumac::import::{ImportOptions, import_domain};
 use vnumac::sets::IdSet;
 
-use cases::{Case, Line};
+use cases::Case;
 use common::libvirtd::{Daemon, oracles_available, write_fake_node_tree};
 use common::qemu::qemu_options;
 use common::shell::shell_words;
 use common::{Scratch, require_oracles};
+use probes::Line;
 
 /// The host both sides run on: two nodes, 2 MiB and 1 GiB pages.
 fn host_profile() -> HostProfile {

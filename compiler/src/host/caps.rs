@@ -265,17 +265,16 @@ fn optional(e: &BytesStart, key: &str, at: usize) -> Result<Option<u32>, CapsErr
     let Some(v) = raw_attr(e, key, at)? else {
         return Ok(None);
     };
-    match numbers::read(&numbers::CAPS_ID, &v) {
-        Ok(n) => Ok(n.and_then(|n| u32::try_from(n).ok())),
-        Err(_) => {
-            let element = e.name();
-            let element: &str = element.as_ref();
-            Err(CapsError::at(
-                at,
-                format!("<{element} {key}='{v}'> is not a decimal number of at most 4294967295"),
-            ))
-        }
-    }
+    let n = numbers::read(&numbers::CAPS_ID, &v).ok().flatten();
+    let element = e.name();
+    let element: &str = element.as_ref();
+    let bad = || {
+        CapsError::at(
+            at,
+            format!("<{element} {key}='{v}'> is not a decimal number of at most 4294967295"),
+        )
+    };
+    n.and_then(|n| u32::try_from(n).ok()).map(Some).ok_or_else(bad)
 }
 
 fn required(e: &BytesStart, key: &str, at: usize) -> Result<u32, CapsError> {

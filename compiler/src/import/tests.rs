@@ -395,3 +395,63 @@ fn uncovered_vcpus_go_to_cell_0_and_numad_vcpus_place_memory() {
         i.text
     );
 }
+
+/// What libvirt refuses is refused, at the element that says it.
+#[test]
+fn libvirt_refusals_are_errors_at_their_element() {
+    let two =
+        "<numa><cell id='0' cpus='0-1' memory='1' unit='GiB'/><cell id='1' cpus='2-3' memory='1' unit='GiB'/></numa>";
+    for (top, cpu, at, what) in [
+        ("", &two.replace("id='1'", "id='2'")[..], "<cell id='2'", "ids 0 to 1"),
+        (
+            "",
+            &two.replace("id='1'", "id='0'")[..],
+            "<cell id='0' cpus='2-3'",
+            "given twice",
+        ),
+        (
+            "",
+            &two.replace("cpus='2-3'", "cpus='1-3'")[..],
+            "<cell id='1'",
+            "vCPU 1 is in cells 0 and 1",
+        ),
+        (
+            "",
+            &two.replace("cpus='2-3'", "cpus='2-4'")[..],
+            "<cell id='1'",
+            "names vCPU 4",
+        ),
+        (
+            "",
+            "<topology sockets='2' cores='1' threads='1'/>",
+            "<topology",
+            "makes 2 vCPUs",
+        ),
+        ("", "<topology sockets='4' cores='1'/>", "<topology", "no `threads`"),
+        (
+            "<numatune><memnode cellid='0' nodeset='0'/><memnode cellid='0' nodeset='1'/></numatune>",
+            two,
+            "<memnode cellid='0' nodeset='1'",
+            "given twice",
+        ),
+        (
+            "<vcpus><vcpu id='4' enabled='yes'/></vcpus>",
+            "",
+            "<vcpu id='4'",
+            "vCPUs 0 to 3",
+        ),
+    ] {
+        let xml = domain(top, cpu);
+        let e = import_domain(&xml, &ImportOptions::default()).unwrap_err();
+        assert!(e.message.contains(what), "{what}: {}", e.message);
+        assert!(
+            xml[e.offset.unwrap()..].starts_with(at),
+            "{what}: at {}",
+            &xml[e.offset.unwrap()..]
+        );
+    }
+    // A pin for a vCPU the guest lacks: libvirt ignores it, so the import drops it.
+    let i = import(&domain("<cputune><vcpupin vcpu='9' cpuset='0x1'/></cputune>", ""));
+    assert!(!i.text.contains("  pin vcpus"), "{}", i.text);
+    assert!(i.notes.iter().any(|n| n.contains("no vCPU 9")), "{:?}", i.notes);
+}

@@ -109,6 +109,22 @@ pub(super) fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
         }
     }
     d.pins = groups;
+    numatune(root, d, notes)
+}
+
+/// The mode of a `<memory>` or `<memnode>`; None (with a note) for one vnumac does not know.
+fn mode(n: &Node, notes: &mut Notes) -> Option<String> {
+    match n.attr("mode").unwrap_or("strict") {
+        m if POLICIES.contains(&m) => Some(m.to_string()),
+        m => {
+            notes.drop(format!("<{} mode='{m}'>", n.name));
+            None
+        }
+    }
+}
+
+/// `<numatune>`, and the numad placement `<vcpu placement='auto'>` implies.
+fn numatune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
     // With `<vcpu placement='auto'>`, memory that <numatune> does not place is placed by
     // numad too (libvirt's numatune parser), under the default mode, strict.
     let vcpus_auto = root.child("vcpu").and_then(|v| v.attr("placement")) == Some("auto");
@@ -128,15 +144,6 @@ pub(super) fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
         d.memory_policy = Some(("strict".to_string(), None));
         numad_memory(notes);
     }
-    let mode = |n: &Node, notes: &mut Notes| -> Option<String> {
-        match n.attr("mode").unwrap_or("strict") {
-            m if POLICIES.contains(&m) => Some(m.to_string()),
-            m => {
-                notes.drop(format!("<{} mode='{m}'>", n.name));
-                None
-            }
-        }
-    };
     if let Some(m) = nt.child("memory") {
         match (m.attr("placement"), m.attr("nodeset")) {
             (Some("auto"), ns) => {
@@ -176,29 +183,49 @@ pub(super) fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
             (None, None) => notes.drop("<numatune><memory> without a nodeset or a placement".to_string()),
         }
     }
+    memnodes(nt, d, notes)
+}
+
+/// `<memnode>`s: each names a cell the guest has, once.
+fn memnodes(nt: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
     if nt.child("memnode").is_some() && d.cells.is_empty() {
         return Err(error_at(
             nt.at,
             "<memnode> without guest NUMA cells (libvirt rejects it)",
         ));
     }
+    // Cell ids are 0 to n-1, each once (`cells`): the position of each.
+    let mut position = vec![0usize; d.cells.len()];
+    for (i, c) in d.cells.iter().enumerate() {
+        if let Some(p) = position.get_mut(c.id as usize) {
+            *p = i;
+        }
+    }
+    let mut bound = vec![false; d.cells.len()];
     for mn in nt.all("memnode") {
         let (Some(id), Some(ns)) = (attr_u32(mn, "cellid", &DECIMAL_ID)?, mn.attr("nodeset")) else {
             return Err(error_at(mn.at, "<memnode> needs `cellid` and `nodeset`"));
         };
-        let set = id_set(mn, "nodeset", ns)?;
-        let Some(policy) = mode(mn, notes) else { continue };
-        match d.cells.iter_mut().find(|c| c.id == id) {
-            Some(c) => {
-                c.host_node = Some(set);
-                c.policy = (policy != "strict").then_some(policy);
-            }
+        match bound.get_mut(id as usize) {
             None => {
                 return Err(error_at(
                     mn.at,
                     format!("<memnode cellid='{id}'>: the guest has no cell {id} (libvirt rejects it)"),
                 ));
             }
+            Some(true) => {
+                return Err(error_at(
+                    mn.at,
+                    format!("<memnode cellid='{id}'> is given twice (libvirt rejects it)"),
+                ));
+            }
+            Some(b) => *b = true,
+        }
+        let set = id_set(mn, "nodeset", ns)?;
+        let Some(policy) = mode(mn, notes) else { continue };
+        if let Some(c) = position.get(id as usize).and_then(|&i| d.cells.get_mut(i)) {
+            c.host_node = Some(set);
+            c.policy = (policy != "strict").then_some(policy);
         }
     }
     Ok(())
