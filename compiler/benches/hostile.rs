@@ -27,7 +27,9 @@
 //! - `cpu-features-9k`: one `cpu` line that requires 9,000 distinct features (a 64 KiB
 //!   string), checked;
 //! - `word-16m`, `nuls-16m`, `string-16m`: one token at the 16 MiB input cap (a word, NULs,
-//!   an unterminated string), checked and rendered.
+//!   an unterminated string), checked and rendered;
+//! - `import-vcpus-max`: a domain of 4,294,967,295 vCPUs and one cell (176 bytes), refused;
+//! - `import-disks-5k`: a domain with 5,000 virtio disks, each given its own root port.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -71,6 +73,8 @@ const SCENARIOS: &[&str] = &[
     "word-16m",
     "nuls-16m",
     "string-16m",
+    "import-vcpus-max",
+    "import-disks-5k",
 ];
 
 const WIDE: &str = "0-1048575";
@@ -163,6 +167,17 @@ fn props(n: usize) -> String {
 
 fn domain(body: &str) -> String {
     format!("<domain type='kvm'{body}<name>x</name><memory unit='KiB'>1048576</memory><vcpu>1</vcpu></domain>")
+}
+
+fn disks(n: usize) -> String {
+    let disks: String = (0..n)
+        .map(|i| {
+            format!(
+                "<disk type='file' device='disk'><source file='/d{i}.img'/><target dev='vd{i}' bus='virtio'/></disk>"
+            )
+        })
+        .collect();
+    domain(&format!("><devices>{disks}</devices>"))
 }
 
 fn caps() -> String {
@@ -269,9 +284,16 @@ fn run(name: &str, input: &str) -> usize {
         "pins-shared-1000" | "pins-shared-2000" => check_and_render(input),
         "cells-20k" | "cpu-features-9k" => check_only(input),
         "fmt-250k" => vnumac::fmt::format(input).unwrap().len(),
-        "import-attrs-200k" | "import-elems-200k" => vnumac::import::import_domain(input, &Default::default())
-            .unwrap()
-            .text
+        "import-attrs-200k" | "import-elems-200k" | "import-disks-5k" => {
+            vnumac::import::import_domain(input, &Default::default())
+                .unwrap()
+                .text
+                .len()
+        }
+        // Refused: the length of the message.
+        "import-vcpus-max" => vnumac::import::import_domain(input, &Default::default())
+            .unwrap_err()
+            .message
             .len(),
         "caps-64-nodes" => vnumac::host::caps::from_capabilities_xml("big", input)
             .unwrap()
@@ -323,6 +345,10 @@ fn scenario(name: &str) {
         "word-16m" => "a".repeat(16 << 20),
         "nuls-16m" => "\0".repeat(16 << 20),
         "string-16m" => format!("guest \"{}", "a".repeat((16 << 20) - 7)),
+        "import-vcpus-max" => "<domain type='kvm'><name>x</name><memory unit='GiB'>4</memory><vcpu>4294967295</vcpu>\
+             <cpu><numa><cell id='0' cpus='0' memory='4' unit='GiB'/></numa></cpu></domain>"
+            .to_string(),
+        "import-disks-5k" => disks(5_000),
         other => panic!("unknown scenario {other}"),
     };
     let mut times = Vec::new();

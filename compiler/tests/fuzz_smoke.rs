@@ -1,5 +1,5 @@
 //! The fuzz targets (`vnumac::fuzz`) on stable: every target runs over its seeds (built
-//! from examples/, golden/ and the sysfs fixtures), over every saved crashing input in
+//! from examples/, golden/ and the sysfs fixtures, or written here), over every saved crashing input in
 //! fuzz/regressions/TARGET/, and over a few seconds of deterministic mutations of the
 //! seeds. The coverage-guided runs are in fuzz/ (nightly, see docs/fuzzing.md).
 //!
@@ -152,6 +152,47 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
             .enumerate()
             .map(|(i, p)| fuzz::encode_requests(&bundle(p), i % 2 == 1, &request_script(i as u8)))
             .collect(),
+        "import_numbers" => {
+            // Each carrier attribute with the renderings libvirt reads differently by rule.
+            let texts = [
+                "010",
+                "0x10",
+                "0X1f",
+                "08",
+                " 9",
+                "9 ",
+                "+9",
+                "-0",
+                "-1",
+                "",
+                "0x",
+                "1e3",
+                "255",
+                "256",
+                "11",
+                "6553600000",
+                "0x100000000",
+                "4294967295",
+                "4294967296",
+                "18446744073709551616",
+                "\t\n 7",
+            ];
+            let mut out = Vec::new();
+            for carrier in 0u8..4 {
+                for t in texts {
+                    out.push([&[carrier][..], t.as_bytes()].concat());
+                }
+                // Rendered values: every style, small and large.
+                for style in 0u8..12 {
+                    for (high, value) in [(0u8, 10u64), (0, 255), (4, 0x1_0000_0000), (7, 0x65_5360_0000)] {
+                        let mut input = vec![0x80 | carrier, style | high << 5];
+                        input.extend(value.to_le_bytes());
+                        out.push(input);
+                    }
+                }
+            }
+            out
+        }
         _ => panic!("unknown target {target}"),
     }
 }
@@ -306,7 +347,16 @@ const BUDGET: Duration = Duration::from_secs(2);
 fn every_target_has_a_smoke_test() {
     assert_eq!(
         fuzz::TARGETS,
-        ["parse", "check", "caps", "sysfs", "domain", "lsp_edits", "lsp_requests"]
+        [
+            "parse",
+            "check",
+            "caps",
+            "sysfs",
+            "domain",
+            "lsp_edits",
+            "lsp_requests",
+            "import_numbers"
+        ]
     );
     assert!(!fuzz::run("no-such-target", b""));
 }
@@ -344,6 +394,11 @@ fn lsp_edits() {
 #[test]
 fn lsp_requests() {
     smoke("lsp_requests", BUDGET);
+}
+
+#[test]
+fn import_numbers() {
+    smoke("import_numbers", BUDGET);
 }
 
 /// The sysfs archive reads back as the tree it was made from.

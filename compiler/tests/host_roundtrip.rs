@@ -348,9 +348,11 @@ fn unrepresentable_values_are_refused() {
         assert!(e.message.contains(expected), "{}", e.message);
     };
     let page = |size: u64| vec![(4, 100), (size, 5)];
-    for size in [0, 3, 5000, 32 << 20, u64::MAX] {
+    for size in [0, 3, 5000, 32 << 20, 1 << 51] {
         refused(&[(1 << 20, page(size), vec![10], 1)], "is not a hugepage size");
     }
+    // A size with no byte count in 64 bits is refused as the number is read.
+    refused(&[(1 << 20, page(u64::MAX), vec![10], 1)], "KiB is too large");
     refused(
         &[(1 << 20, page(2048), vec![10], 1)].map(|mut c| {
             c.1[1].1 = u64::MAX;
@@ -358,7 +360,8 @@ fn unrepresentable_values_are_refused() {
         }),
         "hugepages is more than",
     );
-    refused(&[(u64::MAX, vec![], vec![10], 1)], "more than 1 PiB");
+    refused(&[(1 << 41, vec![], vec![10], 1)], "more than 1 PiB");
+    refused(&[(u64::MAX, vec![], vec![10], 1)], "KiB is too large");
     let two = |ab: u32, aa: u32| [(1 << 20, vec![], vec![aa, ab], 1), (1 << 20, vec![], vec![ab, 10], 1)];
     refused(&two(256, 10), "distance 0 1 is 256, outside 11-255");
     refused(&two(10, 10), "distance 0 1 is 10, outside 11-255");

@@ -18,12 +18,23 @@ use crate::syntax;
 mod lsp_requests;
 
 pub use lsp_requests::{encode_requests, lsp_requests};
+mod import_numbers;
+pub use import_numbers::import_numbers;
 
 /// The root file of the `check` and `lsp_edits` inputs.
 pub const ROOT: &str = "input.vnuma";
 
 /// The names of the targets, as the `fuzz/` crate and the regression directories name them.
-pub const TARGETS: &[&str] = &["parse", "check", "caps", "sysfs", "domain", "lsp_edits", "lsp_requests"];
+pub const TARGETS: &[&str] = &[
+    "parse",
+    "check",
+    "caps",
+    "sysfs",
+    "domain",
+    "lsp_edits",
+    "lsp_requests",
+    "import_numbers",
+];
 
 /// Run the target called `name` on `data`; false for an unknown name.
 pub fn run(name: &str, data: &[u8]) -> bool {
@@ -35,6 +46,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "domain" => domain(data),
         "lsp_edits" => lsp_edits(data),
         "lsp_requests" => lsp_requests(data),
+        "import_numbers" => import_numbers(data),
         _ => return false,
     }
     true

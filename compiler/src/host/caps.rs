@@ -14,6 +14,7 @@ use super::builder::{
     BuildError, CpuGroupDecl, DeclRef, DistanceDecl, HostBuilder, HugepagesDecl, NodeDecl, SiblingsDecl,
 };
 use super::model::HostProfile;
+use crate::numbers::{self, SizeError};
 use crate::sets::IdSet;
 
 /// Why a capabilities document could not be read; `offset` is a byte offset into the XML.
@@ -136,7 +137,7 @@ fn bank(path: &[String], e: &BytesStart, at: usize, l3: &mut Vec<(IdSet, usize)>
     if !is_path(path, &CACHE, &[]) || e.name().as_ref() != "bank" {
         return Ok(());
     }
-    if optional::<u32>(e, "level", at)? != Some(3) {
+    if optional(e, "level", at)? != Some(3) {
         return Ok(());
     }
     let Some(cpus) = attr(e, "cpus", at)? else {
@@ -178,12 +179,13 @@ fn start(
             ..Cell::default()
         });
     } else if is_path(path, &CELL, &[]) && name == "memory" {
-        let unit = attr(e, "unit", at)?.unwrap_or_else(|| "KiB".into());
+        let unit = raw_attr(e, "unit", at)?.unwrap_or_else(|| "KiB".into());
         *pending = Some(Pending::Memory { unit, at });
     } else if is_path(path, &CELL, &[]) && name == "pages" {
-        let unit = attr(e, "unit", at)?.unwrap_or_else(|| "KiB".into());
-        let size: u64 = required(e, "size", at)?;
-        let size_kib = scale_to_kib(size, &unit, at)?;
+        let unit = raw_attr(e, "unit", at)?.unwrap_or_else(|| "KiB".into());
+        let size =
+            raw_attr(e, "size", at)?.ok_or_else(|| CapsError::at(at, "<pages> has no `size` attribute".into()))?;
+        let size_kib = size_kib(&size, &unit, "<pages size>", at)?;
         *pending = Some(Pending::Pages { size_kib, at });
     } else if let Some(cell) = cell.as_mut() {
         if is_path(path, &CELL, &["distances"]) && name == "sibling" {
@@ -229,81 +231,79 @@ fn end(
         };
         match p {
             Pending::Memory { unit, at } => {
-                c.memory_kib = scale_to_kib(number(text, "<memory>", at)?, &unit, at)?;
+                c.memory_kib = size_kib(text, &unit, "<memory>", at)?;
             }
             Pending::Pages { size_kib, at } => {
-                c.pages.push((size_kib, number(text, "<pages>", at)?, at));
+                c.pages.push((size_kib, count(text, "<pages>", at)?, at));
             }
         }
     }
     Ok(())
 }
 
-fn attr(e: &BytesStart, key: &str, at: usize) -> Result<Option<String>, CapsError> {
+/// The value of `key`, as written (white space kept: numbers are read as libvirt reads them).
+fn raw_attr(e: &BytesStart, key: &str, at: usize) -> Result<Option<String>, CapsError> {
     for a in e.attributes() {
         let a = a.map_err(|err| CapsError::at(at, format!("malformed attribute: {err}")))?;
         if a.key.as_ref() == key {
             let v = a
                 .normalized_value(XmlVersion::Implicit1_0)
                 .map_err(|err| CapsError::at(at, format!("malformed attribute `{key}`: {err}")))?;
-            return Ok(Some(v.trim().to_string()));
+            return Ok(Some(v.into_owned()));
         }
     }
     Ok(None)
 }
 
-fn optional<T: std::str::FromStr>(e: &BytesStart, key: &str, at: usize) -> Result<Option<T>, CapsError> {
-    match attr(e, key, at)? {
-        None => Ok(None),
-        Some(v) => v.parse().map(Some).map_err(|_| {
-            let element = e.name();
-            let element = element.as_ref();
-            CapsError::at(at, format!("<{element} {key}='{v}'> is not a valid number"))
-        }),
-    }
+/// The value of `key`, trimmed: CPU sets and units.
+fn attr(e: &BytesStart, key: &str, at: usize) -> Result<Option<String>, CapsError> {
+    Ok(raw_attr(e, key, at)?.map(|v| v.trim().to_string()))
 }
 
-fn required<T: std::str::FromStr>(e: &BytesStart, key: &str, at: usize) -> Result<T, CapsError> {
+/// An id or distance: decimal, as libvirt writes them ([`numbers::CAPS_ID`]).
+fn optional(e: &BytesStart, key: &str, at: usize) -> Result<Option<u32>, CapsError> {
+    let Some(v) = raw_attr(e, key, at)? else {
+        return Ok(None);
+    };
+    let n = numbers::read(&numbers::CAPS_ID, &v).ok().flatten();
+    let element = e.name();
+    let element: &str = element.as_ref();
+    let bad = || {
+        CapsError::at(
+            at,
+            format!("<{element} {key}='{v}'> is not a decimal number of at most 4294967295"),
+        )
+    };
+    n.and_then(|n| u32::try_from(n).ok()).map(Some).ok_or_else(bad)
+}
+
+fn required(e: &BytesStart, key: &str, at: usize) -> Result<u32, CapsError> {
     optional(e, key, at)?.ok_or_else(|| {
         let element = e.name();
-        let element = element.as_ref();
+        let element: &str = element.as_ref();
         CapsError::at(at, format!("<{element}> has no `{key}` attribute"))
     })
 }
 
-fn number(text: &str, what: &str, at: usize) -> Result<u64, CapsError> {
-    let t = text.trim();
-    t.parse()
-        .map_err(|_| CapsError::at(at, format!("{what} holds `{t}`, not a number")))
+/// A page count: decimal ([`numbers::CAPS_COUNT`]).
+fn count(text: &str, what: &str, at: usize) -> Result<u64, CapsError> {
+    numbers::read(&numbers::CAPS_COUNT, text)
+        .ok()
+        .flatten()
+        .ok_or_else(|| CapsError::at(at, format!("{what} holds `{text}`, not a decimal number")))
 }
 
-/// libvirt scaled integers: `b`/`bytes`, then k/m/g/t/p/e alone or with `iB` (powers of
-/// 1024) or with `B` (powers of 1000), case-insensitive. Rounded up to whole KiB.
-fn scale_to_kib(value: u64, unit: &str, at: usize) -> Result<u64, CapsError> {
-    let bad = || CapsError::at(at, format!("unknown unit `{unit}`"));
-    let lower = unit.to_ascii_lowercase();
-    let bytes: u128 = if lower == "b" || lower == "bytes" {
-        1
-    } else {
-        let mut chars = lower.chars();
-        let power = match chars.next() {
-            Some('k') => 1,
-            Some('m') => 2,
-            Some('g') => 3,
-            Some('t') => 4,
-            Some('p') => 5,
-            Some('e') => 6,
-            _ => return Err(bad()),
-        };
-        let base: u128 = match chars.as_str() {
-            "" | "ib" => 1024,
-            "b" => 1000,
-            _ => return Err(bad()),
-        };
-        base.pow(power)
-    };
-    u64::try_from((u128::from(value) * bytes).div_ceil(1024))
-        .map_err(|_| CapsError::at(at, format!("{value} {unit} is too large")))
+/// A size in `unit` (libvirt's scaled integers, [`numbers::memory_kib`]) as KiB, rounded up.
+fn size_kib(value: &str, unit: &str, what: &str, at: usize) -> Result<u64, CapsError> {
+    match numbers::memory_kib(value, Some(unit)) {
+        Ok(Some(kib)) => Ok(kib),
+        Ok(None) | Err(SizeError::NotANumber) => Err(CapsError::at(
+            at,
+            format!("{what} holds `{value}`, not a decimal number"),
+        )),
+        Err(SizeError::Unit) => Err(CapsError::at(at, format!("unknown unit `{unit}`"))),
+        Err(SizeError::TooLarge) => Err(CapsError::at(at, format!("{value} {unit} is too large"))),
+    }
 }
 
 /// What libvirt (or /sys, which libvirt reads) says about one logical CPU.

@@ -1,14 +1,11 @@
 //! The domain outside `<devices>`: name, type, machine, CPU, memory, vCPUs, cells,
 //! distances, pinning and memory binding.
 
-use std::collections::BTreeMap;
-
 use super::dom::Node;
-use super::{
-    ImportError, Notes, attr_u32, drop_unknown_attrs, drop_unknown_children, error_at, id_set, number, text_kib,
-    word_or_string,
-};
+use super::read::{at_most, attr_u32, required_kib, text_kib};
+use super::{ImportError, Notes, drop_unknown_attrs, drop_unknown_children, error_at, word_or_string};
 use crate::ir;
+use crate::numbers::{ALLOCATION_THREADS, SLOTS, TOPOLOGY};
 use crate::sets::IdSet;
 
 /// Everything the importer found, before it is written out.
@@ -61,6 +58,8 @@ pub(super) struct Draft {
 #[derive(Debug, Clone)]
 pub(super) struct Cell {
     pub id: u32,
+    /// Byte offset of its `<cell>`.
+    pub at: usize,
     pub cpus: Option<IdSet>,
     pub memory_kib: u64,
     pub host_node: Option<IdSet>,
@@ -94,7 +93,7 @@ const KNOWN: &[&str] = &[
     "devices",
 ];
 
-const POLICIES: &[&str] = &["strict", "preferred", "interleave", "restrictive"];
+pub(super) const POLICIES: &[&str] = &["strict", "preferred", "interleave", "restrictive"];
 
 pub(super) fn read(root: &Node, notes: &mut Notes) -> Result<Draft, ImportError> {
     let mut d = Draft::default();
@@ -114,14 +113,25 @@ pub(super) fn read(root: &Node, notes: &mut Notes) -> Result<Draft, ImportError>
     }
     os(root, &mut d, notes);
     features(root, notes);
+    d.vcpus = super::vcpus::count(root)?;
+    let machine = d.machine.as_deref().unwrap_or("q35");
+    if let Some(max) = crate::check::values::machine_max_vcpus(machine).filter(|max| d.vcpus > *max) {
+        return Err(error_at(
+            root.child("vcpu").map_or(root.at, |v| v.at),
+            format!(
+                "{} vCPUs: machine `{machine}` takes at most {max} in QEMU 7.2 (libvirt rejects more)",
+                d.vcpus
+            ),
+        ));
+    }
     memory(root, &mut d, notes)?;
     let cpu_node = root.child("cpu");
     cpu_mode(cpu_node, &mut d, notes)?;
     if let Some(c) = cpu_node {
-        cells(c, &mut d, notes)?;
+        super::cells::cells(c, &mut d, notes)?;
     }
-    vcpus(root, &mut d, notes)?;
-    tune(root, &mut d, notes)?;
+    super::vcpus::vcpus(root, &mut d, notes)?;
+    super::tune::tune(root, &mut d, notes)?;
     rest(root, notes);
     Ok(d)
 }
@@ -166,20 +176,23 @@ fn features(root: &Node, notes: &mut Notes) {
 fn memory(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
     // Without <memory>, libvirt takes the cells' sum; the cells are read later (settle_memory).
     if let Some(m) = root.child("memory") {
-        d.total_kib = Some(text_kib(m, "<memory>", notes)?);
+        d.total_kib = text_kib(m, "<memory>", notes)?;
     }
-    if let Some(cur) = root.child("currentMemory") {
-        let kib = text_kib(cur, "<currentMemory>", notes)?;
-        if Some(kib) != d.total_kib {
-            notes.drop("<currentMemory> (a balloon target; vnumac guests have no balloon)");
-        }
+    if let Some(cur) = root.child("currentMemory")
+        && let Some(kib) = text_kib(cur, "<currentMemory>", notes)?
+        && Some(kib) != d.total_kib
+    {
+        notes.drop("<currentMemory> (a balloon target; vnumac guests have no balloon)");
     }
     if let Some(max) = root.child("maxMemory") {
-        let slots = attr_u32(max, "slots")?.unwrap_or(0);
-        if max.attr("slots").is_none() {
+        // Absent, empty or 0 slots: libvirt 9.0 rejects the <maxMemory>, newer libvirt takes it.
+        let slots = attr_u32(max, "slots", &SLOTS)?.unwrap_or(0);
+        let slots = at_most(max, slots, MAX_SLOTS, "the 255 memory slots QEMU takes on x86_64")?;
+        if slots == 0 {
             notes.newer("<maxMemory> without slots; add `slots=1` to `max=`, which every libvirt takes");
         }
-        let kib = round_up(text_kib(max, "<maxMemory>", notes)?, MIB, "<maxMemory>", notes);
+        let kib = required_kib(max, "<maxMemory>", notes)?;
+        let kib = round_up(kib, MIB, "<maxMemory>", notes);
         d.max = Some((kib, slots));
     }
     let Some(mb) = root.child("memoryBacking") else {
@@ -191,7 +204,7 @@ fn memory(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportErr
         notes,
     );
     d.locked = mb.child("locked").is_some();
-    backing(mb, d, notes);
+    backing(mb, d, notes)?;
     let Some(hp) = mb.child("hugepages") else {
         return Ok(());
     };
@@ -199,7 +212,7 @@ fn memory(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportErr
 }
 
 /// `<source>`, `<access>`, `<allocation>` and `<discard>` of `<memoryBacking>`.
-fn backing(mb: &Node, d: &mut Draft, notes: &mut Notes) {
+fn backing(mb: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
     if let Some(s) = mb.child("source") {
         drop_unknown_attrs(s, &["type"], notes);
         match s.attr("type") {
@@ -222,22 +235,15 @@ fn backing(mb: &Node, d: &mut Draft, notes: &mut Notes) {
             Some("ondemand") | None => {}
             Some(m) => notes.drop(format!("<allocation mode='{m}'>")),
         }
-        match attr_u32(a, "threads") {
-            Ok(Some(t)) if t > 0 => d.backing.push(format!("prealloc-threads={t}")),
-            Ok(None) => {}
-            Ok(Some(_)) | Err(_) => notes.drop(format!("<allocation threads='{}'>", a.attr("threads").unwrap_or(""))),
+        // Absent, empty or 0: QEMU's default.
+        if let Some(t) = attr_u32(a, "threads", &ALLOCATION_THREADS)?.filter(|t| *t > 0) {
+            d.backing.push(format!("prealloc-threads={t}"));
         }
     }
     if mb.child("discard").is_some() {
         d.backing.push("discard=true".into());
     }
-}
-
-pub(super) fn cell_id(c: &Node, pos: usize) -> u32 {
-    c.attr("id")
-        .and_then(number)
-        .and_then(|v| u32::try_from(v).ok())
-        .unwrap_or(pos as u32)
+    Ok(())
 }
 
 fn cpu_mode(cpu: Option<&Node>, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
@@ -296,440 +302,40 @@ fn cpu_mode(cpu: Option<&Node>, d: &mut Draft, notes: &mut Notes) -> Result<(), 
         }
     }
     if let Some(t) = c.child("topology") {
-        drop_unknown_attrs(t, &["sockets", "dies", "clusters", "cores", "threads"], notes);
-        let get = |k: &str| attr_u32(t, k);
-        if get("clusters")?.is_some_and(|v| v != 1) {
-            notes.drop("<topology clusters=…>");
-        }
-        d.topology = Some(ir::Topology {
-            sockets: get("sockets")?.unwrap_or(1),
-            dies: get("dies")?.unwrap_or(1),
-            cores: get("cores")?.unwrap_or(1),
-            threads: get("threads")?.unwrap_or(1),
-        });
+        d.topology = Some(topology(t, d.vcpus, notes)?);
     }
     Ok(())
 }
 
-fn cells(cpu: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
-    let Some(numa) = cpu.child("numa") else {
-        return Ok(());
+/// `<topology>`: sockets, cores and threads required, dies 1 unless given, none of them
+/// 0, and their product the vCPU count, as libvirt requires.
+fn topology(t: &Node, vcpus: u32, notes: &mut Notes) -> Result<ir::Topology, ImportError> {
+    drop_unknown_attrs(t, &["sockets", "dies", "clusters", "cores", "threads"], notes);
+    // libvirt 9.0 does not read `clusters`.
+    if t.attr("clusters").is_some_and(|v| v != "1") {
+        notes.drop("<topology clusters=…>");
+    }
+    let get = |k: &str, default: Option<u32>| {
+        attr_u32(t, k, &TOPOLOGY)?
+            .or(default)
+            .ok_or_else(|| error_at(t.at, format!("<topology> has no `{k}` (libvirt rejects it)")))
     };
-    drop_unknown_children(numa, &["cell", "interconnects"], notes);
-    let mut rows: Vec<Vec<(u32, u32, usize)>> = Vec::new();
-    for (i, c) in numa.all("cell").enumerate() {
-        drop_unknown_children(c, &["distances", "cache"], notes);
-        for cache in c.all("cache") {
-            d.hmat.push(super::hmat::cache(cache, cell_id(c, i), notes)?);
-        }
-        drop_unknown_attrs(c, &["id", "cpus", "memory", "unit", "memAccess", "discard"], notes);
-        let access = match c.attr("memAccess") {
-            None => None,
-            Some(a @ ("shared" | "private")) => Some(a.to_string()),
-            Some(other) => {
-                return Err(error_at(
-                    c.at,
-                    format!("<cell memAccess='{other}'>: libvirt knows `shared` and `private`"),
-                ));
-            }
-        };
-        let discard = match c.attr("discard") {
-            None => None,
-            Some("yes") => Some(true),
-            Some("no") => Some(false),
-            Some(other) => {
-                return Err(error_at(
-                    c.at,
-                    format!("<cell discard='{other}'>: libvirt knows `yes` and `no`"),
-                ));
-            }
-        };
-        let id = attr_u32(c, "id")?.unwrap_or(i as u32);
-        let cpus = c
-            .attr("cpus")
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| id_set(c, "cpus", s))
-            .transpose()?;
-        let mem = c
-            .attr("memory")
-            .ok_or_else(|| error_at(c.at, "<cell> has no `memory`"))?;
-        let memory_kib = super::size_kib(c, mem, c.attr("unit"), "<cell memory>", notes)?;
-        let memory_kib = round_up(memory_kib, MIB, &format!("cell {id}'s memory"), notes);
-        d.cells.push(Cell {
-            id,
-            cpus: cpus.filter(|s| !s.is_empty()),
-            memory_kib,
-            host_node: None,
-            policy: None,
-            access,
-            discard,
-        });
-        let mut row = Vec::new();
-        if let Some(ds) = c.child("distances") {
-            for s in ds.all("sibling") {
-                let (Some(j), Some(v)) = (attr_u32(s, "id")?, attr_u32(s, "value")?) else {
-                    return Err(error_at(s.at, "<sibling> needs `id` and `value`"));
-                };
-                row.push((j, v, s.at));
-            }
-        }
-        rows.push(row);
-    }
-    distances(d, &rows, notes);
-    d.hmat.extend(super::hmat::interconnects(numa, notes)?);
-    Ok(())
-}
-
-/// `distance` lines for the pairs that differ from the default (symmetric fill, else 20).
-fn distances(d: &mut Draft, rows: &[Vec<(u32, u32, usize)>], notes: &mut Notes) {
-    if rows.iter().all(Vec::is_empty) {
-        return;
-    }
-    let ids: Vec<u32> = d.cells.iter().map(|c| c.id).collect();
-    let mut given: BTreeMap<(u32, u32), u32> = BTreeMap::new();
-    for (i, row) in rows.iter().enumerate() {
-        let a = ids.get(i).copied().unwrap_or(i as u32);
-        for &(b, v, _) in row {
-            if !ids.contains(&b) {
-                notes.drop(format!("the distance from cell {a} to cell {b}, which does not exist"));
-                continue;
-            }
-            let bad = if a == b { v != 10 } else { !(11..=255).contains(&v) };
-            if bad {
-                notes.drop(format!(
-                    "the distance table: {a}→{b} is {v} (the diagonal must be 10, other pairs 11 to 255)"
-                ));
-                return;
-            }
-            if a != b {
-                given.insert((a, b), v);
-            }
-        }
-    }
-    let mut lines = Vec::new();
-    for (&(a, b), &v) in &given {
-        let keep = match given.get(&(b, a)) {
-            // Symmetric: once, unless it is the default.
-            Some(&w) if w == v => a < b && v != 20,
-            // Asymmetric: both directions.
-            Some(_) => true,
-            // One direction only: mirrored, so only when not the default.
-            None => v != 20,
-        };
-        if keep {
-            lines.push((a, b, v));
-        }
-    }
-    if lines.is_empty()
-        && let Some(&first) = ids.first()
-    {
-        // A table vnumac must still write: one line that says the default.
-        lines.push(match ids.iter().find(|&&i| i != first) {
-            Some(&b) => (first, b, 20),
-            None => (first, first, 10),
-        });
-    }
-    d.distances = lines;
-}
-
-fn vcpus(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
-    let Some(v) = root.child("vcpu") else {
-        return Err(error_at(root.at, "the domain has no <vcpu>"));
+    let topology = ir::Topology {
+        sockets: get("sockets", None)?,
+        dies: get("dies", Some(1))?,
+        cores: get("cores", None)?,
+        threads: get("threads", None)?,
     };
-    d.vcpus = number(v.trimmed())
-        .and_then(|n| u32::try_from(n).ok())
-        .ok_or_else(|| error_at(v.at, format!("<vcpu> is `{}`, not a number", v.trimmed())))?;
-    // `placement='static'` is the default and what vnumac writes; `auto` is a note.
-    let known: &[&str] = match v.attr("placement") {
-        Some("static") => &["placement", "current", "cpuset"],
-        _ => &["current", "cpuset"],
-    };
-    drop_unknown_attrs(v, known, notes);
-    let current = attr_u32(v, "current")?;
-    let mut list = Vec::new();
-    if let Some(vs) = root.child("vcpus") {
-        for e in vs.all("vcpu") {
-            let id = attr_u32(e, "id")?.ok_or_else(|| error_at(e.at, "<vcpu> in <vcpus> has no `id`"))?;
-            let yes = |k: &str| e.attr(k) == Some("yes");
-            list.push((id, yes("enabled"), yes("hotpluggable"), attr_u32(e, "order")?));
-        }
-    }
-    // libvirt's default shape: the first M online and fixed, the rest offline and hot-pluggable.
-    let online = list.iter().filter(|v| v.1).count() as u32;
-    let fixed_shape = list.len() == d.vcpus as usize
-        && list
-            .iter()
-            .all(|&(id, en, hp, _)| id < d.vcpus && en == (id < online) && hp == (id >= online));
-    match (list.is_empty(), current) {
-        (true, Some(c)) if c < d.vcpus => {
-            d.current = Some(c);
-            return Ok(());
-        }
-        (false, _) if fixed_shape && online < d.vcpus => {
-            d.current = Some(online);
-            return Ok(());
-        }
-        _ => {}
-    }
-    let hot = list.iter().any(|&(_, en, hp, _)| hp || !en);
-    let boot = if hot {
-        Some(list.iter().filter(|v| v.1).count() as u32)
-    } else {
-        current.filter(|&c| c < d.vcpus)
-    };
-    let Some(boot) = boot else { return Ok(()) };
-    if boot < d.vcpus {
-        d.boot = Some(boot);
-    } else {
-        d.hotpluggable = true;
-    }
-    if d.vcpus > 4096 || boot == 0 {
-        return Ok(()); // vnumac reports these when the guest is compiled.
-    }
-    let expected = crate::hotplug::states(&model_guest(d), boot);
-    let same = |with_order: bool| {
-        list.len() == expected.len()
-            && expected.iter().all(|s| {
-                list.iter().any(|&(id, en, hp, order)| {
-                    id == s.id && en == s.enabled && hp == s.hotpluggable && (!with_order || order == s.order)
-                })
-            })
-    };
-    if list.is_empty() {
-        notes.change("<vcpu current=…> without <vcpus>: vnumac writes a balanced <vcpus> list");
-    } else if !same(false) {
-        let online: IdSet = expected.iter().filter(|s| s.enabled).map(|s| s.id).collect();
-        let was: IdSet = list.iter().filter(|v| v.1).map(|v| v.0).collect();
-        notes.change(format!(
-            "the <vcpus> list: vnumac recomputes a balanced one (online at boot: {online}, not {was}; every vCPU but 0 hot-pluggable)"
-        ));
-    } else if !same(true) {
-        notes.change("the <vcpus> order= values: vnumac recomputes the plug order");
-    }
-    Ok(())
-}
-
-/// Just enough of a guest for the hotplug order.
-fn model_guest(d: &Draft) -> ir::Guest {
-    ir::Guest {
-        name: d.name.clone(),
-        domain_type: ir::DomainType::Kvm,
-        machine: "q35".into(),
-        cpu: ir::CpuMode::HostPassthrough,
-        cpu_options: Default::default(),
-        iothreads: 0,
-        iothread_pin: None,
-        memory_kib: 0,
-        locked: false,
-        hugepage_kib: None,
-        backing: Default::default(),
-        vcpus: d.vcpus,
-        topology: d.topology,
-        cells: d
-            .cells
-            .iter()
-            .map(|c| ir::GuestCell {
-                id: c.id,
-                vcpus: c.cpus.clone().unwrap_or_default(),
-                memory_kib: c.memory_kib,
-                binding: None,
-                hugepage_kib: None,
-                shared: None,
-                discard: None,
-            })
-            .collect(),
-        distances: None,
-        hmat: Default::default(),
-        pins: Vec::new(),
-        emulator_pin: None,
-        memory_binding: None,
-        vcpu_states: Vec::new(),
-        max_memory: None,
-        memory_devices: Vec::new(),
-        controllers: Vec::new(),
-        devices: Vec::new(),
-        spans: ir::GuestSpans::default(),
-    }
-}
-
-/// `<iothreads>` and its `<iothreadpin>`s; one CPU set for all of them, as the language says.
-fn iothreads(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
-    let pins: Vec<&Node> = root
-        .child("cputune")
-        .map(|ct| ct.all("iothreadpin").collect())
-        .unwrap_or_default();
-    let Some(n) = root.child("iothreads") else {
-        if !pins.is_empty() {
-            notes.drop("<iothreadpin> without <iothreads>");
-        }
-        return Ok(());
-    };
-    let count = number(n.trimmed())
-        .and_then(|v| u32::try_from(v).ok())
-        .ok_or_else(|| error_at(n.at, format!("<iothreads> is `{}`, not a number", n.trimmed())))?;
-    if count == 0 {
-        return Ok(());
-    }
-    let mut sets: BTreeMap<u32, IdSet> = BTreeMap::new();
-    for p in pins {
-        let (Some(id), Some(set)) = (attr_u32(p, "iothread")?, p.attr("cpuset")) else {
-            return Err(error_at(p.at, "<iothreadpin> needs `iothread` and `cpuset`"));
-        };
-        if id == 0 || id > count {
-            return Err(error_at(
-                p.at,
-                format!("<iothreadpin iothread='{id}'>: the guest has I/O threads 1 to {count}"),
-            ));
-        }
-        sets.insert(id, id_set(p, "cpuset", set)?);
-    }
-    let first = sets.values().next().cloned();
-    let pin = match first {
-        Some(s) if sets.len() as u32 == count && sets.values().all(|v| *v == s) => Some(s),
-        Some(_) => {
-            notes.drop(
-                "<iothreadpin>s that differ between I/O threads or leave some unpinned (vnumac pins them all alike)",
-            );
-            None
-        }
-        None => None,
-    };
-    d.iothreads = Some((count, pin));
-    Ok(())
-}
-
-fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
-    let mut pinned: BTreeMap<u32, IdSet> = BTreeMap::new();
-    if let Some(ct) = root.child("cputune") {
-        drop_unknown_children(ct, &["vcpupin", "emulatorpin", "iothreadpin"], notes);
-        for p in ct.all("vcpupin") {
-            let (Some(v), Some(set)) = (attr_u32(p, "vcpu")?, p.attr("cpuset")) else {
-                return Err(error_at(p.at, "<vcpupin> needs `vcpu` and `cpuset`"));
-            };
-            pinned.insert(v, id_set(p, "cpuset", set)?);
-        }
-        if let Some(e) = ct.child("emulatorpin") {
-            let set = e
-                .attr("cpuset")
-                .ok_or_else(|| error_at(e.at, "<emulatorpin> has no `cpuset`"))?;
-            d.emulator = Some(id_set(e, "cpuset", set)?);
-        }
-    }
-    iothreads(root, d, notes)?;
-    // `<vcpu cpuset>` is the default for vCPUs without a <vcpupin>, and for the emulator.
-    if let Some(v) = root.child("vcpu")
-        && let Some(s) = v.attr("cpuset")
-    {
-        let set = id_set(v, "cpuset", s)?;
-        for id in 0..d.vcpus.min(4096) {
-            pinned.entry(id).or_insert_with(|| set.clone());
-        }
-        d.emulator.get_or_insert(set);
-        notes.change(format!(
-            "<vcpu cpuset='{s}'>: written as `pin` lines for the vCPUs without a <vcpupin>, and as `emulator`"
-        ));
-    }
-    let mut groups: Vec<(IdSet, IdSet)> = Vec::new();
-    for (v, set) in pinned {
-        match groups.iter_mut().find(|(_, s)| *s == set) {
-            Some((vs, _)) => vs.insert(v),
-            None => groups.push((IdSet::single(v), set)),
-        }
-    }
-    d.pins = groups;
-    // With `<vcpu placement='auto'>`, memory that <numatune> does not place is placed by
-    // numad too (libvirt's numatune parser), under the default mode, strict.
-    let vcpus_auto = root.child("vcpu").and_then(|v| v.attr("placement")) == Some("auto");
-    let numad_memory = |notes: &mut Notes| {
-        notes
-            .change("<vcpu placement='auto'>: libvirt places the memory by numad too (`memory-policy placement=auto`)");
-    };
-    let Some(nt) = root.child("numatune") else {
-        if vcpus_auto {
-            d.memory_policy = Some(("strict".to_string(), None));
-            numad_memory(notes);
-        }
-        return Ok(());
-    };
-    drop_unknown_children(nt, &["memory", "memnode"], notes);
-    if vcpus_auto && nt.child("memory").is_none() && nt.child("memnode").is_none() {
-        d.memory_policy = Some(("strict".to_string(), None));
-        numad_memory(notes);
-    }
-    let mode = |n: &Node, notes: &mut Notes| -> Option<String> {
-        match n.attr("mode").unwrap_or("strict") {
-            m if POLICIES.contains(&m) => Some(m.to_string()),
-            m => {
-                notes.drop(format!("<{} mode='{m}'>", n.name));
-                None
-            }
-        }
-    };
-    if let Some(m) = nt.child("memory") {
-        match (m.attr("placement"), m.attr("nodeset")) {
-            (Some("auto"), ns) => {
-                if let Some(ns) = ns {
-                    notes.change(format!(
-                        "<numatune><memory placement='auto' nodeset='{ns}'>: libvirt ignores the nodeset and asks numad"
-                    ));
-                }
-                if let Some(mode) = mode(m, notes) {
-                    d.memory_policy = Some((mode, None));
-                }
-            }
-            (Some("static") | None, Some(ns)) => {
-                let set = id_set(m, "nodeset", ns)?;
-                if let Some(mode) = mode(m, notes) {
-                    d.memory_policy = Some((mode, Some(set)));
-                }
-            }
-            (Some("static"), None) => {
-                return Err(error_at(
-                    m.at,
-                    "<numatune><memory placement='static'> needs a nodeset (libvirt rejects it without one)",
-                ));
-            }
-            (Some(other), _) => {
-                return Err(error_at(
-                    m.at,
-                    format!("<numatune><memory placement='{other}'>: libvirt knows `static` and `auto`"),
-                ));
-            }
-            (None, None) if vcpus_auto => {
-                if let Some(mode) = mode(m, notes) {
-                    d.memory_policy = Some((mode, None));
-                    numad_memory(notes);
-                }
-            }
-            (None, None) => notes.drop("<numatune><memory> without a nodeset or a placement".to_string()),
-        }
-    }
-    if nt.child("memnode").is_some() && d.cells.is_empty() {
+    let product = [topology.dies, topology.cores, topology.threads]
+        .iter()
+        .fold(u64::from(topology.sockets), |p, v| p.saturating_mul(u64::from(*v)));
+    if product != u64::from(vcpus) {
         return Err(error_at(
-            nt.at,
-            "<memnode> without guest NUMA cells (libvirt rejects it)",
+            t.at,
+            format!("<topology> makes {product} vCPUs, but the guest has {vcpus} (libvirt rejects it)"),
         ));
     }
-    for mn in nt.all("memnode") {
-        let (Some(id), Some(ns)) = (attr_u32(mn, "cellid")?, mn.attr("nodeset")) else {
-            return Err(error_at(mn.at, "<memnode> needs `cellid` and `nodeset`"));
-        };
-        let set = id_set(mn, "nodeset", ns)?;
-        let Some(policy) = mode(mn, notes) else { continue };
-        match d.cells.iter_mut().find(|c| c.id == id) {
-            Some(c) => {
-                c.host_node = Some(set);
-                c.policy = (policy != "strict").then_some(policy);
-            }
-            None => {
-                return Err(error_at(
-                    mn.at,
-                    format!("<memnode cellid='{id}'>: the guest has no cell {id} (libvirt rejects it)"),
-                ));
-            }
-        }
-    }
-    Ok(())
+    Ok(topology)
 }
 
 fn rest(root: &Node, notes: &mut Notes) {
@@ -751,7 +357,10 @@ fn rest(root: &Node, notes: &mut Notes) {
     }
 }
 
-const MIB: u64 = 1024;
+pub(super) const MIB: u64 = 1024;
+
+/// The most memory slots a guest has (`max=… slots=` in a `.vnuma` file takes 1 to 255).
+const MAX_SLOTS: u32 = 255;
 
 /// `kib` rounded up to a multiple of `granule` KiB, as `qemuDomainAlignMemorySizes` does
 /// when the guest starts; a note when that changes it.
@@ -789,53 +398,4 @@ pub(super) fn settle_memory(root: &Node, d: &mut Draft, notes: &mut Notes) -> Re
         None => 0,
     };
     Ok(())
-}
-
-/// vCPUs that no cell lists: libvirt adds them to cell 0 when it starts the guest
-/// (`qemuDomainDefNumaCPUsRectify`), so the import does too.
-pub(super) fn rectify_cells(d: &mut Draft, notes: &mut Notes) {
-    let covered: IdSet = d
-        .cells
-        .iter()
-        .filter_map(|c| c.cpus.as_ref())
-        .flat_map(|s| s.iter())
-        .collect();
-    let missing: IdSet = (0..d.vcpus).filter(|v| !covered.contains(*v)).collect();
-    if missing.is_empty() {
-        return;
-    }
-    let Some(first) = d.cells.iter_mut().find(|c| c.id == 0) else {
-        return;
-    };
-    let cpus: IdSet = first.cpus.iter().flat_map(|s| s.iter()).chain(missing.iter()).collect();
-    first.cpus = Some(cpus);
-    notes.change(format!(
-        "vCPUs {missing} are in no cell: libvirt puts them in cell 0, and so does vnumac"
-    ));
-}
-
-/// Things vnumac derives that the XML did not say.
-pub(super) fn check_derived(root: &Node, d: &mut Draft) {
-    let has_topology = root.child("cpu").and_then(|c| c.child("topology")).is_some();
-    let cpu_cells: Vec<&IdSet> = d.cells.iter().filter_map(|c| c.cpus.as_ref()).collect();
-    if has_topology || cpu_cells.len() < 2 {
-        return;
-    }
-    let per = cpu_cells.first().map_or(0, |c| c.len() as u64);
-    let blocks = cpu_cells.iter().enumerate().all(|(k, c)| {
-        let k = k as u64;
-        c.len() as u64 == per
-            && c.first().map(u64::from) == Some(k * per)
-            && c.last().map(u64::from) == Some((k + 1) * per - 1)
-    });
-    if blocks {
-        // vnumac would give such cells one socket each; libvirt gives every vCPU its own
-        // socket. Written out, so that the guest keeps libvirt's topology.
-        d.topology = Some(ir::Topology {
-            sockets: d.vcpus,
-            dies: 1,
-            cores: 1,
-            threads: 1,
-        });
-    }
 }

@@ -1,13 +1,15 @@
 //! HMAT: `<cell><cache>` and `<interconnects>` as `cache`, `latency` and `bandwidth` lines.
 
 use super::dom::Node;
-use super::{ImportError, Notes, attr_u32, drop_unknown_children, error_at};
+use super::read::{attr, attr_u32, size_kib};
+use super::{ImportError, Notes, drop_unknown_children, error_at};
+use crate::numbers::{self, CACHE_LEVEL, DECIMAL_ID, LATENCY};
 use crate::units::exact_kib;
 
 /// A `<cell><cache>` as a `cache` line.
 pub(super) fn cache(c: &Node, cell: u32, notes: &mut Notes) -> Result<String, ImportError> {
     drop_unknown_children(c, &["size", "line"], notes);
-    let level = attr_u32(c, "level")?.ok_or_else(|| error_at(c.at, "<cache> has no `level`"))?;
+    let level = attr_u32(c, "level", &CACHE_LEVEL)?.ok_or_else(|| error_at(c.at, "<cache> has no `level`"))?;
     let word = |k: &str, words: &[&str]| -> Result<String, ImportError> {
         match c.attr(k) {
             Some(w) if words.contains(&w) => Ok(w.to_string()),
@@ -23,31 +25,65 @@ pub(super) fn cache(c: &Node, cell: u32, notes: &mut Notes) -> Result<String, Im
     };
     let associativity = word("associativity", &["none", "direct", "full"])?;
     let policy = word("policy", &["none", "writeback", "writethrough"])?;
-    let bytes = |k: &str| -> Result<u128, ImportError> {
-        let n = c
-            .child(k)
-            .ok_or_else(|| error_at(c.at, format!("<cache> has no <{k}>")))?;
-        let value = n
-            .attr("value")
-            .ok_or_else(|| error_at(n.at, format!("<{k}> has no `value`")))?;
-        let unit = n.attr("unit").unwrap_or(if k == "line" { "B" } else { "KiB" });
-        let v: u128 = value
-            .parse()
-            .map_err(|_| error_at(n.at, format!("<{k} value='{value}'>: not a number")))?;
-        let per =
-            super::unit_bytes(unit).ok_or_else(|| error_at(n.at, format!("<{k} unit='{unit}'>: unknown unit")))?;
-        Ok(v.saturating_mul(per))
-    };
-    let (size, line) = (bytes("size")?, bytes("line")?);
+    let (size, line) = (cache_size(c, notes)?, cache_line(c, notes)?);
     Ok(format!(
         "cache cell={cell} level={level} size={} line={} associativity={associativity} policy={policy}",
-        crate::units::exact_bytes(size),
-        crate::units::exact_bytes(line)
+        exact_kib(size),
+        crate::units::exact_bytes(u128::from(line))
     ))
 }
 
-/// `<interconnects>`: `latency` and `bandwidth` lines, in the order written.
-pub(super) fn interconnects(numa: &Node, notes: &mut Notes) -> Result<Vec<String>, ImportError> {
+/// The `<size>` or `<line>` child of a `<cache>` and its `value`.
+fn value_of<'a>(c: &'a Node, k: &str) -> Result<(&'a Node, &'a str), ImportError> {
+    let n = c
+        .child(k)
+        .ok_or_else(|| error_at(c.at, format!("<cache> has no <{k}>")))?;
+    let value = n
+        .attr("value")
+        .ok_or_else(|| error_at(n.at, format!("<{k}> has no `value`")))?;
+    Ok((n, value))
+}
+
+/// `<size value unit>` of a cache, in KiB: libvirt 9.0 does not read its `unit` (it looks
+/// for a `<unit>` element), so the value is KiB whatever the unit says.
+fn cache_size(c: &Node, notes: &mut Notes) -> Result<u64, ImportError> {
+    let (n, value) = value_of(c, "size")?;
+    if let Some(u) = n
+        .attr("unit")
+        .filter(|u| !u.is_empty() && numbers::unit_bytes(u) != Some(1024))
+    {
+        notes.change(format!(
+            "<cache><size value='{value}' unit='{u}'>: libvirt reads the value as KiB whatever the unit, and so does vnumac"
+        ));
+    }
+    size_kib(n, value, None, "a cache's <size value>", notes)?
+        .ok_or_else(|| error_at(n.at, "<size value=''>: a cache needs a size (libvirt rejects it)"))
+}
+
+/// `<line value unit>` of a cache, in bytes: the unit is not read either (see [`cache_size`]).
+fn cache_line(c: &Node, notes: &mut Notes) -> Result<u64, ImportError> {
+    let (n, value) = value_of(c, "line")?;
+    if let Some(u) = n
+        .attr("unit")
+        .filter(|u| !u.is_empty() && numbers::unit_bytes(u) != Some(1))
+    {
+        notes.change(format!(
+            "<cache><line value='{value}' unit='{u}'>: libvirt reads the value as bytes whatever the unit, and so does vnumac"
+        ));
+    }
+    let bad = |what: &str| error_at(n.at, format!("<line value='{value}'>: {what}"));
+    let bytes = numbers::scaled_bytes(value, None, 1, u64::MAX)
+        .map_err(|_| bad("libvirt reads a decimal number without a sign, and this is not one"))?
+        .ok_or_else(|| bad("a cache needs a line size (libvirt rejects it)"))?;
+    if bytes > crate::syntax::value::MAX_SIZE {
+        return Err(bad("more than the 1 PiB a .vnuma file can say"));
+    }
+    Ok(bytes)
+}
+
+/// `<interconnects>`: `latency` and `bandwidth` lines, in the order written; `cells` is
+/// the number of cells, which `initiator` and `target` must name.
+pub(super) fn interconnects(numa: &Node, cells: usize, notes: &mut Notes) -> Result<Vec<String>, ImportError> {
     let mut lines = Vec::new();
     let Some(ic) = numa.child("interconnects") else {
         return Ok(lines);
@@ -59,11 +95,23 @@ pub(super) fn interconnects(numa: &Node, notes: &mut Notes) -> Result<Vec<String
         .filter(|n| matches!(n.name.as_str(), "latency" | "bandwidth"))
     {
         let get = |k: &str| -> Result<u32, ImportError> {
-            attr_u32(l, k)?.ok_or_else(|| error_at(l.at, format!("<{}> has no `{k}`", l.name)))
+            let id =
+                attr_u32(l, k, &DECIMAL_ID)?.ok_or_else(|| error_at(l.at, format!("<{}> has no `{k}`", l.name)))?;
+            if id as usize >= cells {
+                return Err(error_at(
+                    l.at,
+                    format!(
+                        "<{} {k}='{id}'>: the guest has cells 0 to {} (libvirt rejects it)",
+                        l.name,
+                        cells - 1
+                    ),
+                ));
+            }
+            Ok(id)
         };
         let (initiator, target) = (get("initiator")?, get("target")?);
         let mut line = format!("{} initiator={initiator} target={target}", l.name);
-        if let Some(cache) = attr_u32(l, "cache")?.filter(|c| *c > 0) {
+        if let Some(cache) = attr_u32(l, "cache", &DECIMAL_ID)?.filter(|c| *c > 0) {
             line.push_str(&format!(" cache={cache}"));
         }
         match l.attr("type") {
@@ -79,16 +127,20 @@ pub(super) fn interconnects(numa: &Node, notes: &mut Notes) -> Result<Vec<String
                 ));
             }
         }
-        let value = l
-            .attr("value")
-            .ok_or_else(|| error_at(l.at, format!("<{}> has no `value`", l.name)))?;
+        let missing = || error_at(l.at, format!("<{}> has no `value`", l.name));
         if l.name == "latency" {
-            let v: u64 = value
-                .parse()
-                .map_err(|_| error_at(l.at, format!("<latency value='{value}'>: not a number")))?;
+            let v = attr(l, "value", &LATENCY)?.ok_or_else(missing)?;
             line.push_str(&format!(" value={v}"));
         } else {
-            let kib = super::size_kib(l, value, l.attr("unit"), "<bandwidth value>", notes)?;
+            let value = l.attr("value").unwrap_or_default();
+            let kib = size_kib(l, value, l.attr("unit"), "<bandwidth value>", notes)?.ok_or_else(missing)?;
+            if !kib.is_multiple_of(1024) {
+                let message = format!(
+                    "<bandwidth value='{value}'>: {} per second is not a whole number of MiB, which QEMU 7.2 refuses",
+                    exact_kib(kib)
+                );
+                return Err(error_at(l.at, message));
+            }
             line.push_str(&format!(" value={}", exact_kib(kib)));
         }
         lines.push(line);

@@ -1,10 +1,17 @@
 //! `<memoryBacking><hugepages>`: each cell's page size, as libvirt chooses it, and what
 //! libvirt rejects.
 
+use std::collections::HashMap;
+
+use super::cells::cell_id;
 use super::dom::Node;
-use super::guest::{Draft, cell_id};
-use super::{ImportError, Notes, drop_unknown_attrs, error_at, id_set};
+use super::guest::Draft;
+use super::read::{id_set, page_kib, size_kib};
+use super::{ImportError, Notes, drop_unknown_attrs, error_at};
 use crate::sets::IdSet;
+
+/// A `<page>`: its size in KiB, the cells it names (None: every cell not named elsewhere).
+type Page<'a> = (u64, Option<IdSet>, &'a Node);
 
 /// The guest's page size (the one most cells have) and each other cell's own.
 pub(super) fn read(root: &Node, hp: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
@@ -17,12 +24,24 @@ pub(super) fn read(root: &Node, hp: &Node, d: &mut Draft, notes: &mut Notes) -> 
         );
         return Ok(());
     }
-    // Each <page>: its size, and the cells it names (None: every cell not named elsewhere).
-    let mut pages: Vec<(u64, Option<IdSet>, &Node)> = Vec::new();
+    let mut pages: Vec<Page> = Vec::new();
     for p in all {
         drop_unknown_attrs(p, &["size", "unit", "nodeset"], notes);
-        let size = p.attr("size").ok_or_else(|| error_at(p.at, "<page> has no `size`"))?;
-        let kib = super::size_kib(p, size, p.attr("unit"), "<page size>", notes)?;
+        let kib = size_kib(
+            p,
+            p.attr("size").unwrap_or_default(),
+            p.attr("unit"),
+            "<page size>",
+            notes,
+        )?
+        .ok_or_else(|| error_at(p.at, "<page> has no `size` (libvirt rejects it)"))?;
+        if kib == 0 {
+            return Err(error_at(
+                p.at,
+                "<page size='0'> (libvirt rejects it: hugepage size can't be zero)",
+            ));
+        }
+        let kib = page_kib(p, kib)?;
         let set = p.attr("nodeset").map(|ns| id_set(p, "nodeset", ns)).transpose()?;
         pages.push((kib, set, p));
     }
@@ -33,60 +52,23 @@ pub(super) fn read(root: &Node, hp: &Node, d: &mut Draft, notes: &mut Notes) -> 
         .unwrap_or_default();
     // A guest without cells is one node, 0, as libvirt sees it here.
     let nodes: Vec<u32> = if cells.is_empty() { vec![0] } else { cells.clone() };
-    for (_, set, p) in &pages {
-        if let Some(missing) = set.iter().flat_map(|s| s.iter()).find(|id| !nodes.contains(id)) {
-            return Err(error_at(
-                p.at,
-                format!(
-                    "<page nodeset>: the guest has no cell {missing} (libvirt rejects it: hugepages: node {missing} not found)"
-                ),
-            ));
-        }
-    }
-    let defaults: Vec<&(u64, Option<IdSet>, &Node)> = pages.iter().filter(|(_, s, _)| s.is_none()).collect();
-    if let Some((_, _, p)) = defaults.get(1) {
-        return Err(error_at(p.at, "two <page>s without a nodeset (libvirt rejects them)"));
-    }
-    let default = defaults.first().map(|(kib, ..)| *kib);
-    // libvirt (qemuBuildMemoryGetPagesize): the page naming the cell, else the default.
-    let mut per_node: Vec<(u32, Option<u64>)> = Vec::new();
-    for &id in &nodes {
-        let named: Vec<&(u64, Option<IdSet>, &Node)> = pages
-            .iter()
-            .filter(|(_, s, _)| s.as_ref().is_some_and(|s| s.contains(id)))
-            .collect();
-        let page = match named.as_slice() {
-            [] => default,
-            [(kib, ..)] if cells.is_empty() && default.is_some_and(|d| d != *kib) => {
-                return Err(error_at(
-                    hp.at,
-                    format!(
-                        "two hugepage sizes for the guest's memory: {} and {kib} KiB (libvirt rejects it: two master hugepages)",
-                        default.unwrap_or(0)
-                    ),
-                ));
-            }
-            [(kib, ..)] => Some(*kib),
-            [_, (_, _, p), ..] => {
-                return Err(error_at(p.at, format!("<page nodeset>: cell {id} is named twice")));
-            }
-        };
-        // A page of the system's page size is ordinary memory.
-        per_node.push((id, page.filter(|k| *k != 4)));
-    }
+    let per_node = per_node(hp, &pages, &nodes, cells.is_empty())?;
     // The guest's size is the one most cells have (the first on a tie); the others say
     // their own.
-    let mut counts: Vec<(Option<u64>, usize)> = Vec::new();
+    let mut order: Vec<Option<u64>> = Vec::new();
+    let mut counts: HashMap<Option<u64>, usize> = HashMap::new();
     for (_, p) in &per_node {
-        match counts.iter_mut().find(|(q, _)| q == p) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((*p, 1)),
+        let n = counts.entry(*p).or_insert(0);
+        if *n == 0 {
+            order.push(*p);
         }
+        *n += 1;
     }
     // Ordinary memory wins a tie, so that no cell needs `hugepages=4KiB`.
     let mut guest_page = None;
-    let mut most = counts.iter().find(|(p, _)| p.is_none()).map_or(0, |(_, n)| *n);
-    for (p, n) in counts {
+    let mut most = counts.get(&None).copied().unwrap_or(0);
+    for p in order {
+        let n = counts.get(&p).copied().unwrap_or(0);
         if n > most {
             (guest_page, most) = (p, n);
         }
@@ -100,4 +82,53 @@ pub(super) fn read(root: &Node, hp: &Node, d: &mut Draft, notes: &mut Notes) -> 
             .collect();
     }
     Ok(())
+}
+
+/// Each node's page size as libvirt chooses it (`qemuBuildMemoryGetPagesize`): the page
+/// naming the node, else the one without a nodeset; None for ordinary memory.
+fn per_node(hp: &Node, pages: &[Page], nodes: &[u32], no_cells: bool) -> Result<Vec<(u32, Option<u64>)>, ImportError> {
+    let known: IdSet = nodes.iter().copied().collect();
+    // Each nodeset must name cells the guest has, each cell at most once: after these
+    // checks the sets together hold at most one id per cell.
+    let mut named: HashMap<u32, u64> = HashMap::new();
+    for (kib, set, p) in pages {
+        let Some(set) = set else { continue };
+        if let Some(missing) = set.difference(&known).first() {
+            return Err(error_at(
+                p.at,
+                format!(
+                    "<page nodeset>: the guest has no cell {missing} (libvirt rejects it: hugepages: node {missing} not found)"
+                ),
+            ));
+        }
+        for id in set.iter() {
+            if named.insert(id, *kib).is_some() {
+                return Err(error_at(p.at, format!("<page nodeset>: cell {id} is named twice")));
+            }
+        }
+    }
+    let defaults: Vec<&Page> = pages.iter().filter(|(_, s, _)| s.is_none()).collect();
+    if let Some((_, _, p)) = defaults.get(1) {
+        return Err(error_at(p.at, "two <page>s without a nodeset (libvirt rejects them)"));
+    }
+    let default = defaults.first().map(|(kib, ..)| *kib);
+    let mut out = Vec::with_capacity(nodes.len());
+    for &id in nodes {
+        let page = match named.get(&id) {
+            None => default,
+            Some(kib) if no_cells && default.is_some_and(|d| d != *kib) => {
+                return Err(error_at(
+                    hp.at,
+                    format!(
+                        "two hugepage sizes for the guest's memory: {} and {kib} KiB (libvirt rejects it: two master hugepages)",
+                        default.unwrap_or(0)
+                    ),
+                ));
+            }
+            Some(kib) => Some(*kib),
+        };
+        // A page of the system's page size is ordinary memory.
+        out.push((id, page.filter(|k| *k != 4)));
+    }
+    Ok(out)
 }

@@ -52,15 +52,15 @@ fn a_plain_domain_imports_to_the_shortest_guest() {
 
 #[test]
 fn libvirt_units_scale_to_exact_iec_sizes() {
-    assert_eq!(unit_bytes("b"), Some(1));
-    assert_eq!(unit_bytes("bytes"), Some(1));
-    assert_eq!(unit_bytes("KiB"), Some(1024));
-    assert_eq!(unit_bytes("k"), Some(1024));
-    assert_eq!(unit_bytes("KB"), Some(1000));
-    assert_eq!(unit_bytes("M"), Some(1 << 20));
-    assert_eq!(unit_bytes("GB"), Some(1_000_000_000));
-    assert_eq!(unit_bytes("TiB"), Some(1 << 40));
-    assert_eq!(unit_bytes("furlongs"), None);
+    assert_eq!(crate::numbers::unit_bytes("b"), Some(1));
+    assert_eq!(crate::numbers::unit_bytes("bytes"), Some(1));
+    assert_eq!(crate::numbers::unit_bytes("KiB"), Some(1024));
+    assert_eq!(crate::numbers::unit_bytes("k"), Some(1024));
+    assert_eq!(crate::numbers::unit_bytes("KB"), Some(1000));
+    assert_eq!(crate::numbers::unit_bytes("M"), Some(1 << 20));
+    assert_eq!(crate::numbers::unit_bytes("GB"), Some(1_000_000_000));
+    assert_eq!(crate::numbers::unit_bytes("TiB"), Some(1 << 40));
+    assert_eq!(crate::numbers::unit_bytes("furlongs"), None);
     let with = |mem: &str| import(&domain("", "").replace("<memory unit='KiB'>4194304</memory>", mem));
     assert!(with("<memory unit='GiB'>32</memory>").text.contains("  memory 32GiB\n"));
     assert!(
@@ -80,7 +80,7 @@ fn libvirt_units_scale_to_exact_iec_sizes() {
         &domain("", "").replace("unit='KiB'", "unit='parsecs'"),
         &ImportOptions::default(),
     );
-    assert!(e.unwrap_err().message.contains("unknown unit `parsecs`"));
+    assert!(e.unwrap_err().message.contains("knows no unit `parsecs`"));
 }
 
 #[test]
@@ -117,13 +117,27 @@ fn distances_keep_only_what_differs_from_the_default() {
     assert_eq!(distance_lines(&half.text), ["distance 0 1 30"]);
     let none = import(&domain("", &cells(&[&[], &[]])));
     assert!(distance_lines(&none.text).is_empty());
-    let bad = import(&domain("", &cells(&[&[10, 10], &[10, 10]])));
-    assert!(distance_lines(&bad.text).is_empty());
-    assert!(
-        bad.notes[0].starts_with("not imported: the distance table"),
-        "{:?}",
-        bad.notes
-    );
+    // What libvirt refuses: 10 between two cells, anything but 10 to itself, a cell the
+    // guest does not have, a value outside 10 to 255.
+    for (row0, what) in [
+        ("<sibling id='1' value='10'/>", "libvirt takes 10 for a cell to itself"),
+        ("<sibling id='0' value='20'/>", "libvirt takes 10 for a cell to itself"),
+        ("<sibling id='2' value='20'/>", "the guest has cells 0 to 1"),
+        (
+            "<sibling id='1' value='256'/>",
+            "256 is out of range; libvirt takes 10 to 255",
+        ),
+        (
+            "<sibling id='1' value='0x15'/>",
+            "libvirt reads `value` as a decimal number",
+        ),
+    ] {
+        let xml =
+            domain("", &cells(&[&[], &[]])).replacen("</cell>", &format!("<distances>{row0}</distances></cell>"), 1);
+        let e = import_domain(&xml, &ImportOptions::default()).unwrap_err();
+        assert!(e.message.contains(what), "{row0}: {}", e.message);
+        assert!(xml[e.offset.unwrap()..].starts_with("<sibling"), "{row0}");
+    }
 }
 
 #[test]
@@ -380,4 +394,75 @@ fn uncovered_vcpus_go_to_cell_0_and_numad_vcpus_place_memory() {
         "{}",
         i.text
     );
+}
+
+/// What libvirt refuses is refused, at the element that says it.
+#[test]
+fn libvirt_refusals_are_errors_at_their_element() {
+    let two =
+        "<numa><cell id='0' cpus='0-1' memory='1' unit='GiB'/><cell id='1' cpus='2-3' memory='1' unit='GiB'/></numa>";
+    for (top, cpu, at, what) in [
+        ("", &two.replace("id='1'", "id='2'")[..], "<cell id='2'", "ids 0 to 1"),
+        (
+            "",
+            &two.replace("id='1'", "id='0'")[..],
+            "<cell id='0' cpus='2-3'",
+            "given twice",
+        ),
+        (
+            "",
+            &two.replace("cpus='2-3'", "cpus='1-3'")[..],
+            "<cell id='1'",
+            "vCPU 1 is in cells 0 and 1",
+        ),
+        (
+            "",
+            &two.replace("cpus='2-3'", "cpus='2-4'")[..],
+            "<cell id='1'",
+            "names vCPU 4",
+        ),
+        (
+            "",
+            "<topology sockets='2' cores='1' threads='1'/>",
+            "<topology",
+            "makes 2 vCPUs",
+        ),
+        ("", "<topology sockets='4' cores='1'/>", "<topology", "no `threads`"),
+        (
+            "<numatune><memnode cellid='0' nodeset='0'/><memnode cellid='0' nodeset='1'/></numatune>",
+            two,
+            "<memnode cellid='0' nodeset='1'",
+            "given twice",
+        ),
+        (
+            "<vcpus><vcpu id='4' enabled='yes'/></vcpus>",
+            "",
+            "<vcpu id='4'",
+            "vCPUs 0 to 3",
+        ),
+    ] {
+        let xml = domain(top, cpu);
+        let e = import_domain(&xml, &ImportOptions::default()).unwrap_err();
+        assert!(e.message.contains(what), "{what}: {}", e.message);
+        assert!(
+            xml[e.offset.unwrap()..].starts_with(at),
+            "{what}: at {}",
+            &xml[e.offset.unwrap()..]
+        );
+    }
+    // A pin for a vCPU the guest lacks: libvirt ignores it, so the import drops it.
+    let i = import(&domain("<cputune><vcpupin vcpu='9' cpuset='0x1'/></cputune>", ""));
+    assert!(!i.text.contains("  pin vcpus"), "{}", i.text);
+    assert!(i.notes.iter().any(|n| n.contains("no vCPU 9")), "{:?}", i.notes);
+}
+
+/// More cells than QEMU's 128 NUMA nodes: refused, not written as a guest the checker refuses.
+#[test]
+fn more_cells_than_qemu_takes_are_refused() {
+    let many: String = (0..129)
+        .map(|i| format!("<cell id='{i}' memory='1' unit='GiB'/>"))
+        .collect();
+    let xml = domain("", &format!("<numa>{many}</numa>"));
+    let e = import_domain(&xml, &ImportOptions::default()).unwrap_err();
+    assert!(e.message.contains("129 cells: QEMU takes at most 128"), "{}", e.message);
 }

@@ -8,6 +8,7 @@
 mod check;
 mod harness;
 mod hosts;
+mod import;
 mod tokens;
 
 use harness::{LIMIT_MIB, scratch, vnumac_limited};

@@ -8,7 +8,7 @@
 # DIR/node must hold the fake devices/system/node tree (nodeN/cpulist, cpumap,
 # distance, meminfo, hugepages/..., online, possible, has_*). The script writes
 # DIR/etc (libvirtd.conf, qemu.conf), DIR/passwd and DIR/group, and libvirtd
-# keeps its runtime, state and log files under DIR/run, DIR/lib, DIR/log. The
+# keeps its runtime, state, pid and log files under DIR/run, DIR/lib, DIR/log. The
 # QEMU capabilities cache goes to CACHE_DIR (default DIR/cache): share it
 # between daemons to probe QEMU only once. The sockets are
 # DIR/sock/libvirt-sock{,-ro}, so connect with
@@ -79,4 +79,6 @@ group = "root"
 hugetlbfs_mount = [ $mounts ]
 EOF
 
-exec libvirtd --timeout 120
+# Its own pid file: the default, /run/libvirtd.pid, is outside the namespace and would
+# keep a second daemon (another suite running at the same time) from starting.
+exec libvirtd --timeout 120 --pid-file "$dir/run/libvirtd.pid"

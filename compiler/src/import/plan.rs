@@ -1,0 +1,361 @@
+//! Where each device line goes, and whether vnumac numbers the controllers as the XML does.
+//!
+//! Every lookup goes through a map built once, so planning is linear in the devices and
+//! controllers, however many the XML has.
+
+use std::collections::{HashMap, HashSet};
+
+use super::devices::{Addr, Ctl, Dev, Kind};
+use super::guest::Draft;
+use super::{Notes, word_or_string};
+use crate::lower::libvirt::{alias_safe, drive_letters};
+
+/// Where a device line says it goes.
+#[derive(Debug, Clone, PartialEq)]
+enum Place {
+    /// `on=PORT`.
+    On(String),
+    /// `node=CELL`: a new root port on the cell's first expander.
+    Node(u32),
+    /// Nothing: a new root port on pcie.0 (or no PCI at all).
+    Root,
+}
+
+/// The controllers and devices, indexed.
+struct Plan<'a> {
+    list: &'a [Dev],
+    /// Expanders and root ports, each sorted by index.
+    exps: Vec<&'a Ctl>,
+    ports: Vec<&'a Ctl>,
+    /// The first expander with each index, and each node's first expander's index.
+    exp_at: HashMap<u32, &'a Ctl>,
+    first_exp: HashMap<u32, u32>,
+    /// The first root port with each index, by its position in `ports`.
+    port_at: HashMap<u32, usize>,
+    /// The devices on each bus, in document order.
+    holders: HashMap<u32, Vec<usize>>,
+    /// Names taken, and the next number to try for `nic`/`disk`.
+    used: HashSet<String>,
+    next: HashMap<&'static str, u32>,
+}
+
+impl<'a> Plan<'a> {
+    fn new(ctls: &'a [Ctl], list: &'a [Dev]) -> Plan<'a> {
+        let mut exps: Vec<&Ctl> = ctls.iter().filter(|c| c.node.is_some()).collect();
+        let mut ports: Vec<&Ctl> = ctls.iter().filter(|c| c.node.is_none()).collect();
+        exps.sort_by_key(|c| c.index);
+        ports.sort_by_key(|c| c.index);
+        let mut plan = Plan {
+            list,
+            exps,
+            ports,
+            exp_at: HashMap::new(),
+            first_exp: HashMap::new(),
+            port_at: HashMap::new(),
+            holders: HashMap::new(),
+            used: ctls.iter().map(|c| c.name.clone()).collect(),
+            next: HashMap::new(),
+        };
+        for e in &plan.exps {
+            plan.exp_at.entry(e.index).or_insert(e);
+            if let Some(node) = e.node {
+                plan.first_exp.entry(node).or_insert(e.index);
+            }
+        }
+        for (pi, p) in plan.ports.iter().enumerate() {
+            plan.port_at.entry(p.index).or_insert(pi);
+        }
+        for (di, dev) in list.iter().enumerate() {
+            if let Some(bus) = dev.bus {
+                plan.holders.entry(bus).or_default().push(di);
+            }
+        }
+        plan
+    }
+
+    fn holders(&self, p: &Ctl) -> &[usize] {
+        self.holders.get(&p.index).map_or(&[], Vec::as_slice)
+    }
+
+    /// The expander a root port sits on, if any.
+    fn parent_exp(&self, p: &Ctl) -> Option<&'a Ctl> {
+        p.addr.and_then(|a| self.exp_at.get(&a.0).copied())
+    }
+
+    /// A name not taken yet: `stemN`, N from the last one given.
+    fn fresh(&mut self, stem: &'static str) -> String {
+        let k = self.next.entry(stem).or_insert(0);
+        loop {
+            let name = format!("{stem}{k}");
+            *k += 1;
+            if !self.used.contains(&name) {
+                return name;
+            }
+        }
+    }
+}
+
+pub(super) fn plan(ctls: &[Ctl], list: &[Dev], d: &mut Draft, notes: &mut Notes) {
+    let mut plan = Plan::new(ctls, list);
+    let (auto, names) = short_forms(&mut plan);
+    let mut lines = Vec::new();
+    for e in &plan.exps {
+        let bus_nr = e.bus_nr.map(|b| format!(" bus-nr={b}")).unwrap_or_default();
+        let node = e.node.unwrap_or(0);
+        lines.push(format!("expander {} node={node}{bus_nr}", word_or_string(&e.name)));
+    }
+    let written = root_ports(&plan, &auto, &mut lines, notes);
+    let places = devices(&mut plan, &auto, names, &mut lines, notes);
+    check_numbering(ctls, &plan.exps, &written, &places, notes);
+    d.devices = lines;
+}
+
+/// The trailing root ports a short form recreates exactly: which ports, and the name each
+/// device on one of them gets.
+fn short_forms(plan: &mut Plan) -> (Vec<bool>, Vec<Option<String>>) {
+    let mut auto = vec![false; plan.ports.len()];
+    let mut names: Vec<Option<String>> = vec![None; plan.list.len()];
+    let mut next_dev = plan.list.len();
+    for pi in (0..plan.ports.len()).rev() {
+        let p = plan.ports[pi];
+        let [di] = plan.holders(p)[..] else { break };
+        let placeable = match p.addr.map(|a| a.0) {
+            Some(0) => true,
+            Some(b) => {
+                plan.exp_at
+                    .get(&b)
+                    .and_then(|e| e.node)
+                    .and_then(|n| plan.first_exp.get(&n).copied())
+                    == Some(b)
+            }
+            None => false,
+        };
+        if di >= next_dev || !plan.list[di].pci() || !placeable {
+            break;
+        }
+        let name = match &plan.list[di].kind {
+            Kind::Hostdev(a) => Some(a.clone()).filter(|a| alias_safe(&format!("port-{a}")) == p.name),
+            _ => p
+                .name
+                .strip_prefix("port-")
+                .filter(|r| !r.is_empty() && !plan.used.contains(*r))
+                .map(str::to_string),
+        };
+        let Some(name) = name else { break };
+        plan.used.insert(name.clone());
+        names[di] = Some(name);
+        auto[pi] = true;
+        next_dev = di;
+    }
+    (auto, names)
+}
+
+/// `root-port` lines for the ports written out: (name, the index of its expander).
+fn root_ports(plan: &Plan, auto: &[bool], lines: &mut Vec<String>, notes: &mut Notes) -> Vec<(String, Option<u32>)> {
+    let mut written = Vec::new();
+    for (pi, p) in plan.ports.iter().enumerate() {
+        let hs = plan.holders(p);
+        if auto[pi] || (!hs.is_empty() && hs.iter().all(|&i| matches!(plan.list[i].kind, Kind::Hostdev(_)))) {
+            continue;
+        }
+        let on = match p.addr.map(|a| a.0) {
+            Some(0) | None => None,
+            Some(b) => match plan.exp_at.get(&b) {
+                Some(e) => Some(*e),
+                None => {
+                    notes.change(format!("root port `{}` is on bus {b}: moved to pcie.0", p.name));
+                    None
+                }
+            },
+        };
+        let on_text = on
+            .map(|e| format!(" on={}", word_or_string(&e.name)))
+            .unwrap_or_default();
+        lines.push(format!("root-port {}{on_text}", word_or_string(&p.name)));
+        written.push((p.name.clone(), on.map(|e| e.index)));
+    }
+    written
+}
+
+/// Device lines, in document order; the root ports vnumac adds for them, with their place.
+fn devices(
+    plan: &mut Plan,
+    auto: &[bool],
+    mut names: Vec<Option<String>>,
+    lines: &mut Vec<String>,
+    notes: &mut Notes,
+) -> Vec<(String, Place)> {
+    let mut taken: HashSet<u32> = HashSet::new();
+    let mut counters = (0u32, 0u32); // virtio disks, sata disks
+    let mut places = Vec::new();
+    for (di, dev) in plan.list.iter().enumerate() {
+        let place = place(plan, auto, dev, &mut taken, notes);
+        let name = match &dev.kind {
+            Kind::Hostdev(a) => a.clone(),
+            Kind::Serial | Kind::Console => String::new(),
+            Kind::Nic(_) | Kind::Disk { .. } => match names.get_mut(di).and_then(Option::take) {
+                Some(n) => n,
+                None => {
+                    let from_port = match &place {
+                        Place::On(p) => p
+                            .strip_prefix("port-")
+                            .filter(|r| !r.is_empty() && !plan.used.contains(*r))
+                            .map(str::to_string),
+                        _ => None,
+                    };
+                    let stem = if matches!(dev.kind, Kind::Nic(_)) {
+                        "nic"
+                    } else {
+                        "disk"
+                    };
+                    let name = from_port.unwrap_or_else(|| plan.fresh(stem));
+                    plan.used.insert(name.clone());
+                    name
+                }
+            },
+        };
+        let place_text = match &place {
+            Place::On(p) => format!(" on={}", word_or_string(p)),
+            Place::Node(n) => format!(" node={n}"),
+            Place::Root => String::new(),
+        };
+        let line = match &dev.kind {
+            Kind::Nic(props) => format!("nic {} {props}{place_text}", word_or_string(&name)),
+            Kind::Disk { props, virtio } => {
+                let (n, prefix) = if *virtio {
+                    (&mut counters.0, "vd")
+                } else {
+                    (&mut counters.1, "sd")
+                };
+                let want = format!("{prefix}{}", drive_letters(*n));
+                *n += 1;
+                if !dev.what.ends_with(&format!("({want})")) {
+                    notes.change(format!("{}: vnumac names it {want}", dev.what));
+                }
+                format!("disk {} {props}{place_text}", word_or_string(&name))
+            }
+            Kind::Hostdev(a) => format!("hostdev {a}{place_text}"),
+            Kind::Serial => "serial pty".into(),
+            Kind::Console => "console pty".into(),
+        };
+        lines.push(line);
+        if dev.pci() && !matches!(place, Place::On(_)) {
+            places.push((format!("port-{name}"), place));
+        }
+    }
+    places
+}
+
+/// Where one device goes.
+fn place(plan: &Plan, auto: &[bool], dev: &Dev, taken: &mut HashSet<u32>, notes: &mut Notes) -> Place {
+    if !dev.pci() {
+        return Place::Root;
+    }
+    let port = dev.bus.and_then(|b| plan.port_at.get(&b).copied());
+    match (port, dev.bus) {
+        (Some(pi), _) if auto[pi] => match plan.parent_exp(plan.ports[pi]) {
+            Some(e) => Place::Node(e.node.unwrap_or(0)),
+            None => Place::Root,
+        },
+        (Some(pi), Some(b)) if !matches!(dev.kind, Kind::Hostdev(_)) && !taken.contains(&b) => {
+            taken.insert(b);
+            Place::On(plan.ports[pi].name.clone())
+        }
+        (Some(pi), _) => {
+            let exp = plan.parent_exp(plan.ports[pi]).and_then(|e| e.node);
+            notes.change(format!("{}: plugged into a root port of its own", dev.what));
+            exp.map_or(Place::Root, Place::Node)
+        }
+        (None, Some(b)) if plan.exp_at.contains_key(&b) => {
+            notes.change(format!(
+                "{}: vnumac adds a root port between it and its expander",
+                dev.what
+            ));
+            plan.exp_at
+                .get(&b)
+                .and_then(|e| e.node)
+                .map_or(Place::Root, Place::Node)
+        }
+        (None, Some(_)) | (None, None) => {
+            notes.change(format!(
+                "{}: vnumac gives it a root port of its own on pcie.0",
+                dev.what
+            ));
+            Place::Root
+        }
+    }
+}
+
+/// Compare vnumac's numbering of the written controllers with the XML's.
+fn check_numbering(
+    ctls: &[Ctl],
+    exps: &[&Ctl],
+    written: &[(String, Option<u32>)],
+    places: &[(String, Place)],
+    notes: &mut Notes,
+) {
+    // (name, index, (bus, slot, function), is root port)
+    let mut sim: Vec<(String, u32, Addr, bool)> = Vec::new();
+    let mut root_slot = 1u32;
+    for e in exps {
+        sim.push((e.name.clone(), sim.len() as u32 + 1, (0, root_slot, 0), false));
+        root_slot += 1;
+    }
+    let exp_index = |pos: usize| pos as u32 + 1;
+    let mut exp_slots = vec![0u32; exps.len()];
+    // Each expander's position, by index and by node (the first of each).
+    let mut pos_of_index: HashMap<u32, usize> = HashMap::new();
+    let mut pos_of_node: HashMap<u32, usize> = HashMap::new();
+    for (pos, e) in exps.iter().enumerate() {
+        pos_of_index.entry(e.index).or_insert(pos);
+        if let Some(n) = e.node {
+            pos_of_node.entry(n).or_insert(pos);
+        }
+    }
+    let mut ports: Vec<(String, Option<usize>)> = written
+        .iter()
+        .map(|(n, on)| (n.clone(), on.and_then(|i| pos_of_index.get(&i).copied())))
+        .collect();
+    for (name, place) in places {
+        let on = match place {
+            Place::Node(n) => pos_of_node.get(n).copied(),
+            _ => None,
+        };
+        ports.push((alias_safe(name), on));
+    }
+    for (name, on) in ports {
+        let addr = match on {
+            Some(e) => {
+                let s = exp_slots.get(e).copied().unwrap_or(0);
+                if let Some(x) = exp_slots.get_mut(e) {
+                    *x += 1;
+                }
+                (exp_index(e), s, 0)
+            }
+            None => {
+                root_slot += 1;
+                (0, root_slot - 1, 0)
+            }
+        };
+        sim.push((name, sim.len() as u32 + 1, addr, true));
+    }
+    let mut by_name: HashMap<&str, Vec<&Ctl>> = HashMap::new();
+    for c in ctls {
+        by_name.entry(c.name.as_str()).or_default().push(c);
+    }
+    let same = sim.len() == ctls.len()
+        && sim.iter().all(|(name, index, addr, port)| {
+            by_name.get(name.as_str()).is_some_and(|cs| {
+                cs.iter().any(|c| {
+                    c.index == *index
+                        && c.addr == Some(*addr)
+                        && (!port || c.target == (Some(*index), Some((addr.1 << 3) + addr.2)))
+                })
+            })
+        });
+    if !same {
+        notes.change(
+            "PCI controllers: vnumac numbers them itself (expanders, then root ports; slots from 1 on pcie.0, from 0 on an expander)",
+        );
+    }
+}
