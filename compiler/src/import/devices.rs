@@ -13,7 +13,7 @@ use super::{
     ImportError, Notes, attr_u32, drop_unknown_attrs, drop_unknown_children, error_at, number, quoted, text_kib,
     word_or_string,
 };
-use crate::lower::libvirt::{alias_safe, drive_letters};
+use crate::names::{alias_safe, drive_letters};
 use crate::units::exact_kib;
 
 const EMULATOR: &str = "/usr/bin/qemu-system-x86_64";
