@@ -865,21 +865,6 @@ pub fn preferred_error(nodes: &IdSet, span: Span) -> Diagnostic {
     ))
 }
 
-/// Split `kib` over `nodes` evenly, in whole units (the kernel's allocation is not known in advance).
-pub fn spread(nodes: &IdSet, kib: u64, unit: u64) -> Vec<(u32, u64)> {
-    let n = nodes.len() as u64;
-    if n == 0 {
-        return Vec::new();
-    }
-    let unit = unit.max(1);
-    let units = kib / unit;
-    nodes
-        .iter()
-        .enumerate()
-        .map(|(i, node)| (node, (units / n + u64::from((i as u64) < units % n)) * unit))
-        .collect()
-}
-
 /// Split `kib` over `nodes` evenly (the kernel's allocation is not known in advance).
 fn spread_claims(
     claims: &mut Vec<NodeClaim>,
@@ -890,7 +875,7 @@ fn spread_claims(
     span: Span,
     guest: &str,
 ) {
-    for (node, share) in spread(nodes, kib, page_kib.unwrap_or(1)) {
+    for (node, share) in crate::place::spread::spread(nodes, kib, page_kib.unwrap_or(1)) {
         claims.push(NodeClaim {
             host,
             node,
