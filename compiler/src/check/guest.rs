@@ -1,34 +1,15 @@
 //! Guest rules: one guest block → one checked `ir::Guest`, or diagnostics.
 
+pub use super::claims::{ANY_NODE, NodeClaim};
+pub use super::cx::HostRef;
+
+use super::claims::spread_claims;
 use super::codes::*;
+use super::cx::{Cx, errors_since};
 use super::schema::{self, Context, Fields};
 use crate::diagnostics::Diagnostic;
-use crate::host::HostProfile;
 use crate::ir::*;
-use crate::sets::IdSet;
 use crate::span::Span;
-
-/// The host a guest is checked against.
-pub struct HostRef<'h> {
-    pub index: usize,
-    pub name: &'h str,
-    pub profile: &'h HostProfile,
-}
-
-/// A claim on no particular node: hugepages that may come from any node.
-pub const ANY_NODE: u32 = u32::MAX;
-
-/// Memory a guest binds to one host node, for the cross-guest fit check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeClaim {
-    pub host: usize,
-    pub node: u32,
-    pub kib: u64,
-    /// Hugepage size in KiB when the claim is in hugepages.
-    pub page_kib: Option<u64>,
-    pub span: Span,
-    pub guest: String,
-}
 
 pub struct GuestResult {
     pub guest: Option<Guest>,
@@ -37,70 +18,6 @@ pub struct GuestResult {
     pub placed: bool,
     /// For a placed guest without `emulator`: the host node its emulator threads belong to.
     pub emulator_node: Option<u32>,
-}
-
-pub(super) struct Cx<'a, 'h> {
-    pub(super) diags: &'a mut Vec<Diagnostic>,
-    pub(super) host: Option<&'a HostRef<'h>>,
-    pub(super) guest_span: Span,
-}
-
-impl Cx<'_, '_> {
-    pub(super) fn err(&mut self, d: Diagnostic) {
-        self.diags.push(d);
-    }
-
-    /// The host, or an error saying this statement needs one.
-    pub(super) fn need_host(&mut self, what: &str, span: Span) -> Option<&HostProfile> {
-        match self.host {
-            Some(h) => Some(h.profile),
-            None => {
-                self.diags.push(
-                    Diagnostic::error(HOST_NEEDED, format!("{what} needs a host"), span, "host-dependent")
-                        .with_label(self.guest_span, "this guest has no host")
-                        .with_help("define a host (`host NAME from=\"caps.xml\"`) and give the guest `on=NAME`"),
-                );
-                None
-            }
-        }
-    }
-
-    pub(super) fn check_nodes(&mut self, nodes: &IdSet, span: Span) -> bool {
-        let Some(h) = self.host else { return false };
-        let missing = nodes.difference(&h.profile.node_ids());
-        if missing.is_empty() {
-            return true;
-        }
-        self.diags.push(
-            Diagnostic::error(
-                HOST_NODE,
-                format!("host `{}` has no node {missing}", h.name),
-                span,
-                "no such host node",
-            )
-            .with_help(format!("host `{}` has nodes {}", h.name, h.profile.node_ids())),
-        );
-        false
-    }
-
-    pub(super) fn check_cpus(&mut self, cpus: &IdSet, span: Span) -> bool {
-        let Some(h) = self.host else { return false };
-        let all = h.profile.cpu_ids();
-        let missing = cpus.difference(&all);
-        if missing.is_empty() {
-            return true;
-        }
-        self.diags.push(
-            Diagnostic::error(
-                HOST_CPU,
-                format!("host `{}` has no CPU {missing}", h.name),
-                span,
-                "no such host CPU",
-            )
-            .with_help(format!("host `{}` has CPUs {all}", h.name)),
-        );
-        false
-    }
 }
 
 fn kib(bytes: u64) -> u64 {
@@ -482,7 +399,7 @@ pub fn check_guest(
     let mut placed = false;
     let mut emulator_node = None;
     if let Some(v) = find("vnuma")
-        && !super::errors_since(cx.diags, before)
+        && !errors_since(cx.diags, before)
         && let Some(profile_host) = cx.host
         && cx.need_host("`vnuma`", v.stmt.keyword.span).is_some()
         && let Some(state) = place_state
@@ -693,7 +610,7 @@ pub fn check_guest(
         }
     }
 
-    let ok = !super::errors_since(cx.diags, before);
+    let ok = !errors_since(cx.diags, before);
     let named = |name: &str| {
         let block = find("devices");
         block
@@ -821,7 +738,7 @@ fn check_page_size(cx: &mut Cx<'_, '_>, page: u64, span: Span, what: &str) -> bo
             );
         }
     }
-    !super::errors_since(cx.diags, before)
+    !errors_since(cx.diags, before)
 }
 
 /// An error when `kib` is not a whole number of `page`-KiB pages, with the two nearest
@@ -850,41 +767,6 @@ fn whole_pages(what: &str, kib: u64, page: u64, span: Span) -> Option<Diagnostic
             human(page)
         )),
     )
-}
-
-pub fn preferred_error(nodes: &IdSet, span: Span) -> Diagnostic {
-    Diagnostic::error(
-        PREFERRED_ONE_NODE,
-        format!("`preferred` takes one node, found {nodes}"),
-        span,
-        "several nodes",
-    )
-    .with_help(format!(
-        "name a single node (e.g. `{}`), or use `interleave` to spread memory over {nodes}",
-        nodes.first().unwrap_or(0)
-    ))
-}
-
-/// Split `kib` over `nodes` evenly (the kernel's allocation is not known in advance).
-fn spread_claims(
-    claims: &mut Vec<NodeClaim>,
-    host: usize,
-    nodes: &IdSet,
-    kib: u64,
-    page_kib: Option<u64>,
-    span: Span,
-    guest: &str,
-) {
-    for (node, share) in crate::place::spread::spread(nodes, kib, page_kib.unwrap_or(1)) {
-        claims.push(NodeClaim {
-            host,
-            node,
-            kib: share,
-            page_kib,
-            span,
-            guest: guest.to_string(),
-        });
-    }
 }
 
 fn topology_hint(vcpus: u32, t: &Topology) -> String {

@@ -15,7 +15,7 @@ pub fn build_inline(name: &str, host: &Fields<'_>, diags: &mut Vec<Diagnostic>) 
         .iter()
         .filter_map(|s| schema::check(s, Context::Host, diags))
         .collect();
-    if super::errors_since(diags, before) {
+    if super::cx::errors_since(diags, before) {
         return None;
     }
     let mut b = HostBuilder {
@@ -243,7 +243,7 @@ pub fn overlay(mut profile: HostProfile, host: &Fields<'_>, diags: &mut Vec<Diag
         }
     }
     profile.pci.sort_by(|a, b| a.address.cmp(&b.address));
-    (!super::errors_since(diags, before)).then_some(profile)
+    (!super::cx::errors_since(diags, before)).then_some(profile)
 }
 
 /// A `reserve` names CPUs, memory or both; `node=` goes with `memory=`.

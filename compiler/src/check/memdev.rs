@@ -397,7 +397,7 @@ pub fn check(
         });
         out.statements.push(index);
     }
-    if !out.devices.is_empty() && !super::errors_since(diags, before) {
+    if !out.devices.is_empty() && !super::cx::errors_since(diags, before) {
         let first = devices[0].stmt.head_span();
         match (out.max, memory) {
             (None, Some(m)) if !m.has("max") => diags.push(

@@ -116,8 +116,7 @@ pub fn check_numa(
             (Some(nodes), p) => {
                 let policy = p.unwrap_or(MemPolicy::Strict);
                 if policy == MemPolicy::Preferred && nodes.len() != 1 {
-                    cx.diags
-                        .push(super::guest::preferred_error(nodes, f.span_of("host-node")));
+                    cx.diags.push(super::cx::preferred_error(nodes, f.span_of("host-node")));
                 }
                 Some(MemBinding {
                     nodes: nodes.clone(),

@@ -1,7 +1,7 @@
 //! `pin` and `emulator`: host CPUs for vCPUs and for QEMU's emulator threads.
 
 use super::codes::*;
-use super::guest::Cx;
+use super::cx::Cx;
 use super::schema::Fields;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{GuestCell, VcpuPin};

@@ -2,7 +2,7 @@
 //! how it agrees with the cells' own bindings.
 
 use super::codes::*;
-use super::guest::{Cx, preferred_error};
+use super::cx::{Cx, preferred_error};
 use super::schema::Fields;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{GuestCell, MemBinding, MemPolicy};

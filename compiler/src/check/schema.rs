@@ -724,7 +724,7 @@ pub fn check<'a>(stmt: &'a Statement, context: Context, diags: &mut Vec<Diagnost
         ),
         _ => {}
     }
-    if super::errors_since(diags, before) {
+    if super::cx::errors_since(diags, before) {
         return None;
     }
     Some(Fields {

@@ -1,7 +1,7 @@
 //! `vnuma`: the statement → a placement request; the plan → cells, pins and topology.
 
 use super::codes::*;
-use super::guest::HostRef;
+use super::cx::HostRef;
 use super::numa::{MAX_CELLS, too_many_cells};
 use super::schema::Fields;
 use crate::diagnostics::Diagnostic;

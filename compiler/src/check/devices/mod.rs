@@ -43,7 +43,7 @@ pub fn check(
         .iter()
         .filter_map(|s| schema::check(s, Context::Devices, diags))
         .collect();
-    if super::errors_since(diags, before) {
+    if super::cx::errors_since(diags, before) {
         return None;
     }
     let needs_pcie = fields.iter().any(|f| {
@@ -64,7 +64,7 @@ pub fn check(
     }
     check_names(&fields, diags);
     let layout = plug::layout(&fields, cells, host, diags);
-    if super::errors_since(diags, before) {
+    if super::cx::errors_since(diags, before) {
         return None;
     }
     let (controllers, port_index) = buses::controllers(&layout, block.stmt.keyword.span, diags)?;
