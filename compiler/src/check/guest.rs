@@ -298,13 +298,7 @@ pub fn check_guest(
     let mut distances = None;
     let mut hmat = Hmat::default();
     if let Some(numa) = find("numa") {
-        let r = super::numa::check_numa(
-            numa,
-            vcpus,
-            memory_kib,
-            memory.map(|m| m.arg_span(0)),
-            &mut cx_numa(&mut cx),
-        );
+        let r = super::numa::check_numa(numa, vcpus, memory_kib, memory.map(|m| m.arg_span(0)), &mut cx);
         cells = r.cells;
         cell_spans = r.cell_spans;
         binding_spans = r.binding_spans;
@@ -689,14 +683,6 @@ pub fn check_guest(
         claims,
         placed,
         emulator_node,
-    }
-}
-
-fn cx_numa<'x, 'a, 'h>(cx: &'x mut Cx<'a, 'h>) -> super::numa::NumaCx<'x, 'h> {
-    super::numa::NumaCx {
-        diags: cx.diags,
-        host: cx.host.map(|h| (h.name, h.profile)),
-        guest_span: cx.guest_span,
     }
 }
 

@@ -1,6 +1,7 @@
 //! `numa { cell ... distance ... distances from=host }`: hand-written guest cells.
 
 use super::codes::*;
+use super::cx::Cx;
 use super::schema::{self, Context, Fields};
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
@@ -38,12 +39,6 @@ fn count_cells(fields: &[Fields<'_>]) -> Option<Diagnostic> {
     ))
 }
 
-pub struct NumaCx<'a, 'h> {
-    pub diags: &'a mut Vec<Diagnostic>,
-    pub host: Option<(&'h str, &'h HostProfile)>,
-    pub guest_span: Span,
-}
-
 #[derive(Default)]
 pub struct NumaResult {
     /// Sorted by id; ids are 0..k-1 when there are no errors.
@@ -58,12 +53,12 @@ pub struct NumaResult {
     pub hmat: crate::ir::Hmat,
 }
 
-pub fn check_numa(
+pub(super) fn check_numa(
     numa: &Fields<'_>,
     vcpus: u32,
     memory_kib: u64,
     memory_span: Option<Span>,
-    cx: &mut NumaCx<'_, '_>,
+    cx: &mut Cx<'_, '_>,
 ) -> NumaResult {
     let body = numa.stmt.block.as_ref().map(|b| b.statements.as_slice()).unwrap_or(&[]);
     schema::check_repeats(body, Context::Numa, cx.diags);
@@ -356,7 +351,7 @@ fn distances(
     fields: &[Fields<'_>],
     cells: &[(GuestCell, Span, Option<Span>, Span)],
     n: usize,
-    cx: &mut NumaCx<'_, '_>,
+    cx: &mut Cx<'_, '_>,
 ) -> Option<Vec<Vec<u32>>> {
     let from_host = fields.iter().find(|f| f.keyword() == "distances");
     let explicit: Vec<&Fields<'_>> = fields.iter().filter(|f| f.keyword() == "distance").collect();
@@ -366,7 +361,7 @@ fn distances(
     let mut m: Vec<Vec<Option<u32>>> = vec![vec![None; n]; n];
     let mut ok = true;
     if let Some(f) = from_host {
-        match cx.host {
+        match cx.host.map(|h| h.profile) {
             None => {
                 cx.diags.push(
                     Diagnostic::error(
@@ -380,7 +375,7 @@ fn distances(
                 );
                 ok = false;
             }
-            Some((_, profile)) => {
+            Some(profile) => {
                 for (c, span, ..) in cells {
                     if c.binding.is_none() {
                         cx.diags.push(
