@@ -3,10 +3,12 @@
 pub use super::claims::{ANY_NODE, NodeClaim};
 pub use super::cx::HostRef;
 
+use super::body::Body;
 use super::claims::spread_claims;
 use super::codes::*;
 use super::cx::{Cx, errors_since};
-use super::schema::{self, Context, Fields};
+use super::pages::{check_page_size, whole_pages};
+use super::schema::{Context, Fields};
 use crate::diagnostics::Diagnostic;
 use crate::ir::*;
 use crate::span::Span;
@@ -19,18 +21,6 @@ pub struct GuestResult {
     /// For a placed guest without `emulator`: the host node its emulator threads belong to.
     pub emulator_node: Option<u32>,
 }
-
-fn kib(bytes: u64) -> u64 {
-    bytes / 1024
-}
-
-fn human(kib: u64) -> String {
-    crate::units::human_kib(kib)
-}
-
-/// The longest guest name: `NAME.args` and its temporary file must fit in a file name
-/// (255 bytes on Linux file systems).
-pub const MAX_GUEST_NAME: usize = 200;
 
 pub fn check_guest(
     stmt: &Fields<'_>,
@@ -46,249 +36,19 @@ pub fn check_guest(
         guest_span: stmt.arg_span(0),
     };
     let mut claims = Vec::new();
-    if name == "."
-        || name == ".."
-        || name
-            .chars()
-            .any(|c| c == '/' || c.is_control() || super::values::not_xml_char(c))
-    {
-        cx.err(
-            Diagnostic::error(GUEST_NAME, format!("`{}` cannot be a guest name", name.escape_debug()), stmt.arg_span(0), "not usable as a name")
-                .with_help("guest names become file names (`NAME.xml`) and libvirt domain names: leave out `/` and control characters"),
-        );
-    }
-    if name.len() > MAX_GUEST_NAME {
-        cx.err(
-            Diagnostic::error(
-                GUEST_NAME,
-                format!("a guest name of {} bytes is too long for a file name", name.len()),
-                stmt.arg_span(0),
-                "too long",
-            )
-            .with_help(format!(
-                "guest names become file names (`NAME.args` under `-o`): at most {MAX_GUEST_NAME} bytes"
-            )),
-        );
-    }
-    let body: &[crate::syntax::ast::Statement] =
-        stmt.stmt.block.as_ref().map(|b| b.statements.as_slice()).unwrap_or(&[]);
-    schema::check_repeats(body, Context::Guest, cx.diags);
-    let fields: Vec<Fields<'_>> = body
-        .iter()
-        .filter_map(|s| schema::check(s, Context::Guest, cx.diags))
-        .collect();
-    let find = |kw: &str| fields.iter().find(|f| f.keyword() == kw);
-    let all = |kw: &'static str| fields.iter().filter(move |f| f.keyword() == kw);
-
-    if let Some(v) = find("vnuma") {
-        for other in fields
-            .iter()
-            .filter(|f| matches!(f.keyword(), "numa" | "pin" | "topology" | "memory-policy"))
-        {
-            cx.err(
-                Diagnostic::error(
-                    VNUMA_CONFLICT,
-                    format!("`{}` conflicts with `vnuma`", other.keyword()),
-                    other.stmt.keyword.span,
-                    "written by hand",
-                )
-                .with_label(v.stmt.keyword.span, "cells and pins are derived here")
-                .with_help(format!(
-                    "remove `{}` and let `vnuma` place the guest, or remove `vnuma`",
-                    other.keyword()
-                )),
-            );
-        }
-    }
-
-    let domain_type = match find("type").and_then(|f| f.arg_text(0)) {
-        Some("qemu") => DomainType::Qemu,
-        _ => DomainType::Kvm,
-    };
-    let machine = find("machine").and_then(|f| f.arg_text(0)).unwrap_or("q35").to_string();
-    if let Some(f) = find("machine") {
-        super::values::machine(&machine, f.arg_span(0), cx.diags);
-    }
-    let (cpu, cpu_options) = super::cpu::check(find("cpu"), domain_type, cx.diags);
-
-    // Memory.
+    super::guest_name::check(&name, &mut cx);
+    let body = Body::check(stmt, Context::Guest, cx.diags);
+    let find = |kw: &str| body.find(kw);
+    let all = |kw: &'static str| body.all(kw);
+    super::vnuma::conflicts(&body, &mut cx);
+    let platform = super::platform::check(&body, &mut cx);
+    let memory_facts = super::memory::check(&body, &name, &mut cx);
     let memory = find("memory");
-    let memory_kib = match memory.and_then(|f| f.arg_size(0)) {
-        Some(b) if b % 1024 != 0 || b == 0 => {
-            let f = memory.map(|f| f.arg_span(0)).unwrap_or(cx.guest_span);
-            cx.err(
-                Diagnostic::error(
-                    MEMORY_GRANULE,
-                    "guest memory must be a positive whole number of KiB",
-                    f,
-                    "not a whole KiB",
-                )
-                .with_help("write the size in `MiB` or `GiB`"),
-            );
-            0
-        }
-        Some(b) => kib(b),
-        None => {
-            if !body.iter().any(|s| s.keyword.text == "memory") {
-                cx.err(
-                    Diagnostic::error(
-                        MISSING_STATEMENT,
-                        format!("guest `{name}` has no `memory`"),
-                        stmt.arg_span(0),
-                        "memory missing",
-                    )
-                    .with_help("add `memory 8GiB` (or the size you need) to the guest"),
-                );
-            }
-            0
-        }
-    };
-    let locked = memory.and_then(|f| f.bool("locked")).unwrap_or(false);
-    let backing = crate::ir::MemoryBacking {
-        source: match memory.and_then(|f| f.text("source")) {
-            Some("file") => crate::ir::MemorySource::File,
-            Some("memfd") => crate::ir::MemorySource::Memfd,
-            _ => crate::ir::MemorySource::Anonymous,
-        },
-        shared: memory.and_then(|f| f.text("access")).map(|a| a == "shared"),
-        prealloc: memory.and_then(|f| f.bool("prealloc")).unwrap_or(false),
-        prealloc_threads: memory
-            .and_then(|f| f.int("prealloc-threads"))
-            .and_then(|n| u32::try_from(n).ok()),
-        discard: memory.and_then(|f| f.bool("discard")).filter(|d| *d),
-    };
-    if let Some(f) = memory
-        && f.int("prealloc-threads") == Some(0)
-    {
-        cx.err(
-            Diagnostic::error(
-                schema::WRONG_KIND,
-                "`prealloc-threads=` must be at least 1",
-                f.span_of("prealloc-threads"),
-                "no threads",
-            )
-            .with_help("leave it out for QEMU's default of one thread"),
-        );
-    }
-    let hugepage_kib = memory.and_then(|f| f.size("hugepages")).map(kib);
-    if let (Some(f), Some(page)) = (memory, hugepage_kib) {
-        let _ = check_page_size(&mut cx, page, f.span_of("hugepages"), "`hugepages=`");
-        // With cells of their own page sizes, each cell is checked instead.
-        let own_pages = find("numa").and_then(|n| n.stmt.block.as_ref()).is_some_and(|b| {
-            b.statements
-                .iter()
-                .any(|s| s.props.iter().any(|p| p.key.text == "hugepages"))
-        });
-        if !own_pages && let Some(d) = whole_pages("guest memory", memory_kib, page, f.arg_span(0)) {
-            cx.err(d);
-        }
-    }
+    let memory_kib = memory_facts.kib;
+    let hugepage_kib = memory_facts.hugepage_kib;
 
-    // vCPUs.
-    let vcpus_f = find("vcpus");
-    let vcpus = match vcpus_f.and_then(|f| f.arg_int(0)) {
-        Some(n) if (1..=4096).contains(&n) => n as u32,
-        Some(n) => {
-            let span = vcpus_f.map(|f| f.arg_span(0)).unwrap_or(cx.guest_span);
-            cx.err(
-                Diagnostic::error(VCPU_COUNT, format!("{n} vCPUs is out of range"), span, "1 to 4096")
-                    .with_help("a guest has between 1 and 4096 vCPUs"),
-            );
-            0
-        }
-        None => {
-            if !body.iter().any(|s| s.keyword.text == "vcpus") {
-                cx.err(
-                    Diagnostic::error(
-                        MISSING_STATEMENT,
-                        format!("guest `{name}` has no `vcpus`"),
-                        stmt.arg_span(0),
-                        "vcpus missing",
-                    )
-                    .with_help("add `vcpus 4` (or the count you need) to the guest"),
-                );
-            }
-            0
-        }
-    };
-
-    if let Some(max) = super::values::machine_max_vcpus(&machine).filter(|max| vcpus > *max) {
-        let span = vcpus_f.map(|f| f.arg_span(0)).unwrap_or(cx.guest_span);
-        cx.err(
-            Diagnostic::error(
-                VCPU_COUNT,
-                format!("machine `{machine}` takes at most {max} vCPUs, and this guest has {vcpus}"),
-                span,
-                format!("more than {max}"),
-            )
-            .with_help(if max == 255 && !machine.contains("q35") {
-                format!(
-                    "QEMU refuses to start `{machine}` with more than 255 vCPUs (\"Invalid SMP CPUs\"); \
-                     use at most 255, or `machine q35`, which takes 288 in QEMU 7.2"
-                )
-            } else {
-                format!(
-                    "QEMU 7.2 refuses to start `{machine}` with more than {max} vCPUs (\"Invalid SMP CPUs\"); \
-                     use at most {max}, or a newer machine type your QEMU has (QEMU 9.0 starts \
-                     `machine \"pc-q35-9.0\"` with up to 4096)"
-                )
-            }),
-        );
-    }
-
-    // libvirt's `current=M`: the first M vCPUs online and fixed, the rest offline.
-    let current = match vcpus_f {
-        Some(f) if f.has("current") => {
-            let m = f.int("current").unwrap_or(u64::from(vcpus));
-            let other = ["boot", "hotpluggable"].into_iter().find(|k| f.has(k));
-            if let Some(k) = other {
-                cx.err(
-                    Diagnostic::error(
-                        VCPU_COUNT,
-                        format!("`current=` and `{k}=` both say which vCPUs are online"),
-                        f.span_of(k),
-                        "choose one",
-                    )
-                    .with_help("`current=M` keeps libvirt's order (vCPUs 0 to M−1 fixed); `boot=M` gives a balanced, hot-pluggable set"),
-                );
-                None
-            } else if vcpus > 0 && !(1..=u64::from(vcpus)).contains(&m) {
-                cx.err(
-                    Diagnostic::error(
-                        VCPU_COUNT,
-                        format!("`current={m}` is out of range"),
-                        f.span_of("current"),
-                        format!("1 to {vcpus}"),
-                    )
-                    .with_help(format!("between 1 and the guest's {vcpus} vCPUs can be online at boot")),
-                );
-                None
-            } else {
-                Some(m as u32)
-            }
-        }
-        _ => None,
-    };
-
-    // Hotplug: `boot=M` online at boot, or every vCPU online but hotpluggable.
-    let hotplug_boot = match vcpus_f {
-        Some(f) if f.has("boot") || f.bool("hotpluggable") == Some(true) => {
-            let boot = f.int("boot").unwrap_or(u64::from(vcpus));
-            if vcpus > 0 && !(1..=u64::from(vcpus)).contains(&boot) {
-                cx.err(
-                    Diagnostic::error(
-                        VCPU_COUNT,
-                        format!("`boot={boot}` is out of range"),
-                        f.span_of("boot"),
-                        format!("1 to {vcpus}"),
-                    )
-                    .with_help(format!("between 1 and the guest's {vcpus} vCPUs can be online at boot")),
-                );
-            }
-            Some(boot.clamp(1, u64::from(vcpus.max(1))) as u32)
-        }
-        _ => None,
-    };
+    let vcpus_facts = super::vcpus::check(&body, &name, &platform.machine, &mut cx);
+    let vcpus = vcpus_facts.count;
 
     // Cells.
     let mut cells: Vec<GuestCell> = Vec::new();
@@ -347,7 +107,7 @@ pub fn check_guest(
                     .with_help("every level has at least one unit"),
                 );
             } else if vcpus > 0 && t.product() != u64::from(vcpus) {
-                let span = vcpus_f.map(|v| v.arg_span(0)).unwrap_or(cx.guest_span);
+                let span = vcpus_facts.span;
                 cx.err(
                     Diagnostic::error(
                         TOPOLOGY_PRODUCT,
@@ -400,7 +160,7 @@ pub fn check_guest(
     {
         let facts = super::vnuma::GuestFacts {
             vcpus,
-            vcpus_span: vcpus_f.map(|f| f.arg_span(0)).unwrap_or(cx.guest_span),
+            vcpus_span: vcpus_facts.span,
             memory_kib,
             memory_span: memory.map(|f| f.arg_span(0)).unwrap_or(cx.guest_span),
             page_kib: hugepage_kib,
@@ -425,7 +185,8 @@ pub fn check_guest(
     }
 
     // Memory hotplug: headroom and devices, on the final cells.
-    let memdevs: Vec<&Fields<'_>> = fields
+    let memdevs: Vec<&Fields<'_>> = body
+        .fields
         .iter()
         .filter(|f| matches!(f.keyword(), "dimm" | "nvdimm" | "virtio-mem" | "virtio-pmem"))
         .collect();
@@ -497,18 +258,12 @@ pub fn check_guest(
     // Devices, on the final cells.
     let device_set = find("devices").and_then(|f| {
         let host = cx.host.map(|h| h.profile);
-        super::devices::check(
-            f,
-            &cells,
-            machine == "q35" || machine.starts_with("pc-q35"),
-            host,
-            cx.diags,
-        )
+        super::devices::check(f, &cells, platform.q35(), host, cx.diags)
     });
 
     // virtio memory devices take the next free slots of the root bus (slot 1 is the
     // chipset's on `pc`, 0x1f on q35).
-    let q35 = machine == "q35" || machine.starts_with("pc-q35");
+    let q35 = platform.q35();
     let mut root_slot = device_set.as_ref().map_or(0, |d| {
         d.controllers
             .iter()
@@ -647,14 +402,14 @@ pub fn check_guest(
         guest: ok
             .then_some(Guest {
                 name,
-                domain_type,
-                machine,
-                cpu,
-                cpu_options,
+                domain_type: platform.domain_type,
+                machine: platform.machine,
+                cpu: platform.cpu,
+                cpu_options: platform.cpu_options,
                 memory_kib,
-                locked,
+                locked: memory_facts.locked,
                 hugepage_kib,
-                backing,
+                backing: memory_facts.backing,
                 vcpus,
                 topology,
                 cells,
@@ -673,9 +428,9 @@ pub fn check_guest(
                 spans,
             })
             .map(|mut g| {
-                if let Some(m) = current {
+                if let Some(m) = vcpus_facts.current {
                     g.vcpu_states = crate::place::online::fixed_states(g.vcpus, m);
-                } else if let Some(boot) = hotplug_boot {
+                } else if let Some(boot) = vcpus_facts.boot {
                     g.vcpu_states = crate::place::online::states(&g, boot);
                 }
                 g
@@ -684,75 +439,6 @@ pub fn check_guest(
         placed,
         emulator_node,
     }
-}
-
-/// A hugepage size must be a power of two that the host has pools of.
-fn check_page_size(cx: &mut Cx<'_, '_>, page: u64, span: Span, what: &str) -> bool {
-    let before = cx.diags.len();
-    if page < 4 || !page.is_power_of_two() {
-        cx.err(
-            Diagnostic::error(
-                HOST_PAGE_SIZE,
-                format!("{} is not a page size", human(page)),
-                span,
-                "not a power of two",
-            )
-            .with_help("hugepages are `2MiB` or `1GiB` on x86_64"),
-        );
-    } else if let Some(profile) = cx.need_host(what, span) {
-        let mut sizes: Vec<u64> = profile
-            .nodes
-            .iter()
-            .flat_map(|n| n.hugepages.iter().map(|p| p.size_kib))
-            .collect();
-        sizes.sort_unstable();
-        sizes.dedup();
-        if !sizes.contains(&page) {
-            let have: Vec<String> = sizes.iter().map(|s| human(*s)).collect();
-            cx.err(
-                Diagnostic::error(
-                    HOST_PAGE_SIZE,
-                    format!("the host has no {} hugepages", human(page)),
-                    span,
-                    "no such page size on the host",
-                )
-                .with_help(if have.is_empty() {
-                    "the host has no hugepage pools; drop `hugepages=` or reserve pages on the host".to_string()
-                } else {
-                    format!("the host has {} pages", have.join(", "))
-                }),
-            );
-        }
-    }
-    !errors_since(cx.diags, before)
-}
-
-/// An error when `kib` is not a whole number of `page`-KiB pages, with the two nearest
-/// sizes that are (QEMU 7.2 refuses a backend smaller than a page, and rounds otherwise).
-fn whole_pages(what: &str, kib: u64, page: u64, span: Span) -> Option<Diagnostic> {
-    let page = page.max(1);
-    if kib.is_multiple_of(page) {
-        return None;
-    }
-    let below = kib / page * page;
-    let above = below.saturating_add(page);
-    let sizes = if below == 0 {
-        format!("`{}`", human(above))
-    } else {
-        format!("`{}` or `{}`", human(below), human(above))
-    };
-    Some(
-        Diagnostic::error(
-            MEMORY_GRANULE,
-            format!("{what} ({}) is not a whole number of {} pages", human(kib), human(page)),
-            span,
-            "not a multiple of the page size",
-        )
-        .with_help(format!(
-            "QEMU refuses or rounds memory backed by {} pages that is not whole pages; use {sizes}",
-            human(page)
-        )),
-    )
 }
 
 fn topology_hint(vcpus: u32, t: &Topology) -> String {

@@ -3,6 +3,7 @@
 //! Each file is one pass or one statement kind; the passes of a guest share a context
 //! (`cx.rs`), and `guest.rs` only sequences them.
 
+pub mod body;
 pub mod checked;
 pub mod claims;
 pub mod codes;
@@ -12,17 +13,22 @@ pub mod devices;
 pub mod emulator;
 pub mod fit;
 pub mod guest;
+pub mod guest_name;
 pub mod hmat;
 pub mod host_block;
 pub mod ledger;
 pub mod load;
 pub mod memdev;
+pub mod memory;
 pub mod numa;
+pub mod pages;
 pub mod pins;
+pub mod platform;
 pub mod policy;
 pub mod resolve;
 pub mod schema;
 pub mod values;
+pub mod vcpus;
 pub mod vnuma;
 
 pub use checked::{Checked, HostDef};

@@ -1,6 +1,8 @@
 //! `vnuma`: the statement → a placement request; the plan → cells, pins and topology.
 
+use super::body::Body;
 use super::codes::*;
+use super::cx::Cx;
 use super::cx::HostRef;
 use super::numa::{MAX_CELLS, too_many_cells};
 use super::schema::Fields;
@@ -32,6 +34,32 @@ pub struct GuestFacts {
     pub memory_kib: u64,
     pub memory_span: Span,
     pub page_kib: Option<u64>,
+}
+
+/// `numa`, `pin`, `topology` and `memory-policy` are what `vnuma` derives: none is written
+/// next to it.
+pub(super) fn conflicts(body: &Body<'_>, cx: &mut Cx<'_, '_>) {
+    if let Some(v) = body.find("vnuma") {
+        for other in body
+            .fields
+            .iter()
+            .filter(|f| matches!(f.keyword(), "numa" | "pin" | "topology" | "memory-policy"))
+        {
+            cx.err(
+                Diagnostic::error(
+                    VNUMA_CONFLICT,
+                    format!("`{}` conflicts with `vnuma`", other.keyword()),
+                    other.stmt.keyword.span,
+                    "written by hand",
+                )
+                .with_label(v.stmt.keyword.span, "cells and pins are derived here")
+                .with_help(format!(
+                    "remove `{}` and let `vnuma` place the guest, or remove `vnuma`",
+                    other.keyword()
+                )),
+            );
+        }
+    }
 }
 
 /// `cells=`, or the host nodes `mode=host` mirrors, past what QEMU takes; known before planning.
