@@ -27,6 +27,7 @@ pub mod platform;
 pub mod policy;
 pub mod resolve;
 pub mod schema;
+pub mod topology;
 pub mod values;
 pub mod vcpus;
 pub mod vnuma;

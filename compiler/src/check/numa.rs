@@ -39,8 +39,9 @@ fn count_cells(fields: &[Fields<'_>]) -> Option<Diagnostic> {
     ))
 }
 
+/// The guest's cells, as written in `numa` or placed by `vnuma`, with where each came from.
 #[derive(Default)]
-pub struct NumaResult {
+pub struct Cells {
     /// Sorted by id; ids are 0..k-1 when there are no errors.
     pub cells: Vec<GuestCell>,
     /// The span of each cell's statement head.
@@ -59,7 +60,7 @@ pub(super) fn check_numa(
     memory_kib: u64,
     memory_span: Option<Span>,
     cx: &mut Cx<'_, '_>,
-) -> NumaResult {
+) -> Cells {
     let body = numa.stmt.block.as_ref().map(|b| b.statements.as_slice()).unwrap_or(&[]);
     schema::check_repeats(body, Context::Numa, cx.diags);
     let fields: Vec<Fields<'_>> = body
@@ -70,7 +71,7 @@ pub(super) fn check_numa(
     // Counted before anything per cell is built: the distance table is cells × cells.
     if let Some(d) = count_cells(&fields) {
         cx.diags.push(d);
-        return NumaResult::default();
+        return Cells::default();
     }
     let mut cells: Vec<(GuestCell, Span, Option<Span>, Span)> = Vec::new();
     let mut page_spans: Vec<(u32, Option<Span>)> = Vec::new();
@@ -334,7 +335,7 @@ pub(super) fn check_numa(
     let distances = distances(&fields, &cells, n, cx);
     let plain: Vec<GuestCell> = cells.iter().map(|(c, ..)| c.clone()).collect();
     let hmat = super::hmat::check(&fields, &plain, cx.diags);
-    NumaResult {
+    Cells {
         hmat,
         cell_spans: cells.iter().map(|(_, s, _, _)| *s).collect(),
         binding_spans: cells.iter().map(|(_, _, b, _)| *b).collect(),

@@ -2,6 +2,7 @@
 
 use super::codes::*;
 use super::cx::{Cx, errors_since};
+use super::numa::Cells;
 use crate::diagnostics::Diagnostic;
 use crate::span::Span;
 use crate::units::human_kib;
@@ -77,4 +78,27 @@ pub(super) fn whole_pages(what: &str, kib: u64, page: u64, span: Span) -> Option
             human_kib(page)
         )),
     )
+}
+
+/// Each cell's page size: its own `hugepages=` (4KiB, the base page, is ordinary memory),
+/// else the guest's; its memory must be whole pages.
+pub(super) fn cell_pages(cells: &mut Cells, guest_page: Option<u64>, cx: &mut Cx<'_, '_>) {
+    for (i, c) in cells.cells.iter_mut().enumerate() {
+        c.hugepage_kib = match (c.hugepage_kib, cells.page_spans.get(i).copied().flatten()) {
+            (Some(4), Some(_)) => None,
+            // A size the host lacks is reported once, not again by the fit check.
+            (Some(page), Some(span)) => check_page_size(cx, page, span, "a cell's `hugepages=`").then_some(page),
+            _ => guest_page,
+        };
+        if let Some(page) = c.hugepage_kib
+            && let Some(d) = whole_pages(
+                &format!("cell {}'s memory", c.id),
+                c.memory_kib,
+                page,
+                cells.cell_spans.get(i).copied().unwrap_or(cx.guest_span),
+            )
+        {
+            cx.err(d);
+        }
+    }
 }

@@ -1,12 +1,47 @@
 //! `pin` and `emulator`: host CPUs for vCPUs and for QEMU's emulator threads.
 
+use super::body::Body;
 use super::codes::*;
 use super::cx::Cx;
+use super::numa::Cells;
 use super::schema::Fields;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{GuestCell, VcpuPin};
 use crate::sets::IdSet;
 use crate::span::Span;
+
+/// Where the guest's threads run: vCPUs, emulator threads and I/O threads.
+pub(super) struct Pins {
+    /// One per pinned vCPU, sorted.
+    pub(super) pins: Vec<VcpuPin>,
+    /// For each pin, its statement's `vcpus=`.
+    pub(super) spans: Vec<Span>,
+    /// The `pin` statements that say `shared=true`.
+    pub(super) shared: Vec<Span>,
+    pub(super) emulator: Option<IdSet>,
+    pub(super) iothreads: u32,
+    pub(super) iothread_pin: Option<IdSet>,
+}
+
+/// `pin`, `emulator` and `iothreads`.
+pub(super) fn check(body: &Body<'_>, vcpus: u32, cells: &Cells, cx: &mut Cx<'_, '_>) -> Pins {
+    let pin_fields: Vec<&Fields<'_>> = body.all("pin").collect();
+    let (pins, spans) = check_pins(&pin_fields, vcpus, &cells.cells, &cells.binding_spans, cx);
+    let emulator = body.find("emulator").and_then(|f| check_emulator(f, cx));
+    let (iothreads, iothread_pin) = body.find("iothreads").map_or((0, None), |f| check_iothreads(f, cx));
+    Pins {
+        pins,
+        spans,
+        shared: pin_fields
+            .iter()
+            .filter(|f| f.bool("shared") == Some(true))
+            .map(|f| f.span())
+            .collect(),
+        emulator,
+        iothreads,
+        iothread_pin,
+    }
+}
 
 /// The host CPUs a `pin` or `emulator` statement names with `cpus=` or `node=`; errors reported.
 fn target(f: &Fields<'_>, what: &str, example: &str, cx: &mut Cx<'_, '_>) -> Option<IdSet> {
@@ -63,7 +98,7 @@ fn target_span(f: &Fields<'_>) -> Span {
 
 /// Every `pin`, one `VcpuPin` per vCPU, sorted, each with the span of its statement;
 /// warnings for pins that leave their node.
-pub(super) fn check_pins(
+fn check_pins(
     fields: &[&Fields<'_>],
     vcpus: u32,
     cells: &[GuestCell],
@@ -195,7 +230,7 @@ pub(super) fn check_pins(
 
 /// `emulator cpus=|node=`: reserved CPUs are allowed here, that is what they are for.
 /// `iothreads N [cpus=SET | node=ID]`: the count and, when given, the CPUs they run on.
-pub(super) fn check_iothreads(f: &Fields<'_>, cx: &mut Cx<'_, '_>) -> (u32, Option<IdSet>) {
+fn check_iothreads(f: &Fields<'_>, cx: &mut Cx<'_, '_>) -> (u32, Option<IdSet>) {
     let count = match f.arg_int(0) {
         Some(n) if (1..=1024).contains(&n) => n as u32,
         Some(n) => {
@@ -218,6 +253,6 @@ pub(super) fn check_iothreads(f: &Fields<'_>, cx: &mut Cx<'_, '_>) -> (u32, Opti
     (count, pin)
 }
 
-pub(super) fn check_emulator(f: &Fields<'_>, cx: &mut Cx<'_, '_>) -> Option<IdSet> {
+fn check_emulator(f: &Fields<'_>, cx: &mut Cx<'_, '_>) -> Option<IdSet> {
     target(f, "emulator", "`emulator cpus=0` or `emulator node=0`", cx)
 }

@@ -3,29 +3,30 @@
 
 use super::codes::*;
 use super::cx::{Cx, preferred_error};
+use super::numa::Cells;
 use super::schema::Fields;
 use crate::diagnostics::Diagnostic;
-use crate::ir::{GuestCell, MemBinding, MemPolicy};
+use crate::ir::{MemBinding, MemPolicy};
 use crate::sets::IdSet;
 use crate::span::Span;
 
 pub(super) fn check(
     memory_policy: Option<&Fields<'_>>,
-    cells: &[GuestCell],
-    cell_spans: &[Span],
-    binding_spans: &[Option<Span>],
+    cells: &Cells,
     guest_span: Span,
     cx: &mut Cx<'_, '_>,
 ) -> Option<MemBinding> {
     // The cell's `host-node=`, else its statement.
     let span_of_cell = |i: usize| {
-        binding_spans
+        cells
+            .binding_spans
             .get(i)
             .copied()
             .flatten()
-            .or(cell_spans.get(i).copied())
+            .or(cells.cell_spans.get(i).copied())
             .unwrap_or(guest_span)
     };
+    let cells = &cells.cells;
     let mut memory_binding = None;
     if let Some(f) = memory_policy
         && let Some(mode) = f.text("mode")

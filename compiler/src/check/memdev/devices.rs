@@ -1,7 +1,7 @@
 //! Memory hotplug: `memory … max= slots=`, `dimm`, `nvdimm`.
 
-use super::codes::*;
-use super::schema::{Fields, MISSING};
+use crate::check::codes::*;
+use crate::check::schema::{Fields, MISSING};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{GuestCell, MaxMemory, MemoryDevice, MemoryDeviceKind, PciAddress};
 use crate::units::human_kib;
@@ -226,7 +226,7 @@ pub fn check(
                 continue;
             }
             let path = f.text("path").unwrap_or_default().to_string();
-            super::values::path(&path, f.span_of("path"), "the NVDIMM path", diags);
+            crate::check::values::path(&path, f.span_of("path"), "the NVDIMM path", diags);
             MemoryDeviceKind::Nvdimm {
                 path,
                 label_kib,
@@ -293,7 +293,7 @@ pub fn check(
             }
         } else if f.keyword() == "virtio-pmem" {
             let path = f.text("path").unwrap_or_default().to_string();
-            super::values::path(&path, f.span_of("path"), "the virtio-pmem path", diags);
+            crate::check::values::path(&path, f.span_of("path"), "the virtio-pmem path", diags);
             MemoryDeviceKind::VirtioPmem {
                 path,
                 shared: f.text("access").map(|a| a == "shared"),
@@ -397,7 +397,7 @@ pub fn check(
         });
         out.statements.push(index);
     }
-    if !out.devices.is_empty() && !super::cx::errors_since(diags, before) {
+    if !out.devices.is_empty() && !crate::check::cx::errors_since(diags, before) {
         let first = devices[0].stmt.head_span();
         match (out.max, memory) {
             (None, Some(m)) if !m.has("max") => diags.push(
