@@ -2,7 +2,7 @@
 //! value converted to its kind.
 
 use super::fields::{Fields, Typed};
-use super::spec::{Context, Kind, one_of};
+use super::spec::{Context, Kind, StmtSpec, one_of};
 use super::suggest::suggest;
 use super::table::{SCHEMA, lookup};
 use crate::check::cx::errors_since;
@@ -81,31 +81,53 @@ fn convert(kind: Kind, v: &Value) -> Result<Typed, Diagnostic> {
 
 /// Check one statement's shape in `context`; `None` when it has errors (already reported).
 pub fn check<'a>(stmt: &'a Statement, context: Context, diags: &mut Vec<Diagnostic>) -> Option<Fields<'a>> {
-    let kw = &stmt.keyword;
-    let Some(spec) = lookup(context, &kw.text) else {
-        let here: Vec<&str> = SCHEMA
-            .iter()
-            .filter(|s| s.context == context)
-            .map(|s| s.keyword)
-            .collect();
-        let mut d = Diagnostic::error(
-            UNKNOWN_STATEMENT,
-            format!("unknown statement `{}` {}", kw.text, context.describe()),
-            kw.span,
-            "not known here",
-        );
-        d = match suggest(&kw.text, here.iter().copied()) {
-            Some(s) => d.with_help(format!("did you mean `{s}`?")),
-            None => match SCHEMA.iter().find(|s| s.keyword == kw.text) {
-                Some(other) => d.with_help(format!("`{}` belongs {}", kw.text, other.context.describe())),
-                None => d.with_help(format!("statements {}: {}", context.describe(), one_of(&here))),
-            },
-        };
-        diags.push(d);
+    let Some(spec) = lookup(context, &stmt.keyword.text) else {
+        diags.push(unknown_statement(stmt, context));
         return None;
     };
     let before = diags.len();
-    // Arguments.
+    argument_count(stmt, spec, diags);
+    let args = arguments(stmt, spec, diags);
+    let props = properties(stmt, spec, diags);
+    required(stmt, spec, diags);
+    block(stmt, spec, diags);
+    if errors_since(diags, before) {
+        return None;
+    }
+    Some(Fields {
+        stmt,
+        spec,
+        args,
+        props,
+    })
+}
+
+/// A statement not known in `context`: a near miss, the context it belongs to, or the
+/// statements known here.
+fn unknown_statement(stmt: &Statement, context: Context) -> Diagnostic {
+    let kw = &stmt.keyword;
+    let here: Vec<&str> = SCHEMA
+        .iter()
+        .filter(|s| s.context == context)
+        .map(|s| s.keyword)
+        .collect();
+    let mut d = Diagnostic::error(
+        UNKNOWN_STATEMENT,
+        format!("unknown statement `{}` {}", kw.text, context.describe()),
+        kw.span,
+        "not known here",
+    );
+    d = match suggest(&kw.text, here.iter().copied()) {
+        Some(s) => d.with_help(format!("did you mean `{s}`?")),
+        None => match SCHEMA.iter().find(|s| s.keyword == kw.text) {
+            Some(other) => d.with_help(format!("`{}` belongs {}", kw.text, other.context.describe())),
+            None => d.with_help(format!("statements {}: {}", context.describe(), one_of(&here))),
+        },
+    };
+    d
+}
+
+fn argument_count(stmt: &Statement, spec: &StmtSpec, diags: &mut Vec<Diagnostic>) {
     let min = spec.args.len() - usize::from(spec.optional_last && !spec.args.is_empty());
     if stmt.args.len() < min || stmt.args.len() > spec.args.len() {
         let expected: Vec<&str> = spec.args.iter().map(|(n, _)| *n).collect();
@@ -139,6 +161,10 @@ pub fn check<'a>(stmt: &'a Statement, context: Context, diags: &mut Vec<Diagnost
             .with_help(usage),
         );
     }
+}
+
+/// Each argument converted to its kind.
+fn arguments(stmt: &Statement, spec: &StmtSpec, diags: &mut Vec<Diagnostic>) -> Vec<(Typed, Span)> {
     let mut args = Vec::new();
     for (v, (_, kind)) in stmt.args.iter().zip(spec.args) {
         match convert(*kind, v) {
@@ -146,7 +172,11 @@ pub fn check<'a>(stmt: &'a Statement, context: Context, diags: &mut Vec<Diagnost
             Err(d) => diags.push(d),
         }
     }
-    // Properties.
+    args
+}
+
+/// Each property known to the statement, given once, converted to its kind.
+fn properties(stmt: &Statement, spec: &StmtSpec, diags: &mut Vec<Diagnostic>) -> Vec<(&'static str, Typed, Span)> {
     let mut props: Vec<(&'static str, Typed, Span)> = Vec::new();
     for prop in &stmt.props {
         let Some(ps) = spec.props.iter().find(|ps| ps.key == prop.key.text) else {
@@ -183,6 +213,10 @@ pub fn check<'a>(stmt: &'a Statement, context: Context, diags: &mut Vec<Diagnost
             Err(d) => diags.push(d),
         }
     }
+    props
+}
+
+fn required(stmt: &Statement, spec: &StmtSpec, diags: &mut Vec<Diagnostic>) {
     for ps in spec.props.iter().filter(|ps| ps.required) {
         if !stmt.props.iter().any(|p| p.key.text == ps.key) {
             diags.push(
@@ -196,7 +230,10 @@ pub fn check<'a>(stmt: &'a Statement, context: Context, diags: &mut Vec<Diagnost
             );
         }
     }
-    // Block.
+}
+
+/// A block where the statement takes one, and none where it does not.
+fn block(stmt: &Statement, spec: &StmtSpec, diags: &mut Vec<Diagnostic>) {
     match (&stmt.block, spec.block) {
         (Some(b), None) => diags.push(
             Diagnostic::error(
@@ -218,15 +255,6 @@ pub fn check<'a>(stmt: &'a Statement, context: Context, diags: &mut Vec<Diagnost
         ),
         _ => {}
     }
-    if errors_since(diags, before) {
-        return None;
-    }
-    Some(Fields {
-        stmt,
-        spec,
-        args,
-        props,
-    })
 }
 
 /// Report statements that may appear only once in a block.
