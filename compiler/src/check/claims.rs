@@ -1,9 +1,9 @@
 //! Memory a guest binds to host nodes, for the cross-guest fit check.
 
 use super::body::Body;
+use super::cells::Cells;
 use super::cx::Cx;
 use super::memory::Memory;
-use super::numa::Cells;
 use crate::ir::MemBinding;
 use crate::place::spread::spread;
 use crate::sets::IdSet;

@@ -7,11 +7,11 @@ pub use super::claims::{ANY_NODE, NodeClaim};
 pub use super::cx::HostRef;
 
 use super::body::Body;
+use super::cells::Cells;
 use super::claims::Claims;
 use super::cx::{Cx, errors_since};
 use super::devices::DeviceSet;
 use super::memdev::MemoryDevices;
-use super::numa::Cells;
 use super::pins::Pins;
 use super::schema::{Context, Fields};
 use super::vnuma::{GuestFacts, PlaceState};

@@ -4,12 +4,15 @@
 //! (`cx.rs`), and `guest.rs` only sequences them.
 
 pub mod body;
+pub mod cells;
 pub mod checked;
 pub mod claims;
 pub mod codes;
+pub mod coverage;
 pub mod cpu;
 pub mod cx;
 pub mod devices;
+pub mod distances;
 pub mod emulator;
 pub mod fit;
 pub mod guest;

@@ -1,9 +1,9 @@
 //! `pin` and `emulator`: host CPUs for vCPUs and for QEMU's emulator threads.
 
 use super::body::Body;
+use super::cells::Cells;
 use super::codes::*;
 use super::cx::Cx;
-use super::numa::Cells;
 use super::schema::Fields;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{GuestCell, VcpuPin};

@@ -1,9 +1,9 @@
 //! The whole guest's memory policy (`memory-policy`): its nodes or numad's placement, and
 //! how it agrees with the cells' own bindings.
 
+use super::cells::Cells;
 use super::codes::*;
 use super::cx::{Cx, preferred_error};
-use super::numa::Cells;
 use super::schema::Fields;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{MemBinding, MemPolicy};

@@ -1,8 +1,8 @@
 //! `topology`: sockets, dies, cores and threads, written or derived from the cells.
 
+use super::cells::Cells;
 use super::codes::*;
 use super::cx::Cx;
-use super::numa::Cells;
 use super::schema::Fields;
 use super::vcpus::Vcpus;
 use crate::diagnostics::Diagnostic;

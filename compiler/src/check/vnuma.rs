@@ -1,10 +1,10 @@
 //! `vnuma`: the statement → a placement request; the plan → cells, pins and topology.
 
 use super::body::Body;
+use super::cells::{Cells, MAX_CELLS, too_many_cells};
 use super::codes::*;
 use super::cx::Cx;
 use super::cx::HostRef;
-use super::numa::{Cells, MAX_CELLS, too_many_cells};
 use super::pins::Pins;
 use super::schema::Fields;
 use crate::diagnostics::Diagnostic;
