@@ -7,6 +7,7 @@ use super::schema::Fields;
 use super::values;
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
+use crate::span::Span;
 use crate::syntax::ast;
 use std::path::{Path, PathBuf};
 
@@ -45,73 +46,13 @@ pub fn load_host(
     // A block next to `from=`/`probe=` only adds to the imported profile (reserve, pci).
     let n_sources = external + usize::from(f.stmt.block.is_some() && external == 0);
     if n_sources != 1 {
-        diags.push(
-            Diagnostic::error(
-                HOST_SOURCE,
-                if n_sources == 0 {
-                    format!("host `{name}` has no source")
-                } else {
-                    format!("host `{name}` has more than one source")
-                },
-                f.stmt.head_span(),
-                "one of from=, probe=true or { ... }",
-            )
-            .with_help("write `host NAME from=\"caps.xml\"`, `host NAME probe=true` or `host NAME { node ... }`; a block after `from=` or `probe=` may add `reserve` and `pci` lines"),
-        );
+        diags.push(source_count_error(f, &name, n_sources));
         return None;
     }
     let profile = if let Some(rel) = f.text("from") {
-        let path = resolve_relative(file, rel);
-        let text = match sources.read_text(&path) {
-            Ok(t) => t,
-            Err(e) => {
-                diags.push(
-                    Diagnostic::error(
-                        CAPS_XML,
-                        format!("cannot read {}: {e}", path.display()),
-                        f.span_of("from"),
-                        "host capabilities file",
-                    )
-                    .with_help(
-                        "the path is relative to this .vnuma file; `virsh capabilities > host.caps.xml` makes one",
-                    ),
-                );
-                return None;
-            }
-        };
-        match crate::host::caps::from_capabilities_xml(&name, &text) {
-            Ok(p) => p,
-            Err(e) => {
-                let at = e
-                    .offset
-                    .map(|o| {
-                        let (l, c) = crate::source::line_col(&text, o);
-                        format!(" (line {l}, column {c})")
-                    })
-                    .unwrap_or_default();
-                diags.push(
-                    Diagnostic::error(
-                        CAPS_XML,
-                        format!("{}{at}: {}", path.display(), e.message),
-                        f.span_of("from"),
-                        "not usable host capabilities",
-                    )
-                    .with_help("give the output of `virsh capabilities`"),
-                );
-                return None;
-            }
-        }
+        from_caps(f, &name, &resolve_relative(file, rel), sources, diags)?
     } else if probe {
-        match sources.probe(&name) {
-            Ok(p) => p,
-            Err(e) => {
-                diags.push(
-                    Diagnostic::error(PROBE, format!("cannot probe this machine: {e}"), f.span_of("probe"), "probe failed")
-                        .with_help("run `vnumac host probe` to see what /sys holds, or use `from=` with `virsh capabilities` output"),
-                );
-                return None;
-            }
-        }
+        probe_machine(f, &name, sources, diags)?
     } else {
         host_block::build_inline(&name, f, diags)?
     };
@@ -127,6 +68,104 @@ pub fn load_host(
     } else {
         f.span()
     };
+    Some(HostDef {
+        name,
+        span: f.arg_span(0),
+        node_spans: node_spans(f, &profile, origin),
+        profile,
+    })
+}
+
+/// None or several of `from=`, `probe=true` and a block.
+fn source_count_error(f: &Fields<'_>, name: &str, n_sources: usize) -> Diagnostic {
+    Diagnostic::error(
+            HOST_SOURCE,
+            if n_sources == 0 {
+                format!("host `{name}` has no source")
+            } else {
+                format!("host `{name}` has more than one source")
+            },
+            f.stmt.head_span(),
+            "one of from=, probe=true or { ... }",
+        )
+        .with_help("write `host NAME from=\"caps.xml\"`, `host NAME probe=true` or `host NAME { node ... }`; a block after `from=` or `probe=` may add `reserve` and `pci` lines")
+}
+
+/// `from="caps.xml"`: `virsh capabilities` output, read and parsed.
+fn from_caps(
+    f: &Fields<'_>,
+    name: &str,
+    path: &Path,
+    sources: &dyn HostSources,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<HostProfile> {
+    let text = match sources.read_text(path) {
+        Ok(t) => t,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(
+                    CAPS_XML,
+                    format!("cannot read {}: {e}", path.display()),
+                    f.span_of("from"),
+                    "host capabilities file",
+                )
+                .with_help("the path is relative to this .vnuma file; `virsh capabilities > host.caps.xml` makes one"),
+            );
+            return None;
+        }
+    };
+    match crate::host::caps::from_capabilities_xml(name, &text) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            let at = e
+                .offset
+                .map(|o| {
+                    let (l, c) = crate::source::line_col(&text, o);
+                    format!(" (line {l}, column {c})")
+                })
+                .unwrap_or_default();
+            diags.push(
+                Diagnostic::error(
+                    CAPS_XML,
+                    format!("{}{at}: {}", path.display(), e.message),
+                    f.span_of("from"),
+                    "not usable host capabilities",
+                )
+                .with_help("give the output of `virsh capabilities`"),
+            );
+            None
+        }
+    }
+}
+
+/// `probe=true`: this machine's /sys.
+fn probe_machine(
+    f: &Fields<'_>,
+    name: &str,
+    sources: &dyn HostSources,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<HostProfile> {
+    match sources.probe(name) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(
+                    PROBE,
+                    format!("cannot probe this machine: {e}"),
+                    f.span_of("probe"),
+                    "probe failed",
+                )
+                .with_help(
+                    "run `vnumac host probe` to see what /sys holds, or use `from=` with `virsh capabilities` output",
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Where each node was written: its `node` line, or the source that brought it in.
+fn node_spans(f: &Fields<'_>, profile: &HostProfile, origin: Span) -> Vec<Span> {
     let node_lines: Vec<&ast::Statement> = f
         .stmt
         .block
@@ -134,7 +173,7 @@ pub fn load_host(
         .flat_map(|b| &b.statements)
         .filter(|s| s.keyword.text == "node")
         .collect();
-    let node_spans = profile
+    profile
         .nodes
         .iter()
         .map(|n| {
@@ -144,13 +183,7 @@ pub fn load_host(
                 .map(|s| s.span)
                 .unwrap_or(origin)
         })
-        .collect();
-    Some(HostDef {
-        name,
-        span: f.arg_span(0),
-        profile,
-        node_spans,
-    })
+        .collect()
 }
 
 /// A path written in a file, relative to that file's directory.
