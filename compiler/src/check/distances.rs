@@ -82,11 +82,10 @@ fn from_host_table(f: &Fields<'_>, cells: &Cells, m: &mut [Vec<Option<u32>>], cx
                     ok = false;
                 }
             }
-            let n = cells.cells.len();
             if ok {
-                for i in 0..n {
-                    for j in 0..n {
-                        m[i][j] = Some(host_distance(profile, &cells.cells[i], &cells.cells[j], i == j));
+                for (i, (row, a)) in m.iter_mut().zip(&cells.cells).enumerate() {
+                    for (j, (v, b)) in row.iter_mut().zip(&cells.cells).enumerate() {
+                        *v = Some(host_distance(profile, a, b, i == j));
                     }
                 }
             }

@@ -158,7 +158,7 @@ fn declare(f: &Fields<'_>, b: &mut HostBuilder, spans: &mut Spans, diags: &mut V
 }
 
 fn node(f: &Fields<'_>, b: &mut HostBuilder, spans: &mut Spans, diags: &mut Vec<Diagnostic>) {
-    if f.size("memory").unwrap_or(0) % 1024 != 0 || f.size("free").unwrap_or(0) % 1024 != 0 {
+    if !f.size("memory").unwrap_or(0).is_multiple_of(1024) || !f.size("free").unwrap_or(0).is_multiple_of(1024) {
         diags.push(
             Diagnostic::error(
                 MEMORY_GRANULE,

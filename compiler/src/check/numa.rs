@@ -113,7 +113,7 @@ fn check_memory(f: &Fields<'_>, id: u64, bytes: u64, cx: &mut Cx<'_, '_>) {
                     "libvirt 9.0 gives every cell a memory backend of the cell's size, and QEMU 7.2 refuses a backend of size 0 (\"property 'size' of memory-backend-ram doesn't take value '0'\"), so the guest would not start; give the cell at least 1MiB, or put its vCPUs in a cell that has memory",
                 ),
         );
-    } else if bytes == 0 || bytes % (1 << 20) != 0 {
+    } else if bytes == 0 || !bytes.is_multiple_of(1 << 20) {
         cx.diags.push(
             Diagnostic::error(
                 MEMORY_GRANULE,

@@ -121,7 +121,7 @@ fn device<'f>(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<MemoryDevice> {
     let size_kib = f.size("size").unwrap_or(0) / 1024;
-    if size_kib == 0 || size_kib % MODULE_ALIGN_KIB != 0 {
+    if size_kib == 0 || !size_kib.is_multiple_of(MODULE_ALIGN_KIB) {
         diags.push(
             Diagnostic::error(
                 MEMORY_GRANULE,

@@ -59,7 +59,7 @@ fn limits(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<MaxMemory> {
     let kib = max / 1024;
-    if max % (1 << 20) != 0 {
+    if !max.is_multiple_of(1 << 20) {
         diags.push(
             Diagnostic::error(
                 MEMORY_GRANULE,
