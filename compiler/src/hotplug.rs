@@ -1,7 +1,7 @@
 //! vCPU hotplug: which vCPUs are online at boot and in which order the rest come
 //! and go, so that every cell keeps its share of online vCPUs within one unit.
 
-pub use crate::place::online::{fixed_states, order, states, unit};
+pub use crate::place::hotplug::{fixed_states, order, states, unit};
 
 use crate::ir::Guest;
 use crate::sets::IdSet;

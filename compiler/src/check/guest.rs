@@ -127,9 +127,9 @@ pub fn check_guest(
             spans,
         };
         if let Some(m) = vcpus.current {
-            g.vcpu_states = crate::place::online::fixed_states(g.vcpus, m);
+            g.vcpu_states = crate::place::hotplug::fixed_states(g.vcpus, m);
         } else if let Some(boot) = vcpus.boot {
-            g.vcpu_states = crate::place::online::states(&g, boot);
+            g.vcpu_states = crate::place::hotplug::states(&g, boot);
         }
         g
     });

@@ -1,7 +1,7 @@
 //! Automatic partitioning (`vnuma`): host nodes → guest cells, vCPUs → cells by a
 //! distribution, SMT-aware exclusive pinning, memory split and binding, distances.
 
-pub mod online;
+pub mod hotplug;
 pub mod spread;
 pub mod topo;
 

@@ -1,5 +1,5 @@
-//! The order vCPUs come online: which are online at boot and in which order the rest
-//! come and go, so that every cell keeps its share of online vCPUs within one unit.
+//! vCPU hotplug: which vCPUs are online at boot and in which order the rest come
+//! and go, so that every cell keeps its share of online vCPUs within one unit.
 
 use crate::ir::{Guest, VcpuState};
 
