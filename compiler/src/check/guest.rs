@@ -12,11 +12,14 @@ use super::claims::Claims;
 use super::cx::{Cx, errors_since};
 use super::devices::DeviceSet;
 use super::memdev::MemoryDevices;
+use super::memory::Memory;
 use super::pins::Pins;
+use super::platform::Platform;
 use super::schema::{Context, Fields};
+use super::vcpus::Vcpus;
 use super::vnuma::{GuestFacts, PlaceState};
 use crate::diagnostics::Diagnostic;
-use crate::ir::{Guest, GuestSpans};
+use crate::ir::{Guest, GuestSpans, MemBinding, Topology};
 
 pub struct GuestResult {
     pub guest: Option<Guest>,
@@ -72,11 +75,7 @@ pub fn check_guest(
 
     // Memory hotplug and devices, on the final cells; then what the guest claims of its host.
     let mut claims = Claims::new(&name);
-    let memdevs: Vec<&Fields<'_>> = body
-        .fields
-        .iter()
-        .filter(|f| matches!(f.keyword(), "dimm" | "nvdimm" | "virtio-mem" | "virtio-pmem"))
-        .collect();
+    let memdevs = super::memdev::statements(&body.fields);
     let mut mem = super::memdev::check(body.find("memory"), &memdevs, &cells.cells, memory.kib, cx.diags);
     let binding = memory_binding.as_ref();
     super::memdev::host::check(
@@ -99,6 +98,59 @@ pub fn check_guest(
     let ok = !errors_since(cx.diags, before);
     let spans = spans(stmt, &body, &cells, &pinning, &mem, &memdevs, device_set.as_ref());
     let guest = ok.then(|| {
+        Parts {
+            name,
+            platform,
+            memory,
+            vcpus,
+            topology,
+            cells,
+            pinning,
+            memory_binding,
+            mem,
+            device_set,
+            spans,
+        }
+        .into_guest()
+    });
+    GuestResult {
+        guest,
+        claims: claims.list,
+        placed,
+        emulator_node,
+    }
+}
+
+/// What the passes found, before it becomes the model.
+struct Parts {
+    name: String,
+    platform: Platform,
+    memory: Memory,
+    vcpus: Vcpus,
+    topology: Option<Topology>,
+    cells: Cells,
+    pinning: Pins,
+    memory_binding: Option<MemBinding>,
+    mem: MemoryDevices,
+    device_set: Option<DeviceSet>,
+    spans: GuestSpans,
+}
+
+impl Parts {
+    fn into_guest(self) -> Guest {
+        let Parts {
+            name,
+            platform,
+            memory,
+            vcpus,
+            topology,
+            cells,
+            pinning,
+            memory_binding,
+            mem,
+            device_set,
+            spans,
+        } = self;
         let mut g = Guest {
             name,
             domain_type: platform.domain_type,
@@ -132,12 +184,6 @@ pub fn check_guest(
             g.vcpu_states = crate::place::hotplug::states(&g, boot);
         }
         g
-    });
-    GuestResult {
-        guest,
-        claims: claims.list,
-        placed,
-        emulator_node,
     }
 }
 

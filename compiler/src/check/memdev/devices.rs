@@ -16,6 +16,14 @@ pub struct MemoryDevices {
     pub statements: Vec<usize>,
 }
 
+/// The guest's memory device statements, in order.
+pub fn statements<'b, 's>(fields: &'b [Fields<'s>]) -> Vec<&'b Fields<'s>> {
+    fields
+        .iter()
+        .filter(|f| matches!(f.keyword(), "dimm" | "nvdimm" | "virtio-mem" | "virtio-pmem"))
+        .collect()
+}
+
 pub fn check(
     memory: Option<&Fields<'_>>,
     devices: &[&Fields<'_>],

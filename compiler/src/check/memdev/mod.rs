@@ -7,4 +7,4 @@ pub mod host;
 mod kinds;
 pub mod pci;
 
-pub use devices::{MemoryDevices, check};
+pub use devices::{MemoryDevices, check, statements};
