@@ -2,10 +2,10 @@
 //! spirit of `virsh vcpuinfo`'s affinity map) or as an SVG picture of the host.
 
 use crate::check::Checked;
-use crate::check::guest::spread;
 use crate::host::HostProfile;
 use crate::ir::Guest;
 use crate::lower::xml::Element;
+use crate::place::spread::spread;
 use crate::sets::IdSet;
 use crate::units::human_kib;
 use std::fmt::Write;

@@ -16,6 +16,7 @@ pub mod ide;
 pub mod import;
 pub mod ir;
 pub mod lower;
+pub mod names;
 pub mod numbers;
 pub mod place;
 pub mod sets;

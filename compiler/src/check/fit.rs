@@ -1,7 +1,7 @@
 //! Does every guest of the build fit its host? Memory and hugepages per node, summed over guests.
 
+use super::claims::NodeClaim;
 use super::codes::*;
-use super::guest::NodeClaim;
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
 use crate::units::human_kib;
@@ -151,7 +151,7 @@ fn roomier_node(host: &HostProfile, short: u32, need: u64, claims: &[NodeClaim],
 /// Hugepages over the whole host: bound and unbound claims together against every node's free pages.
 fn check_host_pages(host: &HostProfile, hi: usize, name: &str, claims: &[NodeClaim], diags: &mut Vec<Diagnostic>) {
     let mine: Vec<&NodeClaim> = claims.iter().filter(|c| c.host == hi && c.page_kib.is_some()).collect();
-    if !mine.iter().any(|c| c.node == super::guest::ANY_NODE) {
+    if !mine.iter().any(|c| c.node == super::claims::ANY_NODE) {
         return; // Bound claims are checked node by node.
     }
     let mut sizes: Vec<u64> = mine.iter().filter_map(|c| c.page_kib).collect();
@@ -168,7 +168,7 @@ fn check_host_pages(host: &HostProfile, hi: usize, name: &str, claims: &[NodeCla
             .map(|p| p.count)
             .sum();
         if need > have
-            && let Some(last) = users.iter().rev().find(|c| c.node == super::guest::ANY_NODE)
+            && let Some(last) = users.iter().rev().find(|c| c.node == super::claims::ANY_NODE)
         {
             diags.push(shortage(
                 last,

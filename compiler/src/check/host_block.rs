@@ -15,7 +15,7 @@ pub fn build_inline(name: &str, host: &Fields<'_>, diags: &mut Vec<Diagnostic>) 
         .iter()
         .filter_map(|s| schema::check(s, Context::Host, diags))
         .collect();
-    if super::errors_since(diags, before) {
+    if super::cx::errors_since(diags, before) {
         return None;
     }
     let mut b = HostBuilder {
@@ -23,96 +23,8 @@ pub fn build_inline(name: &str, host: &Fields<'_>, diags: &mut Vec<Diagnostic>) 
         ..HostBuilder::default()
     };
     let mut spans = Spans::default();
-    let mut reserve_span = None;
-    let mut smt_span = None;
     for f in &fields {
-        let id32 = |v: Option<u64>| v.and_then(|v| u32::try_from(v).ok()).unwrap_or(u32::MAX);
-        match f.keyword() {
-            "node" => {
-                if f.size("memory").unwrap_or(0) % 1024 != 0 || f.size("free").unwrap_or(0) % 1024 != 0 {
-                    diags.push(
-                        Diagnostic::error(
-                            MEMORY_GRANULE,
-                            "node memory must be a whole number of KiB",
-                            f.span_of("memory"),
-                            "not a whole KiB",
-                        )
-                        .with_help("write it in `KiB`, `MiB` or `GiB`"),
-                    );
-                }
-                b.nodes.push(NodeDecl {
-                    id: id32(f.arg_int(0)),
-                    cpus: f.set("cpus").cloned().unwrap_or_default(),
-                    memory_kib: f.size("memory").unwrap_or(0) / 1024,
-                    free_kib: f.size("free").map(|v| v / 1024),
-                });
-                spans.nodes.push(f.stmt.head_span());
-            }
-            "smt" => {
-                b.smt = Some(match f.arg_text(0) {
-                    Some("split") => SmtRule::Split,
-                    Some("adjacent") => SmtRule::Adjacent,
-                    _ => SmtRule::None,
-                });
-                smt_span = Some(f.span());
-            }
-            "siblings" => {
-                b.siblings.push(SiblingsDecl {
-                    cpus: f.arg_set(0).cloned().unwrap_or_default(),
-                    core: f.int("core").map(|v| id32(Some(v))),
-                });
-                spans.siblings.push(f.span());
-            }
-            "cpu" => {
-                b.cpu_groups.push(CpuGroupDecl {
-                    cpus: f.arg_set(0).cloned().unwrap_or_default(),
-                    socket: f.int("socket").map(|v| id32(Some(v))),
-                    die: f.int("die").map(|v| id32(Some(v))),
-                });
-                spans.cpu_groups.push(f.span());
-            }
-            "l3" => {
-                b.l3.push(f.arg_set(0).cloned().unwrap_or_default());
-                spans.l3.push(f.span());
-            }
-            "distance" => {
-                b.distances.push(DistanceDecl {
-                    from: id32(f.arg_int(0)),
-                    to: id32(f.arg_int(1)),
-                    value: id32(f.arg_int(2)),
-                });
-                spans.distances.push(f.span());
-            }
-            "hugepages" => {
-                b.hugepages.push(HugepagesDecl {
-                    node: id32(f.int("node")),
-                    size_kib: f.size("size").unwrap_or(0) / 1024,
-                    count: f.int("count").unwrap_or(0),
-                });
-                spans.hugepages.push(f.span());
-            }
-            "reserve" => {
-                if !reserve_is_complete(f, diags) {
-                    continue;
-                }
-                if let Some(c) = f.set("cpus") {
-                    b.reserved = b.reserved.union(c);
-                }
-                if let Some(m) = f.size("memory") {
-                    b.reserved_memory.push((f.int("node").map(|n| id32(Some(n))), m / 1024));
-                }
-                reserve_span = Some(f.span());
-            }
-            "pci" => {
-                b.pci.push(PciDecl {
-                    address: f.arg_text(0).unwrap_or_default().to_string(),
-                    node: id32(f.int("node")),
-                    name: f.text("name").map(str::to_string),
-                });
-                spans.pci.push(f.span());
-            }
-            _ => {}
-        }
+        declare(f, &mut b, &mut spans, diags);
     }
     if b.nodes.is_empty() {
         diags.push(
@@ -127,20 +39,6 @@ pub fn build_inline(name: &str, host: &Fields<'_>, diags: &mut Vec<Diagnostic>) 
         return None;
     }
     let fallback = host.arg_span(0);
-    let at = |r: &DeclRef| -> Span {
-        match r {
-            DeclRef::Node(i) => spans.nodes.get(*i).copied(),
-            DeclRef::Siblings(i) => spans.siblings.get(*i).copied(),
-            DeclRef::CpuGroup(i) => spans.cpu_groups.get(*i).copied(),
-            DeclRef::Distance(i) => spans.distances.get(*i).copied(),
-            DeclRef::Hugepages(i) => spans.hugepages.get(*i).copied(),
-            DeclRef::Pci(i) => spans.pci.get(*i).copied(),
-            DeclRef::Reserve => reserve_span,
-            DeclRef::Smt => smt_span,
-            DeclRef::L3(i) => spans.l3.get(*i).copied(),
-        }
-        .unwrap_or(fallback)
-    };
     match b.build() {
         Ok(p) => Some(p),
         Err(errors) => {
@@ -151,9 +49,10 @@ pub fn build_inline(name: &str, host: &Fields<'_>, diags: &mut Vec<Diagnostic>) 
                 } else {
                     HOST_BLOCK
                 };
-                let mut d = Diagnostic::error(code, e.message.clone(), at(&e.decl), "here").maybe_help(e.help.clone());
+                let mut d = Diagnostic::error(code, e.message.clone(), spans.at(&e.decl, fallback), "here")
+                    .maybe_help(e.help.clone());
                 if let Some(o) = &e.other {
-                    d = d.with_label(at(o), "the other place involved");
+                    d = d.with_label(spans.at(o, fallback), "the other place involved");
                 }
                 diags.push(d);
             }
@@ -162,6 +61,7 @@ pub fn build_inline(name: &str, host: &Fields<'_>, diags: &mut Vec<Diagnostic>) 
     }
 }
 
+/// Where each declaration of the block was written.
 #[derive(Default)]
 struct Spans {
     nodes: Vec<Span>,
@@ -171,6 +71,124 @@ struct Spans {
     hugepages: Vec<Span>,
     pci: Vec<Span>,
     l3: Vec<Span>,
+    reserve: Option<Span>,
+    smt: Option<Span>,
+}
+
+impl Spans {
+    /// Where a declaration was written; the host's name when it is not known.
+    fn at(&self, r: &DeclRef, fallback: Span) -> Span {
+        match r {
+            DeclRef::Node(i) => self.nodes.get(*i).copied(),
+            DeclRef::Siblings(i) => self.siblings.get(*i).copied(),
+            DeclRef::CpuGroup(i) => self.cpu_groups.get(*i).copied(),
+            DeclRef::Distance(i) => self.distances.get(*i).copied(),
+            DeclRef::Hugepages(i) => self.hugepages.get(*i).copied(),
+            DeclRef::Pci(i) => self.pci.get(*i).copied(),
+            DeclRef::Reserve => self.reserve,
+            DeclRef::Smt => self.smt,
+            DeclRef::L3(i) => self.l3.get(*i).copied(),
+        }
+        .unwrap_or(fallback)
+    }
+}
+
+fn id32(v: Option<u64>) -> u32 {
+    v.and_then(|v| u32::try_from(v).ok()).unwrap_or(u32::MAX)
+}
+
+/// One line of the block, declared to the builder with its span.
+fn declare(f: &Fields<'_>, b: &mut HostBuilder, spans: &mut Spans, diags: &mut Vec<Diagnostic>) {
+    match f.keyword() {
+        "node" => node(f, b, spans, diags),
+        "smt" => {
+            b.smt = Some(match f.arg_text(0) {
+                Some("split") => SmtRule::Split,
+                Some("adjacent") => SmtRule::Adjacent,
+                _ => SmtRule::None,
+            });
+            spans.smt = Some(f.span());
+        }
+        "siblings" => {
+            b.siblings.push(SiblingsDecl {
+                cpus: f.arg_set(0).cloned().unwrap_or_default(),
+                core: f.int("core").map(|v| id32(Some(v))),
+            });
+            spans.siblings.push(f.span());
+        }
+        "cpu" => {
+            b.cpu_groups.push(CpuGroupDecl {
+                cpus: f.arg_set(0).cloned().unwrap_or_default(),
+                socket: f.int("socket").map(|v| id32(Some(v))),
+                die: f.int("die").map(|v| id32(Some(v))),
+            });
+            spans.cpu_groups.push(f.span());
+        }
+        "l3" => {
+            b.l3.push(f.arg_set(0).cloned().unwrap_or_default());
+            spans.l3.push(f.span());
+        }
+        "distance" => {
+            b.distances.push(DistanceDecl {
+                from: id32(f.arg_int(0)),
+                to: id32(f.arg_int(1)),
+                value: id32(f.arg_int(2)),
+            });
+            spans.distances.push(f.span());
+        }
+        "hugepages" => {
+            b.hugepages.push(HugepagesDecl {
+                node: id32(f.int("node")),
+                size_kib: f.size("size").unwrap_or(0) / 1024,
+                count: f.int("count").unwrap_or(0),
+            });
+            spans.hugepages.push(f.span());
+        }
+        "reserve" => reserve(f, b, spans, diags),
+        "pci" => {
+            b.pci.push(PciDecl {
+                address: f.arg_text(0).unwrap_or_default().to_string(),
+                node: id32(f.int("node")),
+                name: f.text("name").map(str::to_string),
+            });
+            spans.pci.push(f.span());
+        }
+        _ => {}
+    }
+}
+
+fn node(f: &Fields<'_>, b: &mut HostBuilder, spans: &mut Spans, diags: &mut Vec<Diagnostic>) {
+    if !f.size("memory").unwrap_or(0).is_multiple_of(1024) || !f.size("free").unwrap_or(0).is_multiple_of(1024) {
+        diags.push(
+            Diagnostic::error(
+                MEMORY_GRANULE,
+                "node memory must be a whole number of KiB",
+                f.span_of("memory"),
+                "not a whole KiB",
+            )
+            .with_help("write it in `KiB`, `MiB` or `GiB`"),
+        );
+    }
+    b.nodes.push(NodeDecl {
+        id: id32(f.arg_int(0)),
+        cpus: f.set("cpus").cloned().unwrap_or_default(),
+        memory_kib: f.size("memory").unwrap_or(0) / 1024,
+        free_kib: f.size("free").map(|v| v / 1024),
+    });
+    spans.nodes.push(f.stmt.head_span());
+}
+
+fn reserve(f: &Fields<'_>, b: &mut HostBuilder, spans: &mut Spans, diags: &mut Vec<Diagnostic>) {
+    if !reserve_is_complete(f, diags) {
+        return;
+    }
+    if let Some(c) = f.set("cpus") {
+        b.reserved = b.reserved.union(c);
+    }
+    if let Some(m) = f.size("memory") {
+        b.reserved_memory.push((f.int("node").map(|n| id32(Some(n))), m / 1024));
+    }
+    spans.reserve = Some(f.span());
 }
 
 /// `host NAME from="caps.xml" { reserve ...; pci ... }`: additions to an imported profile.
@@ -243,7 +261,7 @@ pub fn overlay(mut profile: HostProfile, host: &Fields<'_>, diags: &mut Vec<Diag
         }
     }
     profile.pci.sort_by(|a, b| a.address.cmp(&b.address));
-    (!super::errors_since(diags, before)).then_some(profile)
+    (!super::cx::errors_since(diags, before)).then_some(profile)
 }
 
 /// A `reserve` names CPUs, memory or both; `node=` goes with `memory=`.

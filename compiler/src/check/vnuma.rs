@@ -1,8 +1,11 @@
 //! `vnuma`: the statement → a placement request; the plan → cells, pins and topology.
 
+use super::body::Body;
+use super::cells::{Cells, MAX_CELLS, too_many_cells};
 use super::codes::*;
-use super::guest::HostRef;
-use super::numa::{MAX_CELLS, too_many_cells};
+use super::cx::Cx;
+use super::cx::HostRef;
+use super::pins::Pins;
 use super::schema::Fields;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{GuestCell, MemPolicy, Topology, VcpuPin};
@@ -32,6 +35,32 @@ pub struct GuestFacts {
     pub memory_kib: u64,
     pub memory_span: Span,
     pub page_kib: Option<u64>,
+}
+
+/// `numa`, `pin`, `topology` and `memory-policy` are what `vnuma` derives: none is written
+/// next to it.
+pub(super) fn conflicts(body: &Body<'_>, cx: &mut Cx<'_, '_>) {
+    if let Some(v) = body.find("vnuma") {
+        for other in body
+            .fields
+            .iter()
+            .filter(|f| matches!(f.keyword(), "numa" | "pin" | "topology" | "memory-policy"))
+        {
+            cx.err(
+                Diagnostic::error(
+                    VNUMA_CONFLICT,
+                    format!("`{}` conflicts with `vnuma`", other.keyword()),
+                    other.stmt.keyword.span,
+                    "written by hand",
+                )
+                .with_label(v.stmt.keyword.span, "cells and pins are derived here")
+                .with_help(format!(
+                    "remove `{}` and let `vnuma` place the guest, or remove `vnuma`",
+                    other.keyword()
+                )),
+            );
+        }
+    }
 }
 
 /// `cells=`, or the host nodes `mode=host` mirrors, past what QEMU takes; known before planning.
@@ -169,4 +198,46 @@ pub fn place_guest(
         topology: plan.topology,
         distances: plan.distances,
     })
+}
+
+/// A guest placed by `vnuma`, with the statement that asked for it.
+pub(super) struct Placement<'s> {
+    placed: Placed,
+    vnuma: &'s Fields<'s>,
+}
+
+/// `vnuma`: placement on the guest's host, only for a guest that is otherwise `sound`.
+pub(super) fn check<'s>(
+    body: &'s Body<'s>,
+    facts: &GuestFacts,
+    state: Option<&mut PlaceState<'_>>,
+    sound: bool,
+    cx: &mut Cx<'_, '_>,
+) -> Option<Placement<'s>> {
+    let v = body.find("vnuma")?;
+    let Some(host) = cx.host else {
+        cx.need_host("`vnuma`", v.stmt.keyword.span);
+        return None;
+    };
+    if !sound {
+        return None;
+    }
+    let placed = place_guest(v, facts, host, state?, cx.diags)?;
+    Some(Placement { placed, vnuma: v })
+}
+
+impl Placement<'_> {
+    /// The placed cells, pins and topology in place of the (empty) written ones; the host
+    /// node of the emulator threads when the guest does not pin them itself.
+    pub(super) fn apply(self, cells: &mut Cells, pinning: &mut Pins, topology: &mut Option<Topology>) -> Option<u32> {
+        let (p, v) = (self.placed, self.vnuma);
+        cells.cells = p.cells;
+        pinning.pins = p.pins;
+        cells.cell_spans = vec![v.span(); cells.cells.len()];
+        pinning.spans = vec![v.span(); pinning.pins.len()];
+        *topology = Some(p.topology);
+        cells.distances = p.distances;
+        cells.binding_spans = vec![Some(v.stmt.keyword.span); cells.cells.len()];
+        pinning.emulator.is_none().then_some(p.emulator_node)
+    }
 }

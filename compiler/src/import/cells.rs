@@ -28,7 +28,7 @@ pub(super) fn cells(cpu: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
     if list.is_empty() {
         return Err(error_at(numa.at, "<numa> without a <cell> (libvirt rejects it)"));
     }
-    let most = crate::check::numa::MAX_CELLS;
+    let most = crate::check::cells::MAX_CELLS;
     if list.len() > most {
         let message = format!("{} cells: QEMU takes at most {most} NUMA nodes", list.len());
         return Err(error_at(numa.at, message));

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use super::devices::{Addr, Ctl, Dev, Kind};
 use super::guest::Draft;
 use super::{Notes, word_or_string};
-use crate::lower::libvirt::{alias_safe, drive_letters};
+use crate::names::{alias_safe, drive_letters};
 
 /// Where a device line says it goes.
 #[derive(Debug, Clone, PartialEq)]

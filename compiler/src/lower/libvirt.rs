@@ -2,6 +2,7 @@
 
 use super::xml::Element;
 use crate::ir::*;
+use crate::names::{alias_safe, drive_letters};
 use crate::sets::IdSet;
 
 pub fn domain_xml(g: &Guest) -> String {
@@ -415,20 +416,6 @@ fn controller(c: &Controller) -> Element {
         .child(pci_address(&c.address))
 }
 
-/// User aliases (`ua-NAME`) let a reader map XML back to the .vnuma names; libvirt
-/// also uses them as the QEMU ids of the controllers.
-pub fn alias_safe(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect()
-}
-
 fn device(d: &Device) -> Element {
     let mut e = match &d.kind {
         DeviceKind::Nic { source, model, mac } => {
@@ -503,18 +490,4 @@ fn host_address(addr: &str) -> (String, String, String, String) {
     let bus = it.next().unwrap_or("00").to_string();
     let slot = it.next().unwrap_or("00").to_string();
     (dom, bus, slot, func.to_string())
-}
-
-/// 0 → a, 25 → z, 26 → aa: Linux disk names.
-pub fn drive_letters(n: u32) -> String {
-    let mut n = n as i64;
-    let mut out = Vec::new();
-    loop {
-        out.push((b'a' + (n % 26) as u8) as char);
-        n = n / 26 - 1;
-        if n < 0 {
-            break;
-        }
-    }
-    out.iter().rev().collect()
 }

@@ -7,7 +7,7 @@ use crate::ir::*;
 
 /// The QEMU id libvirt gives a controller: its user alias `ua-NAME`, as in the XML.
 pub fn controller_id(c: &Controller) -> String {
-    format!("ua-{}", super::libvirt::alias_safe(&c.name))
+    format!("ua-{}", crate::names::alias_safe(&c.name))
 }
 
 fn bus_id(g: &Guest, bus: u32) -> String {

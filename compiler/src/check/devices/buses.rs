@@ -221,7 +221,7 @@ fn free_bus(x: &Exp, top: u32, diags: &mut Vec<Diagnostic>) -> Option<u32> {
 fn unique_aliases(controllers: &[Controller], written: &[Span], diags: &mut Vec<Diagnostic>) -> Option<()> {
     let mut aliases: HashMap<String, (&str, Span)> = HashMap::new();
     for (c, &span) in controllers.iter().zip(written) {
-        let alias = crate::lower::libvirt::alias_safe(&c.name);
+        let alias = crate::names::alias_safe(&c.name);
         if let Some((first, at)) = aliases.get(&alias) {
             diags.push(
                 Diagnostic::error(

@@ -4,8 +4,7 @@
 
 use super::super::codes::*;
 use super::hostdev;
-use super::unknown_ref;
-use crate::check::schema::Fields;
+use crate::check::schema::{self, Fields};
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
 use crate::ir::GuestCell;
@@ -295,5 +294,33 @@ fn port_for(f: &Fields<'_>, plug: Plug<'_>, l: &mut Layout, diags: &mut Vec<Diag
             used_by: None,
             span: f.stmt.head_span(),
         })),
+    }
+}
+
+/// Names listed in a help text at most; the rest are counted.
+const NAMES_SHOWN: usize = 8;
+
+/// `on=` names no expander or root port defined before it.
+fn unknown_ref<'n>(name: &str, span: Span, what: &str, known: impl Iterator<Item = &'n str> + Clone) -> Diagnostic {
+    let d = Diagnostic::error(
+        DEVICE_REF,
+        format!("there is no {what} `{name}`"),
+        span,
+        format!("unknown {what}"),
+    );
+    let total = known.clone().count();
+    match schema::suggest(name, known.clone()) {
+        Some(s) => d.with_help(format!("did you mean `{s}`?")),
+        None if total == 0 => d.with_help("define it first in the `devices` block"),
+        None => {
+            let shown: Vec<&str> = known.take(NAMES_SHOWN).collect();
+            let more = total - shown.len();
+            let rest = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            d.with_help(format!("{what}s defined before this line: {}{rest}", shown.join(", ")))
+        }
     }
 }

@@ -1,0 +1,76 @@
+//! `base=`: where a memory device sits in guest physical memory.
+
+use super::kinds::MODULE_ALIGN_KIB;
+use crate::check::codes::*;
+use crate::check::schema::Fields;
+use crate::diagnostics::Diagnostic;
+use crate::ir::MemoryDeviceKind;
+use crate::units::human_kib;
+
+/// The address ranges taken so far, with the statement that took each.
+pub(super) type Bases<'f> = Vec<(u64, u64, &'f Fields<'f>)>;
+
+/// A device's `base=`: aligned to its pages and clear of every earlier device's range.
+/// `None` after an error that drops the device (reported); `Some(None)` without `base=`.
+pub(super) fn base<'f>(
+    f: &'f Fields<'f>,
+    kind: &MemoryDeviceKind,
+    size_kib: u64,
+    bases: &mut Bases<'f>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Option<u64>> {
+    let base = f.size("base");
+    if base.is_some() && matches!(f.keyword(), "virtio-mem" | "virtio-pmem") {
+        diags.push(
+            Diagnostic::error(
+                NEWER_LIBVIRT,
+                format!("libvirt 9.0 cannot place a {} at an address", f.keyword()),
+                f.span_of("base"),
+                "newer libvirt only",
+            )
+            .with_help(
+                "libvirt 9.0's schema rejects <target><address base> on virtio memory devices (later \
+                 versions take it); leave `base=` out and QEMU picks the address",
+            ),
+        );
+    }
+    let Some(b) = base else { return Some(None) };
+    // QEMU wants a module's address aligned to its pages; 2MiB covers x86_64's
+    // ordinary and 2MiB-page DIMMs, and a 1GiB-page one needs 1GiB.
+    let align = match kind {
+        MemoryDeviceKind::Dimm { page_kib: Some(p), .. } => (*p).max(MODULE_ALIGN_KIB) * 1024,
+        // virtio-mem's memory region is aligned to its block size.
+        MemoryDeviceKind::VirtioMem {
+            block_kib, page_kib, ..
+        } => (*block_kib).max(page_kib.unwrap_or(0)) * 1024,
+        _ => MODULE_ALIGN_KIB * 1024,
+    };
+    if b == 0 || b % align != 0 {
+        diags.push(
+            Diagnostic::error(
+                MEMORY_GRANULE,
+                format!("`base=` must be a positive multiple of {}", human_kib(align / 1024)),
+                f.span_of("base"),
+                "misaligned",
+            )
+            .with_help("QEMU places a memory module at an address aligned to its page size"),
+        );
+        return None;
+    }
+    let end = b.saturating_add(size_kib * 1024);
+    if let Some((_, _, other)) = bases.iter().find(|(s, e, _)| b < *e && *s < end) {
+        diags.push(
+            Diagnostic::error(
+                MEMORY_HOTPLUG,
+                "two memory devices overlap",
+                f.span_of("base"),
+                "overlaps",
+            )
+            .with_label(other.span_of("base"), "this one")
+            .with_help("give each module its own address range, or leave `base=` to QEMU"),
+        );
+        return None;
+    }
+    bases.push((b, end, f));
+    Some(base)
+}

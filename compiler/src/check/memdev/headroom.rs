@@ -1,0 +1,189 @@
+//! `memory … max= slots=`: room to plug memory into, and whether the devices fit in it.
+
+use crate::check::codes::*;
+use crate::check::schema::{Fields, MISSING};
+use crate::diagnostics::Diagnostic;
+use crate::ir::{GuestCell, MaxMemory, MemoryDevice};
+use crate::span::Span;
+use crate::units::human_kib;
+
+/// `max=` and `slots=`: the headroom, when it is sound.
+pub(super) fn max(
+    memory: Option<&Fields<'_>>,
+    devices: &[&Fields<'_>],
+    cells: &[GuestCell],
+    initial_kib: u64,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<MaxMemory> {
+    let m = memory?;
+    let max = match (m.size("max"), m.int("slots")) {
+        // Without `slots=`, only virtio devices can be plugged (checked below).
+        (Some(max), slots) => limits(m, max, slots.unwrap_or(0), devices, initial_kib, diags),
+        (None, Some(_)) => {
+            let (have, lack) = ("slots", "max");
+            diags.push(
+                Diagnostic::error(
+                    MISSING,
+                    format!("`{have}=` needs `{lack}=` too"),
+                    m.span_of(have),
+                    format!("no `{lack}=`"),
+                )
+                .with_help("memory hotplug takes both: `memory 64GiB max=512GiB slots=16`"),
+            );
+            None
+        }
+        (None, None) => None,
+    };
+    if max.is_some() && cells.is_empty() {
+        diags.push(
+            Diagnostic::error(
+                MEMORY_HOTPLUG,
+                "memory hotplug needs guest NUMA cells",
+                m.span_of("max"),
+                "no cells",
+            )
+            .with_help("QEMU on x86_64 hot-plugs memory into a NUMA node: add `numa { cell ... }` or `vnuma`"),
+        );
+    }
+    max
+}
+
+/// `max=` a whole MiB above the initial memory, and 1 to 255 `slots=` (or none, for virtio
+/// devices only).
+fn limits(
+    m: &Fields<'_>,
+    max: u64,
+    slots: u64,
+    devices: &[&Fields<'_>],
+    initial_kib: u64,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<MaxMemory> {
+    let kib = max / 1024;
+    if !max.is_multiple_of(1 << 20) {
+        diags.push(
+            Diagnostic::error(
+                MEMORY_GRANULE,
+                "`max=` must be a whole number of MiB",
+                m.span_of("max"),
+                "not a whole MiB",
+            )
+            .with_help("libvirt rounds maximum memory up to 1 MiB; write it in `MiB` or `GiB`"),
+        );
+    } else if kib < initial_kib {
+        diags.push(
+            Diagnostic::error(
+                MEMORY_HOTPLUG,
+                format!(
+                    "`max={}` is below the initial {}",
+                    human_kib(kib),
+                    human_kib(initial_kib)
+                ),
+                m.span_of("max"),
+                "too small",
+            )
+            .with_label(m.arg_span(0), "initial memory")
+            .with_help("the maximum includes the initial memory; raise `max=`"),
+        );
+    } else if (slots == 0 && m.has("slots")) || slots > 255 {
+        diags.push(
+            Diagnostic::error(
+                MEMORY_HOTPLUG,
+                format!("`slots={slots}` is out of range"),
+                m.span_of("slots"),
+                "1 to 255",
+            )
+            .with_help("QEMU on x86_64 takes 1 to 255 memory slots"),
+        );
+    } else {
+        // With DIMMs or NVDIMMs, the missing slots are an error below.
+        if slots == 0 && !devices.iter().any(|f| matches!(f.keyword(), "dimm" | "nvdimm")) {
+            diags.push(
+                Diagnostic::error(
+                    NEWER_LIBVIRT,
+                    "libvirt 9.0 needs `slots=` with `max=`",
+                    m.span_of("max"),
+                    "no slots",
+                )
+                .with_help(
+                    "libvirt 9.0's schema rejects <maxMemory> without slots (later versions take it for \
+                     virtio-mem and virtio-pmem); add `slots=1`, which works with every version",
+                ),
+            );
+        }
+        return Some(MaxMemory {
+            kib,
+            slots: slots as u32,
+        });
+    }
+    None
+}
+
+/// The devices against the headroom: slots for every DIMM and NVDIMM, and room under
+/// `max=` for all of them; or headroom to write when there is none.
+pub(super) fn totals(
+    max: Option<MaxMemory>,
+    memory: Option<&Fields<'_>>,
+    devices: &[MemoryDevice],
+    first: Span,
+    initial_kib: u64,
+    used: u64,
+    diags: &mut Vec<Diagnostic>,
+) {
+    match (max, memory) {
+        (None, Some(m)) if !m.has("max") => diags.push(
+            Diagnostic::error(
+                MEMORY_HOTPLUG,
+                "memory devices need `max=` and `slots=` on `memory`",
+                first,
+                "a memory device",
+            )
+            .with_label(m.arg_span(0), "no hotplug headroom here")
+            .with_help(format!(
+                "write `memory {} max={} slots={}` (or more)",
+                human_kib(initial_kib),
+                human_kib(initial_kib + used),
+                devices.len()
+            )),
+        ),
+        (Some(max), Some(m)) => {
+            let slotted = devices.iter().filter(|d| d.kind.takes_slot()).count() as u32;
+            if slotted > 0 && max.slots == 0 {
+                diags.push(
+                    Diagnostic::error(
+                        MEMORY_HOTPLUG,
+                        "DIMMs and NVDIMMs need `slots=` on `memory`",
+                        m.span_of("max"),
+                        "no slots",
+                    )
+                    .with_help(format!("write `slots={slotted}` (or more) after `max=`")),
+                );
+            } else if slotted > max.slots {
+                diags.push(
+                    Diagnostic::error(
+                        MEMORY_HOTPLUG,
+                        format!("{slotted} DIMMs and NVDIMMs but only {} slots", max.slots),
+                        m.span_of("slots"),
+                        "too few slots",
+                    )
+                    .with_help(format!("use `slots={slotted}` or more")),
+                );
+            }
+            if initial_kib + used > max.kib {
+                diags.push(
+                    Diagnostic::error(
+                        MEMORY_HOTPLUG,
+                        format!(
+                            "initial memory and devices come to {} but `max=` is {}",
+                            human_kib(initial_kib + used),
+                            human_kib(max.kib)
+                        ),
+                        m.span_of("max"),
+                        format!("short by {}", human_kib(initial_kib + used - max.kib)),
+                    )
+                    .with_help(format!("raise `max=` to at least {}", human_kib(initial_kib + used))),
+                );
+            }
+        }
+        _ => {}
+    }
+}

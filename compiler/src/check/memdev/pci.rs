@@ -1,0 +1,52 @@
+//! virtio memory devices on the root bus.
+
+use super::devices::MemoryDevices;
+use crate::check::codes::*;
+use crate::check::cx::Cx;
+use crate::check::devices::DeviceSet;
+use crate::check::schema::Fields;
+use crate::diagnostics::Diagnostic;
+use crate::ir::MemoryDeviceKind;
+
+/// virtio memory devices take the next free slots of the root bus (slot 1 is the
+/// chipset's on `pc`, 0x1f on q35).
+pub(in crate::check) fn assign_slots(
+    mem: &mut MemoryDevices,
+    statements: &[&Fields<'_>],
+    devices: Option<&DeviceSet>,
+    q35: bool,
+    cx: &mut Cx<'_, '_>,
+) {
+    let mut root_slot = devices.map_or(0, |d| {
+        d.controllers
+            .iter()
+            .map(|c| &c.address)
+            .chain(d.devices.iter().filter_map(|x| x.address.as_ref()))
+            .filter(|a| a.bus == 0)
+            .map(|a| a.slot)
+            .max()
+            .unwrap_or(0)
+    }) + 1;
+    if !q35 {
+        root_slot = root_slot.max(2);
+    }
+    for (d, &index) in mem.devices.iter_mut().zip(&mem.statements) {
+        let (MemoryDeviceKind::VirtioMem { pci, .. } | MemoryDeviceKind::VirtioPmem { pci, .. }) = &mut d.kind else {
+            continue;
+        };
+        if root_slot > 0x1e {
+            cx.err(
+                Diagnostic::error(
+                    DEVICE_CONFIG,
+                    "no slot is left on the root bus for this device",
+                    statements.get(index).map_or(cx.guest_span, |f| f.span()),
+                    "no free slot",
+                )
+                .with_help("the root bus has 30 free slots; put other devices behind expanders"),
+            );
+            break;
+        }
+        pci.slot = root_slot;
+        root_slot += 1;
+    }
+}

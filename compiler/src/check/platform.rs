@@ -1,0 +1,41 @@
+//! `type`, `machine` and `cpu`: what the guest runs as.
+
+use super::body::Body;
+use super::cx::Cx;
+use crate::ir::{CpuMode, CpuOptions, DomainType};
+
+pub(super) struct Platform {
+    pub(super) domain_type: DomainType,
+    pub(super) machine: String,
+    pub(super) cpu: CpuMode,
+    pub(super) cpu_options: CpuOptions,
+}
+
+impl Platform {
+    /// A q35 machine: PCIe, and the chipset on the root bus's last slot.
+    pub(super) fn q35(&self) -> bool {
+        self.machine == "q35" || self.machine.starts_with("pc-q35")
+    }
+}
+
+pub(super) fn check(body: &Body<'_>, cx: &mut Cx<'_, '_>) -> Platform {
+    let domain_type = match body.find("type").and_then(|f| f.arg_text(0)) {
+        Some("qemu") => DomainType::Qemu,
+        _ => DomainType::Kvm,
+    };
+    let machine = body
+        .find("machine")
+        .and_then(|f| f.arg_text(0))
+        .unwrap_or("q35")
+        .to_string();
+    if let Some(f) = body.find("machine") {
+        super::values::machine(&machine, f.arg_span(0), cx.diags);
+    }
+    let (cpu, cpu_options) = super::cpu::check(body.find("cpu"), domain_type, cx.diags);
+    Platform {
+        domain_type,
+        machine,
+        cpu,
+        cpu_options,
+    }
+}
