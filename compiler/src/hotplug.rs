@@ -176,7 +176,7 @@ pub fn plan_text(g: &Guest, to: u32) -> Result<String, String> {
     let from = g.boot_vcpus();
     let unit = unit(g);
     let mut out = String::new();
-    let name = crate::lower::shell::quote(&g.name);
+    let name = crate::text::shell_quote(&g.name);
     out.push_str(&format!(
         "# guest {}: {from} → {to} vCPUs online, {} at a time; every cell stays within one unit of its share\n",
         crate::syntax::write::comment(&g.name),
