@@ -258,16 +258,7 @@ mod tests {
         let vcpus = cells.iter().map(|c| c.vcpus.len() as u32).sum();
         Guest {
             name: "g".into(),
-            domain_type: DomainType::Kvm,
-            machine: "q35".into(),
-            cpu: CpuMode::HostPassthrough,
-            cpu_options: Default::default(),
-            iothreads: 0,
-            iothread_pin: None,
             memory_kib: 1024 * cells.len() as u64,
-            locked: false,
-            hugepage_kib: None,
-            backing: Default::default(),
             vcpus,
             topology: Some(Topology {
                 sockets: cells.len() as u32,
@@ -276,17 +267,7 @@ mod tests {
                 threads,
             }),
             cells,
-            distances: None,
-            hmat: Default::default(),
-            pins: Vec::new(),
-            emulator_pin: None,
-            memory_binding: None,
-            vcpu_states: Vec::new(),
-            max_memory: None,
-            memory_devices: Vec::new(),
-            controllers: Vec::new(),
-            devices: Vec::new(),
-            spans: GuestSpans::default(),
+            ..Default::default()
         }
     }
 

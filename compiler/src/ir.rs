@@ -463,6 +463,39 @@ impl GuestSpans {
     }
 }
 
+/// A guest with nothing in it yet: KVM on `q35` with the host's CPU, no vCPUs, no memory.
+impl Default for Guest {
+    fn default() -> Guest {
+        Guest {
+            name: String::new(),
+            domain_type: DomainType::Kvm,
+            machine: "q35".into(),
+            cpu: CpuMode::HostPassthrough,
+            cpu_options: CpuOptions::default(),
+            memory_kib: 0,
+            locked: false,
+            hugepage_kib: None,
+            backing: MemoryBacking::default(),
+            vcpus: 0,
+            topology: None,
+            cells: Vec::new(),
+            distances: None,
+            hmat: Hmat::default(),
+            pins: Vec::new(),
+            emulator_pin: None,
+            iothreads: 0,
+            iothread_pin: None,
+            memory_binding: None,
+            vcpu_states: Vec::new(),
+            max_memory: None,
+            memory_devices: Vec::new(),
+            controllers: Vec::new(),
+            devices: Vec::new(),
+            spans: GuestSpans::default(),
+        }
+    }
+}
+
 impl Guest {
     /// Initial memory plus every memory device: libvirt's `<memory>`.
     pub fn total_memory_kib(&self) -> u64 {
