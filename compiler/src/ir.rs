@@ -380,12 +380,35 @@ pub struct MemoryBacking {
     pub discard: Option<bool>,
 }
 
+/// What a machine type is built on: it decides the root bus and which devices fit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum MachineFamily {
+    /// `q35` and `pc-q35-X.Y`: PCI Express, with the root bus `pcie.0`.
+    #[default]
+    Q35,
+    /// Every other machine type (`pc`, `pc-i440fx-X.Y`): conventional PCI, with `pci.0`.
+    Pc,
+}
+
+impl MachineFamily {
+    /// The family of a machine type.
+    pub fn of(machine: &str) -> MachineFamily {
+        if machine == "q35" || machine.starts_with("pc-q35") {
+            MachineFamily::Q35
+        } else {
+            MachineFamily::Pc
+        }
+    }
+}
+
 /// One guest, fully resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Guest {
     pub name: String,
     pub domain_type: DomainType,
     pub machine: String,
+    /// The family of `machine`.
+    pub family: MachineFamily,
     pub cpu: CpuMode,
     pub cpu_options: CpuOptions,
     pub memory_kib: u64,
@@ -470,6 +493,7 @@ impl Default for Guest {
             name: String::new(),
             domain_type: DomainType::Kvm,
             machine: "q35".into(),
+            family: MachineFamily::Q35,
             cpu: CpuMode::HostPassthrough,
             cpu_options: CpuOptions::default(),
             memory_kib: 0,
@@ -509,10 +533,6 @@ impl Guest {
         } else {
             self.vcpu_states.iter().filter(|v| v.enabled).count() as u32
         }
-    }
-
-    pub fn is_q35(&self) -> bool {
-        self.machine == "q35" || self.machine.starts_with("pc-q35")
     }
 
     /// The topology QEMU and libvirt will use: the written one, or one socket per vCPU.

@@ -589,7 +589,7 @@ pub fn check_guest(
         super::devices::check(
             f,
             &cells,
-            machine == "q35" || machine.starts_with("pc-q35"),
+            MachineFamily::of(&machine) == MachineFamily::Q35,
             host,
             cx.diags,
         )
@@ -597,7 +597,7 @@ pub fn check_guest(
 
     // virtio memory devices take the next free slots of the root bus (slot 1 is the
     // chipset's on `pc`, 0x1f on q35).
-    let q35 = machine == "q35" || machine.starts_with("pc-q35");
+    let q35 = MachineFamily::of(&machine) == MachineFamily::Q35;
     let mut root_slot = device_set.as_ref().map_or(0, |d| {
         d.controllers
             .iter()
@@ -737,6 +737,7 @@ pub fn check_guest(
             .then_some(Guest {
                 name,
                 domain_type,
+                family: MachineFamily::of(&machine),
                 machine,
                 cpu,
                 cpu_options,

@@ -73,7 +73,10 @@ pub fn domain_xml(g: &Guest) -> String {
         Element::new("controller")
             .attr("type", "pci")
             .attr("index", 0)
-            .attr("model", if g.is_q35() { "pcie-root" } else { "pci-root" }),
+            .attr("model", match g.family {
+                MachineFamily::Q35 => "pcie-root",
+                MachineFamily::Pc => "pci-root",
+            }),
     );
     // No USB: the QEMU line says `usb=off`, and libvirt would otherwise add a controller and root ports.
     devices.push(Element::new("controller").attr("type", "usb").attr("model", "none"));

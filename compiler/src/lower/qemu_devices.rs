@@ -147,10 +147,9 @@ fn ram_backend_props(
 
 /// The root bus: `pcie.0` on q35, `pci.0` on the i440fx `pc` machines.
 fn root_bus(g: &Guest) -> &'static str {
-    if g.machine == "q35" || g.machine.starts_with("pc-q35") {
-        "pcie.0"
-    } else {
-        "pci.0"
+    match g.family {
+        MachineFamily::Q35 => "pcie.0",
+        MachineFamily::Pc => "pci.0",
     }
 }
 
