@@ -256,6 +256,9 @@ pub struct MemoryDevice {
     pub slot: u32,
     /// `<address base>`: the guest physical address, in bytes (QEMU `addr=`).
     pub base: Option<u64>,
+    /// The hugepage size its memory comes in: its own page size (4 KiB, the base page, is
+    /// ordinary memory: None), else its cell's, else the guest's.
+    pub hugepage_kib: Option<u64>,
 }
 
 impl MemoryDevice {

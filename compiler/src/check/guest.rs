@@ -519,7 +519,7 @@ pub fn check_guest(
         .filter(|f| matches!(f.keyword(), "dimm" | "nvdimm" | "virtio-mem" | "virtio-pmem"))
         .collect();
     let mut mem = super::memdev::check(memory, &memdevs, &cells, memory_kib, cx.diags);
-    for (d, &index) in mem.devices.iter().zip(&mem.statements) {
+    for (d, &index) in mem.devices.iter_mut().zip(&mem.statements) {
         let f = memdevs.get(index).copied();
         let guest_span = cx.guest_span;
         let span_of = |key: &str| f.map(|f| f.span_of(key)).unwrap_or(guest_span);
@@ -547,6 +547,7 @@ pub fn check_guest(
             // NVDIMMs and virtio-pmem are backed by their file, not by node memory.
             MemoryDeviceKind::Nvdimm { .. } | MemoryDeviceKind::VirtioPmem { .. } => (cell_page, None),
         };
+        d.hugepage_kib = page;
         // QEMU refuses a hugepage-backed DIMM or NVDIMM that is not whole pages.
         if let Some(page) = page
             && let Some(e) = whole_pages(&format!("`{}`'s size", d.alias()), d.size_kib, page, span_of("size"))

@@ -394,6 +394,7 @@ pub fn check(
             node: node as u32,
             slot,
             base,
+            hugepage_kib: None,
         });
         out.statements.push(index);
     }

@@ -197,14 +197,10 @@ pub fn memory_devices(g: &Guest) -> Vec<Opt> {
                 block_kib,
                 requested_kib,
                 host_nodes,
-                page_kib,
                 pci,
+                ..
             } => {
-                let page = match page_kib {
-                    Some(4) => None,
-                    Some(p) => Some(*p),
-                    None => cell.map_or(g.hugepage_kib, |c| c.hugepage_kib),
-                };
+                let page = m.hugepage_kib;
                 let own = host_nodes.as_ref().map(|nodes| MemBinding {
                     nodes: nodes.clone(),
                     policy: MemPolicy::Strict,
@@ -260,16 +256,12 @@ pub fn memory_devices(g: &Guest) -> Vec<Opt> {
             }
             MemoryDeviceKind::Dimm {
                 host_nodes,
-                page_kib,
                 shared,
                 discard,
+                ..
             } => {
-                // Its own page size, nodes, access and discard win over its cell's.
-                let page = match page_kib {
-                    Some(4) => None,
-                    Some(p) => Some(*p),
-                    None => cell.map_or(g.hugepage_kib, |c| c.hugepage_kib),
-                };
+                // Its own nodes, access and discard win over its cell's.
+                let page = m.hugepage_kib;
                 let own = host_nodes.as_ref().map(|nodes| MemBinding {
                     nodes: nodes.clone(),
                     policy: MemPolicy::Strict,
