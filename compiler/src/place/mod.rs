@@ -1,6 +1,7 @@
 //! Automatic partitioning (`vnuma`): host nodes → guest cells, vCPUs → cells by a
 //! distribution, SMT-aware exclusive pinning, memory split and binding, distances.
 
+pub mod hotplug;
 pub mod topo;
 
 use crate::host::HostProfile;
