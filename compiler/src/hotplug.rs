@@ -1,17 +1,9 @@
 //! `vnumac plan`: the hot-plug plan ([`crate::place::hotplug`]) written out as virsh and
 //! QMP commands.
 
-pub use crate::place::hotplug::{fixed_states, order, position, states, steps, unit};
+pub use crate::place::hotplug::{fixed_states, order, states, steps, unit};
 use crate::ir::Guest;
-
-/// QEMU's CPU device type for the guest's CPU model.
-pub fn cpu_driver(g: &Guest) -> String {
-    match &g.cpu {
-        crate::ir::CpuMode::HostPassthrough | crate::ir::CpuMode::HostModel => "host-x86_64-cpu".into(),
-        crate::ir::CpuMode::Maximum => "max-x86_64-cpu".into(),
-        crate::ir::CpuMode::Custom(m) => format!("{m}-x86_64-cpu"),
-    }
-}
+use crate::lower::qemu_devices::cpu_driver;
 
 /// One QMP command of `vnumac plan`, written by serde_json so that every value is a JSON
 /// string or number whatever it contains. Fields are in the order QMP users expect.
@@ -78,11 +70,12 @@ pub fn plan_text(g: &Guest, to: u32) -> Result<String, String> {
     }
     out.push_str("\n# the same over QMP (the `id`s are those libvirt gives hot-plugged vCPUs)\n");
     let driver = cpu_driver(g);
-    let dies = g.effective_topology().dies > 1;
+    let topology = g.effective_topology();
+    let dies = topology.dies > 1;
     for (enable, set) in &steps {
         for id in set.iter() {
             let command = if *enable {
-                let (s, d, c, t) = position(g, id);
+                let (s, d, c, t) = topology.position(id);
                 Qmp {
                     execute: "device_add",
                     arguments: QmpArgs {

@@ -99,6 +99,16 @@ impl Topology {
     pub fn per_socket(&self) -> u32 {
         self.dies.saturating_mul(self.cores).saturating_mul(self.threads)
     }
+
+    /// Where vCPU `id` sits: (socket, die, core, thread), socket-major as libvirt and QEMU
+    /// number them.
+    pub fn position(&self, id: u32) -> (u32, u32, u32, u32) {
+        let thread = id % self.threads.max(1);
+        let core = id / self.threads.max(1) % self.cores.max(1);
+        let die = id / (self.threads.max(1) * self.cores.max(1)) % self.dies.max(1);
+        let socket = id / self.per_socket().max(1);
+        (socket, die, core, thread)
+    }
 }
 
 /// Memory binding of one guest cell to host nodes.

@@ -765,9 +765,9 @@ pub fn check_guest(
             })
             .map(|mut g| {
                 if let Some(m) = current {
-                    g.vcpu_states = crate::hotplug::fixed_states(g.vcpus, m);
+                    g.vcpu_states = crate::place::hotplug::fixed_states(g.vcpus, m);
                 } else if let Some(boot) = hotplug_boot {
-                    g.vcpu_states = crate::hotplug::states(&g, boot);
+                    g.vcpu_states = crate::place::hotplug::states(&g, boot);
                 }
                 g
             }),

@@ -2,7 +2,6 @@
 //! and hot-plugged vCPUs, in libvirt's order and spelling.
 
 use super::qemu_args::{Opt, Val, n, s};
-use crate::hotplug;
 use crate::ir::*;
 
 /// The QEMU id libvirt gives a controller: its user alias `ua-NAME`, as in the XML.
@@ -462,12 +461,13 @@ pub fn devices(g: &Guest) -> Vec<Opt> {
 pub fn hotplug_cpus(g: &Guest) -> Vec<Opt> {
     let mut enabled: Vec<&VcpuState> = g.vcpu_states.iter().filter(|v| v.enabled && v.hotpluggable).collect();
     enabled.sort_by_key(|v| (v.order, v.id));
-    let driver = hotplug::cpu_driver(g);
-    let dies = g.effective_topology().dies > 1;
+    let driver = cpu_driver(g);
+    let topology = g.effective_topology();
+    let dies = topology.dies > 1;
     enabled
         .iter()
         .map(|v| {
-            let (sk, d, c, t) = hotplug::position(g, v.id);
+            let (sk, d, c, t) = topology.position(v.id);
             let mut props = vec![("driver", s(driver.clone())), ("socket-id", n(sk))];
             if dies {
                 props.push(("die-id", n(d)));
@@ -481,4 +481,13 @@ pub fn hotplug_cpus(g: &Guest) -> Vec<Opt> {
             Opt::props("-device", "driver", props)
         })
         .collect()
+}
+
+/// QEMU's CPU device type for the guest's CPU model.
+pub fn cpu_driver(g: &Guest) -> String {
+    match &g.cpu {
+        CpuMode::HostPassthrough | CpuMode::HostModel => "host-x86_64-cpu".into(),
+        CpuMode::Maximum => "max-x86_64-cpu".into(),
+        CpuMode::Custom(m) => format!("{m}-x86_64-cpu"),
+    }
 }

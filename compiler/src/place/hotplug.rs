@@ -115,16 +115,6 @@ pub fn steps(g: &Guest, from: u32, to: u32) -> Vec<(bool, IdSet)> {
     out
 }
 
-/// Where QEMU puts vCPU `id`: (socket, die, core, thread), socket-major as libvirt numbers them.
-pub fn position(g: &Guest, id: u32) -> (u32, u32, u32, u32) {
-    let t = g.effective_topology();
-    let thread = id % t.threads.max(1);
-    let core = id / t.threads.max(1) % t.cores.max(1);
-    let die = id / (t.threads.max(1) * t.cores.max(1)) % t.dies.max(1);
-    let socket = id / t.per_socket().max(1);
-    (socket, die, core, thread)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
