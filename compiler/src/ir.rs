@@ -349,6 +349,20 @@ pub struct Device {
     pub ordinal: u32,
 }
 
+/// 0 → a, 25 → z, 26 → aa: Linux disk names.
+pub fn drive_letters(n: u32) -> String {
+    let mut n = n as i64;
+    let mut out = Vec::new();
+    loop {
+        out.push((b'a' + (n % 26) as u8) as char);
+        n = n / 26 - 1;
+        if n < 0 {
+            break;
+        }
+    }
+    out.iter().rev().collect()
+}
+
 /// One entry of libvirt's `<vcpus>` list.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct VcpuState {

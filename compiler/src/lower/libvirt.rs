@@ -1,6 +1,8 @@
 //! Checked guest → libvirt domain XML.
 
 use super::xml::Element;
+/// Re-exported for the callers that name disks as libvirt does.
+pub use crate::ir::drive_letters;
 use crate::ir::*;
 use crate::sets::IdSet;
 
@@ -506,18 +508,4 @@ fn host_address(addr: &str) -> (String, String, String, String) {
     let bus = it.next().unwrap_or("00").to_string();
     let slot = it.next().unwrap_or("00").to_string();
     (dom, bus, slot, func.to_string())
-}
-
-/// 0 → a, 25 → z, 26 → aa: Linux disk names.
-pub fn drive_letters(n: u32) -> String {
-    let mut n = n as i64;
-    let mut out = Vec::new();
-    loop {
-        out.push((b'a' + (n % 26) as u8) as char);
-        n = n / 26 - 1;
-        if n < 0 {
-            break;
-        }
-    }
-    out.iter().rev().collect()
 }
