@@ -1,9 +1,9 @@
 //! `vnumac plan`: the hot-plug plan ([`crate::place::hotplug`]) written out as virsh and
 //! QMP commands.
 
-pub use crate::place::hotplug::{fixed_states, order, states, steps, unit};
 use crate::ir::Guest;
 use crate::lower::qemu_devices::cpu_driver;
+pub use crate::place::hotplug::{fixed_states, order, states, steps, unit};
 
 /// One QMP command of `vnumac plan`, written by serde_json so that every value is a JSON
 /// string or number whatever it contains. Fields are in the order QMP users expect.

@@ -71,15 +71,13 @@ pub fn domain_xml(g: &Guest) -> String {
     d.push(Element::new("on_reboot").text("restart"));
     d.push(Element::new("on_crash").text("destroy"));
     let mut devices = Element::new("devices").child(Element::new("emulator").text("/usr/bin/qemu-system-x86_64"));
-    devices.push(
-        Element::new("controller")
-            .attr("type", "pci")
-            .attr("index", 0)
-            .attr("model", match g.family {
-                MachineFamily::Q35 => "pcie-root",
-                MachineFamily::Pc => "pci-root",
-            }),
-    );
+    devices.push(Element::new("controller").attr("type", "pci").attr("index", 0).attr(
+        "model",
+        match g.family {
+            MachineFamily::Q35 => "pcie-root",
+            MachineFamily::Pc => "pci-root",
+        },
+    ));
     // No USB: the QEMU line says `usb=off`, and libvirt would otherwise add a controller and root ports.
     devices.push(Element::new("controller").attr("type", "usb").attr("model", "none"));
     for c in &g.controllers {
