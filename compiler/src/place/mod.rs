@@ -10,7 +10,9 @@ mod memory;
 mod on_nodes;
 mod outcome;
 mod pick;
+mod pin;
 mod request;
+mod shape;
 pub mod topo;
 
 pub use guest::plan;
