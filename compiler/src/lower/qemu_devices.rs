@@ -3,6 +3,7 @@
 
 use super::qemu_args::{Opt, Val, n, s};
 use crate::ir::*;
+use crate::sets::IdSet;
 
 /// The QEMU id libvirt gives a controller: its user alias `ua-NAME`, as in the XML.
 pub fn controller_id(c: &Controller) -> String {
@@ -187,10 +188,15 @@ pub fn with_thread_context(mut props: Vec<(&'static str, Val)>) -> Vec<Opt> {
 pub fn memory_devices(g: &Guest) -> Vec<Opt> {
     let mut out = Vec::new();
     for m in &g.memory_devices {
-        let alias = m.alias();
-        let id = format!("mem{alias}");
         let cell = g.cells.iter().find(|c| c.id == m.node);
-        let binding = cell.and_then(|c| c.binding.as_ref()).or(g.memory_binding.as_ref());
+        let cx = MemCx {
+            g,
+            m,
+            alias: m.alias(),
+            id: format!("mem{}", m.alias()),
+            binding: cell.and_then(|c| c.binding.as_ref()).or(g.memory_binding.as_ref()),
+            backing: cell.map_or(g.backing, |c| c.backing(&g.backing)),
+        };
         match &m.kind {
             MemoryDeviceKind::VirtioMem {
                 block_kib,
@@ -198,79 +204,16 @@ pub fn memory_devices(g: &Guest) -> Vec<Opt> {
                 host_nodes,
                 pci,
                 ..
-            } => {
-                let page = m.hugepage_kib;
-                let own = host_nodes.as_ref().map(|nodes| MemBinding {
-                    nodes: nodes.clone(),
-                    policy: MemPolicy::Strict,
-                    auto: false,
-                });
-                let backing = cell.map_or(g.backing, |c| c.backing(&g.backing));
-                // libvirt: the device preallocates what it plugs, the backend reserves
-                // nothing up front.
-                let mut props = ram_backend_props(&g.name, &id, page, m.size_kib, own.as_ref().or(binding), &backing);
-                props.retain(|(k, _)| *k != "prealloc");
-                let at = props.iter().position(|(k, _)| *k == "size").unwrap_or(props.len());
-                props.insert(at, ("reserve", Val::Bool(false)));
-                out.push(Opt::props("-object", "qom-type", props));
-                let mut dev = vec![
-                    ("driver", s("virtio-mem-pci")),
-                    ("node", n(m.node)),
-                    ("block-size", n(block_kib * 1024)),
-                    ("requested-size", n(requested_kib * 1024)),
-                    ("memdev", s(id)),
-                ];
-                if page.is_some() || backing.prealloc {
-                    dev.push(("prealloc", Val::Bool(true)));
-                }
-                if let Some(base) = m.base {
-                    dev.push(("memaddr", n(base)));
-                }
-                dev.push(("id", s(alias)));
-                dev.push(("bus", s(root_bus(g))));
-                dev.push(("addr", s(format!("0x{:x}", pci.slot))));
-                out.push(Opt::props("-device", "driver", dev));
-                continue;
-            }
-            MemoryDeviceKind::VirtioPmem { path, shared, pci } => {
-                let mut obj = vec![
-                    ("qom-type", s("memory-backend-file")),
-                    ("id", s(id.clone())),
-                    ("mem-path", s(path.clone())),
-                ];
-                if let Some(sh) = shared.or(g.backing.shared) {
-                    obj.push(("share", Val::Bool(sh)));
-                }
-                obj.push(("size", n(m.size_kib * 1024)));
-                out.push(Opt::props("-object", "qom-type", obj));
-                let mut dev = vec![("driver", s("virtio-pmem-pci")), ("memdev", s(id))];
-                if let Some(base) = m.base {
-                    dev.push(("memaddr", n(base)));
-                }
-                dev.push(("id", s(alias)));
-                dev.push(("bus", s(root_bus(g))));
-                dev.push(("addr", s(format!("0x{:x}", pci.slot))));
-                out.push(Opt::props("-device", "driver", dev));
-                continue;
-            }
+            } => out.extend(virtio_mem(&cx, (*block_kib, *requested_kib), host_nodes.as_ref(), pci)),
+            MemoryDeviceKind::VirtioPmem { path, shared, pci } => out.extend(virtio_pmem(&cx, path, *shared, pci)),
             MemoryDeviceKind::Dimm {
                 host_nodes,
                 shared,
                 discard,
                 ..
             } => {
-                // Its own nodes, access and discard win over its cell's.
-                let page = m.hugepage_kib;
-                let own = host_nodes.as_ref().map(|nodes| MemBinding {
-                    nodes: nodes.clone(),
-                    policy: MemPolicy::Strict,
-                    auto: false,
-                });
-                let binding = own.as_ref().or(binding);
-                let mut backing = cell.map_or(g.backing, |c| c.backing(&g.backing));
-                backing.shared = shared.or(backing.shared);
-                backing.discard = discard.or(backing.discard);
-                out.extend(ram_backend(&g.name, &id, page, m.size_kib, binding, &backing));
+                out.extend(dimm_backend(&cx, host_nodes.as_ref(), *shared, *discard));
+                out.push(slot_device(&cx));
             }
             MemoryDeviceKind::Nvdimm {
                 path,
@@ -279,68 +222,189 @@ pub fn memory_devices(g: &Guest) -> Vec<Opt> {
                 shared,
                 ..
             } => {
-                let mut obj = vec![
-                    ("qom-type", s("memory-backend-file")),
-                    ("id", s(id.clone())),
-                    ("mem-path", s(path.clone())),
-                ];
-                // An NVDIMM's own access mode wins over the guest's.
-                if let Some(sh) = shared.or(g.backing.shared) {
-                    obj.push(("share", Val::Bool(sh)));
-                }
-                // libvirt preallocates an NVDIMM unless its backing is real persistent memory.
-                if !pmem {
-                    obj.push(("prealloc", Val::Bool(true)));
-                    if let Some(t) = g.backing.prealloc_threads {
-                        obj.push(("prealloc-threads", n(t)));
-                    }
-                }
-                obj.push(("size", n(m.size_kib * 1024)));
-                if let Some(a) = align_kib {
-                    obj.push(("align", n(a * 1024)));
-                }
-                if *pmem {
-                    obj.push(("pmem", Val::Bool(true)));
-                }
-                obj.extend(binding_props(binding));
-                out.extend(with_thread_context(obj));
+                out.extend(nvdimm_backend(&cx, path, *align_kib, *pmem, *shared));
+                out.push(slot_device(&cx));
             }
         }
-        let mut dev = vec![
-            (
-                "driver",
-                s(if matches!(m.kind, MemoryDeviceKind::Dimm { .. }) {
-                    "pc-dimm"
-                } else {
-                    "nvdimm"
-                }),
-            ),
-            ("node", n(m.node)),
-        ];
-        if let MemoryDeviceKind::Nvdimm {
-            label_kib, readonly, ..
-        } = &m.kind
-        {
-            if let Some(l) = label_kib {
-                dev.push(("label-size", n(l * 1024)));
-            }
-            if *readonly {
-                dev.push(("unarmed", Val::Bool(true)));
-            }
-        }
-        dev.push(("memdev", s(id)));
-        dev.push(("id", s(alias)));
-        dev.push(("slot", n(m.slot)));
-        if let Some(base) = m.base {
-            dev.push(("addr", n(base)));
-        }
-        out.push(Opt::props("-device", "driver", dev));
     }
     out
 }
 
+/// One memory device of a guest, with what it takes from its cell.
+struct MemCx<'a> {
+    g: &'a Guest,
+    m: &'a MemoryDevice,
+    /// libvirt's alias, the device's id.
+    alias: String,
+    /// Its backend's id.
+    id: String,
+    /// Its cell's binding, else the guest's.
+    binding: Option<&'a MemBinding>,
+    /// Its cell's memory backing.
+    backing: MemoryBacking,
+}
+
+/// A device's own host nodes, bound strictly.
+fn strict(host_nodes: Option<&IdSet>) -> Option<MemBinding> {
+    host_nodes.map(|nodes| MemBinding {
+        nodes: nodes.clone(),
+        policy: MemPolicy::Strict,
+        auto: false,
+    })
+}
+
+/// A virtio device's guest address, id and slot on the root bus.
+fn on_root_bus(cx: &MemCx, dev: &mut Vec<(&'static str, Val)>, pci: &PciAddress) {
+    if let Some(base) = cx.m.base {
+        dev.push(("memaddr", n(base)));
+    }
+    dev.push(("id", s(cx.alias.clone())));
+    dev.push(("bus", s(root_bus(cx.g))));
+    dev.push(("addr", s(format!("0x{:x}", pci.slot))));
+}
+
+fn virtio_mem(
+    cx: &MemCx,
+    (block_kib, requested_kib): (u64, u64),
+    host_nodes: Option<&IdSet>,
+    pci: &PciAddress,
+) -> Vec<Opt> {
+    let m = cx.m;
+    let page = m.hugepage_kib;
+    let own = strict(host_nodes);
+    // libvirt: the device preallocates what it plugs, the backend reserves
+    // nothing up front.
+    let mut props = ram_backend_props(
+        &cx.g.name,
+        &cx.id,
+        page,
+        m.size_kib,
+        own.as_ref().or(cx.binding),
+        &cx.backing,
+    );
+    props.retain(|(k, _)| *k != "prealloc");
+    let at = props.iter().position(|(k, _)| *k == "size").unwrap_or(props.len());
+    props.insert(at, ("reserve", Val::Bool(false)));
+    let mut dev = vec![
+        ("driver", s("virtio-mem-pci")),
+        ("node", n(m.node)),
+        ("block-size", n(block_kib * 1024)),
+        ("requested-size", n(requested_kib * 1024)),
+        ("memdev", s(cx.id.clone())),
+    ];
+    if page.is_some() || cx.backing.prealloc {
+        dev.push(("prealloc", Val::Bool(true)));
+    }
+    on_root_bus(cx, &mut dev, pci);
+    vec![
+        Opt::props("-object", "qom-type", props),
+        Opt::props("-device", "driver", dev),
+    ]
+}
+
+fn virtio_pmem(cx: &MemCx, path: &str, shared: Option<bool>, pci: &PciAddress) -> Vec<Opt> {
+    let mut obj = vec![
+        ("qom-type", s("memory-backend-file")),
+        ("id", s(cx.id.clone())),
+        ("mem-path", s(path.to_string())),
+    ];
+    if let Some(sh) = shared.or(cx.g.backing.shared) {
+        obj.push(("share", Val::Bool(sh)));
+    }
+    obj.push(("size", n(cx.m.size_kib * 1024)));
+    let mut dev = vec![("driver", s("virtio-pmem-pci")), ("memdev", s(cx.id.clone()))];
+    on_root_bus(cx, &mut dev, pci);
+    vec![
+        Opt::props("-object", "qom-type", obj),
+        Opt::props("-device", "driver", dev),
+    ]
+}
+
+/// A DIMM's backend: its own nodes, access and discard win over its cell's.
+fn dimm_backend(cx: &MemCx, host_nodes: Option<&IdSet>, shared: Option<bool>, discard: Option<bool>) -> Vec<Opt> {
+    let own = strict(host_nodes);
+    let binding = own.as_ref().or(cx.binding);
+    let mut backing = cx.backing;
+    backing.shared = shared.or(backing.shared);
+    backing.discard = discard.or(backing.discard);
+    ram_backend(&cx.g.name, &cx.id, cx.m.hugepage_kib, cx.m.size_kib, binding, &backing)
+}
+
+/// An NVDIMM's backend: its file.
+fn nvdimm_backend(cx: &MemCx, path: &str, align_kib: Option<u64>, pmem: bool, shared: Option<bool>) -> Vec<Opt> {
+    let g = cx.g;
+    let mut obj = vec![
+        ("qom-type", s("memory-backend-file")),
+        ("id", s(cx.id.clone())),
+        ("mem-path", s(path.to_string())),
+    ];
+    // An NVDIMM's own access mode wins over the guest's.
+    if let Some(sh) = shared.or(g.backing.shared) {
+        obj.push(("share", Val::Bool(sh)));
+    }
+    // libvirt preallocates an NVDIMM unless its backing is real persistent memory.
+    if !pmem {
+        obj.push(("prealloc", Val::Bool(true)));
+        if let Some(t) = g.backing.prealloc_threads {
+            obj.push(("prealloc-threads", n(t)));
+        }
+    }
+    obj.push(("size", n(cx.m.size_kib * 1024)));
+    if let Some(a) = align_kib {
+        obj.push(("align", n(a * 1024)));
+    }
+    if pmem {
+        obj.push(("pmem", Val::Bool(true)));
+    }
+    obj.extend(binding_props(cx.binding));
+    with_thread_context(obj)
+}
+
+/// The `pc-dimm` or `nvdimm` device in its slot.
+fn slot_device(cx: &MemCx) -> Opt {
+    let m = cx.m;
+    let mut dev = vec![
+        (
+            "driver",
+            s(if matches!(m.kind, MemoryDeviceKind::Dimm { .. }) {
+                "pc-dimm"
+            } else {
+                "nvdimm"
+            }),
+        ),
+        ("node", n(m.node)),
+    ];
+    if let MemoryDeviceKind::Nvdimm {
+        label_kib, readonly, ..
+    } = &m.kind
+    {
+        if let Some(l) = label_kib {
+            dev.push(("label-size", n(l * 1024)));
+        }
+        if *readonly {
+            dev.push(("unarmed", Val::Bool(true)));
+        }
+    }
+    dev.push(("memdev", s(cx.id.clone())));
+    dev.push(("id", s(cx.alias.clone())));
+    dev.push(("slot", n(m.slot)));
+    if let Some(base) = m.base {
+        dev.push(("addr", n(base)));
+    }
+    Opt::props("-device", "driver", dev)
+}
+
 /// Disks, NICs, serial/console, passthrough, in libvirt's order.
 pub fn devices(g: &Guest) -> Vec<Opt> {
+    let mut out = disks(g);
+    out.extend(nics(g));
+    out.extend(serial(g));
+    out.extend(hostdevs(g));
+    out
+}
+
+/// Each disk: its file and format nodes, then the device.
+fn disks(g: &Guest) -> Vec<Opt> {
     let mut out = Vec::new();
     for d in &g.devices {
         let DeviceKind::Disk { path, format, bus } = &d.kind else {
@@ -382,6 +446,12 @@ pub fn devices(g: &Guest) -> Vec<Opt> {
         ));
         out.push(Opt::props("-device", "driver", dev));
     }
+    out
+}
+
+/// Each NIC: its backend, then the device.
+fn nics(g: &Guest) -> Vec<Opt> {
+    let mut out = Vec::new();
     for d in &g.devices {
         let DeviceKind::Nic { source, model, mac } = &d.kind else {
             continue;
@@ -423,6 +493,12 @@ pub fn devices(g: &Guest) -> Vec<Opt> {
         }
         out.push(Opt::props("-device", "driver", dev));
     }
+    out
+}
+
+/// The serial port, once, for a serial port or a console.
+fn serial(g: &Guest) -> Vec<Opt> {
+    let mut out = Vec::new();
     if g.devices
         .iter()
         .any(|d| matches!(d.kind, DeviceKind::Serial | DeviceKind::Console))
@@ -439,6 +515,12 @@ pub fn devices(g: &Guest) -> Vec<Opt> {
             ],
         ));
     }
+    out
+}
+
+/// PCI passthrough.
+fn hostdevs(g: &Guest) -> Vec<Opt> {
+    let mut out = Vec::new();
     for d in &g.devices {
         let DeviceKind::Hostdev { host } = &d.kind else {
             continue;
