@@ -4,6 +4,7 @@
 
 use super::qemu_args::{Opt, Syntax, Val};
 use super::qemu_devices as dev;
+use super::qemu_memory as mem;
 use super::shell::{keyval, render_command};
 use crate::ir::*;
 
@@ -72,7 +73,7 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
         },
     ));
     if g.cells.is_empty() {
-        o.extend(dev::ram_backend(
+        o.extend(mem::ram_backend(
             &g.name,
             "pc.ram",
             g.hugepage_kib,
@@ -139,7 +140,7 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
             continue;
         }
         let binding = c.binding.as_ref().or(g.memory_binding.as_ref());
-        o.extend(dev::ram_backend(
+        o.extend(mem::ram_backend(
             &g.name,
             &format!("ram-node{}", c.id),
             c.hugepage_kib,
@@ -207,7 +208,7 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
         }
     }
     o.extend(dev::controllers(g));
-    o.extend(dev::memory_devices(g));
+    o.extend(mem::memory_devices(g));
     o.extend(dev::devices(g));
     o.extend(dev::hotplug_cpus(g));
     o
