@@ -174,12 +174,12 @@ impl miette::Diagnostic for Report {
     }
 }
 
-#[cfg(feature = "cli")]
 /// Text for a terminal: control characters written out (see [`crate::terminal`]).
 fn safe(text: &str) -> String {
     crate::terminal::escape(text).into_owned()
 }
 
+#[cfg(feature = "cli")]
 fn labeled(label: &Label) -> LabeledSpan {
     let text = if label.message.is_empty() {
         None
