@@ -30,7 +30,7 @@ pub(crate) fn build(
         guests: &compiled.checked.build.guests,
         syntax,
     };
-    let selected = match select(file, only, &built.outputs, out) {
+    let selected = match select(file, only, built.outputs, out) {
         Ok(s) => s,
         Err(code) => return code,
     };
