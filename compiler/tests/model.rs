@@ -1,6 +1,6 @@
 //! The checked model carries what the backends would otherwise decide again: each memory
-//! device's page size and the machine family are resolved once, when the guest is checked,
-//! and the libvirt XML and the QEMU line only read them.
+//! device's page size and host binding and the machine family are resolved once, when the
+//! guest is checked, and the libvirt XML and the QEMU line only read them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
@@ -118,4 +118,61 @@ fn the_machine_family_is_decided_once() {
         let xml = vnumac::lower::libvirt::domain_xml(&g[0]);
         assert!(xml.contains(&format!("model='{root}'")), "{machine}: {xml}");
     }
+}
+
+#[test]
+fn each_memory_device_carries_its_binding() {
+    let g = guests(
+        "guest g on=h {
+  memory 4GiB max=16GiB slots=4
+  vcpus 4
+  memory-policy mode=preferred nodeset=0
+  numa {
+    cell 0 cpus=0-1 memory=2GiB host-node=1 policy=interleave
+    cell 1 cpus=2-3 memory=2GiB
+  }
+  dimm size=1GiB node=0 host-node=0
+  dimm size=1GiB node=0
+  dimm size=1GiB node=1
+  nvdimm path=\"/dev/dax0.0\" size=512MiB node=0
+  virtio-pmem path=\"/var/lib/pmem0\" size=1GiB
+}
+",
+    );
+    let bindings: Vec<(String, Option<(String, &str)>)> = g[0]
+        .memory_devices
+        .iter()
+        .map(|m| {
+            let b = m.binding.as_ref().map(|b| (b.nodes.to_string(), b.policy.libvirt()));
+            (m.alias(), b)
+        })
+        .collect();
+    let want = [
+        // Its own host node, strictly.
+        ("dimm0", Some(("0", "strict"))),
+        // Its cell's.
+        ("dimm1", Some(("1", "interleave"))),
+        // The guest's, for a cell without a binding of its own.
+        ("dimm2", Some(("0", "preferred"))),
+        ("nvdimm3", Some(("1", "interleave"))),
+        // Its file backs it.
+        ("virtiopmem0", None),
+    ];
+    let want: Vec<(String, Option<(String, &str)>)> = want
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.map(|(n, p)| (n.to_string(), p))))
+        .collect();
+    assert_eq!(bindings, want);
+    let line = vnumac::lower::qemu::command_line(&g[0]);
+    let backend = |id: &str| {
+        line.lines()
+            .find(|l| l.contains(&format!("id={id},")))
+            .unwrap_or_else(|| panic!("no backend {id} in\n{line}"))
+            .to_string()
+    };
+    assert!(backend("memdimm0").contains("host-nodes=0,policy=bind"), "{line}");
+    assert!(backend("memdimm1").contains("host-nodes=1,policy=interleave"), "{line}");
+    assert!(backend("memdimm2").contains("host-nodes=0,policy=preferred"), "{line}");
+    assert!(backend("memnvdimm3").contains("host-nodes=1,policy=interleave"), "{line}");
+    assert!(!backend("memvirtiopmem0").contains("host-nodes"), "{line}");
 }

@@ -548,6 +548,17 @@ pub fn check_guest(
             MemoryDeviceKind::Nvdimm { .. } | MemoryDeviceKind::VirtioPmem { .. } => (cell_page, None),
         };
         d.hugepage_kib = page;
+        d.binding = match d.kind {
+            MemoryDeviceKind::VirtioPmem { .. } => None,
+            _ => own_nodes
+                .map(|nodes| MemBinding {
+                    nodes: nodes.clone(),
+                    policy: MemPolicy::Strict,
+                    auto: false,
+                })
+                .or_else(|| cell.and_then(|c| c.binding.clone()))
+                .or_else(|| memory_binding.clone()),
+        };
         // QEMU refuses a hugepage-backed DIMM or NVDIMM that is not whole pages.
         if let Some(page) = page
             && let Some(e) = whole_pages(&format!("`{}`'s size", d.alias()), d.size_kib, page, span_of("size"))
@@ -567,12 +578,7 @@ pub fn check_guest(
             continue;
         }
         let Some(h) = cx.host else { continue };
-        let own = own_nodes.map(|nodes| MemBinding {
-            nodes: nodes.clone(),
-            policy: MemPolicy::Strict,
-            auto: false,
-        });
-        if let Some(b) = own.or(cell.and_then(|c| c.binding.clone())).or(memory_binding.clone())
+        if let Some(b) = &d.binding
             && (b.policy.binds() || page.is_some())
         {
             let span = if own_nodes.is_some() {

@@ -395,6 +395,7 @@ pub fn check(
             slot,
             base,
             hugepage_kib: None,
+            binding: None,
         });
         out.statements.push(index);
     }

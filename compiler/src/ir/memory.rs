@@ -137,6 +137,9 @@ pub struct MemoryDevice {
     /// The hugepage size its memory comes in: its own page size (4 KiB, the base page, is
     /// ordinary memory: None), else its cell's, else the guest's.
     pub hugepage_kib: Option<u64>,
+    /// The host nodes its memory is bound to: its own host nodes (strictly), else its
+    /// cell's binding, else the guest's; None for virtio-pmem, which its file backs.
+    pub binding: Option<MemBinding>,
 }
 
 impl MemoryDevice {

@@ -3,7 +3,6 @@
 
 use super::qemu_args::{Opt, Val, n, s};
 use crate::ir::*;
-use crate::sets::IdSet;
 
 /// A memory backend's host binding, in libvirt's place (after size, align, pmem).
 pub fn binding_props(binding: Option<&MemBinding>) -> Vec<(&'static str, Val)> {
@@ -138,25 +137,19 @@ pub fn memory_devices(g: &Guest) -> Vec<Opt> {
             m,
             alias: m.alias(),
             id: format!("mem{}", m.alias()),
-            binding: cell.and_then(|c| c.binding.as_ref()).or(g.memory_binding.as_ref()),
+            binding: m.binding.as_ref(),
             backing: cell.map_or(g.backing, |c| c.backing(&g.backing)),
         };
         match &m.kind {
             MemoryDeviceKind::VirtioMem {
                 block_kib,
                 requested_kib,
-                host_nodes,
                 pci,
                 ..
-            } => out.extend(virtio_mem(&cx, (*block_kib, *requested_kib), host_nodes.as_ref(), pci)),
+            } => out.extend(virtio_mem(&cx, (*block_kib, *requested_kib), pci)),
             MemoryDeviceKind::VirtioPmem { path, shared, pci } => out.extend(virtio_pmem(&cx, path, *shared, pci)),
-            MemoryDeviceKind::Dimm {
-                host_nodes,
-                shared,
-                discard,
-                ..
-            } => {
-                out.extend(dimm_backend(&cx, host_nodes.as_ref(), *shared, *discard));
+            MemoryDeviceKind::Dimm { shared, discard, .. } => {
+                out.extend(dimm_backend(&cx, *shared, *discard));
                 out.push(slot_device(&cx));
             }
             MemoryDeviceKind::Nvdimm {
@@ -182,19 +175,10 @@ struct MemCx<'a> {
     alias: String,
     /// Its backend's id.
     id: String,
-    /// Its cell's binding, else the guest's.
+    /// Its host binding, as the model resolved it.
     binding: Option<&'a MemBinding>,
     /// Its cell's memory backing.
     backing: MemoryBacking,
-}
-
-/// A device's own host nodes, bound strictly.
-fn strict(host_nodes: Option<&IdSet>) -> Option<MemBinding> {
-    host_nodes.map(|nodes| MemBinding {
-        nodes: nodes.clone(),
-        policy: MemPolicy::Strict,
-        auto: false,
-    })
 }
 
 /// A virtio device's guest address, id and slot on the root bus.
@@ -207,25 +191,12 @@ fn on_root_bus(cx: &MemCx, dev: &mut Vec<(&'static str, Val)>, pci: &PciAddress)
     dev.push(("addr", s(format!("0x{:x}", pci.slot))));
 }
 
-fn virtio_mem(
-    cx: &MemCx,
-    (block_kib, requested_kib): (u64, u64),
-    host_nodes: Option<&IdSet>,
-    pci: &PciAddress,
-) -> Vec<Opt> {
+fn virtio_mem(cx: &MemCx, (block_kib, requested_kib): (u64, u64), pci: &PciAddress) -> Vec<Opt> {
     let m = cx.m;
     let page = m.hugepage_kib;
-    let own = strict(host_nodes);
     // libvirt: the device preallocates what it plugs, the backend reserves
     // nothing up front.
-    let mut props = ram_backend_props(
-        &cx.g.name,
-        &cx.id,
-        page,
-        m.size_kib,
-        own.as_ref().or(cx.binding),
-        &cx.backing,
-    );
+    let mut props = ram_backend_props(&cx.g.name, &cx.id, page, m.size_kib, cx.binding, &cx.backing);
     props.retain(|(k, _)| *k != "prealloc");
     let at = props.iter().position(|(k, _)| *k == "size").unwrap_or(props.len());
     props.insert(at, ("reserve", Val::Bool(false)));
@@ -264,14 +235,19 @@ fn virtio_pmem(cx: &MemCx, path: &str, shared: Option<bool>, pci: &PciAddress) -
     ]
 }
 
-/// A DIMM's backend: its own nodes, access and discard win over its cell's.
-fn dimm_backend(cx: &MemCx, host_nodes: Option<&IdSet>, shared: Option<bool>, discard: Option<bool>) -> Vec<Opt> {
-    let own = strict(host_nodes);
-    let binding = own.as_ref().or(cx.binding);
+/// A DIMM's backend: its own access and discard win over its cell's.
+fn dimm_backend(cx: &MemCx, shared: Option<bool>, discard: Option<bool>) -> Vec<Opt> {
     let mut backing = cx.backing;
     backing.shared = shared.or(backing.shared);
     backing.discard = discard.or(backing.discard);
-    ram_backend(&cx.g.name, &cx.id, cx.m.hugepage_kib, cx.m.size_kib, binding, &backing)
+    ram_backend(
+        &cx.g.name,
+        &cx.id,
+        cx.m.hugepage_kib,
+        cx.m.size_kib,
+        cx.binding,
+        &backing,
+    )
 }
 
 /// An NVDIMM's backend: its file.
