@@ -173,6 +173,9 @@ fn each_memory_device_carries_its_binding() {
     assert!(backend("memdimm0").contains("host-nodes=0,policy=bind"), "{line}");
     assert!(backend("memdimm1").contains("host-nodes=1,policy=interleave"), "{line}");
     assert!(backend("memdimm2").contains("host-nodes=0,policy=preferred"), "{line}");
-    assert!(backend("memnvdimm3").contains("host-nodes=1,policy=interleave"), "{line}");
+    assert!(
+        backend("memnvdimm3").contains("host-nodes=1,policy=interleave"),
+        "{line}"
+    );
     assert!(!backend("memvirtiopmem0").contains("host-nodes"), "{line}");
 }
