@@ -1,50 +1,9 @@
-//! vCPU hotplug: which vCPUs are online at boot and in which order the rest come
-//! and go, so that every cell keeps its share of online vCPUs within one unit.
-
-pub use crate::place::hotplug::{fixed_states, order, states, unit};
+//! `vnumac plan`: the hot-plug plan ([`crate::place::hotplug`]) written out as virsh and
+//! QMP commands.
 
 use crate::ir::Guest;
-use crate::sets::IdSet;
-
-/// The online sets on the way from `from` online vCPUs to `to`, one unit per step.
-pub fn steps(g: &Guest, from: u32, to: u32) -> Vec<(bool, IdSet)> {
-    let seq = order(g);
-    let unit = unit(g) as usize;
-    let (from, to) = (from as usize, to as usize);
-    let mut out = Vec::new();
-    if to > from {
-        for chunk in seq[from.min(seq.len())..to.min(seq.len())].chunks(unit) {
-            out.push((true, chunk.iter().copied().collect()));
-        }
-    } else {
-        let part = &seq[to.min(seq.len())..from.min(seq.len())];
-        let mut rev: Vec<&[u32]> = part.chunks(unit).collect();
-        rev.reverse();
-        for chunk in rev {
-            out.push((false, chunk.iter().copied().collect()));
-        }
-    }
-    out
-}
-
-/// QEMU's CPU device type for the guest's CPU model.
-pub fn cpu_driver(g: &Guest) -> String {
-    match &g.cpu {
-        crate::ir::CpuMode::HostPassthrough | crate::ir::CpuMode::HostModel => "host-x86_64-cpu".into(),
-        crate::ir::CpuMode::Maximum => "max-x86_64-cpu".into(),
-        crate::ir::CpuMode::Custom(m) => format!("{m}-x86_64-cpu"),
-    }
-}
-
-/// Where QEMU puts vCPU `id`: (socket, die, core, thread), socket-major as libvirt numbers them.
-pub fn position(g: &Guest, id: u32) -> (u32, u32, u32, u32) {
-    let t = g.effective_topology();
-    let thread = id % t.threads.max(1);
-    let core = id / t.threads.max(1) % t.cores.max(1);
-    let die = id / (t.threads.max(1) * t.cores.max(1)) % t.dies.max(1);
-    let socket = id / t.per_socket().max(1);
-    (socket, die, core, thread)
-}
+use crate::lower::qemu_devices::cpu_driver;
+pub use crate::place::hotplug::{fixed_states, order, states, steps, unit};
 
 /// One QMP command of `vnumac plan`, written by serde_json so that every value is a JSON
 /// string or number whatever it contains. Fields are in the order QMP users expect.
@@ -88,7 +47,7 @@ pub fn plan_text(g: &Guest, to: u32) -> Result<String, String> {
     let from = g.boot_vcpus();
     let unit = unit(g);
     let mut out = String::new();
-    let name = crate::lower::shell::quote(&g.name);
+    let name = crate::text::shell_quote(&g.name);
     out.push_str(&format!(
         "# guest {}: {from} → {to} vCPUs online, {} at a time; every cell stays within one unit of its share\n",
         crate::syntax::write::comment(&g.name),
@@ -111,11 +70,12 @@ pub fn plan_text(g: &Guest, to: u32) -> Result<String, String> {
     }
     out.push_str("\n# the same over QMP (the `id`s are those libvirt gives hot-plugged vCPUs)\n");
     let driver = cpu_driver(g);
-    let dies = g.effective_topology().dies > 1;
+    let topology = g.effective_topology();
+    let dies = topology.dies > 1;
     for (enable, set) in &steps {
         for id in set.iter() {
             let command = if *enable {
-                let (s, d, c, t) = position(g, id);
+                let (s, d, c, t) = topology.position(id);
                 Qmp {
                     execute: "device_add",
                     arguments: QmpArgs {
@@ -152,6 +112,7 @@ pub fn plan_text(g: &Guest, to: u32) -> Result<String, String> {
 mod tests {
     use super::*;
     use crate::ir::*;
+    use crate::sets::IdSet;
 
     fn guest(cells: &[&str], threads: u32) -> Guest {
         let cells: Vec<GuestCell> = cells
@@ -170,16 +131,7 @@ mod tests {
         let vcpus = cells.iter().map(|c| c.vcpus.len() as u32).sum();
         Guest {
             name: "g".into(),
-            domain_type: DomainType::Kvm,
-            machine: "q35".into(),
-            cpu: CpuMode::HostPassthrough,
-            cpu_options: Default::default(),
-            iothreads: 0,
-            iothread_pin: None,
             memory_kib: 1024 * cells.len() as u64,
-            locked: false,
-            hugepage_kib: None,
-            backing: Default::default(),
             vcpus,
             topology: Some(Topology {
                 sockets: cells.len() as u32,
@@ -188,63 +140,8 @@ mod tests {
                 threads,
             }),
             cells,
-            distances: None,
-            hmat: Default::default(),
-            pins: Vec::new(),
-            emulator_pin: None,
-            memory_binding: None,
-            vcpu_states: Vec::new(),
-            max_memory: None,
-            memory_devices: Vec::new(),
-            controllers: Vec::new(),
-            devices: Vec::new(),
-            spans: GuestSpans::default(),
+            ..Default::default()
         }
-    }
-
-    #[test]
-    fn the_talks_unplug_leaves_two_per_cell() {
-        let g = guest(&["0-3", "4-7", "8-11", "12-15"], 2);
-        let online: IdSet = order(&g).into_iter().take(8).collect();
-        assert_eq!(online.to_string(), "0-1,4-5,8-9,12-13");
-        let g = guest(&["0-3", "4-7", "8-11", "12-15"], 1);
-        let online: IdSet = order(&g).into_iter().take(8).collect();
-        assert_eq!(online.to_string(), "0-1,4-5,8-9,12-13");
-    }
-
-    #[test]
-    fn every_prefix_is_balanced_for_uneven_cells() {
-        let g = guest(&["0-2", "3-4", "5-9"], 1);
-        let seq = order(&g);
-        assert_eq!(seq.len(), 10);
-        assert_eq!(seq[0], 0);
-        for k in 1..=10 {
-            let online: IdSet = seq.iter().take(k).copied().collect();
-            let shares: Vec<f64> = g
-                .cells
-                .iter()
-                .map(|c| c.vcpus.intersection(&online).len() as f64 / c.vcpus.len() as f64)
-                .collect();
-            let counts: Vec<usize> = g.cells.iter().map(|c| c.vcpus.intersection(&online).len()).collect();
-            // Each cell's online count is within one vCPU of its proportional share.
-            for (c, cnt) in g.cells.iter().zip(&counts) {
-                let ideal = k as f64 * c.vcpus.len() as f64 / 10.0;
-                assert!(
-                    (*cnt as f64 - ideal).abs() <= 1.0,
-                    "k={k} shares={shares:?} counts={counts:?}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn states_fix_vcpu0_and_enable_the_boot_set() {
-        let g = guest(&["0-3", "4-7"], 1);
-        let s = states(&g, 4);
-        assert!(!s[0].hotpluggable && s[0].enabled && s[0].order == Some(1));
-        let enabled: IdSet = s.iter().filter(|v| v.enabled).map(|v| v.id).collect();
-        assert_eq!(enabled.to_string(), "0-1,4-5");
-        assert!(s.iter().skip(1).all(|v| v.hotpluggable));
     }
 
     /// Every QMP line is JSON whose values are the literal strings, whatever a model holds.

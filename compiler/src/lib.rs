@@ -24,5 +24,6 @@ pub mod source;
 pub mod span;
 pub mod syntax;
 pub mod terminal;
+pub mod text;
 pub mod units;
 pub mod write;

@@ -79,7 +79,7 @@ pub fn check_guest(
     let mut mem = super::memdev::check(body.find("memory"), &memdevs, &cells.cells, memory.kib, cx.diags);
     let binding = memory_binding.as_ref();
     super::memdev::host::check(
-        &mem,
+        &mut mem,
         &memdevs,
         &cells.cells,
         memory.hugepage_kib,
@@ -154,6 +154,7 @@ impl Parts {
         let mut g = Guest {
             name,
             domain_type: platform.domain_type,
+            family: platform.family(),
             machine: platform.machine,
             cpu: platform.cpu,
             cpu_options: platform.cpu_options,

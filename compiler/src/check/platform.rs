@@ -2,7 +2,7 @@
 
 use super::body::Body;
 use super::cx::Cx;
-use crate::ir::{CpuMode, CpuOptions, DomainType};
+use crate::ir::{CpuMode, CpuOptions, DomainType, MachineFamily};
 
 pub(super) struct Platform {
     pub(super) domain_type: DomainType,
@@ -14,7 +14,11 @@ pub(super) struct Platform {
 impl Platform {
     /// A q35 machine: PCIe, and the chipset on the root bus's last slot.
     pub(super) fn q35(&self) -> bool {
-        self.machine == "q35" || self.machine.starts_with("pc-q35")
+        self.family() == MachineFamily::Q35
+    }
+
+    pub(super) fn family(&self) -> MachineFamily {
+        MachineFamily::of(&self.machine)
     }
 }
 

@@ -125,16 +125,6 @@ fn vcpu_list(root: &Node, vcpus: u32) -> Result<Vec<VcpuEntry>, ImportError> {
 fn model_guest(d: &Draft) -> ir::Guest {
     ir::Guest {
         name: d.name.clone(),
-        domain_type: ir::DomainType::Kvm,
-        machine: "q35".into(),
-        cpu: ir::CpuMode::HostPassthrough,
-        cpu_options: Default::default(),
-        iothreads: 0,
-        iothread_pin: None,
-        memory_kib: 0,
-        locked: false,
-        hugepage_kib: None,
-        backing: Default::default(),
         vcpus: d.vcpus,
         topology: d.topology,
         cells: d
@@ -150,16 +140,6 @@ fn model_guest(d: &Draft) -> ir::Guest {
                 discard: None,
             })
             .collect(),
-        distances: None,
-        hmat: Default::default(),
-        pins: Vec::new(),
-        emulator_pin: None,
-        memory_binding: None,
-        vcpu_states: Vec::new(),
-        max_memory: None,
-        memory_devices: Vec::new(),
-        controllers: Vec::new(),
-        devices: Vec::new(),
-        spans: ir::GuestSpans::default(),
+        ..Default::default()
     }
 }

@@ -1,6 +1,7 @@
 //! Checked guest → libvirt domain XML.
 
 use super::xml::Element;
+/// Re-exported for the callers that name disks as libvirt does.
 use crate::ir::*;
 use crate::names::{alias_safe, drive_letters};
 use crate::sets::IdSet;
@@ -70,12 +71,13 @@ pub fn domain_xml(g: &Guest) -> String {
     d.push(Element::new("on_reboot").text("restart"));
     d.push(Element::new("on_crash").text("destroy"));
     let mut devices = Element::new("devices").child(Element::new("emulator").text("/usr/bin/qemu-system-x86_64"));
-    devices.push(
-        Element::new("controller")
-            .attr("type", "pci")
-            .attr("index", 0)
-            .attr("model", if g.is_q35() { "pcie-root" } else { "pci-root" }),
-    );
+    devices.push(Element::new("controller").attr("type", "pci").attr("index", 0).attr(
+        "model",
+        match g.family {
+            MachineFamily::Q35 => "pcie-root",
+            MachineFamily::Pc => "pci-root",
+        },
+    ));
     // No USB: the QEMU line says `usb=off`, and libvirt would otherwise add a controller and root ports.
     devices.push(Element::new("controller").attr("type", "usb").attr("model", "none"));
     for c in &g.controllers {
@@ -280,10 +282,6 @@ fn cpu(g: &Guest) -> Element {
 fn memory_device(m: &MemoryDevice) -> Element {
     let size = Element::new("size").attr("unit", "KiB").text(m.size_kib);
     let node = Element::new("node").text(m.node);
-    let mut address = Element::new("address").attr("type", "dimm").attr("slot", m.slot);
-    if let Some(base) = m.base {
-        address = address.attr("base", format!("0x{base:x}"));
-    }
     let base = m.base.map(|b| Element::new("address").attr("base", format!("0x{b:x}")));
     match &m.kind {
         MemoryDeviceKind::VirtioMem {
@@ -294,14 +292,7 @@ fn memory_device(m: &MemoryDevice) -> Element {
             pci,
         } => {
             let mut e = Element::new("memory").attr("model", "virtio-mem");
-            let mut source = Element::new("source");
-            if let Some(nodes) = host_nodes {
-                source.push(Element::new("nodemask").text(nodes));
-            }
-            if let Some(p) = page_kib {
-                source.push(Element::new("pagesize").attr("unit", "KiB").text(p));
-            }
-            if source.has_children() {
+            if let Some(source) = ram_source(host_nodes.as_ref(), *page_kib) {
                 e.push(source);
             }
             let mut target = Element::new("target")
@@ -315,10 +306,7 @@ fn memory_device(m: &MemoryDevice) -> Element {
             e.child(target).child(pci_address(pci))
         }
         MemoryDeviceKind::VirtioPmem { path, shared, pci } => {
-            let mut e = Element::new("memory").attr("model", "virtio-pmem");
-            if let Some(sh) = shared {
-                e = e.attr("access", if *sh { "shared" } else { "private" });
-            }
+            let e = with_access(Element::new("memory").attr("model", "virtio-pmem"), *shared);
             let mut target = Element::new("target").child(size);
             if let Some(b) = base {
                 target.push(b);
@@ -333,24 +321,15 @@ fn memory_device(m: &MemoryDevice) -> Element {
             shared,
             discard,
         } => {
-            let mut e = Element::new("memory").attr("model", "dimm");
-            if let Some(sh) = shared {
-                e = e.attr("access", if *sh { "shared" } else { "private" });
-            }
+            let mut e = with_access(Element::new("memory").attr("model", "dimm"), *shared);
             if let Some(d) = discard {
                 e = e.attr("discard", if *d { "yes" } else { "no" });
             }
-            let mut source = Element::new("source");
-            if let Some(nodes) = host_nodes {
-                source.push(Element::new("nodemask").text(nodes));
-            }
-            if let Some(p) = page_kib {
-                source.push(Element::new("pagesize").attr("unit", "KiB").text(p));
-            }
-            if source.has_children() {
+            if let Some(source) = ram_source(host_nodes.as_ref(), *page_kib) {
                 e.push(source);
             }
-            e.child(Element::new("target").child(size).child(node)).child(address)
+            e.child(Element::new("target").child(size).child(node))
+                .child(dimm_address(m))
         }
         MemoryDeviceKind::Nvdimm {
             path,
@@ -360,10 +339,7 @@ fn memory_device(m: &MemoryDevice) -> Element {
             shared,
             readonly,
         } => {
-            let mut e = Element::new("memory").attr("model", "nvdimm");
-            if let Some(sh) = shared {
-                e = e.attr("access", if *sh { "shared" } else { "private" });
-            }
+            let e = with_access(Element::new("memory").attr("model", "nvdimm"), *shared);
             let mut source = Element::new("source").child(Element::new("path").text(path));
             if let Some(a) = align_kib {
                 source.push(Element::new("alignsize").attr("unit", "KiB").text(a));
@@ -378,8 +354,37 @@ fn memory_device(m: &MemoryDevice) -> Element {
             if *readonly {
                 target.push(Element::new("readonly"));
             }
-            e.child(source).child(target).child(address)
+            e.child(source).child(target).child(dimm_address(m))
         }
+    }
+}
+
+/// `access='shared'` or `'private'` when the device says.
+fn with_access(e: Element, shared: Option<bool>) -> Element {
+    match shared {
+        Some(sh) => e.attr("access", if sh { "shared" } else { "private" }),
+        None => e,
+    }
+}
+
+/// A RAM device's `<source>`: its own nodes and page size, when it has either.
+fn ram_source(host_nodes: Option<&IdSet>, page_kib: Option<u64>) -> Option<Element> {
+    let mut source = Element::new("source");
+    if let Some(nodes) = host_nodes {
+        source.push(Element::new("nodemask").text(nodes));
+    }
+    if let Some(p) = page_kib {
+        source.push(Element::new("pagesize").attr("unit", "KiB").text(p));
+    }
+    source.has_children().then_some(source)
+}
+
+/// A DIMM's or NVDIMM's slot, and its base address when it has one.
+fn dimm_address(m: &MemoryDevice) -> Element {
+    let address = Element::new("address").attr("type", "dimm").attr("slot", m.slot);
+    match m.base {
+        Some(base) => address.attr("base", format!("0x{base:x}")),
+        None => address,
     }
 }
 

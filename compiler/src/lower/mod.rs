@@ -5,6 +5,7 @@ pub mod libvirt;
 pub mod qemu;
 pub mod qemu_args;
 pub mod qemu_devices;
+pub mod qemu_memory;
 pub mod shell;
 pub mod xml;
 

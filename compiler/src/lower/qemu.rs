@@ -4,6 +4,7 @@
 
 use super::qemu_args::{Opt, Syntax, Val};
 use super::qemu_devices as dev;
+use super::qemu_memory as mem;
 use super::shell::{keyval, render_command};
 use crate::ir::*;
 
@@ -15,6 +16,54 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
         "-name",
         format!("guest={},debug-threads=on", keyval(&g.name)),
     )];
+    o.push(machine(g));
+    o.push(Opt::plain(
+        "-accel",
+        match g.domain_type {
+            DomainType::Kvm => "kvm",
+            DomainType::Qemu => "tcg",
+        },
+    ));
+    o.push(cpu(g));
+    o.extend(memory(g));
+    let legacy = legacy_numa(g);
+    if legacy && g.backing.prealloc {
+        o.push(Opt::flag("-mem-prealloc"));
+    }
+    o.push(Opt::plain(
+        "-overcommit",
+        format!("mem-lock={}", if g.locked { "on" } else { "off" }),
+    ));
+    o.push(smp(g));
+    // I/O threads; libvirt pins them through cgroups, not here.
+    for id in 1..=g.iothreads {
+        o.push(Opt::props(
+            "-object",
+            "qom-type",
+            vec![
+                ("qom-type", Val::Str("iothread".into())),
+                ("id", Val::Str(format!("iothread{id}"))),
+            ],
+        ));
+    }
+    o.extend(cells(g, legacy));
+    if let Some(m) = &g.distances {
+        for (i, row) in m.iter().enumerate() {
+            for (j, v) in row.iter().enumerate() {
+                o.push(Opt::plain("-numa", format!("dist,src={i},dst={j},val={v}")));
+            }
+        }
+    }
+    o.extend(hmat(g));
+    o.extend(dev::controllers(g));
+    o.extend(mem::memory_devices(g));
+    o.extend(dev::devices(g));
+    o.extend(dev::hotplug_cpus(g));
+    o
+}
+
+/// `-machine`: the type, then what the guest's memory and HMAT need.
+fn machine(g: &Guest) -> Opt {
     let mut machine = format!("{},usb=off,dump-guest-core=off", keyval(&g.machine));
     if g.memory_devices
         .iter()
@@ -29,14 +78,10 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
         machine.push_str(",hmat=on");
     }
     machine.push_str(",acpi=on");
-    o.push(Opt::plain("-machine", machine));
-    o.push(Opt::plain(
-        "-accel",
-        match g.domain_type {
-            DomainType::Kvm => "kvm",
-            DomainType::Qemu => "tcg",
-        },
-    ));
+    Opt::plain("-machine", machine)
+}
+
+fn cpu(g: &Guest) -> Opt {
     let migratable = if g.cpu_options.migratable { "on" } else { "off" };
     let mut cpu = match &g.cpu {
         CpuMode::HostPassthrough => format!("host,migratable={migratable}"),
@@ -49,7 +94,11 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
     for (name, on) in &g.cpu_options.features {
         cpu.push_str(&format!(",{name}={}", if *on { "on" } else { "off" }));
     }
-    o.push(Opt::plain("-cpu", cpu));
+    Opt::plain("-cpu", cpu)
+}
+
+/// `-m`, and the memory backend of a guest without cells.
+fn memory(g: &Guest) -> Vec<Opt> {
     // libvirt rounds the initial memory (the sum of the cells, or `<memory>`) up to 1 MiB,
     // and libvirt 9.0 writes `-m` in MiB when memory hotplug is off.
     let written_kib: u64 = if g.cells.is_empty() {
@@ -58,7 +107,7 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
         g.cells.iter().map(|c| c.memory_kib).sum()
     };
     let initial_kib = written_kib.div_ceil(1024) * 1024;
-    o.push(Opt::plain(
+    let mut o = vec![Opt::plain(
         "-m",
         match &g.max_memory {
             // Without slots (virtio devices only) QEMU gets none, as libvirt writes it.
@@ -70,9 +119,9 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
             ),
             None => format!("{}", initial_kib / 1024),
         },
-    ));
+    )];
     if g.cells.is_empty() {
-        o.extend(dev::ram_backend(
+        o.extend(mem::ram_backend(
             &g.name,
             "pc.ram",
             g.hugepage_kib,
@@ -81,22 +130,18 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
             &g.backing,
         ));
     }
-    let legacy = legacy_numa(g);
-    if legacy && g.backing.prealloc {
-        o.push(Opt::flag("-mem-prealloc"));
-    }
-    o.push(Opt::plain(
-        "-overcommit",
-        format!("mem-lock={}", if g.locked { "on" } else { "off" }),
-    ));
+    o
+}
+
+/// `-smp`: libvirt counts only the vCPUs that are online and not hot-pluggable; it plugs
+/// the enabled hot-pluggable ones over QMP after start (here: `-device`s at the end).
+fn smp(g: &Guest) -> Opt {
     let t = g.effective_topology();
     let dies = if g.topology.is_some() {
         format!(",dies={}", t.dies)
     } else {
         String::new()
     };
-    // libvirt counts only the vCPUs that are online and not hot-pluggable; it plugs the
-    // enabled hot-pluggable ones over QMP after start (here: `-device`s at the end).
     let fixed = if g.vcpu_states.is_empty() {
         g.vcpus
     } else {
@@ -107,24 +152,18 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
     } else {
         format!(",maxcpus={}", g.vcpus)
     };
-    o.push(Opt::plain(
+    Opt::plain(
         "-smp",
         format!(
             "{fixed}{maxcpus},sockets={}{dies},cores={},threads={}",
             t.sockets, t.cores, t.threads
         ),
-    ));
-    // I/O threads; libvirt pins them through cgroups, not here.
-    for id in 1..=g.iothreads {
-        o.push(Opt::props(
-            "-object",
-            "qom-type",
-            vec![
-                ("qom-type", Val::Str("iothread".into())),
-                ("id", Val::Str(format!("iothread{id}"))),
-            ],
-        ));
-    }
+    )
+}
+
+/// Each cell: its memory backend and `-numa node`, or the legacy `-numa node,mem=`.
+fn cells(g: &Guest, legacy: bool) -> Vec<Opt> {
+    let mut o = Vec::new();
     for c in &g.cells {
         if legacy {
             let mut node = format!("node,nodeid={}", c.id);
@@ -139,7 +178,7 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
             continue;
         }
         let binding = c.binding.as_ref().or(g.memory_binding.as_ref());
-        o.extend(dev::ram_backend(
+        o.extend(mem::ram_backend(
             &g.name,
             &format!("ram-node{}", c.id),
             c.hugepage_kib,
@@ -157,15 +196,13 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
         node.push_str(&format!(",memdev=ram-node{}", c.id));
         o.push(Opt::plain("-numa", node));
     }
-    if let Some(m) = &g.distances {
-        for (i, row) in m.iter().enumerate() {
-            for (j, v) in row.iter().enumerate() {
-                o.push(Opt::plain("-numa", format!("dist,src={i},dst={j},val={v}")));
-            }
-        }
-    }
-    // HMAT, as libvirt writes it (qemuBuildNumaHMATCommandLine): links in the order written,
-    // then each cell's caches.
+    o
+}
+
+/// HMAT, as libvirt writes it (qemuBuildNumaHMATCommandLine): links in the order written,
+/// then each cell's caches.
+fn hmat(g: &Guest) -> Vec<Opt> {
+    let mut o = Vec::new();
     for l in &g.hmat.links {
         let hierarchy = match l.cache {
             None => "memory",
@@ -206,10 +243,6 @@ pub fn opts(g: &Guest) -> Vec<Opt> {
             ));
         }
     }
-    o.extend(dev::controllers(g));
-    o.extend(dev::memory_devices(g));
-    o.extend(dev::devices(g));
-    o.extend(dev::hotplug_cpus(g));
     o
 }
 

@@ -1,8 +1,7 @@
-//! QEMU options for PCI controllers, memory devices, disks, NICs, consoles, passthrough
-//! and hot-plugged vCPUs, in libvirt's order and spelling.
+//! QEMU options for PCI controllers, disks, NICs, consoles, passthrough and hot-plugged
+//! vCPUs, in libvirt's order and spelling.
 
 use super::qemu_args::{Opt, Val, n, s};
-use crate::hotplug;
 use crate::ir::*;
 
 /// The QEMU id libvirt gives a controller: its user alias `ua-NAME`, as in the XML.
@@ -61,296 +60,17 @@ pub fn controllers(g: &Guest) -> Vec<Opt> {
         .collect()
 }
 
-/// A memory backend's host binding, in libvirt's place (after size, align, pmem).
-pub fn binding_props(binding: Option<&MemBinding>) -> Vec<(&'static str, Val)> {
-    match binding {
-        Some(b) => match b.policy.qemu() {
-            Some(policy) => vec![("host-nodes", Val::Ids(b.nodes.clone())), ("policy", s(policy))],
-            None => Vec::new(),
-        },
-        None => Vec::new(),
-    }
-}
-
-/// Where a file-backed backend without hugepages keeps its file: libvirt's default
-/// memory_backing_dir, one directory per guest (libvirt adds the domain id: `-1-NAME`).
-pub fn memory_file(guest: &str, id: &str) -> String {
-    format!("/var/lib/libvirt/qemu/ram/{guest}/{id}")
-}
-
-/// A guest RAM backend (a cell, the memory of a guest without cells, a DIMM), typed and
-/// ordered as libvirt's `qemuBuildMemoryBackendProps`: memfd when the source is memfd; a
-/// file for hugepages, an access mode or a file source; else RAM. Then [mem-path,
-/// discard-data | hugetlb, hugetlbsize], share, [x-use-…], prealloc, size, binding.
-pub fn ram_backend(
-    guest: &str,
-    id: &str,
-    page: Option<u64>,
-    kib: u64,
-    binding: Option<&MemBinding>,
-    backing: &MemoryBacking,
-) -> Vec<Opt> {
-    with_thread_context(ram_backend_props(guest, id, page, kib, binding, backing))
-}
-
-/// The properties of `ram_backend`'s memory backend.
-fn ram_backend_props(
-    guest: &str,
-    id: &str,
-    page: Option<u64>,
-    kib: u64,
-    binding: Option<&MemBinding>,
-    backing: &MemoryBacking,
-) -> Vec<(&'static str, Val)> {
-    let mut props = Vec::new();
-    let file = page.is_some() || backing.shared.is_some() || backing.source == MemorySource::File;
-    let kind = match backing.source {
-        MemorySource::Memfd => "memory-backend-memfd",
-        _ if file => "memory-backend-file",
-        _ => "memory-backend-ram",
-    };
-    props.push(("qom-type", s(kind)));
-    props.push(("id", s(id)));
-    match (kind, page) {
-        ("memory-backend-memfd", Some(size)) => {
-            props.push(("hugetlb", Val::Bool(true)));
-            props.push(("hugetlbsize", n(size * 1024)));
-        }
-        ("memory-backend-file", Some(size)) => props.push(("mem-path", s(super::hugepage_mount(size)))),
-        ("memory-backend-file", None) => props.push(("mem-path", s(memory_file(guest, id)))),
-        _ => {}
-    }
-    if kind == "memory-backend-file"
-        && let Some(discard) = backing.discard
-    {
-        props.push(("discard-data", Val::Bool(discard)));
-    }
-    if kind != "memory-backend-ram"
-        && let Some(shared) = backing.shared
-    {
-        props.push(("share", Val::Bool(shared)));
-    }
-    // libvirt keeps file-backed system memory migratable to older QEMUs this way.
-    if id == "pc.ram" && kind != "memory-backend-ram" {
-        props.push(("x-use-canonical-path-for-ramblock-id", Val::Bool(false)));
-    }
-    if page.is_some() || backing.prealloc {
-        props.push(("prealloc", Val::Bool(true)));
-        if let Some(t) = backing.prealloc_threads {
-            props.push(("prealloc-threads", n(t)));
-        }
-    }
-    props.push(("size", n(kib * 1024)));
-    props.extend(binding_props(binding));
-    props
-}
-
-/// The root bus: `pcie.0` on q35, `pci.0` on the i440fx `pc` machines.
-fn root_bus(g: &Guest) -> &'static str {
-    if g.machine == "q35" || g.machine.starts_with("pc-q35") {
-        "pcie.0"
-    } else {
-        "pci.0"
-    }
-}
-
-/// libvirt (with QEMU ≥ 7.2) preallocates bound memory from threads on the bound nodes:
-/// a `thread-context` object before the backend, named by the backend's `prealloc-context`.
-pub fn with_thread_context(mut props: Vec<(&'static str, Val)>) -> Vec<Opt> {
-    let prealloc = props.iter().any(|(k, v)| *k == "prealloc" && *v == Val::Bool(true));
-    let nodes = props.iter().find_map(|(k, v)| match (k, v) {
-        (&"host-nodes", Val::Ids(ids)) => Some(ids.clone()),
-        _ => None,
-    });
-    let id = props.iter().find_map(|(k, v)| match (k, v) {
-        (&"id", Val::Str(id)) => Some(id.clone()),
-        _ => None,
-    });
-    let (true, Some(nodes), Some(id)) = (prealloc, nodes, id) else {
-        return vec![Opt::props("-object", "qom-type", props)];
-    };
-    let tc = format!("tc-{id}");
-    props.push(("prealloc-context", s(tc.clone())));
-    vec![
-        Opt::props(
-            "-object",
-            "qom-type",
-            vec![
-                ("qom-type", s("thread-context")),
-                ("id", s(tc)),
-                ("node-affinity", Val::Ids(nodes)),
-            ],
-        ),
-        Opt::props("-object", "qom-type", props),
-    ]
-}
-
-/// Each memory device: its backend object, then the device.
-pub fn memory_devices(g: &Guest) -> Vec<Opt> {
-    let mut out = Vec::new();
-    for m in &g.memory_devices {
-        let alias = m.alias();
-        let id = format!("mem{alias}");
-        let cell = g.cells.iter().find(|c| c.id == m.node);
-        let binding = cell.and_then(|c| c.binding.as_ref()).or(g.memory_binding.as_ref());
-        match &m.kind {
-            MemoryDeviceKind::VirtioMem {
-                block_kib,
-                requested_kib,
-                host_nodes,
-                page_kib,
-                pci,
-            } => {
-                let page = match page_kib {
-                    Some(4) => None,
-                    Some(p) => Some(*p),
-                    None => cell.map_or(g.hugepage_kib, |c| c.hugepage_kib),
-                };
-                let own = host_nodes.as_ref().map(|nodes| MemBinding {
-                    nodes: nodes.clone(),
-                    policy: MemPolicy::Strict,
-                    auto: false,
-                });
-                let backing = cell.map_or(g.backing, |c| c.backing(&g.backing));
-                // libvirt: the device preallocates what it plugs, the backend reserves
-                // nothing up front.
-                let mut props = ram_backend_props(&g.name, &id, page, m.size_kib, own.as_ref().or(binding), &backing);
-                props.retain(|(k, _)| *k != "prealloc");
-                let at = props.iter().position(|(k, _)| *k == "size").unwrap_or(props.len());
-                props.insert(at, ("reserve", Val::Bool(false)));
-                out.push(Opt::props("-object", "qom-type", props));
-                let mut dev = vec![
-                    ("driver", s("virtio-mem-pci")),
-                    ("node", n(m.node)),
-                    ("block-size", n(block_kib * 1024)),
-                    ("requested-size", n(requested_kib * 1024)),
-                    ("memdev", s(id)),
-                ];
-                if page.is_some() || backing.prealloc {
-                    dev.push(("prealloc", Val::Bool(true)));
-                }
-                if let Some(base) = m.base {
-                    dev.push(("memaddr", n(base)));
-                }
-                dev.push(("id", s(alias)));
-                dev.push(("bus", s(root_bus(g))));
-                dev.push(("addr", s(format!("0x{:x}", pci.slot))));
-                out.push(Opt::props("-device", "driver", dev));
-                continue;
-            }
-            MemoryDeviceKind::VirtioPmem { path, shared, pci } => {
-                let mut obj = vec![
-                    ("qom-type", s("memory-backend-file")),
-                    ("id", s(id.clone())),
-                    ("mem-path", s(path.clone())),
-                ];
-                if let Some(sh) = shared.or(g.backing.shared) {
-                    obj.push(("share", Val::Bool(sh)));
-                }
-                obj.push(("size", n(m.size_kib * 1024)));
-                out.push(Opt::props("-object", "qom-type", obj));
-                let mut dev = vec![("driver", s("virtio-pmem-pci")), ("memdev", s(id))];
-                if let Some(base) = m.base {
-                    dev.push(("memaddr", n(base)));
-                }
-                dev.push(("id", s(alias)));
-                dev.push(("bus", s(root_bus(g))));
-                dev.push(("addr", s(format!("0x{:x}", pci.slot))));
-                out.push(Opt::props("-device", "driver", dev));
-                continue;
-            }
-            MemoryDeviceKind::Dimm {
-                host_nodes,
-                page_kib,
-                shared,
-                discard,
-            } => {
-                // Its own page size, nodes, access and discard win over its cell's.
-                let page = match page_kib {
-                    Some(4) => None,
-                    Some(p) => Some(*p),
-                    None => cell.map_or(g.hugepage_kib, |c| c.hugepage_kib),
-                };
-                let own = host_nodes.as_ref().map(|nodes| MemBinding {
-                    nodes: nodes.clone(),
-                    policy: MemPolicy::Strict,
-                    auto: false,
-                });
-                let binding = own.as_ref().or(binding);
-                let mut backing = cell.map_or(g.backing, |c| c.backing(&g.backing));
-                backing.shared = shared.or(backing.shared);
-                backing.discard = discard.or(backing.discard);
-                out.extend(ram_backend(&g.name, &id, page, m.size_kib, binding, &backing));
-            }
-            MemoryDeviceKind::Nvdimm {
-                path,
-                align_kib,
-                pmem,
-                shared,
-                ..
-            } => {
-                let mut obj = vec![
-                    ("qom-type", s("memory-backend-file")),
-                    ("id", s(id.clone())),
-                    ("mem-path", s(path.clone())),
-                ];
-                // An NVDIMM's own access mode wins over the guest's.
-                if let Some(sh) = shared.or(g.backing.shared) {
-                    obj.push(("share", Val::Bool(sh)));
-                }
-                // libvirt preallocates an NVDIMM unless its backing is real persistent memory.
-                if !pmem {
-                    obj.push(("prealloc", Val::Bool(true)));
-                    if let Some(t) = g.backing.prealloc_threads {
-                        obj.push(("prealloc-threads", n(t)));
-                    }
-                }
-                obj.push(("size", n(m.size_kib * 1024)));
-                if let Some(a) = align_kib {
-                    obj.push(("align", n(a * 1024)));
-                }
-                if *pmem {
-                    obj.push(("pmem", Val::Bool(true)));
-                }
-                obj.extend(binding_props(binding));
-                out.extend(with_thread_context(obj));
-            }
-        }
-        let mut dev = vec![
-            (
-                "driver",
-                s(if matches!(m.kind, MemoryDeviceKind::Dimm { .. }) {
-                    "pc-dimm"
-                } else {
-                    "nvdimm"
-                }),
-            ),
-            ("node", n(m.node)),
-        ];
-        if let MemoryDeviceKind::Nvdimm {
-            label_kib, readonly, ..
-        } = &m.kind
-        {
-            if let Some(l) = label_kib {
-                dev.push(("label-size", n(l * 1024)));
-            }
-            if *readonly {
-                dev.push(("unarmed", Val::Bool(true)));
-            }
-        }
-        dev.push(("memdev", s(id)));
-        dev.push(("id", s(alias)));
-        dev.push(("slot", n(m.slot)));
-        if let Some(base) = m.base {
-            dev.push(("addr", n(base)));
-        }
-        out.push(Opt::props("-device", "driver", dev));
-    }
+/// Disks, NICs, serial/console, passthrough, in libvirt's order.
+pub fn devices(g: &Guest) -> Vec<Opt> {
+    let mut out = disks(g);
+    out.extend(nics(g));
+    out.extend(serial(g));
+    out.extend(hostdevs(g));
     out
 }
 
-/// Disks, NICs, serial/console, passthrough, in libvirt's order.
-pub fn devices(g: &Guest) -> Vec<Opt> {
+/// Each disk: its file and format nodes, then the device.
+fn disks(g: &Guest) -> Vec<Opt> {
     let mut out = Vec::new();
     for d in &g.devices {
         let DeviceKind::Disk { path, format, bus } = &d.kind else {
@@ -392,6 +112,12 @@ pub fn devices(g: &Guest) -> Vec<Opt> {
         ));
         out.push(Opt::props("-device", "driver", dev));
     }
+    out
+}
+
+/// Each NIC: its backend, then the device.
+fn nics(g: &Guest) -> Vec<Opt> {
+    let mut out = Vec::new();
     for d in &g.devices {
         let DeviceKind::Nic { source, model, mac } = &d.kind else {
             continue;
@@ -433,6 +159,12 @@ pub fn devices(g: &Guest) -> Vec<Opt> {
         }
         out.push(Opt::props("-device", "driver", dev));
     }
+    out
+}
+
+/// The serial port, once, for a serial port or a console.
+fn serial(g: &Guest) -> Vec<Opt> {
+    let mut out = Vec::new();
     if g.devices
         .iter()
         .any(|d| matches!(d.kind, DeviceKind::Serial | DeviceKind::Console))
@@ -449,6 +181,12 @@ pub fn devices(g: &Guest) -> Vec<Opt> {
             ],
         ));
     }
+    out
+}
+
+/// PCI passthrough.
+fn hostdevs(g: &Guest) -> Vec<Opt> {
+    let mut out = Vec::new();
     for d in &g.devices {
         let DeviceKind::Hostdev { host } = &d.kind else {
             continue;
@@ -471,12 +209,13 @@ pub fn devices(g: &Guest) -> Vec<Opt> {
 pub fn hotplug_cpus(g: &Guest) -> Vec<Opt> {
     let mut enabled: Vec<&VcpuState> = g.vcpu_states.iter().filter(|v| v.enabled && v.hotpluggable).collect();
     enabled.sort_by_key(|v| (v.order, v.id));
-    let driver = hotplug::cpu_driver(g);
-    let dies = g.effective_topology().dies > 1;
+    let driver = cpu_driver(g);
+    let topology = g.effective_topology();
+    let dies = topology.dies > 1;
     enabled
         .iter()
         .map(|v| {
-            let (sk, d, c, t) = hotplug::position(g, v.id);
+            let (sk, d, c, t) = topology.position(v.id);
             let mut props = vec![("driver", s(driver.clone())), ("socket-id", n(sk))];
             if dies {
                 props.push(("die-id", n(d)));
@@ -490,4 +229,13 @@ pub fn hotplug_cpus(g: &Guest) -> Vec<Opt> {
             Opt::props("-device", "driver", props)
         })
         .collect()
+}
+
+/// QEMU's CPU device type for the guest's CPU model.
+pub fn cpu_driver(g: &Guest) -> String {
+    match &g.cpu {
+        CpuMode::HostPassthrough | CpuMode::HostModel => "host-x86_64-cpu".into(),
+        CpuMode::Maximum => "max-x86_64-cpu".into(),
+        CpuMode::Custom(m) => format!("{m}-x86_64-cpu"),
+    }
 }

@@ -2,6 +2,7 @@
 //! and go, so that every cell keeps its share of online vCPUs within one unit.
 
 use crate::ir::{Guest, VcpuState};
+use crate::sets::IdSet;
 
 /// The hotplug unit: a whole guest core when every cell holds whole cores, else one vCPU.
 pub fn unit(g: &Guest) -> u32 {
@@ -91,4 +92,106 @@ pub fn fixed_states(vcpus: u32, current: u32) -> Vec<VcpuState> {
             order: None,
         })
         .collect()
+}
+
+/// The online sets on the way from `from` online vCPUs to `to`, one unit per step.
+pub fn steps(g: &Guest, from: u32, to: u32) -> Vec<(bool, IdSet)> {
+    let seq = order(g);
+    let unit = unit(g) as usize;
+    let (from, to) = (from as usize, to as usize);
+    let mut out = Vec::new();
+    if to > from {
+        for chunk in seq[from.min(seq.len())..to.min(seq.len())].chunks(unit) {
+            out.push((true, chunk.iter().copied().collect()));
+        }
+    } else {
+        let part = &seq[to.min(seq.len())..from.min(seq.len())];
+        let mut rev: Vec<&[u32]> = part.chunks(unit).collect();
+        rev.reverse();
+        for chunk in rev {
+            out.push((false, chunk.iter().copied().collect()));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::*;
+
+    fn guest(cells: &[&str], threads: u32) -> Guest {
+        let cells: Vec<GuestCell> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| GuestCell {
+                id: i as u32,
+                vcpus: IdSet::parse(c).unwrap(),
+                memory_kib: 1024,
+                binding: None,
+                hugepage_kib: None,
+                shared: None,
+                discard: None,
+            })
+            .collect();
+        let vcpus = cells.iter().map(|c| c.vcpus.len() as u32).sum();
+        Guest {
+            name: "g".into(),
+            memory_kib: 1024 * cells.len() as u64,
+            vcpus,
+            topology: Some(Topology {
+                sockets: cells.len() as u32,
+                dies: 1,
+                cores: vcpus / cells.len() as u32 / threads,
+                threads,
+            }),
+            cells,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_talks_unplug_leaves_two_per_cell() {
+        let g = guest(&["0-3", "4-7", "8-11", "12-15"], 2);
+        let online: IdSet = order(&g).into_iter().take(8).collect();
+        assert_eq!(online.to_string(), "0-1,4-5,8-9,12-13");
+        let g = guest(&["0-3", "4-7", "8-11", "12-15"], 1);
+        let online: IdSet = order(&g).into_iter().take(8).collect();
+        assert_eq!(online.to_string(), "0-1,4-5,8-9,12-13");
+    }
+
+    #[test]
+    fn every_prefix_is_balanced_for_uneven_cells() {
+        let g = guest(&["0-2", "3-4", "5-9"], 1);
+        let seq = order(&g);
+        assert_eq!(seq.len(), 10);
+        assert_eq!(seq[0], 0);
+        for k in 1..=10 {
+            let online: IdSet = seq.iter().take(k).copied().collect();
+            let shares: Vec<f64> = g
+                .cells
+                .iter()
+                .map(|c| c.vcpus.intersection(&online).len() as f64 / c.vcpus.len() as f64)
+                .collect();
+            let counts: Vec<usize> = g.cells.iter().map(|c| c.vcpus.intersection(&online).len()).collect();
+            // Each cell's online count is within one vCPU of its proportional share.
+            for (c, cnt) in g.cells.iter().zip(&counts) {
+                let ideal = k as f64 * c.vcpus.len() as f64 / 10.0;
+                assert!(
+                    (*cnt as f64 - ideal).abs() <= 1.0,
+                    "k={k} shares={shares:?} counts={counts:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn states_fix_vcpu0_and_enable_the_boot_set() {
+        let g = guest(&["0-3", "4-7"], 1);
+        let s = states(&g, 4);
+        assert!(!s[0].hotpluggable && s[0].enabled && s[0].order == Some(1));
+        let enabled: IdSet = s.iter().filter(|v| v.enabled).map(|v| v.id).collect();
+        assert_eq!(enabled.to_string(), "0-1,4-5");
+        assert!(s.iter().skip(1).all(|v| v.hotpluggable));
+    }
 }

@@ -171,6 +171,8 @@ fn device<'f>(
         node: node as u32,
         slot,
         base,
+        hugepage_kib: None,
+        binding: None,
     })
 }
 

@@ -11,7 +11,7 @@ use crate::sets::IdSet;
 /// Each device's page size (its own `hugepages=`, else its cell's) and host nodes (its own
 /// `host-node=`, else its cell's, else the whole guest's), checked against the host.
 pub(in crate::check) fn check(
-    mem: &MemoryDevices,
+    mem: &mut MemoryDevices,
     statements: &[&Fields<'_>],
     cells: &[GuestCell],
     guest_page: Option<u64>,
@@ -19,7 +19,7 @@ pub(in crate::check) fn check(
     cx: &mut Cx<'_, '_>,
     claims: &mut Claims,
 ) {
-    for (d, &index) in mem.devices.iter().zip(&mem.statements) {
+    for (d, &index) in mem.devices.iter_mut().zip(&mem.statements) {
         let f = statements.get(index).copied();
         let guest_span = cx.guest_span;
         let span_of = |key: &str| f.map(|f| f.span_of(key)).unwrap_or(guest_span);
@@ -27,6 +27,21 @@ pub(in crate::check) fn check(
         let cell_page = cell.map_or(guest_page, |c| c.hugepage_kib);
         let Some((page, own_nodes)) = backing(d, cell_page, &span_of, cx) else {
             continue;
+        };
+        let own_nodes = own_nodes.cloned();
+        // What the backends read: the page size and the host binding, resolved here once.
+        d.hugepage_kib = page;
+        d.binding = match d.kind {
+            MemoryDeviceKind::VirtioPmem { .. } => None,
+            _ => own_nodes
+                .as_ref()
+                .map(|nodes| MemBinding {
+                    nodes: nodes.clone(),
+                    policy: MemPolicy::Strict,
+                    auto: false,
+                })
+                .or_else(|| cell.and_then(|c| c.binding.clone()))
+                .or_else(|| memory_binding.cloned()),
         };
         // QEMU refuses a hugepage-backed DIMM or NVDIMM that is not whole pages.
         if let Some(page) = page
@@ -40,19 +55,14 @@ pub(in crate::check) fn check(
         ) {
             continue;
         }
-        if let Some(nodes) = own_nodes
+        if let Some(nodes) = &own_nodes
             && (cx.need_host("a DIMM's `host-node=`", span_of("host-node")).is_none()
                 || !cx.check_nodes(nodes, span_of("host-node")))
         {
             continue;
         }
         let Some(h) = cx.host else { continue };
-        let own = own_nodes.map(|nodes| MemBinding {
-            nodes: nodes.clone(),
-            policy: MemPolicy::Strict,
-            auto: false,
-        });
-        if let Some(b) = own.or(cell.and_then(|c| c.binding.clone())).or(memory_binding.cloned())
+        if let Some(b) = &d.binding
             && (b.policy.binds() || page.is_some())
         {
             let span = if own_nodes.is_some() {

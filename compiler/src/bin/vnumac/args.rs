@@ -1,0 +1,166 @@
+//! The command line's arguments, as clap reads them (and as the completions and the man
+//! page describe them).
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "vnumac",
+    version,
+    about = "Compile .vnuma guest descriptions into libvirt domain XML and QEMU command lines, checked against the host's NUMA topology",
+    after_help = "Examples:\n  vnumac build examples/talk-manual-cells.vnuma          print the domain XML\n  vnumac build guest.vnuma --emit qemu                  print the QEMU command line\n  vnumac build fleet.vnuma -o out/                      write out/NAME.xml and out/NAME.args for every guest\n  vnumac check *.vnuma                                  diagnostics only\n  vnumac fmt --check *.vnuma                            are the files in canonical form?\n  vnumac explain fleet.vnuma                            where every vCPU and cell landed on the host\n  vnumac plan guest.vnuma --guest web --vcpus 12        balanced vCPU hotplug commands\n  vnumac host import /path/to/capabilities.xml         print a host profile as .vnuma\n  vnumac host probe                                     the same for this machine\n  vnumac import dumpxml.xml --host peppi                an existing domain as a .vnuma guest\n\nExit codes: 0 ok (warnings allowed), 1 errors in the input, 2 usage or I/O errors."
+)]
+pub(crate) struct Cli {
+    /// How diagnostics and errors are printed on stderr.
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human, global = true)]
+    pub(crate) message_format: MessageFormat,
+    /// Also print notes (which nodes `vnuma` picked, ...); JSON output always has them.
+    #[arg(long, short, global = true)]
+    pub(crate) verbose: bool,
+    /// When to colour diagnostics: auto (stderr is a terminal and NO_COLOR is unset), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub(crate) color: ColorChoice,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+pub(crate) enum MessageFormat {
+    /// Rendered with the source line and labels.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Emit {
+    /// libvirt domain XML.
+    Xml,
+    /// A QEMU command line, one option per line.
+    Qemu,
+    /// The checked model as JSON.
+    Json,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+pub(crate) enum QemuSyntax {
+    Keyval,
+    Json,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Check a file and print a guest's XML or QEMU line, or write every guest with -o.
+    Build {
+        /// The .vnuma file (`-`: standard input).
+        file: PathBuf,
+        /// What to print when writing to stdout.
+        #[arg(long, value_enum, default_value_t = Emit::Xml)]
+        emit: Emit,
+        /// Only this guest.
+        #[arg(long)]
+        guest: Option<String>,
+        /// Write DIR/NAME.xml and DIR/NAME.args for every guest instead of printing.
+        #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+        /// How `-object`/`-device`/`-netdev`/`-blockdev` are written in QEMU command lines:
+        /// QEMU's key=value syntax, or the JSON form libvirt itself prints.
+        #[arg(long, value_enum, default_value_t = QemuSyntax::Keyval)]
+        qemu_syntax: QemuSyntax,
+    },
+    /// Check files and print diagnostics only.
+    Check {
+        /// The .vnuma files (`-`: standard input).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Rewrite files in canonical form (comments kept); with --check, only report.
+    Fmt {
+        /// Report files that are not formatted (exit 1) instead of rewriting them.
+        #[arg(long)]
+        check: bool,
+        /// The .vnuma files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Show where every vCPU and every cell's memory landed on the host.
+    Explain {
+        /// The .vnuma file.
+        file: PathBuf,
+        /// Only this guest.
+        #[arg(long)]
+        guest: Option<String>,
+        /// Text (an affinity map and a per-node summary) or an SVG picture of the host.
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+        format: ExplainFormat,
+    },
+    /// Print the commands that bring a running guest to N online vCPUs, cells balanced at every step.
+    Plan {
+        /// The .vnuma file.
+        file: PathBuf,
+        /// The guest.
+        #[arg(long)]
+        guest: String,
+        /// The number of vCPUs to have online.
+        #[arg(long)]
+        vcpus: u32,
+    },
+    /// Turn an existing libvirt domain XML into a .vnuma guest (printed on stdout).
+    Import {
+        /// The domain XML (`virsh dumpxml NAME`).
+        file: PathBuf,
+        /// Write `on=HOST` on the guest.
+        #[arg(long)]
+        host: Option<String>,
+        /// The host's `virsh capabilities`: write its `host { }` block before the guest.
+        #[arg(long)]
+        caps: Option<PathBuf>,
+    },
+    /// Host profiles: print one as a .vnuma `host { }` block.
+    Host {
+        #[command(subcommand)]
+        command: HostCommand,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `vnumac man > vnumac.1`.
+    Man,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExplainFormat {
+    Text,
+    Svg,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum HostCommand {
+    /// Read this machine's /sys and print its profile.
+    Probe {
+        /// Where sysfs is mounted (reads DIR/devices/system/{node,cpu}).
+        #[arg(long, value_name = "DIR", default_value = "/sys")]
+        sysfs_root: PathBuf,
+        /// The host's name in the printed block.
+        #[arg(long, default_value = "this-host")]
+        name: String,
+    },
+    /// Read `virsh capabilities` XML and print its profile.
+    Import {
+        /// The capabilities XML file.
+        file: PathBuf,
+        /// The host's name in the printed block (default: from the file name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}

@@ -1,0 +1,92 @@
+//! The `vnumac` command line.
+
+mod args;
+mod build;
+mod compile;
+mod fmt;
+mod host;
+mod import;
+mod inspect;
+mod out;
+
+use args::{Cli, ColorChoice, Command, QemuSyntax};
+use clap::{CommandFactory, Parser};
+use out::{Out, codes, usage_error, write_stdout};
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    let color = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let out = Out {
+        format: cli.message_format,
+        color,
+        verbose: cli.verbose,
+    };
+    match cli.command {
+        Command::Build {
+            file,
+            emit,
+            guest,
+            out_dir,
+            qemu_syntax,
+        } => {
+            let syntax = match qemu_syntax {
+                QemuSyntax::Keyval => vnumac::lower::qemu_args::Syntax::Keyval,
+                QemuSyntax::Json => vnumac::lower::qemu_args::Syntax::Json,
+            };
+            build::build(&file, emit, guest.as_deref(), out_dir.as_deref(), syntax, out)
+        }
+        Command::Check { files } => {
+            let mut code = 0u8;
+            for f in &files {
+                match compile::compile(f, out).map(|(_, _, c)| c) {
+                    Ok(c) if c.has_errors() => code = code.max(1),
+                    Ok(_) => {}
+                    Err(c) => code = code.max(c),
+                }
+            }
+            ExitCode::from(code)
+        }
+        Command::Explain { file, guest, format } => inspect::explain(&file, guest.as_deref(), format, out),
+        Command::Plan { file, guest, vcpus } => inspect::plan(&file, &guest, vcpus, out),
+        Command::Import { file, host, caps } => import::import(&file, host, caps.as_deref(), out),
+        Command::Fmt { check, files } => fmt::fmt_files(&files, check, out),
+        Command::Host { command } => host::host(command, out),
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "vnumac", &mut buf);
+            write_stdout(&buf)
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut buf) {
+                Ok(()) => write_stdout(&buf),
+                Err(e) => {
+                    out.error(codes::IO, None, &format!("cannot render the man page: {e}"));
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

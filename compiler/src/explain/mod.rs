@@ -1,0 +1,10 @@
+//! `vnumac explain`: where every vCPU and every cell's memory landed, as text (in the
+//! spirit of `virsh vcpuinfo`'s affinity map) or as an SVG picture of the host.
+
+mod draw;
+mod svg;
+mod text;
+mod usage;
+
+pub use svg::svg;
+pub use text::text;

@@ -1,0 +1,67 @@
+//! PCI controllers and the devices of the `devices` block.
+
+/// A PCI address on bus `bus` (a controller index; 0 is pcie.0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PciAddress {
+    pub bus: u32,
+    pub slot: u32,
+    pub function: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ControllerKind {
+    /// pcie-expander-bus (pxb-pcie) bound to a guest cell.
+    Expander { bus_nr: u32, node: u32 },
+    /// pcie-root-port.
+    RootPort { chassis: u32, port: u32 },
+}
+
+/// A PCI controller beyond the implicit pcie.0; its QEMU id is `pci.<index>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Controller {
+    pub index: u32,
+    pub name: String,
+    pub kind: ControllerKind,
+    pub address: PciAddress,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum NetSource {
+    Bridge(String),
+    Network(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DiskBus {
+    Sata,
+    Virtio,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum DeviceKind {
+    Nic {
+        source: NetSource,
+        model: String,
+        mac: Option<String>,
+    },
+    Disk {
+        path: String,
+        format: String,
+        bus: DiskBus,
+    },
+    /// PCI passthrough of a host device (`dddd:bb:ss.f`).
+    Hostdev {
+        host: String,
+    },
+    Serial,
+    Console,
+}
+
+/// A guest device; `ordinal` numbers devices of one kind (net0, hostdev0, vda/sda …).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Device {
+    pub name: String,
+    pub kind: DeviceKind,
+    pub address: Option<PciAddress>,
+    pub ordinal: u32,
+}

@@ -1,0 +1,104 @@
+//! What a guest runs as: its domain type, machine, CPU model and topology, and its vCPUs'
+//! pins and hot-plug states.
+
+use crate::sets::IdSet;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DomainType {
+    Kvm,
+    Qemu,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CpuMode {
+    HostPassthrough,
+    HostModel,
+    /// QEMU's `max` model: the default for TCG guests, where the host CPU cannot be passed through.
+    Maximum,
+    Custom(String),
+}
+
+/// What the `cpu` statement adds to its mode.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CpuOptions {
+    /// `migratable='off'` on host-passthrough (and QEMU's `max`): the guest may see
+    /// host features that would stop it from migrating.
+    pub migratable: bool,
+    /// `<feature policy name>`: true for `require`, false for `disable`; in written order.
+    pub features: Vec<(String, bool)>,
+}
+
+impl Default for CpuOptions {
+    fn default() -> Self {
+        CpuOptions {
+            migratable: true,
+            features: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Topology {
+    pub sockets: u32,
+    pub dies: u32,
+    pub cores: u32,
+    pub threads: u32,
+}
+
+impl Topology {
+    pub fn product(&self) -> u64 {
+        u64::from(self.sockets) * u64::from(self.dies) * u64::from(self.cores) * u64::from(self.threads)
+    }
+
+    /// vCPUs per socket.
+    pub fn per_socket(&self) -> u32 {
+        self.dies.saturating_mul(self.cores).saturating_mul(self.threads)
+    }
+
+    /// Where vCPU `id` sits: (socket, die, core, thread), socket-major as libvirt and QEMU
+    /// number them.
+    pub fn position(&self, id: u32) -> (u32, u32, u32, u32) {
+        let thread = id % self.threads.max(1);
+        let core = id / self.threads.max(1) % self.cores.max(1);
+        let die = id / (self.threads.max(1) * self.cores.max(1)) % self.dies.max(1);
+        let socket = id / self.per_socket().max(1);
+        (socket, die, core, thread)
+    }
+}
+
+/// One entry of libvirt's `<vcpus>` list.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VcpuState {
+    pub id: u32,
+    pub enabled: bool,
+    pub hotpluggable: bool,
+    /// Position in the boot-time plug order (1-based), for enabled vCPUs.
+    pub order: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VcpuPin {
+    pub vcpu: u32,
+    pub cpus: IdSet,
+}
+
+/// What a machine type is built on: it decides the root bus and which devices fit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum MachineFamily {
+    /// `q35` and `pc-q35-X.Y`: PCI Express, with the root bus `pcie.0`.
+    #[default]
+    Q35,
+    /// Every other machine type (`pc`, `pc-i440fx-X.Y`): conventional PCI, with `pci.0`.
+    Pc,
+}
+
+impl MachineFamily {
+    /// The family of a machine type.
+    pub fn of(machine: &str) -> MachineFamily {
+        if machine == "q35" || machine.starts_with("pc-q35") {
+            MachineFamily::Q35
+        } else {
+            MachineFamily::Pc
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! The checked model: everything the backends need, already validated and resolved.
+//! Lowering reads only this, so libvirt XML and the QEMU line cannot disagree.
+
+mod cells;
+mod devices;
+mod guest;
+mod machine;
+mod memory;
+
+pub use cells::*;
+pub use devices::*;
+pub use guest::*;
+pub use machine::*;
+pub use memory::*;

@@ -1,0 +1,106 @@
+//! What the placer returns: the plan of one guest or why it cannot be placed, and how a
+//! plan is recorded in the host's ledger.
+
+use super::topo::{HostTopo, Ledger};
+use crate::ir::{MemBinding, Topology, VcpuPin};
+use crate::sets::IdSet;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedCell {
+    pub vcpus: IdSet,
+    pub memory_kib: u64,
+    /// Host node ids whose CPUs the cell runs on.
+    pub nodes: IdSet,
+    pub binding: MemBinding,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub cells: Vec<PlannedCell>,
+    pub pins: Vec<VcpuPin>,
+    pub topology: Topology,
+    pub distances: Option<Vec<Vec<u32>>>,
+    /// Host node ids used.
+    pub nodes: IdSet,
+    /// The nodes were chosen by vnumac (`mode=node` without `nodeset`).
+    pub picked: bool,
+    /// Why the blocks are uneven, when they are.
+    pub uneven: Option<String>,
+    pub(super) used_cores: Vec<usize>,
+    /// Some cell's dedicated cores are not all in one L3 domain (only on hosts with L3 domains).
+    pub(super) l3_split: bool,
+    /// (node index, KiB) of plain memory, or pages when `page_kib` is set.
+    pub(super) memory: Vec<(usize, u64)>,
+    pub(super) page_kib: Option<u64>,
+}
+
+/// Which part of the `vnuma` statement an error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Nodeset,
+    Cells,
+    Distribution,
+    Vcpus,
+    Memory,
+    MemoryMode,
+    Statement,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanError {
+    pub field: Field,
+    /// Running out of room (as opposed to an impossible request).
+    pub capacity: bool,
+    pub message: String,
+    pub help: Vec<String>,
+}
+
+pub(super) fn fail<T>(field: Field, message: String, help: &str) -> Result<T, PlanError> {
+    Err(PlanError {
+        field,
+        capacity: false,
+        message,
+        help: if help.is_empty() {
+            Vec::new()
+        } else {
+            vec![help.to_string()]
+        },
+    })
+}
+
+/// Record a plan's use of the host so later guests see it.
+pub fn commit(ledger: &mut Ledger, topo: &HostTopo, plan: &Plan) {
+    for &c in &plan.used_cores {
+        if let Some(u) = ledger.core_used.get_mut(c) {
+            *u = true;
+        }
+        if let Some(core) = topo.cores.get(c)
+            && let Some(f) = ledger.free_cores.get_mut(core.node)
+        {
+            *f = f.saturating_sub(1);
+        }
+    }
+    if plan.pinning_cpu() {
+        let taken: IdSet = plan.pins.iter().flat_map(|p| p.cpus.iter()).collect();
+        ledger.dedicated = ledger.dedicated.union(&taken);
+    }
+    for &(node, amount) in &plan.memory {
+        match plan.page_kib {
+            Some(size) => ledger.add_pages(node, size, amount / size.max(1)),
+            None => ledger.memory_used[node] += amount,
+        }
+    }
+    let mut seen = Vec::new();
+    for &(node, _) in &plan.memory {
+        if !seen.contains(&node) {
+            seen.push(node);
+            ledger.guests_on[node] += 1;
+        }
+    }
+}
+
+impl Plan {
+    fn pinning_cpu(&self) -> bool {
+        !self.used_cores.is_empty()
+    }
+}
