@@ -15,6 +15,7 @@ pub mod hotplug;
 pub mod ide;
 pub mod import;
 pub mod ir;
+pub mod lang;
 pub mod lower;
 pub mod names;
 pub mod numbers;

@@ -29,12 +29,13 @@ pub mod pins;
 pub mod platform;
 pub mod policy;
 pub mod resolve;
-pub mod schema;
 pub mod topology;
 pub mod values;
 pub mod vcpus;
 pub mod vnuma;
 
+/// The language table, under the path it had when it lived here.
+pub use crate::lang as schema;
 pub use checked::{Checked, HostDef};
 pub use emulator::{Emulator, emulator_pin, place_emulators};
 pub use ledger::{SHARERS_NAMED, record_claims, record_pins};
