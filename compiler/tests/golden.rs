@@ -198,7 +198,7 @@ fn diagnostics_catalogue_is_current() {
 fn language_reference_covers_the_schema() {
     let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/language.md")).unwrap();
     let mut missing = Vec::new();
-    for s in vnumac::check::schema::SCHEMA {
+    for s in vnumac::lang::SCHEMA {
         let named = doc.contains(&format!("`{}", s.keyword))
             || doc
                 .lines()

@@ -1,7 +1,7 @@
 //! A block's statements checked against the schema, looked up by keyword.
 
-use super::schema::{self, Context, Fields};
 use crate::diagnostics::Diagnostic;
+use crate::lang::{self, Context, Fields};
 use crate::syntax::ast::Statement;
 
 pub(super) struct Body<'s> {
@@ -15,11 +15,8 @@ impl<'s> Body<'s> {
     /// The block of `stmt`: statements given twice that may not be, then each one's shape.
     pub(super) fn check(stmt: &Fields<'s>, context: Context, diags: &mut Vec<Diagnostic>) -> Body<'s> {
         let written: &'s [Statement] = stmt.stmt.block.as_ref().map(|b| b.statements.as_slice()).unwrap_or(&[]);
-        schema::check_repeats(written, context, diags);
-        let fields = written
-            .iter()
-            .filter_map(|s| schema::check(s, context, diags))
-            .collect();
+        lang::check_repeats(written, context, diags);
+        let fields = written.iter().filter_map(|s| lang::check(s, context, diags)).collect();
         Body { written, fields }
     }
 

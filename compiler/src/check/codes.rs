@@ -1,4 +1,4 @@
-//! Diagnostic codes of the semantic checks. Syntax and schema codes live next to their checks.
+//! Diagnostic codes of the semantic checks. Syntax codes live next to their checks, the language table's in `lang`.
 
 pub const INCLUDE_NOT_FOUND: &str = "vnuma::E0103";
 pub const INCLUDE_CYCLE: &str = "vnuma::E0104";
@@ -82,16 +82,16 @@ pub const ALL: &[(&str, &str)] = &[
     (INCLUDE_NOT_FOUND, "an included file cannot be read"),
     (INCLUDE_CYCLE, "files include each other in a cycle"),
     (DUPLICATE_NAME, "two hosts or two guests share a name"),
-    (super::schema::UNKNOWN_STATEMENT, "unknown statement"),
-    (super::schema::UNKNOWN_PROPERTY, "unknown property"),
-    (super::schema::UNKNOWN_VALUE, "unknown word value"),
-    (super::schema::WRONG_KIND, "a value of the wrong kind"),
-    (super::schema::SI_UNIT, "a size in SI or ambiguous units"),
-    (super::schema::MISSING, "a required property is missing"),
-    (super::schema::DUPLICATE, "a property or statement given twice"),
-    (super::schema::ARGUMENTS, "wrong number of arguments"),
+    (crate::lang::UNKNOWN_STATEMENT, "unknown statement"),
+    (crate::lang::UNKNOWN_PROPERTY, "unknown property"),
+    (crate::lang::UNKNOWN_VALUE, "unknown word value"),
+    (crate::lang::WRONG_KIND, "a value of the wrong kind"),
+    (crate::lang::SI_UNIT, "a size in SI or ambiguous units"),
+    (crate::lang::MISSING, "a required property is missing"),
+    (crate::lang::DUPLICATE, "a property or statement given twice"),
+    (crate::lang::ARGUMENTS, "wrong number of arguments"),
     (
-        super::schema::BLOCK,
+        crate::lang::BLOCK,
         "a block where none belongs, or none where one must be",
     ),
     (VCPU_COVERAGE, "cells do not cover every vCPU exactly once"),

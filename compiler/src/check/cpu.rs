@@ -1,9 +1,9 @@
 //! `cpu`: the CPU mode and model, `migratable=`, and the features a guest requires or disables.
 
 use super::codes::*;
-use super::schema::{self, Fields};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{CpuMode, CpuOptions, DomainType};
+use crate::lang::{self, Fields};
 use std::collections::HashMap;
 
 /// The guest's CPU mode and options; errors reported.
@@ -47,7 +47,7 @@ fn mode(f: &Fields<'_>, diags: &mut Vec<Diagnostic>) -> CpuMode {
             None => {
                 diags.push(
                     Diagnostic::error(
-                        schema::MISSING,
+                        lang::MISSING,
                         "`cpu custom` needs `model=`",
                         f.stmt.head_span(),
                         "no model",

@@ -3,10 +3,10 @@
 use super::cells::Cells;
 use super::codes::*;
 use super::cx::{Cx, errors_since};
-use super::schema::Fields;
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
 use crate::ir::GuestCell;
+use crate::lang::Fields;
 use crate::span::Span;
 use std::collections::HashMap;
 

@@ -15,11 +15,11 @@ use super::memdev::MemoryDevices;
 use super::memory::Memory;
 use super::pins::Pins;
 use super::platform::Platform;
-use super::schema::{Context, Fields};
 use super::vcpus::Vcpus;
 use super::vnuma::{GuestFacts, PlaceState};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{Guest, GuestSpans, MemBinding, Topology};
+use crate::lang::{Context, Fields};
 
 pub struct GuestResult {
     pub guest: Option<Guest>,

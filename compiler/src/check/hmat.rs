@@ -6,9 +6,9 @@
 //! `unsignedInt` in their units: KiB, ns, KiB/s).
 
 use super::codes::{HMAT, HMAT_CACHE, HMAT_SPREAD, HMAT_VALUE};
-use super::schema::Fields;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{CellCache, GuestCell, Hmat, HmatLink};
+use crate::lang::Fields;
 use crate::span::Span;
 use std::collections::{BTreeMap, HashMap, HashSet};
 

@@ -1,19 +1,19 @@
 //! An inline `host NAME { ... }` block → the same host profile as any other source.
 
 use super::codes::*;
-use super::schema::{self, Context, Fields};
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
 use crate::host::builder::*;
+use crate::lang::{self, Context, Fields};
 use crate::span::Span;
 
 pub fn build_inline(name: &str, host: &Fields<'_>, diags: &mut Vec<Diagnostic>) -> Option<HostProfile> {
     let body = host.stmt.block.as_ref().map(|b| b.statements.as_slice()).unwrap_or(&[]);
-    schema::check_repeats(body, Context::Host, diags);
+    lang::check_repeats(body, Context::Host, diags);
     let before = diags.len();
     let fields: Vec<Fields<'_>> = body
         .iter()
-        .filter_map(|s| schema::check(s, Context::Host, diags))
+        .filter_map(|s| lang::check(s, Context::Host, diags))
         .collect();
     if super::cx::errors_since(diags, before) {
         return None;
@@ -196,7 +196,7 @@ pub fn overlay(mut profile: HostProfile, host: &Fields<'_>, diags: &mut Vec<Diag
     let body = host.stmt.block.as_ref().map(|b| b.statements.as_slice()).unwrap_or(&[]);
     let before = diags.len();
     for stmt in body {
-        let Some(f) = schema::check(stmt, Context::Host, diags) else {
+        let Some(f) = lang::check(stmt, Context::Host, diags) else {
             continue;
         };
         match f.keyword() {

@@ -3,10 +3,10 @@
 use super::checked::HostDef;
 use super::codes::*;
 use super::host_block;
-use super::schema::Fields;
 use super::values;
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
+use crate::lang::Fields;
 use crate::span::Span;
 use crate::syntax::ast;
 use std::path::{Path, PathBuf};

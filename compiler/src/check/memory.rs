@@ -4,9 +4,9 @@ use super::body::Body;
 use super::codes::*;
 use super::cx::Cx;
 use super::pages::{check_page_size, whole_pages};
-use super::schema::{self, Fields};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{MemoryBacking, MemorySource};
+use crate::lang::{self, Fields};
 
 pub(super) struct Memory {
     pub(super) kib: u64,
@@ -25,7 +25,7 @@ pub(super) fn check(body: &Body<'_>, name: &str, cx: &mut Cx<'_, '_>) -> Memory 
     {
         cx.err(
             Diagnostic::error(
-                schema::WRONG_KIND,
+                lang::WRONG_KIND,
                 "`prealloc-threads=` must be at least 1",
                 f.span_of("prealloc-threads"),
                 "no threads",

@@ -4,9 +4,9 @@ use super::body::Body;
 use super::cells::{Cells, MAX_CELLS, too_many_cells};
 use super::codes::*;
 use super::cx::Cx;
-use super::schema::{Context, Fields};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{GuestCell, MemBinding, MemPolicy};
+use crate::lang::{Context, Fields};
 use crate::span::Span;
 use crate::units::human_kib;
 

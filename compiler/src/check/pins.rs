@@ -4,9 +4,9 @@ use super::body::Body;
 use super::cells::Cells;
 use super::codes::*;
 use super::cx::Cx;
-use super::schema::Fields;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{GuestCell, VcpuPin};
+use crate::lang::Fields;
 use crate::sets::IdSet;
 use crate::span::Span;
 

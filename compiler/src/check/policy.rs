@@ -4,9 +4,9 @@
 use super::cells::Cells;
 use super::codes::*;
 use super::cx::{Cx, preferred_error};
-use super::schema::Fields;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{GuestCell, MemBinding, MemPolicy};
+use crate::lang::Fields;
 use crate::sets::IdSet;
 use crate::span::Span;
 

@@ -1,8 +1,8 @@
 //! Names across a program: hosts and guests defined twice, and the host each guest runs on.
 
 use super::codes::*;
-use super::schema::{self, Fields};
 use crate::diagnostics::Diagnostic;
+use crate::lang::{self, Fields};
 use crate::span::Span;
 
 /// Two hosts or two guests with one name.
@@ -65,7 +65,7 @@ pub fn resolve_host(
                 g.span_of("on"),
                 "unknown host",
             );
-            d = match schema::suggest(on, names.iter().copied()) {
+            d = match lang::suggest(on, names.iter().copied()) {
                 Some(s) => d.with_help(format!("did you mean `{s}`?")),
                 None if names.is_empty() => d.with_help(format!("define it: `host {on} from=\"{on}.caps.xml\"`")),
                 None => d.with_help(format!("hosts defined: {}", names.join(", "))),

@@ -3,10 +3,10 @@
 use super::cells::Cells;
 use super::codes::*;
 use super::cx::Cx;
-use super::schema::Fields;
 use super::vcpus::Vcpus;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{GuestCell, Topology};
+use crate::lang::Fields;
 use crate::span::Span;
 
 /// The written topology, or one derived from equal cells.

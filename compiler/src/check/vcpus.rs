@@ -3,8 +3,8 @@
 use super::body::Body;
 use super::codes::*;
 use super::cx::Cx;
-use super::schema::Fields;
 use crate::diagnostics::Diagnostic;
+use crate::lang::Fields;
 use crate::span::Span;
 
 pub(super) struct Vcpus {

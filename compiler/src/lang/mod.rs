@@ -1,4 +1,6 @@
-//! What each statement may contain, per context, and typed access to what it holds.
+//! The language table: every statement and property, with its docs; what each statement
+//! may contain, per context; and typed access to what a statement holds. Below `check`,
+//! which checks statements against it, and `ide`, which documents and completes from it.
 
 pub mod fields;
 pub mod shape;

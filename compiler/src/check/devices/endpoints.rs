@@ -1,7 +1,7 @@
 //! NICs, disks, passed-through devices and consoles in the model, each on its root port.
 
-use crate::check::schema::Fields;
 use crate::ir::{Device, DeviceKind, DiskBus, NetSource, PciAddress};
+use crate::lang::Fields;
 
 /// The endpoint devices in statement order, each on the root port it was given.
 pub(super) fn devices(fields: &[Fields<'_>], endpoints: &[Option<Option<usize>>], port_index: &[u32]) -> Vec<Device> {

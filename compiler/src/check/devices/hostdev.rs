@@ -1,10 +1,10 @@
 //! `hostdev ADDR`: a host PCI device the host profile lists, near the cell it serves.
 
 use super::super::codes::*;
-use crate::check::schema::Fields;
 use crate::diagnostics::Diagnostic;
 use crate::host::{HostPci, HostProfile};
 use crate::ir::GuestCell;
+use crate::lang::Fields;
 
 /// `hostdev ADDR` must be a device the host profile lists.
 fn host_device<'h>(f: &Fields<'_>, host: Option<&'h HostProfile>) -> Option<&'h HostPci> {

@@ -11,10 +11,10 @@ mod names;
 mod plug;
 
 use super::codes::*;
-use super::schema::{self, Context, Fields};
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
 use crate::ir::*;
+use crate::lang::{self, Context, Fields};
 
 pub struct DeviceSet {
     pub controllers: Vec<Controller>,
@@ -34,11 +34,11 @@ pub fn check(
         .as_ref()
         .map(|b| b.statements.as_slice())
         .unwrap_or(&[]);
-    schema::check_repeats(body, Context::Devices, diags);
+    lang::check_repeats(body, Context::Devices, diags);
     let before = diags.len();
     let fields: Vec<Fields<'_>> = body
         .iter()
-        .filter_map(|s| schema::check(s, Context::Devices, diags))
+        .filter_map(|s| lang::check(s, Context::Devices, diags))
         .collect();
     if super::cx::errors_since(diags, before) {
         return None;

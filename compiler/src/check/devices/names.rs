@@ -1,8 +1,8 @@
 //! Device names: identifiers, unique within the block, short enough for QEMU's node names.
 
 use crate::check::codes::*;
-use crate::check::schema::Fields;
 use crate::diagnostics::Diagnostic;
+use crate::lang::Fields;
 use crate::span::Span;
 use std::collections::HashMap;
 

@@ -4,10 +4,10 @@
 
 use super::super::codes::*;
 use super::hostdev;
-use crate::check::schema::{self, Fields};
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
 use crate::ir::GuestCell;
+use crate::lang::{self, Fields};
 use crate::span::Span;
 use std::collections::HashMap;
 
@@ -309,7 +309,7 @@ fn unknown_ref<'n>(name: &str, span: Span, what: &str, known: impl Iterator<Item
         format!("unknown {what}"),
     );
     let total = known.clone().count();
-    match schema::suggest(name, known.clone()) {
+    match lang::suggest(name, known.clone()) {
         Some(s) => d.with_help(format!("did you mean `{s}`?")),
         None if total == 0 => d.with_help("define it first in the `devices` block"),
         None => {

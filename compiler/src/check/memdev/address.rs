@@ -2,9 +2,9 @@
 
 use super::kinds::MODULE_ALIGN_KIB;
 use crate::check::codes::*;
-use crate::check::schema::Fields;
 use crate::diagnostics::Diagnostic;
 use crate::ir::MemoryDeviceKind;
+use crate::lang::Fields;
 use crate::units::human_kib;
 
 /// The address ranges taken so far, with the statement that took each.

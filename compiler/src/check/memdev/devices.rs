@@ -5,9 +5,9 @@ use super::address::{Bases, base};
 use super::kinds::{self, MODULE_ALIGN_KIB};
 use crate::check::codes::*;
 use crate::check::cx::errors_since;
-use crate::check::schema::Fields;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{GuestCell, MaxMemory, MemoryDevice};
+use crate::lang::Fields;
 
 pub struct MemoryDevices {
     pub max: Option<MaxMemory>,

@@ -1,9 +1,9 @@
 //! `memory … max= slots=`: room to plug memory into, and whether the devices fit in it.
 
 use crate::check::codes::*;
-use crate::check::schema::{Fields, MISSING};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{GuestCell, MaxMemory, MemoryDevice};
+use crate::lang::{Fields, MISSING};
 use crate::span::Span;
 use crate::units::human_kib;
 

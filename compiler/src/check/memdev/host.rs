@@ -4,8 +4,8 @@ use super::devices::MemoryDevices;
 use crate::check::claims::Claims;
 use crate::check::cx::Cx;
 use crate::check::pages::{check_page_size, whole_pages};
-use crate::check::schema::Fields;
 use crate::ir::{GuestCell, MemBinding, MemPolicy, MemoryDevice, MemoryDeviceKind};
+use crate::lang::Fields;
 use crate::sets::IdSet;
 
 /// Each device's page size (its own `hugepages=`, else its cell's) and host nodes (its own

@@ -1,9 +1,9 @@
 //! What each kind of memory device holds: `dimm`, `nvdimm`, `virtio-mem`, `virtio-pmem`.
 
 use crate::check::codes::*;
-use crate::check::schema::Fields;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{MemoryDeviceKind, PciAddress};
+use crate::lang::Fields;
 use crate::units::human_kib;
 
 /// libvirt rounds memory device sizes up to this; vnumac asks for exact multiples.

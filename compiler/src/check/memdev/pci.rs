@@ -4,9 +4,9 @@ use super::devices::MemoryDevices;
 use crate::check::codes::*;
 use crate::check::cx::Cx;
 use crate::check::devices::DeviceSet;
-use crate::check::schema::Fields;
 use crate::diagnostics::Diagnostic;
 use crate::ir::MemoryDeviceKind;
+use crate::lang::Fields;
 
 /// virtio memory devices take the next free slots of the root bus (slot 1 is the
 /// chipset's on `pc`, 0x1f on q35).
