@@ -2,10 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use super::align::{MIB, round_up};
 use super::dom::Node;
-use super::guest::{Cell, Draft, MIB, round_up};
+use super::draft::{Cell, Draft};
+use super::error::{ImportError, error_at};
+use super::notes::{Notes, drop_unknown_attrs, drop_unknown_children};
 use super::read::{attr_u32, id_set, size_kib};
-use super::{ImportError, Notes, drop_unknown_attrs, drop_unknown_children, error_at};
 use crate::ir;
 use crate::numbers::{self, DECIMAL_ID, DISTANCE};
 use crate::sets::IdSet;

@@ -8,60 +8,17 @@
 //! comes out the same; any other difference is a note.
 
 use super::dom::Node;
-use super::guest::Draft;
+use super::draft::Draft;
+use super::error::{ImportError, error_at};
+use super::inventory::{Addr, Ctl, Dev, Kind};
+use super::notes::{Notes, drop_unknown_attrs, drop_unknown_children};
+use super::quote::{quoted, word_or_string};
 use super::read::{attr_u32, text_u32};
-use super::{ImportError, Notes, drop_unknown_attrs, drop_unknown_children, error_at, quoted, word_or_string};
 use crate::numbers::{
     BUS_NR, CHASSIS_PORT, CONTROLLER_INDEX, DECIMAL_ID, EXPANDER_NODE, PCI_BUS, PCI_DOMAIN, PCI_FUNCTION, PCI_SLOT,
 };
 
 const EMULATOR: &str = "/usr/bin/qemu-system-x86_64";
-
-/// (bus, slot, function).
-pub(super) type Addr = (u32, u32, u32);
-
-#[derive(Debug)]
-pub(super) struct Ctl {
-    pub(super) index: u32,
-    pub(super) name: String,
-    /// Its own PCI address.
-    pub(super) addr: Option<Addr>,
-    /// `Some(node)` for an expander, `None` for a root port.
-    pub(super) node: Option<u32>,
-    pub(super) bus_nr: Option<u32>,
-    /// A root port's (chassis, port).
-    pub(super) target: (Option<u32>, Option<u32>),
-}
-
-#[derive(Debug)]
-pub(super) enum Kind {
-    /// Its props after the name: `bridge=br0 model=virtio mac=…`.
-    Nic(String),
-    Disk {
-        props: String,
-        virtio: bool,
-    },
-    Hostdev(String),
-    Serial,
-    Console,
-}
-
-#[derive(Debug)]
-pub(super) struct Dev {
-    pub(super) kind: Kind,
-    /// The bus (controller index) of its PCI address.
-    pub(super) bus: Option<u32>,
-    pub(super) what: String,
-}
-
-impl Dev {
-    pub(super) fn pci(&self) -> bool {
-        matches!(
-            self.kind,
-            Kind::Nic(_) | Kind::Hostdev(_) | Kind::Disk { virtio: true, .. }
-        )
-    }
-}
 
 /// A device's or controller's own `<address type='pci'>` (domain, bus, slot, function as
 /// libvirt reads them: C notation, within the PCI ranges).

@@ -4,7 +4,7 @@ use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
-use super::ImportError;
+use super::error::ImportError;
 
 /// Deeper nesting than this is not libvirt XML; the limit keeps recursion bounded.
 const MAX_DEPTH: usize = 64;

@@ -2,74 +2,13 @@
 //! distances, pinning and memory binding.
 
 use super::dom::Node;
-use super::read::{at_most, attr_u32, required_kib, text_kib};
-use super::{ImportError, Notes, drop_unknown_attrs, drop_unknown_children, error_at, word_or_string};
+use super::draft::Draft;
+use super::error::{ImportError, error_at};
+use super::notes::{Notes, drop_unknown_attrs, drop_unknown_children};
+use super::quote::word_or_string;
+use super::read::attr_u32;
 use crate::ir;
-use crate::numbers::{ALLOCATION_THREADS, SLOTS, TOPOLOGY};
-use crate::sets::IdSet;
-
-/// Everything the importer found, before it is written out.
-#[derive(Debug, Default)]
-pub(super) struct Draft {
-    pub name: String,
-    pub qemu: bool,
-    /// Written when not `q35`.
-    pub machine: Option<String>,
-    /// The `cpu` statement's arguments, when not the default.
-    pub cpu: Option<String>,
-    /// libvirt's `<memory>`: initial memory plus memory devices; None when the XML has none.
-    pub total_kib: Option<u64>,
-    /// The guest's initial memory as libvirt starts it (see [`settle_memory`]).
-    pub initial_kib: u64,
-    pub max: Option<(u64, u32)>,
-    pub locked: bool,
-    pub hugepage_kib: Option<u64>,
-    /// Cells whose page size differs from `hugepage_kib` (4 KiB: ordinary memory).
-    pub cell_pages: Vec<(u32, u64)>,
-    /// `source=`, `access=`, `prealloc=true`, `discard=true` on `memory`.
-    pub backing: Vec<String>,
-    pub vcpus: u32,
-    /// `boot=M`, when fewer than all vCPUs are online at boot.
-    pub boot: Option<u32>,
-    /// `current=M`: libvirt's own order, vCPUs 0 to M−1 online and fixed, the rest offline.
-    pub current: Option<u32>,
-    /// `hotpluggable=true`: every vCPU online, all but vCPU 0 hot-pluggable.
-    pub hotpluggable: bool,
-    pub topology: Option<ir::Topology>,
-    pub cells: Vec<Cell>,
-    /// `distance A B V` lines.
-    pub distances: Vec<(u32, u32, u32)>,
-    /// HMAT `cache`, `latency` and `bandwidth` lines of the `numa` block.
-    pub hmat: Vec<String>,
-    /// (vCPUs, host CPUs), one `pin` line each.
-    pub pins: Vec<(IdSet, IdSet)>,
-    pub emulator: Option<IdSet>,
-    /// `iothreads N` and the CPUs every one of them is pinned to.
-    pub iothreads: Option<(u32, Option<IdSet>)>,
-    /// The mode and the nodeset; no nodeset for `placement='auto'`.
-    pub memory_policy: Option<(String, Option<IdSet>)>,
-    /// `dimm` / `nvdimm` lines, and their total size.
-    pub memdevs: Vec<String>,
-    pub memdev_kib: u64,
-    /// Lines of the `devices { }` block.
-    pub devices: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-pub(super) struct Cell {
-    pub id: u32,
-    /// Byte offset of its `<cell>`.
-    pub at: usize,
-    pub cpus: Option<IdSet>,
-    pub memory_kib: u64,
-    pub host_node: Option<IdSet>,
-    /// Written when not `strict`.
-    pub policy: Option<String>,
-    /// `memAccess`: `shared` or `private`.
-    pub access: Option<String>,
-    /// `discard='yes|no'`.
-    pub discard: Option<bool>,
-}
+use crate::numbers::TOPOLOGY;
 
 /// Top-level elements read here or in `devices`; anything else is a note.
 const KNOWN: &[&str] = &[
@@ -92,8 +31,6 @@ const KNOWN: &[&str] = &[
     "on_crash",
     "devices",
 ];
-
-pub(super) const POLICIES: &[&str] = &["strict", "preferred", "interleave", "restrictive"];
 
 pub(super) fn read(root: &Node, notes: &mut Notes) -> Result<Draft, ImportError> {
     let mut d = Draft::default();
@@ -124,7 +61,7 @@ pub(super) fn read(root: &Node, notes: &mut Notes) -> Result<Draft, ImportError>
             ),
         ));
     }
-    memory(root, &mut d, notes)?;
+    super::memory::memory(root, &mut d, notes)?;
     let cpu_node = root.child("cpu");
     cpu_mode(cpu_node, &mut d, notes)?;
     if let Some(c) = cpu_node {
@@ -171,79 +108,6 @@ fn features(root: &Node, notes: &mut Notes) {
     if f.child("acpi").is_none() || f.child("apic").is_none() {
         notes.change("vnumac always enables <acpi/> and <apic/>");
     }
-}
-
-fn memory(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
-    // Without <memory>, libvirt takes the cells' sum; the cells are read later (settle_memory).
-    if let Some(m) = root.child("memory") {
-        d.total_kib = text_kib(m, "<memory>", notes)?;
-    }
-    if let Some(cur) = root.child("currentMemory")
-        && let Some(kib) = text_kib(cur, "<currentMemory>", notes)?
-        && Some(kib) != d.total_kib
-    {
-        notes.drop("<currentMemory> (a balloon target; vnumac guests have no balloon)");
-    }
-    if let Some(max) = root.child("maxMemory") {
-        // Absent, empty or 0 slots: libvirt 9.0 rejects the <maxMemory>, newer libvirt takes it.
-        let slots = attr_u32(max, "slots", &SLOTS)?.unwrap_or(0);
-        let slots = at_most(max, slots, MAX_SLOTS, "the 255 memory slots QEMU takes on x86_64")?;
-        if slots == 0 {
-            notes.newer("<maxMemory> without slots; add `slots=1` to `max=`, which every libvirt takes");
-        }
-        let kib = required_kib(max, "<maxMemory>", notes)?;
-        let kib = round_up(kib, MIB, "<maxMemory>", notes);
-        d.max = Some((kib, slots));
-    }
-    let Some(mb) = root.child("memoryBacking") else {
-        return Ok(());
-    };
-    drop_unknown_children(
-        mb,
-        &["hugepages", "locked", "source", "access", "allocation", "discard"],
-        notes,
-    );
-    d.locked = mb.child("locked").is_some();
-    backing(mb, d, notes)?;
-    let Some(hp) = mb.child("hugepages") else {
-        return Ok(());
-    };
-    super::pages::read(root, hp, d, notes)
-}
-
-/// `<source>`, `<access>`, `<allocation>` and `<discard>` of `<memoryBacking>`.
-fn backing(mb: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
-    if let Some(s) = mb.child("source") {
-        drop_unknown_attrs(s, &["type"], notes);
-        match s.attr("type") {
-            Some(t @ ("file" | "memfd")) => d.backing.push(format!("source={t}")),
-            Some("anonymous") | None => {}
-            Some(t) => notes.drop(format!("<source type='{t}'> in <memoryBacking>")),
-        }
-    }
-    if let Some(a) = mb.child("access") {
-        drop_unknown_attrs(a, &["mode"], notes);
-        match a.attr("mode") {
-            Some(m @ ("shared" | "private")) => d.backing.push(format!("access={m}")),
-            other => notes.drop(format!("<access mode='{}'>", other.unwrap_or(""))),
-        }
-    }
-    if let Some(a) = mb.child("allocation") {
-        drop_unknown_attrs(a, &["mode", "threads"], notes);
-        match a.attr("mode") {
-            Some("immediate") => d.backing.push("prealloc=true".into()),
-            Some("ondemand") | None => {}
-            Some(m) => notes.drop(format!("<allocation mode='{m}'>")),
-        }
-        // Absent, empty or 0: QEMU's default.
-        if let Some(t) = attr_u32(a, "threads", &ALLOCATION_THREADS)?.filter(|t| *t > 0) {
-            d.backing.push(format!("prealloc-threads={t}"));
-        }
-    }
-    if mb.child("discard").is_some() {
-        d.backing.push("discard=true".into());
-    }
-    Ok(())
 }
 
 fn cpu_mode(cpu: Option<&Node>, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
@@ -355,47 +219,4 @@ fn rest(root: &Node, notes: &mut Notes) {
             notes.drop(format!("<{el}>{v}</{el}> (vnumac writes {default})"));
         }
     }
-}
-
-pub(super) const MIB: u64 = 1024;
-
-/// The most memory slots a guest has (`max=… slots=` in a `.vnuma` file takes 1 to 255).
-const MAX_SLOTS: u32 = 255;
-
-/// `kib` rounded up to a multiple of `granule` KiB, as `qemuDomainAlignMemorySizes` does
-/// when the guest starts; a note when that changes it.
-pub(super) fn round_up(kib: u64, granule: u64, what: &str, notes: &mut Notes) -> u64 {
-    let up = kib.div_ceil(granule).saturating_mul(granule);
-    if up != kib {
-        notes.change(format!(
-            "{what} of {kib} KiB is rounded up to {up} KiB, a multiple of {} MiB, as libvirt does when it starts the guest",
-            granule / MIB
-        ));
-    }
-    up
-}
-
-/// The initial memory as libvirt starts the guest: with cells, the sum of the (rounded)
-/// cells; otherwise `<memory>` less the memory devices, rounded up to 1 MiB.
-pub(super) fn settle_memory(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
-    let cells: u64 = d.cells.iter().map(|c| c.memory_kib).sum();
-    match d.total_kib {
-        None if d.cells.is_empty() => return Err(error_at(root.at, "the domain has no <memory> and no NUMA cells")),
-        None => {}
-        Some(total) if !d.cells.is_empty() => {
-            let initial = total.saturating_sub(d.memdev_kib);
-            if initial != cells {
-                notes.change(format!(
-                    "<memory> less the memory devices is {initial} KiB, but the cells hold {cells} KiB: libvirt starts the guest with the cells' sum"
-                ));
-            }
-        }
-        Some(_) => {}
-    }
-    d.initial_kib = match d.total_kib {
-        _ if !d.cells.is_empty() => cells,
-        Some(total) => round_up(total.saturating_sub(d.memdev_kib), MIB, "the initial memory", notes),
-        None => 0,
-    };
-    Ok(())
 }

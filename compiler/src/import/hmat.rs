@@ -1,8 +1,9 @@
 //! HMAT: `<cell><cache>` and `<interconnects>` as `cache`, `latency` and `bandwidth` lines.
 
 use super::dom::Node;
+use super::error::{ImportError, error_at};
+use super::notes::{Notes, drop_unknown_children};
 use super::read::{attr, attr_u32, size_kib};
-use super::{ImportError, Notes, drop_unknown_children, error_at};
 use crate::numbers::{self, CACHE_LEVEL, DECIMAL_ID, LATENCY};
 use crate::units::exact_kib;
 

@@ -1,9 +1,12 @@
 //! `<memory>` devices: DIMMs, NVDIMMs, virtio-mem and virtio-pmem.
 
+use super::align::round_up;
 use super::dom::Node;
-use super::guest::{Draft, round_up};
+use super::draft::Draft;
+use super::error::{ImportError, error_at};
+use super::notes::{Notes, drop_unknown_attrs, drop_unknown_children};
+use super::quote::quoted;
 use super::read::{attr, attr_u32, id_set, page_kib, required_kib, text_kib, text_u32};
-use super::{ImportError, Notes, drop_unknown_attrs, drop_unknown_children, error_at, quoted};
 use crate::numbers::{DECIMAL_ID, MEMORY_BASE, MEMORY_NODE};
 use crate::units::exact_kib;
 

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use super::cells::cell_id;
 use super::dom::Node;
-use super::guest::Draft;
+use super::draft::Draft;
+use super::error::{ImportError, error_at};
+use super::notes::{Notes, drop_unknown_attrs};
 use super::read::{id_set, page_kib, size_kib};
-use super::{ImportError, Notes, drop_unknown_attrs, error_at};
 use crate::sets::IdSet;
 
 /// A `<page>`: its size in KiB, the cells it names (None: every cell not named elsewhere).

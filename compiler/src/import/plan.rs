@@ -5,9 +5,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::devices::{Addr, Ctl, Dev, Kind};
-use super::guest::Draft;
-use super::{Notes, word_or_string};
+use super::draft::Draft;
+use super::inventory::{Addr, Ctl, Dev, Kind};
+use super::notes::Notes;
+use super::quote::word_or_string;
 use crate::names::{alias_safe, drive_letters};
 
 /// Where a device line says it goes.

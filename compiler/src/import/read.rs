@@ -2,7 +2,8 @@
 //! ([`crate::numbers`]), with an error at the element when libvirt would refuse it.
 
 use super::dom::Node;
-use super::{ImportError, Notes, error_at};
+use super::error::{ImportError, error_at};
+use super::notes::Notes;
 use crate::numbers::{self, Base, Minus, NumError, Rule, SizeError};
 use crate::sets::IdSet;
 

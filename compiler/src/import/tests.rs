@@ -1,5 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use super::quote::{quoted, word_or_string};
 use super::*;
 
 fn import(xml: &str) -> Imported {

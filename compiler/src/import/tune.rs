@@ -3,11 +3,14 @@
 use std::collections::BTreeMap;
 
 use super::dom::Node;
-use super::guest::{Draft, POLICIES};
+use super::draft::Draft;
+use super::error::{ImportError, error_at};
+use super::notes::{Notes, drop_unknown_children};
 use super::read::{at_most, attr_u32, id_set, text_u32};
-use super::{ImportError, Notes, drop_unknown_children, error_at};
 use crate::numbers::{DECIMAL_ID, IOTHREAD_ID, IOTHREADS};
 use crate::sets::IdSet;
+
+const POLICIES: &[&str] = &["strict", "preferred", "interleave", "restrictive"];
 
 /// The most I/O threads a guest has (`iothreads` in a `.vnuma` file takes 1 to 1024).
 const MAX_IOTHREADS: u32 = 1024;

@@ -1,9 +1,10 @@
 //! `<vcpu>` and `<vcpus>`: the count, the vCPUs online at boot and the hotplug order.
 
 use super::dom::Node;
-use super::guest::Draft;
+use super::draft::Draft;
+use super::error::{ImportError, error_at};
+use super::notes::{Notes, drop_unknown_attrs};
 use super::read::{at_most, attr_u32, text_u32};
-use super::{ImportError, Notes, drop_unknown_attrs, error_at};
 use crate::ir;
 use crate::numbers::{VCPU_CURRENT, VCPU_ID, VCPUS};
 use crate::sets::IdSet;

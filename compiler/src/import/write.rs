@@ -1,8 +1,9 @@
 //! The draft as .vnuma text, laid out like the examples: two-space indent, props as
 //! `key=value`, libvirt set syntax, exact IEC sizes, cell and pin columns aligned.
 
-use super::guest::Draft;
-use super::{ImportOptions, word_or_string};
+use super::ImportOptions;
+use super::draft::Draft;
+use super::quote::word_or_string;
 use crate::units::exact_kib;
 
 pub(super) fn render(d: &Draft, opts: &ImportOptions, notes: &[String]) -> String {
