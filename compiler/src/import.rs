@@ -56,7 +56,7 @@ pub fn import_domain(xml: &str, opts: &ImportOptions) -> Result<Imported, Import
     memory::settle_memory(&root, &mut draft, &mut notes)?;
     cells::rectify_cells(&mut draft, &mut notes)?;
     cells::check_derived(&root, &mut draft);
-    let text = write::render(&draft, opts, &notes.list);
+    let text = write::render(&draft, opts.host.as_deref(), &notes.list);
     Ok(Imported {
         text,
         notes: notes.list,
