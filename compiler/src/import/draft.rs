@@ -14,7 +14,7 @@ pub(super) struct Draft {
     pub cpu: Option<String>,
     /// libvirt's `<memory>`: initial memory plus memory devices; None when the XML has none.
     pub total_kib: Option<u64>,
-    /// The guest's initial memory as libvirt starts it (see [`super::memory::settle_memory`]).
+    /// The guest's initial memory as libvirt starts it (see `memory::settle_memory`).
     pub initial_kib: u64,
     pub max: Option<(u64, u32)>,
     pub locked: bool,
