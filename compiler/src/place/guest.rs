@@ -8,7 +8,7 @@ use super::topo::{HostTopo, Ledger};
 use crate::host::HostProfile;
 
 /// Plan one guest against what earlier guests left in the ledger (`plan` does not record it:
-/// see [`super::commit`]).
+/// see [`super::outcome::commit`]).
 pub fn plan(host: &HostProfile, topo: &HostTopo, ledger: &Ledger, req: &Request) -> Result<Plan, PlanError> {
     if req.mode == Mode::Node && req.nodeset.is_none() {
         return pick_nodes(host, topo, ledger, req);
