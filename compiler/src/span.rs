@@ -1,6 +1,6 @@
 //! Byte spans qualified by the file they point into.
 
-/// Index of a file in a [`crate::source::SourceMap`].
+/// Index of a file in a source map (`source::SourceMap`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FileId(pub u32);
 
