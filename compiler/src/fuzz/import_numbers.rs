@@ -164,11 +164,11 @@ pub fn import_numbers(data: &[u8]) {
 /// The imported guest has no value vnumac's reader refuses (a set, a size, an integer of
 /// the wrong kind or too large) and no vCPU count out of range.
 fn reads_back(text: &str) {
-    let bundle = super::Bundle {
-        files: BTreeMap::from([(PathBuf::from(super::ROOT), text.to_string())]),
+    let bundle = super::common::Bundle {
+        files: BTreeMap::from([(PathBuf::from(super::common::ROOT), text.to_string())]),
     };
     let database = Database::default();
-    let Ok(program) = db::load_program(&database, Path::new(super::ROOT), &bundle) else {
+    let Ok(program) = db::load_program(&database, Path::new(super::common::ROOT), &bundle) else {
         panic!("the root file is always there");
     };
     let compiled = db::compile(&database, program);

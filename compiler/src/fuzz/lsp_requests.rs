@@ -7,7 +7,7 @@
 //! plain string gives; every answer equals the answer of a fresh workspace that loads the
 //! same program from the same texts; every span answered converts to a position and back.
 
-use super::{Bundle, ROOT, inside};
+use super::common::{Bundle, ROOT, inside};
 use crate::db::{Loader, Program, Snapshot, SourceFile, Workspace};
 use crate::host::HostProfile;
 use crate::ide;
@@ -86,8 +86,8 @@ impl Reader<'_> {
     }
 }
 
-/// `L (u16 LE) SCRIPT[L] BUNDLE`, the bundle as [`super::check`]'s. The script's first byte
-/// chooses the encoding (even: UTF-16, odd: UTF-8); then requests, each an opcode byte
+/// `L (u16 LE) SCRIPT[L] BUNDLE`, the bundle as [`super::check::check`]'s. The script's
+/// first byte chooses the encoding (even: UTF-16, odd: UTF-8); then requests, each an opcode byte
 /// (taken modulo 10) and a file byte (an index into the bundle's files, root first):
 /// `0` open, `1 N TEXT[N]` replace the whole text, `2 K` then `K % 8 + 1` ranges
 /// `LINE COL LINE COL N TEXT[N]`, `3` close, `4 LINE COL` hover, `5 LINE COL` completion,
