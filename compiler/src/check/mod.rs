@@ -34,7 +34,7 @@ pub mod values;
 pub mod vcpus;
 pub mod vnuma;
 
-/// The language table, under the path it had when it lived here.
+/// The language table, also named from here as `check::schema`.
 pub use crate::lang as schema;
 pub use checked::{Checked, HostDef};
 pub use emulator::{Emulator, emulator_pin, place_emulators};
