@@ -24,6 +24,7 @@
 pub mod ast;
 mod budget;
 pub mod chunks;
+pub mod lexer;
 mod repair;
 pub mod value;
 pub mod write;
