@@ -249,3 +249,37 @@ fn a_syntax_error_in_one_guest_leaves_the_others_checked() {
     // `memroy` is no statement, so guest c has no memory either.
     assert_eq!(codes, vec!["vnuma::E0312", "vnuma::E0201"]);
 }
+
+fn token_kinds(text: &str) -> Vec<(TokenKind, String)> {
+    let (ws, _, f, _) = fixture(text);
+    semantic_tokens(&ws.db, f)
+        .into_iter()
+        .map(|t| (t.kind, text[t.span.start as usize..t.span.end as usize].to_string()))
+        .collect()
+}
+
+#[test]
+fn highlighting_ends_comments_and_strings_at_a_lone_carriage_return() {
+    use TokenKind::*;
+    let t = token_kinds("a 1 # c\rb 2 # d\r");
+    let want = [(Keyword, "a"), (Number, "1"), (Comment, "# c"), (Keyword, "b"), (Number, "2"), (Comment, "# d")];
+    assert_eq!(t, want.map(|(k, s)| (k, s.to_string())));
+    // An unterminated string ends at a lone `\r`; the `#` on the next line starts a comment.
+    let t = token_kinds("a \"x\r# c\r");
+    assert_eq!(t.last(), Some(&(Comment, "# c".to_string())), "{t:?}");
+}
+
+#[test]
+fn highlighting_knows_escaped_quotes_in_strings() {
+    let t = token_kinds("a \"x\\\"# y\" # z\n");
+    let comments: Vec<&str> = t.iter().filter(|(k, _)| *k == TokenKind::Comment).map(|(_, s)| s.as_str()).collect();
+    assert_eq!(comments, ["# z"]);
+}
+
+#[test]
+fn highlighting_reads_separators_and_braces_in_strings_as_text() {
+    let t = token_kinds("a \"#;{}\" { b \"}#\" } # z\n");
+    let comments: Vec<&str> = t.iter().filter(|(k, _)| *k == TokenKind::Comment).map(|(_, s)| s.as_str()).collect();
+    assert_eq!(comments, ["# z"]);
+    assert!(t.contains(&(TokenKind::Keyword, "b".to_string())), "{t:?}");
+}
