@@ -49,7 +49,7 @@
 
 use crate::diagnostics::Diagnostic;
 use crate::span::{FileId, Span};
-use crate::syntax::lexer::{self, Kind as Token};
+use crate::syntax::lexer::{self, Kind as Tok};
 use crate::syntax::{self, ast};
 
 /// Format a whole file. Err when the text does not parse: the first error that
@@ -172,11 +172,11 @@ impl<'a> Builder<'a> {
         let gap = self.slice(start, end)?;
         for t in lexer::tokens(gap) {
             match t.kind {
-                Token::Newline => {
+                Tok::Newline => {
                     self.newlines += 1;
                     self.same_line = false;
                 }
-                Token::Comment => self.comment(t.text(gap).trim_end(), depth),
+                Tok::Comment => self.comment(t.text(gap).trim_end(), depth),
                 _ => {}
             }
         }
@@ -575,11 +575,17 @@ mod tests {
     #[test]
     fn an_escaped_quote_does_not_end_a_string() {
         assert_eq!(fmt("a \"\\\"# x\" # y\r"), "a \"\\\"# x\"  # y\n");
-        assert_eq!(fmt("a x=\"\\\"\" { b \"\\\"}\" }"), "a x=\"\\\"\" {\n  b \"\\\"}\"\n}\n");
+        assert_eq!(
+            fmt("a x=\"\\\"\" { b \"\\\"}\" }"),
+            "a x=\"\\\"\" {\n  b \"\\\"}\"\n}\n"
+        );
     }
 
     #[test]
     fn separators_and_braces_in_a_string_are_text() {
-        assert_eq!(fmt("a \"; b\" { c \"{\"; d \"}\" }"), "a \"; b\" {\n  c \"{\"\n  d \"}\"\n}\n");
+        assert_eq!(
+            fmt("a \"; b\" { c \"{\"; d \"}\" }"),
+            "a \"; b\" {\n  c \"{\"\n  d \"}\"\n}\n"
+        );
     }
 }

@@ -5,6 +5,7 @@ use super::{locate, spec};
 use crate::check::schema::{self, Context, Kind, SCHEMA};
 use crate::db::{self, Program, SourceFile};
 use crate::syntax::ast::Statement;
+use crate::syntax::lexer::{self, Kind as Tok};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CompletionKind {
@@ -37,51 +38,89 @@ enum Slot<'t> {
     Property { keyword: &'t str, args: usize },
     /// After `key=`.
     Value { keyword: &'t str, key: &'t str },
-    /// In a comment or a string.
-    None,
 }
 
-fn slot(line: &str) -> (Slot<'_>, usize) {
-    // Inside a comment or an open string: nothing to complete.
-    let mut quoted = false;
-    for c in line.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            '#' if !quoted => return (Slot::None, 0),
-            _ => {}
+/// A word of the statement being typed: a run of tokens with no space between them
+/// (`key=value`, `"a b"`), by its byte range in the line, and where its first `=` is.
+#[derive(Debug, Clone, Copy)]
+struct Word {
+    start: usize,
+    end: usize,
+    equals: Option<usize>,
+}
+
+/// The statement being typed on the cursor's line (`line` ends at the cursor): where it
+/// starts (after the line's last `{`, `;` or `}`), and its words. None when the cursor is in
+/// a comment or a string.
+fn typed(line: &str) -> Option<(usize, Vec<Word>)> {
+    let mut start = 0;
+    let mut words: Vec<Word> = Vec::new();
+    let mut in_word = false;
+    let mut last = None;
+    for t in lexer::tokens(line) {
+        match t.kind {
+            Tok::Open | Tok::Close | Tok::Semicolon => {
+                start = t.end;
+                words.clear();
+                in_word = false;
+            }
+            Tok::Space | Tok::Newline | Tok::Comment => in_word = false,
+            Tok::Word | Tok::String { .. } | Tok::Equals => {
+                let equals = (t.kind == Tok::Equals).then_some(t.start);
+                match words.last_mut() {
+                    Some(w) if in_word => {
+                        w.end = t.end;
+                        w.equals = w.equals.or(equals);
+                    }
+                    _ => words.push(Word {
+                        start: t.start,
+                        end: t.end,
+                        equals,
+                    }),
+                }
+                in_word = true;
+            }
         }
+        last = Some(t.kind);
     }
-    if quoted {
-        return (Slot::None, 0);
+    if matches!(last, Some(Tok::Comment | Tok::String { closed: false })) {
+        return None;
     }
-    let mut words: Vec<(usize, &str)> = line
-        .split_inclusive([' ', '\t', '{', ';'])
-        .scan(0usize, |at, w| {
-            let start = *at;
-            *at += w.len();
-            Some((start, w))
-        })
-        .map(|(start, w)| (start, w.trim_end_matches([' ', '\t', '{', ';'])))
-        .collect();
-    if line.ends_with([' ', '\t']) || words.is_empty() {
-        words.push((line.len(), ""));
+    if !in_word {
+        words.push(Word {
+            start: line.len(),
+            end: line.len(),
+            equals: None,
+        });
     }
-    let last_start = words.last().map(|(s, _)| *s).unwrap_or(0);
-    let last = words.last().map(|(_, w)| *w).unwrap_or("");
-    let keyword_at = words.iter().position(|(_, w)| !w.is_empty());
-    match keyword_at {
+    Some((start, words))
+}
+
+/// What the cursor is typing, and where the word it replaces starts in `line`.
+fn slot<'t>(line: &'t str, words: &[Word]) -> (Slot<'t>, usize) {
+    let text = |w: &Word| &line[w.start..w.end];
+    let Some(last) = words.last() else {
+        return (Slot::Keyword, line.len());
+    };
+    match words.iter().position(|w| w.end > w.start) {
         None => (Slot::Keyword, line.len()),
-        Some(k) if k == words.len() - 1 => (Slot::Keyword, last_start),
+        Some(k) if k == words.len() - 1 => (Slot::Keyword, last.start),
         Some(k) => {
-            let keyword = words[k].1;
-            if let Some((key, _)) = last.split_once('=') {
-                (Slot::Value { keyword, key }, last_start + key.len() + 1)
+            let keyword = text(&words[k]);
+            if let Some(eq) = last.equals {
+                (
+                    Slot::Value {
+                        keyword,
+                        key: &line[last.start..eq],
+                    },
+                    eq + 1,
+                )
             } else {
                 let args = words[k + 1..words.len() - 1]
                     .iter()
-                    .filter(|(_, w)| !w.is_empty() && !w.contains('='))
+                    .filter(|w| w.equals.is_none())
                     .count();
-                (Slot::Property { keyword, args }, last_start)
+                (Slot::Property { keyword, args }, last.start)
             }
         }
     }
@@ -93,17 +132,17 @@ pub fn completions(db: &dyn salsa::Database, program: Program, file: SourceFile,
     if !text.is_char_boundary(offset) {
         return Vec::new();
     }
-    let line_start = text[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let line_start = lexer::line_start(text, offset);
     let line = &text[line_start..offset];
-    // A line's text may end in `{` or `;`: only what follows the last of them counts.
-    let (piece_start, piece) = match line.rfind(['{', ';', '}']) {
-        Some(i) => (line_start + i + 1, &line[i + 1..]),
-        None => (line_start, line),
+    // A line's text may hold `{`, `;` or `}`: only what follows the last of them counts.
+    let Some((at, words)) = typed(line) else {
+        return Vec::new();
     };
+    let (piece_start, piece) = (line_start + at, &line[at..]);
     let parsed = db::parse(db, file);
     let cursor = locate(&parsed.ast, offset as u32);
-    let (slot, word_at) = slot(piece);
-    let from = (piece_start + word_at) as u32;
+    let (slot, word_at) = slot(line, &words);
+    let from = (line_start + word_at) as u32;
     // The block the line is in: the statement under the cursor sits in it.
     let (context, siblings): (Context, &[Statement]) = {
         let typing = cursor.innermost().filter(|(s, _)| s.span.start as usize >= piece_start);
@@ -138,7 +177,6 @@ pub fn completions(db: &dyn salsa::Database, program: Program, file: SourceFile,
         })
     };
     match slot {
-        Slot::None => {}
         Slot::Keyword => {
             for s in SCHEMA.iter().filter(|s| s.context == context) {
                 let present = siblings
@@ -299,49 +337,32 @@ fn cell_ids(guest: Option<&Statement>) -> Vec<String> {
         .collect()
 }
 
-/// The block context at the end of `text`, from its braces alone (so it holds while the
+/// The block context at the end of `text`, from its tokens alone (so it holds while the
 /// text being typed does not parse): each `{` opens the block of the statement it ends.
 fn context_at(text: &str) -> Context {
     let mut stack = vec![Context::File];
-    let mut stmt_start = 0usize;
-    let mut quoted = false;
-    let mut comment = false;
-    let mut escaped = false;
-    for (i, c) in text.char_indices() {
-        if comment {
-            if c == '\n' {
-                comment = false;
-                stmt_start = i + 1;
-            }
-            continue;
-        }
-        if quoted {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' | '\n' => quoted = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            '#' => comment = true,
-            '"' => quoted = true,
-            '\n' | ';' => stmt_start = i + 1,
-            '{' => {
+    // The first token of the statement the next `{` ends.
+    let mut first: Option<lexer::Token> = None;
+    for t in lexer::tokens(text) {
+        match t.kind {
+            Tok::Space | Tok::Comment => {}
+            Tok::Newline | Tok::Semicolon => first = None,
+            Tok::Open => {
                 let here = stack.last().copied().unwrap_or(Context::File);
-                let kw = text[stmt_start..i].split_whitespace().next().unwrap_or("");
+                let kw = first.filter(|f| f.kind == Tok::Word).map_or("", |f| f.text(text));
                 let inner = schema::lookup(here, kw).and_then(|s| s.block).unwrap_or(here);
                 stack.push(inner);
-                stmt_start = i + 1;
+                first = None;
             }
-            '}' => {
+            Tok::Close => {
                 if stack.len() > 1 {
                     stack.pop();
                 }
-                stmt_start = i + 1;
+                first = None;
             }
-            _ => {}
+            _ => {
+                first.get_or_insert(t);
+            }
         }
     }
     stack.last().copied().unwrap_or(Context::File)
