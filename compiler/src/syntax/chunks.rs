@@ -165,7 +165,10 @@ mod tests {
     #[test]
     fn an_escaped_quote_does_not_end_a_string() {
         let text = "guest a x=\"\\\"{\" {\n}\nguest b \"\\\"}\" {\nvcpus 1\n}\n";
-        assert_eq!(starts(text), vec!["guest a x=\"\\\"{\" {\n}\n", "guest b \"\\\"}\" {\nvcpus 1\n}\n"]);
+        assert_eq!(
+            starts(text),
+            vec!["guest a x=\"\\\"{\" {\n}\n", "guest b \"\\\"}\" {\nvcpus 1\n}\n"]
+        );
     }
 
     #[test]

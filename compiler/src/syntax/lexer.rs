@@ -84,7 +84,10 @@ fn is_line_end(b: u8) -> bool {
 
 /// Whether a byte ends a word (every such byte is ASCII, so words end on character boundaries).
 fn ends_word(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'{' | b'}' | b';' | b'#' | b'"' | b'=')
+    matches!(
+        b,
+        b' ' | b'\t' | b'\n' | b'\r' | b'{' | b'}' | b';' | b'#' | b'"' | b'='
+    )
 }
 
 impl Lexer<'_> {
@@ -212,7 +215,10 @@ mod tests {
     #[test]
     fn an_escaped_quote_does_not_end_a_string() {
         use Kind::*;
-        assert_eq!(kinds(r#""a\"b" c"#), [(String { closed: true }, r#""a\"b""#), (Space, " "), (Word, "c")]);
+        assert_eq!(
+            kinds(r#""a\"b" c"#),
+            [(String { closed: true }, r#""a\"b""#), (Space, " "), (Word, "c")]
+        );
         assert_eq!(kinds(r#""a\\" c"#)[0], (String { closed: true }, r#""a\\""#));
         assert_eq!(kinds("\"a\\é\"")[0], (String { closed: true }, "\"a\\é\""));
         // A `\` before a line end escapes nothing: the string ends with its line.
@@ -224,7 +230,10 @@ mod tests {
     #[test]
     fn separators_and_braces_in_a_string_are_text() {
         use Kind::*;
-        assert_eq!(kinds(r#""; { } # =" x"#)[0], (String { closed: true }, r#""; { } # =""#));
+        assert_eq!(
+            kinds(r#""; { } # =" x"#)[0],
+            (String { closed: true }, r#""; { } # =""#)
+        );
         assert_eq!(kinds(r#""; { } #"#), [(String { closed: false }, r#""; { } #"#)]);
     }
 
