@@ -4,7 +4,7 @@
 use crate::diagnostics::Diagnostic;
 use crate::span::{FileId, Span};
 
-use super::SYNTAX;
+use super::codes::SYNTAX;
 use super::lexer::{self, Kind};
 
 /// The most words (keywords, values, `key=value` pairs, strings and braces) a file is read
