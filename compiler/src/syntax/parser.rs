@@ -242,21 +242,7 @@ impl Cx<'_> {
         for inner in pair.into_inner() {
             if matches!(inner.as_rule(), Rule::arg | Rule::prop) {
                 fields += 1;
-                if fields > MAX_FIELDS {
-                    if fields == MAX_FIELDS + 1 {
-                        let span = self.span_of(&inner);
-                        self.diags.push(
-                            Diagnostic::error(
-                                SYNTAX,
-                                format!(
-                                    "syntax error: more than {MAX_FIELDS} arguments and properties in one statement"
-                                ),
-                                span,
-                                "the statement is cut here",
-                            )
-                            .with_help("no statement of the language takes this many; vnumac left out the rest of it"),
-                        );
-                    }
+                if !self.field_fits(fields, &inner) {
                     continue;
                 }
             }
@@ -272,61 +258,9 @@ impl Cx<'_> {
                         args.push(self.value(v));
                     }
                 }
-                Rule::prop => {
-                    let pspan = self.span_of(&inner);
-                    let mut key = None;
-                    let mut val = None;
-                    for part in inner.into_inner() {
-                        match part.as_rule() {
-                            Rule::key => {
-                                key = Some(Ident {
-                                    text: part.as_str().to_string(),
-                                    span: self.span_of(&part),
-                                })
-                            }
-                            _ => val = Some(self.value(part)),
-                        }
-                    }
-                    if let (Some(key), Some(value)) = (key, val) {
-                        props.push(Prop {
-                            key,
-                            value,
-                            span: pspan,
-                        });
-                    }
-                }
-                Rule::missing_value => {
-                    let span = self.span_of(&inner);
-                    let key = inner.as_str().trim_end_matches('=');
-                    self.last_error = Some(inner.as_span().start());
-                    self.diags.push(
-                        Diagnostic::error(
-                            SYNTAX,
-                            format!("syntax error: `{key}=` has no value"),
-                            span,
-                            "no value after `=`",
-                        )
-                        .with_help(format!(
-                            "write `{key}=value` with no spaces around `=`, or remove `{key}=`"
-                        )),
-                    );
-                    self.errors.push(span);
-                }
-                Rule::bad => {
-                    let s = inner.as_span();
-                    let pos = if s.as_str().starts_with('=') {
-                        s.start()
-                    } else {
-                        inner
-                            .clone()
-                            .into_inner()
-                            .find(|p| p.as_rule() == Rule::unterminated)
-                            .map_or(s.start(), |p| p.as_span().start())
-                    };
-                    self.syntax_error(pos);
-                    let span = self.span_of(&inner);
-                    self.errors.push(span);
-                }
+                Rule::prop => props.extend(self.prop(inner)),
+                Rule::missing_value => self.missing_value(&inner),
+                Rule::bad => self.bad(&inner),
                 Rule::trailing => self.trailing(inner),
                 Rule::block => {
                     let bspan = self.span_of(&inner);
@@ -356,6 +290,83 @@ impl Cx<'_> {
             props,
             block,
         }
+    }
+
+    /// Whether a statement's field number `fields` (counted from 1) is kept: past
+    /// [`MAX_FIELDS`] it is not, and the first one left out is an error.
+    fn field_fits(&mut self, fields: usize, inner: &Pair<'_, Rule>) -> bool {
+        if fields == MAX_FIELDS + 1 {
+            let span = self.span_of(inner);
+            self.diags.push(
+                Diagnostic::error(
+                    SYNTAX,
+                    format!("syntax error: more than {MAX_FIELDS} arguments and properties in one statement"),
+                    span,
+                    "the statement is cut here",
+                )
+                .with_help("no statement of the language takes this many; vnumac left out the rest of it"),
+            );
+        }
+        fields <= MAX_FIELDS
+    }
+
+    /// A `key=value` property.
+    fn prop(&mut self, inner: Pair<'_, Rule>) -> Option<Prop> {
+        let pspan = self.span_of(&inner);
+        let mut key = None;
+        let mut val = None;
+        for part in inner.into_inner() {
+            match part.as_rule() {
+                Rule::key => {
+                    key = Some(Ident {
+                        text: part.as_str().to_string(),
+                        span: self.span_of(&part),
+                    })
+                }
+                _ => val = Some(self.value(part)),
+            }
+        }
+        Some(Prop {
+            key: key?,
+            value: val?,
+            span: pspan,
+        })
+    }
+
+    /// `key=` with no value: an error, and the property is dropped.
+    fn missing_value(&mut self, inner: &Pair<'_, Rule>) {
+        let span = self.span_of(inner);
+        let key = inner.as_str().trim_end_matches('=');
+        self.last_error = Some(inner.as_span().start());
+        self.diags.push(
+            Diagnostic::error(
+                SYNTAX,
+                format!("syntax error: `{key}=` has no value"),
+                span,
+                "no value after `=`",
+            )
+            .with_help(format!(
+                "write `{key}=value` with no spaces around `=`, or remove `{key}=`"
+            )),
+        );
+        self.errors.push(span);
+    }
+
+    /// A stray `=` or an unterminated string: an error where it starts, then skipped.
+    fn bad(&mut self, inner: &Pair<'_, Rule>) {
+        let s = inner.as_span();
+        let pos = if s.as_str().starts_with('=') {
+            s.start()
+        } else {
+            inner
+                .clone()
+                .into_inner()
+                .find(|p| p.as_rule() == Rule::unterminated)
+                .map_or(s.start(), |p| p.as_span().start())
+        };
+        self.syntax_error(pos);
+        let span = self.span_of(inner);
+        self.errors.push(span);
     }
 
     fn value(&mut self, pair: Pair<'_, Rule>) -> Value {
