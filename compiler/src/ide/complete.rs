@@ -1,7 +1,8 @@
 //! Completion from the schema: statements valid in the block, properties the statement does
 //! not have yet, enum words, host names, host node ids, guest cell ids and device names.
 
-use super::{locate, spec};
+use super::cursor::{locate, spec};
+use super::resolve::host_named;
 use crate::check::schema::{self, Context, Kind, SCHEMA};
 use crate::db::{self, Program, SourceFile};
 use crate::syntax::ast::Statement;
@@ -241,7 +242,7 @@ pub fn completions(db: &dyn salsa::Database, program: Program, file: SourceFile,
                         .then(|| checked.hosts[0].as_ref().map(|h| h.name.clone()))
                         .flatten()
                 })
-                .and_then(|n| super::host_named(checked, &n));
+                .and_then(|n| host_named(checked, &n));
             match (context, keyword, key) {
                 (Context::File, "guest", "on") => {
                     for h in checked.hosts.iter().flatten() {

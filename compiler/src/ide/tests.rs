@@ -2,7 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
-use crate::db::{Loader, Workspace};
+use crate::db::{Loader, Program, SourceFile, Workspace};
+use crate::span::Span;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
