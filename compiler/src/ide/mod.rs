@@ -13,6 +13,7 @@ mod outputs;
 mod resolve;
 pub mod session;
 mod syntax_info;
+mod typing;
 
 pub use complete::{Completion, CompletionKind, completions};
 pub use hover::{Hover, hover};
