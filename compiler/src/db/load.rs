@@ -1,7 +1,9 @@
 //! Loading: reading a program's files through a [`Loader`] into inputs, once
 //! ([`load_program`]) or into a [`Workspace`] that lives as long as an editor session.
 
-use super::{Database, Program, SourceFile, normalize, top_statements};
+use super::includes::normalize;
+use super::inputs::{Database, Program, SourceFile};
+use super::parsed::top_statements;
 use crate::check;
 use crate::host::HostProfile;
 use crate::span::FileId;
