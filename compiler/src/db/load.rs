@@ -1,12 +1,13 @@
 //! Loading: reading a program's files through a [`Loader`] into inputs, once
 //! ([`load_program`]) or into a [`Workspace`] that lives as long as an editor session.
 
-use super::includes::normalize;
+use super::includes::{normalize, references};
 use super::inputs::{Database, Program, SourceFile};
 use super::parsed::top_statements;
 use crate::check;
 use crate::host::HostProfile;
 use crate::span::FileId;
+use crate::syntax::ast::Statement;
 use salsa::Setter;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -35,49 +36,35 @@ impl Loader for FsLoader {
 }
 
 /// Where the files a program reads end up: fresh inputs, or a workspace's lasting ones.
-trait Inputs {
-    fn db(&self) -> &dyn salsa::Database;
-    fn file(&mut self, path: PathBuf, text: String) -> SourceFile;
+pub trait Inputs {
+    /// A file's input.
+    type File: Copy;
+    /// An input for the file at `path` with `text`.
+    fn add(&mut self, path: PathBuf, text: String) -> Self::File;
+    /// The file's top-level statements.
+    fn statements(&self, file: Self::File) -> impl Iterator<Item = &Statement>;
 }
 
-/// What a file refers to: includes (sources to follow) and `from=` files, and whether a host probes.
-fn references(db: &dyn salsa::Database, file: SourceFile) -> (Vec<(String, bool)>, bool) {
-    let mut out = Vec::new();
-    let mut probe = false;
-    for (stmt, _) in top_statements(db, file) {
-        match stmt.keyword.text.as_str() {
-            "include" => {
-                if let Some(a) = stmt.args.first().filter(|a| a.quoted) {
-                    out.push((a.text.clone(), true));
-                }
-            }
-            "host" => {
-                probe |= stmt.prop("probe").is_some_and(|p| p.value.text == "true");
-                if let Some(p) = stmt.prop("from").filter(|p| p.value.quoted) {
-                    out.push((p.value.text.clone(), false));
-                }
-            }
-            _ => {}
-        }
-    }
-    (out, probe)
+/// What loading found: the root file, every file it reaches by path (or why one could not be
+/// read), and whether a host probes this machine.
+pub struct Discovered<F> {
+    pub root: F,
+    pub files: BTreeMap<PathBuf, Result<F, String>>,
+    pub wants_probe: bool,
 }
-
-type Discovered = (SourceFile, BTreeMap<PathBuf, Result<SourceFile, String>>, bool);
 
 /// Read the root file and everything it reaches. Only the root file's absence is an error
-/// here; the rest becomes diagnostics in [`check_program`].
-fn discover(inputs: &mut dyn Inputs, root: &Path, loader: &dyn Loader) -> std::io::Result<Discovered> {
+/// here; the rest becomes diagnostics when the program is checked.
+pub fn discover<I: Inputs>(inputs: &mut I, root: &Path, loader: &dyn Loader) -> std::io::Result<Discovered<I::File>> {
     let root = normalize(root);
     let text = loader.read(&root)?;
-    let root_file = inputs.file(root.clone(), text);
-    let mut files: BTreeMap<PathBuf, Result<SourceFile, String>> = BTreeMap::new();
-    files.insert(root, Ok(root_file));
-    let mut queue = vec![root_file];
+    let root_file = inputs.add(root.clone(), text);
+    let mut files = BTreeMap::new();
+    files.insert(root.clone(), Ok(root_file));
+    let mut queue = vec![(root_file, root)];
     let mut wants_probe = false;
-    while let Some(file) = queue.pop() {
-        let base = file.path(inputs.db()).clone();
-        let (targets, probe) = references(inputs.db(), file);
+    while let Some((file, base)) = queue.pop() {
+        let (targets, probe) = references(inputs.statements(file));
         wants_probe |= probe;
         for (rel, is_source) in targets {
             let path = normalize(&check::resolve_relative(&base, &rel));
@@ -86,10 +73,10 @@ fn discover(inputs: &mut dyn Inputs, root: &Path, loader: &dyn Loader) -> std::i
             }
             match loader.read(&path) {
                 Ok(text) => {
-                    let f = inputs.file(path.clone(), text);
-                    files.insert(path, Ok(f));
+                    let f = inputs.add(path.clone(), text);
+                    files.insert(path.clone(), Ok(f));
                     if is_source {
-                        queue.push(f);
+                        queue.push((f, path));
                     }
                 }
                 Err(e) => {
@@ -98,7 +85,11 @@ fn discover(inputs: &mut dyn Inputs, root: &Path, loader: &dyn Loader) -> std::i
             }
         }
     }
-    Ok((root_file, files, wants_probe))
+    Ok(Discovered {
+        root: root_file,
+        files,
+        wants_probe,
+    })
 }
 
 struct Fresh<'d> {
@@ -107,22 +98,23 @@ struct Fresh<'d> {
 }
 
 impl Inputs for Fresh<'_> {
-    fn db(&self) -> &dyn salsa::Database {
-        self.db
-    }
-    fn file(&mut self, path: PathBuf, text: String) -> SourceFile {
+    type File = SourceFile;
+    fn add(&mut self, path: PathBuf, text: String) -> SourceFile {
         let f = SourceFile::new(self.db, FileId(self.next), path, text);
         self.next += 1;
         f
+    }
+    fn statements(&self, file: SourceFile) -> impl Iterator<Item = &Statement> {
+        top_statements(self.db, file).map(|(s, _)| s)
     }
 }
 
 /// Load a program once, into fresh inputs (a one-shot build). Editors use [`Workspace`].
 pub fn load_program(db: &Database, root: &Path, loader: &dyn Loader) -> std::io::Result<Program> {
     let mut inputs = Fresh { db, next: 0 };
-    let (root, files, wants_probe) = discover(&mut inputs, root, loader)?;
-    let probed = wants_probe.then(|| loader.probe());
-    Ok(Program::new(db, root, files, probed))
+    let found = discover(&mut inputs, root, loader)?;
+    let probed = found.wants_probe.then(|| loader.probe());
+    Ok(Program::new(db, found.root, found.files, probed))
 }
 
 /// One database for the life of a process: every file has one input, found by its path,
@@ -233,7 +225,11 @@ impl Workspace {
     /// and updates only the inputs whose text or file set changed. This machine is probed
     /// once per workspace.
     pub fn load(&mut self, root: &Path, loader: &dyn Loader) -> std::io::Result<Program> {
-        let (root_file, files, wants_probe) = discover(self, root, loader)?;
+        let Discovered {
+            root: root_file,
+            files,
+            wants_probe,
+        } = discover(self, root, loader)?;
         let probed = if wants_probe {
             Some(self.probed.get_or_insert_with(|| loader.probe()).clone())
         } else {
@@ -260,10 +256,11 @@ impl Workspace {
 }
 
 impl Inputs for Workspace {
-    fn db(&self) -> &dyn salsa::Database {
-        &self.db
-    }
-    fn file(&mut self, path: PathBuf, text: String) -> SourceFile {
+    type File = SourceFile;
+    fn add(&mut self, path: PathBuf, text: String) -> SourceFile {
         self.set_file(&path, text)
+    }
+    fn statements(&self, file: SourceFile) -> impl Iterator<Item = &Statement> {
+        top_statements(&self.db, file).map(|(s, _)| s)
     }
 }

@@ -1,13 +1,14 @@
 //! A program's files in include order and its top-level hosts and guests, each found by
 //! its key wherever it moves.
 
-use super::includes::include_order;
+use super::includes::{Tree, include_order};
 use super::inputs::{ItemKey, ItemKind, Program, SourceFile};
-use super::parsed::{Piece, parse_piece, pieces, word_cut};
+use super::parsed::{Piece, parse_piece, pieces, top_statements, word_cut};
 use crate::check::{self, schema};
 use crate::diagnostics::Diagnostic;
-use crate::span::Span;
+use crate::span::{FileId, Span};
 use crate::syntax::{self, ast};
+use std::path::Path;
 
 /// A top-level statement: its file, its piece there and its index in the piece.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,7 +36,7 @@ pub struct Items {
 #[salsa::tracked(returns(ref))]
 pub fn items(db: &dyn salsa::Database, program: Program) -> Items {
     let mut diags = Vec::new();
-    let order = include_order(db, program, &mut diags);
+    let order = include_order(&ProgramTree { db, program }, program.root(db), &mut diags);
     let mut out = Items::default();
     let mut host_names: Vec<(String, Span)> = Vec::new();
     let mut guest_names: Vec<(String, Span)> = Vec::new();
@@ -123,4 +124,31 @@ pub fn host_names(db: &dyn salsa::Database, program: Program) -> Vec<Option<Stri
             item(db, key).and_then(|s| s.args.first().map(|a| a.text.clone()))
         })
         .collect()
+}
+
+/// A program's files, for include traversal.
+struct ProgramTree<'db> {
+    db: &'db dyn salsa::Database,
+    program: Program,
+}
+
+impl Tree for ProgramTree<'_> {
+    type File = SourceFile;
+
+    fn path(&self, file: SourceFile) -> &Path {
+        file.path(self.db)
+    }
+
+    fn id(&self, file: SourceFile) -> FileId {
+        file.id(self.db)
+    }
+
+    fn statements(&self, file: SourceFile) -> impl Iterator<Item = (&ast::Statement, u32)> {
+        top_statements(self.db, file)
+    }
+
+    fn file(&self, path: &Path) -> Option<Result<SourceFile, &str>> {
+        let f = self.program.files(self.db).get(path)?;
+        Some(f.as_ref().copied().map_err(String::as_str))
+    }
 }
