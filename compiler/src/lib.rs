@@ -17,6 +17,7 @@ pub mod import;
 pub mod ir;
 pub mod lower;
 pub mod place;
+pub mod project;
 pub mod sets;
 pub mod source;
 pub mod span;

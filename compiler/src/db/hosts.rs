@@ -1,12 +1,12 @@
 //! Host profiles, one query each.
 
-use super::includes::normalize;
 use super::inputs::{ItemKey, Program};
 use super::toplevel::{item, item_at};
 use crate::check::{self, HostDef, HostSources, schema};
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
 use crate::place::topo::HostTopo;
+use crate::project::normalize;
 use std::path::Path;
 
 /// One host profile, loaded once.

@@ -9,18 +9,17 @@
 
 mod guests;
 mod hosts;
-mod includes;
 mod inputs;
 mod load;
 mod parsed;
 mod program;
 mod toplevel;
 
+pub use crate::project::{FsLoader, Loader, normalize};
 pub use guests::{GuestSlot, GuestStep, HandLedger, guest_slots, guest_step, hand_ledger, ledger_after};
 pub use hosts::{HostLoaded, host, host_topo};
-pub use includes::normalize;
 pub use inputs::{Database, ItemKey, ItemKind, Program, SourceFile};
-pub use load::{FsLoader, Loader, Snapshot, Workspace, load_program};
+pub use load::{Snapshot, Workspace, load_program};
 pub use parsed::{Parsed, Piece, parse, parse_piece, pieces, word_cut};
 pub use program::{CheckResult, Compiled, GuestOutput, check_program, compile, lower, program_diagnostics, source_map};
 pub use toplevel::{ItemRef, Items, host_names, item, item_at, item_piece, items};

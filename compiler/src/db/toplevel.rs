@@ -1,11 +1,11 @@
 //! A program's files in include order and its top-level hosts and guests, each found by
 //! its key wherever it moves.
 
-use super::includes::{Tree, include_order};
 use super::inputs::{ItemKey, ItemKind, Program, SourceFile};
 use super::parsed::{Piece, parse_piece, pieces, top_statements, word_cut};
 use crate::check::{self, schema};
 use crate::diagnostics::Diagnostic;
+use crate::project::{Tree, include_order};
 use crate::span::{FileId, Span};
 use crate::syntax::{self, ast};
 use std::path::Path;

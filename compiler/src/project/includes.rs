@@ -1,11 +1,12 @@
 //! Include traversal: a program's files in statement order, includes expanded in place, over
 //! any store of files ([`Tree`]).
 
+use super::paths::normalize;
 use crate::check;
 use crate::diagnostics::Diagnostic;
 use crate::span::{FileId, Span};
 use crate::syntax::ast::Statement;
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 
 /// The files of a loaded program, as include traversal reads them.
 pub trait Tree {
@@ -111,24 +112,4 @@ pub fn references<'a>(statements: impl Iterator<Item = &'a Statement>) -> (Vec<(
         }
     }
     (out, probe)
-}
-
-/// Lexically clean a path (`a/./b/../c` → `a/c`) so one file has one key.
-pub fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    if out.as_os_str().is_empty() {
-        out.push(".");
-    }
-    out
 }
