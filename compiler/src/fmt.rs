@@ -3,7 +3,7 @@
 //! # How it works
 //!
 //! The text is parsed first ([`crate::syntax::parse`]); a file with any parse error
-//! (a syntax error or a bad string escape) is not formatted, and [`format`] returns that
+//! (a syntax error or a bad string escape) is not formatted, and [`format()`] returns that
 //! diagnostic. The syntax tree then gives every token exactly as the parser saw it: the
 //! keyword, each argument and each `key=value` property (in source order, strings as
 //! written, escapes and all), and each block's `{` and `}`. The tree has no comments, so

@@ -8,7 +8,9 @@
 //! files are free).
 
 use super::fs::Files;
+use super::includes::include_path;
 use super::paths::normalize;
+use crate::check;
 use crate::source::MAX_INPUT_BYTES;
 use crate::span::FileId;
 use crate::syntax;
@@ -48,10 +50,8 @@ fn includes(path: &Path, text: &str) -> Vec<PathBuf> {
             continue;
         }
         let (file, _) = syntax::parse(FileId::RELATIVE, piece);
-        for s in file.statements.iter().filter(|s| s.keyword.text == "include") {
-            if let Some(a) = s.args.first().filter(|a| a.quoted) {
-                out.push(normalize(&crate::check::resolve_relative(path, &a.text)));
-            }
+        for (rel, _) in file.statements.iter().filter_map(include_path) {
+            out.push(normalize(&check::resolve_relative(path, rel)));
         }
     }
     out
