@@ -12,6 +12,7 @@ pub mod numa;
 pub mod pins;
 pub mod policy;
 pub mod schema;
+pub mod step;
 pub mod values;
 pub mod vnuma;
 

@@ -3,11 +3,9 @@
 use super::hosts::{host_in_place, host_topo};
 use super::inputs::{ItemKey, ItemKind, Program};
 use super::toplevel::{host_names, item, items};
-use crate::check::{self, guest, schema, vnuma};
-use crate::diagnostics::Diagnostic;
+use crate::check::step::{self, GuestStep, HandLedger};
+use crate::check::{self, guest, schema};
 use crate::place::topo::Ledger;
-use crate::span::Span;
-use crate::syntax::ast;
 use std::collections::HashMap;
 
 /// Where each guest runs: its host's index and the guest placed before it on that host.
@@ -21,48 +19,24 @@ pub struct GuestSlot {
     pub automatic: bool,
 }
 
-/// A guest that `vnuma` places (as opposed to one written by hand).
-fn is_automatic(stmt: &ast::Statement) -> bool {
-    stmt.block
-        .iter()
-        .flat_map(|b| &b.statements)
-        .any(|s| s.keyword.text == "vnuma")
-}
-
-/// What the hand-written guests of a host take on it, whatever their place in the file:
-/// their pinned CPUs and bound memory. Automatic guests are placed from here, in file
-/// order. Warnings for hand-written guests that pin onto each other's CPUs, by guest.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct HandLedger {
-    pub ledger: Option<Ledger>,
-    /// (guest index, warning with spans relative to that guest's piece).
-    pub warnings: Vec<(u32, Diagnostic)>,
-}
-
+/// What the hand-written guests of a host take on it ([`step::hand_ledger`]).
 #[salsa::tracked(returns(ref))]
 pub fn hand_ledger<'db>(db: &'db dyn salsa::Database, hkey: ItemKey<'db>) -> HandLedger {
     let program = hkey.program(db);
     let (Some(def), Some(topo)) = (host_in_place(db, hkey).def.as_ref(), host_topo(db, hkey).as_ref()) else {
         return HandLedger::default();
     };
-    let mut ledger = Ledger::new(topo, def.profile.nodes.len());
-    let mut warnings = Vec::new();
-    for (i, slot) in guest_slots(db, program).iter().enumerate() {
-        if slot.automatic || slot.host != Ok(Some(hkey.index(db))) {
-            continue;
-        }
-        let step = guest_step(db, ItemKey::new(db, program, ItemKind::Guest, i as u32));
-        check::record_claims(&mut ledger, &def.profile, &step.claims);
-        if let Some(g) = &step.guest {
-            let mut w = Vec::new();
-            check::record_pins(&mut ledger, topo, g, &mut w);
-            warnings.extend(w.into_iter().map(|d| (i as u32, d)));
-        }
-    }
-    HandLedger {
-        ledger: Some(ledger),
-        warnings,
-    }
+    let hand = guest_slots(db, program)
+        .iter()
+        .enumerate()
+        .filter(|(_, slot)| !slot.automatic && slot.host == Ok(Some(hkey.index(db))))
+        .map(|(i, _)| {
+            (
+                i as u32,
+                guest_step(db, ItemKey::new(db, program, ItemKind::Guest, i as u32)),
+            )
+        });
+    step::hand_ledger(&def.profile, topo, hand)
 }
 
 #[salsa::tracked(returns(ref))]
@@ -77,7 +51,7 @@ pub fn guest_slots(db: &dyn salsa::Database, program: Program) -> Vec<GuestSlot>
                 Some(stmt) => check::host_index(stmt.prop("on").map(|p| p.value.text.as_str()), names),
                 None => Err(check::NoHost),
             };
-            let automatic = stmt.is_some_and(is_automatic);
+            let automatic = stmt.is_some_and(step::is_automatic);
             let prev = match host {
                 Ok(Some(h)) if automatic => last.insert(h, i),
                 _ => None,
@@ -85,26 +59,6 @@ pub fn guest_slots(db: &dyn salsa::Database, program: Program) -> Vec<GuestSlot>
             GuestSlot { host, prev, automatic }
         })
         .collect()
-}
-
-/// One guest checked and, with `vnuma`, placed: its model, claims, diagnostics, and the
-/// host's ledger after it. Spans of the guest's own text are relative to its piece
-/// ([`FileId::RELATIVE`](crate::span::FileId::RELATIVE)), so moving the guest in its file
-/// changes nothing here.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct GuestStep {
-    pub guest: Option<crate::ir::Guest>,
-    pub host: Option<u32>,
-    pub claims: Vec<guest::NodeClaim>,
-    pub emulator_node: Option<u32>,
-    /// The span of the guest's name.
-    pub name_span: Span,
-    pub diagnostics: Vec<Diagnostic>,
-    /// What every guest up to this one uses on its host.
-    pub ledger: Option<Ledger>,
-    /// The guest did not fit after an earlier one did not either: its error is left to
-    /// one summary for the host; this is its `vnuma` statement.
-    pub no_room: Option<Span>,
 }
 
 #[salsa::tracked(returns(ref))]
@@ -128,9 +82,7 @@ pub fn guest_step<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Guest
     };
     step.host = host_index;
     let Some(hi) = host_index else {
-        let r = guest::check_guest(&f, None, None, &mut step.diagnostics);
-        step.guest = r.guest;
-        step.claims = r.claims;
+        step::by_hand(&f, None, &mut step);
         return step;
     };
     let hkey = ItemKey::new(db, program, ItemKind::Host, hi);
@@ -146,34 +98,14 @@ pub fn guest_step<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Guest
     let slot = guest_slots(db, program).get(key.index(db) as usize).copied();
     if !slot.is_some_and(|s| s.automatic) {
         // Written by hand: checked on its own; what it takes goes into [`hand_ledger`].
-        let r = guest::check_guest(&f, Some(&host_ref), None, &mut step.diagnostics);
-        step.guest = r.guest;
-        step.claims = r.claims;
+        step::by_hand(&f, Some(&host_ref), &mut step);
         return step;
     }
     let prev = match slot.and_then(|s| s.prev) {
         Some(p) => ledger_after(db, ItemKey::new(db, program, ItemKind::Guest, p)).clone(),
         None => hand_ledger(db, hkey).ledger.clone(),
     };
-    let mut state = vnuma::PlaceState {
-        topo,
-        ledger: prev.unwrap_or_else(|| Ledger::new(topo, def.profile.nodes.len())),
-    };
-    let failed_before = state.ledger.failed;
-    let r = guest::check_guest(&f, Some(&host_ref), Some(&mut state), &mut step.diagnostics);
-    if failed_before > 0
-        && state.ledger.failed > failed_before
-        && let Some(i) = step
-            .diagnostics
-            .iter()
-            .rposition(|d| d.code == check::codes::VNUMA_NO_ROOM)
-    {
-        step.no_room = Some(step.diagnostics.remove(i).primary_span());
-    }
-    step.guest = r.guest;
-    step.claims = r.claims;
-    step.emulator_node = r.emulator_node;
-    step.ledger = Some(state.ledger);
+    step::placed(&f, &host_ref, topo, prev, &mut step);
     step
 }
 

@@ -1,17 +1,17 @@
 //! A program's model and diagnostics, gathered from its hosts' and guests' queries, and its
 //! outputs.
 
-use super::guests::{GuestStep, guest_step, hand_ledger};
+use super::guests::{guest_step, hand_ledger};
 use super::hosts::host;
 use super::inputs::{ItemKey, ItemKind, Program};
 use super::toplevel::{host_names, item_at, items};
+use crate::check::step::{self, GuestStep};
 use crate::check::{self, Checked, HostDef, fit, guest};
 use crate::diagnostics::{self, Diagnostic};
 use crate::host::HostProfile;
 use crate::place::topo::Ledger;
 use crate::source::SourceMap;
-use crate::span::{FileId, Span};
-use std::collections::BTreeMap;
+use crate::span::FileId;
 
 /// The checked model and every diagnostic of a program.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -92,42 +92,13 @@ fn gather<'db>(db: &'db dyn salsa::Database, program: Program) -> Gathered<'db> 
         }
         g.steps.push((step, id, at));
     }
-    g.diagnostics.extend(no_room_summaries(&g));
+    let no_room = g
+        .steps
+        .iter()
+        .filter_map(|&(step, id, at)| Some((step.host?, step.no_room?.relocate(id, at))));
+    let summaries = step::no_room_summaries(no_room, &g.hosts);
+    g.diagnostics.extend(summaries);
     g
-}
-
-/// One error per host for the guests that did not fit after the first one that did not
-/// (which has its own, full error): how many, and where the first few are.
-fn no_room_summaries(g: &Gathered<'_>) -> Vec<Diagnostic> {
-    let mut per_host: BTreeMap<u32, Vec<Span>> = BTreeMap::new();
-    for &(step, id, at) in &g.steps {
-        if let (Some(span), Some(h)) = (step.no_room, step.host) {
-            per_host.entry(h).or_default().push(span.relocate(id, at));
-        }
-    }
-    per_host
-        .into_iter()
-        .filter_map(|(h, spans)| {
-            let first = *spans.first()?;
-            let name = g.hosts.get(h as usize).copied().flatten().map(|d| d.name.as_str()).unwrap_or("?");
-            let n = spans.len();
-            let mut d = Diagnostic::error(
-                check::codes::VNUMA_NO_ROOM,
-                format!(
-                    "{n} more guest{} do not fit on host `{name}` either",
-                    if n == 1 { "" } else { "s" }
-                ),
-                first,
-                "does not fit",
-            );
-            for s in spans.iter().skip(1).take(4) {
-                d = d.with_label(*s, "nor this one");
-            }
-            Some(d.with_help(
-                "the host has no room left for them after the guests before them; the first guest that did not fit says what would",
-            ))
-        })
-        .collect()
 }
 
 /// The checks across guests: memory fit on every host node.
