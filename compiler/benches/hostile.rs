@@ -7,6 +7,7 @@
 //! - `props-4m`: one statement with 4,000,000 properties (16 MB, the input cap): check and
 //!   render (the file is read up to its 250,000th word);
 //! - `lines-5m`: 5,000,000 lines of one unknown top-level word;
+//! - `lines-cr-5m`: the same lines ending in a lone `\r`, read as lines too;
 //! - `semicolons-8m`: 7,900,000 unknown statements `a;` in one guest;
 //! - `fmt-250k`: formatting 990 consecutive statements of 250 properties each, every one
 //!   named differently (247,500 candidate columns for alignment, just under the word budget);
@@ -56,6 +57,7 @@ const SCENARIOS: &[&str] = &[
     "bad-lines-40k",
     "props-4m",
     "lines-5m",
+    "lines-cr-5m",
     "semicolons-8m",
     "fmt-250k",
     "import-attrs-200k",
@@ -270,8 +272,8 @@ fn check_and_render(text: &str) -> usize {
 
 fn run(name: &str, input: &str) -> usize {
     match name {
-        "bad-lines-40k" | "props-4m" | "lines-5m" | "semicolons-8m" | "l3-wide-2k" | "sets-wide" | "word-16m"
-        | "nuls-16m" | "string-16m" => check_and_render(input),
+        "bad-lines-40k" | "props-4m" | "lines-5m" | "lines-cr-5m" | "semicolons-8m" | "l3-wide-2k" | "sets-wide"
+        | "word-16m" | "nuls-16m" | "string-16m" => check_and_render(input),
         "import-vcpupin-1k" => vnumac::import::import_domain(input, &Default::default())
             .unwrap()
             .text
@@ -308,6 +310,7 @@ fn scenario(name: &str) {
         "bad-lines-40k" => bad_lines(),
         "props-4m" => props(4_000_000),
         "lines-5m" => "a\n".repeat(5_000_000),
+        "lines-cr-5m" => "a\r".repeat(5_000_000),
         "semicolons-8m" => format!(
             "guest g {{\n  memory 1GiB\n  vcpus 1\n  {}\n}}\n",
             "a;".repeat(7_900_000)

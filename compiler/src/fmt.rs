@@ -3,12 +3,13 @@
 //! # How it works
 //!
 //! The text is parsed first ([`crate::syntax::parse`]); a file with any parse error
-//! (a syntax error or a bad string escape) is not formatted, and [`format`] returns that
+//! (a syntax error or a bad string escape) is not formatted, and [`format()`] returns that
 //! diagnostic. The syntax tree then gives every token exactly as the parser saw it: the
 //! keyword, each argument and each `key=value` property (in source order, strings as
 //! written, escapes and all), and each block's `{` and `}`. The tree has no comments, so
-//! the text *between* consecutive tokens is scanned: after a successful parse it holds
-//! only spaces, tabs, `;`, newlines (`\n`, `\r\n`, `\r`) and `#` comments. Those gaps
+//! the text *between* consecutive tokens is read by the lexer ([`crate::syntax::lexer`]):
+//! after a successful parse it holds only spaces, tabs, `;`, newlines (`\n`, `\r\n`, `\r`)
+//! and `#` comments. Those gaps
 //! decide where comments and blank lines go. The result is a flat list of output lines,
 //! which is then aligned and printed.
 //!
@@ -48,6 +49,7 @@
 
 use crate::diagnostics::Diagnostic;
 use crate::span::{FileId, Span};
+use crate::syntax::lexer::{self, Kind as Tok};
 use crate::syntax::{self, ast};
 
 /// Format a whole file. Err when the text does not parse: the first error that
@@ -168,28 +170,15 @@ impl<'a> Builder<'a> {
     fn gap(&mut self, end: usize, depth: usize) -> Result<(), Diagnostic> {
         let start = self.pos;
         let gap = self.slice(start, end)?;
-        let bytes = gap.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'\r' | b'\n' => {
-                    if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
-                        i += 1;
-                    }
+        for t in lexer::tokens(gap) {
+            match t.kind {
+                Tok::Newline => {
                     self.newlines += 1;
                     self.same_line = false;
                 }
-                b'#' => {
-                    let len = bytes[i..].iter().position(|&c| c == b'\n' || c == b'\r');
-                    let stop = i + len.unwrap_or(bytes.len() - i);
-                    let comment = self.slice(start + i, start + stop)?.trim_end();
-                    self.comment(comment, depth);
-                    i = stop;
-                    continue;
-                }
+                Tok::Comment => self.comment(t.text(gap).trim_end(), depth),
                 _ => {}
             }
-            i += 1;
         }
         self.pos = end;
         Ok(())
@@ -575,5 +564,28 @@ mod tests {
         assert_eq!(format("guest g {\n  vcpus = 4\n}\n").unwrap_err().code, syntax::SYNTAX);
         assert_eq!(format("guest g {").unwrap_err().code, syntax::SYNTAX);
         assert_eq!(format("include \"a\\qb\"\n").unwrap_err().code, syntax::BAD_ESCAPE);
+    }
+
+    #[test]
+    fn a_lone_carriage_return_ends_a_comment_and_a_line() {
+        assert_eq!(fmt("a 1 # c\rb 2 # d\r\r\rc 3\r"), "a 1  # c\nb 2  # d\n\nc 3\n");
+        assert_eq!(fmt("a {\r# c\r}\r"), "a {\n  # c\n}\n");
+    }
+
+    #[test]
+    fn an_escaped_quote_does_not_end_a_string() {
+        assert_eq!(fmt("a \"\\\"# x\" # y\r"), "a \"\\\"# x\"  # y\n");
+        assert_eq!(
+            fmt("a x=\"\\\"\" { b \"\\\"}\" }"),
+            "a x=\"\\\"\" {\n  b \"\\\"}\"\n}\n"
+        );
+    }
+
+    #[test]
+    fn separators_and_braces_in_a_string_are_text() {
+        assert_eq!(
+            fmt("a \"; b\" { c \"{\"; d \"}\" }"),
+            "a \"; b\" {\n  c \"{\"\n  d \"}\"\n}\n"
+        );
     }
 }

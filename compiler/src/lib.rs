@@ -20,6 +20,7 @@ pub mod lower;
 pub mod names;
 pub mod numbers;
 pub mod place;
+pub mod project;
 pub mod sets;
 pub mod source;
 pub mod span;

@@ -1,6 +1,6 @@
 //! Byte spans qualified by the file they point into.
 
-/// Index of a file in a source map (`source::SourceMap`).
+/// The index of a source file (in the database, and in the source map that renders spans).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FileId(pub u32);
 

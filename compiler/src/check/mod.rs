@@ -29,6 +29,7 @@ pub mod pins;
 pub mod platform;
 pub mod policy;
 pub mod resolve;
+pub mod step;
 pub mod topology;
 pub mod values;
 pub mod vcpus;

@@ -1,103 +1,16 @@
 //! Loading: reading a program's files through a [`Loader`] into inputs, once
 //! ([`load_program`]) or into a [`Workspace`] that lives as long as an editor session.
 
-use super::{Database, Program, SourceFile, normalize, top_statements};
-use crate::check;
+use super::inputs::{Database, Program, SourceFile};
+use super::parsed::top_statements;
 use crate::host::HostProfile;
+use crate::project::{Discovered, Inputs, Loader, discover, normalize};
 use crate::span::FileId;
+use crate::syntax::ast::Statement;
 use salsa::Setter;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// How the loader reaches the outside world.
-pub trait Loader {
-    fn read(&self, path: &Path) -> std::io::Result<String>;
-    fn probe(&self) -> Result<HostProfile, String>;
-}
-
-/// The real file system and /sys.
-pub struct FsLoader {
-    pub sysfs_root: PathBuf,
-}
-
-impl Loader for FsLoader {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
-        crate::source::read_input(path)
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        crate::host::sysfs::probe("probed", &self.sysfs_root)
-            .map(|(p, _)| p)
-            .map_err(|e| e.to_string())
-    }
-}
-
-/// Where the files a program reads end up: fresh inputs, or a workspace's lasting ones.
-trait Inputs {
-    fn db(&self) -> &dyn salsa::Database;
-    fn file(&mut self, path: PathBuf, text: String) -> SourceFile;
-}
-
-/// What a file refers to: includes (sources to follow) and `from=` files, and whether a host probes.
-fn references(db: &dyn salsa::Database, file: SourceFile) -> (Vec<(String, bool)>, bool) {
-    let mut out = Vec::new();
-    let mut probe = false;
-    for (stmt, _) in top_statements(db, file) {
-        match stmt.keyword.text.as_str() {
-            "include" => {
-                if let Some(a) = stmt.args.first().filter(|a| a.quoted) {
-                    out.push((a.text.clone(), true));
-                }
-            }
-            "host" => {
-                probe |= stmt.prop("probe").is_some_and(|p| p.value.text == "true");
-                if let Some(p) = stmt.prop("from").filter(|p| p.value.quoted) {
-                    out.push((p.value.text.clone(), false));
-                }
-            }
-            _ => {}
-        }
-    }
-    (out, probe)
-}
-
-type Discovered = (SourceFile, BTreeMap<PathBuf, Result<SourceFile, String>>, bool);
-
-/// Read the root file and everything it reaches. Only the root file's absence is an error
-/// here; the rest becomes diagnostics in [`check_program`].
-fn discover(inputs: &mut dyn Inputs, root: &Path, loader: &dyn Loader) -> std::io::Result<Discovered> {
-    let root = normalize(root);
-    let text = loader.read(&root)?;
-    let root_file = inputs.file(root.clone(), text);
-    let mut files: BTreeMap<PathBuf, Result<SourceFile, String>> = BTreeMap::new();
-    files.insert(root, Ok(root_file));
-    let mut queue = vec![root_file];
-    let mut wants_probe = false;
-    while let Some(file) = queue.pop() {
-        let base = file.path(inputs.db()).clone();
-        let (targets, probe) = references(inputs.db(), file);
-        wants_probe |= probe;
-        for (rel, is_source) in targets {
-            let path = normalize(&check::resolve_relative(&base, &rel));
-            if files.contains_key(&path) {
-                continue;
-            }
-            match loader.read(&path) {
-                Ok(text) => {
-                    let f = inputs.file(path.clone(), text);
-                    files.insert(path, Ok(f));
-                    if is_source {
-                        queue.push(f);
-                    }
-                }
-                Err(e) => {
-                    files.insert(path, Err(e.to_string()));
-                }
-            }
-        }
-    }
-    Ok((root_file, files, wants_probe))
-}
 
 struct Fresh<'d> {
     db: &'d Database,
@@ -105,22 +18,23 @@ struct Fresh<'d> {
 }
 
 impl Inputs for Fresh<'_> {
-    fn db(&self) -> &dyn salsa::Database {
-        self.db
-    }
-    fn file(&mut self, path: PathBuf, text: String) -> SourceFile {
+    type File = SourceFile;
+    fn add(&mut self, path: PathBuf, text: String) -> SourceFile {
         let f = SourceFile::new(self.db, FileId(self.next), path, text);
         self.next += 1;
         f
+    }
+    fn statements(&self, file: SourceFile) -> impl Iterator<Item = &Statement> {
+        top_statements(self.db, file).map(|(s, _)| s)
     }
 }
 
 /// Load a program once, into fresh inputs (a one-shot build). Editors use [`Workspace`].
 pub fn load_program(db: &Database, root: &Path, loader: &dyn Loader) -> std::io::Result<Program> {
     let mut inputs = Fresh { db, next: 0 };
-    let (root, files, wants_probe) = discover(&mut inputs, root, loader)?;
-    let probed = wants_probe.then(|| loader.probe());
-    Ok(Program::new(db, root, files, probed))
+    let found = discover(&mut inputs, root, loader)?;
+    let probed = found.wants_probe.then(|| loader.probe());
+    Ok(Program::new(db, found.root, found.files, probed))
 }
 
 /// One database for the life of a process: every file has one input, found by its path,
@@ -231,7 +145,11 @@ impl Workspace {
     /// and updates only the inputs whose text or file set changed. This machine is probed
     /// once per workspace.
     pub fn load(&mut self, root: &Path, loader: &dyn Loader) -> std::io::Result<Program> {
-        let (root_file, files, wants_probe) = discover(self, root, loader)?;
+        let Discovered {
+            root: root_file,
+            files,
+            wants_probe,
+        } = discover(self, root, loader)?;
         let probed = if wants_probe {
             Some(self.probed.get_or_insert_with(|| loader.probe()).clone())
         } else {
@@ -258,10 +176,11 @@ impl Workspace {
 }
 
 impl Inputs for Workspace {
-    fn db(&self) -> &dyn salsa::Database {
-        &self.db
-    }
-    fn file(&mut self, path: PathBuf, text: String) -> SourceFile {
+    type File = SourceFile;
+    fn add(&mut self, path: PathBuf, text: String) -> SourceFile {
         self.set_file(&path, text)
+    }
+    fn statements(&self, file: SourceFile) -> impl Iterator<Item = &Statement> {
+        top_statements(&self.db, file).map(|(s, _)| s)
     }
 }

@@ -1,10 +1,14 @@
 //! Completion from the schema: statements valid in the block, properties the statement does
 //! not have yet, enum words, host names, host node ids, guest cell ids and device names.
 
-use super::{locate, spec};
-use crate::check::schema::{self, Context, Kind, SCHEMA};
+use super::cursor::{Cursor, locate};
+use super::resolve::host_named;
+use super::typing::{Slot, context_at, slot, typed};
+use crate::check::Checked;
+use crate::check::schema::{self, Context, Kind, PropSpec, SCHEMA};
 use crate::db::{self, Program, SourceFile};
-use crate::syntax::ast::Statement;
+use crate::syntax::ast::{self, Statement};
+use crate::syntax::lexer;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CompletionKind {
@@ -29,61 +33,35 @@ pub struct Completion {
     pub replace_from: u32,
 }
 
-/// Where the cursor is on its line.
-enum Slot<'t> {
-    /// Typing a statement keyword.
-    Keyword,
-    /// After a keyword: a property or an argument.
-    Property { keyword: &'t str, args: usize },
-    /// After `key=`.
-    Value { keyword: &'t str, key: &'t str },
-    /// In a comment or a string.
-    None,
+/// Where a completion is asked.
+struct Here<'a> {
+    parsed: &'a ast::File,
+    cursor: Cursor<'a>,
+    /// The block the line is in, and the statements in it.
+    context: Context,
+    siblings: &'a [Statement],
+    /// The statement being typed: where it starts, and its text up to the cursor.
+    piece_start: usize,
+    piece: &'a str,
+    checked: &'a Checked,
 }
 
-fn slot(line: &str) -> (Slot<'_>, usize) {
-    // Inside a comment or an open string: nothing to complete.
-    let mut quoted = false;
-    for c in line.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            '#' if !quoted => return (Slot::None, 0),
-            _ => {}
-        }
-    }
-    if quoted {
-        return (Slot::None, 0);
-    }
-    let mut words: Vec<(usize, &str)> = line
-        .split_inclusive([' ', '\t', '{', ';'])
-        .scan(0usize, |at, w| {
-            let start = *at;
-            *at += w.len();
-            Some((start, w))
-        })
-        .map(|(start, w)| (start, w.trim_end_matches([' ', '\t', '{', ';'])))
-        .collect();
-    if line.ends_with([' ', '\t']) || words.is_empty() {
-        words.push((line.len(), ""));
-    }
-    let last_start = words.last().map(|(s, _)| *s).unwrap_or(0);
-    let last = words.last().map(|(_, w)| *w).unwrap_or("");
-    let keyword_at = words.iter().position(|(_, w)| !w.is_empty());
-    match keyword_at {
-        None => (Slot::Keyword, line.len()),
-        Some(k) if k == words.len() - 1 => (Slot::Keyword, last_start),
-        Some(k) => {
-            let keyword = words[k].1;
-            if let Some((key, _)) = last.split_once('=') {
-                (Slot::Value { keyword, key }, last_start + key.len() + 1)
-            } else {
-                let args = words[k + 1..words.len() - 1]
-                    .iter()
-                    .filter(|(_, w)| !w.is_empty() && !w.contains('='))
-                    .count();
-                (Slot::Property { keyword, args }, last_start)
-            }
-        }
+/// The completions found, each replacing the text from `from` to the cursor.
+struct Found {
+    items: Vec<Completion>,
+    from: u32,
+}
+
+impl Found {
+    fn push(&mut self, label: String, kind: CompletionKind, detail: Option<String>, doc: Option<String>) {
+        self.items.push(Completion {
+            insert: label.clone(),
+            label,
+            kind,
+            detail,
+            doc,
+            replace_from: self.from,
+        });
     }
 }
 
@@ -93,109 +71,131 @@ pub fn completions(db: &dyn salsa::Database, program: Program, file: SourceFile,
     if !text.is_char_boundary(offset) {
         return Vec::new();
     }
-    let line_start = text[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let line_start = lexer::line_start(text, offset);
     let line = &text[line_start..offset];
-    // A line's text may end in `{` or `;`: only what follows the last of them counts.
-    let (piece_start, piece) = match line.rfind(['{', ';', '}']) {
-        Some(i) => (line_start + i + 1, &line[i + 1..]),
-        None => (line_start, line),
+    // A line's text may hold `{`, `;` or `}`: only what follows the last of them counts.
+    let Some((at, words)) = typed(line) else {
+        return Vec::new();
     };
-    let parsed = db::parse(db, file);
-    let cursor = locate(&parsed.ast, offset as u32);
-    let (slot, word_at) = slot(piece);
-    let from = (piece_start + word_at) as u32;
-    // The block the line is in: the statement under the cursor sits in it.
-    let (context, siblings): (Context, &[Statement]) = {
-        let typing = cursor.innermost().filter(|(s, _)| s.span.start as usize >= piece_start);
-        let ctx = typing
-            .map(|(_, c)| c)
-            .unwrap_or_else(|| context_at(&text[..piece_start]));
-        let owner = cursor.chain.iter().rev().find(|(s, _)| {
-            s.block
-                .as_ref()
-                .is_some_and(|b| b.span.start as usize <= offset && typing.is_none_or(|(t, _)| !std::ptr::eq(*s, t)))
-        });
-        let sibs = owner
-            .and_then(|(s, _)| s.block.as_ref())
-            .map(|b| b.statements.as_slice())
-            .unwrap_or(if ctx == Context::File {
-                parsed.ast.statements.as_slice()
-            } else {
-                &[]
-            });
-        (ctx, sibs)
+    let (piece_start, piece) = (line_start + at, &line[at..]);
+    let parsed = &db::parse(db, file).ast;
+    let cursor = locate(parsed, offset as u32);
+    let (slot, word_at) = slot(line, &words);
+    let (context, siblings) = block_of(parsed, &cursor, &text[..piece_start], offset);
+    let here = Here {
+        parsed,
+        cursor,
+        context,
+        siblings,
+        piece_start,
+        piece,
+        checked: &db::check_program(db, program).checked,
     };
-    let checked = &db::check_program(db, program).checked;
-    let mut out = Vec::new();
-    let mut push = |label: String, kind, detail: Option<String>, doc: Option<String>, insert: String| {
-        out.push(Completion {
-            label,
-            kind,
-            detail,
-            doc,
-            insert,
-            replace_from: from,
-        })
+    let mut out = Found {
+        items: Vec::new(),
+        from: (line_start + word_at) as u32,
     };
     match slot {
-        Slot::None => {}
-        Slot::Keyword => {
-            for s in SCHEMA.iter().filter(|s| s.context == context) {
-                let present = siblings
-                    .iter()
-                    .any(|x| x.keyword.text == s.keyword && x.span.start < from && x.span.end < from);
-                if present && !s.repeatable {
-                    continue;
-                }
-                let args: Vec<&str> = s.args.iter().map(|(n, _)| *n).collect();
-                push(
-                    s.keyword.to_string(),
-                    CompletionKind::Statement,
-                    Some(format!("{} {}", s.keyword, args.join(" ")).trim_end().to_string()),
-                    Some(s.doc.to_string()),
-                    s.keyword.to_string(),
-                );
+        Slot::Keyword => statements(&here, &mut out),
+        Slot::Property { keyword, args } => properties(&here, keyword, args, &mut out),
+        Slot::Value { keyword, key } => values_of(&here, keyword, key, &mut out),
+    }
+    out.items
+}
+
+/// The block the line is in, and the statements in it: the statement under the cursor sits
+/// in it. `before` is the text before the statement being typed.
+fn block_of<'a>(parsed: &'a ast::File, cursor: &Cursor<'a>, before: &str, offset: usize) -> (Context, &'a [Statement]) {
+    let piece_start = before.len();
+    let typing = cursor.innermost().filter(|(s, _)| s.span.start as usize >= piece_start);
+    let ctx = typing.map(|(_, c)| c).unwrap_or_else(|| context_at(before));
+    let owner = cursor.chain.iter().rev().find(|(s, _)| {
+        s.block
+            .as_ref()
+            .is_some_and(|b| b.span.start as usize <= offset && typing.is_none_or(|(t, _)| !std::ptr::eq(*s, t)))
+    });
+    let sibs = owner
+        .and_then(|(s, _)| s.block.as_ref())
+        .map(|b| b.statements.as_slice())
+        .unwrap_or(if ctx == Context::File {
+            parsed.statements.as_slice()
+        } else {
+            &[]
+        });
+    (ctx, sibs)
+}
+
+/// The statements of the block, without those already there that may not repeat.
+fn statements(here: &Here<'_>, out: &mut Found) {
+    let from = out.from;
+    for s in SCHEMA.iter().filter(|s| s.context == here.context) {
+        let present = here
+            .siblings
+            .iter()
+            .any(|x| x.keyword.text == s.keyword && x.span.start < from && x.span.end < from);
+        if present && !s.repeatable {
+            continue;
+        }
+        let args: Vec<&str> = s.args.iter().map(|(n, _)| *n).collect();
+        out.push(
+            s.keyword.to_string(),
+            CompletionKind::Statement,
+            Some(format!("{} {}", s.keyword, args.join(" ")).trim_end().to_string()),
+            Some(s.doc.to_string()),
+        );
+    }
+}
+
+/// The words argument number `args` may be, and the properties the statement does not have yet.
+fn properties(here: &Here<'_>, keyword: &str, args: usize, out: &mut Found) {
+    let Some(spec) = schema::lookup(here.context, keyword) else {
+        return;
+    };
+    let piece = here.piece;
+    let kw_at = here.piece_start + piece.len() - piece.trim_start().len();
+    let at = locate(here.parsed, kw_at as u32);
+    let stmt = at.innermost().map(|(s, _)| s).filter(|s| s.keyword.text == keyword);
+    if let Some((name, kind)) = spec.args.get(args) {
+        values(kind, &mut |w| {
+            out.push(w.to_string(), CompletionKind::Value, Some(name.to_string()), None)
+        });
+    }
+    let from = out.from;
+    for p in spec.props {
+        if stmt.is_some_and(|s| s.props.iter().any(|x| x.key.text == p.key && x.span.end < from)) {
+            continue;
+        }
+        out.push(
+            format!("{}=", p.key),
+            CompletionKind::Property,
+            Some(p.kind.describe()),
+            Some(p.doc.to_string()),
+        );
+    }
+}
+
+/// The values of `key=`: host names, host nodes, guest cells, devices to plug into, or the
+/// words of the property's kind.
+fn values_of(here: &Here<'_>, keyword: &str, key: &str, out: &mut Found) {
+    let Some(ps) = schema::lookup(here.context, keyword).and_then(|spec| spec.props.iter().find(|p| p.key == key))
+    else {
+        return;
+    };
+    let checked = here.checked;
+    let guest_top = here.cursor.top().filter(|t| t.keyword.text == "guest");
+    match (here.context, keyword, key) {
+        (Context::File, "guest", "on") => {
+            for h in checked.hosts.iter().flatten() {
+                let p = &h.profile;
+                let detail = format!("{} nodes, {} CPUs", p.nodes.len(), p.cpus.len());
+                out.push(h.name.clone(), CompletionKind::Host, Some(detail), None);
             }
         }
-        Slot::Property { keyword, args } => {
-            let Some(spec) = schema::lookup(context, keyword) else {
-                return out;
-            };
-            let kw_at = piece_start + piece.len() - piece.trim_start().len();
-            let here = locate(&parsed.ast, kw_at as u32);
-            let stmt = here.innermost().map(|(s, _)| s).filter(|s| s.keyword.text == keyword);
-            if let Some((name, kind)) = spec.args.get(args) {
-                values(kind, &mut |w| {
-                    push(
-                        w.to_string(),
-                        CompletionKind::Value,
-                        Some(name.to_string()),
-                        None,
-                        w.to_string(),
-                    )
-                });
-            }
-            for p in spec.props {
-                if stmt.is_some_and(|s| s.props.iter().any(|x| x.key.text == p.key && x.span.end < from)) {
-                    continue;
-                }
-                push(
-                    format!("{}=", p.key),
-                    CompletionKind::Property,
-                    Some(p.kind.describe()),
-                    Some(p.doc.to_string()),
-                    format!("{}=", p.key),
-                );
-            }
-        }
-        Slot::Value { keyword, key } => {
-            let Some(spec) = schema::lookup(context, keyword) else {
-                return out;
-            };
-            let Some(ps) = spec.props.iter().find(|p| p.key == key) else {
-                return out;
-            };
-            let guest_top = cursor.top().filter(|t| t.keyword.text == "guest");
+        (Context::Guest, "pin" | "emulator" | "iothreads", "node")
+        | (Context::Guest, "vnuma" | "memory-policy", "nodeset")
+        | (Context::Guest, "dimm" | "virtio-mem", "host-node")
+        | (Context::Numa, "cell", "host-node") => {
+            // The guest's host, or the only host.
             let host = guest_top
                 .and_then(|g| g.prop("on").map(|p| p.value.text.clone()))
                 .or_else(|| {
@@ -203,78 +203,46 @@ pub fn completions(db: &dyn salsa::Database, program: Program, file: SourceFile,
                         .then(|| checked.hosts[0].as_ref().map(|h| h.name.clone()))
                         .flatten()
                 })
-                .and_then(|n| super::host_named(checked, &n));
-            match (context, keyword, key) {
-                (Context::File, "guest", "on") => {
-                    for h in checked.hosts.iter().flatten() {
-                        let p = &h.profile;
-                        push(
-                            h.name.clone(),
-                            CompletionKind::Host,
-                            Some(format!("{} nodes, {} CPUs", p.nodes.len(), p.cpus.len())),
-                            None,
-                            h.name.clone(),
-                        );
-                    }
-                }
-                (Context::Guest, "pin" | "emulator" | "iothreads", "node")
-                | (Context::Guest, "vnuma" | "memory-policy", "nodeset")
-                | (Context::Guest, "dimm" | "virtio-mem", "host-node")
-                | (Context::Numa, "cell", "host-node") => {
-                    for n in host.iter().flat_map(|h| &h.profile.nodes) {
-                        push(
-                            n.id.to_string(),
-                            CompletionKind::Node,
-                            Some(format!(
-                                "host node: CPUs {}, {}",
-                                n.cpus,
-                                crate::units::human_kib(n.memory_kib)
-                            )),
-                            None,
-                            n.id.to_string(),
-                        );
-                    }
-                }
-                (Context::Devices, _, "node")
-                | (Context::Guest, "dimm" | "nvdimm" | "virtio-mem", "node")
-                | (Context::Numa, "cache", "cell")
-                | (Context::Numa, "latency" | "bandwidth", "initiator" | "target") => {
-                    for c in cell_ids(guest_top) {
-                        push(c.clone(), CompletionKind::Cell, Some("guest cell".into()), None, c);
-                    }
-                }
-                (Context::Devices, _, "on") => {
-                    let wanted = if keyword == "root-port" {
-                        "expander"
-                    } else {
-                        "root-port"
-                    };
-                    for s in siblings.iter().filter(|s| s.keyword.text == wanted) {
-                        if let Some(a) = s.args.first() {
-                            push(
-                                a.text.clone(),
-                                CompletionKind::Device,
-                                Some(wanted.into()),
-                                None,
-                                a.text.clone(),
-                            );
-                        }
-                    }
-                }
-                _ => values(&ps.kind, &mut |w| {
-                    push(
-                        w.to_string(),
-                        CompletionKind::Value,
-                        Some(ps.key.to_string()),
-                        Some(ps.doc.to_string()),
-                        w.to_string(),
-                    )
-                }),
+                .and_then(|n| host_named(checked, &n));
+            for n in host.iter().flat_map(|h| &h.profile.nodes) {
+                let detail = format!("host node: CPUs {}, {}", n.cpus, crate::units::human_kib(n.memory_kib));
+                out.push(n.id.to_string(), CompletionKind::Node, Some(detail), None);
             }
         }
+        (Context::Devices, _, "node")
+        | (Context::Guest, "dimm" | "nvdimm" | "virtio-mem", "node")
+        | (Context::Numa, "cache", "cell")
+        | (Context::Numa, "latency" | "bandwidth", "initiator" | "target") => {
+            for c in cell_ids(guest_top) {
+                out.push(c, CompletionKind::Cell, Some("guest cell".into()), None);
+            }
+        }
+        (Context::Devices, _, "on") => {
+            let wanted = if keyword == "root-port" {
+                "expander"
+            } else {
+                "root-port"
+            };
+            for s in here.siblings.iter().filter(|s| s.keyword.text == wanted) {
+                if let Some(a) = s.args.first() {
+                    out.push(a.text.clone(), CompletionKind::Device, Some(wanted.into()), None);
+                }
+            }
+        }
+        _ => kind_values(ps, out),
     }
-    let _ = spec;
-    out
+}
+
+/// The words of a property's kind.
+fn kind_values(ps: &PropSpec, out: &mut Found) {
+    values(&ps.kind, &mut |w| {
+        out.push(
+            w.to_string(),
+            CompletionKind::Value,
+            Some(ps.key.to_string()),
+            Some(ps.doc.to_string()),
+        )
+    });
 }
 
 fn values(kind: &Kind, add: &mut dyn FnMut(&str)) {
@@ -297,52 +265,4 @@ fn cell_ids(guest: Option<&Statement>) -> Vec<String> {
         .filter(|s| s.keyword.text == "cell")
         .filter_map(|s| s.args.first().map(|a| a.text.clone()))
         .collect()
-}
-
-/// The block context at the end of `text`, from its braces alone (so it holds while the
-/// text being typed does not parse): each `{` opens the block of the statement it ends.
-fn context_at(text: &str) -> Context {
-    let mut stack = vec![Context::File];
-    let mut stmt_start = 0usize;
-    let mut quoted = false;
-    let mut comment = false;
-    let mut escaped = false;
-    for (i, c) in text.char_indices() {
-        if comment {
-            if c == '\n' {
-                comment = false;
-                stmt_start = i + 1;
-            }
-            continue;
-        }
-        if quoted {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' | '\n' => quoted = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            '#' => comment = true,
-            '"' => quoted = true,
-            '\n' | ';' => stmt_start = i + 1,
-            '{' => {
-                let here = stack.last().copied().unwrap_or(Context::File);
-                let kw = text[stmt_start..i].split_whitespace().next().unwrap_or("");
-                let inner = schema::lookup(here, kw).and_then(|s| s.block).unwrap_or(here);
-                stack.push(inner);
-                stmt_start = i + 1;
-            }
-            '}' => {
-                if stack.len() > 1 {
-                    stack.pop();
-                }
-                stmt_start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    stack.last().copied().unwrap_or(Context::File)
 }

@@ -2,7 +2,8 @@
 //! schema, the same text as docs/language.md), and the facts the checker resolved there:
 //! where each vCPU runs, where each cell's memory lives, what is left on the host node.
 
-use super::{At, Resolved, locate, resolve, spec};
+use super::cursor::{At, locate, spec};
+use super::resolve::{Resolved, host_named, resolve};
 use crate::check::HostDef;
 use crate::check::schema::{Context, Kind, StmtSpec};
 use crate::db::{self, ItemKey, ItemKind, Program, SourceFile};
@@ -49,7 +50,7 @@ pub fn hover(db: &dyn salsa::Database, program: Program, file: SourceFile, offse
         }
         At::Value(p) => {
             if p.key.text == "on" && context == Context::File {
-                let host = super::host_named(checked, &p.value.text)?;
+                let host = host_named(checked, &p.value.text)?;
                 let hi = checked
                     .hosts
                     .iter()

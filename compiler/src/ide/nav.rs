@@ -1,12 +1,20 @@
 //! Navigation and edits: definitions, references, symbols, inlay hints and quick fixes.
 
-use super::{At, Target, locate, spec};
+use super::cursor::{At, locate, spec};
+use super::outputs;
 use crate::check::schema::Context;
 use crate::db::{self, Program, SourceFile};
 use crate::sets::IdSet;
 use crate::span::Span;
 use crate::syntax::ast::{Prop, Statement};
 use crate::units::human_kib;
+
+/// A place in a file: what an answer points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    pub file: SourceFile,
+    pub span: Span,
+}
 
 /// The file a path written in `file` names, among the program's files.
 fn file_named(db: &dyn salsa::Database, program: Program, file: SourceFile, rel: &str) -> Option<SourceFile> {
@@ -325,7 +333,7 @@ fn set_prop(s: &Statement, key: &str, value: &str) -> (Span, String) {
 pub fn code_actions(db: &dyn salsa::Database, program: Program, file: SourceFile, range: Span) -> Vec<Action> {
     let parsed = db::parse(db, file);
     let mut out = Vec::new();
-    for d in super::diagnostics(db, program, file) {
+    for d in outputs::diagnostics(db, program, file) {
         let span = d.primary_span();
         if span.end < range.start || span.start > range.end {
             continue;

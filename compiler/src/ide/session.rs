@@ -14,60 +14,14 @@
 //!   which frees everything else.
 
 use super::document::{self, Change};
-use crate::db::{Loader, Program, Snapshot, SourceFile, Workspace, normalize};
+use crate::db::{Loader, Program, Snapshot, SourceFile, Workspace};
 use crate::host::HostProfile;
+use crate::project::Includers;
 use crate::source::{Encoding, MAX_INPUT_BYTES};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-mod scan;
-
-/// How many `.vnuma` files in one directory are looked at to find one that includes an
-/// opened file.
-pub const MAX_NEIGHBOURS: usize = 256;
-/// How many files one search for an includer reads (remembered ones are free).
-pub const MAX_SCAN_FILES: usize = 1024;
-/// How many bytes one search for an includer reads.
-pub const MAX_SCAN_BYTES: usize = 64 << 20;
-
-/// Where a session reads what is not an open document.
-pub trait Files: Send {
-    /// A file's text, bounded as input files are.
-    fn read(&self, path: &Path) -> Result<String, String>;
-    /// The `.vnuma` files in a directory, at most `limit`, sorted.
-    fn neighbours(&self, dir: &Path, limit: usize) -> Vec<PathBuf>;
-    /// This machine's host profile.
-    fn probe(&self) -> Result<HostProfile, String>;
-}
-
-/// The file system and /sys.
-pub struct Disk;
-
-impl Files for Disk {
-    fn read(&self, path: &Path) -> Result<String, String> {
-        crate::source::read_input(path).map_err(|e| e.to_string())
-    }
-
-    fn neighbours(&self, dir: &Path, limit: usize) -> Vec<PathBuf> {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return Vec::new();
-        };
-        let mut out: Vec<PathBuf> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "vnuma"))
-            .take(limit)
-            .collect();
-        out.sort();
-        out
-    }
-
-    fn probe(&self) -> Result<HostProfile, String> {
-        crate::host::sysfs::probe("probed", Path::new("/sys"))
-            .map(|(p, _)| p)
-            .map_err(|e| e.to_string())
-    }
-}
+pub use crate::project::{Disk, Files, MAX_NEIGHBOURS, MAX_SCAN_BYTES, MAX_SCAN_FILES};
 
 /// An open document.
 pub struct Doc {
@@ -92,7 +46,7 @@ pub struct Session {
     /// Files read from disk, by path.
     disk: HashMap<PathBuf, Result<String, String>>,
     /// What the search for includers learnt: each file's includes.
-    scan: scan::Includes,
+    scan: Includers,
     files: Box<dyn Files>,
     pub workspace_root: Option<PathBuf>,
 }
@@ -140,7 +94,7 @@ impl Session {
             docs: HashMap::new(),
             roots: HashMap::new(),
             disk: HashMap::new(),
-            scan: scan::Includes::default(),
+            scan: Includers::default(),
             files,
             workspace_root: None,
         }
@@ -193,9 +147,8 @@ impl Session {
         self.ws.snapshot()
     }
 
-    /// The program an open file is analysed in: a program that includes it (found by
-    /// [`scan`] among the `.vnuma` files beside it and at the workspace root), unless the
-    /// file includes that one too (a cycle: the file is its own root), or else the file's own.
+    /// The program an open file is analysed in: the program of the file that includes it
+    /// ([`Includers::root_of`]), or else the file's own.
     pub fn program_for(&mut self, path: &Path) -> Option<Program> {
         if let Some(root) = self.roots.get(path).cloned()
             && let Some(p) = self.ws.program(&root)
@@ -208,27 +161,10 @@ impl Session {
     }
 
     fn find_root(&mut self, path: &Path) -> PathBuf {
-        let mut candidates: BTreeSet<PathBuf> = BTreeSet::new();
-        let dirs = [path.parent().map(Path::to_path_buf), self.workspace_root.clone()];
-        for dir in dirs.into_iter().flatten() {
-            for p in self.files.neighbours(&dir, MAX_NEIGHBOURS) {
-                let p = normalize(&p);
-                if p != path {
-                    candidates.insert(p);
-                }
-            }
-        }
-        let graph = self.scan.graph(path, &candidates, &self.docs, &*self.files);
-        // When the search did not see everything the file includes, it cannot tell an
-        // includer from a file in a cycle with it: the file is its own root.
-        let Some(reached) = graph.reached_from(path) else {
-            return path.to_path_buf();
-        };
-        let reaching = graph.reaching(path);
-        candidates
-            .into_iter()
-            .find(|c| reaching.contains(c) && !reached.contains(c))
-            .unwrap_or_else(|| path.to_path_buf())
+        let docs = &self.docs;
+        let open = |p: &Path| docs.get(p).map(|d| d.text.as_str());
+        let root = self.workspace_root.as_deref();
+        self.scan.root_of(path, root, &open, &*self.files)
     }
 
     /// Open a document; false when a newer version is already open.

@@ -4,6 +4,7 @@ use crate::db::{self, SourceFile};
 use crate::source::LineIndex;
 use crate::span::Span;
 use crate::syntax::ast::{Statement, Value};
+use crate::syntax::lexer::{self, Kind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fold {
@@ -30,28 +31,11 @@ pub struct Token {
     pub kind: TokenKind,
 }
 
-/// `(start, end)` of every comment: `#` outside a string, to the end of its line.
-fn comments(text: &str) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    for line in text.split_inclusive('\n') {
-        let mut quoted = false;
-        let mut escaped = false;
-        for (i, c) in line.char_indices() {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' if quoted => escaped = true,
-                '"' => quoted = !quoted,
-                '#' if !quoted => {
-                    out.push((at + i, at + line.trim_end_matches(['\n', '\r']).len()));
-                    break;
-                }
-                _ => {}
-            }
-        }
-        at += line.len();
-    }
-    out
+/// `(start, end)` of every comment, as the lexer reads them.
+fn comments(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    lexer::tokens(text)
+        .filter(|t| t.kind == Kind::Comment)
+        .map(|t| (t.start, t.end))
 }
 
 /// Every multi-line block, and every run of two or more comment lines. Linear: lines are
@@ -146,7 +130,7 @@ pub fn semantic_tokens(db: &dyn salsa::Database, file: SourceFile) -> Vec<Token>
     }
     walk(&db::parse(db, file).ast.statements, &mut out);
     let id = file.id(db);
-    out.extend(comments(file.text(db)).into_iter().map(|(s, e)| Token {
+    out.extend(comments(file.text(db)).map(|(s, e)| Token {
         span: Span::new(id, s, e),
         kind: TokenKind::Comment,
     }));

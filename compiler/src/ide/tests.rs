@@ -2,7 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
-use crate::db::{Loader, Workspace};
+use crate::db::{Loader, Program, SourceFile, Workspace};
+use crate::span::Span;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -248,4 +249,94 @@ fn a_syntax_error_in_one_guest_leaves_the_others_checked() {
     let codes: Vec<&str> = diagnostics(&ws.db, p, other).iter().map(|d| d.code).collect();
     // `memroy` is no statement, so guest c has no memory either.
     assert_eq!(codes, vec!["vnuma::E0312", "vnuma::E0201"]);
+}
+
+fn token_kinds(text: &str) -> Vec<(TokenKind, String)> {
+    let (ws, _, f, _) = fixture(text);
+    semantic_tokens(&ws.db, f)
+        .into_iter()
+        .map(|t| (t.kind, text[t.span.start as usize..t.span.end as usize].to_string()))
+        .collect()
+}
+
+#[test]
+fn highlighting_ends_comments_and_strings_at_a_lone_carriage_return() {
+    use TokenKind::*;
+    let t = token_kinds("a 1 # c\rb 2 # d\r");
+    let want = [
+        (Keyword, "a"),
+        (Number, "1"),
+        (Comment, "# c"),
+        (Keyword, "b"),
+        (Number, "2"),
+        (Comment, "# d"),
+    ];
+    assert_eq!(t, want.map(|(k, s)| (k, s.to_string())));
+    // An unterminated string ends at a lone `\r`; the `#` on the next line starts a comment.
+    let t = token_kinds("a \"x\r# c\r");
+    assert_eq!(t.last(), Some(&(Comment, "# c".to_string())), "{t:?}");
+}
+
+#[test]
+fn highlighting_knows_escaped_quotes_in_strings() {
+    let t = token_kinds("a \"x\\\"# y\" # z\n");
+    let comments: Vec<&str> = t
+        .iter()
+        .filter(|(k, _)| *k == TokenKind::Comment)
+        .map(|(_, s)| s.as_str())
+        .collect();
+    assert_eq!(comments, ["# z"]);
+}
+
+#[test]
+fn highlighting_reads_separators_and_braces_in_strings_as_text() {
+    let t = token_kinds("a \"#;{}\" { b \"}#\" } # z\n");
+    let comments: Vec<&str> = t
+        .iter()
+        .filter(|(k, _)| *k == TokenKind::Comment)
+        .map(|(_, s)| s.as_str())
+        .collect();
+    assert_eq!(comments, ["# z"]);
+    assert!(t.contains(&(TokenKind::Keyword, "b".to_string())), "{t:?}");
+}
+
+const DISK: &str = "guest g {\n  devices {\n    disk d path=";
+
+#[test]
+fn completion_ends_lines_at_a_lone_carriage_return() {
+    // The line being typed starts after the `\r`.
+    let l = labels("guest g {\r  vcpus 4\r  $0\r}\r");
+    assert!(l.contains(&"memory".to_string()), "{l:?}");
+    assert!(!l.contains(&"vcpus".to_string()), "{l:?}");
+    // A comment ends at a lone `\r`: the block after it is the guest's.
+    let l = labels("# a {\rguest g {\n  $0\n}\n");
+    assert!(l.contains(&"memory".to_string()), "{l:?}");
+    // Nothing inside a comment or a string that a lone `\r` has not ended yet.
+    assert!(labels("guest g {\r  # vc$0").is_empty());
+}
+
+#[test]
+fn completion_knows_escaped_quotes_in_strings() {
+    let l = labels(&format!("{DISK}\"/a\\\"b\" $0\n  }}\n}}\n"));
+    assert!(l.contains(&"format=".to_string()), "{l:?}");
+    // Still inside the string.
+    assert!(labels(&format!("{DISK}\"/a\\\" $0\n  }}\n}}\n")).is_empty());
+    // A block opened after a string with an escaped quote is a block.
+    let l = labels("guest g {\n  devices {\n    disk d path=\"\\\"{\" format=raw\n    $0\n  }\n}\n");
+    assert!(l.contains(&"nic".to_string()), "{l:?}");
+}
+
+#[test]
+fn completion_reads_separators_and_braces_in_strings_as_text() {
+    for s in ["\"/a;b\"", "\"/a{b\"", "\"/a}b\"", "\"; { } #\""] {
+        let l = labels(&format!("{DISK}{s} $0\n  }}\n}}\n"));
+        assert!(l.contains(&"format=".to_string()), "{s}: {l:?}");
+        assert!(!l.contains(&"path=".to_string()), "{s}: {l:?}");
+        let l = labels(&format!("{DISK}{s} format=$0\n  }}\n}}\n"));
+        assert_eq!(l, ["qcow2", "raw"], "{s}");
+    }
+    // A string with a `;` before the statement being typed.
+    let l = labels("guest g {\n  machine \"a;b\"; $0\n}\n");
+    assert!(l.contains(&"memory".to_string()), "{l:?}");
+    assert!(!l.contains(&"machine".to_string()), "{l:?}");
 }

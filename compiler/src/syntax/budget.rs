@@ -4,7 +4,8 @@
 use crate::diagnostics::Diagnostic;
 use crate::span::{FileId, Span};
 
-use super::SYNTAX;
+use super::codes::SYNTAX;
+use super::lexer::{self, Kind};
 
 /// The most words (keywords, values, `key=value` pairs, strings and braces) a file is read
 /// for. Past them vnumac reads no further: the syntax tree, the parser's own token queue and
@@ -30,9 +31,9 @@ pub struct Cut {
 
 /// Where a file stops being read: the start of the line holding its word number
 /// [`MAX_WORDS`]` + 1`, or holding a word, string or comment longer than [`MAX_WORD_BYTES`];
-/// None when there is neither. One linear pass that knows comments and strings.
+/// None when there is neither. One pass over the lexer's tokens: a word is a run of words,
+/// strings and `=` with nothing between them (`key="value"` is one), and each brace is one.
 pub fn read_cut(text: &str) -> Option<Cut> {
-    let bytes = text.as_bytes();
     let (mut words, mut in_word, mut line_start, mut word_start) = (0usize, false, 0usize, 0usize);
     let long = |start: usize, end: usize, line_start: usize| {
         (end - start > MAX_WORD_BYTES).then_some(Cut {
@@ -40,64 +41,46 @@ pub fn read_cut(text: &str) -> Option<Cut> {
             long_word: Some(start),
         })
     };
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        match b {
-            b' ' | b'\t' | b'\r' | b';' => in_word = false,
-            b'\n' => {
+    let too_many = |words: usize, line_start: usize| {
+        (words > MAX_WORDS).then_some(Cut {
+            at: line_start,
+            long_word: None,
+        })
+    };
+    for t in lexer::tokens(text) {
+        match t.kind {
+            Kind::Space | Kind::Semicolon => in_word = false,
+            Kind::Newline => {
                 in_word = false;
-                line_start = i + 1;
+                line_start = t.end;
             }
-            b'#' => {
+            Kind::Comment => {
                 in_word = false;
-                let start = i;
-                i += bytes[i..]
-                    .iter()
-                    .position(|&c| c == b'\n')
-                    .map_or(bytes.len() - i, |n| n)
-                    - 1;
-                if let Some(cut) = long(start, i + 1, line_start) {
+                if let Some(cut) = long(t.start, t.end, line_start) {
                     return Some(cut);
                 }
             }
-            b'{' | b'}' => {
+            Kind::Open | Kind::Close => {
                 in_word = false;
                 words += 1;
             }
-            _ => {
+            Kind::Word | Kind::String { .. } | Kind::Equals => {
                 if !in_word {
                     words += 1;
                     in_word = true;
-                    word_start = i;
-                }
-                if b == b'"' {
-                    i += 1;
-                    while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                        if bytes[i] == b'\\' && i + 1 < bytes.len() && bytes[i + 1] != b'\n' {
-                            i += 1;
-                        }
-                        i += 1;
-                    }
-                    if let Some(cut) = long(word_start, i.min(bytes.len()), line_start) {
+                    word_start = t.start;
+                    if let Some(cut) = too_many(words, line_start) {
                         return Some(cut);
                     }
-                    if i < bytes.len() && bytes[i] == b'\n' {
-                        in_word = false;
-                        line_start = i + 1;
-                    }
-                } else if let Some(cut) = long(word_start, i + 1, line_start) {
+                }
+                if let Some(cut) = long(word_start, t.end, line_start) {
                     return Some(cut);
                 }
             }
         }
-        if words > MAX_WORDS {
-            return Some(Cut {
-                at: line_start,
-                long_word: None,
-            });
+        if let Some(cut) = too_many(words, line_start) {
+            return Some(cut);
         }
-        i += 1;
     }
     None
 }
@@ -107,7 +90,8 @@ pub fn read_cut(text: &str) -> Option<Cut> {
 /// first byte, or the line's).
 pub fn cut_error(file: FileId, text: &str, cut: Cut) -> Diagnostic {
     let at = cut.at.min(text.len());
-    let first_end = text.find('\n').unwrap_or(text.len()).min(1);
+    // The file's first character, or nothing when its first line is empty.
+    let first_end = usize::from(!text.is_empty() && !text.starts_with(['\n', '\r']));
     let from = cut.long_word.unwrap_or(at).min(text.len());
     let mut end = (from + 1).min(text.len());
     while !text.is_char_boundary(end) {
@@ -198,5 +182,49 @@ mod tests {
         // A word of exactly the limit is read.
         let text = format!("{head}{}\n", "x".repeat(MAX_WORD_BYTES));
         assert_eq!(read_cut(&text), None);
+    }
+
+    #[test]
+    fn a_lone_carriage_return_ends_a_line() {
+        // Reading stops at the start of the line, and a lone `\r` starts one; a comment ends there.
+        let head = "guest g {\r  vcpus 1 # c\r}\r";
+        let text = format!("{head}{}\rguest h {{}}\r", "x".repeat(MAX_WORD_BYTES + 1));
+        assert_eq!(
+            read_cut(&text),
+            Some(Cut {
+                at: head.len(),
+                long_word: Some(head.len())
+            })
+        );
+        let (f, diags) = parse(FileId(0), &text);
+        assert_eq!(f.statements.len(), 1);
+        assert_eq!(diags[0].labels[0].span, Span::new(FileId(0), 0, 1));
+        // An empty first line: the error points at its end.
+        let d = cut_error(FileId(0), "\rx", Cut { at: 1, long_word: None });
+        assert_eq!(d.labels[0].span, Span::new(FileId(0), 0, 0));
+        // Words after a comment on a line that ends with a lone `\r` count.
+        let line = format!("# c\r{}\n", "a ".repeat(1000));
+        let text = line.repeat(MAX_WORDS / 1000 + 1);
+        // Word MAX_WORDS + 1 is the first after the last comment: its line starts after the `\r`.
+        assert_eq!(read_cut(&text).map(|c| c.at), Some(line.len() * (MAX_WORDS / 1000) + 4));
+    }
+
+    /// [`MAX_WORDS`] words in lines of 1,000, with `string` as one word of each line.
+    fn words(string: &str) -> String {
+        format!("x {}y={string} }}\n", "a ".repeat(997)).repeat(MAX_WORDS / 1000)
+    }
+
+    #[test]
+    fn an_escaped_quote_does_not_end_a_string() {
+        let text = words("\"a\\\" b c\"");
+        assert_eq!(read_cut(&text), None);
+        assert!(read_cut(&format!("{text}z\n")).is_some());
+    }
+
+    #[test]
+    fn separators_and_braces_in_a_string_are_text() {
+        let text = words("\"a; { b } c\"");
+        assert_eq!(read_cut(&text), None);
+        assert!(read_cut(&format!("{text}z\n")).is_some());
     }
 }

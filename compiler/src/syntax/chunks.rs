@@ -1,56 +1,40 @@
 //! A file cut into its top-level pieces, so an edit re-parses only the piece it touched.
 //!
-//! A piece starts at a line that begins in column 0 with something other than `}` or `#`,
-//! where every brace before it is closed. Statements never span lines outside a block, so
-//! parsing the pieces one by one gives the tree and the errors of parsing the whole file.
+//! A piece starts at a line that begins in column 0 with something other than `}`, `;` or
+//! `#`, where every brace before it is closed (lines, comments and strings as the lexer
+//! reads them). Statements never span lines outside a block, so parsing the pieces one by
+//! one gives the tree and the errors of parsing the whole file.
 
 use super::ast::{Block, File, Ident, Prop, Statement, Value};
+use super::lexer::{self, Kind};
 use crate::diagnostics::Diagnostic;
 use crate::span::{FileId, Span};
 use std::ops::Range;
 
 /// The byte ranges of the file's top-level pieces, in order, covering the whole text.
 pub fn chunks(text: &str) -> Vec<Range<usize>> {
-    let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut start = 0;
-    let mut depth = 0i64;
-    let mut i = 0;
+    let mut depth = 0usize;
     let mut line_start = true;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if line_start && depth == 0 && i > start && !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'}' | b'#' | b';') {
-            out.push(start..i);
-            start = i;
+    for t in lexer::tokens(text) {
+        let starts_piece = !matches!(
+            t.kind,
+            Kind::Space | Kind::Newline | Kind::Close | Kind::Comment | Kind::Semicolon
+        );
+        if line_start && depth == 0 && t.start > start && starts_piece {
+            out.push(start..t.start);
+            start = t.start;
         }
-        line_start = false;
-        match b {
-            b'\n' => line_start = true,
-            b'#' => {
-                while i + 1 < bytes.len() && bytes[i + 1] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    if bytes[i] == b'\\' && i + 1 < bytes.len() && bytes[i + 1] != b'\n' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                if i < bytes.len() && bytes[i] == b'\n' {
-                    line_start = true;
-                }
-            }
-            b'{' => depth += 1,
-            b'}' => depth = (depth - 1).max(0),
+        line_start = t.kind == Kind::Newline;
+        match t.kind {
+            Kind::Open => depth += 1,
+            Kind::Close => depth = depth.saturating_sub(1),
             _ => {}
         }
-        i += 1;
     }
-    if start < bytes.len() || out.is_empty() {
-        out.push(start..bytes.len());
+    if start < text.len() || out.is_empty() {
+        out.push(start..text.len());
     }
     out
 }
@@ -158,6 +142,53 @@ mod tests {
             // Pieces are parsed as file 3 here too, then moved; spans must agree.
             assert_eq!(whole.0, pieces.0, "{t}");
             assert_eq!(whole.1, pieces.1, "{t}");
+        }
+    }
+
+    fn starts(text: &str) -> Vec<&str> {
+        chunks(text).into_iter().map(|r| &text[r]).collect()
+    }
+
+    #[test]
+    fn a_lone_carriage_return_ends_a_line() {
+        let text = "host h {\r  node 0 # }\r}\rguest a {\r}\r";
+        assert_eq!(starts(text), vec!["host h {\r  node 0 # }\r}\r", "guest a {\r}\r"]);
+        // A comment or an unterminated string ends at a lone `\r`: the `{` after it opens a block.
+        for t in ["# c\r{\nvcpus 1\n}\n", "guest a \"x\r{\nvcpus 1\n}\n"] {
+            let whole = super::super::parse(FileId(3), t);
+            let pieces = parse_in_pieces(FileId(3), t, |p| super::super::parse(FileId(3), p));
+            assert_eq!(whole.0, pieces.0, "{t:?}");
+            assert_eq!(whole.1, pieces.1, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn an_escaped_quote_does_not_end_a_string() {
+        let text = "guest a x=\"\\\"{\" {\n}\nguest b \"\\\"}\" {\nvcpus 1\n}\n";
+        assert_eq!(
+            starts(text),
+            vec!["guest a x=\"\\\"{\" {\n}\n", "guest b \"\\\"}\" {\nvcpus 1\n}\n"]
+        );
+    }
+
+    #[test]
+    fn separators_and_braces_in_a_string_are_text() {
+        let text = "guest a x=\"{;\" {\nvcpus 1\n}\nguest b x=\"};\"\nvcpus 1\n";
+        assert_eq!(
+            starts(text),
+            vec!["guest a x=\"{;\" {\nvcpus 1\n}\n", "guest b x=\"};\"\n", "vcpus 1\n"]
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_in_pieces_equals_parsing_the_whole_for_any_text(
+            text in "(guest|host|[a-z0-9 {}=\"#;\\\\\t\r\n]){0,60}"
+        ) {
+            let whole = super::super::parse(FileId(3), &text);
+            let pieces = parse_in_pieces(FileId(3), &text, |p| super::super::parse(FileId(3), p));
+            proptest::prop_assert_eq!(whole.0, pieces.0);
+            proptest::prop_assert_eq!(whole.1, pieces.1);
         }
     }
 }

@@ -1,10 +1,8 @@
 //! Unclosed `{` found and closed before the grammar runs, with a map back to the text.
 //!
 //! pest cannot recover from a block that never ends, so this lexical pre-scan finds
-//! them first. It reads the text as the grammar does: `#` starts a comment that runs to
-//! the end of the line, `"` starts a string that ends at the next `"` not escaped by
-//! `\` or at the end of the line, and every other `{` and `}` opens or closes a block.
-//! A line ends at `\n`, `\r\n` or `\r`.
+//! them first. It reads the text's tokens ([`super::lexer`]): every `{` and `}` outside a
+//! comment or a string opens or closes a block.
 //!
 //! When every `{` finds its `}` the text is used as it is (a `}` too many is the
 //! grammar's business: it becomes a stray-close node). Otherwise the blocks are matched
@@ -22,6 +20,7 @@
 //! insertions are kept in order so that every offset in the repaired text maps back to
 //! the original text; an inserted character maps to its insertion point.
 
+use super::lexer::{self, Kind};
 use std::borrow::Cow;
 
 /// Where vnumac ended a block that was never closed.
@@ -104,74 +103,32 @@ fn is_word_byte(b: u8) -> bool {
 fn scan(text: &str) -> Vec<Event> {
     let b = text.as_bytes();
     let mut events = Vec::new();
-    let mut i = 0;
     let mut at_line_start = true;
     let mut indent = 0;
     let mut code_on_line = false;
-    while i < b.len() {
+    for t in lexer::tokens(text) {
         if at_line_start {
             at_line_start = false;
             code_on_line = false;
-            indent = b[i..].iter().take_while(|c| **c == b' ' || **c == b'\t').count();
-            let rest = &b[i..];
+            indent = if t.kind == Kind::Space { t.len() } else { 0 };
+            let rest = &b[t.start..];
             let keyword = TOP_LEVEL
                 .into_iter()
                 .find(|k| rest.starts_with(k.as_bytes()) && !rest.get(k.len()).copied().is_some_and(is_word_byte));
-            events.push(Event::Line(i, keyword));
+            events.push(Event::Line(t.start, keyword));
         }
-        match b[i] {
-            b'\n' => {
-                i += 1;
-                at_line_start = true;
-            }
-            b'\r' => {
-                i += 1;
-                if b.get(i) == Some(&b'\n') {
-                    i += 1;
-                }
-                at_line_start = true;
-            }
-            b' ' | b'\t' => i += 1,
-            b'#' => {
-                while i < b.len() && b[i] != b'\n' && b[i] != b'\r' {
-                    i += 1;
-                }
-            }
-            b'"' => {
+        match t.kind {
+            Kind::Newline => at_line_start = true,
+            Kind::Space | Kind::Comment => {}
+            Kind::Open => {
+                events.push(Event::Open(t.start, indent));
                 code_on_line = true;
-                i += 1;
-                while let Some(&c) = b.get(i) {
-                    match c {
-                        b'"' => {
-                            i += 1;
-                            break;
-                        }
-                        b'\n' | b'\r' => break,
-                        b'\\' => {
-                            i += 1;
-                            // An escape takes the next character, unless the line ends.
-                            if b.get(i).is_some_and(|c| *c != b'\n' && *c != b'\r') {
-                                i += 1;
-                            }
-                        }
-                        _ => i += 1,
-                    }
-                }
             }
-            b'{' => {
-                events.push(Event::Open(i, indent));
+            Kind::Close => {
+                events.push(Event::Close(t.start, !code_on_line, indent));
                 code_on_line = true;
-                i += 1;
             }
-            b'}' => {
-                events.push(Event::Close(i, !code_on_line, indent));
-                code_on_line = true;
-                i += 1;
-            }
-            _ => {
-                code_on_line = true;
-                i += 1;
-            }
+            _ => code_on_line = true,
         }
     }
     events
@@ -386,5 +343,30 @@ mod tests {
         let open = 2 + MAX_DEPTH;
         assert_eq!(r.too_deep, [(open, open + 7)]);
         assert_eq!(&r.text[open - 1..open + 8], "{     \n }");
+    }
+
+    #[test]
+    fn a_lone_carriage_return_ends_a_line() {
+        // The `guest` after a lone `\r` starts in column 0: the blocks still open end there.
+        let src = "guest a {\r  numa {\r    cell 0 # {\rguest b {\r}\r";
+        let r = repair(src);
+        assert_eq!(r.text, "guest a {\r  numa {\r    cell 0 # {\r}\n}\nguest b {\r}\r");
+        assert_eq!(r.unclosed.len(), 2);
+        assert_eq!(r.unclosed[0].ended_by, EndedBy::TopLevel("guest", 4));
+    }
+
+    #[test]
+    fn an_escaped_quote_does_not_end_a_string() {
+        let r = repair("a { b \"\\\"}\" }\n");
+        assert!(matches!(r.text, Cow::Borrowed(_)), "{:?}", r.text);
+        let r = repair("a { b \"\\\"}\"\n");
+        assert_eq!(r.unclosed.len(), 1);
+    }
+
+    #[test]
+    fn separators_and_braces_in_a_string_are_text() {
+        let r = repair("a { b \"; { } {\" }\n");
+        assert!(matches!(r.text, Cow::Borrowed(_)), "{:?}", r.text);
+        assert!(r.unclosed.is_empty());
     }
 }

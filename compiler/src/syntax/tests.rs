@@ -1,4 +1,6 @@
+use super::ast::{File, Statement};
 use super::*;
+use crate::span::{FileId, Span};
 
 #[test]
 fn a_statement_keeps_at_most_max_fields() {
