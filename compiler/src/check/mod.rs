@@ -36,7 +36,6 @@ pub mod vcpus;
 pub mod vnuma;
 
 /// The language table, also named from here as `check::schema`.
-pub use crate::lang as schema;
 pub use checked::{Checked, HostDef};
 pub use emulator::{Emulator, emulator_pin, place_emulators};
 pub use ledger::{SHARERS_NAMED, record_claims, record_pins};

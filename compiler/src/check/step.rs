@@ -5,12 +5,12 @@
 //! once per guest and per host, and keeps what they return.
 
 use super::guest::{self, HostRef, NodeClaim};
-use super::schema::Fields;
 use super::vnuma::PlaceState;
 use super::{HostDef, codes, record_claims, record_pins};
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
 use crate::ir::Guest;
+use crate::lang::Fields;
 use crate::place::topo::{HostTopo, Ledger};
 use crate::span::Span;
 use crate::syntax::ast;

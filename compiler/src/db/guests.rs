@@ -4,7 +4,8 @@ use super::hosts::{host_in_place, host_topo};
 use super::inputs::{ItemKey, ItemKind, Program};
 use super::toplevel::{host_names, item, items};
 use crate::check::step::{self, GuestStep, HandLedger};
-use crate::check::{self, guest, schema};
+use crate::check::{self, guest};
+use crate::lang;
 use crate::place::topo::Ledger;
 use std::collections::HashMap;
 
@@ -68,7 +69,7 @@ pub fn guest_step<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Guest
         return GuestStep::default();
     };
     let mut shape = Vec::new();
-    let Some(f) = schema::check(stmt, schema::Context::File, &mut shape) else {
+    let Some(f) = lang::check(stmt, lang::Context::File, &mut shape) else {
         return GuestStep::default();
     };
     let mut step = GuestStep {

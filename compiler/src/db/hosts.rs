@@ -2,9 +2,10 @@
 
 use super::inputs::{ItemKey, Program};
 use super::toplevel::{item, item_at};
-use crate::check::{self, HostDef, HostSources, schema};
+use crate::check::{self, HostDef, HostSources};
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
+use crate::lang;
 use crate::place::topo::HostTopo;
 use crate::project::normalize;
 use std::path::Path;
@@ -25,7 +26,7 @@ pub(super) fn host_in_place<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>
     };
     let mut diagnostics = Vec::new();
     let mut shape = Vec::new();
-    let def = schema::check(stmt, schema::Context::File, &mut shape).and_then(|f| {
+    let def = lang::check(stmt, lang::Context::File, &mut shape).and_then(|f| {
         let sources = ProgramSources {
             db,
             program: key.program(db),

@@ -3,8 +3,9 @@
 
 use super::inputs::{ItemKey, ItemKind, Program, SourceFile};
 use super::parsed::{Piece, parse_piece, pieces, top_statements, word_cut};
-use crate::check::{self, schema};
+use crate::check;
 use crate::diagnostics::Diagnostic;
+use crate::lang;
 use crate::project::{Tree, include_order};
 use crate::span::{FileId, Span};
 use crate::syntax::{self, ast};
@@ -47,7 +48,7 @@ pub fn items(db: &dyn salsa::Database, program: Program) -> Items {
             diags.extend(syntax.iter().map(|d| d.relocated(id, *at)));
             for (index, stmt) in ast.statements.iter().enumerate() {
                 let mut shape = Vec::new();
-                let fields = schema::check(stmt, schema::Context::File, &mut shape);
+                let fields = lang::check(stmt, lang::Context::File, &mut shape);
                 diags.extend(shape.iter().map(|d| d.relocated(id, *at)));
                 let Some(fields) = fields else { continue };
                 let named = || {

@@ -5,8 +5,8 @@ use super::cursor::{Cursor, locate};
 use super::resolve::host_named;
 use super::typing::{Slot, context_at, slot, typed};
 use crate::check::Checked;
-use crate::check::schema::{self, Context, Kind, PropSpec, SCHEMA};
 use crate::db::{self, Program, SourceFile};
+use crate::lang::{self, Context, Kind, PropSpec, SCHEMA};
 use crate::syntax::ast::{self, Statement};
 use crate::syntax::lexer;
 
@@ -148,7 +148,7 @@ fn statements(here: &Here<'_>, out: &mut Found) {
 
 /// The words argument number `args` may be, and the properties the statement does not have yet.
 fn properties(here: &Here<'_>, keyword: &str, args: usize, out: &mut Found) {
-    let Some(spec) = schema::lookup(here.context, keyword) else {
+    let Some(spec) = lang::lookup(here.context, keyword) else {
         return;
     };
     let piece = here.piece;
@@ -177,8 +177,7 @@ fn properties(here: &Here<'_>, keyword: &str, args: usize, out: &mut Found) {
 /// The values of `key=`: host names, host nodes, guest cells, devices to plug into, or the
 /// words of the property's kind.
 fn values_of(here: &Here<'_>, keyword: &str, key: &str, out: &mut Found) {
-    let Some(ps) = schema::lookup(here.context, keyword).and_then(|spec| spec.props.iter().find(|p| p.key == key))
-    else {
+    let Some(ps) = lang::lookup(here.context, keyword).and_then(|spec| spec.props.iter().find(|p| p.key == key)) else {
         return;
     };
     let checked = here.checked;

@@ -1,7 +1,7 @@
 //! What an offset lands on: the statements around it, outermost first, and the part of the
 //! innermost one it is in.
 
-use crate::check::schema::{self, Context, StmtSpec};
+use crate::lang::{self, Context, StmtSpec};
 use crate::span::Span;
 use crate::syntax::ast::{self, Prop, Statement, Value};
 
@@ -43,7 +43,7 @@ pub(crate) fn locate(file: &ast::File, offset: u32) -> Cursor<'_> {
         chain.push((s, context));
         match (
             &s.block,
-            schema::lookup(context, &s.keyword.text).and_then(|spec| spec.block),
+            lang::lookup(context, &s.keyword.text).and_then(|spec| spec.block),
         ) {
             (Some(b), Some(inner)) if b.span.start < offset && offset < b.span.end => {
                 context = inner;
@@ -76,5 +76,5 @@ pub(crate) fn locate(file: &ast::File, offset: u32) -> Cursor<'_> {
 
 /// The schema entry of a statement in its context.
 pub(crate) fn spec(stmt: &Statement, context: Context) -> Option<&'static StmtSpec> {
-    schema::lookup(context, &stmt.keyword.text)
+    lang::lookup(context, &stmt.keyword.text)
 }

@@ -5,10 +5,10 @@
 use super::cursor::{At, locate, spec};
 use super::resolve::{Resolved, host_named, resolve};
 use crate::check::HostDef;
-use crate::check::schema::{Context, Kind, StmtSpec};
 use crate::db::{self, ItemKey, ItemKind, Program, SourceFile};
 use crate::host::HostProfile;
 use crate::ir::{Guest, GuestCell};
+use crate::lang::{Context, Kind, StmtSpec};
 use crate::sets::IdSet;
 use crate::span::Span;
 use crate::syntax::ast::Statement;

@@ -2,8 +2,8 @@
 
 use super::cursor::{At, locate, spec};
 use super::outputs;
-use crate::check::schema::Context;
 use crate::db::{self, Program, SourceFile};
+use crate::lang::Context;
 use crate::sets::IdSet;
 use crate::span::Span;
 use crate::syntax::ast::{Prop, Statement};
@@ -340,9 +340,7 @@ pub fn code_actions(db: &dyn salsa::Database, program: Program, file: SourceFile
         }
         let Some(help) = d.help.as_deref() else { continue };
         let quotes = quoted(help);
-        if help.starts_with("did you mean `")
-            || (d.code == crate::check::schema::SI_UNIT && help.starts_with("write `"))
-        {
+        if help.starts_with("did you mean `") || (d.code == crate::lang::SI_UNIT && help.starts_with("write `")) {
             if let Some(q) = quotes.first() {
                 out.push(Action {
                     title: format!("Replace with `{q}`"),

@@ -2,7 +2,7 @@
 //! while the text does not parse): where it starts, what the cursor is typing in it, and the
 //! block it is in.
 
-use crate::check::schema::{self, Context};
+use crate::lang::{self, Context};
 use crate::syntax::lexer::{self, Kind as Tok};
 
 /// Where the cursor is on its line.
@@ -114,7 +114,7 @@ pub(super) fn context_at(text: &str) -> Context {
             Tok::Open => {
                 let here = stack.last().copied().unwrap_or(Context::File);
                 let kw = first.filter(|f| f.kind == Tok::Word).map_or("", |f| f.text(text));
-                let inner = schema::lookup(here, kw).and_then(|s| s.block).unwrap_or(here);
+                let inner = lang::lookup(here, kw).and_then(|s| s.block).unwrap_or(here);
                 stack.push(inner);
                 first = None;
             }
