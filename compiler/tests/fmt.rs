@@ -175,6 +175,7 @@ fn ws(n: u8) -> &'static str {
 /// spacing, trailing whitespace, `;`, joining lines with `;`, blank lines where they
 /// vanish, CRLF) leave the formatted text unchanged. With `general`, also add comments
 /// and blank lines anywhere and swap neighbouring statements.
+#[allow(clippy::too_many_lines)] // one match arm per mutation, read as a table
 fn mutate(base: &str, ops: &[(u8, u8, u8)], general: bool, crlf: bool) -> String {
     let mut lines: Vec<&str> = base.lines().collect();
     let op = |i: usize| ops[i % ops.len()];

@@ -136,6 +136,7 @@ guest db on=$0h {
 "#;
 
 #[test]
+#[allow(clippy::too_many_lines)] // one session, every feature asked in turn
 fn every_feature_answers_on_a_two_file_program() {
     let dir = scratch("features");
     let (files, cursor) = write_fixture(&dir.0, FIXTURE);
