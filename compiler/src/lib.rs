@@ -4,6 +4,7 @@
 //! QEMU command lines ([`lower`]), behind incremental queries ([`db`]).
 
 pub mod check;
+pub mod codes;
 pub mod db;
 pub mod diagnostics;
 pub mod explain;

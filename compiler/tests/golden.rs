@@ -141,7 +141,7 @@ fn every_code_has_an_example_and_docs() {
         .map(|p| p.file_stem().unwrap().to_string_lossy().to_string())
         .collect();
     let mut missing = Vec::new();
-    for (code, _) in vnumac::check::codes::ALL {
+    for (code, _) in vnumac::codes::ALL {
         let short = code.trim_start_matches("vnuma::");
         if !inputs.iter().any(|i| i.starts_with(short)) {
             missing.push(format!("{code}: no golden/errors/{short}-*.vnuma"));
@@ -166,11 +166,11 @@ fn diagnostics_catalogue_is_current() {
          This page is generated: `UPDATE_GOLDEN=1 cargo test -p vnumac --test golden` rewrites it.\n\n\
          | code | meaning |\n|---|---|\n",
     );
-    for (code, summary) in vnumac::check::codes::ALL {
-        let anchor = code.replace("::", "").to_lowercase();
+    for (code, summary) in vnumac::codes::ALL.iter().chain(vnumac::codes::OTHER) {
+        let anchor = vnumac::codes::anchor(code);
         md.push_str(&format!("| [`{code}`](#{anchor}) | {summary} |\n"));
     }
-    for (code, summary) in vnumac::check::codes::ALL {
+    for (code, summary) in vnumac::codes::ALL {
         md.push_str(&format!("\n## {code}\n\n{summary}.\n"));
         let short = code.trim_start_matches("vnuma::");
         for input in inputs
@@ -186,6 +186,15 @@ fn diagnostics_catalogue_is_current() {
                 out
             ));
         }
+    }
+    md.push_str(
+        "\n# Codes that are not about a file's text\n\n\
+         These come with `--message-format json` as they do in a file's diagnostics, and the \
+         language server reports `vnuma::io` (a document too large to read) and `vnuma::more` \
+         the same way.\n",
+    );
+    for (code, summary) in vnumac::codes::OTHER {
+        md.push_str(&format!("\n## {code}\n\n{summary}.\n"));
     }
     if let Some(diff) = expect_file(Path::new("docs/diagnostics.md"), &md) {
         panic!("{diff}");

@@ -137,7 +137,7 @@ fn vnumac(xml: &str) -> Outcome {
             .diagnostics
             .iter()
             .filter(|d| d.is_error())
-            .all(|d| d.code == vnumac::check::codes::NEWER_LIBVIRT)
+            .all(|d| d.code == vnumac::codes::NEWER_LIBVIRT)
         {
             return Outcome::Refused(errors.join("\n"));
         }

@@ -222,7 +222,7 @@ fn no_two_modules_import_each_other() {
 /// below, never one above.
 const LAYERS: &[&[&str]] = &[
     &["span", "units", "sets", "terminal", "text", "names", "numbers", "write"],
-    &["source", "diagnostics"],
+    &["source", "diagnostics", "codes"],
     &["syntax", "lang"],
     &["host", "ir"],
     &["place"],

@@ -227,7 +227,7 @@ fn every_warning_keeps_every_device() {
         }
         covered.insert(code);
     }
-    let warnings: BTreeSet<&str> = vnumac::check::codes::ALL
+    let warnings: BTreeSet<&str> = vnumac::codes::ALL
         .iter()
         .map(|(c, _)| c.trim_start_matches("vnuma::"))
         .filter(|c| c.starts_with('W'))
@@ -260,7 +260,7 @@ fn shared_pins_warn_once_per_statement_and_guest() {
     let got: Vec<(u32, String)> = compiled
         .diagnostics
         .iter()
-        .filter(|d| d.code == vnumac::check::codes::PINS_SHARED)
+        .filter(|d| d.code == vnumac::codes::PINS_SHARED)
         .map(|d| (d.primary_span().start, d.message.clone()))
         .collect();
 

@@ -82,11 +82,6 @@ impl<'s> Locations<'s> {
     }
 }
 
-/// `vnuma::E0301` → `vnumae0301`, the anchor of its entry in docs/diagnostics.md.
-pub fn anchor(code: &str) -> String {
-    code.replace("::", "").to_lowercase()
-}
-
 /// A vnumac diagnostic as `vnumac check` reports it: code, message, severity, help (in
 /// the message), other labels as related information, and a link to the code's entry.
 pub fn diagnostic(
@@ -131,7 +126,7 @@ pub fn diagnostic(
         }),
         code: Some(lsp::NumberOrString::String(d.code.to_string())),
         code_description: docs_url.and_then(|base| {
-            format!("{base}#{}", anchor(d.code))
+            format!("{base}#{}", vnumac::codes::anchor(d.code))
                 .parse::<Uri>()
                 .ok()
                 .map(|href| lsp::CodeDescription { href })

@@ -1,16 +1,14 @@
 //! The diagnostics published for the open documents: what `vnumac check` reports in each,
-//! the first [`MAX_PUBLISHED`] of them and a count of the rest.
+//! the first [`codes::SHOWN_PER_FILE`] of them and a count of the rest, as the CLI shows:
+//! an editor gains nothing from 40,000 markers, and the notification would be megabytes of JSON.
 
 use crate::convert::{self, Lines, Locations};
 use crate::settings::Settings;
 use std::path::PathBuf;
 use tower_lsp_server::ls_types::*;
+use vnumac::codes;
 use vnumac::db::{Program, Snapshot, SourceFile};
 use vnumac::ide::session::{Session, too_large};
-
-/// The most diagnostics published for one file, as the CLI shows: an editor gains nothing
-/// from 40,000 markers, and the notification would be megabytes of JSON.
-pub const MAX_PUBLISHED: usize = 200;
 
 /// An open document whose diagnostics are due.
 pub struct Due {
@@ -50,7 +48,7 @@ pub fn diagnostics(snap: &Snapshot, due: &Due, settings: &Settings) -> Vec<Diagn
             return vec![Diagnostic {
                 range: Range::default(),
                 severity: Some(DiagnosticSeverity::ERROR),
-                code: Some(NumberOrString::String("vnuma::io".into())),
+                code: Some(NumberOrString::String(codes::IO.into())),
                 source: Some("vnumac".into()),
                 message: too_large(&due.path),
                 ..Diagnostic::default()
@@ -67,19 +65,16 @@ pub fn diagnostics(snap: &Snapshot, due: &Due, settings: &Settings) -> Vec<Diagn
         .collect();
     let mut shown: Vec<Diagnostic> = wanted
         .iter()
-        .take(MAX_PUBLISHED)
+        .take(codes::SHOWN_PER_FILE)
         .map(|d| convert::diagnostic(&mut locations, &lines, d, settings.docs_url.as_deref()))
         .collect();
-    if let Some(more) = wanted.len().checked_sub(MAX_PUBLISHED).filter(|n| *n > 0) {
+    if let Some(more) = wanted.len().checked_sub(codes::SHOWN_PER_FILE).filter(|n| *n > 0) {
         shown.push(Diagnostic {
             range: Range::default(),
             severity: Some(DiagnosticSeverity::INFORMATION),
-            code: Some(NumberOrString::String("vnuma::more".into())),
+            code: Some(NumberOrString::String(codes::MORE.into())),
             source: Some("vnumac".into()),
-            message: format!(
-                "and {more} more diagnostics in this file (the first {MAX_PUBLISHED} are shown; \
-                 `vnumac check` counts them too)"
-            ),
+            message: codes::more_note(more, "this file"),
             ..Diagnostic::default()
         });
     }

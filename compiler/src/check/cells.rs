@@ -1,7 +1,7 @@
 //! A guest's cells while it is checked: written in `numa` or placed by `vnuma`, with
 //! where each came from, and the most cells QEMU takes.
 
-use super::codes::*;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{GuestCell, Hmat};
 use crate::span::Span;

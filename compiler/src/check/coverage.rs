@@ -2,8 +2,8 @@
 //! guest kernel will give the cells.
 
 use super::cells::Cells;
-use super::codes::*;
 use super::cx::Cx;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::ir::GuestCell;
 use crate::sets::IdSet;

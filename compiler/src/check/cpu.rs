@@ -1,6 +1,6 @@
 //! `cpu`: the CPU mode and model, `migratable=`, and the features a guest requires or disables.
 
-use super::codes::*;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{CpuMode, CpuOptions, DomainType};
 use crate::lang::{self, Fields};

@@ -1,7 +1,7 @@
 //! The context every guest pass shares: where diagnostics go, the host the guest is
 //! checked against, and the errors more than one pass reports.
 
-use super::codes::*;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
 use crate::sets::IdSet;

@@ -1,8 +1,8 @@
 //! `distance A B VALUE` and `distances from=host`: the guest's distance table.
 
 use super::cells::Cells;
-use super::codes::*;
 use super::cx::{Cx, errors_since};
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
 use crate::ir::GuestCell;

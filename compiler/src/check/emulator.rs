@@ -2,7 +2,7 @@
 //! dedicated vCPU uses.
 
 use super::checked::{Checked, HostDef};
-use super::codes::*;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::place::topo::Ledger;
 use crate::sets::IdSet;

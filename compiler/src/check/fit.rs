@@ -1,7 +1,7 @@
 //! Does every guest of the build fit its host? Memory and hugepages per node, summed over guests.
 
 use super::claims::NodeClaim;
-use super::codes::*;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
 use crate::units::human_kib;

@@ -1,7 +1,7 @@
 //! A guest's name: it becomes file names and the libvirt domain name.
 
-use super::codes::*;
 use super::cx::Cx;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 
 /// The longest guest name: `NAME.args` and its temporary file must fit in a file name

@@ -5,7 +5,7 @@
 //! `hw/acpi/hmat.c`) and libvirt's schema allows (sizes, latencies and bandwidths are
 //! `unsignedInt` in their units: KiB, ns, KiB/s).
 
-use super::codes::{HMAT, HMAT_CACHE, HMAT_SPREAD, HMAT_VALUE};
+use crate::codes::{HMAT, HMAT_CACHE, HMAT_SPREAD, HMAT_VALUE};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{CellCache, GuestCell, Hmat, HmatLink};
 use crate::lang::Fields;

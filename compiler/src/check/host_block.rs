@@ -1,6 +1,6 @@
 //! An inline `host NAME { ... }` block → the same host profile as any other source.
 
-use super::codes::*;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
 use crate::host::builder::*;

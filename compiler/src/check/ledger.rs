@@ -2,7 +2,7 @@
 //! automatic guests placed after it keep clear of it.
 
 use super::claims::NodeClaim;
-use super::codes::*;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
 use crate::place::topo::Ledger;

@@ -1,9 +1,9 @@
 //! `host NAME from= | probe= | { ... }`: a host profile loaded from its source.
 
 use super::checked::HostDef;
-use super::codes::*;
 use super::host_block;
 use super::values;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
 use crate::lang::Fields;

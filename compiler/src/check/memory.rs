@@ -1,9 +1,9 @@
 //! `memory SIZE ...`: the guest's initial memory, how it is backed, and its page size.
 
 use super::body::Body;
-use super::codes::*;
 use super::cx::Cx;
 use super::pages::{check_page_size, whole_pages};
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{MemoryBacking, MemorySource};
 use crate::lang::{self, Fields};

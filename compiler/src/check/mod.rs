@@ -7,7 +7,6 @@ pub mod body;
 pub mod cells;
 pub mod checked;
 pub mod claims;
-pub mod codes;
 pub mod coverage;
 pub mod cpu;
 pub mod cx;

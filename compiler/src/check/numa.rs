@@ -2,8 +2,8 @@
 
 use super::body::Body;
 use super::cells::{Cells, MAX_CELLS, too_many_cells};
-use super::codes::*;
 use super::cx::Cx;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{GuestCell, MemBinding, MemPolicy};
 use crate::lang::{Context, Fields};

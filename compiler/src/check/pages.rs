@@ -1,8 +1,8 @@
 //! Hugepage sizes: one the host has pools of, and memory that is whole pages of it.
 
 use super::cells::Cells;
-use super::codes::*;
 use super::cx::{Cx, errors_since};
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::span::Span;
 use crate::units::human_kib;

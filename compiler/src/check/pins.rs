@@ -2,8 +2,8 @@
 
 use super::body::Body;
 use super::cells::Cells;
-use super::codes::*;
 use super::cx::Cx;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{GuestCell, VcpuPin};
 use crate::lang::Fields;

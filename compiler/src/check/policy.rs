@@ -2,8 +2,8 @@
 //! how it agrees with the cells' own bindings.
 
 use super::cells::Cells;
-use super::codes::*;
 use super::cx::{Cx, preferred_error};
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{GuestCell, MemBinding, MemPolicy};
 use crate::lang::Fields;

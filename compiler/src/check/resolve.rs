@@ -1,6 +1,6 @@
 //! Names across a program: hosts and guests defined twice, and the host each guest runs on.
 
-use super::codes::*;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::lang::{self, Fields};
 use crate::span::Span;

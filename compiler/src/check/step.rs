@@ -6,7 +6,8 @@
 
 use super::guest::{self, HostRef, NodeClaim};
 use super::vnuma::PlaceState;
-use super::{HostDef, codes, record_claims, record_pins};
+use super::{HostDef, record_claims, record_pins};
+use crate::codes;
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
 use crate::ir::Guest;

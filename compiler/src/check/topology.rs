@@ -1,9 +1,9 @@
 //! `topology`: sockets, dies, cores and threads, written or derived from the cells.
 
 use super::cells::Cells;
-use super::codes::*;
 use super::cx::Cx;
 use super::vcpus::Vcpus;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{GuestCell, Topology};
 use crate::lang::Fields;

@@ -5,7 +5,7 @@
 //! and other text are escaped for each output (keyval `,,`, JSON, XML, shell), but must be
 //! text XML 1.0 can carry, so that the XML and the QEMU line hold the same value.
 
-use super::codes::*;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::span::Span;
 

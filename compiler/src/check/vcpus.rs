@@ -1,8 +1,8 @@
 //! `vcpus N ...`: how many vCPUs, and which are online at boot.
 
 use super::body::Body;
-use super::codes::*;
 use super::cx::Cx;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::lang::Fields;
 use crate::span::Span;

@@ -2,10 +2,10 @@
 
 use super::body::Body;
 use super::cells::{Cells, MAX_CELLS, too_many_cells};
-use super::codes::*;
 use super::cx::Cx;
 use super::cx::HostRef;
 use super::pins::Pins;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{GuestCell, MemPolicy, Topology, VcpuPin};
 use crate::lang::Fields;

@@ -172,7 +172,7 @@ fn reads_back(text: &str) {
         panic!("the root file is always there");
     };
     let compiled = db::compile(&database, program);
-    let refused = [crate::lang::WRONG_KIND, crate::check::codes::VCPU_COUNT];
+    let refused = [crate::lang::WRONG_KIND, crate::codes::VCPU_COUNT];
     if let Some(d) = compiled.diagnostics.iter().find(|d| refused.contains(&d.code)) {
         panic!("the import wrote a value vnumac does not read: {d:?}\n{text}");
     }

@@ -364,7 +364,7 @@ pub fn code_actions(db: &dyn salsa::Database, program: Program, file: SourceFile
             if value.is_empty() || value.contains(['.', '…']) || !sp.props.iter().any(|p| p.key == key) {
                 continue;
             }
-            let keep = d.code == crate::check::codes::PICKED_NODES;
+            let keep = d.code == crate::codes::PICKED_NODES;
             out.push(Action {
                 title: if keep {
                     format!("Keep this placement: `{key}={value}`")

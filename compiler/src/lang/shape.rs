@@ -10,15 +10,9 @@ use crate::span::Span;
 use crate::syntax::ast::{Statement, Value};
 use crate::syntax::value;
 
-pub const UNKNOWN_STATEMENT: &str = "vnuma::E0201";
-pub const UNKNOWN_PROPERTY: &str = "vnuma::E0202";
-pub const UNKNOWN_VALUE: &str = "vnuma::E0203";
-pub const WRONG_KIND: &str = "vnuma::E0204";
-pub const SI_UNIT: &str = "vnuma::E0205";
-pub const MISSING: &str = "vnuma::E0206";
-pub const DUPLICATE: &str = "vnuma::E0207";
-pub const ARGUMENTS: &str = "vnuma::E0208";
-pub const BLOCK: &str = "vnuma::E0209";
+pub use crate::codes::{
+    ARGUMENTS, BLOCK, DUPLICATE, MISSING, SI_UNIT, UNKNOWN_PROPERTY, UNKNOWN_STATEMENT, UNKNOWN_VALUE, WRONG_KIND,
+};
 
 fn convert(kind: Kind, v: &Value) -> Result<Typed, Diagnostic> {
     let to_diag = |e: value::ValueError| {

@@ -3,6 +3,7 @@
 
 use super::paths::normalize;
 use crate::check;
+use crate::codes;
 use crate::diagnostics::Diagnostic;
 use crate::span::{FileId, Span};
 use crate::syntax::ast::Statement;
@@ -46,7 +47,7 @@ fn visit<T: Tree>(
             .collect();
         if let Some(span) = via {
             let mut d = Diagnostic::error(
-                check::codes::INCLUDE_CYCLE,
+                codes::INCLUDE_CYCLE,
                 format!("include cycle: {}", chain.join(" → ")),
                 span,
                 "this include closes the cycle",
@@ -73,7 +74,7 @@ fn visit<T: Tree>(
             Some(Ok(next)) => visit(tree, next, Some(span), stack, order, diags),
             Some(Err(e)) => diags.push(
                 Diagnostic::error(
-                    check::codes::INCLUDE_NOT_FOUND,
+                    codes::INCLUDE_NOT_FOUND,
                     format!("cannot read {}: {e}", path.display()),
                     span,
                     "included here",

@@ -4,8 +4,8 @@
 use crate::diagnostics::Diagnostic;
 use crate::span::{FileId, Span};
 
-use super::codes::SYNTAX;
 use super::lexer::{self, Kind};
+use crate::codes::SYNTAX;
 
 /// The most words (keywords, values, `key=value` pairs, strings and braces) a file is read
 /// for. Past them vnumac reads no further: the syntax tree, the parser's own token queue and

@@ -24,15 +24,14 @@
 pub mod ast;
 mod budget;
 pub mod chunks;
-mod codes;
 pub mod lexer;
 mod parser;
 mod repair;
 pub mod value;
 pub mod write;
 
+pub use crate::codes::{BAD_ESCAPE, SYNTAX};
 pub use budget::{Cut, MAX_WORD_BYTES, MAX_WORDS, cut_error, read_cut};
-pub use codes::{BAD_ESCAPE, SYNTAX};
 pub use parser::{MAX_FIELDS, parse, parse_reporting_fallback, unescape};
 
 #[cfg(test)]

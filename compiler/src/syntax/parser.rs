@@ -3,8 +3,8 @@
 
 use super::ast::{Block, File, Ident, Prop, Statement, Value};
 use super::budget::{cut_error, read_cut};
-use super::codes::{BAD_ESCAPE, SYNTAX};
 use super::repair::{self, EndedBy, Repaired};
+use crate::codes::{BAD_ESCAPE, SYNTAX};
 use crate::diagnostics::Diagnostic;
 use crate::span::{FileId, Span};
 use pest::Parser;

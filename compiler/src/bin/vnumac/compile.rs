@@ -7,9 +7,6 @@ use std::path::{Path, PathBuf};
 use vnumac::db::{self, Compiled, Database, FsLoader};
 use vnumac::diagnostics;
 
-/// How many diagnostics are printed for one file; the rest are counted.
-const MAX_DIAGNOSTICS_PER_FILE: usize = 200;
-
 /// The path that means standard input.
 pub(crate) fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
@@ -107,7 +104,7 @@ pub(crate) fn print_diagnostics(c: &Compiled, out: Out) {
         let file = d.primary_span().file;
         let n = shown.entry(file).or_default();
         *n += 1;
-        if *n > MAX_DIAGNOSTICS_PER_FILE {
+        if *n > vnumac::codes::SHOWN_PER_FILE {
             match hidden.iter_mut().find(|(f, _)| *f == file) {
                 Some((_, k)) => *k += 1,
                 None => hidden.push((file, 1)),
@@ -121,16 +118,13 @@ pub(crate) fn print_diagnostics(c: &Compiled, out: Out) {
         let _ = w.write_all(text.as_bytes());
     }
     for (file, k) in hidden {
-        let message = format!(
-            "and {k} more diagnostics in {} (the first {MAX_DIAGNOSTICS_PER_FILE} are shown)",
-            c.sources.display_path(file)
-        );
+        let message = vnumac::codes::more_note(k, &c.sources.display_path(file));
         let _ = match out.format {
             MessageFormat::Human => writeln!(w, "{}", vnumac::terminal::escape(&message)),
             MessageFormat::Json => writeln!(
                 w,
                 "{}",
-                serde_json::json!({"severity": "note", "code": "vnuma::more", "message": message, "help": null, "labels": []})
+                serde_json::json!({"severity": "note", "code": vnumac::codes::MORE, "message": message, "help": null, "labels": []})
             ),
         };
     }

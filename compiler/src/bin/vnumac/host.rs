@@ -52,7 +52,7 @@ pub(crate) fn host(command: HostCommand, out: Out) -> ExitCode {
                 Ok(p) => (p, format!("imported from {}", file.display())),
                 Err(e) => {
                     out.error_at(
-                        vnumac::check::codes::CAPS_XML,
+                        vnumac::codes::CAPS_XML,
                         Some(&file),
                         e.offset.map(|o| (text.as_str(), o)),
                         &e.message,

@@ -27,7 +27,7 @@ pub(crate) fn import(file: &Path, host: Option<String>, caps: Option<&Path>, out
             Ok(p) => host_block = format!("{}\n", vnumac::host::print::to_vnuma(&p)),
             Err(e) => {
                 out.error_at(
-                    vnumac::check::codes::CAPS_XML,
+                    vnumac::codes::CAPS_XML,
                     Some(caps),
                     e.offset.map(|o| (caps_text.as_str(), o)),
                     &e.message,

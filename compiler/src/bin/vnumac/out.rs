@@ -6,14 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 /// Codes of the errors that are not diagnostics of a `.vnuma` file (see the README).
-pub(crate) mod codes {
-    /// A file that cannot be read or written (exit 2).
-    pub const IO: &str = "vnuma::io";
-    /// Arguments that do not make sense (exit 2).
-    pub const USAGE: &str = "vnuma::usage";
-    /// A domain XML that `vnumac import` cannot turn into a guest (exit 1).
-    pub const IMPORT: &str = "vnuma::import";
-}
+pub(crate) use vnumac::codes;
 
 /// How errors and diagnostics reach stderr.
 #[derive(Copy, Clone)]

@@ -1,7 +1,7 @@
 //! Bus numbers, controller indices, slots and aliases of the expanders and root ports.
 
-use super::super::codes::*;
 use super::plug::{Exp, Layout};
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{Controller, ControllerKind, PciAddress};
 use crate::span::Span;

@@ -1,6 +1,6 @@
 //! `hostdev ADDR`: a host PCI device the host profile lists, near the cell it serves.
 
-use super::super::codes::*;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::host::{HostPci, HostProfile};
 use crate::ir::GuestCell;

@@ -10,7 +10,7 @@ mod hostdev;
 mod names;
 mod plug;
 
-use super::codes::*;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
 use crate::ir::*;

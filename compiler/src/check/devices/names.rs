@@ -1,6 +1,6 @@
 //! Device names: identifiers, unique within the block, short enough for QEMU's node names.
 
-use crate::check::codes::*;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::lang::Fields;
 use crate::span::Span;

@@ -2,8 +2,8 @@
 //! the short forms add (`node=CELL` reuses or creates the cell's expander and adds a port on
 //! it; a device with neither `on=` nor `node=` gets a root port of its own on pcie.0).
 
-use super::super::codes::*;
 use super::hostdev;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
 use crate::ir::GuestCell;

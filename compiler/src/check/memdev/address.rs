@@ -1,7 +1,7 @@
 //! `base=`: where a memory device sits in guest physical memory.
 
 use super::kinds::MODULE_ALIGN_KIB;
-use crate::check::codes::*;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::ir::MemoryDeviceKind;
 use crate::lang::Fields;

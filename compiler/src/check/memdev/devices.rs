@@ -3,8 +3,8 @@
 
 use super::address::{Bases, base};
 use super::kinds::{self, MODULE_ALIGN_KIB};
-use crate::check::codes::*;
 use crate::check::cx::errors_since;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{GuestCell, MaxMemory, MemoryDevice};
 use crate::lang::Fields;

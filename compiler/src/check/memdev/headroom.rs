@@ -1,6 +1,6 @@
 //! `memory … max= slots=`: room to plug memory into, and whether the devices fit in it.
 
-use crate::check::codes::*;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{GuestCell, MaxMemory, MemoryDevice};
 use crate::lang::{Fields, MISSING};

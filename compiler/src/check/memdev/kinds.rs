@@ -1,6 +1,6 @@
 //! What each kind of memory device holds: `dimm`, `nvdimm`, `virtio-mem`, `virtio-pmem`.
 
-use crate::check::codes::*;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{MemoryDeviceKind, PciAddress};
 use crate::lang::Fields;

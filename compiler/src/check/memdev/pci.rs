@@ -1,9 +1,9 @@
 //! virtio memory devices on the root bus.
 
 use super::devices::MemoryDevices;
-use crate::check::codes::*;
 use crate::check::cx::Cx;
 use crate::check::devices::DeviceSet;
+use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::ir::MemoryDeviceKind;
 use crate::lang::Fields;

@@ -1,9 +1,34 @@
-//! Diagnostic codes of the semantic checks. Syntax codes live next to their checks, the language table's in `lang`.
+//! The registry of every code vnumac reports: diagnostics of a `.vnuma` file (`E…` errors,
+//! `W…` warnings, `N…` notes), the errors that are not about a file's text (`io`, `usage`,
+//! `import`) and the note that counts what was not shown (`more`). Each has a summary and an
+//! entry in docs/diagnostics.md ([`anchor`]). The command line and the language server both
+//! show at most [`SHOWN_PER_FILE`] diagnostics of a file and end with [`more_note`].
+//!
+//! Codes are defined here and nowhere else: `tests/codes.rs` fails on a `"vnuma::…"` literal
+//! anywhere else in the code base, and on a code without its documentation.
 
+// Syntax (`syntax/`).
+/// A syntax error (also a file read only in part).
+pub const SYNTAX: &str = "vnuma::E0101";
+/// An invalid escape in a string.
+pub const BAD_ESCAPE: &str = "vnuma::E0102";
+
+// Files, names and the language table (`project/`, `check/`, `lang/`).
 pub const INCLUDE_NOT_FOUND: &str = "vnuma::E0103";
 pub const INCLUDE_CYCLE: &str = "vnuma::E0104";
 pub const DUPLICATE_NAME: &str = "vnuma::E0105";
 
+pub const UNKNOWN_STATEMENT: &str = "vnuma::E0201";
+pub const UNKNOWN_PROPERTY: &str = "vnuma::E0202";
+pub const UNKNOWN_VALUE: &str = "vnuma::E0203";
+pub const WRONG_KIND: &str = "vnuma::E0204";
+pub const SI_UNIT: &str = "vnuma::E0205";
+pub const MISSING: &str = "vnuma::E0206";
+pub const DUPLICATE: &str = "vnuma::E0207";
+pub const ARGUMENTS: &str = "vnuma::E0208";
+pub const BLOCK: &str = "vnuma::E0209";
+
+// Guests, hosts, warnings and notes (`check/`).
 pub const VCPU_COVERAGE: &str = "vnuma::E0301";
 pub const CELL_MEMORY_SUM: &str = "vnuma::E0302";
 pub const CELL_IDS: &str = "vnuma::E0303";
@@ -75,25 +100,70 @@ pub const NEWER_LIBVIRT: &str = "vnuma::E0339";
 
 pub const PICKED_NODES: &str = "vnuma::N0601";
 
-/// Every diagnostic code the compiler can report, with a one-line summary.
+// Not about a file's text.
+/// A file that cannot be read or written (exit code 2).
+pub const IO: &str = "vnuma::io";
+/// Arguments that do not make sense (exit code 2).
+pub const USAGE: &str = "vnuma::usage";
+/// A domain XML that `vnumac import` cannot turn into a guest, or a note on what it changed.
+pub const IMPORT: &str = "vnuma::import";
+/// How many diagnostics of a file were not shown.
+pub const MORE: &str = "vnuma::more";
+
+/// Every code not about a file's text, with a one-line summary.
+pub const OTHER: &[(&str, &str)] = &[
+    (
+        IO,
+        "a file that cannot be read or written, a directory that cannot be written (exit code 2)",
+    ),
+    (USAGE, "arguments that do not make sense together (exit code 2)"),
+    (
+        IMPORT,
+        "a domain XML that `vnumac import` refuses (exit code 1), or a note on what it could not say or changed",
+    ),
+    (
+        MORE,
+        "a note: how many more diagnostics a file has than the first 200 shown",
+    ),
+];
+
+/// How many diagnostics of one file the command line and the language server show; the
+/// rest are counted in one [`more_note`].
+pub const SHOWN_PER_FILE: usize = 200;
+
+/// The note that ends a file's diagnostics when `hidden` more were not shown; `file` names
+/// it (a path, or "this file").
+pub fn more_note(hidden: usize, file: &str) -> String {
+    format!("and {hidden} more diagnostics in {file} (the first {SHOWN_PER_FILE} are shown)")
+}
+
+/// `vnuma::E0301` → `vnumae0301`: the anchor of a code's entry in docs/diagnostics.md.
+pub fn anchor(code: &str) -> String {
+    code.replace("::", "").to_lowercase()
+}
+
+/// Whether `code` is in the registry.
+pub fn known(code: &str) -> bool {
+    ALL.iter().chain(OTHER).any(|(c, _)| *c == code)
+}
+
+/// Every diagnostic code of a `.vnuma` file, with a one-line summary; each has a failing
+/// example in `golden/errors/`.
 pub const ALL: &[(&str, &str)] = &[
-    (crate::syntax::SYNTAX, "syntax error"),
-    (crate::syntax::BAD_ESCAPE, "invalid escape in a string"),
+    (SYNTAX, "syntax error"),
+    (BAD_ESCAPE, "invalid escape in a string"),
     (INCLUDE_NOT_FOUND, "an included file cannot be read"),
     (INCLUDE_CYCLE, "files include each other in a cycle"),
     (DUPLICATE_NAME, "two hosts or two guests share a name"),
-    (crate::lang::UNKNOWN_STATEMENT, "unknown statement"),
-    (crate::lang::UNKNOWN_PROPERTY, "unknown property"),
-    (crate::lang::UNKNOWN_VALUE, "unknown word value"),
-    (crate::lang::WRONG_KIND, "a value of the wrong kind"),
-    (crate::lang::SI_UNIT, "a size in SI or ambiguous units"),
-    (crate::lang::MISSING, "a required property is missing"),
-    (crate::lang::DUPLICATE, "a property or statement given twice"),
-    (crate::lang::ARGUMENTS, "wrong number of arguments"),
-    (
-        crate::lang::BLOCK,
-        "a block where none belongs, or none where one must be",
-    ),
+    (UNKNOWN_STATEMENT, "unknown statement"),
+    (UNKNOWN_PROPERTY, "unknown property"),
+    (UNKNOWN_VALUE, "unknown word value"),
+    (WRONG_KIND, "a value of the wrong kind"),
+    (SI_UNIT, "a size in SI or ambiguous units"),
+    (MISSING, "a required property is missing"),
+    (DUPLICATE, "a property or statement given twice"),
+    (ARGUMENTS, "wrong number of arguments"),
+    (BLOCK, "a block where none belongs, or none where one must be"),
     (VCPU_COVERAGE, "cells do not cover every vCPU exactly once"),
     (CELL_MEMORY_SUM, "cell memory does not sum to guest memory"),
     (CELL_IDS, "cell ids are not 0..k-1"),
