@@ -120,6 +120,23 @@ fn the_machine_family_is_decided_once() {
     }
 }
 
+/// Whether the machine type takes `-numa node,mem=` is the model's, and the QEMU line
+/// follows it: a model that says otherwise changes the line.
+#[test]
+fn legacy_numa_memory_is_decided_once() {
+    let cells = "  numa {\n    cell 0 cpus=0 memory=1GiB\n    cell 1 cpus=1 memory=1GiB\n  }\n";
+    for (machine, legacy) in [("pc-i440fx-5.0", true), ("pc-i440fx-7.2", false), ("q35", false)] {
+        let mut g = guests(&format!(
+            "guest g on=h {{\n  machine \"{machine}\"\n  memory 2GiB\n  vcpus 2\n{cells}}}\n"
+        ));
+        assert_eq!(g[0].numa_mem, legacy, "{machine}");
+        let line = |g: &Guest| vnumac::lower::qemu::command_line(g);
+        assert_eq!(line(&g[0]).contains("mem=1024"), legacy, "{machine}");
+        g[0].numa_mem = !legacy;
+        assert_eq!(line(&g[0]).contains("mem=1024"), !legacy, "{machine}: the backend decided");
+    }
+}
+
 #[test]
 fn each_memory_device_carries_its_binding() {
     let g = guests(

@@ -155,6 +155,7 @@ impl Parts {
             name,
             domain_type: platform.domain_type,
             family: platform.family(),
+            numa_mem: crate::ir::numa_mem_supported(&platform.machine),
             machine: platform.machine,
             cpu: platform.cpu,
             cpu_options: platform.cpu_options,

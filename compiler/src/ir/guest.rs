@@ -15,6 +15,8 @@ pub struct Guest {
     pub machine: String,
     /// The family of `machine`.
     pub family: MachineFamily,
+    /// Whether `machine` takes QEMU's legacy `-numa node,mem=` (versioned types up to 5.0).
+    pub numa_mem: bool,
     pub cpu: CpuMode,
     pub cpu_options: CpuOptions,
     pub memory_kib: u64,
@@ -100,6 +102,7 @@ impl Default for Guest {
             domain_type: DomainType::Kvm,
             machine: "q35".into(),
             family: MachineFamily::Q35,
+            numa_mem: false,
             cpu: CpuMode::HostPassthrough,
             cpu_options: CpuOptions::default(),
             memory_kib: 0,

@@ -102,3 +102,42 @@ impl MachineFamily {
         }
     }
 }
+
+/// Versioned machine types up to 5.0 (`pc-i440fx-5.0`, `pc-q35-4.2`, `pc-1.3`) still take
+/// `-numa node,mem=`; QEMU refuses it for 5.1 and later.
+pub fn numa_mem_supported(machine: &str) -> bool {
+    let version = machine
+        .strip_prefix("pc-i440fx-")
+        .or_else(|| machine.strip_prefix("pc-q35-"))
+        .or_else(|| machine.strip_prefix("pc-"));
+    let Some((major, minor)) = version.and_then(|v| v.split_once('.')) else {
+        return false;
+    };
+    match (major.parse::<u32>(), minor.parse::<u32>()) {
+        (Ok(major), Ok(minor)) => (major, minor) <= (5, 0),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numa_mem_supported;
+
+    #[test]
+    fn machine_types_before_qemu_5_1_take_numa_mem() {
+        for old in ["pc-i440fx-5.0", "pc-q35-4.2", "pc-i440fx-2.12", "pc-1.3", "pc-0.15"] {
+            assert!(numa_mem_supported(old), "{old}");
+        }
+        for new in [
+            "pc",
+            "q35",
+            "pc-i440fx-5.1",
+            "pc-q35-7.2",
+            "pc-q35-10.0",
+            "pc-q35-x.y",
+            "microvm",
+        ] {
+            assert!(!numa_mem_supported(new), "{new}");
+        }
+    }
+}
