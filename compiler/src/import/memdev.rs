@@ -93,16 +93,7 @@ fn dimm(c: &Node, size_kib: u64, node: u32, notes: &mut Notes) -> Result<String,
         drop_unknown_children(s, &["nodemask", "pagesize"], notes);
         line.push_str(&host_memory(s, notes)?);
     }
-    match c.attr("access") {
-        Some(a @ ("shared" | "private")) => line.push_str(&format!(" access={a}")),
-        Some(a) => {
-            return Err(error_at(
-                c.at,
-                format!("<memory access='{a}'>: libvirt knows `shared` and `private`"),
-            ));
-        }
-        None => {}
-    }
+    access(c, &mut line)?;
     match c.attr("discard") {
         Some("yes") => line.push_str(" discard=true"),
         Some("no") => line.push_str(" discard=false"),
@@ -266,6 +257,12 @@ fn virtio_pmem(c: &Node, size_kib: u64, notes: &mut Notes) -> Result<String, Imp
         return Err(error_at(c.at, "<memory model='virtio-pmem'> without a <source><path>"));
     };
     let mut line = format!("virtio-pmem path={} size={}", quoted(path), exact_kib(size_kib));
+    access(c, &mut line)?;
+    Ok(line)
+}
+
+/// `access='shared|private'` as ` access=…`; libvirt refuses any other.
+fn access(c: &Node, line: &mut String) -> Result<(), ImportError> {
     match c.attr("access") {
         Some(a @ ("shared" | "private")) => line.push_str(&format!(" access={a}")),
         Some(a) => {
@@ -276,5 +273,5 @@ fn virtio_pmem(c: &Node, size_kib: u64, notes: &mut Notes) -> Result<String, Imp
         }
         None => {}
     }
-    Ok(line)
+    Ok(())
 }
