@@ -133,7 +133,11 @@ fn legacy_numa_memory_is_decided_once() {
         let line = |g: &Guest| vnumac::lower::qemu::command_line(g);
         assert_eq!(line(&g[0]).contains("mem=1024"), legacy, "{machine}");
         g[0].numa_mem = !legacy;
-        assert_eq!(line(&g[0]).contains("mem=1024"), !legacy, "{machine}: the backend decided");
+        assert_eq!(
+            line(&g[0]).contains("mem=1024"),
+            !legacy,
+            "{machine}: the backend decided"
+        );
     }
 }
 
