@@ -27,11 +27,19 @@ pub struct Discovered<F> {
     pub wants_probe: bool,
 }
 
+/// The most files one program reads (its root, includes and capabilities files), and the
+/// most bytes in all: far beyond any real program, and what keeps a crafted include chain
+/// from reading a disk's worth of files.
+pub const MAX_PROGRAM_FILES: usize = 1024;
+pub const MAX_PROGRAM_BYTES: u64 = 64 << 20;
+const TOO_MUCH: &str = "not read: a program reads at most 1024 files and 64 MiB in all";
+
 /// Read the root file and everything it reaches. Only the root file's absence is an error
 /// here; the rest becomes diagnostics when the program is checked.
 pub fn discover<I: Inputs>(inputs: &mut I, root: &Path, loader: &dyn Loader) -> std::io::Result<Discovered<I::File>> {
     let root = normalize(root);
     let text = loader.read(&root)?;
+    let mut read_bytes = text.len() as u64;
     let root_file = inputs.add(root.clone(), text);
     let mut files = BTreeMap::new();
     files.insert(root.clone(), Ok(root_file));
@@ -45,8 +53,16 @@ pub fn discover<I: Inputs>(inputs: &mut I, root: &Path, loader: &dyn Loader) -> 
             if files.contains_key(&path) {
                 continue;
             }
+            if files.len() >= MAX_PROGRAM_FILES || read_bytes >= MAX_PROGRAM_BYTES {
+                files.insert(path, Err(TOO_MUCH.to_string()));
+                continue;
+            }
             match loader.read(&path) {
+                Ok(text) if read_bytes + text.len() as u64 > MAX_PROGRAM_BYTES => {
+                    files.insert(path, Err(TOO_MUCH.to_string()));
+                }
                 Ok(text) => {
+                    read_bytes += text.len() as u64;
                     let f = inputs.add(path.clone(), text);
                     files.insert(path.clone(), Ok(f));
                     if is_source {

@@ -7,7 +7,8 @@ use crate::codes;
 use crate::diagnostics::Diagnostic;
 use crate::span::{FileId, Span};
 use crate::syntax::ast::Statement;
-use std::path::Path;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 
 /// The files of a loaded program, as include traversal reads them.
 pub trait Tree {
@@ -22,69 +23,122 @@ pub trait Tree {
 }
 
 /// Files in statement order with includes expanded in place, from `root`; reports missing
-/// files and cycles.
+/// files and cycles. Iterative, and linear in the files and their includes: an include chain
+/// as long as a program may be costs no stack.
 pub fn include_order<T: Tree>(tree: &T, root: T::File, diags: &mut Vec<Diagnostic>) -> Vec<T::File> {
-    let mut order = Vec::new();
-    let mut stack = Vec::new();
-    visit(tree, root, None, &mut stack, &mut order, diags);
-    order
-}
-
-/// Depth-first over includes; `stack` holds the files being included and the include that led to each.
-fn visit<T: Tree>(
-    tree: &T,
-    file: T::File,
-    via: Option<Span>,
-    stack: &mut Vec<(T::File, Option<Span>)>,
-    order: &mut Vec<T::File>,
-    diags: &mut Vec<Diagnostic>,
-) {
-    if let Some(pos) = stack.iter().position(|(f, _)| *f == file) {
-        let chain: Vec<String> = stack[pos..]
-            .iter()
-            .map(|(f, _)| tree.path(*f).display().to_string())
-            .chain(std::iter::once(tree.path(file).display().to_string()))
-            .collect();
-        if let Some(span) = via {
-            let mut d = Diagnostic::error(
-                codes::INCLUDE_CYCLE,
-                format!("include cycle: {}", chain.join(" → ")),
-                span,
-                "this include closes the cycle",
-            );
-            for s in stack[pos + 1..].iter().filter_map(|(_, s)| *s) {
-                d = d.with_label(s, "included here");
+    let mut walk = Walk {
+        tree,
+        order: Vec::new(),
+        seen: HashSet::new(),
+        stack: Vec::new(),
+        on_stack: HashMap::new(),
+    };
+    walk.enter(root, None, diags);
+    while let Some(frame) = walk.stack.last_mut() {
+        let Some((path, span)) = frame.includes.get(frame.next).cloned() else {
+            if let Some(done) = walk.stack.pop() {
+                walk.on_stack.remove(&tree.id(done.file));
             }
-            diags.push(d.with_help("remove one of the includes in the chain"));
-        }
-        return;
-    }
-    if order.contains(&file) {
-        return; // Included before: its definitions are not repeated.
-    }
-    order.push(file);
-    stack.push((file, via));
-    for (stmt, at) in tree.statements(file) {
-        let Some(arg) = include_path(stmt) else {
             continue;
         };
-        let span = arg.1.relocate(tree.id(file), at);
-        let path = normalize(&check::resolve_relative(tree.path(file), arg.0));
+        frame.next += 1;
         match tree.file(&path) {
-            Some(Ok(next)) => visit(tree, next, Some(span), stack, order, diags),
-            Some(Err(e)) => diags.push(
-                Diagnostic::error(
-                    codes::INCLUDE_NOT_FOUND,
-                    format!("cannot read {}: {e}", path.display()),
-                    span,
-                    "included here",
-                )
-                .with_help("the path is relative to the including file"),
-            ),
+            Some(Ok(next)) => walk.enter(next, Some(span), diags),
+            Some(Err(e)) => diags.push(not_found(&path, e, span)),
             None => {}
         }
     }
-    stack.pop();
+    walk.order
+}
+
+/// A file being read: the include that led to it, its includes, and how many are done.
+struct Frame<F> {
+    file: F,
+    via: Option<Span>,
+    includes: Vec<(PathBuf, Span)>,
+    next: usize,
+}
+
+struct Walk<'t, T: Tree> {
+    tree: &'t T,
+    order: Vec<T::File>,
+    /// Files already in `order`.
+    seen: HashSet<FileId>,
+    stack: Vec<Frame<T::File>>,
+    /// Position in `stack` of each file being read.
+    on_stack: HashMap<FileId, usize>,
+}
+
+impl<T: Tree> Walk<'_, T> {
+    /// Start reading `file`, included at `via`: a cycle when it is being read already, nothing
+    /// when it was read before (its definitions are not repeated).
+    fn enter(&mut self, file: T::File, via: Option<Span>, diags: &mut Vec<Diagnostic>) {
+        let id = self.tree.id(file);
+        if let Some(&pos) = self.on_stack.get(&id) {
+            if let Some(span) = via {
+                diags.push(self.cycle(pos, file, span));
+            }
+            return;
+        }
+        if !self.seen.insert(id) {
+            return;
+        }
+        self.order.push(file);
+        let includes = self
+            .tree
+            .statements(file)
+            .filter_map(|(stmt, at)| {
+                let (rel, span) = include_path(stmt)?;
+                let path = normalize(&check::resolve_relative(self.tree.path(file), rel));
+                Some((path, span.relocate(id, at)))
+            })
+            .collect();
+        self.on_stack.insert(id, self.stack.len());
+        self.stack.push(Frame {
+            file,
+            via,
+            includes,
+            next: 0,
+        });
+    }
+
+    /// The cycle from `stack[pos]` back to `file`, closed by the include at `span`. The
+    /// message names at most [`CYCLE_SHOWN`] files and the labels as many includes.
+    fn cycle(&self, pos: usize, file: T::File, span: Span) -> Diagnostic {
+        let ring = &self.stack[pos..];
+        let mut names: Vec<String> = ring
+            .iter()
+            .take(CYCLE_SHOWN)
+            .map(|f| self.tree.path(f.file).display().to_string())
+            .collect();
+        if ring.len() > CYCLE_SHOWN {
+            names.push(format!("… ({} files in all)", ring.len()));
+        }
+        names.push(self.tree.path(file).display().to_string());
+        let mut d = Diagnostic::error(
+            codes::INCLUDE_CYCLE,
+            format!("include cycle: {}", names.join(" → ")),
+            span,
+            "this include closes the cycle",
+        );
+        for s in ring.iter().skip(1).filter_map(|f| f.via).take(CYCLE_SHOWN) {
+            d = d.with_label(s, "included here");
+        }
+        d.with_help("remove one of the includes in the chain")
+    }
+}
+
+/// How many files of a cycle its error names.
+const CYCLE_SHOWN: usize = 8;
+
+fn not_found(path: &Path, e: &str, span: Span) -> Diagnostic {
+    Diagnostic::error(
+        codes::INCLUDE_NOT_FOUND,
+        format!("cannot read {}: {e}", path.display()),
+        span,
+        "included here",
+    )
+    .with_help("the path is relative to the including file")
 }
 
 /// The path an `include` statement names, as written, and the span of its string.

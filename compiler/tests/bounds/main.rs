@@ -9,6 +9,7 @@ mod check;
 mod harness;
 mod hosts;
 mod import;
+mod includes;
 mod tokens;
 
 use harness::{LIMIT_MIB, scratch, vnumac_limited};
