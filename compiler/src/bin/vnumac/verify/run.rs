@@ -43,7 +43,7 @@ pub(crate) fn verify(o: &Options, reach: &mut dyn Reach, out: Out) -> ExitCode {
     };
     // What differed at the last look, so that --watch prints each difference once.
     let mut shown: Option<BTreeSet<(&'static str, Subject)>> = None;
-    loop {
+    for look_no in 1u64.. {
         let (observed, diffs) = match look(g, reach, o.window_ms) {
             Ok(found) => found,
             Err(f) => {
@@ -72,9 +72,13 @@ pub(crate) fn verify(o: &Options, reach: &mut dyn Reach, out: Out) -> ExitCode {
         let Some(every) = o.watch else {
             return ExitCode::from(u8::from(!diffs.is_empty()));
         };
+        if out.verbose {
+            let _ = write_stdout(format!("look {look_no}: {} difference(s)\n", diffs.len()).as_bytes());
+        }
         shown = Some(now);
         std::thread::sleep(Duration::from_secs(every));
     }
+    ExitCode::from(2)
 }
 
 /// Differences on stderr, as diagnostics of the file: rendered, or JSON lines that also
