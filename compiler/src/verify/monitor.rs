@@ -3,6 +3,7 @@
 //! which vCPU a CPU is by its topology properties. Pure parsing; asking is the caller's.
 
 use crate::ir::Topology;
+use std::collections::BTreeMap;
 
 /// Where a memory region shows in a flat view of the system address space: the guest
 /// address of one of its ranges and that range's offset into the region.
@@ -12,10 +13,11 @@ pub struct Placed {
     pub offset: u64,
 }
 
-/// The first range of the region `name` in a flat view rooted at `system` (the guest's
-/// memory as its CPUs see it), from HMP's `info mtree -f`, whose lines read
+/// Every region's first range in a flat view rooted at `system` (the guest's memory as its
+/// CPUs see it), by region name, from HMP's `info mtree -f`, whose lines read
 /// `  0000000000100000-000000000fffffff (prio 0, ram): ram-node0 @0000000000100000`.
-pub fn placed(mtree: &str, name: &str) -> Option<Placed> {
+pub fn regions(mtree: &str) -> BTreeMap<String, Placed> {
+    let mut out = BTreeMap::new();
     let mut system = false;
     for line in mtree.lines() {
         if line.starts_with("FlatView") {
@@ -34,19 +36,17 @@ pub fn placed(mtree: &str, name: &str) -> Option<Placed> {
             continue;
         };
         let mut words = rest.split_whitespace();
-        if words.next() != Some(name) {
-            continue;
-        }
+        let Some(name) = words.next() else { continue };
         let start = range.split_once('-').and_then(|(s, _)| u64::from_str_radix(s, 16).ok());
         let offset = match words.next().and_then(|w| w.strip_prefix('@')) {
             Some(hex) => u64::from_str_radix(hex, 16).ok(),
             None => Some(0),
         };
         if let (Some(guest_address), Some(offset)) = (start, offset) {
-            return Some(Placed { guest_address, offset });
+            out.entry(name.to_string()).or_insert(Placed { guest_address, offset });
         }
     }
-    None
+    out
 }
 
 /// The host address in HMP's answer to `gpa2hva`, when it names the region `name`:
@@ -113,23 +113,24 @@ FlatView #4
 
     #[test]
     fn regions_are_found_in_the_system_flat_view() {
+        let placed = |name: &str| regions(MTREE).get(name).copied();
         assert_eq!(
-            placed(MTREE, "ram-node0"),
+            placed("ram-node0"),
             Some(Placed {
                 guest_address: 0,
                 offset: 0
             })
         );
         assert_eq!(
-            placed(MTREE, "ram-node1"),
+            placed("ram-node1"),
             Some(Placed {
                 guest_address: 0x1000_0000,
                 offset: 0x20_0000
             })
         );
         // Only in an SMM view, or nowhere: not in guest memory.
-        assert_eq!(placed(MTREE, "ram-node9"), None);
-        assert_eq!(placed(MTREE, "ram-node"), None);
+        assert_eq!(placed("ram-node9"), None);
+        assert_eq!(placed("ram-node"), None);
     }
 
     #[test]

@@ -118,9 +118,11 @@ pub struct Vma {
     pub resident_kib: BTreeMap<u32, u64>,
 }
 
-/// Every line of `numa_maps` that reads as one; others are left out.
+/// Every line of `numa_maps` that reads as one (others are left out), by start address.
 pub fn numa_maps(text: &str) -> Vec<Vma> {
-    text.lines().filter_map(vma).collect()
+    let mut vmas: Vec<Vma> = text.lines().filter_map(vma).collect();
+    vmas.sort_by_key(|v| v.start);
+    vmas
 }
 
 fn vma(line: &str) -> Option<Vma> {
@@ -157,12 +159,14 @@ pub struct Mapping {
     pub resident_kib: BTreeMap<u32, u64>,
 }
 
-/// The mappings of `vmas` that start in `[base, base + bytes)`, or None when none does.
+/// The mappings of `vmas` (sorted by start, as [`numa_maps`] gives them) that start in
+/// `[base, base + bytes)`, or None when none does.
 pub fn mapping(vmas: &[Vma], base: u64, bytes: u64) -> Option<Mapping> {
     let end = base.saturating_add(bytes);
+    let first = vmas.partition_point(|v| v.start < base);
     let mut m = Mapping::default();
     let mut any = false;
-    for v in vmas.iter().filter(|v| v.start >= base && v.start < end) {
+    for v in vmas[first..].iter().take_while(|v| v.start < end) {
         any = true;
         if !m.policies.contains(&v.policy) {
             m.policies.push(v.policy.clone());

@@ -150,11 +150,11 @@ impl Client {
         if memdevs.is_empty() {
             return Ok(Vec::new());
         }
-        let mtree = self.hmp("info mtree -f")?;
+        let regions = monitor::regions(&self.hmp("info mtree -f")?);
         let mut out = Vec::new();
         for m in memdevs {
             let Some(id) = m.id else { continue };
-            let host_address = match monitor::placed(&mtree, &id) {
+            let host_address = match regions.get(&id) {
                 Some(at) => {
                     let answer = self.hmp(&format!("gpa2hva 0x{:x}", at.guest_address))?;
                     monitor::host_address(&answer, &id).and_then(|hva| hva.checked_sub(at.offset))
