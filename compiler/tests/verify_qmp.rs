@@ -142,3 +142,51 @@ fn watch_prints_each_new_difference_once_and_a_guest_that_exits_is_an_error() {
         "{stderr}"
     );
 }
+
+/// What `vnumac verify` says before it reaches anything: a file with errors, a guest it does
+/// not have, a file of several guests without `--guest`, no way to reach the guest.
+#[test]
+fn a_guest_that_cannot_be_verified_is_exit_code_2() {
+    let dir = common::Scratch::new("verify-usage").unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let two = write(
+        "two.vnuma",
+        "guest a {\n  memory 1GiB\n  vcpus 1\n}\nguest b {\n  memory 1GiB\n  vcpus 1\n}\n",
+    );
+    let broken = write("broken.vnuma", "guest a {\n  memory 1GiB\n}\n");
+    let socket = dir.dir.join("none.sock");
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = guest::vnumac()
+            .arg("verify")
+            .args(args)
+            .args(["--message-format", "json"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code(), stderr)
+    };
+    let q = socket.as_os_str();
+    let (code, err) = run(&[two.as_os_str(), "--qmp".as_ref(), q]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("vnuma::usage") && err.contains("say which with --guest"),
+        "{err}"
+    );
+    let (code, err) = run(&[two.as_os_str(), "--guest".as_ref(), "c".as_ref(), "--qmp".as_ref(), q]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("no guest named `c`"), "{err}");
+    let (code, err) = run(&[broken.as_os_str(), "--qmp".as_ref(), q]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("vnuma::E0312"), "{err}");
+    let (code, err) = run(&[two.as_os_str(), "--guest".as_ref(), "a".as_ref()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("vnuma::usage"), "{err}");
+    // The guest is there, the socket is not.
+    let (code, err) = run(&[two.as_os_str(), "--guest".as_ref(), "a".as_ref(), "--qmp".as_ref(), q]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("vnuma::qmp") && err.contains("no QMP socket at"), "{err}");
+}

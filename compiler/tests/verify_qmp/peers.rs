@@ -190,3 +190,23 @@ fn threads_that_do_not_exist() {
     );
     assert_coded(&dir.dir, &socket, "vnuma::proc", "vCPU thread 2000000000");
 }
+
+#[test]
+fn more_threads_than_a_guest_can_have() {
+    // 20,001 vCPUs, each this test's own process (so that it has a /proc entry).
+    let dir = scratch("verify-peer");
+    let me = i64::from(std::process::id());
+    let cpus: Vec<String> = (0..20_001).map(|_| cpu(me)).collect();
+    let empty = r#"{"return": []}"#.to_string();
+    let socket = answering(
+        &dir.dir,
+        vec![
+            r#"{"return": {}}"#.into(),
+            format!(r#"{{"return": [{}]}}"#, cpus.join(",")),
+            empty.clone(),
+            empty.clone(),
+            empty,
+        ],
+    );
+    assert_coded(&dir.dir, &socket, "vnuma::qmp", "reports 20001 vCPU and I/O threads");
+}

@@ -14,6 +14,8 @@ use vnumac::verify::{Backend, Facts, IoThread, Observed, Thread, Vcpu};
 const THREAD_FILE_CAP: u64 = 64 << 10;
 /// The most `numa_maps` may take (a line per mapping).
 const NUMA_MAPS_CAP: u64 = 64 << 20;
+/// The most threads looked at: far more vCPUs and I/O threads than a guest can have.
+const MAX_THREADS: usize = 20_000;
 /// How often threads are looked at in the window.
 const SAMPLE_EVERY: Duration = Duration::from_millis(10);
 
@@ -29,6 +31,12 @@ pub(crate) fn observe(facts: &Facts, window_ms: u64) -> Result<Observed, Failure
         root: PathBuf::from(format!("/proc/{pid}")),
         pid,
     };
+    let threads = facts.vcpus.len() + facts.iothreads.len();
+    if threads > MAX_THREADS {
+        let message =
+            format!("the monitor reports {threads} vCPU and I/O threads, more than the {MAX_THREADS} looked at");
+        return Err(Failure::monitor(message));
+    }
     let mut tids: Vec<u32> = vec![pid];
     tids.extend(facts.vcpus.iter().map(|&(_, t)| t));
     tids.extend(facts.iothreads.iter().map(|(_, t)| *t));
