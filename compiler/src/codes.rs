@@ -1,6 +1,8 @@
 //! The registry of every code vnumac reports: diagnostics of a `.vnuma` file (`E…` errors,
 //! `W…` warnings, `N…` notes), the errors that are not about a file's text (`io`, `usage`,
-//! `import`) and the note that counts what was not shown (`more`). Each has a summary and an
+//! `import`, `qmp`, `proc`), the note that counts what was not shown (`more`), and the
+//! differences `vnumac verify` finds between a running guest and its file (`V…`, [`DRIFT`]).
+//! Each has a summary and an
 //! entry in docs/diagnostics.md ([`anchor`]). The command line and the language server both
 //! show at most [`SHOWN_PER_FILE`] diagnostics of a file and end with [`more_note`].
 //!
@@ -109,6 +111,21 @@ pub const USAGE: &str = "vnuma::usage";
 pub const IMPORT: &str = "vnuma::import";
 /// How many diagnostics of a file were not shown.
 pub const MORE: &str = "vnuma::more";
+/// A QMP socket that cannot be reached, or a peer that does not answer as QEMU does (exit code 2).
+pub const QMP: &str = "vnuma::qmp";
+/// A running guest's process whose /proc entries cannot be read (exit code 2).
+pub const PROC: &str = "vnuma::proc";
+
+// Differences between a running guest and its file (`verify/`): exit code 1.
+pub const VCPU_AFFINITY: &str = "vnuma::V0701";
+pub const VCPU_PRESENCE: &str = "vnuma::V0702";
+pub const EMULATOR_AFFINITY: &str = "vnuma::V0703";
+pub const IOTHREAD_AFFINITY: &str = "vnuma::V0704";
+pub const IOTHREAD_PRESENCE: &str = "vnuma::V0705";
+pub const MEMORY_POLICY: &str = "vnuma::V0706";
+pub const PAGES_OFF_NODE: &str = "vnuma::V0707";
+pub const MEMORY_BACKEND: &str = "vnuma::V0708";
+pub const MEMORY_DEVICE_PRESENCE: &str = "vnuma::V0709";
 
 /// Every code not about a file's text, with a one-line summary.
 pub const OTHER: &[(&str, &str)] = &[
@@ -124,6 +141,55 @@ pub const OTHER: &[(&str, &str)] = &[
     (
         MORE,
         "a note: how many more diagnostics a file has than the first 200 shown",
+    ),
+    (
+        QMP,
+        "`vnumac verify --qmp`: a socket that cannot be reached, or a peer that answers garbage, too much or nothing in time (exit code 2)",
+    ),
+    (
+        PROC,
+        "`vnumac verify`: the guest's process is gone, or one of its /proc entries cannot be read (exit code 2)",
+    ),
+];
+
+/// What `vnumac verify` reports where a running guest differs from its file, with a
+/// one-line summary; each points at the statement that intended what differs.
+pub const DRIFT: &[(&str, &str)] = &[
+    (
+        VCPU_AFFINITY,
+        "a vCPU thread may run, or ran, on host CPUs other than its `pin` names",
+    ),
+    (
+        VCPU_PRESENCE,
+        "a vCPU present that the file keeps offline at boot, or absent that it brings online",
+    ),
+    (
+        EMULATOR_AFFINITY,
+        "QEMU's main (emulator) thread may run on host CPUs other than `emulator` names",
+    ),
+    (
+        IOTHREAD_AFFINITY,
+        "an I/O thread may run on host CPUs other than `iothreads cpus=` names",
+    ),
+    (
+        IOTHREAD_PRESENCE,
+        "an I/O thread the file declares is missing, or one it does not declare is there",
+    ),
+    (
+        MEMORY_POLICY,
+        "a memory backend whose kernel policy or nodes are not the ones its cell or device is bound with",
+    ),
+    (
+        PAGES_OFF_NODE,
+        "a memory backend with resident pages on host nodes outside its binding",
+    ),
+    (
+        MEMORY_BACKEND,
+        "a memory backend the QEMU line creates that is missing or not mapped in the guest",
+    ),
+    (
+        MEMORY_DEVICE_PRESENCE,
+        "a memory device the file declares that is missing, or one it does not declare that is there",
     ),
 ];
 
@@ -144,7 +210,7 @@ pub fn anchor(code: &str) -> String {
 
 /// Whether `code` is in the registry.
 pub fn known(code: &str) -> bool {
-    ALL.iter().chain(OTHER).any(|(c, _)| *c == code)
+    ALL.iter().chain(OTHER).chain(DRIFT).any(|(c, _)| *c == code)
 }
 
 /// Every diagnostic code of a `.vnuma` file, with a one-line summary; each has a failing

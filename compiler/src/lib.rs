@@ -29,4 +29,5 @@ pub mod syntax;
 pub mod terminal;
 pub mod text;
 pub mod units;
+pub mod verify;
 pub mod write;

@@ -117,6 +117,24 @@ pub fn read_input(path: &std::path::Path) -> std::io::Result<String> {
 
 /// [`read_input`] with another cap.
 pub fn read_input_capped(path: &std::path::Path, cap: u64) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind};
+    let bytes = read_bytes_capped(path, cap)?;
+    let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) => rest.to_vec(),
+        None => bytes,
+    };
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        Error::new(
+            ErrorKind::InvalidData,
+            format!("is not UTF-8 text (invalid byte at offset {at})"),
+        )
+    })
+}
+
+/// The bytes of a regular file, at most `cap` of them (read through a limit, whatever the
+/// file claims: a /proc file says it is empty), without waiting on a FIFO swapped in.
+pub fn read_bytes_capped(path: &std::path::Path, cap: u64) -> std::io::Result<Vec<u8>> {
     use std::io::{Error, ErrorKind, Read};
     let meta = std::fs::metadata(path)?;
     not_regular(&meta).map_or(Ok(()), |what| Err(Error::new(ErrorKind::InvalidData, what)))?;
@@ -148,17 +166,7 @@ pub fn read_input_capped(path: &std::path::Path, cap: u64) -> std::io::Result<St
     if bytes.len() as u64 > cap {
         return Err(too_big());
     }
-    let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        Some(rest) => rest.to_vec(),
-        None => bytes,
-    };
-    String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        Error::new(
-            ErrorKind::InvalidData,
-            format!("is not UTF-8 text (invalid byte at offset {at})"),
-        )
-    })
+    Ok(bytes)
 }
 
 /// What a file is when it is not a regular file.

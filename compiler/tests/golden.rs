@@ -166,7 +166,11 @@ fn diagnostics_catalogue_is_current() {
          This page is generated: `UPDATE_GOLDEN=1 cargo test -p vnumac --test golden` rewrites it.\n\n\
          | code | meaning |\n|---|---|\n",
     );
-    for (code, summary) in vnumac::codes::ALL.iter().chain(vnumac::codes::OTHER) {
+    let listed = vnumac::codes::ALL
+        .iter()
+        .chain(vnumac::codes::OTHER)
+        .chain(vnumac::codes::DRIFT);
+    for (code, summary) in listed {
         let anchor = vnumac::codes::anchor(code);
         md.push_str(&format!("| [`{code}`](#{anchor}) | {summary} |\n"));
     }
@@ -194,6 +198,15 @@ fn diagnostics_catalogue_is_current() {
          the same way.\n",
     );
     for (code, summary) in vnumac::codes::OTHER {
+        md.push_str(&format!("\n## {code}\n\n{summary}.\n"));
+    }
+    md.push_str(
+        "\n# Differences a running guest shows\n\n\
+         `vnumac verify` reports these where a running guest differs from what its file builds \
+         for it (exit code 1), each at the statement that intended what differs. \
+         [verify.md](verify.md) says what is compared and where each fact comes from.\n",
+    );
+    for (code, summary) in vnumac::codes::DRIFT {
         md.push_str(&format!("\n## {code}\n\n{summary}.\n"));
     }
     if let Some(diff) = expect_file(Path::new("docs/diagnostics.md"), &md) {

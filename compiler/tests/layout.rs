@@ -230,7 +230,7 @@ const LAYERS: &[&[&str]] = &[
     &["lower", "hotplug"],
     &["project"],
     &["db"],
-    &["explain", "import", "fmt"],
+    &["explain", "import", "fmt", "verify"],
     &["ide"],
     &["fuzz"],
 ];

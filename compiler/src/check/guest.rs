@@ -219,6 +219,10 @@ fn spans(
         pins: pinning.spans.clone(),
         shared_pins: pinning.shared.clone(),
         vnuma: body.find("vnuma").map(|v| v.span()),
+        memory: body.find("memory").map(|v| v.span()),
+        vcpus: body.find("vcpus").map(|v| v.span()),
+        emulator: body.find("emulator").map(|v| v.span()),
+        iothreads: body.find("iothreads").map(|v| v.span()),
         memory_devices: mem
             .statements
             .iter()

@@ -66,6 +66,11 @@ pub struct GuestSpans {
     /// The `pin` statements that say `shared=true`.
     pub shared_pins: Vec<Span>,
     pub vnuma: Option<Span>,
+    /// The `memory`, `vcpus`, `emulator` and `iothreads` statements, when written.
+    pub memory: Option<Span>,
+    pub vcpus: Option<Span>,
+    pub emulator: Option<Span>,
+    pub iothreads: Option<Span>,
     /// One per memory device.
     pub memory_devices: Vec<Span>,
     /// One per controller.
@@ -79,7 +84,15 @@ impl GuestSpans {
     pub fn relocate(&mut self, file: crate::span::FileId, at: u32) {
         self.guest = self.guest.relocate(file, at);
         self.name = self.name.relocate(file, at);
-        self.vnuma = self.vnuma.map(|v| v.relocate(file, at));
+        for one in [
+            &mut self.vnuma,
+            &mut self.memory,
+            &mut self.vcpus,
+            &mut self.emulator,
+            &mut self.iothreads,
+        ] {
+            *one = one.map(|v| v.relocate(file, at));
+        }
         for s in self
             .cells
             .iter_mut()

@@ -123,7 +123,7 @@ fn memory(g: &Guest) -> Vec<Opt> {
     if g.cells.is_empty() {
         o.extend(mem::ram_backend(
             &g.name,
-            "pc.ram",
+            mem::GUEST_RAM_BACKEND,
             g.hugepage_kib,
             initial_kib,
             g.memory_binding.as_ref(),
@@ -178,9 +178,10 @@ fn cells(g: &Guest, legacy: bool) -> Vec<Opt> {
             continue;
         }
         let binding = c.binding.as_ref().or(g.memory_binding.as_ref());
+        let backend = mem::cell_backend(c.id);
         o.extend(mem::ram_backend(
             &g.name,
-            &format!("ram-node{}", c.id),
+            &backend,
             c.hugepage_kib,
             c.memory_kib,
             binding,
@@ -193,7 +194,7 @@ fn cells(g: &Guest, legacy: bool) -> Vec<Opt> {
         if let Some(i) = initiator(g, c) {
             node.push_str(&format!(",initiator={i}"));
         }
-        node.push_str(&format!(",memdev=ram-node{}", c.id));
+        node.push_str(&format!(",memdev={backend}"));
         o.push(Opt::plain("-numa", node));
     }
     o

@@ -4,6 +4,19 @@
 use super::qemu_args::{Opt, Val, n, s};
 use crate::ir::*;
 
+/// The memory backend of a guest without cells (`-machine memory-backend=`).
+pub const GUEST_RAM_BACKEND: &str = "pc.ram";
+
+/// The memory backend of cell `id` (`-numa node,memdev=`).
+pub fn cell_backend(id: u32) -> String {
+    format!("ram-node{id}")
+}
+
+/// A memory device's backend (its `memdev=`): `mem` and the device's alias.
+pub fn device_backend(m: &MemoryDevice) -> String {
+    format!("mem{}", m.alias())
+}
+
 /// A memory backend's host binding, in libvirt's place (after size, align, pmem).
 pub fn binding_props(binding: Option<&MemBinding>) -> Vec<(&'static str, Val)> {
     match binding {
@@ -74,7 +87,7 @@ fn ram_backend_props(
         props.push(("share", Val::Bool(shared)));
     }
     // libvirt keeps file-backed system memory migratable to older QEMUs this way.
-    if id == "pc.ram" && kind != "memory-backend-ram" {
+    if id == GUEST_RAM_BACKEND && kind != "memory-backend-ram" {
         props.push(("x-use-canonical-path-for-ramblock-id", Val::Bool(false)));
     }
     if page.is_some() || backing.prealloc {
@@ -136,7 +149,7 @@ pub fn memory_devices(g: &Guest) -> Vec<Opt> {
             g,
             m,
             alias: m.alias(),
-            id: format!("mem{}", m.alias()),
+            id: device_backend(m),
             binding: m.binding.as_ref(),
             backing: cell.map_or(g.backing, |c| c.backing(&g.backing)),
         };

@@ -8,6 +8,7 @@ mod host;
 mod import;
 mod inspect;
 mod out;
+mod verify;
 
 use args::{Cli, ColorChoice, Command, QemuSyntax};
 use clap::{CommandFactory, Parser};
@@ -62,6 +63,30 @@ fn main() -> ExitCode {
         Command::Import { file, host, caps } => import::import(&file, host, caps.as_deref(), out),
         Command::Fmt { check, files } => fmt::fmt_files(&files, check, out),
         Command::Host { command } => host::host(command, out),
+        Command::Verify {
+            file,
+            guest,
+            qmp,
+            window,
+            watch,
+            timeout,
+        } => {
+            let options = verify::Options {
+                file,
+                guest,
+                window_ms: window,
+                watch,
+            };
+            let Some(path) = qmp else {
+                out.error(codes::USAGE, None, "say how to reach the guest: --qmp SOCKET");
+                return ExitCode::from(2);
+            };
+            let mut reach = verify::QmpSocket {
+                path,
+                timeout: std::time::Duration::from_millis(timeout),
+            };
+            verify::verify(&options, &mut reach, out)
+        }
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             let mut buf = Vec::new();

@@ -1,0 +1,28 @@
+//! Why a running guest could not be verified: a coded error (exit code 2).
+
+use vnumac::codes;
+
+/// A guest that cannot be reached or read, with the code of the error.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+}
+
+impl Failure {
+    /// The monitor cannot be reached, or does not answer as QEMU does.
+    pub(crate) fn monitor(message: impl Into<String>) -> Failure {
+        Failure {
+            code: codes::QMP,
+            message: message.into(),
+        }
+    }
+
+    /// A /proc entry of the guest's process cannot be read.
+    pub(crate) fn proc(message: impl Into<String>) -> Failure {
+        Failure {
+            code: codes::PROC,
+            message: message.into(),
+        }
+    }
+}
