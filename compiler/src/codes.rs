@@ -109,6 +109,9 @@ pub const USAGE: &str = "vnuma::usage";
 pub const IMPORT: &str = "vnuma::import";
 /// How many diagnostics of a file were not shown.
 pub const MORE: &str = "vnuma::more";
+/// A libvirt connection that cannot be opened, a domain that is unknown or not running, a
+/// call that fails or does not answer in time, or a vnumac built without libvirt (exit code 2).
+pub const LIBVIRT: &str = "vnuma::libvirt";
 
 /// Every code not about a file's text, with a one-line summary.
 pub const OTHER: &[(&str, &str)] = &[
@@ -124,6 +127,10 @@ pub const OTHER: &[(&str, &str)] = &[
     (
         MORE,
         "a note: how many more diagnostics a file has than the first 200 shown",
+    ),
+    (
+        LIBVIRT,
+        "libvirt cannot be reached, the domain is unknown or not running, a call fails or does not answer in time, or this vnumac was built without the `libvirt` feature (exit code 2)",
     ),
 ];
 
