@@ -7,6 +7,7 @@ mod fmt;
 mod host;
 mod import;
 mod inspect;
+mod libvirt;
 mod out;
 
 use args::{Cli, ColorChoice, Command, QemuSyntax};
@@ -62,6 +63,11 @@ fn main() -> ExitCode {
         Command::Import { file, host, caps } => import::import(&file, host, caps.as_deref(), out),
         Command::Fmt { check, files } => fmt::fmt_files(&files, check, out),
         Command::Host { command } => host::host(command, out),
+        Command::LibvirtFacts {
+            connect,
+            domain,
+            timeout,
+        } => libvirt::print_facts(&connect, &domain, std::time::Duration::from_millis(timeout), out),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             let mut buf = Vec::new();
