@@ -330,9 +330,12 @@ fn oracles() -> bool {
         return false;
     }
     for tool in ["virtlogd", QEMU] {
-        if let Err(problem) = tool_version(tool, libvirtd::command(tool)) {
-            skip_or_fail(&problem);
-            return false;
+        match tool_version(tool, libvirtd::command(tool)) {
+            Ok(version) => eprintln!("using {tool}: {version}"),
+            Err(problem) => {
+                skip_or_fail(&problem);
+                return false;
+            }
         }
     }
     true
