@@ -126,6 +126,9 @@ pub const MEMORY_POLICY: &str = "vnuma::V0706";
 pub const PAGES_OFF_NODE: &str = "vnuma::V0707";
 pub const MEMORY_BACKEND: &str = "vnuma::V0708";
 pub const MEMORY_DEVICE_PRESENCE: &str = "vnuma::V0709";
+/// A libvirt connection that cannot be opened, a domain that is unknown or not running, a
+/// call that fails or does not answer in time, or a vnumac built without libvirt (exit code 2).
+pub const LIBVIRT: &str = "vnuma::libvirt";
 
 /// Every code not about a file's text, with a one-line summary.
 pub const OTHER: &[(&str, &str)] = &[
@@ -149,6 +152,10 @@ pub const OTHER: &[(&str, &str)] = &[
     (
         PROC,
         "`vnumac verify`: the guest's process is gone, or one of its /proc entries cannot be read (exit code 2)",
+    ),
+    (
+        LIBVIRT,
+        "libvirt cannot be reached, the domain is unknown or not running, a call fails or does not answer in time, or this vnumac was built without the `libvirt` feature (exit code 2)",
     ),
 ];
 

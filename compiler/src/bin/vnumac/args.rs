@@ -148,6 +148,20 @@ pub(crate) enum Command {
         #[arg(long, value_name = "MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
         timeout: u64,
     },
+    /// Print what libvirt says about a running domain as JSON: every vCPU's pin, state and
+    /// thread, the emulator's and every I/O thread's pin and thread, the memory policy, QEMU's
+    /// process. Needs a vnumac built with the `libvirt` feature.
+    #[command(hide = true)]
+    LibvirtFacts {
+        /// The libvirt URI (`qemu:///system`, `qemu:///system?socket=PATH`, ...).
+        #[arg(long, value_name = "URI")]
+        connect: String,
+        /// The running domain.
+        domain: String,
+        /// How long to wait for each answer of libvirt, in milliseconds.
+        #[arg(long, value_name = "MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
+        timeout: u64,
+    },
     /// Host profiles: print one as a .vnuma `host { }` block.
     Host {
         #[command(subcommand)]

@@ -7,6 +7,7 @@ mod fmt;
 mod host;
 mod import;
 mod inspect;
+mod libvirt;
 mod out;
 mod verify;
 
@@ -87,6 +88,11 @@ fn main() -> ExitCode {
             };
             verify::verify(&options, &mut reach, out)
         }
+        Command::LibvirtFacts {
+            connect,
+            domain,
+            timeout,
+        } => libvirt::print_facts(&connect, &domain, std::time::Duration::from_millis(timeout), out),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             let mut buf = Vec::new();
