@@ -3,6 +3,7 @@
 //! for every way; the comparison and the map are the library's (`vnumac::verify`).
 
 mod failure;
+mod monitor;
 mod procfs;
 mod qmp;
 mod reach;

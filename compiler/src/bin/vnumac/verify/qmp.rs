@@ -1,20 +1,20 @@
 //! Reaching a guest through its QMP socket with the typed client `qapi`: vCPU threads
-//! (`query-cpus-fast`), I/O threads (`query-iothreads`), memory backends (`query-memdev`)
-//! and where each is mapped (HMP `info mtree -f` and `gpa2hva`), memory devices
-//! (`query-memory-devices`). Every answer is bounded in size and time ([`Wire`]).
+//! (`query-cpus-fast`), I/O threads (`query-iothreads`), and the memory questions every way
+//! asks ([`monitor`](super::monitor)). Every answer is bounded in size and time ([`Wire`]).
 
 use super::failure::Failure;
+use super::monitor::{self as asked, Monitor};
 use super::reach::Reach;
 use super::wire::Wire;
-use qapi::qmp::{self, CpuInfoFast, MemoryDeviceInfo};
+use qapi::qmp::{self, CpuInfoFast};
 use qapi::{Command, ExecuteError, Qmp, Stream};
 use std::io::ErrorKind;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use vnumac::ir::Guest;
+use vnumac::verify::Facts;
 use vnumac::verify::monitor::{self, CpuProps};
-use vnumac::verify::{BackendFacts, Facts};
 
 /// A QMP socket, connected anew for every look.
 pub(crate) struct QmpSocket {
@@ -61,23 +61,6 @@ impl Client {
         Ok(client)
     }
 
-    /// `cmd`'s answer, or why there is none.
-    fn run<C: Command>(&mut self, cmd: &C) -> Result<C::Ok, Failure> {
-        self.qmp.inner_mut().get_mut_read().start();
-        let answer = self.qmp.execute(cmd);
-        // Events that came with the answer are not read.
-        self.qmp.events().for_each(drop);
-        answer.map_err(|e| self.failure(&format!("`{}`", C::NAME), e))
-    }
-
-    /// An HMP command's text answer.
-    fn hmp(&mut self, line: &str) -> Result<String, Failure> {
-        self.run(&qmp::human_monitor_command {
-            command_line: line.to_string(),
-            cpu_index: None,
-        })
-    }
-
     fn failure(&self, what: &str, e: ExecuteError) -> Failure {
         let path = &self.path;
         Failure::monitor(match e {
@@ -101,12 +84,8 @@ impl Client {
             .into_iter()
             .map(|t| Ok((t.id, thread_id(t.thread_id)?)))
             .collect::<Result<_, Failure>>()?;
-        let backends = self.backends()?;
-        let memory_devices = self
-            .run(&qmp::query_memory_devices {})?
-            .into_iter()
-            .filter_map(device_id)
-            .collect();
+        let backends = asked::backends(self)?;
+        let memory_devices = asked::memory_devices(self)?;
         Ok(Facts {
             pid: None,
             vcpus,
@@ -143,46 +122,26 @@ impl Client {
         }
         Ok(out)
     }
+}
 
-    /// Every memory backend with its size and the host address QEMU mapped it at.
-    fn backends(&mut self) -> Result<Vec<BackendFacts>, Failure> {
-        let memdevs = self.run(&qmp::query_memdev {})?;
-        if memdevs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let regions = monitor::regions(&self.hmp("info mtree -f")?);
-        let mut out = Vec::new();
-        for m in memdevs {
-            let Some(id) = m.id else { continue };
-            let host_address = match regions.get(&id) {
-                Some(at) => {
-                    let answer = self.hmp(&format!("gpa2hva 0x{:x}", at.guest_address))?;
-                    monitor::host_address(&answer, &id).and_then(|hva| hva.checked_sub(at.offset))
-                }
-                None => None,
-            };
-            out.push(BackendFacts {
-                id,
-                bytes: m.size,
-                host_address,
-            });
-        }
-        Ok(out)
+impl Monitor for Client {
+    fn run<C: Command>(&mut self, cmd: &C) -> Result<C::Ok, Failure> {
+        self.qmp.inner_mut().get_mut_read().start();
+        let answer = self.qmp.execute(cmd);
+        // Events that came with the answer are not read.
+        self.qmp.events().for_each(drop);
+        answer.map_err(|e| self.failure(&format!("`{}`", C::NAME), e))
+    }
+
+    fn hmp(&mut self, line: &str) -> Result<String, Failure> {
+        self.run(&qmp::human_monitor_command {
+            command_line: line.to_string(),
+            cpu_index: None,
+        })
     }
 }
 
 /// A thread id as QMP gives it (a JSON integer).
 fn thread_id(id: i64) -> Result<u32, Failure> {
     u32::try_from(id).map_err(|_| Failure::monitor(format!("QMP gave a thread id of {id}")))
-}
-
-/// A memory device's id, when it has one.
-fn device_id(d: MemoryDeviceInfo) -> Option<String> {
-    match d {
-        MemoryDeviceInfo::dimm(x) | MemoryDeviceInfo::nvdimm(x) => x.data.id,
-        MemoryDeviceInfo::virtio_mem(x) => x.data.id,
-        MemoryDeviceInfo::virtio_pmem(x) => x.data.id,
-        MemoryDeviceInfo::sgx_epc(x) => x.data.id,
-        MemoryDeviceInfo::hv_balloon(x) => x.data.id,
-    }
 }
