@@ -9,7 +9,7 @@ use std::path::PathBuf;
     name = "vnumac",
     version,
     about = "Compile .vnuma guest descriptions into libvirt domain XML and QEMU command lines, checked against the host's NUMA topology",
-    after_help = "Examples:\n  vnumac build examples/talk-manual-cells.vnuma          print the domain XML\n  vnumac build guest.vnuma --emit qemu                  print the QEMU command line\n  vnumac build fleet.vnuma -o out/                      write out/NAME.xml and out/NAME.args for every guest\n  vnumac check *.vnuma                                  diagnostics only\n  vnumac fmt --check *.vnuma                            are the files in canonical form?\n  vnumac explain fleet.vnuma                            where every vCPU and cell landed on the host\n  vnumac plan guest.vnuma --guest web --vcpus 12        balanced vCPU hotplug commands\n  vnumac host import /path/to/capabilities.xml         print a host profile as .vnuma\n  vnumac host probe                                     the same for this machine\n  vnumac import dumpxml.xml --host peppi                an existing domain as a .vnuma guest\n  vnumac verify guest.vnuma --qmp /run/qmp.sock         does the running guest do what the file says?\n\nExit codes: 0 ok (warnings allowed), 1 errors in the input, 2 usage or I/O errors."
+    after_help = "Examples:\n  vnumac build examples/talk-manual-cells.vnuma          print the domain XML\n  vnumac build guest.vnuma --emit qemu                  print the QEMU command line\n  vnumac build fleet.vnuma -o out/                      write out/NAME.xml and out/NAME.args for every guest\n  vnumac check *.vnuma                                  diagnostics only\n  vnumac fmt --check *.vnuma                            are the files in canonical form?\n  vnumac explain fleet.vnuma                            where every vCPU and cell landed on the host\n  vnumac plan guest.vnuma --guest web --vcpus 12        balanced vCPU hotplug commands\n  vnumac host import /path/to/capabilities.xml         print a host profile as .vnuma\n  vnumac host probe                                     the same for this machine\n  vnumac import dumpxml.xml --host peppi                an existing domain as a .vnuma guest\n  vnumac verify guest.vnuma --qmp /run/qmp.sock         does the running guest do what the file says?\n  vnumac verify fleet.vnuma --connect qemu:///system    the same for every guest of the file, through libvirt\n\nExit codes: 0 ok (warnings allowed), 1 errors in the input, 2 usage or I/O errors."
 )]
 pub(crate) struct Cli {
     /// How diagnostics and errors are printed on stderr.
@@ -131,12 +131,17 @@ pub(crate) enum Command {
     Verify {
         /// The .vnuma file.
         file: PathBuf,
-        /// The guest (needed when the file has several).
+        /// The guest (needed with --qmp when the file has several; with --connect, every
+        /// guest of the file is verified when it is left out).
         #[arg(long)]
         guest: Option<String>,
         /// The QMP socket of a QEMU started from `vnumac build --emit qemu`.
         #[arg(long, value_name = "SOCKET", group = "reach")]
         qmp: Option<PathBuf>,
+        /// The libvirt URI (`qemu:///system`, `qemu:///session`) whose domain of the
+        /// guest's name runs the guest. Needs a vnumac built with the `libvirt` feature.
+        #[arg(long, value_name = "URI", group = "reach")]
+        connect: Option<String>,
         /// How long to watch where threads run, in milliseconds.
         #[arg(long, value_name = "MS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(10..=60_000))]
         window: u64,
@@ -144,7 +149,7 @@ pub(crate) enum Command {
         /// interrupted.
         #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
         watch: Option<u64>,
-        /// How long to wait for each answer of the monitor, in milliseconds.
+        /// How long to wait for each answer of the monitor (or of libvirt), in milliseconds.
         #[arg(long, value_name = "MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
         timeout: u64,
     },

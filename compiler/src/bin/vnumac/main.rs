@@ -68,6 +68,7 @@ fn main() -> ExitCode {
             file,
             guest,
             qmp,
+            connect,
             window,
             watch,
             timeout,
@@ -78,15 +79,7 @@ fn main() -> ExitCode {
                 window_ms: window,
                 watch,
             };
-            let Some(path) = qmp else {
-                out.error(codes::USAGE, None, "say how to reach the guest: --qmp SOCKET");
-                return ExitCode::from(2);
-            };
-            let mut reach = verify::QmpSocket {
-                path,
-                timeout: std::time::Duration::from_millis(timeout),
-            };
-            verify::verify(&options, &mut reach, out)
+            verify::command(&options, qmp, connect, std::time::Duration::from_millis(timeout), out)
         }
         Command::LibvirtFacts {
             connect,

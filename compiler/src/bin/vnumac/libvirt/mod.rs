@@ -20,3 +20,10 @@ mod monitor;
 mod session;
 
 pub(crate) use command::print_facts;
+#[cfg(feature = "libvirt")]
+pub(crate) use facts::DomainFacts;
+#[cfg(all(test, feature = "libvirt"))]
+pub(crate) use facts::{IoThreadFacts, VcpuFacts};
+pub(crate) use failure::Failure;
+#[cfg(feature = "libvirt")]
+pub(crate) use session::Session;

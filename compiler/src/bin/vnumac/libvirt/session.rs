@@ -140,7 +140,6 @@ impl Session {
 
     /// A human monitor command's text answer, through libvirt (`info mtree -f`, `gpa2hva`:
     /// where a memory backend is mapped).
-    #[allow(dead_code)]
     pub(crate) fn hmp(&self, line: &str) -> Result<String, Failure> {
         let cmd = line.to_string();
         self.call(&format!("`{line}`"), move |d| {

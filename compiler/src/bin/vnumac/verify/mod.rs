@@ -1,8 +1,12 @@
 //! `vnumac verify`: a running guest held against its file. Each way to reach a guest
-//! ([`reach`]) gives what its monitor says; [`procfs`] reads the rest from /proc, the same
-//! for every way; the comparison and the map are the library's (`vnumac::verify`).
+//! ([`reach`]: a QMP socket, [`qmp`]; libvirt, `libvirt`) gives what its monitor says, the
+//! memory questions asked alike ([`monitor`]); [`procfs`] reads the rest from /proc, the
+//! same for every way; the comparison and the map are the library's (`vnumac::verify`).
 
+mod command;
 mod failure;
+#[cfg(feature = "libvirt")]
+mod libvirt;
 mod monitor;
 mod procfs;
 mod qmp;
@@ -10,5 +14,5 @@ mod reach;
 mod run;
 mod wire;
 
-pub(crate) use qmp::QmpSocket;
-pub(crate) use run::{Options, verify};
+pub(crate) use command::command;
+pub(crate) use run::Options;
