@@ -1,19 +1,28 @@
-//! What vnumac reads of a running guest through libvirt (`vnumac libvirt-facts`, the
-//! `libvirt` feature), held against a real libvirtd of the test's own running a real TCG guest
-//! defined from vnumac's XML: every vCPU's pin, state and thread, the emulator's and the I/O
-//! thread's pin and thread, the memory policy and QEMU's process must equal what the XML
-//! intends, what libvirt's own calls say (`virsh vcpupin`, `emulatorpin`, `iothreadinfo`,
-//! `numatune`: virDomainGetVcpuPinInfo, GetEmulatorPinInfo, GetIOThreadInfo,
-//! GetNumaParameters) and what the kernel says (/proc); after `virsh vcpupin`, `emulatorpin`,
-//! `iothreadpin` and `setvcpus` they must follow. An unknown or stopped domain, a URI that
-//! cannot be reached and a daemon that never answers are coded errors, exit code 2. A vnumac
-//! built without the feature says how to get it.
+//! What vnumac reads of a running guest through libvirt (the `libvirt` feature), held against
+//! a real libvirtd of the test's own running real TCG guests defined from vnumac's XML.
+//!
+//! `vnumac libvirt-facts` (`verify_libvirt/with_libvirt.rs`): every vCPU's pin, state and
+//! thread, the emulator's and the I/O thread's pin and thread, the memory policy and QEMU's
+//! process must equal what the XML intends, what libvirt's own calls say (`virsh vcpupin`,
+//! `emulatorpin`, `iothreadinfo`, `numatune`: virDomainGetVcpuPinInfo, GetEmulatorPinInfo,
+//! GetIOThreadInfo, GetNumaParameters) and what the kernel says (/proc); after `virsh
+//! vcpupin`, `emulatorpin`, `iothreadpin` and `setvcpus` they must follow.
+//!
+//! `vnumac verify --connect` (`verify_libvirt/verify.rs`): guests as libvirt started them
+//! match their file; after `virsh vcpupin` or `emulatorpin` exactly that difference is named;
+//! a guest of the file that is not defined or not running is a coded error for that guest.
+//!
+//! An unknown or stopped domain, a URI that cannot be reached and a daemon that never answers
+//! are coded errors, exit code 2. A vnumac built without the feature says how to get it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
 mod common;
 #[cfg(feature = "libvirt")]
 #[path = "verify_libvirt/daemon.rs"]
 mod daemon;
+#[cfg(feature = "libvirt")]
+#[path = "verify_libvirt/setup.rs"]
+mod setup;
 
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -38,9 +47,19 @@ fn assert_libvirt_error(o: &Output, says: &[&str]) {
     }
 }
 
+/// A file of one guest that needs no host, in a scratch directory of its own.
+fn plain_guest(tag: &str) -> (common::Scratch, String) {
+    let scratch = common::Scratch::new(tag).unwrap();
+    let path = scratch.dir.join("plain.vnuma");
+    std::fs::write(&path, "guest plain {\n  type qemu\n  memory 256MiB\n  vcpus 1\n}\n").unwrap();
+    let path = path.to_str().unwrap().to_string();
+    (scratch, path)
+}
+
 #[cfg(not(feature = "libvirt"))]
 #[test]
 fn a_build_without_libvirt_says_how_to_get_it() {
+    let how = ["--features libvirt", "libvirt-dev", "pkg-config"];
     let o = vnumac(&[
         "--message-format",
         "json",
@@ -49,9 +68,22 @@ fn a_build_without_libvirt_says_how_to_get_it() {
         "qemu:///system",
         "guest",
     ]);
-    assert_libvirt_error(&o, &["--features libvirt", "libvirt-dev", "pkg-config"]);
+    assert_libvirt_error(&o, &how);
+    let (_scratch, file) = plain_guest("verify-no-libvirt");
+    let o = vnumac(&[
+        "--message-format",
+        "json",
+        "verify",
+        &file,
+        "--connect",
+        "qemu:///system",
+    ]);
+    assert_libvirt_error(&o, &how);
 }
 
+#[cfg(feature = "libvirt")]
+#[path = "verify_libvirt/verify.rs"]
+mod verify;
 #[cfg(feature = "libvirt")]
 #[path = "verify_libvirt/with_libvirt.rs"]
 mod with_libvirt;

@@ -1,4 +1,4 @@
-//! The tests that need vnumac built with the `libvirt` feature.
+//! `vnumac libvirt-facts` against a real libvirtd; URIs that cannot be reached.
 
 use std::collections::BTreeSet;
 use std::os::unix::net::UnixListener;
@@ -6,8 +6,9 @@ use std::os::unix::net::UnixListener;
 use serde_json::Value;
 
 use super::common::xml::{format_set, parse_cpu_list, parse_cpu_set, parse_xml};
-use super::common::{QEMU, Scratch, libvirtd, skip_or_fail, tool_version};
+use super::common::{Scratch, skip_or_fail};
 use super::daemon::Daemon;
+use super::setup::{guest, host, oracles};
 use super::{assert_libvirt_error, vnumac};
 
 #[test]
@@ -28,6 +29,21 @@ fn unreachable_uris_are_coded_errors() {
         "--connect",
         &silent,
         "g",
+        "--timeout",
+        "300",
+    ]);
+    assert_libvirt_error(&o, &["no answer from", "within 300 ms"]);
+    // `verify --connect` says the same, for the guest of a file.
+    let (_file_dir, file) = super::plain_guest("libvirt-unreachable-file");
+    let o = vnumac(&["--message-format", "json", "verify", &file, "--connect", &missing]);
+    assert_libvirt_error(&o, &["cannot connect to", "none"]);
+    let o = vnumac(&[
+        "--message-format",
+        "json",
+        "verify",
+        &file,
+        "--connect",
+        &silent,
         "--timeout",
         "300",
     ]);
@@ -288,57 +304,6 @@ fn check(d: &Daemon, name: &str, want: &Expect, when: &str) {
     libvirt_agrees(d, name, &facts, &mut failures);
     kernel_agrees(d, name, &facts, &mut failures);
     assert!(failures.is_empty(), "{when}:\n{}", failures.join("\n"));
-}
-
-/// Two host CPUs and the host node of the first, or why the test cannot run here.
-fn host() -> Result<(u32, u32, u32), String> {
-    let online = std::fs::read_to_string("/sys/devices/system/cpu/online").map_err(|e| e.to_string())?;
-    let cpus: Vec<u32> = parse_cpu_list(online.trim())?.into_iter().collect();
-    let [a, b, ..] = cpus[..] else {
-        return Err(format!("one host CPU ({online:?}): a vCPU cannot be moved to another"));
-    };
-    let node = (0..4096)
-        .find(|n| std::path::Path::new(&format!("/sys/devices/system/cpu/cpu{a}/node{n}")).exists())
-        .unwrap_or(0);
-    Ok((a, b, node))
-}
-
-fn guest(name: &str, a: u32, b: u32, node: u32) -> String {
-    format!(
-        "host here probe=true
-
-guest {name} on=here {{
-  type qemu
-  cpu custom model=\"qemu64\"
-  memory 128MiB
-  vcpus 3 boot=2
-  numa {{
-    cell 0 cpus=0-2 memory=128MiB host-node={node}
-  }}
-  pin vcpus=0 cpus={b}
-  pin vcpus=1-2 cpus={a}
-  emulator cpus={a}
-  iothreads 1 cpus={b}
-  memory-policy mode=strict nodeset={node}
-}}
-"
-    )
-}
-
-fn oracles() -> bool {
-    if !libvirtd::oracles_available() {
-        return false;
-    }
-    for tool in ["virtlogd", QEMU] {
-        match tool_version(tool, libvirtd::command(tool)) {
-            Ok(version) => eprintln!("using {tool}: {version}"),
-            Err(problem) => {
-                skip_or_fail(&problem);
-                return false;
-            }
-        }
-    }
-    true
 }
 
 #[test]

@@ -1,0 +1,68 @@
+//! What the tests with a real libvirtd need: the tools, two host CPUs and a node, and guest
+//! files for this machine.
+
+use super::common::xml::parse_cpu_list;
+use super::common::{QEMU, libvirtd, skip_or_fail, tool_version};
+
+/// Two host CPUs and the host node of the first, or why the test cannot run here.
+pub fn host() -> Result<(u32, u32, u32), String> {
+    let online = std::fs::read_to_string("/sys/devices/system/cpu/online").map_err(|e| e.to_string())?;
+    let cpus: Vec<u32> = parse_cpu_list(online.trim())?.into_iter().collect();
+    let [a, b, ..] = cpus[..] else {
+        return Err(format!("one host CPU ({online:?}): a vCPU cannot be moved to another"));
+    };
+    let node = (0..4096)
+        .find(|n| std::path::Path::new(&format!("/sys/devices/system/cpu/cpu{a}/node{n}")).exists())
+        .unwrap_or(0);
+    Ok((a, b, node))
+}
+
+/// A file of one guest `name` for this machine: vCPU 0 and the I/O thread on CPU `b`, vCPUs 1
+/// and 2 (2 offline) and the emulator on CPU `a`, memory bound to `node`.
+pub fn guest(name: &str, a: u32, b: u32, node: u32) -> String {
+    fleet(&[name], a, b, node)
+}
+
+/// A file of one such guest for each of `names` (sharing their CPUs, as they say).
+pub fn fleet(names: &[&str], a: u32, b: u32, node: u32) -> String {
+    let mut text = "host here probe=true\n".to_string();
+    let shared = if names.len() > 1 { " shared=true" } else { "" };
+    for name in names {
+        text.push_str(&format!(
+            "
+guest {name} on=here {{
+  type qemu
+  cpu custom model=\"qemu64\"
+  memory 128MiB
+  vcpus 3 boot=2
+  numa {{
+    cell 0 cpus=0-2 memory=128MiB host-node={node}
+  }}
+  pin vcpus=0 cpus={b}{shared}
+  pin vcpus=1-2 cpus={a}{shared}
+  emulator cpus={a}
+  iothreads 1 cpus={b}
+  memory-policy mode=strict nodeset={node}
+}}
+"
+        ));
+    }
+    text
+}
+
+/// libvirtd, virtlogd and QEMU are here, or a skip (a failure under VNUMAC_REQUIRE_ORACLES=1).
+pub fn oracles() -> bool {
+    if !libvirtd::oracles_available() {
+        return false;
+    }
+    for tool in ["virtlogd", QEMU] {
+        match tool_version(tool, libvirtd::command(tool)) {
+            Ok(version) => eprintln!("using {tool}: {version}"),
+            Err(problem) => {
+                skip_or_fail(&problem);
+                return false;
+            }
+        }
+    }
+    true
+}
