@@ -37,12 +37,12 @@ pub(crate) const UNAVAILABLE: &str = "this vnumac was built without libvirt: reb
     --features libvirt`), which links libvirt's C library and needs its development files \
     (Debian and Ubuntu: `apt-get install libvirt-dev pkg-config`; Fedora: `dnf install libvirt-devel`)";
 
-#[cfg(all(test, not(feature = "libvirt")))]
+#[cfg(test)]
 mod tests {
-    use super::*;
-
+    #[cfg(not(feature = "libvirt"))]
     #[test]
     fn a_build_without_libvirt_says_how_to_get_it() {
+        use super::{Failure, codes};
         let f = Failure::unavailable();
         assert_eq!(f.code, codes::LIBVIRT);
         for needed in ["--features libvirt", "libvirt-dev", "pkg-config"] {
