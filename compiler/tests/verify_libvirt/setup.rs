@@ -20,20 +20,31 @@ pub fn host() -> Result<(u32, u32, u32), String> {
 /// A file of one guest `name` for this machine: vCPU 0 and the I/O thread on CPU `b`, vCPUs 1
 /// and 2 (2 offline) and the emulator on CPU `a`, memory bound to `node`.
 pub fn guest(name: &str, a: u32, b: u32, node: u32) -> String {
-    fleet(&[name], a, b, node)
+    format!("{HOST}{}", block(name, a, b, node, false))
 }
 
-/// A file of one such guest for each of `names` (sharing their CPUs, as they say).
+/// A file of such guests, one for each of `names`, sharing their CPUs (as they say), each
+/// with a DIMM.
 pub fn fleet(names: &[&str], a: u32, b: u32, node: u32) -> String {
-    let mut text = "host here probe=true\n".to_string();
-    let shared = if names.len() > 1 { " shared=true" } else { "" };
-    for name in names {
-        text.push_str(&format!(
-            "
+    let blocks: Vec<String> = names.iter().map(|n| block(n, a, b, node, true)).collect();
+    format!("{HOST}{}", blocks.concat())
+}
+
+const HOST: &str = "host here probe=true\n";
+
+/// One guest; in a `fleet`, with a DIMM and pins that say they are shared.
+fn block(name: &str, a: u32, b: u32, node: u32, fleet: bool) -> String {
+    let (memory, shared, dimm) = if fleet {
+        (" max=512MiB slots=2", " shared=true", "\n  dimm size=128MiB node=0")
+    } else {
+        ("", "", "")
+    };
+    format!(
+        "
 guest {name} on=here {{
   type qemu
   cpu custom model=\"qemu64\"
-  memory 128MiB
+  memory 128MiB{memory}
   vcpus 3 boot=2
   numa {{
     cell 0 cpus=0-2 memory=128MiB host-node={node}
@@ -42,12 +53,10 @@ guest {name} on=here {{
   pin vcpus=1-2 cpus={a}{shared}
   emulator cpus={a}
   iothreads 1 cpus={b}
-  memory-policy mode=strict nodeset={node}
+  memory-policy mode=strict nodeset={node}{dimm}
 }}
 "
-        ));
-    }
-    text
+    )
 }
 
 /// libvirtd, virtlogd and QEMU are here, or a skip (a failure under VNUMAC_REQUIRE_ORACLES=1).

@@ -1,5 +1,6 @@
-//! `vnumac verify --connect` against a real libvirtd of the test's own: two guests of one file,
-//! defined from vnumac's XML and started by libvirt, which applies their pins. Verified
+//! `vnumac verify --connect` against a real libvirtd of the test's own: two guests of one file
+//! (each with a DIMM), defined from vnumac's XML and started by libvirt, which applies their
+//! pins. Verified
 //! together they match; after `virsh vcpupin` of one vCPU, or `virsh emulatorpin`, exactly
 //! that difference of exactly that guest is named; a guest of the file that libvirt does not
 //! have, or has but does not run, is a coded error for that guest and exit code 2.
@@ -98,7 +99,12 @@ fn verify_connect_names_exactly_what_moved() {
     for name in [&web, &db] {
         assert!(clean.map.contains(&format!("guest {name}: QEMU process ")), "{clean}");
     }
-    assert!(clean.map.contains(&format!("kernel policy bind:{node}")), "{clean}");
+    // Each cell's and each DIMM's backend, found through libvirt's passthrough to QEMU.
+    for backend in ["cell 0's memory (ram-node0, ", "memory device dimm0 (memdimm0, "] {
+        let lines = clean.map.lines().filter(|l| l.trim_start().starts_with(backend));
+        let bound = lines.filter(|l| l.contains(&format!("; kernel policy bind:{node}, resident ")));
+        assert_eq!(bound.count(), 2, "{backend}: {clean}");
+    }
     assert!(!clean.map.lines().any(|l| l.starts_with('!')), "{clean}");
 
     // vCPU 0 of one guest moved onto its vCPU 1's CPU.
