@@ -126,6 +126,16 @@ pub const MEMORY_POLICY: &str = "vnuma::V0706";
 pub const PAGES_OFF_NODE: &str = "vnuma::V0707";
 pub const MEMORY_BACKEND: &str = "vnuma::V0708";
 pub const MEMORY_DEVICE_PRESENCE: &str = "vnuma::V0709";
+
+// Why a guest cannot move to another host without changing what it sees (`migrate/`):
+// errors, exit code 1; and what changes under it: warnings.
+pub const MOVE_PASSTHROUGH: &str = "vnuma::M0801";
+pub const MOVE_PAGE_POOL: &str = "vnuma::M0802";
+pub const MOVE_NO_ROOM: &str = "vnuma::M0803";
+pub const MOVE_SIBLINGS: &str = "vnuma::M0804";
+pub const MOVE_THREADS: &str = "vnuma::M0805";
+pub const MOVE_DISTANCES: &str = "vnuma::M0806";
+
 /// A libvirt connection that cannot be opened, a domain that is unknown or not running, a
 /// call that fails or does not answer in time, or a vnumac built without libvirt (exit code 2).
 pub const LIBVIRT: &str = "vnuma::libvirt";
@@ -200,6 +210,35 @@ pub const DRIFT: &[(&str, &str)] = &[
     ),
 ];
 
+/// What `vnumac migrate` reports when a guest cannot move, or when what it sees no longer
+/// matches its host, with a one-line summary; each points at the guest.
+pub const MOVES: &[(&str, &str)] = &[
+    (
+        MOVE_PASSTHROUGH,
+        "the guest has a host device passed through, which cannot move with it",
+    ),
+    (
+        MOVE_PAGE_POOL,
+        "the destination has no hugepage pool of a size the guest's memory comes in",
+    ),
+    (
+        MOVE_NO_ROOM,
+        "the destination has too few free cores or CPUs, or too little memory, for the guest",
+    ),
+    (
+        MOVE_SIBLINGS,
+        "guest thread siblings on one host core, and destination cores with fewer threads",
+    ),
+    (
+        MOVE_THREADS,
+        "the guest's emulator or I/O threads find no CPU on the destination",
+    ),
+    (
+        MOVE_DISTANCES,
+        "a warning: guest distances that matched the source host no longer match the destination",
+    ),
+];
+
 /// How many diagnostics of one file the command line and the language server show; the
 /// rest are counted in one [`more_note`].
 pub const SHOWN_PER_FILE: usize = 200;
@@ -217,7 +256,11 @@ pub fn anchor(code: &str) -> String {
 
 /// Whether `code` is in the registry.
 pub fn known(code: &str) -> bool {
-    ALL.iter().chain(OTHER).chain(DRIFT).any(|(c, _)| *c == code)
+    ALL.iter()
+        .chain(OTHER)
+        .chain(DRIFT)
+        .chain(MOVES)
+        .any(|(c, _)| *c == code)
 }
 
 /// Every diagnostic code of a `.vnuma` file, with a one-line summary; each has a failing

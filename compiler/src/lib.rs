@@ -18,6 +18,7 @@ pub mod import;
 pub mod ir;
 pub mod lang;
 pub mod lower;
+pub mod migrate;
 pub mod names;
 pub mod numbers;
 pub mod place;

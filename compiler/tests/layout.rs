@@ -230,7 +230,7 @@ const LAYERS: &[&[&str]] = &[
     &["lower", "hotplug"],
     &["project"],
     &["db"],
-    &["explain", "import", "fmt", "verify"],
+    &["explain", "import", "fmt", "verify", "migrate"],
     &["ide"],
     &["fuzz"],
 ];

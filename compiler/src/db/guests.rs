@@ -117,3 +117,18 @@ pub fn guest_step<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Guest
 pub fn ledger_after<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Option<Ledger> {
     guest_step(db, key).ledger.clone()
 }
+
+/// What every guest of host `host` (its index among the program's hosts) uses of it: the
+/// ledger after its last automatic guest, else what its hand-written guests take; None
+/// for a host that did not load.
+pub fn host_ledger(db: &dyn salsa::Database, program: Program, host: u32) -> Option<Ledger> {
+    let last = guest_slots(db, program)
+        .iter()
+        .rposition(|s| s.automatic && s.host == Ok(Some(host)));
+    match last {
+        Some(i) => ledger_after(db, ItemKey::new(db, program, ItemKind::Guest, i as u32)).clone(),
+        None => hand_ledger(db, ItemKey::new(db, program, ItemKind::Host, host))
+            .ledger
+            .clone(),
+    }
+}

@@ -17,7 +17,7 @@ mod toplevel;
 
 pub use crate::check::step::{GuestStep, HandLedger};
 pub use crate::project::{FsLoader, Loader, normalize};
-pub use guests::{GuestSlot, guest_slots, guest_step, hand_ledger, ledger_after};
+pub use guests::{GuestSlot, guest_slots, guest_step, hand_ledger, host_ledger, ledger_after};
 pub use hosts::{HostLoaded, host, host_topo};
 pub use inputs::{Database, ItemKey, ItemKind, Program, SourceFile};
 pub use load::{Snapshot, Workspace, load_program};

@@ -9,7 +9,7 @@ use std::path::PathBuf;
     name = "vnumac",
     version,
     about = "Compile .vnuma guest descriptions into libvirt domain XML and QEMU command lines, checked against the host's NUMA topology",
-    after_help = "Examples:\n  vnumac build examples/talk-manual-cells.vnuma          print the domain XML\n  vnumac build guest.vnuma --emit qemu                  print the QEMU command line\n  vnumac build fleet.vnuma -o out/                      write out/NAME.xml and out/NAME.args for every guest\n  vnumac check *.vnuma                                  diagnostics only\n  vnumac fmt --check *.vnuma                            are the files in canonical form?\n  vnumac explain fleet.vnuma                            where every vCPU and cell landed on the host\n  vnumac plan guest.vnuma --guest web --vcpus 12        balanced vCPU hotplug commands\n  vnumac host import /path/to/capabilities.xml         print a host profile as .vnuma\n  vnumac host probe                                     the same for this machine\n  vnumac import dumpxml.xml --host peppi                an existing domain as a .vnuma guest\n  vnumac verify guest.vnuma --qmp /run/qmp.sock         does the running guest do what the file says?\n  vnumac verify fleet.vnuma --connect qemu:///system    the same for every guest of the file, through libvirt\n\nExit codes: 0 ok (warnings allowed), 1 errors in the input, 2 usage or I/O errors."
+    after_help = "Examples:\n  vnumac build examples/talk-manual-cells.vnuma          print the domain XML\n  vnumac build guest.vnuma --emit qemu                  print the QEMU command line\n  vnumac build fleet.vnuma -o out/                      write out/NAME.xml and out/NAME.args for every guest\n  vnumac check *.vnuma                                  diagnostics only\n  vnumac fmt --check *.vnuma                            are the files in canonical form?\n  vnumac explain fleet.vnuma                            where every vCPU and cell landed on the host\n  vnumac plan guest.vnuma --guest web --vcpus 12        balanced vCPU hotplug commands\n  vnumac host import /path/to/capabilities.xml         print a host profile as .vnuma\n  vnumac host probe                                     the same for this machine\n  vnumac import dumpxml.xml --host peppi                an existing domain as a .vnuma guest\n  vnumac verify guest.vnuma --qmp /run/qmp.sock         does the running guest do what the file says?\n  vnumac verify fleet.vnuma --connect qemu:///system    the same for every guest of the file, through libvirt\n  vnumac migrate fleet.vnuma --guest db --to other      db's domain XML for host other (virsh migrate --xml)\n\nExit codes: 0 ok (warnings allowed), 1 errors in the input, 2 usage or I/O errors."
 )]
 pub(crate) struct Cli {
     /// How diagnostics and errors are printed on stderr.
@@ -152,6 +152,35 @@ pub(crate) enum Command {
         /// How long to wait for each answer of the monitor (or of libvirt), in milliseconds.
         #[arg(long, value_name = "MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
         timeout: u64,
+    },
+    /// Print a guest's domain XML for another host: what the guest sees stays as built on
+    /// its own host; its pins and memory bindings are planned again on the destination,
+    /// after the guests already there. For `virsh migrate --live --xml`.
+    #[command(group = clap::ArgGroup::new("destination").required(true).multiple(true))]
+    Migrate {
+        /// The .vnuma file declaring the guest, its host and (with --to) the destination.
+        file: PathBuf,
+        /// The guest to move.
+        #[arg(long)]
+        guest: String,
+        /// The destination: another host of the file (with --to-caps, the name it gets).
+        #[arg(long, value_name = "HOST", group = "destination")]
+        to: Option<String>,
+        /// The destination's `virsh capabilities` XML, carrying no guests of the file.
+        #[arg(long, value_name = "CAPS.xml", group = "destination")]
+        to_caps: Option<PathBuf>,
+        /// What to print when writing to stdout.
+        #[arg(long, value_enum, default_value_t = Emit::Xml)]
+        emit: Emit,
+        /// Print a table of what moves (vCPU → CPUs, cell → node) instead.
+        #[arg(long, conflicts_with = "out_dir")]
+        diff: bool,
+        /// Write DIR/NAME.xml and DIR/NAME.args of the destination instead of printing.
+        #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+        /// How QEMU options are written: key=value or JSON.
+        #[arg(long, value_enum, default_value_t = QemuSyntax::Keyval)]
+        qemu_syntax: QemuSyntax,
     },
     /// Print what libvirt says about a running domain as JSON: every vCPU's pin, state and
     /// thread, the emulator's and every I/O thread's pin and thread, the memory policy, QEMU's

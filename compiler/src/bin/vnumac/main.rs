@@ -8,6 +8,7 @@ mod host;
 mod import;
 mod inspect;
 mod libvirt;
+mod migrate;
 mod out;
 mod verify;
 
@@ -41,13 +42,14 @@ fn main() -> ExitCode {
             guest,
             out_dir,
             qemu_syntax,
-        } => {
-            let syntax = match qemu_syntax {
-                QemuSyntax::Keyval => vnumac::lower::qemu_args::Syntax::Keyval,
-                QemuSyntax::Json => vnumac::lower::qemu_args::Syntax::Json,
-            };
-            build::build(&file, emit, guest.as_deref(), out_dir.as_deref(), syntax, out)
-        }
+        } => build::build(
+            &file,
+            emit,
+            guest.as_deref(),
+            out_dir.as_deref(),
+            syntax_of(qemu_syntax),
+            out,
+        ),
         Command::Check { files } => {
             let mut code = 0u8;
             for f in &files {
@@ -81,6 +83,28 @@ fn main() -> ExitCode {
             };
             verify::command(&options, qmp, connect, std::time::Duration::from_millis(timeout), out)
         }
+        Command::Migrate {
+            file,
+            guest,
+            to,
+            to_caps,
+            emit,
+            diff,
+            out_dir,
+            qemu_syntax,
+        } => {
+            let options = migrate::Options {
+                file,
+                guest,
+                to,
+                to_caps,
+                emit,
+                out_dir,
+                syntax: syntax_of(qemu_syntax),
+                diff,
+            };
+            migrate::migrate(&options, out)
+        }
         Command::LibvirtFacts {
             connect,
             domain,
@@ -102,6 +126,13 @@ fn main() -> ExitCode {
                 }
             }
         }
+    }
+}
+
+fn syntax_of(s: QemuSyntax) -> vnumac::lower::qemu_args::Syntax {
+    match s {
+        QemuSyntax::Keyval => vnumac::lower::qemu_args::Syntax::Keyval,
+        QemuSyntax::Json => vnumac::lower::qemu_args::Syntax::Json,
     }
 }
 

@@ -1,0 +1,82 @@
+//! `vnumac migrate --diff`: what moves, as a short table: each vCPU's source and
+//! destination CPUs, each cell's source and destination nodes, and the emulator and I/O
+//! threads.
+
+use crate::ir::Guest;
+use crate::sets::IdSet;
+use std::fmt::Write;
+
+fn set(s: Option<&IdSet>) -> String {
+    match s {
+        Some(s) if !s.is_empty() => s.to_string(),
+        _ => "-".to_string(),
+    }
+}
+
+/// Rows of three columns, aligned.
+fn table(out: &mut String, rows: &[[String; 3]]) {
+    let w0 = rows.iter().map(|r| r[0].chars().count()).max().unwrap_or(0);
+    let w1 = rows.iter().map(|r| r[1].chars().count()).max().unwrap_or(0);
+    for r in rows {
+        let _ = writeln!(out, "{:<w0$}  {:<w1$}  {}", r[0], r[1], r[2]);
+    }
+}
+
+/// The nodes of a cell: its memory's nodes, else its vCPUs' CPUs' nodes.
+fn cell_nodes(g: &Guest, host: &crate::host::HostProfile, cell: usize) -> Option<IdSet> {
+    let c = g.cells.get(cell)?;
+    if let Some(b) = &c.binding {
+        return Some(b.nodes.clone());
+    }
+    let cpus = g
+        .pins
+        .iter()
+        .filter(|p| c.vcpus.contains(p.vcpu))
+        .fold(IdSet::new(), |all, p| all.union(&p.cpus));
+    Some(host.nodes_of_cpus(&cpus))
+}
+
+/// The table of what moves from `before` on `src` to `after` on `dst`.
+pub fn diff(
+    before: &Guest,
+    src: (&str, &crate::host::HostProfile),
+    after: &Guest,
+    dst: (&str, &crate::host::HostProfile),
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "guest `{}`: host `{}` → host `{}`", before.name, src.0, dst.0);
+    let mut rows = vec![["vCPU".to_string(), src.0.to_string(), dst.0.to_string()]];
+    for p in &before.pins {
+        let to = after.pins.iter().find(|q| q.vcpu == p.vcpu).map(|q| &q.cpus);
+        rows.push([p.vcpu.to_string(), set(Some(&p.cpus)), set(to)]);
+    }
+    rows.push([
+        "emulator".to_string(),
+        set(before.emulator_pin.as_ref()),
+        set(after.emulator_pin.as_ref()),
+    ]);
+    if before.iothreads > 0 {
+        rows.push([
+            "iothreads".to_string(),
+            set(before.iothread_pin.as_ref()),
+            set(after.iothread_pin.as_ref()),
+        ]);
+    }
+    table(&mut out, &rows);
+    if !before.cells.is_empty() {
+        out.push('\n');
+        let mut rows = vec![["cell".to_string(), format!("{} node", src.0), format!("{} node", dst.0)]];
+        for (i, c) in before.cells.iter().enumerate() {
+            rows.push([
+                c.id.to_string(),
+                set(cell_nodes(before, src.1, i).as_ref()),
+                set(cell_nodes(after, dst.1, i).as_ref()),
+            ]);
+        }
+        table(&mut out, &rows);
+    }
+    if let (Some(a), Some(b)) = (&before.memory_binding, &after.memory_binding) {
+        let _ = writeln!(out, "\nmemory  nodes {}  →  nodes {}", a.nodes, b.nodes);
+    }
+    out
+}

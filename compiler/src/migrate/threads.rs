@@ -1,0 +1,58 @@
+//! Emulator and I/O threads on the destination: on the image of the nodes they ran on,
+//! on reserved CPUs there when they ran on reserved CPUs, else on CPUs no other guest has,
+//! and off the guest's own vCPUs when they were off them on the source.
+
+use super::assign::NodeMap;
+use super::dest::Dest;
+use crate::host::HostProfile;
+use crate::sets::IdSet;
+use std::collections::BTreeSet;
+
+/// Where a thread set ran and what its new home must keep.
+pub struct Threads<'a> {
+    /// The source CPUs.
+    pub cpus: &'a IdSet,
+    /// The guest's vCPU CPUs on the source.
+    pub src_vcpus: &'a IdSet,
+    /// The guest's vCPU CPUs on the destination, with every thread of its dedicated cores.
+    pub dest_vcpus: &'a IdSet,
+    /// Where a source node that carries no vCPU or memory of the guest goes: the image
+    /// of the node of the guest's first vCPU.
+    pub fallback: Option<usize>,
+}
+
+/// The destination CPUs of a thread set, or the destination node ids it found none on.
+pub fn rehome(t: &Threads<'_>, src: &HostProfile, map: &NodeMap, dest: &Dest<'_>) -> Result<IdSet, IdSet> {
+    let images: BTreeSet<usize> = src
+        .nodes_of_cpus(t.cpus)
+        .iter()
+        .filter_map(|n| map.get(&n).copied().or(t.fallback))
+        .collect();
+    let images: BTreeSet<usize> = if images.is_empty() {
+        t.fallback.into_iter().collect()
+    } else {
+        images
+    };
+    let node_cpus = images.iter().fold(IdSet::new(), |all, &i| {
+        all.union(&dest.host.nodes.get(i).map(|n| n.cpus.clone()).unwrap_or_default())
+    });
+    let on_reserved = !t.cpus.is_empty() && t.cpus.is_subset(&src.reserved);
+    let reserved = node_cpus.intersection(&dest.host.reserved);
+    if on_reserved && !reserved.is_empty() {
+        return Ok(reserved);
+    }
+    let shared = images
+        .iter()
+        .fold(IdSet::new(), |all, &i| all.union(&dest.shared_cpus(i)));
+    let was_off = t.cpus.intersection(t.src_vcpus).is_empty();
+    let cpus = if was_off {
+        shared.difference(t.dest_vcpus)
+    } else {
+        shared.union(&t.dest_vcpus.intersection(&node_cpus))
+    };
+    match (cpus.is_empty(), reserved.is_empty()) {
+        (false, _) => Ok(cpus),
+        (true, false) => Ok(reserved),
+        (true, true) => Err(dest.ids(images)),
+    }
+}
