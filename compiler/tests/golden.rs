@@ -169,7 +169,8 @@ fn diagnostics_catalogue_is_current() {
     let listed = vnumac::codes::ALL
         .iter()
         .chain(vnumac::codes::OTHER)
-        .chain(vnumac::codes::DRIFT);
+        .chain(vnumac::codes::DRIFT)
+        .chain(vnumac::codes::MOVES);
     for (code, summary) in listed {
         let anchor = vnumac::codes::anchor(code);
         md.push_str(&format!("| [`{code}`](#{anchor}) | {summary} |\n"));
@@ -208,6 +209,32 @@ fn diagnostics_catalogue_is_current() {
     );
     for (code, summary) in vnumac::codes::DRIFT {
         md.push_str(&format!("\n## {code}\n\n{summary}.\n"));
+    }
+    md.push_str(
+        "\n# Why a guest cannot move\n\n\
+         `vnumac migrate` reports these when a guest cannot move to the destination without \
+         changing what it sees (errors: exit code 1, nothing printed on stdout), and warns when \
+         what it sees no longer matches its host. [migrate.md](migrate.md) says what stays and \
+         what is planned again. Each entry shows a case from `golden/migrate/` (its first line \
+         is the command) and exactly what `vnumac migrate` prints on stderr for it.\n",
+    );
+    let moves = vnuma_files("golden/migrate");
+    for (code, summary) in vnumac::codes::MOVES {
+        md.push_str(&format!("\n## {code}\n\n{summary}.\n"));
+        let short = code.trim_start_matches("vnuma::");
+        for input in moves
+            .iter()
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(short))
+        {
+            let src = fs::read_to_string(workspace().join(input)).unwrap();
+            let out = migrate_case(input).rendered;
+            md.push_str(&format!(
+                "\n`{}`:\n\n```vnuma\n{}```\n\n```text\n{}```\n",
+                input.display(),
+                src,
+                out
+            ));
+        }
     }
     if let Some(diff) = expect_file(Path::new("docs/diagnostics.md"), &md) {
         panic!("{diff}");
@@ -328,4 +355,115 @@ fn explain_svg_outlines_l3_domains() {
     assert!(amd.find("<title>CPU 28: a vCPU of db").unwrap() < amd.find("<title>CPU 1: a vCPU of web").unwrap());
     let fleet = svg("examples/vnuma-fleet.vnuma");
     assert!(!fleet.contains("#2a7f62"));
+}
+
+/// One `golden/migrate/` case: its first line says `# vnumac migrate --guest G --to H`.
+struct MoveCase {
+    /// The diagnostics of the move (warnings, or the refusal), rendered.
+    rendered: String,
+    /// The codes of those diagnostics.
+    codes: Vec<&'static str>,
+    /// The migration, when the guest moves.
+    moved: Option<vnumac::migrate::Migration>,
+}
+
+fn migrate_case(input: &Path) -> MoveCase {
+    let text = fs::read_to_string(workspace().join(input)).unwrap();
+    let words: Vec<&str> = text.lines().next().unwrap().split_whitespace().collect();
+    let arg = |name: &str| words[words.iter().position(|w| *w == name).unwrap() + 1];
+    let db = Database::default();
+    let program = db::load_program(&db, input, &RepoLoader).unwrap();
+    let compiled = db::compile(&db, program);
+    assert!(!compiled.has_errors(), "{} does not check", input.display());
+    let to = vnumac::migrate::To::Host(arg("--to"));
+    let render = |ds: &[diagnostics::Diagnostic]| -> String {
+        ds.iter()
+            .map(|d| diagnostics::render(d, &compiled.sources, false, 100))
+            .collect()
+    };
+    match vnumac::migrate::migrate(&db, program, arg("--guest"), to) {
+        Ok(m) => MoveCase {
+            rendered: render(&m.moved.warnings),
+            codes: m.moved.warnings.iter().map(|d| d.code).collect(),
+            moved: Some(m),
+        },
+        Err(vnumac::migrate::Failure::Refused(r)) => MoveCase {
+            rendered: render(&r.errors),
+            codes: r.errors.iter().map(|d| d.code).collect(),
+            moved: None,
+        },
+        Err(other) => panic!("{}: {other:?}", input.display()),
+    }
+}
+
+/// The domain XML without what a move may change: `<cputune>` and `<numatune>`.
+fn guest_visible(xml: &str) -> String {
+    let mut out = String::new();
+    let mut skip = false;
+    for line in xml.lines() {
+        let t = line.trim();
+        if t == "<cputune>" || t == "<numatune>" {
+            skip = true;
+        }
+        if !skip {
+            out.push_str(line);
+            out.push('\n');
+        }
+        if t == "</cputune>" || t == "</numatune>" {
+            skip = false;
+        }
+    }
+    out
+}
+
+// Every move under golden/migrate: a refusal (`M08xx-…`, an error of that code) renders as
+// NAME.txt; a move prints NAME.xml, NAME.args and the NAME.diff table, its warnings (an
+// `M0806-…` case has that warning) in NAME.txt, and what the guest sees is the source's.
+#[test]
+fn migrations_match_golden() {
+    let mut failures = Vec::new();
+    let cases = vnuma_files("golden/migrate");
+    assert!(cases.len() >= 9, "a move of each kind and every refusal");
+    for input in cases {
+        let stem = input.file_stem().unwrap().to_string_lossy().to_string();
+        let case = migrate_case(&input);
+        let code = stem.split('-').next().unwrap_or("");
+        if code.starts_with('M') && !case.codes.iter().any(|c| c.ends_with(code)) {
+            failures.push(format!("{stem} should report {code}, got {:?}", case.codes));
+        }
+        let warning_only = code == vnumac::codes::MOVE_DISTANCES.trim_start_matches("vnuma::");
+        let refused = code.starts_with('M') && !warning_only;
+        if refused != case.moved.is_none() {
+            failures.push(format!(
+                "{stem}: refused is {}, expected {refused}",
+                case.moved.is_none()
+            ));
+        }
+        let dir = Path::new("golden/migrate");
+        if let Some(m) = &case.moved {
+            let g = &m.moved.guest;
+            let xml = vnumac::lower::libvirt::domain_xml(g);
+            let before = vnumac::lower::libvirt::domain_xml(&m.before);
+            if guest_visible(&xml) != guest_visible(&before) {
+                failures.push(format!("{stem}: what the guest sees changed"));
+            }
+            failures.extend(expect_file(&dir.join(format!("{stem}.xml")), &xml));
+            failures.extend(expect_file(
+                &dir.join(format!("{stem}.args")),
+                &vnumac::lower::qemu::command_line(g),
+            ));
+            let table = vnumac::migrate::diff(
+                &m.before,
+                (&m.source, &m.source_profile),
+                g,
+                (&m.destination, &m.destination_profile),
+            );
+            failures.extend(expect_file(&dir.join(format!("{stem}.diff")), &table));
+        }
+        let txt = dir.join(format!("{stem}.txt"));
+        if !case.rendered.is_empty() || workspace().join(&txt).exists() {
+            failures.extend(expect_file(&txt, &case.rendered));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

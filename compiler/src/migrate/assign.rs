@@ -99,12 +99,14 @@ fn closeness(g: &Guest, src: &crate::host::HostProfile, a: &Group, b: &Group) ->
 /// Merge the closest two groups that carry vCPUs; false when fewer than two do.
 pub fn merge_closest(groups: &mut Vec<Group>, g: &Guest, src: &crate::host::HostProfile) -> bool {
     let runs: Vec<usize> = (0..groups.len()).filter(|&i| groups[i].runs_vcpus()).collect();
-    let mut best: Option<(u32, usize, usize)> = None;
+    // Closest first; among equally close pairs, the one that makes the smallest group.
+    let mut best: Option<((u32, usize), usize, usize)> = None;
     for (k, &i) in runs.iter().enumerate() {
         for &j in &runs[k + 1..] {
             let d = closeness(g, src, &groups[i], &groups[j]);
-            if best.is_none_or(|(bd, ..)| d < bd) {
-                best = Some((d, i, j));
+            let size = groups[i].widths.len() + groups[j].widths.len() + groups[i].cells.len() + groups[j].cells.len();
+            if best.is_none_or(|(bd, ..)| (d, size) < bd) {
+                best = Some(((d, size), i, j));
             }
         }
     }
@@ -201,15 +203,21 @@ fn apply(room: &mut Room, group: &Group, took: &[u32], sign: bool) {
 
 impl Search<'_> {
     /// Candidate nodes for group `k`, best first: a node of the same id as one of its
-    /// source nodes, a memory-only node for memory-only sources, fewest guests, most free
-    /// cores, lowest id.
+    /// source nodes, then one whose id is no source node of a group still to place, a
+    /// memory-only node for memory-only sources, fewest guests, most free cores, lowest id.
     fn order(&self, k: usize) -> Vec<usize> {
         let group = &self.groups[k];
+        // Source node ids of the groups still to place: their namesakes are kept for them.
+        let later: std::collections::BTreeSet<u32> = self.groups[k + 1..]
+            .iter()
+            .flat_map(|g| g.sources.iter().copied())
+            .collect();
         let mut nodes: Vec<usize> = (0..self.rooms.len()).collect();
         nodes.sort_by_key(|&i| {
             let r = &self.rooms[i];
             (
                 !group.sources.contains(&self.ids[i]),
+                later.contains(&self.ids[i]),
                 group.cpu_less && r.has_cpus,
                 r.taken,
                 r.guests,

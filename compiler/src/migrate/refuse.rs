@@ -107,7 +107,7 @@ fn needs(group: &Group) -> String {
     }
     for (page, kib) in &group.memory {
         parts.push(match page {
-            None => human_kib(*kib),
+            None => format!("{} of memory", human_kib(*kib)),
             Some(p) => format!("{} in {} pages", human_kib(*kib), human_kib(*p)),
         });
     }
@@ -148,7 +148,7 @@ pub fn no_room(g: &Guest, dest: &Dest<'_>, groups: &[Group], elsewhere: &[String
             let closest = best
                 .map(|i| {
                     format!(
-                        "; the closest, node {}, has {}",
+                        "; the roomiest, node {}, has {}",
                         dest.host.nodes[i].id,
                         has(dest, grp, i)
                     )

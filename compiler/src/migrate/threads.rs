@@ -1,6 +1,7 @@
 //! Emulator and I/O threads on the destination: on the image of the nodes they ran on,
 //! on reserved CPUs there when they ran on reserved CPUs, else on CPUs no other guest has,
-//! and off the guest's own vCPUs when they were off them on the source.
+//! and off the guest's own vCPUs when they were off them on the source; when those nodes
+//! have no such CPU, on their reserved CPUs, else on the nearest node that has one.
 
 use super::assign::NodeMap;
 use super::dest::Dest;
@@ -41,18 +42,38 @@ pub fn rehome(t: &Threads<'_>, src: &HostProfile, map: &NodeMap, dest: &Dest<'_>
     if on_reserved && !reserved.is_empty() {
         return Ok(reserved);
     }
+    let was_off = t.cpus.intersection(t.src_vcpus).is_empty();
     let shared = images
         .iter()
         .fold(IdSet::new(), |all, &i| all.union(&dest.shared_cpus(i)));
-    let was_off = t.cpus.intersection(t.src_vcpus).is_empty();
     let cpus = if was_off {
         shared.difference(t.dest_vcpus)
     } else {
         shared.union(&t.dest_vcpus.intersection(&node_cpus))
     };
-    match (cpus.is_empty(), reserved.is_empty()) {
-        (false, _) => Ok(cpus),
-        (true, false) => Ok(reserved),
-        (true, true) => Err(dest.ids(images)),
+    if !cpus.is_empty() {
+        return Ok(cpus);
     }
+    if !reserved.is_empty() {
+        return Ok(reserved);
+    }
+    nearest(&images, t.dest_vcpus, dest).ok_or_else(|| dest.ids(images))
+}
+
+/// The CPUs left to share on the destination node nearest to `images` that has any, off
+/// the guest's own vCPUs: where threads go whose own nodes are full.
+fn nearest(images: &BTreeSet<usize>, own: &IdSet, dest: &Dest<'_>) -> Option<IdSet> {
+    let distance = |i: usize| {
+        images
+            .iter()
+            .filter_map(|&j| dest.host.distances.get(j)?.get(i).copied())
+            .min()
+            .unwrap_or(u32::MAX)
+    };
+    let mut others: Vec<usize> = (0..dest.host.nodes.len()).filter(|i| !images.contains(i)).collect();
+    others.sort_by_key(|&i| (distance(i), i));
+    others
+        .into_iter()
+        .map(|i| dest.shared_cpus(i).difference(own))
+        .find(|cpus| !cpus.is_empty())
 }
