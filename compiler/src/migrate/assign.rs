@@ -202,37 +202,40 @@ fn apply(room: &mut Room, group: &Group, took: &[u32], sign: bool) {
 }
 
 impl Search<'_> {
-    /// Candidate nodes for group `k`, best first: a node of the same id as one of its
-    /// source nodes, then one whose id is no source node of a group still to place, a
-    /// memory-only node for memory-only sources, fewest guests, most free cores, lowest id.
-    fn order(&self, k: usize) -> Vec<usize> {
-        let group = &self.groups[k];
-        // Source node ids of the groups still to place: their namesakes are kept for them.
-        let later: std::collections::BTreeSet<u32> = self.groups[k + 1..]
-            .iter()
-            .flat_map(|g| g.sources.iter().copied())
-            .collect();
-        let mut nodes: Vec<usize> = (0..self.rooms.len()).collect();
-        nodes.sort_by_key(|&i| {
-            let r = &self.rooms[i];
-            (
-                !group.sources.contains(&self.ids[i]),
-                later.contains(&self.ids[i]),
-                group.cpu_less && r.has_cpus,
-                r.taken,
-                r.guests,
-                std::cmp::Reverse(r.cores.len()),
-                self.ids[i],
-            )
-        });
-        nodes
+    /// Candidate nodes for every group, best first, fixed before the search: a node of
+    /// the same id as one of its source nodes, then one whose id is no source node of a
+    /// group placed after it, a memory-only node for memory-only sources, fewest guests,
+    /// most free cores, lowest id. Nodes another group took are skipped as the search goes.
+    fn orders(&self) -> Vec<Vec<usize>> {
+        (0..self.groups.len())
+            .map(|k| {
+                let group = &self.groups[k];
+                let later: std::collections::BTreeSet<u32> = self.groups[k + 1..]
+                    .iter()
+                    .flat_map(|g| g.sources.iter().copied())
+                    .collect();
+                let mut nodes: Vec<usize> = (0..self.rooms.len()).collect();
+                nodes.sort_by_key(|&i| {
+                    let r = &self.rooms[i];
+                    (
+                        !group.sources.contains(&self.ids[i]),
+                        later.contains(&self.ids[i]),
+                        group.cpu_less && r.has_cpus,
+                        r.guests,
+                        std::cmp::Reverse(r.cores.len()),
+                        self.ids[i],
+                    )
+                });
+                nodes
+            })
+            .collect()
     }
 
-    fn place(&mut self, k: usize) -> bool {
+    fn place(&mut self, k: usize, orders: &[Vec<usize>]) -> bool {
         if k == self.groups.len() {
             return true;
         }
-        for i in self.order(k) {
+        for &i in &orders[k] {
             if *self.budget == 0 {
                 return false;
             }
@@ -242,7 +245,7 @@ impl Search<'_> {
             };
             apply(&mut self.rooms[i], &self.groups[k], &took, true);
             self.chosen.push(i);
-            if self.place(k + 1) {
+            if self.place(k + 1, orders) {
                 return true;
             }
             self.chosen.pop();
@@ -301,7 +304,8 @@ pub fn assign_groups(dest: &Dest<'_>, groups: &mut [Group], budget: &mut u32) ->
         budget,
         chosen: Vec::new(),
     };
-    if !search.place(0) {
+    let orders = search.orders();
+    if !search.place(0, &orders) {
         return None;
     }
     let mut map = NodeMap::new();
@@ -313,8 +317,11 @@ pub fn assign_groups(dest: &Dest<'_>, groups: &mut [Group], budget: &mut u32) ->
     Some(map)
 }
 
-/// Whether `group` would fit on destination node index `i` with nothing else moved there.
-pub fn alone(dest: &Dest<'_>, group: &Group, i: usize) -> bool {
-    let r = rooms(dest, std::slice::from_ref(group));
-    r.get(i).is_some_and(|room| take(room, group).is_some())
+/// For each group, whether it fits some destination node with nothing else moved there.
+pub fn fits_alone(dest: &Dest<'_>, groups: &[Group]) -> Vec<bool> {
+    let rooms = rooms(dest, groups);
+    groups
+        .iter()
+        .map(|g| rooms.iter().any(|room| take(room, g).is_some()))
+        .collect()
 }

@@ -25,3 +25,6 @@ pub use dest::Dest;
 pub use diff::diff;
 pub use plan::{Moved, Refused, move_guest};
 pub use program::{Failure, Migration, To, migrate};
+
+#[cfg(test)]
+mod tests;

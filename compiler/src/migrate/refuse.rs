@@ -1,7 +1,7 @@
 //! Why a guest cannot move without changing what it sees: each a coded error at the guest,
 //! naming the destination, what is short there and what would fit.
 
-use super::assign::{Group, alone};
+use super::assign::{Group, fits_alone};
 use super::dest::Dest;
 use crate::codes::*;
 use crate::diagnostics::Diagnostic;
@@ -137,7 +137,11 @@ fn has(dest: &Dest<'_>, group: &Group, i: usize) -> String {
 /// that comes closest; else the groups together.
 pub fn no_room(g: &Guest, dest: &Dest<'_>, groups: &[Group], elsewhere: &[String]) -> Diagnostic {
     let nodes = 0..dest.host.nodes.len();
-    let lonely = groups.iter().find(|grp| !nodes.clone().any(|i| alone(dest, grp, i)));
+    let lonely = groups
+        .iter()
+        .zip(fits_alone(dest, groups))
+        .find(|(_, fits)| !fits)
+        .map(|(grp, _)| grp);
     let message = match lonely {
         Some(grp) => {
             let best = nodes
