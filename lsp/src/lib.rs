@@ -2,6 +2,7 @@
 //! session (`vnumac::ide::session`) keeps one vnumac workspace, the server converts
 //! positions and types and runs the work off its async threads.
 
+pub mod capabilities;
 pub mod convert;
 pub mod publish;
 pub mod run;
