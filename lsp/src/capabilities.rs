@@ -1,6 +1,7 @@
 //! What the server offers, as it says in its answer to `initialize`.
 
 use crate::convert;
+use crate::migrate;
 use tower_lsp_server::ls_types::*;
 
 /// The server's capabilities; `utf8` when the client offered UTF-8 positions.
@@ -45,6 +46,13 @@ pub fn server(utf8: bool) -> ServerCapabilities {
             code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
             ..CodeActionOptions::default()
         })),
+        code_lens_provider: Some(CodeLensOptions {
+            resolve_provider: Some(false),
+        }),
+        execute_command_provider: Some(ExecuteCommandOptions {
+            commands: vec![migrate::COMMAND.into()],
+            ..ExecuteCommandOptions::default()
+        }),
         ..ServerCapabilities::default()
     }
 }

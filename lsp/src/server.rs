@@ -121,7 +121,7 @@ impl Backend {
     }
 
     /// Answer about a document from a snapshot: `None` for a document that is not known.
-    async fn on_file<T: Send + 'static>(
+    pub(crate) async fn on_file<T: Send + 'static>(
         &self,
         uri: &Uri,
         what: &str,
@@ -493,6 +493,14 @@ impl LanguageServer for Backend {
             },
         )
         .await
+    }
+
+    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        self.migrate_lenses(params).await
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        self.execute(params).await
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
