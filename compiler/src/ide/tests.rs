@@ -486,3 +486,19 @@ fn lenses_stop_at_the_bound_of_a_file() {
     assert_eq!(got.len(), LENSES);
     assert_eq!(got[LENSES - 1].0, format!("g{}", guests - 2));
 }
+
+#[test]
+fn a_move_onto_fewer_nodes_comes_with_its_warning() {
+    let text = format!("{MOVES}host one {{\n  node 0 cpus=0-15 memory=64GiB\n}}\n");
+    let (ws, p, _, _) = fixture(&text);
+    let Migrated::Moved { xml, warnings } = migrate(&ws.db, p, "db", "one") else {
+        panic!("db does not move to one");
+    };
+    // Both cells on node 0, and the guest still sees two cells.
+    assert_eq!(xml.matches("<cell id=").count(), 2, "{xml}");
+    assert!(xml.contains("<memnode cellid='1' mode='strict' nodeset='0'/>"), "{xml}");
+    assert!(
+        warnings.starts_with("warning[vnuma::M0806]: guest distances no longer match the host on `one`"),
+        "{warnings}"
+    );
+}
