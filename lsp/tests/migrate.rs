@@ -222,3 +222,31 @@ fn no_lens_with_one_host_or_with_errors() {
     assert!(r["text"].as_str().unwrap().contains("the program has errors"), "{r}");
     lsp.shutdown();
 }
+
+#[test]
+fn lenses_are_bounded_per_guest_and_per_file() {
+    let dir = scratch("migrate-bound");
+    let mut text = String::new();
+    for i in 0..12 {
+        text.push_str(&format!("host h{i} {{\n  node 0 cpus=0-63 memory=1024GiB\n}}\n"));
+    }
+    // 8 destination hosts each, of 11: 160 guests would have 1,280 lenses.
+    for i in 0..160 {
+        text.push_str(&format!("guest g{i} on=h0 {{\n  vcpus 1\n  memory 1GiB\n}}\n"));
+    }
+    let path = dir.0.join("many.vnuma");
+    std::fs::write(&path, &text).unwrap();
+    let mut lsp = Lsp::start(&dir.0, false);
+    let u = lsp.open(&path, &text);
+    assert!(lsp.diagnostics(&u, 1).is_empty());
+    let got = lenses(&mut lsp, &u);
+    assert_eq!(got.len(), 1_024);
+    let first: Vec<&str> = got[..8]
+        .iter()
+        .map(|l| l["command"]["arguments"][2].as_str().unwrap())
+        .collect();
+    assert_eq!(first, ["h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8"]);
+    // Guests in file order: the 128th is the last with lenses.
+    assert_eq!(got[1_023]["command"]["arguments"][1], "g127");
+    lsp.shutdown();
+}
