@@ -27,6 +27,16 @@ async function startClient() {
         { scheme: 'untitled', language: 'vnuma' },
       ],
       outputChannel: output,
+      middleware: {
+        // A "migrate to HOST" lens runs the server's command; its answer is shown here.
+        executeCommand: async (command, args, next) => {
+          const result = await next(command, args);
+          if (command === 'vnuma.migrate') {
+            await showMigration(result);
+          }
+          return result;
+        },
+      },
     },
   );
   try {
@@ -135,6 +145,57 @@ async function explain() {
   }
 }
 
+/** The answer of `vnuma.migrate` or `vnuma/migrate`: `{guest, host, moved, text, warnings}`. */
+async function showMigration(result) {
+  if (!result || typeof result.text !== 'string') {
+    vscode.window.showInformationMessage('vnuma: no guest to migrate here.');
+    return;
+  }
+  if (!result.moved) {
+    vscode.window.showErrorMessage(`vnuma: guest ${result.guest} does not move to host ${result.host}.`);
+    await openResult(result.text, 'plaintext');
+    return;
+  }
+  await openResult(result.text, 'xml');
+  if (result.warnings) {
+    vscode.window.showWarningMessage(`vnuma: ${result.warnings}`);
+  }
+}
+
+function contains(range, position) {
+  const after = (a, b) => a.line > b.line || (a.line === b.line && a.character >= b.character);
+  return after(position, range.start) && after(range.end, position);
+}
+
+/** `vnuma/migrate` for the guest under the cursor, to a host picked among its lenses. */
+async function migrateGuest() {
+  const editor = activeVnumaEditor();
+  const c = editor && readyClient();
+  if (!editor || !c) {
+    return;
+  }
+  const textDocument = c.code2ProtocolConverter.asTextDocumentIdentifier(editor.document);
+  const position = c.code2ProtocolConverter.asPosition(editor.selection.active);
+  try {
+    const lenses = (await c.sendRequest('textDocument/codeLens', { textDocument })) || [];
+    const hosts = lenses
+      .filter((l) => l.command && contains(l.range, position))
+      .map((l) => l.command.arguments[2]);
+    if (hosts.length === 0) {
+      vscode.window.showInformationMessage(
+        'vnuma: no guest to migrate here (a guest on a host, in a program without errors that has other hosts).',
+      );
+      return;
+    }
+    const host = await vscode.window.showQuickPick(hosts, { placeHolder: 'Migrate to host' });
+    if (host) {
+      await showMigration(await c.sendRequest('vnuma/migrate', { textDocument, position, host }));
+    }
+  } catch (err) {
+    reportFailure('vnuma/migrate', err);
+  }
+}
+
 async function activate(context) {
   output = vscode.window.createOutputChannel('vnuma');
   context.subscriptions.push(
@@ -142,6 +203,7 @@ async function activate(context) {
     vscode.commands.registerCommand('vnuma.showLoweredXml', () => showLowered('xml')),
     vscode.commands.registerCommand('vnuma.showQemuCommandLine', () => showLowered('qemu')),
     vscode.commands.registerCommand('vnuma.explainPlacement', () => explain()),
+    vscode.commands.registerCommand('vnuma.migrateGuest', () => migrateGuest()),
     vscode.workspace.onDidChangeConfiguration(async (event) => {
       if (event.affectsConfiguration('vnuma.server.path')) {
         await stopClient();

@@ -10,7 +10,9 @@
 //!   closed 60 times (the time is one open, until its diagnostics are published);
 //! - `doc-64mb`: a document of one 64 MiB word opened (the time is until its diagnostics
 //!   are published; the result is the size of their JSON);
-//! - `word-16mib`: one word of 16 MiB less a byte, opened (the same).
+//! - `word-16mib`: one word of 16 MiB less a byte, opened (the same);
+//! - `lenses-12k-guests`: `codeLens` on a file of 12 hosts and 12,000 guests (the result
+//!   is the size of the lenses' JSON).
 //!
 //! `VNUMA_LSP=path/to/vnuma-lsp` measures another build of the server.
 //!
@@ -32,6 +34,7 @@ const SCENARIOS: &[&str] = &[
     "cycle-open-close",
     "doc-64mb",
     "word-16mib",
+    "lenses-12k-guests",
 ];
 
 fn status_kib(pid: u32, field: &str) -> u64 {
@@ -129,6 +132,18 @@ fn scenario(name: &str, lsp: &mut Lsp) -> (usize, usize, f64) {
             let u = lsp.open(&path, &text);
             let d = lsp.diagnostics(&u, 1);
             (text.len(), Value::Array(d).to_string().len(), t.elapsed().as_secs_f64())
+        }
+        "lenses-12k-guests" => {
+            let mut text = String::new();
+            for i in 0..12 {
+                let _ = writeln!(text, "host h{i} {{\n  node 0 cpus=0-63 memory=16384GiB\n}}");
+            }
+            text.push_str(&guests(12_000).replace(" {\n  vcpus", " on=h0 {\n  vcpus"));
+            let u = lsp.open(&path, &text);
+            lsp.diagnostics(&u, 1);
+            let t = Instant::now();
+            let r = lsp.request("textDocument/codeLens", json!({ "textDocument": { "uri": u } }));
+            (text.len(), r.to_string().len(), t.elapsed().as_secs_f64())
         }
         other => panic!("unknown scenario {other}"),
     }

@@ -2,7 +2,9 @@
 //! session (`vnumac::ide::session`) keeps one vnumac workspace, the server converts
 //! positions and types and runs the work off its async threads.
 
+pub mod capabilities;
 pub mod convert;
+pub mod migrate;
 pub mod publish;
 pub mod run;
 pub mod server;
@@ -15,5 +17,6 @@ pub fn service() -> (LspService<server::Backend>, ClientSocket) {
     LspService::build(server::Backend::new)
         .custom_method("vnuma/showLowered", server::Backend::show_lowered)
         .custom_method("vnuma/explain", server::Backend::explain)
+        .custom_method("vnuma/migrate", server::Backend::migrate)
         .finish()
 }

@@ -3,6 +3,7 @@
 //! knowledge lives here. A panic inside a request answers that request with an error; the
 //! server lives on.
 
+use crate::capabilities;
 use crate::convert::{self, Lines, Locations};
 use crate::publish;
 use crate::run::{self, Ran, on_snapshot};
@@ -120,7 +121,7 @@ impl Backend {
     }
 
     /// Answer about a document from a snapshot: `None` for a document that is not known.
-    async fn on_file<T: Send + 'static>(
+    pub(crate) async fn on_file<T: Send + 'static>(
         &self,
         uri: &Uri,
         what: &str,
@@ -212,49 +213,8 @@ impl LanguageServer for Backend {
                 .or_else(docs_url),
             notes: option("notes").and_then(Value::as_bool).unwrap_or(false),
         });
-        let legend = SemanticTokensLegend {
-            token_types: convert::TOKEN_TYPES.to_vec(),
-            token_modifiers: Vec::new(),
-        };
         Ok(InitializeResult {
-            capabilities: ServerCapabilities {
-                position_encoding: Some(if offered {
-                    PositionEncodingKind::UTF8
-                } else {
-                    PositionEncodingKind::UTF16
-                }),
-                text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
-                    open_close: Some(true),
-                    change: Some(TextDocumentSyncKind::INCREMENTAL),
-                    save: Some(TextDocumentSyncSaveOptions::Supported(true)),
-                    ..TextDocumentSyncOptions::default()
-                })),
-                hover_provider: Some(HoverProviderCapability::Simple(true)),
-                completion_provider: Some(CompletionOptions {
-                    trigger_characters: Some(vec!["=".into(), " ".into()]),
-                    ..CompletionOptions::default()
-                }),
-                definition_provider: Some(OneOf::Left(true)),
-                references_provider: Some(OneOf::Left(true)),
-                document_symbol_provider: Some(OneOf::Left(true)),
-                workspace_symbol_provider: Some(OneOf::Left(true)),
-                document_formatting_provider: Some(OneOf::Left(true)),
-                folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
-                semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
-                    SemanticTokensOptions {
-                        legend,
-                        full: Some(SemanticTokensFullOptions::Bool(true)),
-                        range: None,
-                        ..SemanticTokensOptions::default()
-                    },
-                )),
-                inlay_hint_provider: Some(OneOf::Left(true)),
-                code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
-                    code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
-                    ..CodeActionOptions::default()
-                })),
-                ..ServerCapabilities::default()
-            },
+            capabilities: capabilities::server(offered),
             server_info: Some(ServerInfo {
                 name: "vnuma-lsp".into(),
                 version: Some(env!("CARGO_PKG_VERSION").into()),
@@ -533,6 +493,14 @@ impl LanguageServer for Backend {
             },
         )
         .await
+    }
+
+    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        self.migrate_lenses(params).await
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        self.execute(params).await
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {

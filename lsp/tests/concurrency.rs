@@ -102,3 +102,40 @@ fn a_newer_version_cancels_work_on_the_older_one() {
     assert!(again["text"].as_str().unwrap().contains("guest g1999 on host big"));
     lsp.shutdown();
 }
+
+#[test]
+fn a_newer_version_cancels_a_move_on_the_older_one() {
+    let dir = scratch("cancel-move");
+    let big = dir.0.join("big.vnuma");
+    let text = format!("{}host other {{\n  node 0 cpus=0-63 memory=512GiB\n}}\n", fleet(2_000));
+    std::fs::write(&big, &text).unwrap();
+    let mut lsp = Lsp::start(&dir.0, false);
+    let b = lsp.open(&big, &text);
+    let args = json!([b, "g0", "other"]);
+    let moving = lsp.send_request(
+        "workspace/executeCommand",
+        json!({ "command": "vnuma.migrate", "arguments": args }),
+    );
+    // The first guest's vcpus typed over while the program of version 1 is checked.
+    let at = json!({ "line": 69, "character": 8 });
+    lsp.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": b, "version": 2 }, "contentChanges": [{ "range": { "start": at, "end": { "line": 69, "character": 9 } }, "text": "8" }] }),
+    );
+    let answers = lsp.answers(&[moving]);
+    assert_eq!(answers[0].1["code"], -32801, "{}", answers[0].1);
+    lsp.diagnostics(&b, 2);
+    let again = lsp.request(
+        "workspace/executeCommand",
+        json!({ "command": "vnuma.migrate", "arguments": args }),
+    );
+    assert_eq!(again["moved"], true, "{again}");
+    assert!(
+        again["text"]
+            .as_str()
+            .unwrap()
+            .contains("<vcpu placement='static'>8</vcpu>"),
+        "{again}"
+    );
+    lsp.shutdown();
+}

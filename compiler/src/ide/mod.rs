@@ -8,6 +8,7 @@ mod complete;
 mod cursor;
 pub mod document;
 mod hover;
+mod migrate;
 mod nav;
 mod outputs;
 mod resolve;
@@ -17,6 +18,7 @@ mod typing;
 
 pub use complete::{Completion, CompletionKind, completions};
 pub use hover::{Hover, hover};
+pub use migrate::{LENS_HOSTS, LENSES, MigrateLens, Migrated, migrate, migrate_at, migrate_lenses};
 pub use nav::{
     Action, Hint, Symbol, SymbolKind, Target, code_actions, definition, document_symbols, inlay_hints, references,
     workspace_symbols,

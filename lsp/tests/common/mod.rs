@@ -16,6 +16,8 @@ pub struct Lsp {
     /// Notifications received while waiting for something else.
     pub stash: Vec<Value>,
     pub dir: PathBuf,
+    /// What the server said it offers, in its answer to `initialize`.
+    pub capabilities: Value,
 }
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -111,6 +113,7 @@ impl Lsp {
             next_id: 1,
             stash: Vec::new(),
             dir: root.to_path_buf(),
+            capabilities: Value::Null,
         };
         let mut caps = json!({ "workspace": { "didChangeWatchedFiles": { "dynamicRegistration": true } } });
         if utf8 {
@@ -124,6 +127,7 @@ impl Lsp {
             init["capabilities"]["hoverProvider"].as_bool().unwrap_or(false),
             "{init}"
         );
+        lsp.capabilities = init["capabilities"].clone();
         lsp.notify("initialized", json!({}));
         lsp
     }

@@ -50,17 +50,7 @@ fn main() -> ExitCode {
             syntax_of(qemu_syntax),
             out,
         ),
-        Command::Check { files } => {
-            let mut code = 0u8;
-            for f in &files {
-                match compile::compile(f, out).map(|(_, _, c)| c) {
-                    Ok(c) if c.has_errors() => code = code.max(1),
-                    Ok(_) => {}
-                    Err(c) => code = code.max(c),
-                }
-            }
-            ExitCode::from(code)
-        }
+        Command::Check { files } => check(&files, out),
         Command::Explain { file, guest, format } => inspect::explain(&file, guest.as_deref(), format, out),
         Command::Plan { file, guest, vcpus } => inspect::plan(&file, &guest, vcpus, out),
         Command::Import { file, host, caps } => import::import(&file, host, caps.as_deref(), out),
@@ -120,6 +110,19 @@ fn completions(shell: clap_complete::Shell) -> ExitCode {
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut cmd, "vnumac", &mut buf);
     write_stdout(&buf)
+}
+
+/// `vnumac check`: every file checked; the worst exit code.
+fn check(files: &[std::path::PathBuf], out: Out) -> ExitCode {
+    let mut code = 0u8;
+    for f in files {
+        match compile::compile(f, out).map(|(_, _, c)| c) {
+            Ok(c) if c.has_errors() => code = code.max(1),
+            Ok(_) => {}
+            Err(c) => code = code.max(c),
+        }
+    }
+    ExitCode::from(code)
 }
 
 fn man(out: Out) -> ExitCode {
