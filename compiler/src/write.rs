@@ -2,11 +2,13 @@
 //!
 //! Every file is first written to a temporary file beside its target, created exclusively
 //! (`O_CREAT|O_EXCL`, which also refuses to follow a symlink) under a name no other
-//! process can predict. Only when every temporary file is written are the targets
-//! replaced, one `rename` each (which replaces a symlink itself, never what it points
-//! to). Each existing target is kept under a backup name until all renames are done; if
-//! one fails, the targets already replaced get their old files back and the new files
-//! are removed, so every file is as it was before.
+//! process can predict. Only when every temporary file is written are they made durable,
+//! together: one `syncfs` per filesystem they are on (Linux; elsewhere an fsync of each).
+//! Then the targets are replaced, one `rename` each (which replaces a symlink itself,
+//! never what it points to), and each directory written to is synced once, so the new
+//! names are durable too. Each existing target is kept under a backup name until all
+//! renames are done; if one fails, the targets already replaced get their old files back
+//! and the new files are removed, so every file is as it was before.
 
 use std::fs::{self, File, OpenOptions};
 use std::hash::{BuildHasher, Hasher};
@@ -135,13 +137,16 @@ fn install(files: &[Output], rename: impl Fn(&Path, &Path) -> io::Result<()>) ->
                     Some(p) => file.set_permissions(p.clone()),
                     None => Ok(()),
                 })
-                .and_then(|_| file.sync_all())
                 .map_err(err("write", &tmp))
         });
         if let Err(e) = written {
             remove_all(&temps);
             return Err(e);
         }
+    }
+    if let Err(e) = make_durable(&temps) {
+        remove_all(&temps);
+        return Err(e);
     }
     // Keep every existing target under a backup name (a hard link: the target stays in
     // place until its rename), so that a failed rename can be undone.
@@ -179,7 +184,57 @@ fn install(files: &[Output], rename: impl Fn(&Path, &Path) -> io::Result<()>) ->
         }
     }
     remove_all(&backups.into_iter().flatten().collect::<Vec<_>>());
+    sync_dirs(files.iter().map(|f| parent(&f.path)));
     Ok(())
+}
+
+/// The distinct directories of `paths`, in first-seen order.
+fn dirs<'p>(paths: impl Iterator<Item = &'p Path>) -> Vec<&'p Path> {
+    let mut out: Vec<&Path> = Vec::new();
+    for d in paths {
+        if !out.contains(&d) {
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// Make the written temporary files durable: one `syncfs` per filesystem their
+/// directories are on.
+#[cfg(target_os = "linux")]
+fn make_durable(temps: &[PathBuf]) -> Result<(), WriteError> {
+    use std::os::unix::fs::MetadataExt;
+    let mut synced: Vec<u64> = Vec::new();
+    for dir in dirs(temps.iter().map(|t| parent(t))) {
+        let d = File::open(dir).map_err(err("open the directory", dir))?;
+        let dev = d.metadata().map_err(err("read the directory", dir))?.dev();
+        if synced.contains(&dev) {
+            continue;
+        }
+        rustix::fs::syncfs(&d).map_err(|e| err("sync the files written to", dir)(e.into()))?;
+        synced.push(dev);
+    }
+    Ok(())
+}
+
+/// Make the written temporary files durable: an fsync of each.
+#[cfg(not(target_os = "linux"))]
+fn make_durable(temps: &[PathBuf]) -> Result<(), WriteError> {
+    for t in temps {
+        File::open(t).and_then(|f| f.sync_all()).map_err(err("sync", t))?;
+    }
+    Ok(())
+}
+
+/// After the renames, sync each directory written to, once, so the new names are durable
+/// too. Best effort: the files are in place whether or not a filesystem can sync a
+/// directory.
+fn sync_dirs<'p>(paths: impl Iterator<Item = &'p Path>) {
+    for dir in dirs(paths) {
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
 }
 
 /// A second name for `path` (not following a symlink), under an unpredictable name.
