@@ -152,6 +152,9 @@ fn tuning(d: &Draft, out: &mut String) {
         Some((n, None)) => out.push_str(&format!("  iothreads {n}\n")),
         None => {}
     }
+    for l in &d.sched {
+        out.push_str(&format!("  {l}\n"));
+    }
     match &d.memory_policy {
         Some((mode, Some(set))) => out.push_str(&format!("  memory-policy mode={mode} nodeset={set}\n")),
         Some((mode, None)) => out.push_str(&format!("  memory-policy mode={mode} placement=auto\n")),
