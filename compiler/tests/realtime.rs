@@ -231,9 +231,9 @@ fn libvirts_scheduling_cases_import_as_libvirt_takes_them() {
     let text = &imported.text;
     for line in [
         "  iothreads 4\n",
-        "  sched vcpus=0-1 policy=fifo priority=1\n",
+        "  sched vcpus=0-1     policy=fifo priority=1\n",
         "  sched iothreads=1,3 policy=batch\n",
-        "  sched iothreads=2 policy=batch\n",
+        "  sched iothreads=2   policy=batch\n",
     ] {
         assert!(text.contains(line), "{line:?} in\n{text}");
     }

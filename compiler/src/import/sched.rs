@@ -39,7 +39,7 @@ pub(super) fn sched(ct: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), I
             return Err(error_at(again.at, "<emulatorsched> is given twice (libvirt takes one)"));
         }
         drop_unknown_attrs(e, &["scheduler", "priority"], notes);
-        d.sched.push(format!("sched emulator {}", policy(e, notes)?));
+        d.sched.push(("sched emulator".to_string(), policy(e, notes)?));
     }
     let iothreads = d.iothreads.as_ref().map_or(0, |(n, _)| *n);
     for (element, key, what) in [
@@ -82,7 +82,7 @@ pub(super) fn sched(ct: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), I
                     ),
                 ));
             }
-            d.sched.push(format!("sched {key}={set} {}", policy(e, notes)?));
+            d.sched.push((format!("sched {key}={set}"), policy(e, notes)?));
         }
     }
     Ok(())
