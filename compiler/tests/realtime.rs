@@ -290,4 +290,14 @@ fn libvirts_scheduling_cases_import_as_libvirt_takes_them() {
         "<emulatorsched scheduler='idle'/><emulatorsched scheduler='idle'/></cputune>",
     );
     assert!(import(&two).unwrap_err().contains("<emulatorsched> is given twice"));
+    // I/O threads numbered by <iothreadids> are not read: refused as vnumac's limit, not libvirt's.
+    let ids = IOTHREADSCHED.replace(
+        "<iothreads>4</iothreads>",
+        "<iothreadids><iothread id='1'/></iothreadids>",
+    );
+    let e = import(&ids).unwrap_err();
+    assert!(
+        e.contains("not <iothreadids>") && !e.contains("libvirt rejects it"),
+        "{e}"
+    );
 }
