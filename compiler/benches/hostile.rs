@@ -30,7 +30,12 @@
 //! - `word-16m`, `nuls-16m`, `string-16m`: one token at the 16 MiB input cap (a word, NULs,
 //!   an unterminated string), checked and rendered;
 //! - `import-vcpus-max`: a domain of 4,294,967,295 vCPUs and one cell (176 bytes), refused;
-//! - `import-disks-5k`: a domain with 5,000 virtio disks, each given its own root port.
+//! - `import-disks-5k`: a domain with 5,000 virtio disks, each given its own root port;
+//! - `realtime-fleet-2500`: a guest of 255 real-time vCPUs pinned one to a CPU, beside 2,000
+//!   guests floating over the host's nodes and 500 not pinned at all (W0509, W0510: the sweep
+//!   over every guest's CPU runs), checked and rendered;
+//! - `sched-lines-40k`: 40,000 `sched` lines over the same 288 vCPUs, each after the first
+//!   overlapping it (E0344), checked and rendered.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -77,6 +82,8 @@ const SCENARIOS: &[&str] = &[
     "string-16m",
     "import-vcpus-max",
     "import-disks-5k",
+    "realtime-fleet-2500",
+    "sched-lines-40k",
 ];
 
 const WIDE: &str = "0-1048575";
@@ -239,6 +246,35 @@ fn pins_shared(guests: usize) -> String {
     text
 }
 
+fn realtime_fleet(guests: usize) -> String {
+    let mut text = String::from("host h {\n  smt adjacent\n");
+    for n in 0..4 {
+        let _ = writeln!(text, "  node {n} cpus={}-{} memory=1TiB", n * 64, n * 64 + 63);
+    }
+    text.push_str("}\nguest rt on=h {\n  machine pc\n  memory 64GiB\n  vcpus 255\n");
+    for v in 0..255 {
+        let _ = writeln!(text, "  pin vcpus={v} cpus={}", v + 1);
+    }
+    text.push_str("  emulator cpus=0\n  sched vcpus=0-254 policy=fifo priority=1\n}\n");
+    for i in 0..guests {
+        let pin = if i < guests * 4 / 5 {
+            format!("  pin vcpus=0-1 node={} shared=true\n", i % 4)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(text, "guest g{i} on=h {{\n  memory 1GiB\n  vcpus 2\n{pin}}}");
+    }
+    text
+}
+
+fn sched_lines(n: usize) -> String {
+    let mut text = String::from("guest g {\n  memory 1GiB\n  vcpus 288\n");
+    for i in 0..n {
+        let _ = writeln!(text, "  sched vcpus=0-287 policy=rr priority={}", i % 99 + 1);
+    }
+    text + "}\n"
+}
+
 fn cpu_features(n: usize) -> String {
     let list: Vec<String> = (0..n).map(|i| format!("f{i}")).collect();
     format!(
@@ -283,7 +319,7 @@ fn run(name: &str, input: &str) -> usize {
             .message
             .len(),
         "probe-l3-1k" => vnumac::host::sysfs::probe("h", Path::new(input)).unwrap().0.l3.len(),
-        "pins-shared-1000" | "pins-shared-2000" => check_and_render(input),
+        "pins-shared-1000" | "pins-shared-2000" | "realtime-fleet-2500" | "sched-lines-40k" => check_and_render(input),
         "cells-20k" | "cpu-features-9k" => check_only(input),
         "fmt-250k" => vnumac::fmt::format(input).unwrap().len(),
         "import-attrs-200k" | "import-elems-200k" | "import-disks-5k" => {
@@ -352,6 +388,8 @@ fn scenario(name: &str) {
              <cpu><numa><cell id='0' cpus='0' memory='4' unit='GiB'/></numa></cpu></domain>"
             .to_string(),
         "import-disks-5k" => disks(5_000),
+        "realtime-fleet-2500" => realtime_fleet(2_500),
+        "sched-lines-40k" => sched_lines(40_000),
         other => panic!("unknown scenario {other}"),
     };
     let mut times = Vec::new();

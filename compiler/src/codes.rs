@@ -74,6 +74,15 @@ pub const HMAT_VALUE: &str = "vnuma::E0341";
 pub const HMAT_SPREAD: &str = "vnuma::E0342";
 pub const HMAT_CACHE: &str = "vnuma::E0343";
 
+// How the host schedules a guest's threads (`sched`).
+pub const SCHED_OVERLAP: &str = "vnuma::E0344";
+pub const SCHED_THREADS: &str = "vnuma::E0345";
+pub const SCHED_PRIORITY: &str = "vnuma::E0346";
+pub const REALTIME_NOT_ALONE: &str = "vnuma::W0509";
+pub const REALTIME_NEIGHBOUR: &str = "vnuma::W0510";
+pub const REALTIME_UNLOCKED: &str = "vnuma::W0511";
+pub const REALTIME_NO_HUGEPAGES: &str = "vnuma::W0512";
+
 pub const UNKNOWN_HOST: &str = "vnuma::E0401";
 pub const HOST_NEEDED: &str = "vnuma::E0402";
 pub const HOST_NODE: &str = "vnuma::E0403";
@@ -346,6 +355,34 @@ pub const ALL: &[(&str, &str)] = &[
     (
         CPU_OPTION,
         "a CPU feature given twice, or `migratable=` on a mode that does not take it",
+    ),
+    (
+        SCHED_OVERLAP,
+        "two `sched` statements set the same vCPU, I/O thread or emulator threads",
+    ),
+    (
+        SCHED_THREADS,
+        "a `sched` that names no threads, more than one kind, or I/O threads the guest does not have",
+    ),
+    (
+        SCHED_PRIORITY,
+        "a `sched` priority Linux or libvirt refuses: none or outside 1-99 for `fifo`/`rr`, any for `batch`/`idle`",
+    ),
+    (
+        REALTIME_NOT_ALONE,
+        "warning: a real-time vCPU without a host CPU of its own (not pinned, pinned to several, or sharing one)",
+    ),
+    (
+        REALTIME_NEIGHBOUR,
+        "warning: another thread may run on a real-time vCPU's host CPU or its SMT sibling",
+    ),
+    (
+        REALTIME_UNLOCKED,
+        "warning: real-time vCPUs on memory that is not locked",
+    ),
+    (
+        REALTIME_NO_HUGEPAGES,
+        "warning: real-time vCPUs on memory in ordinary pages, not hugepages",
     ),
     (XML_TEXT, "a character XML 1.0 cannot carry, or a line break in a path"),
     (RELATIVE_PATH, "a disk or NVDIMM path that is not absolute"),

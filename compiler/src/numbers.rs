@@ -119,6 +119,11 @@ pub const IOTHREADS: Rule = Rule {
 };
 /// `<iothreadpin iothread>`: never 0.
 pub const IOTHREAD_ID: Rule = prop_uint(Base::Decimal, 1, U32);
+/// `<vcpusched priority>`, and that of `<iothreadsched>` and `<emulatorsched>`, for `fifo`
+/// and `rr`: `virStrToLong_i` in base 10, any int. Linux refuses a real-time priority
+/// outside 1 to 99 when libvirt starts the guest, which the importer reports; a negative
+/// one reads as no number here.
+pub const SCHED_PRIORITY: Rule = prop_int(Base::Decimal, 0, I32);
 /// `<maxMemory slots>`: an empty value is none (which libvirt 9.0 then refuses).
 pub const SLOTS: Rule = Rule {
     empty_absent: true,

@@ -111,6 +111,58 @@ fn cases() -> Vec<(&'static str, &'static str, String)> {
             host(" free=2GiB") + &guest("g", CELL_ON_1, NEAR),
         ),
     ]
+    .into_iter()
+    .chain(realtime_cases())
+    .collect()
+}
+
+/// The real-time warnings, on the same host with SMT pairs and hugepages.
+fn realtime_cases() -> Vec<(&'static str, &'static str, String)> {
+    let h = host("").replace(
+        "  pci ",
+        "  smt adjacent\n  hugepages node=1 size=2MiB count=4096\n  pci ",
+    );
+    let rt = |memory: &str, pins: &str| {
+        guest(
+            "g",
+            &format!(
+                "  memory 4GiB{memory}\n  vcpus 2\n  numa {{\n    cell 0 cpus=0-1 memory=4GiB host-node=1\n  }}\n\
+                 {pins}\n  sched vcpus=0-1 policy=fifo priority=1"
+            ),
+            NEAR,
+        )
+    };
+    let alone = "  pin vcpus=0 cpus=10\n  pin vcpus=1 cpus=12\n  emulator cpus=14";
+    vec![
+        (
+            "W0509",
+            "a real-time vCPU pinned to a whole core",
+            h.clone()
+                + &rt(
+                    " locked=true hugepages=2MiB",
+                    "  pin vcpus=0 cpus=10-11\n  pin vcpus=1 cpus=12\n  emulator cpus=14",
+                ),
+        ),
+        (
+            "W0510",
+            "the emulator threads on a real-time vCPU's sibling",
+            h.clone()
+                + &rt(
+                    " locked=true hugepages=2MiB",
+                    "  pin vcpus=0 cpus=10\n  pin vcpus=1 cpus=12\n  emulator cpus=11",
+                ),
+        ),
+        (
+            "W0511",
+            "real-time vCPUs on memory that is not locked",
+            h.clone() + &rt(" hugepages=2MiB", alone),
+        ),
+        (
+            "W0512",
+            "real-time vCPUs on memory in ordinary pages",
+            h.clone() + &rt(" locked=true", alone),
+        ),
+    ]
 }
 
 /// Every device of [`guest`]'s block is in the XML, the QEMU line and the JSON model.

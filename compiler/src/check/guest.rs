@@ -15,6 +15,7 @@ use super::memdev::MemoryDevices;
 use super::memory::Memory;
 use super::pins::Pins;
 use super::platform::Platform;
+use super::sched::Sched;
 use super::vcpus::Vcpus;
 use super::vnuma::{GuestFacts, PlaceState};
 use crate::diagnostics::Diagnostic;
@@ -57,6 +58,7 @@ pub fn check_guest(
     super::pages::cell_pages(&mut cells, memory.hugepage_kib, &mut cx);
     let mut topology = super::topology::check(body.find("topology"), &vcpus, &cells, &mut cx);
     let mut pinning = super::pins::check(&body, vcpus.count, &cells, &mut cx);
+    let sched = super::sched::check(&body, vcpus.count, pinning.iothreads, &mut cx);
     // Whole-guest memory policy, and how it agrees with the cells' own.
     let memory_binding = super::policy::check(body.find("memory-policy"), &cells, stmt.span(), &mut cx);
 
@@ -72,6 +74,7 @@ pub fn check_guest(
     let placement = super::vnuma::check(&body, &facts, place_state, sound, &mut cx);
     let placed = placement.is_some();
     let emulator_node = placement.and_then(|p| p.apply(&mut cells, &mut pinning, &mut topology));
+    super::sched::memory_warnings(&sched, &memory, &cells, memory_span, &mut cx);
 
     // Memory hotplug and devices, on the final cells; then what the guest claims of its host.
     let mut claims = Claims::new(&name);
@@ -107,6 +110,7 @@ pub fn check_guest(
             cells,
             pinning,
             memory_binding,
+            sched,
             mem,
             device_set,
             spans,
@@ -131,6 +135,7 @@ struct Parts {
     cells: Cells,
     pinning: Pins,
     memory_binding: Option<MemBinding>,
+    sched: Sched,
     mem: MemoryDevices,
     device_set: Option<DeviceSet>,
     spans: GuestSpans,
@@ -147,10 +152,12 @@ impl Parts {
             cells,
             pinning,
             memory_binding,
+            sched,
             mem,
             device_set,
-            spans,
+            mut spans,
         } = self;
+        spans.sched = sched.spans;
         let mut g = Guest {
             name,
             domain_type: platform.domain_type,
@@ -173,6 +180,7 @@ impl Parts {
             iothreads: pinning.iothreads,
             iothread_pin: pinning.iothread_pin,
             memory_binding,
+            sched: sched.list,
             vcpu_states: Vec::new(),
             max_memory: mem.max,
             memory_devices: mem.devices,
@@ -234,5 +242,6 @@ fn spans(
         devices: device_set
             .map(|d| d.devices.iter().map(|x| named(&x.name)).collect())
             .unwrap_or_default(),
+        sched: Vec::new(),
     }
 }

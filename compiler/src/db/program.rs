@@ -5,13 +5,16 @@ use super::guests::{guest_step, hand_ledger};
 use super::hosts::host;
 use super::inputs::{ItemKey, ItemKind, Program};
 use super::toplevel::{host_names, item_at, items};
+use crate::check::realtime::RtGuest;
 use crate::check::step::{self, GuestStep};
 use crate::check::{self, Checked, HostDef, fit, guest};
 use crate::diagnostics::{self, Diagnostic};
 use crate::host::HostProfile;
 use crate::place::topo::Ledger;
+use crate::sets::IdSet;
 use crate::source::SourceMap;
 use crate::span::FileId;
+use std::collections::HashMap;
 
 /// The checked model and every diagnostic of a program.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -111,6 +114,44 @@ fn fit_diagnostics(db: &dyn salsa::Database, program: Program, g: &Gathered<'_>,
     fit::check_fit(&loaded, &names, &g.claims, diags);
 }
 
+/// Real-time vCPUs across the program's guests, on the final model: the emulator threads of
+/// placed guests on the CPUs they get after every guest was placed.
+fn realtime_diagnostics(g: &Gathered<'_>, diags: &mut Vec<Diagnostic>) {
+    let built: Vec<(&GuestStep, FileId, u32)> = g.steps.iter().filter(|(s, ..)| s.guest.is_some()).copied().collect();
+    if !built
+        .iter()
+        .any(|(s, ..)| s.guest.as_ref().is_some_and(|g| !g.sched.is_empty()))
+    {
+        return;
+    }
+    // `Emulator::guest` counts the guests that were built, as `built` does.
+    let placed: HashMap<usize, IdSet> = g
+        .emulators
+        .iter()
+        .filter_map(|e| {
+            let host = g.hosts.get(e.host).copied().flatten()?;
+            let ledger = g.ledgers.get(e.host).copied().flatten()?;
+            let guest = built.get(e.guest)?.0.guest.as_ref()?;
+            Some((e.guest, check::emulator_pin(host, ledger, e, &guest.name)?.ok()?))
+        })
+        .collect();
+    let guests: Vec<RtGuest<'_>> = built
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &(step, file, at))| {
+            let guest = step.guest.as_ref()?;
+            Some(RtGuest {
+                guest,
+                host: step.host.map(|h| h as usize),
+                emulator: placed.get(&i).or(guest.emulator_pin.as_ref()),
+                file,
+                at,
+            })
+        })
+        .collect();
+    diags.extend(check::realtime::check(&guests, &g.hosts));
+}
+
 /// Every diagnostic of a program, sorted: what `vnumac check` reports. Semantics run on
 /// whatever parsed. Unlike [`check_program`] it copies no guest, so an editor's edit pays
 /// only for what changed.
@@ -128,6 +169,7 @@ pub fn program_diagnostics(db: &dyn salsa::Database, program: Program) -> Vec<Di
         }
     }
     fit_diagnostics(db, program, &g, &mut diags);
+    realtime_diagnostics(&g, &mut diags);
     diagnostics::sort(&mut diags);
     debug_assert!(
         diags
@@ -155,6 +197,7 @@ pub fn check_program(db: &dyn salsa::Database, program: Program) -> CheckResult 
     let mut diags = g.diagnostics.clone();
     check::place_emulators(&mut checked, &g.hosts, &g.ledgers, &g.emulators, &mut diags);
     fit_diagnostics(db, program, &g, &mut diags);
+    realtime_diagnostics(&g, &mut diags);
     checked.hosts = g.hosts.iter().map(|h| h.cloned()).collect();
     diagnostics::sort(&mut diags);
     debug_assert_eq!(&diags, program_diagnostics(db, program));

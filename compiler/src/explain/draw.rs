@@ -102,6 +102,14 @@ pub(super) fn emulator_mark(x: u32, y: u32) -> Element {
         .attr("stroke-width", "0.8")
 }
 
+/// The mark of a CPU a real-time vCPU has alone: a red corner at its top right.
+pub(super) fn realtime_mark(x: u32, y: u32) -> Element {
+    let right = x + CELL;
+    Element::new("polygon")
+        .attr("points", format!("{},{y} {right},{y} {right},{}", right - 5, y + 5))
+        .attr("fill", "#d62728")
+}
+
 /// A thin outline around each run of a node's cores that share an L3 domain (per row of
 /// `per_row` cores), titled with the domain; nothing for a host without L3 domains. `(left,
 /// top)` is where the first row's outline starts, `row_h` a row's height and `cell` a

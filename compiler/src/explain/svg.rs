@@ -1,13 +1,13 @@
 //! `vnumac explain --format svg`: the host as a picture.
 
 use super::draw::{
-    CELL, FONT, LEGEND_COL, PADDING, PALETTE, PER_ROW, TITLE_CHAR_W, emulator_mark, l3_outlines, label, sized_label,
-    swatch, text_box,
+    CELL, FONT, LEGEND_COL, PADDING, PALETTE, PER_ROW, TITLE_CHAR_W, emulator_mark, l3_outlines, label, realtime_mark,
+    sized_label, swatch, text_box,
 };
 use super::usage::{NodeUse, guests_on, node_use};
 use crate::check::Checked;
 use crate::host::{HostNode, HostProfile};
-use crate::ir::Guest;
+use crate::ir::{Guest, SchedThreads, VcpuSched};
 use crate::lower::xml::Element;
 use crate::sets::IdSet;
 use crate::units::human_kib;
@@ -23,6 +23,8 @@ struct CpuUse<'a> {
     floating: Vec<&'a str>,
     /// Guests whose emulator threads may run here.
     emulator: Vec<&'a str>,
+    /// The scheduling of the dedicated vCPU, when it is real-time (`fifo 1`).
+    realtime: Option<String>,
 }
 
 /// How a guest's vCPUs are placed, for the legend.
@@ -39,6 +41,18 @@ fn placement_summary(g: &Guest) -> String {
     let unpinned = (g.vcpus as usize).saturating_sub(g.pins.len());
     if unpinned > 0 {
         parts.push(format!("{unpinned} unpinned"));
+    }
+    let realtime: usize = g
+        .sched
+        .iter()
+        .filter(|s| s.policy.realtime())
+        .map(|s| match &s.threads {
+            SchedThreads::Vcpus(set) => set.len(),
+            _ => 0,
+        })
+        .sum();
+    if realtime > 0 {
+        parts.push(format!("{realtime} real-time"));
     }
     match (g.vcpus, parts.as_slice()) {
         (1, [one]) => format!("1 vCPU: {}", one.trim_start_matches("1 ")),
@@ -57,6 +71,7 @@ pub fn svg(checked: &Checked, only: Option<&str>) -> String {
         width: 2 * LEGEND_COL + 2 * PADDING + 12,
         names: checked.build.guests.iter().map(|g| g.name.as_str()).collect(),
         any_l3: false,
+        any_realtime: false,
     };
     let mut drawn: Vec<&Guest> = Vec::new();
     for (hi, h) in checked.hosts.iter().enumerate() {
@@ -91,6 +106,8 @@ struct Canvas<'a> {
     names: Vec<&'a str>,
     /// Some host drawn has L3 domains.
     any_l3: bool,
+    /// Some CPU drawn runs a real-time vCPU alone.
+    any_realtime: bool,
 }
 
 impl Canvas<'_> {
@@ -102,6 +119,7 @@ impl Canvas<'_> {
     fn host(&mut self, name: &str, host: &HostProfile, guests: &[&Guest]) {
         let uses = node_use(host, guests);
         let cpu_use = cpu_uses(guests);
+        self.any_realtime |= cpu_use.values().any(|u| u.realtime.is_some());
         let header = format!("host {name}");
         let (y, width) = (self.y, self.width);
         self.body
@@ -192,6 +210,14 @@ impl Canvas<'_> {
     fn cpu(&mut self, host: &HostProfile, cpu: u32, (x, y): (u32, u32), used: Option<&CpuUse>) {
         let mut title = format!("CPU {cpu}");
         let (fill, opacity) = match used {
+            Some(CpuUse {
+                dedicated: Some(g),
+                realtime: Some(s),
+                ..
+            }) => {
+                let _ = write!(title, ": a real-time vCPU ({s}) of {g}");
+                (self.colour(g), "1")
+            }
             Some(CpuUse { dedicated: Some(g), .. }) => {
                 let _ = write!(title, ": a vCPU of {g}");
                 (self.colour(g), "1")
@@ -223,6 +249,10 @@ impl Canvas<'_> {
             square = square.attr("fill-opacity", opacity);
         }
         self.body.push(square.child(Element::new("title").text(&title)));
+        if used.is_some_and(|u| u.dedicated.is_some() && u.realtime.is_some()) {
+            self.body
+                .push(realtime_mark(x, y).child(Element::new("title").text(&title)));
+        }
         if used.is_some_and(|u| !u.emulator.is_empty()) {
             self.body
                 .push(emulator_mark(x, y).child(Element::new("title").text(&title)));
@@ -248,6 +278,9 @@ impl Canvas<'_> {
             (swatch(0, 0, "#888888", "0.35"), "vCPUs float over these".to_owned()),
             (emulator_mark(0, 0), "emulator threads".to_owned()),
         ];
+        if self.any_realtime {
+            keys.push((realtime_mark(0, 0), "real-time vCPU (fifo or rr)".to_owned()));
+        }
         if self.any_l3 {
             keys.push((
                 Element::new("rect")
@@ -310,10 +343,14 @@ impl Canvas<'_> {
 fn cpu_uses<'a>(guests: &[&'a Guest]) -> HashMap<u32, CpuUse<'a>> {
     let mut cpu_use: HashMap<u32, CpuUse> = HashMap::new();
     for g in guests {
+        let sched = VcpuSched::new(&g.sched);
         for p in &g.pins {
             for cpu in p.cpus.iter() {
                 let u = cpu_use.entry(cpu).or_default();
                 if p.cpus.len() == 1 {
+                    if u.dedicated.is_none() {
+                        u.realtime = sched.get(p.vcpu).filter(|s| s.policy.realtime()).map(|s| s.describe());
+                    }
                     u.dedicated.get_or_insert(g.name.as_str());
                 } else if !u.floating.contains(&g.name.as_str()) {
                     u.floating.push(&g.name);

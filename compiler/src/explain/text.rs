@@ -3,7 +3,7 @@
 use super::usage::{guests_on, node_use};
 use crate::check::Checked;
 use crate::host::HostProfile;
-use crate::ir::{Guest, GuestCell};
+use crate::ir::{Guest, GuestCell, SchedThreads, ThreadSched, VcpuSched};
 use crate::sets::IdSet;
 use crate::units::human_kib;
 use std::collections::BTreeMap;
@@ -56,8 +56,9 @@ fn guest_text(out: &mut String, g: &Guest, host: Option<(&str, &HostProfile)>) {
         "  VCPU  CELL  HOST CPUS        NODE  SOCKET/CORE  AFFINITY (one mark per host node: {})",
         nodes.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" ")
     );
+    let sched = VcpuSched::new(&g.sched);
     for v in 0..g.vcpus {
-        vcpu_row(out, g, profile, v);
+        vcpu_row(out, g, profile, v, &sched);
     }
     if let Some(e) = &g.emulator_pin {
         let node = profile
@@ -65,6 +66,7 @@ fn guest_text(out: &mut String, g: &Guest, host: Option<(&str, &HostProfile)>) {
             .unwrap_or_else(|| "-".into());
         let _ = writeln!(out, "  emulator threads: host CPUs {e} (node {node})");
     }
+    thread_sched(out, g);
     let _ = writeln!(out);
     let l3 = profile.map(|p| p.l3_map()).unwrap_or_default();
     for c in &g.cells {
@@ -88,8 +90,30 @@ fn guest_text(out: &mut String, g: &Guest, host: Option<(&str, &HostProfile)>) {
     let _ = writeln!(out);
 }
 
-/// vCPU `v`: its cell, its host CPUs, their node and core, one mark per host node.
-fn vcpu_row(out: &mut String, g: &Guest, host: Option<&HostProfile>, v: u32) {
+/// How the emulator and I/O threads are scheduled, when a `sched` says.
+fn thread_sched(out: &mut String, g: &Guest) {
+    for s in &g.sched {
+        let what = match &s.threads {
+            SchedThreads::Vcpus(_) => continue,
+            SchedThreads::Emulator => "emulator threads".to_string(),
+            SchedThreads::IoThreads(ids) => format!("I/O threads {ids}"),
+        };
+        let _ = writeln!(out, "  {what} scheduled {}", sched_note(s));
+    }
+}
+
+/// `fifo 1, real-time` or `batch`.
+fn sched_note(s: &ThreadSched) -> String {
+    if s.policy.realtime() {
+        format!("{}, real-time", s.describe())
+    } else {
+        s.describe()
+    }
+}
+
+/// vCPU `v`: its cell, its host CPUs, their node and core, one mark per host node, and its
+/// scheduling when a `sched` sets it.
+fn vcpu_row(out: &mut String, g: &Guest, host: Option<&HostProfile>, v: u32, sched: &VcpuSched<'_>) {
     let cell = g
         .cells
         .iter()
@@ -120,7 +144,15 @@ fn vcpu_row(out: &mut String, g: &Guest, host: Option<&HostProfile>, v: u32) {
         (Some(p), None) => (p.to_string(), "-".into(), "-".into(), String::new()),
         _ => ("(any)".into(), "-".into(), "-".into(), String::new()),
     };
-    let _ = writeln!(out, "  {v:>4}  {cell:>4}  {cpus:<15}  {node:>4}  {core:>11}  {marks}");
+    let row = format!("  {v:>4}  {cell:>4}  {cpus:<15}  {node:>4}  {core:>11}  {marks}");
+    match sched.get(v) {
+        Some(s) => {
+            let _ = writeln!(out, "{row}  [{}]", sched_note(s));
+        }
+        None => {
+            let _ = writeln!(out, "{row}");
+        }
+    }
 }
 
 /// What a cell's line adds: CPUs on nodes without memory, dedicated vCPUs over several L3

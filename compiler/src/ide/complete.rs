@@ -136,11 +136,10 @@ fn statements(here: &Here<'_>, out: &mut Found) {
         if present && !s.repeatable {
             continue;
         }
-        let args: Vec<&str> = s.args.iter().map(|(n, _)| *n).collect();
         out.push(
             s.keyword.to_string(),
             CompletionKind::Statement,
-            Some(format!("{} {}", s.keyword, args.join(" ")).trim_end().to_string()),
+            Some(format!("{} {}", s.keyword, s.usage()).trim_end().to_string()),
             Some(s.doc.to_string()),
         );
     }

@@ -73,8 +73,7 @@ pub fn hover(db: &dyn salsa::Database, program: Program, file: SourceFile, offse
 }
 
 fn statement_doc(md: &mut String, spec: &StmtSpec) {
-    let args: Vec<&str> = spec.args.iter().map(|(n, _)| *n).collect();
-    let _ = writeln!(md, "{}", format!("**{}** {}", spec.keyword, args.join(" ")).trim_end());
+    let _ = writeln!(md, "{}", format!("**{}** {}", spec.keyword, spec.usage()).trim_end());
     let _ = writeln!(md, "\n{}", spec.doc);
     if !spec.props.is_empty() {
         md.push('\n');
@@ -136,6 +135,24 @@ fn facts(db: &dyn salsa::Database, program: Program, stmt: &Statement, r: &Resol
                 .unwrap_or_default();
             for p in g.pins.iter().filter(|p| vcpus.contains(p.vcpu)) {
                 let _ = writeln!(md, "- vCPU {} → {}", p.vcpu, cpus_facts(&h.profile, &p.cpus));
+            }
+        }
+        ("sched", Some(g), Some(h)) => {
+            // Where the vCPUs it sets run: a real-time vCPU needs a host CPU of its own.
+            let vcpus = stmt
+                .prop("vcpus")
+                .and_then(|p| IdSet::parse(&p.value.text).ok())
+                .unwrap_or_default();
+            let mut pins = g.pins.iter().filter(|p| vcpus.contains(p.vcpu)).peekable();
+            for v in vcpus.iter().take_while(|v| *v < g.vcpus) {
+                match pins.next_if(|p| p.vcpu == v) {
+                    Some(p) => {
+                        let _ = writeln!(md, "- vCPU {v} → {}", cpus_facts(&h.profile, &p.cpus));
+                    }
+                    None => {
+                        let _ = writeln!(md, "- vCPU {v} → not pinned: any host CPU");
+                    }
+                }
             }
         }
         ("node", _, Some(h)) if r.guest.is_none() => {

@@ -110,6 +110,29 @@ fn hover_on_a_host_reference_lists_its_nodes() {
     assert!(h.contains("| 1 | 4-7,12-15 | 16GiB |"), "{h}");
 }
 
+#[test]
+fn hover_and_completion_know_sched() {
+    let text = format!(
+        "{HOST}guest g on=h {{\n  vcpus 2\n  memory 4GiB\n  pin vcpus=0 cpus=1\n  sch$0ed vcpus=0-1 policy=fifo priority=1\n}}\n"
+    );
+    let h = hover_at(&text);
+    assert!(h.starts_with("**sched** [emulator]"), "{h}");
+    assert!(h.contains("`priority=`"), "{h}");
+    assert!(h.contains("vCPU 0 → CPU 1 (core 1 of socket 0, node 0)"), "{h}");
+    assert!(h.contains("vCPU 1 → not pinned: any host CPU"), "{h}");
+    let h = hover_at("guest g {\n  vcpus 2\n  memory 4GiB\n  sched vcpus=0 policy=fifo prio$0rity=1\n}\n");
+    assert!(h.contains("1 (lowest) to 99"), "{h}");
+    let l = labels("guest g {\n  vcpus 2\n  sched vcpus=0 policy=$0\n}\n");
+    assert_eq!(l, vec!["fifo", "rr", "batch", "idle"]);
+    let l = labels("guest g {\n  vcpus 2\n  sched $0\n}\n");
+    for want in ["emulator", "vcpus=", "iothreads=", "policy=", "priority="] {
+        assert!(l.contains(&want.to_string()), "{want}: {l:?}");
+    }
+    // `sched` repeats: still offered after one.
+    let l = labels("guest g {\n  vcpus 2\n  sched emulator policy=idle\n  $0\n}\n");
+    assert!(l.contains(&"sched".to_string()), "{l:?}");
+}
+
 fn labels(text: &str) -> Vec<String> {
     let (ws, p, f, at) = fixture(text);
     completions(&ws.db, p, f, at).into_iter().map(|c| c.label).collect()

@@ -41,6 +41,8 @@ pub(super) struct Draft {
     pub emulator: Option<IdSet>,
     /// `iothreads N` and the CPUs every one of them is pinned to.
     pub iothreads: Option<(u32, Option<IdSet>)>,
+    /// `sched` lines: what they set (`sched vcpus=0-3`) and the policy (`policy=fifo priority=1`).
+    pub sched: Vec<(String, String)>,
     /// The mode and the nodeset; no nodeset for `placement='auto'`.
     pub memory_policy: Option<(String, Option<IdSet>)>,
     /// `dimm` / `nvdimm` lines, and their total size.

@@ -64,7 +64,18 @@ fn iothreads(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), Import
 pub(super) fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
     let mut pinned: BTreeMap<u32, IdSet> = BTreeMap::new();
     if let Some(ct) = root.child("cputune") {
-        drop_unknown_children(ct, &["vcpupin", "emulatorpin", "iothreadpin"], notes);
+        drop_unknown_children(
+            ct,
+            &[
+                "vcpupin",
+                "emulatorpin",
+                "iothreadpin",
+                "vcpusched",
+                "iothreadsched",
+                "emulatorsched",
+            ],
+            notes,
+        );
         for p in ct.all("vcpupin") {
             let (Some(v), Some(set)) = (attr_u32(p, "vcpu", &DECIMAL_ID)?, p.attr("cpuset")) else {
                 return Err(error_at(p.at, "<vcpupin> needs `vcpu` and `cpuset`"));
@@ -86,6 +97,9 @@ pub(super) fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
         }
     }
     iothreads(root, d, notes)?;
+    if let Some(ct) = root.child("cputune") {
+        super::sched::sched(ct, root.child("iothreadids").is_some(), d, notes)?;
+    }
     // `<vcpu cpuset>` is the default for vCPUs without a <vcpupin>, and for the emulator.
     if let Some(v) = root.child("vcpu")
         && let Some(s) = v.attr("cpuset")

@@ -137,7 +137,8 @@ fn numa(d: &Draft, out: &mut String) {
     out.push_str("  }\n");
 }
 
-/// `pin` lines with their CPU column aligned, `emulator`, `iothreads`, `memory-policy`.
+/// `pin` lines with their CPU column aligned, `emulator`, `iothreads`, `sched` lines with
+/// their policy column aligned, `memory-policy`.
 fn tuning(d: &Draft, out: &mut String) {
     let heads: Vec<String> = d.pins.iter().map(|(v, _)| format!("pin vcpus={v}")).collect();
     let width = heads.iter().map(String::len).max().unwrap_or(0);
@@ -151,6 +152,10 @@ fn tuning(d: &Draft, out: &mut String) {
         Some((n, Some(cpus))) => out.push_str(&format!("  iothreads {n} cpus={cpus}\n")),
         Some((n, None)) => out.push_str(&format!("  iothreads {n}\n")),
         None => {}
+    }
+    let width = d.sched.iter().map(|(head, _)| head.len()).max().unwrap_or(0);
+    for (head, policy) in &d.sched {
+        out.push_str(&format!("  {head:width$} {policy}\n"));
     }
     match &d.memory_policy {
         Some((mode, Some(set))) => out.push_str(&format!("  memory-policy mode={mode} nodeset={set}\n")),

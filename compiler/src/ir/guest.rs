@@ -4,6 +4,7 @@ use super::cells::{GuestCell, Hmat};
 use super::devices::{Controller, Device};
 use super::machine::{CpuMode, CpuOptions, DomainType, MachineFamily, Topology, VcpuPin, VcpuState};
 use super::memory::{MaxMemory, MemBinding, MemoryBacking, MemoryDevice};
+use super::sched::ThreadSched;
 use crate::sets::IdSet;
 use crate::span::Span;
 
@@ -40,6 +41,8 @@ pub struct Guest {
     pub iothread_pin: Option<IdSet>,
     /// Whole-guest `<numatune><memory>`.
     pub memory_binding: Option<MemBinding>,
+    /// `<vcpusched>`, `<iothreadsched>` and `<emulatorsched>`, in the order written.
+    pub sched: Vec<ThreadSched>,
     /// The `<vcpus>` list when vCPUs are hotpluggable; empty otherwise.
     pub vcpu_states: Vec<VcpuState>,
     pub max_memory: Option<MaxMemory>,
@@ -77,6 +80,8 @@ pub struct GuestSpans {
     pub controllers: Vec<Span>,
     /// One per device.
     pub devices: Vec<Span>,
+    /// One per `sched` statement, parallel to `Guest::sched`.
+    pub sched: Vec<Span>,
 }
 
 impl GuestSpans {
@@ -101,6 +106,7 @@ impl GuestSpans {
             .chain(&mut self.memory_devices)
             .chain(&mut self.controllers)
             .chain(&mut self.devices)
+            .chain(&mut self.sched)
         {
             *s = s.relocate(file, at);
         }
@@ -132,6 +138,7 @@ impl Default for Guest {
             iothreads: 0,
             iothread_pin: None,
             memory_binding: None,
+            sched: Vec::new(),
             vcpu_states: Vec::new(),
             max_memory: None,
             memory_devices: Vec::new(),

@@ -6,9 +6,11 @@ mod devices;
 mod guest;
 mod machine;
 mod memory;
+mod sched;
 
 pub use cells::*;
 pub use devices::*;
 pub use guest::*;
 pub use machine::*;
 pub use memory::*;
+pub use sched::*;

@@ -88,3 +88,22 @@ pub struct StmtSpec {
     pub repeatable: bool,
     pub doc: &'static str,
 }
+
+impl StmtSpec {
+    /// The arguments as written in a synopsis: `N`, or `[emulator]` for an optional one.
+    pub fn usage(&self) -> String {
+        let last = self.args.len().saturating_sub(1);
+        self.args
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| {
+                if self.optional_last && i == last {
+                    format!("[{name}]")
+                } else {
+                    (*name).to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}

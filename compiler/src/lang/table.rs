@@ -21,6 +21,8 @@ const fn req(key: &'static str, kind: Kind, doc: &'static str) -> PropSpec {
 }
 
 pub const POLICIES: &[&str] = &["strict", "preferred", "interleave", "restrictive"];
+/// Linux scheduling policies libvirt sets on a guest's threads.
+pub const SCHED_POLICIES: &[&str] = &["fifo", "rr", "batch", "idle"];
 const DISTRIBUTIONS: &[&str] = &["contiguous", "siblings", "round-robin", "interleave"];
 
 macro_rules! stmt {
@@ -116,6 +118,14 @@ pub const SCHEMA: &[StmtSpec] = &[
         p("node", Kind::Int, "A host node whose CPUs the I/O threads run on.")
     ], block None, repeat false,
         "QEMU I/O threads (`<iothreads>`, `-object iothread`), optionally pinned."),
+    // How the host schedules the guest's threads.
+    stmt!("sched" in Guest, args ["emulator": Kind::OneOf(&["emulator"])] opt true, props [
+        p("vcpus", Kind::Set, "The vCPUs it sets (`<vcpusched vcpus>`)."),
+        p("iothreads", Kind::Set, "The I/O threads it sets, from 1 (`<iothreadsched iothreads>`)."),
+        req("policy", Kind::OneOf(SCHED_POLICIES), "The Linux scheduling policy: `fifo` and `rr` are real-time and take a priority; `batch` and `idle` take none."),
+        p("priority", Kind::Int, "The real-time priority, 1 (lowest) to 99, for `fifo` and `rr`.")
+    ], block None, repeat true,
+        "How the host schedules vCPUs, I/O threads or (`sched emulator`) the emulator threads (`<vcpusched>`, `<iothreadsched>`, `<emulatorsched>`)."),
     stmt!("memory-policy" in Guest, args [], props [
         req("mode", Kind::OneOf(POLICIES), "The memory policy."),
         p("nodeset", Kind::Set, "Host nodes; required unless `placement=auto`."),

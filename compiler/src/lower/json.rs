@@ -59,6 +59,13 @@ pub fn guest_json(g: &Guest) -> Value {
         "emulator_pin": g.emulator_pin.as_ref().map(|s| s.to_string()),
         "iothreads": g.iothreads,
         "iothread_pin": g.iothread_pin.as_ref().map(|s| s.to_string()),
+        "sched": g.sched.iter().map(|s| json!({
+            "vcpus": match &s.threads { SchedThreads::Vcpus(v) => Some(v.to_string()), _ => None },
+            "iothreads": match &s.threads { SchedThreads::IoThreads(v) => Some(v.to_string()), _ => None },
+            "emulator": s.threads == SchedThreads::Emulator,
+            "policy": s.policy.libvirt(),
+            "priority": s.priority,
+        })).collect::<Vec<_>>(),
         "memory_policy": g.memory_binding.as_ref().map(|b| json!({"mode": b.policy.libvirt(), "nodeset": b.nodes.to_string(), "placement": if b.auto { "auto" } else { "static" }})),
         "boot_vcpus": g.boot_vcpus(),
         "vcpu_states": g.vcpu_states.iter().map(|v| json!({

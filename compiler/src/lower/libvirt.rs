@@ -165,7 +165,33 @@ fn cputune(g: &Guest) -> Option<Element> {
             ct.push(Element::new("iothreadpin").attr("iothread", id).attr("cpuset", cpus));
         }
     }
+    sched(g, &mut ct);
     ct.has_children().then_some(ct)
+}
+
+/// `<emulatorsched>`, then `<vcpusched>`s and `<iothreadsched>`s in the order written, as
+/// libvirt formats them.
+fn sched(g: &Guest, ct: &mut Element) {
+    let with_policy = |e: Element, s: &ThreadSched| {
+        let e = e.attr("scheduler", s.policy.libvirt());
+        match s.priority {
+            Some(p) => e.attr("priority", p),
+            None => e,
+        }
+    };
+    for s in g.sched.iter().filter(|s| s.threads == SchedThreads::Emulator) {
+        ct.push(with_policy(Element::new("emulatorsched"), s));
+    }
+    for s in &g.sched {
+        if let SchedThreads::Vcpus(set) = &s.threads {
+            ct.push(with_policy(Element::new("vcpusched").attr("vcpus", set), s));
+        }
+    }
+    for s in &g.sched {
+        if let SchedThreads::IoThreads(set) = &s.threads {
+            ct.push(with_policy(Element::new("iothreadsched").attr("iothreads", set), s));
+        }
+    }
 }
 
 fn numatune(g: &Guest) -> Option<Element> {

@@ -33,6 +33,7 @@ pub fn cases() -> Vec<Case> {
         hmat_interconnects,
         memory_sizes,
         tuning,
+        sched,
     ]
     .iter()
     .flat_map(|group| group())

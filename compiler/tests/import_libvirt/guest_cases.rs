@@ -399,3 +399,81 @@ pub fn tuning() -> Vec<Case> {
         },
     ]
 }
+
+/// `<vcpusched>`, `<iothreadsched>` and `<emulatorsched>`: libvirt applies them when the
+/// guest starts, so they are not on the QEMU line; what each side refuses is compared.
+/// libvirt's parser takes a real-time priority of any int, which Linux refuses outside 1 to
+/// 99 when libvirt starts the guest: vnumac refuses those at import.
+pub fn sched() -> Vec<Case> {
+    let cputune = |inner: &str| {
+        flat(
+            GIB4,
+            VCPU4,
+            &format!("<iothreads>2</iothreads><cputune>{inner}</cputune>"),
+        )
+    };
+    const PRIORITY_RANGE: &str =
+        "Linux takes real-time priorities 1 to 99 and refuses this one when libvirt starts the guest";
+    vec![
+        Case {
+            name: "<vcpusched priority>",
+            xml: cputune("<vcpusched vcpus='0' scheduler='fifo' priority='@V@'/>"),
+            values: &[
+                "1", "01", "+1", " 1", "99", "1 ", "0x1", "", "x", "0", "100", "-0", "-1",
+            ],
+            probe: None,
+            vnumac_refuses: &[
+                ("0", PRIORITY_RANGE),
+                ("100", PRIORITY_RANGE),
+                ("-0", PRIORITY_RANGE),
+                ("-1", PRIORITY_RANGE),
+            ],
+        },
+        Case {
+            name: "<emulatorsched priority>",
+            xml: cputune("<emulatorsched scheduler='rr' priority='@V@'/>"),
+            values: &["2", "02", " 2", "2 ", "", "0"],
+            probe: None,
+            vnumac_refuses: &[("0", PRIORITY_RANGE)],
+        },
+        Case {
+            name: "<vcpusched scheduler>",
+            xml: cputune("<vcpusched vcpus='0-1' scheduler='@V@' priority='5'/>"),
+            values: &["fifo", "rr", "batch", "idle", "none", "FIFO", "other", ""],
+            probe: None,
+            vnumac_refuses: &[],
+        },
+        Case {
+            name: "<vcpusched vcpus>",
+            xml: cputune("<vcpusched vcpus='@V@' scheduler='fifo' priority='1'/>"),
+            values: &["0", "3", "0-3", " 1", "1,3", "4", "0-4", "0,^0", "x", ""],
+            probe: None,
+            vnumac_refuses: &[],
+        },
+        Case {
+            name: "<vcpusched vcpus> twice",
+            xml: cputune(
+                "<vcpusched vcpus='0-1' scheduler='fifo' priority='1'/><vcpusched vcpus='@V@' scheduler='rr' priority='2'/>",
+            ),
+            values: &["2", "2-3", "1", "0-3", "1-2"],
+            probe: None,
+            vnumac_refuses: &[],
+        },
+        Case {
+            name: "<iothreadsched iothreads>",
+            xml: cputune("<iothreadsched iothreads='@V@' scheduler='batch'/>"),
+            values: &["1", "2", "1-2", "02", "0", "3", "1-3", "1,^1"],
+            probe: None,
+            vnumac_refuses: &[],
+        },
+        Case {
+            name: "<iothreadsched iothreads> twice",
+            xml: cputune(
+                "<iothreadsched iothreads='1' scheduler='idle'/><iothreadsched iothreads='@V@' scheduler='batch'/>",
+            ),
+            values: &["2", "1", "1-2"],
+            probe: None,
+            vnumac_refuses: &[],
+        },
+    ]
+}
