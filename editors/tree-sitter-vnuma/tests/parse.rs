@@ -6,6 +6,7 @@
 mod common;
 
 use common::{errors, files, parse, repo};
+use proptest::prelude::*;
 use vnumac::span::FileId;
 
 /// Whether vnumac's parser reports a syntax error (E0101) in `text`.
@@ -90,6 +91,7 @@ const REJECTED: &[&str] = &[
     "\"a\" b\n",
     "a = b\n",
     "a =b\n",
+    "a b =c\n",
     "a b= c\n",
     "a b=\n",
     "a b=",
@@ -126,11 +128,84 @@ fn both_parsers_accept_and_reject_the_same_texts() {
     }
 }
 
-proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+/// One of `options`, as a String.
+fn one_of(options: &'static [&'static str]) -> impl Strategy<Value = String> {
+    proptest::sample::select(options).prop_map(str::to_string)
+}
 
-    /// Short texts of the characters that matter to the grammar (and a few that do not):
-    /// tree-sitter has an error node exactly when vnumac reports a syntax error.
+/// A value, mostly well formed.
+fn value() -> impl Strategy<Value = String> {
+    one_of(&[
+        "a", "b-c", "4", "0x1f", "2GiB", "0-3,^2", "x.y", "é", "52:54:00:12:34:56", "\"s\"",
+        "\"\\\"# ;{}\"", "\"", "\"s", "\\", "",
+    ])
+}
+
+/// An argument or a property, mostly well formed: `=` with spaces around it, twice,
+/// or with nothing on a side now and then.
+fn item() -> impl Strategy<Value = String> {
+    let eq = prop_oneof![8 => Just("="), 1 => Just(" ="), 1 => Just("= "), 1 => Just("==")];
+    let key = one_of(&["a", "b-c", "d4", "4", "x.y", "\"s\"", ""]);
+    prop_oneof![
+        value(),
+        (key, eq, value()).prop_map(|(k, e, v)| format!("{k}{e}{v}")),
+    ]
+}
+
+/// What stands between two items: a space mostly, nothing or a comment now and then.
+fn gap() -> impl Strategy<Value = String> {
+    prop_oneof![6 => Just(" "), 1 => Just("\t"), 1 => Just(""), 1 => Just(" # c\n")]
+        .prop_map(str::to_string)
+}
+
+/// What ends a statement: a line end of any kind or `;` mostly.
+fn separator() -> impl Strategy<Value = String> {
+    one_of(&["\n", "\n", "\r\n", "\r", ";", "\n\n", " # c {\n", " ", ""])
+}
+
+/// A statement: a keyword (or not), items, and a block now and then.
+fn statement(block: BoxedStrategy<String>) -> impl Strategy<Value = String> {
+    let keyword = prop_oneof![
+        8 => Just("a"), 2 => Just("b-c"), 1 => Just("4"), 1 => Just("\"s\""), 1 => Just("}"),
+        1 => Just(""),
+    ];
+    let items = proptest::collection::vec((gap(), item()), 0..4)
+        .prop_map(|items| items.into_iter().map(|(g, i)| g + &i).collect::<String>());
+    let block = proptest::option::weighted(0.3, (gap(), block).prop_map(|(g, b)| g + &b));
+    (keyword, items, block).prop_map(|(k, i, b)| format!("{k}{i}{}", b.unwrap_or_default()))
+}
+
+/// Statements joined by separators, with blocks up to 3 deep.
+fn statements() -> impl Strategy<Value = String> {
+    let leaf = Just(String::new()).boxed();
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        let block = (separator(), inner, separator())
+            .prop_map(|(a, s, b)| format!("{{{a}{s}{b}}}"))
+            .boxed();
+        proptest::collection::vec((statement(block), separator()), 0..4)
+            .prop_map(|v| v.into_iter().map(|(s, sep)| s + &sep).collect::<String>())
+            .boxed()
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+
+    /// Texts made like files, with mistakes now and then: tree-sitter has an error node
+    /// exactly when vnumac reports a syntax error.
+    #[test]
+    fn both_parsers_agree_on_any_file(text in statements()) {
+        let tree = parse(&text);
+        proptest::prop_assert_eq!(
+            tree.root_node().has_error(),
+            pest_rejects(&text),
+            "{:?}: {}",
+            text,
+            tree.root_node().to_sexp()
+        );
+    }
+
+    /// The same for short texts of single characters.
     #[test]
     fn both_parsers_agree_on_any_text(text in "[ab4x_.=\" \\\\\n\r\t{};#^,-]{0,24}") {
         let tree = parse(&text);
