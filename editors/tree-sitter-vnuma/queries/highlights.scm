@@ -1,7 +1,8 @@
 ; Highlights for .vnuma, with the capture names of Neovim and the tree-sitter
 ; CLI. queries/helix/highlights.scm captures the same nodes with Helix's names
-; (a test holds them to each other). No two patterns capture the same node, so
-; the order of the patterns does not matter.
+; (a test holds them to each other). No two patterns give a node different
+; names, so which of two patterns wins (the first in older tree-sitter
+; highlighters, the last in Neovim and newer ones) does not matter.
 
 (comment) @comment
 
@@ -15,10 +16,10 @@
 
 ; The name a statement defines: `guest NAME`, `host NAME`, ...
 (statement
-  keyword: (keyword) @_definer
+  keyword: (keyword) @keyword
   .
   (word) @type
-  (#any-of? @_definer "guest" "host" "expander" "root-port" "nic" "disk"))
+  (#any-of? @keyword "guest" "host" "expander" "root-port" "nic" "disk"))
 
 (string) @string
 

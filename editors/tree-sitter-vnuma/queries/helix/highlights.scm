@@ -14,10 +14,10 @@
 
 ; The name a statement defines: `guest NAME`, `host NAME`, ...
 (statement
-  keyword: (keyword) @_definer
+  keyword: (keyword) @keyword
   .
   (word) @type
-  (#any-of? @_definer "guest" "host" "expander" "root-port" "nic" "disk"))
+  (#any-of? @keyword "guest" "host" "expander" "root-port" "nic" "disk"))
 
 (string) @string
 
