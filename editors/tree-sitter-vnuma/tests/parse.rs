@@ -239,3 +239,11 @@ fn the_parsers_differ_only_at_a_byte_order_mark_and_vnumacs_limits() {
         assert!(!parse(text).root_node().has_error());
     }
 }
+
+/// The parser is generated for ABI 14 (`tree-sitter generate --abi 14`): Neovim before
+/// 0.11 (Debian 12's 0.7.2 among them) and older Helix releases load no newer one.
+#[test]
+fn the_parser_is_abi_14() {
+    let language: tree_sitter::Language = tree_sitter_vnuma::LANGUAGE.into();
+    assert_eq!(language.abi_version(), 14);
+}
