@@ -42,7 +42,9 @@ fn cases(text: &str) -> Vec<Case> {
             i += 1;
         }
         i += 1;
-        let end = (i..lines.len()).find(|&j| is_rule(lines[j], '=')).unwrap_or(lines.len());
+        let end = (i..lines.len())
+            .find(|&j| is_rule(lines[j], '='))
+            .unwrap_or(lines.len());
         let body = &lines[i..end];
         let divider = (0..body.len())
             .filter(|&j| is_rule(body[j], '-'))
@@ -55,7 +57,12 @@ fn cases(text: &str) -> Vec<Case> {
         }
         let expected = normalize(&body[divider + 1..].concat());
         if !skip {
-            out.push(Case { name, error, input, expected });
+            out.push(Case {
+                name,
+                error,
+                input,
+                expected,
+            });
         }
         i = end;
     }
@@ -65,7 +72,11 @@ fn cases(text: &str) -> Vec<Case> {
 /// The expected tree without `;` comment lines, its spaces collapsed.
 fn normalize(sexp: &str) -> String {
     let text: Vec<&str> = sexp.lines().filter(|l| !l.trim_start().starts_with(';')).collect();
-    text.join(" ").split_whitespace().collect::<Vec<_>>().join(" ").replace(" )", ")")
+    text.join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(" )", ")")
 }
 
 /// `sexp` without its field names (` key: (` becomes ` (`).
@@ -124,15 +135,15 @@ fn the_corpus_reader_reads_cases_as_the_cli_does() {
     let text = "===\nfirst\n:error\n===\n\na b\n\n---\n\n===\nsecond\n===\na\r\n---\n---------\n; a note\n(source_file\n  (statement\n    keyword: (keyword)))\n";
     let c = cases(text);
     assert_eq!(c.len(), 2);
-    assert_eq!((c[0].name.as_str(), c[0].error, c[0].input.as_str()), ("first", true, "\na b\n"));
+    assert_eq!(
+        (c[0].name.as_str(), c[0].error, c[0].input.as_str()),
+        ("first", true, "\na b\n")
+    );
     assert_eq!(c[0].expected, "");
     // The longest line of dashes divides; the input loses one line end.
     assert_eq!((c[1].name.as_str(), c[1].input.as_str()), ("second", "a\r\n---"));
     assert_eq!(c[1].expected, "(source_file (statement keyword: (keyword)))");
     assert!(has_fields(&c[1].expected));
     assert_eq!(strip_fields(&c[1].expected), "(source_file (statement (keyword)))");
-    assert_eq!(
-        strip_fields("(a b: (c) d: (MISSING \"}\"))"),
-        "(a (c) (MISSING \"}\"))"
-    );
+    assert_eq!(strip_fields("(a b: (c) d: (MISSING \"}\"))"), "(a (c) (MISSING \"}\"))");
 }

@@ -88,7 +88,10 @@ fn neovim(file: &Path) -> Option<Value> {
         .arg("60")
         .arg("nvim")
         .args(["--headless", "--clean", "-c"])
-        .arg(format!("luafile {}", repo().join("editors/nvim/treesitter.lua").display()))
+        .arg(format!(
+            "luafile {}",
+            repo().join("editors/nvim/treesitter.lua").display()
+        ))
         .arg(file)
         .env("PARSER", &so)
         .env("QUERIES", dir.join("rtp"))
@@ -127,7 +130,10 @@ fn neovim_parses_and_highlights_with_the_grammar() {
     // `true` is a boolean and not also a constant: Neovim applies `#not-any-of?`.
     assert!(!highlights.contains(&(30, 22, 30, 26, "constant".to_string())));
     assert_eq!(highlights, crate_captures(tree_sitter_vnuma::HIGHLIGHTS_QUERY, &text));
-    assert_eq!(reported(&r["folds"]), crate_captures(tree_sitter_vnuma::FOLDS_QUERY, &text));
+    assert_eq!(
+        reported(&r["folds"]),
+        crate_captures(tree_sitter_vnuma::FOLDS_QUERY, &text)
+    );
     assert_eq!(reported(&r["folds"]).len(), 2);
     assert_eq!(
         reported(&r["indents"]),

@@ -136,8 +136,21 @@ fn one_of(options: &'static [&'static str]) -> impl Strategy<Value = String> {
 /// A value, mostly well formed.
 fn value() -> impl Strategy<Value = String> {
     one_of(&[
-        "a", "b-c", "4", "0x1f", "2GiB", "0-3,^2", "x.y", "é", "52:54:00:12:34:56", "\"s\"",
-        "\"\\\"# ;{}\"", "\"", "\"s", "\\", "",
+        "a",
+        "b-c",
+        "4",
+        "0x1f",
+        "2GiB",
+        "0-3,^2",
+        "x.y",
+        "é",
+        "52:54:00:12:34:56",
+        "\"s\"",
+        "\"\\\"# ;{}\"",
+        "\"",
+        "\"s",
+        "\\",
+        "",
     ])
 }
 
@@ -146,16 +159,12 @@ fn value() -> impl Strategy<Value = String> {
 fn item() -> impl Strategy<Value = String> {
     let eq = prop_oneof![8 => Just("="), 1 => Just(" ="), 1 => Just("= "), 1 => Just("==")];
     let key = one_of(&["a", "b-c", "d4", "4", "x.y", "\"s\"", ""]);
-    prop_oneof![
-        value(),
-        (key, eq, value()).prop_map(|(k, e, v)| format!("{k}{e}{v}")),
-    ]
+    prop_oneof![value(), (key, eq, value()).prop_map(|(k, e, v)| format!("{k}{e}{v}")),]
 }
 
 /// What stands between two items: a space mostly, nothing or a comment now and then.
 fn gap() -> impl Strategy<Value = String> {
-    prop_oneof![6 => Just(" "), 1 => Just("\t"), 1 => Just(""), 1 => Just(" # c\n")]
-        .prop_map(str::to_string)
+    prop_oneof![6 => Just(" "), 1 => Just("\t"), 1 => Just(""), 1 => Just(" # c\n")].prop_map(str::to_string)
 }
 
 /// What ends a statement: a line end of any kind or `;` mostly.

@@ -11,13 +11,22 @@ use std::collections::{BTreeMap, BTreeSet};
 use tree_sitter::{Query, QueryCursor, StreamingIterator};
 use tree_sitter_vnuma as vnuma;
 
+/// A node's range: start row and column, end row and column.
+type Range = (usize, usize, usize, usize);
+
+/// Captures: a node's range and the capture's name.
+type Captures = BTreeSet<(Range, String)>;
+
+/// Byte ranges.
+type Spans = BTreeSet<(usize, usize)>;
+
 fn query(source: &str) -> Query {
     Query::new(&vnuma::LANGUAGE.into(), source).unwrap()
 }
 
 /// Every capture of `source` on `text` whose name does not start with `_`, predicates
 /// applied: `((row, start column, end row, end column), name)`, sorted, each once.
-fn captures(source: &str, text: &str) -> BTreeSet<((usize, usize, usize, usize), String)> {
+fn captures(source: &str, text: &str) -> Captures {
     let query = query(source);
     let tree = parse(text);
     let mut cursor = QueryCursor::new();
@@ -69,7 +78,11 @@ fn assertions(text: &str) -> Vec<Assertion> {
         let name = name.trim();
         assert!(!name.starts_with('!'), "negative assertions are not read here: {line}");
         let row = code_row.unwrap_or_else(|| panic!("nothing above {line:?}"));
-        out.push(Assertion { row, columns, name: name.to_string() });
+        out.push(Assertion {
+            row,
+            columns,
+            name: name.to_string(),
+        });
     }
     out
 }
@@ -124,7 +137,10 @@ fn an_example_is_highlighted() {
             .unwrap_or_else(|| panic!("{needle:?} is not in the example"));
         let col = line.find(needle).unwrap() + offset;
         let want = (row, col, row, col + len);
-        caps.iter().filter(|(r, _)| *r == want).map(|(_, n)| n.clone()).collect()
+        caps.iter()
+            .filter(|(r, _)| *r == want)
+            .map(|(_, n)| n.clone())
+            .collect()
     };
     let host = "host epyc from=\"hosts/epyc-2s-nps4.caps.xml\"";
     assert_eq!(at(host, 0, 4), ["keyword"]);
@@ -146,7 +162,7 @@ fn an_example_is_highlighted() {
 }
 
 /// Every file of the repository and the tests, with the captures of `source`.
-fn everywhere(source: &str) -> Vec<(String, BTreeSet<((usize, usize, usize, usize), String)>)> {
+fn everywhere(source: &str) -> Vec<(String, Captures)> {
     let mut paths = files(&repo().join("examples"), ".vnuma");
     paths.extend(files(&repo().join("golden"), ".vnuma"));
     paths.extend(files(&grammar_dir().join("test/highlight"), ".vnuma"));
@@ -212,7 +228,7 @@ fn helix_highlights_capture_the_same_nodes_with_helix_names() {
 }
 
 /// The blocks and the `}` of a text, as ranges.
-fn blocks_and_closes(text: &str) -> (BTreeSet<(usize, usize)>, BTreeSet<(usize, usize)>) {
+fn blocks_and_closes(text: &str) -> (Spans, Spans) {
     let tree = parse(text);
     let mut blocks = BTreeSet::new();
     let mut closes = BTreeSet::new();
@@ -231,7 +247,7 @@ fn blocks_and_closes(text: &str) -> (BTreeSet<(usize, usize)>, BTreeSet<(usize, 
 }
 
 /// The byte ranges `source` captures as `name` in `text`.
-fn captured(source: &str, name: &str, text: &str) -> BTreeSet<(usize, usize)> {
+fn captured(source: &str, name: &str, text: &str) -> Spans {
     let query = query(source);
     let tree = parse(text);
     let mut cursor = QueryCursor::new();
