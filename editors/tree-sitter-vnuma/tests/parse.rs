@@ -15,7 +15,6 @@ fn pest_rejects(text: &str) -> bool {
     diags.iter().any(|d| d.code == vnumac::syntax::SYNTAX)
 }
 
-
 #[test]
 fn every_example_and_golden_file_parses_without_errors() {
     let mut seen = 0;
