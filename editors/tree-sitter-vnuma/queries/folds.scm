@@ -1,0 +1,2 @@
+; A block folds from its `{` to its `}`.
+(block) @fold
