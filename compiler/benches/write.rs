@@ -1,7 +1,9 @@
 //! What writing costs: `vnumac build -o DIR` against `vnumac check` on the same
 //! 1,000-guest fleet (a 64-node, 8,192-CPU host), the binary run as a user runs it.
 //! `build -o` writes 2,000 files; into an empty directory, and over the files of the
-//! run before (each kept under a backup name until every rename is done).
+//! run before (each kept under a backup name until every rename is done); to tell
+//! vnumac's cost from the filesystem's, the same into tmpfs (/dev/shm) when there is one,
+//! and the floor: the same 2,000 files created by a plain `fs::write` each.
 //! `cargo bench -p vnumac --bench write`; figures go in docs/performance.md.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -72,19 +74,49 @@ fn main() {
         2000,
         "no temporary or backup file left"
     );
-    println!("{:<28} {:>10}", "command (1,000 guests)", "median (s)");
-    println!("{:<28} {:>10.3}", "check", check);
-    println!(
-        "{:<28} {:>10.3}  {:.2}× check",
-        "build -o (empty directory)",
-        fresh,
-        fresh / check
-    );
-    println!(
-        "{:<28} {:>10.3}  {:.2}× check",
-        "build -o (over the files)",
-        over,
-        over / check
-    );
+    let floor = floor(&out, &dir.join("floor"));
+    let row = |what: &str, t: f64| println!("{what:<30} {t:>10.3}  {:.2}× check", t / check);
+    println!("{:<30} {:>10}", "(1,000 guests)", "median (s)");
+    println!("{:<30} {:>10.3}", "check", check);
+    row("build -o (empty directory)", fresh);
+    row("build -o (over the files)", over);
+    row("floor: 2,000 plain fs::write", floor);
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        let to = shm.join(format!("vnumac-bench-write-{}", std::process::id()));
+        let empty = || {
+            let _ = std::fs::remove_dir_all(&to);
+        };
+        row(
+            "build -o on tmpfs",
+            median(&["build", f, "-o", to.to_str().unwrap()], &empty),
+        );
+        empty();
+    }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The median of five creations of `out`'s files, each a plain `fs::write` into a fresh
+/// directory `to`: what creating the files costs on this filesystem, whoever writes them.
+fn floor(out: &Path, to: &Path) -> f64 {
+    let files: Vec<(std::ffi::OsString, Vec<u8>)> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.file_name(), std::fs::read(e.path()).unwrap())
+        })
+        .collect();
+    let mut times: Vec<f64> = (0..5)
+        .map(|_| {
+            let _ = std::fs::remove_dir_all(to);
+            std::fs::create_dir_all(to).unwrap();
+            let start = Instant::now();
+            for (name, bytes) in &files {
+                std::fs::write(to.join(name), bytes).unwrap();
+            }
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    times[2]
 }
