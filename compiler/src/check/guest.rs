@@ -5,6 +5,8 @@
 
 pub use super::claims::{ANY_NODE, NodeClaim};
 pub use super::cx::HostRef;
+pub use super::floats::Holds;
+pub use super::shared::Later;
 
 use super::body::Body;
 use super::cells::Cells;
@@ -15,6 +17,7 @@ use super::memdev::MemoryDevices;
 use super::memory::Memory;
 use super::pins::Pins;
 use super::platform::Platform;
+use super::thread_pins::ThreadPins;
 use super::vcpus::Vcpus;
 use super::vnuma::{GuestFacts, PlaceState};
 use crate::diagnostics::Diagnostic;
@@ -28,6 +31,10 @@ pub struct GuestResult {
     pub placed: bool,
     /// For a placed guest without `emulator`: the host node its emulator threads belong to.
     pub emulator_node: Option<u32>,
+    /// What a placed guest leaves to be placed after every guest of its host.
+    pub later: Later,
+    /// What it holds of its host as dedicated, and where its vCPUs float.
+    pub holds: Holds,
 }
 
 pub fn check_guest(
@@ -67,11 +74,13 @@ pub fn check_guest(
         memory_kib: memory.kib,
         memory_span: memory_span.unwrap_or(cx.guest_span),
         page_kib: memory.hugepage_kib,
+        isolated: pinning.threads.isolation(),
+        isolate_span: pinning.threads.isolate_span(),
     };
     let sound = !errors_since(cx.diags, before);
     let placement = super::vnuma::check(&body, &facts, place_state, sound, &mut cx);
-    let placed = placement.is_some();
-    let emulator_node = placement.and_then(|p| p.apply(&mut cells, &mut pinning, &mut topology));
+    let placed = placement.map(|p| p.apply(&mut cells, &mut pinning, &mut topology));
+    let threads = super::thread_pins::after(&body, &pinning.threads, &cells.cells, placed.as_ref(), &mut cx);
 
     // Memory hotplug and devices, on the final cells; then what the guest claims of its host.
     let mut claims = Claims::new(&name);
@@ -89,7 +98,7 @@ pub fn check_guest(
     );
     let device_set = body.find("devices").and_then(|f| {
         let host = cx.host.map(|h| h.profile);
-        super::devices::check(f, &cells.cells, platform.q35(), host, cx.diags)
+        super::devices::check(f, &cells.cells, platform.q35(), host, &threads.io(), cx.diags)
     });
     super::memdev::pci::assign_slots(&mut mem, &memdevs, device_set.as_ref(), platform.q35(), &mut cx);
     super::claims::cells(&cells, &mut cx, &mut claims);
@@ -97,6 +106,15 @@ pub fn check_guest(
 
     let ok = !errors_since(cx.diags, before);
     let spans = spans(stmt, &body, &cells, &pinning, &mem, &memdevs, device_set.as_ref());
+    let uses = super::uses::of(
+        &body,
+        vcpus.count,
+        &cells.cells,
+        &pinning,
+        &threads,
+        placed.as_ref(),
+        cx.host,
+    );
     let guest = ok.then(|| {
         Parts {
             name,
@@ -106,6 +124,7 @@ pub fn check_guest(
             topology,
             cells,
             pinning,
+            threads,
             memory_binding,
             mem,
             device_set,
@@ -116,8 +135,10 @@ pub fn check_guest(
     GuestResult {
         guest,
         claims: claims.list,
-        placed,
-        emulator_node,
+        placed: placed.is_some(),
+        emulator_node: uses.emulator_node,
+        later: uses.later,
+        holds: uses.holds,
     }
 }
 
@@ -130,6 +151,7 @@ struct Parts {
     topology: Option<Topology>,
     cells: Cells,
     pinning: Pins,
+    threads: ThreadPins,
     memory_binding: Option<MemBinding>,
     mem: MemoryDevices,
     device_set: Option<DeviceSet>,
@@ -146,6 +168,7 @@ impl Parts {
             topology,
             cells,
             pinning,
+            threads,
             memory_binding,
             mem,
             device_set,
@@ -169,9 +192,11 @@ impl Parts {
             distances: cells.distances,
             hmat: cells.hmat,
             pins: pinning.pins,
-            emulator_pin: pinning.emulator,
-            iothreads: pinning.iothreads,
-            iothread_pin: pinning.iothread_pin,
+            emulator_pin: threads.emulator,
+            iothreads: threads.count,
+            iothread_pins: threads.pins,
+            isolated: threads.isolated,
+            shared_vcpus: threads.shared_vcpus,
             memory_binding,
             vcpu_states: Vec::new(),
             max_memory: mem.max,

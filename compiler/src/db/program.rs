@@ -5,8 +5,10 @@ use super::guests::{guest_step, hand_ledger};
 use super::hosts::host;
 use super::inputs::{ItemKey, ItemKind, Program};
 use super::toplevel::{host_names, item_at, items};
+use crate::check::floats::{OnHost, floating_warnings};
+use crate::check::guest::Later;
 use crate::check::step::{self, GuestStep};
-use crate::check::{self, Checked, HostDef, fit, guest};
+use crate::check::{self, Checked, HostDef, fit, guest, shared};
 use crate::diagnostics::{self, Diagnostic};
 use crate::host::HostProfile;
 use crate::place::topo::Ledger;
@@ -34,6 +36,9 @@ struct Gathered<'db> {
     /// The ledger after each host's last guest.
     ledgers: Vec<Option<&'db Ledger>>,
     emulators: Vec<check::Emulator>,
+    /// Placed guests' shared vCPUs and per-cell I/O threads: (guest index in the build,
+    /// host index, what, spans in place).
+    later: Vec<(usize, usize, Later)>,
     /// Every step, in order, with where its guest is (to put its relative spans in place).
     steps: Vec<(&'db GuestStep, FileId, u32)>,
 }
@@ -46,6 +51,7 @@ fn gather<'db>(db: &'db dyn salsa::Database, program: Program) -> Gathered<'db> 
         claims: Vec::new(),
         ledgers: vec![None; items.hosts.len()],
         emulators: Vec::new(),
+        later: Vec::new(),
         steps: Vec::with_capacity(items.guests.len()),
     };
     let mut hand_warnings: Vec<(u32, &Diagnostic)> = Vec::new();
@@ -88,10 +94,26 @@ fn gather<'db>(db: &'db dyn salsa::Database, program: Program) -> Gathered<'db> 
                     span: step.name_span.relocate(id, at),
                 });
             }
+            if let Some(h) = step.host.filter(|_| !step.later.is_empty()) {
+                g.later.push((placed, h as usize, step.later.relocated(id, at)));
+            }
             placed += 1;
         }
         g.steps.push((step, id, at));
     }
+    let on_hosts: Vec<OnHost<'_>> = g
+        .steps
+        .iter()
+        .filter_map(|&(step, id, at)| {
+            Some(OnHost {
+                host: step.host?,
+                name: &step.guest.as_ref()?.name,
+                name_span: step.name_span.relocate(id, at),
+                holds: step.holds.relocated(id, at),
+            })
+        })
+        .collect();
+    g.diagnostics.extend(floating_warnings(&on_hosts));
     let no_room = g
         .steps
         .iter()
@@ -127,6 +149,14 @@ pub fn program_diagnostics(db: &dyn salsa::Database, program: Program) -> Vec<Di
             diags.push(d);
         }
     }
+    for (gi, h, later) in &g.later {
+        if let (Some(Some(host)), Some(Some(ledger)), Some(guest)) =
+            (g.hosts.get(*h), g.ledgers.get(*h), placed.get(*gi))
+            && let Err(errors) = shared::later_pins(host, ledger, later, &guest.name)
+        {
+            diags.extend(errors);
+        }
+    }
     fit_diagnostics(db, program, &g, &mut diags);
     diagnostics::sort(&mut diags);
     debug_assert!(
@@ -154,6 +184,16 @@ pub fn check_program(db: &dyn salsa::Database, program: Program) -> CheckResult 
     }
     let mut diags = g.diagnostics.clone();
     check::place_emulators(&mut checked, &g.hosts, &g.ledgers, &g.emulators, &mut diags);
+    for (gi, h, later) in &g.later {
+        if let (Some(Some(host)), Some(Some(ledger)), Some(guest)) =
+            (g.hosts.get(*h), g.ledgers.get(*h), checked.build.guests.get_mut(*gi))
+        {
+            match shared::later_pins(host, ledger, later, &guest.name) {
+                Ok(pins) => shared::apply(guest, pins),
+                Err(errors) => diags.extend(errors),
+            }
+        }
+    }
     fit_diagnostics(db, program, &g, &mut diags);
     checked.hosts = g.hosts.iter().map(|h| h.cloned()).collect();
     diagnostics::sort(&mut diags);
