@@ -10,6 +10,7 @@ mod harness;
 mod hosts;
 mod import;
 mod includes;
+mod threads;
 mod tokens;
 
 use harness::{LIMIT_MIB, scratch, vnumac_limited};
