@@ -86,7 +86,7 @@ pub(super) fn assign(
 /// A disk on cell `c` whose I/O thread `k` runs on host nodes that hold none of the cell's
 /// memory.
 fn far(f: &Fields<'_>, k: u32, c: u32, cells: &[GuestCell], io: &Io, diags: &mut Vec<Diagnostic>) {
-    let Some(Some(thread)) = io.nodes.get(k as usize - 1) else {
+    let Some(Some(thread)) = (k as usize).checked_sub(1).and_then(|i| io.nodes.get(i)) else {
         return;
     };
     let Some(memory) = cells.iter().find(|x| x.id == c).and_then(|x| x.binding.as_ref()) else {
