@@ -25,6 +25,11 @@
 //! - `pins-shared-1000`, `pins-shared-2000`: 1,000 or 2,000 hand-written guests, each with
 //!   `pin vcpus=0-1 node=N` over the four nodes of one host, so every guest shares CPUs with
 //!   the earlier guests of its node (W0507), checked and rendered;
+//! - `floats-1000`: 1,000 guests with unpinned vCPUs beside 1,000 `vnuma` guests, each with
+//!   a dedicated vCPU, a shared vCPU, an isolated emulator core and a per-cell I/O thread, on
+//!   a 16-node, 2,048-CPU host: every unpinned guest floats over every dedicated guest's
+//!   cores (W0513), and every shared vCPU and I/O thread is placed after the fleet, checked
+//!   and rendered;
 //! - `cpu-features-9k`: one `cpu` line that requires 9,000 distinct features (a 64 KiB
 //!   string), checked;
 //! - `word-16m`, `nuls-16m`, `string-16m`: one token at the 16 MiB input cap (a word, NULs,
@@ -76,6 +81,7 @@ const SCENARIOS: &[&str] = &[
     "cells-20k",
     "pins-shared-1000",
     "pins-shared-2000",
+    "floats-1000",
     "cpu-features-9k",
     "word-16m",
     "nuls-16m",
@@ -267,6 +273,24 @@ fn realtime_fleet(guests: usize) -> String {
     text
 }
 
+/// `guests` unpinned guests interleaved with as many `vnuma` guests that hold cores.
+pub fn floats(guests: usize) -> String {
+    let mut text = String::from("host h {\n");
+    for n in 0..16 {
+        let _ = writeln!(text, "  node {n} cpus={}-{} memory=1TiB", n * 128, n * 128 + 127);
+    }
+    text.push_str("}\n");
+    for i in 0..guests {
+        let _ = writeln!(
+            text,
+            "guest loose{i} on=h {{\n  memory 1GiB\n  vcpus 2\n}}\n\
+             guest d{i} on=h {{\n  memory 1GiB\n  vcpus 2\n  vnuma mode=node shared-vcpus=1\n  \
+             emulator policy=isolate\n  iothreads per-cell\n}}"
+        );
+    }
+    text
+}
+
 fn sched_lines(n: usize) -> String {
     let mut text = String::from("guest g {\n  memory 1GiB\n  vcpus 288\n");
     for i in 0..n {
@@ -319,7 +343,9 @@ fn run(name: &str, input: &str) -> usize {
             .message
             .len(),
         "probe-l3-1k" => vnumac::host::sysfs::probe("h", Path::new(input)).unwrap().0.l3.len(),
-        "pins-shared-1000" | "pins-shared-2000" | "realtime-fleet-2500" | "sched-lines-40k" => check_and_render(input),
+        "pins-shared-1000" | "pins-shared-2000" | "floats-1000" | "realtime-fleet-2500" | "sched-lines-40k" => {
+            check_and_render(input)
+        }
         "cells-20k" | "cpu-features-9k" => check_only(input),
         "fmt-250k" => vnumac::fmt::format(input).unwrap().len(),
         "import-attrs-200k" | "import-elems-200k" | "import-disks-5k" => {
@@ -380,6 +406,7 @@ fn scenario(name: &str) {
         "cells-20k" => cells(20_000),
         "pins-shared-1000" => pins_shared(1_000),
         "pins-shared-2000" => pins_shared(2_000),
+        "floats-1000" => floats(1_000),
         "cpu-features-9k" => cpu_features(9_000),
         "word-16m" => "a".repeat(16 << 20),
         "nuls-16m" => "\0".repeat(16 << 20),

@@ -111,6 +111,12 @@ pub const NEWER_LIBVIRT: &str = "vnuma::E0339";
 
 pub const PICKED_NODES: &str = "vnuma::N0601";
 
+// Emulator and I/O thread policies, I/O threads per cell, shared vCPUs (`check/threads.rs`).
+pub const THREAD_NO_CORE: &str = "vnuma::E0347";
+pub const THREAD_POLICY: &str = "vnuma::E0348";
+pub const FLOATS_ON_DEDICATED: &str = "vnuma::W0513";
+pub const IOTHREAD_FAR: &str = "vnuma::W0514";
+
 // Not about a file's text.
 /// A file that cannot be read or written (exit code 2).
 pub const IO: &str = "vnuma::io";
@@ -438,4 +444,21 @@ pub const ALL: &[(&str, &str)] = &[
         "memory hotplug settings that libvirt 9.0 cannot take (a virtio device's address, `max=` without `slots=`)",
     ),
     (PICKED_NODES, "note: the host nodes `vnuma mode=node` picked"),
+    // Emulator and I/O thread policies, I/O threads per cell, shared vCPUs.
+    (
+        THREAD_NO_CORE,
+        "no free core for an isolated emulator or I/O thread, or no CPU left for shared vCPUs or an I/O thread of a cell",
+    ),
+    (
+        THREAD_POLICY,
+        "a thread policy, I/O thread or `shared-vcpus=` setting that cannot work with the rest of the guest",
+    ),
+    (
+        FLOATS_ON_DEDICATED,
+        "warning: vCPUs float over host CPUs another guest has as dedicated",
+    ),
+    (
+        IOTHREAD_FAR,
+        "warning: a disk on one cell served by an I/O thread on another host node",
+    ),
 ];

@@ -357,6 +357,33 @@ fn explain_svg_outlines_l3_domains() {
     assert!(!fleet.contains("#2a7f62"));
 }
 
+/// `explain --format svg` marks each isolated thread's core and the CPUs I/O threads run
+/// on, by name in each tooltip, with both marks in the legend.
+#[test]
+fn explain_svg_marks_isolated_and_io_threads() {
+    let db = Database::default();
+    let program = db::load_program(&db, Path::new("examples/isolated-threads.vnuma"), &RepoLoader).unwrap();
+    let compiled = db::compile(&db, program);
+    let svg = vnumac::explain::svg(&compiled.checked, None);
+    // nfv's emulator core (4, 64) and its I/O threads' cores (5, 65 and 19, 79).
+    for (cpu, what) in [
+        (4, "the emulator threads"),
+        (64, "the emulator threads"),
+        (5, "the I/O thread 1"),
+        (79, "the I/O thread 2"),
+    ] {
+        let title = format!("<title>CPU {cpu}: a core of its own for {what} of nfv (isolated)");
+        assert!(svg.contains(&title), "{title}");
+    }
+    // Three cores, two threads each, one corner mark each, plus the legend's.
+    assert_eq!(svg.matches("<polygon").count(), 7, "{svg}");
+    assert!(svg.contains(">an isolated thread's own core<") && svg.contains(">I/O threads<"));
+    assert!(
+        svg.contains("<title>CPU 51: free; I/O threads of db</title>"),
+        "db pins thread 2 on CPU 51"
+    );
+}
+
 /// One `golden/migrate/` case: its first line says `# vnumac migrate --guest G --to H`.
 struct MoveCase {
     /// The diagnostics of the move (warnings, or the refusal), rendered.

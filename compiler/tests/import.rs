@@ -122,7 +122,7 @@ fn every_golden_domain_round_trips() {
             }
         }
     }
-    assert_eq!(guests, 44, "every guest of every example");
+    assert_eq!(guests, 47, "every guest of every example");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
@@ -900,4 +900,75 @@ fn pinned_iothreads_round_trip() {
         compile(&format!("{}{}", peppi(), imported.text)).unwrap_or_else(|d| panic!("{d}")),
         xml
     );
+}
+
+/// Each I/O thread pinned on CPUs of its own (`<iothreadpin>` per thread) and a disk's
+/// `<driver iothread>` come back as `iothread K cpus=` lines and `iothread=` on the disk,
+/// and compile to the same XML; a thread left unpinned stays unpinned.
+#[test]
+fn per_thread_iothread_pins_and_disk_threads_round_trip() {
+    let text = format!(
+        "{}guest io on=peppi {{\n  memory 2GiB\n  vcpus 2\n  iothreads 3\n  iothread 1 cpus=0-1\n  \
+         iothread 3 node=1\n  devices {{\n    disk a path=\"/a.qcow2\" bus=virtio iothread=3\n  }}\n}}\n",
+        peppi()
+    );
+    let xml = compile(&text).unwrap_or_else(|d| panic!("{d}"));
+    assert!(xml.contains("<iothreads>3</iothreads>"), "{xml}");
+    assert!(
+        xml.contains(
+            "<iothreadpin iothread='1' cpuset='0-1'/>\n    <iothreadpin iothread='3' cpuset='15-29,75-89'/>\n  </cputune>"
+        ),
+        "{xml}"
+    );
+    assert!(xml.contains("<driver name='qemu' type='qcow2' iothread='3'/>"), "{xml}");
+    let imported = import(&xml, "peppi");
+    assert!(imported.notes.is_empty(), "{:?}", imported.notes);
+    assert!(
+        imported
+            .text
+            .contains("  iothreads 3\n  iothread 1 cpus=0-1\n  iothread 3 cpus=15-29,75-89\n"),
+        "{}",
+        imported.text
+    );
+    assert!(imported.text.contains(" bus=virtio iothread=3"), "{}", imported.text);
+    assert_eq!(
+        compile(&format!("{}{}", peppi(), imported.text)).unwrap_or_else(|d| panic!("{d}")),
+        xml
+    );
+}
+
+/// What libvirt refuses of I/O threads is an error at its element: a thread pinned twice,
+/// a disk thread on a SATA disk or beyond the guest's threads.
+#[test]
+fn iothread_settings_libvirt_refuses_are_errors() {
+    let domain = |iothreads: &str, pins: &str, disk: &str| {
+        format!(
+            "<domain type='kvm'><name>g</name><memory unit='KiB'>2097152</memory><vcpu>2</vcpu>\
+             {iothreads}<cputune>{pins}</cputune><devices>{disk}</devices></domain>"
+        )
+    };
+    let virtio = |k: u32| {
+        format!(
+            "<disk type='file' device='disk'><driver name='qemu' type='raw' iothread='{k}'/>\
+             <source file='/a.raw'/><target dev='vda' bus='virtio'/></disk>"
+        )
+    };
+    let sata = "<disk type='file' device='disk'><driver name='qemu' type='raw' iothread='1'/>\
+                <source file='/a.raw'/><target dev='sda' bus='sata'/></disk>";
+    let twice = "<iothreadpin iothread='1' cpuset='0'/><iothreadpin iothread='1' cpuset='1'/>";
+    for (xml, says) in [
+        (domain("<iothreads>2</iothreads>", twice, ""), "pinned twice"),
+        (domain("<iothreads>2</iothreads>", "", sata), "virtio disks only"),
+        (domain("<iothreads>2</iothreads>", "", &virtio(3)), "has 2 I/O threads"),
+        (domain("", "", &virtio(1)), "has 0 I/O threads"),
+    ] {
+        let e = import_domain(&xml, &ImportOptions::default()).expect_err(says);
+        assert!(format!("{e:?}").contains(says), "{says}: {e:?}");
+    }
+    let ok = import_domain(
+        &domain("<iothreads>2</iothreads>", "", &virtio(2)),
+        &ImportOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(ok.text.contains("iothread=2"), "{}", ok.text);
 }

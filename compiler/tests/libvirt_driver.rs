@@ -15,7 +15,8 @@
 //! `virsh domxml-to-native qemu-argv` prints the line libvirt would run for the golden XML.
 //! Both lines are parsed into (option, properties) items and compared as sets, for what the
 //! XML decides: `-m`, `-smp`, `-overcommit`, `-numa node|dist`, memory backends (and
-//! `thread-context` objects), `pc-dimm`/`nvdimm`/`pxb-pcie`/`pcie-root-port` devices. Only
+//! `thread-context` objects), `iothread` objects, `pc-dimm`/`nvdimm`/`pxb-pcie`/`pcie-root-port`
+//! devices, and which I/O thread serves each `virtio-blk-pci` disk. Only
 //! syntax is normalised: JSON vs keyval, `,,`, repeated keys and JSON arrays as sets,
 //! `true`/`on`. The allowed differences, each printed as a note:
 //! * enabled hot-pluggable vCPUs (`-device <model>-x86_64-cpu`) are only on vnumac's line:
@@ -200,7 +201,13 @@ fn a_changed_host_node_is_reported() {
 /// Proves each kind of difference is caught: a value, a missing item, an extra item.
 #[test]
 fn missing_extra_and_changed_items_are_reported() {
-    let cases: [(&str, &str, &str); 5] = [
+    let cases: [(&str, &str, &str); 7] = [
+        (
+            "-device virtio-blk-pci,iothread=iothread1,bus=pci.4,addr=0x0,drive=libvirt-1-format,id=virtio-disk0",
+            "-device virtio-blk-pci,iothread=iothread2,bus=ua-port-a,addr=0x0,drive=disk-a-format,id=virtio-disk0",
+            "differ in: iothread",
+        ),
+        ("-object iothread,id=iothread1", "", "only in libvirt's line"),
         (
             "-smp 4,sockets=2,dies=1,cores=2,threads=1",
             "-smp 4,sockets=2,cores=2,threads=1",
@@ -802,8 +809,8 @@ const COMPARED_DEVICES: &[&str] = &["pc-dimm", "nvdimm", "pxb-pcie", "pcie-root-
 fn compared(item: &Item) -> bool {
     let kind = item.kind.as_deref().unwrap_or("");
     match item.option.as_str() {
-        "-object" => kind.starts_with("memory-backend-") || kind == "thread-context",
-        "-device" => COMPARED_DEVICES.contains(&kind) || is_vcpu_device(item),
+        "-object" => kind.starts_with("memory-backend-") || kind == "thread-context" || kind == "iothread",
+        "-device" => COMPARED_DEVICES.contains(&kind) || is_vcpu_device(item) || kind == "virtio-blk-pci",
         _ => true,
     }
 }
@@ -826,6 +833,14 @@ fn compare_lines(libvirt: &str, vnumac: &str, declared: &BTreeSet<String>) -> Re
         .into_iter()
         .filter(compared)
         .collect();
+
+    // A virtio disk is compared by the I/O thread serving it: its bus, address and block
+    // node names are libvirt's own.
+    for item in lv.iter_mut().chain(vn.iter_mut()) {
+        if item.kind.as_deref() == Some("virtio-blk-pci") {
+            item.props.retain(|k, _| k == "id" || k == "iothread");
+        }
+    }
 
     // Enabled hot-pluggable vCPUs: libvirt adds them over QMP, after start.
     vn.retain(|item| {

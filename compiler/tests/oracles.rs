@@ -173,6 +173,51 @@ fn oracle_counts_devices() {
     );
 }
 
+/// Proves I/O threads are compared: the golden guest whose per-cell I/O threads serve its
+/// two disks passes, and fails once a disk loses its thread or a thread is not created.
+#[test]
+fn oracle_compares_iothreads() {
+    assert_eq!(common::iothreads::disk_index("vda"), Some(0));
+    assert_eq!(common::iothreads::disk_index("vdz"), Some(25));
+    assert_eq!(common::iothreads::disk_index("vdaa"), Some(26));
+    assert_eq!(common::iothreads::disk_index("sda"), None);
+    if !oracle_available(QEMU) {
+        return;
+    }
+    let golden = golden_dir().join("examples/isolated-threads");
+    let (xml, args) = (golden.join("nfv.xml"), golden.join("nfv.args"));
+    if let Err(e) = check_qemu_case(&args, &xml) {
+        panic!("the golden guest must pass:\n{e}");
+    }
+    let text = std::fs::read_to_string(&args).expect("golden args");
+    let scratch = Scratch::new("oracle").expect("scratch dir");
+    for (from, to, expected) in [
+        (
+            "virtio-blk-pci,iothread=iothread2,",
+            "virtio-blk-pci,",
+            "virtio-disk1 I/O thread: XML iothread2 | QEMU none",
+        ),
+        (
+            "  -object iothread,id=iothread1 \\\n",
+            "",
+            "I/O threads: XML [iothread1, iothread2] | QEMU [iothread2]",
+        ),
+    ] {
+        let broken = text.replacen(from, to, 1);
+        assert_ne!(broken, text, "{from} is in the golden line");
+        let case = scratch.dir.join("broken.args");
+        let broken = if to.is_empty() {
+            // The disk served by iothread1 now names a thread that is not there: serve it from none.
+            broken.replacen("virtio-blk-pci,iothread=iothread1,", "virtio-blk-pci,", 1)
+        } else {
+            broken
+        };
+        std::fs::write(&case, broken).expect("write");
+        let report = check_qemu_case(&case, &xml).expect_err(expected);
+        assert!(report.contains(expected), "the report must say `{expected}`:\n{report}");
+    }
+}
+
 /// Proves a libvirt-style host line (JSON objects, tap, hugepages, nvdimm, pinned memory) can be neutralised and started.
 #[test]
 fn neutralised_libvirt_line_starts() {
@@ -245,7 +290,7 @@ PATH=/usr/bin \
     ] {
         assert!(joined.contains(kept), "{kept} must be in {joined}");
     }
-    let facts = match run_qemu(&argv, &[]) {
+    let facts = match run_qemu(&argv, &[], &[]) {
         Ok(facts) => facts,
         Err(e) => panic!("the neutralised sample must start:\n  {}\n{e}", shell_line(&argv)),
     };
@@ -440,7 +485,16 @@ fn check_qemu_case(args_path: &Path, xml_path: &Path) -> Result<(), String> {
     let scratch = Scratch::new("oracle").map_err(|e| format!("{label}: {e}"))?;
     let argv = neutralise(&options, Run::Paused(&scratch)).map_err(|e| format!("{label}: cannot neutralise: {e}"))?;
     let expander_ids: Vec<String> = spec.expanders.iter().map(|(id, _)| id.clone()).collect();
-    let facts = run_qemu(&argv, &expander_ids).map_err(|e| {
+    // Only the disks the line creates are asked for their I/O thread (a missing one is
+    // counted among the devices).
+    let disk_ids: Vec<String> = spec
+        .iothreads
+        .disks
+        .keys()
+        .filter(|id| common::iothreads::on_line(&argv, id))
+        .cloned()
+        .collect();
+    let facts = run_qemu(&argv, &expander_ids, &disk_ids).map_err(|e| {
         format!(
             "{label}: QEMU did not give its answers.\n  ran: {QEMU} {}\n{e}",
             shell_line(&argv)

@@ -301,3 +301,76 @@ fn libvirts_scheduling_cases_import_as_libvirt_takes_them() {
         "{e}"
     );
 }
+
+#[test]
+fn each_io_thread_is_checked_on_its_own_pin() {
+    let rt = |pins: &str| {
+        guest(
+            "rt",
+            &format!(
+                "  vcpus 2\n  pin vcpus=0 cpus=2\n  pin vcpus=1 cpus=4\n  emulator cpus=0\n  iothreads 2\n{pins}  \
+                 sched vcpus=0-1 policy=fifo priority=5\n"
+            ),
+        )
+    };
+    // Both threads off the real-time cores: nothing to say.
+    let apart = rt("  iothread 1 cpus=8\n  iothread 2 cpus=9\n");
+    assert_eq!(codes(&format!("{HOST}{apart}")), Vec::<&str>::new());
+    // Thread 2 on CPU 3, the sibling of real-time CPU 2; thread 1 stays out of it.
+    let sibling = rt("  iothread 1 cpus=8\n  iothread 2 cpus=3\n");
+    let d = diagnostics(&format!("{HOST}{sibling}"));
+    assert!(
+        d.iter()
+            .any(|(c, m)| *c == "W0510" && m.starts_with("I/O threads 2 of this guest may run on host CPU 3")),
+        "{d:?}"
+    );
+    assert!(!d.iter().any(|(_, m)| m.contains("I/O threads 1")), "{d:?}");
+    // Thread 2 not pinned at all: it may run on any host CPU.
+    let loose = rt("  iothread 1 cpus=8\n");
+    let d = diagnostics(&format!("{HOST}{loose}"));
+    assert!(
+        d.iter()
+            .any(|(c, m)| *c == "W0510" && m.starts_with("I/O threads 2 of this guest may run on host CPU")),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn threads_placed_after_the_host_are_checked_where_they_land() {
+    let rt = guest(
+        "rt",
+        "  vcpus 2\n  pin vcpus=0 cpus=2\n  pin vcpus=1 cpus=4\n  emulator cpus=0\n  sched vcpus=0-1 policy=fifo priority=5\n",
+    );
+    // A shared vCPU and a per-cell I/O thread placed on node 1, once every guest of the host
+    // is: they never reach the real-time cores on node 0.
+    let placed = guest(
+        "p",
+        "  vcpus 2\n  vnuma mode=node nodeset=1 shared-vcpus=1\n  emulator cpus=16\n  iothreads per-cell\n",
+    );
+    assert_eq!(codes(&format!("{HOST}{rt}{placed}")), Vec::<&str>::new());
+}
+
+#[test]
+fn per_cell_io_threads_are_counted_on_the_final_cells() {
+    // `vnuma mode=host` gives one cell per host node: I/O threads 1 and 2.
+    let body = |set: &str| {
+        guest(
+            "p",
+            &format!("  vcpus 2\n  vnuma mode=host\n  iothreads per-cell\n  sched iothreads={set} policy=batch\n"),
+        )
+    };
+    let both = outputs(&format!("{HOST}{}", body("1-2")));
+    assert!(
+        both[0]
+            .xml
+            .contains("<iothreadsched iothreads='1-2' scheduler='batch'/>"),
+        "{}",
+        both[0].xml
+    );
+    let d = diagnostics(&format!("{HOST}{}", body("2-3")));
+    assert_eq!(
+        d,
+        [("E0345", "I/O thread 3 does not exist".to_string())],
+        "the guest has I/O threads 1-2"
+    );
+}

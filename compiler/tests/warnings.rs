@@ -110,6 +110,27 @@ fn cases() -> Vec<(&'static str, &'static str, String)> {
             "more memory bound to a node than it had free when probed",
             host(" free=2GiB") + &guest("g", CELL_ON_1, NEAR),
         ),
+        (
+            "W0513",
+            "a guest's unpinned vCPUs beside a guest placed with dedicated cores, before it in the file",
+            h.clone()
+                + &guest("loose", "  memory 4GiB\n  vcpus 2", "")
+                + &guest("db", "  memory 4GiB\n  vcpus 2\n  vnuma mode=host", NEAR),
+        ),
+        (
+            "W0514",
+            "a disk on cell 1 served by cell 0's I/O thread",
+            h.clone()
+                + &guest(
+                    "g",
+                    "  memory 4GiB\n  vcpus 2\n  numa {\n    cell 0 cpus=0 memory=2GiB host-node=0\n    \
+                     cell 1 cpus=1 memory=2GiB host-node=1\n  }\n  pin vcpus=0 node=0\n  pin vcpus=1 node=1\n  \
+                     iothreads per-cell",
+                    NEAR,
+                )
+                .replace("root-port rp\n", "expander x node=1\n    root-port rp on=x\n")
+                .replace("bus=virtio on=rp", "bus=virtio on=rp iothread=1"),
+        ),
     ]
     .into_iter()
     .chain(realtime_cases())

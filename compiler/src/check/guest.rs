@@ -5,6 +5,8 @@
 
 pub use super::claims::{ANY_NODE, NodeClaim};
 pub use super::cx::HostRef;
+pub use super::floats::Holds;
+pub use super::shared::Later;
 
 use super::body::Body;
 use super::cells::Cells;
@@ -16,11 +18,13 @@ use super::memory::Memory;
 use super::pins::Pins;
 use super::platform::Platform;
 use super::sched::Sched;
+use super::thread_pins::ThreadPins;
 use super::vcpus::Vcpus;
 use super::vnuma::{GuestFacts, PlaceState};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{Guest, GuestSpans, MemBinding, Topology};
 use crate::lang::{Context, Fields};
+use crate::span::Span;
 
 pub struct GuestResult {
     pub guest: Option<Guest>,
@@ -29,6 +33,10 @@ pub struct GuestResult {
     pub placed: bool,
     /// For a placed guest without `emulator`: the host node its emulator threads belong to.
     pub emulator_node: Option<u32>,
+    /// What a placed guest leaves to be placed after every guest of its host.
+    pub later: Later,
+    /// What it holds of its host as dedicated, and where its vCPUs float.
+    pub holds: Holds,
 }
 
 pub fn check_guest(
@@ -58,22 +66,17 @@ pub fn check_guest(
     super::pages::cell_pages(&mut cells, memory.hugepage_kib, &mut cx);
     let mut topology = super::topology::check(body.find("topology"), &vcpus, &cells, &mut cx);
     let mut pinning = super::pins::check(&body, vcpus.count, &cells, &mut cx);
-    let sched = super::sched::check(&body, vcpus.count, pinning.iothreads, &mut cx);
+    let mut sched = super::sched::check(&body, vcpus.count, pinning.threads.known_count(), &mut cx);
     // Whole-guest memory policy, and how it agrees with the cells' own.
     let memory_binding = super::policy::check(body.find("memory-policy"), &cells, stmt.span(), &mut cx);
 
     // Automatic partitioning, over the cells, pins and topology written by hand (none).
-    let facts = GuestFacts {
-        vcpus: vcpus.count,
-        vcpus_span: vcpus.span,
-        memory_kib: memory.kib,
-        memory_span: memory_span.unwrap_or(cx.guest_span),
-        page_kib: memory.hugepage_kib,
-    };
+    let facts = facts(&vcpus, &memory, memory_span.unwrap_or(cx.guest_span), &pinning);
     let sound = !errors_since(cx.diags, before);
     let placement = super::vnuma::check(&body, &facts, place_state, sound, &mut cx);
-    let placed = placement.is_some();
-    let emulator_node = placement.and_then(|p| p.apply(&mut cells, &mut pinning, &mut topology));
+    let placed = placement.map(|p| p.apply(&mut cells, &mut pinning, &mut topology));
+    let threads = super::thread_pins::after(&body, &pinning.threads, &cells.cells, placed.as_ref(), &mut cx);
+    super::sched::iothreads_on_cells(&body, &mut sched, pinning.threads.known_count(), threads.count, &mut cx);
     super::sched::memory_warnings(&sched, &memory, &cells, memory_span, &mut cx);
 
     // Memory hotplug and devices, on the final cells; then what the guest claims of its host.
@@ -92,7 +95,7 @@ pub fn check_guest(
     );
     let device_set = body.find("devices").and_then(|f| {
         let host = cx.host.map(|h| h.profile);
-        super::devices::check(f, &cells.cells, platform.q35(), host, cx.diags)
+        super::devices::check(f, &cells.cells, platform.q35(), host, &threads.io(), cx.diags)
     });
     super::memdev::pci::assign_slots(&mut mem, &memdevs, device_set.as_ref(), platform.q35(), &mut cx);
     super::claims::cells(&cells, &mut cx, &mut claims);
@@ -100,6 +103,15 @@ pub fn check_guest(
 
     let ok = !errors_since(cx.diags, before);
     let spans = spans(stmt, &body, &cells, &pinning, &mem, &memdevs, device_set.as_ref());
+    let uses = super::uses::of(
+        &body,
+        vcpus.count,
+        &cells.cells,
+        &pinning,
+        &threads,
+        placed.as_ref(),
+        cx.host,
+    );
     let guest = ok.then(|| {
         Parts {
             name,
@@ -109,6 +121,7 @@ pub fn check_guest(
             topology,
             cells,
             pinning,
+            threads,
             memory_binding,
             sched,
             mem,
@@ -120,8 +133,23 @@ pub fn check_guest(
     GuestResult {
         guest,
         claims: claims.list,
-        placed,
-        emulator_node,
+        placed: placed.is_some(),
+        emulator_node: uses.emulator_node,
+        later: uses.later,
+        holds: uses.holds,
+    }
+}
+
+/// What `vnuma` places the guest by.
+fn facts(vcpus: &Vcpus, memory: &Memory, memory_span: Span, pinning: &Pins) -> GuestFacts {
+    GuestFacts {
+        vcpus: vcpus.count,
+        vcpus_span: vcpus.span,
+        memory_kib: memory.kib,
+        memory_span,
+        page_kib: memory.hugepage_kib,
+        isolated: pinning.threads.isolation(),
+        isolate_span: pinning.threads.isolate_span(),
     }
 }
 
@@ -134,6 +162,7 @@ struct Parts {
     topology: Option<Topology>,
     cells: Cells,
     pinning: Pins,
+    threads: ThreadPins,
     memory_binding: Option<MemBinding>,
     sched: Sched,
     mem: MemoryDevices,
@@ -151,6 +180,7 @@ impl Parts {
             topology,
             cells,
             pinning,
+            threads,
             memory_binding,
             sched,
             mem,
@@ -176,9 +206,11 @@ impl Parts {
             distances: cells.distances,
             hmat: cells.hmat,
             pins: pinning.pins,
-            emulator_pin: pinning.emulator,
-            iothreads: pinning.iothreads,
-            iothread_pin: pinning.iothread_pin,
+            emulator_pin: threads.emulator,
+            iothreads: threads.count,
+            iothread_pins: threads.pins,
+            isolated: threads.isolated,
+            shared_vcpus: threads.shared_vcpus,
             memory_binding,
             sched: sched.list,
             vcpu_states: Vec::new(),

@@ -1,8 +1,11 @@
-//! `pin` and `emulator`: host CPUs for vCPUs and for QEMU's emulator threads.
+//! `pin`: host CPUs for vCPUs; and what `emulator`, `iothreads` and `iothread` ask for
+//! (`threads.rs`).
 
 use super::body::Body;
 use super::cells::Cells;
 use super::cx::Cx;
+use super::target::target;
+use super::threads::Threads;
 use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::ir::{GuestCell, VcpuPin};
@@ -18,17 +21,15 @@ pub(super) struct Pins {
     pub(super) spans: Vec<Span>,
     /// The `pin` statements that say `shared=true`.
     pub(super) shared: Vec<Span>,
-    pub(super) emulator: Option<IdSet>,
-    pub(super) iothreads: u32,
-    pub(super) iothread_pin: Option<IdSet>,
+    /// The emulator and I/O threads, as written.
+    pub(super) threads: Threads,
 }
 
-/// `pin`, `emulator` and `iothreads`.
+/// `pin`, `emulator`, `iothreads` and `iothread`.
 pub(super) fn check(body: &Body<'_>, vcpus: u32, cells: &Cells, cx: &mut Cx<'_, '_>) -> Pins {
     let pin_fields: Vec<&Fields<'_>> = body.all("pin").collect();
     let (pins, spans) = check_pins(&pin_fields, vcpus, &cells.cells, &cells.binding_spans, cx);
-    let emulator = body.find("emulator").and_then(|f| check_emulator(f, cx));
-    let (iothreads, iothread_pin) = body.find("iothreads").map_or((0, None), |f| check_iothreads(f, cx));
+    let threads = super::threads::check(body, cx);
     Pins {
         pins,
         spans,
@@ -37,54 +38,7 @@ pub(super) fn check(body: &Body<'_>, vcpus: u32, cells: &Cells, cx: &mut Cx<'_, 
             .filter(|f| f.bool("shared") == Some(true))
             .map(|f| f.span())
             .collect(),
-        emulator,
-        iothreads,
-        iothread_pin,
-    }
-}
-
-/// The host CPUs a `pin` or `emulator` statement names with `cpus=` or `node=`; errors reported.
-fn target(f: &Fields<'_>, what: &str, example: &str, cx: &mut Cx<'_, '_>) -> Option<IdSet> {
-    match (f.set("cpus"), f.int("node")) {
-        (Some(c), None) => {
-            cx.need_host(&format!("`{what}`"), f.span())?;
-            cx.check_cpus(c, f.span_of("cpus")).then(|| c.clone())
-        }
-        (None, Some(n)) => {
-            let profile = cx.need_host(&format!("`{what}`"), f.span())?;
-            let node = u32::try_from(n).unwrap_or(u32::MAX);
-            match profile.node(node).map(|n| n.cpus.clone()) {
-                Some(c) if !c.is_empty() => Some(c),
-                Some(_) => {
-                    cx.err(
-                        Diagnostic::error(
-                            HOST_NODE,
-                            format!("host node {node} has no CPUs"),
-                            f.span_of("node"),
-                            "memory-only node",
-                        )
-                        .with_help(format!("use a node that has CPUs for `{what}`")),
-                    );
-                    None
-                }
-                None => {
-                    cx.check_nodes(&IdSet::single(node), f.span_of("node"));
-                    None
-                }
-            }
-        }
-        _ => {
-            cx.err(
-                Diagnostic::error(
-                    PIN_TARGET,
-                    format!("`{what}` needs exactly one of `cpus=` and `node=`"),
-                    f.span(),
-                    "ambiguous",
-                )
-                .with_help(format!("write {example}")),
-            );
-            None
-        }
+        threads,
     }
 }
 
@@ -256,33 +210,4 @@ fn node_warnings(
             }
         }
     }
-}
-
-/// `iothreads N [cpus=SET | node=ID]`: the count and, when given, the CPUs they run on.
-fn check_iothreads(f: &Fields<'_>, cx: &mut Cx<'_, '_>) -> (u32, Option<IdSet>) {
-    let count = match f.arg_int(0) {
-        Some(n) if (1..=1024).contains(&n) => n as u32,
-        Some(n) => {
-            cx.err(
-                Diagnostic::error(
-                    VCPU_COUNT,
-                    format!("{n} I/O threads is out of range"),
-                    f.arg_span(0),
-                    "1 to 1024",
-                )
-                .with_help("a guest has 1 to 1024 I/O threads; leave `iothreads` out for none"),
-            );
-            return (0, None);
-        }
-        None => return (0, None),
-    };
-    let pin = (f.has("cpus") || f.has("node"))
-        .then(|| target(f, "iothreads", "`iothreads 2 cpus=0-1` or `iothreads 2 node=0`", cx))
-        .flatten();
-    (count, pin)
-}
-
-/// `emulator cpus=|node=`: reserved CPUs are allowed here, that is what they are for.
-fn check_emulator(f: &Fields<'_>, cx: &mut Cx<'_, '_>) -> Option<IdSet> {
-    target(f, "emulator", "`emulator cpus=0` or `emulator node=0`", cx)
 }

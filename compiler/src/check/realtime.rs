@@ -218,17 +218,33 @@ fn thread_groups<'a>(guests: &[RtGuest<'a>], on_host: &[usize]) -> Vec<ThreadGro
             cpus: rg.emulator,
             span: rg.anchor(g.spans.emulator),
         });
-        if g.iothreads > 0 {
-            out.push(ThreadGroup {
-                guest: gi,
-                kind: ThreadKind::IoThreads,
-                members: IdSet::range(1, g.iothreads),
-                cpus: g.iothread_pin.as_ref(),
-                span: rg.anchor(g.spans.iothreads),
-            });
-        }
+        iothread_groups(rg, gi, &mut out);
     }
     out
+}
+
+/// A guest's I/O threads, a group per set of CPUs (or none).
+fn iothread_groups<'a>(rg: &RtGuest<'a>, gi: usize, out: &mut Vec<ThreadGroup<'a>>) {
+    let g = rg.guest;
+    let mut by_pin: Vec<(Option<&'a IdSet>, Vec<u32>)> = Vec::new();
+    let mut index: HashMap<Option<&'a IdSet>, usize> = HashMap::new();
+    for k in 1..=g.iothreads {
+        let pin = g.iothread_pins.get(k as usize - 1).and_then(Option::as_ref);
+        let at = *index.entry(pin).or_insert_with(|| {
+            by_pin.push((pin, Vec::new()));
+            by_pin.len() - 1
+        });
+        if let Some((_, members)) = by_pin.get_mut(at) {
+            members.push(k);
+        }
+    }
+    out.extend(by_pin.into_iter().map(|(cpus, members)| ThreadGroup {
+        guest: gi,
+        kind: ThreadKind::IoThreads,
+        members: IdSet::from_ids(members),
+        cpus,
+        span: rg.anchor(g.spans.iothreads),
+    }));
 }
 
 /// The core a host CPU belongs to, by its first thread: the CPU's siblings that the host has.

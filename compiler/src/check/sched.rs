@@ -30,8 +30,9 @@ struct Taken {
 }
 
 /// Every `sched` statement: its threads exist, each thread is set once, and its priority is
-/// one Linux takes for its policy. `iothreads` is how many I/O threads the guest has.
-pub(super) fn check(body: &Body<'_>, vcpus: u32, iothreads: u32, cx: &mut Cx<'_, '_>) -> Sched {
+/// one Linux takes for its policy. `iothreads` is how many I/O threads the guest has; None
+/// when its cells count them (`iothreads per-cell`), checked then by [`iothreads_on_cells`].
+pub(super) fn check(body: &Body<'_>, vcpus: u32, iothreads: Option<u32>, cx: &mut Cx<'_, '_>) -> Sched {
     let mut out = Sched::default();
     let mut taken = Taken::default();
     for f in body.all("sched") {
@@ -53,6 +54,36 @@ pub(super) fn check(body: &Body<'_>, vcpus: u32, iothreads: u32, cx: &mut Cx<'_,
         out.spans.push(f.span());
     }
     out
+}
+
+/// The `sched iothreads=` statements that passed [`check`] without a count (`known` None),
+/// against the `iothreads` the guest has on its final cells; those naming a thread it lacks
+/// are dropped. None on final cells is reported where the cells are missing.
+pub(super) fn iothreads_on_cells(
+    body: &Body<'_>,
+    sched: &mut Sched,
+    known: Option<u32>,
+    iothreads: u32,
+    cx: &mut Cx<'_, '_>,
+) {
+    if known.is_some() || iothreads == 0 {
+        return;
+    }
+    let mut wrong = Vec::new();
+    for f in body.all("sched").filter(|f| sched.spans.contains(&f.span())) {
+        if let Some(set) = f.set("iothreads")
+            && !iothreads_exist(f, set, Some(iothreads), cx)
+        {
+            wrong.push(f.span());
+        }
+    }
+    if wrong.is_empty() {
+        return;
+    }
+    let kept = std::mem::take(&mut sched.list)
+        .into_iter()
+        .zip(std::mem::take(&mut sched.spans));
+    (sched.list, sched.spans) = kept.filter(|(_, span)| !wrong.contains(span)).unzip();
 }
 
 /// The priority: required and 1 to 99 for `fifo` and `rr`, none for `batch` and `idle`.
@@ -96,7 +127,7 @@ fn priority(f: &Fields<'_>, cx: &mut Cx<'_, '_>) -> Result<Option<u32>, ()> {
 
 /// The threads a statement sets: exactly one of `emulator`, `vcpus=` and `iothreads=`,
 /// naming threads the guest has.
-fn threads(f: &Fields<'_>, vcpus: u32, iothreads: u32, cx: &mut Cx<'_, '_>) -> Option<SchedThreads> {
+fn threads(f: &Fields<'_>, vcpus: u32, iothreads: Option<u32>, cx: &mut Cx<'_, '_>) -> Option<SchedThreads> {
     let emulator = f.arg_text(0).is_some();
     match (emulator, f.set("vcpus"), f.set("iothreads")) {
         (true, None, None) => Some(SchedThreads::Emulator),
@@ -150,13 +181,16 @@ fn vcpus_exist(f: &Fields<'_>, set: &IdSet, vcpus: u32, cx: &mut Cx<'_, '_>) -> 
 }
 
 /// The I/O threads of a `sched iothreads=` are the guest's: 1 to its `iothreads` count
-/// (libvirt: "Cannot find 'iothread'").
-fn iothreads_exist(f: &Fields<'_>, set: &IdSet, iothreads: u32, cx: &mut Cx<'_, '_>) -> bool {
+/// (libvirt: "Cannot find 'iothread'"). Without a count, only that the set names some.
+fn iothreads_exist(f: &Fields<'_>, set: &IdSet, iothreads: Option<u32>, cx: &mut Cx<'_, '_>) -> bool {
     let span = f.span_of("iothreads");
     if set.is_empty() {
         cx.err(empty(span, "I/O threads"));
         return false;
     }
+    let Some(iothreads) = iothreads else {
+        return true;
+    };
     let missing = set.difference(&IdSet::range(1, iothreads));
     let Some(first) = missing.first() else {
         return true;

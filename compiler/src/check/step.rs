@@ -4,7 +4,7 @@
 //! summary per host of the guests that did not fit. Plain functions: the database calls them
 //! once per guest and per host, and keeps what they return.
 
-use super::guest::{self, HostRef, NodeClaim};
+use super::guest::{self, Holds, HostRef, Later, NodeClaim};
 use super::vnuma::PlaceState;
 use super::{HostDef, record_claims, record_pins};
 use crate::codes;
@@ -27,6 +27,10 @@ pub struct GuestStep {
     pub host: Option<u32>,
     pub claims: Vec<NodeClaim>,
     pub emulator_node: Option<u32>,
+    /// Shared vCPUs and per-cell I/O threads placed after every guest of the host.
+    pub later: Later,
+    /// What the guest holds of its host as dedicated, and where its vCPUs float.
+    pub holds: Holds,
     /// The span of the guest's name.
     pub name_span: Span,
     pub diagnostics: Vec<Diagnostic>,
@@ -51,6 +55,7 @@ pub fn by_hand(f: &Fields<'_>, host: Option<&HostRef<'_>>, step: &mut GuestStep)
     let r = guest::check_guest(f, host, None, &mut step.diagnostics);
     step.guest = r.guest;
     step.claims = r.claims;
+    step.holds = r.holds;
 }
 
 /// A guest `vnuma` places on its host, after the guests before it left `ledger` (None: a
@@ -72,6 +77,8 @@ pub fn placed(f: &Fields<'_>, host: &HostRef<'_>, topo: &HostTopo, ledger: Optio
     step.guest = r.guest;
     step.claims = r.claims;
     step.emulator_node = r.emulator_node;
+    step.later = r.later;
+    step.holds = r.holds;
     step.ledger = Some(state.ledger);
 }
 

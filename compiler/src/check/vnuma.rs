@@ -10,7 +10,8 @@ use crate::diagnostics::Diagnostic;
 use crate::ir::{GuestCell, MemPolicy, Topology, VcpuPin};
 use crate::lang::Fields;
 use crate::place::topo::{HostTopo, Ledger};
-use crate::place::{self, Distribution, Field, Mode, Pinning, Request};
+use crate::place::{self, Distribution, Field, Isolation, Mode, Pinning, Request};
+use crate::sets::IdSet;
 use crate::span::Span;
 
 /// Placement state of one host across the guests of a build.
@@ -27,6 +28,13 @@ pub struct Placed {
     /// The host node of cell 0, for the emulator threads.
     pub emulator_node: u32,
     pub dedicated: bool,
+    /// Each isolated thread's core: (cell, its threads), cell 0's first.
+    pub isolated: Vec<(usize, IdSet)>,
+    /// The host nodes each cell runs on.
+    pub cell_nodes: Vec<IdSet>,
+    /// The host CPUs of every core the guest holds: its dedicated vCPUs' and isolated
+    /// threads', siblings included.
+    pub held: IdSet,
 }
 
 pub struct GuestFacts {
@@ -35,6 +43,9 @@ pub struct GuestFacts {
     pub memory_kib: u64,
     pub memory_span: Span,
     pub page_kib: Option<u64>,
+    /// Cores for isolated threads, and where `policy=isolate` is written.
+    pub isolated: Isolation,
+    pub isolate_span: Option<Span>,
 }
 
 /// `numa`, `pin`, `topology` and `memory-policy` are what `vnuma` derives: none is written
@@ -98,7 +109,39 @@ fn request(f: &Fields<'_>, facts: &GuestFacts) -> Request {
         vcpus: facts.vcpus,
         memory_kib: facts.memory_kib,
         page_kib: facts.page_kib,
+        isolated: facts.isolated,
+        shared: f.set("shared-vcpus").cloned().unwrap_or_default(),
     }
+}
+
+/// Why a guest was not placed, at the part of its statements the reason is about.
+fn plan_error(f: &Fields<'_>, facts: &GuestFacts, host: &HostRef<'_>, e: place::PlanError) -> Diagnostic {
+    let span = match e.field {
+        Field::SharedVcpus if f.has("shared-vcpus") => f.span_of("shared-vcpus"),
+        Field::Threads => facts.isolate_span.unwrap_or(f.stmt.keyword.span),
+        Field::Nodeset if f.has("nodeset") => f.span_of("nodeset"),
+        Field::Cells if f.has("cells") => f.span_of("cells"),
+        Field::Distribution if f.has("distribution") => f.span_of("distribution"),
+        Field::MemoryMode if f.has("memory-mode") => f.span_of("memory-mode"),
+        Field::Vcpus => facts.vcpus_span,
+        Field::Memory => facts.memory_span,
+        _ => f.stmt.keyword.span,
+    };
+    let code = match (e.field, e.capacity) {
+        (Field::Threads | Field::SharedVcpus, true) => THREAD_NO_CORE,
+        (Field::SharedVcpus, false) => THREAD_POLICY,
+        (_, true) => VNUMA_NO_ROOM,
+        (_, false) => VNUMA_INVALID,
+    };
+    let label = if e.capacity { "does not fit" } else { "cannot be met" };
+    let mut d = Diagnostic::error(code, e.message, span, label);
+    if span != f.stmt.keyword.span {
+        d = d.with_label(f.stmt.keyword.span, format!("placed on host `{}`", host.name));
+    }
+    if !e.help.is_empty() {
+        d = d.with_help(e.help.join("; "));
+    }
+    d
 }
 
 pub fn place_guest(
@@ -125,25 +168,7 @@ pub fn place_guest(
             if e.capacity {
                 state.ledger.failed += 1;
             }
-            let span = match e.field {
-                Field::Nodeset if f.has("nodeset") => f.span_of("nodeset"),
-                Field::Cells if f.has("cells") => f.span_of("cells"),
-                Field::Distribution if f.has("distribution") => f.span_of("distribution"),
-                Field::MemoryMode if f.has("memory-mode") => f.span_of("memory-mode"),
-                Field::Vcpus => facts.vcpus_span,
-                Field::Memory => facts.memory_span,
-                _ => f.stmt.keyword.span,
-            };
-            let code = if e.capacity { VNUMA_NO_ROOM } else { VNUMA_INVALID };
-            let label = if e.capacity { "does not fit" } else { "cannot be met" };
-            let mut d = Diagnostic::error(code, e.message, span, label);
-            if span != f.stmt.keyword.span {
-                d = d.with_label(f.stmt.keyword.span, format!("placed on host `{}`", host.name));
-            }
-            if !e.help.is_empty() {
-                d = d.with_help(e.help.join("; "));
-            }
-            diags.push(d);
+            diags.push(plan_error(f, facts, host, e));
             return None;
         }
     };
@@ -190,9 +215,19 @@ pub fn place_guest(
             discard: None,
         })
         .collect();
+    // Whole cores: each dedicated CPU with its siblings, and the isolated threads' cores.
+    let held: IdSet = plan
+        .dedicated
+        .iter()
+        .flat_map(|c| std::iter::once(c).chain(host.profile.cpu(c).into_iter().flat_map(|cpu| cpu.siblings.iter())))
+        .chain(plan.isolated.iter().flat_map(|(_, core)| core.iter()))
+        .collect();
     Some(Placed {
         emulator_node: plan.cells.first().and_then(|c| c.nodes.first()).unwrap_or(0),
         dedicated: req.pinning == Pinning::Cpu,
+        isolated: plan.isolated.clone(),
+        cell_nodes: plan.cells.iter().map(|c| c.nodes.clone()).collect(),
+        held,
         cells,
         pins: plan.pins,
         topology: plan.topology,
@@ -219,7 +254,7 @@ pub(super) fn check<'s>(
         cx.need_host("`vnuma`", v.stmt.keyword.span);
         return None;
     };
-    if !sound {
+    if !shared_vcpus(v, facts.vcpus, cx) || !sound {
         return None;
     }
     let placed = place_guest(v, facts, host, state?, cx.diags)?;
@@ -227,17 +262,57 @@ pub(super) fn check<'s>(
 }
 
 impl Placement<'_> {
-    /// The placed cells, pins and topology in place of the (empty) written ones; the host
-    /// node of the emulator threads when the guest does not pin them itself.
-    pub(super) fn apply(self, cells: &mut Cells, pinning: &mut Pins, topology: &mut Option<Topology>) -> Option<u32> {
-        let (p, v) = (self.placed, self.vnuma);
-        cells.cells = p.cells;
-        pinning.pins = p.pins;
+    /// The placed cells, pins and topology in place of the (empty) written ones; what is
+    /// left of the placement: the threads' and the guest's use of its host.
+    pub(super) fn apply(self, cells: &mut Cells, pinning: &mut Pins, topology: &mut Option<Topology>) -> Placed {
+        let (mut p, v) = (self.placed, self.vnuma);
+        cells.cells = std::mem::take(&mut p.cells);
+        pinning.pins = std::mem::take(&mut p.pins);
         cells.cell_spans = vec![v.span(); cells.cells.len()];
         pinning.spans = vec![v.span(); pinning.pins.len()];
         *topology = Some(p.topology);
-        cells.distances = p.distances;
+        cells.distances = p.distances.take();
         cells.binding_spans = vec![Some(v.stmt.keyword.span); cells.cells.len()];
-        pinning.emulator.is_none().then_some(p.emulator_node)
+        p
     }
+}
+
+/// `shared-vcpus=`: vCPUs the guest has, some but not all of them, with `pinning=cpu`.
+fn shared_vcpus(v: &Fields<'_>, vcpus: u32, cx: &mut Cx<'_, '_>) -> bool {
+    let Some(shared) = v.set("shared-vcpus") else {
+        return true;
+    };
+    let span = v.span_of("shared-vcpus");
+    if vcpus > 0
+        && let Some(out) = shared.last().filter(|&s| s >= vcpus)
+    {
+        cx.err(
+            Diagnostic::error(
+                VCPU_RANGE,
+                format!("vCPU {out} does not exist"),
+                span,
+                format!("the guest has vCPUs 0-{}", vcpus - 1),
+            )
+            .with_help(format!("name vCPUs within 0-{}", vcpus - 1)),
+        );
+        return false;
+    }
+    let problem = if v.text("pinning") == Some("node") {
+        Some((
+            "`shared-vcpus` with `pinning=node`: every vCPU floats over its node already".to_string(),
+            "remove `shared-vcpus`, or use `pinning=cpu` (the default) to dedicate the others a core each",
+        ))
+    } else if shared.len() as u64 >= u64::from(vcpus) {
+        Some((
+            "`shared-vcpus` names every vCPU, so none is dedicated".to_string(),
+            "leave at least one vCPU dedicated, or write `pinning=node` for a guest whose vCPUs all float",
+        ))
+    } else {
+        None
+    };
+    if let Some((message, help)) = problem {
+        cx.err(Diagnostic::error(THREAD_POLICY, message, span, "shared vCPUs").with_help(help));
+        return false;
+    }
+    true
 }

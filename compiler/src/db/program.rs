@@ -5,9 +5,11 @@ use super::guests::{guest_step, hand_ledger};
 use super::hosts::host;
 use super::inputs::{ItemKey, ItemKind, Program};
 use super::toplevel::{host_names, item_at, items};
+use crate::check::floats::{OnHost, floating_warnings};
+use crate::check::guest::Later;
 use crate::check::realtime::RtGuest;
 use crate::check::step::{self, GuestStep};
-use crate::check::{self, Checked, HostDef, fit, guest};
+use crate::check::{self, Checked, HostDef, fit, guest, shared};
 use crate::diagnostics::{self, Diagnostic};
 use crate::host::HostProfile;
 use crate::place::topo::Ledger;
@@ -37,6 +39,9 @@ struct Gathered<'db> {
     /// The ledger after each host's last guest.
     ledgers: Vec<Option<&'db Ledger>>,
     emulators: Vec<check::Emulator>,
+    /// Placed guests' shared vCPUs and per-cell I/O threads: (guest index in the build,
+    /// host index, what, spans in place).
+    later: Vec<(usize, usize, Later)>,
     /// Every step, in order, with where its guest is (to put its relative spans in place).
     steps: Vec<(&'db GuestStep, FileId, u32)>,
 }
@@ -49,6 +54,7 @@ fn gather<'db>(db: &'db dyn salsa::Database, program: Program) -> Gathered<'db> 
         claims: Vec::new(),
         ledgers: vec![None; items.hosts.len()],
         emulators: Vec::new(),
+        later: Vec::new(),
         steps: Vec::with_capacity(items.guests.len()),
     };
     let mut hand_warnings: Vec<(u32, &Diagnostic)> = Vec::new();
@@ -91,10 +97,26 @@ fn gather<'db>(db: &'db dyn salsa::Database, program: Program) -> Gathered<'db> 
                     span: step.name_span.relocate(id, at),
                 });
             }
+            if let Some(h) = step.host.filter(|_| !step.later.is_empty()) {
+                g.later.push((placed, h as usize, step.later.relocated(id, at)));
+            }
             placed += 1;
         }
         g.steps.push((step, id, at));
     }
+    let on_hosts: Vec<OnHost<'_>> = g
+        .steps
+        .iter()
+        .filter_map(|&(step, id, at)| {
+            Some(OnHost {
+                host: step.host?,
+                name: &step.guest.as_ref()?.name,
+                name_span: step.name_span.relocate(id, at),
+                holds: step.holds.relocated(id, at),
+            })
+        })
+        .collect();
+    g.diagnostics.extend(floating_warnings(&on_hosts));
     let no_room = g
         .steps
         .iter()
@@ -114,8 +136,9 @@ fn fit_diagnostics(db: &dyn salsa::Database, program: Program, g: &Gathered<'_>,
     fit::check_fit(&loaded, &names, &g.claims, diags);
 }
 
-/// Real-time vCPUs across the program's guests, on the final model: the emulator threads of
-/// placed guests on the CPUs they get after every guest was placed.
+/// Real-time vCPUs across the program's guests, on the final model: the emulator threads,
+/// shared vCPUs and per-cell I/O threads of placed guests on the CPUs they get after every
+/// guest was placed.
 fn realtime_diagnostics(g: &Gathered<'_>, diags: &mut Vec<Diagnostic>) {
     let built: Vec<(&GuestStep, FileId, u32)> = g.steps.iter().filter(|(s, ..)| s.guest.is_some()).copied().collect();
     if !built
@@ -135,11 +158,24 @@ fn realtime_diagnostics(g: &Gathered<'_>, diags: &mut Vec<Diagnostic>) {
             Some((e.guest, check::emulator_pin(host, ledger, e, &guest.name)?.ok()?))
         })
         .collect();
+    // Placed guests' shared vCPUs and per-cell I/O threads, on the CPUs they get last too.
+    let later: HashMap<usize, crate::ir::Guest> = g
+        .later
+        .iter()
+        .filter_map(|(gi, h, later)| {
+            let host = g.hosts.get(*h).copied().flatten()?;
+            let ledger = g.ledgers.get(*h).copied().flatten()?;
+            let mut guest = built.get(*gi)?.0.guest.clone()?;
+            let pins = shared::later_pins(host, ledger, later, &guest.name).ok()?;
+            shared::apply(&mut guest, pins);
+            Some((*gi, guest))
+        })
+        .collect();
     let guests: Vec<RtGuest<'_>> = built
         .iter()
         .enumerate()
         .filter_map(|(i, &(step, file, at))| {
-            let guest = step.guest.as_ref()?;
+            let guest = later.get(&i).or(step.guest.as_ref())?;
             Some(RtGuest {
                 guest,
                 host: step.host.map(|h| h as usize),
@@ -166,6 +202,14 @@ pub fn program_diagnostics(db: &dyn salsa::Database, program: Program) -> Vec<Di
             && let Some(Err(d)) = check::emulator_pin(host, ledger, e, &guest.name)
         {
             diags.push(d);
+        }
+    }
+    for (gi, h, later) in &g.later {
+        if let (Some(Some(host)), Some(Some(ledger)), Some(guest)) =
+            (g.hosts.get(*h), g.ledgers.get(*h), placed.get(*gi))
+            && let Err(errors) = shared::later_pins(host, ledger, later, &guest.name)
+        {
+            diags.extend(errors);
         }
     }
     fit_diagnostics(db, program, &g, &mut diags);
@@ -196,6 +240,16 @@ pub fn check_program(db: &dyn salsa::Database, program: Program) -> CheckResult 
     }
     let mut diags = g.diagnostics.clone();
     check::place_emulators(&mut checked, &g.hosts, &g.ledgers, &g.emulators, &mut diags);
+    for (gi, h, later) in &g.later {
+        if let (Some(Some(host)), Some(Some(ledger)), Some(guest)) =
+            (g.hosts.get(*h), g.ledgers.get(*h), checked.build.guests.get_mut(*gi))
+        {
+            match shared::later_pins(host, ledger, later, &guest.name) {
+                Ok(pins) => shared::apply(guest, pins),
+                Err(errors) => diags.extend(errors),
+            }
+        }
+    }
     fit_diagnostics(db, program, &g, &mut diags);
     realtime_diagnostics(&g, &mut diags);
     checked.hosts = g.hosts.iter().map(|h| h.cloned()).collect();

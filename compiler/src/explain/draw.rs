@@ -110,6 +110,27 @@ pub(super) fn realtime_mark(x: u32, y: u32) -> Element {
         .attr("fill", "#d62728")
 }
 
+/// A ring in a CPU square: I/O threads may run there.
+pub(super) fn iothread_mark(x: u32, y: u32) -> Element {
+    Element::new("circle")
+        .attr("cx", x + CELL / 2)
+        .attr("cy", y + CELL / 2)
+        .attr("r", 3)
+        .attr("fill", "none")
+        .attr("stroke", "#000000")
+        .attr("stroke-width", "1")
+}
+
+/// A dark corner in a CPU square: the core is an isolated thread's own.
+pub(super) fn isolated_mark(x: u32, y: u32) -> Element {
+    Element::new("polygon")
+        .attr(
+            "points",
+            format!("{},{} {},{} {},{}", x + CELL - 5, y, x + CELL, y, x + CELL, y + 5),
+        )
+        .attr("fill", "#000000")
+}
+
 /// A thin outline around each run of a node's cores that share an L3 domain (per row of
 /// `per_row` cores), titled with the domain; nothing for a host without L3 domains. `(left,
 /// top)` is where the first row's outline starts, `row_h` a row's height and `cell` a

@@ -1,8 +1,8 @@
 //! `vnumac explain --format svg`: the host as a picture.
 
 use super::draw::{
-    CELL, FONT, LEGEND_COL, PADDING, PALETTE, PER_ROW, TITLE_CHAR_W, emulator_mark, l3_outlines, label, realtime_mark,
-    sized_label, swatch, text_box,
+    CELL, FONT, LEGEND_COL, PADDING, PALETTE, PER_ROW, TITLE_CHAR_W, emulator_mark, iothread_mark, isolated_mark,
+    l3_outlines, label, realtime_mark, sized_label, swatch, text_box,
 };
 use super::usage::{NodeUse, guests_on, node_use};
 use crate::check::Checked;
@@ -25,6 +25,10 @@ struct CpuUse<'a> {
     emulator: Vec<&'a str>,
     /// The scheduling of the dedicated vCPU, when it is real-time (`fifo 1`).
     realtime: Option<String>,
+    /// Guests whose I/O threads may run here.
+    iothreads: Vec<&'a str>,
+    /// The guest whose isolated thread has this CPU's core, and which thread.
+    isolated: Option<(&'a str, String)>,
 }
 
 /// How a guest's vCPUs are placed, for the legend.
@@ -218,6 +222,13 @@ impl Canvas<'_> {
                 let _ = write!(title, ": a real-time vCPU ({s}) of {g}");
                 (self.colour(g), "1")
             }
+            Some(CpuUse {
+                isolated: Some((g, what)),
+                ..
+            }) => {
+                let _ = write!(title, ": a core of its own for the {what} of {g} (isolated)");
+                (self.colour(g), "1")
+            }
             Some(CpuUse { dedicated: Some(g), .. }) => {
                 let _ = write!(title, ": a vCPU of {g}");
                 (self.colour(g), "1")
@@ -238,6 +249,9 @@ impl Canvas<'_> {
         if let Some(u) = used.filter(|u| !u.emulator.is_empty()) {
             let _ = write!(title, "; emulator threads of {}", u.emulator.join(", "));
         }
+        if let Some(u) = used.filter(|u| !u.iothreads.is_empty()) {
+            let _ = write!(title, "; I/O threads of {}", u.iothreads.join(", "));
+        }
         let mut square = Element::new("rect")
             .attr("x", x)
             .attr("y", y)
@@ -253,9 +267,17 @@ impl Canvas<'_> {
             self.body
                 .push(realtime_mark(x, y).child(Element::new("title").text(&title)));
         }
+        if used.is_some_and(|u| u.isolated.is_some()) {
+            self.body
+                .push(isolated_mark(x, y).child(Element::new("title").text(&title)));
+        }
         if used.is_some_and(|u| !u.emulator.is_empty()) {
             self.body
                 .push(emulator_mark(x, y).child(Element::new("title").text(&title)));
+        }
+        if used.is_some_and(|u| !u.iothreads.is_empty()) {
+            self.body
+                .push(iothread_mark(x, y).child(Element::new("title").text(&title)));
         }
     }
 
@@ -277,6 +299,8 @@ impl Canvas<'_> {
             (swatch(0, 0, "#888888", "1"), "one vCPU pinned here".to_owned()),
             (swatch(0, 0, "#888888", "0.35"), "vCPUs float over these".to_owned()),
             (emulator_mark(0, 0), "emulator threads".to_owned()),
+            (iothread_mark(0, 0), "I/O threads".to_owned()),
+            (isolated_mark(0, 0), "an isolated thread's own core".to_owned()),
         ];
         if self.any_realtime {
             keys.push((realtime_mark(0, 0), "real-time vCPU (fifo or rr)".to_owned()));
@@ -361,6 +385,20 @@ fn cpu_uses<'a>(guests: &[&'a Guest]) -> HashMap<u32, CpuUse<'a>> {
             let u = cpu_use.entry(cpu).or_default();
             if !u.emulator.contains(&g.name.as_str()) {
                 u.emulator.push(&g.name);
+            }
+            if g.isolated.emulator {
+                u.isolated = Some((&g.name, "emulator threads".into()));
+            }
+        }
+        for (k, pin) in (1u32..).zip(&g.iothread_pins) {
+            for cpu in pin.iter().flat_map(IdSet::iter) {
+                let u = cpu_use.entry(cpu).or_default();
+                if !u.iothreads.contains(&g.name.as_str()) {
+                    u.iothreads.push(&g.name);
+                }
+                if g.isolated.iothreads {
+                    u.isolated = Some((&g.name, format!("I/O thread {k}")));
+                }
             }
         }
     }

@@ -60,12 +60,7 @@ fn guest_text(out: &mut String, g: &Guest, host: Option<(&str, &HostProfile)>) {
     for v in 0..g.vcpus {
         vcpu_row(out, g, profile, v, &sched);
     }
-    if let Some(e) = &g.emulator_pin {
-        let node = profile
-            .map(|p| p.nodes_of_cpus(e).to_string())
-            .unwrap_or_else(|| "-".into());
-        let _ = writeln!(out, "  emulator threads: host CPUs {e} (node {node})");
-    }
+    threads_text(out, g, profile);
     thread_sched(out, g);
     let _ = writeln!(out);
     let l3 = profile.map(|p| p.l3_map()).unwrap_or_default();
@@ -108,6 +103,51 @@ fn sched_note(s: &ThreadSched) -> String {
         format!("{}, real-time", s.describe())
     } else {
         s.describe()
+    }
+}
+
+/// Shared vCPUs, the emulator threads and each I/O thread: where they run, which have a
+/// core of their own, and the disks each I/O thread serves.
+fn threads_text(out: &mut String, g: &Guest, host: Option<&HostProfile>) {
+    let on = |cpus: &IdSet| {
+        let node = host
+            .map(|p| p.nodes_of_cpus(cpus).to_string())
+            .unwrap_or_else(|| "-".into());
+        format!("host CPUs {cpus} (node {node})")
+    };
+    const OWN: &str = ", a core of its own (isolated)";
+    if !g.shared_vcpus.is_empty() {
+        let _ = writeln!(
+            out,
+            "  shared vCPUs {}: no core of their own, they float over their cell's CPUs that no guest has as dedicated",
+            g.shared_vcpus
+        );
+    }
+    if let Some(e) = &g.emulator_pin {
+        let own = if g.isolated.emulator { OWN } else { "" };
+        let _ = writeln!(out, "  emulator threads: {}{own}", on(e));
+    }
+    for (k, pin) in (1u32..).zip(&g.iothread_pins) {
+        let disks: Vec<&str> = g
+            .devices
+            .iter()
+            .filter(|d| matches!(d.kind, crate::ir::DeviceKind::Disk { iothread: Some(t), .. } if t == k))
+            .map(|d| d.name.as_str())
+            .collect();
+        let serves = if disks.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; serves disk{} {}",
+                if disks.len() > 1 { "s" } else { "" },
+                disks.join(", ")
+            )
+        };
+        let (where_, own) = match pin {
+            Some(p) => (on(p), if g.isolated.iothreads { OWN } else { "" }),
+            None => ("not pinned".to_string(), ""),
+        };
+        let _ = writeln!(out, "  I/O thread {k}: {where_}{own}{serves}");
     }
 }
 

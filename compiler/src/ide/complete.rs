@@ -189,7 +189,7 @@ fn values_of(here: &Here<'_>, keyword: &str, key: &str, out: &mut Found) {
                 out.push(h.name.clone(), CompletionKind::Host, Some(detail), None);
             }
         }
-        (Context::Guest, "pin" | "emulator" | "iothreads", "node")
+        (Context::Guest, "pin" | "emulator" | "iothreads" | "iothread", "node")
         | (Context::Guest, "vnuma" | "memory-policy", "nodeset")
         | (Context::Guest, "dimm" | "virtio-mem", "host-node")
         | (Context::Numa, "cell", "host-node") => {

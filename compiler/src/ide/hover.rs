@@ -155,6 +155,12 @@ fn facts(db: &dyn salsa::Database, program: Program, stmt: &Statement, r: &Resol
                 }
             }
         }
+        ("emulator" | "iothreads" | "iothread", Some(g), Some(h)) => {
+            let one = (kw == "iothread")
+                .then(|| stmt.args.first().and_then(|a| a.text.parse::<u32>().ok()))
+                .flatten();
+            threads_facts(&mut md, g, &h.profile, kw == "emulator", one);
+        }
         ("node", _, Some(h)) if r.guest.is_none() => {
             let id = stmt.args.first().and_then(|a| a.text.parse::<u32>().ok());
             host_facts(&mut md, h, &node_use(db, program), host_index(h), id);
@@ -168,6 +174,29 @@ fn facts(db: &dyn salsa::Database, program: Program, stmt: &Statement, r: &Resol
         _ => {}
     }
     md
+}
+
+/// Where the emulator threads (`emulator`) or the I/O threads (all, or thread `one`) run,
+/// and which have a core of their own.
+fn threads_facts(md: &mut String, g: &Guest, host: &HostProfile, emulator: bool, one: Option<u32>) {
+    const OWN: &str = ", a core of its own (isolated)";
+    if emulator {
+        if let Some(e) = &g.emulator_pin {
+            let own = if g.isolated.emulator { OWN } else { "" };
+            let _ = writeln!(md, "- emulator threads → {}{own}", cpus_facts(host, e));
+        }
+        return;
+    }
+    for (k, pin) in (1u32..).zip(&g.iothread_pins) {
+        if one.is_some_and(|o| o != k) {
+            continue;
+        }
+        let own = if g.isolated.iothreads { OWN } else { "" };
+        let at = pin
+            .as_ref()
+            .map_or_else(|| "not pinned".to_string(), |p| cpus_facts(host, p));
+        let _ = writeln!(md, "- I/O thread {k} → {at}{own}");
+    }
 }
 
 /// "CPUs 1,61 (core 0 of socket 0, node 0)".
@@ -263,6 +292,10 @@ fn device_facts(md: &mut String, g: &Guest, host: Option<&HostDef>, keyword: &st
         None => {
             let _ = writeln!(md, "\nNUMA: no node of its own (on the root complex)");
         }
+    }
+    if let Some(DeviceKind::Disk { iothread: Some(k), .. }) = g.devices.iter().find(|d| d.name == name).map(|d| &d.kind)
+    {
+        let _ = writeln!(md, "\nServed by I/O thread {k}");
     }
 }
 

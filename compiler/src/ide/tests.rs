@@ -525,3 +525,34 @@ fn a_move_onto_fewer_nodes_comes_with_its_warning() {
         "{warnings}"
     );
 }
+
+#[test]
+fn emulator_and_io_threads_complete_and_hover_from_the_placement() {
+    let l = labels("guest g {\n  emulator policy=$0\n}\n");
+    assert_eq!(l, vec!["share", "isolate"]);
+    let l = labels("guest g {\n  iothreads $0\n}\n");
+    assert_eq!(l.first().map(String::as_str), Some("per-cell"), "{l:?}");
+    let l = labels(&format!("{HOST}guest g on=h {{\n  iothread 1 node=$0\n}}\n"));
+    assert_eq!(l, vec!["0", "1"]);
+    let l = labels("guest g {\n  vnuma mode=host $0\n}\n");
+    assert!(l.contains(&"shared-vcpus=".to_string()), "{l:?}");
+    let l = labels("guest g {\n  devices {\n    disk d path=\"/d\" $0\n  }\n}\n");
+    assert!(l.contains(&"iothread=".to_string()), "{l:?}");
+    let guest = format!(
+        "{HOST}guest g on=h {{\n  vcpus 2\n  memory 4GiB\n  vnuma mode=host\n  emulator policy=isolate\n  \
+         iothreads per-cell policy=isolate\n  devices {{\n    disk a path=\"/a\" bus=virtio node=1\n  }}\n}}\n"
+    );
+    let h = hover_at(&guest.replace("  emulator policy", "  emu$0lator policy"));
+    assert!(
+        h.contains("- emulator threads → CPUs 1,9 (core 1 of socket 0, node 0), a core of its own (isolated)"),
+        "{h}"
+    );
+    let h = hover_at(&guest.replace("  iothreads per-cell", "  iothr$0eads per-cell"));
+    assert!(
+        h.contains("- I/O thread 1 → CPUs 2,10 (core 2 of socket 0, node 0), a core of its own"),
+        "{h}"
+    );
+    assert!(h.contains("- I/O thread 2 → CPUs 5,13"), "{h}");
+    let h = hover_at(&guest.replace("disk a path", "disk $0a path"));
+    assert!(h.contains("Served by I/O thread 2"), "{h}");
+}

@@ -15,7 +15,8 @@ use super::notes::{Notes, drop_unknown_attrs, drop_unknown_children};
 use super::quote::{quoted, word_or_string};
 use super::read::{attr_u32, text_u32};
 use crate::numbers::{
-    BUS_NR, CHASSIS_PORT, CONTROLLER_INDEX, DECIMAL_ID, EXPANDER_NODE, PCI_BUS, PCI_DOMAIN, PCI_FUNCTION, PCI_SLOT,
+    BUS_NR, CHASSIS_PORT, CONTROLLER_INDEX, DECIMAL_ID, EXPANDER_NODE, IOTHREAD_ID, PCI_BUS, PCI_DOMAIN, PCI_FUNCTION,
+    PCI_SLOT,
 };
 
 const EMULATOR: &str = "/usr/bin/qemu-system-x86_64";
@@ -75,7 +76,7 @@ pub(super) fn read(devs: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
             )),
             "controller" => ctls.extend(controller(c, notes)?),
             "interface" => list.extend(nic(c, notes)?),
-            "disk" => list.extend(disk(c, notes)?),
+            "disk" => list.extend(disk(c, d.iothreads.as_ref().map_or(0, |t| t.0), notes)?),
             "hostdev" => list.extend(hostdev(c, notes)?),
             "serial" | "console" => list.extend(chardev(c, &mut chardevs, notes)),
             "memory" => super::memdev::memdev(c, keep_slots, d, notes)?,
@@ -234,7 +235,29 @@ fn nic(c: &Node, notes: &mut Notes) -> Result<Option<Dev>, ImportError> {
     }))
 }
 
-fn disk(c: &Node, notes: &mut Notes) -> Result<Option<Dev>, ImportError> {
+/// A disk's `<driver iothread>`: one of the guest's `iothreads` I/O threads, on a virtio
+/// disk only, as libvirt checks them.
+fn disk_iothread(c: &Node, bus: &str, iothreads: u32) -> Result<Option<u32>, ImportError> {
+    let Some(drv) = c.child("driver") else { return Ok(None) };
+    let Some(k) = attr_u32(drv, "iothread", &IOTHREAD_ID)? else {
+        return Ok(None);
+    };
+    if bus != "virtio" {
+        return Err(error_at(
+            drv.at,
+            format!("<driver iothread='{k}'> on a {bus} disk: libvirt gives I/O threads to virtio disks only"),
+        ));
+    }
+    if k > iothreads {
+        return Err(error_at(
+            drv.at,
+            format!("<driver iothread='{k}'>: the guest has {iothreads} I/O threads (`<iothreads>`)"),
+        ));
+    }
+    Ok(Some(k))
+}
+
+fn disk(c: &Node, iothreads: u32, notes: &mut Notes) -> Result<Option<Dev>, ImportError> {
     let target = c.child("target");
     let dev = target.and_then(|t| t.attr("dev")).unwrap_or("");
     let bus = target
@@ -259,7 +282,7 @@ fn disk(c: &Node, notes: &mut Notes) -> Result<Option<Dev>, ImportError> {
     drop_unknown_children(c, &["driver", "source", "target", "address", "alias"], notes);
     drop_unknown_attrs(c, &["type", "device"], notes);
     for (el, known) in [
-        ("driver", &["name", "type"][..]),
+        ("driver", &["name", "type", "iothread"][..]),
         ("source", &["file"]),
         ("target", &["dev", "bus"]),
     ] {
@@ -278,9 +301,10 @@ fn disk(c: &Node, notes: &mut Notes) -> Result<Option<Dev>, ImportError> {
             "raw"
         }
     };
+    let iothread = disk_iothread(c, bus, iothreads)?.map_or_else(String::new, |k| format!(" iothread={k}"));
     Ok(Some(Dev {
         kind: Kind::Disk {
-            props: format!("path={} format={format} bus={bus}", quoted(path)),
+            props: format!("path={} format={format} bus={bus}{iothread}", quoted(path)),
             virtio: bus == "virtio",
         },
         bus: pci_address(c)?.map(|a| a.0),

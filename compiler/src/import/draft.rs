@@ -39,8 +39,8 @@ pub(super) struct Draft {
     /// (vCPUs, host CPUs), one `pin` line each.
     pub pins: Vec<(IdSet, IdSet)>,
     pub emulator: Option<IdSet>,
-    /// `iothreads N` and the CPUs every one of them is pinned to.
-    pub iothreads: Option<(u32, Option<IdSet>)>,
+    /// `iothreads N`, and the CPUs of each pinned thread (1 to N).
+    pub iothreads: Option<(u32, std::collections::BTreeMap<u32, IdSet>)>,
     /// `sched` lines: what they set (`sched vcpus=0-3`) and the policy (`policy=fifo priority=1`).
     pub sched: Vec<(String, String)>,
     /// The mode and the nodeset; no nodeset for `placement='auto'`.

@@ -15,7 +15,7 @@ const POLICIES: &[&str] = &["strict", "preferred", "interleave", "restrictive"];
 /// The most I/O threads a guest has (`iothreads` in a `.vnuma` file takes 1 to 1024).
 const MAX_IOTHREADS: u32 = 1024;
 
-/// `<iothreads>` and its `<iothreadpin>`s; one CPU set for all of them, as the language says.
+/// `<iothreads>` and its `<iothreadpin>`s, each thread's CPU set its own.
 fn iothreads(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
     let pins: Vec<&Node> = root
         .child("cputune")
@@ -44,20 +44,15 @@ fn iothreads(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), Import
                 format!("<iothreadpin iothread='{id}'>: the guest has I/O threads 1 to {count}"),
             ));
         }
-        sets.insert(id, id_set(p, "cpuset", set)?);
-    }
-    let first = sets.values().next().cloned();
-    let pin = match first {
-        Some(s) if sets.len() as u32 == count && sets.values().all(|v| *v == s) => Some(s),
-        Some(_) => {
-            notes.drop(
-                "<iothreadpin>s that differ between I/O threads or leave some unpinned (vnumac pins them all alike)",
-            );
-            None
+        // libvirt refuses a second pin of one thread ("duplicate iothreadpin for same iothread").
+        if sets.insert(id, id_set(p, "cpuset", set)?).is_some() {
+            return Err(error_at(
+                p.at,
+                format!("<iothreadpin iothread='{id}'>: I/O thread {id} is pinned twice"),
+            ));
         }
-        None => None,
-    };
-    d.iothreads = Some((count, pin));
+    }
+    d.iothreads = Some((count, sets));
     Ok(())
 }
 

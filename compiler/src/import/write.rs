@@ -148,10 +148,20 @@ fn tuning(d: &Draft, out: &mut String) {
     if let Some(e) = &d.emulator {
         out.push_str(&format!("  emulator cpus={e}\n"));
     }
-    match &d.iothreads {
-        Some((n, Some(cpus))) => out.push_str(&format!("  iothreads {n} cpus={cpus}\n")),
-        Some((n, None)) => out.push_str(&format!("  iothreads {n}\n")),
-        None => {}
+    if let Some((n, pins)) = &d.iothreads {
+        // One set for every thread is one line; otherwise each pinned thread has its own.
+        let first = pins.values().next();
+        match first {
+            Some(cpus) if pins.len() as u32 == *n && pins.values().all(|p| p == cpus) => {
+                out.push_str(&format!("  iothreads {n} cpus={cpus}\n"));
+            }
+            _ => {
+                out.push_str(&format!("  iothreads {n}\n"));
+                for (k, cpus) in pins {
+                    out.push_str(&format!("  iothread {k} cpus={cpus}\n"));
+                }
+            }
+        }
     }
     let width = d.sched.iter().map(|(head, _)| head.len()).max().unwrap_or(0);
     for (head, policy) in &d.sched {

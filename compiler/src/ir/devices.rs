@@ -48,6 +48,8 @@ pub enum DeviceKind {
         path: String,
         format: String,
         bus: DiskBus,
+        /// The I/O thread serving it (`<driver iothread>`), 1-based; virtio only.
+        iothread: Option<u32>,
     },
     /// PCI passthrough of a host device (`dddd:bb:ss.f`).
     Hostdev {

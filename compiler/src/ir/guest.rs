@@ -2,7 +2,7 @@
 
 use super::cells::{GuestCell, Hmat};
 use super::devices::{Controller, Device};
-use super::machine::{CpuMode, CpuOptions, DomainType, MachineFamily, Topology, VcpuPin, VcpuState};
+use super::machine::{CpuMode, CpuOptions, DomainType, Isolated, MachineFamily, Topology, VcpuPin, VcpuState};
 use super::memory::{MaxMemory, MemBinding, MemoryBacking, MemoryDevice};
 use super::sched::ThreadSched;
 use crate::sets::IdSet;
@@ -37,8 +37,14 @@ pub struct Guest {
     pub emulator_pin: Option<IdSet>,
     /// `<iothreads>`: QEMU I/O threads `iothread1` … `iothreadN`.
     pub iothreads: u32,
-    /// `<iothreadpin>`: the host CPUs every I/O thread may run on.
-    pub iothread_pin: Option<IdSet>,
+    /// `<iothreadpin>`: the host CPUs of I/O thread 1, 2, … (one entry per thread; None
+    /// for a thread that is not pinned).
+    pub iothread_pins: Vec<Option<IdSet>>,
+    /// The threads that have host cores of their own (`policy=isolate`).
+    pub isolated: Isolated,
+    /// vCPUs without a core of their own (`vnuma shared-vcpus=`): they float over the
+    /// host CPUs of their cell that no guest has as dedicated.
+    pub shared_vcpus: IdSet,
     /// Whole-guest `<numatune><memory>`.
     pub memory_binding: Option<MemBinding>,
     /// `<vcpusched>`, `<iothreadsched>` and `<emulatorsched>`, in the order written.
@@ -136,7 +142,9 @@ impl Default for Guest {
             pins: Vec::new(),
             emulator_pin: None,
             iothreads: 0,
-            iothread_pin: None,
+            iothread_pins: Vec::new(),
+            isolated: Isolated::default(),
+            shared_vcpus: IdSet::new(),
             memory_binding: None,
             sched: Vec::new(),
             vcpu_states: Vec::new(),

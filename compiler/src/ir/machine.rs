@@ -66,6 +66,14 @@ impl Topology {
     }
 }
 
+/// Which of a guest's QEMU threads have host cores of their own (`policy=isolate`): no
+/// vCPU, of this guest or another, runs on those cores or on their SMT siblings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Isolated {
+    pub emulator: bool,
+    pub iothreads: bool,
+}
+
 /// One entry of libvirt's `<vcpus>` list.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct VcpuState {

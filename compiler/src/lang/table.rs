@@ -25,6 +25,10 @@ pub const POLICIES: &[&str] = &["strict", "preferred", "interleave", "restrictiv
 pub const SCHED_POLICIES: &[&str] = &["fifo", "rr", "batch", "idle"];
 const DISTRIBUTIONS: &[&str] = &["contiguous", "siblings", "round-robin", "interleave"];
 
+/// How `vnuma` places emulator and I/O threads.
+pub const THREAD_POLICIES: &[&str] = &["share", "isolate"];
+const THREAD_POLICY_DOC: &str = "`share` (default): on CPUs no dedicated vCPU uses; `isolate`: a host core of their own (each I/O thread its own), on cell 0's host node (per-cell I/O threads: their cell's); needs `vnuma pinning=cpu`.";
+
 macro_rules! stmt {
     ($kw:literal in $ctx:ident, args [$($an:literal : $ak:expr),*] $(opt $opt:literal)?, props [$($prop:expr),*], block $block:expr, repeat $rep:literal, $doc:literal) => {
         StmtSpec {
@@ -98,7 +102,8 @@ pub const SCHEMA: &[StmtSpec] = &[
         p("cells", Kind::Int, "Number of guest cells."),
         p("distribution", Kind::OneOf(DISTRIBUTIONS), "How vCPUs are spread over cells."),
         p("pinning", Kind::OneOf(&["cpu", "node"]), "Pin each vCPU to one host CPU, or to its node."),
-        p("memory-mode", Kind::OneOf(&["strict", "interleave", "preferred"]), "How cell memory is bound.")
+        p("memory-mode", Kind::OneOf(&["strict", "interleave", "preferred"]), "How cell memory is bound."),
+        p("shared-vcpus", Kind::Set, "vCPUs with no core of their own: they float over their cell's host CPUs that no guest has as dedicated.")
     ], block None, repeat false,
         "Automatic partitioning: cells, pinning, memory binding and topology derived from the host."),
     stmt!("pin" in Guest, args [], props [
@@ -110,14 +115,21 @@ pub const SCHEMA: &[StmtSpec] = &[
         "Pin vCPUs to host CPUs (`<vcpupin>`)."),
     stmt!("emulator" in Guest, args [], props [
         p("cpus", Kind::Set, "Host CPUs for QEMU's emulator threads."),
-        p("node", Kind::Int, "A host node whose CPUs the emulator threads may use.")
+        p("node", Kind::Int, "A host node whose CPUs the emulator threads may use."),
+        p("policy", Kind::OneOf(THREAD_POLICIES), THREAD_POLICY_DOC)
     ], block None, repeat false,
-        "Pin QEMU's emulator threads (`<emulatorpin>`)."),
-    stmt!("iothreads" in Guest, args ["N": Kind::Int], props [
+        "Pin QEMU's emulator threads (`<emulatorpin>`), or choose how `vnuma` places them."),
+    stmt!("iothreads" in Guest, args ["N": Kind::IntOr(&["per-cell"])], props [
         p("cpus", Kind::Set, "Host CPUs the I/O threads run on (`<iothreadpin>`)."),
-        p("node", Kind::Int, "A host node whose CPUs the I/O threads run on.")
+        p("node", Kind::Int, "A host node whose CPUs the I/O threads run on."),
+        p("policy", Kind::OneOf(THREAD_POLICIES), THREAD_POLICY_DOC)
     ], block None, repeat false,
-        "QEMU I/O threads (`<iothreads>`, `-object iothread`), optionally pinned."),
+        "QEMU I/O threads (`<iothreads>`, `-object iothread`), optionally pinned; `per-cell`: one per cell, on its host node."),
+    stmt!("iothread" in Guest, args ["ID": Kind::Int], props [
+        p("cpus", Kind::Set, "Host CPUs this I/O thread runs on (`<iothreadpin iothread='ID'>`)."),
+        p("node", Kind::Int, "A host node whose CPUs this I/O thread runs on.")
+    ], block None, repeat true,
+        "Pin one I/O thread (1 to N of `iothreads N`) on CPUs of its own."),
     // How the host schedules the guest's threads.
     stmt!("sched" in Guest, args ["emulator": Kind::OneOf(&["emulator"])] opt true, props [
         p("vcpus", Kind::Set, "The vCPUs it sets (`<vcpusched vcpus>`)."),
@@ -280,7 +292,8 @@ pub const SCHEMA: &[StmtSpec] = &[
         p("format", Kind::OneOf(&["qcow2", "raw"]), "Image format."),
         p("bus", Kind::OneOf(&["sata", "virtio"]), "Disk bus."),
         p("on", Kind::Name, "The root port it plugs into."),
-        p("node", Kind::Int, "Put it on this guest cell.")
+        p("node", Kind::Int, "Put it on this guest cell."),
+        p("iothread", Kind::Int, "The I/O thread serving it (`<driver iothread>`, QEMU `iothread=`); virtio only; default its cell's with `iothreads per-cell`.")
     ], block None, repeat true,
         "A disk."),
     stmt!("hostdev" in Devices, args ["ADDR": Kind::Pci], props [

@@ -58,7 +58,9 @@ pub fn guest_json(g: &Guest) -> Value {
         "pins": g.pins.iter().map(|p| json!({"vcpu": p.vcpu, "cpus": p.cpus.to_string()})).collect::<Vec<_>>(),
         "emulator_pin": g.emulator_pin.as_ref().map(|s| s.to_string()),
         "iothreads": g.iothreads,
-        "iothread_pin": g.iothread_pin.as_ref().map(|s| s.to_string()),
+        "iothread_pins": g.iothread_pins.iter().map(|s| s.as_ref().map(|s| s.to_string())).collect::<Vec<_>>(),
+        "isolated": json!({"emulator": g.isolated.emulator, "iothreads": g.isolated.iothreads}),
+        "shared_vcpus": g.shared_vcpus.to_string(),
         "sched": g.sched.iter().map(|s| json!({
             "vcpus": match &s.threads { SchedThreads::Vcpus(v) => Some(v.to_string()), _ => None },
             "iothreads": match &s.threads { SchedThreads::IoThreads(v) => Some(v.to_string()), _ => None },
@@ -95,6 +97,10 @@ pub fn guest_json(g: &Guest) -> Value {
             },
             "bus": d.address.map(|a| a.bus),
             "slot": d.address.map(|a| a.slot),
+            "iothread": match &d.kind {
+                DeviceKind::Disk { iothread, .. } => *iothread,
+                _ => None,
+            },
         })).collect::<Vec<_>>(),
     })
 }

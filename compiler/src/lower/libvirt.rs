@@ -160,8 +160,8 @@ fn cputune(g: &Guest) -> Option<Element> {
     if let Some(e) = &g.emulator_pin {
         ct.push(Element::new("emulatorpin").attr("cpuset", e));
     }
-    if let Some(cpus) = &g.iothread_pin {
-        for id in 1..=g.iothreads {
+    for (id, cpus) in (1u32..).zip(&g.iothread_pins) {
+        if let Some(cpus) = cpus {
             ct.push(Element::new("iothreadpin").attr("iothread", id).attr("cpuset", cpus));
         }
     }
@@ -460,15 +460,25 @@ fn device(d: &Device) -> Element {
             }
             e.child(src).child(Element::new("model").attr("type", model))
         }
-        DeviceKind::Disk { path, format, bus } => {
+        DeviceKind::Disk {
+            path,
+            format,
+            bus,
+            iothread,
+        } => {
             let (dev, bus_name) = match bus {
                 DiskBus::Virtio => (format!("vd{}", drive_letters(d.ordinal)), "virtio"),
                 DiskBus::Sata => (format!("sd{}", drive_letters(d.ordinal)), "sata"),
             };
+            let driver = Element::new("driver").attr("name", "qemu").attr("type", format);
+            let driver = match iothread {
+                Some(t) => driver.attr("iothread", t),
+                None => driver,
+            };
             let mut e = Element::new("disk")
                 .attr("type", "file")
                 .attr("device", "disk")
-                .child(Element::new("driver").attr("name", "qemu").attr("type", format))
+                .child(driver)
                 .child(Element::new("source").attr("file", path))
                 .child(Element::new("target").attr("dev", dev).attr("bus", bus_name));
             if *bus == DiskBus::Sata {

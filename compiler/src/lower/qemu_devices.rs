@@ -73,7 +73,13 @@ pub fn devices(g: &Guest) -> Vec<Opt> {
 fn disks(g: &Guest) -> Vec<Opt> {
     let mut out = Vec::new();
     for d in &g.devices {
-        let DeviceKind::Disk { path, format, bus } = &d.kind else {
+        let DeviceKind::Disk {
+            path,
+            format,
+            bus,
+            iothread,
+        } = &d.kind
+        else {
             continue;
         };
         let node = format!("disk-{}", d.name);
@@ -96,7 +102,13 @@ fn disks(g: &Guest) -> Vec<Opt> {
             ],
         ));
         let mut dev = match bus {
-            DiskBus::Virtio => vec![("driver", s("virtio-blk-pci"))],
+            DiskBus::Virtio => {
+                let mut props = vec![("driver", s("virtio-blk-pci"))];
+                if let Some(t) = iothread {
+                    props.push(("iothread", s(format!("iothread{t}"))));
+                }
+                props
+            }
             DiskBus::Sata => vec![("driver", s("ide-hd")), ("bus", s(format!("ide.{}", d.ordinal)))],
         };
         if let Some(a) = &d.address {

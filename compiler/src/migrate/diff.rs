@@ -13,6 +13,26 @@ fn set(s: Option<&IdSet>) -> String {
     }
 }
 
+/// The I/O threads: one row when they are all pinned alike on both sides, else one each.
+fn iothread_rows(before: &Guest, after: &Guest, rows: &mut Vec<[String; 3]>) {
+    let alike = |g: &Guest| g.iothread_pins.windows(2).all(|w| w[0] == w[1]);
+    if before.iothreads == 0 {
+        return;
+    }
+    if alike(before) && alike(after) {
+        rows.push([
+            "iothreads".to_string(),
+            set(before.iothread_pins.first().and_then(Option::as_ref)),
+            set(after.iothread_pins.first().and_then(Option::as_ref)),
+        ]);
+        return;
+    }
+    for (k, b) in before.iothread_pins.iter().enumerate() {
+        let a = after.iothread_pins.get(k).and_then(Option::as_ref);
+        rows.push([format!("iothread {}", k + 1), set(b.as_ref()), set(a)]);
+    }
+}
+
 /// Rows of three columns, aligned.
 fn table(out: &mut String, rows: &[[String; 3]]) {
     let w0 = rows.iter().map(|r| r[0].chars().count()).max().unwrap_or(0);
@@ -55,13 +75,7 @@ pub fn diff(
         set(before.emulator_pin.as_ref()),
         set(after.emulator_pin.as_ref()),
     ]);
-    if before.iothreads > 0 {
-        rows.push([
-            "iothreads".to_string(),
-            set(before.iothread_pin.as_ref()),
-            set(after.iothread_pin.as_ref()),
-        ]);
-    }
+    iothread_rows(before, after, &mut rows);
     table(&mut out, &rows);
     if !before.cells.is_empty() {
         out.push('\n');

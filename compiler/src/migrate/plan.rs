@@ -81,7 +81,11 @@ pub fn move_guest(g: &Guest, src: &HostProfile, dest: &Dest<'_>, elsewhere: &[St
         .as_ref()
         .map(|e| home(e, "emulator threads"))
         .transpose()?;
-    out.iothread_pin = g.iothread_pin.as_ref().map(|e| home(e, "I/O threads")).transpose()?;
+    out.iothread_pins = g
+        .iothread_pins
+        .iter()
+        .map(|e| e.as_ref().map(|e| home(e, "I/O threads")).transpose())
+        .collect::<Result<_, _>>()?;
     rebind_all(&mut out, &map, dest.host);
     if let Some(d) = memory_short(&out, dest) {
         return Err(Refused::one(d));

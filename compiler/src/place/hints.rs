@@ -3,7 +3,7 @@
 
 use super::guest::plan;
 use super::outcome::{Plan, PlanError};
-use super::request::{Mode, Pinning, Request};
+use super::request::{Isolation, Mode, Pinning, Request};
 use super::topo::{HostTopo, Ledger};
 use crate::host::HostProfile;
 use crate::sets::IdSet;
@@ -75,7 +75,18 @@ pub fn plan_with_hints(host: &HostProfile, topo: &HostTopo, ledger: &Ledger, req
             }
         }
     }
-    if req.pinning == Pinning::Cpu {
+    let isolating = req.isolated != Isolation::default();
+    if isolating {
+        let r = Request {
+            isolated: Isolation::default(),
+            ..req.clone()
+        };
+        if fits(&r) {
+            err.help
+                .push("`policy=share` fits, with the emulator and I/O threads on CPUs no dedicated vCPU uses".into());
+        }
+    }
+    if req.pinning == Pinning::Cpu && !isolating && req.shared.is_empty() {
         let r = Request {
             pinning: Pinning::Node,
             ..req.clone()

@@ -5,6 +5,7 @@
 mod guest;
 mod hints;
 pub mod hotplug;
+mod isolate;
 mod l3;
 mod memory;
 mod on_nodes;
@@ -18,6 +19,7 @@ pub mod topo;
 
 pub use guest::plan;
 pub use hints::plan_with_hints;
+pub use isolate::shared_cpus;
 pub use memory::memory_home;
 pub use outcome::{Field, Plan, PlanError, PlannedCell, commit};
-pub use request::{Distribution, Mode, Pinning, Request};
+pub use request::{Distribution, Isolation, Mode, Pinning, Request};

@@ -29,6 +29,8 @@ pub(super) fn plan_on(
         nodes: memory.nodes,
         picked,
         uneven,
+        isolated: pins.isolated,
+        dedicated: pins.dedicated,
         used_cores: pins.used_cores,
         l3_split: pins.l3_split,
         memory: memory.memory,

@@ -26,6 +26,10 @@ pub struct Plan {
     pub picked: bool,
     /// Why the blocks are uneven, when they are.
     pub uneven: Option<String>,
+    /// Each isolated thread's core, in request order (cell 0's first): (cell, its threads).
+    pub isolated: Vec<(usize, IdSet)>,
+    /// Host CPUs of the guest's dedicated vCPUs.
+    pub dedicated: IdSet,
     pub(super) used_cores: Vec<usize>,
     /// Some cell's dedicated cores are not all in one L3 domain (only on hosts with L3 domains).
     pub(super) l3_split: bool,
@@ -43,6 +47,10 @@ pub enum Field {
     Vcpus,
     Memory,
     MemoryMode,
+    /// `shared-vcpus=`: whole guest cores only, and CPUs left for them.
+    SharedVcpus,
+    /// No core for an isolated thread.
+    Threads,
     Statement,
 }
 
@@ -80,9 +88,9 @@ pub fn commit(ledger: &mut Ledger, topo: &HostTopo, plan: &Plan) {
             *f = f.saturating_sub(1);
         }
     }
-    if plan.pinning_cpu() {
-        let taken: IdSet = plan.pins.iter().flat_map(|p| p.cpus.iter()).collect();
-        ledger.dedicated = ledger.dedicated.union(&taken);
+    ledger.dedicated = ledger.dedicated.union(&plan.dedicated);
+    for (_, core) in &plan.isolated {
+        ledger.dedicated = ledger.dedicated.union(core);
     }
     for &(node, amount) in &plan.memory {
         match plan.page_kib {
@@ -96,11 +104,5 @@ pub fn commit(ledger: &mut Ledger, topo: &HostTopo, plan: &Plan) {
             seen.push(node);
             ledger.guests_on[node] += 1;
         }
-    }
-}
-
-impl Plan {
-    fn pinning_cpu(&self) -> bool {
-        !self.used_cores.is_empty()
     }
 }

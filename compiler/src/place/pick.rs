@@ -98,7 +98,11 @@ impl<'a> Picker<'a> {
             } else {
                 1
             };
-            (req.vcpus / t) as usize
+            // Shared vCPUs take no core, each isolated thread takes one (cells per node
+            // set vary: count the fewest).
+            let shared = req.shared.iter().filter(|&v| v < req.vcpus).count() as u32 / t;
+            let isolated = req.isolated.total(req.cells.unwrap_or(1));
+            (req.vcpus / t).saturating_sub(shared).saturating_add(isolated) as usize
         } else {
             0
         };

@@ -1,6 +1,7 @@
 //! vCPUs → host CPUs: a whole free host core per unit (`pinning=cpu`), or the CPUs of the
 //! cell's nodes (`pinning=node`).
 
+use super::isolate::{CoreUnits, core_units, shared_cpus};
 use super::l3::cores_by_l3;
 use super::outcome::{Field, PlanError};
 use super::request::{Pinning, Request};
@@ -17,6 +18,10 @@ pub(super) struct Pins {
     pub used_cores: Vec<usize>,
     /// Some cell's dedicated cores are not all in one L3 domain (only on hosts with L3 domains).
     pub l3_split: bool,
+    /// Each isolated thread's core: (cell, its threads), in request order.
+    pub isolated: Vec<(usize, IdSet)>,
+    /// Host CPUs of the dedicated vCPUs.
+    pub dedicated: IdSet,
 }
 
 pub(super) fn pin(
@@ -27,17 +32,26 @@ pub(super) fn pin(
     s: &Shape,
 ) -> Result<Pins, PlanError> {
     let mut pins = match req.pinning {
-        Pinning::Cpu => pin_cores(host, topo, ledger, s)?,
+        Pinning::Cpu => pin_cores(host, topo, ledger, req, s)?,
         Pinning::Node => pin_nodes(host, ledger, s)?,
     };
     pins.pins.sort_by_key(|p| p.vcpu);
     Ok(pins)
 }
 
-/// Each unit takes a whole host core. A cell on one node takes that node's cores; a cell
-/// over several nodes fills them in order, each up to its free cores.
-fn pin_cores(host: &HostProfile, topo: &HostTopo, ledger: &Ledger, s: &Shape) -> Result<Pins, PlanError> {
+/// Each unit takes a whole host core, and so does each isolated thread, after its cell's
+/// vCPUs. A cell on one node takes that node's cores; a cell over several nodes fills them
+/// in order, each up to its free cores. Shared units take none: they float over the CPUs
+/// of their cell's nodes that no dedicated vCPU or isolated thread holds.
+fn pin_cores(
+    host: &HostProfile,
+    topo: &HostTopo,
+    ledger: &Ledger,
+    req: &Request,
+    s: &Shape,
+) -> Result<Pins, PlanError> {
     let t = s.t;
+    let cu = core_units(req, s)?;
     let free: Vec<Vec<usize>> = topo
         .node_cores
         .iter()
@@ -50,8 +64,8 @@ fn pin_cores(host: &HostProfile, topo: &HostTopo, ledger: &Ledger, s: &Shape) ->
         })
         .collect();
     let mut remaining: Vec<u32> = free.iter().map(|f| f.len() as u32).collect();
-    single_node_cells(host, s, &mut remaining)?;
-    let unit_node = unit_nodes(host, s, &free, &mut remaining)?;
+    single_node_cells(host, &cu, &mut remaining)?;
+    let unit_node = unit_nodes(host, &cu, &free, &mut remaining)?;
     let unit_core = if topo.l3_cores.is_empty() {
         // Units in order take each node's free cores in order.
         let mut next: Vec<std::vec::IntoIter<usize>> = free.into_iter().map(Vec::into_iter).collect();
@@ -65,25 +79,74 @@ fn pin_cores(host: &HostProfile, topo: &HostTopo, ledger: &Ledger, s: &Shape) ->
         cores_by_l3(topo, ledger, free, &unit_node)
     };
     let l3_split = !topo.l3_cores.is_empty() && splits_l3(topo, s, &unit_core);
-    let mut pins = Vec::new();
-    let mut used_cores = Vec::new();
+    let mut out = Pins {
+        pins: Vec::new(),
+        used_cores: Vec::new(),
+        l3_split,
+        isolated: Vec::new(),
+        dedicated: IdSet::new(),
+    };
+    let mut isolated: Vec<(u32, usize, IdSet)> = Vec::new();
     for (u, core) in unit_core {
-        used_cores.push(core);
+        out.used_cores.push(core);
         let threads = &topo.cores[core].threads;
+        if let Some(cell) = cu.isolated(u) {
+            isolated.push((u, cell, threads.iter().copied().collect()));
+            continue;
+        }
         for k in 0..t {
-            let vcpu = u * t + k;
             let cpu = threads[k as usize];
-            pins.push(VcpuPin {
-                vcpu,
+            out.dedicated.insert(cpu);
+            out.pins.push(VcpuPin {
+                vcpu: u * t + k,
                 cpus: IdSet::single(cpu),
             });
         }
     }
-    Ok(Pins {
-        pins,
-        used_cores,
-        l3_split,
-    })
+    // Isolated threads in request order: by unit id.
+    isolated.sort_by_key(|(u, ..)| *u);
+    out.isolated = isolated.into_iter().map(|(_, cell, core)| (cell, core)).collect();
+    shared_pins(host, ledger, s, &cu, &mut out)?;
+    Ok(out)
+}
+
+/// Shared units: each vCPU pinned to the CPUs of its cell's nodes that no guest so far,
+/// this one included, holds a core of.
+fn shared_pins(
+    host: &HostProfile,
+    ledger: &Ledger,
+    s: &Shape,
+    cu: &CoreUnits,
+    out: &mut Pins,
+) -> Result<(), PlanError> {
+    let mut held = ledger.dedicated.union(&out.dedicated);
+    for (_, core) in &out.isolated {
+        held = held.union(core);
+    }
+    for (c, units) in cu.shared.iter().enumerate().filter(|(_, u)| !u.is_empty()) {
+        let nodes: IdSet = s.groups[c].iter().map(|&i| host.nodes[i].id).collect();
+        let cpus = shared_cpus(host, &held, &ledger.taken, &nodes);
+        if cpus.is_empty() {
+            return Err(PlanError {
+                field: Field::SharedVcpus,
+                capacity: true,
+                message: format!(
+                    "no CPU of host node{} {nodes} is left for the shared vCPUs of cell {c}: every core there is dedicated, isolated, reserved or pinned by hand",
+                    if nodes.len() > 1 { "s" } else { "" }
+                ),
+                help: vec!["shared vCPUs float over the cores no guest has as dedicated; dedicate fewer vCPUs, or place the guest on another node".into()],
+            });
+        }
+        for &u in units {
+            for k in 0..s.t {
+                out.pins.push(VcpuPin {
+                    vcpu: u * s.t + k,
+                    cpus: cpus.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What a unit takes, for messages: "cores" or "whole T-thread cores".
@@ -104,41 +167,78 @@ fn short_help(t: u32) -> Vec<String> {
     }]
 }
 
+/// What cells ask of a node, for messages: "cell 0 needs 4" or "cells 0, 1 need 8", with
+/// the cores of isolated threads named apart.
+fn asked(cells: &[usize], vcpus: u32, threads: u32) -> String {
+    let many = cells.len() > 1;
+    let list: Vec<String> = cells.iter().map(usize::to_string).collect();
+    let what = if threads == 0 {
+        format!("{vcpus}")
+    } else {
+        format!("{vcpus} for vCPUs and {threads} for isolated emulator or I/O threads")
+    };
+    format!(
+        "cell{} {} need{} {what}",
+        if many { "s" } else { "" },
+        list.join(", "),
+        if many { "" } else { "s" }
+    )
+}
+
+/// A node short of cores: Field::Threads when its vCPUs alone would fit.
+fn short(id: IdSet, have: u32, cells: &[usize], (vcpus, threads): (u32, u32), t: u32) -> PlanError {
+    let need = vcpus + threads;
+    let to_blame = vcpus <= have;
+    PlanError {
+        field: if to_blame && threads > 0 {
+            Field::Threads
+        } else {
+            Field::Statement
+        },
+        capacity: true,
+        message: format!(
+            "host node{} {id} {} {have} free {} but {} (short by {})",
+            if id.len() > 1 { "s" } else { "" },
+            if id.len() > 1 { "have" } else { "has" },
+            what(t),
+            asked(cells, vcpus, threads),
+            need.saturating_sub(have)
+        ),
+        help: if to_blame && threads > 0 {
+            vec![format!(
+                "the vCPUs fit and the isolated threads do not: each isolated thread takes a core of its own on its cell's node, {have} of {need} are free"
+            )]
+        } else {
+            short_help(t)
+        },
+    }
+}
+
 /// Cells on one node take their cores first: every node must have room for them.
-fn single_node_cells(host: &HostProfile, s: &Shape, remaining: &mut [u32]) -> Result<(), PlanError> {
-    let groups = &s.groups;
-    let mut demand = vec![0u32; host.nodes.len()];
-    for (c, list) in s.cell_units.iter().enumerate() {
-        if let [node] = groups[c].as_slice() {
-            demand[*node] += list.len() as u32;
+fn single_node_cells(host: &HostProfile, cu: &CoreUnits, remaining: &mut [u32]) -> Result<(), PlanError> {
+    let s = &cu.shape;
+    let mut demand = vec![(0u32, 0u32); host.nodes.len()];
+    for c in 0..s.cell_units.len() {
+        if let [node] = s.groups[c].as_slice() {
+            let (v, t) = cu.demand(c);
+            demand[*node].0 += v;
+            demand[*node].1 += t;
         }
     }
-    for (node, &d) in demand.iter().enumerate() {
-        if d > remaining[node] {
-            let id = host.nodes[node].id;
-            let cells_here: Vec<String> = groups
-                .iter()
-                .enumerate()
-                .filter(|(_, g)| g.as_slice() == [node])
-                .map(|(c, _)| c.to_string())
+    for (node, &(v, t)) in demand.iter().enumerate() {
+        if v + t > remaining[node] {
+            let cells_here: Vec<usize> = (0..s.groups.len())
+                .filter(|&c| s.groups[c].as_slice() == [node])
                 .collect();
-            let many = cells_here.len() > 1;
-            return Err(PlanError {
-                field: Field::Statement,
-                capacity: true,
-                message: format!(
-                    "host node {id} has {} free {} but cell{} {} need{} {d} (short by {})",
-                    remaining[node],
-                    what(s.t),
-                    if many { "s" } else { "" },
-                    cells_here.join(", "),
-                    if many { "" } else { "s" },
-                    d - remaining[node]
-                ),
-                help: short_help(s.t),
-            });
+            return Err(short(
+                IdSet::single(host.nodes[node].id),
+                remaining[node],
+                &cells_here,
+                (v, t),
+                s.t,
+            ));
         }
-        remaining[node] -= d;
+        remaining[node] -= v + t;
     }
     Ok(())
 }
@@ -147,10 +247,11 @@ fn single_node_cells(host: &HostProfile, s: &Shape, remaining: &mut [u32]) -> Re
 /// cell's nodes with a free core left.
 fn unit_nodes(
     host: &HostProfile,
-    s: &Shape,
+    cu: &CoreUnits,
     free: &[Vec<usize>],
     remaining: &mut [u32],
 ) -> Result<Vec<(usize, u32, usize)>, PlanError> {
+    let s = &cu.shape;
     let groups = &s.groups;
     let mut unit_node: Vec<(usize, u32, usize)> = Vec::new();
     for (c, list) in s.cell_units.iter().enumerate() {
@@ -166,17 +267,7 @@ fn unit_nodes(
             let Some(node) = node else {
                 let ids: IdSet = groups[c].iter().map(|&i| host.nodes[i].id).collect();
                 let have: u32 = groups[c].iter().map(|&i| free[i].len() as u32).sum();
-                return Err(PlanError {
-                    field: Field::Statement,
-                    capacity: true,
-                    message: format!(
-                        "host nodes {ids} have {have} free {} but cell {c} needs {} (short by {})",
-                        what(s.t),
-                        list.len(),
-                        (list.len() as u32).saturating_sub(have)
-                    ),
-                    help: short_help(s.t),
-                });
+                return Err(short(ids, have, &[c], cu.demand(c), s.t));
             };
             unit_node.push((c, u, node));
         }
@@ -247,5 +338,7 @@ fn pin_nodes(host: &HostProfile, ledger: &Ledger, s: &Shape) -> Result<Pins, Pla
         pins,
         used_cores: Vec::new(),
         l3_split: false,
+        isolated: Vec::new(),
+        dedicated: IdSet::new(),
     })
 }

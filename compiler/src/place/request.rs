@@ -65,4 +65,31 @@ pub struct Request {
     pub vcpus: u32,
     pub memory_kib: u64,
     pub page_kib: Option<u64>,
+    /// Threads that take a host core of their own (`policy=isolate`), placed after the
+    /// vCPUs: on cell 0's nodes (the emulator and I/O threads not per cell), and on every
+    /// cell's nodes (per-cell I/O threads). `pinning=cpu` only.
+    pub isolated: Isolation,
+    /// vCPUs that take no core (`shared-vcpus=`): whole units, `pinning=cpu` only.
+    pub shared: IdSet,
+}
+
+/// How many host cores of their own a guest's isolated threads take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Isolation {
+    /// On cell 0's nodes.
+    pub first: u32,
+    /// On each cell's nodes.
+    pub each: u32,
+}
+
+impl Isolation {
+    /// Cores on cell `c`.
+    pub fn on_cell(self, c: usize) -> u32 {
+        self.each + if c == 0 { self.first } else { 0 }
+    }
+
+    /// Cores over `cells` cells.
+    pub fn total(self, cells: u32) -> u32 {
+        self.first.saturating_add(self.each.saturating_mul(cells))
+    }
 }

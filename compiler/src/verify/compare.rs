@@ -175,7 +175,7 @@ fn vcpus(want: &Intent, o: &Observed, out: &mut Vec<Difference>) {
 
 fn iothreads(want: &Intent, o: &Observed, out: &mut Vec<Difference>) {
     let span = want.iothread_span;
-    for id in &want.iothreads {
+    for (id, pin) in want.iothreads.iter().zip(&want.iothread_pins) {
         let Some(seen) = o.iothreads.iter().find(|t| t.id == *id) else {
             out.push(Difference {
                 code: IOTHREAD_PRESENCE,
@@ -186,7 +186,7 @@ fn iothreads(want: &Intent, o: &Observed, out: &mut Vec<Difference>) {
             });
             continue;
         };
-        if let Some(pin) = &want.iothread_pin
+        if let Some(pin) = pin
             && let Some((intended, actual)) = affinity(pin, &seen.thread)
         {
             out.push(Difference {

@@ -65,9 +65,9 @@ pub struct Intent {
     pub vcpus: Vec<IntendedVcpu>,
     /// The emulator threads' host CPUs and the statement that says so.
     pub emulator: Option<(IdSet, Span)>,
-    /// I/O thread ids (`iothread1` …) and their host CPUs.
+    /// I/O thread ids (`iothread1` …) and, in the same order, their host CPUs.
     pub iothreads: Vec<String>,
-    pub iothread_pin: Option<IdSet>,
+    pub iothread_pins: Vec<Option<IdSet>>,
     pub iothread_span: Span,
     pub backends: Vec<IntendedBackend>,
     /// Memory device ids (`dimm0`, `virtiomem0`, …) and their statements.
@@ -99,7 +99,7 @@ pub fn intent(g: &Guest) -> Intent {
             .clone()
             .map(|p| (p, s.emulator.or(s.vnuma).unwrap_or(s.guest))),
         iothreads: (1..=g.iothreads).map(|i| format!("iothread{i}")).collect(),
-        iothread_pin: g.iothread_pin.clone(),
+        iothread_pins: g.iothread_pins.clone(),
         iothread_span: s.iothreads.unwrap_or(s.guest),
         backends: backends(g),
         memory_devices: g

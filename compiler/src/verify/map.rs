@@ -108,7 +108,12 @@ fn threads(out: &mut String, want: &Intent, o: &Observed, diffs: &[Difference]) 
             Some(t) => format!(
                 "I/O thread {id} ({}): pin {}, may run on {}, ran on {}",
                 t.thread.tid,
-                pin(want.iothread_pin.as_ref()),
+                pin(want
+                    .iothreads
+                    .iter()
+                    .position(|w| w == id)
+                    .and_then(|i| want.iothread_pins.get(i))
+                    .and_then(Option::as_ref)),
                 t.thread.allowed,
                 ran(&t.thread.ran_on)
             ),

@@ -11,6 +11,7 @@ mod hosts;
 mod import;
 mod includes;
 mod sched;
+mod threads;
 mod tokens;
 
 use harness::{LIMIT_MIB, scratch, vnumac_limited};

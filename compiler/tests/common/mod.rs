@@ -6,6 +6,7 @@
 //! * [`neutralise`]: making a host-specific QEMU line start anywhere under TCG;
 //! * [`qmp`]: running QEMU with a deadline and asking it over QMP;
 //! * [`peripherals`]: the devices an XML declares against the ones a started QEMU holds;
+//! * [`iothreads`]: the I/O threads an XML declares and the disks they serve, against QEMU's;
 //! * [`guest`]: booting a real guest kernel with a busybox initramfs;
 //! * [`xml`]: a small quick-xml element tree, libvirt's scaled sizes and CPU sets, and
 //!   what a domain XML declares (read independently of vnumac);
@@ -15,6 +16,7 @@
 #![allow(dead_code)]
 
 pub mod guest;
+pub mod iothreads;
 pub mod libvirtd;
 pub mod neutralise;
 pub mod peripherals;

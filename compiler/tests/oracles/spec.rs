@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Value, json};
 
+use crate::common::iothreads::{self, IoThreads};
 use crate::common::peripherals::{self, Counts};
 use crate::common::qmp::{QEMU_TIMEOUT, parse_info_numa, run_qmp};
 use crate::common::xml::{DomainBasics, Element, NumaCell, format_set, parse_domain, scaled_bytes};
@@ -32,6 +33,8 @@ pub(crate) struct DomainSpec {
     pub(crate) expanders: Vec<(String, u64)>,
     /// Disks, NICs, serial ports, passthrough, root ports and expanders.
     peripherals: Counts,
+    /// I/O threads, and the one serving each virtio disk.
+    pub(crate) iothreads: IoThreads,
 }
 
 /// What QEMU reported over QMP.
@@ -50,6 +53,7 @@ pub(crate) struct QemuFacts {
     /// `numa_node` of each expander bus, by QEMU id (from `qom-get`).
     pub(crate) expander_nodes: Vec<(String, Option<u64>)>,
     pub(crate) peripherals: Counts,
+    pub(crate) iothreads: IoThreads,
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -200,6 +204,7 @@ pub(crate) fn compare(spec: &DomainSpec, facts: &QemuFacts) -> Vec<String> {
         );
     }
     diffs.extend(peripherals::compare(&spec.peripherals, &facts.peripherals));
+    diffs.extend(iothreads::compare(&spec.iothreads, &facts.iothreads));
     diffs
 }
 
@@ -310,6 +315,7 @@ pub(crate) fn domain_spec(xml: &str) -> Result<DomainSpec, String> {
         memory_device_bytes,
         expanders,
         peripherals: peripherals::declared(&domain),
+        iothreads: iothreads::declared(&domain)?,
     })
 }
 
@@ -317,8 +323,9 @@ pub(crate) fn domain_spec(xml: &str) -> Result<DomainSpec, String> {
 // Asking QEMU what it built (common::qmp)
 // ---------------------------------------------------------------------------
 
-/// Starts QEMU (no shell) on `argv` and asks it over QMP what machine it built.
-pub(crate) fn run_qemu(argv: &[String], expanders: &[String]) -> Result<QemuFacts, String> {
+/// Starts QEMU (no shell) on `argv` and asks it over QMP what machine it built; `disks`
+/// are the QEMU ids of the virtio disks whose I/O thread is asked for.
+pub(crate) fn run_qemu(argv: &[String], expanders: &[String], disks: &[String]) -> Result<QemuFacts, String> {
     let mut commands = vec![
         json!({"execute": "qmp_capabilities"}),
         json!({"execute": "human-monitor-command", "arguments": {"command-line": "info numa"}}),
@@ -331,6 +338,7 @@ pub(crate) fn run_qemu(argv: &[String], expanders: &[String]) -> Result<QemuFact
     for id in expanders {
         commands.push(json!({"execute": "qom-get", "arguments": {"path": format!("/machine/peripheral/{id}"), "property": "numa_node"}}));
     }
+    commands.extend(iothreads::commands(disks));
     commands.push(json!({"execute": "quit"}));
     let (returns, stderr, transcript) = run_qmp(QEMU, argv, &commands, QEMU_TIMEOUT)?;
     let mut facts = qemu_facts(&returns, stderr)
@@ -342,6 +350,8 @@ pub(crate) fn run_qemu(argv: &[String], expanders: &[String]) -> Result<QemuFact
         .zip(&returns[9..])
         .map(|(id, v)| (id.clone(), v.as_u64()))
         .collect();
+    facts.iothreads = iothreads::built(&returns[9 + expanders.len()..], disks)
+        .map_err(|e| format!("  unexpected QMP answer: {e}\n  QMP transcript:\n{transcript}"))?;
     Ok(facts)
 }
 
@@ -410,5 +420,6 @@ fn qemu_facts(returns: &[Value], warnings: String) -> Result<QemuFacts, String> 
         warnings,
         expander_nodes: Vec::new(),
         peripherals: Counts::new(),
+        iothreads: IoThreads::default(),
     })
 }

@@ -44,6 +44,7 @@ pub(super) fn devices(fields: &[Fields<'_>], endpoints: &[Option<Option<usize>>]
                     path: f.text("path").unwrap_or_default().into(),
                     format: f.text("format").unwrap_or("qcow2").into(),
                     bus: if virtio { DiskBus::Virtio } else { DiskBus::Sata },
+                    iothread: f.int("iothread").map(|t| u32::try_from(t).unwrap_or(u32::MAX)),
                 };
                 (kind, count(if virtio { &mut disks_v } else { &mut disks_s }))
             }

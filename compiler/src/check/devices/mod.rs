@@ -7,6 +7,7 @@
 mod buses;
 mod endpoints;
 mod hostdev;
+mod iothreads;
 mod names;
 mod plug;
 
@@ -15,6 +16,8 @@ use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
 use crate::ir::*;
 use crate::lang::{self, Context, Fields};
+
+pub use iothreads::Io;
 
 pub struct DeviceSet {
     pub controllers: Vec<Controller>,
@@ -26,6 +29,7 @@ pub fn check(
     cells: &[GuestCell],
     machine_q35: bool,
     host: Option<&HostProfile>,
+    io: &Io,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<DeviceSet> {
     let body = block
@@ -65,7 +69,11 @@ pub fn check(
         return None;
     }
     let (controllers, port_index) = buses::controllers(&layout, block.stmt.keyword.span, diags)?;
-    let devices = endpoints::devices(&fields, &layout.endpoints, &port_index);
+    let mut devices = endpoints::devices(&fields, &layout.endpoints, &port_index);
+    iothreads::assign(&fields, &layout, &mut devices, cells, io, diags);
+    if super::cx::errors_since(diags, before) {
+        return None;
+    }
     let sata = devices
         .iter()
         .filter(|d| matches!(d.kind, DeviceKind::Disk { bus: DiskBus::Sata, .. }))
