@@ -61,7 +61,9 @@ pub fn groups(usage: &Usage) -> Vec<Group> {
         .nodes
         .iter()
         .map(|n| {
-            let mut widths: Vec<u32> = n.cores.iter().map(|c| c.width).collect();
+            // An isolated thread takes a whole core, of any width.
+            let isolated = std::iter::repeat_n(1, n.isolated as usize);
+            let mut widths: Vec<u32> = n.cores.iter().map(|c| c.width).chain(isolated).collect();
             widths.sort_unstable_by(|a, b| b.cmp(a));
             Group {
                 sources: vec![n.node],

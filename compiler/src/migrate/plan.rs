@@ -7,7 +7,7 @@ use super::dest::Dest;
 use super::distances::mismatch;
 use super::refuse;
 use super::repin::{Short, narrow, repin};
-use super::threads::{Threads, rehome};
+use super::threads::{Threads, own_core, rehome};
 use super::usage::{Usage, bound_memory, per_node, usage};
 use crate::codes::MOVE_NO_ROOM;
 use crate::diagnostics::Diagnostic;
@@ -62,11 +62,16 @@ pub fn move_guest(g: &Guest, src: &HostProfile, dest: &Dest<'_>, elsewhere: &[St
     let pins = repin(g, &used, src, &map, dest).map_err(|s| Refused::one(short(g, dest, s)))?;
     let mut out = g.clone();
     out.pins = pins.pins;
+    let fallback = first_vcpu_node(g, src, &map);
+    let (emulator, io) = isolated(g, src, &map, dest, fallback, pins.used)?;
+    let own = emulator
+        .iter()
+        .chain(io.iter().flatten())
+        .fold(IdSet::new(), |all, c| all.union(c));
     let dest_vcpus = out
         .pins
         .iter()
-        .fold(pins.dedicated.clone(), |all, p| all.union(&p.cpus));
-    let fallback = first_vcpu_node(g, src, &map);
+        .fold(pins.dedicated.union(&own), |all, p| all.union(&p.cpus));
     let home = |cpus: &IdSet, what: &str| {
         let t = Threads {
             cpus,
@@ -76,15 +81,22 @@ pub fn move_guest(g: &Guest, src: &HostProfile, dest: &Dest<'_>, elsewhere: &[St
         };
         rehome(&t, src, &map, dest).map_err(|nodes| Refused::one(refuse::threads(g, dest, what, &nodes)))
     };
-    out.emulator_pin = g
-        .emulator_pin
-        .as_ref()
-        .map(|e| home(e, "emulator threads"))
-        .transpose()?;
+    out.emulator_pin = match emulator {
+        Some(core) => Some(core),
+        None => g
+            .emulator_pin
+            .as_ref()
+            .map(|e| home(e, "emulator threads"))
+            .transpose()?,
+    };
     out.iothread_pins = g
         .iothread_pins
         .iter()
-        .map(|e| e.as_ref().map(|e| home(e, "I/O threads")).transpose())
+        .zip(io)
+        .map(|(e, core)| match core {
+            Some(core) => Ok(Some(core)),
+            None => e.as_ref().map(|e| home(e, "I/O threads")).transpose(),
+        })
         .collect::<Result<_, _>>()?;
     rebind_all(&mut out, &map, dest.host);
     if let Some(d) = memory_short(&out, dest) {
@@ -100,6 +112,38 @@ pub fn move_guest(g: &Guest, src: &HostProfile, dest: &Dest<'_>, elsewhere: &[St
         nodes,
         warnings,
     })
+}
+
+/// The cores of the threads that had one of their own (`policy=isolate`): the emulator's
+/// and each I/O thread's (None for a thread that shares), each a whole free core on the
+/// image of its node.
+type Cores = (Option<IdSet>, Vec<Option<IdSet>>);
+
+fn isolated(
+    g: &Guest,
+    src: &HostProfile,
+    map: &NodeMap,
+    dest: &Dest<'_>,
+    fallback: Option<usize>,
+    mut used: std::collections::BTreeSet<usize>,
+) -> Result<Cores, Refused> {
+    let mut take = |cpus: &IdSet, what: &str| {
+        own_core(cpus, src, map, dest, fallback, &mut used)
+            .map_err(|nodes| Refused::one(refuse::threads(g, dest, what, &nodes)))
+    };
+    let emulator = match (&g.emulator_pin, g.isolated.emulator) {
+        (Some(e), true) => Some(take(e, "emulator threads")?),
+        _ => None,
+    };
+    let io = g
+        .iothread_pins
+        .iter()
+        .map(|p| match (p, g.isolated.iothreads) {
+            (Some(p), true) => take(p, "I/O threads").map(Some),
+            _ => Ok(None),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((emulator, io))
 }
 
 /// Where each source node goes: as many groups as the destination has nodes with CPUs,

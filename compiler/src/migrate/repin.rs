@@ -15,6 +15,8 @@ pub struct Repinned {
     pub pins: Vec<VcpuPin>,
     /// CPUs of the cores the guest's dedicated vCPUs take.
     pub dedicated: IdSet,
+    /// The cores (indices into the destination's cores) the vCPUs took.
+    pub used: BTreeSet<usize>,
 }
 
 /// Why a pin could not be made: the destination node (index) and what it lacks.
@@ -35,6 +37,7 @@ pub enum Short {
 pub fn repin(g: &Guest, usage: &Usage, src: &HostProfile, map: &NodeMap, dest: &Dest<'_>) -> Result<Repinned, Short> {
     let mut pins: BTreeMap<u32, IdSet> = BTreeMap::new();
     let mut dedicated = IdSet::new();
+    let mut used = BTreeSet::new();
     // The groups of every destination node, widest first, then in vCPU order.
     let mut per_dest: BTreeMap<usize, Vec<&CoreGroup>> = BTreeMap::new();
     for n in &usage.nodes {
@@ -57,7 +60,9 @@ pub fn repin(g: &Guest, usage: &Usage, src: &HostProfile, map: &NodeMap, dest: &
                     have,
                 });
             };
-            let core = &dest.topo.cores[free.remove(at)].threads;
+            let index = free.remove(at);
+            used.insert(index);
+            let core = &dest.topo.cores[index].threads;
             dedicated = dedicated.union(&core.iter().copied().collect());
             for &(vcpu, rank) in &group.vcpus {
                 if let Some(&cpu) = core.get(rank as usize) {
@@ -85,6 +90,7 @@ pub fn repin(g: &Guest, usage: &Usage, src: &HostProfile, map: &NodeMap, dest: &
     Ok(Repinned {
         pins: pins.into_iter().map(|(vcpu, cpus)| VcpuPin { vcpu, cpus }).collect(),
         dedicated,
+        used,
     })
 }
 

@@ -217,3 +217,44 @@ fn a_search_that_cannot_succeed_ends_in_a_refusal() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn isolated_threads_keep_a_core_of_their_own() {
+    let text = format!(
+        "{HOSTS}guest g on=a {{
+  memory 4GiB
+  vcpus 1
+  vnuma mode=node nodeset=1
+  emulator policy=isolate
+  iothreads 2 policy=isolate
+}}
+guest there on=b {{
+  memory 2GiB
+  vcpus 2
+  pin vcpus=0 cpus=4
+  pin vcpus=1 cpus=5
+}}
+"
+    );
+    let m = run(&text, "g", "b").unwrap();
+    let g = &m.moved.guest;
+    let b = &m.destination_profile;
+    // Node 1 has two free cores left of four: the vCPU and three threads go to node 0.
+    assert_eq!(m.moved.nodes, [(1, 0)]);
+    let whole = |set: &IdSet| {
+        let first = b.cpu(set.first().unwrap()).unwrap();
+        assert_eq!(&first.siblings, set, "a whole core: {set}");
+    };
+    let emulator = g.emulator_pin.clone().unwrap();
+    whole(&emulator);
+    let io: Vec<IdSet> = g.iothread_pins.iter().map(|p| p.clone().unwrap()).collect();
+    assert_eq!(io.len(), 2);
+    let vcpus = g.pins.iter().fold(IdSet::new(), |all, p| all.union(&p.cpus));
+    let mut seen = vcpus.union(&IdSet::parse("4-5,12-13").unwrap());
+    for set in io.iter().chain([&emulator]) {
+        whole(set);
+        assert!(set.intersection(&seen).is_empty(), "{set} is nobody else's: {seen}");
+        assert_eq!(b.nodes_of_cpus(set), b.nodes_of_cpus(&vcpus), "on the node of cell 0");
+        seen = seen.union(set);
+    }
+}

@@ -1,7 +1,8 @@
 //! Emulator and I/O threads on the destination: on the image of the nodes they ran on,
 //! on reserved CPUs there when they ran on reserved CPUs, else on CPUs no other guest has,
 //! and off the guest's own vCPUs when they were off them on the source; when those nodes
-//! have no such CPU, on their reserved CPUs, else on the nearest node that has one.
+//! have no such CPU, on their reserved CPUs, else on the nearest node that has one. A
+//! thread that had a core of its own (`policy=isolate`) takes a whole free core there.
 
 use super::assign::NodeMap;
 use super::dest::Dest;
@@ -76,4 +77,27 @@ fn nearest(images: &BTreeSet<usize>, own: &IdSet, dest: &Dest<'_>) -> Option<IdS
         .into_iter()
         .map(|i| dest.shared_cpus(i).difference(own))
         .find(|cpus| !cpus.is_empty())
+}
+
+/// A whole free core for a thread that had one of its own on the source: on the image of
+/// its node, not one the guest's vCPUs or other threads took (`used`), which it joins. The
+/// destination node id it found none on, when it found none.
+pub fn own_core(
+    cpus: &IdSet,
+    src: &HostProfile,
+    map: &NodeMap,
+    dest: &Dest<'_>,
+    fallback: Option<usize>,
+    used: &mut BTreeSet<usize>,
+) -> Result<IdSet, IdSet> {
+    let node = cpus.first().and_then(|c| src.cpu(c)).map(|c| c.node);
+    let Some(d) = node.and_then(|n| map.get(&n).copied()).or(fallback) else {
+        return Err(IdSet::new());
+    };
+    let core = dest.free_cores(d).into_iter().find(|c| !used.contains(c));
+    let Some(core) = core else {
+        return Err(dest.ids([d]));
+    };
+    used.insert(core);
+    Ok(dest.topo.cores[core].threads.iter().copied().collect())
 }

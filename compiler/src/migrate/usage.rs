@@ -33,6 +33,8 @@ pub struct NodeUse {
     pub has_cpus: bool,
     /// Guest cells whose vCPUs or memory are on this node.
     pub cells: Vec<u32>,
+    /// Emulator and I/O threads with a core of their own here (`policy=isolate`).
+    pub isolated: u32,
 }
 
 /// Memory bound to host nodes: KiB in pages of a size (None: ordinary memory) over a set
@@ -174,6 +176,11 @@ pub fn usage(g: &Guest, src: &HostProfile) -> Usage {
             }
         }
     }
+    for cpus in isolated_threads(g) {
+        if let Some(cpu) = cpus.first().and_then(|c| src.cpu(c)) {
+            entry!(cpu.node).isolated += 1;
+        }
+    }
     for ((node, _), mut list) in singles {
         list.sort_unstable();
         let mut used: Vec<u32> = list.iter().map(|&(_, cpu)| cpu).collect();
@@ -225,4 +232,12 @@ pub fn usage(g: &Guest, src: &HostProfile) -> Usage {
         unbound_pages,
         vcpu_cpus,
     }
+}
+
+/// The CPU sets of the guest's threads that have a core of their own: the emulator's, then
+/// each I/O thread's, as `policy=isolate` placed them.
+pub fn isolated_threads(g: &Guest) -> Vec<&IdSet> {
+    let emulator = g.emulator_pin.iter().filter(|_| g.isolated.emulator);
+    let io = g.iothread_pins.iter().flatten().filter(|_| g.isolated.iothreads);
+    emulator.chain(io).collect()
 }
