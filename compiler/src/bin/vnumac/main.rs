@@ -110,21 +110,27 @@ fn main() -> ExitCode {
             domain,
             timeout,
         } => libvirt::print_facts(&connect, &domain, std::time::Duration::from_millis(timeout), out),
-        Command::Completions { shell } => {
-            let mut cmd = Cli::command();
-            let mut buf = Vec::new();
-            clap_complete::generate(shell, &mut cmd, "vnumac", &mut buf);
-            write_stdout(&buf)
-        }
-        Command::Man => {
-            let mut buf = Vec::new();
-            match clap_mangen::Man::new(Cli::command()).render(&mut buf) {
-                Ok(()) => write_stdout(&buf),
-                Err(e) => {
-                    out.error(codes::IO, None, &format!("cannot render the man page: {e}"));
-                    ExitCode::from(2)
-                }
-            }
+        Command::Completions { shell } => completions(shell),
+        Command::Man => man(out),
+    }
+}
+
+/// Shell completions, generated from the same definitions as the parser.
+fn completions(shell: clap_complete::Shell) -> ExitCode {
+    let mut cmd = Cli::command();
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "vnumac", &mut buf);
+    write_stdout(&buf)
+}
+
+/// The man page, generated from the same definitions as the parser.
+fn man(out: Out) -> ExitCode {
+    let mut buf = Vec::new();
+    match clap_mangen::Man::new(Cli::command()).render(&mut buf) {
+        Ok(()) => write_stdout(&buf),
+        Err(e) => {
+            out.error(codes::IO, None, &format!("cannot render the man page: {e}"));
+            ExitCode::from(2)
         }
     }
 }
