@@ -10,11 +10,13 @@
 //! * [`xml`]: a small quick-xml element tree, libvirt's scaled sizes and CPU sets, and
 //!   what a domain XML declares (read independently of vnumac);
 //! * [`libvirtd`]: libvirtd on a faked NUMA host, and `virsh` against it;
+//! * [`hosts`]: the fixture hosts of the property suites, and a build compiled from text;
 //! * here: paths, scratch directories and the tool gating (`VNUMAC_REQUIRE_ORACLES`).
 // Each integration test is its own crate and uses only part of this module.
 #![allow(dead_code)]
 
 pub mod guest;
+pub mod hosts;
 pub mod libvirtd;
 pub mod neutralise;
 pub mod peripherals;
