@@ -338,3 +338,99 @@ fn moved_guests_see_the_same_machine_on_free_destination_cpus() {
         "some property was hardly put to the test: {t:?}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Hugepages bound to no node
+// ---------------------------------------------------------------------------
+
+/// The move of guest `moving` from `src` to `dst` in `text`: Ok, or the refusal's codes.
+fn move_of(text: &str) -> Result<Migration, Vec<&'static str>> {
+    let db = Database::default();
+    let program = db::load_program(&db, Path::new("input.vnuma"), &Mem(text.to_string())).unwrap();
+    let compiled = db::compile(&db, program);
+    assert!(!compiled.has_errors(), "{text}\n{:#?}", compiled.diagnostics);
+    match vnumac::migrate::migrate(&db, program, MOVING, To::Host("dst")) {
+        Ok(m) => Ok(m),
+        Err(Failure::Refused(r)) => Err(r.errors.iter().map(|d| d.code).collect()),
+        Err(other) => panic!("{other:?}"),
+    }
+}
+
+/// Hugepages bound to no node come from any node's pool, after the pages bound to nodes:
+/// the guest's own and those of the destination's guests, as `build` counts them (E0407).
+#[test]
+fn hugepages_bound_to_no_node_fit_with_every_other_page() {
+    let hosts = |pages: u32| {
+        format!(
+            "host src {{
+  node 0 cpus=0-3 memory=16GiB
+  node 1 cpus=4-7 memory=16GiB
+  hugepages node=0 size=1GiB count=8
+  hugepages node=1 size=1GiB count=8
+}}
+host dst {{
+  node 0 cpus=0-3 memory=16GiB
+  node 1 cpus=4-7 memory=16GiB
+  hugepages node=0 size=1GiB count={pages}
+}}
+"
+        )
+    };
+    // 2 GiB bound to node 0 and 3 GiB bound nowhere: 5 pages of 1 GiB.
+    let guest = "
+guest moving on=src {
+  memory 5GiB hugepages=1GiB
+  vcpus 2
+  numa {
+    cell 0 cpus=0 memory=2GiB host-node=0
+    cell 1 cpus=1 memory=3GiB
+  }
+  pin vcpus=0 cpus=1
+  pin vcpus=1 cpus=5
+}
+";
+    assert!(move_of(&format!("{}{guest}", hosts(5))).is_ok());
+    assert_eq!(
+        move_of(&format!("{}{guest}", hosts(4))).err(),
+        Some(vec!["vnuma::M0803"]),
+        "4 pages for 5"
+    );
+    // A guest of the destination takes 2 pages from any node; the moving guest binds 2 to
+    // node 0 and 1 nowhere.
+    let theirs = "
+guest d0 on=dst {
+  memory 2GiB hugepages=1GiB
+  vcpus 1
+  numa {
+    cell 0 cpus=0 memory=2GiB
+  }
+}
+";
+    let bound = "
+guest moving on=src {
+  memory 3GiB hugepages=1GiB
+  vcpus 2
+  numa {
+    cell 0 cpus=0 memory=2GiB host-node=0
+    cell 1 cpus=1 memory=1GiB
+  }
+  pin vcpus=0 cpus=1
+  pin vcpus=1 cpus=5
+}
+";
+    assert!(move_of(&format!("{}{theirs}{bound}", hosts(5))).is_ok());
+    assert_eq!(
+        move_of(&format!("{}{theirs}{bound}", hosts(4))).err(),
+        Some(vec!["vnuma::M0803"]),
+        "4 pages for 2 of the destination's and 3 of the guest's"
+    );
+    // Without pages bound nowhere, only the nodes count: the destination's guest's 2 pages
+    // bound nowhere still come before the 2 the moving guest binds to node 0.
+    let all_bound = bound.replace("cell 1 cpus=1 memory=1GiB", "cell 1 cpus=1 memory=1GiB host-node=0");
+    assert!(move_of(&format!("{}{theirs}{all_bound}", hosts(5))).is_ok());
+    assert_eq!(
+        move_of(&format!("{}{theirs}{all_bound}", hosts(4))).err(),
+        Some(vec!["vnuma::M0803"]),
+        "4 pages for 2 of the destination's and 3 bound to node 0"
+    );
+}
