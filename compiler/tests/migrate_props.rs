@@ -434,3 +434,45 @@ guest moving on=src {
         "4 pages for 2 of the destination's and 3 bound to node 0"
     );
 }
+
+/// The destination's `vnuma` guests hold their DIMMs' memory too: a guest whose cells fill a
+/// node's pages with its DIMM leaves no room there for the moving guest's cell.
+#[test]
+fn the_destinations_automatic_guests_hold_their_dimms() {
+    let text = "
+host src {
+  node 0 cpus=0-3 memory=16GiB
+  node 1 cpus=4-7 memory=16GiB
+  hugepages node=0 size=2MiB count=1024
+  hugepages node=1 size=2MiB count=1024
+}
+host dst {
+  node 0 cpus=0-3 memory=16GiB
+  node 1 cpus=4-7 memory=16GiB
+  hugepages node=0 size=2MiB count=1024
+  hugepages node=1 size=2MiB count=1024
+}
+guest d0 on=dst {
+  memory 1GiB hugepages=2MiB max=4GiB slots=1
+  vcpus 1
+  vnuma mode=node nodeset=0
+  dimm size=1GiB node=0
+}
+guest moving on=src {
+  memory 512MiB hugepages=2MiB
+  vcpus 1
+  numa {
+    cell 0 cpus=0 memory=512MiB host-node=0
+  }
+  pin vcpus=0 cpus=1
+}
+";
+    let m = move_of(text).expect("node 1 has room");
+    let binding = m.moved.guest.cells[0].binding.as_ref().unwrap();
+    assert_eq!(
+        binding.nodes.to_string(),
+        "1",
+        "node 0's pages are d0's cell and DIMM: {:?}",
+        m.moved.nodes
+    );
+}

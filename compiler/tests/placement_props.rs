@@ -1953,6 +1953,41 @@ guest big on=h {
     );
 }
 
+/// An automatic guest's DIMM takes pages of its node too: with g1's cell and DIMM filling node
+/// 0's pages, g3 goes to node 1, which has room, and not to node 0, whose pages only looked
+/// free while the ledger held g1's cell alone (E0407 then).
+#[test]
+fn node_picking_sees_the_pages_of_earlier_guests_dimms() {
+    let text = "
+host h {
+  node 0 cpus=0-3 memory=16GiB
+  node 1 cpus=4-7 memory=16GiB
+  hugepages node=0 size=2MiB count=1536
+  hugepages node=1 size=2MiB count=768
+}
+guest g1 on=h {
+  memory 1GiB hugepages=2MiB max=4GiB slots=1
+  vcpus 1
+  vnuma mode=node nodeset=0
+  dimm size=2GiB node=0
+}
+guest g2 on=h {
+  memory 256MiB hugepages=2MiB
+  vcpus 1
+  vnuma mode=node nodeset=1
+}
+guest g3 on=h {
+  memory 1GiB hugepages=2MiB
+  vcpus 1
+  vnuma mode=node
+}
+";
+    let (c, _) = compile(text);
+    assert!(!c.has_errors(), "{:#?}", c.diagnostics);
+    let g3 = &c.checked.build.guests[2];
+    assert_eq!(g3.cells[0].binding.as_ref().unwrap().nodes.to_string(), "1");
+}
+
 // == one ledger per host: hand-written and automatic guests never double-book
 
 /// A hand-written guest (pinned to one node, or to a few CPUs) or an automatic one.

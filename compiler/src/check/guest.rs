@@ -33,7 +33,7 @@ pub struct GuestResult {
 pub fn check_guest(
     stmt: &Fields<'_>,
     host: Option<&HostRef<'_>>,
-    place_state: Option<&mut PlaceState<'_>>,
+    mut place_state: Option<&mut PlaceState<'_>>,
     diags: &mut Vec<Diagnostic>,
 ) -> GuestResult {
     let name = stmt.arg_text(0).unwrap_or_default().to_string();
@@ -69,7 +69,7 @@ pub fn check_guest(
         page_kib: memory.hugepage_kib,
     };
     let sound = !errors_since(cx.diags, before);
-    let placement = super::vnuma::check(&body, &facts, place_state, sound, &mut cx);
+    let placement = super::vnuma::check(&body, &facts, place_state.as_deref_mut(), sound, &mut cx);
     let placed = placement.is_some();
     let emulator_node = placement.and_then(|p| p.apply(&mut cells, &mut pinning, &mut topology));
 
@@ -87,6 +87,11 @@ pub fn check_guest(
         &mut cx,
         &mut claims,
     );
+    // A placed guest's memory devices take memory of its host too (its cells are in the
+    // ledger already): guests placed after it, and moves onto the host, see it.
+    if placed && let (Some(state), Some(h)) = (place_state, cx.host) {
+        super::ledger::record_claims(&mut state.ledger, h.profile, &claims.list);
+    }
     let device_set = body.find("devices").and_then(|f| {
         let host = cx.host.map(|h| h.profile);
         super::devices::check(f, &cells.cells, platform.q35(), host, cx.diags)
