@@ -6,11 +6,15 @@
 //! * [`neutralise`]: making a host-specific QEMU line start anywhere under TCG;
 //! * [`qmp`]: running QEMU with a deadline and asking it over QMP;
 //! * [`peripherals`]: the devices an XML declares against the ones a started QEMU holds;
+//! * [`spec`]: what a domain XML declares against what a started QEMU reports over QMP;
 //! * [`guest`]: booting a real guest kernel with a busybox initramfs;
+//! * [`view`]: what that guest kernel sees of itself, against what the domain XML declares;
 //! * [`xml`]: a small quick-xml element tree, libvirt's scaled sizes and CPU sets, and
 //!   what a domain XML declares (read independently of vnumac);
 //! * [`libvirtd`]: libvirtd on a faked NUMA host, and `virsh` against it;
 //! * [`hosts`]: the fixture hosts of the property suites, and a build compiled from text;
+//! * [`native`]: libvirt's own QEMU line against vnumac's, and libvirt's capabilities
+//!   against a host profile;
 //! * here: paths, scratch directories and the tool gating (`VNUMAC_REQUIRE_ORACLES`).
 // Each integration test is its own crate and uses only part of this module.
 #![allow(dead_code)]
@@ -18,11 +22,14 @@
 pub mod guest;
 pub mod hosts;
 pub mod libvirtd;
+pub mod native;
 pub mod neutralise;
 pub mod peripherals;
 pub mod qemu;
 pub mod qmp;
 pub mod shell;
+pub mod spec;
+pub mod view;
 pub mod xml;
 
 use std::cell::Cell;
