@@ -4,8 +4,8 @@
 //! Random moves (`migrate_props/build.rs`): a source and a destination host from the
 //! fixtures (`tests/common/hosts.rs`: every bundled capabilities file and inline hosts with
 //! reserved CPUs, sparse and CPU-less nodes, SMT 2, 4 and 8, L3 domains), the destination
-//! perhaps with more reserved CPUs or less memory, perhaps carrying hand-written and `vnuma`
-//! guests already; the moving guest hand-written (cells bound to host nodes with every
+//! perhaps with more reserved CPUs, less memory or smaller hugepage pools, perhaps carrying
+//! hand-written and `vnuma` guests already; the moving guest hand-written (cells bound to host nodes with every
 //! policy, memory-only cells, single-CPU pins, SMT sibling pairs as guest thread pairs,
 //! node-wide and floating pins, two vCPUs on one CPU, emulator and I/O thread pins,
 //! hugepages, a DIMM with or without its own host node, a NIC behind an expander, a
@@ -28,14 +28,17 @@
 //!   vCPU unless the two shared one on the source; vCPUs on sibling threads of one source
 //!   core that are threads of one guest core are on sibling threads of one destination core;
 //!   a vCPU on its cell's memory nodes stays on them; emulator and I/O threads off the vCPUs
-//!   stay off them; warnings are M0806 only;
+//!   stay off them; warnings are M0806 only. (The vCPUs of a `vnuma pinning=node` guest
+//!   float over CPUs other guests may share, as in a build, so only their dedicated ones
+//!   count.)
 //! * (c) per destination node and page size, what its guests bind plus what the moved guest
 //!   binds fits the node (ordinary memory: the total less the hugepage pools and what the host
 //!   keeps; hugepages: the pool), and hugepages bound to no node fit the pools together;
 //! * (d) a refusal is one or more errors, each vnuma::M0801..M0805.
 //!
 //! `the_move_checks_catch_broken_moves` breaks a good move in each of these ways and makes
-//! sure a check notices. The run is reproducible (fixed seed); `MIGRATE_PROPS_SEED=random`
+//! sure a check notices. Two moves the random ones found wrong are kept as tests of their
+//! own: hugepages bound to no node, and a destination guest's DIMM. The run is reproducible (fixed seed); `MIGRATE_PROPS_SEED=random`
 //! (or a number) and `MIGRATE_PROPS_CASES=N` hunt further; `MIGRATE_PROPS_VERBOSE=1` (with
 //! `--nocapture`) prints why builds did not compile, `=vnuma::E…` with the text of those.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
