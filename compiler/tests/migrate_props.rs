@@ -427,6 +427,24 @@ guest moving on=src {
         Some(vec!["vnuma::M0803"]),
         "4 pages for 2 of the destination's and 3 of the guest's"
     );
+    // A DIMM in its cell's pages, bound nowhere like the cell: 1 + 2 pages from any node.
+    let dimm = "
+guest moving on=src {
+  memory 1GiB hugepages=1GiB max=4GiB slots=1
+  vcpus 1
+  numa {
+    cell 0 cpus=0 memory=1GiB
+  }
+  pin vcpus=0 cpus=1
+  dimm size=2GiB node=0
+}
+";
+    assert!(move_of(&format!("{}{dimm}", hosts(3))).is_ok());
+    assert_eq!(
+        move_of(&format!("{}{dimm}", hosts(2))).err(),
+        Some(vec!["vnuma::M0803"]),
+        "2 pages for the cell's 1 and the DIMM's 2"
+    );
     // Without pages bound nowhere, only the nodes count: the destination's guest's 2 pages
     // bound nowhere still come before the 2 the moving guest binds to node 0.
     let all_bound = bound.replace("cell 1 cpus=1 memory=1GiB", "cell 1 cpus=1 memory=1GiB host-node=0");

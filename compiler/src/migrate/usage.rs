@@ -100,15 +100,23 @@ pub fn bound_memory(g: &Guest) -> (Vec<Bound>, Vec<(u64, u64)>) {
         }
     }
     for d in &g.memory_devices {
-        if let Some(b) = &d.binding
-            && (b.policy.binds() || d.hugepage_kib.is_some())
-        {
-            bound.push(Bound {
+        match &d.binding {
+            Some(b) if b.policy.binds() || d.hugepage_kib.is_some() => bound.push(Bound {
                 nodes: b.nodes.clone(),
                 auto: b.auto,
                 kib: d.size_kib,
                 page_kib: d.hugepage_kib,
-            });
+            }),
+            Some(_) => {}
+            // Hugepages bound to no node come from whichever node has them.
+            None => {
+                if let Some(p) = d.hugepage_kib.filter(|_| d.size_kib > 0) {
+                    match any_node.iter_mut().find(|(q, _)| *q == p) {
+                        Some((_, k)) => *k += d.size_kib,
+                        None => any_node.push((p, d.size_kib)),
+                    }
+                }
+            }
         }
     }
     (bound, any_node)
