@@ -497,3 +497,28 @@ guest moving on=src {
         m.moved.nodes
     );
 }
+
+/// An NVDIMM is backed by its file, not by its cell's host memory: it needs no room on the
+/// destination's nodes, as `build` counts it.
+#[test]
+fn an_nvdimm_takes_no_node_memory() {
+    let text = "
+host src {
+  node 0 cpus=0-3 memory=16GiB
+}
+host dst {
+  node 0 cpus=0-3 memory=4GiB
+}
+guest moving on=src {
+  memory 2GiB max=16GiB slots=1
+  vcpus 1
+  numa {
+    cell 0 cpus=0 memory=2GiB host-node=0
+  }
+  pin vcpus=0 cpus=1
+  nvdimm path=\"/dev/dax0.0\" size=8GiB node=0
+}
+";
+    let m = move_of(text).expect("the cell's 2 GiB fit node 0's 4");
+    assert_eq!(m.moved.guest.cells[0].binding.as_ref().unwrap().nodes.to_string(), "0");
+}
