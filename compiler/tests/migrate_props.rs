@@ -34,7 +34,11 @@
 //! * (c) per destination node and page size, what its guests bind plus what the moved guest
 //!   binds fits the node (ordinary memory: the total less the hugepage pools and what the host
 //!   keeps; hugepages: the pool), and hugepages bound to no node fit the pools together;
-//! * (d) a refusal is one or more errors, each vnuma::M0801..M0805.
+//! * (d) a refusal is one or more errors, each vnuma::M0801..M0805; and no guest is refused
+//!   by an empty copy of its own host (a passed-through device aside) when its pins follow
+//!   the rules the destination is planned with: a vCPU pinned alone has a core without
+//!   reserved threads, no vCPU floats over such a core, and no emulator or I/O thread off
+//!   the vCPUs shares a node with a floating vCPU.
 //!
 //! `the_move_checks_catch_broken_moves` breaks a good move in each of these ways and makes
 //! sure a check notices. Two moves the random ones found wrong are kept as tests of their
@@ -96,6 +100,8 @@ struct Stats {
     moved_hand: u32,
     refused: BTreeMap<&'static str, u32>,
     warned: u32,
+    /// Moves of a guest whose pins follow the planner's rules to an empty copy of its host.
+    copies: u32,
     tally: Tally,
 }
 
@@ -224,6 +230,17 @@ fn run(m: &MoveSpec, stats: &RefCell<Stats>) -> Result<(), String> {
     } else {
         To::Host("dst")
     };
+    let copy = {
+        let hostdev = matches!(&m.moving, build::GuestSpec::Hand(h) if h.hostdev);
+        let tweaked = !m.tweak.reserve.is_empty() || m.tweak.shrink.is_some() || m.tweak.pools.is_some();
+        let src = outputs
+            .iter()
+            .find(|o| o.name == MOVING)
+            .ok_or("no output for the moving guest")?;
+        let src = checks::read(&src.xml).map_err(|e| format!("the source XML: {e}"))?;
+        m.src == m.dst && !tweaked && m.on_dst.is_empty() && !hostdev && checks::planned_alike(&src, &w.src)
+    };
+    stats.borrow_mut().copies += u32::from(copy);
     match vnumac::migrate::migrate(&db, program, MOVING, to) {
         Ok(mig) => {
             let src = outputs
@@ -260,6 +277,16 @@ fn run(m: &MoveSpec, stats: &RefCell<Stats>) -> Result<(), String> {
         }
         Err(Failure::Refused(r)) => {
             let code = refused(&r.errors)?;
+            if copy {
+                return Err(format!(
+                    "a guest built on its host is refused by an empty copy of that host: {}",
+                    r.errors
+                        .iter()
+                        .map(|d| format!("{} {}", d.code, d.message))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ));
+            }
             *stats.borrow_mut().refused.entry(code).or_default() += 1;
         }
         Err(other) => return Err(format!("the move failed without a refusal: {other:?}")),
@@ -326,6 +353,7 @@ fn moved_guests_see_the_same_machine_on_free_destination_cpus() {
         "too few moves onto guests or of hand-written guests: {s:?}"
     );
     assert!(refused > 0 && s.refused.len() >= 3, "too few kinds of refusal: {s:?}");
+    assert!(s.copies >= 10, "too few moves to a copy of the guest's host: {s:?}");
     let t = s.tally;
     assert!(
         [
@@ -521,4 +549,66 @@ guest moving on=src {
 ";
     let m = move_of(text).expect("the cell's 2 GiB fit node 0's 4");
     assert_eq!(m.moved.guest.cells[0].binding.as_ref().unwrap().nodes.to_string(), "0");
+}
+
+/// Emulator threads off the guest's vCPUs stay off them on an empty copy of the host: on a
+/// node the guest does not otherwise use, and on the other thread of a vCPU's core.
+#[test]
+fn emulator_threads_off_the_vcpus_find_room_on_a_copy_of_their_host() {
+    let hosts = "
+host src {
+  node 0 cpus=0-7 memory=8GiB
+  node 1 cpus=8-15 memory=8GiB
+  smt adjacent
+  distance 0 1 21
+}
+host dst {
+  node 0 cpus=0-7 memory=8GiB
+  node 1 cpus=8-15 memory=8GiB
+  smt adjacent
+  distance 0 1 21
+}
+";
+    // vCPU 0 floats over node 0; the emulator ran on node 1, which the guest does not use.
+    let elsewhere = "
+guest moving on=src {
+  memory 1GiB
+  vcpus 1
+  numa {
+    cell 0 cpus=0 memory=1GiB
+  }
+  pin vcpus=0 node=0
+  emulator cpus=9
+}
+";
+    // One thread of each core of node 0 for a vCPU; the emulator ran on the other of one.
+    let beside = "
+guest moving on=src {
+  memory 1GiB
+  vcpus 4
+  numa {
+    cell 0 cpus=0-3 memory=1GiB host-node=0
+  }
+  pin vcpus=0 cpus=0
+  pin vcpus=1 cpus=2
+  pin vcpus=2 cpus=4
+  pin vcpus=3 cpus=6
+  emulator cpus=1
+}
+";
+    for (what, guest, node) in [("on node 1", elsewhere, "8-15"), ("beside vCPU 0", beside, "0-7")] {
+        let m = move_of(&format!("{hosts}{guest}")).unwrap_or_else(|e| panic!("{what}: refused {e:?}"));
+        let g = &m.moved.guest;
+        let emulator = g.emulator_pin.clone().unwrap();
+        let vcpus = g
+            .pins
+            .iter()
+            .fold(vnumac::sets::IdSet::new(), |all, p| all.union(&p.cpus));
+        assert!(
+            emulator.intersection(&vcpus).is_empty(),
+            "{what}: {emulator} meets {vcpus}"
+        );
+        let node = vnumac::sets::IdSet::parse(node).unwrap();
+        assert!(emulator.is_subset(&node), "{what}: {emulator} off {node}");
+    }
 }

@@ -62,16 +62,15 @@ pub fn move_guest(g: &Guest, src: &HostProfile, dest: &Dest<'_>, elsewhere: &[St
     let pins = repin(g, &used, src, &map, dest).map_err(|s| Refused::one(short(g, dest, s)))?;
     let mut out = g.clone();
     out.pins = pins.pins;
-    let dest_vcpus = out
-        .pins
-        .iter()
-        .fold(pins.dedicated.clone(), |all, p| all.union(&p.cpus));
+    let dest_pinned = out.pins.iter().fold(IdSet::new(), |all, p| all.union(&p.cpus));
+    let dest_vcpus = pins.dedicated.union(&dest_pinned);
     let fallback = first_vcpu_node(g, src, &map);
     let home = |cpus: &IdSet, what: &str| {
         let t = Threads {
             cpus,
             src_vcpus: &used.vcpu_cpus,
             dest_vcpus: &dest_vcpus,
+            dest_pinned: &dest_pinned,
             fallback,
         };
         rehome(&t, src, &map, dest).map_err(|nodes| Refused::one(refuse::threads(g, dest, what, &nodes)))

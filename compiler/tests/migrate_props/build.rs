@@ -89,7 +89,7 @@ pub enum GuestSpec {
 
 /// Changes to the destination fixture: more reserved CPUs, less memory on a node, smaller
 /// hugepage pools (this percentage of every pool).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Tweak {
     pub reserve: Vec<u16>,
     pub shrink: Option<(u8, u8)>,
@@ -234,7 +234,7 @@ pub fn guest() -> impl Strategy<Value = GuestSpec> {
 pub fn moves() -> impl Strategy<Value = MoveSpec> {
     let n = HOSTS.len();
     (
-        (0..n, 0..n),
+        (0..n, 0..n, prop::bool::weighted(0.15)),
         (
             prop_oneof![2 => Just(Vec::new()), 1 => prop::collection::vec(any::<u16>(), 1..=3)],
             prop::option::weighted(0.2, (any::<u8>(), 5u8..=60)),
@@ -245,13 +245,21 @@ pub fn moves() -> impl Strategy<Value = MoveSpec> {
         any::<bool>(),
     )
         .prop_map(
-            |((src, dst), (reserve, shrink, pools), on_dst, moving, to_profile)| MoveSpec {
-                src,
-                dst,
-                tweak: Tweak { reserve, shrink, pools },
-                to_profile: to_profile && on_dst.is_empty(),
-                on_dst,
-                moving,
+            |((src, dst, copy), (reserve, shrink, pools), on_dst, moving, to_profile)| {
+                // Now and then an empty, unchanged copy of the source host.
+                let (dst, tweak, on_dst) = if copy {
+                    (src, Tweak::default(), Vec::new())
+                } else {
+                    (dst, Tweak { reserve, shrink, pools }, on_dst)
+                };
+                MoveSpec {
+                    src,
+                    dst,
+                    tweak,
+                    to_profile: to_profile && on_dst.is_empty(),
+                    on_dst,
+                    moving,
+                }
             },
         )
 }

@@ -260,6 +260,25 @@ pub struct Tally {
     pub loose_fit: u32,
 }
 
+/// Whether a domain's pins follow the rules a move plans the destination with: every vCPU
+/// pinned alone has a core without reserved threads, no vCPU floats over such a core, and
+/// no emulator or I/O thread off the vCPUs shares a node with a floating vCPU (a floating
+/// vCPU floats over the whole of its node's image).
+pub fn planned_alike(d: &Domain, h: &HostProfile) -> bool {
+    let reserved: Cpus = h.reserved.iter().collect();
+    let cores: Cpus = d.vcpupin.values().filter_map(only).flat_map(|c| core(h, c)).collect();
+    let nodes = |cpus: &Cpus| -> Cpus { cpus.iter().filter_map(|&c| h.cpu(c)).map(|c| c.node).collect() };
+    let floating: Cpus = d.vcpupin.values().filter(|c| c.len() > 1).flat_map(&nodes).collect();
+    let vcpus: Cpus = d.vcpupin.values().flatten().copied().collect();
+    let threads_apart = d
+        .emulatorpin
+        .iter()
+        .chain(d.iothreadpin.values())
+        .filter(|t| t.is_disjoint(&vcpus))
+        .all(|t| nodes(t).is_disjoint(&floating));
+    cores.is_disjoint(&reserved) && d.vcpupin.values().all(|c| c.len() == 1 || c.is_disjoint(&cores)) && threads_apart
+}
+
 /// What the destination's other guests hold.
 #[derive(Default)]
 pub struct Others {
