@@ -19,8 +19,6 @@
 #![allow(clippy::too_many_lines)]
 
 mod common;
-#[path = "oracles/spec.rs"]
-mod spec;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -36,7 +34,7 @@ use common::shell::{shell_line, shell_quote, shell_words};
 use common::xml::{format_set, parse_cpu_set, scaled_bytes};
 use common::{QEMU, Scratch, VALIDATOR, finish, finish_with, golden_dir, oracle_available, validate_xml};
 
-use spec::{compare, domain_spec, present_indexes, run_qemu};
+use common::spec::{compare, domain_spec, present_indexes, run_qemu};
 
 // ---------------------------------------------------------------------------
 // Tests

@@ -45,8 +45,9 @@
 //! and starts each QEMU line paused to compare QMP `info numa` with the plan (skipped with a
 //! message when the tools are missing, unless `VNUMAC_REQUIRE_ORACLES=1`).
 //!
-//! The `.args` reader, the neutraliser, QMP and the tool gating are shared with the other
-//! oracle suites (`tests/common/`).
+//! The fixture hosts (`tests/common/hosts.rs`, shared with `migrate_props`), the `.args`
+//! reader, the neutraliser, QMP and the tool gating are shared with the other oracle suites
+//! (`tests/common/`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 // An oracle suite reads as one scenario per function; the 100-line rule is for the library.
 #![allow(clippy::too_many_lines)]
@@ -58,15 +59,15 @@ use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunne
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
+use std::path::Path;
 use std::time::Instant;
-use vnumac::db::{self, Compiled, Database, GuestOutput, Loader};
+use vnumac::db::{Compiled, GuestOutput};
 use vnumac::diagnostics::Severity;
 use vnumac::host::HostProfile;
 use vnumac::ir::{Guest, MemPolicy};
 use vnumac::sets::IdSet;
 
+use common::hosts::{HOSTS, compile};
 use common::neutralise::{Run, neutralise};
 use common::qemu::qemu_options;
 use common::qmp::{QEMU_TIMEOUT, parse_info_numa, run_qmp};
@@ -88,160 +89,6 @@ const ALLOWED_ERRORS: &[&str] = &[
 const BUILD_CASES: u32 = 3000;
 /// The proptest seed unless PLACEMENT_PROPS_SEED says otherwise.
 const DEFAULT_SEED: u64 = 0x7a5e_0f11;
-
-// ---------------------------------------------------------------------------
-// Hosts
-// ---------------------------------------------------------------------------
-
-/// Reserved CPUs (one a lone thread of an SMT core), less free memory than total, hugepages.
-const HOST_RESERVED: &str = "
-host h {
-  node 0 cpus=0-7 memory=16GiB free=12GiB
-  node 1 cpus=8-15 memory=16GiB
-  smt adjacent
-  distance 0 1 21
-  reserve cpus=0,9
-  hugepages node=0 size=2MiB count=2048
-  hugepages node=1 size=2MiB count=1024
-  hugepages node=1 size=1GiB count=4
-}
-";
-
-/// Sparse node ids, two CPU-less (CXL-like) memory nodes, asymmetric distances, 1 GiB pages.
-const HOST_SPARSE_CXL: &str = "
-host h {
-  node 1 cpus=0-3,8-11 memory=8GiB
-  node 4 memory=64GiB
-  node 6 cpus=4-7,12-15 memory=8GiB free=6GiB
-  node 9 memory=32GiB
-  smt split
-  distance 1 6 31
-  distance 6 1 29
-  distance 1 4 17
-  distance 6 4 25
-  distance 1 9 40
-  distance 6 9 19
-  distance 4 9 50
-  reserve cpus=3
-  hugepages node=1 size=1GiB count=4
-  hugepages node=6 size=1GiB count=2
-  hugepages node=4 size=1GiB count=32
-}
-";
-
-/// SMT width 4 with one 2-thread core, a node whose every CPU is reserved, sparse CPU ids.
-const HOST_SMT4: &str = "
-host h {
-  node 0 cpus=0-15 memory=32GiB
-  node 2 cpus=16-31 memory=32GiB free=30GiB
-  node 3 cpus=40-41 memory=4GiB
-  siblings 0-3
-  siblings 4-7
-  siblings 8-11
-  siblings 12-15
-  siblings 16-19
-  siblings 20-23
-  siblings 24-27
-  siblings 28-31
-  siblings 40-41
-  distance 0 2 21
-  distance 0 3 31
-  distance 2 3 31
-  reserve cpus=16,40-41
-  hugepages node=0 size=2MiB count=4096
-  hugepages node=2 size=2MiB count=4096
-}
-";
-
-/// L3 domains whose cores do not follow core ids (node 0's cycle through three domains), of
-/// different sizes, one spanning both nodes, one core with a reserved thread, two cores in none.
-const HOST_L3: &str = "
-host h {
-  node 0 cpus=0-11,24-35 memory=16GiB
-  node 1 cpus=12-23,36-47 memory=16GiB free=14GiB
-  smt split
-  l3 0,3,6,24,27,30
-  l3 1,4,7,25,28,31
-  l3 2,5,8,26,29,32
-  l3 9-13,33-37
-  l3 14-17,38-41
-  l3 18-21,42-45
-  distance 0 1 21
-  reserve cpus=1
-  hugepages node=0 size=2MiB count=1024
-  hugepages node=1 size=2MiB count=1024
-}
-";
-
-struct Fixture {
-    label: String,
-    profile: HostProfile,
-    /// The capabilities file, for hosts that can also be written `from=`.
-    caps: Option<PathBuf>,
-}
-
-static HOSTS: LazyLock<Vec<Fixture>> = LazyLock::new(load_hosts);
-
-fn load_hosts() -> Vec<Fixture> {
-    let mut hosts = Vec::new();
-    for dir in ["examples/hosts", "examples/hosts/real"] {
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(workspace().join(dir))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.to_string_lossy().ends_with(".caps.xml"))
-            .collect();
-        paths.sort();
-        for path in paths {
-            let xml = std::fs::read_to_string(&path).unwrap();
-            let profile = vnumac::host::caps::from_capabilities_xml("h", &xml).unwrap();
-            hosts.push(Fixture {
-                label: path.file_name().unwrap().to_string_lossy().into_owned(),
-                profile,
-                caps: Some(path),
-            });
-        }
-    }
-    assert_eq!(hosts.len(), 10, "the bundled capabilities files");
-    for (label, text) in [
-        ("inline reserved", HOST_RESERVED),
-        ("inline sparse+cxl", HOST_SPARSE_CXL),
-        ("inline smt4", HOST_SMT4),
-        ("inline l3", HOST_L3),
-    ] {
-        let (c, _) = compile(text);
-        assert!(!c.has_errors(), "{label}: {:?}", c.diagnostics);
-        hosts.push(Fixture {
-            label: label.into(),
-            profile: c.checked.hosts[0].as_ref().unwrap().profile.clone(),
-            caps: None,
-        });
-    }
-    hosts
-}
-
-/// Serves `input.vnuma` from memory and every other path (capabilities files) from disk.
-struct Mem(String);
-
-impl Loader for Mem {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
-        if path == Path::new("input.vnuma") {
-            Ok(self.0.clone())
-        } else {
-            std::fs::read_to_string(path)
-        }
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("no probe in tests".into())
-    }
-}
-
-fn compile(text: &str) -> (Compiled, Vec<GuestOutput>) {
-    let db = Database::default();
-    let program = db::load_program(&db, Path::new("input.vnuma"), &Mem(text.to_string())).unwrap();
-    let compiled = db::compile(&db, program).clone();
-    let outputs = db::lower(&db, program).clone();
-    (compiled, outputs)
-}
 
 // ---------------------------------------------------------------------------
 // Random builds
@@ -2104,6 +1951,41 @@ guest big on=h {
         errors.is_empty(),
         "`mode=node` found no nodes where nodes 0,2 fit: {errors:#?}"
     );
+}
+
+/// An automatic guest's DIMM takes pages of its node too: with g1's cell and DIMM filling node
+/// 0's pages, g3 goes to node 1, which has room, and not to node 0, whose pages only looked
+/// free while the ledger held g1's cell alone (E0407 then).
+#[test]
+fn node_picking_sees_the_pages_of_earlier_guests_dimms() {
+    let text = "
+host h {
+  node 0 cpus=0-3 memory=16GiB
+  node 1 cpus=4-7 memory=16GiB
+  hugepages node=0 size=2MiB count=1536
+  hugepages node=1 size=2MiB count=768
+}
+guest g1 on=h {
+  memory 1GiB hugepages=2MiB max=4GiB slots=1
+  vcpus 1
+  vnuma mode=node nodeset=0
+  dimm size=2GiB node=0
+}
+guest g2 on=h {
+  memory 256MiB hugepages=2MiB
+  vcpus 1
+  vnuma mode=node nodeset=1
+}
+guest g3 on=h {
+  memory 1GiB hugepages=2MiB
+  vcpus 1
+  vnuma mode=node
+}
+";
+    let (c, _) = compile(text);
+    assert!(!c.has_errors(), "{:#?}", c.diagnostics);
+    let g3 = &c.checked.build.guests[2];
+    assert_eq!(g3.cells[0].binding.as_ref().unwrap().nodes.to_string(), "1");
 }
 
 // == one ledger per host: hand-written and automatic guests never double-book

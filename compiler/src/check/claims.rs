@@ -51,6 +51,20 @@ impl Claims {
             });
         }
     }
+
+    /// Hugepages bound to no node: they may come from any node with such pages.
+    pub(super) fn anywhere(&mut self, host: usize, kib: u64, page_kib: u64, span: Span) {
+        if kib > 0 {
+            self.list.push(NodeClaim {
+                host,
+                node: ANY_NODE,
+                kib,
+                page_kib: Some(page_kib),
+                span,
+                guest: self.guest.clone(),
+            });
+        }
+    }
 }
 
 /// Host-node checks on the cells' bindings, and their claims.
@@ -90,15 +104,11 @@ pub(super) fn unbound(
                 claims.spread(h.index, &b.nodes, kib, page, span);
             }
             Some(_) => {}
-            None if page.is_some() && kib > 0 => claims.list.push(NodeClaim {
-                host: h.index,
-                node: ANY_NODE,
-                kib,
-                page_kib: page,
-                span: page_span(body, cells, page).unwrap_or(cx.guest_span),
-                guest: claims.guest.clone(),
-            }),
-            None => {}
+            None => {
+                if let Some(p) = page {
+                    claims.anywhere(h.index, kib, p, page_span(body, cells, page).unwrap_or(cx.guest_span));
+                }
+            }
         }
     }
 }

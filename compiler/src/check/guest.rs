@@ -42,7 +42,7 @@ pub struct GuestResult {
 pub fn check_guest(
     stmt: &Fields<'_>,
     host: Option<&HostRef<'_>>,
-    place_state: Option<&mut PlaceState<'_>>,
+    mut place_state: Option<&mut PlaceState<'_>>,
     diags: &mut Vec<Diagnostic>,
 ) -> GuestResult {
     let name = stmt.arg_text(0).unwrap_or_default().to_string();
@@ -73,7 +73,7 @@ pub fn check_guest(
     // Automatic partitioning, over the cells, pins and topology written by hand (none).
     let facts = facts(&vcpus, &memory, memory_span.unwrap_or(cx.guest_span), &pinning);
     let sound = !errors_since(cx.diags, before);
-    let placement = super::vnuma::check(&body, &facts, place_state, sound, &mut cx);
+    let placement = super::vnuma::check(&body, &facts, place_state.as_deref_mut(), sound, &mut cx);
     let placed = placement.map(|p| p.apply(&mut cells, &mut pinning, &mut topology));
     let threads = super::thread_pins::after(&body, &pinning.threads, &cells.cells, placed.as_ref(), &mut cx);
     super::sched::iothreads_on_cells(&body, &mut sched, pinning.threads.known_count(), threads.count, &mut cx);
@@ -93,6 +93,11 @@ pub fn check_guest(
         &mut cx,
         &mut claims,
     );
+    // A placed guest's memory devices take memory of its host too (its cells are in the
+    // ledger already): guests placed after it, and moves onto the host, see it.
+    if placed.is_some() && let (Some(state), Some(h)) = (place_state, cx.host) {
+        super::ledger::record_claims(&mut state.ledger, h.profile, &claims.list);
+    }
     let device_set = body.find("devices").and_then(|f| {
         let host = cx.host.map(|h| h.profile);
         super::devices::check(f, &cells.cells, platform.q35(), host, &threads.io(), cx.diags)

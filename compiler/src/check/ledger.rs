@@ -1,7 +1,7 @@
 //! A hand-written guest's use of its host, recorded in the placement ledger so that
 //! automatic guests placed after it keep clear of it.
 
-use super::claims::NodeClaim;
+use super::claims::{ANY_NODE, NodeClaim};
 use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
@@ -101,9 +101,16 @@ fn shared_with_more(guest: &crate::ir::Guest, p: &crate::ir::VcpuPin, span: Span
     ))
 }
 
-/// A hand-placed guest's memory claims, so `vnuma` guests placed later see them.
+/// A hand-placed guest's memory claims, so `vnuma` guests placed later see them; its
+/// hugepages bound to no node are recorded apart.
 pub fn record_claims(ledger: &mut Ledger, host: &HostProfile, claims: &[NodeClaim]) {
     for c in claims {
+        if c.node == ANY_NODE {
+            if let Some(size) = c.page_kib {
+                ledger.add_loose(size, c.kib / size.max(1));
+            }
+            continue;
+        }
         let Some(i) = host.node_index(c.node) else { continue };
         match c.page_kib {
             Some(size) => ledger.add_pages(i, size, c.kib / size.max(1)),

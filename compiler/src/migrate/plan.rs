@@ -64,19 +64,19 @@ pub fn move_guest(g: &Guest, src: &HostProfile, dest: &Dest<'_>, elsewhere: &[St
     out.pins = pins.pins;
     let fallback = first_vcpu_node(g, src, &map);
     let (emulator, io) = isolated(g, src, &map, dest, fallback, pins.used)?;
+    // The cores of isolated threads are the guest's own too: other threads keep off them.
     let own = emulator
         .iter()
         .chain(io.iter().flatten())
         .fold(IdSet::new(), |all, c| all.union(c));
-    let dest_vcpus = out
-        .pins
-        .iter()
-        .fold(pins.dedicated.union(&own), |all, p| all.union(&p.cpus));
+    let dest_pinned = out.pins.iter().fold(own, |all, p| all.union(&p.cpus));
+    let dest_vcpus = pins.dedicated.union(&dest_pinned);
     let home = |cpus: &IdSet, what: &str| {
         let t = Threads {
             cpus,
             src_vcpus: &used.vcpu_cpus,
             dest_vcpus: &dest_vcpus,
+            dest_pinned: &dest_pinned,
             fallback,
         };
         rehome(&t, src, &map, dest).map_err(|nodes| Refused::one(refuse::threads(g, dest, what, &nodes)))
@@ -217,10 +217,11 @@ fn short(g: &Guest, dest: &Dest<'_>, s: Short) -> Diagnostic {
 }
 
 /// Memory the moved guest binds beyond what a destination node has left, or hugepages
-/// bound nowhere beyond the destination's pools.
+/// beyond the destination's pools.
 fn memory_short(out: &Guest, dest: &Dest<'_>) -> Option<Diagnostic> {
     let (bound, unbound) = bound_memory(out);
-    for ((node, page), kib) in per_node(&bound) {
+    let per_node = per_node(&bound);
+    for (&(node, page), &kib) in &per_node {
         let Some(i) = dest.host.node_index(node) else { continue };
         let room = dest.room(i, page);
         if kib > room {
@@ -242,24 +243,58 @@ fn memory_short(out: &Guest, dest: &Dest<'_>) -> Option<Diagnostic> {
             );
         }
     }
-    for (page, kib) in unbound {
-        let free: u64 = (0..dest.host.nodes.len()).map(|i| dest.room(i, Some(page))).sum();
-        if kib > free {
+    pages_short(out, dest, &per_node, &unbound)
+}
+
+/// Hugepages bound to no node come from any node's pool: when the guest or the
+/// destination's guests have such pages of a size the guest uses, every page of that size
+/// (bound to a node or not, the guest's and theirs) must fit the pools together, as `build`
+/// counts them.
+fn pages_short(
+    out: &Guest,
+    dest: &Dest<'_>,
+    per_node: &std::collections::BTreeMap<(u32, Option<u64>), u64>,
+    unbound: &[(u64, u64)],
+) -> Option<Diagnostic> {
+    let mut sizes: Vec<u64> = per_node.keys().filter_map(|&(_, p)| p).collect();
+    sizes.extend(unbound.iter().map(|&(p, _)| p));
+    sizes.sort_unstable();
+    sizes.dedup();
+    for page in sizes {
+        let loose: u64 = unbound.iter().filter(|&&(p, _)| p == page).map(|&(_, k)| k).sum();
+        let theirs = dest.ledger.loose_pages(page).saturating_mul(page);
+        if loose == 0 && theirs == 0 {
+            continue;
+        }
+        let own: u64 = per_node
+            .iter()
+            .filter(|&(&(_, p), _)| p == Some(page))
+            .map(|(_, &k)| k)
+            .sum::<u64>()
+            + loose;
+        let pools: u64 = (0..dest.host.nodes.len()).map(|i| dest.room(i, Some(page))).sum();
+        let left = pools.saturating_sub(theirs);
+        if own > left {
+            let after = if theirs > 0 {
+                format!(" after the {} its guests take from any node", human_kib(theirs))
+            } else {
+                String::new()
+            };
             return Some(
                 Diagnostic::error(
                     MOVE_NO_ROOM,
                     format!(
-                        "host `{}` has {} left in {} pages but guest `{}` needs {}",
+                        "host `{}` has {} left in {} pages{after} but guest `{}` needs {}",
                         dest.name,
-                        human_kib(free),
+                        human_kib(left),
                         human_kib(page),
                         out.name,
-                        human_kib(kib)
+                        human_kib(own)
                     ),
                     out.spans.memory.unwrap_or(out.spans.name),
                     format!("does not fit `{}`", dest.name),
                 )
-                .with_help(format!("short by {}", human_kib(kib - free))),
+                .with_help(format!("short by {}", human_kib(own - left))),
             );
         }
     }

@@ -1,8 +1,10 @@
 //! Emulator and I/O threads on the destination: on the image of the nodes they ran on,
 //! on reserved CPUs there when they ran on reserved CPUs, else on CPUs no other guest has,
-//! and off the guest's own vCPUs when they were off them on the source; when those nodes
-//! have no such CPU, on their reserved CPUs, else on the nearest node that has one. A
-//! thread that had a core of its own (`policy=isolate`) takes a whole free core there.
+//! and off the guest's own vCPUs when they were off them on the source: off their cores
+//! when there is room, else on the other threads of those cores; on the nearest node that
+//! has such CPUs (the node of the same id first) when they ran on a node the guest does not
+//! otherwise use. A thread that had a core of its own (`policy=isolate`) takes a whole
+//! free core there.
 
 use super::assign::NodeMap;
 use super::dest::Dest;
@@ -18,6 +20,8 @@ pub struct Threads<'a> {
     pub src_vcpus: &'a IdSet,
     /// The guest's vCPU CPUs on the destination, with every thread of its dedicated cores.
     pub dest_vcpus: &'a IdSet,
+    /// The guest's vCPU CPUs on the destination, without the other threads of its cores.
+    pub dest_pinned: &'a IdSet,
     /// Where a source node that carries no vCPU or memory of the guest goes: the image
     /// of the node of the guest's first vCPU.
     pub fallback: Option<usize>,
@@ -43,10 +47,10 @@ pub fn rehome(t: &Threads<'_>, src: &HostProfile, map: &NodeMap, dest: &Dest<'_>
     if on_reserved && !reserved.is_empty() {
         return Ok(reserved);
     }
-    let was_off = t.cpus.intersection(t.src_vcpus).is_empty();
     let shared = images
         .iter()
         .fold(IdSet::new(), |all, &i| all.union(&dest.shared_cpus(i)));
+    let was_off = t.cpus.intersection(t.src_vcpus).is_empty();
     let cpus = if was_off {
         shared.difference(t.dest_vcpus)
     } else {
@@ -58,25 +62,39 @@ pub fn rehome(t: &Threads<'_>, src: &HostProfile, map: &NodeMap, dest: &Dest<'_>
     if !reserved.is_empty() {
         return Ok(reserved);
     }
-    nearest(&images, t.dest_vcpus, dest).ok_or_else(|| dest.ids(images))
+    // Off the guest's vCPUs still, on the other threads of their cores.
+    let beside = shared.difference(t.dest_pinned);
+    if was_off && !beside.is_empty() {
+        return Ok(beside);
+    }
+    elsewhere(t, src, map, dest).ok_or_else(|| dest.ids(images))
 }
 
-/// The CPUs left to share on the destination node nearest to `images` that has any, off
-/// the guest's own vCPUs: where threads go whose own nodes are full.
-fn nearest(images: &BTreeSet<usize>, own: &IdSet, dest: &Dest<'_>) -> Option<IdSet> {
-    let distance = |i: usize| {
-        images
+/// Threads that ran off the guest's vCPUs on a node the guest does not otherwise use, and
+/// find no CPU on the node of its first vCPU: the free CPUs off the guest's vCPUs of the
+/// destination node of the same id, else of the node nearest that one.
+fn elsewhere(t: &Threads<'_>, src: &HostProfile, map: &NodeMap, dest: &Dest<'_>) -> Option<IdSet> {
+    let unused: IdSet = src
+        .nodes_of_cpus(t.cpus)
+        .iter()
+        .filter(|n| !map.contains_key(n))
+        .collect();
+    if unused.is_empty() || !t.cpus.intersection(t.src_vcpus).is_empty() {
+        return None;
+    }
+    let from = t.fallback.and_then(|i| dest.host.nodes.get(i)).map(|n| n.id);
+    let mut nodes: Vec<usize> = (0..dest.host.nodes.len()).collect();
+    nodes.sort_by_key(|&i| {
+        let id = dest.host.nodes[i].id;
+        let near = from.and_then(|f| dest.host.distance(f, id)).unwrap_or(u32::MAX);
+        (!unused.contains(id), near, i)
+    });
+    [t.dest_vcpus, t.dest_pinned].into_iter().find_map(|off| {
+        nodes
             .iter()
-            .filter_map(|&j| dest.host.distances.get(j)?.get(i).copied())
-            .min()
-            .unwrap_or(u32::MAX)
-    };
-    let mut others: Vec<usize> = (0..dest.host.nodes.len()).filter(|i| !images.contains(i)).collect();
-    others.sort_by_key(|&i| (distance(i), i));
-    others
-        .into_iter()
-        .map(|i| dest.shared_cpus(i).difference(own))
-        .find(|cpus| !cpus.is_empty())
+            .map(|&i| dest.shared_cpus(i).difference(off))
+            .find(|cpus| !cpus.is_empty())
+    })
 }
 
 /// A whole free core for a thread that had one of its own on the source: on the image of

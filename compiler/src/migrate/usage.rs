@@ -3,7 +3,7 @@
 //! guest cells that live on it.
 
 use crate::host::HostProfile;
-use crate::ir::Guest;
+use crate::ir::{Guest, MemoryDeviceKind};
 use crate::place::spread::spread;
 use crate::sets::IdSet;
 use std::collections::BTreeMap;
@@ -60,7 +60,8 @@ pub struct Usage {
 }
 
 /// The memory a guest binds, as the fit check counts it: each bound cell, the whole
-/// guest's `memory-policy` for what no cell binds, and every memory device with a binding.
+/// guest's `memory-policy` for what no cell binds, and every DIMM and virtio-mem device
+/// with a binding.
 /// Hugepage memory without a binding is returned apart, by page size.
 pub fn bound_memory(g: &Guest) -> (Vec<Bound>, Vec<(u64, u64)>) {
     let mut bound = Vec::new();
@@ -101,16 +102,31 @@ pub fn bound_memory(g: &Guest) -> (Vec<Bound>, Vec<(u64, u64)>) {
             }
         }
     }
-    for d in &g.memory_devices {
-        if let Some(b) = &d.binding
-            && (b.policy.binds() || d.hugepage_kib.is_some())
-        {
-            bound.push(Bound {
+    // NVDIMMs and virtio-pmem are backed by their files, not by node memory.
+    let ram = g.memory_devices.iter().filter(|d| {
+        matches!(
+            d.kind,
+            MemoryDeviceKind::Dimm { .. } | MemoryDeviceKind::VirtioMem { .. }
+        )
+    });
+    for d in ram {
+        match &d.binding {
+            Some(b) if b.policy.binds() || d.hugepage_kib.is_some() => bound.push(Bound {
                 nodes: b.nodes.clone(),
                 auto: b.auto,
                 kib: d.size_kib,
                 page_kib: d.hugepage_kib,
-            });
+            }),
+            Some(_) => {}
+            // Hugepages bound to no node come from whichever node has them.
+            None => {
+                if let Some(p) = d.hugepage_kib.filter(|_| d.size_kib > 0) {
+                    match any_node.iter_mut().find(|(q, _)| *q == p) {
+                        Some((_, k)) => *k += d.size_kib,
+                        None => any_node.push((p, d.size_kib)),
+                    }
+                }
+            }
         }
     }
     (bound, any_node)

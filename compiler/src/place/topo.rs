@@ -110,6 +110,9 @@ pub struct Ledger {
     pub taken: IdSet,
     /// Which guest runs exclusively on which host CPUs, to name both when they overlap.
     pub owners: Arc<PinOwners>,
+    /// Hugepages of hand-written guests bound to no node, as (page KiB, count): they come
+    /// from whichever node has them.
+    pub loose: Vec<(u64, u64)>,
 }
 
 /// The hand-written guests whose vCPUs run on host CPUs, in the order they were recorded.
@@ -180,6 +183,7 @@ impl Ledger {
             failed: 0,
             taken: IdSet::new(),
             owners: Arc::default(),
+            loose: Vec::new(),
         }
     }
 
@@ -213,6 +217,19 @@ impl Ledger {
         match v.iter_mut().find(|(s, _)| *s == size) {
             Some((_, n)) => *n += count,
             None => v.push((size, count)),
+        }
+    }
+
+    /// Hugepages of `size` bound to no node.
+    pub fn loose_pages(&self, size: u64) -> u64 {
+        self.loose.iter().filter(|(s, _)| *s == size).map(|(_, n)| n).sum()
+    }
+
+    /// Record hugepages bound to no node.
+    pub fn add_loose(&mut self, size: u64, count: u64) {
+        match self.loose.iter_mut().find(|(s, _)| *s == size) {
+            Some((_, n)) => *n += count,
+            None => self.loose.push((size, count)),
         }
     }
 

@@ -7,22 +7,31 @@
 //! * [`qmp`]: running QEMU with a deadline and asking it over QMP;
 //! * [`peripherals`]: the devices an XML declares against the ones a started QEMU holds;
 //! * [`iothreads`]: the I/O threads an XML declares and the disks they serve, against QEMU's;
+//! * [`spec`]: what a domain XML declares against what a started QEMU reports over QMP;
 //! * [`guest`]: booting a real guest kernel with a busybox initramfs;
+//! * [`view`]: what that guest kernel sees of itself, against what the domain XML declares;
 //! * [`xml`]: a small quick-xml element tree, libvirt's scaled sizes and CPU sets, and
 //!   what a domain XML declares (read independently of vnumac);
 //! * [`libvirtd`]: libvirtd on a faked NUMA host, and `virsh` against it;
+//! * [`hosts`]: the fixture hosts of the property suites, and a build compiled from text;
+//! * [`native`]: libvirt's own QEMU line against vnumac's, and libvirt's capabilities
+//!   against a host profile;
 //! * here: paths, scratch directories and the tool gating (`VNUMAC_REQUIRE_ORACLES`).
 // Each integration test is its own crate and uses only part of this module.
 #![allow(dead_code)]
 
 pub mod guest;
+pub mod hosts;
 pub mod iothreads;
 pub mod libvirtd;
+pub mod native;
 pub mod neutralise;
 pub mod peripherals;
 pub mod qemu;
 pub mod qmp;
 pub mod shell;
+pub mod spec;
+pub mod view;
 pub mod xml;
 
 use std::cell::Cell;

@@ -105,6 +105,7 @@ fn main() -> ExitCode {
     }
 }
 
+/// Shell completions, generated from the same definitions as the parser.
 fn completions(shell: clap_complete::Shell) -> ExitCode {
     let mut cmd = Cli::command();
     let mut buf = Vec::new();
@@ -125,6 +126,7 @@ fn check(files: &[std::path::PathBuf], out: Out) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// The man page, generated from the same definitions as the parser.
 fn man(out: Out) -> ExitCode {
     let mut buf = Vec::new();
     match clap_mangen::Man::new(Cli::command()).render(&mut buf) {

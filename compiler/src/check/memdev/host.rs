@@ -71,6 +71,12 @@ pub(in crate::check) fn check(
                 span_of("node")
             };
             claims.spread(h.index, &b.nodes, d.size_kib, page, span);
+        } else if d.binding.is_none()
+            && let Some(page) = page
+        {
+            // Hugepages bound to no node come from whichever node has them.
+            let span = f.map(|f| f.span_of("size")).unwrap_or(guest_span);
+            claims.anywhere(h.index, d.size_kib, page, span);
         }
     }
 }
