@@ -139,7 +139,10 @@ const CORRUPTIONS: &[Corruption] = &[
         g.emulator_pin = Some(pin_of(g, 0))
     }),
     ("I/O threads on the vCPUs", "share", |g, _| {
-        g.iothread_pin = Some(pin_of(g, 6))
+        let pin = pin_of(g, 6);
+        for p in &mut g.iothread_pins {
+            *p = Some(pin.clone());
+        }
     }),
     ("a destination with less memory", "bind", |_, h| {
         h.nodes[0].reserved_kib += 4 << 20
