@@ -95,7 +95,9 @@ pub fn check_guest(
     );
     // A placed guest's memory devices take memory of its host too (its cells are in the
     // ledger already): guests placed after it, and moves onto the host, see it.
-    if placed.is_some() && let (Some(state), Some(h)) = (place_state, cx.host) {
+    if placed.is_some()
+        && let (Some(state), Some(h)) = (place_state, cx.host)
+    {
         super::ledger::record_claims(&mut state.ledger, h.profile, &claims.list);
     }
     let device_set = body.find("devices").and_then(|f| {
