@@ -66,15 +66,17 @@ pub fn diff(
     let mut out = String::new();
     let _ = writeln!(out, "guest `{}`: host `{}` → host `{}`", before.name, src.0, dst.0);
     let mut rows = vec![["vCPU".to_string(), src.0.to_string(), dst.0.to_string()]];
+    let moved: std::collections::BTreeMap<u32, &IdSet> = after.pins.iter().map(|q| (q.vcpu, &q.cpus)).collect();
     for p in &before.pins {
-        let to = after.pins.iter().find(|q| q.vcpu == p.vcpu).map(|q| &q.cpus);
-        rows.push([p.vcpu.to_string(), set(Some(&p.cpus)), set(to)]);
+        rows.push([p.vcpu.to_string(), set(Some(&p.cpus)), set(moved.get(&p.vcpu).copied())]);
     }
-    rows.push([
-        "emulator".to_string(),
-        set(before.emulator_pin.as_ref()),
-        set(after.emulator_pin.as_ref()),
-    ]);
+    if before.emulator_pin.is_some() || after.emulator_pin.is_some() {
+        rows.push([
+            "emulator".to_string(),
+            set(before.emulator_pin.as_ref()),
+            set(after.emulator_pin.as_ref()),
+        ]);
+    }
     iothread_rows(before, after, &mut rows);
     table(&mut out, &rows);
     if !before.cells.is_empty() {

@@ -258,3 +258,25 @@ guest there on=b {{
         seen = seen.union(set);
     }
 }
+
+#[test]
+fn the_table_has_no_emulator_row_for_a_guest_without_an_emulator_pin() {
+    let text =
+        format!("{HOSTS}guest g on=a {{\n  memory 4GiB\n  vcpus 2\n  pin vcpus=0 cpus=0\n  pin vcpus=1 cpus=1\n}}\n");
+    let m = run(&text, "g", "b").unwrap();
+    let table = diff(
+        &m.before,
+        (&m.source, &m.source_profile),
+        &m.moved.guest,
+        (&m.destination, &m.destination_profile),
+    );
+    assert!(!table.contains("emulator"), "{table}");
+    assert!(
+        table.lines().any(|l| l.split_whitespace().eq(["0", "0", "0"])),
+        "{table}"
+    );
+    assert!(
+        table.lines().any(|l| l.split_whitespace().eq(["1", "1", "1"])),
+        "{table}"
+    );
+}
