@@ -82,24 +82,15 @@ pub fn check_guest(
     // Memory hotplug and devices, on the final cells; then what the guest claims of its host.
     let mut claims = Claims::new(&name);
     let memdevs = super::memdev::statements(&body.fields);
-    let mut mem = super::memdev::check(body.find("memory"), &memdevs, &cells.cells, memory.kib, cx.diags);
     let binding = memory_binding.as_ref();
-    super::memdev::host::check(
-        &mut mem,
-        &memdevs,
-        &cells.cells,
-        memory.hugepage_kib,
+    let on_host = MemoryOnHost {
+        body: &body,
+        cells: &cells,
+        memory: &memory,
         binding,
-        &mut cx,
-        &mut claims,
-    );
-    // A placed guest's memory devices take memory of its host too (its cells are in the
-    // ledger already): guests placed after it, and moves onto the host, see it.
-    if placed.is_some()
-        && let (Some(state), Some(h)) = (place_state, cx.host)
-    {
-        super::ledger::record_claims(&mut state.ledger, h.profile, &claims.list);
-    }
+        ledger: place_state.filter(|_| placed.is_some()),
+    };
+    let mut mem = memory_devices(on_host, &memdevs, &mut claims, &mut cx);
     let device_set = body.find("devices").and_then(|f| {
         let host = cx.host.map(|h| h.profile);
         super::devices::check(f, &cells.cells, platform.q35(), host, &threads.io(), cx.diags)
@@ -145,6 +136,34 @@ pub fn check_guest(
         later: uses.later,
         holds: uses.holds,
     }
+}
+
+/// What a guest's memory devices are checked against.
+struct MemoryOnHost<'a, 'b, 's> {
+    body: &'a Body<'s>,
+    cells: &'a Cells,
+    memory: &'a Memory,
+    binding: Option<&'a MemBinding>,
+    /// The host's ledger, for a guest `vnuma` placed.
+    ledger: Option<&'a mut PlaceState<'b>>,
+}
+
+/// The memory devices on the final cells, their host binding and the memory they claim.
+/// A placed guest's devices take memory of its host too (its cells are in the ledger
+/// already): guests placed after it, and moves onto the host, see it.
+fn memory_devices(
+    m: MemoryOnHost<'_, '_, '_>,
+    memdevs: &[&Fields<'_>],
+    claims: &mut Claims,
+    cx: &mut Cx<'_, '_>,
+) -> MemoryDevices {
+    let cells = &m.cells.cells;
+    let mut mem = super::memdev::check(m.body.find("memory"), memdevs, cells, m.memory.kib, cx.diags);
+    super::memdev::host::check(&mut mem, memdevs, cells, m.memory.hugepage_kib, m.binding, cx, claims);
+    if let (Some(state), Some(h)) = (m.ledger, cx.host) {
+        super::ledger::record_claims(&mut state.ledger, h.profile, &claims.list);
+    }
+    mem
 }
 
 /// What `vnuma` places the guest by.

@@ -4,7 +4,7 @@ use crate::ir::*;
 use serde_json::{Value, json};
 
 pub fn guest_json(g: &Guest) -> Value {
-    json!({
+    let mut v = json!({
         "name": g.name,
         "type": match g.domain_type { DomainType::Kvm => "kvm", DomainType::Qemu => "qemu" },
         "machine": g.machine,
@@ -73,6 +73,17 @@ pub fn guest_json(g: &Guest) -> Value {
         "vcpu_states": g.vcpu_states.iter().map(|v| json!({
             "id": v.id, "enabled": v.enabled, "hotpluggable": v.hotpluggable, "order": v.order,
         })).collect::<Vec<_>>(),
+    });
+    if let (Value::Object(all), Value::Object(more)) = (&mut v, hardware(g)) {
+        all.extend(more);
+    }
+    v
+}
+
+/// Memory hotplug headroom, memory devices, controllers and devices (the keys are sorted,
+/// so where they are added does not show).
+fn hardware(g: &Guest) -> Value {
+    json!({
         "max_memory": g.max_memory.map(|m| json!({"kib": m.kib, "slots": m.slots})),
         "memory_devices": g.memory_devices.iter().map(|m| json!({
             "alias": m.alias(),
