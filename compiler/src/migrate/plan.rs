@@ -44,8 +44,13 @@ impl Refused {
 }
 
 /// Move `g`, as built on `src`, to `dest`. `elsewhere` names the other hosts it would fit,
-/// for the help of a refusal for lack of room.
-pub fn move_guest(g: &Guest, src: &HostProfile, dest: &Dest<'_>, elsewhere: &[String]) -> Result<Moved, Refused> {
+/// for the help of a refusal for lack of room; it is asked only then.
+pub fn move_guest(
+    g: &Guest,
+    src: &HostProfile,
+    dest: &Dest<'_>,
+    elsewhere: &dyn Fn() -> Vec<String>,
+) -> Result<Moved, Refused> {
     if let Some(d) = refuse::passthrough(g, dest.name).or_else(|| refuse::page_pool(g, dest)) {
         return Err(Refused::one(d));
     }
@@ -153,7 +158,7 @@ fn node_map(
     src: &HostProfile,
     dest: &Dest<'_>,
     used: &Usage,
-    elsewhere: &[String],
+    elsewhere: &dyn Fn() -> Vec<String>,
 ) -> Result<NodeMap, Refused> {
     let mut gs = groups(used);
     let first = gs.clone();
@@ -167,7 +172,7 @@ fn node_map(
         }
         if budget == 0 || !merge_closest(&mut gs, g, src) {
             return Err(Refused {
-                errors: vec![refuse::no_room(g, dest, &first, elsewhere)],
+                errors: vec![refuse::no_room(g, dest, &first, &elsewhere())],
                 no_room: true,
             });
         }

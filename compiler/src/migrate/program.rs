@@ -98,16 +98,9 @@ pub fn migrate(db: &dyn salsa::Database, program: Program, name: &str, to: To<'_
         topo: &topo,
         ledger: &ledger,
     };
-    let moved = match move_guest(g, &src.profile, &dest, &[]) {
-        Ok(m) => m,
-        Err(r) if r.no_room => {
-            let fits = elsewhere(db, program, g, &src.profile, [Some(shi), dhi]);
-            return Err(Failure::Refused(
-                move_guest(g, &src.profile, &dest, &fits).err().unwrap_or(r),
-            ));
-        }
-        Err(r) => return Err(Failure::Refused(r)),
-    };
+    // Other hosts of the file are tried only when the guest does not fit, for the help.
+    let fits = || elsewhere(db, program, g, &src.profile, [Some(shi), dhi]);
+    let moved = move_guest(g, &src.profile, &dest, &fits).map_err(Failure::Refused)?;
     Ok(Migration {
         before: g.clone(),
         source: src.name.clone(),
@@ -163,7 +156,7 @@ fn elsewhere(
                 topo: &topo,
                 ledger: &ledger,
             };
-            move_guest(g, src, &dest, &[]).is_ok()
+            move_guest(g, src, &dest, &Vec::new).is_ok()
         })
         .map(|(_, def)| def.name.clone())
         .collect()
