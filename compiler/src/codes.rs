@@ -117,6 +117,14 @@ pub const THREAD_POLICY: &str = "vnuma::E0348";
 pub const FLOATS_ON_DEDICATED: &str = "vnuma::W0513";
 pub const IOTHREAD_FAR: &str = "vnuma::W0514";
 
+// Device affinity policies of `node=auto` (`check/devices/affinity.rs`).
+pub const AFFINITY_REQUIRED: &str = "vnuma::E0357";
+pub const AFFINITY_SOCKET: &str = "vnuma::E0358";
+pub const AFFINITY_UNKNOWN: &str = "vnuma::E0359";
+pub const AFFINITY_POLICY: &str = "vnuma::E0360";
+pub const AFFINITY_NONE: &str = "vnuma::W0518";
+pub const AFFINITY_OTHER_NODE: &str = "vnuma::W0519";
+
 // Not about a file's text.
 /// A file that cannot be read or written (exit code 2).
 pub const IO: &str = "vnuma::io";
@@ -460,5 +468,30 @@ pub const ALL: &[(&str, &str)] = &[
     (
         IOTHREAD_FAR,
         "warning: a disk on one cell served by an I/O thread on another host node",
+    ),
+    // Device affinity policies of `node=auto`.
+    (
+        AFFINITY_REQUIRED,
+        "a device whose policy requires a guest cell on its host node, and no cell is there",
+    ),
+    (
+        AFFINITY_SOCKET,
+        "a device whose policy requires a guest cell in its host package, and no cell is there",
+    ),
+    (
+        AFFINITY_UNKNOWN,
+        "a device that reports no NUMA node under a policy that needs one",
+    ),
+    (
+        AFFINITY_POLICY,
+        "`policy=` or `uplink=` where no device's node decides the cell",
+    ),
+    (
+        AFFINITY_NONE,
+        "warning: a device on `node=auto` reports no NUMA node, so it gets no cell",
+    ),
+    (
+        AFFINITY_OTHER_NODE,
+        "warning: `policy=socket` put a device on a cell of another node of its package",
     ),
 ];

@@ -134,7 +134,31 @@ fn cases() -> Vec<(&'static str, &'static str, String)> {
     ]
     .into_iter()
     .chain(realtime_cases())
+    .chain(affinity_cases())
     .collect()
+}
+
+/// The device affinity warnings: a device with no NUMA node, and `policy=socket` met by
+/// another node of the device's package (both nodes in package 0 here).
+fn affinity_cases() -> Vec<(&'static str, &'static str, String)> {
+    let h = host("");
+    vec![
+        (
+            "W0518",
+            "`node=auto` on a device that reports no node",
+            h.replace("0000:3b:00.0 node=1", "0000:3b:00.0 node=none") + &guest("g", CELL_ON_1, NEAR),
+        ),
+        (
+            "W0519",
+            "`policy=socket` on another node of the package",
+            h.replace("  pci ", "  cpu 0-15 socket=0\n  pci ")
+                + &guest(
+                    "g",
+                    &CELL_ON_1.replace("host-node=1", "host-node=0"),
+                    "hostdev 0000:3b:00.0 node=auto policy=socket",
+                ),
+        ),
+    ]
 }
 
 /// The real-time warnings, on the same host with SMT pairs and hugepages.

@@ -93,6 +93,11 @@ impl Spans {
     }
 }
 
+/// `pci ADDR node=N|none`: None when the device reports no NUMA affinity.
+fn pci_node(f: &Fields<'_>) -> Option<u32> {
+    (f.text("node") != Some("none")).then(|| id32(f.int("node")))
+}
+
 fn id32(v: Option<u64>) -> u32 {
     v.and_then(|v| u32::try_from(v).ok()).unwrap_or(u32::MAX)
 }
@@ -148,7 +153,7 @@ fn declare(f: &Fields<'_>, b: &mut HostBuilder, spans: &mut Spans, diags: &mut V
         "pci" => {
             b.pci.push(PciDecl {
                 address: f.arg_text(0).unwrap_or_default().to_string(),
-                node: id32(f.int("node")),
+                node: pci_node(f),
                 name: f.text("name").map(str::to_string),
             });
             spans.pci.push(f.span());
@@ -235,8 +240,10 @@ pub fn overlay(mut profile: HostProfile, host: &Fields<'_>, diags: &mut Vec<Diag
                 profile.reserved = profile.reserved.union(cpus);
             }
             "pci" => {
-                let node = f.int("node").and_then(|n| u32::try_from(n).ok()).unwrap_or(u32::MAX);
-                if profile.node(node).is_none() {
+                let node = pci_node(&f);
+                if let Some(node) = node
+                    && profile.node(node).is_none()
+                {
                     diags.push(
                         Diagnostic::error(HOST_BLOCK, format!("the host has no node {node}"), f.span_of("node"), "no such node")
                             .with_help(format!("the host has nodes {}", profile.node_ids())),

@@ -48,13 +48,14 @@ impl HostBuilder {
             ));
         }
         // A PCI device's node must exist; the address is kept as given.
-        for (i, p) in self
+        for (i, p, n) in self
             .pci
             .iter()
             .enumerate()
-            .filter(|(_, p)| !node_decl.contains_key(&p.node))
+            .filter_map(|(i, p)| Some((i, p, p.node?)))
+            .filter(|(_, _, n)| !node_decl.contains_key(n))
         {
-            let message = format!("PCI device {} is on undeclared node {}", p.address, p.node);
+            let message = format!("PCI device {} is on undeclared node {n}", p.address);
             errors.push(error(DeclRef::Pci(i), message));
         }
         let l3 = self.l3_domains(&cpu_node, &mut errors);

@@ -58,7 +58,8 @@ pub struct HugepagesDecl {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PciDecl {
     pub address: String,
-    pub node: u32,
+    /// None for `node=none`: the device reports no NUMA affinity.
+    pub node: Option<u32>,
     pub name: Option<String>,
 }
 

@@ -63,7 +63,8 @@ pub struct HostCpu {
 pub struct HostPci {
     /// Canonical `dddd:bb:ss.f`.
     pub address: String,
-    pub node: u32,
+    /// None when the device reports no NUMA affinity (sysfs `numa_node` -1).
+    pub node: Option<u32>,
     pub name: Option<String>,
 }
 

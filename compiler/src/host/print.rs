@@ -238,7 +238,8 @@ fn statements(b: &HostBuilder) -> Vec<String> {
         out.push(s);
     }
     for p in &b.pci {
-        let mut s = format!("pci {} node={}", pci_token(&p.address), p.node);
+        let node = p.node.map_or_else(|| "none".to_string(), |n| n.to_string());
+        let mut s = format!("pci {} node={node}", pci_token(&p.address));
         if let Some(name) = &p.name {
             let _ = write!(s, " name={}", quoted(name));
         }
@@ -396,8 +397,13 @@ mod tests {
         p.reserved = IdSet::from_ids([0, 1]);
         p.pci.push(crate::host::HostPci {
             address: "0000:3b:00.0".into(),
-            node: 0,
+            node: Some(0),
             name: Some("eth \"0\"".into()),
+        });
+        p.pci.push(crate::host::HostPci {
+            address: "0000:3c:00.0".into(),
+            node: None,
+            name: None,
         });
         p.nodes[0].free_kib = 1024;
         let text = to_vnuma(&p);
@@ -406,6 +412,7 @@ mod tests {
         assert!(!text.contains("distance"));
         assert!(text.contains("\n  reserve cpus=0-1\n"));
         assert!(text.contains("\n  pci 0000:3b:00.0 node=0 name=\"eth \\\"0\\\"\"\n"));
+        assert!(text.contains("\n  pci 0000:3c:00.0 node=none\n"));
         assert_eq!(to_builder(&p).build().as_ref(), Ok(&p));
 
         let mut p = caps_profile("peppi.caps.xml");

@@ -250,7 +250,7 @@ fn read_hugepages(dir: &Path, node: u32, b: &mut HostBuilder) -> Result<(), Prob
     Ok(())
 }
 
-/// PCI devices with a NUMA node (`numa_node` of -1 means none).
+/// PCI devices and their NUMA node (`numa_node` of -1: the device reports none).
 fn read_pci(dir: &Path, b: &mut HostBuilder, warnings: &mut Vec<String>) -> Result<(), ProbeError> {
     if !dir.is_dir() {
         return Ok(());
@@ -273,12 +273,17 @@ fn read_pci(dir: &Path, b: &mut HostBuilder, warnings: &mut Vec<String>) -> Resu
             continue;
         };
         let Ok(node) = u32::try_from(node) else {
+            devices.push(PciDecl {
+                address,
+                node: None,
+                name: None,
+            });
             continue;
         };
         if nodes.contains(node) {
             devices.push(PciDecl {
                 address,
-                node,
+                node: Some(node),
                 name: None,
             });
         } else {
@@ -493,8 +498,9 @@ mod tests {
         assert_eq!(p.node(1).unwrap().free_kib, 4096);
         let pools: Vec<(u64, u64)> = p.nodes[0].hugepages.iter().map(|h| (h.size_kib, h.count)).collect();
         assert_eq!(pools, [(2048, 5), (1048576, 0)]);
-        assert_eq!(p.pci.len(), 1);
-        assert_eq!((p.pci[0].address.as_str(), p.pci[0].node), ("0000:00:01.0", 1));
+        // numa_node -1: the device reports no affinity, and is kept as such.
+        let pci: Vec<(&str, Option<u32>)> = p.pci.iter().map(|d| (d.address.as_str(), d.node)).collect();
+        assert_eq!(pci, [("0000:00:01.0", Some(1)), ("0000:00:02.0", None)]);
         // Package -1 means unknown: socket falls back to the node.
         assert_eq!(p.cpu(2).unwrap().socket, 1);
 

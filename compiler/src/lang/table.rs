@@ -264,7 +264,7 @@ pub const SCHEMA: &[StmtSpec] = &[
     ], block None, repeat true,
         "CPUs and memory kept for the host."),
     stmt!("pci" in Host, args ["ADDR": Kind::Pci], props [
-        req("node", Kind::Int, "The device's NUMA node."),
+        req("node", Kind::IntOr(&["none"]), "The device's NUMA node, or `none` when it reports none (sysfs `numa_node` -1)."),
         p("name", Kind::Text, "A name for the device.")
     ], block None, repeat true,
         "A host PCI device and its NUMA node."),
@@ -284,7 +284,9 @@ pub const SCHEMA: &[StmtSpec] = &[
         p("model", Kind::OneOf(&["virtio", "e1000e"]), "The NIC model."),
         p("mac", Kind::Mac, "The MAC address."),
         p("on", Kind::Name, "The root port it plugs into."),
-        p("node", Kind::Int, "Put it on this guest cell.")
+        p("node", Kind::IntOr(&["auto"]), "Put it on this guest cell, or `auto`: the cell on its `uplink=` device's host node."),
+        p("uplink", Kind::Pci, "The host PCI device its traffic goes through (the bridge's port); `node=auto` follows its host node."),
+        p("policy", Kind::OneOf(AFFINITY), AFFINITY_DOC)
     ], block None, repeat true,
         "A network interface."),
     stmt!("disk" in Devices, args ["NAME": Kind::Name], props [
@@ -297,7 +299,8 @@ pub const SCHEMA: &[StmtSpec] = &[
     ], block None, repeat true,
         "A disk."),
     stmt!("hostdev" in Devices, args ["ADDR": Kind::Pci], props [
-        p("node", Kind::IntOr(&["auto"]), "The guest cell, or `auto`.")
+        p("node", Kind::IntOr(&["auto"]), "The guest cell, or `auto`: the cell on the device's host node."),
+        p("policy", Kind::OneOf(AFFINITY), AFFINITY_DOC)
     ], block None, repeat true,
         "A host PCI device passed through."),
     stmt!("serial" in Devices, args ["TYPE": Kind::OneOf(&["pty"])], props [], block None, repeat false,
@@ -305,6 +308,10 @@ pub const SCHEMA: &[StmtSpec] = &[
     stmt!("console" in Devices, args ["TYPE": Kind::OneOf(&["pty"])], props [], block None, repeat false,
         "A console."),
 ];
+
+/// Device affinity policies of `node=auto`, as Nova's `hw:pci_numa_affinity_policy`.
+const AFFINITY: &[&str] = &["required", "preferred", "socket", "legacy"];
+const AFFINITY_DOC: &str = "How near `node=auto` must be: `required` (a cell on the device's host node, else an error), `preferred` (else the root bus, with a warning; the default), `socket` (a cell in the device's host package), `legacy` (`required` when the device reports a node, else the root bus).";
 
 pub fn lookup(context: Context, keyword: &str) -> Option<&'static StmtSpec> {
     SCHEMA.iter().find(|s| s.context == context && s.keyword == keyword)

@@ -277,7 +277,7 @@ pub fn write(m: &MoveSpec) -> Written {
     if matches!(&m.moving, GuestSpec::Hand(h) if h.hostdev) && src.pci.iter().all(|p| p.address != HOSTDEV) {
         src.pci.push(HostPci {
             address: HOSTDEV.into(),
-            node: src.nodes[0].id,
+            node: Some(src.nodes[0].id),
             name: None,
         });
     }

@@ -5,6 +5,7 @@ use crate::diagnostics::Diagnostic;
 use crate::host::{HostPci, HostProfile};
 use crate::ir::GuestCell;
 use crate::lang::Fields;
+use crate::span::Span;
 
 /// `hostdev ADDR` must be a device the host profile lists.
 fn host_device<'h>(f: &Fields<'_>, host: Option<&'h HostProfile>) -> Option<&'h HostPci> {
@@ -32,66 +33,84 @@ pub(super) fn check_host_pci(
         return;
     };
     let Some(dev) = host_device(f, Some(h)) else {
-        let known: Vec<String> = h.pci.iter().map(|p| p.address.clone()).collect();
-        diags.push(
-            Diagnostic::error(
-                HOST_PCI,
-                format!("the host lists no PCI device {}", f.arg_text(0).unwrap_or_default()),
-                f.arg_span(0),
-                "unknown device",
-            )
-            .with_help(if known.is_empty() {
-                "add it to the host: `pci 0000:3b:00.0 node=1` (for a host from `from=`, in a block after it)"
-                    .to_string()
-            } else {
-                format!("the host lists {}", known.join(", "))
-            }),
-        );
+        diags.push(unknown_device(
+            f.arg_text(0).unwrap_or_default(),
+            f.arg_span(0),
+            Some(h),
+        ));
         return;
     };
+    // `node=auto` is judged by its policy (`affinity.rs`); a device with no node is far
+    // from nothing.
+    let Some(node) = dev.node.filter(|_| f.text("node") != Some("auto")) else {
+        return;
+    };
+    let explicit = f.int("node").map(|n| n as u32);
     let backing: Vec<u32> = cells
         .iter()
-        .filter(|c| c.binding.as_ref().is_some_and(|b| b.nodes.contains(dev.node)))
+        .filter(|c| c.binding.as_ref().is_some_and(|b| b.nodes.contains(node)))
         .map(|c| c.id)
         .collect();
-    let explicit = f.int("node").map(|n| n as u32);
     let far = match explicit {
         Some(c) => !backing.contains(&c),
         None => backing.is_empty(),
     };
     if far {
-        diags.push(
-            Diagnostic::warning(
-                HOSTDEV_FAR,
-                format!(
-                    "host device {} sits on host node {}, which {}",
-                    dev.address,
-                    dev.node,
-                    match explicit {
-                        Some(c) => format!("does not back guest cell {c}"),
-                        None => "backs no guest cell".to_string(),
-                    }
-                ),
-                f.arg_span(0),
-                format!("on host node {}", dev.node),
-            )
-            .with_help(if backing.is_empty() {
-                format!(
-                    "bind a cell to host node {} and put the device on it, so its DMA stays local",
-                    dev.node
-                )
-            } else {
-                format!("`node={}` is the cell on host node {}", backing[0], dev.node)
-            }),
-        );
+        diags.push(far_warning(f, dev, node, cells, explicit));
     }
 }
 
-/// `node=auto`: the cell bound to the host device's node.
-pub(super) fn auto_cell(f: &Fields<'_>, cells: &[GuestCell], host: Option<&HostProfile>) -> Option<u32> {
-    let dev = host_device(f, host)?;
-    cells
+/// A host the device is not listed on (E0413).
+pub(super) fn unknown_device(addr: &str, span: Span, host: Option<&HostProfile>) -> Diagnostic {
+    let known: Vec<&str> = host
         .iter()
-        .find(|c| c.binding.as_ref().is_some_and(|b| b.nodes.contains(dev.node)))
-        .map(|c| c.id)
+        .flat_map(|h| h.pci.iter().map(|p| p.address.as_str()))
+        .collect();
+    Diagnostic::error(
+        HOST_PCI,
+        format!("the host lists no PCI device {addr}"),
+        span,
+        "unknown device",
+    )
+    .with_help(if known.is_empty() {
+        "add it to the host: `pci 0000:3b:00.0 node=1` (for a host from `from=`, in a block after it)".to_string()
+    } else {
+        format!("the host lists {}", known.join(", "))
+    })
+}
+
+/// The device sits on host node `node`, which backs no guest cell, or not the cell named (W0505).
+pub(super) fn far_warning(
+    f: &Fields<'_>,
+    dev: &HostPci,
+    node: u32,
+    cells: &[GuestCell],
+    explicit: Option<u32>,
+) -> Diagnostic {
+    let backing = cells
+        .iter()
+        .find(|c| c.binding.as_ref().is_some_and(|b| b.nodes.contains(node)))
+        .map(|c| c.id);
+    let span = if f.keyword() == "hostdev" {
+        f.arg_span(0)
+    } else {
+        f.span_of("uplink")
+    };
+    Diagnostic::warning(
+        HOSTDEV_FAR,
+        format!(
+            "host device {} sits on host node {node}, which {}",
+            dev.address,
+            match explicit {
+                Some(c) => format!("does not back guest cell {c}"),
+                None => "backs no guest cell".to_string(),
+            }
+        ),
+        span,
+        format!("on host node {node}"),
+    )
+    .with_help(match backing {
+        None => format!("bind a cell to host node {node} and put the device on it, so its DMA stays local"),
+        Some(b) => format!("`node={b}` is the cell on host node {node}"),
+    })
 }

@@ -4,6 +4,7 @@
 //! Only errors stop the block: a warning (a passed-through device far from its cell) leaves
 //! every device in place.
 
+mod affinity;
 mod buses;
 mod endpoints;
 mod hostdev;

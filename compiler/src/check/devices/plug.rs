@@ -2,7 +2,7 @@
 //! the short forms add (`node=CELL` reuses or creates the cell's expander and adds a port on
 //! it; a device with neither `on=` nor `node=` gets a root port of its own on pcie.0).
 
-use super::hostdev;
+use super::{affinity, hostdev};
 use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
@@ -170,10 +170,13 @@ fn plug<'f>(
         );
         return None;
     }
+    if !affinity::form_ok(f, diags) {
+        return None;
+    }
     Some(match (f.text("on"), f.int("node"), f.text("node")) {
         (Some(p), _, _) => Plug::Port(p, f.span_of("on")),
         (None, Some(n), _) => Plug::Cell(cell_ok(cells, n, f.span_of("node"), diags)?),
-        (None, None, Some("auto")) => match hostdev::auto_cell(f, cells, host) {
+        (None, None, Some("auto")) => match affinity::auto_cell(f, cells, host, diags)? {
             Some(c) => Plug::Cell(c),
             None => Plug::Root,
         },

@@ -197,7 +197,7 @@ fn hugepages_memory_reserve_and_pci() {
     b.reserved = set("0-1");
     b.pci = vec![PciDecl {
         address: "0000:3b:00.0".into(),
-        node: 1,
+        node: Some(1),
         name: Some("nic".into()),
     }];
     let p = b.build().unwrap();
@@ -205,13 +205,13 @@ fn hugepages_memory_reserve_and_pci() {
     assert_eq!(n1.free_kib, 1000);
     let sizes: Vec<u64> = n1.hugepages.iter().map(|h| h.size_kib).collect();
     assert_eq!(sizes, [2048, 1048576]);
-    assert_eq!(p.pci[0].node, 1);
+    assert_eq!(p.pci[0].node, Some(1));
 
     b.nodes[0].free_kib = Some(4096);
     b.hugepages.push(huge(1, 2048, 1));
     b.hugepages.push(huge(7, 2048, 1));
     b.reserved = set("0,100");
-    b.pci[0].node = 5;
+    b.pci[0].node = Some(5);
     let decls: Vec<DeclRef> = errors(&b).iter().map(|e| e.decl).collect();
     assert_eq!(
         decls,
