@@ -4,7 +4,7 @@
 use super::cursor::{Cursor, locate};
 use super::resolve::host_named;
 use super::typing::{Slot, context_at, slot, typed};
-use crate::check::Checked;
+use crate::check::{Checked, HostDef};
 use crate::db::{self, Program, SourceFile};
 use crate::lang::{self, Context, Kind, PropSpec, SCHEMA};
 use crate::syntax::ast::{self, Statement};
@@ -193,16 +193,7 @@ fn values_of(here: &Here<'_>, keyword: &str, key: &str, out: &mut Found) {
         | (Context::Guest, "vnuma" | "memory-policy", "nodeset")
         | (Context::Guest, "dimm" | "virtio-mem", "host-node")
         | (Context::Numa, "cell", "host-node") => {
-            // The guest's host, or the only host.
-            let host = guest_top
-                .and_then(|g| g.prop("on").map(|p| p.value.text.clone()))
-                .or_else(|| {
-                    (checked.hosts.len() == 1)
-                        .then(|| checked.hosts[0].as_ref().map(|h| h.name.clone()))
-                        .flatten()
-                })
-                .and_then(|n| host_named(checked, &n));
-            for n in host.iter().flat_map(|h| &h.profile.nodes) {
+            for n in guest_host(here).iter().flat_map(|h| &h.profile.nodes) {
                 let detail = format!("host node: CPUs {}, {}", n.cpus, crate::units::human_kib(n.memory_kib));
                 out.push(n.id.to_string(), CompletionKind::Node, Some(detail), None);
             }
@@ -213,6 +204,18 @@ fn values_of(here: &Here<'_>, keyword: &str, key: &str, out: &mut Found) {
         | (Context::Numa, "latency" | "bandwidth", "initiator" | "target") => {
             for c in cell_ids(guest_top) {
                 out.push(c, CompletionKind::Cell, Some("guest cell".into()), None);
+            }
+            if matches!(keyword, "nic" | "hostdev") {
+                kind_values(ps, out);
+            }
+        }
+        (Context::Devices, "nic", "uplink") => {
+            for p in guest_host(here).iter().flat_map(|h| &h.profile.pci) {
+                let detail = match p.node {
+                    Some(n) => format!("host PCI device on node {n}"),
+                    None => "host PCI device, no NUMA node".to_string(),
+                };
+                out.push(p.address.clone(), CompletionKind::Device, Some(detail), p.name.clone());
             }
         }
         (Context::Devices, _, "on") => {
@@ -229,6 +232,21 @@ fn values_of(here: &Here<'_>, keyword: &str, key: &str, out: &mut Found) {
         }
         _ => kind_values(ps, out),
     }
+}
+
+/// The host of the guest at the cursor (`on=`), or the program's only host.
+fn guest_host<'c>(here: &Here<'c>) -> Option<&'c HostDef> {
+    let checked = here.checked;
+    here.cursor
+        .top()
+        .filter(|t| t.keyword.text == "guest")
+        .and_then(|g| g.prop("on").map(|p| p.value.text.clone()))
+        .or_else(|| {
+            (checked.hosts.len() == 1)
+                .then(|| checked.hosts[0].as_ref().map(|h| h.name.clone()))
+                .flatten()
+        })
+        .and_then(|n| host_named(checked, &n))
 }
 
 /// The words of a property's kind.

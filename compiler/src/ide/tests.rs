@@ -556,3 +556,22 @@ fn emulator_and_io_threads_complete_and_hover_from_the_placement() {
     let h = hover_at(&guest.replace("disk a path", "disk $0a path"));
     assert!(h.contains("Served by I/O thread 2"), "{h}");
 }
+
+#[test]
+fn device_affinity_completes_and_hovers() {
+    let host = "host h {\n  node 0 cpus=0-3 memory=16GiB\n  node 1 cpus=4-7 memory=16GiB\n  pci 0000:3b:00.0 node=1 name=\"pf\"\n  pci 0000:00:14.0 node=none\n}\n";
+    let devices =
+        |line: &str| format!("{host}guest g on=h {{\n  vcpus 2\n  memory 4GiB\n  devices {{\n    {line}\n  }}\n}}\n");
+    let l = labels(&devices("hostdev 0000:3b:00.0 node=auto policy=$0"));
+    assert_eq!(l, vec!["required", "preferred", "socket", "legacy"]);
+    let l = labels(&devices("nic n bridge=br0 node=$0"));
+    assert_eq!(l, vec!["auto"]);
+    let l = labels(&devices("nic n bridge=br0 uplink=$0"));
+    assert_eq!(l, vec!["0000:3b:00.0", "0000:00:14.0"]);
+    let l = labels(&devices("nic n bridge=br0 $0"));
+    for want in ["uplink=", "policy=", "node="] {
+        assert!(l.contains(&want.to_string()), "{want}: {l:?}");
+    }
+    let h = hover_at(&devices("hostdev 0000:3b:00.0 node=auto pol$0icy=socket"));
+    assert!(h.contains("a cell in the device's host package"), "{h}");
+}
