@@ -40,7 +40,10 @@
 //!   guests floating over the host's nodes and 500 not pinned at all (W0509, W0510: the sweep
 //!   over every guest's CPU runs), checked and rendered;
 //! - `sched-lines-40k`: 40,000 `sched` lines over the same 288 vCPUs, each after the first
-//!   overlapping it (E0344), checked and rendered.
+//!   overlapping it (E0344), checked and rendered;
+//! - `hostdevs-20k`: a host listing 20,000 PCI devices over four nodes in two packages, and
+//!   a guest passing all of them through with `node=auto policy=socket`, half of them on a
+//!   node with no cell of the guest (W0519), checked and rendered.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -90,6 +93,7 @@ const SCENARIOS: &[&str] = &[
     "import-disks-5k",
     "realtime-fleet-2500",
     "sched-lines-40k",
+    "hostdevs-20k",
 ];
 
 const WIDE: &str = "0-1048575";
@@ -291,6 +295,25 @@ pub fn floats(guests: usize) -> String {
     text
 }
 
+fn hostdevs(n: usize) -> String {
+    let mut text = String::from("host h {\n  cpu 0-7 socket=0\n  cpu 8-15 socket=1\n");
+    for node in 0..4 {
+        let _ = writeln!(text, "  node {node} cpus={}-{} memory=64GiB", node * 4, node * 4 + 3);
+    }
+    let address = |i: usize| format!("0000:{:02x}:{:02x}.{}", i / 256, (i / 8) % 32, i % 8);
+    for i in 0..n {
+        let _ = writeln!(text, "  pci {} node={}", address(i), i % 4);
+    }
+    text.push_str(
+        "}\nguest g on=h {\n  memory 4GiB\n  vcpus 2\n  numa {\n    cell 0 cpus=0 memory=2GiB host-node=0\n    \
+         cell 1 cpus=1 memory=2GiB host-node=2\n  }\n  devices {\n",
+    );
+    for i in 0..n {
+        let _ = writeln!(text, "    hostdev {} node=auto policy=socket", address(i));
+    }
+    text + "  }\n}\n"
+}
+
 fn sched_lines(n: usize) -> String {
     let mut text = String::from("guest g {\n  memory 1GiB\n  vcpus 288\n");
     for i in 0..n {
@@ -343,9 +366,12 @@ fn run(name: &str, input: &str) -> usize {
             .message
             .len(),
         "probe-l3-1k" => vnumac::host::sysfs::probe("h", Path::new(input)).unwrap().0.l3.len(),
-        "pins-shared-1000" | "pins-shared-2000" | "floats-1000" | "realtime-fleet-2500" | "sched-lines-40k" => {
-            check_and_render(input)
-        }
+        "pins-shared-1000"
+        | "pins-shared-2000"
+        | "floats-1000"
+        | "realtime-fleet-2500"
+        | "sched-lines-40k"
+        | "hostdevs-20k" => check_and_render(input),
         "cells-20k" | "cpu-features-9k" => check_only(input),
         "fmt-250k" => vnumac::fmt::format(input).unwrap().len(),
         "import-attrs-200k" | "import-elems-200k" | "import-disks-5k" => {
@@ -417,6 +443,7 @@ fn scenario(name: &str) {
         "import-disks-5k" => disks(5_000),
         "realtime-fleet-2500" => realtime_fleet(2_500),
         "sched-lines-40k" => sched_lines(40_000),
+        "hostdevs-20k" => hostdevs(20_000),
         other => panic!("unknown scenario {other}"),
     };
     let mut times = Vec::new();

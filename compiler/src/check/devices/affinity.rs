@@ -2,10 +2,10 @@
 //! `hw:pci_numa_affinity_policy`): which guest cell a host device or a NIC's uplink goes on,
 //! judged by the device's host node and, for `socket`, the package of that node.
 
+use super::near::Near;
 use crate::codes::*;
 use crate::diagnostics::Diagnostic;
-use crate::host::{HostPci, HostProfile};
-use crate::ir::GuestCell;
+use crate::host::HostPci;
 use crate::lang::Fields;
 use crate::sets::IdSet;
 
@@ -73,30 +73,25 @@ pub(super) fn form_ok(f: &Fields<'_>, diags: &mut Vec<Diagnostic>) -> bool {
 /// `node=auto`: `Some(Some(cell))` on a cell, `Some(None)` on the root bus, None when the
 /// policy refuses the device (reported). A hostdev the host does not list goes on the root
 /// bus here; `hostdev::check_host_pci` reports it.
-pub(super) fn auto_cell(
-    f: &Fields<'_>,
-    cells: &[GuestCell],
-    host: Option<&HostProfile>,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<Option<u32>> {
-    let Some(dev) = device(f, host, diags) else {
+pub(super) fn auto_cell(f: &Fields<'_>, near: &mut Near<'_>, diags: &mut Vec<Diagnostic>) -> Option<Option<u32>> {
+    let Some(dev) = device(f, near, diags) else {
         return if f.keyword() == "hostdev" { Some(None) } else { None };
     };
     let policy = policy(f);
     let Some(node) = dev.node else {
         return no_node(f, dev, policy, diags);
     };
-    if let Some(c) = cell_on(cells, &IdSet::from_ids([node])) {
+    if let Some(c) = near.cell_on(node) {
         return Some(Some(c));
     }
     match policy {
         Policy::Required | Policy::Legacy => {
-            diags.push(far_error(f, dev, node, policy, cells));
+            diags.push(far_error(f, dev, node, policy, near.any_bound()));
             None
         }
-        Policy::Socket => same_package(f, dev, node, cells, host?, diags),
+        Policy::Socket => same_package(f, dev, node, near, diags),
         Policy::Default | Policy::Preferred => {
-            diags.push(super::hostdev::far_warning(f, dev, node, cells, None));
+            diags.push(super::hostdev::far_warning(f, dev, node, near, None));
             Some(None)
         }
     }
@@ -104,9 +99,9 @@ pub(super) fn auto_cell(
 
 /// The host device `device_key` names; for a NIC, an unknown uplink or a guest without a
 /// host is reported here.
-fn device<'h>(f: &Fields<'_>, host: Option<&'h HostProfile>, diags: &mut Vec<Diagnostic>) -> Option<&'h HostPci> {
+fn device<'h>(f: &Fields<'_>, near: &Near<'h>, diags: &mut Vec<Diagnostic>) -> Option<&'h HostPci> {
     let key = device_key(f)?;
-    let Some(h) = host else {
+    let Some(h) = near.host else {
         if f.keyword() == "nic" {
             diags.push(
                 Diagnostic::error(
@@ -120,23 +115,11 @@ fn device<'h>(f: &Fields<'_>, host: Option<&'h HostProfile>, diags: &mut Vec<Dia
         }
         return None;
     };
-    let found = h.pci.iter().find(|p| p.address == key);
+    let found = near.device(key);
     if found.is_none() && f.keyword() == "nic" {
-        diags.push(super::hostdev::unknown_device(key, f.span_of("uplink"), host));
+        diags.push(super::hostdev::unknown_device(key, f.span_of("uplink"), Some(h)));
     }
     found
-}
-
-/// The first cell bound to any of `nodes`.
-fn cell_on(cells: &[GuestCell], nodes: &IdSet) -> Option<u32> {
-    cells
-        .iter()
-        .find(|c| {
-            c.binding
-                .as_ref()
-                .is_some_and(|b| b.nodes.iter().any(|n| nodes.contains(n)))
-        })
-        .map(|c| c.id)
 }
 
 /// A device that reports no NUMA node: `required` and `socket` refuse it, `legacy` puts it
@@ -180,9 +163,8 @@ fn no_node(f: &Fields<'_>, dev: &HostPci, policy: Policy, diags: &mut Vec<Diagno
 }
 
 /// `required` (and `legacy` for a device with a node): no cell on the device's node.
-fn far_error(f: &Fields<'_>, dev: &HostPci, node: u32, policy: Policy, cells: &[GuestCell]) -> Diagnostic {
+fn far_error(f: &Fields<'_>, dev: &HostPci, node: u32, policy: Policy, bound: bool) -> Diagnostic {
     let word = if policy == Policy::Legacy { "legacy" } else { "required" };
-    let bound = cells.iter().any(|c| c.binding.is_some());
     Diagnostic::error(
         AFFINITY_REQUIRED,
         format!(
@@ -206,31 +188,11 @@ fn same_package(
     f: &Fields<'_>,
     dev: &HostPci,
     node: u32,
-    cells: &[GuestCell],
-    host: &HostProfile,
+    near: &mut Near<'_>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Option<u32>> {
-    let packages: IdSet = host.cpus.iter().filter(|c| c.node == node).map(|c| c.socket).collect();
-    let package_nodes: IdSet = host
-        .cpus
-        .iter()
-        .filter(|c| packages.contains(c.socket))
-        .map(|c| c.node)
-        .collect();
-    let nearest = cells
-        .iter()
-        .filter_map(|c| {
-            let b = c.binding.as_ref()?;
-            let d = b
-                .nodes
-                .iter()
-                .filter(|n| package_nodes.contains(*n))
-                .filter_map(|n| Some((host.distance(node, n)?, n)))
-                .min()?;
-            Some((d, c.id))
-        })
-        .min();
-    let Some(((_, cell_node), cell)) = nearest else {
+    let Some((cell, cell_node)) = near.nearest_in_package(node) else {
+        let (packages, package_nodes) = near.package(node);
         diags.push(socket_error(f, dev, node, &packages, &package_nodes));
         return None;
     };

@@ -1,26 +1,15 @@
 //! `hostdev ADDR`: a host PCI device the host profile lists, near the cell it serves.
 
+use super::near::Near;
 use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::host::{HostPci, HostProfile};
-use crate::ir::GuestCell;
 use crate::lang::Fields;
 use crate::span::Span;
 
-/// `hostdev ADDR` must be a device the host profile lists.
-fn host_device<'h>(f: &Fields<'_>, host: Option<&'h HostProfile>) -> Option<&'h HostPci> {
-    let addr = f.arg_text(0)?;
-    host?.pci.iter().find(|p| p.address == addr)
-}
-
 /// The device is on the host, and on a host node that backs its cell (a warning when not).
-pub(super) fn check_host_pci(
-    f: &Fields<'_>,
-    cells: &[GuestCell],
-    host: Option<&HostProfile>,
-    diags: &mut Vec<Diagnostic>,
-) {
-    let Some(h) = host else {
+pub(super) fn check_host_pci(f: &Fields<'_>, near: &Near<'_>, diags: &mut Vec<Diagnostic>) {
+    let Some(h) = near.host else {
         diags.push(
             Diagnostic::error(
                 HOST_NEEDED,
@@ -32,7 +21,7 @@ pub(super) fn check_host_pci(
         );
         return;
     };
-    let Some(dev) = host_device(f, Some(h)) else {
+    let Some(dev) = f.arg_text(0).and_then(|a| near.device(a)) else {
         diags.push(unknown_device(
             f.arg_text(0).unwrap_or_default(),
             f.arg_span(0),
@@ -45,26 +34,25 @@ pub(super) fn check_host_pci(
     let Some(node) = dev.node.filter(|_| f.text("node") != Some("auto")) else {
         return;
     };
-    let explicit = f.int("node").map(|n| n as u32);
-    let backing: Vec<u32> = cells
-        .iter()
-        .filter(|c| c.binding.as_ref().is_some_and(|b| b.nodes.contains(node)))
-        .map(|c| c.id)
-        .collect();
+    let explicit = f.int("node").map(|n| u32::try_from(n).unwrap_or(u32::MAX));
     let far = match explicit {
-        Some(c) => !backing.contains(&c),
-        None => backing.is_empty(),
+        Some(c) => !near.backs(c, node),
+        None => near.cell_on(node).is_none(),
     };
     if far {
-        diags.push(far_warning(f, dev, node, cells, explicit));
+        diags.push(far_warning(f, dev, node, near, explicit));
     }
 }
 
-/// A host the device is not listed on (E0413).
+/// How many of the host's devices the help of an unknown one names.
+const NAMED: usize = 8;
+
+/// A host the device is not listed on (E0413); the help names the host's first devices.
 pub(super) fn unknown_device(addr: &str, span: Span, host: Option<&HostProfile>) -> Diagnostic {
+    let all = host.map_or(0, |h| h.pci.len());
     let known: Vec<&str> = host
         .iter()
-        .flat_map(|h| h.pci.iter().map(|p| p.address.as_str()))
+        .flat_map(|h| h.pci.iter().take(NAMED).map(|p| p.address.as_str()))
         .collect();
     Diagnostic::error(
         HOST_PCI,
@@ -74,6 +62,8 @@ pub(super) fn unknown_device(addr: &str, span: Span, host: Option<&HostProfile>)
     )
     .with_help(if known.is_empty() {
         "add it to the host: `pci 0000:3b:00.0 node=1` (for a host from `from=`, in a block after it)".to_string()
+    } else if all > NAMED {
+        format!("the host lists {} and {} more", known.join(", "), all - NAMED)
     } else {
         format!("the host lists {}", known.join(", "))
     })
@@ -84,13 +74,10 @@ pub(super) fn far_warning(
     f: &Fields<'_>,
     dev: &HostPci,
     node: u32,
-    cells: &[GuestCell],
+    near: &Near<'_>,
     explicit: Option<u32>,
 ) -> Diagnostic {
-    let backing = cells
-        .iter()
-        .find(|c| c.binding.as_ref().is_some_and(|b| b.nodes.contains(node)))
-        .map(|c| c.id);
+    let backing = near.cell_on(node);
     let span = if f.keyword() == "hostdev" {
         f.arg_span(0)
     } else {

@@ -10,6 +10,7 @@ mod endpoints;
 mod hostdev;
 mod iothreads;
 mod names;
+mod near;
 mod plug;
 
 use crate::codes::*;

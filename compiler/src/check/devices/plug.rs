@@ -2,6 +2,7 @@
 //! the short forms add (`node=CELL` reuses or creates the cell's expander and adds a port on
 //! it; a device with neither `on=` nor `node=` gets a root port of its own on pcie.0).
 
+use super::near::Near;
 use super::{affinity, hostdev};
 use crate::codes::*;
 use crate::diagnostics::Diagnostic;
@@ -83,8 +84,9 @@ pub(super) fn layout(
     for f in fields {
         written_controller(f, cells, &mut l, diags);
     }
+    let mut near = Near::new(host, cells);
     for (fi, f) in fields.iter().enumerate() {
-        if let Some(port) = endpoint(f, cells, host, &mut l, diags) {
+        if let Some(port) = endpoint(f, cells, &mut near, &mut l, diags) {
             l.endpoints[fi] = Some(port);
         }
     }
@@ -154,7 +156,7 @@ fn written_controller(f: &Fields<'_>, cells: &[GuestCell], l: &mut Layout, diags
 fn plug<'f>(
     f: &'f Fields<'_>,
     cells: &[GuestCell],
-    host: Option<&HostProfile>,
+    near: &mut Near<'_>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Plug<'f>> {
     if f.has("on") && f.has("node") {
@@ -176,7 +178,7 @@ fn plug<'f>(
     Some(match (f.text("on"), f.int("node"), f.text("node")) {
         (Some(p), _, _) => Plug::Port(p, f.span_of("on")),
         (None, Some(n), _) => Plug::Cell(cell_ok(cells, n, f.span_of("node"), diags)?),
-        (None, None, Some("auto")) => match affinity::auto_cell(f, cells, host, diags)? {
+        (None, None, Some("auto")) => match affinity::auto_cell(f, near, diags)? {
             Some(c) => Plug::Cell(c),
             None => Plug::Root,
         },
@@ -189,14 +191,14 @@ fn plug<'f>(
 fn endpoint(
     f: &Fields<'_>,
     cells: &[GuestCell],
-    host: Option<&HostProfile>,
+    near: &mut Near<'_>,
     l: &mut Layout,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Option<usize>> {
     if !matches!(f.keyword(), "nic" | "disk" | "hostdev") {
         return None;
     }
-    let plug = plug(f, cells, host, diags)?;
+    let plug = plug(f, cells, near, diags)?;
     if f.keyword() == "disk" && f.text("bus") != Some("virtio") {
         if !matches!(plug, Plug::Root) {
             diags.push(
@@ -225,7 +227,7 @@ fn endpoint(
         return None;
     }
     if f.keyword() == "hostdev" {
-        hostdev::check_host_pci(f, cells, host, diags);
+        hostdev::check_host_pci(f, near, diags);
     }
     let port = port_for(f, plug, l, diags)?;
     if let Some(first) = l.ports[port].used_by {
