@@ -166,3 +166,22 @@ fn placed_cells_decide_and_import_reads_the_cell_back() {
         imported.text
     );
 }
+
+#[test]
+fn explain_says_where_node_auto_put_each_device() {
+    let text =
+        program("nic n bridge=br0 uplink=0000:0c:00.0 node=auto policy=socket\n    hostdev 0000:0d:00.0 node=auto");
+    let db = Database::default();
+    let p = db::load_program(&db, Path::new("a.vnuma"), &Mem(text)).unwrap();
+    let explained = vnumac::explain::text(&db::compile(&db, p).checked, None);
+    assert!(
+        explained
+            .contains("  nic n (node=auto policy=socket): uplink 0000:0c:00.0 on host node 3 → cell 1 (host node 2)\n"),
+        "{explained}"
+    );
+    assert!(
+        explained
+            .contains("  hostdev 0000:0d:00.0 (node=auto): the device reports no host node → a root port of pcie.0\n"),
+        "{explained}"
+    );
+}

@@ -3,7 +3,7 @@
 use super::usage::{guests_on, node_use};
 use crate::check::Checked;
 use crate::host::HostProfile;
-use crate::ir::{Guest, GuestCell, SchedThreads, ThreadSched, VcpuSched};
+use crate::ir::{DeviceKind, Guest, GuestCell, SchedThreads, ThreadSched, VcpuSched};
 use crate::sets::IdSet;
 use crate::units::human_kib;
 use std::collections::BTreeMap;
@@ -82,7 +82,37 @@ fn guest_text(out: &mut String, g: &Guest, host: Option<(&str, &HostProfile)>) {
                 .unwrap_or_else(|| " (not bound)".into())
         );
     }
+    devices_text(out, g);
     let _ = writeln!(out);
+}
+
+/// The devices `node=auto` placed: the host node that decided and the cell it gave.
+fn devices_text(out: &mut String, g: &Guest) {
+    for d in &g.devices {
+        let Some(a) = &d.affinity else { continue };
+        let (kind, source) = match d.kind {
+            DeviceKind::Nic { .. } => ("nic", format!("uplink {}", a.host_device)),
+            _ => ("hostdev", "the device".to_string()),
+        };
+        let policy = a.policy.as_deref().map(|p| format!(" policy={p}")).unwrap_or_default();
+        let from = match a.host_node {
+            Some(n) => format!("{source} on host node {n}"),
+            None => format!("{source} reports no host node"),
+        };
+        // Cell ids run 0 to n-1, in order.
+        let to = match a.cell.and_then(|c| g.cells.get(c as usize).filter(|x| x.id == c)) {
+            Some(c) => format!(
+                "cell {}{}",
+                c.id,
+                c.binding
+                    .as_ref()
+                    .map(|b| format!(" (host node {})", b.nodes))
+                    .unwrap_or_default()
+            ),
+            None => "a root port of pcie.0".to_string(),
+        };
+        let _ = writeln!(out, "  {kind} {} (node=auto{policy}): {from} → {to}", d.name);
+    }
 }
 
 /// How the emulator and I/O threads are scheduled, when a `sched` says.

@@ -66,4 +66,17 @@ pub struct Device {
     pub kind: DeviceKind,
     pub address: Option<PciAddress>,
     pub ordinal: u32,
+    /// How `node=auto` placed it, for a device written so.
+    pub affinity: Option<DeviceAffinity>,
+}
+
+/// `node=auto`: the host device whose node decided (a hostdev's own address, a NIC's
+/// `uplink=`), that node (None when it reports none), the policy written, and the cell the
+/// device went on (None: a root port of pcie.0).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DeviceAffinity {
+    pub host_device: String,
+    pub host_node: Option<u32>,
+    pub policy: Option<String>,
+    pub cell: Option<u32>,
 }

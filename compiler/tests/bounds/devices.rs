@@ -41,7 +41,10 @@ fn unknown_devices_on_a_host_of_many_are_reported_in_bounded_memory() {
     std::fs::write(dir.join("unknown.vnuma"), program(DEVICES, "")).unwrap();
     let run = vnumac_limited(&dir, &["check", "--message-format", "json", "unknown.vnuma"], LIMIT_MIB);
     run.assert_code(1).assert_diag("E0413");
-    assert!(run.stderr.contains("and 19992 more"), "the help counts the devices it does not name");
+    assert!(
+        run.stderr.contains("and 19992 more"),
+        "the help counts the devices it does not name"
+    );
 }
 
 /// 20,000 devices on `node=auto policy=socket`, half of them on nodes with no cell of the

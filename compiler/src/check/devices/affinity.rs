@@ -6,6 +6,7 @@ use super::near::Near;
 use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::host::HostPci;
+use crate::ir::DeviceAffinity;
 use crate::lang::Fields;
 use crate::sets::IdSet;
 
@@ -95,6 +96,20 @@ pub(super) fn auto_cell(f: &Fields<'_>, near: &mut Near<'_>, diags: &mut Vec<Dia
             Some(None)
         }
     }
+}
+
+/// What `node=auto` did with a device the host lists, for the model (`explain`).
+pub(super) fn record(f: &Fields<'_>, near: &Near<'_>, cell: Option<u32>) -> Option<DeviceAffinity> {
+    if f.text("node") != Some("auto") {
+        return None;
+    }
+    let dev = near.device(device_key(f)?)?;
+    Some(DeviceAffinity {
+        host_device: dev.address.clone(),
+        host_node: dev.node,
+        policy: f.text("policy").map(str::to_string),
+        cell,
+    })
 }
 
 /// The host device `device_key` names; for a NIC, an unknown uplink or a guest without a

@@ -3,8 +3,11 @@
 use crate::ir::{Device, DeviceKind, DiskBus, NetSource, PciAddress};
 use crate::lang::Fields;
 
+use super::plug::Layout;
+
 /// The endpoint devices in statement order, each on the root port it was given.
-pub(super) fn devices(fields: &[Fields<'_>], endpoints: &[Option<Option<usize>>], port_index: &[u32]) -> Vec<Device> {
+pub(super) fn devices(fields: &[Fields<'_>], layout: &Layout, port_index: &[u32]) -> Vec<Device> {
+    let endpoints = &layout.endpoints;
     let mut devices = Vec::new();
     let (mut nics, mut disks_v, mut disks_s, mut hostdevs) = (0u32, 0u32, 0u32, 0u32);
     let count = |n: &mut u32| {
@@ -58,6 +61,7 @@ pub(super) fn devices(fields: &[Fields<'_>], endpoints: &[Option<Option<usize>>]
             kind,
             address,
             ordinal,
+            affinity: layout.affinity.get(fi).cloned().flatten(),
         });
     }
     devices

@@ -71,7 +71,7 @@ pub fn check(
         return None;
     }
     let (controllers, port_index) = buses::controllers(&layout, block.stmt.keyword.span, diags)?;
-    let mut devices = endpoints::devices(&fields, &layout.endpoints, &port_index);
+    let mut devices = endpoints::devices(&fields, &layout, &port_index);
     iothreads::assign(&fields, &layout, &mut devices, cells, io, diags);
     if super::cx::errors_since(diags, before) {
         return None;

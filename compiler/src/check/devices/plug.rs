@@ -7,7 +7,7 @@ use super::{affinity, hostdev};
 use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::host::HostProfile;
-use crate::ir::GuestCell;
+use crate::ir::{DeviceAffinity, GuestCell};
 use crate::lang::{self, Fields};
 use crate::span::Span;
 use std::collections::HashMap;
@@ -36,6 +36,8 @@ pub(super) struct Layout {
     pub ports: Vec<Port>,
     /// For each field: `Some(port)` when it is an endpoint (`Some(None)` for a SATA disk).
     pub endpoints: Vec<Option<Option<usize>>>,
+    /// For each field: how `node=auto` placed it, when it was written so.
+    pub affinity: Vec<Option<DeviceAffinity>>,
     exp_names: HashMap<String, usize>,
     port_names: HashMap<String, usize>,
     /// The first expander bound to each cell.
@@ -79,6 +81,7 @@ pub(super) fn layout(
 ) -> Layout {
     let mut l = Layout {
         endpoints: vec![None; fields.len()],
+        affinity: vec![None; fields.len()],
         ..Layout::default()
     };
     for f in fields {
@@ -88,6 +91,11 @@ pub(super) fn layout(
     for (fi, f) in fields.iter().enumerate() {
         if let Some(port) = endpoint(f, cells, &mut near, &mut l, diags) {
             l.endpoints[fi] = Some(port);
+            let cell = port
+                .and_then(|p| l.ports.get(p)?.on)
+                .and_then(|e| l.exps.get(e))
+                .map(|x| x.node);
+            l.affinity[fi] = affinity::record(f, &near, cell);
         }
     }
     l
