@@ -14,6 +14,7 @@ use super::inventory::{Addr, Ctl, Dev, Kind};
 use super::notes::{Notes, drop_unknown_attrs, drop_unknown_children};
 use super::quote::{quoted, word_or_string};
 use super::read::{attr_u32, text_u32};
+use crate::ir::MachineFamily;
 use crate::numbers::{
     BUS_NR, CHASSIS_PORT, CONTROLLER_INDEX, DECIMAL_ID, EXPANDER_NODE, IOTHREAD_ID, PCI_BUS, PCI_DOMAIN, PCI_FUNCTION,
     PCI_SLOT,
@@ -97,16 +98,34 @@ pub(super) fn read(devs: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
     Ok(())
 }
 
-/// What libvirt rejects of any expander bus, whether vnumac imports it or not: one on a
+/// What libvirt rejects of any expander bus, whether vnumac imports it or not: one of the
+/// other machine family's kind (`pci-expander-bus`, QEMU's `pxb`, plugs into the i440fx
+/// `pc` machines' PCI root; `pcie-expander-bus`, `pxb-pcie`, into q35's PCIe root), one on a
 /// bus other than the root (only the root accepts an expander), or bound to a guest NUMA
 /// cell the domain does not have.
 fn check_expanders(devs: &Node, d: &Draft) -> Result<(), ImportError> {
+    let machine = d.machine.as_deref().unwrap_or("q35");
+    let q35 = MachineFamily::of(machine) == MachineFamily::Q35;
     for c in devs.all("controller") {
         let model = c.attr("model").unwrap_or("");
         if c.attr("type") != Some("pci") || !matches!(model, "pci-expander-bus" | "pcie-expander-bus") {
             continue;
         }
         let index = attr_u32(c, "index", &CONTROLLER_INDEX)?.unwrap_or(0);
+        if (model == "pcie-expander-bus") != q35 {
+            let (root, family) = if q35 {
+                ("pcie-root", "a q35")
+            } else {
+                ("pci-root", "an i440fx")
+            };
+            return Err(error_at(
+                c.at,
+                format!(
+                    "the {model} with index='{index}' cannot plug into machine `{machine}`: {family} machine's root bus is a {root}, which takes only a {} (libvirt rejects it)",
+                    if q35 { "pcie-expander-bus" } else { "pci-expander-bus" }
+                ),
+            ));
+        }
         if let Some((bus, slot, function)) = pci_address(c)?
             && bus != 0
         {

@@ -372,6 +372,34 @@ fn expanders_off_the_root_or_on_a_missing_cell_are_errors() {
 }
 
 #[test]
+fn an_expander_of_the_other_machine_family_is_an_error() {
+    let cpu = "<numa><cell id='0' cpus='0-3' memory='4' unit='GiB'/></numa>";
+    let with = |machine: &str, model: &str| {
+        domain("", cpu)
+            .replace("machine='q35'", &format!("machine='{machine}'"))
+            .replace(
+                "</domain>",
+                &format!("<devices><controller type='pci' index='1' model='{model}'/></devices></domain>"),
+            )
+    };
+    // Each root bus takes its own kind: pxb on i440fx, pxb-pcie on q35.
+    for (machine, model) in [
+        ("pc-q35-2.5", "pci-expander-bus"),
+        ("q35", "pci-expander-bus"),
+        ("pc", "pcie-expander-bus"),
+    ] {
+        let e = import_domain(&with(machine, model), &ImportOptions::default()).unwrap_err();
+        assert!(
+            e.message
+                .contains(&format!("{model} with index='1' cannot plug into machine `{machine}`")),
+            "{e:?}"
+        );
+    }
+    assert!(import_domain(&with("q35", "pcie-expander-bus"), &ImportOptions::default()).is_ok());
+    assert!(import_domain(&with("pc-i440fx-2.5", "pci-expander-bus"), &ImportOptions::default()).is_ok());
+}
+
+#[test]
 fn uncovered_vcpus_go_to_cell_0_and_numad_vcpus_place_memory() {
     let cpu = "<numa><cell id='0' cpus='0' memory='2' unit='GiB'/><cell id='1' cpus='2' memory='2' unit='GiB'/></numa>";
     let i = import(&domain("", cpu));
