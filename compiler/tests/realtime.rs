@@ -290,14 +290,20 @@ fn libvirts_scheduling_cases_import_as_libvirt_takes_them() {
         "<emulatorsched scheduler='idle'/><emulatorsched scheduler='idle'/></cputune>",
     );
     assert!(import(&two).unwrap_err().contains("<emulatorsched> is given twice"));
-    // I/O threads numbered by <iothreadids> are not read: refused as vnumac's limit, not libvirt's.
-    let ids = IOTHREADSCHED.replace(
+    // I/O threads numbered by <iothreadids> are read as libvirt numbers them: ids 1 to 4 in
+    // any order are `<iothreads>4`, and a thread the ids do not have is libvirt's rejection.
+    let four = IOTHREADSCHED.replace(
+        "<iothreads>4</iothreads>",
+        "<iothreadids><iothread id='3'/><iothread id='1'/><iothread id='4'/><iothread id='2'/></iothreadids>",
+    );
+    assert_eq!(import(&four).unwrap().text, import(IOTHREADSCHED).unwrap().text);
+    let one = IOTHREADSCHED.replace(
         "<iothreads>4</iothreads>",
         "<iothreadids><iothread id='1'/></iothreadids>",
     );
-    let e = import(&ids).unwrap_err();
+    let e = import(&one).unwrap_err();
     assert!(
-        e.contains("not <iothreadids>") && !e.contains("libvirt rejects it"),
+        e.contains("the guest has I/O threads 1 to 1, not 3 (libvirt rejects it)"),
         "{e}"
     );
 }

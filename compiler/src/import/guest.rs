@@ -21,6 +21,7 @@ const KNOWN: &[&str] = &[
     "vcpus",
     "cputune",
     "iothreads",
+    "iothreadids",
     "numatune",
     "os",
     "features",

@@ -31,9 +31,8 @@ impl Seen {
     }
 }
 
-/// Every scheduling element of `<cputune>`, in the order libvirt formats them. `by_ids`: the
-/// domain numbers its I/O threads with `<iothreadids>`, which vnumac does not read.
-pub(super) fn sched(ct: &Node, by_ids: bool, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
+/// Every scheduling element of `<cputune>`, in the order libvirt formats them.
+pub(super) fn sched(ct: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
     let mut emulator = ct.all("emulatorsched");
     if let Some(e) = emulator.next() {
         if let Some(again) = emulator.next() {
@@ -68,9 +67,6 @@ pub(super) fn sched(ct: &Node, by_ids: bool, d: &mut Draft, notes: &mut Notes) -
             if let Some(out) = out {
                 let why = match last {
                     Some(l) => format!("the guest has {what}s {first} to {l}, not {out} (libvirt rejects it)"),
-                    None if by_ids && key == "iothreads" => {
-                        "vnumac reads I/O threads from <iothreads>, not <iothreadids>, and finds none".to_string()
-                    }
                     None => format!("the guest has no {what}s, not {out} (libvirt rejects it)"),
                 };
                 return Err(error_at(e.at, format!("<{element} {key}='{text}'>: {why}")));

@@ -400,6 +400,34 @@ fn an_expander_of_the_other_machine_family_is_an_error() {
 }
 
 #[test]
+fn iothreadids_are_read_as_libvirt_numbers_them() {
+    let with = |top: &str| import_domain(&domain(top, ""), &ImportOptions::default());
+    // Listed ids, filled up to `<iothreads>` with the lowest ids not listed: 2, then 1 and 3.
+    let i = with(
+        "<iothreads>3</iothreads><iothreadids><iothread id='2'/></iothreadids>\
+                  <cputune><iothreadpin iothread='3' cpuset='1'/></cputune>",
+    )
+    .unwrap();
+    assert!(i.text.contains("  iothreads 3\n  iothread 3 cpus=1\n"), "{}", i.text);
+    let i = with("<iothreadids><iothread id='2'/><iothread id='1'/></iothreadids>").unwrap();
+    assert!(i.text.contains("  iothreads 2\n"), "{}", i.text);
+    for (top, says) in [
+        (
+            "<iothreadids><iothread id='1'/><iothread id='3'/></iothreadids>",
+            "lists I/O thread 3, but the guest has 2",
+        ),
+        (
+            "<iothreadids><iothread id='1'/><iothread id='1'/></iothreadids>",
+            "listed twice",
+        ),
+        ("<iothreadids><iothread/></iothreadids>", "needs `id`"),
+    ] {
+        let e = with(top).unwrap_err();
+        assert!(e.message.contains(says), "{top}: {e:?}");
+    }
+}
+
+#[test]
 fn uncovered_vcpus_go_to_cell_0_and_numad_vcpus_place_memory() {
     let cpu = "<numa><cell id='0' cpus='0' memory='2' unit='GiB'/><cell id='1' cpus='2' memory='2' unit='GiB'/></numa>";
     let i = import(&domain("", cpu));

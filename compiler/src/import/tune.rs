@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::dom::Node;
 use super::draft::Draft;
 use super::error::{ImportError, error_at};
-use super::notes::{Notes, drop_unknown_children};
+use super::notes::{Notes, drop_unknown_attrs, drop_unknown_children};
 use super::read::{at_most, attr_u32, id_set, text_u32};
 use crate::numbers::{DECIMAL_ID, IOTHREAD_ID, IOTHREADS};
 use crate::sets::IdSet;
@@ -21,18 +21,24 @@ fn iothreads(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), Import
         .child("cputune")
         .map(|ct| ct.all("iothreadpin").collect())
         .unwrap_or_default();
-    let Some(n) = root.child("iothreads") else {
-        if !pins.is_empty() {
-            notes.drop("<iothreadpin> without <iothreads>");
+    let count = match (root.child("iothreads"), root.child("iothreadids")) {
+        (None, None) => {
+            if !pins.is_empty() {
+                notes.drop("<iothreadpin> without <iothreads>");
+            }
+            return Ok(());
         }
-        return Ok(());
+        // Empty or 0: none.
+        (Some(n), None) => text_u32(n, &IOTHREADS)?.unwrap_or(0),
+        (n, Some(ids)) => thread_ids(n, ids, notes)?,
     };
-    // Empty or 0: none.
-    let count = text_u32(n, &IOTHREADS)?.unwrap_or(0);
     if count == 0 {
         return Ok(());
     }
-    let count = at_most(n, count, MAX_IOTHREADS, "the 1024 I/O threads a vnumac guest can have")?;
+    let count = match root.child("iothreads").or(root.child("iothreadids")) {
+        Some(n) => at_most(n, count, MAX_IOTHREADS, "the 1024 I/O threads a vnumac guest can have")?,
+        None => count,
+    };
     let mut sets: BTreeMap<u32, IdSet> = BTreeMap::new();
     for p in pins {
         let (Some(id), Some(set)) = (attr_u32(p, "iothread", &IOTHREAD_ID)?, p.attr("cpuset")) else {
@@ -54,6 +60,58 @@ fn iothreads(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), Import
     }
     d.iothreads = Some((count, sets));
     Ok(())
+}
+
+/// `<iothreadids>`: libvirt's I/O threads are the ids listed there, and, when `<iothreads>`
+/// asks for more, the lowest ids not listed. vnumac numbers a guest's I/O threads 1 to N,
+/// so the ids must come to exactly that; the count, or an error naming the first id out of
+/// that range. An id given twice libvirt rejects too.
+fn thread_ids(count: Option<&Node>, ids: &Node, notes: &mut Notes) -> Result<u32, ImportError> {
+    let mut listed = IdSet::new();
+    let mut n_listed: u32 = 0;
+    for t in ids.children.iter() {
+        if t.name != "iothread" {
+            notes.drop(t.describe());
+            continue;
+        }
+        drop_unknown_attrs(t, &["id"], notes);
+        let Some(id) = attr_u32(t, "id", &IOTHREAD_ID)? else {
+            return Err(error_at(
+                t.at,
+                "<iothread> in <iothreadids> needs `id` (libvirt requires it)",
+            ));
+        };
+        if listed.contains(id) {
+            return Err(error_at(
+                t.at,
+                format!("<iothread id='{id}'> is listed twice (libvirt rejects it)"),
+            ));
+        }
+        if id > MAX_IOTHREADS {
+            return Err(error_at(
+                t.at,
+                format!("<iothread id='{id}'>: vnumac numbers a guest's I/O threads 1 to at most 1024"),
+            ));
+        }
+        listed.insert(id);
+        n_listed += 1;
+    }
+    let asked = match count {
+        Some(n) => text_u32(n, &IOTHREADS)?.unwrap_or(0),
+        None => 0,
+    };
+    // libvirt fills up to `<iothreads>` with the lowest ids not listed, so the threads are
+    // 1 to N exactly when every listed id is at most N.
+    let total = asked.max(n_listed);
+    match listed.last() {
+        Some(hi) if hi > total => Err(error_at(
+            ids.at,
+            format!(
+                "<iothreadids> lists I/O thread {hi}, but the guest has {total} I/O threads: vnumac numbers them 1 to {total}, as `iothreads {total}`"
+            ),
+        )),
+        _ => Ok(total),
+    }
 }
 
 pub(super) fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
@@ -93,7 +151,7 @@ pub(super) fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
     }
     iothreads(root, d, notes)?;
     if let Some(ct) = root.child("cputune") {
-        super::sched::sched(ct, root.child("iothreadids").is_some(), d, notes)?;
+        super::sched::sched(ct, d, notes)?;
     }
     // `<vcpu cpuset>` is the default for vCPUs without a <vcpupin>, and for the emulator.
     if let Some(v) = root.child("vcpu")
