@@ -10,6 +10,7 @@ use crate::sets::IdSet;
 pub(super) struct NodeUse {
     pub memory_kib: u64,
     pub pages_kib: u64,
+    /// CPUs a single vCPU is pinned to, and the cores of isolated threads.
     pub dedicated: IdSet,
     pub guests: Vec<String>,
 }
@@ -53,8 +54,24 @@ pub(super) fn node_use(host: &HostProfile, guests: &[&Guest]) -> Vec<NodeUse> {
                 }
             }
         }
+        for cpus in isolated_cpus(g) {
+            for node in host.nodes_of_cpus(cpus).iter() {
+                let (Some(i), Some(n)) = (host.node_index(node), host.node(node)) else {
+                    continue;
+                };
+                out[i].dedicated = out[i].dedicated.union(&cpus.intersection(&n.cpus));
+            }
+        }
     }
     out
+}
+
+/// The cores of a guest's isolated emulator and I/O threads (`policy=isolate`): no vCPU
+/// runs there, so they count as dedicated.
+fn isolated_cpus(g: &Guest) -> impl Iterator<Item = &IdSet> {
+    let emulator = g.emulator_pin.as_ref().filter(|_| g.isolated.emulator);
+    let iothreads = g.iothread_pins.iter().flatten().filter(|_| g.isolated.iothreads);
+    emulator.into_iter().chain(iothreads)
 }
 
 pub(super) fn guests_on(checked: &Checked, host: usize) -> Vec<&Guest> {
