@@ -149,6 +149,7 @@ pub const MEMORY_POLICY: &str = "vnuma::V0706";
 pub const PAGES_OFF_NODE: &str = "vnuma::V0707";
 pub const MEMORY_BACKEND: &str = "vnuma::V0708";
 pub const MEMORY_DEVICE_PRESENCE: &str = "vnuma::V0709";
+pub const THREAD_SCHED: &str = "vnuma::V0710";
 
 // Why a guest cannot move to another host without changing what it sees (`migrate/`):
 // errors, exit code 1; and what changes under it: warnings.
@@ -230,6 +231,10 @@ pub const DRIFT: &[(&str, &str)] = &[
     (
         MEMORY_DEVICE_PRESENCE,
         "a memory device the file declares that is missing, or one it does not declare that is there",
+    ),
+    (
+        THREAD_SCHED,
+        "a vCPU, emulator or I/O thread a `sched` statement sets that runs under another scheduling policy or real-time priority",
     ),
 ];
 

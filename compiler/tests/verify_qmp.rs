@@ -1,12 +1,13 @@
 //! `vnumac verify --qmp` against real parts: a guest file written for this machine (its
 //! `vnumac host probe`), QEMU (TCG) started from the guest's own `vnumac build --emit qemu`
-//! line with a QMP socket, its threads pinned by the test with `taskset` as the file intends.
-//! Then `verify` finds nothing; after each change (one vCPU moved, the emulator thread moved,
-//! a QEMU whose memory backend has another policy) it finds exactly that difference. Bad
+//! line with a QMP socket, its threads pinned by the test with `taskset` and scheduled with
+//! `chrt` as the file intends. Then `verify` finds nothing; after each change (one vCPU moved,
+//! one vCPU scheduled otherwise, the emulator thread moved, a QEMU whose memory backend has
+//! another policy) it finds exactly that difference. Bad
 //! peers (no socket, silence, garbage, a flood, a closed connection, threads that do not
 //! exist) are coded errors within a bounded time: see `verify_qmp/peers.rs`.
 //!
-//! A missing QEMU or `taskset` skips, unless `VNUMAC_REQUIRE_ORACLES=1`.
+//! A missing QEMU, `taskset` or `chrt` skips, unless `VNUMAC_REQUIRE_ORACLES=1`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -22,10 +23,11 @@ fn tools() -> Option<Setup> {
     if !common::oracle_available(common::QEMU) {
         return None;
     }
-    let taskset = common::tool_version("taskset", std::process::Command::new("taskset"));
-    if let Err(problem) = taskset {
-        common::skip_or_fail(&problem);
-        return None;
+    for tool in ["taskset", "chrt"] {
+        if let Err(problem) = common::tool_version(tool, std::process::Command::new(tool)) {
+            common::skip_or_fail(&problem);
+            return None;
+        }
     }
     match Setup::for_this_machine() {
         Ok(setup) => Some(setup),
@@ -40,14 +42,17 @@ fn tools() -> Option<Setup> {
 fn a_guest_pinned_as_intended_matches_and_each_move_is_named() {
     let Some(setup) = tools() else { return };
     let qemu = Qemu::start(&setup, &|line| line.to_string()).unwrap();
-    // Bare QEMU pins nothing: every pinned thread is a difference until someone pins it.
+    // Bare QEMU pins and schedules nothing: every pinned thread is a difference until
+    // someone pins it, and vCPU 1 until someone makes it SCHED_BATCH.
     let before = verify(&setup, &qemu, &[]);
     assert_eq!(before.exit, 1, "{before}");
     assert_eq!(
         before.subjects(),
-        ["vcpu 0", "vcpu 1", "emulator", "iothread iothread1"],
+        ["vcpu 0", "vcpu 1", "vcpu 1", "emulator", "iothread iothread1"],
         "{before}"
     );
+    assert_eq!(before.found[2].0, "vnuma::V0710", "{before}");
+    assert!(before.actual[2].ends_with("is scheduled other"), "{before}");
 
     qemu.pin_as_intended(&setup).unwrap();
     let clean = verify(&setup, &qemu, &[]);
@@ -69,6 +74,16 @@ fn a_guest_pinned_as_intended_matches_and_each_move_is_named() {
     assert!(
         moved.map.lines().any(|l| l.starts_with('!') && l.contains("[V0701]")),
         "{moved}"
+    );
+    qemu.pin_as_intended(&setup).unwrap();
+
+    // vCPU 1 back to SCHED_OTHER.
+    qemu.chrt('o', qemu.vcpu_tid(1).unwrap()).unwrap();
+    let unscheduled = verify(&setup, &qemu, &[]);
+    assert_eq!(
+        unscheduled.found,
+        [("vnuma::V0710".to_string(), "vcpu 1".to_string())],
+        "{unscheduled}"
     );
     qemu.pin_as_intended(&setup).unwrap();
 

@@ -34,6 +34,17 @@ impl SchedPolicy {
         }
     }
 
+    /// The policy's number in Linux (`SCHED_FIFO` is 1, `SCHED_RR` 2, `SCHED_BATCH` 3,
+    /// `SCHED_IDLE` 5), as /proc shows it.
+    pub fn linux(self) -> u32 {
+        match self {
+            SchedPolicy::Fifo => 1,
+            SchedPolicy::Rr => 2,
+            SchedPolicy::Batch => 3,
+            SchedPolicy::Idle => 5,
+        }
+    }
+
     /// `SCHED_FIFO` and `SCHED_RR`: real-time policies, which take a priority.
     pub fn realtime(self) -> bool {
         matches!(self, SchedPolicy::Fifo | SchedPolicy::Rr)

@@ -1,7 +1,7 @@
 //! The file's intent held against a running guest: one [`Difference`] per fact that is not
 //! as intended, each at the statement that intended it.
 
-use super::intent::{IntendedBackend, Intent, Owner, intent};
+use super::intent::{IntendedBackend, IntendedSched, Intent, Owner, intent};
 use super::observed::{Observed, Thread};
 use super::proc::Mapping;
 use crate::codes::*;
@@ -106,6 +106,7 @@ pub fn differences(g: &Guest, o: &Observed) -> Vec<Difference> {
             span: *span,
         });
     }
+    scheduling(&want.emulator_sched, &o.emulator, Subject::Emulator, &mut out);
     iothreads(&want, o, &mut out);
     for b in &want.backends {
         backend(b, o, &mut out);
@@ -136,6 +137,27 @@ fn affinity(pin: &IdSet, t: &Thread) -> Option<(String, String)> {
     ))
 }
 
+/// A thread a `sched` statement sets, scheduled otherwise: another policy, or a real-time
+/// policy at another priority. Threads no `sched` sets are not compared, and neither is a
+/// thread whose scheduling /proc does not show.
+fn scheduling(want: &Option<IntendedSched>, t: &Thread, subject: Subject, out: &mut Vec<Difference>) {
+    let (Some(want), Some(seen)) = (want, t.sched) else {
+        return;
+    };
+    let policy = want.sched.policy;
+    let priority_ok = !policy.realtime() || want.sched.priority.is_none_or(|p| p == seen.priority);
+    if seen.policy == policy.linux() && priority_ok {
+        return;
+    }
+    out.push(Difference {
+        code: THREAD_SCHED,
+        subject,
+        intended: format!("scheduling {}", want.sched.describe()),
+        actual: format!("thread {} is scheduled {seen}", t.tid),
+        span: want.span,
+    });
+}
+
 fn vcpus(want: &Intent, o: &Observed, out: &mut Vec<Difference>) {
     for v in &want.vcpus {
         let seen = o.vcpus.iter().find(|x| x.id == v.id);
@@ -160,6 +182,9 @@ fn vcpus(want: &Intent, o: &Observed, out: &mut Vec<Difference>) {
                 span: v.pin_span,
             });
         }
+        if let Some(seen) = seen {
+            scheduling(&v.sched, &seen.thread, Subject::Vcpu(v.id), out);
+        }
     }
     let count = want.vcpus.len();
     for x in o.vcpus.iter().filter(|x| x.id as usize >= count) {
@@ -175,7 +200,8 @@ fn vcpus(want: &Intent, o: &Observed, out: &mut Vec<Difference>) {
 
 fn iothreads(want: &Intent, o: &Observed, out: &mut Vec<Difference>) {
     let span = want.iothread_span;
-    for (id, pin) in want.iothreads.iter().zip(&want.iothread_pins) {
+    let scheds = want.iothread_scheds.iter().chain(std::iter::repeat(&None));
+    for ((id, pin), sched) in want.iothreads.iter().zip(&want.iothread_pins).zip(scheds) {
         let Some(seen) = o.iothreads.iter().find(|t| t.id == *id) else {
             out.push(Difference {
                 code: IOTHREAD_PRESENCE,
@@ -197,6 +223,7 @@ fn iothreads(want: &Intent, o: &Observed, out: &mut Vec<Difference>) {
                 span,
             });
         }
+        scheduling(sched, &seen.thread, Subject::IoThread(id.clone()), out);
     }
     for t in o.iothreads.iter().filter(|t| !want.iothreads.contains(&t.id)) {
         out.push(Difference {

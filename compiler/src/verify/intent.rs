@@ -2,7 +2,7 @@
 //! may run, which vCPUs are online at boot, and how each memory backend of its QEMU line is
 //! bound, each with the statement that says so.
 
-use crate::ir::{Guest, MemBinding, MemPolicy};
+use crate::ir::{Guest, MemBinding, MemPolicy, SchedThreads, ThreadSched};
 use crate::lower::qemu::legacy_numa;
 use crate::lower::qemu_memory::{GUEST_RAM_BACKEND, cell_backend, device_backend};
 use crate::sets::IdSet;
@@ -20,6 +20,15 @@ pub struct IntendedVcpu {
     pub pin_span: Span,
     /// The `vcpus` statement (else the guest).
     pub state_span: Span,
+    /// Its scheduling, when a `sched` statement sets it.
+    pub sched: Option<IntendedSched>,
+}
+
+/// A thread's scheduling policy and priority, and the `sched` statement that sets it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntendedSched {
+    pub sched: ThreadSched,
+    pub span: Span,
 }
 
 /// What owns a memory backend.
@@ -69,6 +78,10 @@ pub struct Intent {
     pub iothreads: Vec<String>,
     pub iothread_pins: Vec<Option<IdSet>>,
     pub iothread_span: Span,
+    /// The emulator thread's scheduling, when a `sched` sets it.
+    pub emulator_sched: Option<IntendedSched>,
+    /// Each I/O thread's scheduling, in the order of `iothreads`.
+    pub iothread_scheds: Vec<Option<IntendedSched>>,
     pub backends: Vec<IntendedBackend>,
     /// Memory device ids (`dimm0`, `virtiomem0`, …) and their statements.
     pub memory_devices: Vec<(String, Span)>,
@@ -78,6 +91,7 @@ pub struct Intent {
 pub fn intent(g: &Guest) -> Intent {
     let s = &g.spans;
     let derived = s.vnuma.unwrap_or(s.guest);
+    let mut scheds = Schedules::of(g);
     let vcpus = (0..g.vcpus)
         .map(|id| {
             let pin = g.pins.iter().position(|p| p.vcpu == id);
@@ -88,6 +102,7 @@ pub fn intent(g: &Guest) -> Intent {
                 pin: pin.map(|i| g.pins[i].cpus.clone()),
                 pin_span: pin.and_then(|i| s.pins.get(i).copied()).unwrap_or(derived),
                 state_span: s.vcpus.unwrap_or(s.guest),
+                sched: scheds.vcpus.get_mut(id as usize).and_then(Option::take),
             }
         })
         .collect();
@@ -101,6 +116,8 @@ pub fn intent(g: &Guest) -> Intent {
         iothreads: (1..=g.iothreads).map(|i| format!("iothread{i}")).collect(),
         iothread_pins: g.iothread_pins.clone(),
         iothread_span: s.iothreads.unwrap_or(s.guest),
+        emulator_sched: scheds.emulator,
+        iothread_scheds: scheds.iothreads,
         backends: backends(g),
         memory_devices: g
             .memory_devices
@@ -146,4 +163,45 @@ fn backends(g: &Guest) -> Vec<IntendedBackend> {
         });
     }
     out
+}
+
+/// Which `sched` statement sets each thread of a guest. A checked guest's `vcpus=` sets do
+/// not overlap, so this is linear in its vCPUs, I/O threads and statements.
+struct Schedules {
+    vcpus: Vec<Option<IntendedSched>>,
+    iothreads: Vec<Option<IntendedSched>>,
+    emulator: Option<IntendedSched>,
+}
+
+impl Schedules {
+    fn of(g: &Guest) -> Schedules {
+        let mut out = Schedules {
+            vcpus: vec![None; g.vcpus as usize],
+            iothreads: vec![None; g.iothreads as usize],
+            emulator: None,
+        };
+        for (i, sched) in g.sched.iter().enumerate() {
+            let it = IntendedSched {
+                sched: sched.clone(),
+                span: g.spans.sched.get(i).copied().unwrap_or(g.spans.guest),
+            };
+            let (slots, from, set) = match &sched.threads {
+                SchedThreads::Emulator => {
+                    out.emulator = Some(it);
+                    continue;
+                }
+                SchedThreads::Vcpus(set) => (&mut out.vcpus, 0, set),
+                SchedThreads::IoThreads(set) => (&mut out.iothreads, 1, set),
+            };
+            for (a, b) in set.runs() {
+                for id in a.max(from)..=b {
+                    let Some(slot) = slots.get_mut((id - from) as usize) else {
+                        break;
+                    };
+                    *slot = Some(it.clone());
+                }
+            }
+        }
+        out
+    }
 }

@@ -1,7 +1,7 @@
 //! A running guest as it is, however it was reached: what its monitor says ([`Facts`]) and
 //! what /proc then shows of each thread and memory backend ([`Observed`]).
 
-use super::proc::Mapping;
+use super::proc::{Mapping, Scheduling};
 use crate::sets::IdSet;
 
 /// What a guest's monitor (QMP, or libvirt in front of it) says about the running guest:
@@ -36,6 +36,8 @@ pub struct Thread {
     pub allowed: IdSet,
     /// Where it was seen running in the sampling window; empty when it did not run.
     pub ran_on: IdSet,
+    /// Its scheduling policy and priority at the window's end; None when /proc does not say.
+    pub sched: Option<Scheduling>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

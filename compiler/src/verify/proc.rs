@@ -34,13 +34,51 @@ pub struct Sample {
     pub ran: u64,
     /// `stat` field 39: the CPU it last ran on.
     pub processor: u32,
+    /// `stat` fields 41 and 40: its scheduling policy and real-time priority; None when the
+    /// line stops before them.
+    pub sched: Option<Scheduling>,
+}
+
+/// A thread's scheduling policy as Linux numbers it (`SCHED_OTHER` 0, `SCHED_FIFO` 1,
+/// `SCHED_RR` 2, `SCHED_BATCH` 3, `SCHED_IDLE` 5, `SCHED_DEADLINE` 6), and its real-time
+/// priority (0 unless the policy is FIFO or RR).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scheduling {
+    pub policy: u32,
+    pub priority: u32,
+}
+
+impl Scheduling {
+    /// The policy's name as libvirt writes it (`other` for `SCHED_OTHER`).
+    pub fn name(&self) -> String {
+        match self.policy {
+            0 => "other".into(),
+            1 => "fifo".into(),
+            2 => "rr".into(),
+            3 => "batch".into(),
+            5 => "idle".into(),
+            6 => "deadline".into(),
+            n => format!("policy {n}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Scheduling {
+    /// `fifo 1`, `rr 10`, `batch`, `other`: the policy, with its priority when it has one.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if matches!(self.policy, 1 | 2) {
+            write!(f, "{} {}", self.name(), self.priority)
+        } else {
+            f.write_str(&self.name())
+        }
+    }
 }
 
 /// A thread's `stat` line (and its `schedstat`, when readable) as a [`Sample`]. The command
 /// name (field 2) may hold spaces and parentheses: fields are counted after its last `)`.
 pub fn sample(stat: &str, schedstat: Option<&str>) -> Option<Sample> {
     let after = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = after.split_whitespace().take(37).collect();
+    let fields: Vec<&str> = after.split_whitespace().take(39).collect();
     // Field N of the line is fields[N - 3].
     let field = |n: usize| fields.get(n - 3).copied();
     let state = field(3)?.chars().next()?;
@@ -53,7 +91,17 @@ pub fn sample(stat: &str, schedstat: Option<&str>) -> Option<Sample> {
         .and_then(|s| s.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or(ticks);
-    Some(Sample { state, ran, processor })
+    let number = |n: usize| field(n).and_then(|f| f.parse::<u32>().ok());
+    let sched = match (number(41), number(40)) {
+        (Some(policy), Some(priority)) => Some(Scheduling { policy, priority }),
+        _ => None,
+    };
+    Some(Sample {
+        state,
+        ran,
+        processor,
+        sched,
+    })
 }
 
 /// The CPUs a thread was seen on over a window of samples: a sample counts when the thread
@@ -199,9 +247,17 @@ mod tests {
         fields[11] = "7";
         fields[12] = "5";
         fields[36] = "3";
+        fields[37] = "10";
+        fields[38] = "1";
         let stat = format!("4250 (CPU 0/TCG) x) {}", fields.join(" "));
         let s = sample(&stat, None).unwrap();
         assert_eq!((s.state, s.ran, s.processor), ('R', 12, 3));
+        let sched = s.sched.unwrap();
+        assert_eq!((sched.policy, sched.priority), (1, 10));
+        assert_eq!(sched.to_string(), "fifo 10");
+        // A line that stops after the processor has no scheduling.
+        let short = format!("4250 (CPU 0/TCG) {}", fields[..37].join(" "));
+        assert_eq!(sample(&short, None).unwrap().sched, None);
         let s = sample(&stat, Some("123456 99 4\n")).unwrap();
         assert_eq!(s.ran, 123_456);
         assert_eq!(sample("4250 (short) S 1 2", None), None);
@@ -210,7 +266,12 @@ mod tests {
 
     #[test]
     fn a_thread_ran_where_it_was_running_or_had_run_since_the_last_look() {
-        let s = |state, ran, processor| Sample { state, ran, processor };
+        let s = |state, ran, processor| Sample {
+            state,
+            ran,
+            processor,
+            sched: None,
+        };
         // Asleep throughout on a CPU it ran on before: nowhere.
         assert!(ran_on(&[s('S', 5, 3), s('S', 5, 3)]).is_empty());
         // Ran between the first two looks (on 1), was running at the third (on 0).

@@ -2,7 +2,7 @@
 //! shows no difference, and each fact changed shows exactly its own.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use super::proc::{KernelPolicy, Mapping};
+use super::proc::{KernelPolicy, Mapping, Scheduling};
 use super::*;
 use crate::codes::*;
 use crate::db::{self, Database, Loader};
@@ -39,6 +39,9 @@ guest g on=h {
   emulator cpus=3
   iothreads 2 cpus=7
   dimm size=1GiB node=1
+  sched vcpus=2-3 policy=fifo priority=10
+  sched iothreads=2 policy=batch
+  sched emulator policy=rr priority=5
 }
 ";
 
@@ -56,6 +59,8 @@ fn thread(tid: u32, cpus: &str) -> Thread {
         tid,
         allowed: IdSet::parse(cpus).unwrap(),
         ran_on: IdSet::single(IdSet::parse(cpus).unwrap().first().unwrap()),
+        // /proc does not say: not compared (tests set it where it matters).
+        sched: None,
     }
 }
 
@@ -71,8 +76,20 @@ fn backend(id: &str, policy: &str, node: u32) -> Backend {
 }
 
 /// The guest exactly as `FILE` intends it: vCPUs 0, 1 and 2 online (boot=3 keeps one cell
-/// balanced as far as it goes), pins applied, memory where it is bound.
+/// balanced as far as it goes), pins and scheduling applied, memory where it is bound.
 fn as_intended(g: &Guest) -> Observed {
+    let mut o = pinned(g);
+    o.vcpus[2].thread.sched = Some(Scheduling {
+        policy: 1,
+        priority: 10,
+    });
+    o.iothreads[1].thread.sched = Some(Scheduling { policy: 3, priority: 0 });
+    o.emulator.sched = Some(Scheduling { policy: 2, priority: 5 });
+    o
+}
+
+/// The guest with its pins applied, and no thread's scheduling known.
+fn pinned(g: &Guest) -> Observed {
     let online: Vec<u32> = g.vcpu_states.iter().filter(|v| v.enabled).map(|v| v.id).collect();
     Observed {
         pid: 100,
@@ -154,6 +171,56 @@ fn each_thread_moved_is_named_at_its_statement() {
         (code, subject.as_str(), text.as_str()),
         (IOTHREAD_AFFINITY, "iothread iothread2", "iothreads 2 cpus=7")
     );
+}
+
+#[test]
+fn each_thread_scheduled_otherwise_is_named_at_its_sched() {
+    let (g, _) = guest();
+    // As Linux starts every thread: each thread a `sched` sets differs, at its statement.
+    let mut o = pinned(&g);
+    let other = Some(Scheduling { policy: 0, priority: 0 });
+    o.emulator.sched = other;
+    for t in o
+        .vcpus
+        .iter_mut()
+        .map(|v| &mut v.thread)
+        .chain(o.iothreads.iter_mut().map(|t| &mut t.thread))
+    {
+        t.sched = other;
+    }
+    let diffs = differences(&g, &o);
+    let found: Vec<(&str, String)> = diffs.iter().map(|d| (d.code, d.subject.key())).collect();
+    assert_eq!(
+        found,
+        [
+            (THREAD_SCHED, "vcpu 2".to_string()),
+            (THREAD_SCHED, "emulator".to_string()),
+            (THREAD_SCHED, "iothread iothread2".to_string()),
+        ]
+    );
+    let text = |d: &Difference| FILE[d.span.start as usize..d.span.end as usize].to_string();
+    assert_eq!(text(&diffs[0]), "sched vcpus=2-3 policy=fifo priority=10");
+    assert_eq!(text(&diffs[1]), "sched emulator policy=rr priority=5");
+    assert_eq!(text(&diffs[2]), "sched iothreads=2 policy=batch");
+    assert_eq!(diffs[0].intended, "scheduling fifo 10");
+    assert_eq!(diffs[0].actual, "thread 103 is scheduled other");
+
+    // The right policy at another priority.
+    let mut o = as_intended(&g);
+    o.vcpus[2].thread.sched = Some(Scheduling {
+        policy: 1,
+        priority: 11,
+    });
+    let (code, subject, _) = only(&g, &o);
+    assert_eq!((code, subject.as_str()), (THREAD_SCHED, "vcpu 2"));
+    // A thread no `sched` sets is not compared, nor one /proc does not say.
+    let mut o = as_intended(&g);
+    o.vcpus[0].thread.sched = Some(Scheduling {
+        policy: 1,
+        priority: 99,
+    });
+    o.vcpus[2].thread.sched = None;
+    assert_eq!(differences(&g, &o), Vec::new());
 }
 
 #[test]

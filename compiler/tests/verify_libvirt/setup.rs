@@ -32,10 +32,15 @@ pub fn fleet(names: &[&str], a: u32, b: u32, node: u32) -> String {
 
 const HOST: &str = "host here probe=true\n";
 
-/// One guest; in a `fleet`, with a DIMM and pins that say they are shared.
+/// One guest; in a `fleet`, with a DIMM, pins that say they are shared, and vCPU 0 and the
+/// I/O thread scheduled `idle` and `batch` (which libvirt applies after QEMU starts).
 fn block(name: &str, a: u32, b: u32, node: u32, fleet: bool) -> String {
     let (memory, shared, dimm) = if fleet {
-        (" max=512MiB slots=2", " shared=true", "\n  dimm size=128MiB node=0")
+        (
+            " max=512MiB slots=2",
+            " shared=true",
+            "\n  dimm size=128MiB node=0\n  sched vcpus=0 policy=idle\n  sched iothreads=1 policy=batch",
+        )
     } else {
         ("", "", "")
     };

@@ -1,7 +1,7 @@
 //! `vnumac verify --connect` against a real libvirtd of the test's own: two guests of one file
 //! (each with a DIMM), defined from vnumac's XML and started by libvirt, which applies their
-//! pins. Verified
-//! together they match; after `virsh vcpupin` of one vCPU, or `virsh emulatorpin`, exactly
+//! pins and the scheduling policies of a vCPU and the I/O thread. Verified together they
+//! match; after `virsh vcpupin` of one vCPU, or `virsh emulatorpin`, exactly
 //! that difference of exactly that guest is named; a guest of the file that libvirt does not
 //! have, or has but does not run, is a coded error for that guest and exit code 2.
 

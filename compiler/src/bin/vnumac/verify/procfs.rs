@@ -7,7 +7,7 @@ use super::failure::Failure;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use vnumac::sets::IdSet;
-use vnumac::verify::proc::{self, Sample};
+use vnumac::verify::proc::{self, Sample, Scheduling};
 use vnumac::verify::{Backend, Facts, IoThread, Observed, Thread, Vcpu};
 
 /// The most a thread's `status`, `stat` or `schedstat` may take.
@@ -46,7 +46,12 @@ pub(crate) fn observe(facts: &Facts, window_ms: u64) -> Result<Observed, Failure
         .iter()
         .zip(allowed)
         .zip(ran)
-        .map(|((&tid, allowed), ran_on)| Thread { tid, allowed, ran_on });
+        .map(|((&tid, allowed), (ran_on, sched))| Thread {
+            tid,
+            allowed,
+            ran_on,
+            sched,
+        });
     let emulator = threads.next().ok_or_else(|| Failure::proc("no main thread"))?;
     let vcpus = facts
         .vcpus
@@ -123,8 +128,8 @@ impl Process {
             .ok_or_else(|| Failure::proc(format!("{} does not read as a stat line", path.display())))
     }
 
-    /// Where each of `tids` ran over `window_ms`.
-    fn sample(&self, tids: &[u32], window_ms: u64) -> Result<Vec<IdSet>, Failure> {
+    /// Where each of `tids` ran over `window_ms`, and its scheduling at the last look.
+    fn sample(&self, tids: &[u32], window_ms: u64) -> Result<Vec<(IdSet, Option<Scheduling>)>, Failure> {
         let rounds = (window_ms / SAMPLE_EVERY.as_millis() as u64).max(2);
         let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); tids.len()];
         for round in 0..rounds {
@@ -135,7 +140,10 @@ impl Process {
                 samples[i].push(self.sample_one(tid)?);
             }
         }
-        Ok(samples.iter().map(|s| proc::ran_on(s)).collect())
+        Ok(samples
+            .iter()
+            .map(|s| (proc::ran_on(s), s.last().and_then(|l| l.sched)))
+            .collect())
     }
 
     /// Each backend of `facts` with the kernel's view of its memory.
