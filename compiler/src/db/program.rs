@@ -83,7 +83,7 @@ fn gather<'db>(db: &'db dyn salsa::Database, program: Program) -> Gathered<'db> 
             span: c.span.relocate(id, at),
             ..c.clone()
         }));
-        if let (Some(h), Some(l)) = (step.host, step.ledger.as_ref())
+        if let (Some(h), Some(l)) = (step.host, step.ledger.as_deref())
             && let Some(slot) = g.ledgers.get_mut(h as usize)
         {
             *slot = Some(l);
