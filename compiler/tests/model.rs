@@ -43,7 +43,7 @@ fn guests(program: &str) -> Vec<Guest> {
         .map(|d| format!("{}: {}", d.code, d.message))
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
-    compiled.checked.build.guests
+    compiled.checked.build.guests.clone()
 }
 
 #[test]

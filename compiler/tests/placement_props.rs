@@ -1496,7 +1496,7 @@ fn the_invariant_checks_catch_broken_placements() {
     ));
     for (what, expect, corrupt) in corruptions {
         let mut bad = c.clone();
-        corrupt(&mut bad.checked.build.guests, &profile);
+        corrupt(&mut std::sync::Arc::make_mut(&mut bad.checked).build.guests, &profile);
         match check_build(&bad, &outputs, &profile, &guests) {
             Ok(()) => panic!("the checks miss: {what}"),
             Err(e) => assert!(e.contains(expect), "{what}: reported as {e:?}, expected {expect:?}"),
@@ -1506,7 +1506,10 @@ fn the_invariant_checks_catch_broken_placements() {
     let mut bad = c.clone();
     let mut small = profile.clone();
     small.nodes[0].reserved_kib = small.nodes[0].ordinary_kib() + small.nodes[0].reserved_kib - 1024;
-    bad.checked.hosts[0].as_mut().unwrap().profile = small.clone();
+    std::sync::Arc::make_mut(&mut bad.checked).hosts[0]
+        .as_mut()
+        .unwrap()
+        .profile = small.clone();
     let e = check_build(&bad, &outputs, &small, &guests).unwrap_err();
     assert!(e.contains("1024 KiB free but"), "{e}");
 }

@@ -5,8 +5,11 @@
 //! The file: 1,000 automatic guests (`vnuma mode=node`, 4 vCPUs each) on a 64-node,
 //! 8,192-CPU host. The edit: one character typed into the last guest's `vcpus 4` (making it
 //! `vcpus 94`, which takes the CPUs other guests' emulator threads need: errors on other
-//! guests), then deleted again (everything fits). `cargo bench -p vnumac-lsp --bench edit`;
-//! figures go in docs/performance.md.
+//! guests), then deleted again (everything fits). Then the edits that make a guest not fit:
+//! the last guest's `memory 4GiB` made `memory 40004GiB` (more than the host's 32 TiB) and
+//! back, half of the edits breaking it, once as ranged edits and once as full-text
+//! replacements of the same change. `cargo bench -p vnumac-lsp --bench edit`; figures go in
+//! docs/performance.md.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/common/mod.rs"]
@@ -59,6 +62,45 @@ fn status_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// p50 and p99 of `times`, in ms.
+fn percentiles(times: &mut [f64]) -> (f64, f64) {
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let pct = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
+    (pct(0.5), pct(0.99))
+}
+
+/// `rounds` pairs of edits to the last guest's memory, the first of each making it not
+/// fit; ranged or full-text. Returns (all, breaking, mending) times in ms.
+fn memory_edits(lsp: &mut Lsp, u: &str, text: &str, version: &mut i64, ranged: bool) -> [Vec<f64>; 3] {
+    let at = text.rfind("memory 4GiB").unwrap() + "memory 4".len();
+    let p = position(text, at);
+    let p4 = json!({ "line": p["line"], "character": p["character"].as_u64().unwrap() + 4 });
+    let broken_text = format!("{}0004{}", &text[..at], &text[at..]);
+    let mut out = [Vec::new(), Vec::new(), Vec::new()];
+    for round in 0..200 {
+        *version += 1;
+        let broken = round % 2 == 0;
+        let change = match (ranged, broken) {
+            (true, true) => json!({ "range": { "start": p, "end": p }, "text": "0004" }),
+            (true, false) => json!({ "range": { "start": p, "end": p4 }, "text": "" }),
+            (false, true) => json!({ "text": broken_text }),
+            (false, false) => json!({ "text": text }),
+        };
+        let t = Instant::now();
+        lsp.notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": u, "version": *version }, "contentChanges": [change] }),
+        );
+        let d = lsp.diagnostics(u, *version);
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        assert_eq!(errors(&d) > 0, broken, "round {round}");
+        out[0].push(ms);
+        out[if broken { 1 } else { 2 }].push(ms);
+        lsp.stash.clear();
+    }
+    out
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -99,16 +141,25 @@ fn main() {
         assert_eq!(errors(&d) > 0, broken, "round {round}");
         lsp.stash.clear();
     }
-    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let pct = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
-    let (p50, p99) = (pct(0.5), pct(0.99));
-    let hwm = status_kib(lsp.pid(), "VmHWM:") as f64 / 1024.0;
-    let rss = status_kib(lsp.pid(), "VmRSS:") as f64 / 1024.0;
+    let (p50, p99) = percentiles(&mut times);
+    let mut memory = Vec::new();
+    for ranged in [true, false] {
+        memory.push((ranged, memory_edits(&mut lsp, &u, &text, &mut version, ranged)));
+    }
     println!("1,000-guest file on the 64-node, 8,192-CPU host, {} edits", times.len());
     println!("open → diagnostics (cold):          {cold:8.1} ms");
     println!("edit → diagnostics, p50:            {p50:8.2} ms");
     println!("edit → diagnostics, p99:            {p99:8.2} ms");
     println!("cold / p50:                         {:8.1}×", cold / p50);
+    for (ranged, mut m) in memory {
+        let how = if ranged { "ranged" } else { "full-text" };
+        for (what, times) in ["all", "breaking", "mending"].iter().zip(m.iter_mut()) {
+            let (p50, p99) = percentiles(times);
+            println!("memory edits, {how:<9} {what:<8}: p50 {p50:7.2} ms, p99 {p99:7.2} ms");
+        }
+    }
+    let hwm = status_kib(lsp.pid(), "VmHWM:") as f64 / 1024.0;
+    let rss = status_kib(lsp.pid(), "VmRSS:") as f64 / 1024.0;
     println!("server memory, peak / now:          {hwm:8.1} / {rss:.1} MiB");
     lsp.shutdown();
 }

@@ -55,7 +55,8 @@ pub struct OnHost<'a> {
 
 /// A warning for each guest whose vCPUs float over CPUs another guest of its host holds,
 /// naming the first [`SHARERS_NAMED`] such guests and counting the rest in one more. Costs
-/// the held CPUs once, and each distinct set of floating CPUs once per host.
+/// the held CPUs once, and each distinct set of floating CPUs once per host; a host none
+/// of whose guests float costs nothing.
 pub fn floating_warnings(guests: &[OnHost<'_>]) -> Vec<Diagnostic> {
     let mut by_host: BTreeMap<u32, Vec<&OnHost<'_>>> = BTreeMap::new();
     for g in guests {
@@ -63,6 +64,11 @@ pub fn floating_warnings(guests: &[OnHost<'_>]) -> Vec<Diagnostic> {
     }
     let mut out = Vec::new();
     for list in by_host.values() {
+        // No guest of the host floats: nothing to index (a fleet of dedicated guests
+        // costs nothing here on every edit).
+        if list.iter().all(|g| g.holds.floats.is_empty()) {
+            continue;
+        }
         let mut owners = PinOwners::default();
         let mut named: HashMap<&str, Span> = HashMap::new();
         for g in list.iter().filter(|g| !g.holds.held.is_empty()) {

@@ -16,6 +16,7 @@ use crate::place::topo::{HostTopo, Ledger};
 use crate::span::Span;
 use crate::syntax::ast;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// One guest checked and, with `vnuma`, placed: its model, claims, diagnostics, and the
 /// host's ledger after it. Spans of the guest's own text are relative to its piece
@@ -34,8 +35,9 @@ pub struct GuestStep {
     /// The span of the guest's name.
     pub name_span: Span,
     pub diagnostics: Vec<Diagnostic>,
-    /// What every guest up to this one uses on its host.
-    pub ledger: Option<Ledger>,
+    /// What every guest up to this one uses on its host, shared with the query that hands
+    /// it to the next guest rather than copied.
+    pub ledger: Option<Arc<Ledger>>,
     /// The guest did not fit after an earlier one did not either: its error is left to
     /// one summary for the host; this is its `vnuma` statement.
     pub no_room: Option<Span>,
@@ -79,7 +81,7 @@ pub fn placed(f: &Fields<'_>, host: &HostRef<'_>, topo: &HostTopo, ledger: Optio
     step.emulator_node = r.emulator_node;
     step.later = r.later;
     step.holds = r.holds;
-    step.ledger = Some(state.ledger);
+    step.ledger = Some(Arc::new(state.ledger));
 }
 
 /// What the hand-written guests of a host take on it, whatever their place in the file:

@@ -8,6 +8,7 @@ use crate::check::{self, guest};
 use crate::lang;
 use crate::place::topo::Ledger;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Where each guest runs: its host's index and the guest placed before it on that host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -103,7 +104,9 @@ pub fn guest_step<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Guest
         return step;
     }
     let prev = match slot.and_then(|s| s.prev) {
-        Some(p) => ledger_after(db, ItemKey::new(db, program, ItemKind::Guest, p)).clone(),
+        Some(p) => ledger_after(db, ItemKey::new(db, program, ItemKind::Guest, p))
+            .as_deref()
+            .cloned(),
         None => hand_ledger(db, hkey).ledger.clone(),
     };
     step::placed(&f, &host_ref, topo, prev, &mut step);
@@ -114,7 +117,7 @@ pub fn guest_step<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Guest
 /// whose guest changed but whose use of the host did not leaves this unchanged, so the
 /// guests after it are not placed again.
 #[salsa::tracked(returns(ref))]
-pub fn ledger_after<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Option<Ledger> {
+pub fn ledger_after<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Option<Arc<Ledger>> {
     guest_step(db, key).ledger.clone()
 }
 
@@ -126,7 +129,9 @@ pub fn host_ledger(db: &dyn salsa::Database, program: Program, host: u32) -> Opt
         .iter()
         .rposition(|s| s.automatic && s.host == Ok(Some(host)));
     match last {
-        Some(i) => ledger_after(db, ItemKey::new(db, program, ItemKind::Guest, i as u32)).clone(),
+        Some(i) => ledger_after(db, ItemKey::new(db, program, ItemKind::Guest, i as u32))
+            .as_deref()
+            .cloned(),
         None => hand_ledger(db, ItemKey::new(db, program, ItemKind::Host, host))
             .ledger
             .clone(),

@@ -17,11 +17,13 @@ use crate::sets::IdSet;
 use crate::source::SourceMap;
 use crate::span::FileId;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The checked model and every diagnostic of a program.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CheckResult {
-    pub checked: Checked,
+    /// Shared with [`Compiled`], not copied: the models of every guest of a fleet.
+    pub checked: Arc<Checked>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -83,7 +85,7 @@ fn gather<'db>(db: &'db dyn salsa::Database, program: Program) -> Gathered<'db> 
             span: c.span.relocate(id, at),
             ..c.clone()
         }));
-        if let (Some(h), Some(l)) = (step.host, step.ledger.as_ref())
+        if let (Some(h), Some(l)) = (step.host, step.ledger.as_deref())
             && let Some(slot) = g.ledgers.get_mut(h as usize)
         {
             *slot = Some(l);
@@ -256,7 +258,7 @@ pub fn check_program(db: &dyn salsa::Database, program: Program) -> CheckResult 
     diagnostics::sort(&mut diags);
     debug_assert_eq!(&diags, program_diagnostics(db, program));
     CheckResult {
-        checked,
+        checked: Arc::new(checked),
         diagnostics: diags,
     }
 }
@@ -265,7 +267,7 @@ pub fn check_program(db: &dyn salsa::Database, program: Program) -> CheckResult 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Compiled {
     pub sources: SourceMap,
-    pub checked: Checked,
+    pub checked: Arc<Checked>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -280,7 +282,7 @@ pub fn compile(db: &dyn salsa::Database, program: Program) -> Compiled {
     let r = check_program(db, program);
     Compiled {
         sources: source_map(db, program),
-        checked: r.checked.clone(),
+        checked: Arc::clone(&r.checked),
         diagnostics: r.diagnostics.clone(),
     }
 }

@@ -4,6 +4,7 @@
 //! `<capabilities><host><cache>` are read; every other element is skipped, so newer libvirt output keeps working. The cells fill a [`HostBuilder`],
 //! so the derivation rules are the same as for an inline host block.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use quick_xml::XmlVersion;
@@ -137,13 +138,14 @@ fn bank(path: &[String], e: &BytesStart, at: usize, l3: &mut Vec<(IdSet, usize)>
     if !is_path(path, &CACHE, &[]) || e.name().as_ref() != "bank" {
         return Ok(());
     }
-    if optional(e, "level", at)? != Some(3) {
+    let a = Attrs::read(e, at)?;
+    if a.optional("level")? != Some(3) {
         return Ok(());
     }
-    let Some(cpus) = attr(e, "cpus", at)? else {
+    let Some(cpus) = a.trimmed("cpus") else {
         return Err(CapsError::at(at, "<bank level='3'> has no `cpus` attribute".into()));
     };
-    let set = IdSet::parse(&cpus).map_err(|err| CapsError::at(at, format!("<bank cpus='{cpus}'>: {}", err.message)))?;
+    let set = IdSet::parse(cpus).map_err(|err| CapsError::at(at, format!("<bank cpus='{cpus}'>: {}", err.message)))?;
     l3.push((set, at));
     Ok(())
 }
@@ -173,44 +175,49 @@ fn start(
     if is_path(path, &CELL[..3], &[]) && name == "cells" {
         *saw_cells = Some(at);
     } else if is_path(path, &CELL[..4], &[]) && name == "cell" {
+        let a = Attrs::read(e, at)?;
         *cell = Some(Cell {
-            id: required(e, "id", at)?,
+            id: a.required("id")?,
             at,
             ..Cell::default()
         });
     } else if is_path(path, &CELL, &[]) && name == "memory" {
-        let unit = raw_attr(e, "unit", at)?.unwrap_or_else(|| "KiB".into());
+        let unit = Attrs::read(e, at)?.take("unit").unwrap_or_else(|| "KiB".into());
         *pending = Some(Pending::Memory { unit, at });
     } else if is_path(path, &CELL, &[]) && name == "pages" {
-        let unit = raw_attr(e, "unit", at)?.unwrap_or_else(|| "KiB".into());
-        let size =
-            raw_attr(e, "size", at)?.ok_or_else(|| CapsError::at(at, "<pages> has no `size` attribute".into()))?;
+        let mut a = Attrs::read(e, at)?;
+        let unit = a.take("unit").unwrap_or_else(|| "KiB".into());
+        let size = a
+            .take("size")
+            .ok_or_else(|| CapsError::at(at, "<pages> has no `size` attribute".into()))?;
         let size_kib = size_kib(&size, &unit, "<pages size>", at)?;
         *pending = Some(Pending::Pages { size_kib, at });
     } else if let Some(cell) = cell.as_mut() {
         if is_path(path, &CELL, &["distances"]) && name == "sibling" {
-            let id = required(e, "id", at)?;
-            let value = required(e, "value", at)?;
-            cell.distances.push((id, value, at));
+            let a = Attrs::read(e, at)?;
+            cell.distances.push((a.required("id")?, a.required("value")?, at));
         } else if is_path(path, &CELL, &["cpus"]) && name == "cpu" {
-            let siblings = match attr(e, "siblings", at)? {
-                Some(s) => Some(
-                    IdSet::parse(&s)
-                        .map_err(|err| CapsError::at(at, format!("<cpu siblings='{s}'>: {}", err.message)))?,
-                ),
-                None => None,
-            };
-            let facts = CpuFacts {
-                id: required(e, "id", at)?,
-                socket: optional(e, "socket_id", at)?,
-                die: optional(e, "die_id", at)?.unwrap_or(0),
-                core: optional(e, "core_id", at)?,
-                siblings,
-            };
-            cell.cpus.push((facts, at));
+            cell.cpus.push((cpu_facts(&Attrs::read(e, at)?)?, at));
         }
     }
     Ok(())
+}
+
+/// `<cpu id=... socket_id=... die_id=... core_id=... siblings=...>`.
+fn cpu_facts(a: &Attrs<'_>) -> Result<CpuFacts, CapsError> {
+    let siblings = match a.trimmed("siblings") {
+        Some(s) => {
+            Some(IdSet::parse(s).map_err(|err| CapsError::at(a.at, format!("<cpu siblings='{s}'>: {}", err.message)))?)
+        }
+        None => None,
+    };
+    Ok(CpuFacts {
+        id: a.required("id")?,
+        socket: a.optional("socket_id")?,
+        die: a.optional("die_id")?.unwrap_or(0),
+        core: a.optional("core_id")?,
+        siblings,
+    })
 }
 
 fn end(
@@ -241,48 +248,88 @@ fn end(
     Ok(())
 }
 
-/// The value of `key`, as written (white space kept: numbers are read as libvirt reads them).
-fn raw_attr(e: &BytesStart, key: &str, at: usize) -> Result<Option<String>, CapsError> {
-    for a in e.attributes() {
-        let a = a.map_err(|err| CapsError::at(at, format!("malformed attribute: {err}")))?;
-        if a.key.as_ref() == key {
+/// The attributes of one element, read in one pass: each value as written (white space
+/// kept: numbers are read as libvirt reads them). An attribute given twice is malformed
+/// XML; the check costs a look-up per attribute, however many the element has.
+struct Attrs<'e> {
+    e: &'e BytesStart<'e>,
+    at: usize,
+    values: Vec<(&'e str, Cow<'e, str>)>,
+}
+
+impl<'e> Attrs<'e> {
+    fn read(e: &'e BytesStart<'e>, at: usize) -> Result<Attrs<'e>, CapsError> {
+        let mut values: Vec<(&str, Cow<str>)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for a in e.attributes().with_checks(false) {
+            let a = a.map_err(|err| CapsError::at(at, format!("malformed attribute: {err}")))?;
+            let key: &str = a.key.into_inner();
+            let fresh = if values.len() < 8 {
+                values.iter().all(|(k, _)| *k != key)
+            } else {
+                if seen.is_empty() {
+                    seen.extend(values.iter().map(|(k, _)| *k));
+                }
+                seen.insert(key)
+            };
+            if !fresh {
+                return Err(CapsError::at(
+                    at,
+                    format!("malformed attribute: attribute `{key}` given twice"),
+                ));
+            }
             let v = a
                 .normalized_value(XmlVersion::Implicit1_0)
                 .map_err(|err| CapsError::at(at, format!("malformed attribute `{key}`: {err}")))?;
-            return Ok(Some(v.into_owned()));
+            values.push((key, v));
         }
+        Ok(Attrs { e, at, values })
     }
-    Ok(None)
-}
 
-/// The value of `key`, trimmed: CPU sets and units.
-fn attr(e: &BytesStart, key: &str, at: usize) -> Result<Option<String>, CapsError> {
-    Ok(raw_attr(e, key, at)?.map(|v| v.trim().to_string()))
-}
+    fn element(&self) -> String {
+        let name = self.e.name();
+        let name: &str = name.as_ref();
+        name.to_string()
+    }
 
-/// An id or distance: decimal, as libvirt writes them ([`numbers::CAPS_ID`]).
-fn optional(e: &BytesStart, key: &str, at: usize) -> Result<Option<u32>, CapsError> {
-    let Some(v) = raw_attr(e, key, at)? else {
-        return Ok(None);
-    };
-    let n = numbers::read(&numbers::CAPS_ID, &v).ok().flatten();
-    let element = e.name();
-    let element: &str = element.as_ref();
-    let bad = || {
-        CapsError::at(
-            at,
-            format!("<{element} {key}='{v}'> is not a decimal number of at most 4294967295"),
-        )
-    };
-    n.and_then(|n| u32::try_from(n).ok()).map(Some).ok_or_else(bad)
-}
+    /// The value of `key`, as written.
+    fn raw(&self, key: &str) -> Option<&str> {
+        self.values.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_ref())
+    }
 
-fn required(e: &BytesStart, key: &str, at: usize) -> Result<u32, CapsError> {
-    optional(e, key, at)?.ok_or_else(|| {
-        let element = e.name();
-        let element: &str = element.as_ref();
-        CapsError::at(at, format!("<{element}> has no `{key}` attribute"))
-    })
+    /// The value of `key`, moved out.
+    fn take(&mut self, key: &str) -> Option<String> {
+        let i = self.values.iter().position(|(k, _)| *k == key)?;
+        Some(std::mem::take(&mut self.values[i].1).into_owned())
+    }
+
+    /// The value of `key`, trimmed: CPU sets and units.
+    fn trimmed(&self, key: &str) -> Option<&str> {
+        self.raw(key).map(str::trim)
+    }
+
+    /// An id or distance: decimal, as libvirt writes them ([`numbers::CAPS_ID`]).
+    fn optional(&self, key: &str) -> Result<Option<u32>, CapsError> {
+        let Some(v) = self.raw(key) else {
+            return Ok(None);
+        };
+        let n = numbers::read(&numbers::CAPS_ID, v).ok().flatten();
+        let bad = || {
+            CapsError::at(
+                self.at,
+                format!(
+                    "<{} {key}='{v}'> is not a decimal number of at most 4294967295",
+                    self.element()
+                ),
+            )
+        };
+        n.and_then(|n| u32::try_from(n).ok()).map(Some).ok_or_else(bad)
+    }
+
+    fn required(&self, key: &str) -> Result<u32, CapsError> {
+        self.optional(key)?
+            .ok_or_else(|| CapsError::at(self.at, format!("<{}> has no `{key}` attribute", self.element())))
+    }
 }
 
 /// A page count: decimal ([`numbers::CAPS_COUNT`]).

@@ -24,7 +24,7 @@ impl Dest<'_> {
                 cores
                     .iter()
                     .copied()
-                    .filter(|&c| !self.ledger.core_used.get(c).copied().unwrap_or(true) && !self.topo.cores[c].reserved)
+                    .filter(|&c| !self.ledger.core_used.get(c).unwrap_or(true) && !self.topo.cores[c].reserved)
                     .collect()
             })
             .unwrap_or_default()

@@ -40,8 +40,7 @@ pub(super) fn cores_by_l3(
 
 /// k cores out of `list` (one node's free cores, in core order) by the rules of `cores_by_l3`.
 fn l3_choice(topo: &HostTopo, ledger: &Ledger, taken: &[bool], list: &[usize], k: usize) -> Vec<usize> {
-    let used =
-        |core: usize| ledger.core_used.get(core).copied().unwrap_or(false) || taken.get(core).copied().unwrap_or(false);
+    let used = |core: usize| ledger.core_used.get(core).unwrap_or(false) || taken.get(core).copied().unwrap_or(false);
     let partly = |d: usize| topo.l3_cores.get(d).is_some_and(|cs| cs.iter().any(|&c| used(c)));
     let domain_of = |core: usize| topo.cores.get(core).and_then(|c| c.l3);
     // Free cores per domain: (domain, count, position of the first), in core order.

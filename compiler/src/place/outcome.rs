@@ -79,9 +79,7 @@ pub(super) fn fail<T>(field: Field, message: String, help: &str) -> Result<T, Pl
 /// Record a plan's use of the host so later guests see it.
 pub fn commit(ledger: &mut Ledger, topo: &HostTopo, plan: &Plan) {
     for &c in &plan.used_cores {
-        if let Some(u) = ledger.core_used.get_mut(c) {
-            *u = true;
-        }
+        ledger.core_used.set(c);
         if let Some(core) = topo.cores.get(c)
             && let Some(f) = ledger.free_cores.get_mut(core.node)
         {

@@ -59,7 +59,11 @@ fn pin_cores(
             cores
                 .iter()
                 .copied()
-                .filter(|&c| !ledger.core_used[c] && !topo.cores[c].reserved && topo.cores[c].threads.len() as u32 >= t)
+                .filter(|&c| {
+                    ledger.core_used.get(c) == Some(false)
+                        && !topo.cores[c].reserved
+                        && topo.cores[c].threads.len() as u32 >= t
+                })
                 .collect()
         })
         .collect();

@@ -88,17 +88,48 @@ impl HostTopo {
     }
 }
 
+/// One bit per core of a host: 64 cores a word, where a `Vec<bool>` spent a byte each.
+/// Every guest placed keeps a ledger of its own, so this is most of what a guest costs
+/// in memory on a host of thousands of cores.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CoreMask {
+    words: Vec<u64>,
+    len: usize,
+}
+
+impl CoreMask {
+    pub fn new(len: usize) -> CoreMask {
+        CoreMask {
+            words: vec![0; len.div_ceil(64)],
+            len,
+        }
+    }
+
+    /// Whether core `i` is set; None past the host's cores.
+    pub fn get(&self, i: usize) -> Option<bool> {
+        (i < self.len).then(|| self.words[i / 64] & (1 << (i % 64)) != 0)
+    }
+
+    /// Set core `i`; nothing past the host's cores.
+    pub fn set(&mut self, i: usize) {
+        if i < self.len {
+            self.words[i / 64] |= 1 << (i % 64);
+        }
+    }
+}
+
 /// What the guests placed so far use on one host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ledger {
     /// Cores taken exclusively by dedicated (`pinning=cpu`) guests, by index into `HostTopo::cores`.
-    pub core_used: Vec<bool>,
+    pub core_used: CoreMask,
     /// Free cores left per node index (not reserved, not used).
     pub free_cores: Vec<usize>,
     /// KiB of plain memory bound per node index.
     pub memory_used: Vec<u64>,
-    /// Hugepages used per node index, as (page KiB, count).
-    pub pages_used: Vec<Vec<(u64, u64)>>,
+    /// Hugepages used, by (node index, page KiB): only what some guest uses is kept, so a
+    /// ledger of a host without hugepages in use costs nothing per node here.
+    pub pages_used: BTreeMap<(usize, u64), u64>,
     /// Guests placed per node index (for "least used").
     pub guests_on: Vec<u32>,
     /// Host CPUs a dedicated vCPU is pinned to.
@@ -174,10 +205,10 @@ impl Ledger {
             .map(|cs| cs.iter().filter(|&&c| !topo.cores[c].reserved).count())
             .collect();
         Ledger {
-            core_used: vec![false; topo.cores.len()],
+            core_used: CoreMask::new(topo.cores.len()),
             free_cores,
             memory_used: vec![0; nodes],
-            pages_used: vec![Vec::new(); nodes],
+            pages_used: BTreeMap::new(),
             guests_on: vec![0; nodes],
             dedicated: IdSet::new(),
             failed: 0,
@@ -192,10 +223,10 @@ impl Ledger {
     pub fn take(&mut self, topo: &HostTopo, cpus: &IdSet) {
         self.taken = self.taken.union(cpus);
         for (i, core) in topo.cores.iter().enumerate() {
-            if self.core_used[i] || !core.threads.iter().any(|t| cpus.contains(*t)) {
+            if self.core_used.get(i) != Some(false) || !core.threads.iter().any(|t| cpus.contains(*t)) {
                 continue;
             }
-            self.core_used[i] = true;
+            self.core_used.set(i);
             if !core.reserved
                 && let Some(f) = self.free_cores.get_mut(core.node)
             {
@@ -205,18 +236,12 @@ impl Ledger {
     }
 
     pub fn pages(&self, node: usize, size: u64) -> u64 {
-        self.pages_used
-            .get(node)
-            .and_then(|v| v.iter().find(|(s, _)| *s == size))
-            .map(|(_, n)| *n)
-            .unwrap_or(0)
+        self.pages_used.get(&(node, size)).copied().unwrap_or(0)
     }
 
     pub fn add_pages(&mut self, node: usize, size: u64, count: u64) {
-        let Some(v) = self.pages_used.get_mut(node) else { return };
-        match v.iter_mut().find(|(s, _)| *s == size) {
-            Some((_, n)) => *n += count,
-            None => v.push((size, count)),
+        if node < self.memory_used.len() {
+            *self.pages_used.entry((node, size)).or_insert(0) += count;
         }
     }
 

@@ -168,6 +168,7 @@ impl Cx<'_> {
                 _ => {}
             }
         }
+        out.shrink_to_fit();
         out
     }
 
@@ -283,6 +284,9 @@ impl Cx<'_> {
             .chain(std::iter::once(keyword.span.end))
             .max()
             .unwrap_or(span.end);
+        // A tree is kept per piece for as long as its text is: no spare capacity in it.
+        args.shrink_to_fit();
+        props.shrink_to_fit();
         Statement {
             span: Span { end, ..keyword.span },
             keyword,

@@ -7,6 +7,7 @@
 
 mod check;
 mod devices;
+mod fleet;
 mod harness;
 mod hosts;
 mod import;

@@ -234,3 +234,21 @@ fn truncated_and_garbled_input_never_panics() {
     let garbled = xml.replace("'", "");
     assert!(from_capabilities_xml("t", &garbled).is_err());
 }
+
+#[test]
+fn an_attribute_given_twice_is_malformed() {
+    // Every attribute of an element read is looked at once, the duplicate check included,
+    // whichever attribute is given twice and wherever among the others.
+    for cpu in [
+        "<cpu id='0' id='1'/>",
+        "<cpu id='0' socket_id='0' socket_id='1'/>",
+        "<cpu a0='' a1='' a2='' a3='' a4='' a5='' a6='' a7='' a8='' a9='' id='0' a3=''/>",
+    ] {
+        let xml = minimal(&format!("<cpus>{cpu}</cpus>"));
+        let e = from_capabilities_xml("x", &xml).unwrap_err();
+        assert!(e.message.contains("given twice"), "{cpu}: {}", e.message);
+        assert_eq!(e.offset, xml.find("<cpu "), "{cpu}");
+    }
+    let xml = minimal("<cpus><cpu id='0' a0='' a1='' a2='' a3='' a4='' a5='' a6='' a7='' a8='' a9=''/></cpus>");
+    assert!(from_capabilities_xml("x", &xml).is_ok());
+}
