@@ -117,6 +117,9 @@ pub const THREAD_POLICY: &str = "vnuma::E0348";
 pub const FLOATS_ON_DEDICATED: &str = "vnuma::W0513";
 pub const IOTHREAD_FAR: &str = "vnuma::W0514";
 
+// Cache and memory-bandwidth allocation (`check/resctrl*.rs`, `check/host_resctrl.rs`).
+pub const HOST_RESCTRL: &str = "vnuma::E0416";
+
 // Not about a file's text.
 /// A file that cannot be read or written (exit code 2).
 pub const IO: &str = "vnuma::io";
@@ -460,5 +463,10 @@ pub const ALL: &[(&str, &str)] = &[
     (
         IOTHREAD_FAR,
         "warning: a disk on one cell served by an I/O thread on another host node",
+    ),
+    // Cache and memory-bandwidth allocation.
+    (
+        HOST_RESCTRL,
+        "a `cache-bank` or `bandwidth-node` no host can have (CPUs it lacks, a bank twice, controls that do not fit)",
     ),
 ];

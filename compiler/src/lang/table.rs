@@ -23,6 +23,8 @@ const fn req(key: &'static str, kind: Kind, doc: &'static str) -> PropSpec {
 pub const POLICIES: &[&str] = &["strict", "preferred", "interleave", "restrictive"];
 /// Linux scheduling policies libvirt sets on a guest's threads.
 pub const SCHED_POLICIES: &[&str] = &["fifo", "rr", "batch", "idle"];
+/// Which part of a cache an allocation takes.
+pub const CACHE_TYPES: &[&str] = &["both", "code", "data"];
 const DISTRIBUTIONS: &[&str] = &["contiguous", "siblings", "round-robin", "interleave"];
 
 /// How `vnuma` places emulator and I/O threads.
@@ -251,6 +253,25 @@ pub const SCHEMA: &[StmtSpec] = &[
         "The CPUs sharing one last-level (L3) cache; placement keeps a cell inside one when it fits."),
     stmt!("distance" in Host, args ["A": Kind::Int, "B": Kind::Int, "VALUE": Kind::Int], props [], block None, repeat true,
         "The distance between two host nodes."),
+    // host: resource control (caches and memory bandwidth that can be allocated)
+    stmt!("cache-bank" in Host, args ["ID": Kind::Int], props [
+        req("level", Kind::Int, "The cache level (`3` for the last-level cache)."),
+        req("size", Kind::Size, "The cache's size."),
+        req("cpus", Kind::Set, "The CPUs sharing it."),
+        p("type", Kind::OneOf(CACHE_TYPES), "`both` (default): a unified cache; `code` or `data`: an instruction or data cache."),
+        p("control", Kind::OneOf(&["both", "cdp"]), "How it can be allocated: `both`, whole; `cdp`, its code and data halves apart (code and data prioritisation); omit when it cannot be."),
+        p("granularity", Kind::Size, "The smallest step of an allocation (the cache's size over the bits of its capacity mask); with `control=`."),
+        p("min", Kind::Size, "The smallest allocation; default one granule."),
+        p("allocs", Kind::Int, "How many allocations it takes, the host's own included (resctrl's `num_closids`); with `control=`.")
+    ], block None, repeat true,
+        "A host cache guests can be given a part of (`<cache><bank>`, /sys/fs/resctrl)."),
+    stmt!("bandwidth-node" in Host, args ["ID": Kind::Int], props [
+        req("cpus", Kind::Set, "The CPUs whose memory traffic it limits."),
+        req("granularity", Kind::Int, "The step of a limit, in percent."),
+        p("min", Kind::Int, "The smallest limit, in percent; default one step."),
+        req("allocs", Kind::Int, "How many limits it takes, the host's own included.")
+    ], block None, repeat true,
+        "A memory-bandwidth domain guests can be limited on (`<memory_bandwidth><node>`, /sys/fs/resctrl's MB)."),
     stmt!("hugepages" in Host, args [], props [
         req("node", Kind::Int, "The host node."),
         req("size", Kind::Size, "The page size."),
