@@ -17,6 +17,7 @@ use super::memdev::MemoryDevices;
 use super::memory::Memory;
 use super::pins::Pins;
 use super::platform::Platform;
+use super::resctrl::Tunes;
 use super::sched::Sched;
 use super::thread_pins::ThreadPins;
 use super::vcpus::Vcpus;
@@ -67,6 +68,7 @@ pub fn check_guest(
     let mut topology = super::topology::check(body.find("topology"), &vcpus, &cells, &mut cx);
     let mut pinning = super::pins::check(&body, vcpus.count, &cells, &mut cx);
     let mut sched = super::sched::check(&body, vcpus.count, pinning.threads.known_count(), &mut cx);
+    let tunes = super::resctrl::check(&body, vcpus.count, &mut cx);
     // Whole-guest memory policy, and how it agrees with the cells' own.
     let memory_binding = super::policy::check(body.find("memory-policy"), &cells, stmt.span(), &mut cx);
 
@@ -122,6 +124,7 @@ pub fn check_guest(
             threads,
             memory_binding,
             sched,
+            tunes,
             mem,
             device_set,
             spans,
@@ -191,6 +194,7 @@ struct Parts {
     threads: ThreadPins,
     memory_binding: Option<MemBinding>,
     sched: Sched,
+    tunes: Tunes,
     mem: MemoryDevices,
     device_set: Option<DeviceSet>,
     spans: GuestSpans,
@@ -209,11 +213,16 @@ impl Parts {
             threads,
             memory_binding,
             sched,
+            tunes,
             mem,
             device_set,
             mut spans,
         } = self;
         spans.sched = sched.spans;
+        spans.cachetunes = tunes.cache_spans;
+        spans.memorytunes = tunes.memory_spans;
+        spans.cache_allocs = tunes.cache_allocs;
+        spans.bandwidth_allocs = tunes.bandwidth_allocs;
         let mut g = Guest {
             name,
             domain_type: platform.domain_type,
@@ -239,6 +248,8 @@ impl Parts {
             shared_vcpus: threads.shared_vcpus,
             memory_binding,
             sched: sched.list,
+            cachetunes: tunes.cache,
+            memorytunes: tunes.memory,
             vcpu_states: Vec::new(),
             max_memory: mem.max,
             memory_devices: mem.devices,
@@ -301,5 +312,9 @@ fn spans(
             .map(|d| d.devices.iter().map(|x| named(&x.name)).collect())
             .unwrap_or_default(),
         sched: Vec::new(),
+        cache_allocs: Vec::new(),
+        bandwidth_allocs: Vec::new(),
+        cachetunes: Vec::new(),
+        memorytunes: Vec::new(),
     }
 }

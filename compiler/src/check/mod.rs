@@ -31,6 +31,8 @@ pub mod pins;
 pub mod platform;
 pub mod policy;
 pub mod realtime;
+mod resctrl;
+pub mod resctrl_fit;
 pub mod resolve;
 pub mod sched;
 pub mod shared;

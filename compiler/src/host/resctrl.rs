@@ -99,12 +99,19 @@ pub struct Resctrl {
 }
 
 impl Resctrl {
+    /// The bank of `level` and `id`, found in the sorted list.
     pub fn bank(&self, level: u32, id: u32) -> Option<&CacheBank> {
-        self.banks.iter().find(|b| b.level == level && b.id == id)
+        let i = self
+            .banks
+            .binary_search_by_key(&(level, id), |b| (b.level, b.id))
+            .ok()?;
+        self.banks.get(i)
     }
 
+    /// The bandwidth node `id`, found in the sorted list.
     pub fn bandwidth_node(&self, id: u32) -> Option<&BandwidthNode> {
-        self.bandwidth.iter().find(|n| n.id == id)
+        let i = self.bandwidth.binary_search_by_key(&id, |n| n.id).ok()?;
+        self.bandwidth.get(i)
     }
 
     pub fn is_empty(&self) -> bool {

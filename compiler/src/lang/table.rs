@@ -140,6 +140,22 @@ pub const SCHEMA: &[StmtSpec] = &[
         p("priority", Kind::Int, "The real-time priority, 1 (lowest) to 99, for `fifo` and `rr`.")
     ], block None, repeat true,
         "How the host schedules vCPUs, I/O threads or (`sched emulator`) the emulator threads (`<vcpusched>`, `<iothreadsched>`, `<emulatorsched>`)."),
+    // Cache and memory-bandwidth allocation.
+    stmt!("cachetune" in Guest, args [], props [
+        req("vcpus", Kind::Set, "The vCPUs of one resctrl group: lines with the same set are one `<cachetune>`."),
+        p("cache", Kind::Int, "The id of the host cache they get a part of (`<cache id>`, a `cache-bank` of the host)."),
+        p("level", Kind::Int, "The cache's level; default 3."),
+        p("type", Kind::OneOf(CACHE_TYPES), "`both` (default), or with code and data prioritisation `code` or `data`."),
+        p("size", Kind::Size, "How much of the cache: whole granules of the bank, at least its minimum."),
+        p("monitor", Kind::Set, "vCPUs of the group whose L3 occupancy libvirt monitors (`<monitor level='3'>`).")
+    ], block None, repeat true,
+        "A part of a host cache for some vCPUs (`<cputune><cachetune>`), or a monitor of their cache use."),
+    stmt!("memorytune" in Guest, args [], props [
+        req("vcpus", Kind::Set, "The vCPUs of one resctrl group: lines with the same set are one `<memorytune>`."),
+        req("node", Kind::Int, "The host's memory-bandwidth node (a `bandwidth-node`, the L3 cache id of its CPUs)."),
+        req("bandwidth", Kind::Int, "The limit, in percent of the node's bandwidth.")
+    ], block None, repeat true,
+        "A limit on some vCPUs' memory bandwidth (`<cputune><memorytune>`)."),
     stmt!("memory-policy" in Guest, args [], props [
         req("mode", Kind::OneOf(POLICIES), "The memory policy."),
         p("nodeset", Kind::Set, "Host nodes; required unless `placement=auto`."),

@@ -1,0 +1,223 @@
+//! Cache and memory-bandwidth allocation (`cachetune`, `memorytune`): in the XML and never
+//! on the QEMU line, grouped by vCPU set as libvirt groups them, refused where libvirt or
+//! resctrl refuse them, and checked across the guests of a host on their placed vCPUs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use vnumac::db::{self, Database, Loader};
+use vnumac::host::HostProfile;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+struct Source(String);
+
+impl Loader for Source {
+    fn read(&self, _: &Path) -> std::io::Result<String> {
+        Ok(self.0.clone())
+    }
+    fn probe(&self) -> Result<HostProfile, String> {
+        Err("these tests do not probe this machine".into())
+    }
+}
+
+fn compile(text: &str) -> db::Compiled {
+    let db = Database::default();
+    let program = db::load_program(&db, Path::new("/virtual/r.vnuma"), &Source(text.to_string())).unwrap();
+    db::compile(&db, program)
+}
+
+fn codes(text: &str) -> Vec<String> {
+    compile(text)
+        .diagnostics
+        .iter()
+        .map(|d| d.code.trim_start_matches("vnuma::").to_string())
+        .collect()
+}
+
+fn outputs(text: &str) -> Vec<db::GuestOutput> {
+    let c = compile(text);
+    assert!(!c.has_errors(), "{:?}", c.diagnostics);
+    c.checked.build.guests.iter().map(db::GuestOutput::of).collect()
+}
+
+fn example() -> String {
+    fs::read_to_string(workspace().join("examples/cache-allocation.vnuma")).unwrap()
+}
+
+#[test]
+fn tunes_are_in_the_xml_and_not_on_the_qemu_line() {
+    let with = example();
+    let without: String = with
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("cachetune ") && !l.trim_start().starts_with("memorytune "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let (a, b) = (outputs(&with), outputs(&without));
+    assert_eq!(a.len(), 2);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.args, y.args, "{}: the QEMU line changed", x.name);
+        assert_ne!(x.xml, y.xml);
+    }
+    let db = &a[0].xml;
+    let expected = "    <cachetune vcpus='0-3'>
+      <cache id='0' level='3' type='both' size='8' unit='MiB'/>
+      <monitor level='3' vcpus='0-3'/>
+    </cachetune>
+    <memorytune vcpus='0-3'>
+      <node id='0' bandwidth='60'/>
+    </memorytune>
+  </cputune>";
+    assert!(db.contains(expected), "{db}");
+}
+
+const HOST: &str = "host h {
+  node 0 cpus=0-7 memory=32GiB
+  node 1 cpus=8-15 memory=32GiB
+  cache-bank 0 level=3 size=16MiB cpus=0-7 control=cdp granularity=1MiB min=2MiB allocs=4
+  cache-bank 1 level=3 size=16MiB cpus=8-15 control=both granularity=1MiB allocs=16
+  cache-bank 5 level=2 size=2MiB cpus=8-9
+  bandwidth-node 0 cpus=0-7 granularity=10 min=20 allocs=8
+}
+";
+
+/// A guest of 4 vCPUs pinned to host CPUs `first`…`first+3`.
+fn guest(name: &str, first: u32, body: &str) -> String {
+    let pins: String = (0..4)
+        .map(|v| format!("  pin vcpus={v} cpus={}\n", first + v))
+        .collect();
+    format!("guest {name} on=h {{\n  memory 2GiB\n  vcpus 4\n{pins}{body}}}\n")
+}
+
+#[test]
+fn each_check_draws_its_code_alone() {
+    let cases = [
+        ("  cachetune vcpus=0-3 cache=2 size=2MiB\n", "E0349"),
+        ("  cachetune vcpus=0-3 cache=5 level=2 size=1MiB\n", "E0349"),
+        ("  cachetune vcpus=0-3 size=2MiB\n", "E0349"),
+        ("  cachetune vcpus=0-3 cache=0 size=2MiB\n", "E0350"),
+        ("  cachetune vcpus=0-3 cache=1 type=data size=2MiB\n", "E0350"),
+        ("  cachetune vcpus=0-3 cache=0 type=code size=1MiB\n", "E0351"),
+        ("  cachetune vcpus=0-3 cache=1 size=1536KiB\n", "E0351"),
+        (
+            "  cachetune vcpus=0-1 cache=1 size=1MiB\n  cachetune vcpus=1-2 cache=1 size=1MiB\n",
+            "E0354",
+        ),
+        (
+            "  cachetune vcpus=0-3 cache=1 size=1MiB\n  cachetune vcpus=0-3 cache=1 size=2MiB\n",
+            "E0354",
+        ),
+        ("  cachetune vcpus=0-1 monitor=1-2\n", "E0354"),
+        (
+            "  cachetune vcpus=0-3 monitor=0-1\n  cachetune vcpus=0-3 monitor=1\n",
+            "E0354",
+        ),
+        (
+            "  cachetune vcpus=0-1 cache=1 size=1MiB\n  memorytune vcpus=0-2 node=0 bandwidth=50\n",
+            "E0354",
+        ),
+        (
+            "  memorytune vcpus=0-3 node=0 bandwidth=50\n  memorytune vcpus=0-3 node=0 bandwidth=60\n",
+            "E0354",
+        ),
+        ("  memorytune vcpus=0-3 node=1 bandwidth=50\n", "E0355"),
+        ("  memorytune vcpus=0-3 node=0 bandwidth=10\n", "E0355"),
+        ("  memorytune vcpus=0-3 node=0 bandwidth=55\n", "E0355"),
+        ("  memorytune vcpus=0-3 node=0 bandwidth=110\n", "E0355"),
+        ("  cachetune vcpus=0-3 cache=1 size=1MiB\n", "W0515"),
+        ("  cachetune vcpus=2-7 cache=0 type=code size=2MiB\n", "W0516"),
+        ("  cachetune vcpus=4-7 cache=0 type=code size=2MiB\n", "W0516"),
+    ];
+    for (body, code) in cases {
+        let text = format!("{HOST}{}", guest("g", 0, body));
+        assert_eq!(codes(&text), vec![code.to_string()], "{body}");
+    }
+    // The same lines that the checks refuse pass where they fit.
+    let fine = "  cachetune vcpus=0-1 cache=0 type=code size=2MiB\n  cachetune vcpus=0-1 cache=0 type=data size=3MiB\n  cachetune vcpus=0-1 monitor=0\n  cachetune vcpus=0-1 monitor=1\n  memorytune vcpus=0-1 node=0 bandwidth=50\n  cachetune vcpus=2-3 monitor=2-3\n";
+    assert_eq!(codes(&format!("{HOST}{}", guest("g", 0, fine))), Vec::<String>::new());
+}
+
+#[test]
+fn a_tune_of_vcpus_the_guest_lacks_is_left_out_as_libvirt_drops_it() {
+    let body = "  cachetune vcpus=2-7 cache=0 type=code size=2MiB\n  memorytune vcpus=4-7 node=0 bandwidth=50\n";
+    let out = outputs(&format!("{HOST}{}", guest("g", 0, body)));
+    let xml = &out[0].xml;
+    assert!(xml.contains("<cachetune vcpus='2-3'>"), "{xml}");
+    assert!(!xml.contains("<memorytune"), "{xml}");
+}
+
+#[test]
+fn unpinned_vcpus_are_warned_about() {
+    let text =
+        format!("{HOST}guest g on=h {{\n  memory 2GiB\n  vcpus 2\n  cachetune vcpus=0-1 cache=1 size=1MiB\n}}\n");
+    assert_eq!(codes(&text), vec!["W0517"]);
+}
+
+#[test]
+fn guests_of_a_host_share_its_caches_and_groups() {
+    // 10 MiB + 8 MiB of the 16 MiB cache 1.
+    let full = format!(
+        "{HOST}{}{}",
+        guest("a", 8, "  cachetune vcpus=0-3 cache=1 size=10MiB\n"),
+        guest("b", 12, "  cachetune vcpus=0-3 cache=1 size=6MiB\n")
+    );
+    assert_eq!(codes(&full), Vec::<String>::new());
+    let over = full.replace("size=6MiB", "size=8MiB");
+    assert_eq!(codes(&over), vec!["E0352"]);
+    // Code and data halves are counted apart.
+    let halves = format!(
+        "{HOST}{}",
+        guest(
+            "a",
+            0,
+            "  cachetune vcpus=0-3 cache=0 type=code size=16MiB\n  cachetune vcpus=0-3 cache=0 type=data size=16MiB\n"
+        )
+    );
+    assert_eq!(codes(&halves), Vec::<String>::new());
+    // Cache 0 takes 4 groups: the host keeps one, so three tunes fit and a fourth does not;
+    // a cachetune and a memorytune of the same vCPUs are one group.
+    let tune = |v: &str| {
+        format!("  cachetune vcpus={v} cache=0 type=code size=2MiB\n  memorytune vcpus={v} node=0 bandwidth=50\n")
+    };
+    let three = format!("{HOST}{}", guest("a", 0, &(tune("0") + &tune("1") + &tune("2"))));
+    assert_eq!(codes(&three), Vec::<String>::new());
+    let four = format!(
+        "{HOST}{}",
+        guest("a", 0, &(tune("0") + &tune("1") + &tune("2") + &tune("3")))
+    );
+    assert_eq!(codes(&four), vec!["E0353"]);
+    // Guests on another host do not count.
+    let other = three.replace("host h {", "host other {\n  node 0 cpus=0-7 memory=1GiB\n}\nhost h {");
+    let two_hosts = format!("{other}{}", guest("b", 4, &tune("0-3")).replace("on=h", "on=other"));
+    assert!(
+        !codes(&two_hosts).contains(&"E0353".to_string()),
+        "{:?}",
+        codes(&two_hosts)
+    );
+}
+
+#[test]
+fn placed_guests_are_checked_on_the_cpus_vnuma_gives_them() {
+    let placed = |nodeset: u32| {
+        format!(
+            "{HOST}guest p on=h {{\n  memory 2GiB\n  vcpus 2\n  vnuma mode=node nodeset={nodeset}\n  cachetune vcpus=0-1 cache=1 size=1MiB\n}}\n"
+        )
+    };
+    assert_eq!(codes(&placed(1)), Vec::<String>::new());
+    assert_eq!(codes(&placed(0)), vec!["W0515"]);
+}
+
+#[test]
+fn a_guest_without_a_host_is_checked_for_what_libvirt_refuses_alone() {
+    let text = "guest g {\n  memory 1GiB\n  vcpus 2\n  cachetune vcpus=0-1 cache=7 size=3MiB\n  memorytune vcpus=0 node=0 bandwidth=0\n}\n";
+    assert_eq!(codes(text), vec!["E0355"]);
+    let fine = text.replace("vcpus=0 node=0 bandwidth=0", "vcpus=0-1 node=0 bandwidth=30");
+    let out = outputs(&fine);
+    assert!(
+        out[0]
+            .xml
+            .contains("<cache id='7' level='3' type='both' size='3' unit='MiB'/>")
+    );
+}
