@@ -221,3 +221,74 @@ fn a_guest_without_a_host_is_checked_for_what_libvirt_refuses_alone() {
             .contains("<cache id='7' level='3' type='both' size='3' unit='MiB'/>")
     );
 }
+
+/// libvirt's own cases (`tests/genericxml2xmlindata`, in tests/fixtures/resctrl): the domains
+/// libvirt takes import and build, to the tunes libvirt keeps; those it refuses are refused
+/// by `vnumac import` or by the build with a code.
+#[test]
+fn libvirts_tune_cases_import_as_libvirt_takes_them() {
+    use vnumac::import::{ImportOptions, import_domain};
+    let dir = workspace().join("compiler/tests/fixtures/resctrl");
+    let build = |name: &str| -> Result<db::Compiled, String> {
+        let xml = fs::read_to_string(dir.join(format!("{name}.xml"))).unwrap();
+        let imported = import_domain(&xml, &ImportOptions { host: None }).map_err(|e| format!("{e:?}"))?;
+        Ok(compile(&imported.text))
+    };
+    let taken = [
+        (
+            "cachetune",
+            vec!["<cachetune vcpus='0-1'>", "<cachetune vcpus='3'>"],
+            vec![],
+        ),
+        (
+            "memorytune",
+            vec![
+                "<memorytune vcpus='0-1'>",
+                "<node id='1' bandwidth='30'/>",
+                "<memorytune vcpus='3'>",
+            ],
+            vec![],
+        ),
+        // vCPUs 2-3 and 100 of a guest of two: libvirt keeps vCPUs 0-1 of the first tune and
+        // drops the second whole: a warning for each of the three lines.
+        (
+            "cachetune-extra-tunes",
+            vec!["<cachetune vcpus='0-1'>"],
+            vec!["W0516"; 3],
+        ),
+    ];
+    for (name, wanted, warnings) in taken {
+        let c = build(name).unwrap();
+        let found: Vec<String> = c
+            .diagnostics
+            .iter()
+            .map(|d| d.code.trim_start_matches("vnuma::").to_string())
+            .collect();
+        assert_eq!(found, warnings, "{name}");
+        let xml = db::GuestOutput::of(&c.checked.build.guests[0]).xml;
+        for w in wanted {
+            assert!(xml.contains(w), "{name}: {w} in\n{xml}");
+        }
+        assert_eq!(
+            xml.matches("<cachetune ").count(),
+            if name == "cachetune" { 2 } else { 1 },
+            "{name}:\n{xml}"
+        );
+    }
+    for name in [
+        "cachetune-colliding-allocs",
+        "cachetune-colliding-tunes",
+        "cachetune-colliding-types",
+        "cachetune-colliding-monitor",
+        "memorytune-colliding-allocs",
+        "memorytune-colliding-cachetune",
+    ] {
+        match build(name) {
+            Err(_) => {}
+            Ok(c) => {
+                let errors: Vec<&str> = c.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.code).collect();
+                assert_eq!(errors, vec!["vnuma::E0354"], "{name}");
+            }
+        }
+    }
+}

@@ -180,7 +180,13 @@ fn cache_line(
         monitors: Vec::new(),
     });
     if let Some(a) = alloc {
-        if let Some(&i) = g.keys.get(&(a.level, a.id, a.kind)) {
+        // libvirt takes a cache whole or by its halves in one group, not both ways.
+        let others: &[CacheType] = match a.kind {
+            CacheType::Both => &[CacheType::Both, CacheType::Code, CacheType::Data],
+            kind => &[kind, CacheType::Both],
+        };
+        let first = others.iter().find_map(|&k| g.keys.get(&(a.level, a.id, k)).copied());
+        if let Some(i) = first {
             let d = Diagnostic::error(
                 TUNE_OVERLAP,
                 format!(
@@ -193,7 +199,7 @@ fn cache_line(
                 "again",
             )
             .with_label(g.lines[i], "first here")
-            .with_help("libvirt refuses a second allocation of one cache in a `<cachetune>`; give one size");
+            .with_help("libvirt refuses a second allocation of one cache in a `<cachetune>`, and `both` beside `code` or `data`: give one size of each part");
             cx.err(d);
             return;
         }

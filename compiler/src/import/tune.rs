@@ -68,6 +68,8 @@ pub(super) fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
                 "vcpusched",
                 "iothreadsched",
                 "emulatorsched",
+                "cachetune",
+                "memorytune",
             ],
             notes,
         );
@@ -94,6 +96,7 @@ pub(super) fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
     iothreads(root, d, notes)?;
     if let Some(ct) = root.child("cputune") {
         super::sched::sched(ct, root.child("iothreadids").is_some(), d, notes)?;
+        super::resctrl::resctrl(ct, d, notes)?;
     }
     // `<vcpu cpuset>` is the default for vCPUs without a <vcpupin>, and for the emulator.
     if let Some(v) = root.child("vcpu")
