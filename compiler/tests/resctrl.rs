@@ -292,3 +292,18 @@ fn libvirts_tune_cases_import_as_libvirt_takes_them() {
         }
     }
 }
+
+#[test]
+fn explain_shows_each_tune_and_what_is_left_of_each_cache() {
+    let c = compile(&example());
+    assert!(!c.has_errors(), "{:?}", c.diagnostics);
+    let text = vnumac::explain::text(&c.checked, None);
+    for line in [
+        "  cache: vCPUs 0-3 get 8MiB of L3 cache 0; host CPUs 0-7\n",
+        "  cache: L3 occupancy of vCPUs 0-3 monitored\n",
+        "  memory bandwidth: vCPUs 0-1 at most 20% of node 0; host CPUs 0-7\n",
+        "  L3 cache 0 (16MiB; CPUs 0-7): 10MiB taken (db 8MiB, batch 2MiB), 6MiB left\n",
+    ] {
+        assert!(text.contains(line), "{line} in\n{text}");
+    }
+}
