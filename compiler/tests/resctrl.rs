@@ -307,3 +307,42 @@ fn explain_shows_each_tune_and_what_is_left_of_each_cache() {
         assert!(text.contains(line), "{line} in\n{text}");
     }
 }
+
+/// `vnuma l3=SIZE`: each cell's vCPUs get SIZE of the L3 caches of the CPUs the cell was
+/// placed on, both halves on a cache with code and data prioritisation; checked as
+/// `cachetune` lines are, and across the guests of the host.
+#[test]
+fn vnuma_l3_lands_on_the_caches_each_cell_was_placed_on() {
+    let host = "host rdt {
+  node 0 cpus=0-7 memory=32GiB
+  node 1 cpus=8-15 memory=32GiB
+  l3 0-7
+  l3 8-15
+  cache-bank 0 level=3 size=16MiB cpus=0-7 control=both granularity=1MiB allocs=16
+  cache-bank 1 level=3 size=16MiB cpus=8-15 control=cdp granularity=1MiB allocs=16
+}
+";
+    let web = |l3: &str| format!("guest web on=rdt {{\n  memory 8GiB\n  vcpus 8\n  vnuma mode=host l3={l3}\n}}\n");
+    let out = outputs(&format!("{host}{}", web("4MiB")));
+    let xml = &out[0].xml;
+    let expected = "    <cachetune vcpus='0-3'>
+      <cache id='0' level='3' type='both' size='4' unit='MiB'/>
+    </cachetune>
+    <cachetune vcpus='4-7'>
+      <cache id='1' level='3' type='code' size='4' unit='MiB'/>
+      <cache id='1' level='3' type='data' size='4' unit='MiB'/>
+    </cachetune>";
+    assert!(xml.contains(expected), "{xml}");
+    // Not whole granules; more than the caches have beside another guest's allocation.
+    assert_eq!(
+        codes(&format!("{host}{}", web("1536KiB"))),
+        vec!["E0351", "E0351", "E0351"]
+    );
+    let other = "guest db on=rdt {\n  memory 1GiB\n  vcpus 1\n  pin vcpus=0 cpus=0\n  cachetune vcpus=0 cache=0 size=14MiB\n}\n";
+    assert_eq!(codes(&format!("{host}{other}{}", web("4MiB"))), vec!["E0352"]);
+    // A host without L3 caches to allocate, and a guest without a host.
+    let bare = host.replace("  cache-bank 0", "  # ").replace("  cache-bank 1", "  # ");
+    assert_eq!(codes(&format!("{bare}{}", web("4MiB"))), vec!["E0349", "E0349"]);
+    let hostless = "guest g {\n  memory 1GiB\n  vcpus 2\n  vnuma mode=host l3=4MiB\n}\n";
+    assert!(!codes(hostless).contains(&"E0352".to_string()));
+}

@@ -68,7 +68,6 @@ pub fn check_guest(
     let mut topology = super::topology::check(body.find("topology"), &vcpus, &cells, &mut cx);
     let mut pinning = super::pins::check(&body, vcpus.count, &cells, &mut cx);
     let mut sched = super::sched::check(&body, vcpus.count, pinning.threads.known_count(), &mut cx);
-    let tunes = super::resctrl::check(&body, vcpus.count, &mut cx);
     // Whole-guest memory policy, and how it agrees with the cells' own.
     let memory_binding = super::policy::check(body.find("memory-policy"), &cells, stmt.span(), &mut cx);
 
@@ -80,6 +79,8 @@ pub fn check_guest(
     let threads = super::thread_pins::after(&body, &pinning.threads, &cells.cells, placed.as_ref(), &mut cx);
     super::sched::iothreads_on_cells(&body, &mut sched, pinning.threads.known_count(), threads.count, &mut cx);
     super::sched::memory_warnings(&sched, &memory, &cells, memory_span, &mut cx);
+    let derived = super::resctrl_cells::derive(&body, &cells.cells, &pinning.pins, placed.is_some(), &mut cx);
+    let tunes = super::resctrl::check(&body, vcpus.count, &derived, &mut cx);
 
     // Memory hotplug and devices, on the final cells; then what the guest claims of its host.
     let mut claims = Claims::new(&name);

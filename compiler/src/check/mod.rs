@@ -32,6 +32,7 @@ pub mod platform;
 pub mod policy;
 pub mod realtime;
 mod resctrl;
+mod resctrl_cells;
 pub mod resctrl_fit;
 pub mod resolve;
 pub mod sched;

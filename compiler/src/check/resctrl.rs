@@ -5,6 +5,7 @@
 
 use super::body::Body;
 use super::cx::Cx;
+use super::resctrl_cells::Derived;
 use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::host::{CacheBank, HostProfile};
@@ -37,12 +38,24 @@ pub(super) struct Tunes {
     pub(super) bandwidth_allocs: Vec<Span>,
 }
 
-/// Every `cachetune` and `memorytune` line of the guest, which has `vcpus` vCPUs.
-pub(super) fn check(body: &Body<'_>, vcpus: u32, cx: &mut Cx<'_, '_>) -> Tunes {
+/// Every `cachetune` and `memorytune` line of the guest, which has `vcpus` vCPUs, and the
+/// allocations `vnuma l3=` derives for its cells (after the lines, in cell order).
+pub(super) fn check(body: &Body<'_>, vcpus: u32, derived: &[Derived], cx: &mut Cx<'_, '_>) -> Tunes {
     let host = cx.host.map(|h| h.profile);
     let mut cache: Groups<CacheTune> = Groups::default();
     for f in body.all("cachetune") {
         cache_line(f, vcpus, host, &mut cache, cx);
+    }
+    for d in derived {
+        if host.is_some_and(|h| !alloc_fits(&At::all(d.span), &d.alloc, h, cx)) {
+            continue;
+        }
+        let g = cache.of(&d.vcpus, d.span, || CacheTune {
+            vcpus: d.vcpus.clone(),
+            caches: Vec::new(),
+            monitors: Vec::new(),
+        });
+        add_alloc(g, &d.vcpus, d.alloc, d.span, cx);
     }
     let mut memory: Groups<MemoryTune> = Groups::default();
     for f in body.all("memorytune") {
@@ -94,6 +107,32 @@ fn own_vcpus(f: &Fields<'_>, vcpus: u32, cx: &mut Cx<'_, '_>) -> Option<IdSet> {
     };
     cx.err(Diagnostic::warning(TUNE_VCPUS, message, f.span_of("vcpus"), label).with_help(help));
     (!kept.is_empty()).then_some(kept)
+}
+
+/// Where the parts of one cache allocation were written: a `cachetune` line's properties,
+/// or for a cell's `vnuma l3=` allocation, that property for all of them.
+struct At {
+    cache: Span,
+    size: Span,
+    kind: Span,
+}
+
+impl At {
+    fn of(f: &Fields<'_>) -> At {
+        At {
+            cache: f.span_of("cache"),
+            size: f.span_of("size"),
+            kind: if f.has("type") { f.span_of("type") } else { f.span() },
+        }
+    }
+
+    fn all(span: Span) -> At {
+        At {
+            cache: span,
+            size: span,
+            kind: span,
+        }
+    }
 }
 
 /// Tunes of one kind as they are gathered, found by their vCPU set.
@@ -170,7 +209,7 @@ fn cache_line(
         return;
     }
     if let (Some(a), Some(h)) = (alloc, host)
-        && !alloc_fits(f, &a, h, cx)
+        && !alloc_fits(&At::of(f), &a, h, cx)
     {
         return;
     }
@@ -179,33 +218,10 @@ fn cache_line(
         caches: Vec::new(),
         monitors: Vec::new(),
     });
-    if let Some(a) = alloc {
-        // libvirt takes a cache whole or by its halves in one group, not both ways.
-        let others: &[CacheType] = match a.kind {
-            CacheType::Both => &[CacheType::Both, CacheType::Code, CacheType::Data],
-            kind => &[kind, CacheType::Both],
-        };
-        let first = others.iter().find_map(|&k| g.keys.get(&(a.level, a.id, k)).copied());
-        if let Some(i) = first {
-            let d = Diagnostic::error(
-                TUNE_OVERLAP,
-                format!(
-                    "cache {} of level {} ({}) is allocated twice to vCPUs {set}",
-                    a.id,
-                    a.level,
-                    a.kind.word()
-                ),
-                f.span(),
-                "again",
-            )
-            .with_label(g.lines[i], "first here")
-            .with_help("libvirt refuses a second allocation of one cache in a `<cachetune>`, and `both` beside `code` or `data`: give one size of each part");
-            cx.err(d);
-            return;
-        }
-        g.keys.insert((a.level, a.id, a.kind), g.lines.len());
-        g.tune.caches.push(a);
-        g.lines.push(f.span());
+    if let Some(a) = alloc
+        && !add_alloc(g, &set, a, f.span(), cx)
+    {
+        return;
     }
     if let Some(m) = monitor {
         let shared = g.monitored.intersection(m);
@@ -225,9 +241,34 @@ fn cache_line(
     }
 }
 
+/// One allocation into its group, unless the group has that cache already (or has it whole
+/// where this takes a half, or the other way round), as libvirt refuses.
+fn add_alloc(g: &mut Group<CacheTune>, set: &IdSet, a: CacheAlloc, line: Span, cx: &mut Cx<'_, '_>) -> bool {
+    let others: &[CacheType] = match a.kind {
+        CacheType::Both => &[CacheType::Both, CacheType::Code, CacheType::Data],
+        kind => &[kind, CacheType::Both],
+    };
+    if let Some(i) = others.iter().find_map(|&k| g.keys.get(&(a.level, a.id, k)).copied()) {
+        let d = Diagnostic::error(
+            TUNE_OVERLAP,
+            format!("cache {} of level {} is allocated twice to vCPUs {set}", a.id, a.level),
+            line,
+            "again",
+        )
+        .with_label(g.lines[i], "first here")
+        .with_help("libvirt refuses a second allocation of one cache in a `<cachetune>`, and `both` beside `code` or `data`: give one size of each part");
+        cx.err(d);
+        return false;
+    }
+    g.keys.insert((a.level, a.id, a.kind), g.lines.len());
+    g.tune.caches.push(a);
+    g.lines.push(line);
+    true
+}
+
 /// The host has the cache, can allocate it, of this type, in this size (libvirt's
 /// virResctrlAllocUpdateSize and virResctrlAllocCheckCollision refuse it otherwise).
-fn alloc_fits(f: &Fields<'_>, a: &CacheAlloc, host: &HostProfile, cx: &mut Cx<'_, '_>) -> bool {
+fn alloc_fits(at: &At, a: &CacheAlloc, host: &HostProfile, cx: &mut Cx<'_, '_>) -> bool {
     let allocatable = || {
         let levels: Vec<String> = host
             .resctrl
@@ -244,7 +285,7 @@ fn alloc_fits(f: &Fields<'_>, a: &CacheAlloc, host: &HostProfile, cx: &mut Cx<'_
     };
     let Some(bank) = host.resctrl.bank(a.level, a.id) else {
         let message = format!("the host has no level-{} cache with id {}", a.level, a.id);
-        cx.err(Diagnostic::error(CACHE_BANK, message, f.span_of("cache"), "no such cache").with_help(allocatable()));
+        cx.err(Diagnostic::error(CACHE_BANK, message, at.cache, "no such cache").with_help(allocatable()));
         return false;
     };
     if bank.controls.is_empty() {
@@ -252,11 +293,11 @@ fn alloc_fits(f: &Fields<'_>, a: &CacheAlloc, host: &HostProfile, cx: &mut Cx<'_
             "cache {} of level {} cannot be allocated: the host has no control for it",
             a.id, a.level
         );
-        cx.err(Diagnostic::error(CACHE_BANK, message, f.span_of("cache"), "not allocatable").with_help(allocatable()));
+        cx.err(Diagnostic::error(CACHE_BANK, message, at.cache, "not allocatable").with_help(allocatable()));
         return false;
     }
     let Some(control) = bank.control(a.kind) else {
-        cx.err(type_error(f, a, bank));
+        cx.err(type_error(at, a, bank));
         return false;
     };
     let (g, min) = (control.granularity, control.min);
@@ -287,12 +328,12 @@ fn alloc_fits(f: &Fields<'_>, a: &CacheAlloc, host: &HostProfile, cx: &mut Cx<'_
         fmt(below.max(min)),
         fmt(below.max(min).max(a.size.next_multiple_of(g)))
     );
-    cx.err(Diagnostic::error(CACHE_SIZE, message, f.span_of("size"), "not whole granules").with_help(help));
+    cx.err(Diagnostic::error(CACHE_SIZE, message, at.size, "not whole granules").with_help(help));
     false
 }
 
-fn type_error(f: &Fields<'_>, a: &CacheAlloc, bank: &CacheBank) -> Diagnostic {
-    let span = if f.has("type") { f.span_of("type") } else { f.span() };
+fn type_error(at: &At, a: &CacheAlloc, bank: &CacheBank) -> Diagnostic {
+    let span = at.kind;
     let (message, help) = if bank.cdp() {
         (
             format!(

@@ -105,7 +105,8 @@ pub const SCHEMA: &[StmtSpec] = &[
         p("distribution", Kind::OneOf(DISTRIBUTIONS), "How vCPUs are spread over cells."),
         p("pinning", Kind::OneOf(&["cpu", "node"]), "Pin each vCPU to one host CPU, or to its node."),
         p("memory-mode", Kind::OneOf(&["strict", "interleave", "preferred"]), "How cell memory is bound."),
-        p("shared-vcpus", Kind::Set, "vCPUs with no core of their own: they float over their cell's host CPUs that no guest has as dedicated.")
+        p("shared-vcpus", Kind::Set, "vCPUs with no core of their own: they float over their cell's host CPUs that no guest has as dedicated."),
+        p("l3", Kind::Size, "Each cell's vCPUs get this much of every L3 cache of the host CPUs the cell was placed on (`<cachetune>`; each half with code and data prioritisation).")
     ], block None, repeat false,
         "Automatic partitioning: cells, pinning, memory binding and topology derived from the host."),
     stmt!("pin" in Guest, args [], props [
