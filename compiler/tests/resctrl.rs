@@ -346,3 +346,55 @@ fn vnuma_l3_lands_on_the_caches_each_cell_was_placed_on() {
     let hostless = "guest g {\n  memory 1GiB\n  vcpus 2\n  vnuma mode=host l3=4MiB\n}\n";
     assert!(!codes(hostless).contains(&"E0352".to_string()));
 }
+
+/// The editor offers the statements and their properties from the language table.
+#[test]
+fn completion_offers_the_new_statements_and_properties() {
+    let cases = [
+        (
+            "host h {\n  node 0 cpus=0-3 memory=1GiB\n  cache-\n}\n",
+            "  cache-",
+            "cache-bank",
+        ),
+        (
+            "host h {\n  node 0 cpus=0-3 memory=1GiB\n  bandwidth-\n}\n",
+            "  bandwidth-",
+            "bandwidth-node",
+        ),
+        (
+            "guest g {\n  memory 1GiB\n  vcpus 2\n  cachet\n}\n",
+            "  cachet",
+            "cachetune",
+        ),
+        (
+            "guest g {\n  memory 1GiB\n  vcpus 2\n  memoryt\n}\n",
+            "  memoryt",
+            "memorytune",
+        ),
+        (
+            "guest g {\n  memory 1GiB\n  vcpus 2\n  cachetune vcpus=0-1 mon\n}\n",
+            "vcpus=0-1 mon",
+            "monitor=",
+        ),
+        (
+            "guest g {\n  memory 1GiB\n  vcpus 2\n  vnuma mode=host l\n}\n",
+            "mode=host l",
+            "l3=",
+        ),
+    ];
+    for (text, before, want) in cases {
+        let rel = PathBuf::from("/virtual/c.vnuma");
+        let mut ws = db::Workspace::default();
+        let program = ws.load(&rel, &Source(text.to_string())).unwrap();
+        let file = ws.file(&rel).unwrap();
+        let offset = u32::try_from(text.find(before).unwrap() + before.len()).unwrap();
+        let labels: Vec<String> = vnumac::ide::completions(&ws.db, program, file, offset)
+            .into_iter()
+            .map(|c| c.label)
+            .collect();
+        assert!(
+            labels.iter().any(|l| l == want || l == want.trim_end_matches('=')),
+            "{want} in {labels:?}"
+        );
+    }
+}
