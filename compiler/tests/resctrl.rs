@@ -398,3 +398,13 @@ fn completion_offers_the_new_statements_and_properties() {
         );
     }
 }
+
+#[test]
+fn the_json_model_carries_the_tunes() {
+    let c = compile(&example());
+    let json = vnumac::lower::json::guest_json(&c.checked.build.guests[0]);
+    assert_eq!(json["cachetunes"][0]["vcpus"], "0-3");
+    assert_eq!(json["cachetunes"][0]["caches"][0]["bytes"], 8u64 << 20);
+    assert_eq!(json["cachetunes"][0]["monitors"][0], "0-3");
+    assert_eq!(json["memorytunes"][0]["nodes"][0]["bandwidth"], 60);
+}
