@@ -126,6 +126,7 @@ pub const CACHE_FULL: &str = "vnuma::E0352";
 pub const RESCTRL_GROUPS: &str = "vnuma::E0353";
 pub const TUNE_OVERLAP: &str = "vnuma::E0354";
 pub const BANDWIDTH_LIMIT: &str = "vnuma::E0355";
+pub const TUNES_NOT_KVM: &str = "vnuma::E0356";
 pub const TUNE_OFF_BANK: &str = "vnuma::W0515";
 pub const TUNE_VCPUS: &str = "vnuma::W0516";
 pub const TUNE_UNPINNED: &str = "vnuma::W0517";
@@ -503,6 +504,10 @@ pub const ALL: &[(&str, &str)] = &[
     (
         BANDWIDTH_LIMIT,
         "a `memorytune` on a node the host cannot limit, or a limit it cannot set",
+    ),
+    (
+        TUNES_NOT_KVM,
+        "a `cachetune`, `memorytune` or `vnuma l3=` in a guest that is not KVM, which libvirt refuses",
     ),
     (
         TUNE_OFF_BANK,

@@ -222,7 +222,7 @@ fn a_guest_without_a_host_is_checked_for_what_libvirt_refuses_alone() {
     );
 }
 
-/// libvirt's own cases (`tests/genericxml2xmlindata`, in tests/fixtures/resctrl): the domains
+/// libvirt's own cases (`tests/genericxml2xmlindata`, in tests/fixtures/resctrl), as KVM guests: the domains
 /// libvirt takes import and build, to the tunes libvirt keeps; those it refuses are refused
 /// by `vnumac import` or by the build with a code.
 #[test]
@@ -230,7 +230,9 @@ fn libvirts_tune_cases_import_as_libvirt_takes_them() {
     use vnumac::import::{ImportOptions, import_domain};
     let dir = workspace().join("compiler/tests/fixtures/resctrl");
     let build = |name: &str| -> Result<db::Compiled, String> {
+        // As KVM guests: libvirt refuses tunes in TCG ones (E0356, tests/resctrl_libvirt.rs).
         let xml = fs::read_to_string(dir.join(format!("{name}.xml"))).unwrap();
+        let xml = xml.replacen("<domain type='qemu'>", "<domain type='kvm'>", 1);
         let imported = import_domain(&xml, &ImportOptions { host: None }).map_err(|e| format!("{e:?}"))?;
         Ok(compile(&imported.text))
     };
@@ -407,4 +409,11 @@ fn the_json_model_carries_the_tunes() {
     assert_eq!(json["cachetunes"][0]["caches"][0]["bytes"], 8u64 << 20);
     assert_eq!(json["cachetunes"][0]["monitors"][0], "0-3");
     assert_eq!(json["memorytunes"][0]["nodes"][0]["bandwidth"], 60);
+}
+
+#[test]
+fn tunes_need_a_kvm_guest() {
+    let tcg = "guest g {\n  type qemu\n  memory 1GiB\n  vcpus 2\n  memorytune vcpus=0-1 node=0 bandwidth=50\n  cachetune vcpus=0-1 cache=0 size=3MiB\n}\n";
+    assert_eq!(codes(tcg), vec!["E0356"]);
+    assert_eq!(codes(&tcg.replace("  type qemu\n", "")), Vec::<String>::new());
 }

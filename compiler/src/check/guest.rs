@@ -80,7 +80,8 @@ pub fn check_guest(
     super::sched::iothreads_on_cells(&body, &mut sched, pinning.threads.known_count(), threads.count, &mut cx);
     super::sched::memory_warnings(&sched, &memory, &cells, memory_span, &mut cx);
     let derived = super::resctrl_cells::derive(&body, &cells.cells, &pinning.pins, placed.is_some(), &mut cx);
-    let tunes = super::resctrl::check(&body, vcpus.count, &derived, &mut cx);
+    let kvm = platform.domain_type == crate::ir::DomainType::Kvm;
+    let tunes = super::resctrl::check(&body, vcpus.count, kvm, &derived, &mut cx);
 
     // Memory hotplug and devices, on the final cells; then what the guest claims of its host.
     let mut claims = Claims::new(&name);

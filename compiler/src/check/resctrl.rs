@@ -40,7 +40,10 @@ pub(super) struct Tunes {
 
 /// Every `cachetune` and `memorytune` line of the guest, which has `vcpus` vCPUs, and the
 /// allocations `vnuma l3=` derives for its cells (after the lines, in cell order).
-pub(super) fn check(body: &Body<'_>, vcpus: u32, derived: &[Derived], cx: &mut Cx<'_, '_>) -> Tunes {
+pub(super) fn check(body: &Body<'_>, vcpus: u32, kvm: bool, derived: &[Derived], cx: &mut Cx<'_, '_>) -> Tunes {
+    if !kvm && !not_kvm(body, derived, cx) {
+        return Tunes::default();
+    }
     let host = cx.host.map(|h| h.profile);
     let mut cache: Groups<CacheTune> = Groups::default();
     for f in body.all("cachetune") {
@@ -107,6 +110,28 @@ fn own_vcpus(f: &Fields<'_>, vcpus: u32, cx: &mut Cx<'_, '_>) -> Option<IdSet> {
     };
     cx.err(Diagnostic::warning(TUNE_VCPUS, message, f.span_of("vcpus"), label).with_help(help));
     (!kept.is_empty()).then_some(kept)
+}
+
+/// libvirt's QEMU driver refuses tunes in a domain that is not KVM ("cachetune is only
+/// supported for KVM domains"): an error at the first. False when there is one.
+fn not_kvm(body: &Body<'_>, derived: &[Derived], cx: &mut Cx<'_, '_>) -> bool {
+    let first = body
+        .all("cachetune")
+        .chain(body.all("memorytune"))
+        .map(|f| f.span())
+        .min();
+    let Some(span) = first.or(derived.first().map(|d| d.span)) else {
+        return true;
+    };
+    let d = Diagnostic::error(
+        TUNES_NOT_KVM,
+        "cache and memory-bandwidth allocation needs a KVM guest",
+        span,
+        "in a `type qemu` guest",
+    )
+    .with_help("libvirt refuses `<cachetune>` and `<memorytune>` for TCG domains; remove `type qemu`, or the tunes");
+    cx.err(d);
+    false
 }
 
 /// Where the parts of one cache allocation were written: a `cachetune` line's properties,
