@@ -40,7 +40,10 @@
 //!   guests floating over the host's nodes and 500 not pinned at all (W0509, W0510: the sweep
 //!   over every guest's CPU runs), checked and rendered;
 //! - `sched-lines-40k`: 40,000 `sched` lines over the same 288 vCPUs, each after the first
-//!   overlapping it (E0344), checked and rendered.
+//!   overlapping it (E0344), checked and rendered;
+//! - `cache-allocs-20k`: a host of 20,000 cache banks and a guest with an allocation on each,
+//!   in one group of 288 pinned vCPUs (each found by its key, each bank by binary search),
+//!   checked (no diagnostic).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -90,6 +93,7 @@ const SCENARIOS: &[&str] = &[
     "import-disks-5k",
     "realtime-fleet-2500",
     "sched-lines-40k",
+    "cache-allocs-20k",
 ];
 
 const WIDE: &str = "0-1048575";
@@ -291,6 +295,24 @@ pub fn floats(guests: usize) -> String {
     text
 }
 
+fn cache_allocs(n: usize) -> String {
+    let mut text = String::from("host h {\n  node 0 cpus=0-287 memory=64GiB\n");
+    for b in 0..n {
+        let _ = writeln!(
+            text,
+            "  cache-bank {b} level=3 size=16MiB cpus=0-287 control=both granularity=1MiB allocs=16"
+        );
+    }
+    text.push_str("}\nguest g on=h {\n  memory 1GiB\n  vcpus 288\n");
+    for v in 0..288 {
+        let _ = writeln!(text, "  pin vcpus={v} cpus={v}");
+    }
+    for b in 0..n {
+        let _ = writeln!(text, "  cachetune vcpus=0-287 cache={b} size=1MiB");
+    }
+    text + "}\n"
+}
+
 fn sched_lines(n: usize) -> String {
     let mut text = String::from("guest g {\n  memory 1GiB\n  vcpus 288\n");
     for i in 0..n {
@@ -346,7 +368,7 @@ fn run(name: &str, input: &str) -> usize {
         "pins-shared-1000" | "pins-shared-2000" | "floats-1000" | "realtime-fleet-2500" | "sched-lines-40k" => {
             check_and_render(input)
         }
-        "cells-20k" | "cpu-features-9k" => check_only(input),
+        "cells-20k" | "cpu-features-9k" | "cache-allocs-20k" => check_only(input),
         "fmt-250k" => vnumac::fmt::format(input).unwrap().len(),
         "import-attrs-200k" | "import-elems-200k" | "import-disks-5k" => {
             vnumac::import::import_domain(input, &Default::default())
@@ -417,6 +439,7 @@ fn scenario(name: &str) {
         "import-disks-5k" => disks(5_000),
         "realtime-fleet-2500" => realtime_fleet(2_500),
         "sched-lines-40k" => sched_lines(40_000),
+        "cache-allocs-20k" => cache_allocs(20_000),
         other => panic!("unknown scenario {other}"),
     };
     let mut times = Vec::new();
