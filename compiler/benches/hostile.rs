@@ -44,6 +44,9 @@
 //! - `hostdevs-20k`: a host listing 20,000 PCI devices over four nodes in two packages, and
 //!   a guest passing all of them through with `node=auto policy=socket`, half of them on a
 //!   node with no cell of the guest (W0519), checked and rendered.
+//! - `cache-allocs-20k`: a host of 20,000 cache banks and a guest with an allocation on each,
+//!   in one group of 288 pinned vCPUs (each found by its key, each bank by binary search),
+//!   checked (no diagnostic).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -94,6 +97,7 @@ const SCENARIOS: &[&str] = &[
     "realtime-fleet-2500",
     "sched-lines-40k",
     "hostdevs-20k",
+    "cache-allocs-20k",
 ];
 
 const WIDE: &str = "0-1048575";
@@ -314,6 +318,24 @@ fn hostdevs(n: usize) -> String {
     text + "  }\n}\n"
 }
 
+fn cache_allocs(n: usize) -> String {
+    let mut text = String::from("host h {\n  node 0 cpus=0-287 memory=64GiB\n");
+    for b in 0..n {
+        let _ = writeln!(
+            text,
+            "  cache-bank {b} level=3 size=16MiB cpus=0-287 control=both granularity=1MiB allocs=16"
+        );
+    }
+    text.push_str("}\nguest g on=h {\n  memory 1GiB\n  vcpus 288\n");
+    for v in 0..288 {
+        let _ = writeln!(text, "  pin vcpus={v} cpus={v}");
+    }
+    for b in 0..n {
+        let _ = writeln!(text, "  cachetune vcpus=0-287 cache={b} size=1MiB");
+    }
+    text + "}\n"
+}
+
 fn sched_lines(n: usize) -> String {
     let mut text = String::from("guest g {\n  memory 1GiB\n  vcpus 288\n");
     for i in 0..n {
@@ -372,7 +394,7 @@ fn run(name: &str, input: &str) -> usize {
         | "realtime-fleet-2500"
         | "sched-lines-40k"
         | "hostdevs-20k" => check_and_render(input),
-        "cells-20k" | "cpu-features-9k" => check_only(input),
+        "cells-20k" | "cpu-features-9k" | "cache-allocs-20k" => check_only(input),
         "fmt-250k" => vnumac::fmt::format(input).unwrap().len(),
         "import-attrs-200k" | "import-elems-200k" | "import-disks-5k" => {
             vnumac::import::import_domain(input, &Default::default())
@@ -444,6 +466,7 @@ fn scenario(name: &str) {
         "realtime-fleet-2500" => realtime_fleet(2_500),
         "sched-lines-40k" => sched_lines(40_000),
         "hostdevs-20k" => hostdevs(20_000),
+        "cache-allocs-20k" => cache_allocs(20_000),
         other => panic!("unknown scenario {other}"),
     };
     let mut times = Vec::new();

@@ -124,6 +124,19 @@ pub const AFFINITY_UNKNOWN: &str = "vnuma::E0359";
 pub const AFFINITY_POLICY: &str = "vnuma::E0360";
 pub const AFFINITY_NONE: &str = "vnuma::W0518";
 pub const AFFINITY_OTHER_NODE: &str = "vnuma::W0519";
+// Cache and memory-bandwidth allocation (`check/resctrl*.rs`, `check/host_resctrl.rs`).
+pub const HOST_RESCTRL: &str = "vnuma::E0416";
+pub const CACHE_BANK: &str = "vnuma::E0349";
+pub const CACHE_TYPE: &str = "vnuma::E0350";
+pub const CACHE_SIZE: &str = "vnuma::E0351";
+pub const CACHE_FULL: &str = "vnuma::E0352";
+pub const RESCTRL_GROUPS: &str = "vnuma::E0353";
+pub const TUNE_OVERLAP: &str = "vnuma::E0354";
+pub const BANDWIDTH_LIMIT: &str = "vnuma::E0355";
+pub const TUNES_NOT_KVM: &str = "vnuma::E0356";
+pub const TUNE_OFF_BANK: &str = "vnuma::W0515";
+pub const TUNE_VCPUS: &str = "vnuma::W0516";
+pub const TUNE_UNPINNED: &str = "vnuma::W0517";
 
 // Not about a file's text.
 /// A file that cannot be read or written (exit code 2).
@@ -498,5 +511,51 @@ pub const ALL: &[(&str, &str)] = &[
     (
         AFFINITY_OTHER_NODE,
         "warning: `policy=socket` put a device on a cell of another node of its package",
+    ),
+    // Cache and memory-bandwidth allocation.
+    (
+        HOST_RESCTRL,
+        "a `cache-bank` or `bandwidth-node` no host can have (CPUs it lacks, a bank twice, controls that do not fit)",
+    ),
+    (
+        CACHE_BANK,
+        "a `cachetune` on a cache the host does not have or cannot allocate, or with neither a cache nor a monitor",
+    ),
+    (
+        CACHE_TYPE,
+        "a cache type the bank cannot allocate: `both` with code and data prioritisation, `code` or `data` without",
+    ),
+    (
+        CACHE_SIZE,
+        "a cache allocation that is not a whole number of the bank's granules, or below its minimum",
+    ),
+    (CACHE_FULL, "the guests of a host allocate more of a cache than it has"),
+    (
+        RESCTRL_GROUPS,
+        "more tunes on a host than its resctrl groups (`maxAllocs` less the host's own)",
+    ),
+    (
+        TUNE_OVERLAP,
+        "tunes whose vCPUs overlap, a cache or node allocated twice in one, or a monitor off its tune's vCPUs",
+    ),
+    (
+        BANDWIDTH_LIMIT,
+        "a `memorytune` on a node the host cannot limit, or a limit it cannot set",
+    ),
+    (
+        TUNES_NOT_KVM,
+        "a `cachetune`, `memorytune` or `vnuma l3=` in a guest that is not KVM, which libvirt refuses",
+    ),
+    (
+        TUNE_OFF_BANK,
+        "warning: a cache or bandwidth node none of the tune's vCPUs run on",
+    ),
+    (
+        TUNE_VCPUS,
+        "warning: a tune naming vCPUs the guest does not have, which libvirt drops without a word",
+    ),
+    (
+        TUNE_UNPINNED,
+        "warning: a tune on vCPUs that are not pinned, which may run off the caches and nodes it allocates",
     ),
 ];

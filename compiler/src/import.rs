@@ -22,6 +22,7 @@ mod pages;
 mod plan;
 mod quote;
 mod read;
+mod resctrl;
 mod sched;
 mod tune;
 mod vcpus;

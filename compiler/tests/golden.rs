@@ -276,6 +276,7 @@ fn editor_answers_on_examples() {
         "talk-nic-expander",
         "snc-cxl",
         "vnuma-fleet",
+        "cache-allocation",
     ] {
         let rel = PathBuf::from(format!("examples/{name}.vnuma"));
         let mut ws = db::Workspace::default();

@@ -135,6 +135,7 @@ fn cases() -> Vec<(&'static str, &'static str, String)> {
     .into_iter()
     .chain(realtime_cases())
     .chain(affinity_cases())
+    .chain(resctrl_cases())
     .collect()
 }
 
@@ -157,6 +158,35 @@ fn affinity_cases() -> Vec<(&'static str, &'static str, String)> {
                     &CELL_ON_1.replace("host-node=1", "host-node=0"),
                     "hostdev 0000:3b:00.0 node=auto policy=socket",
                 ),
+        ),
+    ]
+}
+
+/// The cache and memory-bandwidth warnings, on the same host with a cache and a
+/// bandwidth node on each node.
+fn resctrl_cases() -> Vec<(&'static str, &'static str, String)> {
+    let h = host("").replace(
+        "  pci ",
+        "  cache-bank 0 level=3 size=16MiB cpus=0-7 control=both granularity=1MiB allocs=16\n  \
+         cache-bank 1 level=3 size=16MiB cpus=8-15 control=both granularity=1MiB allocs=16\n  \
+         bandwidth-node 1 cpus=8-15 granularity=10 allocs=16\n  pci ",
+    );
+    let tuned = |pins: &str, tunes: &str| h.clone() + &guest("g", &format!("{CELL_ON_1}\n{pins}{tunes}"), NEAR);
+    vec![
+        (
+            "W0515",
+            "vCPUs on node 1 given a part of node 0's cache",
+            tuned("  pin vcpus=0-1 node=1\n", "  cachetune vcpus=0-1 cache=0 size=4MiB"),
+        ),
+        (
+            "W0516",
+            "a memory-bandwidth limit on vCPUs the guest lacks",
+            tuned("  pin vcpus=0-1 node=1\n", "  memorytune vcpus=1-3 node=1 bandwidth=50"),
+        ),
+        (
+            "W0517",
+            "a cache allocation for vCPUs that are not pinned",
+            tuned("", "  cachetune vcpus=0-1 cache=1 size=4MiB"),
         ),
     ]
 }

@@ -17,6 +17,7 @@ use super::memdev::MemoryDevices;
 use super::memory::Memory;
 use super::pins::Pins;
 use super::platform::Platform;
+use super::resctrl::Tunes;
 use super::sched::Sched;
 use super::thread_pins::ThreadPins;
 use super::vcpus::Vcpus;
@@ -78,6 +79,9 @@ pub fn check_guest(
     let threads = super::thread_pins::after(&body, &pinning.threads, &cells.cells, placed.as_ref(), &mut cx);
     super::sched::iothreads_on_cells(&body, &mut sched, pinning.threads.known_count(), threads.count, &mut cx);
     super::sched::memory_warnings(&sched, &memory, &cells, memory_span, &mut cx);
+    let derived = super::resctrl_cells::derive(&body, &cells.cells, &pinning.pins, placed.is_some(), &mut cx);
+    let kvm = platform.domain_type == crate::ir::DomainType::Kvm;
+    let tunes = super::resctrl::check(&body, vcpus.count, kvm, &derived, &mut cx);
 
     // Memory hotplug and devices, on the final cells; then what the guest claims of its host.
     let mut claims = Claims::new(&name);
@@ -122,6 +126,7 @@ pub fn check_guest(
             threads,
             memory_binding,
             sched,
+            tunes,
             mem,
             device_set,
             spans,
@@ -191,6 +196,7 @@ struct Parts {
     threads: ThreadPins,
     memory_binding: Option<MemBinding>,
     sched: Sched,
+    tunes: Tunes,
     mem: MemoryDevices,
     device_set: Option<DeviceSet>,
     spans: GuestSpans,
@@ -209,11 +215,16 @@ impl Parts {
             threads,
             memory_binding,
             sched,
+            tunes,
             mem,
             device_set,
             mut spans,
         } = self;
         spans.sched = sched.spans;
+        spans.cachetunes = tunes.cache_spans;
+        spans.memorytunes = tunes.memory_spans;
+        spans.cache_allocs = tunes.cache_allocs;
+        spans.bandwidth_allocs = tunes.bandwidth_allocs;
         let mut g = Guest {
             name,
             domain_type: platform.domain_type,
@@ -239,6 +250,8 @@ impl Parts {
             shared_vcpus: threads.shared_vcpus,
             memory_binding,
             sched: sched.list,
+            cachetunes: tunes.cache,
+            memorytunes: tunes.memory,
             vcpu_states: Vec::new(),
             max_memory: mem.max,
             memory_devices: mem.devices,
@@ -301,5 +314,9 @@ fn spans(
             .map(|d| d.devices.iter().map(|x| named(&x.name)).collect())
             .unwrap_or_default(),
         sched: Vec::new(),
+        cache_allocs: Vec::new(),
+        bandwidth_allocs: Vec::new(),
+        cachetunes: Vec::new(),
+        memorytunes: Vec::new(),
     }
 }

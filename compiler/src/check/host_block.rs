@@ -44,10 +44,10 @@ pub fn build_inline(name: &str, host: &Fields<'_>, diags: &mut Vec<Diagnostic>) 
         Err(errors) => {
             for e in errors {
                 // L3 domains have a code of their own: a wrong one only misleads placement.
-                let code = if matches!(e.decl, DeclRef::L3(_)) {
-                    HOST_L3
-                } else {
-                    HOST_BLOCK
+                let code = match e.decl {
+                    DeclRef::L3(_) => HOST_L3,
+                    DeclRef::CacheBank(_) | DeclRef::BandwidthNode(_) => HOST_RESCTRL,
+                    _ => HOST_BLOCK,
                 };
                 let mut d = Diagnostic::error(code, e.message.clone(), spans.at(&e.decl, fallback), "here")
                     .maybe_help(e.help.clone());
@@ -71,6 +71,8 @@ struct Spans {
     hugepages: Vec<Span>,
     pci: Vec<Span>,
     l3: Vec<Span>,
+    banks: Vec<Span>,
+    bandwidth: Vec<Span>,
     reserve: Option<Span>,
     smt: Option<Span>,
 }
@@ -88,6 +90,8 @@ impl Spans {
             DeclRef::Reserve => self.reserve,
             DeclRef::Smt => self.smt,
             DeclRef::L3(i) => self.l3.get(*i).copied(),
+            DeclRef::CacheBank(i) => self.banks.get(*i).copied(),
+            DeclRef::BandwidthNode(i) => self.bandwidth.get(*i).copied(),
         }
         .unwrap_or(fallback)
     }
@@ -150,6 +154,14 @@ fn declare(f: &Fields<'_>, b: &mut HostBuilder, spans: &mut Spans, diags: &mut V
             spans.hugepages.push(f.span());
         }
         "reserve" => reserve(f, b, spans, diags),
+        "cache-bank" => {
+            b.resctrl.banks.push(super::host_resctrl::cache_bank(f, diags));
+            spans.banks.push(f.span());
+        }
+        "bandwidth-node" => {
+            b.resctrl.bandwidth.push(super::host_resctrl::bandwidth_node(f));
+            spans.bandwidth.push(f.span());
+        }
         "pci" => {
             b.pci.push(PciDecl {
                 address: f.arg_text(0).unwrap_or_default().to_string(),

@@ -190,6 +190,27 @@ fn realtime_diagnostics(g: &Gathered<'_>, diags: &mut Vec<Diagnostic>) {
     diags.extend(check::realtime::check(&guests, &g.hosts));
 }
 
+/// Cache and memory-bandwidth allocations across the program's guests, on the final model.
+fn resctrl_diagnostics(g: &Gathered<'_>, diags: &mut Vec<Diagnostic>) {
+    let guests: Vec<check::resctrl_fit::TuneGuest<'_>> = g
+        .steps
+        .iter()
+        .filter_map(|&(step, file, at)| {
+            let guest = step.guest.as_ref()?;
+            let tuned = !guest.cachetunes.is_empty() || !guest.memorytunes.is_empty();
+            tuned.then(|| check::resctrl_fit::TuneGuest {
+                guest,
+                host: step.host.map(|h| h as usize),
+                file,
+                at,
+            })
+        })
+        .collect();
+    if !guests.is_empty() {
+        diags.extend(check::resctrl_fit::check(&guests, &g.hosts));
+    }
+}
+
 /// Every diagnostic of a program, sorted: what `vnumac check` reports. Semantics run on
 /// whatever parsed. Unlike [`check_program`] it copies no guest, so an editor's edit pays
 /// only for what changed.
@@ -216,6 +237,7 @@ pub fn program_diagnostics(db: &dyn salsa::Database, program: Program) -> Vec<Di
     }
     fit_diagnostics(db, program, &g, &mut diags);
     realtime_diagnostics(&g, &mut diags);
+    resctrl_diagnostics(&g, &mut diags);
     diagnostics::sort(&mut diags);
     debug_assert!(
         diags
@@ -254,6 +276,7 @@ pub fn check_program(db: &dyn salsa::Database, program: Program) -> CheckResult 
     }
     fit_diagnostics(db, program, &g, &mut diags);
     realtime_diagnostics(&g, &mut diags);
+    resctrl_diagnostics(&g, &mut diags);
     checked.hosts = g.hosts.iter().map(|h| h.cloned()).collect();
     diagnostics::sort(&mut diags);
     debug_assert_eq!(&diags, program_diagnostics(db, program));

@@ -2,6 +2,7 @@
 //! spirit of `virsh vcpuinfo`'s affinity map) or as an SVG picture of the host.
 
 mod draw;
+mod resctrl;
 mod svg;
 mod text;
 mod usage;

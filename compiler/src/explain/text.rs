@@ -62,6 +62,7 @@ fn guest_text(out: &mut String, g: &Guest, host: Option<(&str, &HostProfile)>) {
     }
     threads_text(out, g, profile);
     thread_sched(out, g);
+    super::resctrl::guest_tunes(out, g, profile);
     let _ = writeln!(out);
     let l3 = profile.map(|p| p.l3_map()).unwrap_or_default();
     for c in &g.cells {
@@ -288,6 +289,7 @@ fn host_text(out: &mut String, name: &str, host: &HostProfile, guests: &[&Guest]
     }
     let _ = writeln!(out);
     l3_text(out, host, guests);
+    super::resctrl::host_caches(out, host, guests);
 }
 
 /// The host's L3 domains per node, with the cores dedicated vCPUs hold in each and whose

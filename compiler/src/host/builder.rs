@@ -59,6 +59,7 @@ impl HostBuilder {
             errors.push(error(DeclRef::Pci(i), message));
         }
         let l3 = self.l3_domains(&cpu_node, &mut errors);
+        let resctrl = self.resctrl_checked(&cpu_node.all, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -114,6 +115,7 @@ impl HostBuilder {
             reserved,
             pci: pci.collect(),
             l3,
+            resctrl,
         })
     }
 
@@ -416,6 +418,8 @@ pub(crate) fn derived_cores(places: &[(u32, u32)]) -> Vec<u32> {
         })
         .collect()
 }
+
+mod resctrl;
 
 #[cfg(test)]
 mod tests;

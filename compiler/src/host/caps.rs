@@ -1,7 +1,7 @@
 //! Host profiles from `virsh capabilities` XML.
 //!
-//! Only `<capabilities><host><topology><cells>` and the level-3 banks of
-//! `<capabilities><host><cache>` are read; every other element is skipped, so newer libvirt output keeps working. The cells fill a [`HostBuilder`],
+//! Only `<capabilities><host><topology><cells>`, the banks of `<capabilities><host><cache>`
+//! and `<capabilities><host><memory_bandwidth>` are read; every other element is skipped, so newer libvirt output keeps working. The cells fill a [`HostBuilder`],
 //! so the derivation rules are the same as for an inline host block.
 
 use std::borrow::Cow;
@@ -51,7 +51,11 @@ struct Caps {
 /// Read a host profile named `name` from `virsh capabilities` output.
 pub fn from_capabilities_xml(name: &str, xml: &str) -> Result<HostProfile, CapsError> {
     let caps = read_caps(xml)?;
-    let (builder, origins) = fill_builder(name, &caps);
+    let rc = super::caps_resctrl::read(xml).map_err(|e| CapsError::at(e.offset, e.message))?;
+    let (mut builder, mut origins) = fill_builder(name, &caps);
+    builder.resctrl = rc.resctrl;
+    origins.banks = rc.bank_at;
+    origins.bandwidth = rc.node_at;
     let mut profile = builder.build().map_err(|errors| builder_error(&errors, &origins))?;
     profile.normalize_distances();
     Ok(profile)
@@ -421,6 +425,8 @@ struct Origins {
     distances: Vec<usize>,
     hugepages: Vec<usize>,
     l3: Vec<usize>,
+    banks: Vec<usize>,
+    bandwidth: Vec<usize>,
 }
 
 fn fill_builder(name: &str, caps: &Caps) -> (HostBuilder, Origins) {
@@ -489,6 +495,8 @@ fn builder_error(errors: &[BuildError], o: &Origins) -> CapsError {
         DeclRef::Distance(i) => o.distances.get(i),
         DeclRef::Hugepages(i) => o.hugepages.get(i),
         DeclRef::L3(i) => o.l3.get(i),
+        DeclRef::CacheBank(i) => o.banks.get(i),
+        DeclRef::BandwidthNode(i) => o.bandwidth.get(i),
         DeclRef::Reserve | DeclRef::Pci(_) | DeclRef::Smt => None,
     };
     let more = match errors.len() {

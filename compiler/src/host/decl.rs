@@ -1,6 +1,7 @@
 //! The plain-data form of a host: what an inline `host NAME { ... }` block declares, what
 //! the capabilities and /sys readers fill in, and the errors that name a declaration.
 
+use super::resctrl::Resctrl;
 use crate::sets::IdSet;
 
 /// How CPUs not named by an explicit `siblings` statement are paired into cores.
@@ -80,6 +81,9 @@ pub struct HostBuilder {
     pub pci: Vec<PciDecl>,
     /// `l3 SET`: the CPUs sharing one last-level cache.
     pub l3: Vec<IdSet>,
+    /// `cache-bank` and `bandwidth-node`: what the host can allocate of its caches and
+    /// memory bandwidth, in declaration order.
+    pub resctrl: Resctrl,
 }
 
 /// Which declaration an error is about; indexes the builder's vectors.
@@ -94,6 +98,8 @@ pub enum DeclRef {
     Pci(usize),
     Smt,
     L3(usize),
+    CacheBank(usize),
+    BandwidthNode(usize),
 }
 
 /// A host block that does not describe a consistent host.

@@ -1,5 +1,6 @@
 //! The host profile: one model whatever the source (capabilities XML, /sys, inline block).
 
+pub use super::resctrl::{BandwidthControl, BandwidthNode, CacheBank, CacheControl, CacheType, Resctrl};
 use crate::sets::IdSet;
 
 /// Hugepages of one size on one node.
@@ -84,6 +85,8 @@ pub struct HostProfile {
     /// Last-level (L3) cache domains: the CPUs sharing one L3 each, disjoint, sorted by
     /// lowest CPU. Empty when the source says nothing about caches.
     pub l3: Vec<IdSet>,
+    /// What the host can allocate of its caches and memory bandwidth.
+    pub resctrl: Resctrl,
 }
 
 impl HostProfile {

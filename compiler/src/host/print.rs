@@ -79,6 +79,7 @@ pub fn to_builder(profile: &HostProfile) -> HostBuilder {
             })
             .collect(),
         l3: profile.l3.clone(),
+        resctrl: profile.resctrl.clone(),
     }
 }
 
@@ -216,6 +217,7 @@ fn statements(b: &HostBuilder) -> Vec<String> {
     for d in &b.l3 {
         out.push(format!("l3 {d}"));
     }
+    out.extend(super::resctrl::statements(&b.resctrl));
     for d in &b.distances {
         out.push(format!("distance {} {} {}", d.from, d.to, d.value));
     }

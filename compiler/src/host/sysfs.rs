@@ -1,5 +1,5 @@
-//! Host profiles from a sysfs tree: `ROOT/devices/system/{node,cpu}` and
-//! `ROOT/bus/pci/devices`, ROOT being `/sys` or a copy of it.
+//! Host profiles from a sysfs tree: `ROOT/devices/system/{node,cpu}`,
+//! `ROOT/bus/pci/devices` and `ROOT/fs/resctrl/info`, ROOT being `/sys` or a copy of it.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -65,6 +65,8 @@ pub fn probe(name: &str, root: &Path) -> Result<(HostProfile, Vec<String>), Prob
     b.siblings = siblings.into_iter().map(|(d, _)| d).collect();
     b.cpu_groups = groups.into_iter().map(|(d, _)| d).collect();
     b.l3 = read_l3(&root.join("devices/system/cpu"), &placed, &mut warnings)?;
+    b.resctrl =
+        super::sysfs_resctrl::read(root, &placed, &mut warnings).map_err(|e| ProbeError::new(&e.path, e.message))?;
     read_pci(&root.join("bus/pci/devices"), &mut b, &mut warnings)?;
     let profile = b.build().map_err(|errors| {
         let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();

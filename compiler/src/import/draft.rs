@@ -43,6 +43,8 @@ pub(super) struct Draft {
     pub iothreads: Option<(u32, std::collections::BTreeMap<u32, IdSet>)>,
     /// `sched` lines: what they set (`sched vcpus=0-3`) and the policy (`policy=fifo priority=1`).
     pub sched: Vec<(String, String)>,
+    /// `cachetune` and `memorytune` lines, as written.
+    pub tunes: Vec<String>,
     /// The mode and the nodeset; no nodeset for `placement='auto'`.
     pub memory_policy: Option<(String, Option<IdSet>)>,
     /// `dimm` / `nvdimm` lines, and their total size.

@@ -126,6 +126,8 @@ pub(super) fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
                 "vcpusched",
                 "iothreadsched",
                 "emulatorsched",
+                "cachetune",
+                "memorytune",
             ],
             notes,
         );
@@ -152,6 +154,7 @@ pub(super) fn tune(root: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
     iothreads(root, d, notes)?;
     if let Some(ct) = root.child("cputune") {
         super::sched::sched(ct, d, notes)?;
+        super::resctrl::resctrl(ct, d, notes)?;
     }
     // `<vcpu cpuset>` is the default for vCPUs without a <vcpupin>, and for the emulator.
     if let Some(v) = root.child("vcpu")

@@ -167,6 +167,9 @@ fn tuning(d: &Draft, out: &mut String) {
     for (head, policy) in &d.sched {
         out.push_str(&format!("  {head:width$} {policy}\n"));
     }
+    for line in &d.tunes {
+        out.push_str(&format!("  {line}\n"));
+    }
     match &d.memory_policy {
         Some((mode, Some(set))) => out.push_str(&format!("  memory-policy mode={mode} nodeset={set}\n")),
         Some((mode, None)) => out.push_str(&format!("  memory-policy mode={mode} placement=auto\n")),

@@ -4,6 +4,7 @@ use super::cells::{GuestCell, Hmat};
 use super::devices::{Controller, Device};
 use super::machine::{CpuMode, CpuOptions, DomainType, Isolated, MachineFamily, Topology, VcpuPin, VcpuState};
 use super::memory::{MaxMemory, MemBinding, MemoryBacking, MemoryDevice};
+use super::resctrl::{CacheTune, MemoryTune};
 use super::sched::ThreadSched;
 use crate::sets::IdSet;
 use crate::span::Span;
@@ -49,6 +50,9 @@ pub struct Guest {
     pub memory_binding: Option<MemBinding>,
     /// `<vcpusched>`, `<iothreadsched>` and `<emulatorsched>`, in the order written.
     pub sched: Vec<ThreadSched>,
+    /// `<cachetune>`s and `<memorytune>`s, in the order their first line was written.
+    pub cachetunes: Vec<CacheTune>,
+    pub memorytunes: Vec<MemoryTune>,
     /// The `<vcpus>` list when vCPUs are hotpluggable; empty otherwise.
     pub vcpu_states: Vec<VcpuState>,
     pub max_memory: Option<MaxMemory>,
@@ -88,6 +92,14 @@ pub struct GuestSpans {
     pub devices: Vec<Span>,
     /// One per `sched` statement, parallel to `Guest::sched`.
     pub sched: Vec<Span>,
+    /// One per cache allocation, tune by tune in the order of `Guest::cachetunes`.
+    pub cache_allocs: Vec<Span>,
+    /// One per bandwidth limit, tune by tune in the order of `Guest::memorytunes`.
+    pub bandwidth_allocs: Vec<Span>,
+    /// One per `cachetune` and one per `memorytune`, parallel to those lists: the first
+    /// line of each.
+    pub cachetunes: Vec<Span>,
+    pub memorytunes: Vec<Span>,
 }
 
 impl GuestSpans {
@@ -113,6 +125,10 @@ impl GuestSpans {
             .chain(&mut self.controllers)
             .chain(&mut self.devices)
             .chain(&mut self.sched)
+            .chain(&mut self.cache_allocs)
+            .chain(&mut self.bandwidth_allocs)
+            .chain(&mut self.cachetunes)
+            .chain(&mut self.memorytunes)
         {
             *s = s.relocate(file, at);
         }
@@ -147,6 +163,8 @@ impl Default for Guest {
             shared_vcpus: IdSet::new(),
             memory_binding: None,
             sched: Vec::new(),
+            cachetunes: Vec::new(),
+            memorytunes: Vec::new(),
             vcpu_states: Vec::new(),
             max_memory: None,
             memory_devices: Vec::new(),

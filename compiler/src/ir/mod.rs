@@ -6,6 +6,7 @@ mod devices;
 mod guest;
 mod machine;
 mod memory;
+mod resctrl;
 mod sched;
 
 pub use cells::*;
@@ -13,4 +14,5 @@ pub use devices::*;
 pub use guest::*;
 pub use machine::*;
 pub use memory::*;
+pub use resctrl::*;
 pub use sched::*;

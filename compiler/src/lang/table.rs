@@ -23,6 +23,8 @@ const fn req(key: &'static str, kind: Kind, doc: &'static str) -> PropSpec {
 pub const POLICIES: &[&str] = &["strict", "preferred", "interleave", "restrictive"];
 /// Linux scheduling policies libvirt sets on a guest's threads.
 pub const SCHED_POLICIES: &[&str] = &["fifo", "rr", "batch", "idle"];
+/// Which part of a cache an allocation takes.
+pub const CACHE_TYPES: &[&str] = &["both", "code", "data"];
 const DISTRIBUTIONS: &[&str] = &["contiguous", "siblings", "round-robin", "interleave"];
 
 /// How `vnuma` places emulator and I/O threads.
@@ -103,7 +105,8 @@ pub const SCHEMA: &[StmtSpec] = &[
         p("distribution", Kind::OneOf(DISTRIBUTIONS), "How vCPUs are spread over cells."),
         p("pinning", Kind::OneOf(&["cpu", "node"]), "Pin each vCPU to one host CPU, or to its node."),
         p("memory-mode", Kind::OneOf(&["strict", "interleave", "preferred"]), "How cell memory is bound."),
-        p("shared-vcpus", Kind::Set, "vCPUs with no core of their own: they float over their cell's host CPUs that no guest has as dedicated.")
+        p("shared-vcpus", Kind::Set, "vCPUs with no core of their own: they float over their cell's host CPUs that no guest has as dedicated."),
+        p("l3", Kind::Size, "Each cell's vCPUs get this much of every L3 cache of the host CPUs the cell was placed on (`<cachetune>`; each half with code and data prioritisation).")
     ], block None, repeat false,
         "Automatic partitioning: cells, pinning, memory binding and topology derived from the host."),
     stmt!("pin" in Guest, args [], props [
@@ -138,6 +141,22 @@ pub const SCHEMA: &[StmtSpec] = &[
         p("priority", Kind::Int, "The real-time priority, 1 (lowest) to 99, for `fifo` and `rr`.")
     ], block None, repeat true,
         "How the host schedules vCPUs, I/O threads or (`sched emulator`) the emulator threads (`<vcpusched>`, `<iothreadsched>`, `<emulatorsched>`)."),
+    // Cache and memory-bandwidth allocation.
+    stmt!("cachetune" in Guest, args [], props [
+        req("vcpus", Kind::Set, "The vCPUs of one resctrl group: lines with the same set are one `<cachetune>`."),
+        p("cache", Kind::Int, "The id of the host cache they get a part of (`<cache id>`, a `cache-bank` of the host)."),
+        p("level", Kind::Int, "The cache's level; default 3."),
+        p("type", Kind::OneOf(CACHE_TYPES), "`both` (default), or with code and data prioritisation `code` or `data`."),
+        p("size", Kind::Size, "How much of the cache: whole granules of the bank, at least its minimum."),
+        p("monitor", Kind::Set, "vCPUs of the group whose L3 occupancy libvirt monitors (`<monitor level='3'>`).")
+    ], block None, repeat true,
+        "A part of a host cache for some vCPUs (`<cputune><cachetune>`), or a monitor of their cache use."),
+    stmt!("memorytune" in Guest, args [], props [
+        req("vcpus", Kind::Set, "The vCPUs of one resctrl group: lines with the same set are one `<memorytune>`."),
+        req("node", Kind::Int, "The host's memory-bandwidth node (a `bandwidth-node`, the L3 cache id of its CPUs)."),
+        req("bandwidth", Kind::Int, "The limit, in percent of the node's bandwidth.")
+    ], block None, repeat true,
+        "A limit on some vCPUs' memory bandwidth (`<cputune><memorytune>`)."),
     stmt!("memory-policy" in Guest, args [], props [
         req("mode", Kind::OneOf(POLICIES), "The memory policy."),
         p("nodeset", Kind::Set, "Host nodes; required unless `placement=auto`."),
@@ -251,6 +270,25 @@ pub const SCHEMA: &[StmtSpec] = &[
         "The CPUs sharing one last-level (L3) cache; placement keeps a cell inside one when it fits."),
     stmt!("distance" in Host, args ["A": Kind::Int, "B": Kind::Int, "VALUE": Kind::Int], props [], block None, repeat true,
         "The distance between two host nodes."),
+    // host: resource control (caches and memory bandwidth that can be allocated)
+    stmt!("cache-bank" in Host, args ["ID": Kind::Int], props [
+        req("level", Kind::Int, "The cache level (`3` for the last-level cache)."),
+        req("size", Kind::Size, "The cache's size."),
+        req("cpus", Kind::Set, "The CPUs sharing it."),
+        p("type", Kind::OneOf(CACHE_TYPES), "`both` (default): a unified cache; `code` or `data`: an instruction or data cache."),
+        p("control", Kind::OneOf(&["both", "cdp"]), "How it can be allocated: `both`, whole; `cdp`, its code and data halves apart (code and data prioritisation); omit when it cannot be."),
+        p("granularity", Kind::Size, "The smallest step of an allocation (the cache's size over the bits of its capacity mask); with `control=`."),
+        p("min", Kind::Size, "The smallest allocation; default one granule."),
+        p("allocs", Kind::Int, "How many allocations it takes, the host's own included (resctrl's `num_closids`); with `control=`.")
+    ], block None, repeat true,
+        "A host cache guests can be given a part of (`<cache><bank>`, /sys/fs/resctrl)."),
+    stmt!("bandwidth-node" in Host, args ["ID": Kind::Int], props [
+        req("cpus", Kind::Set, "The CPUs whose memory traffic it limits."),
+        req("granularity", Kind::Int, "The step of a limit, in percent."),
+        p("min", Kind::Int, "The smallest limit, in percent; default one step."),
+        req("allocs", Kind::Int, "How many limits it takes, the host's own included.")
+    ], block None, repeat true,
+        "A memory-bandwidth domain guests can be limited on (`<memory_bandwidth><node>`, /sys/fs/resctrl's MB)."),
     stmt!("hugepages" in Host, args [], props [
         req("node", Kind::Int, "The host node."),
         req("size", Kind::Size, "The page size."),

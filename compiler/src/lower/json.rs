@@ -68,6 +68,15 @@ pub fn guest_json(g: &Guest) -> Value {
             "policy": s.policy.libvirt(),
             "priority": s.priority,
         })).collect::<Vec<_>>(),
+        "cachetunes": g.cachetunes.iter().map(|t| json!({
+            "vcpus": t.vcpus.to_string(),
+            "caches": t.caches.iter().map(|c| json!({"id": c.id, "level": c.level, "type": c.kind.word(), "bytes": c.size})).collect::<Vec<_>>(),
+            "monitors": t.monitors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "memorytunes": g.memorytunes.iter().map(|t| json!({
+            "vcpus": t.vcpus.to_string(),
+            "nodes": t.nodes.iter().map(|&(id, pct)| json!({"id": id, "bandwidth": pct})).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
         "memory_policy": g.memory_binding.as_ref().map(|b| json!({"mode": b.policy.libvirt(), "nodeset": b.nodes.to_string(), "placement": if b.auto { "auto" } else { "static" }})),
         "boot_vcpus": g.boot_vcpus(),
         "vcpu_states": g.vcpu_states.iter().map(|v| json!({

@@ -166,6 +166,7 @@ fn cputune(g: &Guest) -> Option<Element> {
         }
     }
     sched(g, &mut ct);
+    resctrl(g, &mut ct);
     ct.has_children().then_some(ct)
 }
 
@@ -192,6 +193,45 @@ fn sched(g: &Guest, ct: &mut Element) {
             ct.push(with_policy(Element::new("iothreadsched").attr("iothreads", set), s));
         }
     }
+}
+
+/// `<cachetune>`s then `<memorytune>`s, as libvirt formats them; sizes in the largest unit
+/// that divides them, as libvirt writes them.
+fn resctrl(g: &Guest, ct: &mut Element) {
+    for t in &g.cachetunes {
+        let mut e = Element::new("cachetune").attr("vcpus", &t.vcpus);
+        for c in &t.caches {
+            let (size, unit) = scaled(c.size);
+            e.push(
+                Element::new("cache")
+                    .attr("id", c.id)
+                    .attr("level", c.level)
+                    .attr("type", c.kind.word())
+                    .attr("size", size)
+                    .attr("unit", unit),
+            );
+        }
+        for m in &t.monitors {
+            e.push(Element::new("monitor").attr("level", MONITOR_LEVEL).attr("vcpus", m));
+        }
+        ct.push(e);
+    }
+    for t in &g.memorytunes {
+        let mut e = Element::new("memorytune").attr("vcpus", &t.vcpus);
+        for &(id, bandwidth) in &t.nodes {
+            e.push(Element::new("node").attr("id", id).attr("bandwidth", bandwidth));
+        }
+        ct.push(e);
+    }
+}
+
+/// Bytes as (number, unit) in the largest of B, KiB, MiB, GiB that divides them.
+fn scaled(bytes: u64) -> (u64, &'static str) {
+    const UNITS: [(&str, u32); 3] = [("GiB", 30), ("MiB", 20), ("KiB", 10)];
+    UNITS
+        .iter()
+        .find(|(_, shift)| bytes != 0 && bytes.trailing_zeros() >= *shift)
+        .map_or((bytes, "B"), |&(unit, shift)| (bytes >> shift, unit))
 }
 
 fn numatune(g: &Guest) -> Option<Element> {

@@ -12,6 +12,7 @@ mod harness;
 mod hosts;
 mod import;
 mod includes;
+mod resctrl;
 mod sched;
 mod threads;
 mod tokens;
