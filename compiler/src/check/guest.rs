@@ -80,8 +80,7 @@ pub fn check_guest(
     super::sched::iothreads_on_cells(&body, &mut sched, pinning.threads.known_count(), threads.count, &mut cx);
     super::sched::memory_warnings(&sched, &memory, &cells, memory_span, &mut cx);
     let derived = super::resctrl_cells::derive(&body, &cells.cells, &pinning.pins, placed.is_some(), &mut cx);
-    let kvm = platform.domain_type == crate::ir::DomainType::Kvm;
-    let tunes = super::resctrl::check(&body, vcpus.count, kvm, &derived, &mut cx);
+    let tunes = super::resctrl::check(&body, vcpus.count, platform.kvm(), &derived, &mut cx);
 
     // Memory hotplug and devices, on the final cells; then what the guest claims of its host.
     let mut claims = Claims::new(&name);
@@ -102,7 +101,6 @@ pub fn check_guest(
     super::memdev::pci::assign_slots(&mut mem, &memdevs, device_set.as_ref(), platform.q35(), &mut cx);
     super::claims::cells(&cells, &mut cx, &mut claims);
     super::claims::unbound(&body, &cells, &memory, binding, &cx, &mut claims);
-
     let ok = !errors_since(cx.diags, before);
     let spans = spans(stmt, &body, &cells, &pinning, &mem, &memdevs, device_set.as_ref());
     let uses = super::uses::of(

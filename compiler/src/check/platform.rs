@@ -12,6 +12,11 @@ pub(super) struct Platform {
 }
 
 impl Platform {
+    /// A KVM guest: the only kind libvirt gives cache and memory-bandwidth allocation.
+    pub(super) fn kvm(&self) -> bool {
+        self.domain_type == crate::ir::DomainType::Kvm
+    }
+
     /// A q35 machine: PCIe, and the chipset on the root bus's last slot.
     pub(super) fn q35(&self) -> bool {
         self.family() == MachineFamily::Q35
