@@ -172,6 +172,7 @@ pub const MOVE_NO_ROOM: &str = "vnuma::M0803";
 pub const MOVE_SIBLINGS: &str = "vnuma::M0804";
 pub const MOVE_THREADS: &str = "vnuma::M0805";
 pub const MOVE_DISTANCES: &str = "vnuma::M0806";
+pub const MOVE_ALLOCATIONS: &str = "vnuma::M0807";
 
 /// A libvirt connection that cannot be opened, a domain that is unknown or not running, a
 /// call that fails or does not answer in time, or a vnumac built without libvirt (exit code 2).
@@ -277,6 +278,10 @@ pub const MOVES: &[(&str, &str)] = &[
     (
         MOVE_DISTANCES,
         "a warning: guest distances that matched the source host no longer match the destination",
+    ),
+    (
+        MOVE_ALLOCATIONS,
+        "the guest allocates cache or memory bandwidth, which names the source host's cache banks and nodes by id",
     ),
 ];
 

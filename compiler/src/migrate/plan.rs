@@ -51,7 +51,10 @@ pub fn move_guest(
     dest: &Dest<'_>,
     elsewhere: &dyn Fn() -> Vec<String>,
 ) -> Result<Moved, Refused> {
-    if let Some(d) = refuse::passthrough(g, dest.name).or_else(|| refuse::page_pool(g, dest)) {
+    let refused = refuse::passthrough(g, dest.name)
+        .or_else(|| refuse::allocations(g, dest.name))
+        .or_else(|| refuse::page_pool(g, dest));
+    if let Some(d) = refused {
         return Err(Refused::one(d));
     }
     let mut used = usage(g, src);

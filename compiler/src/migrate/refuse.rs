@@ -30,6 +30,32 @@ pub fn passthrough(g: &Guest, dest: &str) -> Option<Diagnostic> {
     )
 }
 
+/// A cache or memory-bandwidth allocation: `<cachetune>` and `<memorytune>` name the
+/// source host's cache banks and bandwidth nodes by id, which mean other caches (or none) on
+/// the destination. Monitors name no bank and move as they are.
+pub fn allocations(g: &Guest, dest: &str) -> Option<Diagnostic> {
+    let cache = g.cachetunes.iter().position(|t| !t.caches.is_empty());
+    let (span, what) = match cache {
+        Some(i) => (g.spans.cachetunes.get(i), "cache banks"),
+        None => {
+            let i = g.memorytunes.iter().position(|t| !t.nodes.is_empty())?;
+            (g.spans.memorytunes.get(i), "memory-bandwidth nodes")
+        }
+    };
+    Some(
+        Diagnostic::error(
+            MOVE_ALLOCATIONS,
+            format!(
+                "guest `{}` allocates its host's {what} by id, which name other caches and nodes on host `{dest}`",
+                g.name
+            ),
+            span.copied().unwrap_or(g.spans.name),
+            "ids of the source host",
+        )
+        .with_help("remove the guest's `cachetune` and `memorytune` lines (and `vnuma … l3=`) for the move and write the destination's after it: vnumac does not map allocations between hosts"),
+    )
+}
+
 /// Every page size the guest's memory comes in.
 fn page_sizes(g: &Guest) -> Vec<u64> {
     let mut sizes: Vec<u64> = g

@@ -280,3 +280,42 @@ fn the_table_has_no_emulator_row_for_a_guest_without_an_emulator_pin() {
         "{table}"
     );
 }
+
+#[test]
+fn cache_and_bandwidth_allocations_do_not_move_but_monitors_do() {
+    let banks = "  cache-bank 0 level=3 size=16MiB cpus=0-3,8-11 control=both granularity=1MiB allocs=16
+  bandwidth-node 0 cpus=0-3,8-11 granularity=10 allocs=16
+}";
+    let hosts = HOSTS.replacen("  distance 0 1 21\n}", &format!("  distance 0 1 21\n{banks}"), 2);
+    let guest = |tunes: &str| {
+        format!(
+            "{hosts}guest g on=a {{\n  memory 4GiB\n  vcpus 2\n  numa {{\n    cell 0 cpus=0-1 memory=4GiB host-node=0\n  }}\n  \
+             pin vcpus=0 cpus=0\n  pin vcpus=1 cpus=1\n{tunes}}}\n"
+        )
+    };
+    for (tunes, line) in [
+        (
+            "  cachetune vcpus=0-1 cache=0 size=4MiB\n",
+            "cachetune vcpus=0-1 cache=0 size=4MiB",
+        ),
+        (
+            "  memorytune vcpus=0-1 node=0 bandwidth=50\n",
+            "memorytune vcpus=0-1 node=0 bandwidth=50",
+        ),
+    ] {
+        let text = guest(tunes);
+        match run(&text, "g", "b") {
+            Err(Failure::Refused(r)) => {
+                assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+                let e = &r.errors[0];
+                assert_eq!(e.code, crate::codes::MOVE_ALLOCATIONS);
+                let span = e.labels[0].span;
+                assert_eq!(&text[span.start as usize..span.end as usize], line);
+                assert!(e.message.contains("host `b`"), "{}", e.message);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let moved = run(&guest("  cachetune vcpus=0-1 monitor=0-1\n"), "g", "b").unwrap();
+    assert_eq!(moved.moved.guest.cachetunes[0].monitors.len(), 1);
+}
