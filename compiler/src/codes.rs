@@ -117,6 +117,9 @@ pub const THREAD_POLICY: &str = "vnuma::E0348";
 pub const FLOATS_ON_DEDICATED: &str = "vnuma::W0513";
 pub const IOTHREAD_FAR: &str = "vnuma::W0514";
 
+// The libvirt and QEMU a host runs, and what its domcapabilities offer (`host/target.rs`).
+pub const HOST_TARGET: &str = "vnuma::E0418";
+
 // Not about a file's text.
 /// A file that cannot be read or written (exit code 2).
 pub const IO: &str = "vnuma::io";
@@ -460,5 +463,10 @@ pub const ALL: &[(&str, &str)] = &[
     (
         IOTHREAD_FAR,
         "warning: a disk on one cell served by an I/O thread on another host node",
+    ),
+    // Target versions.
+    (
+        HOST_TARGET,
+        "a host's `libvirt=`, `qemu=` or `domcaps=` that cannot be read",
     ),
 ];

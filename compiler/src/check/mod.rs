@@ -19,6 +19,7 @@ pub mod guest;
 pub mod guest_name;
 pub mod hmat;
 pub mod host_block;
+mod host_target;
 pub mod ledger;
 pub mod load;
 pub mod memdev;

@@ -3,9 +3,11 @@
 pub mod builder;
 pub mod caps;
 pub mod decl;
+pub mod domcaps;
 pub mod limits;
 pub mod model;
 pub mod print;
 pub mod sysfs;
+pub mod target;
 
 pub use model::*;

@@ -11,6 +11,7 @@ mod hosts;
 mod import;
 mod includes;
 mod sched;
+mod target;
 mod threads;
 mod tokens;
 

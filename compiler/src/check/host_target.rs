@@ -1,0 +1,79 @@
+//! `host NAME … libvirt="10.0" qemu="8.2" domcaps="FILE.xml"`: the libvirt and QEMU the host
+//! runs, and what its `virsh domcapabilities` says they offer.
+
+use crate::codes::*;
+use crate::diagnostics::Diagnostic;
+use crate::host::domcaps::from_domcaps_xml;
+use crate::host::target::{DomCaps, Target, Version};
+use crate::lang::Fields;
+use std::path::{Path, PathBuf};
+
+/// Reads a file named in the source, as the host sources do.
+pub(super) type ReadText<'a> = &'a dyn Fn(&Path) -> Result<String, String>;
+
+/// The host's target; `None` (errors reported) when a version or the domcapabilities file
+/// cannot be read.
+pub(super) fn load_target(
+    f: &Fields<'_>,
+    domcaps: Option<PathBuf>,
+    read: ReadText<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Target> {
+    let mut target = Target::default();
+    let mut ok = true;
+    for key in ["libvirt", "qemu"] {
+        let Some(text) = f.text(key) else { continue };
+        match Version::parse(text) {
+            Ok(v) if key == "libvirt" => target.libvirt = v,
+            Ok(v) => target.qemu = v,
+            Err(message) => {
+                diags.push(
+                    Diagnostic::error(
+                        HOST_TARGET,
+                        message,
+                        f.span_of(key),
+                        format!("the host's {key} version"),
+                    )
+                    .with_help(format!(
+                        "write the version `virsh version` prints, major and minor: `{key}=\"{}\"`",
+                        if key == "libvirt" { "10.0" } else { "8.2" }
+                    )),
+                );
+                ok = false;
+            }
+        }
+    }
+    if let Some(path) = domcaps {
+        target.domcaps = Some(read_domcaps(f, &path, read, diags)?);
+    }
+    ok.then_some(target)
+}
+
+fn read_domcaps(f: &Fields<'_>, path: &Path, read: ReadText<'_>, diags: &mut Vec<Diagnostic>) -> Option<DomCaps> {
+    let error = |message: String| {
+        Diagnostic::error(HOST_TARGET, message, f.span_of("domcaps"), "host domcapabilities file").with_help(
+            "the path is relative to this .vnuma file; `virsh domcapabilities --machine q35 > host.domcaps.xml` makes one",
+        )
+    };
+    let text = match read(path) {
+        Ok(t) => t,
+        Err(e) => {
+            diags.push(error(format!("cannot read {}: {e}", path.display())));
+            return None;
+        }
+    };
+    match from_domcaps_xml(&text) {
+        Ok(caps) => Some(caps),
+        Err(e) => {
+            let at = e
+                .offset
+                .map(|o| {
+                    let (l, c) = crate::source::line_col(&text, o);
+                    format!(" (line {l}, column {c})")
+                })
+                .unwrap_or_default();
+            diags.push(error(format!("{}{at}: {}", path.display(), e.message)));
+            None
+        }
+    }
+}
