@@ -119,6 +119,10 @@ pub const IOTHREAD_FAR: &str = "vnuma::W0514";
 
 // The libvirt and QEMU a host runs, and what its domcapabilities offer (`host/target.rs`).
 pub const HOST_TARGET: &str = "vnuma::E0418";
+pub const TARGET_VCPUS: &str = "vnuma::E0361";
+pub const TARGET_LACKS: &str = "vnuma::E0362";
+pub const TARGET_OTHER_MACHINE: &str = "vnuma::W0520";
+pub const TARGET_OTHER_QEMU: &str = "vnuma::W0521";
 
 // Not about a file's text.
 /// A file that cannot be read or written (exit code 2).
@@ -468,5 +472,21 @@ pub const ALL: &[(&str, &str)] = &[
     (
         HOST_TARGET,
         "a host's `libvirt=`, `qemu=` or `domcaps=` that cannot be read",
+    ),
+    (
+        TARGET_VCPUS,
+        "more vCPUs than the machine takes, as the host's domcapabilities say",
+    ),
+    (
+        TARGET_LACKS,
+        "a memory backing source or memory device model the host's domcapabilities do not list",
+    ),
+    (
+        TARGET_OTHER_MACHINE,
+        "warning: the host's domcapabilities describe another machine type than the guest's",
+    ),
+    (
+        TARGET_OTHER_QEMU,
+        "warning: the host's domcapabilities are of another QEMU than its `qemu=`",
     ),
 ];

@@ -12,7 +12,10 @@ use vnumac::host::HostProfile;
 struct Mem(String);
 
 impl Loader for Mem {
-    fn read(&self, _: &Path) -> std::io::Result<String> {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        if path.ends_with("h.domcaps.xml") {
+            return Ok(DOMCAPS.to_string());
+        }
         Ok(self.0.clone())
     }
     fn probe(&self) -> Result<HostProfile, String> {
@@ -134,7 +137,31 @@ fn cases() -> Vec<(&'static str, &'static str, String)> {
     ]
     .into_iter()
     .chain(realtime_cases())
+    .chain(target_cases())
     .collect()
+}
+
+/// `virsh domcapabilities` of QEMU 7.2's q35, as the host's `domcaps=` file.
+const DOMCAPS: &str = "<domainCapabilities><machine>pc-q35-7.2</machine><vcpu max='288'/>\
+    <memoryBacking supported='yes'><enum name='sourceType'><value>memfd</value></enum></memoryBacking>\
+    </domainCapabilities>";
+
+/// The target warnings: domcapabilities of another machine, or of another QEMU.
+fn target_cases() -> Vec<(&'static str, &'static str, String)> {
+    let with = |attrs: &str| host("").replacen("host h {", &format!("host h domcaps=\"h.domcaps.xml\"{attrs} {{"), 1);
+    let body = "  memory 4GiB\n  vcpus 4";
+    vec![
+        (
+            "W0520",
+            "domcapabilities of pc-q35-7.2, guest on pc-q35-8.2",
+            with("") + &guest("g", &format!("  machine \"pc-q35-8.2\"\n{body}"), ""),
+        ),
+        (
+            "W0521",
+            "domcapabilities of QEMU 7.2, host says 8.2",
+            with(" qemu=\"8.2\"") + &guest("g", body, ""),
+        ),
+    ]
 }
 
 /// The real-time warnings, on the same host with SMT pairs and hugepages.

@@ -96,6 +96,7 @@ pub fn check_guest(
         super::devices::check(f, &cells.cells, platform.q35(), host, &threads.io(), cx.diags)
     });
     super::memdev::pci::assign_slots(&mut mem, &memdevs, device_set.as_ref(), platform.q35(), &mut cx);
+    super::versions::check(&body.fields, &platform.machine, vcpus.count, vcpus.span, &mut cx);
     super::claims::cells(&cells, &mut cx, &mut claims);
     super::claims::unbound(&body, &cells, &memory, binding, &cx, &mut claims);
 

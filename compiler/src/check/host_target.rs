@@ -44,9 +44,42 @@ pub(super) fn load_target(
         }
     }
     if let Some(path) = domcaps {
-        target.domcaps = Some(read_domcaps(f, &path, read, diags)?);
+        let caps = read_domcaps(f, &path, read, diags)?;
+        if ok {
+            other_qemu(f, &caps, target.qemu, diags);
+        }
+        target.domcaps = Some(caps);
     }
     ok.then_some(target)
+}
+
+/// The QEMU version a domcapabilities machine type names (`pc-q35-8.2`: 8.2).
+fn machine_version(machine: &str) -> Option<Version> {
+    machine.rsplit_once('-').and_then(|(_, v)| Version::parse(v).ok())
+}
+
+/// domcapabilities whose machine is of another QEMU than the host's `qemu=` (W0521).
+fn other_qemu(f: &Fields<'_>, caps: &DomCaps, qemu: Version, diags: &mut Vec<Diagnostic>) {
+    let Some((machine, version)) = caps
+        .machine
+        .as_deref()
+        .and_then(|m| machine_version(m).map(|v| (m, v)))
+        .filter(|(_, v)| *v != qemu)
+    else {
+        return;
+    };
+    let said = if f.has("qemu") { "" } else { " (the default)" };
+    diags.push(
+        Diagnostic::warning(
+            TARGET_OTHER_QEMU,
+            format!("these domcapabilities are of QEMU {version}'s machine `{machine}`, and the host says QEMU {qemu}{said}"),
+            f.span_of("domcaps"),
+            "another QEMU",
+        )
+        .with_help(format!(
+            "write the QEMU `virsh version` reports on that host: `qemu=\"{version}\"`, or give that QEMU's domcapabilities"
+        )),
+    );
 }
 
 fn read_domcaps(f: &Fields<'_>, path: &Path, read: ReadText<'_>, diags: &mut Vec<Diagnostic>) -> Option<DomCaps> {

@@ -42,6 +42,7 @@ pub mod topology;
 mod uses;
 pub mod values;
 pub mod vcpus;
+mod versions;
 pub mod vnuma;
 
 /// The language table, also named from here as `check::schema`.
