@@ -448,7 +448,7 @@ pub const ALL: &[(&str, &str)] = &[
     (FREE_SNAPSHOT, "warning: guests bind more than a probed node had free"),
     (
         NEWER_LIBVIRT,
-        "memory hotplug settings that libvirt 9.0 cannot take (a virtio device's address, `max=` without `slots=`)",
+        "memory hotplug settings that the host's libvirt cannot take (a virtio device's address before 9.4, `max=` without `slots=` before 9.5)",
     ),
     (PICKED_NODES, "note: the host nodes `vnuma mode=node` picked"),
     // Emulator and I/O thread policies, I/O threads per cell, shared vCPUs.

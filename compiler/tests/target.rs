@@ -81,3 +81,21 @@ fn this_machines_domcapabilities_take_the_default_guests() {
         ["E0361"]
     );
 }
+
+/// libvirt 9.4 takes a virtio memory device's address, 9.5 also `<maxMemory>` without slots;
+/// before, each is E0339. Without `domcaps=`, the versions alone decide.
+#[test]
+fn settings_libvirt_9_0_refuses_follow_the_target_libvirt() {
+    let host = |libvirt: &str| format!("host h{libvirt} {{\n  node 0 cpus=0-3 memory=16GiB\n}}\n");
+    let guest = "guest g on=h {\n  memory 2GiB max=4GiB\n  vcpus 2\n  numa {\n    cell 0 cpus=0-1 memory=2GiB\n  }\n  \
+                 virtio-mem size=1GiB node=0 block=2MiB requested=512MiB base=4GiB\n}\n";
+    for (libvirt, want) in [
+        ("", vec!["E0339", "E0339"]),
+        (" libvirt=\"9.3\"", vec!["E0339", "E0339"]),
+        (" libvirt=\"9.4\"", vec!["E0339"]),
+        (" libvirt=\"9.5\"", vec![]),
+        (" libvirt=\"10.0\"", vec![]),
+    ] {
+        assert_eq!(codes(host(libvirt) + guest, String::new()), want, "{libvirt:?}");
+    }
+}

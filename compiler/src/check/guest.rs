@@ -159,7 +159,10 @@ fn memory_devices(
     cx: &mut Cx<'_, '_>,
 ) -> MemoryDevices {
     let cells = &m.cells.cells;
-    let mut mem = super::memdev::check(m.body.find("memory"), memdevs, cells, m.memory.kib, cx.diags);
+    let libvirt = cx
+        .host
+        .map_or(crate::host::target::DEFAULT_LIBVIRT, |h| h.target.libvirt);
+    let mut mem = super::memdev::check(m.body.find("memory"), memdevs, cells, m.memory.kib, libvirt, cx.diags);
     super::memdev::host::check(&mut mem, memdevs, cells, m.memory.hugepage_kib, m.binding, cx, claims);
     if let (Some(state), Some(h)) = (m.ledger, cx.host) {
         super::ledger::record_claims(&mut state.ledger, h.profile, &claims.list);

@@ -48,6 +48,14 @@ pub const DEFAULT_LIBVIRT: Version = Version::new(9, 0);
 /// The default target's QEMU: what CI starts the command lines in.
 pub const DEFAULT_QEMU: Version = Version::new(7, 2);
 
+/// The first libvirt whose schema takes `<target><address base>` on virtio-mem and
+/// virtio-pmem devices (its 9.4.0 release notes: "Introduce `<address/>` for virtio-mem and
+/// virtio-pmem").
+pub const LIBVIRT_VIRTIO_MEMORY_ADDRESS: Version = Version::new(9, 4);
+/// The first libvirt that takes `<maxMemory>` without `slots` when no DIMM-like device needs
+/// one (its 9.5.0 release notes: "Properly handle slots for non-DIMM `<memory>` devices").
+pub const LIBVIRT_MAX_MEMORY_WITHOUT_SLOTS: Version = Version::new(9, 5);
+
 /// What `virsh domcapabilities` says of one machine type of one emulator. A list is `None`
 /// when the document does not have the element at all (older libvirt): nothing is known.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
