@@ -99,3 +99,27 @@ fn settings_libvirt_9_0_refuses_follow_the_target_libvirt() {
         assert_eq!(codes(host(libvirt) + guest, String::new()), want, "{libvirt:?}");
     }
 }
+
+/// `explain` shows the target under the host's table, with the file's words made safe for a
+/// terminal; the default target shows nothing.
+#[test]
+fn explain_shows_the_target_and_escapes_the_files_words() {
+    let explain = |vnuma: String, domcaps: String| {
+        let db = Database::default();
+        let program = db::load_program(&db, Path::new("t.vnuma"), &Files { vnuma, domcaps }).unwrap();
+        vnumac::explain::text(&db::compile(&db, program).checked, None)
+    };
+    let domcaps = "<domainCapabilities><machine>pc-q35-7.2\u{202E}x</machine><vcpu max='288'/>\
+                   <memoryBacking><enum name='sourceType'><value>memfd</value></enum></memoryBacking>\
+                   </domainCapabilities>";
+    let guest = "  memory 4GiB\n  vcpus 2\n  pin vcpus=0-1 cpus=0-1";
+    let out = explain(program(" libvirt=\"10.0\"", guest), domcaps.into());
+    assert!(out.contains("  target: libvirt 10.0, QEMU 7.2\n"), "{out}");
+    assert!(
+        out.contains("at most 288 vCPUs; memory backing memfd; memory devices not listed"),
+        "{out}"
+    );
+    assert!(!out.contains('\u{202E}'), "{out}");
+    let default = program("", guest).replace(" domcaps=\"h.domcaps.xml\"", "");
+    assert!(!explain(default, String::new()).contains("target:"));
+}

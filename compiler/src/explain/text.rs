@@ -270,15 +270,16 @@ fn target_text(out: &mut String, t: &Target) {
     }
     let _ = writeln!(out, "  target: libvirt {}, QEMU {}", t.libvirt, t.qemu);
     if let Some(c) = &t.domcaps {
+        // The file's words are shown on a terminal: control characters written out.
         let list = |l: &Option<Vec<String>>| match l {
             Some(v) if v.is_empty() => "none".to_string(),
-            Some(v) => v.join(", "),
+            Some(v) => crate::terminal::escape(&v.join(", ")).into_owned(),
             None => "not listed".to_string(),
         };
         let _ = writeln!(
             out,
             "  domcapabilities: machine {}, at most {} vCPUs; memory backing {}; memory devices {}",
-            c.machine.as_deref().unwrap_or("not named"),
+            c.machine.as_deref().map_or("not named".into(), crate::terminal::escape),
             c.max_vcpus
                 .map_or("an unknown number of".to_string(), |m| m.to_string()),
             list(&c.backing_sources),

@@ -61,6 +61,13 @@ pub fn from_domcaps_xml(xml: &str) -> Result<DomCaps, CapsError> {
             }
             Event::End(_) => close(&mut path, at, &mut r)?,
             Event::Text(t) if keeps_text(&path) => push_text(&mut r.text, &t.xml10_content(), at)?,
+            Event::GeneralRef(e) if keeps_text(&path) => {
+                let c = reference(&e).ok_or_else(|| {
+                    let name: &str = &e;
+                    CapsError::at(at, format!("malformed XML: unknown entity `&{name};`"))
+                })?;
+                push_text(&mut r.text, c.encode_utf8(&mut [0; 4]), at)?;
+            }
             Event::Eof => break,
             _ => {}
         }
@@ -79,6 +86,22 @@ pub fn from_domcaps_xml(xml: &str) -> Result<DomCaps, CapsError> {
 
 fn keeps_text(path: &[String]) -> bool {
     is_path(path, &[ROOT, "machine"]) || is_path(path, &BACKING) || is_path(path, &MODELS)
+}
+
+/// A character reference or one of XML's five entities.
+fn reference(e: &quick_xml::events::BytesRef<'_>) -> Option<char> {
+    if let Ok(Some(c)) = e.resolve_char_ref() {
+        return Some(c);
+    }
+    let name: &str = e;
+    Some(match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "apos" => '\'',
+        "quot" => '"',
+        _ => return None,
+    })
 }
 
 fn push_text(text: &mut String, more: &str, at: usize) -> Result<(), CapsError> {

@@ -85,3 +85,20 @@ fn lists_and_words_are_bounded() {
     let xml = format!("<domainCapabilities><machine>{long}</machine></domainCapabilities>");
     assert!(from_domcaps_xml(&xml).unwrap_err().message.contains("longer than"));
 }
+
+#[test]
+fn references_in_values_are_read_as_characters() {
+    let xml = "<domainCapabilities><machine>pc-q35&#45;7.2</machine><memoryBacking>\
+        <enum name='sourceType'><value>&#x6d;emfd</value><value>a&amp;b</value></enum></memoryBacking>\
+        </domainCapabilities>";
+    let caps = from_domcaps_xml(xml).unwrap();
+    assert_eq!(caps.machine.as_deref(), Some("pc-q35-7.2"));
+    assert_eq!(caps.backing_sources, Some(vec!["memfd".to_string(), "a&b".into()]));
+    let xml = "<domainCapabilities><machine>&nope;</machine></domainCapabilities>";
+    assert!(
+        from_domcaps_xml(xml)
+            .unwrap_err()
+            .message
+            .contains("unknown entity `&nope;`")
+    );
+}
