@@ -137,6 +137,12 @@ pub const TUNES_NOT_KVM: &str = "vnuma::E0356";
 pub const TUNE_OFF_BANK: &str = "vnuma::W0515";
 pub const TUNE_VCPUS: &str = "vnuma::W0516";
 pub const TUNE_UNPINNED: &str = "vnuma::W0517";
+// The libvirt and QEMU a host runs, and what its domcapabilities offer (`host/target.rs`).
+pub const HOST_TARGET: &str = "vnuma::E0418";
+pub const TARGET_VCPUS: &str = "vnuma::E0361";
+pub const TARGET_LACKS: &str = "vnuma::E0362";
+pub const TARGET_OTHER_MACHINE: &str = "vnuma::W0520";
+pub const TARGET_OTHER_QEMU: &str = "vnuma::W0521";
 
 // Not about a file's text.
 /// A file that cannot be read or written (exit code 2).
@@ -472,7 +478,7 @@ pub const ALL: &[(&str, &str)] = &[
     (FREE_SNAPSHOT, "warning: guests bind more than a probed node had free"),
     (
         NEWER_LIBVIRT,
-        "memory hotplug settings that libvirt 9.0 cannot take (a virtio device's address, `max=` without `slots=`)",
+        "memory hotplug settings that the host's libvirt cannot take (a virtio device's address before 9.4, `max=` without `slots=` before 9.5)",
     ),
     (PICKED_NODES, "note: the host nodes `vnuma mode=node` picked"),
     // Emulator and I/O thread policies, I/O threads per cell, shared vCPUs.
@@ -562,5 +568,26 @@ pub const ALL: &[(&str, &str)] = &[
     (
         TUNE_UNPINNED,
         "warning: a tune on vCPUs that are not pinned, which may run off the caches and nodes it allocates",
+    ),
+    // Target versions.
+    (
+        HOST_TARGET,
+        "a host's `libvirt=`, `qemu=` or `domcaps=` that cannot be read",
+    ),
+    (
+        TARGET_VCPUS,
+        "more vCPUs than the machine takes, as the host's domcapabilities say",
+    ),
+    (
+        TARGET_LACKS,
+        "a memory backing source or memory device model the host's domcapabilities do not list",
+    ),
+    (
+        TARGET_OTHER_MACHINE,
+        "warning: the host's domcapabilities describe another machine type than the guest's",
+    ),
+    (
+        TARGET_OTHER_QEMU,
+        "warning: the host's domcapabilities are of another QEMU than its `qemu=`",
     ),
 ];

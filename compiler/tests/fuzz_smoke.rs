@@ -114,6 +114,11 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
     match target {
         "parse" => vnuma_sources().iter().map(read).collect(),
         "check" => vnuma_sources().iter().map(|p| bundle(p)).collect(),
+        "domcaps" => files(&repo().join("examples/hosts/domcaps"), ".xml")
+            .iter()
+            .chain(files(&repo().join("golden/errors"), ".domcaps.xml").iter())
+            .map(read)
+            .collect(),
         "caps" => files(&repo().join("examples/hosts"), ".caps.xml")
             .iter()
             .map(read)
@@ -355,7 +360,8 @@ fn every_target_has_a_smoke_test() {
             "domain",
             "lsp_edits",
             "lsp_requests",
-            "import_numbers"
+            "import_numbers",
+            "domcaps"
         ]
     );
     assert!(!fuzz::run("no-such-target", b""));
@@ -426,4 +432,9 @@ fn write_corpus() {
             fs::write(dir.join(format!("seed-{i:03}")), s).unwrap();
         }
     }
+}
+
+#[test]
+fn domcaps() {
+    smoke("domcaps", BUDGET);
 }

@@ -12,7 +12,10 @@ use vnumac::host::HostProfile;
 struct Mem(String);
 
 impl Loader for Mem {
-    fn read(&self, _: &Path) -> std::io::Result<String> {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        if path.ends_with("h.domcaps.xml") {
+            return Ok(DOMCAPS.to_string());
+        }
         Ok(self.0.clone())
     }
     fn probe(&self) -> Result<HostProfile, String> {
@@ -136,6 +139,7 @@ fn cases() -> Vec<(&'static str, &'static str, String)> {
     .chain(realtime_cases())
     .chain(affinity_cases())
     .chain(resctrl_cases())
+    .chain(target_cases())
     .collect()
 }
 
@@ -187,6 +191,29 @@ fn resctrl_cases() -> Vec<(&'static str, &'static str, String)> {
             "W0517",
             "a cache allocation for vCPUs that are not pinned",
             tuned("", "  cachetune vcpus=0-1 cache=1 size=4MiB"),
+        ),
+    ]
+}
+
+/// `virsh domcapabilities` of QEMU 7.2's q35, as the host's `domcaps=` file.
+const DOMCAPS: &str = "<domainCapabilities><machine>pc-q35-7.2</machine><vcpu max='288'/>\
+    <memoryBacking supported='yes'><enum name='sourceType'><value>memfd</value></enum></memoryBacking>\
+    </domainCapabilities>";
+
+/// The target warnings: domcapabilities of another machine, or of another QEMU.
+fn target_cases() -> Vec<(&'static str, &'static str, String)> {
+    let with = |attrs: &str| host("").replacen("host h {", &format!("host h domcaps=\"h.domcaps.xml\"{attrs} {{"), 1);
+    let body = "  memory 4GiB\n  vcpus 4";
+    vec![
+        (
+            "W0520",
+            "domcapabilities of pc-q35-7.2, guest on pc-q35-8.2",
+            with("") + &guest("g", &format!("  machine \"pc-q35-8.2\"\n{body}"), ""),
+        ),
+        (
+            "W0521",
+            "domcapabilities of QEMU 7.2, host says 8.2",
+            with(" qemu=\"8.2\"") + &guest("g", body, ""),
         ),
     ]
 }

@@ -10,6 +10,8 @@ pub struct HostDef {
     pub name: String,
     pub span: Span,
     pub profile: HostProfile,
+    /// The libvirt and QEMU the host runs (`libvirt=`, `qemu=`, `domcaps=`).
+    pub target: crate::host::target::Target,
     /// Where each node of `profile.nodes` was written: its `node` line, or the `from=`/`probe=`
     /// that brought it in.
     pub node_spans: Vec<Span>,

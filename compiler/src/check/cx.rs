@@ -12,6 +12,8 @@ pub struct HostRef<'h> {
     pub index: usize,
     pub name: &'h str,
     pub profile: &'h HostProfile,
+    /// The libvirt and QEMU the host runs.
+    pub target: &'h crate::host::target::Target,
 }
 
 pub(super) struct Cx<'a, 'h> {

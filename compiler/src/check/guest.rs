@@ -99,6 +99,7 @@ pub fn check_guest(
         super::devices::check(f, &cells.cells, platform.q35(), host, &threads.io(), cx.diags)
     });
     super::memdev::pci::assign_slots(&mut mem, &memdevs, device_set.as_ref(), platform.q35(), &mut cx);
+    super::versions::check(&body.fields, &platform.machine, vcpus.count, vcpus.span, &mut cx);
     super::claims::cells(&cells, &mut cx, &mut claims);
     super::claims::unbound(&body, &cells, &memory, binding, &cx, &mut claims);
     let ok = !errors_since(cx.diags, before);
@@ -161,7 +162,10 @@ fn memory_devices(
     cx: &mut Cx<'_, '_>,
 ) -> MemoryDevices {
     let cells = &m.cells.cells;
-    let mut mem = super::memdev::check(m.body.find("memory"), memdevs, cells, m.memory.kib, cx.diags);
+    let libvirt = cx
+        .host
+        .map_or(crate::host::target::DEFAULT_LIBVIRT, |h| h.target.libvirt);
+    let mut mem = super::memdev::check(m.body.find("memory"), memdevs, cells, m.memory.kib, libvirt, cx.diags);
     super::memdev::host::check(&mut mem, memdevs, cells, m.memory.hugepage_kib, m.binding, cx, claims);
     if let (Some(state), Some(h)) = (m.ledger, cx.host) {
         super::ledger::record_claims(&mut state.ledger, h.profile, &claims.list);

@@ -2,6 +2,7 @@
 
 use super::checked::HostDef;
 use super::host_block;
+use super::host_target;
 use super::values;
 use crate::codes::*;
 use crate::diagnostics::Diagnostic;
@@ -61,6 +62,8 @@ pub fn load_host(
     } else {
         profile
     };
+    let domcaps = f.text("domcaps").map(|rel| resolve_relative(file, rel));
+    let target = host_target::load_target(f, domcaps, &|p| sources.read_text(p), diags)?;
     let origin = if f.has("from") {
         f.span_of("from")
     } else if probe {
@@ -73,6 +76,7 @@ pub fn load_host(
         span: f.arg_span(0),
         node_spans: node_spans(f, &profile, origin),
         profile,
+        target,
     })
 }
 

@@ -20,6 +20,7 @@ pub mod guest_name;
 pub mod hmat;
 pub mod host_block;
 mod host_resctrl;
+mod host_target;
 pub mod ledger;
 pub mod load;
 pub mod memdev;
@@ -45,6 +46,7 @@ pub mod topology;
 mod uses;
 pub mod values;
 pub mod vcpus;
+mod versions;
 pub mod vnuma;
 
 /// The language table, also named from here as `check::schema`.

@@ -59,8 +59,19 @@ fn count(vcpus_f: Option<&Fields<'_>>, body: &Body<'_>, name: &str, cx: &mut Cx<
     }
 }
 
-/// Machine types that take fewer vCPUs than the guest has.
+/// Machine types that take fewer vCPUs than the guest has, by QEMU 7.2 (E0314).
+/// The host's domcapabilities, when they give this machine's maximum, say it instead
+/// (E0361).
 fn machine_limit(vcpus_f: Option<&Fields<'_>>, vcpus: u32, machine: &str, cx: &mut Cx<'_, '_>) {
+    let caps = cx.host.and_then(|h| h.target.domcaps.as_ref());
+    if caps.is_some_and(|c| {
+        c.max_vcpus.is_some()
+            && c.machine
+                .as_deref()
+                .is_some_and(|m| super::versions::describes(m, machine))
+    }) {
+        return;
+    }
     if let Some(max) = super::values::machine_max_vcpus(machine).filter(|max| vcpus > *max) {
         let span = vcpus_f.map(|f| f.arg_span(0)).unwrap_or(cx.guest_span);
         cx.err(

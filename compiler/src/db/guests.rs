@@ -96,6 +96,7 @@ pub fn guest_step<'db>(db: &'db dyn salsa::Database, key: ItemKey<'db>) -> Guest
         index: hi as usize,
         name: &def.name,
         profile: &def.profile,
+        target: &def.target,
     };
     let slot = guest_slots(db, program).get(key.index(db) as usize).copied();
     if !slot.is_some_and(|s| s.automatic) {

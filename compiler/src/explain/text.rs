@@ -3,6 +3,7 @@
 use super::usage::{guests_on, node_use};
 use crate::check::Checked;
 use crate::host::HostProfile;
+use crate::host::target::Target;
 use crate::ir::{DeviceKind, Guest, GuestCell, SchedThreads, ThreadSched, VcpuSched};
 use crate::sets::IdSet;
 use crate::units::human_kib;
@@ -26,6 +27,7 @@ pub fn text(checked: &Checked, only: Option<&str>) -> String {
             continue;
         }
         host_text(&mut out, &h.name, &h.profile, &guests);
+        target_text(&mut out, &h.target);
     }
     out
 }
@@ -290,6 +292,33 @@ fn host_text(out: &mut String, name: &str, host: &HostProfile, guests: &[&Guest]
     let _ = writeln!(out);
     l3_text(out, host, guests);
     super::resctrl::host_caches(out, host, guests);
+}
+
+/// The libvirt and QEMU the host runs and what its domcapabilities offer; nothing for the
+/// default target (libvirt 9.0, QEMU 7.2, no domcapabilities).
+fn target_text(out: &mut String, t: &Target) {
+    if t.is_default() {
+        return;
+    }
+    let _ = writeln!(out, "  target: libvirt {}, QEMU {}", t.libvirt, t.qemu);
+    if let Some(c) = &t.domcaps {
+        // The file's words are shown on a terminal: control characters written out.
+        let list = |l: &Option<Vec<String>>| match l {
+            Some(v) if v.is_empty() => "none".to_string(),
+            Some(v) => crate::terminal::escape(&v.join(", ")).into_owned(),
+            None => "not listed".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "  domcapabilities: machine {}, at most {} vCPUs; memory backing {}; memory devices {}",
+            c.machine.as_deref().map_or("not named".into(), crate::terminal::escape),
+            c.max_vcpus
+                .map_or("an unknown number of".to_string(), |m| m.to_string()),
+            list(&c.backing_sources),
+            list(&c.memory_models),
+        );
+    }
+    let _ = writeln!(out);
 }
 
 /// The host's L3 domains per node, with the cores dedicated vCPUs hold in each and whose

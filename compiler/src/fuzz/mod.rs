@@ -6,6 +6,7 @@
 mod check;
 mod common;
 mod domain;
+mod domcaps;
 mod host;
 mod import_numbers;
 mod lsp_edits;
@@ -15,6 +16,7 @@ mod parse;
 pub use check::check;
 pub use common::ROOT;
 pub use domain::domain;
+pub use domcaps::domcaps;
 pub use host::{caps, sysfs, sysfs_entries};
 pub use import_numbers::import_numbers;
 pub use lsp_edits::{encode_edits, lsp_edits};
@@ -31,6 +33,7 @@ pub const TARGETS: &[&str] = &[
     "lsp_edits",
     "lsp_requests",
     "import_numbers",
+    "domcaps",
 ];
 
 /// Run the target called `name` on `data`; false for an unknown name.
@@ -44,6 +47,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "lsp_edits" => lsp_edits(data),
         "lsp_requests" => lsp_requests(data),
         "import_numbers" => import_numbers(data),
+        "domcaps" => domcaps(data),
         _ => return false,
     }
     true

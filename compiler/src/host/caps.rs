@@ -27,7 +27,7 @@ pub struct CapsError {
 }
 
 impl CapsError {
-    fn at(offset: usize, message: String) -> Self {
+    pub(crate) fn at(offset: usize, message: String) -> Self {
         CapsError {
             message,
             offset: Some(offset),

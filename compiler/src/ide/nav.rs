@@ -66,7 +66,7 @@ pub fn definition(db: &dyn salsa::Database, program: Program, file: SourceFile, 
     };
     match cursor.at {
         At::Value(p) if p.key.text == "on" && context == Context::File => host_def(db, program, &p.value.text),
-        At::Value(p) if p.key.text == "from" && context == Context::File => {
+        At::Value(p) if matches!(p.key.text.as_str(), "from" | "domcaps") && context == Context::File => {
             file_named(db, program, file, &p.value.text).map(whole)
         }
         At::Value(p) if p.key.text == "on" && context == Context::Devices => {

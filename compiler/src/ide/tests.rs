@@ -133,6 +133,22 @@ fn hover_and_completion_know_sched() {
     assert!(l.contains(&"sched".to_string()), "{l:?}");
 }
 
+#[test]
+fn hover_and_completion_know_target_versions() {
+    let h = hover_at("host h libvirt=\"10.0\" dom$0caps=\"h.xml\" {\n  node 0 cpus=0-3 memory=8GiB\n}\n");
+    assert!(h.contains("`virsh domcapabilities`"), "{h}");
+    let l = labels("host h $0 {\n  node 0 cpus=0-3 memory=8GiB\n}\n");
+    for want in ["libvirt=", "qemu=", "domcaps="] {
+        assert!(l.contains(&want.to_string()), "{want}: {l:?}");
+    }
+    // `domcaps=` goes to its file, as `from=` does.
+    let text = "### main.vnuma\nhost h domcaps=\"h.domcaps$0.xml\" {\n  node 0 cpus=0-3 memory=8GiB\n}\n\
+                ### h.domcaps.xml\n<domainCapabilities><vcpu max='8'/></domainCapabilities>\n";
+    let (ws, p, f, at) = fixture(text);
+    let t = definition(&ws.db, p, f, at).unwrap();
+    assert_eq!(t.file.path(&ws.db), Path::new("h.domcaps.xml"));
+}
+
 fn labels(text: &str) -> Vec<String> {
     let (ws, p, f, at) = fixture(text);
     completions(&ws.db, p, f, at).into_iter().map(|c| c.label).collect()

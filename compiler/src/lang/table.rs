@@ -52,7 +52,10 @@ pub const SCHEMA: &[StmtSpec] = &[
         "Reads another .vnuma file, relative to this one."),
     stmt!("host" in File, args ["NAME": Kind::Name], props [
         p("from", Kind::Str, "A `virsh capabilities` XML file, relative to this file."),
-        p("probe", Kind::Bool, "Read this machine's /sys at build time.")
+        p("probe", Kind::Bool, "Read this machine's /sys at build time."),
+        p("libvirt", Kind::Text, "The host's libvirt version, `MAJOR.MINOR` as `virsh version` says it (default \"9.0\"): what the XML is written for."),
+        p("qemu", Kind::Text, "The host's QEMU version, `MAJOR.MINOR` as `virsh version` says it (default \"7.2\"): what the command line is written for."),
+        p("domcaps", Kind::Str, "A `virsh domcapabilities` XML file, relative to this file: the machine's vCPU maximum, memory backing sources and memory device models guests are checked against.")
     ], block Some(Context::Host), repeat true,
         "A host profile: from capabilities XML, from /sys, or written inline."),
     stmt!("guest" in File, args ["NAME": Kind::Name], props [

@@ -151,7 +151,7 @@ pub fn include_path(stmt: &Statement) -> Option<(&str, Span)> {
 }
 
 /// What a file's top-level statements refer to: the files they include (`true`: sources to
-/// follow) and the `from=` files of hosts (`false`), as written, and whether a host probes
+/// follow) and the `from=` and `domcaps=` files of hosts (`false`), as written, and whether a host probes
 /// this machine.
 pub fn references<'a>(statements: impl Iterator<Item = &'a Statement>) -> (Vec<(String, bool)>, bool) {
     let mut out = Vec::new();
@@ -161,8 +161,10 @@ pub fn references<'a>(statements: impl Iterator<Item = &'a Statement>) -> (Vec<(
             out.push((path.to_string(), true));
         } else if stmt.keyword.text == "host" {
             probe |= stmt.prop("probe").is_some_and(|p| p.value.text == "true");
-            if let Some(p) = stmt.prop("from").filter(|p| p.value.quoted) {
-                out.push((p.value.text.clone(), false));
+            for key in ["from", "domcaps"] {
+                if let Some(p) = stmt.prop(key).filter(|p| p.value.quoted) {
+                    out.push((p.value.text.clone(), false));
+                }
             }
         }
     }

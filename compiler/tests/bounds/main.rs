@@ -14,6 +14,7 @@ mod import;
 mod includes;
 mod resctrl;
 mod sched;
+mod target;
 mod threads;
 mod tokens;
 

@@ -3,6 +3,7 @@
 use super::kinds::MODULE_ALIGN_KIB;
 use crate::codes::*;
 use crate::diagnostics::Diagnostic;
+use crate::host::target::{LIBVIRT_VIRTIO_MEMORY_ADDRESS, Version};
 use crate::ir::MemoryDeviceKind;
 use crate::lang::Fields;
 use crate::units::human_kib;
@@ -17,20 +18,23 @@ pub(super) fn base<'f>(
     kind: &MemoryDeviceKind,
     size_kib: u64,
     bases: &mut Bases<'f>,
+    libvirt: Version,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Option<u64>> {
     let base = f.size("base");
-    if base.is_some() && matches!(f.keyword(), "virtio-mem" | "virtio-pmem") {
+    let takes_address = libvirt >= LIBVIRT_VIRTIO_MEMORY_ADDRESS;
+    if base.is_some() && matches!(f.keyword(), "virtio-mem" | "virtio-pmem") && !takes_address {
         diags.push(
             Diagnostic::error(
                 NEWER_LIBVIRT,
-                format!("libvirt 9.0 cannot place a {} at an address", f.keyword()),
+                format!("libvirt {libvirt} cannot place a {} at an address", f.keyword()),
                 f.span_of("base"),
                 "newer libvirt only",
             )
             .with_help(
-                "libvirt 9.0's schema rejects <target><address base> on virtio memory devices (later \
-                 versions take it); leave `base=` out and QEMU picks the address",
+                "libvirt before 9.4 rejects <target><address base> on virtio memory devices; leave \
+                 `base=` out and QEMU picks the address, or give the host `libvirt=\"9.4\"` or later \
+                 when it runs that",
             ),
         );
     }

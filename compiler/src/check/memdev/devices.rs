@@ -6,6 +6,7 @@ use super::kinds::{self, MODULE_ALIGN_KIB};
 use crate::check::cx::errors_since;
 use crate::codes::*;
 use crate::diagnostics::Diagnostic;
+use crate::host::target::Version;
 use crate::ir::{GuestCell, MaxMemory, MemoryDevice};
 use crate::lang::Fields;
 
@@ -29,11 +30,12 @@ pub fn check(
     devices: &[&Fields<'_>],
     cells: &[GuestCell],
     initial_kib: u64,
+    libvirt: Version,
     diags: &mut Vec<Diagnostic>,
 ) -> MemoryDevices {
     let before = diags.len();
     let mut out = MemoryDevices {
-        max: super::headroom::max(memory, devices, cells, initial_kib, diags),
+        max: super::headroom::max(memory, devices, cells, initial_kib, libvirt, diags),
         devices: Vec::new(),
         statements: Vec::new(),
     };
@@ -43,7 +45,7 @@ pub fn check(
     for (index, f) in devices.iter().enumerate() {
         let slot = slots.next(f);
         let Ok(slot) = u32::try_from(slot) else { continue };
-        let Some(d) = device(f, slot, cells, &mut bases, diags) else {
+        let Some(d) = device(f, slot, cells, &mut bases, libvirt, diags) else {
             continue;
         };
         if beyond_slots(f, &d, out.max, memory, diags) {
@@ -126,6 +128,7 @@ fn device<'f>(
     slot: u32,
     cells: &[GuestCell],
     bases: &mut Bases<'f>,
+    libvirt: Version,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<MemoryDevice> {
     let size_kib = f.size("size").unwrap_or(0) / 1024;
@@ -164,7 +167,7 @@ fn device<'f>(
         return None;
     }
     let kind = kinds::kind(f, size_kib, diags)?;
-    let base = base(f, &kind, size_kib, bases, diags)?;
+    let base = base(f, &kind, size_kib, bases, libvirt, diags)?;
     Some(MemoryDevice {
         kind,
         size_kib,

@@ -2,6 +2,7 @@
 
 use crate::codes::*;
 use crate::diagnostics::Diagnostic;
+use crate::host::target::{LIBVIRT_MAX_MEMORY_WITHOUT_SLOTS, Version};
 use crate::ir::{GuestCell, MaxMemory, MemoryDevice};
 use crate::lang::{Fields, MISSING};
 use crate::span::Span;
@@ -13,12 +14,13 @@ pub(super) fn max(
     devices: &[&Fields<'_>],
     cells: &[GuestCell],
     initial_kib: u64,
+    libvirt: Version,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<MaxMemory> {
     let m = memory?;
     let max = match (m.size("max"), m.int("slots")) {
         // Without `slots=`, only virtio devices can be plugged (checked below).
-        (Some(max), slots) => limits(m, max, slots.unwrap_or(0), devices, initial_kib, diags),
+        (Some(max), slots) => limits(m, max, slots.unwrap_or(0), devices, initial_kib, libvirt, diags),
         (None, Some(_)) => {
             let (have, lack) = ("slots", "max");
             diags.push(
@@ -56,6 +58,7 @@ fn limits(
     slots: u64,
     devices: &[&Fields<'_>],
     initial_kib: u64,
+    libvirt: Version,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<MaxMemory> {
     let kib = max / 1024;
@@ -96,17 +99,18 @@ fn limits(
         );
     } else {
         // With DIMMs or NVDIMMs, the missing slots are an error below.
-        if slots == 0 && !devices.iter().any(|f| matches!(f.keyword(), "dimm" | "nvdimm")) {
+        let needs_slots = libvirt < LIBVIRT_MAX_MEMORY_WITHOUT_SLOTS;
+        if slots == 0 && needs_slots && !devices.iter().any(|f| matches!(f.keyword(), "dimm" | "nvdimm")) {
             diags.push(
                 Diagnostic::error(
                     NEWER_LIBVIRT,
-                    "libvirt 9.0 needs `slots=` with `max=`",
+                    format!("libvirt {libvirt} needs `slots=` with `max=`"),
                     m.span_of("max"),
                     "no slots",
                 )
                 .with_help(
-                    "libvirt 9.0's schema rejects <maxMemory> without slots (later versions take it for \
-                     virtio-mem and virtio-pmem); add `slots=1`, which works with every version",
+                    "libvirt before 9.5 rejects <maxMemory> without slots; add `slots=1`, which works \
+                     with every version, or give the host `libvirt=\"9.5\"` or later when it runs that",
                 ),
             );
         }
