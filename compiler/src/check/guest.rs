@@ -79,8 +79,7 @@ pub fn check_guest(
     let threads = super::thread_pins::after(&body, &pinning.threads, &cells.cells, placed.as_ref(), &mut cx);
     super::sched::iothreads_on_cells(&body, &mut sched, pinning.threads.known_count(), threads.count, &mut cx);
     super::sched::memory_warnings(&sched, &memory, &cells, memory_span, &mut cx);
-    let derived = super::resctrl_cells::derive(&body, &cells.cells, &pinning.pins, placed.is_some(), &mut cx);
-    let tunes = super::resctrl::check(&body, vcpus.count, platform.kvm(), &derived, &mut cx);
+    let tunes = tunes(&body, &platform, &vcpus, &cells, &pinning, &placed, &mut cx);
 
     // Memory hotplug and devices, on the final cells; then what the guest claims of its host.
     let mut claims = Claims::new(&name);
@@ -174,6 +173,21 @@ fn memory_devices(
 }
 
 /// What `vnuma` places the guest by.
+/// The guest's cache and memory-bandwidth allocations: its `cachetune` and `memorytune`
+/// lines, and what `vnuma … l3=` gives each placed cell.
+fn tunes(
+    body: &Body<'_>,
+    platform: &Platform,
+    vcpus: &Vcpus,
+    cells: &Cells,
+    pinning: &Pins,
+    placed: &Option<super::vnuma::Placed>,
+    cx: &mut Cx<'_, '_>,
+) -> Tunes {
+    let derived = super::resctrl_cells::derive(body, &cells.cells, &pinning.pins, placed.is_some(), cx);
+    super::resctrl::check(body, vcpus.count, platform.kvm(), &derived, cx)
+}
+
 fn facts(vcpus: &Vcpus, memory: &Memory, memory_span: Span, pinning: &Pins) -> GuestFacts {
     GuestFacts {
         vcpus: vcpus.count,
