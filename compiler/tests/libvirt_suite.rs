@@ -29,9 +29,10 @@ const HOST: &str = "libvirt-test";
 
 /// libvirt's test host (`libvirt-test-host.caps.xml`: nodes 0-3, CPUs 0-3/4-7/8-11/12-15)
 /// with plenty of memory and hugepages on every node (the pools take 4 TiB of each 16 TiB
-/// node; ordinary memory is the rest): libvirt's harness never checks fit.
+/// node; ordinary memory is the rest): libvirt's harness never checks fit. It runs the
+/// libvirt the expected lines come from.
 fn host_block() -> String {
-    let mut s = format!("host {HOST} {{\n");
+    let mut s = format!("host {HOST} libvirt=\"9.8\" {{\n");
     for n in 0..4 {
         s.push_str(&format!("  node {n} cpus={}-{} memory=16TiB\n", n * 4, n * 4 + 3));
     }
@@ -193,11 +194,23 @@ fn facts(line: &str) -> Result<Facts, String> {
     let words = shell_words(line)?;
     let options = qemu_options(&words)?;
     let mut backends: BTreeMap<String, String> = BTreeMap::new();
+    // A thread-context comes before the backend that names it (`prealloc-context`).
+    let mut contexts: BTreeMap<String, String> = BTreeMap::new();
     for o in &options {
         if o.name == "object" {
             let p = Props::parse(o.value.as_deref().unwrap_or_default(), Some("qom-type"))?;
-            if p.get_str("qom-type").is_some_and(|t| t.starts_with("memory-backend-")) {
-                backends.insert(p.get_str("id").unwrap_or_default(), backend(&p)?);
+            let kind = p.get_str("qom-type").unwrap_or_default();
+            let id = p.get_str("id").unwrap_or_default();
+            if kind == "thread-context" {
+                let nodes = show_set(&id_set(&p, "node-affinity")?.unwrap_or_default());
+                contexts.insert(id, nodes);
+            } else if kind.starts_with("memory-backend-") {
+                let mut b = backend(&p)?;
+                if let Some(tc) = p.get_str("prealloc-context") {
+                    let nodes = contexts.get(&tc).ok_or(format!("no thread-context {tc}"))?;
+                    b.push_str(&format!("+thread-context{{node-affinity={nodes}}}"));
+                }
+                backends.insert(id, b);
             }
         }
     }
@@ -497,6 +510,28 @@ fn differences_are_found() {
     ] {
         assert!(
             first_difference(&facts(base).unwrap(), &facts(&changed).unwrap()).is_some(),
+            "{changed}"
+        );
+    }
+    // A preallocated backend's thread-context is part of the backend.
+    let context = |affinity: &str| {
+        format!(
+            "qemu-system-x86_64 -object thread-context,id=tc,{affinity} \
+             -object memory-backend-ram,id=x,size=214M,prealloc=on,host-nodes=0-1,policy=bind,prealloc-context=tc \
+             -numa node,nodeid=0,cpus=0,cpus=1,memdev=x"
+        )
+    };
+    let narrowed = context("node-affinity=0");
+    assert_eq!(
+        first_difference(&facts(&narrowed).unwrap(), &facts(&narrowed).unwrap()),
+        None
+    );
+    for changed in [
+        context("node-affinity=0-1"),
+        narrowed.replace(",prealloc-context=tc", ""),
+    ] {
+        assert!(
+            first_difference(&facts(&narrowed).unwrap(), &facts(&changed).unwrap()).is_some(),
             "{changed}"
         );
     }

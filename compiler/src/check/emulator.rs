@@ -4,6 +4,8 @@
 use super::checked::{Checked, HostDef};
 use crate::codes::*;
 use crate::diagnostics::Diagnostic;
+use crate::host::HostProfile;
+use crate::host::target::{LIBVIRT_THREAD_CONTEXT_EMULATOR_NODES, Version};
 use crate::place::topo::Ledger;
 use crate::sets::IdSet;
 use crate::span::Span;
@@ -45,6 +47,24 @@ pub fn emulator_pin(host: &HostDef, ledger: &Ledger, e: &Emulator, guest: &str) 
     ))))
 }
 
+/// The host nodes the emulator threads pinned to `pin` run on, when a host with `libvirt`
+/// preallocates memory only from those ([`LIBVIRT_THREAD_CONTEXT_EMULATOR_NODES`] and
+/// later, as libvirt reads `<emulatorpin>`); None without a pin or with an older libvirt.
+pub fn emulator_nodes(profile: &HostProfile, libvirt: Version, pin: Option<&IdSet>) -> Option<IdSet> {
+    if libvirt < LIBVIRT_THREAD_CONTEXT_EMULATOR_NODES {
+        return None;
+    }
+    let pin = pin?;
+    Some(
+        profile
+            .nodes
+            .iter()
+            .filter(|n| !n.cpus.intersection(pin).is_empty())
+            .map(|n| n.id)
+            .collect(),
+    )
+}
+
 /// [`emulator_pin`] for every placed guest of the build.
 pub fn place_emulators(
     checked: &mut Checked,
@@ -61,7 +81,10 @@ pub fn place_emulators(
             continue;
         };
         match emulator_pin(host, ledger, e, &guest.name) {
-            Some(Ok(pin)) => guest.emulator_pin = Some(pin),
+            Some(Ok(pin)) => {
+                guest.emulator_nodes = emulator_nodes(&host.profile, host.target.libvirt, Some(&pin));
+                guest.emulator_pin = Some(pin);
+            }
             Some(Err(d)) => diags.push(d),
             None => {}
         }

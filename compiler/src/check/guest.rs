@@ -131,6 +131,12 @@ pub fn check_guest(
         }
         .into_guest()
     });
+    let guest = guest.map(|mut g| {
+        g.emulator_nodes = cx
+            .host
+            .and_then(|h| super::emulator::emulator_nodes(h.profile, h.target.libvirt, g.emulator_pin.as_ref()));
+        g
+    });
     GuestResult {
         guest,
         claims: claims.list,
@@ -260,6 +266,7 @@ impl Parts {
             hmat: cells.hmat,
             pins: pinning.pins,
             emulator_pin: threads.emulator,
+            emulator_nodes: None,
             iothreads: threads.count,
             iothread_pins: threads.pins,
             isolated: threads.isolated,

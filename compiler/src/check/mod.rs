@@ -51,7 +51,7 @@ pub mod vnuma;
 
 /// The language table, also named from here as `check::schema`.
 pub use checked::{Checked, HostDef};
-pub use emulator::{Emulator, emulator_pin, place_emulators};
+pub use emulator::{Emulator, emulator_nodes, emulator_pin, place_emulators};
 pub use ledger::{SHARERS_NAMED, record_claims, record_pins};
 pub use load::{HostSources, host_name_refuses, load_host, resolve_relative};
 pub use resolve::{NoHost, duplicate_names, host_index, resolve_host};

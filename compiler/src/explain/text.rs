@@ -160,6 +160,12 @@ fn threads_text(out: &mut String, g: &Guest, host: Option<&HostProfile>) {
         let own = if g.isolated.emulator { OWN } else { "" };
         let _ = writeln!(out, "  emulator threads: {}{own}", on(e));
     }
+    if let Some(nodes) = &g.emulator_nodes {
+        let _ = writeln!(
+            out,
+            "  memory preallocation: from threads on the bound host nodes among {nodes}, the emulator's (libvirt 9.2 and later)"
+        );
+    }
     for (k, pin) in (1u32..).zip(&g.iothread_pins) {
         let disks: Vec<&str> = g
             .devices

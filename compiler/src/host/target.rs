@@ -56,6 +56,12 @@ pub const LIBVIRT_VIRTIO_MEMORY_ADDRESS: Version = Version::new(9, 4);
 /// one (its 9.5.0 release notes: "Properly handle slots for non-DIMM `<memory>` devices").
 pub const LIBVIRT_MAX_MEMORY_WITHOUT_SLOTS: Version = Version::new(9, 5);
 
+/// The first libvirt that narrows the `thread-context` of a preallocated, bound memory
+/// backend to the host nodes its emulator threads may run on, and leaves the thread-context
+/// out when they share none (its 9.2.0 release notes: "qemu: Fix thread-context .host-nodes
+/// generation"; libvirt's `qemuBuildThreadContextProps`).
+pub const LIBVIRT_THREAD_CONTEXT_EMULATOR_NODES: Version = Version::new(9, 2);
+
 /// What `virsh domcapabilities` says of one machine type of one emulator. A list is `None`
 /// when the document does not have the element at all (older libvirt): nothing is known.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]

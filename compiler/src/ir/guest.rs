@@ -36,6 +36,11 @@ pub struct Guest {
     pub hmat: Hmat,
     pub pins: Vec<VcpuPin>,
     pub emulator_pin: Option<IdSet>,
+    /// The host nodes of the emulator's CPUs, when the host's libvirt preallocates only
+    /// from those (9.2 and later): a preallocated, bound backend's `thread-context` takes
+    /// the backend's nodes among them, and there is none when it has none of them. None:
+    /// the thread-context takes all of the backend's nodes.
+    pub emulator_nodes: Option<IdSet>,
     /// `<iothreads>`: QEMU I/O threads `iothread1` … `iothreadN`.
     pub iothreads: u32,
     /// `<iothreadpin>`: the host CPUs of I/O thread 1, 2, … (one entry per thread; None
@@ -157,6 +162,7 @@ impl Default for Guest {
             hmat: Hmat::default(),
             pins: Vec::new(),
             emulator_pin: None,
+            emulator_nodes: None,
             iothreads: 0,
             iothread_pins: Vec::new(),
             isolated: Isolated::default(),

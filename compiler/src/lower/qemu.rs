@@ -122,7 +122,7 @@ fn memory(g: &Guest) -> Vec<Opt> {
     )];
     if g.cells.is_empty() {
         o.extend(mem::ram_backend(
-            &g.name,
+            g,
             mem::GUEST_RAM_BACKEND,
             g.hugepage_kib,
             initial_kib,
@@ -180,7 +180,7 @@ fn cells(g: &Guest, legacy: bool) -> Vec<Opt> {
         let binding = c.binding.as_ref().or(g.memory_binding.as_ref());
         let backend = mem::cell_backend(c.id);
         o.extend(mem::ram_backend(
-            &g.name,
+            g,
             &backend,
             c.hugepage_kib,
             c.memory_kib,

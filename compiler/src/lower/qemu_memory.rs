@@ -3,6 +3,7 @@
 
 use super::qemu_args::{Opt, Val, n, s};
 use crate::ir::*;
+use crate::sets::IdSet;
 
 /// The memory backend of a guest without cells (`-machine memory-backend=`).
 pub const GUEST_RAM_BACKEND: &str = "pc.ram";
@@ -39,14 +40,17 @@ pub fn memory_file(guest: &str, id: &str) -> String {
 /// file for hugepages, an access mode or a file source; else RAM. Then [mem-path,
 /// discard-data | hugetlb, hugetlbsize], share, [x-use-…], prealloc, size, binding.
 pub fn ram_backend(
-    guest: &str,
+    g: &Guest,
     id: &str,
     page: Option<u64>,
     kib: u64,
     binding: Option<&MemBinding>,
     backing: &MemoryBacking,
 ) -> Vec<Opt> {
-    with_thread_context(ram_backend_props(guest, id, page, kib, binding, backing))
+    with_thread_context(
+        ram_backend_props(&g.name, id, page, kib, binding, backing),
+        g.emulator_nodes.as_ref(),
+    )
 }
 
 /// The properties of `ram_backend`'s memory backend.
@@ -111,7 +115,9 @@ fn root_bus(g: &Guest) -> &'static str {
 
 /// libvirt (with QEMU ≥ 7.2) preallocates bound memory from threads on the bound nodes:
 /// a `thread-context` object before the backend, named by the backend's `prealloc-context`.
-pub fn with_thread_context(mut props: Vec<(&'static str, Val)>) -> Vec<Opt> {
+/// With `emulator_nodes` (libvirt 9.2 and later, the emulator pinned) the threads run only
+/// on the bound nodes among those, and there is no thread-context when there are none.
+pub fn with_thread_context(mut props: Vec<(&'static str, Val)>, emulator_nodes: Option<&IdSet>) -> Vec<Opt> {
     let prealloc = props.iter().any(|(k, v)| *k == "prealloc" && *v == Val::Bool(true));
     let nodes = props.iter().find_map(|(k, v)| match (k, v) {
         (&"host-nodes", Val::Ids(ids)) => Some(ids.clone()),
@@ -121,6 +127,12 @@ pub fn with_thread_context(mut props: Vec<(&'static str, Val)>) -> Vec<Opt> {
         (&"id", Val::Str(id)) => Some(id.clone()),
         _ => None,
     });
+    let nodes = match emulator_nodes {
+        Some(emulator) => nodes
+            .map(|bound| bound.intersection(emulator))
+            .filter(|n| !n.is_empty()),
+        None => nodes,
+    };
     let (true, Some(nodes), Some(id)) = (prealloc, nodes, id) else {
         return vec![Opt::props("-object", "qom-type", props)];
     };
@@ -253,14 +265,7 @@ fn dimm_backend(cx: &MemCx, shared: Option<bool>, discard: Option<bool>) -> Vec<
     let mut backing = cx.backing;
     backing.shared = shared.or(backing.shared);
     backing.discard = discard.or(backing.discard);
-    ram_backend(
-        &cx.g.name,
-        &cx.id,
-        cx.m.hugepage_kib,
-        cx.m.size_kib,
-        cx.binding,
-        &backing,
-    )
+    ram_backend(cx.g, &cx.id, cx.m.hugepage_kib, cx.m.size_kib, cx.binding, &backing)
 }
 
 /// An NVDIMM's backend: its file.
@@ -290,7 +295,7 @@ fn nvdimm_backend(cx: &MemCx, path: &str, align_kib: Option<u64>, pmem: bool, sh
         obj.push(("pmem", Val::Bool(true)));
     }
     obj.extend(binding_props(cx.binding));
-    with_thread_context(obj)
+    with_thread_context(obj, g.emulator_nodes.as_ref())
 }
 
 /// The `pc-dimm` or `nvdimm` device in its slot.

@@ -100,7 +100,12 @@ pub fn migrate(db: &dyn salsa::Database, program: Program, name: &str, to: To<'_
     };
     // Other hosts of the file are tried only when the guest does not fit, for the help.
     let fits = || elsewhere(db, program, g, &src.profile, [Some(shi), dhi]);
-    let moved = move_guest(g, &src.profile, &dest, &fits).map_err(Failure::Refused)?;
+    let mut moved = move_guest(g, &src.profile, &dest, &fits).map_err(Failure::Refused)?;
+    // The destination's libvirt decides which nodes preallocate the moved guest's memory.
+    let libvirt = dhi
+        .and_then(|i| checked.hosts.get(i)?.as_ref())
+        .map_or(crate::host::target::DEFAULT_LIBVIRT, |d| d.target.libvirt);
+    moved.guest.emulator_nodes = crate::check::emulator_nodes(&profile, libvirt, moved.guest.emulator_pin.as_ref());
     Ok(Migration {
         before: g.clone(),
         source: src.name.clone(),

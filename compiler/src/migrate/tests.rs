@@ -319,3 +319,30 @@ fn cache_and_bandwidth_allocations_do_not_move_but_monitors_do() {
     let moved = run(&guest("  cachetune vcpus=0-1 monitor=0-1\n"), "g", "b").unwrap();
     assert_eq!(moved.moved.guest.cachetunes[0].monitors.len(), 1);
 }
+
+#[test]
+fn the_destinations_libvirt_decides_where_memory_is_preallocated_from() {
+    let hosts = |a: &str, b: &str| {
+        HOSTS
+            .replace("host a {", &format!("host a{a} {{"))
+            .replace("host b {", &format!("host b{b} {{"))
+    };
+    let guest = "guest g on=a {\n  memory 4GiB prealloc=true\n  vcpus 2\n  emulator cpus=1\n  \
+                 numa {\n    cell 0 cpus=0-1 memory=4GiB host-node=0\n  }\n}\n";
+    let m = run(&format!("{}{guest}", hosts(" libvirt=\"9.2\"", "")), "g", "b").unwrap();
+    assert_eq!(m.before.emulator_nodes, Some(IdSet::parse("0").unwrap()));
+    assert_eq!(m.moved.guest.emulator_nodes, None);
+    let m = run(&format!("{}{guest}", hosts("", " libvirt=\"9.2\"")), "g", "b").unwrap();
+    assert_eq!(m.before.emulator_nodes, None);
+    let pin = m.moved.guest.emulator_pin.clone().unwrap();
+    let node0 = IdSet::parse("0-3,8-11").unwrap();
+    let expected: IdSet = [
+        (0, !pin.intersection(&node0).is_empty()),
+        (1, !pin.difference(&node0).is_empty()),
+    ]
+    .into_iter()
+    .filter_map(|(n, on)| on.then_some(n))
+    .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(m.moved.guest.emulator_nodes, Some(expected));
+}
