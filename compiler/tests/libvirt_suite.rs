@@ -1,8 +1,10 @@
 //! libvirt's own xml→argv cases (libvirt 9.8.0, `tests/qemuxml2argvdata/`, in
 //! `tests/libvirt-suite/`): every domain goes through `vnumac import`, is built, and its QEMU
 //! line is compared with the one libvirt's authors expect, on the facets the XML decides
-//! (`-smp`, `-m`, `-numa`, memory backends, memory devices, expander buses). A `.err` case
-//! must be rejected by import or by the build, with a coded diagnostic.
+//! (`-smp`, `-m`, `-numa`, memory backends and the thread-context that preallocates each,
+//! memory devices, expander buses). A `.err` case must be rejected by import or by the
+//! build, with a coded diagnostic. The host says `libvirt="9.8"`, the libvirt the expected
+//! lines come from.
 //!
 //! `EXPECTED` lists the cases that match today: the test fails when one of them stops
 //! matching, and when a case starts matching without being listed (bless with
