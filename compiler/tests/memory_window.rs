@@ -167,3 +167,34 @@ fn the_window_follows_the_machine() {
     assert_eq!(pc.compile(5 * GIB).0, Vec::<&str>::new());
     assert!(q35.compile(6 * GIB).1.is_some());
 }
+
+/// An NVDIMM with `align=` sits at a multiple of it: at 5GiB it starts; 2MiB further on,
+/// vnumac refuses it (E0313) and so does QEMU.
+#[test]
+fn nvdimm_addresses_follow_align() {
+    if !oracle_available(QEMU) {
+        return;
+    }
+    let scratch = Scratch::new("window-nvdimm").unwrap();
+    let case = Case {
+        host: "",
+        machine: "q35",
+        memory: "memory 2GiB max=8GiB slots=1",
+        device: "nvdimm path=\"/var/lib/nvdimm/g.img\" size=2GiB node=0 label=128KiB align=1GiB base={base}",
+        key: "addr",
+        size: 2 * GIB,
+        window: (4 * GIB, 7 * GIB),
+    };
+    let (codes, line) = case.compile(5 * GIB);
+    let line = line.unwrap_or_else(|| panic!("{codes:?}"));
+    let devices = start(&line, &scratch).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(address(&devices), Some(5 * GIB), "{devices}");
+    let off = 5 * GIB + 2 * MIB;
+    assert_eq!(case.compile(off), (vec!["vnuma::E0313"], None));
+    let moved = line.replace(&format!("addr={}", 5 * GIB), &format!("addr={off}"));
+    let refused = start(&moved, &scratch).expect_err("QEMU takes a misaligned NVDIMM");
+    assert!(
+        refused.contains("address must be aligned to 0x40000000 bytes"),
+        "{refused}"
+    );
+}
