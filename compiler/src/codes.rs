@@ -143,6 +143,8 @@ pub const TARGET_VCPUS: &str = "vnuma::E0361";
 pub const TARGET_LACKS: &str = "vnuma::E0362";
 pub const TARGET_OTHER_MACHINE: &str = "vnuma::W0520";
 pub const TARGET_OTHER_QEMU: &str = "vnuma::W0521";
+// Where memory devices may sit (`check/memdev/window.rs`).
+pub const MEMORY_WINDOW: &str = "vnuma::E0363";
 
 // Not about a file's text.
 /// A file that cannot be read or written (exit code 2).
@@ -589,5 +591,9 @@ pub const ALL: &[(&str, &str)] = &[
     (
         TARGET_OTHER_QEMU,
         "warning: the host's domcapabilities are of another QEMU than its `qemu=`",
+    ),
+    (
+        MEMORY_WINDOW,
+        "a memory device's `base=` outside QEMU's device-memory window above the guest's RAM",
     ),
 ];

@@ -734,14 +734,14 @@ fn cell_page_sizes_and_dimm_sources_round_trip() {
     let text = format!(
         "{host}guest d on=h {{\n  memory 4GiB max=16GiB slots=4 hugepages=1GiB\n  vcpus 2\n  numa {{\n\
          \x20   cell 0 cpus=0 memory=2GiB\n    cell 1 cpus=1 memory=2GiB hugepages=2MiB\n  }}\n\
-         \x20 dimm size=1GiB node=0 host-node=1-3 hugepages=2MiB access=shared discard=false slot=2 base=4GiB\n\
+         \x20 dimm size=1GiB node=0 host-node=1-3 hugepages=2MiB access=shared discard=false slot=2 base=6GiB\n\
          \x20 dimm size=1GiB node=1 hugepages=4KiB\n}}\n"
     );
     let xml = compile(&text).unwrap_or_else(|d| panic!("{d}"));
     for want in [
         "<hugepages>\n      <page size='1048576' unit='KiB' nodeset='0'/>\n      <page size='2048' unit='KiB' nodeset='1'/>\n    </hugepages>",
         "<memory model='dimm' access='shared' discard='no'>\n      <source>\n        <nodemask>1-3</nodemask>\n        <pagesize unit='KiB'>2048</pagesize>\n      </source>",
-        "<address type='dimm' slot='2' base='0x100000000'/>",
+        "<address type='dimm' slot='2' base='0x180000000'/>",
         // The lowest free slot goes to the DIMM without one.
         "<address type='dimm' slot='0'/>",
     ] {

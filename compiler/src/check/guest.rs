@@ -89,6 +89,7 @@ pub fn check_guest(
         body: &body,
         cells: &cells,
         memory: &memory,
+        machine: &platform.machine,
         binding,
         ledger: place_state.filter(|_| placed.is_some()),
     };
@@ -152,6 +153,7 @@ struct MemoryOnHost<'a, 'b, 's> {
     body: &'a Body<'s>,
     cells: &'a Cells,
     memory: &'a Memory,
+    machine: &'a str,
     binding: Option<&'a MemBinding>,
     /// The host's ledger, for a guest `vnuma` placed.
     ledger: Option<&'a mut PlaceState<'b>>,
@@ -167,10 +169,13 @@ fn memory_devices(
     cx: &mut Cx<'_, '_>,
 ) -> MemoryDevices {
     let cells = &m.cells.cells;
-    let libvirt = cx
-        .host
-        .map_or(crate::host::target::DEFAULT_LIBVIRT, |h| h.target.libvirt);
-    let mut mem = super::memdev::check(m.body.find("memory"), memdevs, cells, m.memory.kib, libvirt, cx.diags);
+    let host = cx.host.map(|h| &h.target);
+    let target = super::memdev::Target {
+        machine: m.machine,
+        libvirt: host.map_or(crate::host::target::DEFAULT_LIBVIRT, |t| t.libvirt),
+        qemu: host.map_or(crate::host::target::DEFAULT_QEMU, |t| t.qemu),
+    };
+    let mut mem = super::memdev::check(m.body.find("memory"), memdevs, cells, m.memory.kib, target, cx.diags);
     super::memdev::host::check(&mut mem, memdevs, cells, m.memory.hugepage_kib, m.binding, cx, claims);
     if let (Some(state), Some(h)) = (m.ledger, cx.host) {
         super::ledger::record_claims(&mut state.ledger, h.profile, &claims.list);

@@ -43,6 +43,8 @@ pub(super) fn base<'f>(
     // ordinary and 2MiB-page DIMMs, and a 1GiB-page one needs 1GiB.
     let align = match kind {
         MemoryDeviceKind::Dimm { page_kib: Some(p), .. } => (*p).max(MODULE_ALIGN_KIB) * 1024,
+        // An NVDIMM's backend with `align=` asks QEMU for that alignment.
+        MemoryDeviceKind::Nvdimm { align_kib: Some(a), .. } => (*a).max(MODULE_ALIGN_KIB) * 1024,
         // virtio-mem's memory region is aligned to its block size.
         MemoryDeviceKind::VirtioMem {
             block_kib, page_kib, ..

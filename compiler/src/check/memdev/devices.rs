@@ -3,6 +3,7 @@
 
 use super::address::{Bases, base};
 use super::kinds::{self, MODULE_ALIGN_KIB};
+use super::window;
 use crate::check::cx::errors_since;
 use crate::codes::*;
 use crate::diagnostics::Diagnostic;
@@ -15,6 +16,15 @@ pub struct MemoryDevices {
     pub devices: Vec<MemoryDevice>,
     /// For each device, the index of its statement in the `devices` given to `check`.
     pub statements: Vec<usize>,
+}
+
+/// What the devices are checked for: the guest's machine type, and the libvirt and QEMU of
+/// its host.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub machine: &'a str,
+    pub libvirt: Version,
+    pub qemu: Version,
 }
 
 /// The guest's memory device statements, in order.
@@ -30,10 +40,11 @@ pub fn check(
     devices: &[&Fields<'_>],
     cells: &[GuestCell],
     initial_kib: u64,
-    libvirt: Version,
+    target: Target<'_>,
     diags: &mut Vec<Diagnostic>,
 ) -> MemoryDevices {
     let before = diags.len();
+    let libvirt = target.libvirt;
     let mut out = MemoryDevices {
         max: super::headroom::max(memory, devices, cells, initial_kib, libvirt, diags),
         devices: Vec::new(),
@@ -42,12 +53,20 @@ pub fn check(
     let mut used = 0u64;
     let mut slots = Slots::new(devices, diags);
     let mut bases: Bases<'_> = Vec::new();
+    let room = out
+        .max
+        .and_then(|m| window::window(target.machine, target.qemu, initial_kib, m));
     for (index, f) in devices.iter().enumerate() {
         let slot = slots.next(f);
         let Ok(slot) = u32::try_from(slot) else { continue };
         let Some(d) = device(f, slot, cells, &mut bases, libvirt, diags) else {
             continue;
         };
+        if let (Some(w), Some(b)) = (room, d.base)
+            && window::outside(f, memory, w, b, d.size_kib * 1024, diags)
+        {
+            continue;
+        }
         if beyond_slots(f, &d, out.max, memory, diags) {
             continue;
         }

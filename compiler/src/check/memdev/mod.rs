@@ -6,5 +6,6 @@ mod headroom;
 pub mod host;
 mod kinds;
 pub mod pci;
+mod window;
 
-pub use devices::{MemoryDevices, check, statements};
+pub use devices::{MemoryDevices, Target, check, statements};
