@@ -70,7 +70,6 @@ pub fn check_guest(
     let mut sched = super::sched::check(&body, vcpus.count, pinning.threads.known_count(), &mut cx);
     // Whole-guest memory policy, and how it agrees with the cells' own.
     let memory_binding = super::policy::check(body.find("memory-policy"), &cells, stmt.span(), &mut cx);
-
     // Automatic partitioning, over the cells, pins and topology written by hand (none).
     let facts = facts(&vcpus, &memory, memory_span.unwrap_or(cx.guest_span), &pinning);
     let sound = !errors_since(cx.diags, before);
@@ -130,13 +129,7 @@ pub fn check_guest(
             device_set,
             spans,
         }
-        .into_guest()
-    });
-    let guest = guest.map(|mut g| {
-        g.emulator_nodes = cx
-            .host
-            .and_then(|h| super::emulator::emulator_nodes(h.profile, h.target.libvirt, g.emulator_pin.as_ref()));
-        g
+        .into_guest(cx.host)
     });
     GuestResult {
         guest,
@@ -230,7 +223,9 @@ struct Parts {
 }
 
 impl Parts {
-    fn into_guest(self) -> Guest {
+    /// The checked guest; on a host of libvirt 9.2 or later, with the host nodes of its
+    /// emulator's CPUs, which narrow a preallocated backend's thread-context.
+    fn into_guest(self, host: Option<&HostRef<'_>>) -> Guest {
         let Parts {
             name,
             platform,
@@ -252,6 +247,8 @@ impl Parts {
         spans.memorytunes = tunes.memory_spans;
         spans.cache_allocs = tunes.cache_allocs;
         spans.bandwidth_allocs = tunes.bandwidth_allocs;
+        let emulator_nodes =
+            host.and_then(|h| super::emulator::emulator_nodes(h.profile, h.target.libvirt, threads.emulator.as_ref()));
         let mut g = Guest {
             name,
             domain_type: platform.domain_type,
@@ -271,7 +268,7 @@ impl Parts {
             hmat: cells.hmat,
             pins: pinning.pins,
             emulator_pin: threads.emulator,
-            emulator_nodes: None,
+            emulator_nodes,
             iothreads: threads.count,
             iothread_pins: threads.pins,
             isolated: threads.isolated,
