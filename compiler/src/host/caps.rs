@@ -114,6 +114,13 @@ fn read_caps(xml: &str) -> Result<Caps, CapsError> {
             Event::End(_) => end(&mut path, &mut cell, &mut caps.cells, &mut pending, &text)?,
             Event::Text(t) if pending.is_some() => text.push_str(&t.xml10_content()),
             Event::CData(t) if pending.is_some() => text.push_str(&t.xml10_content()),
+            Event::GeneralRef(e) if pending.is_some() => {
+                let c = reference(&e).ok_or_else(|| {
+                    let name: &str = &e;
+                    CapsError::at(at, format!("malformed XML: unknown entity `&{name};`"))
+                })?;
+                text.push(c);
+            }
             Event::Eof => break,
             _ => {}
         }
@@ -152,6 +159,23 @@ fn bank(path: &[String], e: &BytesStart, at: usize, l3: &mut Vec<(IdSet, usize)>
     let set = IdSet::parse(cpus).map_err(|err| CapsError::at(at, format!("<bank cpus='{cpus}'>: {}", err.message)))?;
     l3.push((set, at));
     Ok(())
+}
+
+/// The character a reference in text stands for: a character reference (`&#48;`,
+/// `&#x30;`) or one of XML's five entities; None for any other entity.
+pub(super) fn reference(e: &quick_xml::events::BytesRef<'_>) -> Option<char> {
+    if let Ok(Some(c)) = e.resolve_char_ref() {
+        return Some(c);
+    }
+    let name: &str = e;
+    Some(match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "apos" => '\'',
+        "quot" => '"',
+        _ => return None,
+    })
 }
 
 fn not_caps(offset: Option<usize>) -> CapsError {

@@ -8,7 +8,7 @@ use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
-use super::caps::CapsError;
+use super::caps::{CapsError, reference};
 use super::target::DomCaps;
 
 /// The most values one list may hold: libvirt's longest has a handful.
@@ -89,21 +89,6 @@ fn keeps_text(path: &[String]) -> bool {
 }
 
 /// A character reference or one of XML's five entities.
-fn reference(e: &quick_xml::events::BytesRef<'_>) -> Option<char> {
-    if let Ok(Some(c)) = e.resolve_char_ref() {
-        return Some(c);
-    }
-    let name: &str = e;
-    Some(match name {
-        "amp" => '&',
-        "lt" => '<',
-        "gt" => '>',
-        "apos" => '\'',
-        "quot" => '"',
-        _ => return None,
-    })
-}
-
 fn push_text(text: &mut String, more: &str, at: usize) -> Result<(), CapsError> {
     if text.len() + more.len() > MAX_WORD {
         return Err(CapsError::at(at, format!("a value longer than {MAX_WORD} bytes")));

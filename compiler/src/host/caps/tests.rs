@@ -252,3 +252,23 @@ fn an_attribute_given_twice_is_malformed() {
     let xml = minimal("<cpus><cpu id='0' a0='' a1='' a2='' a3='' a4='' a5='' a6='' a7='' a8='' a9=''/></cpus>");
     assert!(from_capabilities_xml("x", &xml).is_ok());
 }
+
+#[test]
+fn references_in_a_value_are_read_not_dropped() {
+    // `&#48;` is a `0`: the node has 10 GiB, not 1.
+    let xml = minimal("<memory unit='GiB'>1&#48;</memory><cpus num='1'><cpu id='0'/></cpus>");
+    let p = from_capabilities_xml("r", &xml).unwrap();
+    assert_eq!(p.nodes[0].memory_kib, 10 * 1024 * 1024);
+    let xml = minimal("<memory unit='GiB'>1&#x30;</memory><cpus num='1'><cpu id='0'/></cpus>");
+    assert_eq!(
+        from_capabilities_xml("r", &xml).unwrap().nodes[0].memory_kib,
+        10 * 1024 * 1024
+    );
+    // An entity XML does not define is malformed, at the reference.
+    let xml = minimal("<memory unit='GiB'>1&zero;</memory><cpus num='1'><cpu id='0'/></cpus>");
+    let e = from_capabilities_xml("r", &xml).unwrap_err();
+    assert!(e.message.contains("unknown entity `&zero;`"), "{}", e.message);
+    // A reference that is not a number is refused as the number it spoils.
+    let xml = minimal("<memory unit='GiB'>1&amp;</memory><cpus num='1'><cpu id='0'/></cpus>");
+    assert!(from_capabilities_xml("r", &xml).is_err());
+}
