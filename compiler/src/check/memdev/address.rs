@@ -59,7 +59,15 @@ pub(super) fn base<'f>(
                 f.span_of("base"),
                 "misaligned",
             )
-            .with_help("QEMU places a memory module at an address aligned to its page size"),
+            .with_help(match kind {
+                MemoryDeviceKind::Nvdimm { align_kib: Some(_), .. } => {
+                    "QEMU places an NVDIMM at an address aligned to its backend's `align=`"
+                }
+                MemoryDeviceKind::VirtioMem { .. } => {
+                    "QEMU places a virtio-mem device at an address aligned to its block size (and page size)"
+                }
+                _ => "QEMU places a memory module at an address aligned to its page size",
+            }),
         );
         return None;
     }
