@@ -16,6 +16,7 @@ mod diff;
 mod distances;
 mod plan;
 mod program;
+mod realtime;
 mod refuse;
 mod repin;
 mod threads;

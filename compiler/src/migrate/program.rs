@@ -4,6 +4,7 @@
 
 use super::dest::Dest;
 use super::plan::{Moved, Refused, move_guest};
+use crate::check::HostDef;
 use crate::db::{ItemKey, ItemKind, Program, check_program, host_ledger, host_topo};
 use crate::host::HostProfile;
 use crate::ir::Guest;
@@ -106,6 +107,22 @@ pub fn migrate(db: &dyn salsa::Database, program: Program, name: &str, to: To<'_
         .and_then(|i| checked.hosts.get(i)?.as_ref())
         .map_or(crate::host::target::DEFAULT_LIBVIRT, |d| d.target.libvirt);
     moved.guest.emulator_nodes = crate::check::emulator_nodes(&profile, libvirt, moved.guest.emulator_pin.as_ref());
+    let made;
+    let dest_def: &HostDef = match dhi.and_then(|i| checked.hosts.get(i)?.as_ref()) {
+        Some(d) => d,
+        None => {
+            made = HostDef {
+                name: dest_name.clone(),
+                span: g.spans.name,
+                profile: profile.clone(),
+                target: Default::default(),
+                node_spans: Vec::new(),
+            };
+            &made
+        }
+    };
+    let realtime = super::realtime::warnings(checked, gi, dhi, dest_def, &moved.guest);
+    moved.warnings.extend(realtime);
     Ok(Migration {
         before: g.clone(),
         source: src.name.clone(),

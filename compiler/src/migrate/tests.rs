@@ -346,3 +346,53 @@ fn the_destinations_libvirt_decides_where_memory_is_preallocated_from() {
     assert!(!expected.is_empty());
     assert_eq!(m.moved.guest.emulator_nodes, Some(expected));
 }
+
+#[test]
+fn a_move_that_crowds_a_real_time_vcpu_on_the_destination_warns() {
+    // `rt` on host b runs its real-time vCPU alone on CPU 0; its own emulator threads on
+    // CPU 8, the sibling, are a warning before any move. Guest `g` floats (no pins), and
+    // on b it floats over CPU 0 too.
+    let text = format!(
+        "{HOSTS}guest rt on=b {{
+  memory 2GiB locked=true
+  vcpus 1
+  numa {{
+    cell 0 cpus=0 memory=2GiB host-node=0
+  }}
+  pin vcpus=0 cpus=0
+  emulator cpus=8
+  sched vcpus=0 policy=fifo priority=10
+}}
+guest g on=a {{
+  memory 2GiB
+  vcpus 2
+  numa {{
+    cell 0 cpus=0-1 memory=2GiB host-node=0
+  }}
+}}
+"
+    );
+    let m = run(&text, "g", "b").unwrap();
+    let found: Vec<(&str, &str)> = m.moved.warnings.iter().map(|d| (d.code, d.message.as_str())).collect();
+    assert_eq!(
+        found,
+        [
+            (
+                crate::codes::REALTIME_NOT_ALONE,
+                "real-time vCPU 0 shares host CPU 0 with vCPU 0 of guest `g`"
+            ),
+            (
+                crate::codes::REALTIME_NEIGHBOUR,
+                "the emulator threads of guest `g` may run on host CPU 0, where real-time vCPU 0 runs"
+            ),
+        ]
+    );
+    // Pinned to node 1, `g` leaves node 0 alone: no warning, and `rt`'s own is not repeated.
+    let apart = text.replace(
+        "cell 0 cpus=0-1 memory=2GiB host-node=0\n  }\n}",
+        "cell 0 cpus=0-1 memory=2GiB host-node=1\n  }\n  pin vcpus=0-1 node=1\n  emulator cpus=7\n}",
+    );
+    assert_ne!(apart, text);
+    let m = run(&apart, "g", "b").unwrap();
+    assert!(m.moved.warnings.is_empty(), "{:#?}", m.moved.warnings);
+}
