@@ -163,7 +163,7 @@ fn bank(path: &[String], e: &BytesStart, at: usize, l3: &mut Vec<(IdSet, usize)>
 
 /// The character a reference in text stands for: a character reference (`&#48;`,
 /// `&#x30;`) or one of XML's five entities; None for any other entity.
-pub(super) fn reference(e: &quick_xml::events::BytesRef<'_>) -> Option<char> {
+pub fn reference(e: &quick_xml::events::BytesRef<'_>) -> Option<char> {
     if let Ok(Some(c)) = e.resolve_char_ref() {
         return Some(c);
     }

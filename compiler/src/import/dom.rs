@@ -82,18 +82,6 @@ fn element(e: &BytesStart<'_>, at: usize) -> Result<Node, ImportError> {
     })
 }
 
-/// The predefined XML entities; libvirt never writes others.
-fn entity(name: &str) -> Option<char> {
-    Some(match name {
-        "amp" => '&',
-        "lt" => '<',
-        "gt" => '>',
-        "apos" => '\'',
-        "quot" => '"',
-        _ => return None,
-    })
-}
-
 /// Parse `xml` into its root element, which must be `<domain>`.
 pub(super) fn parse(xml: &str) -> Result<Node, ImportError> {
     let mut reader = Reader::from_str(xml);
@@ -152,12 +140,8 @@ pub(super) fn parse(xml: &str) -> Result<Node, ImportError> {
                 }
             }
             Event::GeneralRef(r) => {
-                let c = match r.resolve_char_ref() {
-                    Ok(Some(c)) => Some(c),
-                    Ok(None) => entity(&r),
-                    Err(_) => None,
-                };
-                let Some(c) = c else {
+                // A character reference or a predefined entity; libvirt never writes others.
+                let Some(c) = crate::host::caps::reference(&r) else {
                     let name: &str = &r;
                     return Err(err(at, format!("malformed XML: unknown entity `&{name};`")));
                 };
