@@ -31,12 +31,14 @@ const HOST: &str = "libvirt-test";
 
 /// libvirt's test host (`libvirt-test-host.caps.xml`: nodes 0-3, CPUs 0-3/4-7/8-11/12-15)
 /// with plenty of memory and hugepages on every node (the pools take 4 TiB of each 16 TiB
-/// node; ordinary memory is the rest): libvirt's harness never checks fit. It runs the
-/// libvirt the expected lines come from.
-fn host_block() -> String {
+/// node; ordinary memory is the rest): libvirt's harness never checks fit, nor that the
+/// host has the CPUs a domain names, so node 3 also has every CPU up to `last_cpu`. It
+/// runs the libvirt the expected lines come from.
+fn host_block(last_cpu: u32) -> String {
     let mut s = format!("host {HOST} libvirt=\"9.8\" {{\n");
     for n in 0..4 {
-        s.push_str(&format!("  node {n} cpus={}-{} memory=16TiB\n", n * 4, n * 4 + 3));
+        let last = if n == 3 { last_cpu.max(15) } else { n * 4 + 3 };
+        s.push_str(&format!("  node {n} cpus={}-{last} memory=16TiB\n", n * 4));
     }
     for n in 0..4 {
         s.push_str(&format!("  hugepages node={n} size=2MiB count=1048576\n"));
@@ -80,7 +82,7 @@ fn build(xml: &str) -> Built {
         Ok(i) => i,
         Err(e) => return Built::ImportError(e.message),
     };
-    let text = format!("{}\n{}", host_block(), imported.text);
+    let text = format!("{}\n{}", host_block(last_cpu(xml)), imported.text);
     let db = Database::default();
     let program = db::load_program(&db, Path::new(ROOT), &Source(text)).unwrap();
     let compiled = db::compile(&db, program);
@@ -100,6 +102,19 @@ fn build(xml: &str) -> Built {
         json: command_line_in(&guests[0], Syntax::Json),
         keyval: command_line_in(&guests[0], Syntax::Keyval),
     }
+}
+
+/// The highest host CPU any `cpuset` of the domain names (0 when none does).
+fn last_cpu(xml: &str) -> u32 {
+    xml.split("cpuset=")
+        .skip(1)
+        .filter_map(|rest| {
+            let quote = rest.chars().next()?;
+            let value = rest.get(1..)?.split(quote).next()?;
+            vnumac::sets::IdSet::parse(value).ok()?.last()
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 // ---------------------------------------------------------------------------
