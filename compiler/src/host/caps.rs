@@ -18,22 +18,8 @@ use super::model::HostProfile;
 use crate::numbers::{self, SizeError};
 use crate::sets::IdSet;
 
-/// Why a capabilities document could not be read; `offset` is a byte offset into the XML.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct CapsError {
-    pub message: String,
-    pub offset: Option<usize>,
-}
-
-impl CapsError {
-    pub(crate) fn at(offset: usize, message: String) -> Self {
-        CapsError {
-            message,
-            offset: Some(offset),
-        }
-    }
-}
+use super::xml::is_path;
+pub use super::xml::{CapsError, reference};
 
 /// The largest base (non-huge) page size: 4 KiB on x86, 64 KiB on POWER and some Arm.
 const MAX_BASE_PAGE_KIB: u64 = 64;
@@ -51,7 +37,7 @@ struct Caps {
 /// Read a host profile named `name` from `virsh capabilities` output.
 pub fn from_capabilities_xml(name: &str, xml: &str) -> Result<HostProfile, CapsError> {
     let caps = read_caps(xml)?;
-    let rc = super::caps_resctrl::read(xml).map_err(|e| CapsError::at(e.offset, e.message))?;
+    let rc = super::caps_resctrl::read(xml)?;
     let (mut builder, mut origins) = fill_builder(name, &caps);
     builder.resctrl = rc.resctrl;
     origins.banks = rc.bank_at;
@@ -161,33 +147,11 @@ fn bank(path: &[String], e: &BytesStart, at: usize, l3: &mut Vec<(IdSet, usize)>
     Ok(())
 }
 
-/// The character a reference in text stands for: a character reference (`&#48;`,
-/// `&#x30;`) or one of XML's five entities; None for any other entity.
-pub fn reference(e: &quick_xml::events::BytesRef<'_>) -> Option<char> {
-    if let Ok(Some(c)) = e.resolve_char_ref() {
-        return Some(c);
-    }
-    let name: &str = e;
-    Some(match name {
-        "amp" => '&',
-        "lt" => '<',
-        "gt" => '>',
-        "apos" => '\'',
-        "quot" => '"',
-        _ => return None,
-    })
-}
-
 fn not_caps(offset: Option<usize>) -> CapsError {
     CapsError {
         message: "not a `virsh capabilities` document: no <host><topology><cells>".into(),
         offset,
     }
-}
-
-/// True when `path` is exactly `prefix` followed by `tail`.
-fn is_path(path: &[String], prefix: &[&str], tail: &[&str]) -> bool {
-    path.len() == prefix.len() + tail.len() && path.iter().zip(prefix.iter().chain(tail)).all(|(a, b)| a == b)
 }
 
 fn start(

@@ -5,9 +5,8 @@
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
-use quick_xml::XmlVersion;
-
 use super::resctrl::{BandwidthControl, BandwidthNode, CacheBank, CacheControl, CacheType, Resctrl};
+use super::xml::{CapsError, is_path, raw_attr};
 use crate::numbers::{self, SizeError};
 use crate::sets::IdSet;
 
@@ -160,38 +159,6 @@ fn bytes(value: &str, unit: &str, what: &str, at: usize) -> Result<u64, CapsErro
     };
     kib.checked_mul(1024)
         .ok_or_else(|| CapsError::at(at, format!("{value} {unit} is too large")))
-}
-
-/// Why the resource control could not be read: a byte offset into the XML and a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CapsError {
-    pub offset: usize,
-    pub message: String,
-}
-
-impl CapsError {
-    fn at(offset: usize, message: String) -> Self {
-        CapsError { offset, message }
-    }
-}
-
-/// True when `path` is exactly `prefix` followed by `tail`.
-fn is_path(path: &[String], prefix: &[&str], tail: &[&str]) -> bool {
-    path.len() == prefix.len() + tail.len() && path.iter().zip(prefix.iter().chain(tail)).all(|(a, b)| a == b)
-}
-
-/// The value of `key`, as written.
-fn raw_attr(e: &BytesStart, key: &str, at: usize) -> Result<Option<String>, CapsError> {
-    for a in e.attributes() {
-        let a = a.map_err(|err| CapsError::at(at, format!("malformed attribute: {err}")))?;
-        if a.key.as_ref() == key {
-            let v = a
-                .normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|err| CapsError::at(at, format!("malformed attribute `{key}`: {err}")))?;
-            return Ok(Some(v.into_owned()));
-        }
-    }
-    Ok(None)
 }
 
 /// The value of `key`, trimmed.

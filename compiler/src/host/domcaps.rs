@@ -4,12 +4,11 @@
 //! `<devices><memory><enum name='model'>`. Every other element is skipped, so newer libvirt
 //! output keeps working. One pass over the text; what is kept is bounded.
 
-use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
-use super::caps::{CapsError, reference};
 use super::target::DomCaps;
+use super::xml::{CapsError, is_path, raw_attr, reference};
 
 /// The most values one list may hold: libvirt's longest has a handful.
 pub const MAX_ENUM_VALUES: usize = 64;
@@ -85,7 +84,7 @@ pub fn from_domcaps_xml(xml: &str) -> Result<DomCaps, CapsError> {
 }
 
 fn keeps_text(path: &[String]) -> bool {
-    is_path(path, &[ROOT, "machine"]) || is_path(path, &BACKING) || is_path(path, &MODELS)
+    is_path(path, &[ROOT, "machine"], &[]) || is_path(path, &BACKING, &[]) || is_path(path, &MODELS, &[])
 }
 
 /// A character reference or one of XML's five entities.
@@ -104,21 +103,9 @@ fn not_domcaps(offset: Option<usize>) -> CapsError {
     }
 }
 
-fn is_path(path: &[String], want: &[&str]) -> bool {
-    path.len() == want.len() && path.iter().zip(want).all(|(a, b)| a == b)
-}
-
+/// The value of `key`, trimmed.
 fn attr(e: &BytesStart, key: &str, at: usize) -> Result<Option<String>, CapsError> {
-    for a in e.attributes() {
-        let a = a.map_err(|err| CapsError::at(at, format!("malformed attribute: {err}")))?;
-        if a.key.as_ref() == key {
-            let v = a
-                .normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|err| CapsError::at(at, format!("malformed attribute `{key}`: {err}")))?;
-            return Ok(Some(v.trim().to_string()));
-        }
-    }
-    Ok(None)
+    Ok(raw_attr(e, key, at)?.map(|v| v.trim().to_string()))
 }
 
 /// An element opens under `path`.
@@ -126,7 +113,7 @@ fn open(path: &[String], e: &BytesStart, at: usize, r: &mut Reading) -> Result<(
     let name = e.name();
     let name: &str = name.as_ref();
     r.text.clear();
-    if is_path(path, &[ROOT]) && name == "vcpu" {
+    if is_path(path, &[ROOT], &[]) && name == "vcpu" {
         let Some(max) = attr(e, "max", at)? else {
             return Err(CapsError::at(at, "<vcpu> has no `max` attribute".into()));
         };
@@ -136,15 +123,15 @@ fn open(path: &[String], e: &BytesStart, at: usize, r: &mut Reading) -> Result<(
             .and_then(|n| u32::try_from(n).ok())
             .ok_or_else(|| CapsError::at(at, format!("<vcpu max='{}'> is not a count", max.escape_debug())))?;
         r.caps.max_vcpus = Some(n);
-    } else if is_path(path, &[ROOT]) && name == "memoryBacking" {
+    } else if is_path(path, &[ROOT], &[]) && name == "memoryBacking" {
         r.caps.backing_sources.get_or_insert_with(Vec::new);
-    } else if is_path(path, &[ROOT, "devices"]) && name == "memory" {
+    } else if is_path(path, &[ROOT, "devices"], &[]) && name == "memory" {
         r.caps.memory_models.get_or_insert_with(Vec::new);
     } else if name == "enum" {
         let which = attr(e, "name", at)?;
         r.list = match which.as_deref() {
-            Some("sourceType") if is_path(path, &BACKING[..2]) => Some(List::Backing),
-            Some("model") if is_path(path, &MODELS[..3]) => Some(List::Models),
+            Some("sourceType") if is_path(path, &BACKING[..2], &[]) => Some(List::Backing),
+            Some("model") if is_path(path, &MODELS[..3], &[]) => Some(List::Models),
             _ => None,
         };
     }
@@ -153,9 +140,12 @@ fn open(path: &[String], e: &BytesStart, at: usize, r: &mut Reading) -> Result<(
 
 /// The innermost element closes.
 fn close(path: &mut Vec<String>, at: usize, r: &mut Reading) -> Result<(), CapsError> {
-    if is_path(path, &[ROOT, "machine"]) {
+    if is_path(path, &[ROOT, "machine"], &[]) {
         r.caps.machine = Some(r.text.trim().to_string());
-    } else if let Some(list) = r.list.filter(|_| is_path(path, &BACKING) || is_path(path, &MODELS)) {
+    } else if let Some(list) = r
+        .list
+        .filter(|_| is_path(path, &BACKING, &[]) || is_path(path, &MODELS, &[]))
+    {
         let values = match list {
             List::Backing => r.caps.backing_sources.get_or_insert_with(Vec::new),
             List::Models => r.caps.memory_models.get_or_insert_with(Vec::new),

@@ -12,5 +12,6 @@ pub mod resctrl;
 pub mod sysfs;
 pub mod sysfs_resctrl;
 pub mod target;
+mod xml;
 
 pub use model::*;
