@@ -38,9 +38,13 @@
 //!   column: argument `i` is column "argument `i`", a property is column "its key" (the
 //!   `n`-th repeat of a key on a line is its own column). The columns are ordered so
 //!   that every line keeps its own field order (ties: first appearance in the run).
-//!   Neighbouring columns in that order that no line has together share one slot, so
-//!   alternatives line up: `pin vcpus=0-7  cpus=8-11` over `pin vcpus=8-15 node=1`.
-//!   Each field is padded to its slot's widest field (in characters), and a line with
+//!   Taken in that order, each column goes to the first slot that follows its fields'
+//!   predecessors on every line and where none of its lines has a field yet, so
+//!   alternatives line up: `pin vcpus=0-7  cpus=8-11` over `pin vcpus=8-15 node=1`, and
+//!   `cachetune vcpus=0-3 monitor=0-3` under `cachetune vcpus=0-3 cache=0 size=8MiB`
+//!   puts `monitor=` under `cache=`.
+//!   Each field is padded to its slot's widest field (in characters) among the fields
+//!   that are not the last of their line (a last field pushes nothing), and a line with
 //!   no field in a slot leaves it blank, e.g. a memory-only cell under cells with
 //!   `cpus=`. Nothing is written after a line's last field. When no such order exists
 //!   (two lines with `a=1 b=2` and `b=2 a=1`), the run uses single spaces.
@@ -257,9 +261,10 @@ enum Column<'a> {
 }
 
 /// Each column's slot in a run (indexed like `columns`), and the number of slots. The
-/// columns are put in an order that keeps every line's own order (ties by first
-/// appearance); neighbours in it that no line has together share a slot. `None` when
-/// there is no such order.
+/// columns are taken in an order that keeps every line's own order (ties by first
+/// appearance); each goes to the first slot after its predecessors' on every line that
+/// holds it where none of those lines has a field yet, so alternatives share a slot.
+/// `None` when there is no such order.
 fn slots(lines: &[Vec<usize>], columns: usize) -> Option<(Vec<usize>, usize)> {
     let mut next: Vec<Vec<usize>> = vec![Vec::new(); columns];
     let mut before = vec![0usize; columns];
@@ -274,21 +279,23 @@ fn slots(lines: &[Vec<usize>], columns: usize) -> Option<(Vec<usize>, usize)> {
         }
     }
     let mut slot = vec![usize::MAX; columns];
+    // The first slot each column may take: one past its predecessors' slots.
+    let mut low = vec![0usize; columns];
+    // The slots each line has a field in (a run has at most MAX_COLUMNS + 1 columns).
+    let mut taken = vec![0u128; lines.len()];
     let mut count = 0;
-    // The lines with a field in the current slot.
-    let mut taken = vec![false; lines.len()];
     for _ in 0..columns {
         let c = (0..columns).find(|&c| slot[c] == usize::MAX && before[c] == 0)?;
-        if count == 0 || holders[c].iter().any(|&l| taken[l]) {
-            count += 1;
-            taken.iter_mut().for_each(|t| *t = false);
-        }
-        slot[c] = count - 1;
+        let used = holders[c].iter().fold(0u128, |m, &l| m | taken[l]);
+        let s = (low[c]..128).find(|&s| used & (1u128 << s) == 0)?;
+        slot[c] = s;
+        count = count.max(s + 1);
         for &l in &holders[c] {
-            taken[l] = true;
+            taken[l] |= 1u128 << s;
         }
         for &n in &next[c] {
             before[n] -= 1;
+            low[n] = low[n].max(s + 1);
         }
     }
     Some((slot, count))
@@ -345,8 +352,13 @@ fn align_run(run: &[&[Field<'_>]]) -> Vec<String> {
             cells
         })
         .collect();
+    // A line's last field is padded by nothing and pushes no column, so it does not widen
+    // its slot (as with tab stops: the last cell of a line is not part of a column).
     let widths: Vec<usize> = (0..count)
-        .map(|k| cells.iter().filter_map(|c| c[k]).map(width).max().unwrap_or(0))
+        .map(|k| {
+            let inner = cells.iter().filter(|c| c[k + 1..].iter().any(Option::is_some));
+            inner.filter_map(|c| c[k]).map(width).max().unwrap_or(0)
+        })
         .collect();
     let mut out = Vec::with_capacity(run.len());
     for (fields, cells) in run.iter().zip(&cells) {
@@ -535,12 +547,22 @@ mod tests {
             fmt("nic a bridge=br0 model=virtio\nnic bb network=default model=e1000"),
             "nic a  bridge=br0      model=virtio\nnic bb network=default model=e1000\n"
         );
+        // A column goes to the first slot its lines leave free: `monitor=` under `cache=`,
+        // not under `size=` past a blank `cache=`.
+        assert_eq!(
+            fmt("cachetune vcpus=0-3 cache=0 size=8MiB\ncachetune vcpus=0-3 monitor=0-3"),
+            "cachetune vcpus=0-3 cache=0 size=8MiB\ncachetune vcpus=0-3 monitor=0-3\n"
+        );
+        assert_eq!(
+            fmt("x a=1 b=2 c=3\nx a=1 d=4444 c=3"),
+            "x a=1 b=2    c=3\nx a=1 d=4444 c=3\n"
+        );
         assert_eq!(fmt("x 1 k=1 k=22 k=3\nx 22 k=1"), "x 1  k=1 k=22 k=3\nx 22 k=1\n");
         assert_eq!(fmt("x \"é\" k=1\nx ab k=2"), "x \"é\" k=1\nx ab  k=2\n");
         // Statements with blocks are never aligned and end runs.
         assert_eq!(
             fmt("x a=1\nx a=1111 {}\nx a=22\nx a=3 b=4"),
-            "x a=1\nx a=1111 {}\nx a=22\nx a=3  b=4\n"
+            "x a=1\nx a=1111 {}\nx a=22\nx a=3 b=4\n"
         );
     }
 
