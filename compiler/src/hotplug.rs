@@ -112,37 +112,7 @@ pub fn plan_text(g: &Guest, to: u32) -> Result<String, String> {
 mod tests {
     use super::*;
     use crate::ir::*;
-    use crate::sets::IdSet;
-
-    fn guest(cells: &[&str], threads: u32) -> Guest {
-        let cells: Vec<GuestCell> = cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| GuestCell {
-                id: i as u32,
-                vcpus: IdSet::parse(c).unwrap(),
-                memory_kib: 1024,
-                binding: None,
-                hugepage_kib: None,
-                shared: None,
-                discard: None,
-            })
-            .collect();
-        let vcpus = cells.iter().map(|c| c.vcpus.len() as u32).sum();
-        Guest {
-            name: "g".into(),
-            memory_kib: 1024 * cells.len() as u64,
-            vcpus,
-            topology: Some(Topology {
-                sockets: cells.len() as u32,
-                dies: 1,
-                cores: vcpus / cells.len() as u32 / threads,
-                threads,
-            }),
-            cells,
-            ..Default::default()
-        }
-    }
+    use crate::place::hotplug::tests::guest;
 
     /// Every QMP line is JSON whose values are the literal strings, whatever a model holds.
     #[test]

@@ -116,11 +116,12 @@ pub fn steps(g: &Guest, from: u32, to: u32) -> Vec<(bool, IdSet)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::ir::*;
 
-    fn guest(cells: &[&str], threads: u32) -> Guest {
+    /// A guest with one socket per cell, each cell's vCPUs as given, `threads` per core.
+    pub(crate) fn guest(cells: &[&str], threads: u32) -> Guest {
         let cells: Vec<GuestCell> = cells
             .iter()
             .enumerate()
