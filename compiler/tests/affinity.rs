@@ -6,20 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use vnumac::db::{self, Database, Loader};
-use vnumac::host::HostProfile;
+use vnumac::db::{self, Database, MemLoader};
 use vnumac::import::{ImportOptions, import_domain};
-
-struct Mem(String);
-
-impl Loader for Mem {
-    fn read(&self, _: &Path) -> std::io::Result<String> {
-        Ok(self.0.clone())
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("no probe".into())
-    }
-}
 
 /// Four nodes: 0 and 1 in package 0, 2 and 3 in package 1 (node 1 nearer to node 0 than
 /// the others). Devices: `a` on node 0, `b` on node 1, `c` on node 3, `d` on none.
@@ -55,7 +43,7 @@ fn program(device: &str) -> String {
 /// sits: `cellN` or `root`.
 fn outcome(text: &str) -> (Vec<String>, Option<String>) {
     let db = Database::default();
-    let program = db::load_program(&db, Path::new("a.vnuma"), &Mem(text.to_string())).unwrap();
+    let program = db::load_program(&db, Path::new("a.vnuma"), &MemLoader::new("a.vnuma", text)).unwrap();
     let compiled = db::compile(&db, program);
     let codes: Vec<String> = compiled
         .diagnostics
@@ -156,7 +144,7 @@ fn placed_cells_decide_and_import_reads_the_cell_back() {
     // The built XML reads back with the device on the cell `node=auto` chose.
     let built = program("hostdev 0000:0c:00.0 node=auto policy=socket");
     let db = Database::default();
-    let p = db::load_program(&db, Path::new("a.vnuma"), &Mem(built)).unwrap();
+    let p = db::load_program(&db, Path::new("a.vnuma"), &MemLoader::new("a.vnuma", built)).unwrap();
     let xml = db::lower(&db, p)[0].xml.clone();
     let opts = ImportOptions { host: Some("h".into()) };
     let imported = import_domain(&xml, &opts).unwrap();
@@ -172,7 +160,7 @@ fn explain_says_where_node_auto_put_each_device() {
     let text =
         program("nic n bridge=br0 uplink=0000:0c:00.0 node=auto policy=socket\n    hostdev 0000:0d:00.0 node=auto");
     let db = Database::default();
-    let p = db::load_program(&db, Path::new("a.vnuma"), &Mem(text)).unwrap();
+    let p = db::load_program(&db, Path::new("a.vnuma"), &MemLoader::new("a.vnuma", text)).unwrap();
     let explained = vnumac::explain::text(&db::compile(&db, p).checked, None);
     assert!(
         explained

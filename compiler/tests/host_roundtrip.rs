@@ -3,29 +3,22 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
-use vnumac::db::{self, Database, Loader};
+use vnumac::db::{self, Database, MemLoader};
 use vnumac::host::HostProfile;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-/// Serves one in-memory file.
-struct OneFile(String);
-
-impl Loader for OneFile {
-    fn read(&self, _: &Path) -> std::io::Result<String> {
-        Ok(self.0.clone())
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("not probing".into())
-    }
-}
-
 fn reimport(profile: &HostProfile) -> HostProfile {
     let text = vnumac::host::print::to_vnuma(profile);
     let db = Database::default();
-    let program = db::load_program(&db, Path::new("printed.vnuma"), &OneFile(text.clone())).unwrap();
+    let program = db::load_program(
+        &db,
+        Path::new("printed.vnuma"),
+        &MemLoader::new("printed.vnuma", text.clone()),
+    )
+    .unwrap();
     let compiled = db::compile(&db, program);
     assert!(compiled.diagnostics.is_empty(), "{text}\n{:?}", compiled.diagnostics);
     compiled.checked.hosts[0].as_ref().unwrap().profile.clone()
@@ -376,7 +369,7 @@ fn unrepresentable_values_are_refused() {
     ] {
         let text = format!("host h {{\n  node 0 cpus=0 memory=1GiB\n  node 1 cpus=1 memory=1GiB\n  {line}\n}}\n");
         let db = Database::default();
-        let program = db::load_program(&db, Path::new("h.vnuma"), &OneFile(text.clone())).unwrap();
+        let program = db::load_program(&db, Path::new("h.vnuma"), &MemLoader::new("h.vnuma", text.clone())).unwrap();
         let compiled = db::compile(&db, program);
         let d = &compiled.diagnostics[0];
         assert!(d.code.ends_with("E0412") && d.message.contains(expected), "{d:?}");

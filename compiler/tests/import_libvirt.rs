@@ -30,7 +30,7 @@ mod probes;
 
 use std::path::{Path, PathBuf};
 
-use vnumac::db::{self, Database, Loader};
+use vnumac::db::{self, Database, MemLoader};
 use vnumac::host::{HostNode, HostProfile, HugePages};
 use vnumac::import::{ImportOptions, import_domain};
 use vnumac::sets::IdSet;
@@ -88,21 +88,6 @@ fn host_block(guest: &str) -> String {
 
 const ROOT: &str = "/virtual/imported.vnuma";
 
-struct Source(String);
-
-impl Loader for Source {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
-        if path == Path::new(ROOT) {
-            Ok(self.0.clone())
-        } else {
-            Err(std::io::Error::new(std::io::ErrorKind::NotFound, "only the guest"))
-        }
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("no probing here".into())
-    }
-}
-
 /// What one side made of one rendering.
 #[derive(Debug)]
 enum Outcome {
@@ -123,7 +108,7 @@ fn vnumac(xml: &str) -> Outcome {
     };
     let text = format!("{}\n{}", host_block(&imported.text), imported.text);
     let database = Database::default();
-    let program = db::load_program(&database, Path::new(ROOT), &Source(text.clone())).unwrap();
+    let program = db::load_program(&database, Path::new(ROOT), &MemLoader::new(ROOT, text.clone())).unwrap();
     let compiled = db::compile(&database, program);
     if compiled.has_errors() {
         let errors: Vec<String> = compiled

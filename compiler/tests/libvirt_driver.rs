@@ -50,7 +50,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use vnumac::db::{self, Database, Loader};
+use vnumac::db::{self, Database, MemLoader};
 use vnumac::host::{HostNode, HostProfile, HugePages};
 use vnumac::sets::IdSet;
 
@@ -437,7 +437,7 @@ fn extra_cases(dir: &Path) -> Result<Vec<Case>, String> {
     for source in &list {
         let source = std::fs::canonicalize(source).map_err(|e| format!("{source}: {e}"))?;
         let db = Database::default();
-        let program = db::load_program(&db, &source, &RepoLoader).map_err(|e| format!("{}: {e}", source.display()))?;
+        let program = db::load_program(&db, &source, &repo()).map_err(|e| format!("{}: {e}", source.display()))?;
         compiles(&db::compile(&db, program), &source)?;
         let case = format!("extra:{}", source.file_stem().unwrap_or_default().to_string_lossy());
         let out = dir.join(&case);
@@ -472,21 +472,14 @@ fn compiles(compiled: &db::Compiled, source: &Path) -> Result<(), String> {
 }
 
 /// Reads files relative to the workspace (or absolute paths); never probes this machine.
-struct RepoLoader;
-
-impl Loader for RepoLoader {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
-        std::fs::read_to_string(workspace().join(path))
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("the libvirt driver test does not probe this machine".into())
-    }
+fn repo() -> MemLoader {
+    MemLoader::default().or_from(workspace())
 }
 
 /// Each guest of `examples/<case>.vnuma` with the host profile it is built for.
 fn case_hosts(rel: &Path) -> Result<BTreeMap<String, HostProfile>, String> {
     let db = Database::default();
-    let program = db::load_program(&db, rel, &RepoLoader).map_err(|e| format!("cannot read {}: {e}", rel.display()))?;
+    let program = db::load_program(&db, rel, &repo()).map_err(|e| format!("cannot read {}: {e}", rel.display()))?;
     let compiled = db::compile(&db, program);
     compiles(&compiled, rel)?;
     let checked = &compiled.checked;

@@ -20,27 +20,17 @@ use common::qemu::qemu_options;
 use common::qmp::{QEMU_TIMEOUT, run_qmp};
 use common::shell::shell_words;
 use common::{QEMU, Scratch, VALIDATOR, oracle_available, validate_xml};
-use vnumac::db::{self, Database, GuestOutput, Loader};
-use vnumac::host::HostProfile;
-
-struct Mem(String);
-
-impl Loader for Mem {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
-        match path.to_str() {
-            Some("limits.vnuma") => Ok(self.0.clone()),
-            _ => std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples").join(path)),
-        }
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("no probe".into())
-    }
-}
+use vnumac::db::{self, Database, GuestOutput, MemLoader};
 
 /// The guests' outputs, or every diagnostic as `CODE message` when there is an error.
 fn build(text: &str) -> Result<Vec<GuestOutput>, Vec<String>> {
     let db = Database::default();
-    let program = db::load_program(&db, Path::new("limits.vnuma"), &Mem(text.to_string())).unwrap();
+    let program = db::load_program(
+        &db,
+        Path::new("limits.vnuma"),
+        &MemLoader::new("limits.vnuma", text).or_from(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")),
+    )
+    .unwrap();
     let compiled = db::compile(&db, program);
     if compiled.has_errors() {
         return Err(compiled

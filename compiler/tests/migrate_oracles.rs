@@ -36,7 +36,7 @@ use vnumac::host::HostProfile;
 use vnumac::migrate::To;
 
 use common::guest::guest_tools;
-use common::hosts::Mem;
+use common::hosts::mem;
 use common::libvirtd::{Daemon, oracles_available, write_fake_node_tree};
 use common::native::{check_capabilities, compare_lines, declared_pci_ids};
 use common::neutralise::{Run, neutralise};
@@ -181,7 +181,7 @@ guest hot on=peppi {{
 /// Builds the program and moves the guest; every step must succeed.
 fn moved(case: &Case) -> Moved {
     let db = Database::default();
-    let program = db::load_program(&db, Path::new("input.vnuma"), &Mem(case.text.clone())).unwrap();
+    let program = db::load_program(&db, Path::new("input.vnuma"), &mem(&case.text)).unwrap();
     let compiled = db::compile(&db, program);
     assert!(!compiled.has_errors(), "{}: {:#?}", case.label, compiled.diagnostics);
     let src = db::lower(&db, program)

@@ -71,7 +71,7 @@ use vnumac::migrate::{Failure, Migration, To};
 
 use build::{MOVING, MoveSpec, Written};
 use checks::{Domain, Others, Tally};
-use common::hosts::{HOSTS, Mem};
+use common::hosts::{HOSTS, mem};
 use common::qemu::{join_keyval, qemu_options, split_keyval};
 use common::shell::shell_words;
 
@@ -201,7 +201,7 @@ fn refused(errors: &[vnumac::diagnostics::Diagnostic]) -> Result<&'static str, S
 fn run(m: &MoveSpec, stats: &RefCell<Stats>) -> Result<(), String> {
     let w = build::write(m);
     let db = Database::default();
-    let program = db::load_program(&db, Path::new("input.vnuma"), &Mem(w.text.clone())).map_err(|e| e.to_string())?;
+    let program = db::load_program(&db, Path::new("input.vnuma"), &mem(&w.text)).map_err(|e| e.to_string())?;
     let compiled = db::compile(&db, program);
     if let Some(e) = compiled.diagnostics.iter().find(|d| d.severity == Severity::Error) {
         *stats.borrow_mut().not_built.entry(e.code).or_default() += 1;
@@ -377,7 +377,7 @@ fn moved_guests_see_the_same_machine_on_free_destination_cpus() {
 /// The move of guest `moving` from `src` to `dst` in `text`: Ok, or the refusal's codes.
 fn move_of(text: &str) -> Result<Migration, Vec<&'static str>> {
     let db = Database::default();
-    let program = db::load_program(&db, Path::new("input.vnuma"), &Mem(text.to_string())).unwrap();
+    let program = db::load_program(&db, Path::new("input.vnuma"), &mem(text)).unwrap();
     let compiled = db::compile(&db, program);
     assert!(!compiled.has_errors(), "{text}\n{:#?}", compiled.diagnostics);
     match vnumac::migrate::migrate(&db, program, MOVING, To::Host("dst")) {

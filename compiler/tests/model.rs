@@ -4,20 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use vnumac::db::{self, Database, Loader};
-use vnumac::host::HostProfile;
+use vnumac::db::{self, Database, MemLoader};
 use vnumac::ir::{Guest, MachineFamily};
-
-struct Mem(String);
-
-impl Loader for Mem {
-    fn read(&self, _: &Path) -> std::io::Result<String> {
-        Ok(self.0.clone())
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("no probe".into())
-    }
-}
 
 /// Two nodes with 1 GiB and 2 MiB pages to spare.
 const HOST: &str = "host h {
@@ -34,7 +22,7 @@ const HOST: &str = "host h {
 fn guests(program: &str) -> Vec<Guest> {
     let text = format!("{HOST}{program}");
     let db = Database::default();
-    let program = db::load_program(&db, Path::new("m.vnuma"), &Mem(text)).unwrap();
+    let program = db::load_program(&db, Path::new("m.vnuma"), &MemLoader::new("m.vnuma", text)).unwrap();
     let compiled = db::compile(&db, program);
     let errors: Vec<String> = compiled
         .diagnostics

@@ -5,27 +5,20 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use vnumac::db::{self, Database, Loader};
-use vnumac::host::HostProfile;
+use vnumac::db::{self, Database, MemLoader};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-struct Source(String);
-
-impl Loader for Source {
-    fn read(&self, _: &Path) -> std::io::Result<String> {
-        Ok(self.0.clone())
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("these tests do not probe this machine".into())
-    }
-}
-
 fn compile(text: &str) -> db::Compiled {
     let db = Database::default();
-    let program = db::load_program(&db, Path::new("/virtual/r.vnuma"), &Source(text.to_string())).unwrap();
+    let program = db::load_program(
+        &db,
+        Path::new("/virtual/r.vnuma"),
+        &MemLoader::new("/virtual/r.vnuma", text),
+    )
+    .unwrap();
     db::compile(&db, program)
 }
 
@@ -387,7 +380,7 @@ fn completion_offers_the_new_statements_and_properties() {
     for (text, before, want) in cases {
         let rel = PathBuf::from("/virtual/c.vnuma");
         let mut ws = db::Workspace::default();
-        let program = ws.load(&rel, &Source(text.to_string())).unwrap();
+        let program = ws.load(&rel, &MemLoader::new(&rel, text)).unwrap();
         let file = ws.file(&rel).unwrap();
         let offset = u32::try_from(text.find(before).unwrap() + before.len()).unwrap();
         let labels: Vec<String> = vnumac::ide::completions(&ws.db, program, file, offset)

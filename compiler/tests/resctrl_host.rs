@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
-use vnumac::db::{self, Database, Loader};
+use vnumac::db::{self, Database, MemLoader};
 use vnumac::host::{BandwidthControl, CacheControl, CacheType, HostProfile};
 use vnumac::sets::IdSet;
 
@@ -20,20 +20,9 @@ fn set(text: &str) -> IdSet {
     IdSet::parse(text).unwrap()
 }
 
-struct OneFile(String);
-
-impl Loader for OneFile {
-    fn read(&self, _: &Path) -> std::io::Result<String> {
-        Ok(self.0.clone())
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("not probing".into())
-    }
-}
-
 fn compile(text: &str) -> db::Compiled {
     let db = Database::default();
-    let program = db::load_program(&db, Path::new("h.vnuma"), &OneFile(text.to_string())).unwrap();
+    let program = db::load_program(&db, Path::new("h.vnuma"), &MemLoader::new("h.vnuma", text)).unwrap();
     db::compile(&db, program)
 }
 

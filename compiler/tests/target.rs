@@ -3,31 +3,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use vnumac::db::{self, Database, Loader};
-use vnumac::host::HostProfile;
+use vnumac::db::{self, Database, MemLoader};
 
-/// The .vnuma text, and the domcapabilities every other path reads as.
-struct Files {
-    vnuma: String,
-    domcaps: String,
-}
-
-impl Loader for Files {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
-        Ok(if path.ends_with("t.vnuma") {
-            self.vnuma.clone()
-        } else {
-            self.domcaps.clone()
-        })
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("no probe".into())
-    }
-}
-
+/// The .vnuma text as `t.vnuma` beside the domcapabilities its host names.
 fn codes(vnuma: String, domcaps: String) -> Vec<String> {
     let db = Database::default();
-    let program = db::load_program(&db, Path::new("t.vnuma"), &Files { vnuma, domcaps }).unwrap();
+    let program = db::load_program(
+        &db,
+        Path::new("t.vnuma"),
+        &MemLoader::new("t.vnuma", vnuma).with("h.domcaps.xml", domcaps),
+    )
+    .unwrap();
     db::compile(&db, program)
         .diagnostics
         .iter()
@@ -106,7 +92,12 @@ fn settings_libvirt_9_0_refuses_follow_the_target_libvirt() {
 fn explain_shows_the_target_and_escapes_the_files_words() {
     let explain = |vnuma: String, domcaps: String| {
         let db = Database::default();
-        let program = db::load_program(&db, Path::new("t.vnuma"), &Files { vnuma, domcaps }).unwrap();
+        let program = db::load_program(
+            &db,
+            Path::new("t.vnuma"),
+            &MemLoader::new("t.vnuma", vnuma).with("h.domcaps.xml", domcaps),
+        )
+        .unwrap();
         vnumac::explain::text(&db::compile(&db, program).checked, None)
     };
     let domcaps = "<domainCapabilities><machine>pc-q35-7.2\u{202E}x</machine><vcpu max='288'/>\

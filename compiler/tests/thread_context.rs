@@ -13,21 +13,9 @@ use common::qmp::run_qmp;
 use common::shell::shell_words;
 use common::{QEMU, oracle_available, require_oracles};
 use serde_json::{Value, json};
-use vnumac::db::{self, Database, Loader};
-use vnumac::host::HostProfile;
+use vnumac::db::{self, Database, MemLoader};
 use vnumac::lower::qemu::command_line_in;
 use vnumac::lower::qemu_args::Syntax;
-
-struct Text(String);
-
-impl Loader for Text {
-    fn read(&self, _: &Path) -> std::io::Result<String> {
-        Ok(self.0.clone())
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("no probe".into())
-    }
-}
 
 /// Three host nodes of two CPUs; the guest's one cell is preallocated and bound to nodes 0-1.
 fn program(libvirt: Option<&str>, emulator: Option<&str>) -> String {
@@ -44,7 +32,12 @@ fn program(libvirt: Option<&str>, emulator: Option<&str>) -> String {
 /// The guest's QEMU line in libvirt's JSON syntax.
 fn line(libvirt: Option<&str>, emulator: Option<&str>) -> String {
     let db = Database::default();
-    let program = db::load_program(&db, Path::new("t.vnuma"), &Text(program(libvirt, emulator))).unwrap();
+    let program = db::load_program(
+        &db,
+        Path::new("t.vnuma"),
+        &MemLoader::new("t.vnuma", program(libvirt, emulator)),
+    )
+    .unwrap();
     let compiled = db::compile(&db, program);
     assert!(!compiled.has_errors(), "{:#?}", compiled.diagnostics);
     command_line_in(&compiled.checked.build.guests[0], Syntax::Json)
@@ -108,7 +101,7 @@ fn from_libvirt_9_2_no_shared_node_means_no_context() {
 fn explain_says_where_memory_is_preallocated_from() {
     let explain = |libvirt: Option<&str>| {
         let db = Database::default();
-        let text = Text(program(libvirt, Some("1,4")));
+        let text = MemLoader::new("t.vnuma", program(libvirt, Some("1,4")));
         let program = db::load_program(&db, Path::new("t.vnuma"), &text).unwrap();
         vnumac::explain::text(&db::compile(&db, program).checked, None)
     };

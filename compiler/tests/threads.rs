@@ -4,22 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use vnumac::db::{self, Database, Loader};
+use vnumac::db::{self, Database, MemLoader};
 use vnumac::diagnostics::Severity;
-use vnumac::host::HostProfile;
 use vnumac::ir::{DeviceKind, Guest};
 use vnumac::sets::IdSet;
-
-struct Mem(String);
-
-impl Loader for Mem {
-    fn read(&self, _: &Path) -> std::io::Result<String> {
-        Ok(self.0.clone())
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("no probe".into())
-    }
-}
 
 /// Two nodes of eight two-thread cores: node 0 has CPUs 0-7 and their siblings 16-23,
 /// node 1 CPUs 8-15 and 24-31.
@@ -34,7 +22,7 @@ struct Built {
 
 fn build(text: &str) -> Built {
     let db = Database::default();
-    let program = db::load_program(&db, Path::new("t.vnuma"), &Mem(text.to_string())).unwrap();
+    let program = db::load_program(&db, Path::new("t.vnuma"), &MemLoader::new("t.vnuma", text)).unwrap();
     let compiled = db::compile(&db, program);
     Built {
         guests: compiled.checked.build.guests.clone(),

@@ -5,23 +5,8 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use vnumac::db::{self, Database, Loader};
+use vnumac::db::{self, Database, MemLoader};
 use vnumac::diagnostics::Severity;
-use vnumac::host::HostProfile;
-
-struct Mem(String);
-
-impl Loader for Mem {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
-        if path.ends_with("h.domcaps.xml") {
-            return Ok(DOMCAPS.to_string());
-        }
-        Ok(self.0.clone())
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("no probe".into())
-    }
-}
 
 /// Two nodes of eight CPUs; the passed-through device sits on node 1. `free` is node 1's
 /// free memory when it was probed.
@@ -355,7 +340,12 @@ fn every_warning_keeps_every_device() {
     for (code, what, text) in cases() {
         let case = format!("{code} ({what})");
         let db = Database::default();
-        let program = db::load_program(&db, Path::new("w.vnuma"), &Mem(text.clone())).unwrap();
+        let program = db::load_program(
+            &db,
+            Path::new("w.vnuma"),
+            &MemLoader::new("w.vnuma", text.clone()).with("h.domcaps.xml", DOMCAPS),
+        )
+        .unwrap();
         let compiled = db::compile(&db, program);
         let reported: BTreeSet<&str> = compiled
             .diagnostics
@@ -408,7 +398,12 @@ fn shared_pins_warn_once_per_statement_and_guest() {
         text.push_str(&format!("guest g{i} on=h {{\n  memory 1GiB\n  vcpus 4\n  {p}\n}}\n"));
     }
     let db = Database::default();
-    let program = db::load_program(&db, Path::new("w.vnuma"), &Mem(text.clone())).unwrap();
+    let program = db::load_program(
+        &db,
+        Path::new("w.vnuma"),
+        &MemLoader::new("w.vnuma", text.clone()).with("h.domcaps.xml", DOMCAPS),
+    )
+    .unwrap();
     let compiled = db::compile(&db, program);
     assert!(!compiled.has_errors(), "{:#?}", compiled.diagnostics);
     let got: Vec<(u32, String)> = compiled

@@ -16,7 +16,7 @@ mod program;
 mod toplevel;
 
 pub use crate::check::step::{GuestStep, HandLedger};
-pub use crate::project::{FsLoader, Loader, normalize};
+pub use crate::project::{FsLoader, Loader, MemLoader, normalize};
 pub use guests::{GuestSlot, guest_slots, guest_step, hand_ledger, host_ledger, ledger_after};
 pub use hosts::{HostLoaded, host, host_topo};
 pub use inputs::{Database, ItemKey, ItemKind, Program, SourceFile};

@@ -2,24 +2,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
-use crate::db::{Loader, Program, SourceFile, Workspace};
+use crate::db::{MemLoader, Program, SourceFile, Workspace};
 use crate::span::Span;
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-
-struct Mem(HashMap<PathBuf, String>);
-
-impl Loader for Mem {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
-        self.0
-            .get(path)
-            .cloned()
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"))
-    }
-    fn probe(&self) -> Result<crate::host::HostProfile, String> {
-        Err("no probe".into())
-    }
-}
+use std::path::Path;
 
 const HOST: &str = "host h {
   node 0 cpus=0-3,8-11 memory=16GiB
@@ -30,7 +15,7 @@ const HOST: &str = "host h {
 
 /// Load a fixture: the first file is the root; `$0` marks the cursor in it.
 fn fixture(text: &str) -> (Workspace, Program, SourceFile, u32) {
-    let mut files = HashMap::new();
+    let mut files = MemLoader::default();
     let mut cursor = None;
     let mut root = None;
     let sections: Vec<&str> = if text.starts_with("### ") {
@@ -56,11 +41,11 @@ fn fixture(text: &str) -> (Workspace, Program, SourceFile, u32) {
             root.get_or_insert(name.clone());
         }
         root.get_or_insert(name.clone());
-        files.insert(PathBuf::from(&name), body);
+        files = files.with(&name, body);
     }
     let root = root.unwrap();
     let mut ws = Workspace::default();
-    let program = ws.load(Path::new(&root), &Mem(files)).unwrap();
+    let program = ws.load(Path::new(&root), &files).unwrap();
     let file = ws.file(Path::new(&root)).unwrap();
     (ws, program, file, cursor.unwrap_or(0))
 }

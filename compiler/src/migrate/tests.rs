@@ -5,20 +5,9 @@ use super::assign::{groups, merge_closest};
 use super::repin::narrow;
 use super::usage::usage;
 use super::*;
-use crate::db::{Database, Loader, load_program};
+use crate::db::{Database, MemLoader, load_program};
 use crate::sets::IdSet;
 use std::path::Path;
-
-struct One(String);
-
-impl Loader for One {
-    fn read(&self, _: &Path) -> std::io::Result<String> {
-        Ok(self.0.clone())
-    }
-    fn probe(&self) -> Result<crate::host::HostProfile, String> {
-        Err("no probe".into())
-    }
-}
 
 const HOSTS: &str = "host a {
   node 0 cpus=0-3,8-11 memory=32GiB
@@ -36,7 +25,7 @@ host b {
 
 fn run(text: &str, guest: &str, to: &str) -> Result<Migration, Failure> {
     let db = Database::default();
-    let program = load_program(&db, Path::new("m.vnuma"), &One(text.to_string())).unwrap();
+    let program = load_program(&db, Path::new("m.vnuma"), &MemLoader::new("m.vnuma", text)).unwrap();
     let c = crate::db::check_program(&db, program);
     assert!(!c.has_errors(), "{:?}", c.diagnostics);
     migrate(&db, program, guest, To::Host(to))
@@ -116,7 +105,7 @@ fn siblings_part_by_guest_core_on_narrower_cores() {
 "
     );
     let db = Database::default();
-    let program = load_program(&db, Path::new("m.vnuma"), &One(text)).unwrap();
+    let program = load_program(&db, Path::new("m.vnuma"), &MemLoader::new("m.vnuma", text)).unwrap();
     let c = crate::db::check_program(&db, program);
     let g = &c.checked.build.guests[0];
     let src = &c.checked.hosts[0].as_ref().unwrap().profile;
@@ -142,7 +131,7 @@ fn guest_thread_siblings_do_not_part() {
 "
     );
     let db = Database::default();
-    let program = load_program(&db, Path::new("m.vnuma"), &One(text)).unwrap();
+    let program = load_program(&db, Path::new("m.vnuma"), &MemLoader::new("m.vnuma", text)).unwrap();
     let c = crate::db::check_program(&db, program);
     let g = &c.checked.build.guests[0];
     let src = &c.checked.hosts[0].as_ref().unwrap().profile;
@@ -178,7 +167,7 @@ guest g on=a {
 }
 ";
     let db = Database::default();
-    let program = load_program(&db, Path::new("m.vnuma"), &One(text.to_string())).unwrap();
+    let program = load_program(&db, Path::new("m.vnuma"), &MemLoader::new("m.vnuma", text)).unwrap();
     let c = crate::db::check_program(&db, program);
     assert!(!c.has_errors(), "{:?}", c.diagnostics);
     let g = &c.checked.build.guests[0];

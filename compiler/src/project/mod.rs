@@ -12,7 +12,7 @@ mod includes;
 mod paths;
 
 pub use discover::{Discovered, Inputs, MAX_PROGRAM_BYTES, MAX_PROGRAM_FILES, discover};
-pub use fs::{Disk, Files, FsLoader, Loader};
+pub use fs::{Disk, Files, FsLoader, Loader, MemLoader};
 pub use includers::{Includers, MAX_NEIGHBOURS, MAX_SCAN_BYTES, MAX_SCAN_FILES};
 pub use includes::{Tree, include_order, include_path, references};
 pub use paths::normalize;

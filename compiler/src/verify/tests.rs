@@ -5,22 +5,11 @@
 use super::proc::{KernelPolicy, Mapping, Scheduling};
 use super::*;
 use crate::codes::*;
-use crate::db::{self, Database, Loader};
+use crate::db::{self, Database, MemLoader};
 use crate::ir::Guest;
 use crate::sets::IdSet;
 use std::collections::BTreeMap;
 use std::path::Path;
-
-struct Text(&'static str);
-
-impl Loader for Text {
-    fn read(&self, _: &Path) -> std::io::Result<String> {
-        Ok(self.0.to_string())
-    }
-    fn probe(&self) -> Result<crate::host::HostProfile, String> {
-        Err("no probe".into())
-    }
-}
 
 const FILE: &str = "host h {
   node 0 cpus=0-3 memory=16GiB
@@ -48,7 +37,7 @@ guest g on=h {
 /// The guest, and the text of its file (spans index into it).
 fn guest() -> (Guest, &'static str) {
     let db = Database::default();
-    let program = db::load_program(&db, Path::new("g.vnuma"), &Text(FILE)).unwrap();
+    let program = db::load_program(&db, Path::new("g.vnuma"), &MemLoader::new("g.vnuma", FILE)).unwrap();
     let compiled = db::compile(&db, program);
     assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
     (compiled.checked.build.guests[0].clone(), FILE)

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
-use vnumac::db::{self, Compiled, Database, GuestOutput, Loader};
+use vnumac::db::{self, Compiled, Database, GuestOutput, MemLoader};
 use vnumac::host::HostProfile;
 
 use super::workspace;
@@ -138,24 +138,13 @@ pub fn load_hosts() -> Vec<Fixture> {
 }
 
 /// Serves `input.vnuma` from memory and every other path (capabilities files) from disk.
-pub struct Mem(pub String);
-
-impl Loader for Mem {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
-        if path == Path::new("input.vnuma") {
-            Ok(self.0.clone())
-        } else {
-            std::fs::read_to_string(path)
-        }
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("no probe in tests".into())
-    }
+pub fn mem(text: &str) -> MemLoader {
+    MemLoader::new("input.vnuma", text).or_from(".")
 }
 
 pub fn compile(text: &str) -> (Compiled, Vec<GuestOutput>) {
     let db = Database::default();
-    let program = db::load_program(&db, Path::new("input.vnuma"), &Mem(text.to_string())).unwrap();
+    let program = db::load_program(&db, Path::new("input.vnuma"), &mem(text)).unwrap();
     let compiled = db::compile(&db, program).clone();
     let outputs = db::lower(&db, program).clone();
     (compiled, outputs)

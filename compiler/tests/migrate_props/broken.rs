@@ -8,7 +8,7 @@ use vnumac::migrate::To;
 
 use crate::build::{MOVING, Written};
 use crate::checks::{self, Tally};
-use crate::common::hosts::Mem;
+use crate::common::hosts::mem;
 use crate::{Outputs, check_moved, refused, same_qemu_guest_side};
 
 /// A move with a bit of everything: guest thread pairs on sibling threads, single pins on
@@ -155,7 +155,7 @@ const CORRUPTIONS: &[Corruption] = &[
 #[test]
 fn the_move_checks_catch_broken_moves() {
     let db = Database::default();
-    let program = db::load_program(&db, Path::new("input.vnuma"), &Mem(SAMPLE.to_string())).unwrap();
+    let program = db::load_program(&db, Path::new("input.vnuma"), &mem(SAMPLE)).unwrap();
     let compiled = db::compile(&db, program);
     assert!(!compiled.has_errors(), "{:#?}", compiled.diagnostics);
     let profile = |i: usize| compiled.checked.hosts[i].as_ref().unwrap().profile.clone();
