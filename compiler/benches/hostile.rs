@@ -25,6 +25,9 @@
 //! - `pins-shared-1000`, `pins-shared-2000`: 1,000 or 2,000 hand-written guests, each with
 //!   `pin vcpus=0-1 node=N` over the four nodes of one host, so every guest shares CPUs with
 //!   the earlier guests of its node (W0507), checked and rendered;
+//! - `pins-alternate-16k`: 16,000 hand-written guests on a 16-node, 16,384-CPU host, each
+//!   pinned to one even CPU (the second 8,192 sharing the first's), so the CPUs taken are
+//!   8,192 runs of one: what each guest adds to the ledger, checked and rendered;
 //! - `floats-1000`: 1,000 guests with unpinned vCPUs beside 1,000 `vnuma` guests, each with
 //!   a dedicated vCPU, a shared vCPU, an isolated emulator core and a per-cell I/O thread, on
 //!   a 16-node, 2,048-CPU host: every unpinned guest floats over every dedicated guest's
@@ -55,19 +58,7 @@ use std::fmt::Write;
 use std::path::Path;
 use std::time::Instant;
 use support::peak_rss_kib;
-use vnumac::db::{self, Database, Loader};
-use vnumac::host::HostProfile;
-
-struct Mem(String);
-
-impl Loader for Mem {
-    fn read(&self, _: &Path) -> std::io::Result<String> {
-        Ok(self.0.clone())
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("no probe".into())
-    }
-}
+use vnumac::db::{self, Database, MemLoader};
 
 const SCENARIOS: &[&str] = &[
     "bad-lines-40k",
@@ -87,6 +78,7 @@ const SCENARIOS: &[&str] = &[
     "cells-20k",
     "pins-shared-1000",
     "pins-shared-2000",
+    "pins-alternate-16k",
     "floats-1000",
     "cpu-features-9k",
     "word-16m",
@@ -260,6 +252,22 @@ fn pins_shared(guests: usize) -> String {
     text
 }
 
+fn pins_alternate(guests: usize) -> String {
+    let mut text = String::from("host h {\n");
+    for n in 0..16 {
+        let _ = writeln!(text, "  node {n} cpus={}-{} memory=4TiB", n * 1024, n * 1024 + 1023);
+    }
+    text.push_str("}\n");
+    for i in 0..guests {
+        let cpu = (i * 2) % 16_384;
+        let _ = writeln!(
+            text,
+            "guest g{i} on=h {{\n  memory 1GiB\n  vcpus 1\n  pin vcpus=0 cpus={cpu}\n}}"
+        );
+    }
+    text
+}
+
 fn realtime_fleet(guests: usize) -> String {
     let mut text = String::from("host h {\n  smt adjacent\n");
     for n in 0..4 {
@@ -355,14 +363,14 @@ fn cpu_features(n: usize) -> String {
 /// Check a file: its diagnostics, however many (possibly none).
 fn check_only(text: &str) -> usize {
     let db = Database::default();
-    let program = db::load_program(&db, Path::new("hostile.vnuma"), &Mem(text.to_string())).unwrap();
+    let program = db::load_program(&db, Path::new("hostile.vnuma"), &MemLoader::new("hostile.vnuma", text)).unwrap();
     db::compile(&db, program).diagnostics.len()
 }
 
 /// Check a file and render the diagnostics the CLI would show (the first 200).
 fn check_and_render(text: &str) -> usize {
     let db = Database::default();
-    let program = db::load_program(&db, Path::new("hostile.vnuma"), &Mem(text.to_string())).unwrap();
+    let program = db::load_program(&db, Path::new("hostile.vnuma"), &MemLoader::new("hostile.vnuma", text)).unwrap();
     let compiled = db::compile(&db, program);
     let renderer = vnumac::diagnostics::Renderer::new(&compiled.sources, false, 100);
     let shown: usize = compiled
@@ -390,6 +398,7 @@ fn run(name: &str, input: &str) -> usize {
         "probe-l3-1k" => vnumac::host::sysfs::probe("h", Path::new(input)).unwrap().0.l3.len(),
         "pins-shared-1000"
         | "pins-shared-2000"
+        | "pins-alternate-16k"
         | "floats-1000"
         | "realtime-fleet-2500"
         | "sched-lines-40k"
@@ -454,6 +463,7 @@ fn scenario(name: &str) {
         "cells-20k" => cells(20_000),
         "pins-shared-1000" => pins_shared(1_000),
         "pins-shared-2000" => pins_shared(2_000),
+        "pins-alternate-16k" => pins_alternate(16_000),
         "floats-1000" => floats(1_000),
         "cpu-features-9k" => cpu_features(9_000),
         "word-16m" => "a".repeat(16 << 20),

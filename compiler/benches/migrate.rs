@@ -13,20 +13,8 @@ use std::fmt::Write;
 use std::path::Path;
 use std::time::Instant;
 use support::peak_rss_kib;
-use vnumac::db::{self, Database, Loader};
-use vnumac::host::HostProfile;
+use vnumac::db::{self, Database, MemLoader};
 use vnumac::migrate::{Failure, To};
-
-struct Mem(String);
-
-impl Loader for Mem {
-    fn read(&self, _: &Path) -> std::io::Result<String> {
-        Ok(self.0.clone())
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("no probe".into())
-    }
-}
 
 /// 2 sockets × 32 nodes × 64 cores × 2 threads; cpu i and i+4096 are siblings.
 fn big_host(name: &str, reserve: Option<u32>) -> String {
@@ -81,7 +69,7 @@ fn program(dest_reserved: Option<u32>, cells: u32) -> String {
 /// Seconds to move (the program already checked), and whether it moved.
 fn run(source: &str) -> (f64, bool) {
     let db = Database::default();
-    let program = db::load_program(&db, Path::new("bench.vnuma"), &Mem(source.to_string())).unwrap();
+    let program = db::load_program(&db, Path::new("bench.vnuma"), &MemLoader::new("bench.vnuma", source)).unwrap();
     let checked = db::check_program(&db, program);
     assert!(
         !checked.has_errors(),

@@ -160,8 +160,47 @@ impl IdSet {
         }
     }
 
+    /// Both sets' runs merged in one pass (each is sorted already): no sort, so adding a
+    /// few ids to a set of thousands of runs costs a copy of it, not a sort of it.
     pub fn union(&self, other: &IdSet) -> IdSet {
-        IdSet::from_runs(self.0.iter().chain(other.0.iter()).copied())
+        let (a, b) = (&self.0, &other.0);
+        let mut out: Vec<(u32, u32)> = Vec::with_capacity(a.len() + b.len());
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() || j < b.len() {
+            let next = match (a.get(i), b.get(j)) {
+                (Some(&x), Some(&y)) if x <= y => {
+                    i += 1;
+                    x
+                }
+                (_, Some(&y)) => {
+                    j += 1;
+                    y
+                }
+                (Some(&x), None) => {
+                    i += 1;
+                    x
+                }
+                (None, None) => break,
+            };
+            match out.last_mut() {
+                Some((_, hi)) if next.0 <= hi.saturating_add(1) => *hi = (*hi).max(next.1),
+                _ => out.push(next),
+            }
+        }
+        IdSet(out)
+    }
+
+    /// Add `other`'s ids in place: a search and a splice per run of `other`.
+    pub fn add(&mut self, other: &IdSet) {
+        for &(lo, hi) in &other.0 {
+            // The runs that touch or overlap lo..=hi are start..end.
+            let start = self.0.partition_point(|&(_, h)| h.saturating_add(1) < lo);
+            let end = self.0.partition_point(|&(l, _)| l <= hi.saturating_add(1));
+            let touched = self.0.get(start..end).unwrap_or_default();
+            let new_lo = touched.first().map_or(lo, |&(l, _)| l.min(lo));
+            let new_hi = touched.last().map_or(hi, |&(_, h)| h.max(hi));
+            self.0.splice(start..end.max(start), [(new_lo, new_hi)]);
+        }
     }
 
     pub fn intersection(&self, other: &IdSet) -> IdSet {
@@ -315,6 +354,12 @@ mod tests {
             prop_assert_eq!(sa.len(), ma.len());
             prop_assert_eq!(sa.contains(probe), ma.contains(&probe));
             prop_assert_eq!(ids(&sa.union(&sb)), ma.union(&mb).copied().collect::<Vec<_>>());
+            // Union and adding in place give the canonical runs.
+            let both = IdSet::from_ids(ma.union(&mb).copied());
+            prop_assert_eq!(&sa.union(&sb), &both);
+            let mut added = sa.clone();
+            added.add(&sb);
+            prop_assert_eq!(&added, &both);
             prop_assert_eq!(ids(&sa.intersection(&sb)), ma.intersection(&mb).copied().collect::<Vec<_>>());
             prop_assert_eq!(ids(&sa.difference(&sb)), ma.difference(&mb).copied().collect::<Vec<_>>());
             prop_assert_eq!(sa.is_subset(&sb), ma.is_subset(&mb));

@@ -62,11 +62,12 @@ impl Cx<'_, '_> {
 
     pub(super) fn check_cpus(&mut self, cpus: &IdSet, span: Span) -> bool {
         let Some(h) = self.host else { return false };
-        let all = h.profile.cpu_ids();
-        let missing = cpus.difference(&all);
+        // A look-up per CPU named: the host's whole set is built only for the help.
+        let missing: IdSet = cpus.iter().filter(|&c| h.profile.cpu(c).is_none()).collect();
         if missing.is_empty() {
             return true;
         }
+        let all = h.profile.cpu_ids();
         self.diags.push(
             Diagnostic::error(
                 HOST_CPU,

@@ -49,12 +49,7 @@ pub fn record_pins(
             }
         }
         if more && summed.insert(*span) {
-            diags.push(shared_with_more(
-                guest,
-                p,
-                *span,
-                &p.cpus.intersection(ledger.owners.cpus()),
-            ));
+            diags.push(shared_with_more(guest, p, *span, &ledger.owners.held_of(&p.cpus)));
         }
     }
     let vcpu_cpus = sets.iter().fold(IdSet::new(), |all, s| all.union(s));
@@ -66,7 +61,7 @@ pub fn record_pins(
         return;
     }
     ledger.take(topo, &all);
-    ledger.dedicated = ledger.dedicated.union(&vcpu_cpus);
+    ledger.dedicated.add(&vcpu_cpus);
     if !vcpu_cpus.is_empty() {
         std::sync::Arc::make_mut(&mut ledger.owners).add(&guest.name, vcpu_cpus);
     }

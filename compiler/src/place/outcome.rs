@@ -86,9 +86,9 @@ pub fn commit(ledger: &mut Ledger, topo: &HostTopo, plan: &Plan) {
             *f = f.saturating_sub(1);
         }
     }
-    ledger.dedicated = ledger.dedicated.union(&plan.dedicated);
+    ledger.dedicated.add(&plan.dedicated);
     for (_, core) in &plan.isolated {
-        ledger.dedicated = ledger.dedicated.union(core);
+        ledger.dedicated.add(core);
     }
     for &(node, amount) in &plan.memory {
         match plan.page_kib {

@@ -3,7 +3,7 @@
 
 use crate::host::HostProfile;
 use crate::sets::IdSet;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// One physical core: its threads, sorted.
@@ -31,6 +31,8 @@ pub struct HostTopo {
     pub smt: u32,
     /// Indices into `cores`, per L3 domain; empty when the host names no L3 domains.
     pub l3_cores: Vec<Vec<usize>>,
+    /// The index into `cores` of each CPU's core.
+    pub core_of: HashMap<u32, usize>,
 }
 
 impl HostTopo {
@@ -79,11 +81,17 @@ impl HostTopo {
                 d.push(i);
             }
         }
+        let core_of = cores
+            .iter()
+            .enumerate()
+            .flat_map(|(i, c)| c.threads.iter().map(move |&t| (t, i)))
+            .collect();
         HostTopo {
             smt: host.smt_width(),
             cores,
             node_cores,
             l3_cores,
+            core_of,
         }
     }
 }
@@ -155,8 +163,6 @@ pub struct PinOwners {
     records: Vec<(String, IdSet)>,
     /// The records holding each host CPU, in record order.
     by_cpu: BTreeMap<u32, Vec<usize>>,
-    /// Every CPU of every record.
-    all: IdSet,
 }
 
 impl PinOwners {
@@ -165,7 +171,6 @@ impl PinOwners {
         for c in cpus.iter() {
             self.by_cpu.entry(c).or_default().push(record);
         }
-        self.all = self.all.union(&cpus);
         self.records.push((guest.to_string(), cpus));
     }
 
@@ -191,9 +196,11 @@ impl PinOwners {
         (named, more)
     }
 
-    /// Every host CPU some recorded guest runs on.
-    pub fn cpus(&self) -> &IdSet {
-        &self.all
+    /// The CPUs of `cpus` some recorded guest runs on. Costs a look-up per CPU of `cpus`,
+    /// whatever was recorded (a union of every record kept up to date cost a pass over
+    /// all of them per guest added).
+    pub fn held_of(&self, cpus: &IdSet) -> IdSet {
+        cpus.iter().filter(|c| self.by_cpu.contains_key(c)).collect()
     }
 }
 
@@ -219,11 +226,14 @@ impl Ledger {
     }
 
     /// CPUs a hand-written guest uses: taken for automatic guests, and a core with any
-    /// of its threads taken is no longer free for a dedicated vCPU.
+    /// of its threads taken is no longer free for a dedicated vCPU. Costs the CPUs given,
+    /// not the host's cores.
     pub fn take(&mut self, topo: &HostTopo, cpus: &IdSet) {
-        self.taken = self.taken.union(cpus);
-        for (i, core) in topo.cores.iter().enumerate() {
-            if self.core_used.get(i) != Some(false) || !core.threads.iter().any(|t| cpus.contains(*t)) {
+        self.taken.add(cpus);
+        for cpu in cpus.iter() {
+            let Some(&i) = topo.core_of.get(&cpu) else { continue };
+            let Some(core) = topo.cores.get(i) else { continue };
+            if self.core_used.get(i) != Some(false) {
                 continue;
             }
             self.core_used.set(i);
