@@ -151,6 +151,9 @@ pub const TARGET_OTHER_QEMU: &str = "vnuma::W0521";
 // Where memory devices may sit (`check/memdev/window.rs`).
 pub const MEMORY_WINDOW: &str = "vnuma::E0363";
 
+// The guest's addresses against its CPU's physical address bits (`check/memdev/address_space.rs`).
+pub const ADDRESS_SPACE: &str = "vnuma::E0372";
+
 // Not about a file's text.
 /// A file that cannot be read or written (exit code 2).
 pub const IO: &str = "vnuma::io";
@@ -500,5 +503,9 @@ pub const ALL: &[(&str, &str)] = &[
     (
         MEMORY_WINDOW,
         "a memory device's `base=` outside QEMU's device-memory window above the guest's RAM",
+    ),
+    (
+        ADDRESS_SPACE,
+        "a TCG guest whose RAM, memory device window and 64-bit PCI hole reach past its CPU's 40 physical address bits",
     ),
 ];
