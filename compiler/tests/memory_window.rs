@@ -198,3 +198,34 @@ fn nvdimm_addresses_follow_align() {
         "{refused}"
     );
 }
+
+/// i440fx's 64-bit PCI hole is 2GiB: a guest whose window ends at 1005GiB keeps it there, as
+/// its addresses stop short of AMD's range at 1012GiB. vnumac refuses a DIMM at 1TiB (E0363)
+/// and so does QEMU, with the window where it was.
+#[test]
+fn an_i440fx_window_below_amds_range_stays() {
+    if !oracle_available(QEMU) {
+        return;
+    }
+    let scratch = Scratch::new("window-pc-hole").unwrap();
+    let case = Case {
+        host: "",
+        machine: "pc",
+        memory: "memory 1GiB max=1000GiB slots=2",
+        device: "dimm size=1GiB node=0 base={base}",
+        key: "addr",
+        size: GIB,
+        window: (4 * GIB, 1001 * GIB),
+    };
+    let tib = 1024 * GIB;
+    assert_eq!(case.compile(tib), (vec!["vnuma::E0363"], None));
+    let (codes, line) = case.compile(4 * GIB);
+    let line = line.unwrap_or_else(|| panic!("{codes:?}"));
+    let moved = line.replace(&format!("addr={}", 4 * GIB), &format!("addr={tib}"));
+    let refused = start(&moved, &scratch).expect_err("QEMU moved the window above 1TiB");
+    let (at, size) = case.window;
+    assert!(
+        refused.contains(&format!("usable range for memory devices [{at:#x}:{size:#x}]")),
+        "{refused}"
+    );
+}

@@ -88,7 +88,7 @@ pub fn check_guest(
         body: &body,
         cells: &cells,
         memory: &memory,
-        machine: &platform.machine,
+        platform: &platform,
         binding,
         ledger: place_state.filter(|_| placed.is_some()),
     };
@@ -146,7 +146,7 @@ struct MemoryOnHost<'a, 'b, 's> {
     body: &'a Body<'s>,
     cells: &'a Cells,
     memory: &'a Memory,
-    machine: &'a str,
+    platform: &'a Platform,
     binding: Option<&'a MemBinding>,
     /// The host's ledger, for a guest `vnuma` placed.
     ledger: Option<&'a mut PlaceState<'b>>,
@@ -164,11 +164,18 @@ fn memory_devices(
     let cells = &m.cells.cells;
     let host = cx.host.map(|h| &h.target);
     let target = super::memdev::Target {
-        machine: m.machine,
+        machine: &m.platform.machine,
         libvirt: host.map_or(crate::host::target::DEFAULT_LIBVIRT, |t| t.libvirt),
         qemu: host.map_or(crate::host::target::DEFAULT_QEMU, |t| t.qemu),
     };
     let mut mem = super::memdev::check(m.body.find("memory"), memdevs, cells, m.memory.kib, target, cx.diags);
+    let on = super::memdev::address_space::AddressSpace {
+        domain: m.platform.domain_type,
+        cpu: &m.platform.cpu,
+        machine: target.machine,
+        qemu: target.qemu,
+    };
+    super::memdev::address_space::check(m.body.find("memory"), on, m.memory.kib, mem.max, cx.diags);
     super::memdev::host::check(&mut mem, memdevs, cells, m.memory.hugepage_kib, m.binding, cx, claims);
     if let (Some(state), Some(h)) = (m.ledger, cx.host) {
         super::ledger::record_claims(&mut state.ledger, h.profile, &claims.list);

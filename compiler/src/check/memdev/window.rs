@@ -13,16 +13,15 @@ use crate::ir::MaxMemory;
 use crate::lang::Fields;
 use crate::units::human_kib;
 
-const GIB: u64 = 1 << 30;
+pub(super) const GIB: u64 = 1 << 30;
 /// Where QEMU 7.1 and later move RAM above 4GiB for an AMD CPU model when the guest's
 /// addresses reach AMD's HyperTransport range (`AMD_ABOVE_1TB_START`, `AMD_HT_START`).
-const AMD_ABOVE_1TB: u64 = 1 << 40;
-const AMD_HT_START: u64 = 0xfd_0000_0000;
-/// q35's default 64-bit PCI hole, which QEMU counts after the window for that move.
-const PCI_HOLE64: u64 = 32 * GIB;
+pub(super) const AMD_ABOVE_1TB: u64 = 1 << 40;
+pub(super) const AMD_HT_START: u64 = 0xfd_0000_0000;
 
 /// The window, in bytes; `moved` is its start when QEMU moves RAM above 1TiB, for a guest
-/// whose addresses may reach that far (vnumac does not know the CPU's vendor).
+/// whose addresses (the window, then the 64-bit PCI hole) reach AMD's range at 1012GiB
+/// (vnumac does not know a KVM guest's CPU vendor).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Window {
     pub start: u64,
@@ -58,9 +57,18 @@ fn version(machine: &str) -> Option<Option<(u32, u32)>> {
     Some(Some((major.parse().ok()?, minor.parse().ok()?)))
 }
 
-/// The window QEMU 7.2 gives a machine type with this initial memory and headroom; `None`
-/// where vnumac does not know the rule (another QEMU, a machine type QEMU 7.2 does not have).
-pub(super) fn window(machine: &str, qemu: Version, initial_kib: u64, max: MaxMemory) -> Option<Window> {
+/// How QEMU 7.2 lays out a guest's RAM on a machine type: whether it is q35, its version
+/// (`None` for `pc` and `q35`), the initial memory in bytes as libvirt writes it (whole MiB)
+/// and how much of it QEMU maps above 4GiB; `None` where vnumac does not know the rule.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Layout {
+    pub q35: bool,
+    pub version: Option<(u32, u32)>,
+    pub ram: u64,
+    pub above_4g: u64,
+}
+
+pub(super) fn layout(machine: &str, qemu: Version, initial_kib: u64) -> Option<Layout> {
     let version = version(machine)?;
     if qemu > DEFAULT_QEMU || version.is_some_and(|v| v > (7, 2)) {
         return None;
@@ -75,20 +83,54 @@ pub(super) fn window(machine: &str, qemu: Version, initial_kib: u64, max: MaxMem
     } else {
         0xe000_0000
     };
-    let above = ram.saturating_sub(low);
-    let per_slot = if !q35 && version.is_some_and(|v| v < (2, 2)) {
-        0
-    } else {
-        GIB
-    };
-    let size = (max.kib * 1024)
-        .saturating_sub(ram)
-        .saturating_add(per_slot * u64::from(max.slots));
-    let round = |a: u64| a.div_ceil(GIB).saturating_mul(GIB);
-    let start = round((4 * GIB).saturating_add(above));
-    let may_move = version.is_none_or(|v| v >= (7, 1))
-        && round(start.saturating_add(size)).saturating_add(PCI_HOLE64) > AMD_HT_START;
-    let moved = may_move.then(|| round(AMD_ABOVE_1TB.saturating_add(above)));
+    Some(Layout {
+        q35,
+        version,
+        ram,
+        above_4g: ram.saturating_sub(low),
+    })
+}
+
+impl Layout {
+    /// The window's size: `max=` less the initial memory, plus 1GiB a slot (left out by
+    /// i440fx machine types before 2.2).
+    pub fn device_memory(&self, max: MaxMemory) -> u64 {
+        let per_slot = if !self.q35 && self.version.is_some_and(|v| v < (2, 2)) {
+            0
+        } else {
+            GIB
+        };
+        (max.kib * 1024)
+            .saturating_sub(self.ram)
+            .saturating_add(per_slot * u64::from(max.slots))
+    }
+
+    /// The default 64-bit PCI hole QEMU puts after the RAM and the window: 2GiB on i440fx,
+    /// 32GiB on q35. QEMU counts it for the move above 1TiB and the CPU's address bits.
+    pub fn pci_hole64(&self) -> u64 {
+        if self.q35 { 32 * GIB } else { 2 * GIB }
+    }
+
+    /// Whether QEMU moves RAM above 1TiB for an AMD CPU model (machine types from 7.1 on).
+    pub fn moves_for_amd(&self) -> bool {
+        self.version.is_none_or(|v| v >= (7, 1))
+    }
+}
+
+/// `a` rounded up to a whole GiB.
+pub(super) fn round_gib(a: u64) -> u64 {
+    a.div_ceil(GIB).saturating_mul(GIB)
+}
+
+/// The window QEMU 7.2 gives a machine type with this initial memory and headroom; `None`
+/// where vnumac does not know the rule (another QEMU, a machine type QEMU 7.2 does not have).
+pub(super) fn window(machine: &str, qemu: Version, initial_kib: u64, max: MaxMemory) -> Option<Window> {
+    let l = layout(machine, qemu, initial_kib)?;
+    let size = l.device_memory(max);
+    let start = round_gib((4 * GIB).saturating_add(l.above_4g));
+    let may_move =
+        l.moves_for_amd() && round_gib(start.saturating_add(size)).saturating_add(l.pci_hole64()) > AMD_HT_START;
+    let moved = may_move.then(|| round_gib(AMD_ABOVE_1TB.saturating_add(l.above_4g)));
     Some(Window { start, size, moved })
 }
 
@@ -183,6 +225,18 @@ mod tests {
         assert!(got.holds(AMD_ABOVE_1TB + 2 * GIB, GIB));
         assert!(got.holds(6 * GIB, GIB));
         assert_eq!(w("pc-q35-7.0", 4096, 1000, 2).moved, None);
+    }
+
+    /// i440fx's 64-bit PCI hole is 2GiB: with 1GiB, `max=1000GiB slots=2` ends its addresses
+    /// at 1007GiB and QEMU 7.2 moved nothing ("usable range for memory devices
+    /// [0x100000000:0xfa40000000]" for a DIMM at 1TiB); q35's 32GiB hole reaches 1012GiB.
+    #[test]
+    fn only_the_machines_hole_counts_for_the_move() {
+        let pc = w("pc", 1024, 1000, 2);
+        assert_eq!((pc.start, pc.size, pc.moved), (4 * GIB, 0xfa_4000_0000, None));
+        assert!(!pc.holds(AMD_ABOVE_1TB, GIB));
+        assert_eq!(w("q35", 1024, 1000, 2).moved, Some(AMD_ABOVE_1TB));
+        assert_eq!(w("pc", 1024, 1006, 2).moved, Some(AMD_ABOVE_1TB));
     }
 
     #[test]
