@@ -242,6 +242,34 @@ fn libvirts_tune_cases_import_as_libvirt_takes_them() {
             vec!["<cachetune vcpus='0-1'>", "<cachetune vcpus='3'>"],
             vec![],
         ),
+        // The monitor of vCPUs 0-1 beside those of 0 and of 1: it watches the allocation's
+        // own group. The tune of 2-3 only monitors.
+        (
+            "cachetune-small",
+            vec![
+                "<monitor level='3' vcpus='0'/>",
+                "<monitor level='3' vcpus='1'/>",
+                "<monitor level='3' vcpus='0-1'/>",
+                "<cachetune vcpus='2-3'>",
+                "<monitor level='3' vcpus='3'/>",
+            ],
+            vec![],
+        ),
+        (
+            "monitor-whole-first",
+            vec!["<monitor level='3' vcpus='0-1'/>", "<monitor level='3' vcpus='0'/>"],
+            vec![],
+        ),
+        (
+            "cachetune-cdp",
+            vec![
+                "<cache id='0' level='3' type='code' size='7680' unit='KiB'/>",
+                "<cache id='1' level='3' type='data' size='3840' unit='KiB'/>",
+                "<cache id='1' level='3' type='code' size='6' unit='MiB'/>",
+                "<cache id='1' level='3' type='data' size='6912' unit='KiB'/>",
+            ],
+            vec![],
+        ),
         (
             "memorytune",
             vec![
@@ -271,11 +299,12 @@ fn libvirts_tune_cases_import_as_libvirt_takes_them() {
         for w in wanted {
             assert!(xml.contains(w), "{name}: {w} in\n{xml}");
         }
-        assert_eq!(
-            xml.matches("<cachetune ").count(),
-            if name == "cachetune" { 2 } else { 1 },
-            "{name}:\n{xml}"
-        );
+        let tunes = match name {
+            "cachetune" | "cachetune-small" => 2,
+            "cachetune-cdp" => 3,
+            _ => 1,
+        };
+        assert_eq!(xml.matches("<cachetune ").count(), tunes, "{name}:\n{xml}");
     }
     for name in [
         "cachetune-colliding-allocs",
@@ -284,6 +313,18 @@ fn libvirts_tune_cases_import_as_libvirt_takes_them() {
         "cachetune-colliding-monitor",
         "memorytune-colliding-allocs",
         "memorytune-colliding-cachetune",
+        // Two monitors that share vCPUs, unless one is the tune's own and it allocates.
+        "monitor-whole-unallocated",
+        "monitor-whole-first-unallocated",
+        "monitor-whole-twice",
+        "monitor-overlap",
+        "monitor-part-twice",
+        // A monitor of no vCPU the guest has; libvirt 9.0 reads no tune without `vcpus`.
+        "cachetune-monitor-empty-vcpus",
+        "cachetune-monitor-inherit-alloc",
+        "cachetune-wholeprocess-monitors",
+        "memorytune-wholeprocess",
+        "resctrl-wholeprocess-layering",
     ] {
         match build(name) {
             Err(_) => {}

@@ -23,8 +23,11 @@ struct Group<T> {
     /// (level, id, type) of each cache allocation, or (0, node, both) of each bandwidth
     /// limit → its index in `lines`.
     keys: HashMap<(u32, u32, CacheType), usize>,
-    /// Every vCPU a monitor of the group names.
+    /// Every vCPU a monitor of the group names, but for the monitor of the group's own
+    /// vCPUs.
     monitored: IdSet,
+    /// The monitor of the group's own vCPUs, where it is written.
+    whole_monitor: Option<Span>,
 }
 
 /// The guest's tunes, with where each part was written.
@@ -63,6 +66,9 @@ pub(super) fn check(body: &Body<'_>, vcpus: u32, kvm: bool, derived: &[Derived],
     let mut memory: Groups<MemoryTune> = Groups::default();
     for f in body.all("memorytune") {
         memory_line(f, vcpus, host, &mut memory, cx);
+    }
+    for g in &cache.list {
+        layered_monitors(g, cx);
     }
     overlaps(&cache.list, &memory.list, cx);
     let mut out = Tunes::default();
@@ -187,6 +193,7 @@ impl<T> Groups<T> {
                 lines: Vec::new(),
                 keys: HashMap::new(),
                 monitored: IdSet::new(),
+                whole_monitor: None,
             });
         }
         &mut self.list[i]
@@ -249,7 +256,14 @@ fn cache_line(
         return;
     }
     if let Some(m) = monitor {
-        let shared = g.monitored.intersection(m);
+        // The monitor of the tune's own vCPUs may share them with its other monitors
+        // (`layered_monitors`); two such, or two others that overlap, are refused.
+        let whole = *m == set;
+        let shared = match (whole, g.whole_monitor) {
+            (true, Some(_)) => m.clone(),
+            (true, None) => IdSet::new(),
+            (false, _) => g.monitored.intersection(m),
+        };
         if !shared.is_empty() {
             let d = Diagnostic::error(
                 TUNE_OVERLAP,
@@ -261,9 +275,35 @@ fn cache_line(
             cx.err(d);
             return;
         }
-        g.monitored = g.monitored.union(m);
+        if whole {
+            g.whole_monitor = Some(f.span_of("monitor"));
+        } else {
+            g.monitored = g.monitored.union(m);
+        }
         g.tune.monitors.push(m.clone());
     }
+}
+
+/// A monitor of a tune's own vCPUs beside monitors of some of them: libvirt takes it when
+/// the tune allocates a cache (the monitor then watches the allocation's own resctrl group,
+/// and the others groups of their own within it), and refuses it otherwise, whichever line
+/// comes first.
+fn layered_monitors(g: &Group<CacheTune>, cx: &mut Cx<'_, '_>) {
+    let Some(span) = g.whole_monitor else { return };
+    if g.monitored.is_empty() || !g.tune.caches.is_empty() {
+        return;
+    }
+    let d = Diagnostic::error(
+        TUNE_OVERLAP,
+        format!(
+            "vCPUs {} are monitored twice in the tune of vCPUs {}, which allocates no cache",
+            g.monitored, g.tune.vcpus
+        ),
+        span,
+        "monitored twice",
+    )
+    .with_help("libvirt takes a monitor of a tune's own vCPUs beside monitors of some of them only when the tune allocates a cache: add `cache=` and `size=` to the tune, or drop a monitor");
+    cx.err(d);
 }
 
 /// One allocation into its group, unless the group has that cache already (or has it whole
