@@ -458,3 +458,57 @@ fn tunes_need_a_kvm_guest() {
     assert_eq!(codes(tcg), vec!["E0356"]);
     assert_eq!(codes(&tcg.replace("  type qemu\n", "")), Vec::<String>::new());
 }
+
+/// Reads the file named `/virtual/r.vnuma` from memory, every other (a host's `from=`) from disk.
+struct WithFiles(String);
+
+impl Loader for WithFiles {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        if path == Path::new("/virtual/r.vnuma") {
+            return Ok(self.0.clone());
+        }
+        fs::read_to_string(path)
+    }
+    fn probe(&self) -> Result<HostProfile, String> {
+        Err("these tests do not probe this machine".into())
+    }
+}
+
+/// libvirt's cases that libvirt parses, as KVM guests, on the hosts of libvirt's
+/// capabilities (`vircaps2xmldata`): the CDP host (two 15MiB L3 caches, code and data
+/// halves in 768KiB granules) takes the CDP case, whose every part is whole granules and
+/// fits its half, and refuses a whole cache where only halves can be allocated (E0350);
+/// the host whose caches have no control refuses every allocation (E0349); neither has
+/// memory-bandwidth nodes (E0355). Each error comes from the host alone: the monitors of
+/// cachetune-small stay as libvirt takes them.
+#[test]
+fn libvirts_cases_on_libvirts_hosts() {
+    use vnumac::import::{ImportOptions, import_domain};
+    let dir = workspace().join("compiler/tests/fixtures/resctrl");
+    let codes_on = |case: &str, caps: &str| -> Vec<String> {
+        let xml = fs::read_to_string(dir.join(format!("{case}.xml"))).unwrap();
+        let xml = xml.replacen("<domain type='qemu'>", "<domain type='kvm'>", 1);
+        let guest = import_domain(&xml, &ImportOptions { host: Some("h".into()) }).unwrap();
+        let host = format!("host h from=\"{}\"\n", dir.join(format!("{caps}.xml")).display());
+        let db = Database::default();
+        let text = host + &guest.text;
+        let program = db::load_program(&db, Path::new("/virtual/r.vnuma"), &WithFiles(text)).unwrap();
+        let mut codes: Vec<String> = db::compile(&db, program)
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.code.trim_start_matches("vnuma::").to_string())
+            .collect();
+        codes.sort();
+        codes
+    };
+    let n = |code: &str, k: usize| vec![code.to_string(); k];
+    let cdp = "vircaps-x86_64-resctrl-cdp";
+    let plain = "vircaps-x86_64-resctrl";
+    assert_eq!(codes_on("cachetune-cdp", cdp), n("E0350", 0));
+    assert_eq!(codes_on("cachetune", cdp), n("E0350", 3));
+    assert_eq!(codes_on("cachetune-small", cdp), n("E0350", 1));
+    assert_eq!(codes_on("memorytune", cdp), [n("E0350", 2), n("E0355", 3)].concat());
+    assert_eq!(codes_on("cachetune-cdp", plain), n("E0349", 4));
+    assert_eq!(codes_on("cachetune-small", plain), n("E0349", 1));
+}

@@ -13,7 +13,7 @@ use crate::ir::{CacheAlloc, CacheTune, CacheType, MemoryTune};
 use crate::lang::Fields;
 use crate::sets::IdSet;
 use crate::span::Span;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// A tune being gathered: its first line, and the line of each allocation.
 struct Group<T> {
@@ -54,6 +54,7 @@ pub(super) fn check(body: &Body<'_>, vcpus: u32, kvm: bool, derived: &[Derived],
     }
     for d in derived {
         if host.is_some_and(|h| !alloc_fits(&At::all(d.span), &d.alloc, h, cx)) {
+            cache.refused.insert(d.vcpus.clone());
             continue;
         }
         let g = cache.of(&d.vcpus, d.span, || CacheTune {
@@ -68,7 +69,7 @@ pub(super) fn check(body: &Body<'_>, vcpus: u32, kvm: bool, derived: &[Derived],
         memory_line(f, vcpus, host, &mut memory, cx);
     }
     for g in &cache.list {
-        layered_monitors(g, cx);
+        layered_monitors(g, cache.refused.contains(&g.tune.vcpus), cx);
     }
     overlaps(&cache.list, &memory.list, cx);
     let mut out = Tunes::default();
@@ -170,6 +171,9 @@ impl At {
 struct Groups<T> {
     list: Vec<Group<T>>,
     by_set: HashMap<IdSet, usize>,
+    /// The vCPU sets with an allocation the host refused (reported): they allocate as
+    /// written, for what else is checked.
+    refused: HashSet<IdSet>,
 }
 
 impl<T> Default for Groups<T> {
@@ -177,6 +181,7 @@ impl<T> Default for Groups<T> {
         Groups {
             list: Vec::new(),
             by_set: HashMap::new(),
+            refused: HashSet::new(),
         }
     }
 }
@@ -243,6 +248,7 @@ fn cache_line(
     if let (Some(a), Some(h)) = (alloc, host)
         && !alloc_fits(&At::of(f), &a, h, cx)
     {
+        groups.refused.insert(set);
         return;
     }
     let g = groups.of(&set, f.span(), || CacheTune {
@@ -287,10 +293,10 @@ fn cache_line(
 /// A monitor of a tune's own vCPUs beside monitors of some of them: libvirt takes it when
 /// the tune allocates a cache (the monitor then watches the allocation's own resctrl group,
 /// and the others groups of their own within it), and refuses it otherwise, whichever line
-/// comes first.
-fn layered_monitors(g: &Group<CacheTune>, cx: &mut Cx<'_, '_>) {
+/// comes first. `refused`: the group's allocation was written, and refused for the host.
+fn layered_monitors(g: &Group<CacheTune>, refused: bool, cx: &mut Cx<'_, '_>) {
     let Some(span) = g.whole_monitor else { return };
-    if g.monitored.is_empty() || !g.tune.caches.is_empty() {
+    if g.monitored.is_empty() || !g.tune.caches.is_empty() || refused {
         return;
     }
     let d = Diagnostic::error(
