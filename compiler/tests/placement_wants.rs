@@ -74,7 +74,9 @@ const NIC: &str = "nic data0 bridge=br0 model=virtio uplink=0000:5e:00.0 node=au
 
 #[test]
 fn a_required_device_puts_a_cell_on_its_node() {
-    for device in [HOSTDEV, NIC] {
+    // `legacy` requires the node of a device that reports one, as `required` does.
+    let legacy = HOSTDEV.replace("required", "legacy");
+    for device in [HOSTDEV, NIC, &legacy] {
         let (codes, nodes) = outcome(&devices("16GiB", device), "nfv");
         assert_eq!((codes, nodes), (vec![], Some(vec!["1".to_string()])), "{device}");
     }

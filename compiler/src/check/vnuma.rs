@@ -136,7 +136,7 @@ fn wanted_words(plan: &place::Plan, req: &Request) -> String {
 }
 
 /// The host nodes of the devices the guest needs near: each `hostdev` and each NIC's
-/// `uplink=` on `node=auto policy=required` that the host lists with a node. What else
+/// `uplink=` on `node=auto policy=required` (or `legacy`) that the host lists with a node. What else
 /// the device lines say is checked with the devices.
 fn required_nodes(body: &Body<'_>, host: &crate::host::HostProfile) -> IdSet {
     let Some(block) = body.find("devices").and_then(|d| d.stmt.block.as_ref()) else {
@@ -148,7 +148,8 @@ fn required_nodes(body: &Body<'_>, host: &crate::host::HostProfile) -> IdSet {
         let Some(f) = crate::lang::check(s, crate::lang::Context::Devices, &mut ignored) else {
             continue;
         };
-        if f.text("node") != Some("auto") || f.text("policy") != Some("required") {
+        // `legacy` requires a cell on the node of a device that reports one, as `required`.
+        if f.text("node") != Some("auto") || !matches!(f.text("policy"), Some("required" | "legacy")) {
             continue;
         }
         let key = match f.keyword() {
