@@ -172,3 +172,42 @@ fn a_hand_written_guest_later_in_the_file_counts_too() {
     let (codes, nodes) = outcome(&text, "db");
     assert_eq!((codes, nodes), (vec![], Some(vec!["1".to_string()])));
 }
+
+/// Within a node, the cores of a cell with `l3=` go to an L3 domain whose cache has the
+/// size free: `hog` holds 6MiB of cache 1 and a core of its domain, which the plain rule
+/// fills first (a domain in use before a fresh one); db goes on domain 0 instead.
+#[test]
+fn l3_picks_a_domain_whose_cache_has_room() {
+    let text = |l3: &str| {
+        format!(
+            "host h {{
+  node 0 cpus=0-7 memory=16GiB
+  l3 0-3
+  l3 4-7
+  cache-bank 0 level=3 size=8MiB cpus=0-3 control=both granularity=1MiB allocs=16
+  cache-bank 1 level=3 size=8MiB cpus=4-7 control=both granularity=1MiB allocs=16
+}}
+guest hog on=h {{
+  memory 1GiB
+  vcpus 1
+  pin vcpus=0 cpus=7
+  cachetune vcpus=0 cache=1 size=6MiB
+}}
+guest db on=h {{
+  memory 1GiB
+  vcpus 2
+  vnuma mode=node {l3}
+}}
+"
+        )
+    };
+    let cpus = |text: &str| {
+        let c = compile(text);
+        assert!(!c.has_errors(), "{:?}", c.diagnostics);
+        let g = c.checked.build.guests.iter().find(|g| g.name == "db").unwrap();
+        g.pins.iter().map(|p| p.cpus.to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(cpus(&text("l3=4MiB")), vec!["0", "1"]);
+    // Without `l3=`, the domain in use first, as before.
+    assert_eq!(cpus(&text("")), vec!["4", "5"]);
+}

@@ -232,11 +232,17 @@ impl Ledger {
     /// Whether some L3 cache over `node`'s CPUs has `bytes` free in each part it allocates
     /// (both halves with code and data prioritisation).
     pub fn l3_free_on(&self, host: &HostProfile, node: usize, bytes: u64) -> bool {
-        let Some(n) = host.nodes.get(node) else { return false };
+        host.nodes
+            .get(node)
+            .is_some_and(|n| self.l3_free_over(host, &n.cpus, bytes))
+    }
+
+    /// Whether some L3 cache over some of `cpus` has `bytes` free in each part it allocates.
+    pub fn l3_free_over(&self, host: &HostProfile, cpus: &IdSet, bytes: u64) -> bool {
         host.resctrl
             .banks
             .iter()
-            .filter(|b| b.level == 3 && !b.cpus.intersection(&n.cpus).is_empty())
+            .filter(|b| b.level == 3 && !b.cpus.intersection(cpus).is_empty())
             .any(|b| {
                 let parts: &[CacheType] = if b.cdp() {
                     &[CacheType::Code, CacheType::Data]
