@@ -54,6 +54,8 @@ struct Drawing {
     boxes: Vec<(u32, u32, u32, u32)>,
     /// The text of every label, with its tooltip when the label was cut.
     labels: Vec<String>,
+    /// Every part of an allocation's bar (`rect class='alloc'`): (x, width, fill, title).
+    parts: Vec<(u32, u32, String, String)>,
 }
 
 fn read(svg: &str) -> Drawing {
@@ -64,6 +66,7 @@ fn read(svg: &str) -> Drawing {
         height: num(&root, "height"),
         boxes: Vec::new(),
         labels: Vec::new(),
+        parts: Vec::new(),
     };
     fn walk(e: &Element, d: &mut Drawing, num: &dyn Fn(&Element, &str) -> u32) {
         match e.name.as_str() {
@@ -71,6 +74,12 @@ fn read(svg: &str) -> Drawing {
                 d.boxes
                     .push((num(e, "x"), num(e, "y"), num(e, "width"), num(e, "height")))
             }
+            "rect" if e.attr("class") == Some("alloc") => d.parts.push((
+                num(e, "x"),
+                num(e, "width"),
+                e.attr("fill").unwrap_or_default().to_owned(),
+                e.children.first().map(|t| t.text.trim().to_owned()).unwrap_or_default(),
+            )),
             "text" => {
                 // A cut label: what is shown, then the whole text in its <title>.
                 let mut text = e.text.trim().to_owned();
@@ -160,15 +169,20 @@ fn explain_svg_renders_with_labels_inside_their_boxes() {
     assert!(svg.contains("<title>CPU 2: a vCPU of pinned</title>"));
     assert!(svg.contains("vCPUs of floating float here"));
 
+    text_inside_boxes(&work, "full", &svg, &drawing, 5_000);
+}
+
+/// The renderer draws `svg` at its declared size, and every pixel of text lies in a box.
+fn text_inside_boxes(work: &Scratch, name: &str, svg: &str, drawing: &Drawing, min_ink: usize) {
     // The renderer draws it at its declared size.
-    let (w, h, full) = render(&work, "full", &svg);
+    let (w, h, full) = render(work, name, svg);
     assert_eq!((w, h), (drawing.width, drawing.height));
     // The same picture without its text: the pixels that differ are the text's ink.
     let hidden = svg
         .replacen(">", "><style>text { visibility: hidden }</style>", 2)
         .replacen("><style>text { visibility: hidden }</style>", ">", 1);
     assert!(hidden.contains("<style>"), "the style went after the root element");
-    let (_, _, blank) = render(&work, "blank", &hidden);
+    let (_, _, blank) = render(work, &format!("{name}-blank"), &hidden);
     let mut ink = 0usize;
     let mut outside = Vec::new();
     for y in 0..h {
@@ -189,8 +203,59 @@ fn explain_svg_renders_with_labels_inside_their_boxes() {
     }
     // Without fonts nothing would be drawn and every pixel would trivially be inside.
     assert!(
-        ink > 5_000,
+        ink > min_ink,
         "only {ink} pixels of text: are fonts installed (fonts-dejavu-core)?"
     );
     assert!(outside.is_empty(), "text drawn outside every box at {outside:?}");
+}
+
+/// The cache and memory-bandwidth allocations of `examples/cache-allocation.vnuma`: a bar for
+/// L3 cache 0 (16MiB) under node 0's cores, db's 8MiB its first half and batch's 2MiB the
+/// next eighth, each in its guest's colour; a bar per bandwidth limit, as long as its
+/// percentage; none for cache 1, which no guest allocates.
+#[test]
+fn explain_svg_draws_cache_and_bandwidth_allocations() {
+    if let Err(problem) = tool_version(RENDERER, Command::new(RENDERER)) {
+        skip_or_fail(&format!("{problem} (Debian: librsvg2-bin)"));
+        return;
+    }
+    let work = Scratch::new("svg-resctrl").unwrap();
+    let example = common::workspace().join("examples/cache-allocation.vnuma");
+    std::fs::copy(example, work.dir.join("rdt.vnuma")).unwrap();
+    let svg = explain(&work.dir, "rdt.vnuma");
+    let drawing = read(&svg);
+    let labels = |needle: &str| drawing.labels.iter().any(|l| l.contains(needle));
+    assert!(
+        labels("L3 cache 0 (16MiB; CPUs 0-7): 10MiB taken, 6MiB left"),
+        "{:#?}",
+        drawing.labels
+    );
+    assert!(!labels("L3 cache 1"), "no guest allocates cache 1");
+    assert!(labels("bar: a cache or bandwidth, by guest"));
+    // The fill of the CPU a guest's vCPU 0 runs on: the guest's colour.
+    let fill_of = |cpu: u32| {
+        let at = svg.find(&format!("<title>CPU {cpu}: a vCPU of")).unwrap();
+        let rect = &svg[svg[..at].rfind("<rect").unwrap()..at];
+        let from = rect.find("fill='").unwrap() + 6;
+        rect[from..from + 7].to_owned()
+    };
+    let (db, batch) = (fill_of(0), fill_of(4));
+    assert_ne!(db, batch);
+    let parts: Vec<(u32, String, &str)> = drawing
+        .parts
+        .iter()
+        .map(|(_, w, fill, title)| (*w, fill.clone(), title.as_str()))
+        .collect();
+    assert_eq!(
+        parts,
+        vec![
+            (80, db.clone(), "8MiB of L3 cache 0 for vCPUs 0-3 of db"),
+            (20, batch.clone(), "2MiB of L3 cache 0 for vCPUs 0-1 of batch"),
+            (96, db, "vCPUs 0-3 of db at most 60% of memory bandwidth node 0"),
+            (32, batch, "vCPUs 0-1 of batch at most 20% of memory bandwidth node 0"),
+        ]
+    );
+    // batch's part of the cache begins where db's ends.
+    assert_eq!(drawing.parts[1].0, drawing.parts[0].0 + 80);
+    text_inside_boxes(&work, "rdt", &svg, &drawing, 1_000);
 }

@@ -1,5 +1,6 @@
-//! libvirt itself on libvirt's own `cachetune` and `memorytune` cases
-//! (`tests/fixtures/resctrl`): libvirtd on a faked one-node host parses each domain with
+//! libvirt itself on libvirt's own `cachetune`, `memorytune`, `resctrl` and `energytune`
+//! cases, and vnumac's `monitor-*` ones (`tests/fixtures/resctrl`): libvirtd on a faked
+//! one-node host parses each domain with
 //! `virsh domxml-to-native`. Where libvirt refuses the domain, `vnumac import` or the build
 //! refuses it with a code; where libvirt takes it, vnumac builds it, and libvirt's QEMU line
 //! is the same as for the domain without its tunes (libvirt applies them through resctrl,
@@ -19,8 +20,10 @@ use vnumac::host::{HostNode, HostProfile};
 use vnumac::import::{ImportOptions, import_domain};
 use vnumac::sets::IdSet;
 
-const CASES: [&str; 9] = [
+const CASES: [&str; 29] = [
     "cachetune",
+    "cachetune-small",
+    "cachetune-cdp",
     "cachetune-extra-tunes",
     "memorytune",
     "cachetune-colliding-allocs",
@@ -29,6 +32,27 @@ const CASES: [&str; 9] = [
     "cachetune-colliding-monitor",
     "memorytune-colliding-allocs",
     "memorytune-colliding-cachetune",
+    // Later libvirt's cases: tunes without `vcpus` (the whole process), monitors that take
+    // the tune's vCPUs, and `<energytune>`, which libvirt 9.0 does not know.
+    "cachetune-monitor-empty-vcpus",
+    "cachetune-monitor-inherit-alloc",
+    "cachetune-wholeprocess-duplicate",
+    "cachetune-wholeprocess-monitor-duplicate",
+    "cachetune-wholeprocess-monitors",
+    "memorytune-wholeprocess",
+    "resctrl-wholeprocess-alloc-monitor",
+    "resctrl-wholeprocess-layering",
+    "resctrl-wholeprocess-monitors",
+    "energytune",
+    "energytune-wholeprocess",
+    "energytune-colliding-monitor",
+    // vnumac's own: a monitor of the tune's own vCPUs beside monitors of some of them.
+    "monitor-whole-first",
+    "monitor-whole-unallocated",
+    "monitor-whole-twice",
+    "monitor-overlap",
+    "monitor-whole-first-unallocated",
+    "monitor-part-twice",
 ];
 
 struct Source(String);
@@ -108,6 +132,8 @@ fn libvirt_and_vnumac_take_and_refuse_the_same_tunes() {
         std::fs::write(&path, &xml).unwrap();
         let libvirt = daemon.virsh(&["domxml-to-native", "qemu-argv", &path.to_string_lossy()]);
         let ours = vnumac_takes(&xml);
+        let word = |takes: bool| if takes { "takes it" } else { "refuses it" };
+        eprintln!("{name}: libvirt {}, vnumac {}", word(libvirt.is_ok()), word(ours));
         match &libvirt {
             Ok(line) => {
                 let bare = scratch.dir.join(format!("{name}-untuned.xml"));

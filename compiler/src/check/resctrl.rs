@@ -13,7 +13,7 @@ use crate::ir::{CacheAlloc, CacheTune, CacheType, MemoryTune};
 use crate::lang::Fields;
 use crate::sets::IdSet;
 use crate::span::Span;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// A tune being gathered: its first line, and the line of each allocation.
 struct Group<T> {
@@ -23,8 +23,11 @@ struct Group<T> {
     /// (level, id, type) of each cache allocation, or (0, node, both) of each bandwidth
     /// limit → its index in `lines`.
     keys: HashMap<(u32, u32, CacheType), usize>,
-    /// Every vCPU a monitor of the group names.
+    /// Every vCPU a monitor of the group names, but for the monitor of the group's own
+    /// vCPUs.
     monitored: IdSet,
+    /// The monitor of the group's own vCPUs, where it is written.
+    whole_monitor: Option<Span>,
 }
 
 /// The guest's tunes, with where each part was written.
@@ -51,6 +54,7 @@ pub(super) fn check(body: &Body<'_>, vcpus: u32, kvm: bool, derived: &[Derived],
     }
     for d in derived {
         if host.is_some_and(|h| !alloc_fits(&At::all(d.span), &d.alloc, h, cx)) {
+            cache.refused.insert(d.vcpus.clone());
             continue;
         }
         let g = cache.of(&d.vcpus, d.span, || CacheTune {
@@ -63,6 +67,9 @@ pub(super) fn check(body: &Body<'_>, vcpus: u32, kvm: bool, derived: &[Derived],
     let mut memory: Groups<MemoryTune> = Groups::default();
     for f in body.all("memorytune") {
         memory_line(f, vcpus, host, &mut memory, cx);
+    }
+    for g in &cache.list {
+        layered_monitors(g, cache.refused.contains(&g.tune.vcpus), cx);
     }
     overlaps(&cache.list, &memory.list, cx);
     let mut out = Tunes::default();
@@ -164,6 +171,9 @@ impl At {
 struct Groups<T> {
     list: Vec<Group<T>>,
     by_set: HashMap<IdSet, usize>,
+    /// The vCPU sets with an allocation the host refused (reported): they allocate as
+    /// written, for what else is checked.
+    refused: HashSet<IdSet>,
 }
 
 impl<T> Default for Groups<T> {
@@ -171,6 +181,7 @@ impl<T> Default for Groups<T> {
         Groups {
             list: Vec::new(),
             by_set: HashMap::new(),
+            refused: HashSet::new(),
         }
     }
 }
@@ -187,6 +198,7 @@ impl<T> Groups<T> {
                 lines: Vec::new(),
                 keys: HashMap::new(),
                 monitored: IdSet::new(),
+                whole_monitor: None,
             });
         }
         &mut self.list[i]
@@ -236,6 +248,7 @@ fn cache_line(
     if let (Some(a), Some(h)) = (alloc, host)
         && !alloc_fits(&At::of(f), &a, h, cx)
     {
+        groups.refused.insert(set);
         return;
     }
     let g = groups.of(&set, f.span(), || CacheTune {
@@ -249,7 +262,14 @@ fn cache_line(
         return;
     }
     if let Some(m) = monitor {
-        let shared = g.monitored.intersection(m);
+        // The monitor of the tune's own vCPUs may share them with its other monitors
+        // (`layered_monitors`); two such, or two others that overlap, are refused.
+        let whole = *m == set;
+        let shared = match (whole, g.whole_monitor) {
+            (true, Some(_)) => m.clone(),
+            (true, None) => IdSet::new(),
+            (false, _) => g.monitored.intersection(m),
+        };
         if !shared.is_empty() {
             let d = Diagnostic::error(
                 TUNE_OVERLAP,
@@ -261,9 +281,35 @@ fn cache_line(
             cx.err(d);
             return;
         }
-        g.monitored = g.monitored.union(m);
+        if whole {
+            g.whole_monitor = Some(f.span_of("monitor"));
+        } else {
+            g.monitored = g.monitored.union(m);
+        }
         g.tune.monitors.push(m.clone());
     }
+}
+
+/// A monitor of a tune's own vCPUs beside monitors of some of them: libvirt takes it when
+/// the tune allocates a cache (the monitor then watches the allocation's own resctrl group,
+/// and the others groups of their own within it), and refuses it otherwise, whichever line
+/// comes first. `refused`: the group's allocation was written, and refused for the host.
+fn layered_monitors(g: &Group<CacheTune>, refused: bool, cx: &mut Cx<'_, '_>) {
+    let Some(span) = g.whole_monitor else { return };
+    if g.monitored.is_empty() || !g.tune.caches.is_empty() || refused {
+        return;
+    }
+    let d = Diagnostic::error(
+        TUNE_OVERLAP,
+        format!(
+            "vCPUs {} are monitored twice in the tune of vCPUs {}, which allocates no cache",
+            g.monitored, g.tune.vcpus
+        ),
+        span,
+        "monitored twice",
+    )
+    .with_help("libvirt takes a monitor of a tune's own vCPUs beside monitors of some of them only when the tune allocates a cache: add `cache=` and `size=` to the tune, or drop a monitor");
+    cx.err(d);
 }
 
 /// One allocation into its group, unless the group has that cache already (or has it whole

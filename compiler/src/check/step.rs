@@ -76,12 +76,23 @@ pub fn placed(f: &Fields<'_>, host: &HostRef<'_>, topo: &HostTopo, ledger: Optio
     {
         step.no_room = Some(step.diagnostics.remove(i).primary_span());
     }
+    if let Some(g) = &r.guest {
+        record_l3(&mut state.ledger, g);
+    }
     step.guest = r.guest;
     step.claims = r.claims;
     step.emulator_node = r.emulator_node;
     step.later = r.later;
     step.holds = r.holds;
     step.ledger = Some(Arc::new(state.ledger));
+}
+
+/// The L3 cache a guest allocates (its `cachetune` lines and `vnuma l3=`), for the
+/// placement of the automatic guests after it.
+fn record_l3(ledger: &mut Ledger, g: &Guest) {
+    for c in g.cachetunes.iter().flat_map(|t| &t.caches).filter(|c| c.level == 3) {
+        ledger.add_l3(c.id, c.kind, c.size);
+    }
 }
 
 /// What the hand-written guests of a host take on it, whatever their place in the file:
@@ -106,6 +117,7 @@ pub fn hand_ledger<'s>(
     for (i, step) in steps {
         record_claims(&mut ledger, profile, &step.claims);
         if let Some(g) = &step.guest {
+            record_l3(&mut ledger, g);
             let mut w = Vec::new();
             record_pins(&mut ledger, topo, g, &mut w);
             warnings.extend(w.into_iter().map(|d| (i, d)));

@@ -90,7 +90,7 @@ fn too_many_requested(f: &Fields<'_>) -> Option<Diagnostic> {
 }
 
 /// The placement request a `vnuma` statement makes for a guest.
-fn request(f: &Fields<'_>, facts: &GuestFacts) -> Request {
+fn request(f: &Fields<'_>, facts: &GuestFacts, near: IdSet) -> Request {
     Request {
         mode: if f.text("mode") == Some("node") {
             Mode::Node
@@ -111,7 +111,60 @@ fn request(f: &Fields<'_>, facts: &GuestFacts) -> Request {
         page_kib: facts.page_kib,
         isolated: facts.isolated,
         shared: f.set("shared-vcpus").cloned().unwrap_or_default(),
+        near,
+        l3_bytes: f.size("l3"),
     }
+}
+
+/// What the picked nodes were chosen for besides room, for the note that names them.
+fn wanted_words(plan: &place::Plan, req: &Request) -> String {
+    let mut parts = Vec::new();
+    if plan.wanted && !req.near.is_empty() {
+        let nodes = if req.near.len() == 1 { "node" } else { "nodes" };
+        parts.push(format!(
+            "a cell on host {nodes} {} of the devices it needs near",
+            req.near
+        ));
+    }
+    if plan.wanted && req.l3_bytes.is_some() {
+        parts.push("an L3 cache with the `l3=` size free on each".to_string());
+    }
+    if parts.is_empty() {
+        return String::new();
+    }
+    format!(" with {}", parts.join(" and "))
+}
+
+/// The host nodes of the devices the guest needs near: each `hostdev` and each NIC's
+/// `uplink=` on `node=auto policy=required` (or `legacy`) that the host lists with a node. What else
+/// the device lines say is checked with the devices.
+fn required_nodes(body: &Body<'_>, host: &crate::host::HostProfile) -> IdSet {
+    let Some(block) = body.find("devices").and_then(|d| d.stmt.block.as_ref()) else {
+        return IdSet::new();
+    };
+    let mut ignored = Vec::new();
+    let mut nodes = IdSet::new();
+    for s in &block.statements {
+        let Some(f) = crate::lang::check(s, crate::lang::Context::Devices, &mut ignored) else {
+            continue;
+        };
+        // `legacy` requires a cell on the node of a device that reports one, as `required`.
+        if f.text("node") != Some("auto") || !matches!(f.text("policy"), Some("required" | "legacy")) {
+            continue;
+        }
+        let key = match f.keyword() {
+            "hostdev" => f.arg_text(0),
+            "nic" => f.text("uplink"),
+            _ => None,
+        };
+        let node = key
+            .and_then(|k| host.pci.iter().find(|p| p.address == k))
+            .and_then(|p| p.node);
+        if let Some(n) = node {
+            nodes.insert(n);
+        }
+    }
+    nodes
 }
 
 /// Why a guest was not placed, at the part of its statements the reason is about.
@@ -147,6 +200,7 @@ fn plan_error(f: &Fields<'_>, facts: &GuestFacts, host: &HostRef<'_>, e: place::
 pub fn place_guest(
     f: &Fields<'_>,
     facts: &GuestFacts,
+    near: IdSet,
     host: &HostRef<'_>,
     state: &mut PlaceState<'_>,
     diags: &mut Vec<Diagnostic>,
@@ -155,7 +209,7 @@ pub fn place_guest(
         diags.push(d);
         return None;
     }
-    let req = request(f, facts);
+    let req = request(f, facts, near);
     // After one guest did not fit, the others that do not fit are summed up, not explained.
     let planned = if state.ledger.failed == 0 {
         place::plan_with_hints(host.profile, state.topo, &state.ledger, &req)
@@ -181,7 +235,8 @@ pub fn place_guest(
                 "nodes chosen here",
             )
             .with_help(format!(
-                "chosen as the fewest nodes that fit, then the least used, then the most free memory; write `nodeset={}` to keep it",
+                "chosen as the fewest nodes that fit{}, then the least used, then the most free memory; write `nodeset={}` to keep it",
+                wanted_words(&plan, &req),
                 plan.nodes
             )),
         );
@@ -257,7 +312,8 @@ pub(super) fn check<'s>(
     if !shared_vcpus(v, facts.vcpus, cx) || !sound {
         return None;
     }
-    let placed = place_guest(v, facts, host, state?, cx.diags)?;
+    let near = required_nodes(body, host.profile);
+    let placed = place_guest(v, facts, near, host, state?, cx.diags)?;
     Some(Placement { placed, vnuma: v })
 }
 

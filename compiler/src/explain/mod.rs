@@ -4,6 +4,7 @@
 mod draw;
 mod resctrl;
 mod svg;
+mod svg_resctrl;
 mod text;
 mod usage;
 

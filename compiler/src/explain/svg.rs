@@ -4,6 +4,7 @@ use super::draw::{
     CELL, FONT, LEGEND_COL, PADDING, PALETTE, PER_ROW, TITLE_CHAR_W, emulator_mark, iothread_mark, isolated_mark,
     l3_outlines, label, realtime_mark, sized_label, swatch, text_box,
 };
+use super::svg_resctrl::{ROW_H, draw_bar, node_bars};
 use super::usage::{NodeUse, guests_on, node_use};
 use crate::check::Checked;
 use crate::host::{HostNode, HostProfile};
@@ -76,6 +77,7 @@ pub fn svg(checked: &Checked, only: Option<&str>) -> String {
         names: checked.build.guests.iter().map(|g| g.name.as_str()).collect(),
         any_l3: false,
         any_realtime: false,
+        any_alloc: false,
     };
     let mut drawn: Vec<&Guest> = Vec::new();
     for (hi, h) in checked.hosts.iter().enumerate() {
@@ -112,6 +114,8 @@ struct Canvas<'a> {
     any_l3: bool,
     /// Some CPU drawn runs a real-time vCPU alone.
     any_realtime: bool,
+    /// Some node drawn has a cache or memory-bandwidth allocation's bar.
+    any_alloc: bool,
 }
 
 impl Canvas<'_> {
@@ -134,7 +138,7 @@ impl Canvas<'_> {
         self.y += 26;
         let l3 = host.l3_map();
         for (n, u) in host.nodes.iter().zip(&uses) {
-            self.node(host, n, u, &cpu_use, &l3);
+            self.node(host, n, u, (&cpu_use, guests), &l3);
         }
         self.y += 6;
     }
@@ -145,10 +149,12 @@ impl Canvas<'_> {
         host: &HostProfile,
         n: &HostNode,
         u: &NodeUse,
-        cpu_use: &HashMap<u32, CpuUse>,
+        (cpu_use, guests): (&HashMap<u32, CpuUse>, &[&Guest]),
         l3: &BTreeMap<u32, usize>,
     ) {
         let mut cores = node_cores(host, n);
+        let bars = node_bars(host, n, guests);
+        self.any_alloc |= !bars.is_empty();
         self.any_l3 |= !l3.is_empty();
         if !l3.is_empty() {
             // Cores grouped by L3 domain, so that each domain can be outlined.
@@ -159,7 +165,8 @@ impl Canvas<'_> {
         let rows = (cores.len() as u32).div_ceil(PER_ROW).max(1);
         let grid_w = PER_ROW.min(cores.len().max(1) as u32) * (CELL + 2);
         let box_w = (grid_w + 12).max(self.width - 2 * PADDING);
-        let box_h = 46 + rows * (threads * CELL + 6);
+        let grid_h = rows * (threads * CELL + 6);
+        let box_h = 46 + grid_h + bars.len() as u32 * ROW_H;
         self.width = self.width.max(box_w + 2 * PADDING);
         self.body.push(text_box(PADDING, y, box_w, box_h, "#f7f7f7", "#555"));
         let room = box_w - 12;
@@ -204,6 +211,11 @@ impl Canvas<'_> {
             threads * CELL + 6,
             CELL,
         ));
+        for (k, bar) in bars.iter().enumerate() {
+            let at = (PADDING + 6, y + 40 + grid_h + k as u32 * ROW_H);
+            let drawn = draw_bar(bar, at, room, &|g| self.colour(g));
+            self.body.extend(drawn);
+        }
         if n.cpus.is_empty() {
             self.body.push(label(PADDING + 6, y + 42, "memory only", room));
         }
@@ -316,6 +328,12 @@ impl Canvas<'_> {
                     .attr("stroke", "#2a7f62")
                     .attr("stroke-width", 1.5),
                 "cores sharing an L3 cache".to_owned(),
+            ));
+        }
+        if self.any_alloc {
+            keys.push((
+                swatch(0, 0, "#ffffff", "1"),
+                "bar: a cache or bandwidth, by guest".to_owned(),
             ));
         }
         for g in drawn {

@@ -109,7 +109,7 @@ pub const SCHEMA: &[StmtSpec] = &[
         p("pinning", Kind::OneOf(&["cpu", "node"]), "Pin each vCPU to one host CPU, or to its node."),
         p("memory-mode", Kind::OneOf(&["strict", "interleave", "preferred"]), "How cell memory is bound."),
         p("shared-vcpus", Kind::Set, "vCPUs with no core of their own: they float over their cell's host CPUs that no guest has as dedicated."),
-        p("l3", Kind::Size, "Each cell's vCPUs get this much of every L3 cache of the host CPUs the cell was placed on (`<cachetune>`; each half with code and data prioritisation).")
+        p("l3", Kind::Size, "Each cell's vCPUs get this much of every L3 cache of the host CPUs the cell was placed on (`<cachetune>`; each half with code and data prioritisation). `mode=node` picks nodes with an L3 cache that has this much free first.")
     ], block None, repeat false,
         "Automatic partitioning: cells, pinning, memory binding and topology derived from the host."),
     stmt!("pin" in Guest, args [], props [
@@ -352,7 +352,7 @@ pub const SCHEMA: &[StmtSpec] = &[
 
 /// Device affinity policies of `node=auto`, as Nova's `hw:pci_numa_affinity_policy`.
 const AFFINITY: &[&str] = &["required", "preferred", "socket", "legacy"];
-const AFFINITY_DOC: &str = "How near `node=auto` must be: `required` (a cell on the device's host node, else an error), `preferred` (else the root bus, with a warning; the default), `socket` (a cell in the device's host package), `legacy` (`required` when the device reports a node, else the root bus).";
+const AFFINITY_DOC: &str = "How near `node=auto` must be: `required` (a cell on the device's host node, which `vnuma mode=node` picks when one fits, else an error), `preferred` (else the root bus, with a warning; the default), `socket` (a cell in the device's host package), `legacy` (`required` when the device reports a node, else the root bus).";
 
 pub fn lookup(context: Context, keyword: &str) -> Option<&'static StmtSpec> {
     SCHEMA.iter().find(|s| s.context == context && s.keyword == keyword)

@@ -10,12 +10,15 @@ use super::topo::{HostTopo, Ledger};
 /// hold k: the domains with the most free cores whole (a partly used one first on a tie, then
 /// the first in core order) until what is left fits in one more, which is then chosen by the
 /// one-domain rule. Cores of no domain come last, once every domain is full. `free` lists
-/// each node's free cores in core order (socket, die, L3 domain, core id).
+/// each node's free cores in core order (socket, die, L3 domain, core id). With `vnuma l3=`,
+/// a domain whose cache has the size free comes before one whose cache has not, before
+/// every other rule (`full` says which have not).
 pub(super) fn cores_by_l3(
     topo: &HostTopo,
     ledger: &Ledger,
     mut free: Vec<Vec<usize>>,
     unit_node: &[(usize, u32, usize)],
+    full: &dyn Fn(usize) -> bool,
 ) -> Vec<(u32, usize)> {
     let mut taken = vec![false; topo.cores.len()];
     let mut portions: std::collections::BTreeMap<(usize, usize), Vec<u32>> = std::collections::BTreeMap::new();
@@ -26,7 +29,7 @@ pub(super) fn cores_by_l3(
     for ((_, node), mut units) in portions {
         units.sort_unstable();
         let Some(list) = free.get_mut(node) else { continue };
-        let chosen = l3_choice(topo, ledger, &taken, list, units.len());
+        let chosen = l3_choice(topo, ledger, (&taken, full), list, units.len());
         for &core in &chosen {
             if let Some(t) = taken.get_mut(core) {
                 *t = true;
@@ -39,7 +42,13 @@ pub(super) fn cores_by_l3(
 }
 
 /// k cores out of `list` (one node's free cores, in core order) by the rules of `cores_by_l3`.
-fn l3_choice(topo: &HostTopo, ledger: &Ledger, taken: &[bool], list: &[usize], k: usize) -> Vec<usize> {
+fn l3_choice(
+    topo: &HostTopo,
+    ledger: &Ledger,
+    (taken, full): (&[bool], &dyn Fn(usize) -> bool),
+    list: &[usize],
+    k: usize,
+) -> Vec<usize> {
     let used = |core: usize| ledger.core_used.get(core).unwrap_or(false) || taken.get(core).copied().unwrap_or(false);
     let partly = |d: usize| topo.l3_cores.get(d).is_some_and(|cs| cs.iter().any(|&c| used(c)));
     let domain_of = |core: usize| topo.cores.get(core).and_then(|c| c.l3);
@@ -57,7 +66,7 @@ fn l3_choice(topo: &HostTopo, ledger: &Ledger, taken: &[bool], list: &[usize], k
         domains
             .iter()
             .filter(|e| e.1 >= need)
-            .min_by_key(|&&(d, count, pos)| (!partly(d), count, pos))
+            .min_by_key(|&&(d, count, pos)| (full(d), !partly(d), count, pos))
             .map(|e| e.0)
     };
     let cores_in = |d: usize| list.iter().copied().filter(move |&core| domain_of(core) == Some(d));
@@ -65,7 +74,7 @@ fn l3_choice(topo: &HostTopo, ledger: &Ledger, taken: &[bool], list: &[usize], k
         return cores_in(d).take(k).collect();
     }
     // The fewest domains: the roomiest whole while the rest fits in none.
-    domains.sort_by_key(|&(d, count, pos)| (std::cmp::Reverse(count), !partly(d), pos));
+    domains.sort_by_key(|&(d, count, pos)| (full(d), std::cmp::Reverse(count), !partly(d), pos));
     let mut chosen = Vec::with_capacity(k);
     let mut rest = &domains[..];
     while let Some((&(d, count, _), tail)) = rest.split_first() {

@@ -28,6 +28,7 @@ pub(super) fn plan_on(
         distances: distances(host, &s),
         nodes: memory.nodes,
         picked,
+        wanted: false,
         uneven,
         isolated: pins.isolated,
         dedicated: pins.dedicated,

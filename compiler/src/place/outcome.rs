@@ -24,6 +24,8 @@ pub struct Plan {
     pub nodes: IdSet,
     /// The nodes were chosen by vnumac (`mode=node` without `nodeset`).
     pub picked: bool,
+    /// They were chosen for what the guest wants near (devices, free L3 cache).
+    pub wanted: bool,
     /// Why the blocks are uneven, when they are.
     pub uneven: Option<String>,
     /// Each isolated thread's core, in request order (cell 0's first): (cell, its threads).

@@ -10,6 +10,9 @@ use crate::units::human_kib;
 
 /// Tries a picker may spend on one guest before it falls back to heuristics.
 const PICK_BUDGET: usize = 4096;
+/// Tries it may spend first on the sets that hold what the guest wants near (those come
+/// first in the preference order, so a set that fits is found early when there is one).
+const WANTED_BUDGET: usize = PICK_BUDGET / 8;
 
 /// `mode=node` without `nodeset`: the fewest nodes that fit, then the least used, then the
 /// most free memory. Sets of one size are tried in that preference order, exhaustively while
@@ -18,6 +21,12 @@ const PICK_BUDGET: usize = 4096;
 /// domains, the later sets that tie with it (same size, same guest counts and free memory)
 /// are tried too, within the same budget, and the first that keeps every cell in one domain
 /// wins; when none does, the first set stays.
+///
+/// A guest that needs devices near (`req.near`) or free L3 cache (`req.l3_bytes`) is first
+/// placed only on sets that hold every such device's node and whose nodes each have an L3
+/// cache with that much free (those nodes come first in the preference order), with a
+/// budget of its own, an eighth of the other's, and only when each such device's node has
+/// a free core (for a guest that takes cores) and room; when none fits, on any set as above.
 pub(super) fn pick_nodes(
     host: &HostProfile,
     topo: &HostTopo,
@@ -26,19 +35,28 @@ pub(super) fn pick_nodes(
 ) -> Result<Plan, PlanError> {
     let picker = Picker::new(host, topo, ledger, req);
     let smallest = picker.smallest()?;
-    let mut budget = Budget {
-        tries: PICK_BUDGET,
-        // Combinations looked at (most are skipped at once): bounded too, as there are
-        // C(64, 32) sets of 32 nodes among 64.
-        visits: PICK_BUDGET * 16,
-        last: None,
-    };
-    for k in smallest..=picker.order.len() {
-        if let Some(p) = picker.of_size(k, &mut budget) {
-            return Ok(p);
+    let mut last = None;
+    for strict in [true, false] {
+        if strict && !picker.wants() {
+            continue;
         }
+        let tries = if strict { WANTED_BUDGET } else { PICK_BUDGET };
+        let mut budget = Budget {
+            tries,
+            // Combinations looked at (most are skipped at once): bounded too, as there are
+            // C(64, 32) sets of 32 nodes among 64.
+            visits: tries * 16,
+            last: None,
+        };
+        for k in smallest..=picker.order.len() {
+            if let Some(mut p) = picker.of_size(k, &mut budget, strict) {
+                p.wanted = strict;
+                return Ok(p);
+            }
+        }
+        last = budget.last;
     }
-    Err(budget.last.unwrap_or(PlanError {
+    Err(last.unwrap_or(PlanError {
         field: Field::Statement,
         capacity: true,
         message: "no host node has the free CPUs and memory this guest needs".into(),
@@ -70,6 +88,10 @@ struct Picker<'a> {
     keys: Vec<(u32, u64)>,
     /// Free cores the guest takes (`pinning=cpu`), else 0.
     units_needed: usize,
+    /// Indices of the nodes (with CPUs) of the devices the guest needs near.
+    near: Vec<usize>,
+    /// Per node index: an L3 cache over it has the `l3=` size free (true without `l3=`).
+    l3_free: Vec<bool>,
 }
 
 impl<'a> Picker<'a> {
@@ -77,8 +99,19 @@ impl<'a> Picker<'a> {
         let mut order: Vec<usize> = (0..host.nodes.len())
             .filter(|&i| !host.nodes[i].cpus.is_empty())
             .collect();
+        let near: Vec<usize> = order
+            .iter()
+            .copied()
+            .filter(|&i| req.near.contains(host.nodes[i].id))
+            .collect();
+        let l3_free: Vec<bool> = (0..host.nodes.len())
+            .map(|i| req.l3_bytes.is_none_or(|b| ledger.l3_free_on(host, i, b)))
+            .collect();
+        // Without `near` or `l3=`, both are the same for every node and order nothing.
         order.sort_by_key(|&i| {
             (
+                !near.contains(&i),
+                !l3_free[i],
                 ledger.guests_on[i],
                 std::cmp::Reverse(ledger.room(host, memory_home(host, i), req.page_kib)),
                 host.nodes[i].id,
@@ -124,7 +157,26 @@ impl<'a> Picker<'a> {
             by_cores,
             keys,
             units_needed,
+            near,
+            l3_free,
         }
+    }
+
+    /// The guest needs devices near, or free L3 cache, and each node it needs near could
+    /// take a part of it (a free core when it takes cores, some room).
+    fn wants(&self) -> bool {
+        let (host, ledger, req) = (self.host, self.ledger, self.req);
+        let could = |i: usize| {
+            (self.units_needed == 0 || ledger.free_cores[i] > 0)
+                && ledger.room(host, memory_home(host, i), req.page_kib) > 0
+        };
+        (!self.near.is_empty() || req.l3_bytes.is_some()) && self.near.iter().all(|&i| could(i))
+    }
+
+    /// `nodes` hold every node of a device the guest needs near, and each has the free L3
+    /// cache it asks for.
+    fn wanted(&self, nodes: &[usize]) -> bool {
+        self.near.iter().all(|n| nodes.contains(n)) && nodes.iter().all(|&i| self.l3_free.get(i) == Some(&true))
     }
 
     /// No set of k nodes fits if the k roomiest (or the k with the most free cores) do not:
@@ -195,8 +247,8 @@ impl<'a> Picker<'a> {
     }
 
     /// The first set of `k` nodes that fits, in preference order while the budget lasts,
-    /// then by the heuristics.
-    fn of_size(&self, k: usize, budget: &mut Budget) -> Option<Plan> {
+    /// then by the heuristics; when `strict`, only sets [`Self::wanted`].
+    fn of_size(&self, k: usize, budget: &mut Budget, strict: bool) -> Option<Plan> {
         let order = &self.order;
         let mut combo: Vec<usize> = (0..k).collect();
         let mut exhaustive = true;
@@ -210,7 +262,7 @@ impl<'a> Picker<'a> {
             budget.visits -= 1;
             let tied = split.as_ref().is_none_or(|(_, want)| self.keys_of(&combo) == *want);
             let nodes: Vec<usize> = combo.iter().map(|&j| order[j]).collect();
-            if tied && self.could_fit(&nodes) {
+            if tied && (!strict || self.wanted(&nodes)) && self.could_fit(&nodes) {
                 if budget.tries == 0 {
                     exhaustive = false;
                     break;
@@ -234,6 +286,9 @@ impl<'a> Picker<'a> {
         }
         if !exhaustive {
             for nodes in [&order[..k], &self.by_cores[..k]] {
+                if strict && !self.wanted(nodes) {
+                    continue;
+                }
                 if let Some(p) = self.attempt(nodes, &mut budget.last) {
                     return Some(p);
                 }

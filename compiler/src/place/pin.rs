@@ -80,7 +80,11 @@ fn pin_cores(
             .filter_map(|(u, node)| next.get_mut(node)?.next().map(|core| (u, core)))
             .collect()
     } else {
-        cores_by_l3(topo, ledger, free, &unit_node)
+        let full = |d: usize| {
+            req.l3_bytes
+                .is_some_and(|b| host.l3.get(d).is_some_and(|cpus| !ledger.l3_free_over(host, cpus, b)))
+        };
+        cores_by_l3(topo, ledger, free, &unit_node, &full)
     };
     let l3_split = !topo.l3_cores.is_empty() && splits_l3(topo, s, &unit_core);
     let mut out = Pins {

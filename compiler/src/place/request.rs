@@ -71,6 +71,13 @@ pub struct Request {
     pub isolated: Isolation,
     /// vCPUs that take no core (`shared-vcpus=`): whole units, `pinning=cpu` only.
     pub shared: IdSet,
+    /// Host node ids some cell should run on: those of the devices the guest needs near
+    /// (`node=auto policy=required`). Nodes picked for the guest hold them all when such a
+    /// set fits.
+    pub near: IdSet,
+    /// `l3=SIZE`: bytes of every L3 cache the cells run on. Nodes picked for the guest each
+    /// have an L3 cache with that much free when such a set fits.
+    pub l3_bytes: Option<u64>,
 }
 
 /// How many host cores of their own a guest's isolated threads take.

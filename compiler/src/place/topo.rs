@@ -2,6 +2,7 @@
 //! and a ledger of what earlier guests of the build already took.
 
 use crate::host::HostProfile;
+use crate::host::resctrl::CacheType;
 use crate::sets::IdSet;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -152,6 +153,9 @@ pub struct Ledger {
     /// Hugepages of hand-written guests bound to no node, as (page KiB, count): they come
     /// from whichever node has them.
     pub loose: Vec<(u64, u64)>,
+    /// Bytes of each L3 cache the guests allocate, by (cache id, part): only caches some
+    /// guest allocates of are kept.
+    pub l3_used: BTreeMap<(u32, CacheType), u64>,
 }
 
 /// The hand-written guests whose vCPUs run on host CPUs, in the order they were recorded.
@@ -222,7 +226,41 @@ impl Ledger {
             taken: IdSet::new(),
             owners: Arc::default(),
             loose: Vec::new(),
+            l3_used: BTreeMap::new(),
         }
+    }
+
+    /// Record `bytes` of L3 cache `id` (its `part`) allocated.
+    pub fn add_l3(&mut self, id: u32, part: CacheType, bytes: u64) {
+        let used = self.l3_used.entry((id, part)).or_insert(0);
+        *used = used.saturating_add(bytes);
+    }
+
+    /// Whether some L3 cache over `node`'s CPUs has `bytes` free in each part it allocates
+    /// (both halves with code and data prioritisation).
+    pub fn l3_free_on(&self, host: &HostProfile, node: usize, bytes: u64) -> bool {
+        host.nodes
+            .get(node)
+            .is_some_and(|n| self.l3_free_over(host, &n.cpus, bytes))
+    }
+
+    /// Whether some L3 cache over some of `cpus` has `bytes` free in each part it allocates.
+    pub fn l3_free_over(&self, host: &HostProfile, cpus: &IdSet, bytes: u64) -> bool {
+        host.resctrl
+            .banks
+            .iter()
+            .filter(|b| b.level == 3 && !b.cpus.intersection(cpus).is_empty())
+            .any(|b| {
+                let parts: &[CacheType] = if b.cdp() {
+                    &[CacheType::Code, CacheType::Data]
+                } else {
+                    &[CacheType::Both]
+                };
+                parts.iter().all(|&p| {
+                    let used = self.l3_used.get(&(b.id, p)).copied().unwrap_or(0);
+                    b.size.saturating_sub(used) >= bytes
+                })
+            })
     }
 
     /// CPUs a hand-written guest uses: taken for automatic guests, and a core with any
