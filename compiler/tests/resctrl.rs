@@ -452,21 +452,6 @@ fn tunes_need_a_kvm_guest() {
     assert_eq!(codes(&tcg.replace("  type qemu\n", "")), Vec::<String>::new());
 }
 
-/// Reads the file named `/virtual/r.vnuma` from memory, every other (a host's `from=`) from disk.
-struct WithFiles(String);
-
-impl Loader for WithFiles {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
-        if path == Path::new("/virtual/r.vnuma") {
-            return Ok(self.0.clone());
-        }
-        fs::read_to_string(path)
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("these tests do not probe this machine".into())
-    }
-}
-
 /// libvirt's cases that libvirt parses, as KVM guests, on the hosts of libvirt's
 /// capabilities (`vircaps2xmldata`): the CDP host (two 15MiB L3 caches, code and data
 /// halves in 768KiB granules) takes the CDP case, whose every part is whole granules and
@@ -485,7 +470,12 @@ fn libvirts_cases_on_libvirts_hosts() {
         let host = format!("host h from=\"{}\"\n", dir.join(format!("{caps}.xml")).display());
         let db = Database::default();
         let text = host + &guest.text;
-        let program = db::load_program(&db, Path::new("/virtual/r.vnuma"), &WithFiles(text)).unwrap();
+        let program = db::load_program(
+            &db,
+            Path::new("/virtual/r.vnuma"),
+            &MemLoader::new("/virtual/r.vnuma", text).or_from("."),
+        )
+        .unwrap();
         let mut codes: Vec<String> = db::compile(&db, program)
             .diagnostics
             .iter()
