@@ -145,6 +145,8 @@ pub const TARGET_OTHER_MACHINE: &str = "vnuma::W0520";
 pub const TARGET_OTHER_QEMU: &str = "vnuma::W0521";
 // Where memory devices may sit (`check/memdev/window.rs`).
 pub const MEMORY_WINDOW: &str = "vnuma::E0363";
+// The conventional PCI of the i440fx `pc` machines (`check/devices/`).
+pub const PCIE_ON_PC: &str = "vnuma::E0364";
 
 // Not about a file's text.
 /// A file that cannot be read or written (exit code 2).
@@ -595,5 +597,9 @@ pub const ALL: &[(&str, &str)] = &[
     (
         MEMORY_WINDOW,
         "a memory device's `base=` outside QEMU's device-memory window above the guest's RAM",
+    ),
+    (
+        PCIE_ON_PC,
+        "a PCIe root port on an i440fx machine, whose buses are conventional PCI",
     ),
 ];

@@ -109,6 +109,23 @@ impl MachineFamily {
             MachineFamily::Pc
         }
     }
+
+    /// The root bus's QEMU id: `pcie.0` on q35, `pci.0` on the `pc` machines.
+    pub fn root_bus(self) -> &'static str {
+        match self {
+            MachineFamily::Q35 => "pcie.0",
+            MachineFamily::Pc => "pci.0",
+        }
+    }
+
+    /// An expander bus as libvirt's controller model and QEMU's device: a PCIe
+    /// `pcie-expander-bus` (`pxb-pcie`) on q35, a conventional `pci-expander-bus` (`pxb`) on `pc`.
+    pub fn expander(self) -> (&'static str, &'static str) {
+        match self {
+            MachineFamily::Q35 => ("pcie-expander-bus", "pxb-pcie"),
+            MachineFamily::Pc => ("pci-expander-bus", "pxb"),
+        }
+    }
 }
 
 /// Versioned machine types up to 5.0 (`pc-i440fx-5.0`, `pc-q35-4.2`, `pc-1.3`) still take
