@@ -147,6 +147,9 @@ pub const TARGET_OTHER_QEMU: &str = "vnuma::W0521";
 pub const MEMORY_WINDOW: &str = "vnuma::E0363";
 // The conventional PCI of the i440fx `pc` machines (`check/devices/`).
 pub const PCIE_ON_PC: &str = "vnuma::E0364";
+// Cell sizes kept to the KiB, as libvirt keeps them for a guest it receives (`check/cell_sizes.rs`).
+pub const EXACT_TOTAL: &str = "vnuma::E0367";
+pub const EXACT_ON_START: &str = "vnuma::W0522";
 
 // Not about a file's text.
 /// A file that cannot be read or written (exit code 2).
@@ -601,5 +604,13 @@ pub const ALL: &[(&str, &str)] = &[
     (
         PCIE_ON_PC,
         "a PCIe root port on an i440fx machine, whose buses are conventional PCI",
+    ),
+    (
+        EXACT_TOTAL,
+        "cells kept to the KiB (`exact=true`) that do not add up to a whole MiB, which QEMU refuses",
+    ),
+    (
+        EXACT_ON_START,
+        "warning: cells kept to the KiB, which libvirt rounds up to 1 MiB when it starts the guest",
     ),
 ];

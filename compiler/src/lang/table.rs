@@ -83,7 +83,8 @@ pub const SCHEMA: &[StmtSpec] = &[
         p("source", Kind::OneOf(&["anonymous", "file", "memfd"]), "Where guest RAM comes from (`<memoryBacking><source>`)."),
         p("access", Kind::OneOf(&["shared", "private"]), "Map guest RAM shared or private (`<memoryBacking><access>`, QEMU `share=`)."),
         p("prealloc", Kind::Bool, "Allocate all guest RAM at start (`<allocation mode='immediate'>`)."),
-        p("discard", Kind::Bool, "Discard RAM contents when the guest stops (`<discard/>`, QEMU `discard-data=`).")
+        p("discard", Kind::Bool, "Discard RAM contents when the guest stops (`<discard/>`, QEMU `discard-data=`)."),
+        p("exact", Kind::Bool, "Keep each cell's size to the KiB, as libvirt keeps it for a guest it receives by migration or restores (it rounds cells up to 1 MiB when it starts one); the cells must add up to a whole MiB.")
     ], block None, repeat false,
         "Initial guest memory."),
     stmt!("vcpus" in Guest, args ["N": Kind::Int], props [
