@@ -150,6 +150,8 @@ pub const PCIE_ON_PC: &str = "vnuma::E0364";
 // Cell sizes kept to the KiB, as libvirt keeps them for a guest it receives (`check/cell_sizes.rs`).
 pub const EXACT_TOTAL: &str = "vnuma::E0367";
 pub const EXACT_ON_START: &str = "vnuma::W0522";
+// Machine types too old for memory hotplug (`check/memdev/headroom.rs`).
+pub const OLD_MACHINE_MAXMEM: &str = "vnuma::E0368";
 
 // Not about a file's text.
 /// A file that cannot be read or written (exit code 2).
@@ -612,5 +614,9 @@ pub const ALL: &[(&str, &str)] = &[
     (
         EXACT_ON_START,
         "warning: cells kept to the KiB, which libvirt rounds up to 1 MiB when it starts the guest",
+    ),
+    (
+        OLD_MACHINE_MAXMEM,
+        "`max=` on a machine type that predates memory hotplug (pc-i440fx-2.0 and older)",
     ),
 ];

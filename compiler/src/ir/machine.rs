@@ -128,6 +128,19 @@ impl MachineFamily {
     }
 }
 
+/// Whether the machine type takes `-m …,slots=,maxmem=`: QEMU 7.2 refuses both on
+/// `pc-i440fx-2.0` and older ("-memory 'slots|maxmem'" is not supported by: pc-i440fx-2.0");
+/// its oldest q35 type is 2.4, which takes them.
+pub fn memory_hotplug_supported(machine: &str) -> bool {
+    let Some((major, minor)) = machine.strip_prefix("pc-i440fx-").and_then(|v| v.split_once('.')) else {
+        return true;
+    };
+    match (major.parse::<u32>(), minor.parse::<u32>()) {
+        (Ok(major), Ok(minor)) => (major, minor) > (2, 0),
+        _ => true,
+    }
+}
+
 /// Versioned machine types up to 5.0 (`pc-i440fx-5.0`, `pc-q35-4.2`, `pc-1.3`) still take
 /// `-numa node,mem=`; QEMU refuses it for 5.1 and later.
 pub fn numa_mem_supported(machine: &str) -> bool {
