@@ -145,12 +145,10 @@ pub const TARGET_OTHER_MACHINE: &str = "vnuma::W0520";
 pub const TARGET_OTHER_QEMU: &str = "vnuma::W0521";
 // Where memory devices may sit (`check/memdev/window.rs`).
 pub const MEMORY_WINDOW: &str = "vnuma::E0363";
-// The conventional PCI of the i440fx `pc` machines (`check/devices/`).
+// i440fx PCI (`check/devices/`), cells kept to the KiB (`check/cell_sizes.rs`), old machine types.
 pub const PCIE_ON_PC: &str = "vnuma::E0364";
-// Cell sizes kept to the KiB, as libvirt keeps them for a guest it receives (`check/cell_sizes.rs`).
 pub const EXACT_TOTAL: &str = "vnuma::E0367";
 pub const EXACT_ON_START: &str = "vnuma::W0522";
-// Machine types too old for memory hotplug (`check/memdev/headroom.rs`).
 pub const OLD_MACHINE_MAXMEM: &str = "vnuma::E0368";
 
 // Not about a file's text.
@@ -179,15 +177,9 @@ pub const MEMORY_BACKEND: &str = "vnuma::V0708";
 pub const MEMORY_DEVICE_PRESENCE: &str = "vnuma::V0709";
 pub const THREAD_SCHED: &str = "vnuma::V0710";
 
-// Why a guest cannot move to another host without changing what it sees (`migrate/`):
-// errors, exit code 1; and what changes under it: warnings.
-pub const MOVE_PASSTHROUGH: &str = "vnuma::M0801";
-pub const MOVE_PAGE_POOL: &str = "vnuma::M0802";
-pub const MOVE_NO_ROOM: &str = "vnuma::M0803";
-pub const MOVE_SIBLINGS: &str = "vnuma::M0804";
-pub const MOVE_THREADS: &str = "vnuma::M0805";
-pub const MOVE_DISTANCES: &str = "vnuma::M0806";
-pub const MOVE_ALLOCATIONS: &str = "vnuma::M0807";
+// Why a guest cannot move to another host, and what changes under it (`migrate/`).
+mod moves;
+pub use moves::*;
 
 /// A libvirt connection that cannot be opened, a domain that is unknown or not running, a
 /// call that fails or does not answer in time, or a vnumac built without libvirt (exit code 2).
@@ -264,39 +256,6 @@ pub const DRIFT: &[(&str, &str)] = &[
     (
         THREAD_SCHED,
         "a vCPU, emulator or I/O thread a `sched` statement sets that runs under another scheduling policy or real-time priority",
-    ),
-];
-
-/// What `vnumac migrate` reports when a guest cannot move, or when what it sees no longer
-/// matches its host, with a one-line summary; each points at the guest.
-pub const MOVES: &[(&str, &str)] = &[
-    (
-        MOVE_PASSTHROUGH,
-        "the guest has a host device passed through, which cannot move with it",
-    ),
-    (
-        MOVE_PAGE_POOL,
-        "the destination has no hugepage pool of a size the guest's memory comes in",
-    ),
-    (
-        MOVE_NO_ROOM,
-        "the destination has too few free cores or CPUs, or too little memory, for the guest",
-    ),
-    (
-        MOVE_SIBLINGS,
-        "guest thread siblings on one host core, and destination cores with fewer threads",
-    ),
-    (
-        MOVE_THREADS,
-        "the guest's emulator or I/O threads find no CPU on the destination",
-    ),
-    (
-        MOVE_DISTANCES,
-        "a warning: guest distances that matched the source host no longer match the destination",
-    ),
-    (
-        MOVE_ALLOCATIONS,
-        "the guest allocates cache or memory bandwidth, which names the source host's cache banks and nodes by id",
     ),
 ];
 
@@ -603,20 +562,14 @@ pub const ALL: &[(&str, &str)] = &[
         MEMORY_WINDOW,
         "a memory device's `base=` outside QEMU's device-memory window above the guest's RAM",
     ),
-    (
-        PCIE_ON_PC,
-        "a PCIe root port on an i440fx machine, whose buses are conventional PCI",
-    ),
-    (
-        EXACT_TOTAL,
-        "cells kept to the KiB (`exact=true`) that do not add up to a whole MiB, which QEMU refuses",
-    ),
+    (PCIE_ON_PC, "a PCIe root port on an i440fx machine"),
+    (EXACT_TOTAL, "cells kept to the KiB that do not add up to a whole MiB"),
     (
         EXACT_ON_START,
-        "warning: cells kept to the KiB, which libvirt rounds up to 1 MiB when it starts the guest",
+        "warning: cells kept to the KiB, which `virsh start` rounds",
     ),
     (
         OLD_MACHINE_MAXMEM,
-        "`max=` on a machine type that predates memory hotplug (pc-i440fx-2.0 and older)",
+        "`max=` on pc-i440fx-2.0 or older, which QEMU refuses",
     ),
 ];
