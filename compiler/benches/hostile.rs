@@ -50,6 +50,8 @@
 //! - `cache-allocs-20k`: a host of 20,000 cache banks and a guest with an allocation on each,
 //!   in one group of 288 pinned vCPUs (each found by its key, each bank by binary search),
 //!   checked (no diagnostic).
+//! - `import-pxb-20k`: an i440fx domain with 20 `pxb` expanders and 20,000 NICs spread over
+//!   them and pci.0 (the slots compared through maps built once), imported.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -90,6 +92,7 @@ const SCENARIOS: &[&str] = &[
     "sched-lines-40k",
     "hostdevs-20k",
     "cache-allocs-20k",
+    "import-pxb-20k",
 ];
 
 const WIDE: &str = "0-1048575";
@@ -193,6 +196,35 @@ fn disks(n: usize) -> String {
         })
         .collect();
     domain(&format!("><devices>{disks}</devices>"))
+}
+
+/// An i440fx domain: `expanders` pxb on cells 0 and 1, and `n` NICs over them and pci.0.
+fn pxb_nics(expanders: usize, n: usize) -> String {
+    let mut body = String::from(
+        " type='kvm'><name>x</name><memory unit='GiB'>4</memory><vcpu>2</vcpu>\
+         <os><type arch='x86_64' machine='pc'>hvm</type></os><cpu mode='host-passthrough'><numa>\
+         <cell id='0' cpus='0' memory='2' unit='GiB'/><cell id='1' cpus='1' memory='2' unit='GiB'/></numa></cpu><devices>",
+    );
+    for e in 1..=expanders {
+        let _ = write!(
+            body,
+            "<controller type='pci' index='{e}' model='pci-expander-bus'><model name='pxb'/>\
+             <target busNr='{}'><node>{}</node></target><address type='pci' bus='0' slot='{}'/></controller>",
+            256 - 2 * e,
+            e % 2,
+            e + 1
+        );
+    }
+    for i in 0..n {
+        let _ = write!(
+            body,
+            "<interface type='bridge'><source bridge='br0'/><model type='virtio'/>\
+             <address type='pci' bus='{}' slot='{}'/></interface>",
+            i % (expanders + 1),
+            i % 32
+        );
+    }
+    format!("<domain{body}</devices></domain>")
 }
 
 fn caps() -> String {
@@ -405,7 +437,7 @@ fn run(name: &str, input: &str) -> usize {
         | "hostdevs-20k" => check_and_render(input),
         "cells-20k" | "cpu-features-9k" | "cache-allocs-20k" => check_only(input),
         "fmt-250k" => vnumac::fmt::format(input).unwrap().len(),
-        "import-attrs-200k" | "import-elems-200k" | "import-disks-5k" => {
+        "import-attrs-200k" | "import-elems-200k" | "import-disks-5k" | "import-pxb-20k" => {
             vnumac::import::import_domain(input, &Default::default())
                 .unwrap()
                 .text
@@ -477,6 +509,7 @@ fn scenario(name: &str) {
         "sched-lines-40k" => sched_lines(40_000),
         "hostdevs-20k" => hostdevs(20_000),
         "cache-allocs-20k" => cache_allocs(20_000),
+        "import-pxb-20k" => pxb_nics(20, 20_000),
         other => panic!("unknown scenario {other}"),
     };
     let mut times = Vec::new();

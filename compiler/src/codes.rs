@@ -150,6 +150,11 @@ pub const TARGET_OTHER_MACHINE: &str = "vnuma::W0520";
 pub const TARGET_OTHER_QEMU: &str = "vnuma::W0521";
 // Where memory devices may sit (`check/memdev/window.rs`).
 pub const MEMORY_WINDOW: &str = "vnuma::E0363";
+// i440fx PCI (`check/devices/`), cells kept to the KiB (`check/cell_sizes.rs`), old machine types.
+pub const PCIE_ON_PC: &str = "vnuma::E0364";
+pub const EXACT_TOTAL: &str = "vnuma::E0367";
+pub const EXACT_ON_START: &str = "vnuma::W0522";
+pub const OLD_MACHINE_MAXMEM: &str = "vnuma::E0368";
 
 // The guest's addresses against its CPU's physical address bits (`check/memdev/address_space.rs`).
 pub const ADDRESS_SPACE: &str = "vnuma::E0372";
@@ -503,6 +508,16 @@ pub const ALL: &[(&str, &str)] = &[
     (
         MEMORY_WINDOW,
         "a memory device's `base=` outside QEMU's device-memory window above the guest's RAM",
+    ),
+    (PCIE_ON_PC, "a PCIe root port on an i440fx machine"),
+    (EXACT_TOTAL, "cells kept to the KiB that do not add up to a whole MiB"),
+    (
+        EXACT_ON_START,
+        "warning: cells kept to the KiB, which `virsh start` rounds",
+    ),
+    (
+        OLD_MACHINE_MAXMEM,
+        "`max=` on pc-i440fx-2.0 or older, which QEMU refuses",
     ),
     (
         ADDRESS_SPACE,

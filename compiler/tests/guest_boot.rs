@@ -60,6 +60,9 @@ const BOOT_CASES: &[&str] = &[
     // k-th present vCPU), a pc-dimm on cell 0 and an nvdimm, three PCI expander buses bound to
     // cells 0, 1 and 3 with a disk, a NIC and a passthrough port behind them.
     "examples/vnuma-hotplug-devices/OL8-vnuma",
+    // An i440fx guest: two pxb expanders (cells 1 and 0) with NICs and a disk straight on their
+    // buses, behind QEMU's own bridge of each pxb, and a disk on pci.0.
+    "examples/i440fx-expander/legacy",
     // Devices placed by `node=auto` and their affinity policies: a NIC on cell 1's expander
     // (its uplink on host node 1), one on cell 0's (`policy=socket`), each seen on its node.
     "examples/device-affinity/nfv",

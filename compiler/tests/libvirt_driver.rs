@@ -15,7 +15,7 @@
 //! `virsh domxml-to-native qemu-argv` prints the line libvirt would run for the golden XML.
 //! Both lines are parsed into (option, properties) items and compared as sets, for what the
 //! XML decides: `-m`, `-smp`, `-overcommit`, `-numa node|dist`, memory backends (and
-//! `thread-context` objects), `iothread` objects, `pc-dimm`/`nvdimm`/`pxb-pcie`/`pcie-root-port`
+//! `thread-context` objects), `iothread` objects, `pc-dimm`/`nvdimm`/`pxb-pcie`/`pxb`/`pcie-root-port`
 //! devices, and which I/O thread serves each `virtio-blk-pci` disk. Only
 //! syntax is normalised: JSON vs keyval, `,,`, repeated keys and JSON arrays as sets,
 //! `true`/`on`. The allowed differences, each printed as a note:

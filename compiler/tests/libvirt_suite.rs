@@ -343,7 +343,7 @@ fn facts(line: &str) -> Result<Facts, String> {
                     "pc-dimm" | "nvdimm" => &["node", "label-size", "memdev", "slot", "addr", "unarmed"],
                     "virtio-mem-pci" => &["node", "block-size", "requested-size", "memdev", "memaddr", "prealloc"],
                     "virtio-pmem-pci" => &["memdev", "memaddr"],
-                    "pxb-pcie" => &["bus_nr", "numa_node"],
+                    "pxb-pcie" | "pxb" => &["bus_nr", "numa_node"],
                     _ => continue,
                 };
                 let mut parts = Vec::new();

@@ -61,7 +61,7 @@ pub fn check_guest(
     let vcpus = super::vcpus::check(&body, &name, &platform.machine, &mut cx);
     let memory_span = body.find("memory").map(|m| m.arg_span(0));
     let mut cells = match body.find("numa") {
-        Some(numa) => super::numa::check_numa(numa, vcpus.count, memory.kib, memory_span, &mut cx),
+        Some(numa) => super::numa::check_numa(numa, vcpus.count, memory.kib, body.find("memory"), &mut cx),
         None => Cells::default(),
     };
     super::pages::cell_pages(&mut cells, memory.hugepage_kib, &mut cx);

@@ -4,6 +4,7 @@
 //! (`cx.rs`), and `guest.rs` only sequences them.
 
 pub mod body;
+mod cell_sizes;
 pub mod cells;
 pub mod checked;
 pub mod claims;

@@ -35,16 +35,18 @@ pub(super) fn check_numa(
     numa: &Fields<'_>,
     vcpus: u32,
     memory_kib: u64,
-    memory_span: Option<Span>,
+    memory: Option<&Fields<'_>>,
     cx: &mut Cx<'_, '_>,
 ) -> Cells {
+    let memory_span = memory.map(|m| m.arg_span(0));
+    let exact = memory.is_some_and(|m| m.bool("exact") == Some(true));
     let body = Body::check(numa, Context::Numa, cx.diags);
     // Counted before anything per cell is built: the distance table is cells × cells.
     if let Some(d) = count_cells(&body.fields) {
         cx.diags.push(d);
         return Cells::default();
     }
-    let mut lines = cell_lines(&body.fields, cx);
+    let mut lines = cell_lines(&body.fields, exact, cx);
     lines.sort_by_key(|l| l.cell.id);
     check_ids(&lines, cx);
     let mut cells = Cells {
@@ -63,13 +65,16 @@ pub(super) fn check_numa(
         );
     }
     memory_sum(&cells, memory_kib, memory_span, keyword, cx);
+    if let Some(m) = memory.filter(|_| exact) {
+        super::cell_sizes::exact(&cells.cells, &cells.cell_spans, m.span_of("exact"), cx);
+    }
     cells.distances = super::distances::check(&body.fields, &cells, cx);
     cells.hmat = super::hmat::check(&body.fields, &cells.cells, cx.diags);
     cells
 }
 
 /// Every `cell` line with an id, each id once.
-fn cell_lines(fields: &[Fields<'_>], cx: &mut Cx<'_, '_>) -> Vec<CellLine> {
+fn cell_lines(fields: &[Fields<'_>], exact: bool, cx: &mut Cx<'_, '_>) -> Vec<CellLine> {
     let mut lines: Vec<CellLine> = Vec::new();
     for f in fields.iter().filter(|f| f.keyword() == "cell") {
         let Some(id) = f.arg_int(0) else { continue };
@@ -83,7 +88,11 @@ fn cell_lines(fields: &[Fields<'_>], cx: &mut Cx<'_, '_>) -> Vec<CellLine> {
             continue;
         }
         let bytes = f.size("memory").unwrap_or(0);
-        check_memory(f, id, bytes, cx);
+        if exact {
+            super::cell_sizes::whole_kib(f, id, bytes, cx);
+        } else {
+            check_memory(f, id, bytes, cx);
+        }
         let cell = GuestCell {
             id: u32::try_from(id).unwrap_or(u32::MAX),
             vcpus: f.set("cpus").cloned().unwrap_or_default(),

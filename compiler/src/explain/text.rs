@@ -4,10 +4,10 @@ use super::usage::{guests_on, node_use};
 use crate::check::Checked;
 use crate::host::HostProfile;
 use crate::host::target::Target;
-use crate::ir::{DeviceKind, Guest, GuestCell, SchedThreads, ThreadSched, VcpuSched};
+use crate::ir::{ControllerKind, DeviceKind, Guest, GuestCell, MachineFamily, SchedThreads, ThreadSched, VcpuSched};
 use crate::sets::IdSet;
 use crate::units::human_kib;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
 /// The placement map as text: one row per vCPU, then a per-node summary for each host.
@@ -85,8 +85,55 @@ fn guest_text(out: &mut String, g: &Guest, host: Option<(&str, &HostProfile)>) {
                 .unwrap_or_else(|| " (not bound)".into())
         );
     }
+    expanders_text(out, g);
     devices_text(out, g);
     let _ = writeln!(out);
+}
+
+/// Each expander bus: its kind and bus number, its cell and that cell's host node, and the
+/// devices behind it (on its root ports on q35, on its own bus on `pc`).
+fn expanders_text(out: &mut String, g: &Guest) {
+    // The expander each controller index leads to: itself, or the one a root port is on.
+    let mut exp_of: HashMap<u32, u32> = HashMap::new();
+    for c in &g.controllers {
+        match c.kind {
+            ControllerKind::Expander { .. } => {
+                exp_of.insert(c.index, c.index);
+            }
+            ControllerKind::RootPort { .. } => {
+                if let Some(&e) = exp_of.get(&c.address.bus) {
+                    exp_of.insert(c.index, e);
+                }
+            }
+        }
+    }
+    let mut behind: HashMap<u32, Vec<&str>> = HashMap::new();
+    for d in &g.devices {
+        if let Some(&e) = d.address.as_ref().and_then(|a| exp_of.get(&a.bus)) {
+            behind.entry(e).or_default().push(&d.name);
+        }
+    }
+    for c in &g.controllers {
+        let ControllerKind::Expander { bus_nr, node } = c.kind else {
+            continue;
+        };
+        let host = g
+            .cells
+            .iter()
+            .find(|x| x.id == node)
+            .and_then(|x| x.binding.as_ref())
+            .map(|b| format!(" (host node {})", b.nodes))
+            .unwrap_or_default();
+        let devices = behind
+            .get(&c.index)
+            .map_or_else(|| "nothing".to_string(), |d| d.join(", "));
+        let _ = writeln!(
+            out,
+            "  expander {} ({}, bus {bus_nr}) on cell {node}{host}: {devices}",
+            c.name,
+            g.family.expander().1
+        );
+    }
 }
 
 /// The devices `node=auto` placed: the host node that decided and the cell it gave.
@@ -112,6 +159,7 @@ fn devices_text(out: &mut String, g: &Guest) {
                     .map(|b| format!(" (host node {})", b.nodes))
                     .unwrap_or_default()
             ),
+            None if g.family == MachineFamily::Pc => "pci.0".to_string(),
             None => "a root port of pcie.0".to_string(),
         };
         let _ = writeln!(out, "  {kind} {} (node=auto{policy}): {from} → {to}", d.name);

@@ -6,6 +6,7 @@ use super::resolve::host_named;
 use super::typing::{Slot, context_at, slot, typed};
 use crate::check::{Checked, HostDef};
 use crate::db::{self, Program, SourceFile};
+use crate::ir::MachineFamily;
 use crate::lang::{self, Context, Kind, PropSpec, SCHEMA};
 use crate::syntax::ast::{self, Statement};
 use crate::syntax::lexer;
@@ -219,7 +220,8 @@ fn values_of(here: &Here<'_>, keyword: &str, key: &str, out: &mut Found) {
             }
         }
         (Context::Devices, _, "on") => {
-            let wanted = if keyword == "root-port" {
+            // On the i440fx machines devices plug straight into an expander.
+            let wanted = if keyword == "root-port" || machine_family(guest_top) == MachineFamily::Pc {
                 "expander"
             } else {
                 "root-port"
@@ -270,6 +272,17 @@ fn values(kind: &Kind, add: &mut dyn FnMut(&str)) {
 }
 
 /// The ids of the `cell` statements of a guest's `numa` block.
+/// The machine family of the guest at the cursor, from its `machine` line (q35 without one).
+fn machine_family(guest: Option<&Statement>) -> MachineFamily {
+    guest
+        .and_then(|g| g.block.as_ref())
+        .into_iter()
+        .flat_map(|b| &b.statements)
+        .find(|s| s.keyword.text == "machine")
+        .and_then(|s| s.args.first())
+        .map_or(MachineFamily::Q35, |a| MachineFamily::of(&a.text))
+}
+
 fn cell_ids(guest: Option<&Statement>) -> Vec<String> {
     guest
         .and_then(|g| g.block.as_ref())

@@ -273,7 +273,7 @@ fn device_facts(md: &mut String, g: &Guest, host: Option<&HostDef>, keyword: &st
         }
         bus = c.address.bus;
     }
-    path.push("pcie.0".to_string());
+    path.push(g.family.root_bus().to_string());
     let _ = writeln!(
         md,
         "`{name}`: slot {:#04x}.{} on {}",

@@ -576,3 +576,10 @@ fn device_affinity_completes_and_hovers() {
     let h = hover_at(&devices("hostdev 0000:3b:00.0 node=auto pol$0icy=socket"));
     assert!(h.contains("a cell in the device's host package"), "{h}");
 }
+
+#[test]
+fn on_offers_expanders_to_devices_of_an_i440fx_guest() {
+    let devs = "  devices {\n    expander x node=0\n    root-port r on=x\n    nic n bridge=br0 on=$0\n  }\n}\n";
+    assert_eq!(labels(&format!("guest g {{\n  machine pc\n{devs}")), vec!["x"]);
+    assert_eq!(labels(&format!("guest g {{\n{devs}")), vec!["r"]);
+}

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::align::{MIB, round_up};
+use super::align::MIB;
 use super::dom::Node;
 use super::draft::{Cell, Draft};
 use super::error::{ImportError, error_at};
@@ -44,6 +44,7 @@ pub(super) fn cells(cpu: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
         d.cells.push(cell(c, id, d.vcpus, notes)?);
         rows.push(siblings(c, id, list.len())?);
     }
+    keep_sizes(d, notes);
     distances(d, &rows, notes);
     d.hmat.extend(super::hmat::interconnects(numa, list.len(), notes)?);
     Ok(())
@@ -118,7 +119,6 @@ fn cell(c: &Node, id: u32, vcpus: u32, notes: &mut Notes) -> Result<Cell, Import
     let mem = c.attr("memory").unwrap_or_default();
     let memory_kib = size_kib(c, mem, c.attr("unit"), "<cell memory>", notes)?
         .ok_or_else(|| error_at(c.at, "<cell> has no `memory` (libvirt rejects it)"))?;
-    let memory_kib = round_up(memory_kib, MIB, &format!("cell {id}'s memory"), notes);
     Ok(Cell {
         id,
         at: c.at,
@@ -266,4 +266,37 @@ pub(super) fn check_derived(root: &Node, d: &mut Draft) {
             threads: 1,
         });
     }
+}
+
+/// Cells that are not whole MiB. A running domain's live XML (`<domain id=…>`) has them so
+/// only when libvirt received the guest by migration or restored it, which keep the source's
+/// sizes: they are kept to the KiB (`exact=true`), since rounding them would build a guest
+/// with another memory layout, into which it cannot migrate. Otherwise they are rounded up to
+/// whole MiB, as libvirt does when it starts the guest. A note says which, either way.
+fn keep_sizes(d: &mut Draft, notes: &mut Notes) {
+    let mut kept = Vec::new();
+    for c in d.cells.iter_mut().filter(|c| !c.memory_kib.is_multiple_of(MIB)) {
+        let up = c.memory_kib.div_ceil(MIB) * MIB;
+        if d.running {
+            kept.push(format!(
+                "cell {}'s {} KiB (`virsh start` makes it {up} KiB)",
+                c.id, c.memory_kib
+            ));
+            continue;
+        }
+        notes.change(format!(
+            "cell {}'s memory of {} KiB is rounded up to {up} KiB, a multiple of 1 MiB, as libvirt does when it starts the guest \
+             (the live XML of a running guest keeps it, with `exact=true`)",
+            c.id, c.memory_kib
+        ));
+        c.memory_kib = up;
+    }
+    if kept.is_empty() {
+        return;
+    }
+    d.backing.push("exact=true".into());
+    notes.change(format!(
+        "{} kept to the KiB with `exact=true`: the running guest has these sizes, as libvirt keeps them for a guest it receives by migration",
+        kept.join(", ")
+    ));
 }

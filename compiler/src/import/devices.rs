@@ -1,5 +1,5 @@
-//! `<devices>`: PCIe expanders and root ports, NICs, disks, passthrough, serial and
-//! console, and memory devices.
+//! `<devices>`: expanders (PCIe's on q35, conventional PCI's on the i440fx `pc` machines)
+//! and root ports, NICs, disks, passthrough, serial and console, and memory devices.
 //!
 //! vnumac numbers controllers itself: expanders, then written root ports, then the root
 //! ports its short forms add (`node=CELL`, or none for a port on pcie.0) in device order.
@@ -48,6 +48,7 @@ fn expander_node(c: &Node) -> Result<Option<u32>, ImportError> {
 
 pub(super) fn read(devs: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), ImportError> {
     check_expanders(devs, d)?;
+    let q35 = MachineFamily::of(d.machine.as_deref().unwrap_or("q35")) == MachineFamily::Q35;
     let mut ctls: Vec<Ctl> = Vec::new();
     let mut list: Vec<Dev> = Vec::new();
     // Written slots are kept unless they are the ones vnumac would give anyway (0, 1, …
@@ -75,7 +76,7 @@ pub(super) fn read(devs: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
                 "<emulator>{}</emulator>: vnumac writes {EMULATOR}",
                 c.trimmed()
             )),
-            "controller" => ctls.extend(controller(c, notes)?),
+            "controller" => ctls.extend(controller(c, q35, notes)?),
             "interface" => list.extend(nic(c, notes)?),
             "disk" => list.extend(disk(c, d.iothreads.as_ref().map_or(0, |t| t.0), notes)?),
             "hostdev" => list.extend(hostdev(c, notes)?),
@@ -152,7 +153,7 @@ fn check_expanders(devs: &Node, d: &Draft) -> Result<(), ImportError> {
     Ok(())
 }
 
-fn controller(c: &Node, notes: &mut Notes) -> Result<Option<Ctl>, ImportError> {
+fn controller(c: &Node, q35: bool, notes: &mut Notes) -> Result<Option<Ctl>, ImportError> {
     let (ty, model) = (c.attr("type").unwrap_or(""), c.attr("model").unwrap_or(""));
     let index = attr_u32(c, "index", &CONTROLLER_INDEX)?.unwrap_or(0);
     if ty == "pci" && index == 0 && !matches!(model, "pcie-root" | "pci-root") {
@@ -164,7 +165,14 @@ fn controller(c: &Node, notes: &mut Notes) -> Result<Option<Ctl>, ImportError> {
     match (ty, model) {
         ("pci", "pcie-root" | "pci-root") | ("usb", "none") => return Ok(None),
         ("sata", _) if index == 0 => return Ok(None), // q35's built-in controller
-        ("pci", "pcie-expander-bus" | "pcie-root-port") => {}
+        ("pci", "pcie-root-port") if !q35 => {
+            notes.drop(format!(
+                "<controller type='pci' index='{index}' model='pcie-root-port'>: an i440fx machine has no PCIe; \
+                 vnumac plugs devices straight into pci.0 or an expander"
+            ));
+            return Ok(None);
+        }
+        ("pci", "pcie-expander-bus" | "pci-expander-bus" | "pcie-root-port") => {}
         _ => {
             let m = if model.is_empty() {
                 String::new()
@@ -199,7 +207,7 @@ fn controller(c: &Node, notes: &mut Notes) -> Result<Option<Ctl>, ImportError> {
         bus_nr: t("busNr", &BUS_NR)?,
         target: (t("chassis", &CHASSIS_PORT)?, t("port", &CHASSIS_PORT)?),
     };
-    if model == "pcie-expander-bus" {
+    if matches!(model, "pcie-expander-bus" | "pci-expander-bus") {
         match expander_node(c)? {
             Some(n) => ctl.node = Some(n),
             None => {
@@ -249,7 +257,7 @@ fn nic(c: &Node, notes: &mut Notes) -> Result<Option<Dev>, ImportError> {
     }
     Ok(Some(Dev {
         kind: Kind::Nic(props),
-        bus: pci_address(c)?.map(|a| a.0),
+        addr: pci_address(c)?,
         what: format!("the NIC on `{source}`"),
     }))
 }
@@ -326,7 +334,7 @@ fn disk(c: &Node, iothreads: u32, notes: &mut Notes) -> Result<Option<Dev>, Impo
             props: format!("path={} format={format} bus={bus}{iothread}", quoted(path)),
             virtio: bus == "virtio",
         },
-        bus: pci_address(c)?.map(|a| a.0),
+        addr: pci_address(c)?,
         what: format!("disk `{path}` ({dev})"),
     }))
 }
@@ -366,7 +374,7 @@ fn hostdev(c: &Node, notes: &mut Notes) -> Result<Option<Dev>, ImportError> {
     }
     Ok(Some(Dev {
         kind: Kind::Hostdev(addr.clone()),
-        bus: pci_address(c)?.map(|a| a.0),
+        addr: pci_address(c)?,
         what: format!("host device {addr}"),
     }))
 }
@@ -384,7 +392,7 @@ fn chardev(c: &Node, seen: &mut (bool, bool), notes: &mut Notes) -> Option<Dev> 
     *taken = true;
     Some(Dev {
         kind: if serial { Kind::Serial } else { Kind::Console },
-        bus: None,
+        addr: None,
         what: c.name.clone(),
     })
 }

@@ -8,6 +8,8 @@ use crate::sets::IdSet;
 pub(super) struct Draft {
     pub name: String,
     pub qemu: bool,
+    /// The live XML of a running domain (`<domain id=…>`): its sizes are those QEMU runs.
+    pub running: bool,
     /// Written when not `q35`.
     pub machine: Option<String>,
     /// The `cpu` statement's arguments, when not the default.

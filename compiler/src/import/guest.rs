@@ -44,6 +44,7 @@ pub(super) fn read(root: &Node, notes: &mut Notes) -> Result<Draft, ImportError>
     }
     d.name = name.to_string();
     drop_unknown_attrs(root, &["type", "id"], notes);
+    d.running = root.attr("id").is_some();
     match root.attr("type").unwrap_or("kvm") {
         "kvm" => {}
         "qemu" => d.qemu = true,

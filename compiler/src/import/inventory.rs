@@ -32,12 +32,17 @@ pub(super) enum Kind {
 #[derive(Debug)]
 pub(super) struct Dev {
     pub(super) kind: Kind,
-    /// The bus (controller index) of its PCI address.
-    pub(super) bus: Option<u32>,
+    /// Its PCI address (the bus is a controller index).
+    pub(super) addr: Option<Addr>,
     pub(super) what: String,
 }
 
 impl Dev {
+    /// The bus (controller index) of its PCI address.
+    pub(super) fn bus(&self) -> Option<u32> {
+        self.addr.map(|a| a.0)
+    }
+
     pub(super) fn pci(&self) -> bool {
         matches!(
             self.kind,

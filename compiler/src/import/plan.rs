@@ -9,6 +9,7 @@ use super::draft::Draft;
 use super::inventory::{Addr, Ctl, Dev, Kind};
 use super::notes::Notes;
 use super::quote::word_or_string;
+use crate::ir::MachineFamily;
 use crate::names::{alias_safe, drive_letters};
 
 /// Where a device line says it goes.
@@ -38,10 +39,14 @@ struct Plan<'a> {
     /// Names taken, and the next number to try for `nic`/`disk`.
     used: HashSet<String>,
     next: HashMap<&'static str, u32>,
+    /// A q35 machine; else `pc`, where devices sit on an expander's bus or pci.0 directly.
+    q35: bool,
+    /// Where each PCI device went, by its position in `list`.
+    placed: Vec<(usize, Place)>,
 }
 
 impl<'a> Plan<'a> {
-    fn new(ctls: &'a [Ctl], list: &'a [Dev]) -> Plan<'a> {
+    fn new(ctls: &'a [Ctl], list: &'a [Dev], q35: bool) -> Plan<'a> {
         let mut exps: Vec<&Ctl> = ctls.iter().filter(|c| c.node.is_some()).collect();
         let mut ports: Vec<&Ctl> = ctls.iter().filter(|c| c.node.is_none()).collect();
         exps.sort_by_key(|c| c.index);
@@ -56,6 +61,8 @@ impl<'a> Plan<'a> {
             holders: HashMap::new(),
             used: ctls.iter().map(|c| c.name.clone()).collect(),
             next: HashMap::new(),
+            q35,
+            placed: Vec::new(),
         };
         for e in &plan.exps {
             plan.exp_at.entry(e.index).or_insert(e);
@@ -67,7 +74,7 @@ impl<'a> Plan<'a> {
             plan.port_at.entry(p.index).or_insert(pi);
         }
         for (di, dev) in list.iter().enumerate() {
-            if let Some(bus) = dev.bus {
+            if let Some(bus) = dev.bus() {
                 plan.holders.entry(bus).or_default().push(di);
             }
         }
@@ -97,7 +104,8 @@ impl<'a> Plan<'a> {
 }
 
 pub(super) fn plan(ctls: &[Ctl], list: &[Dev], d: &mut Draft, notes: &mut Notes) {
-    let mut plan = Plan::new(ctls, list);
+    let q35 = MachineFamily::of(d.machine.as_deref().unwrap_or("q35")) == MachineFamily::Q35;
+    let mut plan = Plan::new(ctls, list, q35);
     let (auto, names) = short_forms(&mut plan);
     let mut lines = Vec::new();
     for e in &plan.exps {
@@ -107,7 +115,11 @@ pub(super) fn plan(ctls: &[Ctl], list: &[Dev], d: &mut Draft, notes: &mut Notes)
     }
     let written = root_ports(&plan, &auto, &mut lines, notes);
     let places = devices(&mut plan, &auto, names, &mut lines, notes);
-    check_numbering(ctls, &plan.exps, &written, &places, notes);
+    if q35 {
+        check_numbering(ctls, &plan.exps, &written, &places, notes);
+    } else {
+        check_slots_pc(&plan, notes);
+    }
     d.devices = lines;
 }
 
@@ -240,6 +252,9 @@ fn devices(
             Kind::Console => "console pty".into(),
         };
         lines.push(line);
+        if dev.pci() {
+            plan.placed.push((di, place.clone()));
+        }
         if dev.pci() && !matches!(place, Place::On(_)) {
             places.push((format!("port-{name}"), place));
         }
@@ -252,8 +267,11 @@ fn place(plan: &Plan, auto: &[bool], dev: &Dev, taken: &mut HashSet<u32>, notes:
     if !dev.pci() {
         return Place::Root;
     }
-    let port = dev.bus.and_then(|b| plan.port_at.get(&b).copied());
-    match (port, dev.bus) {
+    let port = dev.bus().and_then(|b| plan.port_at.get(&b).copied());
+    if !plan.q35 {
+        return place_pc(plan, dev, port.is_some(), notes);
+    }
+    match (port, dev.bus()) {
         (Some(pi), _) if auto[pi] => match plan.parent_exp(plan.ports[pi]) {
             Some(e) => Place::Node(e.node.unwrap_or(0)),
             None => Place::Root,
@@ -357,6 +375,68 @@ fn check_numbering(
     if !same {
         notes.change(
             "PCI controllers: vnumac numbers them itself (expanders, then root ports; slots from 1 on pcie.0, from 0 on an expander)",
+        );
+    }
+}
+
+/// Where one device of a `pc` machine goes: onto the expander its address names (`node=`
+/// for its cell's first expander, else `on=`), or onto pci.0.
+fn place_pc(plan: &Plan, dev: &Dev, on_port: bool, notes: &mut Notes) -> Place {
+    match dev.bus().and_then(|b| plan.exp_at.get(&b).copied()) {
+        Some(e) => match e.node {
+            Some(n) if plan.first_exp.get(&n) == Some(&e.index) => Place::Node(n),
+            _ => Place::On(e.name.clone()),
+        },
+        None => {
+            if dev.bus().is_some_and(|b| b != 0) || on_port {
+                notes.change(format!("{}: its bus is no expander; vnumac puts it on pci.0", dev.what));
+            }
+            Place::Root
+        }
+    }
+}
+
+/// Compare the slots vnumac gives on a `pc` machine with the XML's: expanders from slot 2
+/// of pci.0 and the devices on pci.0 after them, each expander's devices from its slot 0,
+/// in document order.
+fn check_slots_pc(plan: &Plan, notes: &mut Notes) {
+    let mut root_slot = 2u32;
+    // vnumac's index of each expander, by name and by the XML's index (the first of each).
+    let mut index_of: HashMap<&str, u32> = HashMap::new();
+    let mut renumbered: HashMap<u32, u32> = HashMap::new();
+    let mut same = true;
+    for (pos, e) in plan.exps.iter().enumerate() {
+        let index = pos as u32 + 1;
+        index_of.entry(e.name.as_str()).or_insert(index);
+        renumbered.entry(e.index).or_insert(index);
+        same &= e.index == index && e.addr == Some((0, root_slot, 0));
+        root_slot += 1;
+    }
+    let mut exp_slots: HashMap<u32, u32> = HashMap::new();
+    for (di, place) in &plan.placed {
+        let bus = match place {
+            Place::Root => 0,
+            Place::On(name) => index_of.get(name.as_str()).copied().unwrap_or(0),
+            Place::Node(n) => plan
+                .first_exp
+                .get(n)
+                .and_then(|i| renumbered.get(i))
+                .copied()
+                .unwrap_or(0),
+        };
+        let slot = if bus == 0 {
+            root_slot += 1;
+            root_slot - 1
+        } else {
+            let s = exp_slots.entry(bus).or_insert(0);
+            *s += 1;
+            *s - 1
+        };
+        same &= plan.list.get(*di).and_then(|d| d.addr) == Some((bus, slot, 0));
+    }
+    if !same {
+        notes.change(
+            "PCI addresses: vnumac numbers them itself (expanders from slot 2 of pci.0, then the devices there; slots from 0 on an expander)",
         );
     }
 }

@@ -10,7 +10,8 @@ pub struct PciAddress {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ControllerKind {
-    /// pcie-expander-bus (pxb-pcie) bound to a guest cell.
+    /// An expander bus bound to a guest cell: pcie-expander-bus (pxb-pcie) on q35,
+    /// pci-expander-bus (pxb) on the `pc` machines (`Guest::family` says which).
     Expander { bus_nr: u32, node: u32 },
     /// pcie-root-port.
     RootPort { chassis: u32, port: u32 },

@@ -109,6 +109,36 @@ impl MachineFamily {
             MachineFamily::Pc
         }
     }
+
+    /// The root bus's QEMU id: `pcie.0` on q35, `pci.0` on the `pc` machines.
+    pub fn root_bus(self) -> &'static str {
+        match self {
+            MachineFamily::Q35 => "pcie.0",
+            MachineFamily::Pc => "pci.0",
+        }
+    }
+
+    /// An expander bus as libvirt's controller model and QEMU's device: a PCIe
+    /// `pcie-expander-bus` (`pxb-pcie`) on q35, a conventional `pci-expander-bus` (`pxb`) on `pc`.
+    pub fn expander(self) -> (&'static str, &'static str) {
+        match self {
+            MachineFamily::Q35 => ("pcie-expander-bus", "pxb-pcie"),
+            MachineFamily::Pc => ("pci-expander-bus", "pxb"),
+        }
+    }
+}
+
+/// Whether the machine type takes `-m …,slots=,maxmem=`: QEMU 7.2 refuses both on
+/// `pc-i440fx-2.0` and older ("-memory 'slots|maxmem'" is not supported by: pc-i440fx-2.0");
+/// its oldest q35 type is 2.4, which takes them.
+pub fn memory_hotplug_supported(machine: &str) -> bool {
+    let Some((major, minor)) = machine.strip_prefix("pc-i440fx-").and_then(|v| v.split_once('.')) else {
+        return true;
+    };
+    match (major.parse::<u32>(), minor.parse::<u32>()) {
+        (Ok(major), Ok(minor)) => (major, minor) > (2, 0),
+        _ => true,
+    }
 }
 
 /// Versioned machine types up to 5.0 (`pc-i440fx-5.0`, `pc-q35-4.2`, `pc-1.3`) still take

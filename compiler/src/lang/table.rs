@@ -83,7 +83,8 @@ pub const SCHEMA: &[StmtSpec] = &[
         p("source", Kind::OneOf(&["anonymous", "file", "memfd"]), "Where guest RAM comes from (`<memoryBacking><source>`)."),
         p("access", Kind::OneOf(&["shared", "private"]), "Map guest RAM shared or private (`<memoryBacking><access>`, QEMU `share=`)."),
         p("prealloc", Kind::Bool, "Allocate all guest RAM at start (`<allocation mode='immediate'>`)."),
-        p("discard", Kind::Bool, "Discard RAM contents when the guest stops (`<discard/>`, QEMU `discard-data=`).")
+        p("discard", Kind::Bool, "Discard RAM contents when the guest stops (`<discard/>`, QEMU `discard-data=`)."),
+        p("exact", Kind::Bool, "Keep each cell's size to the KiB, as libvirt keeps it for a guest it receives by migration or restores (it rounds cells up to 1 MiB when it starts one); the cells must add up to a whole MiB.")
     ], block None, repeat false,
         "Initial guest memory."),
     stmt!("vcpus" in Guest, args ["N": Kind::Int], props [
@@ -314,17 +315,17 @@ pub const SCHEMA: &[StmtSpec] = &[
         req("node", Kind::Int, "The guest cell the bus belongs to."),
         p("bus-nr", Kind::Int, "The first bus number.")
     ], block None, repeat true,
-        "A PCIe expander bus (pxb-pcie) bound to a guest cell."),
+        "An expander bus bound to a guest cell: PCIe's pxb-pcie on q35, holding root ports; on the i440fx `pc` machines, conventional PCI's pxb, holding devices directly."),
     stmt!("root-port" in Devices, args ["NAME": Kind::Name], props [
         p("on", Kind::Name, "The expander it sits on (default pcie.0).")
     ], block None, repeat true,
-        "A PCIe root port."),
+        "A PCIe root port (q35 only)."),
     stmt!("nic" in Devices, args ["NAME": Kind::Name], props [
         p("bridge", Kind::Text, "A host bridge."),
         p("network", Kind::Text, "A libvirt network."),
         p("model", Kind::OneOf(&["virtio", "e1000e"]), "The NIC model."),
         p("mac", Kind::Mac, "The MAC address."),
-        p("on", Kind::Name, "The root port it plugs into."),
+        p("on", Kind::Name, "The root port it plugs into (on `pc`: the expander)."),
         p("node", Kind::IntOr(&["auto"]), "Put it on this guest cell, or `auto`: the cell on its `uplink=` device's host node."),
         p("uplink", Kind::Pci, "The host PCI device its traffic goes through (the bridge's port); `node=auto` follows its host node."),
         p("policy", Kind::OneOf(AFFINITY), AFFINITY_DOC)
@@ -334,7 +335,7 @@ pub const SCHEMA: &[StmtSpec] = &[
         req("path", Kind::Str, "The image."),
         p("format", Kind::OneOf(&["qcow2", "raw"]), "Image format."),
         p("bus", Kind::OneOf(&["sata", "virtio"]), "Disk bus."),
-        p("on", Kind::Name, "The root port it plugs into."),
+        p("on", Kind::Name, "The root port it plugs into (on `pc`: the expander)."),
         p("node", Kind::Int, "Put it on this guest cell."),
         p("iothread", Kind::Int, "The I/O thread serving it (`<driver iothread>`, QEMU `iothread=`); virtio only; default its cell's with `iothreads per-cell`.")
     ], block None, repeat true,

@@ -103,7 +103,7 @@ fn hardware(g: &Guest) -> Value {
             "base": m.base,
         })).collect::<Vec<_>>(),
         "controllers": g.controllers.iter().map(|c| match &c.kind {
-            ControllerKind::Expander { bus_nr, node } => json!({"index": c.index, "name": c.name, "model": "pcie-expander-bus", "bus_nr": bus_nr, "cell": node, "bus": c.address.bus, "slot": c.address.slot}),
+            ControllerKind::Expander { bus_nr, node } => json!({"index": c.index, "name": c.name, "model": g.family.expander().0, "bus_nr": bus_nr, "cell": node, "bus": c.address.bus, "slot": c.address.slot}),
             ControllerKind::RootPort { chassis, port } => json!({"index": c.index, "name": c.name, "model": "pcie-root-port", "chassis": chassis, "port": port, "bus": c.address.bus, "slot": c.address.slot}),
         }).collect::<Vec<_>>(),
         "devices": g.devices.iter().map(|d| json!({

@@ -81,7 +81,7 @@ pub fn domain_xml(g: &Guest) -> String {
     // No USB: the QEMU line says `usb=off`, and libvirt would otherwise add a controller and root ports.
     devices.push(Element::new("controller").attr("type", "usb").attr("model", "none"));
     for c in &g.controllers {
-        devices.push(controller(c));
+        devices.push(controller(c, g.family));
     }
     for d in &g.devices {
         devices.push(device(d));
@@ -463,12 +463,12 @@ fn pci_address(a: &PciAddress) -> Element {
         .attr("function", format!("0x{:x}", a.function))
 }
 
-fn controller(c: &Controller) -> Element {
+fn controller(c: &Controller, family: MachineFamily) -> Element {
     let e = Element::new("controller").attr("type", "pci").attr("index", c.index);
     let e = match &c.kind {
         ControllerKind::Expander { bus_nr, node } => e
-            .attr("model", "pcie-expander-bus")
-            .child(Element::new("model").attr("name", "pxb-pcie"))
+            .attr("model", family.expander().0)
+            .child(Element::new("model").attr("name", family.expander().1))
             .child(
                 Element::new("target")
                     .attr("busNr", bus_nr)

@@ -12,7 +12,7 @@ pub fn controller_id(c: &Controller) -> String {
 fn bus_id(g: &Guest, bus: u32) -> String {
     match g.controllers.iter().find(|c| c.index == bus) {
         Some(parent) => controller_id(parent),
-        None => "pcie.0".to_string(),
+        None => g.family.root_bus().to_string(),
     }
 }
 
@@ -42,7 +42,7 @@ pub fn controllers(g: &Guest) -> Vec<Opt> {
         .map(|c| {
             let mut props = match &c.kind {
                 ControllerKind::Expander { bus_nr, node } => vec![
-                    ("driver", s("pxb-pcie")),
+                    ("driver", s(g.family.expander().1)),
                     ("bus_nr", n(*bus_nr)),
                     ("id", s(controller_id(c))),
                     ("numa_node", n(*node)),

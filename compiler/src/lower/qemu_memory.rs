@@ -105,14 +105,6 @@ fn ram_backend_props(
     props
 }
 
-/// The root bus: `pcie.0` on q35, `pci.0` on the i440fx `pc` machines.
-fn root_bus(g: &Guest) -> &'static str {
-    match g.family {
-        MachineFamily::Q35 => "pcie.0",
-        MachineFamily::Pc => "pci.0",
-    }
-}
-
 /// libvirt (with QEMU ≥ 7.2) preallocates bound memory from threads on the bound nodes:
 /// a `thread-context` object before the backend, named by the backend's `prealloc-context`.
 /// With `emulator_nodes` (libvirt 9.2 and later, the emulator pinned) the threads run only
@@ -212,7 +204,7 @@ fn on_root_bus(cx: &MemCx, dev: &mut Vec<(&'static str, Val)>, pci: &PciAddress)
         dev.push(("memaddr", n(base)));
     }
     dev.push(("id", s(cx.alias.clone())));
-    dev.push(("bus", s(root_bus(cx.g))));
+    dev.push(("bus", s(cx.g.family.root_bus())));
     dev.push(("addr", s(format!("0x{:x}", pci.slot))));
 }
 

@@ -12,6 +12,7 @@ mod harness;
 mod hosts;
 mod import;
 mod includes;
+mod pc_devices;
 mod resctrl;
 mod sched;
 mod target;

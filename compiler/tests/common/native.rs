@@ -4,7 +4,7 @@
 //!
 //! Both lines are parsed into (option, properties) items and compared as sets, for what the
 //! XML decides: `-m`, `-smp`, `-overcommit`, `-numa node|dist`, memory backends (and
-//! `thread-context` objects), `iothread` objects, `pc-dimm`/`nvdimm`/`pxb-pcie`/`pcie-root-port`
+//! `thread-context` objects), `iothread` objects, `pc-dimm`/`nvdimm`/`pxb-pcie`/`pxb`/`pcie-root-port`
 //! devices, and which I/O thread serves each `virtio-blk-pci` disk. Only
 //! syntax is normalised: JSON vs keyval, `,,`, repeated keys and JSON arrays as sets,
 //! `true`/`on`. The allowed differences are returned as notes.
@@ -287,7 +287,7 @@ fn keyval_props(text: &str, implied: Option<&str>, sets: &[&str]) -> Result<BTre
 // The comparison
 // ---------------------------------------------------------------------------
 
-const COMPARED_DEVICES: &[&str] = &["pc-dimm", "nvdimm", "pxb-pcie", "pcie-root-port"];
+const COMPARED_DEVICES: &[&str] = &["pc-dimm", "nvdimm", "pxb-pcie", "pxb", "pcie-root-port"];
 
 fn compared(item: &Item) -> bool {
     let kind = item.kind.as_deref().unwrap_or("");
@@ -341,7 +341,7 @@ pub fn compare_lines(libvirt: &str, vnumac: &str, declared: &BTreeSet<String>) -
     // PCI buses libvirt adds for its own default devices.
     lv.retain(|item| {
         let kind = item.kind.as_deref().unwrap_or("");
-        if item.option != "-device" || !matches!(kind, "pcie-root-port" | "pxb-pcie") {
+        if item.option != "-device" || !matches!(kind, "pcie-root-port" | "pxb-pcie" | "pxb") {
             return true;
         }
         if item.text("id").is_some_and(|id| declared.contains(id)) {

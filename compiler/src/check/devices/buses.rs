@@ -15,13 +15,19 @@ const TOP_EXPANDER_BUS: u32 = 254;
 /// Root ports one expander takes (its slots 0 to 31).
 const EXPANDER_SLOTS: u32 = 32;
 
-/// Every controller with its index, and the index of each root port (by port number);
-/// None after an error.
-pub(super) fn controllers(l: &Layout, block: Span, diags: &mut Vec<Diagnostic>) -> Option<(Vec<Controller>, Vec<u32>)> {
-    let bus_nrs = number_buses(&l.exps, diags)?;
-    // Indices: expanders, then root ports, in statement order; slots on pcie.0 from 1.
+/// Every controller with its index, and the address of the device each port holds (a root
+/// port's slot 0 on q35; on `pc`, the slot itself); None after an error.
+pub(super) fn controllers(
+    l: &Layout,
+    block: Span,
+    q35: bool,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(Vec<Controller>, Vec<PciAddress>)> {
+    let bus_nrs = number_buses(&l.exps, q35, diags)?;
+    // Indices: expanders, then root ports, in statement order; slots on the root bus from 1
+    // on q35 (pcie.0), from 2 on `pc` (pci.0: the host bridge and the PIIX3 take 0 and 1).
     let mut controllers = Vec::new();
-    let mut root_slot = 1u32;
+    let mut root_slot = if q35 { 1 } else { 2 };
     let mut exp_index = Vec::new();
     for (x, &bus_nr) in l.exps.iter().zip(&bus_nrs) {
         let index = controllers.len() as u32 + 1;
@@ -39,10 +45,8 @@ pub(super) fn controllers(l: &Layout, block: Span, diags: &mut Vec<Diagnostic>) 
         root_slot += 1;
     }
     let mut exp_slots = vec![0u32; l.exps.len()];
-    let mut port_index = Vec::new();
+    let mut slots = Vec::new();
     for p in &l.ports {
-        let index = controllers.len() as u32 + 1;
-        port_index.push(index);
         let address = match p.on {
             Some(e) => {
                 let slot = exp_slots[e];
@@ -62,6 +66,16 @@ pub(super) fn controllers(l: &Layout, block: Span, diags: &mut Vec<Diagnostic>) 
                 }
             }
         };
+        if !q35 {
+            slots.push(address);
+            continue;
+        }
+        let index = controllers.len() as u32 + 1;
+        slots.push(PciAddress {
+            bus: index,
+            slot: 0,
+            function: 0,
+        });
         controllers.push(Controller {
             index,
             name: p.name.clone(),
@@ -79,42 +93,52 @@ pub(super) fn controllers(l: &Layout, block: Span, diags: &mut Vec<Diagnostic>) 
         .chain(l.ports.iter().map(|p| p.span))
         .collect();
     unique_aliases(&controllers, &written, diags)?;
-    if root_slot > 0x1e {
+    // q35's chipset takes pcie.0's slot 0x1f; on `pc` slots 2 to 0x1f are free.
+    let (root, past) = if q35 { ("pcie.0", 0x1e) } else { ("pci.0", 0x20) };
+    if root_slot > past {
         diags.push(
-            Diagnostic::error(DEVICE_CONFIG, "more devices than pcie.0 has slots", block, "too many")
-                .with_help("pcie.0 has 30 free slots; put devices behind expanders with `node=` or `on=`"),
+            Diagnostic::error(
+                DEVICE_CONFIG,
+                format!("more devices than {root} has slots"),
+                block,
+                "too many",
+            )
+            .with_help(format!(
+                "{root} has 30 free slots; put devices behind expanders with `node=` or `on=`"
+            )),
         );
         return None;
     }
-    Some((controllers, port_index))
+    Some((controllers, slots))
 }
 
-/// Each expander takes its own bus and one per root port behind it: written with `bus-nr=`,
-/// or numbered from the top down. None after an error.
-fn number_buses(exps: &[Exp], diags: &mut Vec<Diagnostic>) -> Option<Vec<u32>> {
+/// Each expander takes its own bus and one per root port behind it (q35), or its own and its
+/// bridge's (`pc`): written with `bus-nr=`, or numbered from the top down. None after an error.
+fn number_buses(exps: &[Exp], q35: bool, diags: &mut Vec<Diagnostic>) -> Option<Vec<u32>> {
     let mut taken: Vec<(u32, u32, Span)> = Vec::new(); // (lo, hi, span)
     let mut next_top = TOP_BUS;
     let mut bus_nrs = Vec::new();
     for x in exps {
         if x.ports > EXPANDER_SLOTS {
+            let what = if q35 { "root ports" } else { "devices" };
             diags.push(
                 Diagnostic::error(
                     DEVICE_CONFIG,
                     format!(
-                        "expander `{}` has {} root ports; it has {EXPANDER_SLOTS} slots",
+                        "expander `{}` has {} {what}; it has {EXPANDER_SLOTS} slots",
                         x.name, x.ports
                     ),
                     x.span,
-                    "too many root ports",
+                    format!("too many {what}"),
                 )
                 .with_help("spread the devices over more expanders (one per cell is made by `node=`)"),
             );
             return None;
         }
-        let need = x.ports + 1;
+        let need = needs(x, q35);
         let (lo, span) = match x.bus_nr {
-            Some((b, span)) => (written_bus(x, b, span, diags)?, span),
-            None => (free_bus(x, next_top, diags)?, x.span),
+            Some((b, span)) => (written_bus(x, b, span, q35, diags)?, span),
+            None => (free_bus(x, next_top, q35, diags)?, x.span),
         };
         let hi = lo + need - 1;
         if hi > TOP_BUS {
@@ -122,17 +146,21 @@ fn number_buses(exps: &[Exp], diags: &mut Vec<Diagnostic>) -> Option<Vec<u32>> {
                 Diagnostic::error(
                     BUS_NR,
                     format!(
-                        "expander `{}` needs buses {lo}-{hi}, its own and one for each of its {}, but the last bus is {TOP_BUS}",
+                        "expander `{}` needs buses {lo}-{hi}, its own and {}, but the last bus is {TOP_BUS}",
                         x.name,
-                        root_ports(x.ports)
+                        if q35 {
+                            format!("one for each of its {}", root_ports(x.ports))
+                        } else {
+                            "its bridge's".to_string()
+                        }
                     ),
                     span,
                     "past the last bus",
                 )
                 .with_help(format!(
                     "with {} behind it, `bus-nr=` may be 1 to {}",
-                    root_ports(x.ports),
-                    TOP_BUS - x.ports
+                    behind(x, q35),
+                    TOP_BUS + 1 - need
                 )),
             );
             return None;
@@ -165,7 +193,7 @@ fn number_buses(exps: &[Exp], diags: &mut Vec<Diagnostic>) -> Option<Vec<u32>> {
 }
 
 /// A written `bus-nr=`: the expander's own bus, 1 to 254.
-fn written_bus(x: &Exp, b: u64, span: Span, diags: &mut Vec<Diagnostic>) -> Option<u32> {
+fn written_bus(x: &Exp, b: u64, span: Span, q35: bool, diags: &mut Vec<Diagnostic>) -> Option<u32> {
     match u32::try_from(b) {
         Ok(b) if (1..=TOP_EXPANDER_BUS).contains(&b) => Some(b),
         _ => {
@@ -180,9 +208,9 @@ fn written_bus(x: &Exp, b: u64, span: Span, diags: &mut Vec<Diagnostic>) -> Opti
                 )
                 .with_help(format!(
                     "libvirt refuses a `busNr` outside 1-{TOP_EXPANDER_BUS}; with {} behind it, expander `{}` may take `bus-nr=` 1 to {}",
-                    root_ports(x.ports),
+                    behind(x, q35),
                     x.name,
-                    TOP_BUS.saturating_sub(x.ports).min(TOP_EXPANDER_BUS)
+                    (TOP_BUS + 1).saturating_sub(needs(x, q35)).min(TOP_EXPANDER_BUS)
                 )),
             );
             None
@@ -192,8 +220,8 @@ fn written_bus(x: &Exp, b: u64, span: Span, diags: &mut Vec<Diagnostic>) -> Opti
 
 /// The bus an expander numbered by vnumac gets: the highest that leaves room for its root
 /// ports below `top`, and never above 254.
-fn free_bus(x: &Exp, top: u32, diags: &mut Vec<Diagnostic>) -> Option<u32> {
-    let need = x.ports + 1;
+fn free_bus(x: &Exp, top: u32, q35: bool, diags: &mut Vec<Diagnostic>) -> Option<u32> {
+    let need = needs(x, q35);
     if top < need {
         let left = if top == 0 {
             "no bus numbers are left".to_string()
@@ -204,8 +232,9 @@ fn free_bus(x: &Exp, top: u32, diags: &mut Vec<Diagnostic>) -> Option<u32> {
             Diagnostic::error(
                 BUS_NR,
                 format!(
-                    "expander `{}` needs {need} bus numbers (its own and one per root port), but {left}",
-                    x.name
+                    "expander `{}` needs {need} bus numbers (its own and {}), but {left}",
+                    x.name,
+                    if q35 { "one per root port" } else { "its bridge's" }
                 ),
                 x.span,
                 "out of bus numbers",
@@ -241,6 +270,22 @@ fn unique_aliases(controllers: &[Controller], written: &[Span], diags: &mut Vec<
         aliases.insert(alias, (&c.name, span));
     }
     Some(())
+}
+
+/// The bus numbers an expander takes: its own and one per root port behind it on q35; on
+/// `pc`, its own and its bridge's (QEMU's `pxb` puts its slots behind a PCI bridge of its
+/// own, the bus the guest sees the devices on), however many devices it holds.
+fn needs(x: &Exp, q35: bool) -> u32 {
+    if q35 { x.ports + 1 } else { 2 }
+}
+
+/// What takes the buses after an expander's own, for a help text.
+fn behind(x: &Exp, q35: bool) -> String {
+    if q35 {
+        root_ports(x.ports)
+    } else {
+        "its bridge".to_string()
+    }
 }
 
 fn root_ports(n: u32) -> String {

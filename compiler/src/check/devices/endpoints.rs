@@ -1,12 +1,13 @@
-//! NICs, disks, passed-through devices and consoles in the model, each on its root port.
+//! NICs, disks, passed-through devices and consoles in the model, each on its root port (q35)
+//! or in its slot (`pc`).
 
 use crate::ir::{Device, DeviceKind, DiskBus, NetSource, PciAddress};
 use crate::lang::Fields;
 
 use super::plug::Layout;
 
-/// The endpoint devices in statement order, each on the root port it was given.
-pub(super) fn devices(fields: &[Fields<'_>], layout: &Layout, port_index: &[u32]) -> Vec<Device> {
+/// The endpoint devices in statement order, each at the address of the port it was given.
+pub(super) fn devices(fields: &[Fields<'_>], layout: &Layout, slots: &[PciAddress]) -> Vec<Device> {
     let endpoints = &layout.endpoints;
     let mut devices = Vec::new();
     let (mut nics, mut disks_v, mut disks_s, mut hostdevs) = (0u32, 0u32, 0u32, 0u32);
@@ -20,12 +21,8 @@ pub(super) fn devices(fields: &[Fields<'_>], layout: &Layout, port_index: &[u32]
             .copied()
             .flatten()
             .flatten()
-            .and_then(|p| port_index.get(p))
-            .map(|&bus| PciAddress {
-                bus,
-                slot: 0,
-                function: 0,
-            });
+            .and_then(|p| slots.get(p))
+            .copied();
         let name = f.arg_text(0).unwrap_or_default().to_string();
         let (kind, ordinal) = match f.keyword() {
             "nic" => {

@@ -49,29 +49,16 @@ pub fn check(
     if super::cx::errors_since(diags, before) {
         return None;
     }
-    let needs_pcie = fields.iter().any(|f| {
-        matches!(f.keyword(), "expander" | "root-port" | "nic" | "hostdev")
-            || (f.keyword() == "disk" && f.text("bus") == Some("virtio"))
-    });
-    if needs_pcie && !machine_q35 {
-        diags.push(
-            Diagnostic::error(
-                DEVICE_CONFIG,
-                "PCIe devices need the q35 machine",
-                block.stmt.keyword.span,
-                "not a q35 guest",
-            )
-            .with_help("write `machine q35` (the default)"),
-        );
+    if !machine_q35 && !root_ports_on_pc(&fields, diags) {
         return None;
     }
     names::check(&fields, diags);
-    let layout = plug::layout(&fields, cells, host, diags);
+    let layout = plug::layout(&fields, cells, host, machine_q35, diags);
     if super::cx::errors_since(diags, before) {
         return None;
     }
-    let (controllers, port_index) = buses::controllers(&layout, block.stmt.keyword.span, diags)?;
-    let mut devices = endpoints::devices(&fields, &layout, &port_index);
+    let (controllers, slots) = buses::controllers(&layout, block.stmt.keyword.span, machine_q35, diags)?;
+    let mut devices = endpoints::devices(&fields, &layout, &slots);
     iothreads::assign(&fields, &layout, &mut devices, cells, io, diags);
     if super::cx::errors_since(diags, before) {
         return None;
@@ -93,4 +80,26 @@ pub fn check(
         return None;
     }
     Some(DeviceSet { controllers, devices })
+}
+
+/// The i440fx `pc` machines have conventional PCI: an expander is a `pxb` whose bus takes
+/// devices directly, and there is no PCIe root port to write. False after an error.
+fn root_ports_on_pc(fields: &[Fields<'_>], diags: &mut Vec<Diagnostic>) -> bool {
+    let mut ok = true;
+    for f in fields.iter().filter(|f| f.keyword() == "root-port") {
+        diags.push(
+            Diagnostic::error(
+                PCIE_ON_PC,
+                "a PCIe root port on an i440fx machine",
+                f.stmt.head_span(),
+                "the `pc` machines have conventional PCI",
+            )
+            .with_help(
+                "plug devices straight into an expander with `on=EXPANDER` or `node=CELL`, \
+                 or write `machine q35` for PCIe",
+            ),
+        );
+        ok = false;
+    }
+    ok
 }

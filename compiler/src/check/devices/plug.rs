@@ -1,6 +1,8 @@
 //! Where each device plugs in: the expanders and root ports written by hand, and the ones
 //! the short forms add (`node=CELL` reuses or creates the cell's expander and adds a port on
-//! it; a device with neither `on=` nor `node=` gets a root port of its own on pcie.0).
+//! it; a device with neither `on=` nor `node=` gets a root port of its own on pcie.0). On
+//! the i440fx `pc` machines a "port" is a slot: a device sits on its expander's bus, or on
+//! pci.0, directly.
 
 use super::near::Near;
 use super::{affinity, hostdev};
@@ -20,6 +22,7 @@ pub(super) struct Exp {
     pub ports: u32,
 }
 
+/// A root port (q35), or a device's slot straight on an expander's bus or pci.0 (`pc`).
 pub(super) struct Port {
     pub name: String,
     /// Index into the expander list, or None for pcie.0.
@@ -42,6 +45,8 @@ pub(super) struct Layout {
     port_names: HashMap<String, usize>,
     /// The first expander bound to each cell.
     exp_of_cell: HashMap<u32, usize>,
+    /// A q35 machine (PCIe); else `pc`, where devices plug into an expander directly.
+    pub q35: bool,
 }
 
 impl Layout {
@@ -77,11 +82,13 @@ pub(super) fn layout(
     fields: &[Fields<'_>],
     cells: &[GuestCell],
     host: Option<&HostProfile>,
+    q35: bool,
     diags: &mut Vec<Diagnostic>,
 ) -> Layout {
     let mut l = Layout {
         endpoints: vec![None; fields.len()],
         affinity: vec![None; fields.len()],
+        q35,
         ..Layout::default()
     };
     for f in fields {
@@ -260,6 +267,14 @@ fn port_for(f: &Fields<'_>, plug: Plug<'_>, l: &mut Layout, diags: &mut Vec<Diag
     let short_name = || format!("port-{}", f.arg_text(0).unwrap_or("dev"));
     match plug {
         Plug::Port(p, span) => {
+            if let (false, Some(&e)) = (l.q35, l.exp_names.get(p)) {
+                return Some(l.add_port(Port {
+                    name: short_name(),
+                    on: Some(e),
+                    used_by: None,
+                    span: f.stmt.head_span(),
+                }));
+            }
             if l.exp_names.contains_key(p) {
                 diags.push(
                     Diagnostic::error(
@@ -272,6 +287,11 @@ fn port_for(f: &Fields<'_>, plug: Plug<'_>, l: &mut Layout, diags: &mut Vec<Diag
                         "add `root-port NAME on={p}` and plug the device into it, or write `node=CELL`"
                     )),
                 );
+                return None;
+            }
+            if !l.q35 {
+                let known = l.exps.iter().map(|x| x.name.as_str());
+                diags.push(unknown_ref(p, span, "expander", known));
                 return None;
             }
             match l.port_names.get(p) {

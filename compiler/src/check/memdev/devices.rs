@@ -45,6 +45,13 @@ pub fn check(
 ) -> MemoryDevices {
     let before = diags.len();
     let libvirt = target.libvirt;
+    if super::headroom::machine_refuses_max(memory, target.machine, diags) {
+        return MemoryDevices {
+            max: None,
+            devices: Vec::new(),
+            statements: Vec::new(),
+        };
+    }
     let mut out = MemoryDevices {
         max: super::headroom::max(memory, devices, cells, initial_kib, libvirt, diags),
         devices: Vec::new(),

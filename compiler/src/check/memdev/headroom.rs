@@ -191,3 +191,27 @@ pub(super) fn totals(
         _ => {}
     }
 }
+
+/// `max=` on a machine type QEMU gives no memory hotplug: pc-i440fx-2.0 and older refuse
+/// `-m …,slots=,maxmem=`, which libvirt writes for it. True when it was refused.
+pub(super) fn machine_refuses_max(memory: Option<&Fields<'_>>, machine: &str, diags: &mut Vec<Diagnostic>) -> bool {
+    let Some(m) = memory.filter(|m| m.has("max")) else {
+        return false;
+    };
+    if crate::ir::memory_hotplug_supported(machine) {
+        return false;
+    }
+    diags.push(
+        Diagnostic::error(
+            OLD_MACHINE_MAXMEM,
+            format!("machine `{machine}` has no memory hotplug"),
+            m.span_of("max"),
+            "`maxmem=` refused",
+        )
+        .with_help(format!(
+            "QEMU refuses `-m …,slots=,maxmem=` on pc-i440fx-2.0 and older (\"-memory 'slots|maxmem'\" is not \
+             supported by: {machine}); use pc-i440fx-2.1 or later, or leave out `max=` and the memory devices"
+        )),
+    );
+    true
+}
