@@ -99,6 +99,17 @@ fn cases() -> Vec<(&'static str, &'static str, String)> {
             host(" free=2GiB") + &guest("g", CELL_ON_1, NEAR),
         ),
         (
+            "W0522",
+            "cells kept to the KiB that `virsh start` would round",
+            h.clone()
+                + &guest(
+                    "g",
+                    "  memory 4GiB exact=true\n  vcpus 2\n  numa {\n    \
+                     cell 0 cpus=0 memory=2097000KiB host-node=1\n    cell 1 cpus=1 memory=2097304KiB host-node=1\n  }",
+                    NEAR,
+                ),
+        ),
+        (
             "W0513",
             "a guest's unpinned vCPUs beside a guest placed with dedicated cores, before it in the file",
             h.clone()

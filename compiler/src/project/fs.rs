@@ -43,7 +43,7 @@ impl MemLoader {
 
     /// Holding one more file (the first given of a path stays).
     pub fn with(mut self, path: impl AsRef<Path>, text: impl Into<String>) -> Self {
-        let path = super::normalize(path.as_ref());
+        let path = super::paths::normalize(path.as_ref());
         self.files.entry(path).or_insert_with(|| text.into());
         self
     }
@@ -57,7 +57,7 @@ impl MemLoader {
 
 impl Loader for MemLoader {
     fn read(&self, path: &Path) -> std::io::Result<String> {
-        if let Some(text) = self.files.get(&super::normalize(path)) {
+        if let Some(text) = self.files.get(&super::paths::normalize(path)) {
             return Ok(text.clone());
         }
         match &self.disk {
