@@ -8,8 +8,9 @@
 //! guests), then deleted again (everything fits). Then the edits that make a guest not fit:
 //! the last guest's `memory 4GiB` made `memory 40004GiB` (more than the host's 32 TiB) and
 //! back, half of the edits breaking it, once as ranged edits and once as full-text
-//! replacements of the same change. `cargo bench -p vnumac-lsp --bench edit`; figures go in
-//! docs/performance.md.
+//! replacements of the same change. Last, edits in the middle of the file: guest 500's
+//! `vcpus 4` made `vcpus 2` and back, so that the 500 guests after it are placed again.
+//! `cargo bench -p vnumac-lsp --bench edit`; figures go in docs/performance.md.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/common/mod.rs"]
@@ -101,6 +102,32 @@ fn memory_edits(lsp: &mut Lsp, u: &str, text: &str, version: &mut i64, ranged: b
     out
 }
 
+/// 100 pairs of edits to the middle guest (`g500`): its `vcpus 4` made `vcpus 2` and
+/// back, ranged edits. Each changes what the guest takes of the host, so every guest after
+/// it is placed again. Returns the times in ms.
+fn middle_edits(lsp: &mut Lsp, u: &str, text: &str, version: &mut i64) -> Vec<f64> {
+    let at = text.find("guest g500 ").unwrap();
+    let at = at + text[at..].find("vcpus 4").unwrap() + "vcpus ".len();
+    let p = position(text, at);
+    let p1 = json!({ "line": p["line"], "character": p["character"].as_u64().unwrap() + 1 });
+    let mut times = Vec::new();
+    for round in 0..200 {
+        *version += 1;
+        let new = if round % 2 == 0 { "2" } else { "4" };
+        let change = json!({ "range": { "start": p, "end": p1 }, "text": new });
+        let t = Instant::now();
+        lsp.notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": u, "version": *version }, "contentChanges": [change] }),
+        );
+        let d = lsp.diagnostics(u, *version);
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(errors(&d), 0, "round {round}");
+        lsp.stash.clear();
+    }
+    times
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -146,6 +173,7 @@ fn main() {
     for ranged in [true, false] {
         memory.push((ranged, memory_edits(&mut lsp, &u, &text, &mut version, ranged)));
     }
+    let mut middle = middle_edits(&mut lsp, &u, &text, &mut version);
     println!("1,000-guest file on the 64-node, 8,192-CPU host, {} edits", times.len());
     println!("open → diagnostics (cold):          {cold:8.1} ms");
     println!("edit → diagnostics, p50:            {p50:8.2} ms");
@@ -158,6 +186,8 @@ fn main() {
             println!("memory edits, {how:<9} {what:<8}: p50 {p50:7.2} ms, p99 {p99:7.2} ms");
         }
     }
+    let (p50, p99) = percentiles(&mut middle);
+    println!("middle guest (g500) edits: p50 {p50:7.2} ms, p99 {p99:7.2} ms");
     let hwm = status_kib(lsp.pid(), "VmHWM:") as f64 / 1024.0;
     let rss = status_kib(lsp.pid(), "VmRSS:") as f64 / 1024.0;
     println!("server memory, peak / now:          {hwm:8.1} / {rss:.1} MiB");

@@ -4,13 +4,15 @@ use super::common::text;
 use crate::span::{FileId, Span};
 use crate::syntax;
 
-/// The parser on arbitrary text: it never falls back to an empty tree, every span is a
-/// range of the text on character boundaries, and a file without syntax errors formats
-/// idempotently.
+/// The parser on arbitrary text: it never falls back to an empty tree, it gives what the
+/// grammar alone gives, every span is a range of the text on character boundaries, and a
+/// file without syntax errors formats idempotently.
 pub fn parse(data: &[u8]) {
     let text = text(data);
     let (file, diags, fell_back) = syntax::parse_reporting_fallback(FileId(0), &text);
     assert!(!fell_back, "recovery failed: {diags:?}");
+    let by_grammar = syntax::parse_by_grammar(FileId(0), &text);
+    assert!(by_grammar == (file.clone(), diags.clone(), false), "the readers differ");
     let mut spans = file.errors.clone();
     collect_spans(&file.statements, &mut spans);
     spans.extend(diags.iter().flat_map(|d| d.labels.iter().map(|l| l.span)));

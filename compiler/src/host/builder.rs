@@ -99,8 +99,8 @@ impl HostBuilder {
                 });
             }
         }
-        // CPUs sorted by id.
-        cpus.sort_by_key(|c| c.id);
+        // CPUs sorted by id (each id once, so an unstable sort gives the same order).
+        cpus.sort_unstable_by_key(|c| c.id);
         let pci = self.pci.iter().map(|p| HostPci {
             address: p.address.clone(),
             node: p.node,
@@ -230,7 +230,10 @@ impl HostBuilder {
                 let node_of = |c: u32| cpu_node.get(&c);
                 let split: Vec<&IdSet> = derived
                     .iter()
-                    .filter(|g| g.iter().any(|c| node_of(c) != g.first().and_then(node_of)))
+                    .filter(|g| {
+                        let first = g.first().and_then(node_of);
+                        g.iter().skip(1).any(|c| node_of(c) != first)
+                    })
                     .collect();
                 if let Some(first) = split.first() {
                     let n = split.len();
@@ -240,7 +243,8 @@ impl HostBuilder {
                 groups.extend(derived.into_iter().map(|g| (g, None)));
             }
         }
-        groups.sort_by_key(|(g, _)| g.first());
+        // Sibling groups are disjoint: each lowest CPU once.
+        groups.sort_unstable_by_key(|(g, _)| g.first());
         groups
     }
 
@@ -324,10 +328,11 @@ fn claim(
     let mut mine = Vec::new();
     let mut clashes: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
     for c in cpus {
-        match claimed.get(&c) {
-            Some(&j) => clashes.entry(j).or_default().push(c),
-            None => {
-                claimed.insert(c, i);
+        // One look-up a CPU: a host block claims every CPU of the host several times.
+        match claimed.entry(c) {
+            std::collections::btree_map::Entry::Occupied(j) => clashes.entry(*j.get()).or_default().push(c),
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(i);
                 mine.push(c);
             }
         }

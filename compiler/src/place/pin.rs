@@ -52,13 +52,22 @@ fn pin_cores(
 ) -> Result<Pins, PlanError> {
     let t = s.t;
     let cu = core_units(req, s)?;
+    // The free cores of the nodes the cells are on; the host's other nodes are not looked at.
+    let mut on_cells = vec![false; topo.node_cores.len()];
+    for &i in s.groups.iter().flatten() {
+        if let Some(x) = on_cells.get_mut(i) {
+            *x = true;
+        }
+    }
     let free: Vec<Vec<usize>> = topo
         .node_cores
         .iter()
-        .map(|cores| {
+        .zip(on_cells)
+        .map(|(cores, on_cells)| {
             cores
                 .iter()
                 .copied()
+                .take(if on_cells { cores.len() } else { 0 })
                 .filter(|&c| {
                     ledger.core_used.get(c) == Some(false)
                         && !topo.cores[c].reserved

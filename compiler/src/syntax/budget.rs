@@ -34,6 +34,18 @@ pub struct Cut {
 /// None when there is neither. One pass over the lexer's tokens: a word is a run of words,
 /// strings and `=` with nothing between them (`key="value"` is one), and each brace is one.
 pub fn read_cut(text: &str) -> Option<Cut> {
+    // Every word counted takes a byte of its own, and every word, string or comment lies
+    // within one line: a text of at most MAX_WORDS bytes whose lines are all at most
+    // MAX_WORD_BYTES long is read whole, known without lexing it (an editor cuts its
+    // document on every edit, and the parser each top-level piece).
+    if text.len() <= MAX_WORDS
+        && text
+            .as_bytes()
+            .split(|&b| b == b'\n' || b == b'\r')
+            .all(|line| line.len() <= MAX_WORD_BYTES)
+    {
+        return None;
+    }
     let (mut words, mut in_word, mut line_start, mut word_start) = (0usize, false, 0usize, 0usize);
     let long = |start: usize, end: usize, line_start: usize| {
         (end - start > MAX_WORD_BYTES).then_some(Cut {

@@ -24,6 +24,7 @@
 pub mod ast;
 mod budget;
 pub mod chunks;
+mod direct;
 pub mod lexer;
 mod parser;
 mod repair;
@@ -32,7 +33,7 @@ pub mod write;
 
 pub use crate::codes::{BAD_ESCAPE, SYNTAX};
 pub use budget::{Cut, MAX_WORD_BYTES, MAX_WORDS, cut_error, read_cut};
-pub use parser::{MAX_FIELDS, parse, parse_reporting_fallback, unescape};
+pub use parser::{MAX_FIELDS, parse, parse_by_grammar, parse_reporting_fallback, unescape};
 
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,7 @@
 
 use super::ast::{Block, File, Ident, Prop, Statement, Value};
 use super::budget::{cut_error, read_cut};
+use super::direct;
 use super::repair::{self, EndedBy, Repaired};
 use crate::codes::{BAD_ESCAPE, SYNTAX};
 use crate::diagnostics::Diagnostic;
@@ -33,10 +34,30 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
 /// one error pest reports for the original text. That should never happen; tests check.
 #[doc(hidden)]
 pub fn parse_reporting_fallback(file: FileId, text: &str) -> (File, Vec<Diagnostic>, bool) {
+    read(file, text, true)
+}
+
+/// [`parse_reporting_fallback`] by the grammar alone, without the direct reader of text
+/// without syntax errors (`direct.rs`): the two must give the same tree.
+#[doc(hidden)]
+pub fn parse_by_grammar(file: FileId, text: &str) -> (File, Vec<Diagnostic>, bool) {
+    read(file, text, false)
+}
+
+fn read(file: FileId, text: &str, direct_first: bool) -> (File, Vec<Diagnostic>, bool) {
     let repaired = repair::repair(text);
     let src: &str = &repaired.text;
-    let root = match VnumaParser::parse(Rule::file, src) {
-        Ok(mut pairs) => pairs.next(),
+    let span = |s: usize, e: usize| Span::new(file, repaired.original(s), repaired.original(e));
+    let direct = direct_first
+        .then(|| direct::statements(src, MAX_FIELDS, span))
+        .flatten();
+    // The grammar reads what the direct reader gives up on.
+    let parsed = match direct {
+        Some(_) => Ok(None),
+        None => VnumaParser::parse(Rule::file, src).map(|mut pairs| pairs.next()),
+    };
+    let root = match parsed {
+        Ok(root) => root,
         Err(_) => {
             let diag = match VnumaParser::parse(Rule::file, text) {
                 Err(e) => syntax_error(file, text, e),
@@ -61,9 +82,10 @@ pub fn parse_reporting_fallback(file: FileId, text: &str) -> (File, Vec<Diagnost
     for &(start, end) in &repaired.too_deep {
         cx.too_deep(start, end);
     }
-    let statements = match root {
-        Some(root) => cx.items(root),
-        None => Vec::new(),
+    let statements = match (direct, root) {
+        (Some(statements), _) => statements,
+        (None, Some(root)) => cx.items(root),
+        (None, None) => Vec::new(),
     };
     let Cx {
         mut diags, mut errors, ..

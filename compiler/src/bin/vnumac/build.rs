@@ -34,10 +34,12 @@ pub(crate) fn build(
         Ok(s) => s,
         Err(code) => return code,
     };
-    match out_dir {
+    let code = match out_dir {
         Some(dir) => write_dir(dir, &built, &selected, out),
         None => print_one(file, emit, &built, &selected, out),
-    }
+    };
+    super::compile::release_at_exit((db, compiled));
+    code
 }
 
 /// Every guest's outputs, and the syntax its QEMU line is wanted in.

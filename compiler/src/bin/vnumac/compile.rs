@@ -88,6 +88,14 @@ pub(crate) fn compile(file: &Path, out: Out) -> Result<(Database, db::Program, C
     Ok((db, program, compiled))
 }
 
+/// What a command holds once its output is written (standard output flushed, files made
+/// durable) and the process is about to end: the system takes the memory back whole, where
+/// freeing the query database piece by piece cost 8% of checking a 1,000-guest fleet and a
+/// tenth of a small build's instructions.
+pub(crate) fn release_at_exit<T>(value: T) {
+    std::mem::forget(value);
+}
+
 /// Diagnostics on stderr. A clean build is silent: notes only with `--verbose` (or as JSON).
 pub(crate) fn print_diagnostics(c: &Compiled, out: Out) {
     let stderr = std::io::stderr();

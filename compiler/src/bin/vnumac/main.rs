@@ -116,11 +116,15 @@ fn completions(shell: clap_complete::Shell) -> ExitCode {
 /// `vnumac check`: every file checked; the worst exit code.
 fn check(files: &[std::path::PathBuf], out: Out) -> ExitCode {
     let mut code = 0u8;
-    for f in files {
-        match compile::compile(f, out).map(|(_, _, c)| c) {
+    for (i, f) in files.iter().enumerate() {
+        let compiled = compile::compile(f, out);
+        match compiled.as_ref().map(|(_, _, c)| c) {
             Ok(c) if c.has_errors() => code = code.max(1),
             Ok(_) => {}
-            Err(c) => code = code.max(c),
+            Err(c) => code = code.max(*c),
+        }
+        if i + 1 == files.len() {
+            compile::release_at_exit(compiled);
         }
     }
     ExitCode::from(code)
