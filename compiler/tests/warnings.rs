@@ -99,17 +99,6 @@ fn cases() -> Vec<(&'static str, &'static str, String)> {
             host(" free=2GiB") + &guest("g", CELL_ON_1, NEAR),
         ),
         (
-            "W0522",
-            "cells kept to the KiB that `virsh start` would round",
-            h.clone()
-                + &guest(
-                    "g",
-                    "  memory 4GiB exact=true\n  vcpus 2\n  numa {\n    \
-                     cell 0 cpus=0 memory=2097000KiB host-node=1\n    cell 1 cpus=1 memory=2097304KiB host-node=1\n  }",
-                    NEAR,
-                ),
-        ),
-        (
             "W0513",
             "a guest's unpinned vCPUs beside a guest placed with dedicated cores, before it in the file",
             h.clone()
@@ -136,6 +125,7 @@ fn cases() -> Vec<(&'static str, &'static str, String)> {
     .chain(affinity_cases())
     .chain(resctrl_cases())
     .chain(target_cases())
+    .chain(exact_cases())
     .collect()
 }
 
@@ -212,6 +202,21 @@ fn target_cases() -> Vec<(&'static str, &'static str, String)> {
             with(" qemu=\"8.2\"") + &guest("g", body, ""),
         ),
     ]
+}
+
+/// Cells kept to the KiB.
+fn exact_cases() -> Vec<(&'static str, &'static str, String)> {
+    let h = host("");
+    vec![(
+        "W0522",
+        "cells kept to the KiB that `virsh start` would round",
+        h + &guest(
+            "g",
+            "  memory 4GiB exact=true\n  vcpus 2\n  numa {\n    \
+             cell 0 cpus=0 memory=2097000KiB host-node=1\n    cell 1 cpus=1 memory=2097304KiB host-node=1\n  }",
+            NEAR,
+        ),
+    )]
 }
 
 /// The real-time warnings, on the same host with SMT pairs and hugepages.
