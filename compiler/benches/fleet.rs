@@ -12,19 +12,7 @@ use std::fmt::Write;
 use std::path::Path;
 use std::time::Instant;
 use support::peak_rss_kib;
-use vnumac::db::{self, Database, Loader};
-use vnumac::host::HostProfile;
-
-struct Mem(String);
-
-impl Loader for Mem {
-    fn read(&self, _: &Path) -> std::io::Result<String> {
-        Ok(self.0.clone())
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("no probe".into())
-    }
-}
+use vnumac::db::{self, Database, MemLoader};
 
 /// 2 sockets × 32 nodes × 64 cores × 2 threads; cpu i and i+4096 are siblings.
 fn host(s: &mut String, name: &str) {
@@ -69,7 +57,7 @@ fn fleet(guests: u32) -> String {
 fn run(source: &str) -> f64 {
     let db = Database::default();
     let start = Instant::now();
-    let program = db::load_program(&db, Path::new("fleet.vnuma"), &Mem(source.to_string())).unwrap();
+    let program = db::load_program(&db, Path::new("fleet.vnuma"), &MemLoader::new("fleet.vnuma", source)).unwrap();
     let compiled = db::compile(&db, program);
     let t = start.elapsed().as_secs_f64();
     assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics.first());

@@ -12,22 +12,7 @@ use std::fmt::Write;
 use std::path::Path;
 use std::time::Instant;
 use support::peak_rss_kib;
-use vnumac::db::{self, Database, Loader};
-use vnumac::host::HostProfile;
-
-struct Mem(String, String);
-
-impl Loader for Mem {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
-        if path.ends_with("peppi.caps.xml") {
-            return Ok(self.1.clone());
-        }
-        Ok(self.0.clone())
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("no probe".into())
-    }
-}
+use vnumac::db::{self, Database, MemLoader};
 
 /// 2 sockets × 32 nodes × 64 cores × 2 threads; cpu i and i+4096 are siblings.
 fn big_host() -> String {
@@ -134,7 +119,7 @@ fn run(source: &str, caps: &str) -> (usize, f64) {
     let program = db::load_program(
         &db,
         Path::new("bench.vnuma"),
-        &Mem(source.to_string(), caps.to_string()),
+        &MemLoader::new("bench.vnuma", source).with("peppi.caps.xml", caps),
     )
     .unwrap();
     let compiled = db::compile(&db, program);

@@ -5,9 +5,8 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use vnumac::db::{self, Database, Loader};
+use vnumac::db::{self, Database, MemLoader};
 use vnumac::diagnostics;
-use vnumac::host::HostProfile;
 use vnumac::import::{ImportOptions, Imported, import_domain};
 
 fn workspace() -> PathBuf {
@@ -17,25 +16,10 @@ fn workspace() -> PathBuf {
 const ROOT: &str = "/virtual/imported.vnuma";
 
 /// Serves the source under test as ROOT and reads everything else from disk.
-struct Source(String);
-
-impl Loader for Source {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
-        if path == Path::new(ROOT) {
-            Ok(self.0.clone())
-        } else {
-            fs::read_to_string(path)
-        }
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("import tests do not probe this machine".into())
-    }
-}
-
 /// Compile `text`; the one guest's domain XML, or the rendered diagnostics.
 fn compile(text: &str) -> Result<String, String> {
     let db = Database::default();
-    let program = db::load_program(&db, Path::new(ROOT), &Source(text.to_string())).unwrap();
+    let program = db::load_program(&db, Path::new(ROOT), &MemLoader::new(ROOT, text).or_from(".")).unwrap();
     let compiled = db::compile(&db, program);
     let rendered: String = compiled
         .diagnostics
@@ -813,7 +797,7 @@ fn readonly_nvdimm_is_unarmed() {
         peppi()
     );
     let db = Database::default();
-    let program = db::load_program(&db, Path::new(ROOT), &Source(text.clone())).unwrap();
+    let program = db::load_program(&db, Path::new(ROOT), &MemLoader::new(ROOT, text.clone()).or_from(".")).unwrap();
     let compiled = db::compile(&db, program);
     assert!(!compiled.has_errors(), "{text}");
     let guest = &compiled.checked.build.guests[0];

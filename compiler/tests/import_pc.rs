@@ -6,31 +6,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use vnumac::db::{self, Database, Loader};
-use vnumac::host::HostProfile;
+use vnumac::db::{self, Database, MemLoader};
 use vnumac::import::{ImportOptions, import_domain};
 
 const ROOT: &str = "/virtual/imported-pc.vnuma";
 
-struct Source(String);
-
-impl Loader for Source {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
-        if path == Path::new(ROOT) {
-            Ok(self.0.clone())
-        } else {
-            std::fs::read_to_string(path)
-        }
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("import tests do not probe this machine".into())
-    }
-}
-
 /// The one guest of `text`: its domain XML and QEMU line.
 fn build(text: &str) -> (String, String) {
     let db = Database::default();
-    let program = db::load_program(&db, Path::new(ROOT), &Source(text.to_string())).unwrap();
+    let program = db::load_program(&db, Path::new(ROOT), &MemLoader::new(ROOT, text).or_from(".")).unwrap();
     let compiled = db::compile(&db, program);
     assert!(!compiled.has_errors(), "{text}\n{:?}", compiled.diagnostics);
     let g = &compiled.checked.build.guests[0];

@@ -6,23 +6,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use vnumac::db::{self, Database, Loader};
-use vnumac::host::HostProfile;
-
-struct Mem(String);
-
-impl Loader for Mem {
-    fn read(&self, _: &Path) -> std::io::Result<String> {
-        Ok(self.0.clone())
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("no probe".into())
-    }
-}
+use vnumac::db::{self, Database, MemLoader};
 
 fn compile(text: &str) -> db::Compiled {
     let db = Database::default();
-    let program = db::load_program(&db, Path::new("/virtual/w.vnuma"), &Mem(text.to_string())).unwrap();
+    let program = db::load_program(
+        &db,
+        Path::new("/virtual/w.vnuma"),
+        &MemLoader::new("/virtual/w.vnuma", text),
+    )
+    .unwrap();
     db::compile(&db, program)
 }
 
