@@ -23,6 +23,12 @@ pub struct Read {
 
 /// Read the resource control of a capabilities document.
 pub fn read(xml: &str) -> Result<Read, CapsError> {
+    // Element names are never written by reference: a document that names neither has
+    // nothing here, and the pass over it (6% of building a small guest) is skipped. The
+    // document is well formed: the capabilities reader read it first.
+    if !xml.contains("<cache") && !xml.contains("<memory_bandwidth") {
+        return Ok(Read::default());
+    }
     let mut reader = Reader::from_str(xml);
     let mut path: Vec<String> = Vec::new();
     let mut out = Read::default();
