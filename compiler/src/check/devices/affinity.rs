@@ -170,7 +170,10 @@ fn no_node(f: &Fields<'_>, dev: &HostPci, policy: Policy, diags: &mut Vec<Diagno
                     span,
                     "no host node",
                 )
-                .with_help("it goes on a root port of pcie.0; write `policy=legacy` to say that is intended"),
+                .with_help(
+                    "it goes on the root bus (a root port of its own on q35's pcie.0, pci.0 on `pc`); \
+                     write `policy=legacy` to say that is intended",
+                ),
             );
             Some(None)
         }
