@@ -24,8 +24,7 @@ use common::qemu::{Props, qemu_options, qemu_size};
 use common::shell::shell_words;
 use refusals::{ADDRESS_SPACE, QEMU_REFUSES, beyond_tcg_address_bits};
 use serde_json::Value;
-use vnumac::db::{self, Database, Loader};
-use vnumac::host::HostProfile;
+use vnumac::db::{self, Database, MemLoader};
 use vnumac::import::{ImportOptions, import_domain};
 use vnumac::lower::qemu::command_line_in;
 use vnumac::lower::qemu_args::Syntax;
@@ -56,21 +55,6 @@ fn suite_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/libvirt-suite")
 }
 
-struct Source(String);
-
-impl Loader for Source {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
-        if path == Path::new(ROOT) {
-            Ok(self.0.clone())
-        } else {
-            fs::read_to_string(path)
-        }
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("the libvirt suite does not probe this machine".into())
-    }
-}
-
 /// What became of one domain: its QEMU lines (JSON and keyval), or why there are none.
 enum Built {
     Lines { json: String, keyval: String },
@@ -88,7 +72,7 @@ fn build(xml: &str) -> Built {
     };
     let text = format!("{}\n{}", host_block(last_cpu(xml)), imported.text);
     let db = Database::default();
-    let program = db::load_program(&db, Path::new(ROOT), &Source(text)).unwrap();
+    let program = db::load_program(&db, Path::new(ROOT), &MemLoader::new(ROOT, text).or_from(".")).unwrap();
     let compiled = db::compile(&db, program);
     if compiled.has_errors() {
         let errors: Vec<_> = compiled.diagnostics.iter().filter(|d| d.is_error()).collect();

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use common::libvirtd::{Daemon, oracles_available, write_fake_node_tree};
 use common::{Scratch, workspace};
-use vnumac::db::{self, Database, Loader};
+use vnumac::db::{self, Database, MemLoader};
 use vnumac::host::{HostNode, HostProfile};
 use vnumac::import::{ImportOptions, import_domain};
 use vnumac::sets::IdSet;
@@ -55,24 +55,18 @@ const CASES: [&str; 29] = [
     "monitor-part-twice",
 ];
 
-struct Source(String);
-
-impl Loader for Source {
-    fn read(&self, _: &Path) -> std::io::Result<String> {
-        Ok(self.0.clone())
-    }
-    fn probe(&self) -> Result<HostProfile, String> {
-        Err("not probing".into())
-    }
-}
-
 /// Whether vnumac takes the domain: imported, and built without an error.
 fn vnumac_takes(xml: &str) -> bool {
     let Ok(imported) = import_domain(xml, &ImportOptions { host: None }) else {
         return false;
     };
     let db = Database::default();
-    let program = db::load_program(&db, Path::new("/virtual/t.vnuma"), &Source(imported.text)).unwrap();
+    let program = db::load_program(
+        &db,
+        Path::new("/virtual/t.vnuma"),
+        &MemLoader::new("/virtual/t.vnuma", imported.text),
+    )
+    .unwrap();
     !db::compile(&db, program).has_errors()
 }
 
