@@ -2,6 +2,7 @@
 //! distribution, SMT-aware exclusive pinning, memory split and binding, distances; and the
 //! order in which hot-plugged vCPUs come and go.
 
+pub mod cow;
 mod guest;
 mod hints;
 pub mod hotplug;

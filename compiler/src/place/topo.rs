@@ -1,6 +1,7 @@
 //! The host as the placer sees it: physical cores per node, in placement order,
 //! and a ledger of what earlier guests of the build already took.
 
+use super::cow::CowVec;
 use crate::host::HostProfile;
 use crate::host::resctrl::CacheType;
 use crate::sets::IdSet;
@@ -102,14 +103,14 @@ impl HostTopo {
 /// in memory on a host of thousands of cores.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CoreMask {
-    words: Vec<u64>,
+    words: CowVec<u64>,
     len: usize,
 }
 
 impl CoreMask {
     pub fn new(len: usize) -> CoreMask {
         CoreMask {
-            words: vec![0; len.div_ceil(64)],
+            words: CowVec::filled(len.div_ceil(64), 0),
             len,
         }
     }
@@ -121,8 +122,10 @@ impl CoreMask {
 
     /// Set core `i`; nothing past the host's cores.
     pub fn set(&mut self, i: usize) {
-        if i < self.len {
-            self.words[i / 64] |= 1 << (i % 64);
+        if i < self.len
+            && let Some(word) = self.words.get_mut(i / 64)
+        {
+            *word |= 1 << (i % 64);
         }
     }
 }
@@ -133,14 +136,14 @@ pub struct Ledger {
     /// Cores taken exclusively by dedicated (`pinning=cpu`) guests, by index into `HostTopo::cores`.
     pub core_used: CoreMask,
     /// Free cores left per node index (not reserved, not used).
-    pub free_cores: Vec<usize>,
+    pub free_cores: CowVec<usize>,
     /// KiB of plain memory bound per node index.
-    pub memory_used: Vec<u64>,
+    pub memory_used: CowVec<u64>,
     /// Hugepages used, by (node index, page KiB): only what some guest uses is kept, so a
     /// ledger of a host without hugepages in use costs nothing per node here.
     pub pages_used: BTreeMap<(usize, u64), u64>,
     /// Guests placed per node index (for "least used").
-    pub guests_on: Vec<u32>,
+    pub guests_on: CowVec<u32>,
     /// Host CPUs a dedicated vCPU is pinned to.
     pub dedicated: IdSet,
     /// Automatic guests that did not fit so far.
@@ -218,9 +221,9 @@ impl Ledger {
         Ledger {
             core_used: CoreMask::new(topo.cores.len()),
             free_cores,
-            memory_used: vec![0; nodes],
+            memory_used: CowVec::filled(nodes, 0),
             pages_used: BTreeMap::new(),
-            guests_on: vec![0; nodes],
+            guests_on: CowVec::filled(nodes, 0),
             dedicated: IdSet::new(),
             failed: 0,
             taken: IdSet::new(),
