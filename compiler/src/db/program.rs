@@ -254,6 +254,10 @@ pub fn program_diagnostics(db: &dyn salsa::Database, program: Program) -> Vec<Di
 pub fn check_program(db: &dyn salsa::Database, program: Program) -> CheckResult {
     let g = gather(db, program);
     let mut checked = Checked::default();
+    // Exactly as many as pass: the models are most of a large program's memory.
+    let passed = g.steps.iter().filter(|(step, ..)| step.guest.is_some()).count();
+    checked.build.guests.reserve_exact(passed);
+    checked.guest_hosts.reserve_exact(passed);
     for &(step, id, at) in &g.steps {
         if let Some(guest) = &step.guest {
             let mut guest = guest.clone();
