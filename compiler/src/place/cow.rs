@@ -117,7 +117,7 @@ mod tests {
         assert_eq!(shared, a.chunks.len() - 1);
         assert_eq!(b.get(4 * CHUNK + 3), None);
         assert_eq!(b.iter().count(), 4 * CHUNK + 3);
-        assert_eq!(b.iter().map(|&v| v).sum::<u64>(), 7 * (4 * CHUNK as u64 + 3) + 1);
+        assert_eq!(b.iter().sum::<u64>(), 7 * (4 * CHUNK as u64 + 3) + 1);
     }
 
     #[test]
