@@ -91,7 +91,7 @@ fn machine_limit(vcpus_f: Option<&Fields<'_>>, vcpus: u32, machine: &str, cx: &m
                     format!(
                         "QEMU 7.2 refuses to start `{machine}` with more than {max} vCPUs (\"Invalid SMP CPUs\"); \
                  use at most {max}, or a newer machine type your QEMU has (QEMU 9.0 starts \
-                 `machine \"pc-q35-9.0\"` with up to 4096)"
+                 `machine \"pc-q35-9.0\"` with up to 4096, on a host that says `qemu=\"9.0\"`)"
                     )
                 },
             ),

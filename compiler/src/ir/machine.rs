@@ -146,7 +146,9 @@ pub struct MachineType {
     /// `q35` or `pc`: QEMU's alias of the line's newest type.
     pub alias: bool,
     /// `(major, minor)` of a versioned type; `None` for the aliases and for a name whose
-    /// version part is not `X.Y` or `X.Y.Z` in decimal (`pc-q35-x.y`).
+    /// version part is not `X.Y` or `X.Y.Z` in decimal (`pc-q35-x.y`). QEMU's one `X.Y.Z`
+    /// type, `pc-q35-4.0.1`, sits between 4.0 and 4.1 and behaves as 4.0 in everything
+    /// vnumac reads of it (288 vCPUs, `-numa node,mem=`), so the checks read its `X.Y`.
     pub version: Option<(u32, u32)>,
     /// The third part of `X.Y.Z` (`pc-q35-4.0.1`).
     pub micro: Option<u32>,
@@ -174,11 +176,6 @@ impl MachineType {
             version: parts.map(|(major, minor, _)| (major, minor)),
             micro: parts.and_then(|(_, _, micro)| micro),
         }
-    }
-
-    /// The version of a type named `X.Y` (not `X.Y.Z`).
-    pub fn two_part_version(&self) -> Option<(u32, u32)> {
-        self.version.filter(|_| self.micro.is_none())
     }
 
     /// The machine family: q35's PCI Express, or conventional PCI for every other type.
@@ -213,14 +210,14 @@ fn version_parts(text: &str) -> Option<(u32, u32, Option<u32>)> {
 /// its oldest q35 type is 2.4, which takes them.
 pub fn memory_hotplug_supported(machine: &str) -> bool {
     let t = MachineType::parse(machine);
-    !(t.line == MachineLine::I440fx && t.two_part_version().is_some_and(|v| v <= (2, 0)))
+    !(t.line == MachineLine::I440fx && t.version.is_some_and(|v| v <= (2, 0)))
 }
 
 /// Versioned machine types up to 5.0 (`pc-i440fx-5.0`, `pc-q35-4.2`, `pc-1.3`) still take
 /// `-numa node,mem=`; QEMU refuses it for 5.1 and later.
 pub fn numa_mem_supported(machine: &str) -> bool {
     let t = MachineType::parse(machine);
-    t.line != MachineLine::Other && t.two_part_version().is_some_and(|v| v <= (5, 0))
+    t.line != MachineLine::Other && t.version.is_some_and(|v| v <= (5, 0))
 }
 
 #[cfg(test)]
@@ -263,7 +260,14 @@ mod tests {
 
     #[test]
     fn machine_types_before_qemu_5_1_take_numa_mem() {
-        for old in ["pc-i440fx-5.0", "pc-q35-4.2", "pc-i440fx-2.12", "pc-1.3", "pc-0.15"] {
+        for old in [
+            "pc-i440fx-5.0",
+            "pc-q35-4.2",
+            "pc-q35-4.0.1",
+            "pc-i440fx-2.12",
+            "pc-1.3",
+            "pc-0.15",
+        ] {
             assert!(numa_mem_supported(old), "{old}");
         }
         for new in [

@@ -54,7 +54,7 @@ fn version(machine: &MachineType) -> Option<Option<(u32, u32)>> {
     if machine.alias {
         return Some(None);
     }
-    machine.two_part_version().map(Some)
+    machine.version.map(Some)
 }
 
 /// How QEMU 7.2 lays out a guest's RAM on a machine type: whether it is q35, its version
