@@ -62,6 +62,11 @@ fn the_default_target_refuses_what_qemu_7_2_lacks_on_the_machine_value() {
     assert!(help("pc-i440fx-9.0").contains("`pc-i440fx-7.2`"));
     assert!(help("pc-q35-2.3").contains("`pc-q35-2.4`"), "{}", help("pc-q35-2.3"));
     assert!(
+        help("pc-q35-7.3").contains("nearest QEMU 7.2 has is `pc-q35-7.2`"),
+        "{}",
+        help("pc-q35-7.3")
+    );
+    assert!(
         help("foo").contains("`pc-q35-2.4` to `pc-q35-7.2`, `pc`, and `pc-i440fx-1.4` to `pc-i440fx-7.2`"),
         "{}",
         help("foo")

@@ -6,7 +6,7 @@ use super::cx::Cx;
 use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::host::target::{DEFAULT_QEMU, Version};
-use crate::ir::{Availability, MachineLine, MachineType, availability, newest, oldest};
+use crate::ir::{Availability, MachineLine, MachineType, availability, nearest, newest, oldest};
 use crate::span::Span;
 
 pub(super) fn check(machine: &str, span: Span, cx: &mut Cx<'_, '_>) {
@@ -65,7 +65,10 @@ pub(super) fn check(machine: &str, span: Span, cx: &mut Cx<'_, '_>) {
         ),
         Availability::NoSuchVersion => error(
             "no QEMU release has this version".into(),
-            format!("QEMU {qemu} has {types}"),
+            match MachineType::parse(machine).version.and_then(|v| nearest(line, v, qemu)) {
+                Some(near) => format!("the nearest QEMU {qemu} has is `{near}`; it has {types}"),
+                None => format!("QEMU {qemu} has {types}"),
+            },
         ),
         Availability::Unknown => error("not a QEMU machine type".into(), format!("QEMU {qemu} has {types}")),
         Availability::NotPcOrQ35 => Diagnostic::error(

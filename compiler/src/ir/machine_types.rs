@@ -118,27 +118,51 @@ pub fn availability(machine: &str, qemu: Version) -> Availability {
 /// The newest versioned type of `line` QEMU `qemu` has: its own version's, or the last
 /// release before it when `qemu` names none.
 pub fn newest(line: MachineLine, qemu: Version) -> String {
-    let mut v = qemu;
-    while is_release(v) == Some(false) && v.major > 1 {
-        v = if v.minor == 0 {
-            Version::new(v.major - 1, 12)
-        } else {
-            Version::new(v.major, v.minor - 1)
-        };
+    name(line, newest_version(qemu))
+}
+
+/// The type of `line` QEMU `qemu` has nearest below `(major, minor)`, a version no
+/// release has (`pc-q35-7.3`: `pc-q35-7.2`); `None` below the line's oldest.
+pub fn nearest(line: MachineLine, (major, minor): (u32, u32), qemu: Version) -> Option<String> {
+    let low = oldest_version(line, qemu);
+    let mut v = Version::new(major, minor).min(newest_version(qemu));
+    while is_release(v) == Some(false) && v > low {
+        v = step_down(v);
     }
-    name(line, v)
+    (v >= low).then(|| name(line, v))
+}
+
+/// The version before `v`, counting minors down from 12 (no QEMU had more).
+fn step_down(v: Version) -> Version {
+    match (v.major, v.minor) {
+        (0, 0) => v,
+        (major, 0) => Version::new(major - 1, 12),
+        (major, minor) => Version::new(major, minor.min(13) - 1),
+    }
+}
+
+/// QEMU `qemu`'s own version, or the last release before it when it names none.
+fn newest_version(qemu: Version) -> Version {
+    let mut v = qemu;
+    while is_release(v) == Some(false) && v > Version::new(0, 0) {
+        v = step_down(v);
+    }
+    v
 }
 
 /// The oldest versioned type of `line` QEMU `qemu` has, as far as vnumac knows.
 pub fn oldest(line: MachineLine, qemu: Version) -> String {
-    let v = match line {
+    name(line, oldest_version(line, qemu))
+}
+
+fn oldest_version(line: MachineLine, qemu: Version) -> Version {
+    match line {
         MachineLine::Q35 if qemu >= Version::new(7, 2) => Version::new(2, 4),
         MachineLine::I440fx if qemu >= Version::new(9, 1) => Version::new(2, 4),
         MachineLine::I440fx if qemu >= Version::new(9, 0) => Version::new(2, 3),
         MachineLine::I440fx if qemu >= Version::new(8, 2) => Version::new(2, 0),
         _ => Version::new(1, 4),
-    };
-    name(line, v)
+    }
 }
 
 fn name(line: MachineLine, v: Version) -> String {
@@ -281,5 +305,24 @@ mod tests {
         assert_eq!(oldest(MachineLine::Q35, QEMU_7_2), "pc-q35-2.4");
         assert_eq!(oldest(MachineLine::I440fx, QEMU_7_2), "pc-i440fx-1.4");
         assert_eq!(oldest(MachineLine::I440fx, Version::new(9, 1)), "pc-i440fx-2.4");
+        let near = |line, v, qemu| nearest(line, v, qemu);
+        assert_eq!(near(MachineLine::Q35, (7, 3), QEMU_7_2).as_deref(), Some("pc-q35-7.2"));
+        assert_eq!(
+            near(MachineLine::Q35, (2, 13), QEMU_7_2).as_deref(),
+            Some("pc-q35-2.12")
+        );
+        assert_eq!(
+            near(MachineLine::I440fx, (1, 9), QEMU_7_2).as_deref(),
+            Some("pc-i440fx-1.7")
+        );
+        assert_eq!(
+            near(MachineLine::I440fx, (9999, 9999), QEMU_7_2).as_deref(),
+            Some("pc-i440fx-7.2")
+        );
+        assert_eq!(near(MachineLine::Q35, (1, 9), QEMU_7_2), None);
+        assert_eq!(
+            near(MachineLine::Q35, (8, 7), Version::new(9, 0)).as_deref(),
+            Some("pc-q35-8.2")
+        );
     }
 }
