@@ -13,7 +13,8 @@
 #    driver (test:///default, no daemon) stands in, and it offers only i686
 #    guests, so that is the architecture asked for.
 # 2. A 4,096-vCPU guest with `vnuma mode=host` on a 64-node, 8,192-CPU host
-#    (machine pc-q35-9.0, which QEMU 9.0 starts with up to 4,096 vCPUs).
+#    (machine pc-q35-9.0, which QEMU 9.0 starts with up to 4,096 vCPUs, on a host
+#    that says qemu="9.0").
 # 3. `vnumac host import` of the same 64-node host's capabilities XML
 #    (64 cells of 128 CPUs, a 64 × 64 distance table).
 set -eu
@@ -80,7 +81,7 @@ EOF
     echo "</cells></topology></host></capabilities>"
 } > "$work/big.caps.xml"
 cat > "$work/v4096.vnuma" <<EOF
-host big from="big.caps.xml"
+host big from="big.caps.xml" qemu="9.0"
 
 guest huge on=big {
   machine "pc-q35-9.0"

@@ -158,6 +158,10 @@ pub const OLD_MACHINE_MAXMEM: &str = "vnuma::E0368";
 
 // The guest's addresses against its CPU's physical address bits (`check/memdev/address_space.rs`).
 pub const ADDRESS_SPACE: &str = "vnuma::E0372";
+// Machine types the target QEMU has (`check/machine_type.rs`, `ir/machine_types.rs`).
+pub const MACHINE_UNKNOWN: &str = "vnuma::E0373";
+pub const MACHINE_NOT_PC: &str = "vnuma::E0374";
+pub const MACHINE_DEPRECATED: &str = "vnuma::W0524";
 
 // Not about a file's text.
 /// A file that cannot be read or written (exit code 2).
@@ -522,5 +526,17 @@ pub const ALL: &[(&str, &str)] = &[
     (
         ADDRESS_SPACE,
         "a TCG guest whose RAM, memory device window and 64-bit PCI hole reach past its CPU's 40 physical address bits",
+    ),
+    (
+        MACHINE_UNKNOWN,
+        "a machine type the target QEMU does not have: newer than it, removed, or no QEMU's",
+    ),
+    (
+        MACHINE_NOT_PC,
+        "a machine type other than pc and q35 (`microvm`, `isapc`, `none`, `x-remote`)",
+    ),
+    (
+        MACHINE_DEPRECATED,
+        "warning: a machine type the target QEMU marks deprecated",
     ),
 ];

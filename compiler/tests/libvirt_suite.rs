@@ -4,8 +4,8 @@
 //! (`-smp`, `-m`, `-numa`, memory backends and the thread-context that preallocates each,
 //! memory devices, expander buses). A `.err` case must be rejected by import or by the
 //! build, with a coded diagnostic; so must a case whose expected line QEMU 7.2 itself refuses
-//! (a TCG guest whose `maxmem` reaches 1TiB, past a TCG CPU's 40 address bits; the cases in
-//! `QEMU_REFUSES`). The host says `libvirt="9.8"`, the libvirt the expected lines come from.
+//! (a machine type QEMU 7.2 does not have; a TCG guest whose `maxmem` reaches 1TiB, past a
+//! TCG CPU's 40 address bits; the cases in `QEMU_REFUSES`). The host says `libvirt="9.8"`, the libvirt the expected lines come from.
 //!
 //! `EXPECTED` lists the cases that match today: the test fails when one of them stops
 //! matching, and when a case starts matching without being listed (bless with
@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use common::qemu::{Props, qemu_options, qemu_size};
 use common::shell::shell_words;
-use refusals::{ADDRESS_SPACE, QEMU_REFUSES, beyond_tcg_address_bits};
+use refusals::{ADDRESS_SPACE, NO_SUCH_MACHINE, QEMU_REFUSES, beyond_tcg_address_bits, machine_qemu_7_2_lacks};
 use serde_json::Value;
 use vnumac::db::{self, Database, MemLoader};
 use vnumac::import::{ImportOptions, import_domain};
@@ -409,6 +409,7 @@ fn run_case(name: &str, expected_file: &Path, built: &Built) -> Row {
         .iter()
         .find(|(c, _)| case.starts_with(&format!("{c}.x86_64-")))
         .map(|(_, code)| *code)
+        .or_else(|| machine_qemu_7_2_lacks(&theirs).then_some(NO_SUCH_MACHINE))
         .or_else(|| beyond_tcg_address_bits(&theirs).then_some(ADDRESS_SPACE));
     if let Some(code) = refused {
         return match built {

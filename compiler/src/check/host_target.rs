@@ -55,7 +55,9 @@ pub(super) fn load_target(
 
 /// The QEMU version a domcapabilities machine type names (`pc-q35-8.2`: 8.2).
 fn machine_version(machine: &str) -> Option<Version> {
-    machine.rsplit_once('-').and_then(|(_, v)| Version::parse(v).ok())
+    crate::ir::MachineType::parse(machine)
+        .version
+        .map(|(major, minor)| Version::new(major, minor))
 }
 
 /// domcapabilities whose machine is of another QEMU than the host's `qemu=` (W0521).

@@ -24,6 +24,7 @@ mod host_resctrl;
 mod host_target;
 pub mod ledger;
 pub mod load;
+mod machine_type;
 pub mod memdev;
 pub mod memory;
 pub mod neighbours;

@@ -37,8 +37,10 @@ pub(super) fn check(body: &Body<'_>, cx: &mut Cx<'_, '_>) -> Platform {
         .and_then(|f| f.arg_text(0))
         .unwrap_or("q35")
         .to_string();
-    if let Some(f) = body.find("machine") {
-        super::values::machine(&machine, f.arg_span(0), cx.diags);
+    if let Some(f) = body.find("machine")
+        && super::values::machine(&machine, f.arg_span(0), cx.diags)
+    {
+        super::machine_type::check(&machine, f.arg_span(0), cx);
     }
     let (cpu, cpu_options) = super::cpu::check(body.find("cpu"), domain_type, cx.diags);
     Platform {

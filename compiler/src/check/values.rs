@@ -7,6 +7,7 @@
 
 use crate::codes::*;
 use crate::diagnostics::Diagnostic;
+use crate::ir::{MachineLine, MachineType};
 use crate::span::Span;
 
 /// The characters of an identifier.
@@ -70,40 +71,31 @@ pub fn identifier(text: &str, span: Span, what: &str, help: &str, diags: &mut Ve
 }
 
 /// A machine type: an identifier, `q35` or `pc-q35-X.Y` in practice.
-pub fn machine(text: &str, span: Span, diags: &mut Vec<Diagnostic>) {
+pub fn machine(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> bool {
     identifier(
         text,
         span,
         "a machine type",
         "; machine types look like `q35` or `pc-q35-8.2` (`qemu-system-x86_64 -machine help` lists them)",
         diags,
-    );
+    )
 }
 
 /// The most vCPUs QEMU 7.2 starts a machine type with (`MachineClass::max_cpus`): 288 for q35
 /// (255 for its versions before 2.8), 255 for i440fx. None for a machine type QEMU 7.2 does not
 /// have, such as a newer versioned q35 (QEMU 9.0's `pc-q35-9.0` takes 4,096).
 pub fn machine_max_vcpus(machine: &str) -> Option<u32> {
-    let version = |rest: &str| -> Option<(u32, u32)> {
-        let (major, minor) = rest.split_once('.')?;
-        Some((major.parse().ok()?, minor.parse().ok()?))
-    };
-    match machine {
-        "q35" => Some(288),
-        "pc" => Some(255),
-        _ => {
-            if let Some(rest) = machine.strip_prefix("pc-q35-") {
-                match version(rest)? {
-                    v if v > (7, 2) => None,
-                    v if v < (2, 8) => Some(255),
-                    _ => Some(288),
-                }
-            } else if let Some(rest) = machine.strip_prefix("pc-i440fx-") {
-                version(rest).filter(|v| *v <= (7, 2)).map(|_| 255)
-            } else {
-                None
-            }
-        }
+    let t = MachineType::parse(machine);
+    match (t.line, t.alias) {
+        (MachineLine::Q35, true) => Some(288),
+        (MachineLine::I440fx, true) => Some(255),
+        (MachineLine::Q35, false) => match t.version? {
+            v if v > (7, 2) => None,
+            v if v < (2, 8) => Some(255),
+            _ => Some(288),
+        },
+        (MachineLine::I440fx, false) => t.version.filter(|v| *v <= (7, 2)).map(|_| 255),
+        _ => None,
     }
 }
 
@@ -184,6 +176,8 @@ mod tests {
             ("q35", Some(288)),
             ("pc-q35-7.2", Some(288)),
             ("pc-q35-2.8", Some(288)),
+            // QEMU 7.2: "The max CPUs supported by machine 'pc-q35-4.0.1' is 288".
+            ("pc-q35-4.0.1", Some(288)),
             ("pc-q35-2.7", Some(255)),
             ("pc", Some(255)),
             ("pc-i440fx-7.2", Some(255)),

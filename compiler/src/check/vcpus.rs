@@ -81,18 +81,20 @@ fn machine_limit(vcpus_f: Option<&Fields<'_>>, vcpus: u32, machine: &str, cx: &m
                 span,
                 format!("more than {max}"),
             )
-            .with_help(if max == 255 && !machine.contains("q35") {
-                format!(
-                    "QEMU refuses to start `{machine}` with more than 255 vCPUs (\"Invalid SMP CPUs\"); \
+            .with_help(
+                if max == 255 && crate::ir::MachineFamily::of(machine) != crate::ir::MachineFamily::Q35 {
+                    format!(
+                        "QEMU refuses to start `{machine}` with more than 255 vCPUs (\"Invalid SMP CPUs\"); \
                  use at most 255, or `machine q35`, which takes 288 in QEMU 7.2"
-                )
-            } else {
-                format!(
-                    "QEMU 7.2 refuses to start `{machine}` with more than {max} vCPUs (\"Invalid SMP CPUs\"); \
+                    )
+                } else {
+                    format!(
+                        "QEMU 7.2 refuses to start `{machine}` with more than {max} vCPUs (\"Invalid SMP CPUs\"); \
                  use at most {max}, or a newer machine type your QEMU has (QEMU 9.0 starts \
-                 `machine \"pc-q35-9.0\"` with up to 4096)"
-                )
-            }),
+                 `machine \"pc-q35-9.0\"` with up to 4096, on a host that says `qemu=\"9.0\"`)"
+                    )
+                },
+            ),
         );
     }
 }

@@ -6,17 +6,16 @@ use super::cx::Cx;
 use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::host::target::DomCaps;
+use crate::ir::{MachineLine, MachineType};
 use crate::lang::Fields;
 use crate::span::Span;
 
 /// The machine family of a machine type: `q35`, `i440fx`, or the name itself.
 fn family(machine: &str) -> &str {
-    if machine.contains("q35") {
-        "q35"
-    } else if machine == "pc" || machine.contains("i440fx") {
-        "i440fx"
-    } else {
-        machine
+    match MachineType::parse(machine).line {
+        MachineLine::Q35 => "q35",
+        MachineLine::I440fx => "i440fx",
+        MachineLine::OldPc | MachineLine::Other => machine,
     }
 }
 

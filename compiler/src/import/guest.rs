@@ -96,8 +96,44 @@ fn os(root: &Node, d: &mut Draft, notes: &mut Notes) {
     }
     match t.attr("machine") {
         Some("q35") => {}
-        Some(m) => d.machine = Some(m.to_string()),
+        Some(m) => {
+            machine_note(m, notes);
+            d.machine = Some(m.to_string());
+        }
         None => notes.change("no machine type: vnumac uses q35"),
+    }
+}
+
+fn short(code: &str) -> &str {
+    code.rsplit("::").next().unwrap_or(code)
+}
+
+/// A machine type QEMU 7.2 does not have is kept, with a note on what its host needs.
+fn machine_note(machine: &str, notes: &mut Notes) {
+    use crate::codes::{MACHINE_NOT_PC, MACHINE_UNKNOWN};
+    use crate::ir::{Availability, MachineType, availability, oldest};
+    let (unknown, not_pc) = (short(MACHINE_UNKNOWN), short(MACHINE_NOT_PC));
+    let qemu = crate::host::target::DEFAULT_QEMU;
+    let line = MachineType::parse(machine).line;
+    match availability(machine, qemu) {
+        Availability::Has | Availability::Deprecated { .. } => {}
+        Availability::Newer { since } => notes.machine(
+            unknown,
+            format!("machine `{machine}` is QEMU {since}'s: give its host `qemu=\"{since}\"` or newer"),
+        ),
+        Availability::Removed { gone } => notes.machine(
+            unknown,
+            format!(
+                "machine `{machine}` is gone from QEMU {gone}: use `{}` or newer",
+                oldest(line, qemu)
+            ),
+        ),
+        Availability::NoSuchVersion | Availability::Unknown => {
+            notes.machine(unknown, format!("machine `{machine}` is no QEMU's"))
+        }
+        Availability::NotPcOrQ35 => {
+            notes.machine(not_pc, format!("machine `{machine}`: vnumac writes pc and q35 guests"))
+        }
     }
 }
 

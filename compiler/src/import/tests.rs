@@ -198,6 +198,41 @@ fn cpu_modes_follow_the_domain_type() {
     assert!(machine.text.contains("  machine \"pc-q35-9.0\"\n"));
 }
 
+/// A machine type QEMU 7.2 lacks is kept as written, with a note on what it needs.
+#[test]
+fn machine_types_qemu_7_2_lacks_are_kept_with_a_note() {
+    for (machine, note) in [
+        (
+            "pc-q35-9.0",
+            "(E0373): machine `pc-q35-9.0` is QEMU 9.0's: give its host `qemu=\"9.0\"` or newer",
+        ),
+        (
+            "pc-q35-2.3",
+            "(E0373): machine `pc-q35-2.3` is gone from QEMU 7.2: use `pc-q35-2.4` or newer",
+        ),
+        ("pc-q35-7.3", "(E0373): machine `pc-q35-7.3` is no QEMU's"),
+        ("microvm", "(E0374): machine `microvm`: vnumac writes pc and q35 guests"),
+    ] {
+        let imported = import(&domain("", "").replace("machine='q35'", &format!("machine='{machine}'")));
+        assert!(
+            imported
+                .text
+                .contains(&format!("  machine {}\n", word_or_string(machine))),
+            "{}",
+            imported.text
+        );
+        assert!(
+            imported.notes.iter().any(|n| n.ends_with(note)),
+            "{machine}: {:?}",
+            imported.notes
+        );
+    }
+    for kept in ["pc-q35-7.2", "pc-i440fx-1.4", "pc"] {
+        let imported = import(&domain("", "").replace("machine='q35'", &format!("machine='{kept}'")));
+        assert!(imported.notes.is_empty(), "{kept}: {:?}", imported.notes);
+    }
+}
+
 #[test]
 fn vcpu_hotplug_maps_to_boot_and_hotpluggable() {
     let cpu = "<topology sockets='2' cores='2' threads='1'/><numa>\

@@ -103,11 +103,7 @@ pub enum MachineFamily {
 impl MachineFamily {
     /// The family of a machine type.
     pub fn of(machine: &str) -> MachineFamily {
-        if machine == "q35" || machine.starts_with("pc-q35") {
-            MachineFamily::Q35
-        } else {
-            MachineFamily::Pc
-        }
+        MachineType::parse(machine).family()
     }
 
     /// The root bus's QEMU id: `pcie.0` on q35, `pci.0` on the `pc` machines.
@@ -128,42 +124,150 @@ impl MachineFamily {
     }
 }
 
+/// The line of machine types a name belongs to, read from its prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MachineLine {
+    /// `q35` and `pc-q35-…`.
+    Q35,
+    /// `pc` and `pc-i440fx-…`.
+    I440fx,
+    /// `pc-X.Y`: the i440fx types of QEMU 0.10 to 1.3, before they took the `pc-i440fx-` name.
+    OldPc,
+    /// Any other name (`microvm`, `isapc`, `foo`).
+    Other,
+}
+
+/// A machine type's name read once: its line, whether it is the line's alias (`q35`, `pc`),
+/// and the QEMU version a versioned type names. Every check that depends on a machine
+/// type's version reads it here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MachineType {
+    pub line: MachineLine,
+    /// `q35` or `pc`: QEMU's alias of the line's newest type.
+    pub alias: bool,
+    /// `(major, minor)` of a versioned type; `None` for the aliases and for a name whose
+    /// version part is not `X.Y` or `X.Y.Z` in decimal (`pc-q35-x.y`). QEMU's one `X.Y.Z`
+    /// type, `pc-q35-4.0.1`, sits between 4.0 and 4.1 and behaves as 4.0 in everything
+    /// vnumac reads of it (288 vCPUs, `-numa node,mem=`), so the checks read its `X.Y`.
+    pub version: Option<(u32, u32)>,
+    /// The third part of `X.Y.Z` (`pc-q35-4.0.1`).
+    pub micro: Option<u32>,
+}
+
+impl MachineType {
+    pub fn parse(name: &str) -> MachineType {
+        let (line, alias, rest) = if name == "q35" {
+            (MachineLine::Q35, true, None)
+        } else if name == "pc" {
+            (MachineLine::I440fx, true, None)
+        } else if name.starts_with("pc-q35") {
+            (MachineLine::Q35, false, name.strip_prefix("pc-q35-"))
+        } else if let Some(rest) = name.strip_prefix("pc-i440fx-") {
+            (MachineLine::I440fx, false, Some(rest))
+        } else if let Some(rest) = name.strip_prefix("pc-").filter(|r| version_parts(r).is_some()) {
+            (MachineLine::OldPc, false, Some(rest))
+        } else {
+            (MachineLine::Other, false, None)
+        };
+        let parts = rest.and_then(version_parts);
+        MachineType {
+            line,
+            alias,
+            version: parts.map(|(major, minor, _)| (major, minor)),
+            micro: parts.and_then(|(_, _, micro)| micro),
+        }
+    }
+
+    /// The machine family: q35's PCI Express, or conventional PCI for every other type.
+    pub fn family(&self) -> MachineFamily {
+        match self.line {
+            MachineLine::Q35 => MachineFamily::Q35,
+            _ => MachineFamily::Pc,
+        }
+    }
+}
+
+/// `X.Y` or `X.Y.Z`, each part one to four decimal digits.
+fn version_parts(text: &str) -> Option<(u32, u32, Option<u32>)> {
+    let mut parts = text.split('.');
+    let mut next = || {
+        parts
+            .next()
+            .filter(|p| (1..=4).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|p| p.parse::<u32>().ok())
+    };
+    let (major, minor) = (next()?, next()?);
+    let micro = match text.matches('.').count() {
+        1 => None,
+        2 => Some(next()?),
+        _ => return None,
+    };
+    Some((major, minor, micro))
+}
+
 /// Whether the machine type takes `-m …,slots=,maxmem=`: QEMU 7.2 refuses both on
 /// `pc-i440fx-2.0` and older ("-memory 'slots|maxmem'" is not supported by: pc-i440fx-2.0");
 /// its oldest q35 type is 2.4, which takes them.
 pub fn memory_hotplug_supported(machine: &str) -> bool {
-    let Some((major, minor)) = machine.strip_prefix("pc-i440fx-").and_then(|v| v.split_once('.')) else {
-        return true;
-    };
-    match (major.parse::<u32>(), minor.parse::<u32>()) {
-        (Ok(major), Ok(minor)) => (major, minor) > (2, 0),
-        _ => true,
-    }
+    let t = MachineType::parse(machine);
+    !(t.line == MachineLine::I440fx && t.version.is_some_and(|v| v <= (2, 0)))
 }
 
 /// Versioned machine types up to 5.0 (`pc-i440fx-5.0`, `pc-q35-4.2`, `pc-1.3`) still take
 /// `-numa node,mem=`; QEMU refuses it for 5.1 and later.
 pub fn numa_mem_supported(machine: &str) -> bool {
-    let version = machine
-        .strip_prefix("pc-i440fx-")
-        .or_else(|| machine.strip_prefix("pc-q35-"))
-        .or_else(|| machine.strip_prefix("pc-"));
-    let Some((major, minor)) = version.and_then(|v| v.split_once('.')) else {
-        return false;
-    };
-    match (major.parse::<u32>(), minor.parse::<u32>()) {
-        (Ok(major), Ok(minor)) => (major, minor) <= (5, 0),
-        _ => false,
-    }
+    let t = MachineType::parse(machine);
+    t.line != MachineLine::Other && t.version.is_some_and(|v| v <= (5, 0))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::numa_mem_supported;
+    use super::*;
+
+    #[test]
+    fn machine_names_read_as_line_alias_and_version() {
+        let t = |line, alias, version, micro| MachineType {
+            line,
+            alias,
+            version,
+            micro,
+        };
+        for (name, want) in [
+            ("q35", t(MachineLine::Q35, true, None, None)),
+            ("pc", t(MachineLine::I440fx, true, None, None)),
+            ("pc-q35-7.2", t(MachineLine::Q35, false, Some((7, 2)), None)),
+            ("pc-q35-4.0.1", t(MachineLine::Q35, false, Some((4, 0)), Some(1))),
+            ("pc-i440fx-2.12", t(MachineLine::I440fx, false, Some((2, 12)), None)),
+            ("pc-1.3", t(MachineLine::OldPc, false, Some((1, 3)), None)),
+            ("pc-0.15", t(MachineLine::OldPc, false, Some((0, 15)), None)),
+            ("pc-q35-x.y", t(MachineLine::Q35, false, None, None)),
+            ("pc-q35-rhel9.2.0", t(MachineLine::Q35, false, None, None)),
+            ("pc-i440fx-+5.0", t(MachineLine::I440fx, false, None, None)),
+            ("pc-i440fx-99999.0", t(MachineLine::I440fx, false, None, None)),
+            ("pc-i440fx-1.2.3.4", t(MachineLine::I440fx, false, None, None)),
+            ("pc-foo", t(MachineLine::Other, false, None, None)),
+            ("microvm", t(MachineLine::Other, false, None, None)),
+            ("", t(MachineLine::Other, false, None, None)),
+        ] {
+            assert_eq!(MachineType::parse(name), want, "{name}");
+        }
+        assert_eq!(MachineFamily::of("pc-q35-9.0"), MachineFamily::Q35);
+        assert_eq!(MachineFamily::of("pc-1.3"), MachineFamily::Pc);
+        assert!(!memory_hotplug_supported("pc-i440fx-2.0"));
+        assert!(memory_hotplug_supported("pc-i440fx-2.1"));
+        assert!(memory_hotplug_supported("pc-q35-2.0"));
+    }
 
     #[test]
     fn machine_types_before_qemu_5_1_take_numa_mem() {
-        for old in ["pc-i440fx-5.0", "pc-q35-4.2", "pc-i440fx-2.12", "pc-1.3", "pc-0.15"] {
+        for old in [
+            "pc-i440fx-5.0",
+            "pc-q35-4.2",
+            "pc-q35-4.0.1",
+            "pc-i440fx-2.12",
+            "pc-1.3",
+            "pc-0.15",
+        ] {
             assert!(numa_mem_supported(old), "{old}");
         }
         for new in [

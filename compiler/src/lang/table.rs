@@ -66,7 +66,7 @@ pub const SCHEMA: &[StmtSpec] = &[
     stmt!("type" in Guest, args ["TYPE": Kind::OneOf(&["kvm", "qemu"])], props [], block None, repeat false,
         "The hypervisor: `kvm` (default) or `qemu` (TCG)."),
     stmt!("machine" in Guest, args ["MACHINE": Kind::Text], props [], block None, repeat false,
-        "The QEMU machine type; default `q35`."),
+        "The QEMU machine type, of the q35 or pc (i440fx) family and one the host's QEMU has; default `q35`."),
     stmt!("cpu" in Guest, args ["MODE": Kind::OneOf(&["host-passthrough", "host-model", "custom"])], props [
         p("model", Kind::Text, "The CPU model for `cpu custom`."),
         p("migratable", Kind::Bool, "`false`: pass host features that block migration too (host-passthrough; `migratable='off'`)."),

@@ -51,17 +51,29 @@ fn a_vcpu_count_vnumac_cannot_say_is_refused() {
 }
 
 /// At the bounds, the import writes a guest that checks: every vCPU libvirt adds to cell
-/// 0, as `cpus=0-4095` (and 0-287 on q35).
+/// 0, as `cpus=0-4095` (and 0-287 on q35). QEMU 9.0's machine needs a host that says it
+/// runs QEMU 9.0.
 #[test]
 fn at_the_bound_the_imported_guest_checks() {
-    for (tag, vcpus, machine, last) in [
-        ("import-vcpus-4096", 4096, "pc-q35-9.0", 4095),
-        ("import-vcpus-288", 288, "q35", 287),
+    for (tag, vcpus, machine, last, host) in [
+        (
+            "import-vcpus-4096",
+            4096,
+            "pc-q35-9.0",
+            4095,
+            "host h qemu=\"9.0\" {\n  node 0 cpus=0-3 memory=64GiB\n}\n",
+        ),
+        ("import-vcpus-288", 288, "q35", 287, ""),
     ] {
         let (dir, run) = import(tag, &domain(&format!("<vcpu>{vcpus}</vcpu>"), machine, ONE_CELL));
         run.assert_code(0);
         assert!(run.stdout.contains(&format!("cpus=0-{last} ")), "{}", run.stdout);
-        std::fs::write(dir.join("guest.vnuma"), &run.stdout).unwrap();
+        let guest = if host.is_empty() {
+            run.stdout.clone()
+        } else {
+            format!("{host}{}", run.stdout.replacen("guest x {", "guest x on=h {", 1))
+        };
+        std::fs::write(dir.join("guest.vnuma"), guest).unwrap();
         let check = vnumac_limited(&dir, &["check", "guest.vnuma"], LIMIT_MIB);
         check.assert_code(0);
     }

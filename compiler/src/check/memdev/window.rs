@@ -9,7 +9,7 @@
 use crate::codes::*;
 use crate::diagnostics::Diagnostic;
 use crate::host::target::{DEFAULT_QEMU, Version};
-use crate::ir::MaxMemory;
+use crate::ir::{MachineLine, MachineType, MaxMemory};
 use crate::lang::Fields;
 use crate::units::human_kib;
 
@@ -45,16 +45,16 @@ impl Window {
     }
 }
 
-/// A machine type's version, `None` for `q35` and `pc` (the newest).
-fn version(machine: &str) -> Option<Option<(u32, u32)>> {
-    if machine == "q35" || machine == "pc" {
+/// A machine type's version, `None` for `q35` and `pc` (the newest); `None` outside both
+/// lines or without an `X.Y` version.
+fn version(machine: &MachineType) -> Option<Option<(u32, u32)>> {
+    if !matches!(machine.line, MachineLine::Q35 | MachineLine::I440fx) {
+        return None;
+    }
+    if machine.alias {
         return Some(None);
     }
-    let rest = machine
-        .strip_prefix("pc-q35-")
-        .or_else(|| machine.strip_prefix("pc-i440fx-"))?;
-    let (major, minor) = rest.split_once('.')?;
-    Some(Some((major.parse().ok()?, minor.parse().ok()?)))
+    machine.version.map(Some)
 }
 
 /// How QEMU 7.2 lays out a guest's RAM on a machine type: whether it is q35, its version
@@ -69,11 +69,12 @@ pub(super) struct Layout {
 }
 
 pub(super) fn layout(machine: &str, qemu: Version, initial_kib: u64) -> Option<Layout> {
-    let version = version(machine)?;
+    let machine = MachineType::parse(machine);
+    let version = version(&machine)?;
     if qemu > DEFAULT_QEMU || version.is_some_and(|v| v > (7, 2)) {
         return None;
     }
-    let q35 = machine.starts_with("pc-q35") || machine == "q35";
+    let q35 = machine.line == MachineLine::Q35;
     // libvirt writes `-m` in whole MiB.
     let ram = initial_kib.div_ceil(1024) * 1024 * 1024;
     let low = if q35 {
