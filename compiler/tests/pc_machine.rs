@@ -117,21 +117,26 @@ fn sata_disks_on_pc_sit_on_an_ahci_controller_after_the_devices() {
     // The virtio-mem device takes the slot after the controller; the controller comes
     // right after the PCI controllers, as libvirt orders them.
     assert!(line.contains("id=virtiomem0,bus=pci.0,addr=0x5"), "{line}");
+    // `--emit json` says where the controller is, and that q35 has none.
+    let (compiled, _) = common::hosts::compile(&sata_guest("pc"));
+    let json = vnumac::lower::json::guest_json(&compiled.checked.build.guests[0]);
+    assert_eq!(json["ahci"], json!({"bus": 0, "slot": 4}), "{json}");
     let pxb = line.find("-device pxb,").unwrap();
     let ahci = line.find("-device ahci,").unwrap();
     assert!(pxb < ahci && ahci < line.find("-device ide-hd").unwrap(), "{line}");
 
     // q35's own controller: nothing added, disks on ide.N.
-    let (xml, line, _) = build(
-        &sata_guest("q35")
-            .replace(
-                "    expander near node=1\n",
-                "    expander near node=1\n    root-port rp on=near\n",
-            )
-            .replace("on=near\n    disk boot", "on=rp\n    disk boot"),
-    )
-    .unwrap();
+    let q35 = sata_guest("q35")
+        .replace(
+            "    expander near node=1\n",
+            "    expander near node=1\n    root-port rp on=near\n",
+        )
+        .replace("on=near\n    disk boot", "on=rp\n    disk boot");
+    let (xml, line, _) = build(&q35).unwrap();
     assert!(!xml.contains("type='sata'>"), "{xml}");
+    let (compiled, _) = common::hosts::compile(&q35);
+    let json = vnumac::lower::json::guest_json(&compiled.checked.build.guests[0]);
+    assert!(json["ahci"].is_null(), "{json}");
     assert!(!line.contains("ahci"), "{line}");
     assert!(
         line.contains("-device ide-hd,bus=ide.0,") && line.contains("-device ide-hd,bus=ide.1,"),
