@@ -144,6 +144,37 @@ fn sata_disks_on_pc_sit_on_an_ahci_controller_after_the_devices() {
     );
 }
 
+/// What an editor shows over the `disk` keyword of `logs` in a guest on `machine`.
+fn hover_on_sata_disk(machine: &str) -> String {
+    let text = format!(
+        "guest g {{\n  machine {machine}\n  vcpus 2\n  memory 4GiB\n  devices {{\n    \
+         disk boot path=\"/b.raw\" bus=virtio\n    disk logs path=\"/l.raw\"\n  }}\n}}\n"
+    );
+    let at = text.find("disk logs").unwrap() as u32 + 1;
+    let mut ws = vnumac::db::Workspace::default();
+    let loader = vnumac::db::MemLoader::default().with("g.vnuma", text);
+    let program = ws.load(std::path::Path::new("g.vnuma"), &loader).unwrap();
+    let file = ws.file(std::path::Path::new("g.vnuma")).unwrap();
+    vnumac::ide::hover(&ws.db, program, file, at)
+        .map(|h| h.markdown)
+        .unwrap_or_default()
+}
+
+/// Proves an editor says which controller and port a SATA disk sits on.
+#[test]
+fn hover_names_a_sata_disks_controller() {
+    let h = hover_on_sata_disk("pc");
+    assert!(
+        h.contains("`logs` sits on port 0 of the AHCI controller in slot 0x03 of pci.0"),
+        "{h}"
+    );
+    let h = hover_on_sata_disk("q35");
+    assert!(
+        h.contains("`logs` sits on the built-in SATA controller (pcie.0)"),
+        "{h}"
+    );
+}
+
 /// Proves a guest without SATA disks gets no controller, and the six-port limit holds.
 #[test]
 fn the_ahci_controller_comes_only_with_sata_disks() {
@@ -151,6 +182,15 @@ fn the_ahci_controller_comes_only_with_sata_disks() {
     let (xml, line, _) = build(&text).unwrap();
     assert!(!xml.contains("type='sata'") && !line.contains("ahci"), "{xml}\n{line}");
     assert!(line.contains("id=virtiomem0,bus=pci.0,addr=0x2"), "{line}");
+
+    // On `pc` a SATA disk cannot go on an expander either.
+    let text = sata_guest("pc").replace("format=raw bus=sata\n", "format=raw bus=sata node=1\n");
+    let errors = build(&text).unwrap_err();
+    assert!(
+        errors.iter().any(|(c, m)| *c == "vnuma::E0328"
+            && m == "a SATA disk sits on the SATA controller on pci.0, not on an expander"),
+        "{errors:?}"
+    );
 
     let mut seven = String::from("  devices {\n");
     for i in 0..7 {
