@@ -192,6 +192,31 @@ fn the_ahci_controller_comes_only_with_sata_disks() {
         "{errors:?}"
     );
 
+    // The controller takes a slot of pci.0 like any device: 30 NICs fill it, and a SATA
+    // disk beside them has no slot left for its controller.
+    let nics = |n: usize, sata: bool| {
+        let mut t = String::from("  devices {\n");
+        for i in 0..n {
+            let _ = writeln!(t, "    nic n{i} bridge=br0");
+        }
+        if sata {
+            t.push_str("    disk d path=\"/d.raw\"\n");
+        }
+        t + "  }\n}\n"
+    };
+    let base = memdev_guest(0, false).trim_end().trim_end_matches('}').to_owned();
+    let (_, line, _) = build(&(base.clone() + &nics(30, false))).unwrap();
+    assert!(line.contains("id=net29,bus=pci.0,addr=0x1f"), "{line}");
+    let (_, line, _) = build(&(base.clone() + &nics(29, true))).unwrap();
+    assert!(line.contains("-device ahci,id=sata0,bus=pci.0,addr=0x1f "), "{line}");
+    let errors = build(&(base + &nics(30, true))).unwrap_err();
+    assert!(
+        errors
+            .iter()
+            .any(|(c, m)| *c == "vnuma::E0328" && m == "more devices than pci.0 has slots"),
+        "{errors:?}"
+    );
+
     let mut seven = String::from("  devices {\n");
     for i in 0..7 {
         let _ = writeln!(seven, "    disk d{i} path=\"/d{i}.raw\" format=raw");
