@@ -155,6 +155,8 @@ pub const PCIE_ON_PC: &str = "vnuma::E0364";
 pub const EXACT_TOTAL: &str = "vnuma::E0367";
 pub const EXACT_ON_START: &str = "vnuma::W0522";
 pub const OLD_MACHINE_MAXMEM: &str = "vnuma::E0368";
+// What libvirt refuses of a virtio-pmem device (`check/memdev/kinds.rs`).
+pub const PMEM_PRIVATE: &str = "vnuma::E0369";
 
 // The guest's addresses against its CPU's physical address bits (`check/memdev/address_space.rs`).
 pub const ADDRESS_SPACE: &str = "vnuma::E0372";
@@ -522,6 +524,10 @@ pub const ALL: &[(&str, &str)] = &[
     (
         OLD_MACHINE_MAXMEM,
         "`max=` on pc-i440fx-2.0 or older, which QEMU refuses",
+    ),
+    (
+        PMEM_PRIVATE,
+        "a virtio-pmem device with `access=private`, which libvirt refuses",
     ),
     (
         ADDRESS_SPACE,

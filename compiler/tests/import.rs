@@ -749,14 +749,15 @@ fn cell_page_sizes_and_dimm_sources_round_trip() {
 fn virtio_memory_devices_round_trip() {
     let host = "host h {\n  node 0 cpus=0-3 memory=64GiB\n  node 1 cpus=4-7 memory=64GiB\n  hugepages node=1 size=2MiB count=4096\n}\n";
     let text = format!(
-        "{host}guest vm on=h {{\n  machine pc\n  memory 4GiB max=64GiB slots=1\n  vcpus 4\n  numa {{\n    cell 0 cpus=0-3 memory=4GiB\n  }}\n\
+        "{host}guest vm on=h {{\n  machine pc\n  memory 4GiB max=64GiB slots=2\n  vcpus 4\n  numa {{\n    cell 0 cpus=0-3 memory=4GiB\n  }}\n\
          \x20 virtio-mem size=2GiB node=0 block=2MiB requested=1GiB host-node=1 hugepages=2MiB\n\
          \x20 virtio-pmem path=\"/tmp/pmem\" size=1GiB access=shared\n}}\n"
     );
     let xml = compile(&text).unwrap_or_else(|d| panic!("{d}"));
     for want in [
-        // libvirt 9.0 takes neither <maxMemory> without slots nor a virtio device's address.
-        "<maxMemory slots='1' unit='KiB'>67108864</maxMemory>",
+        // libvirt 9.0 takes neither <maxMemory> without slots nor a virtio device's address,
+        // and gives each memory device a slot, virtio ones too.
+        "<maxMemory slots='2' unit='KiB'>67108864</maxMemory>",
         "<block unit='KiB'>2048</block>\n        <requested unit='KiB'>1048576</requested>\n      </target>",
         // `pc`: slot 1 is the chipset's.
         "<address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/>",
@@ -774,6 +775,14 @@ fn virtio_memory_devices_round_trip() {
     );
     let again = compile(&format!("{host}{}", imported.text)).unwrap_or_else(|d| panic!("{}\n{d}", imported.text));
     assert_eq!(xml, again, "{}", imported.text);
+    // libvirt refuses a private virtio-pmem device, and so does import.
+    let private = xml.replace(
+        "<memory model='virtio-pmem' access='shared'>",
+        "<memory model='virtio-pmem' access='private'>",
+    );
+    assert_ne!(private, xml);
+    let e = import_domain(&private, &ImportOptions::default()).expect_err("a private virtio-pmem");
+    assert!(format!("{e:?}").contains("requires shared access"), "{e:?}");
 }
 
 #[test]

@@ -120,3 +120,57 @@ fn a_root_port_of_a_pc_domain_is_dropped_with_a_note() {
     assert!(i.notes.iter().any(|n| n.contains("pcie-root-port")), "{:?}", i.notes);
     build(&i.text);
 }
+
+fn sata_disk(unit: u32) -> String {
+    format!(
+        "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/d{unit}.raw'/>\
+         <target dev='sd{}' bus='sata'/><address type='drive' controller='0' bus='0' target='0' unit='{unit}'/></disk>",
+        char::from(b'a' + unit as u8)
+    )
+}
+
+fn sata_controller(slot: u32) -> String {
+    format!(
+        "<controller type='sata' index='0'>\
+         <address type='pci' domain='0x0000' bus='0x00' slot='{slot:#04x}' function='0x0'/></controller>"
+    )
+}
+
+/// The AHCI controller libvirt adds for a `pc` domain's SATA disks: in the first free slot of
+/// pci.0 it imports without notes and builds back to that slot, the disks on its ports.
+#[test]
+fn a_pc_domains_sata_controller_imports_and_builds_in_its_slot() {
+    let one = EXPANDERS.split("</controller>").next().unwrap().to_string() + "</controller>";
+    let devices = format!(
+        "{one}{}{}{}{}{}",
+        sata_controller(4),
+        nic(1, 0),
+        nic(0, 3),
+        sata_disk(0),
+        sata_disk(1)
+    );
+    let i = import_domain(&domain(&devices), &ImportOptions::default()).unwrap();
+    assert!(i.notes.is_empty(), "{:?}\n{}", i.notes, i.text);
+    assert_eq!(i.text.matches("format=raw bus=sata\n").count(), 2, "{}", i.text);
+    let (xml, line) = build(&i.text);
+    assert!(
+        xml.contains(
+            "<controller type='sata' index='0'>\n      \
+             <address type='pci' domain='0x0000' bus='0x00' slot='0x04' function='0x0'/>"
+        ),
+        "{xml}"
+    );
+    assert!(line.contains("-device ahci,id=sata0,bus=pci.0,addr=0x4 "), "{line}");
+    assert!(
+        line.contains("-device ide-hd,bus=sata0.0,") && line.contains("-device ide-hd,bus=sata0.1,"),
+        "{line}"
+    );
+    // Elsewhere on pci.0, vnumac moves it to the first free slot: a note.
+    let moved = devices.replace(&sata_controller(4), &sata_controller(9));
+    let i = import_domain(&domain(&moved), &ImportOptions::default()).unwrap();
+    assert!(i.notes.iter().any(|n| n.contains("PCI addresses")), "{:?}", i.notes);
+    // Without an address, libvirt picks that slot too: no note.
+    let unplaced = devices.replace(&sata_controller(4), "<controller type='sata' index='0'/>");
+    let i = import_domain(&domain(&unplaced), &ImportOptions::default()).unwrap();
+    assert!(i.notes.is_empty(), "{:?}", i.notes);
+}

@@ -16,7 +16,8 @@
 //! Both lines are parsed into (option, properties) items and compared as sets, for what the
 //! XML decides: `-m`, `-smp`, `-overcommit`, `-numa node|dist`, memory backends (and
 //! `thread-context` objects), `iothread` objects, `pc-dimm`/`nvdimm`/`pxb-pcie`/`pxb`/`pcie-root-port`
-//! devices, and which I/O thread serves each `virtio-blk-pci` disk. Only
+//! and `ahci` devices, which I/O thread serves each `virtio-blk-pci` disk, the port of each
+//! `ide-hd` disk and the slot of each `virtio-mem-pci`/`virtio-pmem-pci` device. Only
 //! syntax is normalised: JSON vs keyval, `,,`, repeated keys and JSON arrays as sets,
 //! `true`/`on`. The allowed differences, each printed as a note:
 //! * enabled hot-pluggable vCPUs (`-device <model>-x86_64-cpu`) are only on vnumac's line:

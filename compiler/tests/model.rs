@@ -38,7 +38,7 @@ fn guests(program: &str) -> Vec<Guest> {
 fn each_memory_device_carries_its_page_size() {
     let g = guests(
         "guest g on=h {
-  memory 4GiB hugepages=1GiB max=16GiB slots=4
+  memory 4GiB hugepages=1GiB max=16GiB slots=6
   vcpus 4
   numa {
     cell 0 cpus=0-1 memory=2GiB host-node=0
@@ -133,7 +133,7 @@ fn legacy_numa_memory_is_decided_once() {
 fn each_memory_device_carries_its_binding() {
     let g = guests(
         "guest g on=h {
-  memory 4GiB max=16GiB slots=4
+  memory 4GiB max=16GiB slots=5
   vcpus 4
   memory-policy mode=preferred nodeset=0
   numa {

@@ -288,6 +288,7 @@ impl Parts {
             max_memory: mem.max,
             memory_devices: mem.devices,
             controllers: device_set.as_ref().map(|d| d.controllers.clone()).unwrap_or_default(),
+            ahci: device_set.as_ref().and_then(|d| d.ahci),
             devices: device_set.map(|d| d.devices).unwrap_or_default(),
             spans,
         };

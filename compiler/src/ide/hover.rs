@@ -239,9 +239,16 @@ fn device_facts(md: &mut String, g: &Guest, host: Option<&HostDef>, keyword: &st
     ) {
         (Some(d), _) => {
             let no_pci = match d.kind {
-                DeviceKind::Disk { bus: DiskBus::Sata, .. } => Some(format!(
-                    "`{name}` sits on the built-in SATA controller (pcie.0), with no NUMA node of its own"
-                )),
+                DeviceKind::Disk { bus: DiskBus::Sata, .. } => Some(match g.ahci {
+                    Some(a) => format!(
+                        "`{name}` sits on port {} of the AHCI controller in slot {:#04x} of pci.0, \
+                         with no NUMA node of its own",
+                        d.ordinal, a.slot
+                    ),
+                    None => {
+                        format!("`{name}` sits on the built-in SATA controller (pcie.0), with no NUMA node of its own")
+                    }
+                }),
                 _ => None,
             };
             if let Some(what) = no_pci {

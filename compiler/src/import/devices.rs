@@ -95,7 +95,16 @@ pub(super) fn read(devs: &Node, d: &mut Draft, notes: &mut Notes) -> Result<(), 
         }
         seen.insert(c.name.clone());
     }
-    super::plan::plan(&ctls, &list, d, notes);
+    // The first `<controller type='sata' index='0'>`'s PCI address: where a `pc` machine's
+    // AHCI controller sits.
+    let mut ahci = None;
+    for c in devs.all("controller").filter(|c| c.attr("type") == Some("sata")) {
+        if attr_u32(c, "index", &CONTROLLER_INDEX)?.unwrap_or(0) == 0 {
+            ahci = pci_address(c)?;
+            break;
+        }
+    }
+    super::plan::plan(&ctls, &list, ahci, d, notes);
     Ok(())
 }
 
@@ -164,7 +173,9 @@ fn controller(c: &Node, q35: bool, notes: &mut Notes) -> Result<Option<Ctl>, Imp
     }
     match (ty, model) {
         ("pci", "pcie-root" | "pci-root") | ("usb", "none") => return Ok(None),
-        ("sata", _) if index == 0 => return Ok(None), // q35's built-in controller
+        // q35's built-in controller, or the AHCI controller of a `pc` machine's SATA disks,
+        // which vnumac adds again (its slot is compared in `plan`).
+        ("sata", _) if index == 0 => return Ok(None),
         ("pci", "pcie-root-port") if !q35 => {
             notes.drop(format!(
                 "<controller type='pci' index='{index}' model='pcie-root-port'>: an i440fx machine has no PCIe; \

@@ -256,6 +256,12 @@ fn virtio_pmem(c: &Node, size_kib: u64, notes: &mut Notes) -> Result<String, Imp
     let Some(path) = source.and_then(|s| s.child("path")).map(Node::trimmed) else {
         return Err(error_at(c.at, "<memory model='virtio-pmem'> without a <source><path>"));
     };
+    if c.attr("access") == Some("private") {
+        return Err(error_at(
+            c.at,
+            "<memory model='virtio-pmem' access='private'>: libvirt requires shared access for virtio-pmem",
+        ));
+    }
     let mut line = format!("virtio-pmem path={} size={}", quoted(path), exact_kib(size_kib));
     access(c, &mut line)?;
     Ok(line)

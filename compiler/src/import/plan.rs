@@ -103,7 +103,8 @@ impl<'a> Plan<'a> {
     }
 }
 
-pub(super) fn plan(ctls: &[Ctl], list: &[Dev], d: &mut Draft, notes: &mut Notes) {
+/// `ahci`: the PCI address of the domain's `<controller type='sata' index='0'>`, if written.
+pub(super) fn plan(ctls: &[Ctl], list: &[Dev], ahci: Option<Addr>, d: &mut Draft, notes: &mut Notes) {
     let q35 = MachineFamily::of(d.machine.as_deref().unwrap_or("q35")) == MachineFamily::Q35;
     let mut plan = Plan::new(ctls, list, q35);
     let (auto, names) = short_forms(&mut plan);
@@ -118,7 +119,7 @@ pub(super) fn plan(ctls: &[Ctl], list: &[Dev], d: &mut Draft, notes: &mut Notes)
     if q35 {
         check_numbering(ctls, &plan.exps, &written, &places, notes);
     } else {
-        check_slots_pc(&plan, notes);
+        check_slots_pc(&plan, ahci, notes);
     }
     d.devices = lines;
 }
@@ -398,8 +399,9 @@ fn place_pc(plan: &Plan, dev: &Dev, on_port: bool, notes: &mut Notes) -> Place {
 
 /// Compare the slots vnumac gives on a `pc` machine with the XML's: expanders from slot 2
 /// of pci.0 and the devices on pci.0 after them, each expander's devices from its slot 0,
-/// in document order.
-fn check_slots_pc(plan: &Plan, notes: &mut Notes) {
+/// in document order, then the SATA disks' AHCI controller (`ahci`, when the XML gives it
+/// an address) on the next slot of pci.0.
+fn check_slots_pc(plan: &Plan, ahci: Option<Addr>, notes: &mut Notes) {
     let mut root_slot = 2u32;
     // vnumac's index of each expander, by name and by the XML's index (the first of each).
     let mut index_of: HashMap<&str, u32> = HashMap::new();
@@ -434,9 +436,16 @@ fn check_slots_pc(plan: &Plan, notes: &mut Notes) {
         };
         same &= plan.list.get(*di).and_then(|d| d.addr) == Some((bus, slot, 0));
     }
+    let sata = plan
+        .list
+        .iter()
+        .any(|d| matches!(d.kind, Kind::Disk { virtio: false, .. }));
+    if sata && let Some(a) = ahci {
+        same &= a == (0, root_slot, 0);
+    }
     if !same {
         notes.change(
-            "PCI addresses: vnumac numbers them itself (expanders from slot 2 of pci.0, then the devices there; slots from 0 on an expander)",
+            "PCI addresses: vnumac numbers them itself (expanders from slot 2 of pci.0, then the devices there and the SATA controller; slots from 0 on an expander)",
         );
     }
 }

@@ -1,7 +1,7 @@
 //! One guest, fully resolved, and where each part of it was written.
 
 use super::cells::{GuestCell, Hmat};
-use super::devices::{Controller, Device};
+use super::devices::{Controller, Device, PciAddress};
 use super::machine::{CpuMode, CpuOptions, DomainType, Isolated, MachineFamily, Topology, VcpuPin, VcpuState};
 use super::memory::{MaxMemory, MemBinding, MemoryBacking, MemoryDevice};
 use super::resctrl::{CacheTune, MemoryTune};
@@ -64,6 +64,10 @@ pub struct Guest {
     pub memory_devices: Vec<MemoryDevice>,
     /// PCI controllers in index order.
     pub controllers: Vec<Controller>,
+    /// The AHCI controller the SATA disks of a `pc` machine sit on (libvirt's
+    /// `<controller type='sata' index='0'>`, QEMU's `ahci` with id `sata0`), at its slot of
+    /// pci.0. None on q35, whose chipset has its own, and without SATA disks.
+    pub ahci: Option<PciAddress>,
     pub devices: Vec<Device>,
     /// Where each part of the guest was written.
     pub spans: GuestSpans,
@@ -175,6 +179,7 @@ impl Default for Guest {
             max_memory: None,
             memory_devices: Vec::new(),
             controllers: Vec::new(),
+            ahci: None,
             devices: Vec::new(),
             spans: GuestSpans::default(),
         }

@@ -89,8 +89,8 @@ pub fn guest_json(g: &Guest) -> Value {
     v
 }
 
-/// Memory hotplug headroom, memory devices, controllers and devices (the keys are sorted,
-/// so where they are added does not show).
+/// Memory hotplug headroom, memory devices, controllers (and apart, a `pc` machine's AHCI
+/// controller) and devices (the keys are sorted, so where they are added does not show).
 fn hardware(g: &Guest) -> Value {
     json!({
         "max_memory": g.max_memory.map(|m| json!({"kib": m.kib, "slots": m.slots})),
@@ -102,6 +102,8 @@ fn hardware(g: &Guest) -> Value {
             "slot": m.kind.takes_slot().then_some(m.slot),
             "base": m.base,
         })).collect::<Vec<_>>(),
+        // A `pc` machine's AHCI controller for its SATA disks, on pci.0.
+        "ahci": g.ahci.map(|a| json!({"bus": a.bus, "slot": a.slot})),
         "controllers": g.controllers.iter().map(|c| match &c.kind {
             ControllerKind::Expander { bus_nr, node } => json!({"index": c.index, "name": c.name, "model": g.family.expander().0, "bus_nr": bus_nr, "cell": node, "bus": c.address.bus, "slot": c.address.slot}),
             ControllerKind::RootPort { chassis, port } => json!({"index": c.index, "name": c.name, "model": "pcie-root-port", "chassis": chassis, "port": port, "bus": c.address.bus, "slot": c.address.slot}),

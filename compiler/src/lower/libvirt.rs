@@ -83,6 +83,15 @@ pub fn domain_xml(g: &Guest) -> String {
     for c in &g.controllers {
         devices.push(controller(c, g.family));
     }
+    // A `pc` machine's SATA disks need the AHCI controller libvirt would add, at vnumac's slot.
+    if let Some(a) = &g.ahci {
+        devices.push(
+            Element::new("controller")
+                .attr("type", "sata")
+                .attr("index", 0)
+                .child(pci_address(a)),
+        );
+    }
     for d in &g.devices {
         devices.push(device(d));
     }

@@ -35,9 +35,15 @@ fn address(g: &Guest, a: &PciAddress) -> Vec<(&'static str, Val)> {
     out
 }
 
-/// PCI controllers in index order.
+/// The QEMU id of a `pc` machine's AHCI controller: libvirt's alias of
+/// `<controller type='sata' index='0'>`.
+const AHCI_ID: &str = "sata0";
+
+/// PCI controllers in index order, then (on `pc`) the SATA disks' AHCI controller, as
+/// libvirt orders controllers by type.
 pub fn controllers(g: &Guest) -> Vec<Opt> {
-    g.controllers
+    let mut out: Vec<Opt> = g
+        .controllers
         .iter()
         .map(|c| {
             let mut props = match &c.kind {
@@ -57,7 +63,13 @@ pub fn controllers(g: &Guest) -> Vec<Opt> {
             props.extend(address(g, &c.address));
             Opt::props("-device", "driver", props)
         })
-        .collect()
+        .collect();
+    if let Some(a) = &g.ahci {
+        let mut props = vec![("driver", s("ahci")), ("id", s(AHCI_ID))];
+        props.extend(address(g, a));
+        out.push(Opt::props("-device", "driver", props));
+    }
+    out
 }
 
 /// Disks, NICs, serial/console, passthrough, in libvirt's order.
@@ -109,7 +121,15 @@ fn disks(g: &Guest) -> Vec<Opt> {
                 }
                 props
             }
-            DiskBus::Sata => vec![("driver", s("ide-hd")), ("bus", s(format!("ide.{}", d.ordinal)))],
+            // q35's built-in AHCI names its ports `ide.N`; an added one `<id>.N` (libvirt's
+            // qemuBuildDiskDeviceProps).
+            DiskBus::Sata => {
+                let bus = match g.family {
+                    MachineFamily::Q35 => format!("ide.{}", d.ordinal),
+                    MachineFamily::Pc => format!("{AHCI_ID}.{}", d.ordinal),
+                };
+                vec![("driver", s("ide-hd")), ("bus", s(bus))]
+            }
         };
         if let Some(a) = &d.address {
             dev.extend(address(g, a));

@@ -164,7 +164,7 @@ pub fn memory_devices(g: &Guest) -> Vec<Opt> {
                 pci,
                 ..
             } => out.extend(virtio_mem(&cx, (*block_kib, *requested_kib), pci)),
-            MemoryDeviceKind::VirtioPmem { path, shared, pci } => out.extend(virtio_pmem(&cx, path, *shared, pci)),
+            MemoryDeviceKind::VirtioPmem { path, pci, .. } => out.extend(virtio_pmem(&cx, path, pci)),
             MemoryDeviceKind::Dimm { shared, discard, .. } => {
                 out.extend(dimm_backend(&cx, *shared, *discard));
                 out.push(slot_device(&cx));
@@ -234,16 +234,16 @@ fn virtio_mem(cx: &MemCx, (block_kib, requested_kib): (u64, u64), pci: &PciAddre
     ]
 }
 
-fn virtio_pmem(cx: &MemCx, path: &str, shared: Option<bool>, pci: &PciAddress) -> Vec<Opt> {
-    let mut obj = vec![
+/// libvirt 9.0 maps a virtio-pmem file shared whatever the guest's memory access says (a
+/// private one is refused when checked).
+fn virtio_pmem(cx: &MemCx, path: &str, pci: &PciAddress) -> Vec<Opt> {
+    let obj = vec![
         ("qom-type", s("memory-backend-file")),
         ("id", s(cx.id.clone())),
         ("mem-path", s(path.to_string())),
+        ("share", Val::Bool(true)),
+        ("size", n(cx.m.size_kib * 1024)),
     ];
-    if let Some(sh) = shared.or(cx.g.backing.shared) {
-        obj.push(("share", Val::Bool(sh)));
-    }
-    obj.push(("size", n(cx.m.size_kib * 1024)));
     let mut dev = vec![("driver", s("virtio-pmem-pci")), ("memdev", s(cx.id.clone()))];
     on_root_bus(cx, &mut dev, pci);
     vec![

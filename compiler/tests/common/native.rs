@@ -5,7 +5,8 @@
 //! Both lines are parsed into (option, properties) items and compared as sets, for what the
 //! XML decides: `-m`, `-smp`, `-overcommit`, `-numa node|dist`, memory backends (and
 //! `thread-context` objects), `iothread` objects, `pc-dimm`/`nvdimm`/`pxb-pcie`/`pxb`/`pcie-root-port`
-//! devices, and which I/O thread serves each `virtio-blk-pci` disk. Only
+//! and `ahci` devices, which I/O thread serves each `virtio-blk-pci` disk, the port of each
+//! `ide-hd` disk and the slot of each `virtio-mem-pci`/`virtio-pmem-pci` device. Only
 //! syntax is normalised: JSON vs keyval, `,,`, repeated keys and JSON arrays as sets,
 //! `true`/`on`. The allowed differences are returned as notes.
 
@@ -287,7 +288,17 @@ fn keyval_props(text: &str, implied: Option<&str>, sets: &[&str]) -> Result<BTre
 // The comparison
 // ---------------------------------------------------------------------------
 
-const COMPARED_DEVICES: &[&str] = &["pc-dimm", "nvdimm", "pxb-pcie", "pxb", "pcie-root-port"];
+const COMPARED_DEVICES: &[&str] = &[
+    "pc-dimm",
+    "nvdimm",
+    "pxb-pcie",
+    "pxb",
+    "pcie-root-port",
+    "ahci",
+    "ide-hd",
+    "virtio-mem-pci",
+    "virtio-pmem-pci",
+];
 
 fn compared(item: &Item) -> bool {
     let kind = item.kind.as_deref().unwrap_or("");
@@ -318,10 +329,18 @@ pub fn compare_lines(libvirt: &str, vnumac: &str, declared: &BTreeSet<String>) -
         .collect();
 
     // A virtio disk is compared by the I/O thread serving it: its bus, address and block
-    // node names are libvirt's own.
+    // node names are libvirt's own. A SATA disk by the controller port it sits on (its block
+    // node names and boot index are libvirt's own), and a virtio memory device by its slot
+    // (its backend is compared as an -object).
     for item in lv.iter_mut().chain(vn.iter_mut()) {
-        if item.kind.as_deref() == Some("virtio-blk-pci") {
-            item.props.retain(|k, _| k == "id" || k == "iothread");
+        match item.kind.as_deref() {
+            Some("virtio-blk-pci") => item.props.retain(|k, _| k == "id" || k == "iothread"),
+            Some("ide-hd") => item.props.retain(|k, _| k == "id" || k == "bus"),
+            Some("virtio-mem-pci" | "virtio-pmem-pci") => {
+                item.props
+                    .retain(|k, _| matches!(k.as_str(), "id" | "bus" | "addr" | "memdev" | "node"));
+            }
+            _ => {}
         }
     }
 

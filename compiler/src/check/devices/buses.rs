@@ -15,14 +15,20 @@ const TOP_EXPANDER_BUS: u32 = 254;
 /// Root ports one expander takes (its slots 0 to 31).
 const EXPANDER_SLOTS: u32 = 32;
 
-/// Every controller with its index, and the address of the device each port holds (a root
-/// port's slot 0 on q35; on `pc`, the slot itself); None after an error.
-pub(super) fn controllers(
-    l: &Layout,
-    block: Span,
-    q35: bool,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<(Vec<Controller>, Vec<PciAddress>)> {
+/// The controllers of a `devices` block and where its PCI devices sit.
+pub(super) struct Buses {
+    /// Every PCI controller with its index.
+    pub controllers: Vec<Controller>,
+    /// The address of the device each port holds (a root port's slot 0 on q35; on `pc`,
+    /// the slot itself).
+    pub slots: Vec<PciAddress>,
+    /// On `pc` with SATA disks: the AHCI controller's slot of pci.0.
+    pub ahci: Option<PciAddress>,
+}
+
+/// Every controller with its index, the address of the device each port holds, and on `pc`
+/// the slot of the AHCI controller its SATA disks need; None after an error.
+pub(super) fn controllers(l: &Layout, block: Span, q35: bool, diags: &mut Vec<Diagnostic>) -> Option<Buses> {
     let bus_nrs = number_buses(&l.exps, q35, diags)?;
     // Indices: expanders, then root ports, in statement order; slots on the root bus from 1
     // on q35 (pcie.0), from 2 on `pc` (pci.0: the host bridge and the PIIX3 take 0 and 1).
@@ -86,6 +92,18 @@ pub(super) fn controllers(
             address,
         });
     }
+    // libvirt adds `<controller type='sata' index='0'>` for the SATA disks of a `pc`
+    // machine and gives it the first free slot of pci.0 once the devices with addresses
+    // have theirs: the slot after them (virtio memory devices come after it).
+    let sata = l.endpoints.iter().any(|e| matches!(e, Some(None)));
+    let ahci = (!q35 && sata).then(|| {
+        root_slot += 1;
+        PciAddress {
+            bus: 0,
+            slot: root_slot - 1,
+            function: 0,
+        }
+    });
     let written: Vec<Span> = l
         .exps
         .iter()
@@ -93,23 +111,40 @@ pub(super) fn controllers(
         .chain(l.ports.iter().map(|p| p.span))
         .collect();
     unique_aliases(&controllers, &written, diags)?;
-    // q35's chipset takes pcie.0's slot 0x1f; on `pc` slots 2 to 0x1f are free.
-    let (root, past) = if q35 { ("pcie.0", 0x1e) } else { ("pci.0", 0x20) };
-    if root_slot > past {
-        diags.push(
-            Diagnostic::error(
-                DEVICE_CONFIG,
-                format!("more devices than {root} has slots"),
-                block,
-                "too many",
-            )
-            .with_help(format!(
-                "{root} has 30 free slots; put devices behind expanders with `node=` or `on=`"
-            )),
-        );
+    if root_full(root_slot, q35, ahci.is_some(), block, diags) {
         return None;
     }
-    Some((controllers, slots))
+    Some(Buses {
+        controllers,
+        slots,
+        ahci,
+    })
+}
+
+/// True (reported) when the root bus has no slot left for what took `next_slot`: q35's
+/// chipset takes pcie.0's slot 0x1f; on `pc` slots 2 to 0x1f are free.
+fn root_full(next_slot: u32, q35: bool, ahci: bool, block: Span, diags: &mut Vec<Diagnostic>) -> bool {
+    let (root, past) = if q35 { ("pcie.0", 0x1e) } else { ("pci.0", 0x20) };
+    if next_slot <= past {
+        return false;
+    }
+    diags.push(
+        Diagnostic::error(
+            DEVICE_CONFIG,
+            format!("more devices than {root} has slots"),
+            block,
+            "too many",
+        )
+        .with_help(format!(
+            "{root} has 30 free slots{}; put devices behind expanders with `node=` or `on=`",
+            if ahci {
+                ", and the SATA disks' controller takes one"
+            } else {
+                ""
+            }
+        )),
+    );
+    true
 }
 
 /// Each expander takes its own bus and one per root port behind it (q35), or its own and its

@@ -23,6 +23,8 @@ pub use iothreads::Io;
 
 pub struct DeviceSet {
     pub controllers: Vec<Controller>,
+    /// The AHCI controller's slot of pci.0 on `pc`, when it has SATA disks.
+    pub ahci: Option<PciAddress>,
     pub devices: Vec<Device>,
 }
 
@@ -57,8 +59,8 @@ pub fn check(
     if super::cx::errors_since(diags, before) {
         return None;
     }
-    let (controllers, slots) = buses::controllers(&layout, block.stmt.keyword.span, machine_q35, diags)?;
-    let mut devices = endpoints::devices(&fields, &layout, &slots);
+    let buses = buses::controllers(&layout, block.stmt.keyword.span, machine_q35, diags)?;
+    let mut devices = endpoints::devices(&fields, &layout, &buses.slots);
     iothreads::assign(&fields, &layout, &mut devices, cells, io, diags);
     if super::cx::errors_since(diags, before) {
         return None;
@@ -71,7 +73,11 @@ pub fn check(
         diags.push(
             Diagnostic::error(
                 DEVICE_CONFIG,
-                "the built-in SATA controller has 6 ports",
+                if machine_q35 {
+                    "the built-in SATA controller has 6 ports"
+                } else {
+                    "the SATA controller has 6 ports"
+                },
                 block.stmt.keyword.span,
                 "too many SATA disks",
             )
@@ -79,7 +85,11 @@ pub fn check(
         );
         return None;
     }
-    Some(DeviceSet { controllers, devices })
+    Some(DeviceSet {
+        controllers: buses.controllers,
+        ahci: buses.ahci,
+        devices,
+    })
 }
 
 /// The i440fx `pc` machines have conventional PCI: an expander is a `pxb` whose bus takes

@@ -219,7 +219,11 @@ fn endpoint(
             diags.push(
                 Diagnostic::error(
                     DEVICE_CONFIG,
-                    "a SATA disk sits on the built-in SATA controller, not on a PCIe port",
+                    if l.q35 {
+                        "a SATA disk sits on the built-in SATA controller, not on a PCIe port"
+                    } else {
+                        "a SATA disk sits on the SATA controller on pci.0, not on an expander"
+                    },
                     f.stmt.head_span(),
                     "sata disk",
                 )

@@ -84,6 +84,9 @@ pub fn check(
     if !out.devices.is_empty() && !errors_since(diags, before) {
         let first = devices[0].stmt.head_span();
         super::headroom::totals(out.max, memory, &out.devices, first, initial_kib, used, diags);
+        if !errors_since(diags, before) {
+            super::headroom::every_device_slotted(out.max, memory, &out.devices, libvirt, diags);
+        }
     }
     out
 }

@@ -192,6 +192,39 @@ pub(super) fn totals(
     }
 }
 
+/// libvirt before 9.5 gives every memory device a slot, virtio ones too: its 9.0 refuses
+/// "memory device count '2' exceeds slots count '1'". From 9.5 on only DIMMs and NVDIMMs
+/// count ([`totals`]).
+pub(super) fn every_device_slotted(
+    max: Option<MaxMemory>,
+    memory: Option<&Fields<'_>>,
+    devices: &[MemoryDevice],
+    libvirt: Version,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let (Some(max), Some(m)) = (max, memory) else { return };
+    let all = devices.len();
+    if libvirt >= LIBVIRT_MAX_MEMORY_WITHOUT_SLOTS || all as u64 <= u64::from(max.slots) {
+        return;
+    }
+    diags.push(
+        Diagnostic::error(
+            MEMORY_HOTPLUG,
+            format!(
+                "{all} memory devices but only {} slot{}",
+                max.slots,
+                if max.slots == 1 { "" } else { "s" }
+            ),
+            m.span_of("slots"),
+            "too few slots",
+        )
+        .with_help(format!(
+            "libvirt {libvirt} counts every memory device against `slots=`, virtio ones too (9.5 and \
+             later count DIMMs and NVDIMMs only): use `slots={all}` or more"
+        )),
+    );
+}
+
 /// `max=` on a machine type QEMU gives no memory hotplug: pc-i440fx-2.0 and older refuse
 /// `-m …,slots=,maxmem=`, which libvirt writes for it. True when it was refused.
 pub(super) fn machine_refuses_max(memory: Option<&Fields<'_>>, machine: &str, diags: &mut Vec<Diagnostic>) -> bool {

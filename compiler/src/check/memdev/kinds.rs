@@ -119,6 +119,20 @@ fn virtio_mem(f: &Fields<'_>, size_kib: u64, diags: &mut Vec<Diagnostic>) -> Opt
 fn virtio_pmem(f: &Fields<'_>, diags: &mut Vec<Diagnostic>) -> Option<MemoryDeviceKind> {
     let path = f.text("path").unwrap_or_default().to_string();
     crate::check::values::path(&path, f.span_of("path"), "the virtio-pmem path", diags);
+    // libvirt maps a virtio-pmem file shared (`share=on`) whatever the guest's memory says,
+    // and refuses a private one ("shared access mode required for virtio-pmem device").
+    if f.text("access") == Some("private") {
+        diags.push(
+            Diagnostic::error(
+                PMEM_PRIVATE,
+                "a virtio-pmem device cannot be private",
+                f.span_of("access"),
+                "libvirt refuses this",
+            )
+            .with_help("libvirt maps a virtio-pmem file shared; leave out `access=` or write `access=shared`"),
+        );
+        return None;
+    }
     Some(MemoryDeviceKind::VirtioPmem {
         path,
         shared: f.text("access").map(|a| a == "shared"),

@@ -8,8 +8,15 @@ use crate::diagnostics::Diagnostic;
 use crate::ir::MemoryDeviceKind;
 use crate::lang::Fields;
 
-/// virtio memory devices take the next free slots of the root bus (slot 1 is the
-/// chipset's on `pc`, 0x1f on q35).
+/// The last slot of the root bus a device can take: q35's chipset (LPC, SATA, SMBus) holds
+/// pcie.0's 0x1f; on `pc` only slot 1 is the chipset's (the PIIX3), so pci.0 ends at 0x1f.
+const fn last_root_slot(q35: bool) -> u32 {
+    if q35 { 0x1e } else { 0x1f }
+}
+
+/// virtio memory devices take the next free slots of the root bus, after the controllers,
+/// the devices and (on `pc`) the SATA disks' AHCI controller: slot 0 is the host bridge's
+/// and slot 1 the chipset's on `pc`; 0x1f is the chipset's on q35.
 pub(in crate::check) fn assign_slots(
     mem: &mut MemoryDevices,
     statements: &[&Fields<'_>],
@@ -22,6 +29,7 @@ pub(in crate::check) fn assign_slots(
             .iter()
             .map(|c| &c.address)
             .chain(d.devices.iter().filter_map(|x| x.address.as_ref()))
+            .chain(d.ahci.as_ref())
             .filter(|a| a.bus == 0)
             .map(|a| a.slot)
             .max()
@@ -34,7 +42,7 @@ pub(in crate::check) fn assign_slots(
         let (MemoryDeviceKind::VirtioMem { pci, .. } | MemoryDeviceKind::VirtioPmem { pci, .. }) = &mut d.kind else {
             continue;
         };
-        if root_slot > 0x1e {
+        if root_slot > last_root_slot(q35) {
             cx.err(
                 Diagnostic::error(
                     DEVICE_CONFIG,
