@@ -245,8 +245,9 @@ fn strtoul(text: &str, base: Base) -> Option<(bool, u64)> {
         return None;
     }
     let mut value: u64 = 0;
-    for c in digits.chars() {
-        let d = c.to_digit(radix)?;
+    // A byte at a time: a byte of a multi-byte character is no digit, as that character is not.
+    for b in digits.bytes() {
+        let d = char::from(b).to_digit(radix)?;
         value = value.checked_mul(u64::from(radix))?.checked_add(u64::from(d))?;
     }
     Some((negative, value))
