@@ -88,10 +88,13 @@ impl IdSet {
                 len: 0,
             });
         }
-        let mut include = Vec::new();
+        // One run a part at most: the runs are never grown. The separators are found by a
+        // test a character, cheaper than a search on parts this short.
+        let parts = text.bytes().filter(|&b| b == b',').count() + 1;
+        let mut include = Vec::with_capacity(parts);
         let mut exclude = Vec::new();
         let mut offset = 0usize;
-        for part in text.split(',') {
+        for part in text.split(|c: char| c == ',') {
             let (neg, body, body_at) = match part.strip_prefix('^') {
                 Some(rest) => (true, rest, offset + 1),
                 None => (false, part, offset),
@@ -104,7 +107,7 @@ impl IdSet {
             if body.is_empty() {
                 return Err(bad("empty element in set".into()));
             }
-            let (lo, hi) = match body.split_once('-') {
+            let (lo, hi) = match body.split_once(|c: char| c == '-') {
                 Some((a, b)) => (parse_id(a, body_at)?, parse_id(b, body_at + a.len() + 1)?),
                 None => {
                     let v = parse_id(body, body_at)?;
