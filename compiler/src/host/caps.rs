@@ -5,7 +5,7 @@
 //! so the derivation rules are the same as for an inline host block.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
 
 use quick_xml::XmlVersion;
@@ -321,35 +321,101 @@ impl<'e> Attrs<'e> {
             more: Vec::new(),
         };
         let mut seen = std::collections::HashSet::new();
+        if attrs.read_plain(e.attributes_raw(), &mut seen)? {
+            return Ok(attrs);
+        }
+        // Anything else (white space around `=`, a value to normalise, a malformed
+        // attribute) is read by quick-xml, from the first attribute again.
+        attrs.len = 0;
+        attrs.more.clear();
+        seen.clear();
         for a in e.attributes().with_checks(false) {
             let a = a.map_err(|err| CapsError::at(at, format!("malformed attribute: {err}")))?;
             let key: &str = a.key.into_inner();
-            let fresh = if attrs.len < INLINE_ATTRS {
-                attrs.kept().iter().all(|(k, _)| *k != key)
-            } else {
-                if seen.is_empty() {
-                    seen.extend(attrs.first.iter().map(|(k, _)| *k));
-                }
-                seen.insert(key)
-            };
-            if !fresh {
-                return Err(CapsError::at(
-                    at,
-                    format!("malformed attribute: attribute `{key}` given twice"),
-                ));
-            }
+            attrs.fresh(key, &mut seen)?;
             let v = a
                 .normalized_value(XmlVersion::Implicit1_0)
                 .map_err(|err| CapsError::at(at, format!("malformed attribute `{key}`: {err}")))?;
-            match attrs.first.get_mut(attrs.len) {
-                Some(slot) => {
-                    *slot = (key, v);
-                    attrs.len += 1;
-                }
-                None => attrs.more.push((key, v)),
-            }
+            attrs.keep(key, v);
         }
         Ok(attrs)
+    }
+
+    /// Attributes written plainly, `key='value'` or `key="value"` apart by white space,
+    /// a value holding no reference, line end or tab (so normalising leaves it as it is):
+    /// read as quick-xml reads them, a byte at a time. False at anything else.
+    fn read_plain(&mut self, raw: &'e str, seen: &mut HashSet<&'e str>) -> Result<bool, CapsError> {
+        let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+        let bytes = raw.as_bytes();
+        let mut i = 0;
+        loop {
+            i += bytes
+                .get(i..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|b| space(b))
+                .count();
+            if i >= bytes.len() {
+                return Ok(true);
+            }
+            let key_len = bytes
+                .get(i..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|&&b| b != b'=' && !space(&b))
+                .count();
+            let (key_at, eq) = (i, i + key_len);
+            let quote = match (bytes.get(eq), bytes.get(eq + 1)) {
+                (Some(b'='), Some(&q)) if key_len > 0 && (q == b'\'' || q == b'"') => q,
+                _ => return Ok(false),
+            };
+            let value_at = eq + 2;
+            let Some(value_len) = bytes
+                .get(value_at..)
+                .and_then(|rest| rest.iter().position(|&b| b == quote))
+            else {
+                return Ok(false);
+            };
+            let (Some(key), Some(value)) = (raw.get(key_at..eq), raw.get(value_at..value_at + value_len)) else {
+                return Ok(false);
+            };
+            if value.bytes().any(|b| matches!(b, b'&' | b'<' | b'\t' | b'\r' | b'\n')) {
+                return Ok(false);
+            }
+            self.fresh(key, seen)?;
+            self.keep(key, Cow::Borrowed(value));
+            i = value_at + value_len + 1;
+        }
+    }
+
+    /// An error when `key` was given already: a look-up in those kept in place, or in `seen`
+    /// (every key, once there are more).
+    fn fresh(&self, key: &'e str, seen: &mut HashSet<&'e str>) -> Result<(), CapsError> {
+        let fresh = if self.len < INLINE_ATTRS {
+            self.kept().iter().all(|(k, _)| *k != key)
+        } else {
+            if seen.is_empty() {
+                seen.extend(self.first.iter().map(|(k, _)| *k));
+            }
+            seen.insert(key)
+        };
+        if fresh {
+            return Ok(());
+        }
+        Err(CapsError::at(
+            self.at,
+            format!("malformed attribute: attribute `{key}` given twice"),
+        ))
+    }
+
+    fn keep(&mut self, key: &'e str, value: Cow<'e, str>) {
+        match self.first.get_mut(self.len) {
+            Some(slot) => {
+                *slot = (key, value);
+                self.len += 1;
+            }
+            None => self.more.push((key, value)),
+        }
     }
 
     /// The attributes kept in place.

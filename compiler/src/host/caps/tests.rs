@@ -301,3 +301,38 @@ fn only_the_cells_of_the_host_topology_are_read() {
     assert_eq!(p.cpu_ids(), set("0"));
     assert_eq!(p.nodes[0].memory_kib, 3);
 }
+
+#[test]
+fn attributes_read_alike_however_they_are_written() {
+    let cpu = |attrs: &str| {
+        let xml = minimal(&format!("<cpus><cpu {attrs}/></cpus>"));
+        from_capabilities_xml("a", &xml).map(|p| {
+            let c = p.cpus[0].clone();
+            (c.id, c.socket, c.core, c.siblings.to_string())
+        })
+    };
+    let want = Ok((3, 1, 2, "3".to_string()));
+    for attrs in [
+        "id='3' socket_id='1' core_id='2' siblings='3'",
+        "id=\"3\" socket_id=\"1\" core_id='2' siblings=\"3\"",
+        "id='3'socket_id='1'core_id='2'siblings='3'",
+        "\n\tid='3'\r\n socket_id='1'  core_id='2' siblings='3'  ",
+        "id = '3' socket_id= '1' core_id ='2' siblings='3'",
+        "id='&#51;' socket_id='1' core_id='2' siblings='3'",
+        "id='3' socket_id='1' core_id='2' siblings='\t3\n'",
+    ] {
+        assert_eq!(cpu(attrs), want, "{attrs:?}");
+    }
+    for attrs in [
+        "id='3' socket_id=1",
+        "id='3' socket_id",
+        "id='3' socket_id='1",
+        "id='3' ='1'",
+        "id='3' id=\"3\"",
+    ] {
+        let e = cpu(attrs).unwrap_err();
+        assert!(e.message.starts_with("malformed"), "{attrs:?}: {}", e.message);
+    }
+    // A line end in an id is white space to XML and no digit to libvirt.
+    assert!(cpu("id='3\n' socket_id='1' core_id='2'").is_err());
+}
