@@ -94,7 +94,7 @@ impl IdSet {
         let mut include = Vec::with_capacity(parts);
         let mut exclude = Vec::new();
         let mut offset = 0usize;
-        for part in text.split(|c: char| c == ',') {
+        for part in text.split([',']) {
             let (neg, body, body_at) = match part.strip_prefix('^') {
                 Some(rest) => (true, rest, offset + 1),
                 None => (false, part, offset),
@@ -107,7 +107,7 @@ impl IdSet {
             if body.is_empty() {
                 return Err(bad("empty element in set".into()));
             }
-            let (lo, hi) = match body.split_once(|c: char| c == '-') {
+            let (lo, hi) = match body.split_once(['-']) {
                 Some((a, b)) => (parse_id(a, body_at)?, parse_id(b, body_at + a.len() + 1)?),
                 None => {
                     let v = parse_id(body, body_at)?;
