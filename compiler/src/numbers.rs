@@ -199,7 +199,10 @@ pub fn read(rule: &Rule, text: &str) -> Result<Option<u64>, NumError> {
     if text.is_empty() && rule.empty_absent {
         return Ok(None);
     }
-    let (negative, magnitude) = strtoul(text, rule.base).ok_or(NumError::NotANumber)?;
+    let (negative, magnitude) = match plain_decimal(text, rule.base) {
+        Some(value) => (false, value),
+        None => strtoul(text, rule.base).ok_or(NumError::NotANumber)?,
+    };
     let value = match (negative && magnitude != 0, rule.minus) {
         (false, _) => magnitude,
         (true, Minus::Refused | Minus::Signed) => return Err(NumError::NotANumber),
@@ -218,6 +221,13 @@ pub fn read(rule: &Rule, text: &str) -> Result<Option<u64>, NumError> {
         return Err(NumError::OutOfRange(value));
     }
     Ok(Some(value))
+}
+
+/// Nothing but decimal digits, at most 19 of them (no 64-bit overflow), read as decimal:
+/// how nearly every number is written, read as [`strtoul`] reads it, without its general steps.
+fn plain_decimal(text: &str, base: Base) -> Option<u64> {
+    let plain = base == Base::Decimal && (1..=19).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit());
+    plain.then(|| text.bytes().fold(0u64, |v, b| v * 10 + u64::from(b - b'0')))
 }
 
 /// C's `strtoul` over the whole text: the sign and the magnitude, or None when the text
@@ -245,8 +255,9 @@ fn strtoul(text: &str, base: Base) -> Option<(bool, u64)> {
         return None;
     }
     let mut value: u64 = 0;
-    for c in digits.chars() {
-        let d = c.to_digit(radix)?;
+    // A byte at a time: a byte of a multi-byte character is no digit, as that character is not.
+    for b in digits.bytes() {
+        let d = char::from(b).to_digit(radix)?;
         value = value.checked_mul(u64::from(radix))?.checked_add(u64::from(d))?;
     }
     Some((negative, value))

@@ -43,16 +43,28 @@ impl IdSet {
 
     /// Builds a set from runs in any order, overlapping or not.
     pub fn from_runs(runs: impl IntoIterator<Item = (u32, u32)>) -> Self {
-        let mut v: Vec<(u32, u32)> = runs.into_iter().filter(|(a, b)| a <= b).collect();
-        v.sort_unstable();
-        let mut out: Vec<(u32, u32)> = Vec::with_capacity(v.len());
-        for (a, b) in v {
-            match out.last_mut() {
-                Some((_, hi)) if a <= hi.saturating_add(1) => *hi = (*hi).max(b),
-                _ => out.push((a, b)),
-            }
+        IdSet::from_run_vec(runs.into_iter().filter(|(a, b)| a <= b).collect())
+    }
+
+    /// [`IdSet::from_runs`] of runs that each have `first <= last`, merged in place: runs
+    /// given in order (as a CPU list usually is) are neither sorted nor copied.
+    fn from_run_vec(mut v: Vec<(u32, u32)>) -> Self {
+        if !v.is_sorted() {
+            v.sort_unstable();
         }
-        IdSet(out)
+        // A run that touches or overlaps the last one kept is merged into it.
+        v.dedup_by(|next, kept| {
+            let merge = next.0 <= kept.1.saturating_add(1);
+            if merge {
+                kept.1 = kept.1.max(next.1);
+            }
+            merge
+        });
+        // Runs that merged into few do not keep the room of many.
+        if v.len() < v.capacity() / 2 {
+            v.shrink_to_fit();
+        }
+        IdSet(v)
     }
 
     pub fn range(start: u32, end_inclusive: u32) -> Self {
@@ -76,10 +88,13 @@ impl IdSet {
                 len: 0,
             });
         }
-        let mut include = Vec::new();
+        // One run a part at most: the runs are never grown. The separators are found by a
+        // test a character, cheaper than a search on parts this short.
+        let parts = text.bytes().filter(|&b| b == b',').count() + 1;
+        let mut include = Vec::with_capacity(parts);
         let mut exclude = Vec::new();
         let mut offset = 0usize;
-        for part in text.split(',') {
+        for part in text.split([',']) {
             let (neg, body, body_at) = match part.strip_prefix('^') {
                 Some(rest) => (true, rest, offset + 1),
                 None => (false, part, offset),
@@ -92,7 +107,7 @@ impl IdSet {
             if body.is_empty() {
                 return Err(bad("empty element in set".into()));
             }
-            let (lo, hi) = match body.split_once('-') {
+            let (lo, hi) = match body.split_once(['-']) {
                 Some((a, b)) => (parse_id(a, body_at)?, parse_id(b, body_at + a.len() + 1)?),
                 None => {
                     let v = parse_id(body, body_at)?;
@@ -105,7 +120,12 @@ impl IdSet {
             if neg { &mut exclude } else { &mut include }.push((lo, hi));
             offset += part.len() + 1;
         }
-        Ok(IdSet::from_runs(include).difference(&IdSet::from_runs(exclude)))
+        // Every run has lo <= hi (checked above).
+        let set = IdSet::from_run_vec(include);
+        if exclude.is_empty() {
+            return Ok(set);
+        }
+        Ok(set.difference(&IdSet::from_run_vec(exclude)))
     }
 
     pub fn contains(&self, id: u32) -> bool {
@@ -246,8 +266,21 @@ impl IdSet {
         IdSet(out)
     }
 
+    /// Every id of `self` is in `other`: each run lies within one run of `other` (runs are
+    /// apart, so no run is covered by two), found in one pass over both.
     pub fn is_subset(&self, other: &IdSet) -> bool {
-        self.difference(other).is_empty()
+        let mut theirs = other.0.iter();
+        let mut current = theirs.next();
+        for &(lo, hi) in &self.0 {
+            while current.is_some_and(|&(_, d)| d < lo) {
+                current = theirs.next();
+            }
+            match current {
+                Some(&(c, d)) if c <= lo && hi <= d => {}
+                _ => return false,
+            }
+        }
+        true
     }
 
     /// Contiguous runs `(first, last)`, as libvirt groups them.
@@ -374,6 +407,11 @@ mod tests {
                 prop_assert!(w[0].1 + 1 < w[1].0);
             }
             prop_assert_eq!(IdSet::parse(&sa.to_string()).ok(), if sa.is_empty() { None } else { Some(sa.clone()) });
+            prop_assert_eq!(sa.is_subset(&sb), ma.is_subset(&mb));
+            prop_assert!(sa.intersection(&sb).is_subset(&sa));
+            // A list of the runs as given, in any order, parses to the same set.
+            let listed: Vec<String> = a.iter().map(|&(x, y)| format!("{x}-{y}")).collect();
+            prop_assert_eq!(IdSet::parse(&listed.join(",")).ok(), if a.is_empty() { None } else { Some(sa.clone()) });
         }
     }
 }

@@ -148,7 +148,8 @@ pub fn read_bytes_capped(path: &std::path::Path, cap: u64) -> std::io::Result<Ve
     }
     let file = opts.open(path)?;
     // The file opened may not be the one checked: check what was opened.
-    not_regular(&file.metadata()?).map_or(Ok(()), |what| Err(Error::new(ErrorKind::InvalidData, what)))?;
+    let opened = file.metadata()?;
+    not_regular(&opened).map_or(Ok(()), |what| Err(Error::new(ErrorKind::InvalidData, what)))?;
     let too_big = || {
         Error::new(
             ErrorKind::InvalidData,
@@ -158,10 +159,14 @@ pub fn read_bytes_capped(path: &std::path::Path, cap: u64) -> std::io::Result<Ve
             },
         )
     };
-    if file.metadata()?.len() > cap {
+    let claimed = opened.len();
+    if claimed > cap {
         return Err(too_big());
     }
-    let mut bytes = Vec::new();
+    // Room for what the file claims and one byte more (the end is a read of nothing), so a
+    // file is read in a few large reads; what it claims is at most `cap`, and the limit
+    // below still holds whatever it really holds.
+    let mut bytes = Vec::with_capacity(usize::try_from(claimed).map_or(0, |n| n.saturating_add(1)));
     file.take(cap + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > cap {
         return Err(too_big());

@@ -2,11 +2,47 @@
 
 /// Quote a word for a POSIX shell only when it needs it (as libvirt's .args files do).
 pub fn shell_quote(word: &str) -> String {
-    let special = |c: char| c.is_whitespace() || "\\!\"#$&'()*;<>?[]^`{|}~".contains(c);
+    let mut out = String::with_capacity(word.len());
+    push_shell_quoted(&mut out, word);
+    out
+}
+
+/// [`shell_quote`] appended to `out`.
+pub fn push_shell_quoted(out: &mut String, word: &str) {
+    let special = |c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '\\' | '!'
+                    | '"'
+                    | '#'
+                    | '$'
+                    | '&'
+                    | '\''
+                    | '('
+                    | ')'
+                    | '*'
+                    | ';'
+                    | '<'
+                    | '>'
+                    | '?'
+                    | '['
+                    | ']'
+                    | '^'
+                    | '`'
+                    | '{'
+                    | '|'
+                    | '}'
+                    | '~'
+            )
+    };
     if !word.is_empty() && !word.chars().any(special) {
-        return word.to_string();
+        out.push_str(word);
+        return;
     }
-    format!("'{}'", word.replace('\'', "'\\''"))
+    out.push('\'');
+    out.push_str(&word.replace('\'', "'\\''"));
+    out.push('\'');
 }
 
 #[cfg(test)]

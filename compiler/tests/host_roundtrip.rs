@@ -21,7 +21,7 @@ fn reimport(profile: &HostProfile) -> HostProfile {
     .unwrap();
     let compiled = db::compile(&db, program);
     assert!(compiled.diagnostics.is_empty(), "{text}\n{:?}", compiled.diagnostics);
-    compiled.checked.hosts[0].as_ref().unwrap().profile.clone()
+    compiled.checked.hosts[0].as_ref().unwrap().profile.as_ref().clone()
 }
 
 #[test]

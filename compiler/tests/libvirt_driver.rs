@@ -494,7 +494,7 @@ fn case_hosts(rel: &Path) -> Result<BTreeMap<String, HostProfile>, String> {
             .and_then(|h| checked.hosts.get(h))
             .and_then(Option::as_ref);
         let profile = match host {
-            Some(h) => h.profile.clone(),
+            Some(h) => h.profile.as_ref().clone(),
             None => hostless_profile(guest.vcpus),
         };
         out.insert(guest.name.clone(), profile);

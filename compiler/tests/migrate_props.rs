@@ -220,7 +220,7 @@ fn run(m: &MoveSpec, stats: &RefCell<Stats>) -> Result<(), String> {
         return Ok(());
     }
     let hosts = &compiled.checked.hosts;
-    let profile = |i: usize| hosts.get(i).and_then(Option::as_ref).map(|h| &h.profile);
+    let profile = |i: usize| hosts.get(i).and_then(Option::as_ref).map(|h| &*h.profile);
     if profile(0) != Some(&w.src) || profile(1) != Some(&w.dst) {
         return Err("the host profiles the compiler read differ from the ones written".into());
     }

@@ -703,7 +703,11 @@ fn check_build(
         outputs.len(),
         guests.len()
     );
-    let host = &checked.hosts[0].as_ref().ok_or("the host did not load")?.profile;
+    let host = checked.hosts[0]
+        .as_ref()
+        .ok_or("the host did not load")?
+        .profile
+        .as_ref();
     ensure!(
         host == expected,
         "the host profile the compiler read differs from the one written"
@@ -1509,7 +1513,7 @@ fn the_invariant_checks_catch_broken_placements() {
     std::sync::Arc::make_mut(&mut bad.checked).hosts[0]
         .as_mut()
         .unwrap()
-        .profile = small.clone();
+        .profile = std::sync::Arc::new(small.clone());
     let e = check_build(&bad, &outputs, &small, &guests).unwrap_err();
     assert!(e.contains("1024 KiB free but"), "{e}");
 }

@@ -30,7 +30,7 @@ fn reimport(profile: &HostProfile) -> HostProfile {
     let text = vnumac::host::print::to_vnuma(profile);
     let compiled = compile(&text);
     assert!(compiled.diagnostics.is_empty(), "{text}\n{:?}", compiled.diagnostics);
-    compiled.checked.hosts[0].as_ref().unwrap().profile.clone()
+    compiled.checked.hosts[0].as_ref().unwrap().profile.as_ref().clone()
 }
 
 #[test]

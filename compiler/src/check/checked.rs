@@ -9,7 +9,8 @@ use crate::span::Span;
 pub struct HostDef {
     pub name: String,
     pub span: Span,
-    pub profile: HostProfile,
+    /// Shared: the query that places a host in its file copies the rest.
+    pub profile: std::sync::Arc<HostProfile>,
     /// The libvirt and QEMU the host runs (`libvirt=`, `qemu=`, `domcaps=`).
     pub target: crate::host::target::Target,
     /// Where each node of `profile.nodes` was written: its `node` line, or the `from=`/`probe=`

@@ -75,7 +75,7 @@ pub fn load_host(
         name,
         span: f.arg_span(0),
         node_spans: node_spans(f, &profile, origin),
-        profile,
+        profile: std::sync::Arc::new(profile),
         target,
     })
 }

@@ -130,7 +130,7 @@ fn gather<'db>(db: &'db dyn salsa::Database, program: Program) -> Gathered<'db> 
 
 /// The checks across guests: memory fit on every host node.
 fn fit_diagnostics(db: &dyn salsa::Database, program: Program, g: &Gathered<'_>, diags: &mut Vec<Diagnostic>) {
-    let loaded: Vec<Option<&HostProfile>> = g.hosts.iter().map(|h| h.map(|h| &h.profile)).collect();
+    let loaded: Vec<Option<&HostProfile>> = g.hosts.iter().map(|h| h.map(|h| &*h.profile)).collect();
     let names: Vec<String> = host_names(db, program)
         .iter()
         .map(|n| n.clone().unwrap_or_default())

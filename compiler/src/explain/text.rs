@@ -17,7 +17,7 @@ pub fn text(checked: &Checked, only: Option<&str>) -> String {
         if only.is_some_and(|n| n != g.name) {
             continue;
         }
-        let host = checked.host_of(gi).map(|h| (h.name.as_str(), &h.profile));
+        let host = checked.host_of(gi).map(|h| (h.name.as_str(), &*h.profile));
         guest_text(&mut out, g, host);
     }
     for (hi, h) in checked.hosts.iter().enumerate() {

@@ -31,7 +31,7 @@ fn reads_back(profile: &HostProfile) {
     let compiled = db::compile(&database, program);
     assert!(compiled.diagnostics.is_empty(), "{printed}\n{:?}", compiled.diagnostics);
     match compiled.checked.hosts.first() {
-        Some(Some(h)) => assert_eq!(&h.profile, profile, "{printed}"),
+        Some(Some(h)) => assert_eq!(&*h.profile, profile, "{printed}"),
         _ => panic!("the printed host is missing: {printed}"),
     }
 }

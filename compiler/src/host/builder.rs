@@ -208,9 +208,11 @@ impl HostBuilder {
                 let message = format!("{} already in another sibling group", cpus_are(&ids));
                 errors.push(error(DeclRef::Siblings(i), message).other(DeclRef::Siblings(j)));
             }
-            // A core's threads share one node.
-            let nodes: BTreeSet<u32> = mine.iter().filter_map(|c| cpu_node.get(c).copied()).collect();
-            if nodes.len() > 1 {
+            // A core's threads share one node (the nodes are listed only when they do not).
+            let mut on = mine.iter().filter_map(|c| cpu_node.get(c));
+            let first = on.next();
+            if on.any(|n| Some(n) != first) {
+                let nodes: BTreeSet<u32> = mine.iter().filter_map(|c| cpu_node.get(c).copied()).collect();
                 let list: Vec<String> = nodes.iter().map(u32::to_string).collect();
                 let message = format!("sibling group {} spans nodes {}", s.cpus, list.join(", "));
                 errors.push(error(DeclRef::Siblings(i), message));
@@ -325,7 +327,8 @@ fn claim(
     cpus: impl IntoIterator<Item = u32>,
     i: usize,
 ) -> (Vec<u32>, BTreeMap<usize, IdSet>) {
-    let mut mine = Vec::new();
+    let cpus = cpus.into_iter();
+    let mut mine = Vec::with_capacity(cpus.size_hint().0);
     let mut clashes: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
     for c in cpus {
         // One look-up a CPU: a host block claims every CPU of the host several times.
@@ -337,6 +340,9 @@ fn claim(
             }
         }
     }
+    if clashes.is_empty() {
+        return (mine, BTreeMap::new());
+    }
     (
         mine,
         clashes.into_iter().map(|(j, ids)| (j, IdSet::from_ids(ids))).collect(),
@@ -345,6 +351,10 @@ fn claim(
 
 /// The CPUs of `set` that are on a node; the others are an error of `decl`.
 fn known_cpus(set: &IdSet, cpu_node: &CpuNodes, decl: DeclRef, errors: &mut Vec<BuildError>) -> Vec<u32> {
+    // The common case: every CPU is on a node.
+    if set.is_subset(&cpu_node.all) {
+        return set.iter().collect();
+    }
     let unknown = set.difference(&cpu_node.all);
     if !unknown.is_empty() {
         let message = format!("{} not on any node", cpus_are(&unknown));

@@ -4,10 +4,9 @@
 //! and `<capabilities><host><memory_bandwidth>` are read; every other element is skipped, so newer libvirt output keeps working. The cells fill a [`HostBuilder`],
 //! so the derivation rules are the same as for an inline host block.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::ops::Range;
 
-use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
@@ -17,20 +16,20 @@ use super::builder::{
 use super::model::HostProfile;
 use crate::numbers::{self, SizeError};
 use crate::sets::IdSet;
+use attrs::Attrs;
 
-use super::xml::is_path;
 pub use super::xml::{CapsError, reference};
 
 /// The largest base (non-huge) page size: 4 KiB on x86, 64 KiB on POWER and some Arm.
 const MAX_BASE_PAGE_KIB: u64 = 64;
 
-const CELL: [&str; 5] = ["capabilities", "host", "topology", "cells", "cell"];
-const CACHE: [&str; 3] = ["capabilities", "host", "cache"];
-
-/// What a capabilities document says: the NUMA cells and the L3 banks (CPUs, offset).
+/// What a capabilities document says: the NUMA cells, every cell's CPUs in document order
+/// (with the offset of each), and the L3 banks (CPUs, offset).
 #[derive(Debug, Default)]
 struct Caps {
     cells: Vec<Cell>,
+    cpus: Vec<CpuFacts>,
+    cpu_at: Vec<usize>,
     l3: Vec<(IdSet, usize)>,
 }
 
@@ -56,8 +55,8 @@ struct Cell {
     pages: Vec<(u64, u64, usize)>,
     /// (sibling node id, value, offset)
     distances: Vec<(u32, u32, usize)>,
-    /// (facts, offset)
-    cpus: Vec<(CpuFacts, usize)>,
+    /// Where its CPUs are in [`Caps::cpus`].
+    cpus: Range<usize>,
 }
 
 /// An element whose text is still to come.
@@ -66,14 +65,61 @@ enum Pending {
     Pages { size_kib: u64, at: usize },
 }
 
+/// Where an open element sits: on the way to what is read, or anywhere else. An element's
+/// place follows from its parent's and its own name, so no path of names is kept:
+/// `<capabilities><host><topology><cells><cell>` is `Cell`, and nothing else is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Caps,
+    Host,
+    Topology,
+    Cells,
+    Cell,
+    /// `<cell><distances>`.
+    Distances,
+    /// `<cell><cpus>`.
+    Cpus,
+    /// Any other child of a `<cell>` (`<memory>`, `<pages>`): its end takes the text.
+    CellChild,
+    /// `<host><cache>`.
+    Cache,
+    /// Anywhere nothing is read.
+    Other,
+}
+
+impl Place {
+    /// Where an element named `name` sits under `parent` (None: it is the root).
+    fn of(parent: Option<Place>, name: &str) -> Place {
+        match (parent, name) {
+            (None, "capabilities") => Place::Caps,
+            (Some(Place::Caps), "host") => Place::Host,
+            (Some(Place::Host), "topology") => Place::Topology,
+            (Some(Place::Host), "cache") => Place::Cache,
+            (Some(Place::Topology), "cells") => Place::Cells,
+            (Some(Place::Cells), "cell") => Place::Cell,
+            (Some(Place::Cell), "distances") => Place::Distances,
+            (Some(Place::Cell), "cpus") => Place::Cpus,
+            (Some(Place::Cell), _) => Place::CellChild,
+            _ => Place::Other,
+        }
+    }
+}
+
+/// The reader's state between events.
+#[derive(Default)]
+struct Reading {
+    caps: Caps,
+    cell: Option<Cell>,
+    pending: Option<Pending>,
+    text: String,
+    saw_cells: Option<usize>,
+    /// The open elements, outermost first: where each sits and its offset.
+    open: Vec<(Place, usize)>,
+}
+
 fn read_caps(xml: &str) -> Result<Caps, CapsError> {
     let mut reader = Reader::from_str(xml);
-    let mut path: Vec<String> = Vec::new();
-    let mut caps = Caps::default();
-    let mut cell: Option<Cell> = None;
-    let mut pending: Option<Pending> = None;
-    let mut text = String::new();
-    let mut saw_cells: Option<usize> = None;
+    let mut r = Reading::default();
     loop {
         let at = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         let event = reader.read_event().map_err(|e| {
@@ -81,60 +127,135 @@ fn read_caps(xml: &str) -> Result<Caps, CapsError> {
             CapsError::at(pos, format!("malformed XML: {e}"))
         })?;
         match event {
-            Event::Start(e) | Event::Empty(e) if path.is_empty() && e.name().as_ref() != CELL[0] => {
+            Event::Start(e) | Event::Empty(e) if r.open.is_empty() && e.name().as_ref() != "capabilities" => {
                 return Err(not_caps(Some(at)));
             }
-            Event::Start(e) => {
-                start(&path, &e, at, &mut cell, &mut pending, &mut saw_cells)?;
-                bank(&path, &e, at, &mut caps.l3)?;
-                text.clear();
-                path.push(e.name().as_ref().to_string());
-            }
+            Event::Start(e) => r.start(&e, at)?,
             Event::Empty(e) => {
-                start(&path, &e, at, &mut cell, &mut pending, &mut saw_cells)?;
-                bank(&path, &e, at, &mut caps.l3)?;
-                text.clear();
-                path.push(e.name().as_ref().to_string());
-                end(&mut path, &mut cell, &mut caps.cells, &mut pending, &text)?;
+                r.start(&e, at)?;
+                r.end()?;
             }
-            Event::End(_) => end(&mut path, &mut cell, &mut caps.cells, &mut pending, &text)?,
-            Event::Text(t) if pending.is_some() => text.push_str(&t.xml10_content()),
-            Event::CData(t) if pending.is_some() => text.push_str(&t.xml10_content()),
-            Event::GeneralRef(e) if pending.is_some() => {
+            Event::End(_) => r.end()?,
+            Event::Text(t) if r.pending.is_some() => r.text.push_str(&t.xml10_content()),
+            Event::CData(t) if r.pending.is_some() => r.text.push_str(&t.xml10_content()),
+            Event::GeneralRef(e) if r.pending.is_some() => {
                 let c = reference(&e).ok_or_else(|| {
                     let name: &str = &e;
                     CapsError::at(at, format!("malformed XML: unknown entity `&{name};`"))
                 })?;
-                text.push(c);
+                r.text.push(c);
             }
             Event::Eof => break,
             _ => {}
         }
     }
-    if let Some(open) = path.last() {
+    if let Some(&(_, open_at)) = r.open.last() {
         return Err(CapsError::at(
             xml.len(),
-            format!("malformed XML: the document ends inside <{open}>"),
+            format!("malformed XML: the document ends inside <{}>", name_at(xml, open_at)),
         ));
     }
-    let Some(cells_at) = saw_cells else {
+    let Some(cells_at) = r.saw_cells else {
         return Err(not_caps(None));
     };
     // A host block needs a node (E0412), so a profile without one could not be printed.
-    if caps.cells.is_empty() {
+    if r.caps.cells.is_empty() {
         return Err(CapsError::at(
             cells_at,
             "<cells> holds no <cell>: a host has at least one NUMA node".into(),
         ));
     }
-    Ok(caps)
+    Ok(r.caps)
+}
+
+/// The name of the element whose start tag is at `at`, read again: only an error needs it.
+fn name_at(xml: &str, at: usize) -> String {
+    let mut reader = Reader::from_str(xml.get(at..).unwrap_or_default());
+    match reader.read_event() {
+        Ok(Event::Start(e)) => e.name().as_ref().to_string(),
+        _ => String::new(),
+    }
+}
+
+impl Reading {
+    fn start(&mut self, e: &BytesStart, at: usize) -> Result<(), CapsError> {
+        let parent = self.open.last().map(|&(p, _)| p);
+        let name = e.name();
+        let name: &str = name.as_ref();
+        let place = Place::of(parent, name);
+        match (parent, place, name) {
+            (_, Place::Cells, _) => self.saw_cells = Some(at),
+            (_, Place::Cell, _) => {
+                let here = self.caps.cpus.len();
+                self.cell = Some(Cell {
+                    id: Attrs::read(e, at)?.required("id")?,
+                    at,
+                    cpus: here..here,
+                    ..Cell::default()
+                });
+            }
+            (Some(Place::Cell), _, "memory") => {
+                let unit = Attrs::read(e, at)?.raw("unit").unwrap_or("KiB").to_string();
+                self.pending = Some(Pending::Memory { unit, at });
+            }
+            (Some(Place::Cell), _, "pages") => {
+                let a = Attrs::read(e, at)?;
+                let size = a
+                    .raw("size")
+                    .ok_or_else(|| CapsError::at(at, "<pages> has no `size` attribute".into()))?;
+                let size_kib = size_kib(size, a.raw("unit").unwrap_or("KiB"), "<pages size>", at)?;
+                self.pending = Some(Pending::Pages { size_kib, at });
+            }
+            (Some(Place::Distances), _, "sibling") => {
+                if let Some(cell) = self.cell.as_mut() {
+                    let a = Attrs::read(e, at)?;
+                    cell.distances.push((a.required("id")?, a.required("value")?, at));
+                }
+            }
+            (Some(Place::Cpus), _, "cpu") if self.cell.is_some() => {
+                self.caps.cpus.push(cpu_facts(&Attrs::read(e, at)?)?);
+                self.caps.cpu_at.push(at);
+            }
+            (Some(Place::Cache), _, "bank") => bank(e, at, &mut self.caps.l3)?,
+            _ => {}
+        }
+        self.text.clear();
+        self.open.push((place, at));
+        Ok(())
+    }
+
+    fn end(&mut self) -> Result<(), CapsError> {
+        let Some((place, _)) = self.open.pop() else {
+            return Ok(());
+        };
+        match place {
+            Place::Cell => {
+                if let Some(mut cell) = self.cell.take() {
+                    cell.cpus.end = self.caps.cpus.len();
+                    self.caps.cells.push(cell);
+                }
+            }
+            Place::Distances | Place::Cpus | Place::CellChild => {
+                let (Some(c), Some(p)) = (self.cell.as_mut(), self.pending.take()) else {
+                    return Ok(());
+                };
+                match p {
+                    Pending::Memory { unit, at } => {
+                        c.memory_kib = size_kib(&self.text, &unit, "<memory>", at)?;
+                    }
+                    Pending::Pages { size_kib, at } => {
+                        c.pages.push((size_kib, count(&self.text, "<pages>", at)?, at));
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
 }
 
 /// `<cache><bank level='3' cpus='...'/>`: one L3 domain. Banks of other levels are skipped.
-fn bank(path: &[String], e: &BytesStart, at: usize, l3: &mut Vec<(IdSet, usize)>) -> Result<(), CapsError> {
-    if !is_path(path, &CACHE, &[]) || e.name().as_ref() != "bank" {
-        return Ok(());
-    }
+fn bank(e: &BytesStart, at: usize, l3: &mut Vec<(IdSet, usize)>) -> Result<(), CapsError> {
     let a = Attrs::read(e, at)?;
     if a.optional("level")? != Some(3) {
         return Ok(());
@@ -154,47 +275,6 @@ fn not_caps(offset: Option<usize>) -> CapsError {
     }
 }
 
-fn start(
-    path: &[String],
-    e: &BytesStart,
-    at: usize,
-    cell: &mut Option<Cell>,
-    pending: &mut Option<Pending>,
-    saw_cells: &mut Option<usize>,
-) -> Result<(), CapsError> {
-    let name = e.name();
-    let name = name.as_ref();
-    if is_path(path, &CELL[..3], &[]) && name == "cells" {
-        *saw_cells = Some(at);
-    } else if is_path(path, &CELL[..4], &[]) && name == "cell" {
-        let a = Attrs::read(e, at)?;
-        *cell = Some(Cell {
-            id: a.required("id")?,
-            at,
-            ..Cell::default()
-        });
-    } else if is_path(path, &CELL, &[]) && name == "memory" {
-        let unit = Attrs::read(e, at)?.take("unit").unwrap_or_else(|| "KiB".into());
-        *pending = Some(Pending::Memory { unit, at });
-    } else if is_path(path, &CELL, &[]) && name == "pages" {
-        let mut a = Attrs::read(e, at)?;
-        let unit = a.take("unit").unwrap_or_else(|| "KiB".into());
-        let size = a
-            .take("size")
-            .ok_or_else(|| CapsError::at(at, "<pages> has no `size` attribute".into()))?;
-        let size_kib = size_kib(&size, &unit, "<pages size>", at)?;
-        *pending = Some(Pending::Pages { size_kib, at });
-    } else if let Some(cell) = cell.as_mut() {
-        if is_path(path, &CELL, &["distances"]) && name == "sibling" {
-            let a = Attrs::read(e, at)?;
-            cell.distances.push((a.required("id")?, a.required("value")?, at));
-        } else if is_path(path, &CELL, &["cpus"]) && name == "cpu" {
-            cell.cpus.push((cpu_facts(&Attrs::read(e, at)?)?, at));
-        }
-    }
-    Ok(())
-}
-
 /// `<cpu id=... socket_id=... die_id=... core_id=... siblings=...>`.
 fn cpu_facts(a: &Attrs<'_>) -> Result<CpuFacts, CapsError> {
     let siblings = match a.trimmed("siblings") {
@@ -210,118 +290,6 @@ fn cpu_facts(a: &Attrs<'_>) -> Result<CpuFacts, CapsError> {
         core: a.optional("core_id")?,
         siblings,
     })
-}
-
-fn end(
-    path: &mut Vec<String>,
-    cell: &mut Option<Cell>,
-    cells: &mut Vec<Cell>,
-    pending: &mut Option<Pending>,
-    text: &str,
-) -> Result<(), CapsError> {
-    let Some(name) = path.pop() else {
-        return Ok(());
-    };
-    if is_path(path, &CELL[..4], &[]) && name == "cell" {
-        cells.extend(cell.take());
-    } else if is_path(path, &CELL, &[]) {
-        let (Some(c), Some(p)) = (cell.as_mut(), pending.take()) else {
-            return Ok(());
-        };
-        match p {
-            Pending::Memory { unit, at } => {
-                c.memory_kib = size_kib(text, &unit, "<memory>", at)?;
-            }
-            Pending::Pages { size_kib, at } => {
-                c.pages.push((size_kib, count(text, "<pages>", at)?, at));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The attributes of one element, read in one pass: each value as written (white space
-/// kept: numbers are read as libvirt reads them). An attribute given twice is malformed
-/// XML; the check costs a look-up per attribute, however many the element has.
-struct Attrs<'e> {
-    e: &'e BytesStart<'e>,
-    at: usize,
-    values: Vec<(&'e str, Cow<'e, str>)>,
-}
-
-impl<'e> Attrs<'e> {
-    fn read(e: &'e BytesStart<'e>, at: usize) -> Result<Attrs<'e>, CapsError> {
-        let mut values: Vec<(&str, Cow<str>)> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for a in e.attributes().with_checks(false) {
-            let a = a.map_err(|err| CapsError::at(at, format!("malformed attribute: {err}")))?;
-            let key: &str = a.key.into_inner();
-            let fresh = if values.len() < 8 {
-                values.iter().all(|(k, _)| *k != key)
-            } else {
-                if seen.is_empty() {
-                    seen.extend(values.iter().map(|(k, _)| *k));
-                }
-                seen.insert(key)
-            };
-            if !fresh {
-                return Err(CapsError::at(
-                    at,
-                    format!("malformed attribute: attribute `{key}` given twice"),
-                ));
-            }
-            let v = a
-                .normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|err| CapsError::at(at, format!("malformed attribute `{key}`: {err}")))?;
-            values.push((key, v));
-        }
-        Ok(Attrs { e, at, values })
-    }
-
-    fn element(&self) -> String {
-        let name = self.e.name();
-        let name: &str = name.as_ref();
-        name.to_string()
-    }
-
-    /// The value of `key`, as written.
-    fn raw(&self, key: &str) -> Option<&str> {
-        self.values.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_ref())
-    }
-
-    /// The value of `key`, moved out.
-    fn take(&mut self, key: &str) -> Option<String> {
-        let i = self.values.iter().position(|(k, _)| *k == key)?;
-        Some(std::mem::take(&mut self.values[i].1).into_owned())
-    }
-
-    /// The value of `key`, trimmed: CPU sets and units.
-    fn trimmed(&self, key: &str) -> Option<&str> {
-        self.raw(key).map(str::trim)
-    }
-
-    /// An id or distance: decimal, as libvirt writes them ([`numbers::CAPS_ID`]).
-    fn optional(&self, key: &str) -> Result<Option<u32>, CapsError> {
-        let Some(v) = self.raw(key) else {
-            return Ok(None);
-        };
-        let n = numbers::read(&numbers::CAPS_ID, v).ok().flatten();
-        let bad = || {
-            CapsError::at(
-                self.at,
-                format!(
-                    "<{} {key}='{v}'> is not a decimal number of at most 4294967295",
-                    self.element()
-                ),
-            )
-        };
-        n.and_then(|n| u32::try_from(n).ok()).map(Some).ok_or_else(bad)
-    }
-
-    fn required(&self, key: &str) -> Result<u32, CapsError> {
-        self.optional(key)?
-            .ok_or_else(|| CapsError::at(self.at, format!("<{}> has no `{key}` attribute", self.element())))
-    }
 }
 
 /// A page count: decimal ([`numbers::CAPS_COUNT`]).
@@ -373,11 +341,22 @@ pub(crate) fn topology_decls(facts: &[CpuFacts]) -> (Vec<(SiblingsDecl, usize)>,
                 .0
                 .push(cpu.id);
         }
-        let set = match &cpu.siblings {
-            Some(s) => s.intersection(&known).union(&IdSet::single(cpu.id)),
-            None => IdSet::single(cpu.id),
-        };
-        cores.entry(set).or_insert(i);
+        match &cpu.siblings {
+            // As reported (the common case): the set is kept once, whichever CPU names it.
+            Some(s) if s.contains(cpu.id) && s.is_subset(&known) => {
+                if !cores.contains_key(s) {
+                    cores.insert(s.clone(), i);
+                }
+            }
+            Some(s) => {
+                cores
+                    .entry(s.intersection(&known).union(&IdSet::single(cpu.id)))
+                    .or_insert(i);
+            }
+            None => {
+                cores.entry(IdSet::single(cpu.id)).or_insert(i);
+            }
+        }
     }
     let mut siblings: Vec<(SiblingsDecl, usize)> = cores
         .into_iter()
@@ -427,7 +406,13 @@ fn fill_builder(name: &str, caps: &Caps) -> (HostBuilder, Origins) {
     for cell in cells {
         b.nodes.push(NodeDecl {
             id: cell.id,
-            cpus: cell.cpus.iter().map(|c| c.0.id).collect(),
+            cpus: caps
+                .cpus
+                .get(cell.cpus.clone())
+                .unwrap_or_default()
+                .iter()
+                .map(|c| c.id)
+                .collect(),
             memory_kib: cell.memory_kib,
             free_kib: None,
         });
@@ -452,8 +437,8 @@ fn fill_builder(name: &str, caps: &Caps) -> (HostBuilder, Origins) {
             o.distances.push(at);
         }
     }
-    let (facts, at): (Vec<CpuFacts>, Vec<usize>) = cells.iter().flat_map(|c| c.cpus.iter().cloned()).unzip();
-    let (siblings, groups) = topology_decls(&facts);
+    let at = &caps.cpu_at;
+    let (siblings, groups) = topology_decls(&caps.cpus);
     for (decl, i) in siblings {
         b.siblings.push(decl);
         o.siblings.push(at.get(i).copied().unwrap_or(0));
@@ -496,6 +481,8 @@ fn builder_error(errors: &[BuildError], o: &Origins) -> CapsError {
         offset: offset.copied(),
     }
 }
+
+mod attrs;
 
 #[cfg(test)]
 mod tests;

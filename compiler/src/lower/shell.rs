@@ -1,6 +1,6 @@
 //! QEMU keyval escaping and printed command lines.
 
-use crate::text::shell_quote;
+use crate::text::{push_shell_quoted, shell_quote};
 
 /// QEMU keyval: a comma inside a value is written `,,`.
 pub fn keyval(value: &str) -> String {
@@ -9,14 +9,15 @@ pub fn keyval(value: &str) -> String {
 
 /// One option per line: `prog \` then `  -opt value \` ...
 pub fn render_command(program: &str, options: &[(String, Option<String>)]) -> String {
-    let mut lines = vec![shell_quote(program)];
+    let mut out = shell_quote(program);
     for (opt, val) in options {
-        match val {
-            Some(v) => lines.push(format!("  {} {}", shell_quote(opt), shell_quote(v))),
-            None => lines.push(format!("  {}", shell_quote(opt))),
+        out.push_str(" \\\n  ");
+        push_shell_quoted(&mut out, opt);
+        if let Some(v) = val {
+            out.push(' ');
+            push_shell_quoted(&mut out, v);
         }
     }
-    let mut out = lines.join(" \\\n");
     out.push('\n');
     out
 }

@@ -46,22 +46,21 @@ impl Element {
     }
 
     fn write(&self, out: &mut String, depth: usize) {
-        let pad = "  ".repeat(depth);
-        out.push_str(&pad);
+        push_pad(out, depth);
         out.push('<');
         out.push_str(self.name);
         for (k, v) in &self.attrs {
             out.push(' ');
             out.push_str(k);
             out.push_str("='");
-            out.push_str(&escape(v, true));
+            push_escaped(out, v, true);
             out.push('\'');
         }
         match (&self.text, self.children.is_empty()) {
             (None, true) => out.push_str("/>\n"),
             (Some(t), true) => {
                 out.push('>');
-                out.push_str(&escape(t, false));
+                push_escaped(out, t, false);
                 out.push_str("</");
                 out.push_str(self.name);
                 out.push_str(">\n");
@@ -71,7 +70,7 @@ impl Element {
                 for c in &self.children {
                     c.write(out, depth + 1);
                 }
-                out.push_str(&pad);
+                push_pad(out, depth);
                 out.push_str("</");
                 out.push_str(self.name);
                 out.push_str(">\n");
@@ -83,6 +82,25 @@ impl Element {
 /// Escape text or a single-quoted attribute value.
 pub fn escape(s: &str, attr: bool) -> String {
     let mut out = String::with_capacity(s.len());
+    push_escaped(&mut out, s, attr);
+    out
+}
+
+/// Two spaces a level.
+fn push_pad(out: &mut String, depth: usize) {
+    for _ in 0..depth {
+        out.push_str("  ");
+    }
+}
+
+/// [`escape`] appended to `out`.
+fn push_escaped(out: &mut String, s: &str, attr: bool) {
+    // Most values need nothing escaped: copied whole.
+    let plain = |c: char| c >= ' ' && !matches!(c, '&' | '<' | '>' | '\'' | '"' | '\u{fffe}' | '\u{ffff}');
+    if s.chars().all(plain) {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -101,7 +119,6 @@ pub fn escape(s: &str, attr: bool) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 #[cfg(test)]

@@ -88,7 +88,7 @@ pub fn migrate(db: &dyn salsa::Database, program: Program, name: &str, to: To<'_
                     known,
                 });
             };
-            (def.name.clone(), def.profile.clone(), Some(i))
+            (def.name.clone(), HostProfile::clone(&def.profile), Some(i))
         }
         To::Profile(n, p) => (n.to_string(), p.clone(), None),
     };
@@ -114,7 +114,7 @@ pub fn migrate(db: &dyn salsa::Database, program: Program, name: &str, to: To<'_
             made = HostDef {
                 name: dest_name.clone(),
                 span: g.spans.name,
-                profile: profile.clone(),
+                profile: std::sync::Arc::new(profile.clone()),
                 target: Default::default(),
                 node_spans: Vec::new(),
             };
@@ -126,7 +126,7 @@ pub fn migrate(db: &dyn salsa::Database, program: Program, name: &str, to: To<'_
     Ok(Migration {
         before: g.clone(),
         source: src.name.clone(),
-        source_profile: src.profile.clone(),
+        source_profile: HostProfile::clone(&src.profile),
         destination: dest_name,
         destination_profile: profile,
         moved,

@@ -248,3 +248,31 @@ fn capabilities_numbers_are_decimal() {
         assert!(e.offset.is_some(), "{cell} {body}: {e:?}");
     }
 }
+
+#[test]
+fn plain_digits_read_as_strtoul_reads_them() {
+    for text in [
+        "0",
+        "7",
+        "007",
+        "4294967295",
+        "4294967296",
+        "1234567890123456789",
+        "9999999999999999999",
+        "18446744073709551615",
+        "18446744073709551616",
+    ] {
+        let fast = plain_decimal(text, Base::Decimal).map(|v| (false, v));
+        assert_eq!(
+            fast.or_else(|| strtoul(text, Base::Decimal)),
+            strtoul(text, Base::Decimal),
+            "{text}"
+        );
+    }
+    // Only decimal rules take the short way; the others read `010` and `0x10` their own way.
+    assert_eq!(plain_decimal("010", Base::C), None);
+    assert_eq!(plain_decimal("10", Base::Hex), None);
+    for text in ["", " 1", "1 ", "+1", "-1", "1a", "１"] {
+        assert_eq!(plain_decimal(text, Base::Decimal), None, "{text}");
+    }
+}

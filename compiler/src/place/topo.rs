@@ -5,7 +5,7 @@ use super::cow::CowVec;
 use crate::host::HostProfile;
 use crate::host::resctrl::CacheType;
 use crate::sets::IdSet;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// One physical core: its threads, sorted.
@@ -33,8 +33,9 @@ pub struct HostTopo {
     pub smt: u32,
     /// Indices into `cores`, per L3 domain; empty when the host names no L3 domains.
     pub l3_cores: Vec<Vec<usize>>,
-    /// The index into `cores` of each CPU's core.
-    pub core_of: HashMap<u32, usize>,
+    /// The index into `cores` of each CPU's core (ordered: built from CPUs already sorted,
+    /// with no hashing and no random keys).
+    pub core_of: BTreeMap<u32, usize>,
 }
 
 impl HostTopo {

@@ -130,7 +130,7 @@ pub fn load_hosts() -> Vec<Fixture> {
         assert!(!c.has_errors(), "{label}: {:?}", c.diagnostics);
         hosts.push(Fixture {
             label: label.into(),
-            profile: c.checked.hosts[0].as_ref().unwrap().profile.clone(),
+            profile: c.checked.hosts[0].as_ref().unwrap().profile.as_ref().clone(),
             caps: None,
         });
     }

@@ -158,7 +158,7 @@ fn the_move_checks_catch_broken_moves() {
     let program = db::load_program(&db, Path::new("input.vnuma"), &mem(SAMPLE)).unwrap();
     let compiled = db::compile(&db, program);
     assert!(!compiled.has_errors(), "{:#?}", compiled.diagnostics);
-    let profile = |i: usize| compiled.checked.hosts[i].as_ref().unwrap().profile.clone();
+    let profile = |i: usize| compiled.checked.hosts[i].as_ref().unwrap().profile.as_ref().clone();
     let written = |dst: vnumac::host::HostProfile| Written {
         text: SAMPLE.to_string(),
         src: profile(0),

@@ -272,3 +272,67 @@ fn references_in_a_value_are_read_not_dropped() {
     let xml = minimal("<memory unit='GiB'>1&amp;</memory><cpus num='1'><cpu id='0'/></cpus>");
     assert!(from_capabilities_xml("r", &xml).is_err());
 }
+
+#[test]
+fn a_document_cut_short_names_the_element_left_open() {
+    let xml = minimal("<memory unit='KiB'>12</memory><cpus num='1'><cpu id='0'/></cpus>");
+    let cut = &xml[..xml.find("<cpu ").unwrap()];
+    let e = from_capabilities_xml("x", cut).unwrap_err();
+    assert_eq!(e.message, "malformed XML: the document ends inside <cpus>");
+    assert_eq!(e.offset, Some(cut.len()));
+}
+
+#[test]
+fn only_the_cells_of_the_host_topology_are_read() {
+    // A <cell> or <cpu> anywhere else is not the host's: the places are found from the
+    // parent's and the element's own name, as the full path would.
+    let xml = minimal("<memory unit='KiB'>12</memory><cpus num='1'><cpu id='0'/></cpus>").replace(
+        "</topology>",
+        "</topology><cells><cell id='9'><cpus><cpu id='5'/></cpus></cell></cells>\
+         <cache><x><bank level='3' cpus='0-7'/></x></cache>",
+    );
+    let p = from_capabilities_xml("x", &xml).unwrap();
+    assert_eq!(p.nodes.len(), 1);
+    assert_eq!(p.cpu_ids(), set("0"));
+    assert!(p.l3.is_empty());
+    // Nor a <cpu> directly in a <cell>, or a <memory> deeper in it.
+    let xml = minimal("<cpu id='4'/><x><memory unit='GiB'>1</memory></x><memory>3</memory><cpus><cpu id='0'/></cpus>");
+    let p = from_capabilities_xml("x", &xml).unwrap();
+    assert_eq!(p.cpu_ids(), set("0"));
+    assert_eq!(p.nodes[0].memory_kib, 3);
+}
+
+#[test]
+fn attributes_read_alike_however_they_are_written() {
+    let cpu = |attrs: &str| {
+        let xml = minimal(&format!("<cpus><cpu {attrs}/></cpus>"));
+        from_capabilities_xml("a", &xml).map(|p| {
+            let c = p.cpus[0].clone();
+            (c.id, c.socket, c.core, c.siblings.to_string())
+        })
+    };
+    let want = Ok((3, 1, 2, "3".to_string()));
+    for attrs in [
+        "id='3' socket_id='1' core_id='2' siblings='3'",
+        "id=\"3\" socket_id=\"1\" core_id='2' siblings=\"3\"",
+        "id='3'socket_id='1'core_id='2'siblings='3'",
+        "\n\tid='3'\r\n socket_id='1'  core_id='2' siblings='3'  ",
+        "id = '3' socket_id= '1' core_id ='2' siblings='3'",
+        "id='&#51;' socket_id='1' core_id='2' siblings='3'",
+        "id='3' socket_id='1' core_id='2' siblings='\t3\n'",
+    ] {
+        assert_eq!(cpu(attrs), want, "{attrs:?}");
+    }
+    for attrs in [
+        "id='3' socket_id=1",
+        "id='3' socket_id",
+        "id='3' socket_id='1",
+        "id='3' ='1'",
+        "id='3' id=\"3\"",
+    ] {
+        let e = cpu(attrs).unwrap_err();
+        assert!(e.message.starts_with("malformed"), "{attrs:?}: {}", e.message);
+    }
+    // A line end in an id is white space to XML and no digit to libvirt.
+    assert!(cpu("id='3\n' socket_id='1' core_id='2'").is_err());
+}
