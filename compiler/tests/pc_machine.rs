@@ -24,6 +24,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use std::sync::Arc;
 use vnumac::host::HostProfile;
 
 use common::libvirtd::{Daemon, oracles_available, write_fake_node_tree};
@@ -71,7 +72,7 @@ fn memdev_guest(n: usize, sata: bool) -> String {
 }
 
 /// The one guest's XML and QEMU line (keyval), and its host's profile.
-type Built = (String, String, HostProfile);
+type Built = (String, String, Arc<HostProfile>);
 
 /// The error diagnostics: (code, message).
 type Errors = Vec<(&'static str, String)>;
