@@ -298,6 +298,21 @@ pub struct Action {
     pub preferred: bool,
 }
 
+/// The machine type a diagnostic on a `machine` value proposes instead: the nearest, newest
+/// or oldest type of its family the target QEMU has (E0373), or a newer one for a deprecated
+/// type (W0524). Not for a name of no family, whose help lists every range.
+fn machine_fix<'h>(code: &str, help: &str, quotes: &[&'h str]) -> Option<&'h str> {
+    let first = *quotes.first()?;
+    let proposes = match code {
+        crate::codes::MACHINE_UNKNOWN => ["the nearest ", "the newest ", "the oldest "]
+            .iter()
+            .any(|p| help.starts_with(p)),
+        crate::codes::MACHINE_DEPRECATED => true,
+        _ => false,
+    };
+    proposes.then_some(first)
+}
+
 /// Text between backticks in a help message.
 fn quoted(help: &str) -> Vec<&str> {
     help.split('`').skip(1).step_by(2).collect()
@@ -329,7 +344,8 @@ fn set_prop(s: &Statement, key: &str, value: &str) -> (Span, String) {
 }
 
 /// Every fix the diagnostics overlapping `range` propose: a did-you-mean, an IEC unit, a
-/// `cells=` or `nodeset=` that fits, and "keep this placement" for nodes `vnuma` picked.
+/// machine type the target QEMU has, a `cells=` or `nodeset=` that fits, and "keep this
+/// placement" for nodes `vnuma` picked.
 pub fn code_actions(db: &dyn salsa::Database, program: Program, file: SourceFile, range: Span) -> Vec<Action> {
     let parsed = db::parse(db, file);
     let mut out = Vec::new();
@@ -340,6 +356,15 @@ pub fn code_actions(db: &dyn salsa::Database, program: Program, file: SourceFile
         }
         let Some(help) = d.help.as_deref() else { continue };
         let quotes = quoted(help);
+        if let Some(machine) = machine_fix(d.code, help, &quotes) {
+            out.push(Action {
+                title: format!("Use machine type `{machine}`"),
+                edits: vec![(span, format!("\"{machine}\""))],
+                code: Some(d.code),
+                preferred: true,
+            });
+            continue;
+        }
         if help.starts_with("did you mean `") || (d.code == crate::lang::SI_UNIT && help.starts_with("write `")) {
             if let Some(q) = quotes.first() {
                 out.push(Action {
