@@ -186,8 +186,15 @@ fn the_installed_qemus_machine_list_is_vnumacs() {
     }
     for family in ["pc-q35", "pc-i440fx", "pc"] {
         for a in 0..=major {
-            for b in 0..=15 {
-                let machine = format!("{family}-{a}.{b}");
+            // Each version also written with a leading zero, which QEMU never lists.
+            let names = (0..=15).flat_map(|b| {
+                [
+                    format!("{family}-{a}.{b}"),
+                    format!("{family}-0{a}.{b}"),
+                    format!("{family}-{a}.0{b}"),
+                ]
+            });
+            for machine in names {
                 let listed = ours.iter().any(|(m, _)| *m == machine);
                 let codes = machine_codes("", &machine);
                 assert_eq!(

@@ -187,13 +187,15 @@ impl MachineType {
     }
 }
 
-/// `X.Y` or `X.Y.Z`, each part one to four decimal digits.
+/// `X.Y` or `X.Y.Z`, each part one to four decimal digits with no leading zero.
 fn version_parts(text: &str) -> Option<(u32, u32, Option<u32>)> {
     let mut parts = text.split('.');
     let mut next = || {
         parts
             .next()
             .filter(|p| (1..=4).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+            // QEMU names no type with a leading zero (`pc-q35-04.2` is not `pc-q35-4.2`).
+            .filter(|p| p.len() == 1 || !p.starts_with('0'))
             .and_then(|p| p.parse::<u32>().ok())
     };
     let (major, minor) = (next()?, next()?);

@@ -213,6 +213,9 @@ mod tests {
             ("pc-q35-1.3", NoSuchVersion),
             ("pc-2.0", NoSuchVersion),
             ("pc-q35-x.y", NoSuchVersion),
+            ("pc-q35-04.2", NoSuchVersion),
+            ("pc-i440fx-7.02", NoSuchVersion),
+            ("pc-q35-4.0.01", NoSuchVersion),
             ("pc-q35-2.3", Removed { gone: QEMU_7_2 }),
             (
                 "pc-1.0",
