@@ -340,9 +340,6 @@ fn claim(
             }
         }
     }
-    if clashes.is_empty() {
-        return (mine, BTreeMap::new());
-    }
     (
         mine,
         clashes.into_iter().map(|(j, ids)| (j, IdSet::from_ids(ids))).collect(),
