@@ -316,7 +316,7 @@ fn check_numbering(
 ) {
     // (name, index, (bus, slot, function), is root port)
     let mut sim: Vec<(String, u32, Addr, bool)> = Vec::new();
-    let mut root_slot = 1u32;
+    let mut root_slot = *MachineFamily::Q35.root_slots().start();
     for e in exps {
         sim.push((e.name.clone(), sim.len() as u32 + 1, (0, root_slot, 0), false));
         root_slot += 1;
@@ -402,7 +402,7 @@ fn place_pc(plan: &Plan, dev: &Dev, on_port: bool, notes: &mut Notes) -> Place {
 /// in document order, then the SATA disks' AHCI controller (`ahci`, when the XML gives it
 /// an address) on the next slot of pci.0.
 fn check_slots_pc(plan: &Plan, ahci: Option<Addr>, notes: &mut Notes) {
-    let mut root_slot = 2u32;
+    let mut root_slot = *MachineFamily::Pc.root_slots().start();
     // vnumac's index of each expander, by name and by the XML's index (the first of each).
     let mut index_of: HashMap<&str, u32> = HashMap::new();
     let mut renumbered: HashMap<u32, u32> = HashMap::new();

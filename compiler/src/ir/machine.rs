@@ -2,6 +2,7 @@
 //! pins and hot-plug states.
 
 use crate::sets::IdSet;
+use std::ops::RangeInclusive;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DomainType {
@@ -112,6 +113,38 @@ impl MachineFamily {
             MachineFamily::Q35 => "pcie.0",
             MachineFamily::Pc => "pci.0",
         }
+    }
+
+    /// The slots of the root bus that vnumac gives out, the one rule for where the
+    /// expanders, root ports, devices on pci.0, the AHCI controller and the virtio memory
+    /// devices may go: 30 slots on both families.
+    ///
+    /// * Slot 0 is the host bridge on both.
+    /// * q35: slots 1 to 0x1e. QEMU 7.2 puts the ICH9 chipset in 0x1f (LPC 0x1f.0, SATA
+    ///   0x1f.2, SMBus 0x1f.3) and refuses a device there ("slot 31 function 0 not available
+    ///   …, in use by ICH9-LPC"); libvirt 9.0 reserves 0x1f.0 and 0x1f.3
+    ///   (`qemuDomainValidateDevicePCISlotsQ35`) and refuses an address in that slot
+    ///   ("Attempted double use of PCI Address 0000:00:1f.0"). 0x1e is free: libvirt puts a
+    ///   `dmi-to-pci-bridge` written without an address there (its place on real
+    ///   hardware), and nothing else; vnumac writes none. With the addresses left out,
+    ///   libvirt gives controllers that must sit on pcie.0 (`pcie-expander-bus`) slots 1 to
+    ///   0x1e and fails on one more ("a PCI slot is needed … but none is available, and it
+    ///   cannot be automatically added"); it adds no bridge there. Endpoints go behind root
+    ///   ports, which it packs eight to a slot (functions 0 to 7).
+    /// * `pc`: slots 2 to 0x1f; slot 1 is the PIIX3 (ISA bridge, IDE, USB, ACPI). With the
+    ///   addresses left out, libvirt keeps one slot of pci.0 free for a later bridge, so its
+    ///   30th device gets a `pci-bridge` in the first free slot and goes behind it; with
+    ///   every address written, as vnumac writes them, it takes all 30.
+    pub fn root_slots(self) -> RangeInclusive<u32> {
+        match self {
+            MachineFamily::Q35 => 1..=0x1e,
+            MachineFamily::Pc => 2..=0x1f,
+        }
+    }
+
+    /// The family whose root bus is PCI Express when `q35`, else the `pc` family.
+    pub fn from_q35(q35: bool) -> MachineFamily {
+        if q35 { MachineFamily::Q35 } else { MachineFamily::Pc }
     }
 
     /// An expander bus as libvirt's controller model and QEMU's device: a PCIe
@@ -255,6 +288,11 @@ mod tests {
         }
         assert_eq!(MachineFamily::of("pc-q35-9.0"), MachineFamily::Q35);
         assert_eq!(MachineFamily::of("pc-1.3"), MachineFamily::Pc);
+        // 30 slots on both root buses: q35's chipset holds 0x1f, the PIIX3 holds pc's slot 1.
+        assert_eq!(MachineFamily::Q35.root_slots(), 1..=0x1e);
+        assert_eq!(MachineFamily::Pc.root_slots(), 2..=0x1f);
+        assert_eq!(MachineFamily::from_q35(true), MachineFamily::Q35);
+        assert_eq!(MachineFamily::from_q35(false), MachineFamily::Pc);
         assert!(!memory_hotplug_supported("pc-i440fx-2.0"));
         assert!(memory_hotplug_supported("pc-i440fx-2.1"));
         assert!(memory_hotplug_supported("pc-q35-2.0"));

@@ -3,7 +3,7 @@
 use super::plug::{Exp, Layout};
 use crate::codes::*;
 use crate::diagnostics::Diagnostic;
-use crate::ir::{Controller, ControllerKind, PciAddress};
+use crate::ir::{Controller, ControllerKind, MachineFamily, PciAddress};
 use crate::span::Span;
 use std::collections::HashMap;
 
@@ -30,10 +30,10 @@ pub(super) struct Buses {
 /// the slot of the AHCI controller its SATA disks need; None after an error.
 pub(super) fn controllers(l: &Layout, block: Span, q35: bool, diags: &mut Vec<Diagnostic>) -> Option<Buses> {
     let bus_nrs = number_buses(&l.exps, q35, diags)?;
-    // Indices: expanders, then root ports, in statement order; slots on the root bus from 1
-    // on q35 (pcie.0), from 2 on `pc` (pci.0: the host bridge and the PIIX3 take 0 and 1).
+    // Indices: expanders, then root ports, in statement order; slots on the root bus from
+    // its first free one (`MachineFamily::root_slots`).
     let mut controllers = Vec::new();
-    let mut root_slot = if q35 { 1 } else { 2 };
+    let mut root_slot = *MachineFamily::from_q35(q35).root_slots().start();
     let mut exp_index = Vec::new();
     for (x, &bus_nr) in l.exps.iter().zip(&bus_nrs) {
         let index = controllers.len() as u32 + 1;
@@ -121,13 +121,16 @@ pub(super) fn controllers(l: &Layout, block: Span, q35: bool, diags: &mut Vec<Di
     })
 }
 
-/// True (reported) when the root bus has no slot left for what took `next_slot`: q35's
-/// chipset takes pcie.0's slot 0x1f; on `pc` slots 2 to 0x1f are free.
+/// True (reported) when the root bus has no slot left for what took the slots before
+/// `next_slot`: past the last of `MachineFamily::root_slots` (q35's chipset holds pcie.0's
+/// 0x1f, so 0x1e is its last; pci.0 ends at 0x1f).
 fn root_full(next_slot: u32, q35: bool, ahci: bool, block: Span, diags: &mut Vec<Diagnostic>) -> bool {
-    let (root, past) = if q35 { ("pcie.0", 0x1e) } else { ("pci.0", 0x20) };
-    if next_slot <= past {
+    let family = MachineFamily::from_q35(q35);
+    let slots = family.root_slots();
+    if next_slot <= slots.end() + 1 {
         return false;
     }
+    let root = family.root_bus();
     diags.push(
         Diagnostic::error(
             DEVICE_CONFIG,
@@ -136,7 +139,8 @@ fn root_full(next_slot: u32, q35: bool, ahci: bool, block: Span, diags: &mut Vec
             "too many",
         )
         .with_help(format!(
-            "{root} has 30 free slots{}; put devices behind expanders with `node=` or `on=`",
+            "{root} has {} free slots{}; put devices behind expanders with `node=` or `on=`",
+            slots.count(),
             if ahci {
                 ", and the SATA disks' controller takes one"
             } else {
