@@ -231,5 +231,14 @@ mod tests {
             proptest::prop_assert_eq!(whole.1, pieces.1);
         }
 
+        #[test]
+        fn parsing_in_pieces_equals_parsing_the_whole_for_lines_of_blocks(
+            text in "(( |  |\t)?(guest a|host|include|vcpus 1|x|\\\\|\"b|#)?( ?\\{| ?\\}| ?\\\\| #\\{)*(\n|\r|\r\n|;)){0,12}"
+        ) {
+            let whole = super::super::parse(FileId(3), &text);
+            let pieces = parse_in_pieces(FileId(3), &text, |p| super::super::parse(FileId(3), p));
+            proptest::prop_assert_eq!(whole.0, pieces.0);
+            proptest::prop_assert_eq!(whole.1, pieces.1);
+        }
     }
 }
