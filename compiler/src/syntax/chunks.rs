@@ -2,8 +2,10 @@
 //!
 //! A piece starts at a line that begins in column 0 with something other than `}`, `;` or
 //! `#`, where every brace before it is closed (lines, comments and strings as the lexer
-//! reads them). Statements never span lines outside a block, so parsing the pieces one by
-//! one gives the tree and the errors of parsing the whole file.
+//! reads them). Statements never span lines outside a block, and only the last piece can
+//! hold a `{` that is never closed, which is the only piece the repair of unclosed blocks
+//! (`repair.rs`) reads by layout; so parsing the pieces one by one gives the tree and the
+//! errors of parsing the whole file.
 
 use super::ast::{Block, File, Ident, Prop, Statement, Value};
 use super::lexer::{self, Kind};
@@ -15,28 +17,36 @@ use std::ops::Range;
 pub fn chunks(text: &str) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut start = 0;
+    for at in starts(text) {
+        out.push(start..at);
+        start = at;
+    }
+    if start < text.len() || out.is_empty() {
+        out.push(start..text.len());
+    }
+    out
+}
+
+/// Where the pieces after the first start, in order. The repair of unclosed blocks reads
+/// the last one: every block before it is closed, so only the last piece can have an
+/// unclosed `{`.
+pub(crate) fn starts(text: &str) -> impl Iterator<Item = usize> + '_ {
     let mut depth = 0usize;
     let mut line_start = true;
-    for t in lexer::tokens(text) {
+    lexer::tokens(text).filter_map(move |t| {
         let starts_piece = !matches!(
             t.kind,
             Kind::Space | Kind::Newline | Kind::Close | Kind::Comment | Kind::Semicolon
         );
-        if line_start && depth == 0 && t.start > start && starts_piece {
-            out.push(start..t.start);
-            start = t.start;
-        }
+        let cut = (line_start && depth == 0 && t.start > 0 && starts_piece).then_some(t.start);
         line_start = t.kind == Kind::Newline;
         match t.kind {
             Kind::Open => depth += 1,
             Kind::Close => depth = depth.saturating_sub(1),
             _ => {}
         }
-    }
-    if start < text.len() || out.is_empty() {
-        out.push(start..text.len());
-    }
-    out
+        cut
+    })
 }
 
 fn span(s: Span, file: FileId, at: u32) -> Span {
@@ -180,10 +190,50 @@ mod tests {
         );
     }
 
+    #[test]
+    fn an_unclosed_block_at_the_end_leaves_the_closed_pieces_before_it_alone() {
+        let both = |t: &str| {
+            let whole = super::super::parse(FileId(3), t);
+            let pieces = parse_in_pieces(FileId(3), t, |p| super::super::parse(FileId(3), p));
+            assert_eq!(whole.0, pieces.0, "{t:?}");
+            assert_eq!(whole.1, pieces.1, "{t:?}");
+            whole
+        };
+        // `guest b` in column 0 is inside the block `}` closes: the `{` left open on the last
+        // line does not make it end the block.
+        let (tree, diags) = both("guest a {\nguest b\n}\n{\n");
+        let inner: Vec<&str> = tree.statements[0]
+            .block
+            .iter()
+            .flat_map(|b| &b.statements)
+            .map(|s| s.keyword.text.as_str())
+            .collect();
+        assert_eq!(inner, ["guest"]);
+        assert!(tree.errors.iter().all(|e| e.start == 20), "{:?}", tree.errors);
+        assert_eq!(diags.len(), 2, "{diags:?}");
+        assert!(diags.iter().all(|d| d.primary_span().start == 20), "{diags:?}");
+        // A block with no head from `{` to `}` (a lone `\r` ends its first line, `\` is text):
+        // one error node, the statement in it dropped; then the unclosed `{`.
+        let (tree, _) = both("{\rguest\\}\n{");
+        assert!(tree.statements.is_empty(), "{tree:?}");
+        let errors: Vec<(u32, u32)> = tree.errors.iter().map(|e| (e.start, e.end)).collect();
+        assert_eq!(errors, [(0, 9), (10, 11), (10, 11)]);
+    }
+
     proptest::proptest! {
         #[test]
         fn parsing_in_pieces_equals_parsing_the_whole_for_any_text(
             text in "(guest|host|[a-z0-9 {}=\"#;\\\\\t\r\n]){0,60}"
+        ) {
+            let whole = super::super::parse(FileId(3), &text);
+            let pieces = parse_in_pieces(FileId(3), &text, |p| super::super::parse(FileId(3), p));
+            proptest::prop_assert_eq!(whole.0, pieces.0);
+            proptest::prop_assert_eq!(whole.1, pieces.1);
+        }
+
+        #[test]
+        fn parsing_in_pieces_equals_parsing_the_whole_for_lines_of_blocks(
+            text in "(( |  |\t)?(guest a|host|include|vcpus 1|x|\\\\|\"b|#)?( ?\\{| ?\\}| ?\\\\| #\\{)*(\n|\r|\r\n|;)){0,12}"
         ) {
             let whole = super::super::parse(FileId(3), &text);
             let pieces = parse_in_pieces(FileId(3), &text, |p| super::super::parse(FileId(3), p));

@@ -5,8 +5,12 @@
 //! comment or a string opens or closes a block.
 //!
 //! When every `{` finds its `}` the text is used as it is (a `}` too many is the
-//! grammar's business: it becomes a stray-close node). Otherwise the blocks are matched
-//! again, this time guided by layout, and an unclosed block ends
+//! grammar's business: it becomes a stray-close node). Otherwise the unclosed `{` are all
+//! in the file's last top-level piece ([`super::chunks`]: before the line it starts on,
+//! every `{` has found its `}`), and the pieces before it are used as they are too, so that
+//! a `{` left open changes nothing above its piece and a file parses in pieces as it
+//! parses whole. The blocks of the last piece are matched again, this time guided by
+//! layout, and an unclosed block ends
 //!
 //! - before a line that starts in column 0 with `guest`, `host` or `include` (every
 //!   block still open ends there);
@@ -20,6 +24,7 @@
 //! insertions are kept in order so that every offset in the repaired text maps back to
 //! the original text; an inserted character maps to its insertion point.
 
+use super::chunks;
 use super::lexer::{self, Kind};
 use std::borrow::Cow;
 
@@ -230,8 +235,11 @@ fn close_blocks(text: &str) -> Repaired<'_> {
             _ => closes.push((at, n)),
         }
     };
+    // Every block before the last piece is closed: those pieces are kept as they are.
+    let from = chunks::starts(text).last().unwrap_or(0);
     for e in events {
         match e {
+            Event::Open(at, _) | Event::Close(at, ..) if at < from => {}
             Event::Line(at, keyword) => {
                 line_no += 1;
                 line_start = at;
@@ -263,6 +271,18 @@ fn close_blocks(text: &str) -> Repaired<'_> {
     close_from(&mut stack, 0, text.len(), EndedBy::EndOfFile);
     unclosed.sort_by_key(|u| u.open);
 
+    let (out, insertions) = insert_closes(text, closes);
+    Repaired {
+        text: Cow::Owned(out),
+        unclosed,
+        too_deep: Vec::new(),
+        insertions,
+    }
+}
+
+/// `text` with `n` lines of `}` inserted at each `(at, n)` of `closes` (in order), and
+/// where they went.
+fn insert_closes(text: &str, closes: Vec<(usize, usize)>) -> (String, Vec<Insertion>) {
     let mut out = String::with_capacity(text.len() + 2 * closes.len() + 1);
     let mut insertions = Vec::with_capacity(closes.len());
     let mut copied = 0;
@@ -283,12 +303,7 @@ fn close_blocks(text: &str) -> Repaired<'_> {
         });
     }
     out.push_str(text.get(copied..).unwrap_or(""));
-    Repaired {
-        text: Cow::Owned(out),
-        unclosed,
-        too_deep: Vec::new(),
-        insertions,
-    }
+    (out, insertions)
 }
 
 #[cfg(test)]
@@ -325,6 +340,19 @@ mod tests {
         assert_eq!(r.unclosed.len(), 1);
         assert_eq!(r.unclosed[0].open, 17);
         assert_eq!(r.unclosed[0].ended_by, EndedBy::Dedent(4, 1));
+    }
+
+    #[test]
+    fn the_pieces_before_an_unclosed_block_are_kept() {
+        // Matched by layout, `guest b` would end the first block and leave its `}` stray.
+        let r = repair("guest a {\nguest b\n}\nguest c {\n");
+        assert_eq!(r.text, "guest a {\nguest b\n}\nguest c {\n}\n");
+        assert_eq!(r.unclosed.len(), 1);
+        assert_eq!((r.unclosed[0].open, r.unclosed[0].ended_by), (28, EndedBy::EndOfFile));
+        // Within the last piece, layout still decides.
+        let r = repair("guest a {\n  numa {\n}\n");
+        assert_eq!(r.unclosed.len(), 1);
+        assert_eq!(r.unclosed[0].open, 17);
     }
 
     #[test]
