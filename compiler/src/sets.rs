@@ -323,7 +323,18 @@ fn shown(text: &str) -> String {
 /// Canonical libvirt form: `0-14,60-74`.
 impl fmt::Display for IdSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.run_strings().join(","))
+        // Each run as `run_strings` gives it, written in place.
+        for (i, &(a, b)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            if a == b {
+                write!(f, "{a}")?;
+            } else {
+                write!(f, "{a}-{b}")?;
+            }
+        }
+        Ok(())
     }
 }
 
