@@ -28,7 +28,28 @@ impl IdSet {
     }
 
     pub fn from_ids(ids: impl IntoIterator<Item = u32>) -> Self {
-        let mut v: Vec<u32> = ids.into_iter().collect();
+        // Ids given in order (as they usually are) become runs as they come; the first one
+        // out of order sends what is left, with the runs so far, through a sort.
+        let mut ids = ids.into_iter();
+        let mut runs: Vec<(u32, u32)> = Vec::new();
+        while let Some(id) = ids.next() {
+            match runs.last_mut() {
+                Some((_, hi)) if hi.checked_add(1) == Some(id) => *hi = id,
+                Some(&mut (lo, _)) if id < lo => {
+                    let mut v: Vec<u32> = runs.iter().flat_map(|&(a, b)| a..=b).collect();
+                    v.push(id);
+                    v.extend(ids);
+                    return IdSet::from_unsorted(v);
+                }
+                // Already in the last run.
+                Some(&mut (_, hi)) if id <= hi => {}
+                _ => runs.push((id, id)),
+            }
+        }
+        IdSet(runs)
+    }
+
+    fn from_unsorted(mut v: Vec<u32>) -> Self {
         v.sort_unstable();
         v.dedup();
         let mut runs: Vec<(u32, u32)> = Vec::new();
@@ -323,7 +344,18 @@ fn shown(text: &str) -> String {
 /// Canonical libvirt form: `0-14,60-74`.
 impl fmt::Display for IdSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.run_strings().join(","))
+        // Each run as `run_strings` gives it, written in place.
+        for (i, &(a, b)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            if a == b {
+                write!(f, "{a}")?;
+            } else {
+                write!(f, "{a}-{b}")?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -402,6 +434,11 @@ mod tests {
             let mut mg = ma.clone();
             mg.insert(probe);
             prop_assert_eq!(&grown, &IdSet::from_ids(mg));
+            // Ids in any order, repeated or not, give the same set as the sorted ids.
+            let given: Vec<u32> = a.iter().flat_map(|&(x, y)| x..=y).collect();
+            let sorted: std::collections::BTreeSet<u32> = given.iter().copied().collect();
+            prop_assert_eq!(IdSet::from_ids(given.iter().copied()), IdSet::from_ids(sorted.iter().copied()));
+            prop_assert_eq!(ids(&IdSet::from_ids(given)), sorted.into_iter().collect::<Vec<_>>());
             // Runs are canonical: sorted, disjoint, never adjacent.
             for w in sa.runs().windows(2) {
                 prop_assert!(w[0].1 + 1 < w[1].0);

@@ -9,7 +9,7 @@ use crate::lang::Fields;
 use std::path::{Path, PathBuf};
 
 /// Reads a file named in the source, as the host sources do.
-pub(super) type ReadText<'a> = &'a dyn Fn(&Path) -> Result<String, String>;
+pub(super) type ReadText<'a> = &'a dyn Fn(&Path) -> Result<&'a str, String>;
 
 /// The host's target; `None` (errors reported) when a version or the domcapabilities file
 /// cannot be read.

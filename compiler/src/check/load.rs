@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 
 /// Where host profiles come from: files next to the sources, and this machine.
 pub trait HostSources {
-    fn read_text(&self, path: &Path) -> Result<String, String>;
+    /// A file's text, borrowed from where it is kept.
+    fn read_text(&self, path: &Path) -> Result<&str, String>;
     fn probe(&self, name: &str) -> Result<HostProfile, String>;
 }
 

@@ -68,9 +68,9 @@ struct ProgramSources<'d> {
 }
 
 impl HostSources for ProgramSources<'_> {
-    fn read_text(&self, path: &Path) -> Result<String, String> {
+    fn read_text(&self, path: &Path) -> Result<&str, String> {
         match self.program.files(self.db).get(&normalize(path)) {
-            Some(Ok(f)) => Ok(f.text(self.db).clone()),
+            Some(Ok(f)) => Ok(f.text(self.db)),
             Some(Err(e)) => Err(e.clone()),
             None => Err("not loaded".into()),
         }

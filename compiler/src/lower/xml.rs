@@ -1,11 +1,36 @@
 //! A small XML element tree, written the way libvirt formats its own XML.
 
+use std::fmt::{self, Display, Write as _};
+
+/// An element: its attributes and text are kept as they will be written (escaped), so a
+/// value is formatted once, straight into its element's one buffer.
 #[derive(Debug, Clone, Default)]
 pub struct Element {
     name: &'static str,
-    attrs: Vec<(&'static str, String)>,
+    /// ` key='value'` for each attribute, in order, the values escaped.
+    attrs: String,
+    /// The text, escaped.
     text: Option<String>,
     children: Vec<Element>,
+}
+
+/// Formatting into a string through [`push_escaped`].
+struct Escaping<'a> {
+    out: &'a mut String,
+    attr: bool,
+}
+
+impl fmt::Write for Escaping<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        push_escaped(self.out, s, self.attr);
+        Ok(())
+    }
+}
+
+/// `value` formatted and escaped onto `out`.
+fn push_display(out: &mut String, value: impl Display, attr: bool) {
+    // Writing to a String cannot fail; a Display impl that reports an error writes less.
+    let _ = write!(Escaping { out, attr }, "{value}");
 }
 
 impl Element {
@@ -16,13 +41,21 @@ impl Element {
         }
     }
 
-    pub fn attr(mut self, key: &'static str, value: impl ToString) -> Self {
-        self.attrs.push((key, value.to_string()));
+    pub fn attr(mut self, key: &'static str, value: impl Display) -> Self {
+        // Room for a few attributes at once: most elements have one to four, short.
+        self.attrs.reserve(48);
+        self.attrs.push(' ');
+        self.attrs.push_str(key);
+        self.attrs.push_str("='");
+        push_display(&mut self.attrs, value, true);
+        self.attrs.push('\'');
         self
     }
 
-    pub fn text(mut self, text: impl ToString) -> Self {
-        self.text = Some(text.to_string());
+    pub fn text(mut self, text: impl Display) -> Self {
+        let mut escaped = String::new();
+        push_display(&mut escaped, text, false);
+        self.text = Some(escaped);
         self
     }
 
@@ -49,18 +82,12 @@ impl Element {
         push_pad(out, depth);
         out.push('<');
         out.push_str(self.name);
-        for (k, v) in &self.attrs {
-            out.push(' ');
-            out.push_str(k);
-            out.push_str("='");
-            push_escaped(out, v, true);
-            out.push('\'');
-        }
+        out.push_str(&self.attrs);
         match (&self.text, self.children.is_empty()) {
             (None, true) => out.push_str("/>\n"),
             (Some(t), true) => {
                 out.push('>');
-                push_escaped(out, t, false);
+                out.push_str(t);
                 out.push_str("</");
                 out.push_str(self.name);
                 out.push_str(">\n");

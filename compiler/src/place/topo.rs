@@ -5,6 +5,7 @@ use super::cow::CowVec;
 use crate::host::HostProfile;
 use crate::host::resctrl::CacheType;
 use crate::sets::IdSet;
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -33,25 +34,27 @@ pub struct HostTopo {
     pub smt: u32,
     /// Indices into `cores`, per L3 domain; empty when the host names no L3 domains.
     pub l3_cores: Vec<Vec<usize>>,
-    /// The index into `cores` of each CPU's core (ordered: built from CPUs already sorted,
-    /// with no hashing and no random keys).
-    pub core_of: BTreeMap<u32, usize>,
+    /// (CPU, index into `cores` of its core), sorted by CPU: built from the host's CPUs,
+    /// which are sorted already, with no hashing and no random keys.
+    core_of: Vec<(u32, usize)>,
 }
 
 impl HostTopo {
     pub fn new(host: &HostProfile) -> HostTopo {
+        // A CPU's place in `host.cpus`, which is sorted by id.
+        let at = |id: u32| host.cpus.binary_search_by_key(&id, |c| c.id).ok();
+        let mut seen = vec![false; host.cpus.len()];
         let mut cores: Vec<Core> = Vec::new();
-        let mut seen = IdSet::new();
         let l3 = host.l3_map();
-        for cpu in &host.cpus {
-            if seen.contains(cpu.id) {
+        for (i, cpu) in host.cpus.iter().enumerate() {
+            if seen[i] {
                 continue;
             }
-            let threads: Vec<u32> = cpu.siblings.iter().filter(|t| host.cpu(*t).is_some()).collect();
-            let threads = if threads.is_empty() { vec![cpu.id] } else { threads };
-            for t in &threads {
-                seen.insert(*t);
+            let mut threads: Vec<u32> = cpu.siblings.iter().filter(|&t| at(t).is_some()).collect();
+            if threads.is_empty() {
+                threads.push(cpu.id);
             }
+            threads.iter().filter_map(|&t| at(t)).for_each(|j| seen[j] = true);
             let Some(node) = host.node_index(cpu.node) else {
                 continue;
             };
@@ -78,16 +81,22 @@ impl HostTopo {
         });
         let mut node_cores = vec![Vec::new(); host.nodes.len()];
         let mut l3_cores = vec![Vec::new(); host.l3.len()];
+        let mut core_at: Vec<Option<usize>> = vec![None; host.cpus.len()];
         for (i, c) in cores.iter().enumerate() {
             node_cores[c.node].push(i);
             if let Some(d) = c.l3.and_then(|d| l3_cores.get_mut(d)) {
                 d.push(i);
             }
+            c.threads
+                .iter()
+                .filter_map(|&t| at(t))
+                .for_each(|j| core_at[j] = Some(i));
         }
-        let core_of = cores
+        let core_of = host
+            .cpus
             .iter()
-            .enumerate()
-            .flat_map(|(i, c)| c.threads.iter().map(move |&t| (t, i)))
+            .zip(core_at)
+            .filter_map(|(c, core)| Some((c.id, core?)))
             .collect();
         HostTopo {
             smt: host.smt_width(),
@@ -96,6 +105,12 @@ impl HostTopo {
             l3_cores,
             core_of,
         }
+    }
+
+    /// The index into `cores` of `cpu`'s core.
+    pub fn core_of(&self, cpu: u32) -> Option<usize> {
+        let i = self.core_of.binary_search_by_key(&cpu, |&(c, _)| c).ok()?;
+        Some(self.core_of[i].1)
     }
 }
 
@@ -170,14 +185,43 @@ pub struct PinOwners {
     /// Each recorded guest and the host CPUs its vCPUs run on.
     records: Vec<(String, IdSet)>,
     /// The records holding each host CPU, in record order.
-    by_cpu: BTreeMap<u32, Vec<usize>>,
+    by_cpu: BTreeMap<u32, Holders>,
+}
+
+/// The records holding one host CPU, in record order: most CPUs have one, kept without
+/// a list of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Holders {
+    One(usize),
+    Many(Vec<usize>),
+}
+
+impl Holders {
+    fn push(&mut self, record: usize) {
+        match self {
+            Holders::One(first) => *self = Holders::Many(vec![*first, record]),
+            Holders::Many(records) => records.push(record),
+        }
+    }
+
+    fn as_slice(&self) -> &[usize] {
+        match self {
+            Holders::One(first) => std::slice::from_ref(first),
+            Holders::Many(records) => records,
+        }
+    }
 }
 
 impl PinOwners {
     pub fn add(&mut self, guest: &str, cpus: IdSet) {
         let record = self.records.len();
         for c in cpus.iter() {
-            self.by_cpu.entry(c).or_default().push(record);
+            match self.by_cpu.entry(c) {
+                Entry::Vacant(slot) => {
+                    slot.insert(Holders::One(record));
+                }
+                Entry::Occupied(mut holders) => holders.get_mut().push(record),
+            }
         }
         self.records.push((guest.to_string(), cpus));
     }
@@ -189,7 +233,7 @@ impl PinOwners {
         let mut first: BTreeSet<usize> = BTreeSet::new();
         for c in cpus.iter() {
             let Some(records) = self.by_cpu.get(&c) else { continue };
-            let others = records.iter().filter(|&&r| self.records[r].0 != not);
+            let others = records.as_slice().iter().filter(|&&r| self.records[r].0 != not);
             first.extend(others.take(limit + 1));
             while first.len() > limit + 1 {
                 first.pop_last();
@@ -273,7 +317,7 @@ impl Ledger {
     pub fn take(&mut self, topo: &HostTopo, cpus: &IdSet) {
         self.taken.add(cpus);
         for cpu in cpus.iter() {
-            let Some(&i) = topo.core_of.get(&cpu) else { continue };
+            let Some(i) = topo.core_of(cpu) else { continue };
             let Some(core) = topo.cores.get(i) else { continue };
             if self.core_used.get(i) != Some(false) {
                 continue;

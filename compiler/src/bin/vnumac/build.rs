@@ -5,7 +5,6 @@ use super::compile::compile;
 use super::out::{Out, codes, write_stdout};
 use std::path::Path;
 use std::process::ExitCode;
-use vnumac::db::{self, GuestOutput};
 use vnumac::ir::Guest;
 use vnumac::lower::qemu_args::Syntax;
 use vnumac::write::Output;
@@ -18,7 +17,7 @@ pub(crate) fn build(
     syntax: Syntax,
     out: Out,
 ) -> ExitCode {
-    let (db, program, compiled) = match compile(file, out) {
+    let (db, _, compiled) = match compile(file, out) {
         Ok(c) => c,
         Err(code) => return ExitCode::from(code),
     };
@@ -26,11 +25,10 @@ pub(crate) fn build(
         return ExitCode::from(1);
     }
     let built = Built {
-        outputs: db::lower(&db, program),
         guests: &compiled.checked.build.guests,
         syntax,
     };
-    let selected = match select(file, only, built.outputs, out) {
+    let selected = match select(file, only, built.guests, out) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -42,30 +40,30 @@ pub(crate) fn build(
     code
 }
 
-/// Every guest's outputs, and the syntax its QEMU line is wanted in.
+/// The checked guests, and the syntax their QEMU lines are wanted in. A guest is lowered
+/// only to what is asked of it: printing its XML writes no QEMU line.
 struct Built<'a> {
-    outputs: &'a [GuestOutput],
     guests: &'a [Guest],
     syntax: Syntax,
 }
 
 impl Built<'_> {
-    /// The keyval form is what the pipeline caches; the JSON form is rendered on request.
+    fn xml_of(&self, i: usize) -> String {
+        vnumac::lower::libvirt::domain_xml(&self.guests[i])
+    }
+
     fn args_of(&self, i: usize) -> String {
-        match self.syntax {
-            Syntax::Keyval => self.outputs[i].args.clone(),
-            Syntax::Json => vnumac::lower::qemu::command_line_in(&self.guests[i], self.syntax),
-        }
+        vnumac::lower::qemu::command_line_in(&self.guests[i], self.syntax)
     }
 }
 
 /// The guests asked for: the one `--guest` names, or all.
-fn select(file: &Path, only: Option<&str>, outputs: &[GuestOutput], out: Out) -> Result<Vec<usize>, ExitCode> {
+fn select(file: &Path, only: Option<&str>, guests: &[Guest], out: Out) -> Result<Vec<usize>, ExitCode> {
     match only {
-        Some(name) => match outputs.iter().position(|o| o.name == name) {
+        Some(name) => match guests.iter().position(|g| g.name == name) {
             Some(i) => Ok(vec![i]),
             None => {
-                let names: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
+                let names: Vec<&str> = guests.iter().map(|g| g.name.as_str()).collect();
                 out.error(
                     codes::USAGE,
                     Some(file),
@@ -78,7 +76,7 @@ fn select(file: &Path, only: Option<&str>, outputs: &[GuestOutput], out: Out) ->
                 Err(ExitCode::from(2))
             }
         },
-        None => Ok((0..outputs.len()).collect()),
+        None => Ok((0..guests.len()).collect()),
     }
 }
 
@@ -86,9 +84,9 @@ fn select(file: &Path, only: Option<&str>, outputs: &[GuestOutput], out: Out) ->
 fn write_dir(dir: &Path, built: &Built, selected: &[usize], out: Out) -> ExitCode {
     let mut files = Vec::new();
     for &i in selected {
-        let o = &built.outputs[i];
-        files.push(Output::new(dir.join(format!("{}.xml", o.name)), o.xml.clone()));
-        files.push(Output::new(dir.join(format!("{}.args", o.name)), built.args_of(i)));
+        let name = &built.guests[i].name;
+        files.push(Output::new(dir.join(format!("{name}.xml")), built.xml_of(i)));
+        files.push(Output::new(dir.join(format!("{name}.args")), built.args_of(i)));
     }
     if let Err(e) = std::fs::create_dir_all(dir) {
         out.error(
@@ -109,11 +107,10 @@ fn write_dir(dir: &Path, built: &Built, selected: &[usize], out: Out) -> ExitCod
 
 /// One guest's output on stdout; none or several guests are a usage error.
 fn print_one(file: &Path, emit: Emit, built: &Built, selected: &[usize], out: Out) -> ExitCode {
-    let outputs = &built.outputs;
     match selected {
         [i] => {
             let text = match emit {
-                Emit::Xml => outputs[*i].xml.clone(),
+                Emit::Xml => built.xml_of(*i),
                 Emit::Qemu => built.args_of(*i),
                 Emit::Json => {
                     let v = vnumac::lower::json::guest_json(&built.guests[*i]);
@@ -131,7 +128,7 @@ fn print_one(file: &Path, emit: Emit, built: &Built, selected: &[usize], out: Ou
             ExitCode::from(1)
         }
         _ => {
-            let names: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
+            let names: Vec<&str> = built.guests.iter().map(|g| g.name.as_str()).collect();
             out.error(
                 codes::USAGE,
                 Some(file),
