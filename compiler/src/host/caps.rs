@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::{BytesStart, BytesText, Event};
 use quick_xml::reader::Reader;
 
 use super::builder::{
@@ -25,7 +25,7 @@ const MAX_BASE_PAGE_KIB: u64 = 64;
 
 /// What a capabilities document says: the NUMA cells, every cell's CPUs in document order
 /// (with the offset of each), and the L3 banks (CPUs, offset).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 struct Caps {
     cells: Vec<Cell>,
     cpus: Vec<CpuFacts>,
@@ -46,7 +46,7 @@ pub fn from_capabilities_xml(name: &str, xml: &str) -> Result<HostProfile, CapsE
     Ok(profile)
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 struct Cell {
     id: u32,
     at: usize,
@@ -117,7 +117,16 @@ struct Reading {
     open: Vec<(Place, usize)>,
 }
 
+/// The document's facts: read in one pass over its bytes when it is written plainly
+/// ([`plain::read`]), otherwise (and for every error) by quick-xml's events.
 fn read_caps(xml: &str) -> Result<Caps, CapsError> {
+    match plain::read(xml) {
+        Some(caps) => Ok(caps),
+        None => read_events(xml),
+    }
+}
+
+fn read_events(xml: &str) -> Result<Caps, CapsError> {
     let mut reader = Reader::from_str(xml);
     let mut r = Reading::default();
     loop {
@@ -127,16 +136,10 @@ fn read_caps(xml: &str) -> Result<Caps, CapsError> {
             CapsError::at(pos, format!("malformed XML: {e}"))
         })?;
         match event {
-            Event::Start(e) | Event::Empty(e) if r.open.is_empty() && e.name().as_ref() != "capabilities" => {
-                return Err(not_caps(Some(at)));
-            }
-            Event::Start(e) => r.start(&e, at)?,
-            Event::Empty(e) => {
-                r.start(&e, at)?;
-                r.end()?;
-            }
+            Event::Start(e) => r.element(&e, at, false)?,
+            Event::Empty(e) => r.element(&e, at, true)?,
             Event::End(_) => r.end()?,
-            Event::Text(t) if r.pending.is_some() => r.text.push_str(&t.xml10_content()),
+            Event::Text(t) => r.text(&t),
             Event::CData(t) if r.pending.is_some() => r.text.push_str(&t.xml10_content()),
             Event::GeneralRef(e) if r.pending.is_some() => {
                 let c = reference(&e).ok_or_else(|| {
@@ -149,23 +152,7 @@ fn read_caps(xml: &str) -> Result<Caps, CapsError> {
             _ => {}
         }
     }
-    if let Some(&(_, open_at)) = r.open.last() {
-        return Err(CapsError::at(
-            xml.len(),
-            format!("malformed XML: the document ends inside <{}>", name_at(xml, open_at)),
-        ));
-    }
-    let Some(cells_at) = r.saw_cells else {
-        return Err(not_caps(None));
-    };
-    // A host block needs a node (E0412), so a profile without one could not be printed.
-    if r.caps.cells.is_empty() {
-        return Err(CapsError::at(
-            cells_at,
-            "<cells> holds no <cell>: a host has at least one NUMA node".into(),
-        ));
-    }
-    Ok(r.caps)
+    r.finish(xml)
 }
 
 /// The name of the element whose start tag is at `at`, read again: only an error needs it.
@@ -178,6 +165,46 @@ fn name_at(xml: &str, at: usize) -> String {
 }
 
 impl Reading {
+    /// A start tag (`empty`: a self-closing one) at `at`; the root must be `<capabilities>`.
+    fn element(&mut self, e: &BytesStart, at: usize, empty: bool) -> Result<(), CapsError> {
+        if self.open.is_empty() && e.name().as_ref() != "capabilities" {
+            return Err(not_caps(Some(at)));
+        }
+        self.start(e, at)?;
+        if empty {
+            self.end()?;
+        }
+        Ok(())
+    }
+
+    /// Text between tags: kept only while an element whose text is read is open.
+    fn text(&mut self, t: &BytesText) {
+        if self.pending.is_some() {
+            self.text.push_str(&t.xml10_content());
+        }
+    }
+
+    /// The facts read, once the document has ended.
+    fn finish(self, xml: &str) -> Result<Caps, CapsError> {
+        if let Some(&(_, open_at)) = self.open.last() {
+            return Err(CapsError::at(
+                xml.len(),
+                format!("malformed XML: the document ends inside <{}>", name_at(xml, open_at)),
+            ));
+        }
+        let Some(cells_at) = self.saw_cells else {
+            return Err(not_caps(None));
+        };
+        // A host block needs a node (E0412), so a profile without one could not be printed.
+        if self.caps.cells.is_empty() {
+            return Err(CapsError::at(
+                cells_at,
+                "<cells> holds no <cell>: a host has at least one NUMA node".into(),
+            ));
+        }
+        Ok(self.caps)
+    }
+
     fn start(&mut self, e: &BytesStart, at: usize) -> Result<(), CapsError> {
         let parent = self.open.last().map(|&(p, _)| p);
         let name = e.name();
@@ -483,6 +510,7 @@ fn builder_error(errors: &[BuildError], o: &Origins) -> CapsError {
 }
 
 mod attrs;
+mod plain;
 
 #[cfg(test)]
 mod tests;
