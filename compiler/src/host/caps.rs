@@ -4,19 +4,17 @@
 //! and `<capabilities><host><memory_bandwidth>` are read; every other element is skipped, so newer libvirt output keeps working. The cells fill a [`HostBuilder`],
 //! so the derivation rules are the same as for an inline host block.
 
-use std::collections::BTreeMap;
 use std::ops::Range;
 
-use quick_xml::events::{BytesStart, BytesText, Event};
+use quick_xml::events::{BytesText, Event};
 use quick_xml::reader::Reader;
 
-use super::builder::{
-    BuildError, CpuGroupDecl, DeclRef, DistanceDecl, HostBuilder, HugepagesDecl, NodeDecl, SiblingsDecl,
-};
+use super::builder::{BuildError, DeclRef, DistanceDecl, HostBuilder, HugepagesDecl, NodeDecl};
 use super::model::HostProfile;
+use super::topology::{CpuFacts, topology_decls};
 use crate::numbers::{self, SizeError};
 use crate::sets::IdSet;
-use attrs::Attrs;
+use attrs::{Attrs, Tag};
 
 pub use super::xml::{CapsError, reference};
 
@@ -136,8 +134,8 @@ fn read_events(xml: &str) -> Result<Caps, CapsError> {
             CapsError::at(pos, format!("malformed XML: {e}"))
         })?;
         match event {
-            Event::Start(e) => r.element(&e, at, false)?,
-            Event::Empty(e) => r.element(&e, at, true)?,
+            Event::Start(e) => r.element(&Tag { e: &e, cut: None }, at, false)?,
+            Event::Empty(e) => r.element(&Tag { e: &e, cut: None }, at, true)?,
             Event::End(_) => r.end()?,
             Event::Text(t) => r.text(&t),
             Event::CData(t) if r.pending.is_some() => r.text.push_str(&t.xml10_content()),
@@ -166,11 +164,11 @@ fn name_at(xml: &str, at: usize) -> String {
 
 impl Reading {
     /// A start tag (`empty`: a self-closing one) at `at`; the root must be `<capabilities>`.
-    fn element(&mut self, e: &BytesStart, at: usize, empty: bool) -> Result<(), CapsError> {
-        if self.open.is_empty() && e.name().as_ref() != "capabilities" {
+    fn element(&mut self, tag: &Tag, at: usize, empty: bool) -> Result<(), CapsError> {
+        if self.open.is_empty() && tag.e.name().as_ref() != "capabilities" {
             return Err(not_caps(Some(at)));
         }
-        self.start(e, at)?;
+        self.start(tag, at)?;
         if empty {
             self.end()?;
         }
@@ -205,9 +203,9 @@ impl Reading {
         Ok(self.caps)
     }
 
-    fn start(&mut self, e: &BytesStart, at: usize) -> Result<(), CapsError> {
+    fn start(&mut self, e: &Tag, at: usize) -> Result<(), CapsError> {
         let parent = self.open.last().map(|&(p, _)| p);
-        let name = e.name();
+        let name = e.e.name();
         let name: &str = name.as_ref();
         let place = Place::of(parent, name);
         match (parent, place, name) {
@@ -282,7 +280,7 @@ impl Reading {
 }
 
 /// `<cache><bank level='3' cpus='...'/>`: one L3 domain. Banks of other levels are skipped.
-fn bank(e: &BytesStart, at: usize, l3: &mut Vec<(IdSet, usize)>) -> Result<(), CapsError> {
+fn bank(e: &Tag, at: usize, l3: &mut Vec<(IdSet, usize)>) -> Result<(), CapsError> {
     let a = Attrs::read(e, at)?;
     if a.optional("level")? != Some(3) {
         return Ok(());
@@ -338,76 +336,6 @@ fn size_kib(value: &str, unit: &str, what: &str, at: usize) -> Result<u64, CapsE
         Err(SizeError::Unit) => Err(CapsError::at(at, format!("unknown unit `{unit}`"))),
         Err(SizeError::TooLarge) => Err(CapsError::at(at, format!("{value} {unit} is too large"))),
     }
-}
-
-/// What libvirt (or /sys, which libvirt reads) says about one logical CPU.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct CpuFacts {
-    pub id: u32,
-    pub socket: Option<u32>,
-    pub die: u32,
-    pub core: Option<u32>,
-    pub siblings: Option<IdSet>,
-}
-
-/// `siblings` and `cpu` declarations stating exactly what `facts` say, each with the
-/// index of the CPU that introduced it. Every CPU gets an explicit sibling group (its
-/// reported set, minus CPUs not in `facts`, plus itself); a group's core id is its
-/// lowest thread's. CPUs with a socket or a non-zero die get a `cpu` group per (socket, die).
-#[allow(clippy::type_complexity)]
-pub(crate) fn topology_decls(facts: &[CpuFacts]) -> (Vec<(SiblingsDecl, usize)>, Vec<(CpuGroupDecl, usize)>) {
-    let known: IdSet = facts.iter().map(|c| c.id).collect();
-    let core_of: BTreeMap<u32, Option<u32>> = facts.iter().map(|c| (c.id, c.core)).collect();
-    let mut cores: BTreeMap<IdSet, usize> = BTreeMap::new();
-    let mut places: BTreeMap<(Option<u32>, u32), (Vec<u32>, usize)> = BTreeMap::new();
-    for (i, cpu) in facts.iter().enumerate() {
-        if cpu.socket.is_some() || cpu.die != 0 {
-            places
-                .entry((cpu.socket, cpu.die))
-                .or_insert((vec![], i))
-                .0
-                .push(cpu.id);
-        }
-        match &cpu.siblings {
-            // As reported (the common case): the set is kept once, whichever CPU names it.
-            Some(s) if s.contains(cpu.id) && s.is_subset(&known) => {
-                if !cores.contains_key(s) {
-                    cores.insert(s.clone(), i);
-                }
-            }
-            Some(s) => {
-                cores
-                    .entry(s.intersection(&known).union(&IdSet::single(cpu.id)))
-                    .or_insert(i);
-            }
-            None => {
-                cores.entry(IdSet::single(cpu.id)).or_insert(i);
-            }
-        }
-    }
-    let mut siblings: Vec<(SiblingsDecl, usize)> = cores
-        .into_iter()
-        .map(|(cpus, i)| {
-            let core = cpus.first().and_then(|c| core_of.get(&c).copied().flatten());
-            (SiblingsDecl { cpus, core }, i)
-        })
-        .collect();
-    siblings.sort_by_key(|(d, _)| d.cpus.first());
-    let groups = places
-        .into_iter()
-        .map(|((socket, die), (ids, i))| {
-            let cpus = IdSet::from_ids(ids);
-            (
-                CpuGroupDecl {
-                    cpus,
-                    socket,
-                    die: Some(die),
-                },
-                i,
-            )
-        })
-        .collect();
-    (siblings, groups)
 }
 
 /// Byte offsets of the XML elements behind each builder declaration.

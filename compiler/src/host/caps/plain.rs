@@ -8,6 +8,7 @@
 
 use quick_xml::events::{BytesStart, BytesText};
 
+use super::attrs::{INLINE_ATTRS, Tag, name_len, plain_attribute, skip_space};
 use super::{Caps, Reading};
 
 /// XML white space, as quick-xml has it.
@@ -50,24 +51,7 @@ pub(super) fn read(xml: &str) -> Option<Caps> {
                 gt + 1
             }
             [b'<', b'!', ..] | [b'<'] => return None,
-            _ => {
-                let gt = tag_end(bytes, lt)?;
-                let content = xml.get(lt + 1..gt)?;
-                let (content, empty) = match content.strip_suffix('/') {
-                    Some(c) => (c, true),
-                    None => (content, false),
-                };
-                let name_len = content.bytes().position(space).unwrap_or(content.len());
-                if name_len == 0 {
-                    return None;
-                }
-                r.element(&BytesStart::from_content(content, name_len), lt, empty)
-                    .ok()?;
-                if !empty {
-                    names.push(content.get(..name_len)?);
-                }
-                gt + 1
-            }
+            _ => start_tag(xml, lt, &mut r, &mut names)?,
         };
     }
     if !names.is_empty() {
@@ -76,21 +60,71 @@ pub(super) fn read(xml: &str) -> Option<Caps> {
     r.finish(xml).ok()
 }
 
+/// The start tag at `lt` handed to `r` (its name kept in `names` while it is open):
+/// past its `>`.
+fn start_tag<'x>(xml: &'x str, lt: usize, r: &mut Reading, names: &mut Vec<&'x str>) -> Option<usize> {
+    let mut pairs = [("", ""); INLINE_ATTRS];
+    let (gt, cut) = match cut_tag(xml, lt, &mut pairs) {
+        Some((gt, n)) => (gt, pairs.get(..n)),
+        None => (tag_end(xml.as_bytes(), lt)?, None),
+    };
+    let content = xml.get(lt + 1..gt)?;
+    let (content, empty) = match content.strip_suffix('/') {
+        Some(c) => (c, true),
+        None => (content, false),
+    };
+    let name_len = content.bytes().position(space).unwrap_or(content.len());
+    if name_len == 0 {
+        return None;
+    }
+    let e = BytesStart::from_content(content, name_len);
+    r.element(&Tag { e: &e, cut }, lt, empty).ok()?;
+    if !empty {
+        names.push(content.get(..name_len)?);
+    }
+    Some(gt + 1)
+}
+
+/// The start tag at `lt` cut in one walk when it is written plainly: a plain name, then
+/// attributes as [`plain_attribute`] reads them, no more than fit in `pairs`, then `>` or
+/// `/>`. The offset of its `>` and how many attributes it has; None for anything else,
+/// which is cut as quick-xml cuts it.
+fn cut_tag<'x>(xml: &'x str, lt: usize, pairs: &mut [(&'x str, &'x str); INLINE_ATTRS]) -> Option<(usize, usize)> {
+    let tag = xml.get(lt + 1..)?;
+    let mut rest = tag.get(name_len(tag.as_bytes())..)?;
+    let mut n = 0;
+    loop {
+        rest = skip_space(rest);
+        match rest.as_bytes() {
+            [b'>', ..] => break,
+            [b'/', b'>', ..] => {
+                rest = rest.get(1..)?;
+                break;
+            }
+            _ => {}
+        }
+        let (key, value, after) = plain_attribute(rest)?;
+        *pairs.get_mut(n)? = (key, value);
+        n += 1;
+        rest = after;
+    }
+    // `rest` starts at the `>`.
+    Some((xml.len() - rest.len(), n))
+}
+
 /// The offset of the `>` that closes the tag opened at `lt`: the first outside quotes,
 /// as quick-xml finds it.
 fn tag_end(bytes: &[u8], lt: usize) -> Option<usize> {
-    let tag = bytes.get(lt..)?;
-    let mut quote = None;
-    for i in memchr::memchr3_iter(b'>', b'\'', b'"', tag) {
-        let b = *tag.get(i)?;
-        match (quote, b) {
-            (None, b'>') => return Some(lt + i),
-            (None, _) => quote = Some(b),
-            (Some(q), _) if q == b => quote = None,
+    let mut i = lt + 1;
+    loop {
+        match *bytes.get(i)? {
+            b'>' => return Some(i),
+            // A quoted value ends at the same quote (values are short: no search call).
+            q @ (b'\'' | b'"') => i += 1 + bytes.get(i + 1..)?.iter().position(|&b| b == q)?,
             _ => {}
         }
+        i += 1;
     }
-    None
 }
 
 /// Past the comment opened at `lt`: it ends at the first `-->` after its `<!--`.
