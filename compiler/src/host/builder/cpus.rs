@@ -1,6 +1,6 @@
 //! Tables over a host's CPUs. Every CPU on a node has a rank, its place among them in id
 //! order, so a table of something per CPU is a vector as long as the host has CPUs
-//! ([`super::MAX_CPUS`] at most, checked before anything is built), however large or
+//! ([`crate::host::limits::MAX_CPUS`] at most, checked before anything is built), however large or
 //! sparse their ids; a CPU's rank is found by a search over the runs of the CPU set.
 
 use std::collections::BTreeMap;

@@ -9,7 +9,7 @@
 use quick_xml::events::{BytesStart, BytesText};
 
 use super::attrs::{INLINE_ATTRS, Tag, name_len, plain_attribute, skip_space};
-use super::{Caps, Reading};
+use super::reading::{Caps, Reading};
 
 /// XML white space, as quick-xml has it.
 fn space(b: u8) -> bool {

@@ -2,7 +2,7 @@
 //! reads alike (the same facts, offsets included), and it reads the documents libvirt
 //! writes without giving up.
 
-use super::super::{Caps, read_events};
+use super::super::reading::{Caps, read_events};
 use super::read;
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
