@@ -2,6 +2,7 @@
 //! fills a [`HostBuilder`] (see [`super::decl`]) and calls [`HostBuilder::build`], which
 //! first checks what a host may hold ([`super::limits`]).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::decl::error;
@@ -9,22 +10,28 @@ pub use super::decl::*;
 pub use super::limits::{LOCAL_DISTANCE, MAX_CPUS, MAX_NODES, REMOTE_DISTANCE};
 use super::model::{HostCpu, HostNode, HostPci, HostProfile, HugePages};
 use crate::sets::IdSet;
+use cpus::{Claims, CpuIndex};
 
-/// CPU → node id, and the set of every CPU on a node (so a declared set is checked against
-/// it by runs, never walked id by id before it is known to be on the host).
+/// The CPUs on nodes (so a declared set is checked against them by runs, never walked id by
+/// id before it is known to be on the host) and each one's node id, by rank.
 struct CpuNodes {
-    node: BTreeMap<u32, u32>,
-    all: IdSet,
+    index: CpuIndex,
+    node: Vec<u32>,
 }
 
-impl std::ops::Deref for CpuNodes {
-    type Target = BTreeMap<u32, u32>;
-    fn deref(&self) -> &Self::Target {
-        &self.node
+impl CpuNodes {
+    /// The node of CPU `id`, if it is on one.
+    fn node_of(&self, id: u32) -> Option<u32> {
+        self.index.rank(id).and_then(|r| self.node.get(r).copied())
+    }
+
+    fn all(&self) -> &IdSet {
+        self.index.all()
     }
 }
-/// CPU → (socket, die).
-type Places = BTreeMap<u32, (u32, u32)>;
+
+/// Each CPU's (socket, die), by rank.
+type Places = Vec<(u32, u32)>;
 
 impl HostBuilder {
     /// Apply the derivation rules; all errors are reported, not just the first.
@@ -40,7 +47,7 @@ impl HostBuilder {
         let distances = self.distance_matrix(&node_decl, &mut errors);
         let mut pools = self.hugepage_pools(&node_decl, &mut errors);
         // Every reserved CPU must exist.
-        let unknown = self.reserved.difference(&cpu_node.all);
+        let unknown = self.reserved.difference(cpu_node.all());
         if !unknown.is_empty() {
             errors.push(error(
                 DeclRef::Reserve,
@@ -59,7 +66,7 @@ impl HostBuilder {
             errors.push(error(DeclRef::Pci(i), message));
         }
         let l3 = self.l3_domains(&cpu_node, &mut errors);
-        let resctrl = self.resctrl_checked(&cpu_node.all, &mut errors);
+        let resctrl = self.resctrl_checked(cpu_node.all(), &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -81,13 +88,17 @@ impl HostBuilder {
                     .fold(0u64, u64::saturating_add),
             })
             .collect();
-        let place = |c: Option<u32>| c.and_then(|c| places.get(&c).copied()).unwrap_or((0, 0));
+        let place = |c: Option<u32>| {
+            c.and_then(|c| cpu_node.index.rank(c))
+                .and_then(|r| places.get(r).copied())
+                .unwrap_or((0, 0))
+        };
         let derived = derived_cores(&groups.iter().map(|g| place(g.0.first())).collect::<Vec<_>>());
         let mut cpus = Vec::new();
         for ((set, core), derived) in groups.iter().zip(derived) {
             for id in set.iter() {
                 let (socket, die) = place(Some(id));
-                let node = cpu_node.get(&id).copied().unwrap_or(0);
+                let node = cpu_node.node_of(id).unwrap_or(0);
                 let core = core.unwrap_or(derived);
                 cpus.push(HostCpu {
                     id,
@@ -121,7 +132,7 @@ impl HostBuilder {
 
     /// L3 domains: CPUs of declared nodes, each CPU in one domain; sorted by lowest CPU.
     fn l3_domains(&self, cpu_node: &CpuNodes, errors: &mut Vec<BuildError>) -> Vec<IdSet> {
-        let mut claimed = BTreeMap::new();
+        let mut claimed = Claims::new(&cpu_node.index);
         let mut out = Vec::new();
         for (i, d) in self.l3.iter().enumerate() {
             if d.is_empty() {
@@ -129,7 +140,7 @@ impl HostBuilder {
                 continue;
             }
             let known = known_cpus(d, cpu_node, DeclRef::L3(i), errors);
-            let (mine, clashes) = claim(&mut claimed, known, i);
+            let (mine, clashes) = claimed.claim(&cpu_node.index, &known, i);
             for (j, ids) in clashes {
                 let message = format!("{} already in another L3 domain", cpus_are(&ids));
                 let e =
@@ -137,7 +148,7 @@ impl HostBuilder {
                 errors.push(e.other(DeclRef::L3(j)));
             }
             if !mine.is_empty() {
-                out.push(IdSet::from_ids(mine));
+                out.push(mine);
             }
         }
         out.sort_by_key(IdSet::first);
@@ -146,16 +157,23 @@ impl HostBuilder {
 
     /// Node id → declaration index, and CPU → node id.
     fn node_maps(&self, errors: &mut Vec<BuildError>) -> (BTreeMap<u32, usize>, CpuNodes) {
+        // Node ids are unique: the first declaration of an id is kept, and only its CPUs
+        // are on the host.
         let mut by_id: BTreeMap<u32, usize> = BTreeMap::new();
-        let mut claimed = BTreeMap::new();
         for (i, n) in self.nodes.iter().enumerate() {
-            // Node ids are unique.
-            if let Some(&first) = by_id.get(&n.id) {
+            by_id.entry(n.id).or_insert(i);
+        }
+        let kept = |i: usize, n: &NodeDecl| by_id.get(&n.id) == Some(&i);
+        let runs = self.nodes.iter().enumerate().filter(|&(i, n)| kept(i, n));
+        let index = CpuIndex::new(IdSet::from_runs(runs.flat_map(|(_, n)| n.cpus.runs())));
+        let mut claimed = Claims::new(&index);
+        for (i, n) in self.nodes.iter().enumerate() {
+            if !kept(i, n) {
+                let first = by_id.get(&n.id).copied().unwrap_or(0);
                 let e = error(DeclRef::Node(i), format!("node {} is declared twice", n.id));
                 errors.push(e.other(DeclRef::Node(first)));
                 continue;
             }
-            by_id.insert(n.id, i);
             // Free memory cannot exceed the total.
             if let Some(free) = n.free_kib.filter(|&f| f > n.memory_kib) {
                 let (id, total) = (n.id, n.memory_kib);
@@ -163,34 +181,35 @@ impl HostBuilder {
                 errors.push(error(DeclRef::Node(i), message));
             }
             // A CPU belongs to one node only.
-            for (j, ids) in claim(&mut claimed, n.cpus.iter(), i).1 {
+            for (j, ids) in claimed.claim(&index, &n.cpus, i).1 {
                 let other = self.nodes.get(j).map_or(0, |o| o.id);
                 let message = format!("{} already on node {other}", cpus_are(&ids));
                 errors.push(error(DeclRef::Node(i), message).other(DeclRef::Node(j)));
             }
         }
-        let node_id = |i: usize| self.nodes.get(i).map_or(0, |n| n.id);
-        let node: BTreeMap<u32, u32> = claimed.into_iter().map(|(c, i)| (c, node_id(i))).collect();
-        let all = node.keys().copied().collect();
-        (by_id, CpuNodes { node, all })
+        let node_id = |i: Option<usize>| i.and_then(|i| self.nodes.get(i)).map_or(0, |n| n.id);
+        let node = (0..index.len()).map(|r| node_id(claimed.owner(r))).collect();
+        (by_id, CpuNodes { index, node })
     }
 
-    /// Every CPU's (socket, die).
+    /// Every CPU's (socket, die), by rank.
     fn placements(&self, cpu_node: &CpuNodes, errors: &mut Vec<BuildError>) -> Places {
         // socket defaults to the CPU's node id, die to 0.
-        let mut places: Places = cpu_node.iter().map(|(&c, &node)| (c, (node, 0))).collect();
-        let mut claimed = BTreeMap::new();
+        let mut places: Places = cpu_node.node.iter().map(|&node| (node, 0)).collect();
+        let mut claimed = Claims::new(&cpu_node.index);
         for (i, g) in self.cpu_groups.iter().enumerate() {
             // A `cpu` group names CPUs of declared nodes, each in one group only.
             let known = known_cpus(&g.cpus, cpu_node, DeclRef::CpuGroup(i), errors);
-            let (mine, clashes) = claim(&mut claimed, known, i);
+            let (mine, clashes) = claimed.claim(&cpu_node.index, &known, i);
             for (j, ids) in clashes {
                 let message = format!("{} already placed by another `cpu` statement", cpus_are(&ids));
                 errors.push(error(DeclRef::CpuGroup(i), message).other(DeclRef::CpuGroup(j)));
             }
-            for c in mine {
-                let node = cpu_node.get(&c).copied().unwrap_or(0);
-                places.insert(c, (g.socket.unwrap_or(node), g.die.unwrap_or(0)));
+            for (_, r) in cpu_node.index.ranked(&mine) {
+                let node = cpu_node.node.get(r).copied().unwrap_or(0);
+                if let Some(place) = places.get_mut(r) {
+                    *place = (g.socket.unwrap_or(node), g.die.unwrap_or(0));
+                }
             }
         }
         places
@@ -199,37 +218,45 @@ impl HostBuilder {
     /// Sibling groups (one per core) with their explicit core id, sorted by lowest CPU.
     fn sibling_groups(&self, cpu_node: &CpuNodes, errors: &mut Vec<BuildError>) -> Vec<(IdSet, Option<u32>)> {
         let mut groups = Vec::new();
-        let mut claimed = BTreeMap::new();
+        let mut claimed = Claims::new(&cpu_node.index);
         // Explicit `siblings` statements first: CPUs of declared nodes, each in one group.
         for (i, s) in self.siblings.iter().enumerate() {
             let known = known_cpus(&s.cpus, cpu_node, DeclRef::Siblings(i), errors);
-            let (mine, clashes) = claim(&mut claimed, known, i);
+            let (mine, clashes) = claimed.claim(&cpu_node.index, &known, i);
             for (j, ids) in clashes {
                 let message = format!("{} already in another sibling group", cpus_are(&ids));
                 errors.push(error(DeclRef::Siblings(i), message).other(DeclRef::Siblings(j)));
             }
             // A core's threads share one node (the nodes are listed only when they do not).
-            let mut on = mine.iter().filter_map(|c| cpu_node.get(c));
-            let first = on.next();
-            if on.any(|n| Some(n) != first) {
-                let nodes: BTreeSet<u32> = mine.iter().filter_map(|c| cpu_node.get(c).copied()).collect();
+            let spans = {
+                let mut on = mine.iter().filter_map(|c| cpu_node.node_of(c));
+                let first = on.next();
+                on.any(|n| Some(n) != first)
+            };
+            if spans {
+                let nodes: BTreeSet<u32> = mine.iter().filter_map(|c| cpu_node.node_of(c)).collect();
                 let list: Vec<String> = nodes.iter().map(u32::to_string).collect();
                 let message = format!("sibling group {} spans nodes {}", s.cpus, list.join(", "));
                 errors.push(error(DeclRef::Siblings(i), message));
             }
             if !mine.is_empty() {
-                groups.push((IdSet::from_ids(mine), s.core));
+                groups.push((mine, s.core));
             }
         }
         // The other CPUs follow the smt rule (absent = `none`).
-        let all: Vec<u32> = cpu_node.keys().copied().collect();
-        let covered: IdSet = claimed.keys().copied().collect();
+        let all: Vec<u32> = cpu_node.all().iter().collect();
+        let covered: IdSet = all
+            .iter()
+            .enumerate()
+            .filter(|&(r, _)| claimed.owner(r).is_some())
+            .map(|(_, &c)| c)
+            .collect();
         const HELP: &str = "list the cores with `siblings` statements instead";
         match rule_groups(self.smt.unwrap_or(SmtRule::None), &all, &covered) {
             Err(message) => errors.push(error(DeclRef::Smt, message).help(HELP)),
             Ok(derived) => {
                 // An smt rule may not pair CPUs of two nodes.
-                let node_of = |c: u32| cpu_node.get(&c);
+                let node_of = |c: u32| cpu_node.node_of(c);
                 let split: Vec<&IdSet> = derived
                     .iter()
                     .filter(|g| {
@@ -320,44 +347,18 @@ impl HostBuilder {
     }
 }
 
-/// Claims `cpus` for declaration `i`: the CPUs it got, and per earlier claimant the
-/// CPUs that one already had.
-fn claim(
-    claimed: &mut BTreeMap<u32, usize>,
-    cpus: impl IntoIterator<Item = u32>,
-    i: usize,
-) -> (Vec<u32>, BTreeMap<usize, IdSet>) {
-    let cpus = cpus.into_iter();
-    let mut mine = Vec::with_capacity(cpus.size_hint().0);
-    let mut clashes: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
-    for c in cpus {
-        // One look-up a CPU: a host block claims every CPU of the host several times.
-        match claimed.entry(c) {
-            std::collections::btree_map::Entry::Occupied(j) => clashes.entry(*j.get()).or_default().push(c),
-            std::collections::btree_map::Entry::Vacant(slot) => {
-                slot.insert(i);
-                mine.push(c);
-            }
-        }
-    }
-    (
-        mine,
-        clashes.into_iter().map(|(j, ids)| (j, IdSet::from_ids(ids))).collect(),
-    )
-}
-
 /// The CPUs of `set` that are on a node; the others are an error of `decl`.
-fn known_cpus(set: &IdSet, cpu_node: &CpuNodes, decl: DeclRef, errors: &mut Vec<BuildError>) -> Vec<u32> {
+fn known_cpus<'s>(set: &'s IdSet, cpu_node: &CpuNodes, decl: DeclRef, errors: &mut Vec<BuildError>) -> Cow<'s, IdSet> {
     // The common case: every CPU is on a node.
-    if set.is_subset(&cpu_node.all) {
-        return set.iter().collect();
+    if set.is_subset(cpu_node.all()) {
+        return Cow::Borrowed(set);
     }
-    let unknown = set.difference(&cpu_node.all);
+    let unknown = set.difference(cpu_node.all());
     if !unknown.is_empty() {
         let message = format!("{} not on any node", cpus_are(&unknown));
         errors.push(error(decl, message).help("CPUs are declared by `node ... cpus=`"));
     }
-    set.intersection(&cpu_node.all).iter().collect()
+    Cow::Owned(set.intersection(cpu_node.all()))
 }
 
 /// "CPU 3 is" / "CPUs 3-4 are", for messages.
@@ -431,6 +432,7 @@ pub(crate) fn derived_cores(places: &[(u32, u32)]) -> Vec<u32> {
         .collect()
 }
 
+mod cpus;
 mod resctrl;
 
 #[cfg(test)]

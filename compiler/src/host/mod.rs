@@ -12,6 +12,7 @@ pub mod resctrl;
 pub mod sysfs;
 pub mod sysfs_resctrl;
 pub mod target;
+mod topology;
 mod xml;
 
 pub use model::*;

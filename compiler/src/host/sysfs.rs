@@ -7,8 +7,8 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use super::builder::{DistanceDecl, HostBuilder, HugepagesDecl, NodeDecl, PciDecl};
-use super::caps::{CpuFacts, topology_decls};
 use super::model::HostProfile;
+use super::topology::{CpuFacts, topology_decls};
 use crate::sets::IdSet;
 
 /// A sysfs file or directory that could not be read or understood.

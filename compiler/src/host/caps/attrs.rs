@@ -10,130 +10,109 @@ use crate::host::xml::CapsError;
 use crate::numbers;
 
 /// How many attributes of an element are kept without allocating (a CPU has five).
-const INLINE_ATTRS: usize = 8;
+pub(super) const INLINE_ATTRS: usize = 8;
+
+/// A start tag, and its attributes when the one-pass reader has cut them already (written
+/// plainly, as [`Attrs::read`] would read them).
+pub(super) struct Tag<'e> {
+    pub(super) e: &'e BytesStart<'e>,
+    pub(super) cut: Option<&'e [(&'e str, &'e str)]>,
+}
 
 /// The attributes of one element, read in one pass: each value as written (white space
 /// kept: numbers are read as libvirt reads them). An attribute given twice is malformed
-/// XML; the check costs a look-up per attribute, however many the element has. The first
-/// eight are kept in place, so reading an element allocates nothing unless it has more or
-/// a value holds a reference or white space to normalise.
+/// XML. Up to eight attributes written plainly are kept in place, borrowed, and checked
+/// against each other; any others (more of them, a value to normalise, white space around
+/// `=`, a malformed attribute) are read by quick-xml, from the first attribute again, and
+/// checked by a look-up each.
 pub(super) struct Attrs<'e> {
     e: &'e BytesStart<'e>,
     pub(super) at: usize,
-    first: [(&'e str, Cow<'e, str>); INLINE_ATTRS],
+    first: [(&'e str, &'e str); INLINE_ATTRS],
     len: usize,
     more: Vec<(&'e str, Cow<'e, str>)>,
 }
 
 impl<'e> Attrs<'e> {
-    pub(super) fn read(e: &'e BytesStart<'e>, at: usize) -> Result<Attrs<'e>, CapsError> {
+    pub(super) fn read(tag: &Tag<'e>, at: usize) -> Result<Attrs<'e>, CapsError> {
+        let e = tag.e;
         let mut attrs = Attrs {
             e,
             at,
-            first: Default::default(),
+            first: [("", ""); INLINE_ATTRS],
             len: 0,
             more: Vec::new(),
         };
-        let mut seen = std::collections::HashSet::new();
-        if attrs.read_plain(e.attributes_raw(), &mut seen)? {
+        let plain = match tag.cut {
+            Some(cut) => attrs.keep_all(cut.iter().copied())?,
+            None => attrs.read_plain(e.attributes_raw())?,
+        };
+        if plain {
             return Ok(attrs);
         }
-        // Anything else (white space around `=`, a value to normalise, a malformed
-        // attribute) is read by quick-xml, from the first attribute again.
         attrs.len = 0;
-        attrs.more.clear();
-        seen.clear();
+        let mut seen = HashSet::new();
         for a in e.attributes().with_checks(false) {
             let a = a.map_err(|err| CapsError::at(at, format!("malformed attribute: {err}")))?;
             let key: &str = a.key.into_inner();
-            attrs.fresh(key, &mut seen)?;
+            if !seen.insert(key) {
+                return Err(attrs.twice(key));
+            }
             let v = a
                 .normalized_value(XmlVersion::Implicit1_0)
                 .map_err(|err| CapsError::at(at, format!("malformed attribute `{key}`: {err}")))?;
-            attrs.keep(key, v);
+            attrs.more.push((key, v));
         }
         Ok(attrs)
     }
 
-    /// Attributes written plainly, `key='value'` or `key="value"` apart by white space,
-    /// a value holding no reference, line end or tab (so normalising leaves it as it is):
+    /// Attributes written plainly ([`plain_attribute`]), apart by white space or none:
     /// read as quick-xml reads them, a byte at a time. False at anything else.
-    fn read_plain(&mut self, raw: &'e str, seen: &mut HashSet<&'e str>) -> Result<bool, CapsError> {
-        let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
-        let bytes = raw.as_bytes();
-        let mut i = 0;
+    fn read_plain(&mut self, raw: &'e str) -> Result<bool, CapsError> {
+        let mut pairs = [("", ""); INLINE_ATTRS];
+        let mut n = 0;
+        let mut rest = raw;
         loop {
-            i += bytes
-                .get(i..)
-                .unwrap_or_default()
-                .iter()
-                .take_while(|b| space(b))
-                .count();
-            if i >= bytes.len() {
-                return Ok(true);
+            rest = skip_space(rest);
+            if rest.is_empty() {
+                break;
             }
-            let key_len = bytes
-                .get(i..)
-                .unwrap_or_default()
-                .iter()
-                .take_while(|&&b| b != b'=' && !space(&b))
-                .count();
-            let (key_at, eq) = (i, i + key_len);
-            let quote = match (bytes.get(eq), bytes.get(eq + 1)) {
-                (Some(b'='), Some(&q)) if key_len > 0 && (q == b'\'' || q == b'"') => q,
-                _ => return Ok(false),
-            };
-            let value_at = eq + 2;
-            let Some(value_len) = bytes
-                .get(value_at..)
-                .and_then(|rest| rest.iter().position(|&b| b == quote))
-            else {
+            let Some((key, value, after)) = plain_attribute(rest) else {
                 return Ok(false);
             };
-            let (Some(key), Some(value)) = (raw.get(key_at..eq), raw.get(value_at..value_at + value_len)) else {
+            let Some(slot) = pairs.get_mut(n) else {
                 return Ok(false);
             };
-            if value.bytes().any(|b| matches!(b, b'&' | b'<' | b'\t' | b'\r' | b'\n')) {
-                return Ok(false);
-            }
-            self.fresh(key, seen)?;
-            self.keep(key, Cow::Borrowed(value));
-            i = value_at + value_len + 1;
+            *slot = (key, value);
+            n += 1;
+            rest = after;
         }
+        self.keep_all(pairs.iter().copied().take(n))
     }
 
-    /// An error when `key` was given already: a look-up in those kept in place, or in `seen`
-    /// (every key, once there are more).
-    fn fresh(&self, key: &'e str, seen: &mut HashSet<&'e str>) -> Result<(), CapsError> {
-        let fresh = if self.len < INLINE_ATTRS {
-            self.kept().iter().all(|(k, _)| *k != key)
-        } else {
-            if seen.is_empty() {
-                seen.extend(self.first.iter().map(|(k, _)| *k));
+    /// Keeps `pairs` in place, each key checked against those before it: false (nothing
+    /// kept) when there are more than fit.
+    fn keep_all(&mut self, pairs: impl Iterator<Item = (&'e str, &'e str)>) -> Result<bool, CapsError> {
+        for (key, value) in pairs {
+            if self.kept().iter().any(|&(k, _)| k == key) {
+                return Err(self.twice(key));
             }
-            seen.insert(key)
-        };
-        if fresh {
-            return Ok(());
+            let Some(slot) = self.first.get_mut(self.len) else {
+                self.len = 0;
+                return Ok(false);
+            };
+            *slot = (key, value);
+            self.len += 1;
         }
-        Err(CapsError::at(
-            self.at,
-            format!("malformed attribute: attribute `{key}` given twice"),
-        ))
+        Ok(true)
     }
 
-    fn keep(&mut self, key: &'e str, value: Cow<'e, str>) {
-        match self.first.get_mut(self.len) {
-            Some(slot) => {
-                *slot = (key, value);
-                self.len += 1;
-            }
-            None => self.more.push((key, value)),
-        }
+    fn twice(&self, key: &str) -> CapsError {
+        CapsError::at(self.at, format!("malformed attribute: attribute `{key}` given twice"))
     }
 
     /// The attributes kept in place.
-    fn kept(&self) -> &[(&'e str, Cow<'e, str>)] {
+    fn kept(&self) -> &[(&'e str, &'e str)] {
         self.first.get(..self.len).unwrap_or_default()
     }
 
@@ -145,8 +124,10 @@ impl<'e> Attrs<'e> {
 
     /// The value of `key`, as written.
     pub(super) fn raw(&self, key: &str) -> Option<&str> {
-        let mut all = self.kept().iter().chain(&self.more);
-        all.find(|(k, _)| *k == key).map(|(_, v)| v.as_ref())
+        if let Some(&(_, v)) = self.kept().iter().find(|(k, _)| *k == key) {
+            return Some(v);
+        }
+        self.more.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_ref())
     }
 
     /// The value of `key`, trimmed: CPU sets.
@@ -176,4 +157,60 @@ impl<'e> Attrs<'e> {
         self.optional(key)?
             .ok_or_else(|| CapsError::at(self.at, format!("<{}> has no `{key}` attribute", self.element())))
     }
+}
+
+/// The bytes a plainly written name may hold: anything but white space, `=`, quotes,
+/// `<`, `>`, `/` and `&`.
+const NAME_BYTE: [bool; 256] = {
+    let mut table = [true; 256];
+    let mut i = 0;
+    let not = b" \t\r\n='\"<>/&";
+    while i < not.len() {
+        table[not[i] as usize] = false;
+        i += 1;
+    }
+    table
+};
+
+/// The length of the name at the start of `bytes`.
+pub(super) fn name_len(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .position(|&b| !NAME_BYTE[b as usize])
+        .unwrap_or(bytes.len())
+}
+
+/// One attribute written plainly at the start of `text` (`key='value'` or `key="value"`,
+/// the key a plain name, the value holding no reference, `<`, line end or tab, so that
+/// normalising leaves it as it is): its key, its value and what follows it. None for
+/// anything else.
+pub(super) fn plain_attribute(text: &str) -> Option<(&str, &str, &str)> {
+    let bytes = text.as_bytes();
+    let key_len = name_len(bytes);
+    let quote = match bytes.get(key_len..)? {
+        [b'=', q @ (b'\'' | b'"'), ..] if key_len > 0 => *q,
+        _ => return None,
+    };
+    let start = key_len + 2;
+    let value = bytes.get(start..)?;
+    let len = value
+        .iter()
+        .position(|&b| b == quote || matches!(b, b'&' | b'<' | b'\t' | b'\r' | b'\n'))?;
+    if value.get(len) != Some(&quote) {
+        return None;
+    }
+    Some((
+        text.get(..key_len)?,
+        text.get(start..start + len)?,
+        text.get(start + len + 1..)?,
+    ))
+}
+
+/// `text` from its first byte that is not white space.
+pub(super) fn skip_space(text: &str) -> &str {
+    let n = text
+        .bytes()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .count();
+    text.get(n..).unwrap_or_default()
 }

@@ -1,6 +1,7 @@
 //! Tests of the capabilities reader.
 
 use super::*;
+use crate::sets::IdSet;
 use std::path::{Path, PathBuf};
 
 fn caps_files() -> Vec<PathBuf> {
