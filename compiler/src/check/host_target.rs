@@ -97,13 +97,13 @@ fn read_domcaps(f: &Fields<'_>, path: &Path, read: ReadText<'_>, diags: &mut Vec
             return None;
         }
     };
-    match from_domcaps_xml(&text) {
+    match from_domcaps_xml(text) {
         Ok(caps) => Some(caps),
         Err(e) => {
             let at = e
                 .offset
                 .map(|o| {
-                    let (l, c) = crate::source::line_col(&text, o);
+                    let (l, c) = crate::source::line_col(text, o);
                     format!(" (line {l}, column {c})")
                 })
                 .unwrap_or_default();

@@ -119,13 +119,13 @@ fn from_caps(
             return None;
         }
     };
-    match crate::host::caps::from_capabilities_xml(name, &text) {
+    match crate::host::caps::from_capabilities_xml(name, text) {
         Ok(p) => Some(p),
         Err(e) => {
             let at = e
                 .offset
                 .map(|o| {
-                    let (l, c) = crate::source::line_col(&text, o);
+                    let (l, c) = crate::source::line_col(text, o);
                     format!(" (line {l}, column {c})")
                 })
                 .unwrap_or_default();
