@@ -102,6 +102,40 @@ impl IdSet {
     /// Parse libvirt bitmap syntax: comma-separated ids and `a-b` ranges, `^id`/`^a-b` exclusions.
     /// Costs time linear in the text, whatever the ranges span.
     pub fn parse(text: &str) -> Result<IdSet, SetError> {
+        match IdSet::parse_plain(text) {
+            Some(set) => Ok(set),
+            None => IdSet::parse_any(text),
+        }
+    }
+
+    /// A list of ids and ranges in increasing order with gaps between them, as libvirt and
+    /// /sys write sets (`0-14,60-74`), read in one pass; None for anything else, which
+    /// [`IdSet::parse_any`] reads (and reports), so both give the same set.
+    fn parse_plain(text: &str) -> Option<IdSet> {
+        let b = text.as_bytes();
+        let mut runs: Vec<(u32, u32)> = Vec::new();
+        let mut i = 0;
+        loop {
+            let (lo, next) = plain_id(b, i)?;
+            let (hi, next) = match b.get(next) {
+                Some(b'-') => plain_id(b, next + 1)?,
+                _ => (lo, next),
+            };
+            match runs.last() {
+                _ if lo > hi => return None,
+                Some(&(_, last)) if lo <= last.saturating_add(1) => return None,
+                _ => runs.push((lo, hi)),
+            }
+            match b.get(next) {
+                None => return Some(IdSet(runs)),
+                Some(b',') => i = next + 1,
+                Some(_) => return None,
+            }
+        }
+    }
+
+    /// Any set [`IdSet::parse`] takes: parts in any order, overlapping, excluded (`^3`).
+    fn parse_any(text: &str) -> Result<IdSet, SetError> {
         if text.is_empty() {
             return Err(SetError {
                 message: "empty set".into(),
@@ -318,6 +352,18 @@ impl IdSet {
     }
 }
 
+/// The decimal id at `at` (at most [`MAX_ID`]) and the offset after it.
+fn plain_id(b: &[u8], at: usize) -> Option<(u32, usize)> {
+    let digits = b.get(at..)?.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 || digits > 7 {
+        return None;
+    }
+    let value = b[at..at + digits]
+        .iter()
+        .fold(0u32, |v, &c| v * 10 + u32::from(c - b'0'));
+    (value <= MAX_ID).then_some((value, at + digits))
+}
+
 fn parse_id(text: &str, at: usize) -> Result<u32, SetError> {
     let err = |message: String| SetError {
         message,
@@ -409,6 +455,15 @@ mod tests {
     }
 
     proptest! {
+        /// Whatever text the one-pass reader takes, the general reader takes as the same set.
+        #[test]
+        fn the_one_pass_reader_agrees(text in "[0-9,^ -]{0,14}|[0-9]{1,9}(-[0-9]{1,9})?(,[0-9]{1,9}(-[0-9]{1,9})?){0,4}") {
+            if let Some(plain) = IdSet::parse_plain(&text) {
+                prop_assert_eq!(Ok(plain), IdSet::parse_any(&text));
+            }
+            prop_assert_eq!(IdSet::parse(&text), IdSet::parse_any(&text));
+        }
+
         /// Every operation agrees with the same operation on plain id sets.
         #[test]
         fn operations_match_a_model(a in runs(), b in runs(), probe in 0u32..220) {
@@ -446,6 +501,12 @@ mod tests {
             prop_assert_eq!(IdSet::parse(&sa.to_string()).ok(), if sa.is_empty() { None } else { Some(sa.clone()) });
             prop_assert_eq!(sa.is_subset(&sb), ma.is_subset(&mb));
             prop_assert!(sa.intersection(&sb).is_subset(&sa));
+            // The one-pass reader gives what the general one gives, or leaves the text to it.
+            let text = sa.to_string();
+            if let Some(plain) = IdSet::parse_plain(&text) {
+                prop_assert_eq!(Ok(plain), IdSet::parse_any(&text));
+            }
+            prop_assert!(sa.is_empty() || IdSet::parse_plain(&text).is_some());
             // A list of the runs as given, in any order, parses to the same set.
             let listed: Vec<String> = a.iter().map(|&(x, y)| format!("{x}-{y}")).collect();
             prop_assert_eq!(IdSet::parse(&listed.join(",")).ok(), if a.is_empty() { None } else { Some(sa.clone()) });
