@@ -31,7 +31,7 @@ use common::libvirtd::{Daemon, oracles_available, write_fake_node_tree};
 use common::native::{compare_lines, declared_pci_ids};
 use common::neutralise::{Run, neutralise};
 use common::qemu::qemu_options;
-use common::qmp::run_qmp;
+use common::qmp::{root_bus_devices, run_qmp};
 use common::shell::shell_words;
 use common::{QEMU, Scratch, VALIDATOR, oracle_available, validate_xml};
 
@@ -248,23 +248,6 @@ fn ask_qemu(line: &str, scratch: &Scratch, commands: &[Value]) -> Result<Vec<Val
     Ok(returns[1..=commands.len()].to_vec())
 }
 
-/// pci.0's devices as (slot, qdev id, class description).
-fn root_bus(pci: &Value) -> Vec<(u64, String, String)> {
-    let bus0 = pci.as_array().unwrap().iter().find(|b| b["bus"] == 0).unwrap();
-    bus0["devices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["slot"].as_u64().unwrap(),
-                d["qdev_id"].as_str().unwrap_or_default().to_owned(),
-                d["class_info"]["desc"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
-}
-
 /// Proves QEMU builds the AHCI controller in vnumac's slot with both disks on its ports.
 #[test]
 fn qemu_starts_the_sata_disks_on_the_ahci_controller() {
@@ -280,15 +263,15 @@ fn qemu_starts_the_sata_disks_on_the_ahci_controller() {
         &[json!({"execute": "query-pci"}), bus("sata0-0-0"), bus("sata0-0-1")],
     )
     .unwrap();
-    let root = root_bus(&answers[0]);
-    let at = |slot: u64| root.iter().find(|d| d.0 == slot).cloned();
+    let root = root_bus_devices(&answers[0]);
+    let at = |slot: u64| root.iter().find(|d| d.slot == slot).cloned();
     let ahci = at(4).expect("a device in slot 4 of pci.0");
     assert_eq!(
-        (ahci.1.as_str(), ahci.2.as_str()),
+        (ahci.id.as_str(), ahci.class.as_str()),
         ("sata0", "SATA controller"),
         "{root:?}"
     );
-    assert_eq!(at(5).map(|d| d.1), Some("virtiomem0".to_owned()), "{root:?}");
+    assert_eq!(at(5).map(|d| d.id), Some("virtiomem0".to_owned()), "{root:?}");
     for (answer, port) in answers[1..].iter().zip(["sata0.0", "sata0.1"]) {
         let path = answer.as_str().unwrap();
         assert!(path.ends_with(&format!("/{port}")), "{port}: {path}");
@@ -324,9 +307,9 @@ fn virtio_memory_devices_fill_pci0_to_its_last_slot() {
             ],
         )
         .unwrap();
-        let root = root_bus(&answers[0]);
-        let last = root.iter().find(|d| d.0 == 0x1f).expect("slot 0x1f taken");
-        assert_eq!(last.1, "virtiopmem0", "{root:?}");
+        let root = root_bus_devices(&answers[0]);
+        let last = root.iter().find(|d| d.slot == 0x1f).expect("slot 0x1f taken");
+        assert_eq!(last.id, "virtiopmem0", "{root:?}");
         let kinds: Vec<&str> = answers[1]
             .as_array()
             .unwrap()
@@ -340,7 +323,7 @@ fn virtio_memory_devices_fill_pci0_to_its_last_slot() {
         );
         assert_eq!(kinds.iter().filter(|k| **k == "virtio-pmem").count(), 1, "{kinds:?}");
         if sata {
-            assert!(root.iter().any(|d| d.0 == 2 && d.1 == "sata0"), "{root:?}");
+            assert!(root.iter().any(|d| d.slot == 2 && d.id == "sata0"), "{root:?}");
         }
     }
 }

@@ -33,7 +33,7 @@ use common::libvirtd::{Daemon, oracles_available, write_fake_node_tree};
 use common::native::{compare_lines, declared_pci_ids};
 use common::neutralise::{Run, neutralise};
 use common::qemu::{Props, qemu_options};
-use common::qmp::run_qmp;
+use common::qmp::{root_bus_devices, run_qmp};
 use common::shell::shell_words;
 use common::{QEMU, Scratch, VALIDATOR, oracle_available, validate_xml};
 
@@ -192,24 +192,6 @@ fn query_pci(line: &str, extra: &[&str], scratch: &Scratch) -> Result<Value, Str
     Ok(returns[1].clone())
 }
 
-/// The root bus's devices in QEMU: (slot, function, qdev id, class description).
-fn qemu_root_bus(pci: &Value) -> Vec<(u64, u64, String, String)> {
-    let bus0 = pci.as_array().unwrap().iter().find(|b| b["bus"] == 0).unwrap();
-    bus0["devices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["slot"].as_u64().unwrap(),
-                d["function"].as_u64().unwrap(),
-                d["qdev_id"].as_str().unwrap_or_default().to_owned(),
-                d["class_info"]["desc"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
-}
-
 /// Proves QEMU starts the fullest root bus vnumac builds, with vnumac's device in the last
 /// slot (and q35's chipset in 0x1f), and finds no slot for one device more.
 #[test]
@@ -223,19 +205,23 @@ fn qemu_starts_the_full_root_bus_and_has_no_slot_for_one_more() {
         let (_, line) = build(&guest(machine, fill, 30)).unwrap();
         let scratch = Scratch::new("root-bus").unwrap();
         let pci = query_pci(&line, &[], &scratch).unwrap();
-        let bus = qemu_root_bus(&pci);
+        let bus = root_bus_devices(&pci);
         let ids: BTreeMap<u32, String> = bus
             .iter()
-            .filter(|d| d.1 == 0 && !d.2.is_empty())
-            .map(|d| (d.0 as u32, d.2.clone()))
+            .filter(|d| d.function == 0 && !d.id.is_empty())
+            .map(|d| (d.slot as u32, d.id.clone()))
             .collect();
         assert_eq!(ids, root_bus_of(&line, root), "{machine} {fill:?}: {bus:?}");
         assert_eq!(ids.get(slots.end()).map(String::as_str), Some(last_id), "{bus:?}");
-        let chipset: Vec<&str> = bus.iter().filter(|d| d.0 == 0x1f).map(|d| d.3.as_str()).collect();
+        let chipset: Vec<&str> = bus
+            .iter()
+            .filter(|d| d.slot == 0x1f)
+            .map(|d| d.class.as_str())
+            .collect();
         if family == MachineFamily::Q35 {
             assert_eq!(chipset, ["ISA bridge", "SATA controller", "SMBus"], "{bus:?}");
         } else {
-            assert!(bus.iter().any(|d| d.0 == 1 && d.3 == "ISA bridge"), "{bus:?}");
+            assert!(bus.iter().any(|d| d.slot == 1 && d.class == "ISA bridge"), "{bus:?}");
         }
 
         // One more device on the root bus: QEMU finds no free slot.

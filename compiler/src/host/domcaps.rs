@@ -40,11 +40,7 @@ pub fn from_domcaps_xml(xml: &str) -> Result<DomCaps, CapsError> {
     let mut path: Vec<String> = Vec::new();
     let mut r = Reading::default();
     loop {
-        let at = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
-        let event = reader.read_event().map_err(|e| {
-            let pos = usize::try_from(reader.error_position()).unwrap_or(at);
-            CapsError::at(pos, format!("malformed XML: {e}"))
-        })?;
+        let (at, event) = super::xml::next_event(&mut reader)?;
         match event {
             Event::Start(e) | Event::Empty(e) if path.is_empty() && e.name().as_ref() != ROOT => {
                 return Err(not_domcaps(Some(at)));

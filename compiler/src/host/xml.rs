@@ -3,7 +3,8 @@
 //! reference's character.
 
 use quick_xml::XmlVersion;
-use quick_xml::events::{BytesRef, BytesStart};
+use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::reader::Reader;
 
 /// Why a capabilities document could not be read; `offset` is a byte offset into the XML.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,4 +57,15 @@ pub fn reference(e: &BytesRef<'_>) -> Option<char> {
         "quot" => '"',
         _ => return None,
     })
+}
+
+/// The next event of `reader` and the offset it starts at; a malformed document is an
+/// error at the place quick-xml names.
+pub(crate) fn next_event<'a>(reader: &mut Reader<&'a [u8]>) -> Result<(usize, Event<'a>), CapsError> {
+    let at = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+    let event = reader.read_event().map_err(|e| {
+        let pos = usize::try_from(reader.error_position()).unwrap_or(at);
+        CapsError::at(pos, format!("malformed XML: {e}"))
+    })?;
+    Ok((at, event))
 }

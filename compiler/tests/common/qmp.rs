@@ -185,3 +185,30 @@ pub fn parse_info_numa(text: &str) -> Result<InfoNuma, String> {
     }
     Ok(numa)
 }
+
+/// A device on the root bus, as `query-pci` reports it.
+#[derive(Debug, Clone)]
+pub struct RootDevice {
+    pub slot: u64,
+    pub function: u64,
+    /// The device's `id=` (empty for the machine's own devices).
+    pub id: String,
+    /// Its class, as QEMU describes it (`ISA bridge`, `SATA controller`).
+    pub class: String,
+}
+
+/// The devices on bus 0 of a `query-pci` answer.
+pub fn root_bus_devices(pci: &Value) -> Vec<RootDevice> {
+    let bus0 = pci.as_array().unwrap().iter().find(|b| b["bus"] == 0).unwrap();
+    bus0["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| RootDevice {
+            slot: d["slot"].as_u64().unwrap(),
+            function: d["function"].as_u64().unwrap(),
+            id: d["qdev_id"].as_str().unwrap_or_default().to_owned(),
+            class: d["class_info"]["desc"].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect()
+}

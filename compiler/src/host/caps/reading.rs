@@ -97,11 +97,7 @@ pub(super) fn read_events(xml: &str) -> Result<Caps, CapsError> {
     let mut reader = Reader::from_str(xml);
     let mut r = Reading::default();
     loop {
-        let at = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
-        let event = reader.read_event().map_err(|e| {
-            let pos = usize::try_from(reader.error_position()).unwrap_or(at);
-            CapsError::at(pos, format!("malformed XML: {e}"))
-        })?;
+        let (at, event) = crate::host::xml::next_event(&mut reader)?;
         match event {
             Event::Start(e) => r.element(&Tag { e: &e, cut: None }, at, false)?,
             Event::Empty(e) => r.element(&Tag { e: &e, cut: None }, at, true)?,
