@@ -49,17 +49,10 @@ impl IdSet {
         IdSet(runs)
     }
 
+    /// Ids in any order: sorted, they are in order for [`IdSet::from_ids`].
     fn from_unsorted(mut v: Vec<u32>) -> Self {
         v.sort_unstable();
-        v.dedup();
-        let mut runs: Vec<(u32, u32)> = Vec::new();
-        for id in v {
-            match runs.last_mut() {
-                Some((_, hi)) if hi.checked_add(1) == Some(id) => *hi = id,
-                _ => runs.push((id, id)),
-            }
-        }
-        IdSet(runs)
+        IdSet::from_ids(v)
     }
 
     /// Builds a set from runs in any order, overlapping or not.

@@ -208,9 +208,11 @@ pub(super) fn plain_attribute(text: &str) -> Option<(&str, &str, &str)> {
 
 /// `text` from its first byte that is not white space.
 pub(super) fn skip_space(text: &str) -> &str {
-    let n = text
-        .bytes()
-        .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-        .count();
+    let n = text.bytes().take_while(|&b| space(b)).count();
     text.get(n..).unwrap_or_default()
+}
+
+/// XML white space, as quick-xml has it.
+pub(super) fn space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }

@@ -8,13 +8,8 @@
 
 use quick_xml::events::{BytesStart, BytesText};
 
-use super::attrs::{INLINE_ATTRS, Tag, name_len, plain_attribute, skip_space};
+use super::attrs::{INLINE_ATTRS, Tag, name_len, plain_attribute, skip_space, space};
 use super::reading::{Caps, Reading};
-
-/// XML white space, as quick-xml has it.
-fn space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
-}
 
 /// The facts of `xml`, or None when it is not written plainly or holds an error.
 pub(super) fn read(xml: &str) -> Option<Caps> {
