@@ -57,21 +57,29 @@ pub(crate) fn topology_decls(facts: &[CpuFacts]) -> (Vec<(SiblingsDecl, usize)>,
 fn sibling_decls(facts: &[CpuFacts], known: &IdSet) -> Vec<(SiblingsDecl, usize)> {
     // Each CPU's group: its set as reported (the common case, shared, not copied), or
     // what of it is known, with the CPU itself.
-    let mut cores: Vec<(Cow<'_, IdSet>, usize)> = facts
+    // Each with its lowest CPU first: sets that differ there are ordered without
+    // comparing the sets.
+    let mut cores: Vec<(Option<u32>, Cow<'_, IdSet>, usize)> = facts
         .iter()
         .enumerate()
-        .map(|(i, cpu)| match &cpu.siblings {
-            Some(s) if s.contains(cpu.id) && s.is_subset(known) => (Cow::Borrowed(s), i),
-            Some(s) => (Cow::Owned(s.intersection(known).union(&IdSet::single(cpu.id))), i),
-            None => (Cow::Owned(IdSet::single(cpu.id)), i),
+        .map(|(i, cpu)| {
+            let set = match &cpu.siblings {
+                Some(s) if s.contains(cpu.id) && s.is_subset(known) => Cow::Borrowed(s),
+                Some(s) => Cow::Owned(s.intersection(known).union(&IdSet::single(cpu.id))),
+                None => Cow::Owned(IdSet::single(cpu.id)),
+            };
+            (set.first(), set, i)
         })
         .collect();
     // Equal sets side by side, the first CPU naming one ahead; only that one is kept.
-    cores.sort_unstable_by(|(a, i), (b, j)| (a.first(), a, i).cmp(&(b.first(), b, j)));
-    cores.dedup_by(|next, kept| next.0 == kept.0);
-    // A CPU's core id is the one its last mention gives (CPUs sorted by id, stably).
+    cores.sort_unstable();
+    cores.dedup_by(|next, kept| next.1 == kept.1);
+    // A CPU's core id is the one its last mention gives (CPUs sorted by id, stably; as
+    // libvirt lists them, they are in order already).
     let mut core_of: Vec<(u32, Option<u32>)> = facts.iter().map(|c| (c.id, c.core)).collect();
-    core_of.sort_by_key(|&(id, _)| id);
+    if !core_of.is_sorted_by_key(|&(id, _)| id) {
+        core_of.sort_by_key(|&(id, _)| id);
+    }
     let core = |id: u32| {
         let end = core_of.partition_point(|&(c, _)| c <= id);
         end.checked_sub(1)
@@ -81,8 +89,8 @@ fn sibling_decls(facts: &[CpuFacts], known: &IdSet) -> Vec<(SiblingsDecl, usize)
     };
     cores
         .into_iter()
-        .map(|(cpus, i)| {
-            let core = cpus.first().and_then(core);
+        .map(|(first, cpus, i)| {
+            let core = first.and_then(core);
             let decl = SiblingsDecl {
                 cpus: cpus.into_owned(),
                 core,

@@ -147,6 +147,19 @@ impl Reading {
         }
     }
 
+    /// Text that holds no reference (the one-pass reader's): taken as it is when it holds no
+    /// carriage return, the only thing XML 1.0 would normalise in it.
+    pub(super) fn plain_text(&mut self, text: &str) {
+        if self.pending.is_none() {
+            return;
+        }
+        if text.contains('\r') {
+            self.text(&BytesText::from_escaped(text));
+        } else {
+            self.text.push_str(text);
+        }
+    }
+
     /// The facts read, once the document has ended.
     pub(super) fn finish(self, xml: &str) -> Result<Caps, CapsError> {
         if let Some(&(_, open_at)) = self.open.last() {
