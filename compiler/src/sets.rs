@@ -5,11 +5,20 @@
 //! operands. Code that walks the members of a set (`iter`) does so only after the set is
 //! known to lie within something bounded (a host's CPUs, a guest's vCPUs).
 
+use smallvec::SmallVec;
 use std::fmt;
 
 /// A set of CPU or node ids: sorted, disjoint runs with a gap between neighbours.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
-pub struct IdSet(Vec<(u32, u32)>);
+pub struct IdSet(Runs);
+
+/// The runs of a set. Most sets have one or two (a core's threads `0,60`, a node's CPUs
+/// `0-14,60-74`, a pin): those are kept in place, in the bytes a vector would take, and
+/// cost no allocation to make, copy or drop.
+type Runs = SmallVec<[(u32, u32); INLINE_RUNS]>;
+
+/// How many runs a set keeps in place.
+const INLINE_RUNS: usize = 2;
 
 /// Why a set could not be parsed; `at` is a byte offset into the text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,14 +33,14 @@ pub const MAX_ID: u32 = 1 << 20;
 
 impl IdSet {
     pub fn new() -> Self {
-        IdSet(Vec::new())
+        IdSet(Runs::new())
     }
 
     pub fn from_ids(ids: impl IntoIterator<Item = u32>) -> Self {
         // Ids given in order (as they usually are) become runs as they come; the first one
         // out of order sends what is left, with the runs so far, through a sort.
         let mut ids = ids.into_iter();
-        let mut runs: Vec<(u32, u32)> = Vec::new();
+        let mut runs = Runs::new();
         while let Some(id) = ids.next() {
             match runs.last_mut() {
                 Some((_, hi)) if hi.checked_add(1) == Some(id) => *hi = id,
@@ -75,21 +84,24 @@ impl IdSet {
             merge
         });
         // Runs that merged into few do not keep the room of many.
+        if v.len() <= INLINE_RUNS {
+            return IdSet(Runs::from_slice(&v));
+        }
         if v.len() < v.capacity() / 2 {
             v.shrink_to_fit();
         }
-        IdSet(v)
+        IdSet(Runs::from_vec(v))
     }
 
     pub fn range(start: u32, end_inclusive: u32) -> Self {
         if start > end_inclusive {
             return IdSet::new();
         }
-        IdSet(vec![(start, end_inclusive)])
+        IdSet(smallvec::smallvec![(start, end_inclusive)])
     }
 
     pub fn single(id: u32) -> Self {
-        IdSet(vec![(id, id)])
+        IdSet(smallvec::smallvec![(id, id)])
     }
 
     /// Parse libvirt bitmap syntax: comma-separated ids and `a-b` ranges, `^id`/`^a-b` exclusions.
@@ -106,7 +118,7 @@ impl IdSet {
     /// [`IdSet::parse_any`] reads (and reports), so both give the same set.
     fn parse_plain(text: &str) -> Option<IdSet> {
         let b = text.as_bytes();
-        let mut runs: Vec<(u32, u32)> = Vec::new();
+        let mut runs = Runs::new();
         let mut i = 0;
         loop {
             let (lo, next) = plain_id(b, i)?;
@@ -232,7 +244,7 @@ impl IdSet {
     /// few ids to a set of thousands of runs costs a copy of it, not a sort of it.
     pub fn union(&self, other: &IdSet) -> IdSet {
         let (a, b) = (&self.0, &other.0);
-        let mut out: Vec<(u32, u32)> = Vec::with_capacity(a.len() + b.len());
+        let mut out = Runs::with_capacity(a.len() + b.len());
         let (mut i, mut j) = (0, 0);
         while i < a.len() || j < b.len() {
             let next = match (a.get(i), b.get(j)) {
@@ -267,12 +279,18 @@ impl IdSet {
             let touched = self.0.get(start..end).unwrap_or_default();
             let new_lo = touched.first().map_or(lo, |&(l, _)| l.min(lo));
             let new_hi = touched.last().map_or(hi, |&(_, h)| h.max(hi));
-            self.0.splice(start..end.max(start), [(new_lo, new_hi)]);
+            // The touched runs become one: the first rewritten, the others removed.
+            if start < end {
+                self.0[start] = (new_lo, new_hi);
+                self.0.drain(start + 1..end);
+            } else {
+                self.0.insert(start, (new_lo, new_hi));
+            }
         }
     }
 
     pub fn intersection(&self, other: &IdSet) -> IdSet {
-        let (mut i, mut j, mut out) = (0, 0, Vec::new());
+        let (mut i, mut j, mut out) = (0, 0, Runs::new());
         while let (Some(&(a, b)), Some(&(c, d))) = (self.0.get(i), other.0.get(j)) {
             let (lo, hi) = (a.max(c), b.min(d));
             if lo <= hi {
@@ -284,7 +302,7 @@ impl IdSet {
     }
 
     pub fn difference(&self, other: &IdSet) -> IdSet {
-        let mut out = Vec::new();
+        let mut out = Runs::new();
         let mut j = 0;
         for &(a, b) in &self.0 {
             let mut lo = a;
@@ -333,7 +351,7 @@ impl IdSet {
 
     /// Contiguous runs `(first, last)`, as libvirt groups them.
     pub fn runs(&self) -> Vec<(u32, u32)> {
-        self.0.clone()
+        self.0.to_vec()
     }
 
     /// Each run as libvirt writes it: `3` or `0-14`.
@@ -408,6 +426,20 @@ impl FromIterator<u32> for IdSet {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// A set costs the bytes of a vector of its runs, and one or two runs no allocation.
+    #[test]
+    fn small_sets_are_kept_in_place() {
+        assert_eq!(size_of::<IdSet>(), size_of::<Vec<(u32, u32)>>());
+        assert!(!IdSet::parse("0-14,60-74").unwrap().0.spilled());
+        assert!(!IdSet::parse("3,1").unwrap().0.spilled());
+        assert!(!IdSet::parse("0,2,1").unwrap().0.spilled());
+        assert!(IdSet::parse("0,2,4").unwrap().0.spilled());
+        let mut s = IdSet::parse("0,2,4").unwrap();
+        s.add(&IdSet::single(1));
+        s.add(&IdSet::single(3));
+        assert_eq!(s.runs(), [(0, 4)]);
+    }
 
     #[test]
     fn parses_ranges_lists_and_exclusions() {
