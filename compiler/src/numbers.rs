@@ -280,24 +280,26 @@ pub enum SizeError {
 /// `m`, `g`, `t`, `p`, `e` alone or with `iB` (powers of 1024) or with `B` (powers of
 /// 1000), without regard to case and without white space. None for anything else.
 pub fn unit_bytes(unit: &str) -> Option<u64> {
-    let lower = unit.to_ascii_lowercase();
-    if matches!(lower.as_str(), "b" | "byte" | "bytes") {
+    let is = |word: &str| unit.eq_ignore_ascii_case(word);
+    if is("b") || is("byte") || is("bytes") {
         return Some(1);
     }
-    let (first, rest) = lower.split_at_checked(1)?;
-    let power = match first {
-        "k" => 1,
-        "m" => 2,
-        "g" => 3,
-        "t" => 4,
-        "p" => 5,
-        "e" => 6,
+    let (first, rest) = unit.split_at_checked(1)?;
+    let power = match first.as_bytes().first()?.to_ascii_lowercase() {
+        b'k' => 1,
+        b'm' => 2,
+        b'g' => 3,
+        b't' => 4,
+        b'p' => 5,
+        b'e' => 6,
         _ => return None,
     };
-    let base: u64 = match rest {
-        "" | "ib" => 1024,
-        "b" => 1000,
-        _ => return None,
+    let base: u64 = if rest.is_empty() || rest.eq_ignore_ascii_case("ib") {
+        1024
+    } else if rest.eq_ignore_ascii_case("b") {
+        1000
+    } else {
+        return None;
     };
     Some(base.pow(power))
 }

@@ -9,6 +9,9 @@ use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+/// A core's threads: up to four (SMT-4) kept in place, in the bytes of a vector.
+pub type Threads = smallvec::SmallVec<[u32; 4]>;
+
 /// One physical core: its threads, sorted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Core {
@@ -16,7 +19,7 @@ pub struct Core {
     pub socket: u32,
     pub die: u32,
     pub core: u32,
-    pub threads: Vec<u32>,
+    pub threads: Threads,
     /// A thread of this core is reserved for the host.
     pub reserved: bool,
     /// The L3 domain (index into `HostProfile::l3`) of the core's first thread.
@@ -50,7 +53,7 @@ impl HostTopo {
             if seen[i] {
                 continue;
             }
-            let mut threads: Vec<u32> = cpu.siblings.iter().filter(|&t| at(t).is_some()).collect();
+            let mut threads: Threads = cpu.siblings.iter().filter(|&t| at(t).is_some()).collect();
             if threads.is_empty() {
                 threads.push(cpu.id);
             }
