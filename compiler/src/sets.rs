@@ -354,6 +354,21 @@ impl IdSet {
         self.0.to_vec()
     }
 
+    /// The set as [`Display`](fmt::Display) writes it, appended to `out` without the
+    /// formatting machinery (XML attributes: nothing in it to escape).
+    pub fn push_to(&self, out: &mut String) {
+        for (i, &(a, b)) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            crate::text::push_decimal(out, u64::from(a));
+            if a != b {
+                out.push('-');
+                crate::text::push_decimal(out, u64::from(b));
+            }
+        }
+    }
+
     /// Each run as libvirt writes it: `3` or `0-14`.
     pub fn run_strings(&self) -> Vec<String> {
         self.0

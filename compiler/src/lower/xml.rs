@@ -33,6 +33,67 @@ fn push_display(out: &mut String, value: impl Display, attr: bool) {
     let _ = write!(Escaping { out, attr }, "{value}");
 }
 
+/// A value an attribute can hold, written escaped onto the element's buffer: text as it
+/// is, a number digit by digit, anything else through its `Display`.
+pub trait AttrValue {
+    fn push_escaped(&self, out: &mut String);
+}
+
+impl AttrValue for str {
+    fn push_escaped(&self, out: &mut String) {
+        push_escaped(out, self, true);
+    }
+}
+
+impl AttrValue for String {
+    fn push_escaped(&self, out: &mut String) {
+        push_escaped(out, self, true);
+    }
+}
+
+impl<T: AttrValue + ?Sized> AttrValue for &T {
+    fn push_escaped(&self, out: &mut String) {
+        (**self).push_escaped(out);
+    }
+}
+
+/// Unsigned integers written digit by digit (nothing in them to escape).
+macro_rules! unsigned_values {
+    ($($t:ty),*) => {$(
+        impl AttrValue for $t {
+            fn push_escaped(&self, out: &mut String) {
+                crate::text::push_decimal(out, u64::from(*self));
+            }
+        }
+    )*};
+}
+unsigned_values!(u8, u16, u32, u64);
+
+impl AttrValue for usize {
+    fn push_escaped(&self, out: &mut String) {
+        // A usize has at most 64 bits on every target vnumac builds for.
+        crate::text::push_decimal(out, u64::try_from(*self).unwrap_or(u64::MAX));
+    }
+}
+
+/// Values written through their `Display`, escaped.
+macro_rules! display_values {
+    ($($t:ty),*) => {$(
+        impl AttrValue for $t {
+            fn push_escaped(&self, out: &mut String) {
+                push_display(out, self, true);
+            }
+        }
+    )*};
+}
+display_values!(i32, i64, f64, char, bool);
+
+impl AttrValue for crate::sets::IdSet {
+    fn push_escaped(&self, out: &mut String) {
+        self.push_to(out);
+    }
+}
+
 impl Element {
     pub fn new(name: &'static str) -> Self {
         Element {
@@ -41,13 +102,13 @@ impl Element {
         }
     }
 
-    pub fn attr(mut self, key: &'static str, value: impl Display) -> Self {
+    pub fn attr(mut self, key: &'static str, value: impl AttrValue) -> Self {
         // Room for a few attributes at once: most elements have one to four, short.
         self.attrs.reserve(48);
         self.attrs.push(' ');
         self.attrs.push_str(key);
         self.attrs.push_str("='");
-        push_display(&mut self.attrs, value, true);
+        value.push_escaped(&mut self.attrs);
         self.attrs.push('\'');
         self
     }
@@ -164,5 +225,31 @@ mod tests {
         // U+FFFE and U+FFFF are not XML 1.0 characters: shown, never written raw.
         let e = Element::new("text").attr("a", "\u{fffe}").text("x\u{ffff}");
         assert_eq!(e.render(), "<text a='\\u{fffe}'>x\\u{ffff}</text>\n");
+    }
+
+    /// Numbers, sets and text are written as their `Display` writes them.
+    #[test]
+    fn values_are_written_as_displayed() {
+        use crate::sets::IdSet;
+        let shown = |e: Element| e.render();
+        for n in [0u64, 7, 10, 99, 4_294_967_295, u64::MAX] {
+            assert_eq!(shown(Element::new("a").attr("n", n)), format!("<a n='{n}'/>\n"));
+        }
+        assert_eq!(shown(Element::new("a").attr("n", 42usize)), "<a n='42'/>\n");
+        let id = 3u32;
+        let by_ref: &dyn Fn(&u32) -> Element = &|n| Element::new("a").attr("n", n);
+        assert_eq!(shown(by_ref(&id)), "<a n='3'/>\n");
+        assert_eq!(shown(Element::new("a").attr("n", -5i64)), "<a n='-5'/>\n");
+        for text in ["0", "0-14,60-74", "3,5-6,1048576", ""] {
+            let set = if text.is_empty() {
+                IdSet::new()
+            } else {
+                IdSet::parse(text).unwrap()
+            };
+            assert_eq!(shown(Element::new("a").attr("s", &set)), format!("<a s='{set}'/>\n"));
+            assert_eq!(set.to_string(), text);
+        }
+        let owned = String::from("a'b");
+        assert_eq!(shown(Element::new("a").attr("t", &owned)), "<a t='a&apos;b'/>\n");
     }
 }
