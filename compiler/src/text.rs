@@ -8,36 +8,37 @@ pub fn shell_quote(word: &str) -> String {
     out
 }
 
+/// The characters a POSIX shell gives a meaning to, besides white space.
+const SHELL_SPECIAL: &str = "\\!\"#$&'()*;<>?[]^`{|}~";
+
+/// [`SHELL_SPECIAL`] and ASCII white space (as `char::is_whitespace` has it), by byte.
+const SHELL_SPECIAL_ASCII: [bool; 128] = {
+    let mut table = [false; 128];
+    let special = SHELL_SPECIAL.as_bytes();
+    let mut i = 0;
+    while i < special.len() {
+        table[special[i] as usize] = true;
+        i += 1;
+    }
+    let space = b"\t\n\x0b\x0c\r ";
+    let mut i = 0;
+    while i < space.len() {
+        table[space[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 /// [`shell_quote`] appended to `out`.
 pub fn push_shell_quoted(out: &mut String, word: &str) {
-    let special = |c: char| {
-        c.is_whitespace()
-            || matches!(
-                c,
-                '\\' | '!'
-                    | '"'
-                    | '#'
-                    | '$'
-                    | '&'
-                    | '\''
-                    | '('
-                    | ')'
-                    | '*'
-                    | ';'
-                    | '<'
-                    | '>'
-                    | '?'
-                    | '['
-                    | ']'
-                    | '^'
-                    | '`'
-                    | '{'
-                    | '|'
-                    | '}'
-                    | '~'
-            )
+    // Nearly every word is ASCII: a look-up a byte; any other is read a character at a time.
+    let special = if word.is_ascii() {
+        word.bytes()
+            .any(|b| SHELL_SPECIAL_ASCII.get(usize::from(b)).copied().unwrap_or(true))
+    } else {
+        word.chars().any(|c| c.is_whitespace() || SHELL_SPECIAL.contains(c))
     };
-    if !word.is_empty() && !word.chars().any(special) {
+    if !word.is_empty() && !special {
         out.push_str(word);
         return;
     }
@@ -67,6 +68,21 @@ pub fn push_decimal(out: &mut String, n: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A word is quoted exactly when it holds white space or a character the shell reads.
+    #[test]
+    fn quoted_when_special() {
+        let special = |c: char| c.is_whitespace() || "\\!\"#$&'()*;<>?[]^`{|}~".contains(c);
+        let chars = (0u32..0x3100).filter_map(char::from_u32);
+        for c in chars {
+            for word in [format!("a{c}b"), format!("é{c}")] {
+                let quoted = word.chars().any(special);
+                let mut out = String::new();
+                push_shell_quoted(&mut out, &word);
+                assert_eq!(out != word, quoted, "{word:?} gave {out:?}");
+            }
+        }
+    }
 
     #[test]
     fn decimals_are_written_as_formatted() {
