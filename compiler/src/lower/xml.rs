@@ -33,35 +33,36 @@ fn push_display(out: &mut String, value: impl Display, attr: bool) {
     let _ = write!(Escaping { out, attr }, "{value}");
 }
 
-/// A value an attribute can hold, written escaped onto the element's buffer: text as it
-/// is, a number digit by digit, anything else through its `Display`.
-pub trait AttrValue {
-    fn push_escaped(&self, out: &mut String);
+/// A value an attribute or an element's text can hold, written escaped onto the
+/// element's buffer (`attr`: as an attribute's value): text as it is, a number digit by
+/// digit, anything else through its `Display`.
+pub trait XmlValue {
+    fn push_escaped(&self, out: &mut String, attr: bool);
 }
 
-impl AttrValue for str {
-    fn push_escaped(&self, out: &mut String) {
-        push_escaped(out, self, true);
+impl XmlValue for str {
+    fn push_escaped(&self, out: &mut String, attr: bool) {
+        push_escaped(out, self, attr);
     }
 }
 
-impl AttrValue for String {
-    fn push_escaped(&self, out: &mut String) {
-        push_escaped(out, self, true);
+impl XmlValue for String {
+    fn push_escaped(&self, out: &mut String, attr: bool) {
+        push_escaped(out, self, attr);
     }
 }
 
-impl<T: AttrValue + ?Sized> AttrValue for &T {
-    fn push_escaped(&self, out: &mut String) {
-        (**self).push_escaped(out);
+impl<T: XmlValue + ?Sized> XmlValue for &T {
+    fn push_escaped(&self, out: &mut String, attr: bool) {
+        (**self).push_escaped(out, attr);
     }
 }
 
 /// Unsigned integers written digit by digit (nothing in them to escape).
 macro_rules! unsigned_values {
     ($($t:ty),*) => {$(
-        impl AttrValue for $t {
-            fn push_escaped(&self, out: &mut String) {
+        impl XmlValue for $t {
+            fn push_escaped(&self, out: &mut String, _attr: bool) {
                 crate::text::push_decimal(out, u64::from(*self));
             }
         }
@@ -69,8 +70,8 @@ macro_rules! unsigned_values {
 }
 unsigned_values!(u8, u16, u32, u64);
 
-impl AttrValue for usize {
-    fn push_escaped(&self, out: &mut String) {
+impl XmlValue for usize {
+    fn push_escaped(&self, out: &mut String, _attr: bool) {
         // A usize has at most 64 bits on every target vnumac builds for.
         crate::text::push_decimal(out, u64::try_from(*self).unwrap_or(u64::MAX));
     }
@@ -79,17 +80,17 @@ impl AttrValue for usize {
 /// Values written through their `Display`, escaped.
 macro_rules! display_values {
     ($($t:ty),*) => {$(
-        impl AttrValue for $t {
-            fn push_escaped(&self, out: &mut String) {
-                push_display(out, self, true);
+        impl XmlValue for $t {
+            fn push_escaped(&self, out: &mut String, attr: bool) {
+                push_display(out, self, attr);
             }
         }
     )*};
 }
 display_values!(i32, i64, f64, char, bool);
 
-impl AttrValue for crate::sets::IdSet {
-    fn push_escaped(&self, out: &mut String) {
+impl XmlValue for crate::sets::IdSet {
+    fn push_escaped(&self, out: &mut String, _attr: bool) {
         self.push_to(out);
     }
 }
@@ -102,20 +103,23 @@ impl Element {
         }
     }
 
-    pub fn attr(mut self, key: &'static str, value: impl AttrValue) -> Self {
-        // Room for a few attributes at once: most elements have one to four, short.
-        self.attrs.reserve(48);
+    pub fn attr(mut self, key: &'static str, value: impl XmlValue) -> Self {
+        // Room for the attributes of most elements at once (one to four, short); a longer
+        // list grows as a string does.
+        if self.attrs.capacity() == 0 {
+            self.attrs.reserve(64);
+        }
         self.attrs.push(' ');
         self.attrs.push_str(key);
         self.attrs.push_str("='");
-        value.push_escaped(&mut self.attrs);
+        value.push_escaped(&mut self.attrs, true);
         self.attrs.push('\'');
         self
     }
 
-    pub fn text(mut self, text: impl Display) -> Self {
+    pub fn text(mut self, text: impl XmlValue) -> Self {
         let mut escaped = String::new();
-        push_display(&mut escaped, text, false);
+        text.push_escaped(&mut escaped, false);
         self.text = Some(escaped);
         self
     }
@@ -227,7 +231,8 @@ mod tests {
         assert_eq!(e.render(), "<text a='\\u{fffe}'>x\\u{ffff}</text>\n");
     }
 
-    /// Numbers, sets and text are written as their `Display` writes them.
+    /// Numbers, sets and text are written as their `Display` writes them, escaped for where
+    /// they stand.
     #[test]
     fn values_are_written_as_displayed() {
         use crate::sets::IdSet;
@@ -251,5 +256,9 @@ mod tests {
         }
         let owned = String::from("a'b");
         assert_eq!(shown(Element::new("a").attr("t", &owned)), "<a t='a&apos;b'/>\n");
+        // As text: the same values, text escaped as text.
+        assert_eq!(shown(Element::new("a").text(8_388_608u64)), "<a>8388608</a>\n");
+        assert_eq!(shown(Element::new("a").text(&owned)), "<a>a'b</a>\n");
+        assert_eq!(shown(Element::new("a").text(1.5f64)), "<a>1.5</a>\n");
     }
 }
