@@ -284,8 +284,8 @@ pub fn unit_bytes(unit: &str) -> Option<u64> {
     if is("b") || is("byte") || is("bytes") {
         return Some(1);
     }
-    let (first, rest) = unit.split_at_checked(1)?;
-    let power = match first.as_bytes().first()?.to_ascii_lowercase() {
+    let (first, rest) = unit.as_bytes().split_first()?;
+    let power = match first.to_ascii_lowercase() {
         b'k' => 1,
         b'm' => 2,
         b'g' => 3,
@@ -294,9 +294,9 @@ pub fn unit_bytes(unit: &str) -> Option<u64> {
         b'e' => 6,
         _ => return None,
     };
-    let base: u64 = if rest.is_empty() || rest.eq_ignore_ascii_case("ib") {
+    let base: u64 = if rest.is_empty() || rest.eq_ignore_ascii_case(b"ib") {
         1024
-    } else if rest.eq_ignore_ascii_case("b") {
+    } else if rest.eq_ignore_ascii_case(b"b") {
         1000
     } else {
         return None;

@@ -354,19 +354,27 @@ impl IdSet {
         self.0.to_vec()
     }
 
-    /// The set as [`Display`](fmt::Display) writes it, appended to `out` without the
-    /// formatting machinery (XML attributes: nothing in it to escape).
+    /// The set as [`Display`](fmt::Display) writes it, appended to `out` (XML attributes:
+    /// nothing in it to escape).
     pub fn push_to(&self, out: &mut String) {
+        // Writing to a String cannot fail.
+        let _ = self.write_runs(out);
+    }
+
+    /// The runs as libvirt writes them (`0-14,60-74`), onto `w`: what both
+    /// [`Display`](fmt::Display) and [`IdSet::push_to`] write.
+    fn write_runs<W: fmt::Write>(&self, w: &mut W) -> fmt::Result {
         for (i, &(a, b)) in self.0.iter().enumerate() {
             if i > 0 {
-                out.push(',');
+                w.write_char(',')?;
             }
-            crate::text::push_decimal(out, u64::from(a));
+            crate::text::write_decimal(w, u64::from(a))?;
             if a != b {
-                out.push('-');
-                crate::text::push_decimal(out, u64::from(b));
+                w.write_char('-')?;
+                crate::text::write_decimal(w, u64::from(b))?;
             }
         }
+        Ok(())
     }
 
     /// Each run as libvirt writes it: `3` or `0-14`.
@@ -417,17 +425,7 @@ fn shown(text: &str) -> String {
 impl fmt::Display for IdSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Each run as `run_strings` gives it, written in place.
-        for (i, &(a, b)) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(",")?;
-            }
-            if a == b {
-                write!(f, "{a}")?;
-            } else {
-                write!(f, "{a}-{b}")?;
-            }
-        }
-        Ok(())
+        self.write_runs(f)
     }
 }
 

@@ -49,6 +49,12 @@ pub fn push_shell_quoted(out: &mut String, word: &str) {
 
 /// `n` in decimal appended to `out`: what `write!(out, "{n}")` writes, digit by digit.
 pub fn push_decimal(out: &mut String, n: u64) {
+    // Writing to a String cannot fail.
+    let _ = write_decimal(out, n);
+}
+
+/// `n` in decimal onto `w`, a digit at a time, without the formatting machinery.
+pub fn write_decimal<W: std::fmt::Write>(w: &mut W, n: u64) -> std::fmt::Result {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut m = n;
@@ -61,8 +67,9 @@ pub fn push_decimal(out: &mut String, n: u64) {
         }
     }
     for &d in digits.get(at..).unwrap_or_default() {
-        out.push(char::from(d));
+        w.write_char(char::from(d))?;
     }
+    Ok(())
 }
 
 #[cfg(test)]
